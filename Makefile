@@ -1,0 +1,73 @@
+# The commands a newcomer needs: make run, make test. The rest serve them.
+SHELL := /bin/bash
+ROOT  := $(CURDIR)
+BIN   := $(ROOT)/.bin
+export GOBIN := $(BIN)
+export PATH  := $(BIN):$(PATH)
+
+# Pinned code-generation tools, installed from the Go module proxy into .bin.
+BUF_VERSION             := v1.47.2
+PROTOC_GEN_GO_VERSION   := v1.36.12
+PROTOC_GEN_GO_GRPC_VER  := v1.6.2
+GRPC_GATEWAY_VERSION    := v2.33.0
+
+MODULES := proto services/platform services/practice-catalog gateway deploy/devstack
+PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
+
+.PHONY: run test test-unit proto proto-check tools bench lint fmt vet tidy clean-data
+
+run: ## start everything with embedded NATS and FerretDB and demo data
+	go run ./deploy/devstack/cmd/devstack
+
+test: proto-check vet ## unit and integration tests (embedded FerretDB and NATS)
+	go test -count=1 -timeout 20m $(PKGS)
+
+test-unit:
+	go test -count=1 -short $(PKGS)
+
+bench: ## ratio benchmarks; see README
+	go run ./deploy/devstack/cmd/bench
+
+$(BIN)/buf:
+	go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+$(BIN)/protoc-gen-go:
+	go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+$(BIN)/protoc-gen-go-grpc:
+	go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VER)
+$(BIN)/protoc-gen-grpc-gateway:
+	go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
+$(BIN)/protoc-gen-openapiv2:
+	go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
+
+proto: tools ## regenerate the Go code and the OpenAPI document from proto/
+	cd proto && find . -name '*.pb.go' -o -name '*.pb.gw.go' | xargs -r rm -f
+	cd proto && $(BIN)/buf generate
+
+# Fails when the committed generated code is not what the sources produce.
+proto-check: tools
+	@tmp=$$(mktemp -d); cp -r proto "$$tmp/"; \
+	(cd "$$tmp/proto" && find . -name '*.pb.go' -o -name '*.pb.gw.go' | xargs -r rm -f && \
+	 sed 's#\.\./\.bin#$(BIN)#' buf.gen.yaml > buf.gen.check.yaml && \
+	 $(BIN)/buf generate --template buf.gen.check.yaml) || { rm -rf "$$tmp"; exit 1; }; \
+	rm -f "$$tmp/proto/buf.gen.check.yaml"; \
+	if ! diff -r -q proto "$$tmp/proto" >/dev/null; then \
+	  diff -r proto "$$tmp/proto" | head -40; rm -rf "$$tmp"; \
+	  echo "generated code in proto/ is stale: run 'make proto' and commit"; exit 1; fi; \
+	rm -rf "$$tmp"; echo "proto: generated code is current"
+
+vet:
+	go vet $(PKGS)
+
+fmt:
+	gofmt -l -w $(MODULES)
+
+lint: vet
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+tidy:
+	for m in $(MODULES); do (cd $$m && go mod tidy) || exit 1; done
+
+clean-data: ## delete the local data of make run
+	rm -rf .data
