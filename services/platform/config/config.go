@@ -1,0 +1,157 @@
+// Package config loads a service's typed configuration from environment
+// variables (with defaults) and validates it, reporting every problem at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Validator is implemented by configuration structs that check themselves.
+type Validator interface {
+	Validate() error
+}
+
+// Load fills cfg (a pointer to a struct with `env` tags) from the environment
+// and validates it. The error lists every variable that could not be parsed
+// and every rule that is broken, not only the first.
+func Load(cfg any) error {
+	var errs []error
+	if err := env.Parse(cfg); err != nil {
+		var agg env.AggregateError
+		if errors.As(err, &agg) {
+			errs = append(errs, agg.Errors...)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if v, ok := cfg.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("configuration: %w", errors.Join(errs...))
+}
+
+// Problems accumulates validation failures; Err joins them.
+type Problems struct{ errs []error }
+
+// Addf records one problem.
+func (p *Problems) Addf(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf(format, args...))
+}
+
+// Add records an error if it is not nil.
+func (p *Problems) Add(err error) {
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+}
+
+// Err joins every recorded problem, or is nil.
+func (p *Problems) Err() error { return errors.Join(p.errs...) }
+
+// HostPort checks that value is a host:port listen or dial address.
+func (p *Problems) HostPort(name, value string) {
+	if _, _, err := net.SplitHostPort(value); err != nil {
+		p.Addf("%s: %q is not a host:port address", name, value)
+	}
+}
+
+// URL checks that value is an absolute URL with one of the schemes.
+func (p *Problems) URL(name, value string, schemes ...string) {
+	u, err := url.Parse(value)
+	if err != nil || u.Host == "" {
+		p.Addf("%s: %q is not a URL", name, value)
+		return
+	}
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) {
+			return
+		}
+	}
+	p.Addf("%s: scheme of %q must be one of %s", name, value, strings.Join(schemes, ", "))
+}
+
+// Positive checks that a duration is greater than zero.
+func (p *Problems) Positive(name string, d time.Duration) {
+	if d <= 0 {
+		p.Addf("%s: must be greater than zero, got %s", name, d)
+	}
+}
+
+// GRPCServer configures a service's gRPC listener.
+type GRPCServer struct {
+	// Addr is where the service listens.
+	Addr string `env:"GRPC_ADDR"`
+	// DefaultDeadline bounds calls that arrive without a deadline.
+	DefaultDeadline time.Duration `env:"GRPC_DEFAULT_DEADLINE" envDefault:"10s"`
+	// MetricsAddr serves Prometheus /metrics when set (e.g. 127.0.0.1:9191).
+	MetricsAddr string `env:"METRICS_ADDR"`
+}
+
+// Validate implements Validator.
+func (c GRPCServer) Validate(prefix string) error {
+	var p Problems
+	p.HostPort(prefix+"GRPC_ADDR", c.Addr)
+	p.Positive(prefix+"GRPC_DEFAULT_DEADLINE", c.DefaultDeadline)
+	if c.MetricsAddr != "" {
+		p.HostPort(prefix+"METRICS_ADDR", c.MetricsAddr)
+	}
+	return p.Err()
+}
+
+// Mongo configures the connection to a service's own database.
+type Mongo struct {
+	URI      string `env:"MONGO_URI" envDefault:"mongodb://127.0.0.1:27017"`
+	Database string `env:"MONGO_DATABASE"`
+	// Timeout bounds connecting and each operation that has no deadline.
+	Timeout time.Duration `env:"MONGO_TIMEOUT" envDefault:"10s"`
+}
+
+// Validate implements Validator.
+func (c Mongo) Validate(prefix string) error {
+	var p Problems
+	p.URL(prefix+"MONGO_URI", c.URI, "mongodb", "mongodb+srv")
+	if c.Database == "" {
+		p.Addf("%sMONGO_DATABASE: is required", prefix)
+	}
+	p.Positive(prefix+"MONGO_TIMEOUT", c.Timeout)
+	return p.Err()
+}
+
+// NATS configures the connection to NATS JetStream.
+type NATS struct {
+	URL string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	// StreamReplicas is 1 on one machine and 3 on a production cluster.
+	StreamReplicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+}
+
+// Validate implements Validator.
+func (c NATS) Validate(prefix string) error {
+	var p Problems
+	for _, u := range strings.Split(c.URL, ",") {
+		p.URL(prefix+"NATS_URL", strings.TrimSpace(u), "nats", "tls")
+	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		p.Addf("%sNATS_STREAM_REPLICAS: must be between 1 and 5, got %d", prefix, c.StreamReplicas)
+	}
+	return p.Err()
+}
+
+// Defaults fills the fields of cfg that have an envDefault tag, reading no
+// environment: the defaults stay written once, in the tags.
+func Defaults(cfg any) {
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: map[string]string{}}); err != nil {
+		panic(fmt.Sprintf("config defaults: %v", err)) // a malformed tag is a programming error
+	}
+}

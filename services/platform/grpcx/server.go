@@ -1,0 +1,231 @@
+// Package grpcx starts gRPC servers and clients the same way in every
+// service: health, reflection, panic recovery, structured logging,
+// Prometheus metrics, a default deadline, and one error mapping.
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/gemella/gemella/services/platform/config"
+)
+
+// ServerOptions configures NewServer.
+type ServerOptions struct {
+	// Name of the service, used in logs and metrics.
+	Name   string
+	Config config.GRPCServer
+	Logger *slog.Logger
+	// Unary interceptors that run after the standard ones (e.g. auth).
+	Unary []grpc.UnaryServerInterceptor
+	// Stream interceptors that run after the standard ones.
+	Stream []grpc.StreamServerInterceptor
+}
+
+// Server is a gRPC server with the standard services registered.
+type Server struct {
+	name     string
+	grpc     *grpc.Server
+	health   *health.Server
+	logger   *slog.Logger
+	lis      net.Listener
+	metrics  *http.Server
+	registry *prometheus.Registry
+	cfg      config.GRPCServer
+}
+
+// NewServer builds the server; register services on GRPC() before Serve.
+func NewServer(opts ServerOptions) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Config.DefaultDeadline <= 0 {
+		opts.Config.DefaultDeadline = 10 * time.Second
+	}
+	logger := opts.Logger.With("service", opts.Name)
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srvMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	if err := registry.Register(srvMetrics); err != nil {
+		return nil, fmt.Errorf("register grpc metrics: %w", err)
+	}
+	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "panic in handler", "panic", p, "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, "internal error")
+	})
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(levelFor)}
+	unary := []grpc.UnaryServerInterceptor{
+		srvMetrics.UnaryServerInterceptor(),
+		logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...),
+		recovery.UnaryServerInterceptor(recoverOpt),
+		defaultDeadlineUnary(opts.Config.DefaultDeadline),
+		errorMappingUnary(logger),
+	}
+	unary = append(unary, opts.Unary...)
+	stream := []grpc.StreamServerInterceptor{
+		srvMetrics.StreamServerInterceptor(),
+		logging.StreamServerInterceptor(slogAdapter(logger), logOpts...),
+		recovery.StreamServerInterceptor(recoverOpt),
+		errorMappingStream(logger),
+	}
+	stream = append(stream, opts.Stream...)
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+		grpc.MaxRecvMsgSize(4<<20),
+	)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	s := &Server{name: opts.Name, grpc: gs, health: hs, logger: logger, registry: registry, cfg: opts.Config}
+	srvMetrics.InitializeMetrics(gs)
+	return s, nil
+}
+
+// GRPC is the server to register service implementations on.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Registry holds the server's metrics; services may add their own.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Listen binds the configured address (port 0 picks a free one).
+func (s *Server) Listen() error {
+	lis, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", s.name, s.cfg.Addr, err)
+	}
+	s.lis = lis
+	return nil
+}
+
+// Addr is the bound address; valid after Listen.
+func (s *Server) Addr() string {
+	if s.lis == nil {
+		return s.cfg.Addr
+	}
+	return s.lis.Addr().String()
+}
+
+// Serve serves until ctx is done, then stops gracefully: in-flight calls
+// finish (bounded by the default deadline), new ones are refused.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.lis == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	if s.cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+		s.metrics = &http.Server{Addr: s.cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := s.metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.logger.Error("metrics server stopped", "err", err)
+			}
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.grpc.Serve(s.lis) }()
+	s.logger.Info("gRPC server listening", "addr", s.Addr())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: serve: %w", s.name, err)
+	case <-ctx.Done():
+	}
+	s.health.Shutdown()
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(s.cfg.DefaultDeadline):
+		s.grpc.Stop()
+	}
+	if s.metrics != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.metrics.Shutdown(shutdownCtx)
+	}
+	s.logger.Info("gRPC server stopped")
+	return nil
+}
+
+func defaultDeadlineUnary(d time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		return handler(ctx, req)
+	}
+}
+
+func errorMappingUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			err = mapAndLog(ctx, logger, info.FullMethod, err)
+		}
+		return resp, err
+	}
+}
+
+func errorMappingStream(logger *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		err := handler(srv, ss)
+		if err != nil {
+			err = mapAndLog(ss.Context(), logger, info.FullMethod, err)
+		}
+		return err
+	}
+}
+
+func mapAndLog(ctx context.Context, logger *slog.Logger, method string, err error) error {
+	mapped := ToStatus(err)
+	if st, _ := status.FromError(mapped); st.Code() == codes.Internal || st.Code() == codes.Unavailable {
+		logger.ErrorContext(ctx, "call failed", "method", method, "err", err)
+	}
+	return mapped
+}
+
+// levelFor logs client mistakes at debug and server failures at error.
+func levelFor(code codes.Code) logging.Level {
+	switch code {
+	case codes.OK:
+		return logging.LevelDebug
+	case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unimplemented:
+		return logging.LevelError
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return logging.LevelWarn
+	}
+	return logging.LevelInfo
+}
+
+func slogAdapter(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}
