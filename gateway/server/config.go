@@ -1,0 +1,82 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is everything the gateway reads from its environment. The envDefault
+// tags are the single source of the defaults: DefaultConfig reads them too.
+type Config struct {
+	// HTTPAddr is the host:port the REST gateway listens on.
+	HTTPAddr string `env:"GEMELLA_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// CatalogAddr is the host:port of the practice-catalog gRPC server.
+	CatalogAddr string `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
+	// RequestTimeout bounds every request, the backend call included.
+	RequestTimeout time.Duration `env:"GEMELLA_REQUEST_TIMEOUT" envDefault:"10s"`
+	// MaxBodyBytes bounds every request body; a larger one is answered with 413.
+	MaxBodyBytes int64 `env:"GEMELLA_MAX_BODY_BYTES" envDefault:"1048576"`
+	// ShutdownTimeout is how long in-flight requests may take to finish once
+	// the gateway is asked to stop.
+	ShutdownTimeout time.Duration `env:"GEMELLA_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+}
+
+// DefaultConfig returns the configuration used when no variable is set.
+func DefaultConfig() Config {
+	cfg, err := env.ParseAsWithOptions[Config](env.Options{Environment: map[string]string{}})
+	if err != nil {
+		// The defaults are literals in this file; failing to parse them is a bug.
+		panic(fmt.Sprintf("gateway: default configuration does not parse: %v", err))
+	}
+	return cfg
+}
+
+// LoadConfig reads the configuration from the process environment and
+// validates it, reporting every problem at once.
+func LoadConfig() (Config, error) {
+	cfg, err := env.ParseAs[Config]()
+	if err != nil {
+		return Config{}, fmt.Errorf("read configuration: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate reports every problem of the configuration, joined.
+func (c Config) Validate() error {
+	var errs []error
+	if err := validateHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("GEMELLA_HTTP_ADDR %q: %w", c.HTTPAddr, err))
+	}
+	if err := validateHostPort(c.CatalogAddr); err != nil {
+		errs = append(errs, fmt.Errorf("GEMELLA_CATALOG_ADDR %q: %w", c.CatalogAddr, err))
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("GEMELLA_REQUEST_TIMEOUT %s: must be positive", c.RequestTimeout))
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("GEMELLA_MAX_BODY_BYTES %d: must be positive", c.MaxBodyBytes))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("GEMELLA_SHUTDOWN_TIMEOUT %s: must be positive", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+func validateHostPort(addr string) error {
+	if addr == "" {
+		return errors.New("is required")
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("must be host:port: %w", err)
+	} else if port == "" {
+		return errors.New("must name a port")
+	}
+	return nil
+}

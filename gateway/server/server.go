@@ -1,0 +1,238 @@
+// Package server is the Gemella REST gateway: it exposes the gRPC services as
+// REST+JSON through grpc-gateway, serves the OpenAPI document and the health
+// endpoints, and maps every failure to one JSON error shape. It is used by
+// cmd/gateway and by the dev launcher.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	"github.com/gemella/gemella/proto/openapi"
+)
+
+// backend is one gRPC service exposed through the gateway.
+type backend struct {
+	name     string
+	addr     string
+	register func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+}
+
+// backends lists every service behind the gateway. Adding one is a line here
+// (and its address in Config).
+func backends(cfg Config) []backend {
+	return []backend{
+		{name: "catalog", addr: cfg.CatalogAddr, register: catalogv1.RegisterCatalogServiceHandler},
+	}
+}
+
+type backendConn struct {
+	name   string
+	conn   *grpc.ClientConn
+	health grpc_health_v1.HealthClient
+}
+
+// Server is the REST gateway. Build it with New, start it with Run, and
+// release its backend connections with Close once Run has returned.
+type Server struct {
+	cfg      Config
+	logger   *slog.Logger
+	backends []backendConn
+	handler  http.Handler
+	openAPI  []byte
+
+	mu       sync.Mutex
+	listener net.Listener
+}
+
+// New connects to every backend (lazily: gRPC dials on first use) and builds
+// the HTTP handler. It does not listen; see Listen and Run.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("gateway configuration: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	doc, err := patchOpenAPI(openapi.JSON)
+	if err != nil {
+		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
+	}
+	s := &Server{cfg: cfg, logger: logger, openAPI: doc}
+
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
+		runtime.WithIncomingHeaderMatcher(forwardedHeader),
+		runtime.WithErrorHandler(s.handleError),
+		runtime.WithRoutingErrorHandler(s.handleRoutingError),
+	)
+	for _, b := range backends(cfg) {
+		// Backends run next to the gateway on loopback or a private network;
+		// transport security between them is the deployment's job.
+		conn, err := grpc.NewClient(b.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("connect to %s at %s: %w", b.name, b.addr, err), s.Close())
+		}
+		s.backends = append(s.backends, backendConn{name: b.name, conn: conn, health: grpc_health_v1.NewHealthClient(conn)})
+		if err := b.register(ctx, mux, conn); err != nil {
+			return nil, errors.Join(fmt.Errorf("register %s routes: %w", b.name, err), s.Close())
+		}
+	}
+	for path, h := range map[string]runtime.HandlerFunc{
+		"/openapi.json": s.serveOpenAPI,
+		"/healthz":      s.serveHealthz,
+		"/readyz":       s.serveReadyz,
+	} {
+		// Registered on the grpc-gateway mux so that routing errors on these
+		// paths have the same JSON shape as on the API.
+		if err := mux.HandlePath(http.MethodGet, path, h); err != nil {
+			return nil, errors.Join(fmt.Errorf("route %s: %w", path, err), s.Close())
+		}
+	}
+
+	s.handler = chain(mux,
+		withRequestID,
+		s.logRequests,
+		s.recoverPanics,
+		withTimeout(cfg.RequestTimeout),
+		s.limitBody,
+	)
+	return s, nil
+}
+
+// Handler is the complete HTTP handler, middleware included.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen binds the HTTP address without serving yet, so that a caller using
+// port 0 can learn the address with Addr before calling Run.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	s.listener = ln
+	return nil
+}
+
+// Addr is the bound address once Listen (or Run) has bound it, else "".
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Run listens (unless Listen already did) and serves until ctx is done, then
+// stops accepting connections and lets in-flight requests finish within
+// ShutdownTimeout. It returns nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ln := s.listener
+	s.mu.Unlock()
+
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: the request deadline bounds API calls, and a
+		// server-wide write timeout would cut long-lived event streams.
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.logger.InfoContext(ctx, "gateway listening", slog.String("addr", ln.Addr().String()))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve HTTP on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+
+	s.logger.InfoContext(ctx, "gateway shutting down", slog.Duration("timeout", s.cfg.ShutdownTimeout))
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		closeErr := srv.Close()
+		<-served
+		return errors.Join(fmt.Errorf("graceful shutdown: %w", err), closeErr)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve HTTP on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// Close closes the backend connections.
+func (s *Server) Close() error {
+	var errs []error
+	for _, b := range s.backends {
+		if err := b.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s connection: %w", b.name, err))
+		}
+	}
+	s.backends = nil
+	return errors.Join(errs...)
+}
+
+// forwardedHeader chooses the HTTP headers that reach the backends as gRPC
+// metadata. Authorization is not listed because grpc-gateway always forwards
+// it as "authorization"; listing it would send it twice.
+func forwardedHeader(key string) (string, bool) {
+	switch k := strings.ToLower(key); k {
+	case "if-match", "x-request-id":
+		return k, true
+	}
+	return "", false
+}
+
+// jsonMarshaler reads and writes proto messages as JSON with the proto field
+// names (as the OpenAPI document does), writes unset fields too, and refuses
+// unknown fields.
+type jsonMarshaler struct {
+	*runtime.JSONPb
+}
+
+func newJSONMarshaler() jsonMarshaler {
+	return jsonMarshaler{&runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
+}
+
+// NewDecoder prefixes decoding errors so that the 400 a client gets says the
+// body is at fault.
+func (m jsonMarshaler) NewDecoder(r io.Reader) runtime.Decoder {
+	d := m.JSONPb.NewDecoder(r)
+	return runtime.DecoderFunc(func(v any) error {
+		err := d.Decode(v)
+		if err == nil || errors.Is(err, io.EOF) {
+			return err
+		}
+		return fmt.Errorf("invalid JSON body: %w", err)
+	})
+}
