@@ -1,0 +1,52 @@
+package adapters
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/outbox"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
+	"github.com/gemella/gemella/services/practice-catalog/internal/protoconv"
+)
+
+// EncodeOrganizationEvent builds the envelope of an organisation event; the
+// payload carries the organisation as it is after the change.
+func EncodeOrganizationEvent(o *organization.Organization, c organization.Change) (outbox.Record, error) {
+	var payload proto.Message
+	switch c.Type {
+	case organization.Created:
+		payload = &eventsv1.OrganizationCreated{Organization: protoconv.Organization(o)}
+	default:
+		payload = &eventsv1.OrganizationUpdated{Organization: protoconv.Organization(o)}
+	}
+	return record(string(c.Type), c.Actor, "organisation", o.ID, o.Version, payload, c.At)
+}
+
+// EncodePracticeEvent builds the envelope of a practice event.
+func EncodePracticeEvent(p *practice.Practice, c practice.Change) (outbox.Record, error) {
+	msg := protoconv.Practice(p)
+	var payload proto.Message
+	switch c.Type {
+	case practice.EventSubmitted:
+		payload = &eventsv1.PracticeSubmitted{Practice: msg}
+	case practice.EventPublished:
+		payload = &eventsv1.PracticePublished{Practice: msg}
+	case practice.EventRevised:
+		payload = &eventsv1.PracticeRevised{Practice: msg, PreviousRevision: int32(c.PreviousRevision), Note: c.Note}
+	default:
+		payload = &eventsv1.PracticeArchived{Practice: msg, Reason: c.Note}
+	}
+	return record(string(c.Type), c.Actor, "practice", p.ID, p.Version, payload, c.At)
+}
+
+func record(subject, actor, aggType, aggID string, version int64, payload proto.Message, at time.Time) (outbox.Record, error) {
+	env, err := events.NewEnvelope(subject, actor, aggType, aggID, version, payload, at)
+	if err != nil {
+		return outbox.Record{}, err
+	}
+	return outbox.NewRecord(env)
+}

@@ -1,0 +1,221 @@
+package app
+
+import (
+	"context"
+
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
+)
+
+// CreatePractice is the command to write a new draft practice.
+type CreatePractice struct {
+	RequestID string
+	Content   practice.Content
+	Actor     string
+}
+
+// CreatePracticeHandler handles CreatePractice.
+type CreatePracticeHandler struct{ d Deps }
+
+// Handle validates the draft and its owners, then stores it.
+func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (*practice.Practice, error) {
+	if err := validateRequestID(cmd.RequestID); err != nil {
+		return nil, err
+	}
+	id := h.d.NewID(cmd.RequestID)
+	p, err := practice.New(id, cmd.Content, h.d.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs); err != nil {
+		return nil, err
+	}
+	if err := h.d.Practices.Create(ctx, p); err != nil {
+		if cmd.RequestID != "" && apperr.KindOf(err) == apperr.KindAlreadyExists {
+			if existing, gerr := h.d.Practices.Get(ctx, id); gerr == nil {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// UpdatePractice edits a draft or submitted practice.
+type UpdatePractice struct {
+	ID    string
+	Etag  string
+	Patch func(c *practice.Content)
+	Actor string
+}
+
+// UpdatePracticeHandler handles UpdatePractice.
+type UpdatePracticeHandler struct{ d Deps }
+
+// Handle applies the patch under optimistic concurrency.
+func (h UpdatePracticeHandler) Handle(ctx context.Context, cmd UpdatePractice) (*practice.Practice, error) {
+	return h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+		if err := p.CheckEtag(cmd.Etag); err != nil {
+			return err
+		}
+		next := cloneContent(p.Content)
+		cmd.Patch(&next)
+		if err := p.Edit(next, h.d.Now()); err != nil {
+			return err
+		}
+		return checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs)
+	})
+}
+
+// MovePractice is a state move: submit, publish or archive.
+type MovePractice struct {
+	ID     string
+	Etag   string
+	Move   practice.Move
+	Reason string
+	Actor  string
+}
+
+// MovePracticeHandler handles MovePractice.
+type MovePracticeHandler struct{ d Deps }
+
+// Handle lets the domain decide whether the move is legal.
+func (h MovePracticeHandler) Handle(ctx context.Context, cmd MovePractice) (*practice.Practice, error) {
+	if cmd.ID == "" {
+		return nil, apperr.Invalid("id", "is required")
+	}
+	return h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+		if err := p.CheckEtag(cmd.Etag); err != nil {
+			return err
+		}
+		now := h.d.Now()
+		switch cmd.Move {
+		case practice.MoveSubmit:
+			return p.Submit(cmd.Actor, now)
+		case practice.MovePublish:
+			return p.Publish(cmd.Actor, now)
+		case practice.MoveArchive:
+			return p.Archive(cmd.Actor, cmd.Reason, now)
+		}
+		return apperr.Invalid("move", "must be submit, publish or archive")
+	})
+}
+
+// RevisePractice changes a published practice and keeps its history.
+type RevisePractice struct {
+	ID    string
+	Etag  string
+	Patch func(c *practice.Content)
+	Note  string
+	Actor string
+}
+
+// RevisePracticeHandler handles RevisePractice.
+type RevisePracticeHandler struct{ d Deps }
+
+// Handle applies the patch as a new revision.
+func (h RevisePracticeHandler) Handle(ctx context.Context, cmd RevisePractice) (*practice.Practice, error) {
+	return h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+		if err := p.CheckEtag(cmd.Etag); err != nil {
+			return err
+		}
+		next := cloneContent(p.Content)
+		cmd.Patch(&next)
+		if err := p.Revise(next, cmd.Actor, cmd.Note, h.d.Now()); err != nil {
+			return err
+		}
+		return checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs)
+	})
+}
+
+// cloneContent copies the slices, so a patch cannot alias the stored content.
+func cloneContent(c practice.Content) practice.Content {
+	c.OwnerOrganizationIDs = append([]string(nil), c.OwnerOrganizationIDs...)
+	c.Themes = append([]string(nil), c.Themes...)
+	c.Sectors = append([]string(nil), c.Sectors...)
+	c.Programme.Priorities = append([]string(nil), c.Programme.Priorities...)
+	c.Languages = append([]string(nil), c.Languages...)
+	c.Attachments = append([]practice.Link(nil), c.Attachments...)
+	c.Models = append([]practice.Model(nil), c.Models...)
+	return c
+}
+
+// GetPracticeHandler returns a practice by id or slug.
+type GetPracticeHandler struct{ d Deps }
+
+// Handle tries the id first, then the slug.
+func (h GetPracticeHandler) Handle(ctx context.Context, idOrSlug string) (*practice.Practice, error) {
+	if idOrSlug == "" {
+		return nil, apperr.Invalid("id", "is required")
+	}
+	p, err := h.d.Practices.Get(ctx, idOrSlug)
+	if apperr.KindOf(err) == apperr.KindNotFound {
+		p, err = h.d.Practices.GetBySlug(ctx, idOrSlug)
+		if apperr.KindOf(err) == apperr.KindNotFound {
+			return nil, practice.ErrNotFound(idOrSlug)
+		}
+	}
+	return p, err
+}
+
+// ListPractices is a page of practices.
+type ListPractices struct {
+	Filter    practice.Filter
+	PageSize  int32
+	PageToken string
+}
+
+// PracticePage is one page and the token of the next.
+type PracticePage struct {
+	Items         []*practice.Practice
+	NextPageToken string
+}
+
+// ListPracticesHandler lists practices newest first.
+type ListPracticesHandler struct{ d Deps }
+
+// Handle returns one page.
+func (h ListPracticesHandler) Handle(ctx context.Context, q ListPractices) (PracticePage, error) {
+	size, err := paging.Size(q.PageSize)
+	if err != nil {
+		return PracticePage{}, err
+	}
+	var v apperr.Violations
+	validate.TerritoryCode(&v, "territory_code", q.Filter.TerritoryCode)
+	if err := v.Err(); err != nil {
+		return PracticePage{}, err
+	}
+	after, err := paging.Decode(q.PageToken, q.Filter.Hash())
+	if err != nil {
+		return PracticePage{}, err
+	}
+	items, err := h.d.Practices.List(ctx, q.Filter, after, size+1)
+	if err != nil {
+		return PracticePage{}, err
+	}
+	page := PracticePage{Items: items}
+	if len(items) > size {
+		page.Items = items[:size]
+		last := page.Items[size-1]
+		page.NextPageToken = paging.Encode(paging.Cursor{Key: last.SortKey(), ID: last.ID}, q.Filter.Hash())
+	}
+	return page, nil
+}
+
+// ListPracticeRevisionsHandler returns the history of a practice.
+type ListPracticeRevisionsHandler struct{ d Deps }
+
+// Handle returns earlier revisions, newest first.
+func (h ListPracticeRevisionsHandler) Handle(ctx context.Context, idOrSlug string) ([]practice.Revision, error) {
+	p, err := GetPracticeHandler(h).Handle(ctx, idOrSlug)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]practice.Revision, 0, len(p.History))
+	for i := len(p.History) - 1; i >= 0; i-- {
+		out = append(out, p.History[i])
+	}
+	return out, nil
+}

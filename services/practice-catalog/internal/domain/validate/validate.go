@@ -1,0 +1,114 @@
+// Package validate holds the field rules that several catalog aggregates share.
+package validate
+
+import (
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gemella/gemella/services/platform/apperr"
+)
+
+var (
+	territoryCode = regexp.MustCompile(`^([A-Z]{2}[A-Z0-9]{0,3}|[0-9]{2,6})$`)
+	languageCode  = regexp.MustCompile(`^[a-z]{2}$`)
+	identifier    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// Text checks a free-text field's length in characters; required means not blank.
+func Text(v *apperr.Violations, field, value string, required bool, max int) {
+	if strings.TrimSpace(value) == "" {
+		if required {
+			v.Add(field, "is required")
+		}
+		return
+	}
+	if n := utf8.RuneCountInString(value); n > max {
+		v.Addf(field, "must be at most %d characters, got %d", max, n)
+	}
+}
+
+// URL checks an optional http(s) link.
+func URL(v *apperr.Violations, field, value string) {
+	if value == "" {
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.Add(field, "must be an http or https URL")
+	}
+}
+
+// Email checks an optional e-mail address.
+func Email(v *apperr.Violations, field, value string) {
+	if value == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(value); err != nil || a.Address != value {
+		v.Add(field, "must be an e-mail address")
+	}
+}
+
+// TerritoryCode checks an optional ISTAT (digits) or NUTS (e.g. ITI1) code.
+func TerritoryCode(v *apperr.Violations, field, value string) {
+	if value != "" && !territoryCode.MatchString(value) {
+		v.Add(field, "must be an ISTAT code (digits) or a NUTS code such as ITI1")
+	}
+}
+
+// Language checks an ISO 639-1 code.
+func Language(v *apperr.Violations, field, value string) {
+	if !languageCode.MatchString(value) {
+		v.Add(field, "must be an ISO 639-1 code of two lower-case letters, e.g. it")
+	}
+}
+
+// Date checks an optional calendar date YYYY-MM-DD.
+func Date(v *apperr.Violations, field, value string) {
+	if value == "" {
+		return
+	}
+	if _, err := time.Parse(time.DateOnly, value); err != nil {
+		v.Add(field, "must be a date YYYY-MM-DD")
+	}
+}
+
+// ID checks a reference to another resource.
+func ID(v *apperr.Violations, field, value string) {
+	if !identifier.MatchString(value) {
+		v.Add(field, "must be a resource id")
+	}
+}
+
+// Labels checks a list of short labels (themes, sectors): non-blank, short, no duplicates.
+func Labels(v *apperr.Violations, field string, values []string, max int) {
+	if len(values) > max {
+		v.Addf(field, "must have at most %d entries", max)
+	}
+	seen := map[string]bool{}
+	for i, s := range values {
+		f := field + "[" + itoa(i) + "]"
+		switch {
+		case strings.TrimSpace(s) == "":
+			v.Add(f, "must not be blank")
+		case utf8.RuneCountInString(s) > 80:
+			v.Add(f, "must be at most 80 characters")
+		case seen[strings.ToLower(s)]:
+			v.Add(f, "is a duplicate")
+		}
+		seen[strings.ToLower(s)] = true
+	}
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// Index names the element of a list field, e.g. models[2].
+func Index(field string, i int) string { return field + "[" + itoa(i) + "]" }
