@@ -16,6 +16,12 @@ type Config struct {
 	HTTPAddr string `env:"GEMELLA_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
 	// CatalogAddr is the host:port of the practice-catalog gRPC server.
 	CatalogAddr string `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
+	// TwinningAddr is the host:port of the twinning gRPC server; "none"
+	// leaves its routes out (they answer 404).
+	TwinningAddr string `env:"GEMELLA_TWINNING_ADDR" envDefault:"127.0.0.1:9092"`
+	// DiscussionAddr is the host:port of the discussion gRPC server; "none"
+	// leaves its routes out.
+	DiscussionAddr string `env:"GEMELLA_DISCUSSION_ADDR" envDefault:"127.0.0.1:9093"`
 	// RequestTimeout bounds every request, the backend call included.
 	RequestTimeout time.Duration `env:"GEMELLA_REQUEST_TIMEOUT" envDefault:"10s"`
 	// MaxBodyBytes bounds every request body; a larger one is answered with 413.
@@ -57,6 +63,14 @@ func (c Config) Validate() error {
 	if err := validateHostPort(c.CatalogAddr); err != nil {
 		errs = append(errs, fmt.Errorf("GEMELLA_CATALOG_ADDR %q: %w", c.CatalogAddr, err))
 	}
+	for name, addr := range map[string]string{"GEMELLA_TWINNING_ADDR": c.TwinningAddr, "GEMELLA_DISCUSSION_ADDR": c.DiscussionAddr} {
+		if addr == "" || addr == BackendDisabled {
+			continue
+		}
+		if err := validateHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		}
+	}
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("GEMELLA_REQUEST_TIMEOUT %s: must be positive", c.RequestTimeout))
 	}
@@ -80,3 +94,6 @@ func validateHostPort(addr string) error {
 	}
 	return nil
 }
+
+// BackendDisabled as a backend address leaves that backend out.
+const BackendDisabled = "none"

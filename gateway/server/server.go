@@ -23,6 +23,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/proto/openapi"
 )
 
@@ -36,9 +38,18 @@ type backend struct {
 // backends lists every service behind the gateway. Adding one is a line here
 // (and its address in Config).
 func backends(cfg Config) []backend {
-	return []backend{
+	all := []backend{
 		{name: "catalog", addr: cfg.CatalogAddr, register: catalogv1.RegisterCatalogServiceHandler},
+		{name: "twinning", addr: cfg.TwinningAddr, register: twinningv1.RegisterTwinningServiceHandler},
+		{name: "discussion", addr: cfg.DiscussionAddr, register: discussionv1.RegisterDiscussionServiceHandler},
 	}
+	var enabled []backend
+	for _, b := range all {
+		if b.addr != "" && b.addr != BackendDisabled {
+			enabled = append(enabled, b)
+		}
+	}
+	return enabled
 }
 
 type backendConn struct {
