@@ -13,6 +13,7 @@ require (
 	github.com/FerretDB/FerretDB v1.24.0
 	github.com/caarlos0/env/v11 v11.4.2
 	github.com/gemella/gemella/proto v0.0.0-00010101000000-000000000000
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4

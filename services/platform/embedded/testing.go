@@ -1,0 +1,34 @@
+package embedded
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// NATSForTest starts a quiet NATS server with JetStream on a free port, its
+// store in t.TempDir(), and shuts it down when the test ends. The test may
+// Shutdown and Restart it in between.
+func NATSForTest(t testing.TB) *NATS {
+	t.Helper()
+	n, err := StartNATS(NATSOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("embedded nats: %v", err)
+	}
+	t.Cleanup(n.Shutdown)
+	return n
+}
+
+// FerretDBForTest starts a quiet FerretDB on a free port with its SQLite
+// files in t.TempDir(), and stops it when the test ends.
+func FerretDBForTest(t testing.TB) *FerretDB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f, err := StartFerretDB(ctx, FerretDBOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("embedded ferretdb: %v", err)
+	}
+	t.Cleanup(f.Stop)
+	return f
+}

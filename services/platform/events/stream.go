@@ -1,0 +1,157 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// DeadLetterStream holds every message a consumer gave up on.
+	DeadLetterStream = "DEADLETTER"
+	// DeadLetterSubjects is the subject filter of DeadLetterStream.
+	DeadLetterSubjects = "deadletter.>"
+
+	defaultDuplicates = 2 * time.Minute
+	defaultReplicas   = 1
+	maxReplicas       = 5
+	// deadLetterMaxAge keeps dead letters long enough for someone to look.
+	deadLetterMaxAge = 30 * 24 * time.Hour
+	// streamCallTimeout bounds stream administration when ctx has no deadline.
+	streamCallTimeout = 10 * time.Second
+)
+
+// DeadLetterSubject is where consumer durable of stream sends the messages
+// it gives up on.
+func DeadLetterSubject(stream, durable string) string {
+	return "deadletter." + stream + "." + durable
+}
+
+// StreamConfig declares one JetStream stream on file storage.
+type StreamConfig struct {
+	// Name, e.g. "CATALOG"; required.
+	Name string
+	// Subjects the stream captures, e.g. "catalog.>"; at least one.
+	Subjects []string
+	// Duplicates is the de-duplication window for Nats-Msg-Id; default 2m.
+	// The outbox relay may re-publish an event within it.
+	Duplicates time.Duration
+	// Replicas; default 1. Production clusters use 3.
+	Replicas int
+	// MaxAge drops messages older than this; 0 keeps them forever.
+	MaxAge time.Duration
+}
+
+func (c StreamConfig) withDefaults() StreamConfig {
+	if c.Duplicates == 0 {
+		c.Duplicates = defaultDuplicates
+	}
+	if c.Replicas == 0 {
+		c.Replicas = defaultReplicas
+	}
+	return c
+}
+
+// Validate reports every problem of the configuration at once. Zero values
+// that have a default are valid.
+func (c StreamConfig) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if err := checkName("stream name", c.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Subjects) == 0 {
+		errs = append(errs, errors.New("stream subjects: at least one is required"))
+	}
+	for i, s := range c.Subjects {
+		if err := checkSubject(s); err != nil {
+			errs = append(errs, fmt.Errorf("stream subjects[%d]: %w", i, err))
+		}
+	}
+	if c.Duplicates < 0 {
+		errs = append(errs, fmt.Errorf("stream duplicates window %s is negative", c.Duplicates))
+	}
+	if c.Replicas < 0 || c.Replicas > maxReplicas {
+		errs = append(errs, fmt.Errorf("stream replicas %d: must be between 1 and %d", c.Replicas, maxReplicas))
+	}
+	if c.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("stream max age %s is negative", c.MaxAge))
+	}
+	if c.MaxAge > 0 && c.Duplicates > c.MaxAge {
+		errs = append(errs, fmt.Errorf("stream duplicates window %s exceeds max age %s", c.Duplicates, c.MaxAge))
+	}
+	return errors.Join(errs...)
+}
+
+// EnsureStream creates the stream or updates it to cfg; calling it again with
+// the same configuration changes nothing.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Stream, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ensure stream %q: %w", cfg.Name, err)
+	}
+	cfg = cfg.withDefaults()
+	ctx, cancel := withDefaultTimeout(ctx, streamCallTimeout)
+	defer cancel()
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       cfg.Name,
+		Subjects:   cfg.Subjects,
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Duplicates: cfg.Duplicates,
+		Replicas:   cfg.Replicas,
+		MaxAge:     cfg.MaxAge,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure stream %q: %w", cfg.Name, err)
+	}
+	return stream, nil
+}
+
+// EnsureDeadLetterStream declares DeadLetterStream, which every Consume
+// publishes to when it gives up on a message. Call it at start-up before
+// consuming.
+func EnsureDeadLetterStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
+	return EnsureStream(ctx, js, StreamConfig{
+		Name:     DeadLetterStream,
+		Subjects: []string{DeadLetterSubjects},
+		MaxAge:   deadLetterMaxAge,
+	})
+}
+
+// checkName applies JetStream's rules for stream and consumer names.
+func checkName(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s is required", what)
+	}
+	if strings.ContainsAny(name, ".*> \t\r\n/\\") {
+		return fmt.Errorf("%s %q must not contain '.', '*', '>', '/', '\\' or whitespace", what, name)
+	}
+	return nil
+}
+
+func checkSubject(s string) error {
+	if s == "" {
+		return errors.New("empty subject")
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("subject %q contains whitespace", s)
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" {
+			return fmt.Errorf("subject %q has an empty token", s)
+		}
+	}
+	return nil
+}
+
+// withDefaultTimeout gives ctx a deadline unless it already has one.
+func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
