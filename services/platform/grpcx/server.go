@@ -14,7 +14,6 @@ import (
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -61,7 +60,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if opts.Config.DefaultDeadline <= 0 {
 		opts.Config.DefaultDeadline = 10 * time.Second
 	}
-	logger := opts.Logger.With("service", opts.Name)
+	logger := opts.Logger
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srvMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
@@ -72,10 +71,9 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		logger.ErrorContext(ctx, "panic in handler", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
 	})
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(levelFor)}
 	unary := []grpc.UnaryServerInterceptor{
 		srvMetrics.UnaryServerInterceptor(),
-		logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...),
+		logUnary(logger),
 		recovery.UnaryServerInterceptor(recoverOpt),
 		defaultDeadlineUnary(opts.Config.DefaultDeadline),
 		errorMappingUnary(logger),
@@ -83,7 +81,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	unary = append(unary, opts.Unary...)
 	stream := []grpc.StreamServerInterceptor{
 		srvMetrics.StreamServerInterceptor(),
-		logging.StreamServerInterceptor(slogAdapter(logger), logOpts...),
+		logStream(logger),
 		recovery.StreamServerInterceptor(recoverOpt),
 		errorMappingStream(logger),
 	}
@@ -209,23 +207,4 @@ func mapAndLog(ctx context.Context, logger *slog.Logger, method string, err erro
 		logger.ErrorContext(ctx, "call failed", "method", method, "err", err)
 	}
 	return mapped
-}
-
-// levelFor logs client mistakes at debug and server failures at error.
-func levelFor(code codes.Code) logging.Level {
-	switch code {
-	case codes.OK:
-		return logging.LevelDebug
-	case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unimplemented:
-		return logging.LevelError
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return logging.LevelWarn
-	}
-	return logging.LevelInfo
-}
-
-func slogAdapter(l *slog.Logger) logging.Logger {
-	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
-		l.Log(ctx, slog.Level(lvl), msg, fields...)
-	})
 }

@@ -40,12 +40,14 @@ func Connect(ctx context.Context, cfg config.Mongo, appName string) (*mongo.Clie
 }
 
 // EnsureIndexes creates the indexes of a collection; existing ones are kept.
+// One call per index: the embedded FerretDB v1.24 drops the connection when
+// one createIndexes call names two or more indexes that already exist, which
+// is every start after the first.
 func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
-	if len(models) == 0 {
-		return nil
-	}
-	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
-		return fmt.Errorf("create indexes on %s: %w", coll.Name(), err)
+	for _, m := range models {
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("create index %v on %s: %w", m.Keys, coll.Name(), err)
+		}
 	}
 	return nil
 }
