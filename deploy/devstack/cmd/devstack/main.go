@@ -1,0 +1,110 @@
+// Command devstack runs all of Gemella in one process, with embedded NATS and
+// FerretDB and the demo data: `make run`. Its data lives in GEMELLA_DATA_DIR
+// (default: .data at the repository root) and survives restarts.
+//
+//	GEMELLA_DATA_DIR   where NATS and FerretDB keep their files
+//	GEMELLA_HTTP_ADDR  where the REST gateway listens (127.0.0.1:8080)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/gemella/gemella/deploy/devstack/demo"
+	"github.com/gemella/gemella/deploy/devstack/stack"
+)
+
+// startTimeout bounds start-up, demo data included: FerretDB is slow.
+const startTimeout = 3 * time.Minute
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(logger); err != nil {
+		logger.Error("devstack failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(logger *slog.Logger) error {
+	dataDir, err := dataDir()
+	if err != nil {
+		return err
+	}
+	opts := stack.DefaultOptions(dataDir)
+	if addr := os.Getenv("GEMELLA_HTTP_ADDR"); addr != "" {
+		opts.HTTPAddr = addr
+	}
+	opts.Logger = logger
+	opts.LoadDemo = true
+
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+
+	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	st, err := stack.Start(startCtx, opts)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted while starting: Start has stopped what it started.
+			return nil
+		}
+		return err
+	}
+	printWelcome(os.Stdout, st.URLs(), dataDir)
+
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping")
+		return st.Stop()
+	case failure := <-st.Wait():
+		return errors.Join(failure, st.Stop())
+	}
+}
+
+// dataDir is GEMELLA_DATA_DIR, or .data in the repository root: the folder
+// holding go.work, found by walking up from the working directory.
+func dataDir() (string, error) {
+	if dir := os.Getenv("GEMELLA_DATA_DIR"); dir != "" {
+		return filepath.Abs(dir)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return filepath.Join(dir, ".data"), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("no go.work in %s or above it: run from inside the repository or set GEMELLA_DATA_DIR", wd)
+		}
+	}
+}
+
+func printWelcome(w io.Writer, u stack.URLs, dataDir string) {
+	fmt.Fprintf(w, `
+Gemella is running (data in %s). Ctrl-C stops it.
+
+  REST API      %s
+  OpenAPI       %s
+  catalog gRPC  %s
+  NATS          %s
+  MongoDB       %s
+
+Try:
+  curl -s %s/v1/practices
+  curl -s %s/v1/practices/%s
+  curl -s '%s/v1/organizations?kind=ORGANIZATION_KIND_REGION'
+  grpcurl -plaintext %s list
+
+`, dataDir, u.Gateway, u.OpenAPI, u.Catalog, u.NATS, u.Mongo,
+		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Catalog)
+}

@@ -1,0 +1,112 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	gateway "github.com/gemella/gemella/gateway/server"
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	catalog "github.com/gemella/gemella/services/practice-catalog/service"
+)
+
+// Settings that the services' DefaultConfig leaves to their environment
+// defaults; the stack fills them since it reads no environment for them.
+const (
+	grpcDefaultDeadline = 10 * time.Second
+	mongoTimeout        = 10 * time.Second
+	streamReplicas      = 1
+)
+
+// infrastructure is what every service connects to.
+type infrastructure struct {
+	natsURL  string
+	mongoURI string
+}
+
+// grpcService is the shape every service's `service` package has: build
+// with New, bind with Listen, serve with Run until its context ends (Run
+// releases the connections), or Close if it never ran.
+type grpcService interface {
+	Listen() error
+	Addr() string
+	Run(ctx context.Context) error
+	Close()
+}
+
+// serviceSpec is one gRPC service of the stack.
+type serviceSpec struct {
+	// name is the component name in logs and errors.
+	name string
+	// addr is the listen address taken from the options.
+	addr func(Options) string
+	// build makes the service on the shared infrastructure.
+	build func(ctx context.Context, infra infrastructure, addr string, logger *slog.Logger) (grpcService, error)
+	// toGateway tells the gateway where the service listens.
+	toGateway func(cfg *gateway.Config, addr string)
+	// probe succeeds once the service answers real requests; the gRPC
+	// health check when nil.
+	probe func(ctx context.Context, conn *grpc.ClientConn) error
+}
+
+// services lists the gRPC services in start order; they stop in reverse.
+// Twinning (:9092) and discussion (:9093) are one entry each here, with an
+// address field in Options and one in URLs.
+func services() []serviceSpec {
+	return []serviceSpec{catalogSpec()}
+}
+
+// catalogDatabase is the catalog's own MongoDB database.
+const catalogDatabase = "gemella_catalog"
+
+func catalogSpec() serviceSpec {
+	return serviceSpec{
+		name: "catalog",
+		addr: func(o Options) string { return o.CatalogAddr },
+		build: func(ctx context.Context, infra infrastructure, addr string, logger *slog.Logger) (grpcService, error) {
+			cfg := catalog.DefaultConfig()
+			cfg.GRPC.Addr = addr
+			cfg.GRPC.DefaultDeadline = orDefault(cfg.GRPC.DefaultDeadline, grpcDefaultDeadline)
+			cfg.Mongo.URI = infra.mongoURI
+			cfg.Mongo.Database = catalogDatabase
+			cfg.Mongo.Timeout = orDefault(cfg.Mongo.Timeout, mongoTimeout)
+			cfg.NATS.URL = infra.natsURL
+			cfg.NATS.StreamReplicas = streamReplicas
+			svc, err := catalog.New(ctx, cfg, logger)
+			if err != nil {
+				return nil, err
+			}
+			return svc, nil
+		},
+		toGateway: func(cfg *gateway.Config, addr string) { cfg.CatalogAddr = addr },
+		// A list goes through the repository to FerretDB, which the health
+		// check does not.
+		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := catalogv1.NewCatalogServiceClient(conn).ListPractices(ctx, &catalogv1.ListPracticesRequest{PageSize: 1})
+			return err
+		},
+	}
+}
+
+// healthProbe asks the standard gRPC health service about the whole server.
+func healthProbe(ctx context.Context, conn *grpc.ClientConn) error {
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return err
+	}
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("health status %s", resp.GetStatus())
+	}
+	return nil
+}
+
+func orDefault(d, fallback time.Duration) time.Duration {
+	if d <= 0 {
+		return fallback
+	}
+	return d
+}

@@ -1,0 +1,252 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/gemella/gemella/deploy/devstack/demo"
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	"github.com/gemella/gemella/services/platform/grpcx"
+	catalog "github.com/gemella/gemella/services/practice-catalog/service"
+)
+
+// The story of `make run`: a fresh data directory gets the demo data, the
+// gateway serves it, loading it again changes nothing, and a restart on the
+// same directory finds it all again.
+func TestStackServesDemoDataAndKeepsItAcrossRestart(t *testing.T) {
+	dataDir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+
+	st := startForTest(ctx, t, dataDir, true)
+
+	practices := listPracticesOverHTTP(ctx, t, st.GatewayURL())
+	tosCa := findPractice(t, practices, demo.TosCaSlug)
+	if tosCa.Status != "PRACTICE_STATUS_PUBLISHED" {
+		t.Errorf("Tos.Ca. status = %s, want PRACTICE_STATUS_PUBLISHED", tosCa.Status)
+	}
+	if got, want := tosCa.modelCodes(), []string{"A", "B", "C", "D", "E"}; !slices.Equal(got, want) {
+		t.Errorf("Tos.Ca. models = %v, want %v", got, want)
+	}
+	if len(tosCa.Owners) != 2 {
+		t.Errorf("Tos.Ca. has %d owners, want 2 (Regione Toscana, Comune di Firenze)", len(tosCa.Owners))
+	}
+	for _, p := range practices {
+		if p.Status != "PRACTICE_STATUS_PUBLISHED" {
+			t.Errorf("demo practice %s is %s, want published", p.Slug, p.Status)
+		}
+	}
+
+	client := catalogClient(t, st.CatalogAddr())
+	wantOrgs, wantPractices := demo.Counts()
+	orgs, prs := count(ctx, t, client)
+	if orgs != wantOrgs || prs != wantPractices {
+		t.Fatalf("after the first load: %d organisations, %d practices; want %d, %d", orgs, prs, wantOrgs, wantPractices)
+	}
+	if err := demo.Load(ctx, client, testLogger()); err != nil {
+		t.Fatalf("second demo load: %v", err)
+	}
+	if orgs2, prs2 := count(ctx, t, client); orgs2 != orgs || prs2 != prs {
+		t.Fatalf("the second load changed the counts: %d→%d organisations, %d→%d practices", orgs, orgs2, prs, prs2)
+	}
+
+	waitForCatalogEvents(ctx, t, st.NATSURL())
+
+	if err := st.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if err, open := <-st.Wait(); open {
+		t.Fatalf("Wait after a clean Stop delivered %v, want a closed channel", err)
+	}
+
+	restarted := startForTest(ctx, t, dataDir, false)
+	client = catalogClient(t, restarted.CatalogAddr())
+	if orgs3, prs3 := count(ctx, t, client); orgs3 != orgs || prs3 != prs {
+		t.Fatalf("after restart: %d organisations, %d practices; want %d, %d", orgs3, prs3, orgs, prs)
+	}
+	again := findPractice(t, listPracticesOverHTTP(ctx, t, restarted.GatewayURL()), demo.TosCaSlug)
+	if again.ID != tosCa.ID || again.Status != "PRACTICE_STATUS_PUBLISHED" {
+		t.Errorf("after restart Tos.Ca. is %s (%s), want %s (PRACTICE_STATUS_PUBLISHED)", again.ID, again.Status, tosCa.ID)
+	}
+}
+
+func TestOptionsReportEveryProblem(t *testing.T) {
+	err := Options{HTTPAddr: "8080", CatalogAddr: "localhost", NATSPort: -1}.validate()
+	if err == nil {
+		t.Fatal("validate accepted bad options")
+	}
+	for _, want := range []string{"DataDir", "HTTPAddr", "CatalogAddr", "NATSPort"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestDialableReplacesWildcardHosts(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"127.0.0.1:8080", "127.0.0.1:8080"},
+		{"0.0.0.0:8080", "127.0.0.1:8080"},
+		{":8080", "127.0.0.1:8080"},
+		{"[::]:8080", "[::1]:8080"},
+		{"localhost:9091", "localhost:9091"},
+	} {
+		if got := dialable(tc.in); got != tc.want {
+			t.Errorf("dialable(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// waitForCatalogEvents checks that the catalog's outbox relay reached the
+// stack's NATS: the demo's creations and state moves are events.
+func waitForCatalogEvents(ctx context.Context, t *testing.T, natsURL string) {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatalf("connect to nats: %v", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	for {
+		stream, err := js.Stream(ctx, catalog.StreamName)
+		if err == nil && stream.CachedInfo().State.Msgs > 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no catalog events in stream %s (last error: %v)", catalog.StreamName, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func startForTest(ctx context.Context, t *testing.T, dataDir string, loadDemo bool) *Stack {
+	t.Helper()
+	st, err := Start(ctx, Options{
+		DataDir:     dataDir,
+		HTTPAddr:    "127.0.0.1:0",
+		CatalogAddr: "127.0.0.1:0",
+		NATSPort:    0,
+		Logger:      testLogger(),
+		LoadDemo:    loadDemo,
+	})
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return st
+}
+
+// testLogger shows only warnings: the stack's goroutines may log while a
+// test stops it, when t.Log may no longer be used.
+func testLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func catalogClient(t *testing.T, addr string) catalogv1.CatalogServiceClient {
+	t.Helper()
+	conn, err := grpcx.Dial(addr, 10*time.Second)
+	if err != nil {
+		t.Fatalf("dial catalog: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return catalogv1.NewCatalogServiceClient(conn)
+}
+
+// count pages through every organisation and practice.
+func count(ctx context.Context, t *testing.T, client catalogv1.CatalogServiceClient) (organizations, practices int) {
+	t.Helper()
+	for token := ""; ; {
+		resp, err := client.ListOrganizations(ctx, &catalogv1.ListOrganizationsRequest{PageSize: 100, PageToken: token})
+		if err != nil {
+			t.Fatalf("list organisations: %v", err)
+		}
+		organizations += len(resp.GetOrganizations())
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	for token := ""; ; {
+		resp, err := client.ListPractices(ctx, &catalogv1.ListPracticesRequest{PageSize: 100, PageToken: token})
+		if err != nil {
+			t.Fatalf("list practices: %v", err)
+		}
+		practices += len(resp.GetPractices())
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	return organizations, practices
+}
+
+// practiceJSON is the part of a practice the tests read, as the gateway
+// writes it (proto field names).
+type practiceJSON struct {
+	ID     string   `json:"id"`
+	Slug   string   `json:"slug"`
+	Status string   `json:"status"`
+	Owners []string `json:"owner_organization_ids"`
+	Models []struct {
+		Code  string `json:"code"`
+		Owner string `json:"owner_organization_id"`
+	} `json:"models"`
+}
+
+func (p practiceJSON) modelCodes() []string {
+	var codes []string
+	for _, m := range p.Models {
+		codes = append(codes, m.Code)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+func listPracticesOverHTTP(ctx context.Context, t *testing.T, gatewayURL string) []practiceJSON {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gatewayURL+"/v1/practices?page_size=100", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /v1/practices: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/practices: %s", resp.Status)
+	}
+	var body struct {
+		Practices []practiceJSON `json:"practices"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("decode /v1/practices: %v", err)
+	}
+	return body.Practices
+}
+
+func findPractice(t *testing.T, practices []practiceJSON, slug string) practiceJSON {
+	t.Helper()
+	for _, p := range practices {
+		if p.Slug == slug {
+			return p
+		}
+	}
+	t.Fatalf("no practice %s among %d listed", slug, len(practices))
+	return practiceJSON{}
+}
