@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	"github.com/gemella/gemella/services/platform/grpcx"
+)
+
+// echoCatalog answers GetPractice with a fixed message equal to the real
+// one, so the pair compares the same bytes on the wire: what remains is the
+// catalog's interceptors, application and repository.
+type echoCatalog struct {
+	catalogv1.UnimplementedCatalogServiceServer
+	practice *catalogv1.Practice
+}
+
+func (e echoCatalog) GetPractice(context.Context, *catalogv1.GetPracticeRequest) (*catalogv1.Practice, error) {
+	return e.practice, nil
+}
+
+type echoServer struct {
+	addr   string
+	srv    *grpc.Server
+	served chan error
+}
+
+// startEcho serves echoCatalog on a grpc.Server with no options at all.
+func startEcho(practice *catalogv1.Practice) (*echoServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("echo server: %w", err)
+	}
+	srv := grpc.NewServer()
+	catalogv1.RegisterCatalogServiceServer(srv, echoCatalog{practice: practice})
+	e := &echoServer{addr: ln.Addr().String(), srv: srv, served: make(chan error, 1)}
+	go func() { e.served <- srv.Serve(ln) }()
+	return e, nil
+}
+
+func (e *echoServer) stop() {
+	e.srv.GracefulStop()
+	<-e.served
+}
+
+// benchGRPC measures pair (b), serially and in parallel, each over one
+// loopback connection dialled the same way (grpcx.Dial) for both servers.
+func benchGRPC(ctx context.Context, s settings, catalog *catalogUnderTest) (callPair, callPair, error) {
+	echo, err := startEcho(catalog.practice)
+	if err != nil {
+		return callPair{}, callPair{}, err
+	}
+	defer echo.stop()
+	echoConn, err := grpcx.Dial(echo.addr, callDeadline)
+	if err != nil {
+		return callPair{}, callPair{}, err
+	}
+	defer echoConn.Close()
+
+	clients := []struct {
+		name   string
+		client catalogv1.CatalogServiceClient
+	}{
+		{"echo", catalogv1.NewCatalogServiceClient(echoConn)},
+		{"catalog", catalog.client},
+	}
+	req := &catalogv1.GetPracticeRequest{Id: catalog.practiceID}
+	for _, c := range clients {
+		// The first call opens the connection; no benchmark should pay for it.
+		if _, err := c.client.GetPractice(ctx, req); err != nil {
+			return callPair{}, callPair{}, fmt.Errorf("%s GetPractice: %w", c.name, err)
+		}
+	}
+
+	// RunParallel starts parallelism × GOMAXPROCS goroutines.
+	parallelism := max(1, s.Concurrency/runtime.GOMAXPROCS(0))
+	serial := callPair{
+		Call:       "GetPractice, serial calls over one connection",
+		Goroutines: 1,
+	}
+	parallel := callPair{
+		Call:       "GetPractice, parallel calls over one connection",
+		Goroutines: parallelism * runtime.GOMAXPROCS(0),
+	}
+	for _, p := range []*callPair{&serial, &parallel} {
+		p.Pick = fmt.Sprintf("best of %d rounds (lowest ns/op), echo and catalog alternating", s.Rounds)
+		p.Goal = 1.5
+	}
+	for round := 1; round <= s.Rounds; round++ {
+		for _, mode := range []struct {
+			pair *callPair
+			par  int
+		}{{&serial, 0}, {&parallel, parallelism}} {
+			for i, c := range clients {
+				if err := ctx.Err(); err != nil {
+					return serial, parallel, err
+				}
+				progress("(b) round %d/%d: %s, %s", round, s.Rounds, c.name, mode.pair.Call)
+				st, err := benchCalls(ctx, mode.par, func(ctx context.Context) error {
+					_, err := c.client.GetPractice(ctx, req)
+					return err
+				})
+				if err != nil {
+					return serial, parallel, fmt.Errorf("%s: %w", c.name, err)
+				}
+				if i == 0 {
+					mode.pair.EchoRounds = append(mode.pair.EchoRounds, st)
+				} else {
+					mode.pair.CatalogRounds = append(mode.pair.CatalogRounds, st)
+				}
+			}
+		}
+	}
+	for _, p := range []*callPair{&serial, &parallel} {
+		p.Echo, p.Catalog = bestCalls(p.EchoRounds), bestCalls(p.CatalogRounds)
+		p.Ratio = p.Catalog.NsPerOp / p.Echo.NsPerOp
+		p.Met = p.Ratio <= p.Goal
+	}
+	return serial, parallel, nil
+}
+
+// benchCalls runs call under testing.Benchmark, serially when parallelism
+// is 0, else with RunParallel. Allocations are counted for the whole
+// process, so they include the server's side of each call.
+func benchCalls(ctx context.Context, parallelism int, call func(context.Context) error) (callStats, error) {
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	res := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		if parallelism == 0 {
+			for b.Loop() {
+				if err := call(ctx); err != nil {
+					fail(err)
+					return
+				}
+			}
+			return
+		}
+		b.SetParallelism(parallelism)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := call(ctx); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	})
+	if firstErr != nil {
+		return callStats{}, firstErr
+	}
+	if res.N == 0 {
+		return callStats{}, errors.New("benchmark did not run")
+	}
+	return callStats{
+		NsPerOp:     float64(res.T.Nanoseconds()) / float64(res.N),
+		AllocsPerOp: res.AllocsPerOp(),
+		BytesPerOp:  res.AllocedBytesPerOp(),
+		Iterations:  res.N,
+	}, nil
+}
+
+func bestCalls(rounds []callStats) callStats {
+	best := rounds[0]
+	for _, r := range rounds[1:] {
+		if r.NsPerOp < best.NsPerOp {
+			best = r
+		}
+	}
+	return best
+}

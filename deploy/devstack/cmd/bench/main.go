@@ -1,0 +1,175 @@
+// Command bench measures three pairs of figures in one run and prints each
+// pair's ratio next to its goal. It never fails on time: the figures depend on
+// the machine, so it reports them (and writes artifacts/bench.json for later
+// comparison) and leaves the judgement to the reader.
+//
+//	(a) REST GET /v1/practices/{id} through the gateway and the catalog,
+//	    against a bare net/http handler answering the same bytes;
+//	(b) gRPC GetPractice on the catalog with its full interceptor chain,
+//	    against a bare gRPC server answering the same message;
+//	(c) one FindOne by _id on the embedded FerretDB, next to the GetPractice
+//	    of (b), to show where the time of a real request goes.
+//
+// The catalog runs on its in-memory repository, so (a) and (b) measure our
+// own code, not a database. Every server and the load generator share this
+// process and its CPUs, on loopback. Run it with `make bench`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"testing"
+	"time"
+)
+
+// settings are the knobs of a run; the defaults keep a run on a 2-core
+// machine well under three minutes.
+type settings struct {
+	Duration    time.Duration
+	Warmup      time.Duration
+	Concurrency int
+	Rounds      int
+	BenchTime   time.Duration
+	Documents   int
+	Pairs       string
+
+	out        string
+	cpuProfile string
+}
+
+func parseSettings(args []string) (settings, error) {
+	var s settings
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.DurationVar(&s.Duration, "duration", 5*time.Second, "(a) measured load per round and target")
+	fs.DurationVar(&s.Warmup, "warmup", time.Second, "(a) load before each measured round, not counted")
+	fs.IntVar(&s.Concurrency, "concurrency", 32, "(a) concurrent HTTP clients; (b) goroutines of the parallel benchmark")
+	fs.IntVar(&s.Rounds, "rounds", 2, "(a) and (b) rounds, baseline and subject alternating; the best round is reported")
+	fs.DurationVar(&s.BenchTime, "benchtime", time.Second, "(b) and (c) target time of each testing.Benchmark")
+	fs.IntVar(&s.Documents, "docs", 1000, "(c) documents of about 1 KB in the FerretDB collection")
+	fs.StringVar(&s.Pairs, "pairs", "abc", "which pairs to run, any of a, b, c")
+	fs.StringVar(&s.out, "out", "", "JSON results file (default artifacts/bench.json at the repository root; \"-\" for none)")
+	fs.StringVar(&s.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	var errs []error
+	if s.Duration <= 0 || s.Warmup < 0 || s.BenchTime <= 0 {
+		errs = append(errs, errors.New("-duration and -benchtime must be positive, -warmup not negative"))
+	}
+	if s.Concurrency < 1 || s.Concurrency > 4096 {
+		errs = append(errs, fmt.Errorf("-concurrency %d: must be between 1 and 4096", s.Concurrency))
+	}
+	if s.Rounds < 1 || s.Rounds > 20 {
+		errs = append(errs, fmt.Errorf("-rounds %d: must be between 1 and 20", s.Rounds))
+	}
+	if s.Documents < 1 || s.Documents > 100_000 {
+		errs = append(errs, fmt.Errorf("-docs %d: must be between 1 and 100000", s.Documents))
+	}
+	if strings.Trim(s.Pairs, "abc") != "" || s.Pairs == "" {
+		errs = append(errs, fmt.Errorf("-pairs %q: must be made of the letters a, b and c", s.Pairs))
+	}
+	return s, errors.Join(errs...)
+}
+
+func (s settings) runs(pair string) bool { return strings.Contains(s.Pairs, pair) }
+
+// MarshalJSON writes the durations as "5s" rather than nanoseconds.
+func (s settings) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"duration": s.Duration.String(), "warmup": s.Warmup.String(), "concurrency": s.Concurrency,
+		"rounds": s.Rounds, "benchtime": s.BenchTime.String(), "documents": s.Documents, "pairs": s.Pairs,
+	})
+}
+
+func main() {
+	s, err := parseSettings(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err = run(ctx, s)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, s settings) (err error) {
+	// testing.Benchmark reads its target time from the test flags.
+	testing.Init()
+	if err := flag.CommandLine.Set("test.benchtime", s.BenchTime.String()); err != nil {
+		return fmt.Errorf("set benchtime: %w", err)
+	}
+	if s.cpuProfile != "" {
+		f, err := os.Create(s.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	rep := newReport(s)
+	// Services log only errors, and those go nowhere: logging is not what
+	// these pairs measure.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+
+	catalog, err := startCatalog(ctx, quiet)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, catalog.stop()) }()
+
+	if s.runs("a") {
+		if rep.REST, err = benchREST(ctx, s, catalog, quiet); err != nil {
+			return fmt.Errorf("(a): %w", err)
+		}
+	}
+	if s.runs("b") {
+		if rep.GRPCSerial, rep.GRPCParallel, err = benchGRPC(ctx, s, catalog); err != nil {
+			return fmt.Errorf("(b): %w", err)
+		}
+	}
+	if s.runs("c") {
+		if rep.Store, err = benchStore(ctx, s, catalog, rep.GRPCSerial); err != nil {
+			return fmt.Errorf("(c): %w", err)
+		}
+	}
+
+	rep.print(os.Stdout)
+	path, err := rep.save(s.out)
+	if err != nil {
+		return err
+	}
+	if path != "" {
+		fmt.Printf("\nresults written to %s\n", path)
+	}
+	return nil
+}
+
+// progress tells the person waiting what runs now; stdout keeps the table.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func machine() string {
+	return fmt.Sprintf("%s %s/%s, %d CPUs, GOMAXPROCS %d", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+}

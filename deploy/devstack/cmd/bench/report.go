@@ -1,0 +1,244 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// loadStats is one measured round of HTTP load.
+type loadStats struct {
+	RequestsPerSec float64 `json:"requests_per_sec"`
+	P50Millis      float64 `json:"p50_ms"`
+	P99Millis      float64 `json:"p99_ms"`
+	Requests       int64   `json:"requests"`
+	Errors         int64   `json:"errors"`
+	FirstError     string  `json:"first_error,omitempty"`
+	Seconds        float64 `json:"seconds"`
+}
+
+// callStats is one testing.Benchmark result.
+type callStats struct {
+	NsPerOp     float64 `json:"ns_per_op"`
+	AllocsPerOp int64   `json:"allocs_per_op"`
+	BytesPerOp  int64   `json:"bytes_per_op"`
+	Iterations  int     `json:"iterations"`
+}
+
+// restPair is (a). Ratio is gateway req/s over bare req/s; Goal its minimum.
+type restPair struct {
+	Path          string      `json:"path"`
+	BodyBytes     int         `json:"body_bytes"`
+	Concurrency   int         `json:"concurrency"`
+	Pick          string      `json:"pick"`
+	Bare          loadStats   `json:"bare"`
+	Gateway       loadStats   `json:"gateway"`
+	BareRounds    []loadStats `json:"bare_rounds"`
+	GatewayRounds []loadStats `json:"gateway_rounds"`
+	Ratio         float64     `json:"ratio"`
+	Goal          float64     `json:"goal_min_ratio"`
+	Met           bool        `json:"met"`
+}
+
+// callPair is (b). Ratio is catalog ns/op over echo ns/op; Goal its maximum.
+type callPair struct {
+	Call          string      `json:"call"`
+	Goroutines    int         `json:"goroutines"`
+	Pick          string      `json:"pick"`
+	Echo          callStats   `json:"echo"`
+	Catalog       callStats   `json:"catalog"`
+	EchoRounds    []callStats `json:"echo_rounds"`
+	CatalogRounds []callStats `json:"catalog_rounds"`
+	Ratio         float64     `json:"ratio"`
+	Goal          float64     `json:"goal_max_ratio"`
+	Met           bool        `json:"met"`
+}
+
+// storePair is (c): no goal, it shows where the time of a request goes.
+type storePair struct {
+	Documents       int       `json:"documents"`
+	AvgDocBytes     int       `json:"avg_document_bytes"`
+	InsertSeconds   float64   `json:"insert_seconds"`
+	FindOne         callStats `json:"find_one"`
+	GetPractice     callStats `json:"get_practice"`
+	GetPracticeFrom string    `json:"get_practice_from"`
+	// Ratio is FindOne ns/op over GetPractice ns/op.
+	Ratio float64 `json:"ratio"`
+	// StoreShare is the part of a GetPractice backed by FerretDB that the
+	// FindOne would take: FindOne / (FindOne + GetPractice).
+	StoreShare float64 `json:"store_share"`
+}
+
+type report struct {
+	Time       time.Time `json:"time"`
+	Go         string    `json:"go"`
+	OS         string    `json:"os"`
+	Arch       string    `json:"arch"`
+	NumCPU     int       `json:"num_cpu"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	// LoadAverage is the machine's 1-minute load when the run started: other
+	// work on the same CPUs makes every figure noisier.
+	LoadAverage  string    `json:"load_average_at_start,omitempty"`
+	Settings     settings  `json:"settings"`
+	Note         string    `json:"note"`
+	REST         restPair  `json:"a_rest"`
+	GRPCSerial   callPair  `json:"b_grpc_serial"`
+	GRPCParallel callPair  `json:"b_grpc_parallel"`
+	Store        storePair `json:"c_store"`
+	ran          [3]bool
+}
+
+func newReport(s settings) *report {
+	return &report{
+		Time: time.Now().UTC().Truncate(time.Second), Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAverage: loadAverage(), Settings: s,
+		Note: "loopback only; servers and load generator share this process; catalog on its in-memory repository; service logs discarded",
+		ran:  [3]bool{s.runs("a"), s.runs("b"), s.runs("c")},
+	}
+}
+
+func (r *report) print(w io.Writer) {
+	s := r.Settings
+	fmt.Fprintf(w, "\nGemella ratio benchmarks  %s  %s", r.Time.Format(time.RFC3339), machine())
+	if r.LoadAverage != "" {
+		fmt.Fprintf(w, ", load average %s at start", r.LoadAverage)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Loopback only. Servers and load generator share this process and its CPUs. Catalog on its in-memory repository; service logs discarded.\n")
+
+	if r.ran[0] {
+		a := r.REST
+		fmt.Fprintf(w, "\n(a) REST %s, %d-byte JSON, %d concurrent keep-alive clients, %s per round after %s warm-up, %s\n",
+			a.Path, a.BodyBytes, a.Concurrency, s.Duration, s.Warmup, a.Pick)
+		fmt.Fprintf(w, "    %-26s %s\n", "bare net/http:", loadLine(a.Bare))
+		fmt.Fprintf(w, "    %-26s %s\n", "gateway+catalog:", loadLine(a.Gateway))
+		fmt.Fprintf(w, "    ratio %.2f (gateway/bare req/s)   goal >= %.2f   %s\n", a.Ratio, a.Goal, verdict(a.Met))
+		for i := range a.BareRounds {
+			fmt.Fprintf(w, "      round %d: bare %s req/s, gateway %s req/s\n", i+1, thousands(a.BareRounds[i].RequestsPerSec), thousands(a.GatewayRounds[i].RequestsPerSec))
+		}
+	}
+	if r.ran[1] {
+		for _, b := range []callPair{r.GRPCSerial, r.GRPCParallel} {
+			fmt.Fprintf(w, "\n(b) gRPC %s, %d goroutine(s), testing.Benchmark ~%s each, %s\n", b.Call, b.Goroutines, s.BenchTime, b.Pick)
+			fmt.Fprintf(w, "    %-26s %s\n", "bare gRPC echo:", callLine(b.Echo))
+			fmt.Fprintf(w, "    %-26s %s\n", "catalog, full chain:", callLine(b.Catalog))
+			fmt.Fprintf(w, "    ratio %.2f (catalog/echo time per call)   goal <= %.2f   %s\n", b.Ratio, b.Goal, verdict(b.Met))
+		}
+		fmt.Fprintf(w, "    (allocs and bytes per call count client and server: both run in this process)\n")
+	}
+	if r.ran[2] {
+		c := r.Store
+		fmt.Fprintf(w, "\n(c) where the time of a real GetPractice goes: FindOne by _id on embedded FerretDB (SQLite), %d documents of %d bytes (inserted in %.2fs)\n",
+			c.Documents, c.AvgDocBytes, c.InsertSeconds)
+		fmt.Fprintf(w, "    %-26s %s\n", "FerretDB FindOne:", callLine(c.FindOne))
+		fmt.Fprintf(w, "    %-26s %s   (%s)\n", "gRPC GetPractice, memory:", callLine(c.GetPractice), c.GetPracticeFrom)
+		fmt.Fprintf(w, "    ratio %.0f (FindOne/GetPractice)   no goal: on FerretDB the store would take %.0f%% of a GetPractice\n", c.Ratio, 100*c.StoreShare)
+	}
+}
+
+func loadLine(l loadStats) string {
+	line := fmt.Sprintf("%9s req/s   p50 %.2fms   p99 %.2fms", thousands(l.RequestsPerSec), l.P50Millis, l.P99Millis)
+	if l.Errors > 0 {
+		line += fmt.Sprintf("   %d ERRORS (first: %s)", l.Errors, l.FirstError)
+	}
+	return line
+}
+
+func callLine(c callStats) string {
+	return fmt.Sprintf("%9s/call   %4d allocs/call   %6d B/call   (%d calls)", perCall(c.NsPerOp), c.AllocsPerOp, c.BytesPerOp, c.Iterations)
+}
+
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "not met"
+}
+
+func perCall(ns float64) string {
+	switch {
+	case ns < 1e3:
+		return fmt.Sprintf("%.0fns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.1fµs", ns/1e3)
+	default:
+		return fmt.Sprintf("%.2fms", ns/1e6)
+	}
+}
+
+// thousands writes a rate rounded to a whole number with comma separators.
+func thousands(v float64) string {
+	digits := strconv.FormatInt(int64(v+0.5), 10)
+	var b strings.Builder
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
+}
+
+// save writes the report as JSON to path, or by default to
+// artifacts/bench.json next to go.work. It returns the path written.
+func (r *report) save(path string) (string, error) {
+	if path == "-" {
+		return "", nil
+	}
+	if path == "" {
+		root, err := repositoryRoot()
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(root, "artifacts", "bench.json")
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encode results: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("write results: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write results: %w", err)
+	}
+	return path, nil
+}
+
+// repositoryRoot is the nearest directory upwards that holds go.work.
+func repositoryRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.work above the working directory; pass -out")
+		}
+		dir = parent
+	}
+}
+
+// loadAverage is the 1-minute load average where the system tells it
+// (Linux), else "".
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if fields := strings.Fields(string(data)); len(fields) > 0 {
+		return fields[0]
+	}
+	return ""
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gateway "github.com/gemella/gemella/gateway/server"
+)
+
+// benchREST measures pair (a): the same GET through the gateway and the
+// catalog, and from a bare handler that answers the bytes the gateway sent.
+func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logger *slog.Logger) (restPair, error) {
+	gw, err := startGateway(ctx, catalog.addr, logger)
+	if err != nil {
+		return restPair{}, err
+	}
+	defer gw.stop()
+	path := "/v1/practices/" + catalog.practiceID
+	gatewayURL := "http://" + gw.addr + path
+
+	body, contentType, err := fetchOnce(ctx, gatewayURL)
+	if err != nil {
+		return restPair{}, err
+	}
+	bare, err := startBare(body, contentType)
+	if err != nil {
+		return restPair{}, err
+	}
+	defer bare.stop()
+	bareURL := "http://" + bare.addr + path
+
+	p := restPair{
+		Path:        "GET /v1/practices/{id}",
+		BodyBytes:   len(body),
+		Concurrency: s.Concurrency,
+		Pick:        fmt.Sprintf("best of %d rounds (highest req/s), bare and gateway alternating", s.Rounds),
+		Goal:        0.40,
+	}
+	bareClient, gwClient := newLoadClient(s.Concurrency), newLoadClient(s.Concurrency)
+	defer bareClient.CloseIdleConnections()
+	defer gwClient.CloseIdleConnections()
+	for round := 1; round <= s.Rounds; round++ {
+		for _, target := range []struct {
+			name   string
+			url    string
+			client *http.Client
+			rounds *[]loadStats
+		}{
+			{"bare net/http", bareURL, bareClient, &p.BareRounds},
+			{"gateway+catalog", gatewayURL, gwClient, &p.GatewayRounds},
+		} {
+			progress("(a) round %d/%d: %s, %d concurrent, %s warm-up + %s", round, s.Rounds, target.name, s.Concurrency, s.Warmup, s.Duration)
+			if s.Warmup > 0 {
+				if _, err := hammer(ctx, target.client, target.url, s.Concurrency, s.Warmup); err != nil {
+					return p, fmt.Errorf("warm up %s: %w", target.name, err)
+				}
+			}
+			st, err := hammer(ctx, target.client, target.url, s.Concurrency, s.Duration)
+			if err != nil {
+				return p, fmt.Errorf("load %s: %w", target.name, err)
+			}
+			*target.rounds = append(*target.rounds, st)
+		}
+	}
+	p.Bare, p.Gateway = bestLoad(p.BareRounds), bestLoad(p.GatewayRounds)
+	if p.Bare.RequestsPerSec > 0 {
+		p.Ratio = p.Gateway.RequestsPerSec / p.Bare.RequestsPerSec
+	}
+	p.Met = p.Ratio >= p.Goal
+	return p, nil
+}
+
+type runningGateway struct {
+	addr   string
+	srv    *gateway.Server
+	cancel context.CancelFunc
+	served chan error
+}
+
+func startGateway(ctx context.Context, catalogAddr string, logger *slog.Logger) (*runningGateway, error) {
+	cfg := gateway.DefaultConfig()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.CatalogAddr = catalogAddr
+	srv, err := gateway.New(ctx, cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("build gateway: %w", err)
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, errors.Join(fmt.Errorf("gateway: %w", err), srv.Close())
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	g := &runningGateway{addr: srv.Addr(), srv: srv, cancel: cancel, served: make(chan error, 1)}
+	go func() { g.served <- srv.Run(runCtx) }()
+	return g, nil
+}
+
+func (g *runningGateway) stop() {
+	g.cancel()
+	if err := <-g.served; err != nil {
+		progress("gateway stopped with: %v", err)
+	}
+	if err := g.srv.Close(); err != nil {
+		progress("close gateway: %v", err)
+	}
+}
+
+// fetchOnce gets the body the bare handler will answer with, and checks on
+// the way that the gateway serves the practice at all.
+func fetchOnce(ctx context.Context, url string) ([]byte, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, callDeadline)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, "", fmt.Errorf("read %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("fetch %s: status %d: %s", url, resp.StatusCode, body)
+	}
+	return body, resp.Header.Get("Content-Type"), nil
+}
+
+type bareServer struct {
+	addr   string
+	srv    *http.Server
+	served chan error
+}
+
+// startBare serves body to every request: the floor of what net/http on
+// loopback costs for a response of this size.
+func startBare(body []byte, contentType string) (*bareServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("bare server: %w", err)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(body)
+	})
+	b := &bareServer{
+		addr:   ln.Addr().String(),
+		srv:    &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second},
+		served: make(chan error, 1),
+	}
+	go func() { b.served <- b.srv.Serve(ln) }()
+	return b, nil
+}
+
+func (b *bareServer) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.srv.Shutdown(ctx); err != nil {
+		_ = b.srv.Close()
+	}
+	<-b.served
+}
+
+// newLoadClient keeps one idle connection per worker, so every request
+// after the first of each worker reuses a kept-alive connection.
+func newLoadClient(workers int) *http.Client {
+	return &http.Client{
+		Timeout: callDeadline,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: callDeadline}).DialContext,
+			MaxIdleConns:        2 * workers,
+			MaxIdleConnsPerHost: 2 * workers,
+			IdleConnTimeout:     time.Minute,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// hammer sends GETs from workers goroutines, each waiting for its answer
+// before the next, for about d. Requests under way when d has passed are
+// allowed to finish and are counted; the rate divides by the time that took.
+func hammer(ctx context.Context, client *http.Client, url string, workers int, d time.Duration) (loadStats, error) {
+	var (
+		stop     atomic.Bool
+		failures atomic.Int64
+		firstErr atomic.Value
+		wg       sync.WaitGroup
+	)
+	latencies := make([][]time.Duration, workers)
+	start := time.Now()
+	timer := time.AfterFunc(d, func() { stop.Store(true) })
+	defer timer.Stop()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := make([]time.Duration, 0, 4096)
+			for !stop.Load() && ctx.Err() == nil {
+				t0 := time.Now()
+				err := getOnce(ctx, client, url)
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				own = append(own, time.Since(t0))
+			}
+			latencies[w] = own
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return loadStats{}, err
+	}
+
+	all := slices.Concat(latencies...)
+	slices.Sort(all)
+	st := loadStats{
+		Requests: int64(len(all)),
+		Errors:   failures.Load(),
+		Seconds:  elapsed.Seconds(),
+	}
+	if msg, ok := firstErr.Load().(string); ok {
+		st.FirstError = msg
+	}
+	if len(all) == 0 {
+		return st, fmt.Errorf("no request succeeded (first error: %s)", st.FirstError)
+	}
+	st.RequestsPerSec = float64(len(all)) / elapsed.Seconds()
+	st.P50Millis = millis(percentile(all, 0.50))
+	st.P99Millis = millis(percentile(all, 0.99))
+	return st, nil
+}
+
+func getOnce(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	// Reading to the end is what lets the connection go back to the pool.
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// percentile of sorted latencies, nearest rank.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func bestLoad(rounds []loadStats) loadStats {
+	best := rounds[0]
+	for _, r := range rounds[1:] {
+		if r.RequestsPerSec > best.RequestsPerSec {
+			best = r
+		}
+	}
+	return best
+}
