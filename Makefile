@@ -11,13 +11,14 @@ PROTOC_GEN_GO_VERSION   := v1.36.12
 PROTOC_GEN_GO_GRPC_VER  := v1.6.2
 GRPC_GATEWAY_VERSION    := v2.33.0
 
-MODULES := proto services/platform services/practice-catalog gateway deploy/devstack
+MODULES := proto services/platform services/practice-catalog services/twinning services/discussion gateway deploy/devstack
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 .PHONY: run test test-unit proto proto-check tools bench lint fmt vet tidy clean-data
 
 run: ## start everything with embedded NATS and FerretDB and demo data
-	go run ./deploy/devstack/cmd/devstack
+	go build -o $(BIN)/devstack ./deploy/devstack/cmd/devstack
+	exec $(BIN)/devstack
 
 test: proto-check vet ## unit and integration tests (embedded FerretDB and NATS)
 	go test -count=1 -timeout 20m $(PKGS)
