@@ -158,6 +158,108 @@ func (PracticeStatus) EnumDescriptor() ([]byte, []int) {
 	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{1}
 }
 
+type NeedStatus int32
+
+const (
+	NeedStatus_NEED_STATUS_UNSPECIFIED NeedStatus = 0
+	NeedStatus_NEED_STATUS_OPEN        NeedStatus = 1
+	// A twinning was started from it.
+	NeedStatus_NEED_STATUS_MATCHED NeedStatus = 2
+	NeedStatus_NEED_STATUS_CLOSED  NeedStatus = 3
+)
+
+// Enum value maps for NeedStatus.
+var (
+	NeedStatus_name = map[int32]string{
+		0: "NEED_STATUS_UNSPECIFIED",
+		1: "NEED_STATUS_OPEN",
+		2: "NEED_STATUS_MATCHED",
+		3: "NEED_STATUS_CLOSED",
+	}
+	NeedStatus_value = map[string]int32{
+		"NEED_STATUS_UNSPECIFIED": 0,
+		"NEED_STATUS_OPEN":        1,
+		"NEED_STATUS_MATCHED":     2,
+		"NEED_STATUS_CLOSED":      3,
+	}
+)
+
+func (x NeedStatus) Enum() *NeedStatus {
+	p := new(NeedStatus)
+	*p = x
+	return p
+}
+
+func (x NeedStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NeedStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_gemella_catalog_v1_catalog_proto_enumTypes[2].Descriptor()
+}
+
+func (NeedStatus) Type() protoreflect.EnumType {
+	return &file_gemella_catalog_v1_catalog_proto_enumTypes[2]
+}
+
+func (x NeedStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NeedStatus.Descriptor instead.
+func (NeedStatus) EnumDescriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{2}
+}
+
+type OfferStatus int32
+
+const (
+	OfferStatus_OFFER_STATUS_UNSPECIFIED OfferStatus = 0
+	OfferStatus_OFFER_STATUS_OPEN        OfferStatus = 1
+	OfferStatus_OFFER_STATUS_CLOSED      OfferStatus = 2
+)
+
+// Enum value maps for OfferStatus.
+var (
+	OfferStatus_name = map[int32]string{
+		0: "OFFER_STATUS_UNSPECIFIED",
+		1: "OFFER_STATUS_OPEN",
+		2: "OFFER_STATUS_CLOSED",
+	}
+	OfferStatus_value = map[string]int32{
+		"OFFER_STATUS_UNSPECIFIED": 0,
+		"OFFER_STATUS_OPEN":        1,
+		"OFFER_STATUS_CLOSED":      2,
+	}
+)
+
+func (x OfferStatus) Enum() *OfferStatus {
+	p := new(OfferStatus)
+	*p = x
+	return p
+}
+
+func (x OfferStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OfferStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_gemella_catalog_v1_catalog_proto_enumTypes[3].Descriptor()
+}
+
+func (OfferStatus) Type() protoreflect.EnumType {
+	return &file_gemella_catalog_v1_catalog_proto_enumTypes[3]
+}
+
+func (x OfferStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OfferStatus.Descriptor instead.
+func (OfferStatus) EnumDescriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+}
+
 // A territory by its ISTAT or NUTS code, e.g. ITI1 "Toscana".
 type Territory struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1903,6 +2005,1961 @@ func (x *ListPracticeRevisionsResponse) GetRevisions() []*PracticeRevision {
 	return nil
 }
 
+// An administration's request for help ("cerco").
+type Need struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The requesting organisation.
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	Title          string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// The problem, in the requester's words.
+	Problem   string     `protobuf:"bytes,4,opt,name=problem,proto3" json:"problem,omitempty"`
+	Themes    []string   `protobuf:"bytes,5,rep,name=themes,proto3" json:"themes,omitempty"`
+	Sectors   []string   `protobuf:"bytes,6,rep,name=sectors,proto3" json:"sectors,omitempty"`
+	Territory *Territory `protobuf:"bytes,7,opt,name=territory,proto3" json:"territory,omitempty"`
+	// YYYY-MM-DD.
+	DesiredStart string `protobuf:"bytes,8,opt,name=desired_start,json=desiredStart,proto3" json:"desired_start,omitempty"`
+	// ISO 639-1 code of the text, e.g. "it"; decides the search analysis.
+	Language string `protobuf:"bytes,9,opt,name=language,proto3" json:"language,omitempty"`
+	// Output only.
+	Status NeedStatus `protobuf:"varint,10,opt,name=status,proto3,enum=gemella.catalog.v1.NeedStatus" json:"status,omitempty"`
+	// Output only: the twinning that matched it.
+	MatchedTwinningId string `protobuf:"bytes,11,opt,name=matched_twinning_id,json=matchedTwinningId,proto3" json:"matched_twinning_id,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Etag          string                 `protobuf:"bytes,22,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Need) Reset() {
+	*x = Need{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Need) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Need) ProtoMessage() {}
+
+func (x *Need) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Need.ProtoReflect.Descriptor instead.
+func (*Need) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Need) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Need) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Need) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Need) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *Need) GetThemes() []string {
+	if x != nil {
+		return x.Themes
+	}
+	return nil
+}
+
+func (x *Need) GetSectors() []string {
+	if x != nil {
+		return x.Sectors
+	}
+	return nil
+}
+
+func (x *Need) GetTerritory() *Territory {
+	if x != nil {
+		return x.Territory
+	}
+	return nil
+}
+
+func (x *Need) GetDesiredStart() string {
+	if x != nil {
+		return x.DesiredStart
+	}
+	return ""
+}
+
+func (x *Need) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *Need) GetStatus() NeedStatus {
+	if x != nil {
+		return x.Status
+	}
+	return NeedStatus_NEED_STATUS_UNSPECIFIED
+}
+
+func (x *Need) GetMatchedTwinningId() string {
+	if x != nil {
+		return x.MatchedTwinningId
+	}
+	return ""
+}
+
+func (x *Need) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Need) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Need) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type CreateNeedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Need          *Need                  `protobuf:"bytes,1,opt,name=need,proto3" json:"need,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNeedRequest) Reset() {
+	*x = CreateNeedRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNeedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNeedRequest) ProtoMessage() {}
+
+func (x *CreateNeedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNeedRequest.ProtoReflect.Descriptor instead.
+func (*CreateNeedRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateNeedRequest) GetNeed() *Need {
+	if x != nil {
+		return x.Need
+	}
+	return nil
+}
+
+func (x *CreateNeedRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetNeedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNeedRequest) Reset() {
+	*x = GetNeedRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNeedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNeedRequest) ProtoMessage() {}
+
+func (x *GetNeedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNeedRequest.ProtoReflect.Descriptor instead.
+func (*GetNeedRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetNeedRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ListNeedsRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	PageSize       int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken      string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Status         NeedStatus             `protobuf:"varint,3,opt,name=status,proto3,enum=gemella.catalog.v1.NeedStatus" json:"status,omitempty"`
+	OrganizationId string                 `protobuf:"bytes,4,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	Theme          string                 `protobuf:"bytes,5,opt,name=theme,proto3" json:"theme,omitempty"`
+	Sector         string                 `protobuf:"bytes,6,opt,name=sector,proto3" json:"sector,omitempty"`
+	TerritoryCode  string                 `protobuf:"bytes,7,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListNeedsRequest) Reset() {
+	*x = ListNeedsRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNeedsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNeedsRequest) ProtoMessage() {}
+
+func (x *ListNeedsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNeedsRequest.ProtoReflect.Descriptor instead.
+func (*ListNeedsRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListNeedsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNeedsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListNeedsRequest) GetStatus() NeedStatus {
+	if x != nil {
+		return x.Status
+	}
+	return NeedStatus_NEED_STATUS_UNSPECIFIED
+}
+
+func (x *ListNeedsRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListNeedsRequest) GetTheme() string {
+	if x != nil {
+		return x.Theme
+	}
+	return ""
+}
+
+func (x *ListNeedsRequest) GetSector() string {
+	if x != nil {
+		return x.Sector
+	}
+	return ""
+}
+
+func (x *ListNeedsRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+type ListNeedsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Needs         []*Need                `protobuf:"bytes,1,rep,name=needs,proto3" json:"needs,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNeedsResponse) Reset() {
+	*x = ListNeedsResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNeedsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNeedsResponse) ProtoMessage() {}
+
+func (x *ListNeedsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNeedsResponse.ProtoReflect.Descriptor instead.
+func (*ListNeedsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListNeedsResponse) GetNeeds() []*Need {
+	if x != nil {
+		return x.Needs
+	}
+	return nil
+}
+
+func (x *ListNeedsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type UpdateNeedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Need          *Need                  `protobuf:"bytes,1,opt,name=need,proto3" json:"need,omitempty"`
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateNeedRequest) Reset() {
+	*x = UpdateNeedRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateNeedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateNeedRequest) ProtoMessage() {}
+
+func (x *UpdateNeedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateNeedRequest.ProtoReflect.Descriptor instead.
+func (*UpdateNeedRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UpdateNeedRequest) GetNeed() *Need {
+	if x != nil {
+		return x.Need
+	}
+	return nil
+}
+
+func (x *UpdateNeedRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+type CloseNeedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseNeedRequest) Reset() {
+	*x = CloseNeedRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseNeedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseNeedRequest) ProtoMessage() {}
+
+func (x *CloseNeedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseNeedRequest.ProtoReflect.Descriptor instead.
+func (*CloseNeedRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CloseNeedRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CloseNeedRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *CloseNeedRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// An organisation's offer to teach one of its practices ("offro").
+type Offer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only.
+	Id             string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	PracticeId     string `protobuf:"bytes,3,opt,name=practice_id,json=practiceId,proto3" json:"practice_id,omitempty"`
+	// The models offered; empty means all.
+	ModelCodes []string `protobuf:"bytes,4,rep,name=model_codes,json=modelCodes,proto3" json:"model_codes,omitempty"`
+	// How many twinnings it can support at once.
+	Capacity   int32    `protobuf:"varint,5,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Languages  []string `protobuf:"bytes,6,rep,name=languages,proto3" json:"languages,omitempty"`
+	Conditions string   `protobuf:"bytes,7,opt,name=conditions,proto3" json:"conditions,omitempty"`
+	// Output only.
+	Status OfferStatus `protobuf:"varint,8,opt,name=status,proto3,enum=gemella.catalog.v1.OfferStatus" json:"status,omitempty"`
+	// Output only.
+	PracticeTitle string `protobuf:"bytes,9,opt,name=practice_title,json=practiceTitle,proto3" json:"practice_title,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	Etag          string                 `protobuf:"bytes,22,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Offer) Reset() {
+	*x = Offer{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Offer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Offer) ProtoMessage() {}
+
+func (x *Offer) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Offer.ProtoReflect.Descriptor instead.
+func (*Offer) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Offer) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Offer) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Offer) GetPracticeId() string {
+	if x != nil {
+		return x.PracticeId
+	}
+	return ""
+}
+
+func (x *Offer) GetModelCodes() []string {
+	if x != nil {
+		return x.ModelCodes
+	}
+	return nil
+}
+
+func (x *Offer) GetCapacity() int32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *Offer) GetLanguages() []string {
+	if x != nil {
+		return x.Languages
+	}
+	return nil
+}
+
+func (x *Offer) GetConditions() string {
+	if x != nil {
+		return x.Conditions
+	}
+	return ""
+}
+
+func (x *Offer) GetStatus() OfferStatus {
+	if x != nil {
+		return x.Status
+	}
+	return OfferStatus_OFFER_STATUS_UNSPECIFIED
+}
+
+func (x *Offer) GetPracticeTitle() string {
+	if x != nil {
+		return x.PracticeTitle
+	}
+	return ""
+}
+
+func (x *Offer) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Offer) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Offer) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type CreateOfferRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Offer         *Offer                 `protobuf:"bytes,1,opt,name=offer,proto3" json:"offer,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateOfferRequest) Reset() {
+	*x = CreateOfferRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateOfferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateOfferRequest) ProtoMessage() {}
+
+func (x *CreateOfferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateOfferRequest.ProtoReflect.Descriptor instead.
+func (*CreateOfferRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CreateOfferRequest) GetOffer() *Offer {
+	if x != nil {
+		return x.Offer
+	}
+	return nil
+}
+
+func (x *CreateOfferRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetOfferRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOfferRequest) Reset() {
+	*x = GetOfferRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOfferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOfferRequest) ProtoMessage() {}
+
+func (x *GetOfferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOfferRequest.ProtoReflect.Descriptor instead.
+func (*GetOfferRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetOfferRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ListOffersRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	PageSize       int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken      string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Status         OfferStatus            `protobuf:"varint,3,opt,name=status,proto3,enum=gemella.catalog.v1.OfferStatus" json:"status,omitempty"`
+	OrganizationId string                 `protobuf:"bytes,4,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	PracticeId     string                 `protobuf:"bytes,5,opt,name=practice_id,json=practiceId,proto3" json:"practice_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListOffersRequest) Reset() {
+	*x = ListOffersRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOffersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOffersRequest) ProtoMessage() {}
+
+func (x *ListOffersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOffersRequest.ProtoReflect.Descriptor instead.
+func (*ListOffersRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListOffersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOffersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetStatus() OfferStatus {
+	if x != nil {
+		return x.Status
+	}
+	return OfferStatus_OFFER_STATUS_UNSPECIFIED
+}
+
+func (x *ListOffersRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetPracticeId() string {
+	if x != nil {
+		return x.PracticeId
+	}
+	return ""
+}
+
+type ListOffersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Offers        []*Offer               `protobuf:"bytes,1,rep,name=offers,proto3" json:"offers,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOffersResponse) Reset() {
+	*x = ListOffersResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOffersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOffersResponse) ProtoMessage() {}
+
+func (x *ListOffersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOffersResponse.ProtoReflect.Descriptor instead.
+func (*ListOffersResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListOffersResponse) GetOffers() []*Offer {
+	if x != nil {
+		return x.Offers
+	}
+	return nil
+}
+
+func (x *ListOffersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type CloseOfferRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseOfferRequest) Reset() {
+	*x = CloseOfferRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseOfferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseOfferRequest) ProtoMessage() {}
+
+func (x *CloseOfferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseOfferRequest.ProtoReflect.Descriptor instead.
+func (*CloseOfferRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CloseOfferRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CloseOfferRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *CloseOfferRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// One value of a facet and how many results have it.
+type FacetCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FacetCount) Reset() {
+	*x = FacetCount{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FacetCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FacetCount) ProtoMessage() {}
+
+func (x *FacetCount) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FacetCount.ProtoReflect.Descriptor instead.
+func (*FacetCount) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *FacetCount) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *FacetCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type Facet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "theme", "sector", "territory" or "owner_kind".
+	Field         string        `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Counts        []*FacetCount `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Facet) Reset() {
+	*x = Facet{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Facet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Facet) ProtoMessage() {}
+
+func (x *Facet) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Facet.ProtoReflect.Descriptor instead.
+func (*Facet) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *Facet) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *Facet) GetCounts() []*FacetCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+// Highlighted fragments of one field; matches are wrapped in <mark></mark>
+// and the rest of the text is HTML-escaped.
+type Highlight struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Fragments     []string               `protobuf:"bytes,2,rep,name=fragments,proto3" json:"fragments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Highlight) Reset() {
+	*x = Highlight{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Highlight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Highlight) ProtoMessage() {}
+
+func (x *Highlight) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Highlight.ProtoReflect.Descriptor instead.
+func (*Highlight) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *Highlight) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *Highlight) GetFragments() []string {
+	if x != nil {
+		return x.Fragments
+	}
+	return nil
+}
+
+type PracticeHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Practice      *Practice              `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight           `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PracticeHit) Reset() {
+	*x = PracticeHit{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PracticeHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PracticeHit) ProtoMessage() {}
+
+func (x *PracticeHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PracticeHit.ProtoReflect.Descriptor instead.
+func (*PracticeHit) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PracticeHit) GetPractice() *Practice {
+	if x != nil {
+		return x.Practice
+	}
+	return nil
+}
+
+func (x *PracticeHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *PracticeHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchPracticesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query; words are analysed in Italian and English. Empty lists all.
+	Q         string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Facet filters; repeated values of one field are OR, fields are AND.
+	Theme         []string `protobuf:"bytes,4,rep,name=theme,proto3" json:"theme,omitempty"`
+	Sector        []string `protobuf:"bytes,5,rep,name=sector,proto3" json:"sector,omitempty"`
+	TerritoryCode []string `protobuf:"bytes,6,rep,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	OwnerKind     []string `protobuf:"bytes,7,rep,name=owner_kind,json=ownerKind,proto3" json:"owner_kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchPracticesRequest) Reset() {
+	*x = SearchPracticesRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchPracticesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchPracticesRequest) ProtoMessage() {}
+
+func (x *SearchPracticesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchPracticesRequest.ProtoReflect.Descriptor instead.
+func (*SearchPracticesRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *SearchPracticesRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchPracticesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchPracticesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *SearchPracticesRequest) GetTheme() []string {
+	if x != nil {
+		return x.Theme
+	}
+	return nil
+}
+
+func (x *SearchPracticesRequest) GetSector() []string {
+	if x != nil {
+		return x.Sector
+	}
+	return nil
+}
+
+func (x *SearchPracticesRequest) GetTerritoryCode() []string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return nil
+}
+
+func (x *SearchPracticesRequest) GetOwnerKind() []string {
+	if x != nil {
+		return x.OwnerKind
+	}
+	return nil
+}
+
+type SearchPracticesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*PracticeHit         `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Facets        []*Facet               `protobuf:"bytes,2,rep,name=facets,proto3" json:"facets,omitempty"`
+	Total         int32                  `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchPracticesResponse) Reset() {
+	*x = SearchPracticesResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchPracticesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchPracticesResponse) ProtoMessage() {}
+
+func (x *SearchPracticesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchPracticesResponse.ProtoReflect.Descriptor instead.
+func (*SearchPracticesResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *SearchPracticesResponse) GetHits() []*PracticeHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchPracticesResponse) GetFacets() []*Facet {
+	if x != nil {
+		return x.Facets
+	}
+	return nil
+}
+
+func (x *SearchPracticesResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchPracticesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type NeedHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Need          *Need                  `protobuf:"bytes,1,opt,name=need,proto3" json:"need,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight           `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedHit) Reset() {
+	*x = NeedHit{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedHit) ProtoMessage() {}
+
+func (x *NeedHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedHit.ProtoReflect.Descriptor instead.
+func (*NeedHit) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *NeedHit) GetNeed() *Need {
+	if x != nil {
+		return x.Need
+	}
+	return nil
+}
+
+func (x *NeedHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *NeedHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchNeedsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Q             string                 `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Theme         []string               `protobuf:"bytes,4,rep,name=theme,proto3" json:"theme,omitempty"`
+	Sector        []string               `protobuf:"bytes,5,rep,name=sector,proto3" json:"sector,omitempty"`
+	TerritoryCode []string               `protobuf:"bytes,6,rep,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchNeedsRequest) Reset() {
+	*x = SearchNeedsRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchNeedsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchNeedsRequest) ProtoMessage() {}
+
+func (x *SearchNeedsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchNeedsRequest.ProtoReflect.Descriptor instead.
+func (*SearchNeedsRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *SearchNeedsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchNeedsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchNeedsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *SearchNeedsRequest) GetTheme() []string {
+	if x != nil {
+		return x.Theme
+	}
+	return nil
+}
+
+func (x *SearchNeedsRequest) GetSector() []string {
+	if x != nil {
+		return x.Sector
+	}
+	return nil
+}
+
+func (x *SearchNeedsRequest) GetTerritoryCode() []string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return nil
+}
+
+type SearchNeedsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*NeedHit             `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Facets        []*Facet               `protobuf:"bytes,2,rep,name=facets,proto3" json:"facets,omitempty"`
+	Total         int32                  `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchNeedsResponse) Reset() {
+	*x = SearchNeedsResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchNeedsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchNeedsResponse) ProtoMessage() {}
+
+func (x *SearchNeedsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchNeedsResponse.ProtoReflect.Descriptor instead.
+func (*SearchNeedsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *SearchNeedsResponse) GetHits() []*NeedHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchNeedsResponse) GetFacets() []*Facet {
+	if x != nil {
+		return x.Facets
+	}
+	return nil
+}
+
+func (x *SearchNeedsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchNeedsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Why a practice was suggested for a need.
+type MatchReasons struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Words of the need found in the practice.
+	MatchedTerms  []string `protobuf:"bytes,1,rep,name=matched_terms,json=matchedTerms,proto3" json:"matched_terms,omitempty"`
+	SharedThemes  []string `protobuf:"bytes,2,rep,name=shared_themes,json=sharedThemes,proto3" json:"shared_themes,omitempty"`
+	SharedSectors []string `protobuf:"bytes,3,rep,name=shared_sectors,json=sharedSectors,proto3" json:"shared_sectors,omitempty"`
+	// "same territory", "same region", "same country" or empty.
+	TerritorialCloseness string `protobuf:"bytes,4,opt,name=territorial_closeness,json=territorialCloseness,proto3" json:"territorial_closeness,omitempty"`
+	// Transfers of this practice adopted, partially adopted, dropped elsewhere.
+	PriorAdoptions        int32 `protobuf:"varint,5,opt,name=prior_adoptions,json=priorAdoptions,proto3" json:"prior_adoptions,omitempty"`
+	PriorPartialAdoptions int32 `protobuf:"varint,6,opt,name=prior_partial_adoptions,json=priorPartialAdoptions,proto3" json:"prior_partial_adoptions,omitempty"`
+	PriorDrops            int32 `protobuf:"varint,7,opt,name=prior_drops,json=priorDrops,proto3" json:"prior_drops,omitempty"`
+	// An open offer on this practice, if any.
+	OpenOfferId   string `protobuf:"bytes,8,opt,name=open_offer_id,json=openOfferId,proto3" json:"open_offer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MatchReasons) Reset() {
+	*x = MatchReasons{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MatchReasons) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MatchReasons) ProtoMessage() {}
+
+func (x *MatchReasons) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MatchReasons.ProtoReflect.Descriptor instead.
+func (*MatchReasons) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *MatchReasons) GetMatchedTerms() []string {
+	if x != nil {
+		return x.MatchedTerms
+	}
+	return nil
+}
+
+func (x *MatchReasons) GetSharedThemes() []string {
+	if x != nil {
+		return x.SharedThemes
+	}
+	return nil
+}
+
+func (x *MatchReasons) GetSharedSectors() []string {
+	if x != nil {
+		return x.SharedSectors
+	}
+	return nil
+}
+
+func (x *MatchReasons) GetTerritorialCloseness() string {
+	if x != nil {
+		return x.TerritorialCloseness
+	}
+	return ""
+}
+
+func (x *MatchReasons) GetPriorAdoptions() int32 {
+	if x != nil {
+		return x.PriorAdoptions
+	}
+	return 0
+}
+
+func (x *MatchReasons) GetPriorPartialAdoptions() int32 {
+	if x != nil {
+		return x.PriorPartialAdoptions
+	}
+	return 0
+}
+
+func (x *MatchReasons) GetPriorDrops() int32 {
+	if x != nil {
+		return x.PriorDrops
+	}
+	return 0
+}
+
+func (x *MatchReasons) GetOpenOfferId() string {
+	if x != nil {
+		return x.OpenOfferId
+	}
+	return ""
+}
+
+type PracticeMatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Practice      *Practice              `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Reasons       *MatchReasons          `protobuf:"bytes,3,opt,name=reasons,proto3" json:"reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PracticeMatch) Reset() {
+	*x = PracticeMatch{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PracticeMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PracticeMatch) ProtoMessage() {}
+
+func (x *PracticeMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PracticeMatch.ProtoReflect.Descriptor instead.
+func (*PracticeMatch) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *PracticeMatch) GetPractice() *Practice {
+	if x != nil {
+		return x.Practice
+	}
+	return nil
+}
+
+func (x *PracticeMatch) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *PracticeMatch) GetReasons() *MatchReasons {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+type ListNeedMatchesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// At most 50; 0 means 10.
+	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNeedMatchesRequest) Reset() {
+	*x = ListNeedMatchesRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNeedMatchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNeedMatchesRequest) ProtoMessage() {}
+
+func (x *ListNeedMatchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNeedMatchesRequest.ProtoReflect.Descriptor instead.
+func (*ListNeedMatchesRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListNeedMatchesRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListNeedMatchesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListNeedMatchesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Matches       []*PracticeMatch       `protobuf:"bytes,1,rep,name=matches,proto3" json:"matches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNeedMatchesResponse) Reset() {
+	*x = ListNeedMatchesResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNeedMatchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNeedMatchesResponse) ProtoMessage() {}
+
+func (x *ListNeedMatchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNeedMatchesResponse.ProtoReflect.Descriptor instead.
+func (*ListNeedMatchesResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListNeedMatchesResponse) GetMatches() []*PracticeMatch {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
+type NeedMatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Need  *Need                  `protobuf:"bytes,1,opt,name=need,proto3" json:"need,omitempty"`
+	Score float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	// The offer it fits.
+	OfferId       string        `protobuf:"bytes,3,opt,name=offer_id,json=offerId,proto3" json:"offer_id,omitempty"`
+	Reasons       *MatchReasons `protobuf:"bytes,4,opt,name=reasons,proto3" json:"reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedMatch) Reset() {
+	*x = NeedMatch{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedMatch) ProtoMessage() {}
+
+func (x *NeedMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedMatch.ProtoReflect.Descriptor instead.
+func (*NeedMatch) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *NeedMatch) GetNeed() *Need {
+	if x != nil {
+		return x.Need
+	}
+	return nil
+}
+
+func (x *NeedMatch) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *NeedMatch) GetOfferId() string {
+	if x != nil {
+		return x.OfferId
+	}
+	return ""
+}
+
+func (x *NeedMatch) GetReasons() *MatchReasons {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+type ListMatchingNeedsRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	OrganizationId string                 `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	PageSize       int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListMatchingNeedsRequest) Reset() {
+	*x = ListMatchingNeedsRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMatchingNeedsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMatchingNeedsRequest) ProtoMessage() {}
+
+func (x *ListMatchingNeedsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMatchingNeedsRequest.ProtoReflect.Descriptor instead.
+func (*ListMatchingNeedsRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListMatchingNeedsRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListMatchingNeedsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListMatchingNeedsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Matches       []*NeedMatch           `protobuf:"bytes,1,rep,name=matches,proto3" json:"matches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMatchingNeedsResponse) Reset() {
+	*x = ListMatchingNeedsResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMatchingNeedsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMatchingNeedsResponse) ProtoMessage() {}
+
+func (x *ListMatchingNeedsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMatchingNeedsResponse.ProtoReflect.Descriptor instead.
+func (*ListMatchingNeedsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListMatchingNeedsResponse) GetMatches() []*NeedMatch {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
 var File_gemella_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
@@ -2054,7 +4111,170 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x1cListPracticeRevisionsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"c\n" +
 	"\x1dListPracticeRevisionsResponse\x12B\n" +
-	"\trevisions\x18\x01 \x03(\v2$.gemella.catalog.v1.PracticeRevisionR\trevisions*\xaa\x03\n" +
+	"\trevisions\x18\x01 \x03(\v2$.gemella.catalog.v1.PracticeRevisionR\trevisions\"\x95\x04\n" +
+	"\x04Need\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x18\n" +
+	"\aproblem\x18\x04 \x01(\tR\aproblem\x12\x16\n" +
+	"\x06themes\x18\x05 \x03(\tR\x06themes\x12\x18\n" +
+	"\asectors\x18\x06 \x03(\tR\asectors\x12;\n" +
+	"\tterritory\x18\a \x01(\v2\x1d.gemella.catalog.v1.TerritoryR\tterritory\x12#\n" +
+	"\rdesired_start\x18\b \x01(\tR\fdesiredStart\x12\x1a\n" +
+	"\blanguage\x18\t \x01(\tR\blanguage\x126\n" +
+	"\x06status\x18\n" +
+	" \x01(\x0e2\x1e.gemella.catalog.v1.NeedStatusR\x06status\x12.\n" +
+	"\x13matched_twinning_id\x18\v \x01(\tR\x11matchedTwinningId\x12;\n" +
+	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\x16 \x01(\tR\x04etag\"`\n" +
+	"\x11CreateNeedRequest\x12,\n" +
+	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\" \n" +
+	"\x0eGetNeedRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x84\x02\n" +
+	"\x10ListNeedsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x126\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1e.gemella.catalog.v1.NeedStatusR\x06status\x12'\n" +
+	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\x12\x14\n" +
+	"\x05theme\x18\x05 \x01(\tR\x05theme\x12\x16\n" +
+	"\x06sector\x18\x06 \x01(\tR\x06sector\x12%\n" +
+	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\"k\n" +
+	"\x11ListNeedsResponse\x12.\n" +
+	"\x05needs\x18\x01 \x03(\v2\x18.gemella.catalog.v1.NeedR\x05needs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +
+	"\x11UpdateNeedRequest\x12,\n" +
+	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"N\n" +
+	"\x10CloseNeedRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xca\x03\n" +
+	"\x05Offer\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1f\n" +
+	"\vpractice_id\x18\x03 \x01(\tR\n" +
+	"practiceId\x12\x1f\n" +
+	"\vmodel_codes\x18\x04 \x03(\tR\n" +
+	"modelCodes\x12\x1a\n" +
+	"\bcapacity\x18\x05 \x01(\x05R\bcapacity\x12\x1c\n" +
+	"\tlanguages\x18\x06 \x03(\tR\tlanguages\x12\x1e\n" +
+	"\n" +
+	"conditions\x18\a \x01(\tR\n" +
+	"conditions\x127\n" +
+	"\x06status\x18\b \x01(\x0e2\x1f.gemella.catalog.v1.OfferStatusR\x06status\x12%\n" +
+	"\x0epractice_title\x18\t \x01(\tR\rpracticeTitle\x12;\n" +
+	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\x16 \x01(\tR\x04etag\"d\n" +
+	"\x12CreateOfferRequest\x12/\n" +
+	"\x05offer\x18\x01 \x01(\v2\x19.gemella.catalog.v1.OfferR\x05offer\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"!\n" +
+	"\x0fGetOfferRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xd2\x01\n" +
+	"\x11ListOffersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x127\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1f.gemella.catalog.v1.OfferStatusR\x06status\x12'\n" +
+	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\x12\x1f\n" +
+	"\vpractice_id\x18\x05 \x01(\tR\n" +
+	"practiceId\"o\n" +
+	"\x12ListOffersResponse\x121\n" +
+	"\x06offers\x18\x01 \x03(\v2\x19.gemella.catalog.v1.OfferR\x06offers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n" +
+	"\x11CloseOfferRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"8\n" +
+	"\n" +
+	"FacetCount\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"U\n" +
+	"\x05Facet\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x126\n" +
+	"\x06counts\x18\x02 \x03(\v2\x1e.gemella.catalog.v1.FacetCountR\x06counts\"?\n" +
+	"\tHighlight\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1c\n" +
+	"\tfragments\x18\x02 \x03(\tR\tfragments\"\x9c\x01\n" +
+	"\vPracticeHit\x128\n" +
+	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12=\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2\x1d.gemella.catalog.v1.HighlightR\n" +
+	"highlights\"\xd6\x01\n" +
+	"\x16SearchPracticesRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05theme\x18\x04 \x03(\tR\x05theme\x12\x16\n" +
+	"\x06sector\x18\x05 \x03(\tR\x06sector\x12%\n" +
+	"\x0eterritory_code\x18\x06 \x03(\tR\rterritoryCode\x12\x1d\n" +
+	"\n" +
+	"owner_kind\x18\a \x03(\tR\townerKind\"\xbf\x01\n" +
+	"\x17SearchPracticesResponse\x123\n" +
+	"\x04hits\x18\x01 \x03(\v2\x1f.gemella.catalog.v1.PracticeHitR\x04hits\x121\n" +
+	"\x06facets\x18\x02 \x03(\v2\x19.gemella.catalog.v1.FacetR\x06facets\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\"\x8c\x01\n" +
+	"\aNeedHit\x12,\n" +
+	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12=\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2\x1d.gemella.catalog.v1.HighlightR\n" +
+	"highlights\"\xb3\x01\n" +
+	"\x12SearchNeedsRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05theme\x18\x04 \x03(\tR\x05theme\x12\x16\n" +
+	"\x06sector\x18\x05 \x03(\tR\x06sector\x12%\n" +
+	"\x0eterritory_code\x18\x06 \x03(\tR\rterritoryCode\"\xb7\x01\n" +
+	"\x13SearchNeedsResponse\x12/\n" +
+	"\x04hits\x18\x01 \x03(\v2\x1b.gemella.catalog.v1.NeedHitR\x04hits\x121\n" +
+	"\x06facets\x18\x02 \x03(\v2\x19.gemella.catalog.v1.FacetR\x06facets\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\"\xda\x02\n" +
+	"\fMatchReasons\x12#\n" +
+	"\rmatched_terms\x18\x01 \x03(\tR\fmatchedTerms\x12#\n" +
+	"\rshared_themes\x18\x02 \x03(\tR\fsharedThemes\x12%\n" +
+	"\x0eshared_sectors\x18\x03 \x03(\tR\rsharedSectors\x123\n" +
+	"\x15territorial_closeness\x18\x04 \x01(\tR\x14territorialCloseness\x12'\n" +
+	"\x0fprior_adoptions\x18\x05 \x01(\x05R\x0epriorAdoptions\x126\n" +
+	"\x17prior_partial_adoptions\x18\x06 \x01(\x05R\x15priorPartialAdoptions\x12\x1f\n" +
+	"\vprior_drops\x18\a \x01(\x05R\n" +
+	"priorDrops\x12\"\n" +
+	"\ropen_offer_id\x18\b \x01(\tR\vopenOfferId\"\x9b\x01\n" +
+	"\rPracticeMatch\x128\n" +
+	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12:\n" +
+	"\areasons\x18\x03 \x01(\v2 .gemella.catalog.v1.MatchReasonsR\areasons\"E\n" +
+	"\x16ListNeedMatchesRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"V\n" +
+	"\x17ListNeedMatchesResponse\x12;\n" +
+	"\amatches\x18\x01 \x03(\v2!.gemella.catalog.v1.PracticeMatchR\amatches\"\xa6\x01\n" +
+	"\tNeedMatch\x12,\n" +
+	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x19\n" +
+	"\boffer_id\x18\x03 \x01(\tR\aofferId\x12:\n" +
+	"\areasons\x18\x04 \x01(\v2 .gemella.catalog.v1.MatchReasonsR\areasons\"`\n" +
+	"\x18ListMatchingNeedsRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"T\n" +
+	"\x19ListMatchingNeedsResponse\x127\n" +
+	"\amatches\x18\x01 \x03(\v2\x1d.gemella.catalog.v1.NeedMatchR\amatches*\xaa\x03\n" +
 	"\x10OrganizationKind\x12!\n" +
 	"\x1dORGANIZATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ORGANIZATION_KIND_REGION\x10\x01\x12\x1e\n" +
@@ -2074,8 +4294,17 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x15PRACTICE_STATUS_DRAFT\x10\x01\x12\x1d\n" +
 	"\x19PRACTICE_STATUS_SUBMITTED\x10\x02\x12\x1d\n" +
 	"\x19PRACTICE_STATUS_PUBLISHED\x10\x03\x12\x1c\n" +
-	"\x18PRACTICE_STATUS_ARCHIVED\x10\x042\x90\n" +
+	"\x18PRACTICE_STATUS_ARCHIVED\x10\x04*p\n" +
 	"\n" +
+	"NeedStatus\x12\x1b\n" +
+	"\x17NEED_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10NEED_STATUS_OPEN\x10\x01\x12\x17\n" +
+	"\x13NEED_STATUS_MATCHED\x10\x02\x12\x16\n" +
+	"\x12NEED_STATUS_CLOSED\x10\x03*[\n" +
+	"\vOfferStatus\x12\x1c\n" +
+	"\x18OFFER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11OFFER_STATUS_OPEN\x10\x01\x12\x17\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x022\x93\x13\n" +
 	"\x0eCatalogService\x12e\n" +
 	"\x12CreateOrganization\x12-.gemella.catalog.v1.CreateOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12_\n" +
 	"\x0fGetOrganization\x12*.gemella.catalog.v1.GetOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12p\n" +
@@ -2089,7 +4318,24 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0fPublishPractice\x12*.gemella.catalog.v1.PublishPracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12[\n" +
 	"\x0fArchivePractice\x12*.gemella.catalog.v1.ArchivePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12Y\n" +
 	"\x0eRevisePractice\x12).gemella.catalog.v1.RevisePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12|\n" +
-	"\x15ListPracticeRevisions\x120.gemella.catalog.v1.ListPracticeRevisionsRequest\x1a1.gemella.catalog.v1.ListPracticeRevisionsResponseB?Z=github.com/gemella/gemella/proto/gemella/catalog/v1;catalogv1b\x06proto3"
+	"\x15ListPracticeRevisions\x120.gemella.catalog.v1.ListPracticeRevisionsRequest\x1a1.gemella.catalog.v1.ListPracticeRevisionsResponse\x12j\n" +
+	"\x0fSearchPractices\x12*.gemella.catalog.v1.SearchPracticesRequest\x1a+.gemella.catalog.v1.SearchPracticesResponse\x12^\n" +
+	"\vSearchNeeds\x12&.gemella.catalog.v1.SearchNeedsRequest\x1a'.gemella.catalog.v1.SearchNeedsResponse\x12M\n" +
+	"\n" +
+	"CreateNeed\x12%.gemella.catalog.v1.CreateNeedRequest\x1a\x18.gemella.catalog.v1.Need\x12G\n" +
+	"\aGetNeed\x12\".gemella.catalog.v1.GetNeedRequest\x1a\x18.gemella.catalog.v1.Need\x12X\n" +
+	"\tListNeeds\x12$.gemella.catalog.v1.ListNeedsRequest\x1a%.gemella.catalog.v1.ListNeedsResponse\x12M\n" +
+	"\n" +
+	"UpdateNeed\x12%.gemella.catalog.v1.UpdateNeedRequest\x1a\x18.gemella.catalog.v1.Need\x12K\n" +
+	"\tCloseNeed\x12$.gemella.catalog.v1.CloseNeedRequest\x1a\x18.gemella.catalog.v1.Need\x12j\n" +
+	"\x0fListNeedMatches\x12*.gemella.catalog.v1.ListNeedMatchesRequest\x1a+.gemella.catalog.v1.ListNeedMatchesResponse\x12P\n" +
+	"\vCreateOffer\x12&.gemella.catalog.v1.CreateOfferRequest\x1a\x19.gemella.catalog.v1.Offer\x12J\n" +
+	"\bGetOffer\x12#.gemella.catalog.v1.GetOfferRequest\x1a\x19.gemella.catalog.v1.Offer\x12[\n" +
+	"\n" +
+	"ListOffers\x12%.gemella.catalog.v1.ListOffersRequest\x1a&.gemella.catalog.v1.ListOffersResponse\x12N\n" +
+	"\n" +
+	"CloseOffer\x12%.gemella.catalog.v1.CloseOfferRequest\x1a\x19.gemella.catalog.v1.Offer\x12p\n" +
+	"\x11ListMatchingNeeds\x12,.gemella.catalog.v1.ListMatchingNeedsRequest\x1a-.gemella.catalog.v1.ListMatchingNeedsResponseB?Z=github.com/gemella/gemella/proto/gemella/catalog/v1;catalogv1b\x06proto3"
 
 var (
 	file_gemella_catalog_v1_catalog_proto_rawDescOnce sync.Once
@@ -2103,101 +4349,188 @@ func file_gemella_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_gemella_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_gemella_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_gemella_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(OrganizationKind)(0),                 // 0: gemella.catalog.v1.OrganizationKind
 	(PracticeStatus)(0),                   // 1: gemella.catalog.v1.PracticeStatus
-	(*Territory)(nil),                     // 2: gemella.catalog.v1.Territory
-	(*Organization)(nil),                  // 3: gemella.catalog.v1.Organization
-	(*CreateOrganizationRequest)(nil),     // 4: gemella.catalog.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),        // 5: gemella.catalog.v1.GetOrganizationRequest
-	(*ListOrganizationsRequest)(nil),      // 6: gemella.catalog.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),     // 7: gemella.catalog.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),     // 8: gemella.catalog.v1.UpdateOrganizationRequest
-	(*Model)(nil),                         // 9: gemella.catalog.v1.Model
-	(*AdoptionFigures)(nil),               // 10: gemella.catalog.v1.AdoptionFigures
-	(*Programme)(nil),                     // 11: gemella.catalog.v1.Programme
-	(*Contact)(nil),                       // 12: gemella.catalog.v1.Contact
-	(*Link)(nil),                          // 13: gemella.catalog.v1.Link
-	(*Practice)(nil),                      // 14: gemella.catalog.v1.Practice
-	(*CreatePracticeRequest)(nil),         // 15: gemella.catalog.v1.CreatePracticeRequest
-	(*GetPracticeRequest)(nil),            // 16: gemella.catalog.v1.GetPracticeRequest
-	(*ListPracticesRequest)(nil),          // 17: gemella.catalog.v1.ListPracticesRequest
-	(*ListPracticesResponse)(nil),         // 18: gemella.catalog.v1.ListPracticesResponse
-	(*UpdatePracticeRequest)(nil),         // 19: gemella.catalog.v1.UpdatePracticeRequest
-	(*SubmitPracticeRequest)(nil),         // 20: gemella.catalog.v1.SubmitPracticeRequest
-	(*PublishPracticeRequest)(nil),        // 21: gemella.catalog.v1.PublishPracticeRequest
-	(*ArchivePracticeRequest)(nil),        // 22: gemella.catalog.v1.ArchivePracticeRequest
-	(*RevisePracticeRequest)(nil),         // 23: gemella.catalog.v1.RevisePracticeRequest
-	(*PracticeRevision)(nil),              // 24: gemella.catalog.v1.PracticeRevision
-	(*ListPracticeRevisionsRequest)(nil),  // 25: gemella.catalog.v1.ListPracticeRevisionsRequest
-	(*ListPracticeRevisionsResponse)(nil), // 26: gemella.catalog.v1.ListPracticeRevisionsResponse
-	(*timestamppb.Timestamp)(nil),         // 27: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 28: google.protobuf.FieldMask
+	(NeedStatus)(0),                       // 2: gemella.catalog.v1.NeedStatus
+	(OfferStatus)(0),                      // 3: gemella.catalog.v1.OfferStatus
+	(*Territory)(nil),                     // 4: gemella.catalog.v1.Territory
+	(*Organization)(nil),                  // 5: gemella.catalog.v1.Organization
+	(*CreateOrganizationRequest)(nil),     // 6: gemella.catalog.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),        // 7: gemella.catalog.v1.GetOrganizationRequest
+	(*ListOrganizationsRequest)(nil),      // 8: gemella.catalog.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),     // 9: gemella.catalog.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),     // 10: gemella.catalog.v1.UpdateOrganizationRequest
+	(*Model)(nil),                         // 11: gemella.catalog.v1.Model
+	(*AdoptionFigures)(nil),               // 12: gemella.catalog.v1.AdoptionFigures
+	(*Programme)(nil),                     // 13: gemella.catalog.v1.Programme
+	(*Contact)(nil),                       // 14: gemella.catalog.v1.Contact
+	(*Link)(nil),                          // 15: gemella.catalog.v1.Link
+	(*Practice)(nil),                      // 16: gemella.catalog.v1.Practice
+	(*CreatePracticeRequest)(nil),         // 17: gemella.catalog.v1.CreatePracticeRequest
+	(*GetPracticeRequest)(nil),            // 18: gemella.catalog.v1.GetPracticeRequest
+	(*ListPracticesRequest)(nil),          // 19: gemella.catalog.v1.ListPracticesRequest
+	(*ListPracticesResponse)(nil),         // 20: gemella.catalog.v1.ListPracticesResponse
+	(*UpdatePracticeRequest)(nil),         // 21: gemella.catalog.v1.UpdatePracticeRequest
+	(*SubmitPracticeRequest)(nil),         // 22: gemella.catalog.v1.SubmitPracticeRequest
+	(*PublishPracticeRequest)(nil),        // 23: gemella.catalog.v1.PublishPracticeRequest
+	(*ArchivePracticeRequest)(nil),        // 24: gemella.catalog.v1.ArchivePracticeRequest
+	(*RevisePracticeRequest)(nil),         // 25: gemella.catalog.v1.RevisePracticeRequest
+	(*PracticeRevision)(nil),              // 26: gemella.catalog.v1.PracticeRevision
+	(*ListPracticeRevisionsRequest)(nil),  // 27: gemella.catalog.v1.ListPracticeRevisionsRequest
+	(*ListPracticeRevisionsResponse)(nil), // 28: gemella.catalog.v1.ListPracticeRevisionsResponse
+	(*Need)(nil),                          // 29: gemella.catalog.v1.Need
+	(*CreateNeedRequest)(nil),             // 30: gemella.catalog.v1.CreateNeedRequest
+	(*GetNeedRequest)(nil),                // 31: gemella.catalog.v1.GetNeedRequest
+	(*ListNeedsRequest)(nil),              // 32: gemella.catalog.v1.ListNeedsRequest
+	(*ListNeedsResponse)(nil),             // 33: gemella.catalog.v1.ListNeedsResponse
+	(*UpdateNeedRequest)(nil),             // 34: gemella.catalog.v1.UpdateNeedRequest
+	(*CloseNeedRequest)(nil),              // 35: gemella.catalog.v1.CloseNeedRequest
+	(*Offer)(nil),                         // 36: gemella.catalog.v1.Offer
+	(*CreateOfferRequest)(nil),            // 37: gemella.catalog.v1.CreateOfferRequest
+	(*GetOfferRequest)(nil),               // 38: gemella.catalog.v1.GetOfferRequest
+	(*ListOffersRequest)(nil),             // 39: gemella.catalog.v1.ListOffersRequest
+	(*ListOffersResponse)(nil),            // 40: gemella.catalog.v1.ListOffersResponse
+	(*CloseOfferRequest)(nil),             // 41: gemella.catalog.v1.CloseOfferRequest
+	(*FacetCount)(nil),                    // 42: gemella.catalog.v1.FacetCount
+	(*Facet)(nil),                         // 43: gemella.catalog.v1.Facet
+	(*Highlight)(nil),                     // 44: gemella.catalog.v1.Highlight
+	(*PracticeHit)(nil),                   // 45: gemella.catalog.v1.PracticeHit
+	(*SearchPracticesRequest)(nil),        // 46: gemella.catalog.v1.SearchPracticesRequest
+	(*SearchPracticesResponse)(nil),       // 47: gemella.catalog.v1.SearchPracticesResponse
+	(*NeedHit)(nil),                       // 48: gemella.catalog.v1.NeedHit
+	(*SearchNeedsRequest)(nil),            // 49: gemella.catalog.v1.SearchNeedsRequest
+	(*SearchNeedsResponse)(nil),           // 50: gemella.catalog.v1.SearchNeedsResponse
+	(*MatchReasons)(nil),                  // 51: gemella.catalog.v1.MatchReasons
+	(*PracticeMatch)(nil),                 // 52: gemella.catalog.v1.PracticeMatch
+	(*ListNeedMatchesRequest)(nil),        // 53: gemella.catalog.v1.ListNeedMatchesRequest
+	(*ListNeedMatchesResponse)(nil),       // 54: gemella.catalog.v1.ListNeedMatchesResponse
+	(*NeedMatch)(nil),                     // 55: gemella.catalog.v1.NeedMatch
+	(*ListMatchingNeedsRequest)(nil),      // 56: gemella.catalog.v1.ListMatchingNeedsRequest
+	(*ListMatchingNeedsResponse)(nil),     // 57: gemella.catalog.v1.ListMatchingNeedsResponse
+	(*timestamppb.Timestamp)(nil),         // 58: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 59: google.protobuf.FieldMask
 }
 var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: gemella.catalog.v1.Organization.kind:type_name -> gemella.catalog.v1.OrganizationKind
-	2,  // 1: gemella.catalog.v1.Organization.territory:type_name -> gemella.catalog.v1.Territory
-	27, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	27, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 4: gemella.catalog.v1.CreateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
+	4,  // 1: gemella.catalog.v1.Organization.territory:type_name -> gemella.catalog.v1.Territory
+	58, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	58, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 4: gemella.catalog.v1.CreateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
 	0,  // 5: gemella.catalog.v1.ListOrganizationsRequest.kind:type_name -> gemella.catalog.v1.OrganizationKind
-	3,  // 6: gemella.catalog.v1.ListOrganizationsResponse.organizations:type_name -> gemella.catalog.v1.Organization
-	3,  // 7: gemella.catalog.v1.UpdateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
-	28, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 9: gemella.catalog.v1.Model.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	11, // 10: gemella.catalog.v1.Practice.programme:type_name -> gemella.catalog.v1.Programme
-	2,  // 11: gemella.catalog.v1.Practice.territory:type_name -> gemella.catalog.v1.Territory
-	12, // 12: gemella.catalog.v1.Practice.contact:type_name -> gemella.catalog.v1.Contact
-	13, // 13: gemella.catalog.v1.Practice.attachments:type_name -> gemella.catalog.v1.Link
-	9,  // 14: gemella.catalog.v1.Practice.models:type_name -> gemella.catalog.v1.Model
+	5,  // 6: gemella.catalog.v1.ListOrganizationsResponse.organizations:type_name -> gemella.catalog.v1.Organization
+	5,  // 7: gemella.catalog.v1.UpdateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
+	59, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 9: gemella.catalog.v1.Model.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
+	13, // 10: gemella.catalog.v1.Practice.programme:type_name -> gemella.catalog.v1.Programme
+	4,  // 11: gemella.catalog.v1.Practice.territory:type_name -> gemella.catalog.v1.Territory
+	14, // 12: gemella.catalog.v1.Practice.contact:type_name -> gemella.catalog.v1.Contact
+	15, // 13: gemella.catalog.v1.Practice.attachments:type_name -> gemella.catalog.v1.Link
+	11, // 14: gemella.catalog.v1.Practice.models:type_name -> gemella.catalog.v1.Model
 	1,  // 15: gemella.catalog.v1.Practice.status:type_name -> gemella.catalog.v1.PracticeStatus
-	10, // 16: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	27, // 17: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
-	27, // 18: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
-	27, // 19: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
-	14, // 20: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	12, // 16: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
+	58, // 17: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
+	58, // 18: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
+	58, // 19: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
+	16, // 20: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
 	1,  // 21: gemella.catalog.v1.ListPracticesRequest.status:type_name -> gemella.catalog.v1.PracticeStatus
-	14, // 22: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
-	14, // 23: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	28, // 24: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 25: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	28, // 26: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	27, // 27: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
-	14, // 28: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
-	24, // 29: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
-	4,  // 30: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
-	5,  // 31: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
-	6,  // 32: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
-	8,  // 33: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
-	15, // 34: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
-	16, // 35: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
-	17, // 36: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
-	19, // 37: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
-	20, // 38: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
-	21, // 39: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
-	22, // 40: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
-	23, // 41: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
-	25, // 42: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
-	3,  // 43: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
-	3,  // 44: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
-	7,  // 45: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
-	3,  // 46: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
-	14, // 47: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
-	14, // 48: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
-	18, // 49: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
-	14, // 50: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
-	14, // 51: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
-	14, // 52: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
-	14, // 53: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
-	14, // 54: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
-	26, // 55: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
-	43, // [43:56] is the sub-list for method output_type
-	30, // [30:43] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	16, // 22: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
+	16, // 23: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	59, // 24: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	16, // 25: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	59, // 26: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 27: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
+	16, // 28: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
+	26, // 29: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
+	4,  // 30: gemella.catalog.v1.Need.territory:type_name -> gemella.catalog.v1.Territory
+	2,  // 31: gemella.catalog.v1.Need.status:type_name -> gemella.catalog.v1.NeedStatus
+	58, // 32: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	58, // 33: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	29, // 34: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	2,  // 35: gemella.catalog.v1.ListNeedsRequest.status:type_name -> gemella.catalog.v1.NeedStatus
+	29, // 36: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
+	29, // 37: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	59, // 38: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 39: gemella.catalog.v1.Offer.status:type_name -> gemella.catalog.v1.OfferStatus
+	58, // 40: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	58, // 41: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	36, // 42: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
+	3,  // 43: gemella.catalog.v1.ListOffersRequest.status:type_name -> gemella.catalog.v1.OfferStatus
+	36, // 44: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
+	42, // 45: gemella.catalog.v1.Facet.counts:type_name -> gemella.catalog.v1.FacetCount
+	16, // 46: gemella.catalog.v1.PracticeHit.practice:type_name -> gemella.catalog.v1.Practice
+	44, // 47: gemella.catalog.v1.PracticeHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	45, // 48: gemella.catalog.v1.SearchPracticesResponse.hits:type_name -> gemella.catalog.v1.PracticeHit
+	43, // 49: gemella.catalog.v1.SearchPracticesResponse.facets:type_name -> gemella.catalog.v1.Facet
+	29, // 50: gemella.catalog.v1.NeedHit.need:type_name -> gemella.catalog.v1.Need
+	44, // 51: gemella.catalog.v1.NeedHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	48, // 52: gemella.catalog.v1.SearchNeedsResponse.hits:type_name -> gemella.catalog.v1.NeedHit
+	43, // 53: gemella.catalog.v1.SearchNeedsResponse.facets:type_name -> gemella.catalog.v1.Facet
+	16, // 54: gemella.catalog.v1.PracticeMatch.practice:type_name -> gemella.catalog.v1.Practice
+	51, // 55: gemella.catalog.v1.PracticeMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	52, // 56: gemella.catalog.v1.ListNeedMatchesResponse.matches:type_name -> gemella.catalog.v1.PracticeMatch
+	29, // 57: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
+	51, // 58: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	55, // 59: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
+	6,  // 60: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
+	7,  // 61: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
+	8,  // 62: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
+	10, // 63: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
+	17, // 64: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
+	18, // 65: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
+	19, // 66: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
+	21, // 67: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
+	22, // 68: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
+	23, // 69: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
+	24, // 70: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
+	25, // 71: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
+	27, // 72: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
+	46, // 73: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
+	49, // 74: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
+	30, // 75: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
+	31, // 76: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
+	32, // 77: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
+	34, // 78: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
+	35, // 79: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
+	53, // 80: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
+	37, // 81: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
+	38, // 82: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
+	39, // 83: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
+	41, // 84: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
+	56, // 85: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
+	5,  // 86: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
+	5,  // 87: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
+	9,  // 88: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
+	5,  // 89: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
+	16, // 90: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 91: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
+	20, // 92: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
+	16, // 93: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 94: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 95: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 96: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 97: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
+	28, // 98: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
+	47, // 99: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
+	50, // 100: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
+	29, // 101: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
+	29, // 102: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
+	33, // 103: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
+	29, // 104: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
+	29, // 105: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
+	54, // 106: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
+	36, // 107: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
+	36, // 108: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
+	40, // 109: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
+	36, // 110: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
+	57, // 111: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
+	86, // [86:112] is the sub-list for method output_type
+	60, // [60:86] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_gemella_catalog_v1_catalog_proto_init() }
@@ -2210,8 +4543,8 @@ func file_gemella_catalog_v1_catalog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_catalog_v1_catalog_proto_rawDesc), len(file_gemella_catalog_v1_catalog_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   25,
+			NumEnums:      4,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

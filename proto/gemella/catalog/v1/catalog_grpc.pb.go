@@ -36,6 +36,19 @@ const (
 	CatalogService_ArchivePractice_FullMethodName       = "/gemella.catalog.v1.CatalogService/ArchivePractice"
 	CatalogService_RevisePractice_FullMethodName        = "/gemella.catalog.v1.CatalogService/RevisePractice"
 	CatalogService_ListPracticeRevisions_FullMethodName = "/gemella.catalog.v1.CatalogService/ListPracticeRevisions"
+	CatalogService_SearchPractices_FullMethodName       = "/gemella.catalog.v1.CatalogService/SearchPractices"
+	CatalogService_SearchNeeds_FullMethodName           = "/gemella.catalog.v1.CatalogService/SearchNeeds"
+	CatalogService_CreateNeed_FullMethodName            = "/gemella.catalog.v1.CatalogService/CreateNeed"
+	CatalogService_GetNeed_FullMethodName               = "/gemella.catalog.v1.CatalogService/GetNeed"
+	CatalogService_ListNeeds_FullMethodName             = "/gemella.catalog.v1.CatalogService/ListNeeds"
+	CatalogService_UpdateNeed_FullMethodName            = "/gemella.catalog.v1.CatalogService/UpdateNeed"
+	CatalogService_CloseNeed_FullMethodName             = "/gemella.catalog.v1.CatalogService/CloseNeed"
+	CatalogService_ListNeedMatches_FullMethodName       = "/gemella.catalog.v1.CatalogService/ListNeedMatches"
+	CatalogService_CreateOffer_FullMethodName           = "/gemella.catalog.v1.CatalogService/CreateOffer"
+	CatalogService_GetOffer_FullMethodName              = "/gemella.catalog.v1.CatalogService/GetOffer"
+	CatalogService_ListOffers_FullMethodName            = "/gemella.catalog.v1.CatalogService/ListOffers"
+	CatalogService_CloseOffer_FullMethodName            = "/gemella.catalog.v1.CatalogService/CloseOffer"
+	CatalogService_ListMatchingNeeds_FullMethodName     = "/gemella.catalog.v1.CatalogService/ListMatchingNeeds"
 )
 
 // CatalogServiceClient is the client API for CatalogService service.
@@ -79,6 +92,30 @@ type CatalogServiceClient interface {
 	RevisePractice(ctx context.Context, in *RevisePracticeRequest, opts ...grpc.CallOption) (*Practice, error)
 	// The earlier revisions of a practice, newest first.
 	ListPracticeRevisions(ctx context.Context, in *ListPracticeRevisionsRequest, opts ...grpc.CallOption) (*ListPracticeRevisionsResponse, error)
+	// Full-text search over published practices (title, summary, description,
+	// results, models), with facets, highlighted snippets and page tokens.
+	SearchPractices(ctx context.Context, in *SearchPracticesRequest, opts ...grpc.CallOption) (*SearchPracticesResponse, error)
+	// Full-text search over open needs.
+	SearchNeeds(ctx context.Context, in *SearchNeedsRequest, opts ...grpc.CallOption) (*SearchNeedsResponse, error)
+	// "Cerco": an organisation asks for support on a problem. Starts OPEN.
+	CreateNeed(ctx context.Context, in *CreateNeedRequest, opts ...grpc.CallOption) (*Need, error)
+	GetNeed(ctx context.Context, in *GetNeedRequest, opts ...grpc.CallOption) (*Need, error)
+	// Needs, newest first, with filters.
+	ListNeeds(ctx context.Context, in *ListNeedsRequest, opts ...grpc.CallOption) (*ListNeedsResponse, error)
+	// Edits an OPEN need (etag).
+	UpdateNeed(ctx context.Context, in *UpdateNeedRequest, opts ...grpc.CallOption) (*Need, error)
+	// OPEN or MATCHED → CLOSED.
+	CloseNeed(ctx context.Context, in *CloseNeedRequest, opts ...grpc.CallOption) (*Need, error)
+	// Published practices that fit a need, best first, each with its reasons.
+	ListNeedMatches(ctx context.Context, in *ListNeedMatchesRequest, opts ...grpc.CallOption) (*ListNeedMatchesResponse, error)
+	// "Offro": an organisation offers support on one of its practices. Starts OPEN.
+	CreateOffer(ctx context.Context, in *CreateOfferRequest, opts ...grpc.CallOption) (*Offer, error)
+	GetOffer(ctx context.Context, in *GetOfferRequest, opts ...grpc.CallOption) (*Offer, error)
+	ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error)
+	// OPEN → CLOSED.
+	CloseOffer(ctx context.Context, in *CloseOfferRequest, opts ...grpc.CallOption) (*Offer, error)
+	// For an organisation with open offers, the open needs that fit them.
+	ListMatchingNeeds(ctx context.Context, in *ListMatchingNeedsRequest, opts ...grpc.CallOption) (*ListMatchingNeedsResponse, error)
 }
 
 type catalogServiceClient struct {
@@ -219,6 +256,136 @@ func (c *catalogServiceClient) ListPracticeRevisions(ctx context.Context, in *Li
 	return out, nil
 }
 
+func (c *catalogServiceClient) SearchPractices(ctx context.Context, in *SearchPracticesRequest, opts ...grpc.CallOption) (*SearchPracticesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchPracticesResponse)
+	err := c.cc.Invoke(ctx, CatalogService_SearchPractices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) SearchNeeds(ctx context.Context, in *SearchNeedsRequest, opts ...grpc.CallOption) (*SearchNeedsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchNeedsResponse)
+	err := c.cc.Invoke(ctx, CatalogService_SearchNeeds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) CreateNeed(ctx context.Context, in *CreateNeedRequest, opts ...grpc.CallOption) (*Need, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Need)
+	err := c.cc.Invoke(ctx, CatalogService_CreateNeed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) GetNeed(ctx context.Context, in *GetNeedRequest, opts ...grpc.CallOption) (*Need, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Need)
+	err := c.cc.Invoke(ctx, CatalogService_GetNeed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListNeeds(ctx context.Context, in *ListNeedsRequest, opts ...grpc.CallOption) (*ListNeedsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNeedsResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListNeeds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdateNeed(ctx context.Context, in *UpdateNeedRequest, opts ...grpc.CallOption) (*Need, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Need)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateNeed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) CloseNeed(ctx context.Context, in *CloseNeedRequest, opts ...grpc.CallOption) (*Need, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Need)
+	err := c.cc.Invoke(ctx, CatalogService_CloseNeed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListNeedMatches(ctx context.Context, in *ListNeedMatchesRequest, opts ...grpc.CallOption) (*ListNeedMatchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNeedMatchesResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListNeedMatches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) CreateOffer(ctx context.Context, in *CreateOfferRequest, opts ...grpc.CallOption) (*Offer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Offer)
+	err := c.cc.Invoke(ctx, CatalogService_CreateOffer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) GetOffer(ctx context.Context, in *GetOfferRequest, opts ...grpc.CallOption) (*Offer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Offer)
+	err := c.cc.Invoke(ctx, CatalogService_GetOffer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOffersResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListOffers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) CloseOffer(ctx context.Context, in *CloseOfferRequest, opts ...grpc.CallOption) (*Offer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Offer)
+	err := c.cc.Invoke(ctx, CatalogService_CloseOffer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListMatchingNeeds(ctx context.Context, in *ListMatchingNeedsRequest, opts ...grpc.CallOption) (*ListMatchingNeedsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMatchingNeedsResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListMatchingNeeds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogServiceServer is the server API for CatalogService service.
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility.
@@ -260,6 +427,30 @@ type CatalogServiceServer interface {
 	RevisePractice(context.Context, *RevisePracticeRequest) (*Practice, error)
 	// The earlier revisions of a practice, newest first.
 	ListPracticeRevisions(context.Context, *ListPracticeRevisionsRequest) (*ListPracticeRevisionsResponse, error)
+	// Full-text search over published practices (title, summary, description,
+	// results, models), with facets, highlighted snippets and page tokens.
+	SearchPractices(context.Context, *SearchPracticesRequest) (*SearchPracticesResponse, error)
+	// Full-text search over open needs.
+	SearchNeeds(context.Context, *SearchNeedsRequest) (*SearchNeedsResponse, error)
+	// "Cerco": an organisation asks for support on a problem. Starts OPEN.
+	CreateNeed(context.Context, *CreateNeedRequest) (*Need, error)
+	GetNeed(context.Context, *GetNeedRequest) (*Need, error)
+	// Needs, newest first, with filters.
+	ListNeeds(context.Context, *ListNeedsRequest) (*ListNeedsResponse, error)
+	// Edits an OPEN need (etag).
+	UpdateNeed(context.Context, *UpdateNeedRequest) (*Need, error)
+	// OPEN or MATCHED → CLOSED.
+	CloseNeed(context.Context, *CloseNeedRequest) (*Need, error)
+	// Published practices that fit a need, best first, each with its reasons.
+	ListNeedMatches(context.Context, *ListNeedMatchesRequest) (*ListNeedMatchesResponse, error)
+	// "Offro": an organisation offers support on one of its practices. Starts OPEN.
+	CreateOffer(context.Context, *CreateOfferRequest) (*Offer, error)
+	GetOffer(context.Context, *GetOfferRequest) (*Offer, error)
+	ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error)
+	// OPEN → CLOSED.
+	CloseOffer(context.Context, *CloseOfferRequest) (*Offer, error)
+	// For an organisation with open offers, the open needs that fit them.
+	ListMatchingNeeds(context.Context, *ListMatchingNeedsRequest) (*ListMatchingNeedsResponse, error)
 	mustEmbedUnimplementedCatalogServiceServer()
 }
 
@@ -308,6 +499,45 @@ func (UnimplementedCatalogServiceServer) RevisePractice(context.Context, *Revise
 }
 func (UnimplementedCatalogServiceServer) ListPracticeRevisions(context.Context, *ListPracticeRevisionsRequest) (*ListPracticeRevisionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPracticeRevisions not implemented")
+}
+func (UnimplementedCatalogServiceServer) SearchPractices(context.Context, *SearchPracticesRequest) (*SearchPracticesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchPractices not implemented")
+}
+func (UnimplementedCatalogServiceServer) SearchNeeds(context.Context, *SearchNeedsRequest) (*SearchNeedsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchNeeds not implemented")
+}
+func (UnimplementedCatalogServiceServer) CreateNeed(context.Context, *CreateNeedRequest) (*Need, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateNeed not implemented")
+}
+func (UnimplementedCatalogServiceServer) GetNeed(context.Context, *GetNeedRequest) (*Need, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNeed not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListNeeds(context.Context, *ListNeedsRequest) (*ListNeedsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNeeds not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateNeed(context.Context, *UpdateNeedRequest) (*Need, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateNeed not implemented")
+}
+func (UnimplementedCatalogServiceServer) CloseNeed(context.Context, *CloseNeedRequest) (*Need, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseNeed not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListNeedMatches(context.Context, *ListNeedMatchesRequest) (*ListNeedMatchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNeedMatches not implemented")
+}
+func (UnimplementedCatalogServiceServer) CreateOffer(context.Context, *CreateOfferRequest) (*Offer, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateOffer not implemented")
+}
+func (UnimplementedCatalogServiceServer) GetOffer(context.Context, *GetOfferRequest) (*Offer, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOffer not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOffers not implemented")
+}
+func (UnimplementedCatalogServiceServer) CloseOffer(context.Context, *CloseOfferRequest) (*Offer, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseOffer not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListMatchingNeeds(context.Context, *ListMatchingNeedsRequest) (*ListMatchingNeedsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMatchingNeeds not implemented")
 }
 func (UnimplementedCatalogServiceServer) mustEmbedUnimplementedCatalogServiceServer() {}
 func (UnimplementedCatalogServiceServer) testEmbeddedByValue()                        {}
@@ -564,6 +794,240 @@ func _CatalogService_ListPracticeRevisions_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_SearchPractices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchPracticesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).SearchPractices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_SearchPractices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).SearchPractices(ctx, req.(*SearchPracticesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_SearchNeeds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchNeedsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).SearchNeeds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_SearchNeeds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).SearchNeeds(ctx, req.(*SearchNeedsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_CreateNeed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateNeedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CreateNeed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CreateNeed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CreateNeed(ctx, req.(*CreateNeedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_GetNeed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNeedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetNeed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetNeed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetNeed(ctx, req.(*GetNeedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListNeeds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNeedsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListNeeds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListNeeds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListNeeds(ctx, req.(*ListNeedsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdateNeed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateNeedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateNeed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateNeed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateNeed(ctx, req.(*UpdateNeedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_CloseNeed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseNeedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CloseNeed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CloseNeed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CloseNeed(ctx, req.(*CloseNeedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListNeedMatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNeedMatchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListNeedMatches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListNeedMatches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListNeedMatches(ctx, req.(*ListNeedMatchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_CreateOffer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateOfferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CreateOffer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CreateOffer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CreateOffer(ctx, req.(*CreateOfferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_GetOffer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOfferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetOffer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetOffer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetOffer(ctx, req.(*GetOfferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListOffers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOffersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListOffers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListOffers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListOffers(ctx, req.(*ListOffersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_CloseOffer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseOfferRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CloseOffer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CloseOffer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CloseOffer(ctx, req.(*CloseOfferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListMatchingNeeds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMatchingNeedsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListMatchingNeeds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListMatchingNeeds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListMatchingNeeds(ctx, req.(*ListMatchingNeedsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogService_ServiceDesc is the grpc.ServiceDesc for CatalogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -622,6 +1086,58 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPracticeRevisions",
 			Handler:    _CatalogService_ListPracticeRevisions_Handler,
+		},
+		{
+			MethodName: "SearchPractices",
+			Handler:    _CatalogService_SearchPractices_Handler,
+		},
+		{
+			MethodName: "SearchNeeds",
+			Handler:    _CatalogService_SearchNeeds_Handler,
+		},
+		{
+			MethodName: "CreateNeed",
+			Handler:    _CatalogService_CreateNeed_Handler,
+		},
+		{
+			MethodName: "GetNeed",
+			Handler:    _CatalogService_GetNeed_Handler,
+		},
+		{
+			MethodName: "ListNeeds",
+			Handler:    _CatalogService_ListNeeds_Handler,
+		},
+		{
+			MethodName: "UpdateNeed",
+			Handler:    _CatalogService_UpdateNeed_Handler,
+		},
+		{
+			MethodName: "CloseNeed",
+			Handler:    _CatalogService_CloseNeed_Handler,
+		},
+		{
+			MethodName: "ListNeedMatches",
+			Handler:    _CatalogService_ListNeedMatches_Handler,
+		},
+		{
+			MethodName: "CreateOffer",
+			Handler:    _CatalogService_CreateOffer_Handler,
+		},
+		{
+			MethodName: "GetOffer",
+			Handler:    _CatalogService_GetOffer_Handler,
+		},
+		{
+			MethodName: "ListOffers",
+			Handler:    _CatalogService_ListOffers_Handler,
+		},
+		{
+			MethodName: "CloseOffer",
+			Handler:    _CatalogService_CloseOffer_Handler,
+		},
+		{
+			MethodName: "ListMatchingNeeds",
+			Handler:    _CatalogService_ListMatchingNeeds_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

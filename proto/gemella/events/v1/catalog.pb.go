@@ -318,6 +318,112 @@ func (x *PracticeArchived) GetReason() string {
 	return ""
 }
 
+// catalog.need.opened, catalog.need.matched, catalog.need.closed
+type NeedChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Need          *v1.Need               `protobuf:"bytes,1,opt,name=need,proto3" json:"need,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedChanged) Reset() {
+	*x = NeedChanged{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedChanged) ProtoMessage() {}
+
+func (x *NeedChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedChanged.ProtoReflect.Descriptor instead.
+func (*NeedChanged) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *NeedChanged) GetNeed() *v1.Need {
+	if x != nil {
+		return x.Need
+	}
+	return nil
+}
+
+func (x *NeedChanged) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// catalog.offer.opened, catalog.offer.closed
+type OfferChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Offer         *v1.Offer              `protobuf:"bytes,1,opt,name=offer,proto3" json:"offer,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferChanged) Reset() {
+	*x = OfferChanged{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferChanged) ProtoMessage() {}
+
+func (x *OfferChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferChanged.ProtoReflect.Descriptor instead.
+func (*OfferChanged) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *OfferChanged) GetOffer() *v1.Offer {
+	if x != nil {
+		return x.Offer
+	}
+	return nil
+}
+
+func (x *OfferChanged) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_gemella_events_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_catalog_proto_rawDesc = "" +
@@ -337,6 +443,12 @@ const file_gemella_events_v1_catalog_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"d\n" +
 	"\x10PracticeArchived\x128\n" +
 	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"S\n" +
+	"\vNeedChanged\x12,\n" +
+	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
+	"\fOfferChanged\x12/\n" +
+	"\x05offer\x18\x01 \x01(\v2\x19.gemella.catalog.v1.OfferR\x05offer\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reasonB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
 
 var (
@@ -351,7 +463,7 @@ func file_gemella_events_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_catalog_proto_rawDescData
 }
 
-var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_gemella_events_v1_catalog_proto_goTypes = []any{
 	(*OrganizationCreated)(nil), // 0: gemella.events.v1.OrganizationCreated
 	(*OrganizationUpdated)(nil), // 1: gemella.events.v1.OrganizationUpdated
@@ -359,21 +471,27 @@ var file_gemella_events_v1_catalog_proto_goTypes = []any{
 	(*PracticePublished)(nil),   // 3: gemella.events.v1.PracticePublished
 	(*PracticeRevised)(nil),     // 4: gemella.events.v1.PracticeRevised
 	(*PracticeArchived)(nil),    // 5: gemella.events.v1.PracticeArchived
-	(*v1.Organization)(nil),     // 6: gemella.catalog.v1.Organization
-	(*v1.Practice)(nil),         // 7: gemella.catalog.v1.Practice
+	(*NeedChanged)(nil),         // 6: gemella.events.v1.NeedChanged
+	(*OfferChanged)(nil),        // 7: gemella.events.v1.OfferChanged
+	(*v1.Organization)(nil),     // 8: gemella.catalog.v1.Organization
+	(*v1.Practice)(nil),         // 9: gemella.catalog.v1.Practice
+	(*v1.Need)(nil),             // 10: gemella.catalog.v1.Need
+	(*v1.Offer)(nil),            // 11: gemella.catalog.v1.Offer
 }
 var file_gemella_events_v1_catalog_proto_depIdxs = []int32{
-	6, // 0: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.catalog.v1.Organization
-	6, // 1: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.catalog.v1.Organization
-	7, // 2: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.catalog.v1.Practice
-	7, // 3: gemella.events.v1.PracticePublished.practice:type_name -> gemella.catalog.v1.Practice
-	7, // 4: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.catalog.v1.Practice
-	7, // 5: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.catalog.v1.Practice
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8,  // 0: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.catalog.v1.Organization
+	8,  // 1: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.catalog.v1.Organization
+	9,  // 2: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.catalog.v1.Practice
+	9,  // 3: gemella.events.v1.PracticePublished.practice:type_name -> gemella.catalog.v1.Practice
+	9,  // 4: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.catalog.v1.Practice
+	9,  // 5: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.catalog.v1.Practice
+	10, // 6: gemella.events.v1.NeedChanged.need:type_name -> gemella.catalog.v1.Need
+	11, // 7: gemella.events.v1.OfferChanged.offer:type_name -> gemella.catalog.v1.Offer
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_catalog_proto_init() }
@@ -387,7 +505,7 @@ func file_gemella_events_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_catalog_proto_rawDesc), len(file_gemella_events_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
