@@ -191,7 +191,7 @@ func TestConsumeDeliversAndAcks(t *testing.T) {
 	e := setup(t)
 	var mu sync.Mutex
 	seen := map[string]string{}
-	e.consume(t, events.ConsumerConfig{Stream: testStream, Durable: "reader", Logger: quiet},
+	e.consume(t, events.ConsumerConfig{Stream: testStream, Durable: "reader", Logger: debugLogger(t)},
 		func(_ context.Context, ev *eventsv1.Envelope) error {
 			var name wrapperspb.StringValue
 			if err := events.Unpack(ev, &name); err != nil {
@@ -318,7 +318,7 @@ func TestConsumeDeadLetters(t *testing.T) {
 func TestConsumeSurvivesNATSRestart(t *testing.T) {
 	e := setup(t)
 	got := make(chan string, 10)
-	e.consume(t, events.ConsumerConfig{Stream: testStream, Durable: "steadfast", Logger: quiet},
+	e.consume(t, events.ConsumerConfig{Stream: testStream, Durable: "steadfast", Logger: debugLogger(t)},
 		func(_ context.Context, ev *eventsv1.Envelope) error {
 			got <- ev.GetAggregateId()
 			return nil
