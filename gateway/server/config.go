@@ -22,6 +22,11 @@ type Config struct {
 	// DiscussionAddr is the host:port of the discussion gRPC server; "none"
 	// leaves its routes out.
 	DiscussionAddr string `env:"GEMELLA_DISCUSSION_ADDR" envDefault:"127.0.0.1:9093"`
+	// NATSURL is where the live feed (GET /v1/events) reads the services'
+	// events; "none" turns the feed off.
+	NATSURL string `env:"GEMELLA_NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	// FeedStreamReplicas is 3 on a production NATS cluster.
+	FeedStreamReplicas int `env:"GEMELLA_NATS_STREAM_REPLICAS" envDefault:"1"`
 	// RequestTimeout bounds every request, the backend call included.
 	RequestTimeout time.Duration `env:"GEMELLA_REQUEST_TIMEOUT" envDefault:"10s"`
 	// MaxBodyBytes bounds every request body; a larger one is answered with 413.

@@ -127,6 +127,10 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func withTimeout(d time.Duration) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == feedPath {
+				next.ServeHTTP(w, r) // a stream: it ends when the client or the gateway goes
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))

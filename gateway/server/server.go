@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/gemella/gemella/gateway/feed"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
@@ -69,7 +70,11 @@ type Server struct {
 
 	mu       sync.Mutex
 	listener net.Listener
+	feed     *feed.Hub
 }
+
+// feedPath is the live event feed; a stream, so no request deadline.
+const feedPath = "/v1/events"
 
 // New connects to every backend (lazily: gRPC dials on first use) and builds
 // the HTTP handler. It does not listen; see Listen and Run.
@@ -85,6 +90,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
 	}
 	s := &Server{cfg: cfg, logger: logger, openAPI: doc}
+	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
+		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
+		if err != nil {
+			return nil, fmt.Errorf("live feed: %w", err)
+		}
+		s.feed = hub
+	}
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
@@ -102,6 +114,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		s.backends = append(s.backends, backendConn{name: b.name, conn: conn, health: grpc_health_v1.NewHealthClient(conn)})
 		if err := b.register(ctx, mux, conn); err != nil {
 			return nil, errors.Join(fmt.Errorf("register %s routes: %w", b.name, err), s.Close())
+		}
+	}
+	if s.feed != nil {
+		if err := mux.HandlePath(http.MethodGet, feedPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+			s.feed.ServeHTTP(w, r)
+		}); err != nil {
+			return nil, errors.Join(fmt.Errorf("route %s: %w", feedPath, err), s.Close())
 		}
 	}
 	for path, h := range map[string]runtime.HandlerFunc{
@@ -173,6 +192,21 @@ func (s *Server) Run(ctx context.Context) error {
 		// No WriteTimeout: the request deadline bounds API calls, and a
 		// server-wide write timeout would cut long-lived event streams.
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	feedDone := make(chan struct{})
+	if s.feed != nil {
+		feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+		// Shutdown waits for open feeds, which end only when the hub stops.
+		srv.RegisterOnShutdown(stopFeed)
+		go func() {
+			defer close(feedDone)
+			if err := s.feed.Run(feedCtx); err != nil {
+				s.logger.Error("live feed stopped", slog.Any("err", err))
+			}
+		}()
+		defer func() { stopFeed(); <-feedDone }()
+	} else {
+		close(feedDone)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -20,7 +20,7 @@ func startGateway(t *testing.T, backendAddr string) string {
 	cfg := DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.CatalogAddr = backendAddr
-	cfg.TwinningAddr, cfg.DiscussionAddr = BackendDisabled, BackendDisabled
+	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
 
 	srv, err := New(context.Background(), cfg, logger)

@@ -149,6 +149,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	// service's entry sets its own address below.
 	gatewayCfg.TwinningAddr = gateway.BackendDisabled
 	gatewayCfg.DiscussionAddr = gateway.BackendDisabled
+	gatewayCfg.NATSURL = s.nats.URL()
 	for _, spec := range services() {
 		addr, err := s.startService(ctx, spec, infra, spec.addr(opts))
 		if err != nil {

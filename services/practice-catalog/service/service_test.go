@@ -63,6 +63,7 @@ func start(t *testing.T) *env {
 	gcfg.HTTPAddr = "127.0.0.1:0"
 	gcfg.CatalogAddr = svc.Addr()
 	gcfg.TwinningAddr, gcfg.DiscussionAddr = gateway.BackendDisabled, gateway.BackendDisabled
+	gcfg.NATSURL = e.nats.URL()
 	gw, err := gateway.New(ctx, gcfg, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -89,8 +89,11 @@ type TransferStatusChanged struct {
 	From          v1.TransferStatus      `protobuf:"varint,5,opt,name=from,proto3,enum=gemella.twinning.v1.TransferStatus" json:"from,omitempty"`
 	To            v1.TransferStatus      `protobuf:"varint,6,opt,name=to,proto3,enum=gemella.twinning.v1.TransferStatus" json:"to,omitempty"`
 	Note          string                 `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The twinning's status when it happened: the live feed shows nothing of
+	// a draft twinning.
+	TwinningStatus v1.TwinningStatus `protobuf:"varint,8,opt,name=twinning_status,json=twinningStatus,proto3,enum=gemella.twinning.v1.TwinningStatus" json:"twinning_status,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TransferStatusChanged) Reset() {
@@ -172,15 +175,23 @@ func (x *TransferStatusChanged) GetNote() string {
 	return ""
 }
 
+func (x *TransferStatusChanged) GetTwinningStatus() v1.TwinningStatus {
+	if x != nil {
+		return x.TwinningStatus
+	}
+	return v1.TwinningStatus(0)
+}
+
 // twinning.activity.logged
 type ActivityLogged struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TwinningId    string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
-	TwinningCode  string                 `protobuf:"bytes,2,opt,name=twinning_code,json=twinningCode,proto3" json:"twinning_code,omitempty"`
-	TwinningTitle string                 `protobuf:"bytes,3,opt,name=twinning_title,json=twinningTitle,proto3" json:"twinning_title,omitempty"`
-	Activity      *v1.Activity           `protobuf:"bytes,4,opt,name=activity,proto3" json:"activity,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TwinningId     string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
+	TwinningCode   string                 `protobuf:"bytes,2,opt,name=twinning_code,json=twinningCode,proto3" json:"twinning_code,omitempty"`
+	TwinningTitle  string                 `protobuf:"bytes,3,opt,name=twinning_title,json=twinningTitle,proto3" json:"twinning_title,omitempty"`
+	Activity       *v1.Activity           `protobuf:"bytes,4,opt,name=activity,proto3" json:"activity,omitempty"`
+	TwinningStatus v1.TwinningStatus      `protobuf:"varint,5,opt,name=twinning_status,json=twinningStatus,proto3,enum=gemella.twinning.v1.TwinningStatus" json:"twinning_status,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ActivityLogged) Reset() {
@@ -241,6 +252,13 @@ func (x *ActivityLogged) GetActivity() *v1.Activity {
 	return nil
 }
 
+func (x *ActivityLogged) GetTwinningStatus() v1.TwinningStatus {
+	if x != nil {
+		return x.TwinningStatus
+	}
+	return v1.TwinningStatus(0)
+}
+
 var File_gemella_events_v1_twinning_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_twinning_proto_rawDesc = "" +
@@ -248,7 +266,7 @@ const file_gemella_events_v1_twinning_proto_rawDesc = "" +
 	" gemella/events/v1/twinning.proto\x12\x11gemella.events.v1\x1a\"gemella/twinning/v1/twinning.proto\"\x87\x01\n" +
 	"\x0fTwinningChanged\x129\n" +
 	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningR\btwinning\x129\n" +
-	"\x06change\x18\x02 \x01(\v2!.gemella.twinning.v1.StatusChangeR\x06change\"\xc1\x02\n" +
+	"\x06change\x18\x02 \x01(\v2!.gemella.twinning.v1.StatusChangeR\x06change\"\x8f\x03\n" +
 	"\x15TransferStatusChanged\x12\x1f\n" +
 	"\vtwinning_id\x18\x01 \x01(\tR\n" +
 	"twinningId\x12#\n" +
@@ -257,13 +275,15 @@ const file_gemella_events_v1_twinning_proto_rawDesc = "" +
 	"\btransfer\x18\x04 \x01(\v2\x1d.gemella.twinning.v1.TransferR\btransfer\x127\n" +
 	"\x04from\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TransferStatusR\x04from\x123\n" +
 	"\x02to\x18\x06 \x01(\x0e2#.gemella.twinning.v1.TransferStatusR\x02to\x12\x12\n" +
-	"\x04note\x18\a \x01(\tR\x04note\"\xb8\x01\n" +
+	"\x04note\x18\a \x01(\tR\x04note\x12L\n" +
+	"\x0ftwinning_status\x18\b \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatus\"\x86\x02\n" +
 	"\x0eActivityLogged\x12\x1f\n" +
 	"\vtwinning_id\x18\x01 \x01(\tR\n" +
 	"twinningId\x12#\n" +
 	"\rtwinning_code\x18\x02 \x01(\tR\ftwinningCode\x12%\n" +
 	"\x0etwinning_title\x18\x03 \x01(\tR\rtwinningTitle\x129\n" +
-	"\bactivity\x18\x04 \x01(\v2\x1d.gemella.twinning.v1.ActivityR\bactivityB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
+	"\bactivity\x18\x04 \x01(\v2\x1d.gemella.twinning.v1.ActivityR\bactivity\x12L\n" +
+	"\x0ftwinning_status\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatusB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_gemella_events_v1_twinning_proto_rawDescOnce sync.Once
@@ -286,7 +306,8 @@ var file_gemella_events_v1_twinning_proto_goTypes = []any{
 	(*v1.StatusChange)(nil),       // 4: gemella.twinning.v1.StatusChange
 	(*v1.Transfer)(nil),           // 5: gemella.twinning.v1.Transfer
 	(v1.TransferStatus)(0),        // 6: gemella.twinning.v1.TransferStatus
-	(*v1.Activity)(nil),           // 7: gemella.twinning.v1.Activity
+	(v1.TwinningStatus)(0),        // 7: gemella.twinning.v1.TwinningStatus
+	(*v1.Activity)(nil),           // 8: gemella.twinning.v1.Activity
 }
 var file_gemella_events_v1_twinning_proto_depIdxs = []int32{
 	3, // 0: gemella.events.v1.TwinningChanged.twinning:type_name -> gemella.twinning.v1.Twinning
@@ -294,12 +315,14 @@ var file_gemella_events_v1_twinning_proto_depIdxs = []int32{
 	5, // 2: gemella.events.v1.TransferStatusChanged.transfer:type_name -> gemella.twinning.v1.Transfer
 	6, // 3: gemella.events.v1.TransferStatusChanged.from:type_name -> gemella.twinning.v1.TransferStatus
 	6, // 4: gemella.events.v1.TransferStatusChanged.to:type_name -> gemella.twinning.v1.TransferStatus
-	7, // 5: gemella.events.v1.ActivityLogged.activity:type_name -> gemella.twinning.v1.Activity
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	7, // 5: gemella.events.v1.TransferStatusChanged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	8, // 6: gemella.events.v1.ActivityLogged.activity:type_name -> gemella.twinning.v1.Activity
+	7, // 7: gemella.events.v1.ActivityLogged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_twinning_proto_init() }
