@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -27,6 +28,22 @@ type Config struct {
 	NATSURL string `env:"GEMELLA_NATS_URL" envDefault:"nats://127.0.0.1:4222"`
 	// FeedStreamReplicas is 3 on a production NATS cluster.
 	FeedStreamReplicas int `env:"GEMELLA_NATS_STREAM_REPLICAS" envDefault:"1"`
+	// Rate limits per client address, in requests per minute with a burst;
+	// writes are limited per session at these figures and per address at
+	// five times them (many members may share an office address). Over a
+	// limit the answer is 429 with Retry-After.
+	LoginPerMinute    int `env:"GEMELLA_RATE_LOGIN_PER_MINUTE" envDefault:"20"`
+	LoginBurst        int `env:"GEMELLA_RATE_LOGIN_BURST" envDefault:"10"`
+	RegisterPerMinute int `env:"GEMELLA_RATE_REGISTER_PER_MINUTE" envDefault:"30"`
+	RegisterBurst     int `env:"GEMELLA_RATE_REGISTER_BURST" envDefault:"10"`
+	WritePerMinute    int `env:"GEMELLA_RATE_WRITE_PER_MINUTE" envDefault:"120"`
+	WriteBurst        int `env:"GEMELLA_RATE_WRITE_BURST" envDefault:"40"`
+	// TrustProxyHeaders takes the client address from X-Forwarded-For; set
+	// it only behind a proxy that overwrites that header.
+	TrustProxyHeaders bool `env:"GEMELLA_TRUST_PROXY_HEADERS" envDefault:"false"`
+	// CORSOrigins may call the API from a browser (comma-separated); empty
+	// allows same-origin only.
+	CORSOrigins []string `env:"GEMELLA_CORS_ORIGINS" envSeparator:","`
 	// RequestTimeout bounds every request, the backend call included.
 	RequestTimeout time.Duration `env:"GEMELLA_REQUEST_TIMEOUT" envDefault:"10s"`
 	// MaxBodyBytes bounds every request body; a larger one is answered with 413.
@@ -74,6 +91,18 @@ func (c Config) Validate() error {
 		}
 		if err := validateHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		}
+	}
+	for name, v := range map[string]int{"GEMELLA_RATE_LOGIN_PER_MINUTE": c.LoginPerMinute, "GEMELLA_RATE_LOGIN_BURST": c.LoginBurst,
+		"GEMELLA_RATE_REGISTER_PER_MINUTE": c.RegisterPerMinute, "GEMELLA_RATE_REGISTER_BURST": c.RegisterBurst,
+		"GEMELLA_RATE_WRITE_PER_MINUTE": c.WritePerMinute, "GEMELLA_RATE_WRITE_BURST": c.WriteBurst} {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %d: must be positive", name, v))
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			errs = append(errs, fmt.Errorf("GEMELLA_CORS_ORIGINS %q: must be an http(s) origin or *", o))
 		}
 	}
 	if c.RequestTimeout <= 0 {

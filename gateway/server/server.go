@@ -139,6 +139,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,
+		withCORS(cfg.CORSOrigins),
+		newLimits(cfg).middleware(s),
 		withTimeout(cfg.RequestTimeout),
 		s.limitBody,
 	)

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/cors"
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc/codes"
+)
+
+// requestClass says which rate limit applies to a request.
+type requestClass int
+
+const (
+	classRead requestClass = iota
+	classLogin
+	classRegister
+	classWrite
+)
+
+// loginPaths and registerPaths are the REST and portal forms that log in
+// and sign up; the portal's forms are limited like the API.
+var (
+	loginPaths    = map[string]bool{"/v1/sessions": true, "/login": true}
+	registerPaths = map[string]bool{"/v1/members": true, "/register": true}
+)
+
+func classify(r *http.Request) requestClass {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return classRead
+	}
+	switch {
+	case loginPaths[r.URL.Path] && r.Method == http.MethodPost:
+		return classLogin
+	case registerPaths[r.URL.Path] && r.Method == http.MethodPost:
+		return classRegister
+	}
+	return classWrite
+}
+
+// limiterSet keeps one token bucket per key, forgetting idle keys so that a
+// flood of addresses cannot grow it without bound.
+type limiterSet struct {
+	limit   rate.Limit
+	burst   int
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+const maxBuckets = 100_000
+
+func newLimiterSet(perMinute, burst int) *limiterSet {
+	return &limiterSet{limit: rate.Limit(float64(perMinute) / 60), burst: burst, buckets: map[string]*bucket{}}
+}
+
+// allow takes a token for key; when none is left it says how long to wait.
+func (l *limiterSet) allow(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= maxBuckets {
+			l.prune(now)
+		}
+		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	res := b.lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// prune forgets buckets idle long enough to be full again.
+func (l *limiterSet) prune(now time.Time) {
+	idle := time.Duration(float64(l.burst)/float64(l.limit)*float64(time.Second)) + time.Minute
+	for k, b := range l.buckets {
+		if now.Sub(b.seen) > idle {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+// limits holds the limiters of each class, per client address and per
+// credential (session token), so one member cannot write from many
+// addresses and many members behind one address are not one budget.
+type limits struct {
+	byIP         map[requestClass]*limiterSet
+	byCredential *limiterSet
+	trustProxy   bool
+}
+
+func newLimits(cfg Config) *limits {
+	return &limits{
+		byIP: map[requestClass]*limiterSet{
+			classLogin:    newLimiterSet(cfg.LoginPerMinute, cfg.LoginBurst),
+			classRegister: newLimiterSet(cfg.RegisterPerMinute, cfg.RegisterBurst),
+			classWrite:    newLimiterSet(5*cfg.WritePerMinute, 5*cfg.WriteBurst),
+		},
+		byCredential: newLimiterSet(cfg.WritePerMinute, cfg.WriteBurst),
+		trustProxy:   cfg.TrustProxyHeaders,
+	}
+}
+
+// middleware answers 429 with Retry-After once a limit is reached.
+func (l *limits) middleware(s *Server) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			class := classify(r)
+			if class == classRead {
+				next.ServeHTTP(w, r)
+				return
+			}
+			now := time.Now()
+			ok, wait := l.byIP[class].allow(l.clientIP(r), now)
+			if ok && class == classWrite {
+				if cred := credential(r); cred != "" {
+					ok, wait = l.byCredential.allow(cred, now)
+				}
+			}
+			if !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				s.writeError(w, r, http.StatusTooManyRequests, codes.ResourceExhausted, "too many requests: retry after the time in Retry-After", nil)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// clientIP is the peer address, or the first X-Forwarded-For address when
+// the gateway runs behind a trusted proxy.
+func (l *limits) clientIP(r *http.Request) string {
+	if l.trustProxy {
+		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+			first, _, _ := strings.Cut(fwd, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// credentialCookie is the portal's session cookie (HttpOnly; set on log-in).
+const credentialCookie = "gemella_session"
+
+// credential identifies the session of a request without trusting it: the
+// hash of its bearer token or session cookie (the services verify them).
+func credential(r *http.Request) string {
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if tok == "" {
+		if c, err := r.Cookie(credentialCookie); err == nil {
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:12])
+}
+
+// withCORS lets the configured origins call the API from a browser; with
+// none configured no CORS header is sent (same-origin only).
+func withCORS(origins []string) middleware {
+	if len(origins) == 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	c := cors.New(cors.Options{
+		AllowedOrigins:   origins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "If-Match", "X-Request-Id", "Last-Event-ID", "X-CSRF-Token"},
+		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "ETag"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	})
+	return c.Handler
+}
