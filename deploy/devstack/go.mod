@@ -5,8 +5,10 @@ go 1.26.0
 replace (
 	github.com/gemella/gemella/gateway => ../../gateway
 	github.com/gemella/gemella/proto => ../../proto
+	github.com/gemella/gemella/services/discussion => ../../services/discussion
 	github.com/gemella/gemella/services/platform => ../../services/platform
 	github.com/gemella/gemella/services/practice-catalog => ../../services/practice-catalog
+	github.com/gemella/gemella/services/twinning => ../../services/twinning
 )
 
 require (
@@ -14,6 +16,7 @@ require (
 	github.com/gemella/gemella/proto v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/platform v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/practice-catalog v0.0.0-00010101000000-000000000000
+	github.com/gemella/gemella/services/twinning v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.55.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	google.golang.org/grpc v1.85.0
@@ -63,6 +66,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/rs/cors v1.11.1 // indirect
 	github.com/xdg-go/scram v1.4.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect

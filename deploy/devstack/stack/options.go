@@ -9,9 +9,10 @@ import (
 
 // The addresses a developer's tools expect, as in the services' own defaults.
 const (
-	DefaultHTTPAddr    = "127.0.0.1:8080"
-	DefaultCatalogAddr = "127.0.0.1:9091"
-	DefaultNATSPort    = 4222
+	DefaultHTTPAddr     = "127.0.0.1:8080"
+	DefaultCatalogAddr  = "127.0.0.1:9091"
+	DefaultTwinningAddr = "127.0.0.1:9092"
+	DefaultNATSPort     = 4222
 )
 
 // Options configures Start.
@@ -27,8 +28,9 @@ type Options struct {
 	// CatalogAddr is where the practice-catalog gRPC server listens;
 	// DefaultCatalogAddr when empty. Port 0 picks a free port.
 	CatalogAddr string
-	// Twinning (:9092) and discussion (:9093) get their address here when
-	// they exist, and one entry each in services().
+	// TwinningAddr is where the twinning gRPC server listens;
+	// DefaultTwinningAddr when empty. Port 0 picks a free port.
+	TwinningAddr string
 
 	// NATSPort is the port of the embedded NATS server. 0 picks a free port
 	// (for tests); DefaultOptions sets DefaultNATSPort.
@@ -47,10 +49,11 @@ type Options struct {
 // DefaultOptions is what `make run` uses: the well-known ports on loopback.
 func DefaultOptions(dataDir string) Options {
 	return Options{
-		DataDir:     dataDir,
-		HTTPAddr:    DefaultHTTPAddr,
-		CatalogAddr: DefaultCatalogAddr,
-		NATSPort:    DefaultNATSPort,
+		DataDir:      dataDir,
+		HTTPAddr:     DefaultHTTPAddr,
+		CatalogAddr:  DefaultCatalogAddr,
+		TwinningAddr: DefaultTwinningAddr,
+		NATSPort:     DefaultNATSPort,
 	}
 }
 
@@ -61,6 +64,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CatalogAddr == "" {
 		o.CatalogAddr = DefaultCatalogAddr
+	}
+	if o.TwinningAddr == "" {
+		o.TwinningAddr = DefaultTwinningAddr
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -75,7 +81,7 @@ func (o Options) validate() error {
 		errs = append(errs, errors.New("DataDir: is required"))
 	}
 	for _, a := range []struct{ name, value string }{
-		{"HTTPAddr", o.HTTPAddr}, {"CatalogAddr", o.CatalogAddr}, {"MongoAddr", o.MongoAddr},
+		{"HTTPAddr", o.HTTPAddr}, {"CatalogAddr", o.CatalogAddr}, {"TwinningAddr", o.TwinningAddr}, {"MongoAddr", o.MongoAddr},
 	} {
 		if a.value == "" && a.name == "MongoAddr" {
 			continue

@@ -11,7 +11,9 @@ import (
 
 	gateway "github.com/gemella/gemella/gateway/server"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
+	twinning "github.com/gemella/gemella/services/twinning/service"
 )
 
 // Settings that the services' DefaultConfig leaves to their environment
@@ -26,6 +28,9 @@ const (
 type infrastructure struct {
 	natsURL  string
 	mongoURI string
+	// addrs are the bound addresses of the services started so far, by name:
+	// a service may call one started before it.
+	addrs map[string]string
 }
 
 // grpcService is the shape every service's `service` package has: build
@@ -57,7 +62,7 @@ type serviceSpec struct {
 // Twinning (:9092) and discussion (:9093) are one entry each here, with an
 // address field in Options and one in URLs.
 func services() []serviceSpec {
-	return []serviceSpec{catalogSpec()}
+	return []serviceSpec{catalogSpec(), twinningSpec()}
 }
 
 // catalogDatabase is the catalog's own MongoDB database.
@@ -87,6 +92,31 @@ func catalogSpec() serviceSpec {
 		// check does not.
 		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
 			_, err := catalogv1.NewCatalogServiceClient(conn).ListPractices(ctx, &catalogv1.ListPracticesRequest{PageSize: 1})
+			return err
+		},
+	}
+}
+
+// twinningDatabase is the twinning service's own MongoDB database.
+const twinningDatabase = "gemella_twinning"
+
+func twinningSpec() serviceSpec {
+	return serviceSpec{
+		name: "twinning",
+		addr: func(o Options) string { return o.TwinningAddr },
+		build: func(ctx context.Context, infra infrastructure, addr string, logger *slog.Logger) (grpcService, error) {
+			cfg := twinning.DefaultConfig()
+			cfg.GRPC.Addr = addr
+			cfg.Mongo.URI = infra.mongoURI
+			cfg.Mongo.Database = twinningDatabase
+			cfg.NATS.URL = infra.natsURL
+			cfg.NATS.StreamReplicas = streamReplicas
+			cfg.CatalogAddr = dialable(infra.addrs["catalog"])
+			return twinning.New(ctx, cfg, logger)
+		},
+		toGateway: func(cfg *gateway.Config, addr string) { cfg.TwinningAddr = addr },
+		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := twinningv1.NewTwinningServiceClient(conn).ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 1})
 			return err
 		},
 	}

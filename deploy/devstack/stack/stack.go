@@ -22,6 +22,7 @@ import (
 	"github.com/gemella/gemella/deploy/devstack/demo"
 	gateway "github.com/gemella/gemella/gateway/server"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/grpcx"
 )
@@ -49,6 +50,8 @@ type URLs struct {
 	OpenAPI string
 	// Catalog is the practice-catalog gRPC address, e.g. 127.0.0.1:9091.
 	Catalog string
+	// Twinning is the twinning gRPC address, e.g. 127.0.0.1:9092.
+	Twinning string
 	// NATS is the client URL of the embedded NATS server.
 	NATS string
 	// Mongo is the MongoDB URI of the embedded FerretDB.
@@ -142,7 +145,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.logger.Info("started", "component", "ferretdb", "uri", s.ferret.URI(), "dir", ferretDir)
 
-	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI()}
+	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI(), addrs: s.addrs}
 	gatewayCfg := gateway.DefaultConfig()
 	gatewayCfg.HTTPAddr = opts.HTTPAddr
 	// The gateway routes only to the services the stack runs; each
@@ -180,6 +183,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		client := catalogv1.NewCatalogServiceClient(conns["catalog"])
 		if err := demo.Load(loadCtx, client, s.logger.With("component", "demo")); err != nil {
 			return nil, fmt.Errorf("load demo data: %w", err)
+		}
+		tw := twinningv1.NewTwinningServiceClient(conns["twinning"])
+		if err := demo.LoadTwinnings(loadCtx, tw, client, s.logger.With("component", "demo")); err != nil {
+			return nil, fmt.Errorf("load demo twinnings: %w", err)
 		}
 	}
 	s.logger.Info("devstack ready", "gateway", s.GatewayURL())
@@ -368,11 +375,12 @@ func (s *Stack) shutdown() error {
 // URLs says where everything listens.
 func (s *Stack) URLs() URLs {
 	return URLs{
-		Gateway: s.GatewayURL(),
-		OpenAPI: s.GatewayURL() + "/openapi.json",
-		Catalog: s.CatalogAddr(),
-		NATS:    s.NATSURL(),
-		Mongo:   s.MongoURI(),
+		Gateway:  s.GatewayURL(),
+		OpenAPI:  s.GatewayURL() + "/openapi.json",
+		Catalog:  s.CatalogAddr(),
+		Twinning: dialable(s.addrs["twinning"]),
+		NATS:     s.NATSURL(),
+		Mongo:    s.MongoURI(),
 	}
 }
 

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -46,6 +47,8 @@ func TestStackServesDemoDataAndKeepsItAcrossRestart(t *testing.T) {
 			t.Errorf("demo practice %s is %s, want published", p.Slug, p.Status)
 		}
 	}
+
+	checkTosCaTwinning(ctx, t, st.GatewayURL())
 
 	client := catalogClient(t, st.CatalogAddr())
 	wantOrgs, wantPractices := demo.Counts()
@@ -135,12 +138,13 @@ func waitForCatalogEvents(ctx context.Context, t *testing.T, natsURL string) {
 func startForTest(ctx context.Context, t *testing.T, dataDir string, loadDemo bool) *Stack {
 	t.Helper()
 	st, err := Start(ctx, Options{
-		DataDir:     dataDir,
-		HTTPAddr:    "127.0.0.1:0",
-		CatalogAddr: "127.0.0.1:0",
-		NATSPort:    0,
-		Logger:      testLogger(),
-		LoadDemo:    loadDemo,
+		DataDir:      dataDir,
+		HTTPAddr:     "127.0.0.1:0",
+		CatalogAddr:  "127.0.0.1:0",
+		TwinningAddr: "127.0.0.1:0",
+		NATSPort:     0,
+		Logger:       testLogger(),
+		LoadDemo:     loadDemo,
 	})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
@@ -249,4 +253,78 @@ func findPractice(t *testing.T, practices []practiceJSON, slug string) practiceJ
 	}
 	t.Fatalf("no practice %s among %d listed", slug, len(practices))
 	return practiceJSON{}
+}
+
+// checkTosCaTwinning reads GET /v1/twinnings as a newcomer would after
+// make run: Tos.Ca. with models A, B, C from Regione Toscana to Regione
+// Calabria and D, E from Comune di Firenze to Comune di Vibo Valentia.
+func checkTosCaTwinning(ctx context.Context, t *testing.T, gatewayURL string) {
+	t.Helper()
+	var list struct {
+		Twinnings []struct {
+			Code      string `json:"code"`
+			Title     string `json:"title"`
+			Status    string `json:"status"`
+			Programme struct {
+				Name       string   `json:"name"`
+				Priorities []string `json:"priorities"`
+			} `json:"programme"`
+			Transfers []struct {
+				ModelCode string `json:"model_code"`
+				From      string `json:"from_organization_id"`
+				To        string `json:"to_organization_id"`
+			} `json:"transfers"`
+		} `json:"twinnings"`
+	}
+	getJSON(ctx, t, gatewayURL+"/v1/twinnings", &list)
+	var orgs struct {
+		Organizations []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"organizations"`
+	}
+	getJSON(ctx, t, gatewayURL+"/v1/organizations?page_size=100", &orgs)
+	name := map[string]string{}
+	for _, o := range orgs.Organizations {
+		name[o.ID] = o.Name
+	}
+	for _, tw := range list.Twinnings {
+		if tw.Code != "TOSCA" {
+			continue
+		}
+		if tw.Programme.Name != "AGIRE POR 2007-2013" || strings.Join(tw.Programme.Priorities, ",") != "1,4,10" {
+			t.Errorf("Tos.Ca. programme = %+v", tw.Programme)
+		}
+		var got []string
+		for _, tr := range tw.Transfers {
+			got = append(got, tr.ModelCode+": "+name[tr.From]+" → "+name[tr.To])
+		}
+		slices.Sort(got)
+		want := []string{
+			"A: Regione Toscana → Regione Calabria", "B: Regione Toscana → Regione Calabria", "C: Regione Toscana → Regione Calabria",
+			"D: Comune di Firenze → Comune di Vibo Valentia", "E: Comune di Firenze → Comune di Vibo Valentia",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("Tos.Ca. transfers:\n got %q\nwant %q", got, want)
+		}
+		return
+	}
+	t.Fatalf("GET /v1/twinnings does not list Tos.Ca.: %+v", list)
+}
+
+func getJSON(ctx context.Context, t *testing.T, url string, into any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatal(err)
+	}
 }

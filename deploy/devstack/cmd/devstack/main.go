@@ -96,6 +96,8 @@ Gemella is running (data in %s). Ctrl-C stops it.
   REST API      %s
   OpenAPI       %s
   catalog gRPC  %s
+  twinning gRPC %s
+  live feed     %s/v1/events
   NATS          %s
   MongoDB       %s
 
@@ -103,8 +105,10 @@ Try:
   curl -s %s/v1/practices
   curl -s %s/v1/practices/%s
   curl -s '%s/v1/organizations?kind=ORGANIZATION_KIND_REGION'
+  curl -s %s/v1/twinnings
+  curl -N %s/v1/events
   grpcurl -plaintext %s list
 
-`, dataDir, u.Gateway, u.OpenAPI, u.Catalog, u.NATS, u.Mongo,
-		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Catalog)
+`, dataDir, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Gateway, u.NATS, u.Mongo,
+		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Gateway, u.Gateway, u.Catalog)
 }

@@ -1,0 +1,364 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/doclock"
+	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/outbox"
+	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
+)
+
+// repo is one implementation under contract.
+type repo struct {
+	twinning.Repository
+	// pending returns the events waiting in the outbox of a twinning, or
+	// nil where the implementation has no outbox.
+	pending func(id string) []outbox.Record
+}
+
+var dbCounter atomic.Int64
+
+// implementations returns the in-memory repository, the MongoDB one on the
+// embedded FerretDB, and on a real MongoDB when GEMELLA_TEST_MONGO_URI is set.
+func implementations(t *testing.T) map[string]func(t *testing.T) repo {
+	impls := map[string]func(t *testing.T) repo{
+		"memory": func(t *testing.T) repo { return repo{Repository: NewTwinningMemoryRepository()} },
+	}
+	mongoRepo := func(uri string) func(t *testing.T) repo {
+		return func(t *testing.T) repo {
+			client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(20 * time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+			db := client.Database(fmt.Sprintf("twinning_contract_%d_%d", os.Getpid(), dbCounter.Add(1)))
+			t.Cleanup(func() { _ = db.Drop(context.Background()) })
+			if err := EnsureIndexes(context.Background(), db); err != nil {
+				t.Fatal(err)
+			}
+			return repo{
+				Repository: NewTwinningMongoRepository(db, EncodeTwinningEvent, nil, &doclock.Locks{}),
+				pending: func(id string) []outbox.Record {
+					var doc struct {
+						Pending []outbox.Record `bson:"pending_events"`
+					}
+					if err := db.Collection(TwinningsCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+						t.Fatal(err)
+					}
+					return doc.Pending
+				},
+			}
+		}
+	}
+	if !testing.Short() {
+		f := embedded.FerretDBForTest(t)
+		impls["ferretdb"] = mongoRepo(f.URI())
+	}
+	if uri := os.Getenv("GEMELLA_TEST_MONGO_URI"); uri != "" {
+		impls["mongodb"] = mongoRepo(uri)
+	}
+	return impls
+}
+
+var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func newTwinning(t *testing.T, id, code string, at time.Time, edit ...func(d *twinning.Details)) *twinning.Twinning {
+	t.Helper()
+	d := twinning.Details{
+		Code: code, Title: "Gemellaggio " + code, Summary: "s",
+		Objectives:              []twinning.Objective{{Level: "regionale", Text: "obiettivo"}},
+		Programme:               twinning.Programme{Name: "AGIRE POR 2007-2013", Priorities: []string{"1", "4", "10"}},
+		OfferingOrganizationIDs: []string{"toscana"}, ReceivingOrganizationIDs: []string{"calabria"},
+		StartDate: "2012-06-01", TerritoryCodes: []string{"ITI1", "ITF6"},
+	}
+	for _, e := range edit {
+		e(&d)
+	}
+	tw, err := twinning.New(id, d, "tester", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tw
+}
+
+func TestRepositoryContract(t *testing.T) {
+	for name, build := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Run("round trip", func(t *testing.T) { roundTrip(t, build(t)) })
+			t.Run("duplicates", func(t *testing.T) { duplicates(t, build(t)) })
+			t.Run("update", func(t *testing.T) { update(t, build(t)) })
+			t.Run("concurrent updates", func(t *testing.T) { concurrentUpdates(t, build(t)) })
+			t.Run("list", func(t *testing.T) { list(t, build(t)) })
+		})
+	}
+}
+
+func roundTrip(t *testing.T, r repo) {
+	ctx := context.Background()
+	tw := newTwinning(t, "t1", "TOSCA", t0, func(d *twinning.Details) {
+		d.ExpectedResults = []string{"Standard regionali"}
+		d.Origin, d.OriginRef = twinning.FromOffer, "offer-1"
+		d.CoordinatorOrganizationID = "formez"
+		d.LiveStreamURL = "https://example.org/live"
+	})
+	for _, m := range []twinning.Move{twinning.MovePropose, twinning.MoveApprove, twinning.MoveActivate} {
+		if err := tw.Move(m, "coord", "", t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tw.AddTransfer(twinning.NewTransfer{ID: "tr-a", PracticeID: "p1", ModelCode: "A", FromOrganizationID: "toscana", ToOrganizationID: "calabria", PracticeTitle: "Tos.Ca.", ModelTitle: "Trio"}, "ed", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tw.UpdateTransfer("tr-a", twinning.TransferPatch{Status: twinning.InProgress, Note: "avviato"}, "ed", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.LogActivity(twinning.Activity{ID: "a1", Kind: twinning.Workshop, Title: "Workshop", Date: "2012-07-01", Participants: []string{"Regione Calabria"}, Links: []twinning.Link{{Title: "Slide", URL: "https://example.org/s.pdf"}}}, "ed", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.LogActivity(twinning.Activity{ID: "m1", Title: "Rapporto", Milestone: true, DueDate: "2012-12-31"}, "ed", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Create(ctx, tw); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Get(ctx, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Code != "TOSCA" || got.Status != twinning.Active || got.Version != 1 || got.Origin != twinning.FromOffer || got.OriginRef != "offer-1" ||
+		got.CoordinatorOrganizationID != "formez" || got.LiveStreamURL != "https://example.org/live" || got.ExpectedResults[0] != "Standard regionali" ||
+		fmt.Sprint(got.Programme.Priorities) != "[1 4 10]" || got.Objectives[0].Level != "regionale" || fmt.Sprint(got.TerritoryCodes) != "[ITI1 ITF6]" {
+		t.Fatalf("stored twinning differs: %+v", got.Details)
+	}
+	if len(got.History) != 4 || got.History[3].From != twinning.Approved || got.History[3].To != twinning.Active || got.History[0].To != twinning.Draft {
+		t.Fatalf("history: %+v", got.History)
+	}
+	tr, ok := got.Transfer("tr-a")
+	if !ok || tr.Status != twinning.InProgress || len(tr.Notes) != 1 || tr.Notes[0].Text != "avviato" || tr.ModelTitle != "Trio" || tr.StartDate != "2024-03-01" || !tr.UpdatedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("transfer: %+v", tr)
+	}
+	a, ok := got.Activity("a1")
+	m, _ := got.Activity("m1")
+	if !ok || a.Kind != twinning.Workshop || a.Links[0].URL != "https://example.org/s.pdf" || a.Participants[0] != "Regione Calabria" || !m.Milestone || m.DueDate != "2012-12-31" {
+		t.Fatalf("activities: %+v", got.Activities)
+	}
+	if !got.CreatedAt.Equal(t0) {
+		t.Fatalf("created at %v, want %v", got.CreatedAt, t0)
+	}
+	byCode, err := r.GetByCode(ctx, "TOSCA")
+	if err != nil || byCode.ID != "t1" {
+		t.Fatalf("by code: %v %v", byCode, err)
+	}
+	if _, err := r.Get(ctx, "nope"); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("unknown id: %v", err)
+	}
+	if _, err := r.GetByCode(ctx, "NOPE"); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("unknown code: %v", err)
+	}
+	if r.pending != nil {
+		// created, proposed, approved, activated, two transfer moves, two activities
+		recs := r.pending("t1")
+		if len(recs) != 8 {
+			t.Fatalf("outbox holds %d events, want 8", len(recs))
+		}
+		var env eventsv1.Envelope
+		if err := proto.Unmarshal(recs[5].Data, &env); err != nil {
+			t.Fatal(err)
+		}
+		var payload eventsv1.TransferStatusChanged
+		if err := env.Payload.UnmarshalTo(&payload); err != nil {
+			t.Fatal(err)
+		}
+		if env.Type != "twinning.transfer.status_changed" || env.AggregateId != "t1" || env.AggregateVersion != 1 ||
+			payload.To != twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS || payload.From != twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED ||
+			payload.Transfer.GetPracticeId() != "p1" || payload.TwinningCode != "TOSCA" || payload.TwinningStatus != twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE {
+			t.Fatalf("transfer event: %s %v", env.Type, &payload)
+		}
+	}
+}
+
+func duplicates(t *testing.T, r repo) {
+	ctx := context.Background()
+	if err := r.Create(ctx, newTwinning(t, "t1", "SAME", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Create(ctx, newTwinning(t, "t2", "SAME", t0)); apperr.KindOf(err) != apperr.KindAlreadyExists {
+		t.Fatalf("duplicate code: %v", err)
+	}
+	if err := r.Create(ctx, newTwinning(t, "t1", "OTHER", t0)); apperr.KindOf(err) != apperr.KindAlreadyExists {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	if _, err := r.GetByCode(ctx, "OTHER"); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("a refused create left something behind: %v", err)
+	}
+}
+
+func update(t *testing.T, r repo) {
+	ctx := context.Background()
+	for _, tw := range []*twinning.Twinning{newTwinning(t, "t1", "FIRST", t0), newTwinning(t, "t2", "SECOND", t0)} {
+		if err := r.Create(ctx, tw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := r.Update(ctx, "t1", func(tw *twinning.Twinning) error {
+		tw.Title = "changed"
+		return apperr.FailedPrecondition("no")
+	})
+	if apperr.KindOf(err) != apperr.KindFailedPrecondition {
+		t.Fatalf("fn error not returned: %v", err)
+	}
+	if got, _ := r.Get(ctx, "t1"); got.Title != "Gemellaggio FIRST" || got.Version != 1 {
+		t.Fatalf("refused update was stored: %+v", got)
+	}
+	// Taking another twinning's code is refused and changes nothing.
+	_, err = r.Update(ctx, "t1", func(tw *twinning.Twinning) error { tw.Code = "SECOND"; return nil })
+	if apperr.KindOf(err) != apperr.KindAlreadyExists {
+		t.Fatalf("code clash: %v", err)
+	}
+	if got, _ := r.GetByCode(ctx, "FIRST"); got == nil || got.ID != "t1" {
+		t.Fatalf("code clash changed the twinning: %+v", got)
+	}
+	updated, err := r.Update(ctx, "t1", func(tw *twinning.Twinning) error {
+		return tw.Move(twinning.MovePropose, "ed", "", t0.Add(time.Hour))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := r.Get(ctx, "t1")
+	if got.Status != twinning.Proposed || got.Version != 2 || updated.Version != 2 {
+		t.Fatalf("after propose: status %s version %d/%d", got.Status, got.Version, updated.Version)
+	}
+	if r.pending != nil {
+		// created (still waiting, no relay runs here) and proposed
+		if n := len(r.pending("t1")); n != 2 {
+			t.Fatalf("outbox holds %d events, want 2", n)
+		}
+	}
+	if _, err := r.Update(ctx, "missing", func(*twinning.Twinning) error { return nil }); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("update of unknown: %v", err)
+	}
+}
+
+func concurrentUpdates(t *testing.T, r repo) {
+	ctx := context.Background()
+	if err := r.Create(ctx, newTwinning(t, "t1", "BUSY", t0)); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := r.Update(ctx, "t1", func(tw *twinning.Twinning) error {
+				_, err := tw.LogActivity(twinning.Activity{ID: fmt.Sprintf("a%d", i), Kind: twinning.Report, Title: "r", Date: "2024-01-01"}, "ed", t0)
+				return err
+			})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	applied := 0
+	for err := range errs {
+		switch apperr.KindOf(err) {
+		case apperr.KindUnknown:
+			if err != nil {
+				t.Fatal(err)
+			}
+			applied++
+		case apperr.KindAborted: // gave up after retries: allowed, but nothing half-written
+		default:
+			t.Fatal(err)
+		}
+	}
+	got, _ := r.Get(ctx, "t1")
+	if len(got.Activities) != applied || got.Version != int64(1+applied) {
+		t.Fatalf("lost update: %d applied, %d activities, version %d", applied, len(got.Activities), got.Version)
+	}
+}
+
+func list(t *testing.T, r repo) {
+	ctx := context.Background()
+	for i := 0; i < 7; i++ {
+		i := i
+		tw := newTwinning(t, fmt.Sprintf("t%d", i), fmt.Sprintf("T%d", i), t0.Add(time.Duration(i)*time.Minute), func(d *twinning.Details) {
+			if i%2 == 1 {
+				d.Programme.Name = "PAR GOL"
+				d.ReceivingOrganizationIDs = []string{"vibo"}
+				d.TerritoryCodes = []string{"102047"}
+			}
+		})
+		if i == 3 {
+			if _, err := tw.AddTransfer(twinning.NewTransfer{ID: "tr", PracticeID: "p-tosca", ModelCode: "A", FromOrganizationID: "toscana", ToOrganizationID: "vibo"}, "ed", t0); err != nil {
+				t.Fatal(err)
+			}
+			_ = tw.Move(twinning.MovePropose, "ed", "", t0)
+		}
+		if err := r.Create(ctx, tw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	var after *paging.Cursor
+	for page := 0; page < 5; page++ {
+		items, err := r.List(ctx, twinning.Filter{OrganizationID: "toscana"}, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tw := range items {
+			seen = append(seen, tw.ID)
+		}
+		if len(items) < 3 {
+			break
+		}
+		last := items[len(items)-1]
+		after = &paging.Cursor{Key: last.SortKey(), ID: last.ID}
+	}
+	if fmt.Sprint(seen) != "[t6 t5 t4 t3 t2 t1 t0]" {
+		t.Fatalf("twinnings of an offering party, newest first = %v", seen)
+	}
+	cases := []struct {
+		name string
+		f    twinning.Filter
+		want string
+	}{
+		{"receiving party", twinning.Filter{OrganizationID: "vibo"}, "[t5 t3 t1]"},
+		{"programme", twinning.Filter{Programme: "AGIRE POR 2007-2013"}, "[t6 t4 t2 t0]"},
+		{"territory", twinning.Filter{TerritoryCode: "102047"}, "[t5 t3 t1]"},
+		{"practice", twinning.Filter{PracticeID: "p-tosca"}, "[t3]"},
+		{"status", twinning.Filter{Status: twinning.Proposed}, "[t3]"},
+		{"status and programme", twinning.Filter{Status: twinning.Draft, Programme: "PAR GOL"}, "[t5 t1]"},
+		{"nothing", twinning.Filter{Status: twinning.Completed}, "[]"},
+	}
+	for _, c := range cases {
+		items, err := r.List(ctx, c.f, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, tw := range items {
+			ids = append(ids, tw.ID)
+		}
+		if fmt.Sprint(ids) != c.want {
+			t.Errorf("%s: %v, want %s", c.name, ids, c.want)
+		}
+	}
+}

@@ -1,0 +1,15 @@
+package app
+
+import (
+	"context"
+
+	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
+)
+
+// GetTwinningHandler returns a twinning by id or code.
+type GetTwinningHandler struct{ d Deps }
+
+// Handle tries the id first, then the code.
+func (h GetTwinningHandler) Handle(ctx context.Context, idOrCode string) (*twinning.Twinning, error) {
+	return h.d.get(ctx, idOrCode)
+}

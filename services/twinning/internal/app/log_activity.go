@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+
+	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
+)
+
+// LogActivity adds a dated entry to a twinning's log or plans a milestone.
+type LogActivity struct {
+	TwinningID string
+	RequestID  string
+	Activity   twinning.Activity
+	Actor      string
+}
+
+// LogActivityHandler handles LogActivity.
+type LogActivityHandler struct{ d Deps }
+
+// Handle logs the activity; a retry with the same request id returns the
+// activity the first call logged.
+func (h LogActivityHandler) Handle(ctx context.Context, cmd LogActivity) (*twinning.Activity, error) {
+	if err := validateRequestID(cmd.RequestID); err != nil {
+		return nil, err
+	}
+	var logged *twinning.Activity
+	_, err := h.d.update(ctx, cmd.TwinningID, func(t *twinning.Twinning) error {
+		a := cmd.Activity
+		a.ID = h.d.childID(t.ID, "activity", cmd.RequestID)
+		if existing, ok := t.Activity(a.ID); ok && cmd.RequestID != "" {
+			logged = existing
+			return errUnchanged
+		}
+		var err error
+		logged, err = t.LogActivity(a, cmd.Actor, h.d.Now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return logged, nil
+}

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
+)
+
+// UpdateActivity changes an activity, e.g. marks a milestone done.
+type UpdateActivity struct {
+	TwinningID string
+	ActivityID string
+	Patch      func(a *twinning.Activity)
+	Actor      string
+}
+
+// UpdateActivityHandler handles UpdateActivity.
+type UpdateActivityHandler struct{ d Deps }
+
+// Handle applies the patch.
+func (h UpdateActivityHandler) Handle(ctx context.Context, cmd UpdateActivity) (*twinning.Activity, error) {
+	if cmd.ActivityID == "" {
+		return nil, apperr.Invalid("activity.id", "is required")
+	}
+	var updated *twinning.Activity
+	_, err := h.d.update(ctx, cmd.TwinningID, func(t *twinning.Twinning) error {
+		var err error
+		updated, err = t.UpdateActivity(cmd.ActivityID, cmd.Patch, cmd.Actor, h.d.Now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return updated, nil
+}

@@ -1,0 +1,109 @@
+// Package validate holds the field rules of the twinning service's aggregates.
+package validate
+
+import (
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gemella/gemella/services/platform/apperr"
+)
+
+var (
+	territoryCode = regexp.MustCompile(`^([A-Z]{2}[A-Z0-9]{0,3}|[0-9]{2,6})$`)
+	identifier    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// Text checks a free-text field's length in characters; required means not blank.
+func Text(v *apperr.Violations, field, value string, required bool, max int) {
+	if strings.TrimSpace(value) == "" {
+		if required {
+			v.Add(field, "is required")
+		}
+		return
+	}
+	if n := utf8.RuneCountInString(value); n > max {
+		v.Addf(field, "must be at most %d characters, got %d", max, n)
+	}
+}
+
+// URL checks an optional http(s) link.
+func URL(v *apperr.Violations, field, value string) {
+	if value == "" {
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.Add(field, "must be an http or https URL")
+	}
+}
+
+// TerritoryCode checks an optional ISTAT (digits) or NUTS (e.g. ITI1) code.
+func TerritoryCode(v *apperr.Violations, field, value string) {
+	if value != "" && !territoryCode.MatchString(value) {
+		v.Add(field, "must be an ISTAT code (digits) or a NUTS code such as ITI1")
+	}
+}
+
+// Date checks an optional calendar date YYYY-MM-DD; required means not empty.
+func Date(v *apperr.Violations, field, value string, required bool) {
+	if value == "" {
+		if required {
+			v.Add(field, "is required (YYYY-MM-DD)")
+		}
+		return
+	}
+	if _, err := time.Parse(time.DateOnly, value); err != nil {
+		v.Add(field, "must be a date YYYY-MM-DD")
+	}
+}
+
+// ID checks a reference to another resource.
+func ID(v *apperr.Violations, field, value string) {
+	if !identifier.MatchString(value) {
+		v.Add(field, "must be a resource id")
+	}
+}
+
+// IDs checks a list of references: each an id, none twice.
+func IDs(v *apperr.Violations, field string, ids []string, max int) {
+	if len(ids) > max {
+		v.Addf(field, "must have at most %d entries", max)
+	}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		f := Index(field, i)
+		ID(v, f, id)
+		if seen[id] {
+			v.Add(f, "is a duplicate")
+		}
+		seen[id] = true
+	}
+}
+
+// Labels checks a list of short labels: non-blank, at most maxLen
+// characters, no duplicates ignoring case.
+func Labels(v *apperr.Violations, field string, values []string, max, maxLen int) {
+	if len(values) > max {
+		v.Addf(field, "must have at most %d entries", max)
+	}
+	seen := map[string]bool{}
+	for i, s := range values {
+		f := Index(field, i)
+		switch {
+		case strings.TrimSpace(s) == "":
+			v.Add(f, "must not be blank")
+		case utf8.RuneCountInString(s) > maxLen:
+			v.Addf(f, "must be at most %d characters", maxLen)
+		case seen[strings.ToLower(s)]:
+			v.Add(f, "is a duplicate")
+		}
+		seen[strings.ToLower(s)] = true
+	}
+}
+
+// Index names the element of a list field, e.g. transfers[2].
+func Index(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
