@@ -103,6 +103,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		runtime.WithIncomingHeaderMatcher(forwardedHeader),
 		runtime.WithErrorHandler(s.handleError),
 		runtime.WithRoutingErrorHandler(s.handleRoutingError),
+		runtime.WithForwardResponseOption(setSessionCookie),
 	)
 	for _, b := range backends(cfg) {
 		// Backends run next to the gateway on loopback or a private network;
@@ -143,6 +144,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		newLimits(cfg).middleware(s),
 		withTimeout(cfg.RequestTimeout),
 		s.limitBody,
+		s.sessionCookies,
 	)
 	return s, nil
 }

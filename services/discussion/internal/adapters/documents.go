@@ -1,0 +1,254 @@
+// Package adapters implements the discussion's ports: MongoDB repositories
+// that write their events into the same document (the outbox), in-memory
+// twins for tests and benchmarks, and the event encoder.
+package adapters
+
+import (
+	"time"
+
+	"github.com/gemella/gemella/services/discussion/internal/domain/login"
+	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/post"
+	"github.com/gemella/gemella/services/discussion/internal/domain/story"
+	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
+	"github.com/gemella/gemella/services/platform/outbox"
+)
+
+// utc turns a stored time back into UTC, keeping the zero time zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func clone[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+type affiliationDoc struct {
+	OrganizationID string    `bson:"organization_id"`
+	Status         string    `bson:"status"`
+	RequestedAt    time.Time `bson:"requested_at"`
+	DecidedAt      time.Time `bson:"decided_at,omitempty"`
+	DecidedBy      string    `bson:"decided_by,omitempty"`
+	Reason         string    `bson:"reason,omitempty"`
+}
+
+type memberDoc struct {
+	ID               string           `bson:"_id"`
+	SortKey          string           `bson:"sort_key"`
+	DisplayName      string           `bson:"display_name"`
+	Email            string           `bson:"email"`
+	PasswordHash     string           `bson:"password_hash"`
+	OrganizationID   string           `bson:"organization_id,omitempty"`
+	OrganizationName string           `bson:"organization_name,omitempty"`
+	RoleTitle        string           `bson:"role_title,omitempty"`
+	Granted          []string         `bson:"granted_roles"`
+	Affiliations     []affiliationDoc `bson:"affiliations"`
+	JoinedAt         time.Time        `bson:"joined_at"`
+	LastLoginAt      time.Time        `bson:"last_login_at,omitempty"`
+	Version          int64            `bson:"version"`
+	PendingEvents    []outbox.Record  `bson:"pending_events"`
+}
+
+func toMemberDoc(m *member.Member) memberDoc {
+	d := memberDoc{
+		ID: m.ID, SortKey: m.SortKey(), DisplayName: m.DisplayName, Email: m.Email, PasswordHash: m.PasswordHash,
+		OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, RoleTitle: m.RoleTitle,
+		Granted: []string{}, Affiliations: []affiliationDoc{}, JoinedAt: m.JoinedAt, LastLoginAt: m.LastLoginAt,
+		Version: m.Version, PendingEvents: []outbox.Record{},
+	}
+	for _, r := range m.Granted {
+		d.Granted = append(d.Granted, r.String())
+	}
+	for _, a := range m.Affiliations {
+		d.Affiliations = append(d.Affiliations, affiliationDoc{a.OrganizationID, a.Status.String(), a.RequestedAt, a.DecidedAt, a.DecidedBy, a.Reason})
+	}
+	return d
+}
+
+func (d memberDoc) toDomain() *member.Member {
+	m := &member.Member{
+		ID: d.ID,
+		Profile: member.Profile{
+			DisplayName: d.DisplayName, OrganizationID: d.OrganizationID, OrganizationName: d.OrganizationName, RoleTitle: d.RoleTitle,
+		},
+		Email: d.Email, PasswordHash: d.PasswordHash, JoinedAt: utc(d.JoinedAt), LastLoginAt: utc(d.LastLoginAt), Version: d.Version,
+	}
+	for _, r := range d.Granted {
+		if role, ok := member.ParseRole(r); ok {
+			m.Granted = append(m.Granted, role)
+		}
+	}
+	for _, a := range d.Affiliations {
+		st, _ := member.ParseAffiliationStatus(a.Status)
+		m.Affiliations = append(m.Affiliations, member.Affiliation{
+			OrganizationID: a.OrganizationID, Status: st, RequestedAt: utc(a.RequestedAt), DecidedAt: utc(a.DecidedAt), DecidedBy: a.DecidedBy, Reason: a.Reason,
+		})
+	}
+	return m
+}
+
+type attemptsDoc struct {
+	Key          string    `bson:"_id"`
+	Failures     int       `bson:"failures"`
+	LastFailure  time.Time `bson:"last_failure"`
+	BlockedUntil time.Time `bson:"blocked_until"`
+	ExpireAt     time.Time `bson:"expire_at"`
+	Version      int64     `bson:"version"`
+}
+
+func toAttemptsDoc(a *login.Attempts) attemptsDoc {
+	return attemptsDoc{a.Key, a.Failures, a.LastFailure, a.BlockedUntil, a.ExpireAt, a.Version}
+}
+
+func (d attemptsDoc) toDomain() *login.Attempts {
+	return &login.Attempts{Key: d.Key, Failures: d.Failures, LastFailure: utc(d.LastFailure), BlockedUntil: utc(d.BlockedUntil), ExpireAt: utc(d.ExpireAt), Version: d.Version}
+}
+
+type threadDoc struct {
+	ID               string          `bson:"_id"`
+	SortKey          string          `bson:"sort_key"`
+	Scope            string          `bson:"scope"`
+	ScopeID          string          `bson:"scope_id"`
+	Title            string          `bson:"title"`
+	Body             string          `bson:"body"`
+	AuthorID         string          `bson:"author_id"`
+	AuthorName       string          `bson:"author_name"`
+	PostCount        int             `bson:"post_count"`
+	ParticipantCount int             `bson:"participant_count"`
+	Participants     []string        `bson:"participants"`
+	CountedPosts     []string        `bson:"counted_posts"`
+	CreatedAt        time.Time       `bson:"created_at"`
+	LastActivityAt   time.Time       `bson:"last_activity_at"`
+	Version          int64           `bson:"version"`
+	PendingEvents    []outbox.Record `bson:"pending_events"`
+}
+
+func toThreadDoc(t *thread.Thread) threadDoc {
+	return threadDoc{
+		ID: t.ID, SortKey: t.SortKey(), Scope: t.Scope.String(), ScopeID: t.ScopeID, Title: t.Title, Body: t.Body,
+		AuthorID: t.AuthorID, AuthorName: t.AuthorName, PostCount: t.PostCount, ParticipantCount: t.ParticipantCount,
+		Participants: nonNil(t.Participants), CountedPosts: nonNil(t.CountedPosts),
+		CreatedAt: t.CreatedAt, LastActivityAt: t.LastActivityAt, Version: t.Version, PendingEvents: []outbox.Record{},
+	}
+}
+
+func (d threadDoc) toDomain() *thread.Thread {
+	sc, _ := thread.ParseScope(d.Scope)
+	return &thread.Thread{
+		ID: d.ID, Details: thread.Details{Scope: sc, ScopeID: d.ScopeID, Title: d.Title, Body: d.Body},
+		AuthorID: d.AuthorID, AuthorName: d.AuthorName, PostCount: d.PostCount, ParticipantCount: d.ParticipantCount,
+		Participants: emptyToNil(d.Participants), CountedPosts: emptyToNil(d.CountedPosts),
+		CreatedAt: utc(d.CreatedAt), LastActivityAt: utc(d.LastActivityAt), Version: d.Version,
+	}
+}
+
+type reportDoc struct {
+	MemberID string    `bson:"member_id"`
+	Reason   string    `bson:"reason,omitempty"`
+	At       time.Time `bson:"at"`
+}
+
+type postDoc struct {
+	ID               string          `bson:"_id"`
+	SortKey          string          `bson:"sort_key"`
+	ThreadID         string          `bson:"thread_id"`
+	ParentID         string          `bson:"parent_id,omitempty"`
+	Scope            string          `bson:"scope"`
+	ScopeID          string          `bson:"scope_id"`
+	AuthorID         string          `bson:"author_id"`
+	AuthorName       string          `bson:"author_name"`
+	Body             string          `bson:"body"`
+	State            string          `bson:"state"`
+	Reports          []reportDoc     `bson:"reports"`
+	ReviewedReports  int             `bson:"reviewed_reports"`
+	NeedsReview      bool            `bson:"needs_review"`
+	ModerationReason string          `bson:"moderation_reason,omitempty"`
+	ModeratedBy      string          `bson:"moderated_by,omitempty"`
+	CreatedAt        time.Time       `bson:"created_at"`
+	EditedAt         time.Time       `bson:"edited_at,omitempty"`
+	Version          int64           `bson:"version"`
+	PendingEvents    []outbox.Record `bson:"pending_events"`
+}
+
+func toPostDoc(p *post.Post) postDoc {
+	d := postDoc{
+		ID: p.ID, SortKey: p.SortKey(), ThreadID: p.ThreadID, ParentID: p.ParentID, Scope: p.Scope.String(), ScopeID: p.ScopeID,
+		AuthorID: p.AuthorID, AuthorName: p.AuthorName, Body: p.Body, State: p.State.String(), Reports: []reportDoc{},
+		ReviewedReports: p.ReviewedReports, NeedsReview: p.NeedsReview(), ModerationReason: p.ModerationReason, ModeratedBy: p.ModeratedBy,
+		CreatedAt: p.CreatedAt, EditedAt: p.EditedAt, Version: p.Version, PendingEvents: []outbox.Record{},
+	}
+	for _, r := range p.Reports {
+		d.Reports = append(d.Reports, reportDoc(r))
+	}
+	return d
+}
+
+func (d postDoc) toDomain() *post.Post {
+	sc, _ := thread.ParseScope(d.Scope)
+	st, _ := post.ParseState(d.State)
+	p := &post.Post{
+		ID: d.ID, ThreadID: d.ThreadID, ParentID: d.ParentID, Scope: sc, ScopeID: d.ScopeID, AuthorID: d.AuthorID, AuthorName: d.AuthorName,
+		Body: d.Body, State: st, ReviewedReports: d.ReviewedReports, ModerationReason: d.ModerationReason, ModeratedBy: d.ModeratedBy,
+		CreatedAt: utc(d.CreatedAt), EditedAt: utc(d.EditedAt), Version: d.Version,
+	}
+	for _, r := range d.Reports {
+		p.Reports = append(p.Reports, post.Report{MemberID: r.MemberID, Reason: r.Reason, At: utc(r.At)})
+	}
+	return p
+}
+
+type storyDoc struct {
+	ID             string          `bson:"_id"`
+	SortKey        string          `bson:"sort_key"`
+	Title          string          `bson:"title"`
+	Body           string          `bson:"body"`
+	TwinningID     string          `bson:"twinning_id"`
+	PracticeID     string          `bson:"practice_id"`
+	AuthorID       string          `bson:"author_id"`
+	AuthorName     string          `bson:"author_name"`
+	Status         string          `bson:"status"`
+	DecisionReason string          `bson:"decision_reason,omitempty"`
+	DecidedBy      string          `bson:"decided_by,omitempty"`
+	CreatedAt      time.Time       `bson:"created_at"`
+	DecidedAt      time.Time       `bson:"decided_at,omitempty"`
+	PublishedAt    time.Time       `bson:"published_at,omitempty"`
+	Version        int64           `bson:"version"`
+	PendingEvents  []outbox.Record `bson:"pending_events"`
+}
+
+func toStoryDoc(s *story.Story) storyDoc {
+	return storyDoc{
+		ID: s.ID, SortKey: s.SortKey(), Title: s.Title, Body: s.Body, TwinningID: s.TwinningID, PracticeID: s.PracticeID,
+		AuthorID: s.AuthorID, AuthorName: s.AuthorName, Status: s.Status.String(), DecisionReason: s.DecisionReason, DecidedBy: s.DecidedBy,
+		CreatedAt: s.CreatedAt, DecidedAt: s.DecidedAt, PublishedAt: s.PublishedAt, Version: s.Version, PendingEvents: []outbox.Record{},
+	}
+}
+
+func (d storyDoc) toDomain() *story.Story {
+	st, _ := story.ParseStatus(d.Status)
+	return &story.Story{
+		ID: d.ID, Details: story.Details{Title: d.Title, Body: d.Body, TwinningID: d.TwinningID, PracticeID: d.PracticeID},
+		AuthorID: d.AuthorID, AuthorName: d.AuthorName, Status: st, DecisionReason: d.DecisionReason, DecidedBy: d.DecidedBy,
+		CreatedAt: utc(d.CreatedAt), DecidedAt: utc(d.DecidedAt), PublishedAt: utc(d.PublishedAt), Version: d.Version,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return clone(s)
+}
+
+func emptyToNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return clone(s)
+}

@@ -1,0 +1,206 @@
+// Package app holds one handler per command and query of the community
+// service. A handler checks who the caller is and what they may do, loads
+// aggregates through the repositories, lets the domain decide, and saves;
+// it knows no transport and no database.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gemella/gemella/services/discussion/internal/domain/login"
+	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/post"
+	"github.com/gemella/gemella/services/discussion/internal/domain/story"
+	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
+	"github.com/gemella/gemella/services/discussion/internal/domain/validate"
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
+)
+
+// Passwords hashes and checks passwords (package password is the real one).
+type Passwords interface {
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches encoded, and whether encoded
+	// should be replaced by a hash with the current parameters.
+	Verify(ctx context.Context, password, encoded string) (match, rehash bool, err error)
+	// VerifyNothing spends what a Verify spends, for an unknown e-mail.
+	VerifyNothing(ctx context.Context, password string) error
+}
+
+// Tokens signs session tokens (auth.Issuer is the real one).
+type Tokens interface {
+	Issue(c auth.Caller) (token string, claims auth.Claims, err error)
+}
+
+// Deps are the ports and settings the application needs.
+type Deps struct {
+	Members   member.Repository
+	Logins    login.Repository
+	Threads   thread.Repository
+	Posts     post.Repository
+	Stories   story.Repository
+	Passwords Passwords
+	Tokens    Tokens
+	// LoginPolicy throttles failed log-ins; login.DefaultPolicy when zero.
+	LoginPolicy login.Policy
+	// EditWindow is how long after writing a post its author may edit it;
+	// 15 minutes when zero.
+	EditWindow time.Duration
+	// ReportThreshold is how many members' reports hide a post pending
+	// review; 3 when zero.
+	ReportThreshold int
+	// Now is the clock; time.Now when nil. Times are kept to the
+	// millisecond, which is what MongoDB stores.
+	Now func() time.Time
+	// NewID makes an id: a name-based one for a non-empty name, so that a
+	// retried create (same request id) finds the first; a time-ordered one
+	// otherwise. NewID when nil.
+	NewID func(name string) string
+	// Logger records failures that do not fail the call.
+	Logger *slog.Logger
+}
+
+// Application is every use case of the community service.
+type Application struct {
+	RegisterMember     RegisterMemberHandler
+	CreateSession      CreateSessionHandler
+	GetMyProfile       GetMyProfileHandler
+	UpdateMyProfile    UpdateMyProfileHandler
+	GetMember          GetMemberHandler
+	ListMembers        ListMembersHandler
+	RequestAffiliation RequestAffiliationHandler
+	DecideAffiliation  DecideAffiliationHandler
+	GrantRoles         GrantRolesHandler
+
+	CreateThread       CreateThreadHandler
+	OpenTwinningThread OpenTwinningThreadHandler
+	GetThread          GetThreadHandler
+	ListThreads        ListThreadsHandler
+
+	AddPost           AddPostHandler
+	ListPosts         ListPostsHandler
+	EditPost          EditPostHandler
+	DeletePost        DeletePostHandler
+	ReportPost        ReportPostHandler
+	ModeratePost      ModeratePostHandler
+	ListReportedPosts ListReportedPostsHandler
+
+	SubmitStory SubmitStoryHandler
+	ListStories ListStoriesHandler
+	GetStory    GetStoryHandler
+	DecideStory DecideStoryHandler
+}
+
+// New wires the handlers.
+func New(d Deps) Application {
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	d.Now = func() time.Time { return now().UTC().Truncate(time.Millisecond) }
+	if d.NewID == nil {
+		d.NewID = NewID
+	}
+	if d.LoginPolicy == (login.Policy{}) {
+		d.LoginPolicy = login.DefaultPolicy()
+	}
+	if d.EditWindow <= 0 {
+		d.EditWindow = 15 * time.Minute
+	}
+	if d.ReportThreshold <= 0 {
+		d.ReportThreshold = 3
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return Application{
+		RegisterMember:     RegisterMemberHandler{d},
+		CreateSession:      CreateSessionHandler{d},
+		GetMyProfile:       GetMyProfileHandler{d},
+		UpdateMyProfile:    UpdateMyProfileHandler{d},
+		GetMember:          GetMemberHandler{d},
+		ListMembers:        ListMembersHandler{d},
+		RequestAffiliation: RequestAffiliationHandler{d},
+		DecideAffiliation:  DecideAffiliationHandler{d},
+		GrantRoles:         GrantRolesHandler{d},
+		CreateThread:       CreateThreadHandler{d},
+		OpenTwinningThread: OpenTwinningThreadHandler{d},
+		GetThread:          GetThreadHandler{d},
+		ListThreads:        ListThreadsHandler{d},
+		AddPost:            AddPostHandler{d},
+		ListPosts:          ListPostsHandler{d},
+		EditPost:           EditPostHandler{d},
+		DeletePost:         DeletePostHandler{d},
+		ReportPost:         ReportPostHandler{d},
+		ModeratePost:       ModeratePostHandler{d},
+		ListReportedPosts:  ListReportedPostsHandler{d},
+		SubmitStory:        SubmitStoryHandler{d},
+		ListStories:        ListStoriesHandler{d},
+		GetStory:           GetStoryHandler{d},
+		DecideStory:        DecideStoryHandler{d},
+	}
+}
+
+var idNamespace = uuid.MustParse("0b7f3a8e-5c2d-4e61-9f0a-3d8c1b6e2f47")
+
+// NewID returns a time-ordered uuid, or for a name a name-based one.
+func NewID(name string) string {
+	if name != "" {
+		return uuid.NewSHA1(idNamespace, []byte(name)).String()
+	}
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// requestName is the name of a create's id: the kind of resource, the
+// caller and their request id, so that two members' request ids never
+// collide. Empty without a request id.
+func requestName(kind string, c auth.Caller, requestID string) string {
+	if requestID == "" {
+		return ""
+	}
+	return kind + "\x00" + c.MemberID + "\x00" + requestID
+}
+
+func validateRequestID(requestID string) error {
+	if requestID == "" {
+		return nil
+	}
+	var v apperr.Violations
+	validate.Line(&v, "request_id", requestID, false, 100)
+	return v.Err()
+}
+
+// SystemActor is how the service records what it does on its own.
+const SystemActor = "system:discussion"
+
+// requireMember refuses an anonymous caller: every write needs a session.
+func requireMember(c auth.Caller) error {
+	if c.IsAnonymous() {
+		return apperr.Unauthenticated("log in first: this needs a session token")
+	}
+	return nil
+}
+
+// requireRole refuses a caller without role.
+func requireRole(c auth.Caller, role member.Role) error {
+	if err := requireMember(c); err != nil {
+		return err
+	}
+	if !c.HasRole(role.String()) {
+		return apperr.PermissionDenied("only a %s may do this", role)
+	}
+	return nil
+}
+
+// CallerOf is the caller a session token names for m.
+func CallerOf(m *member.Member) auth.Caller {
+	c := auth.Caller{MemberID: m.ID, DisplayName: m.DisplayName, Organizations: m.VerifiedOrganizations()}
+	for _, r := range m.Roles() {
+		c.Roles = append(c.Roles, r.String())
+	}
+	return c
+}

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"context"
+
+	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
+)
+
+// RequestAffiliation is a member asking to speak for an organisation.
+type RequestAffiliation struct {
+	Caller auth.Caller
+	// MemberID must be the caller's own id (or empty for it).
+	MemberID       string
+	OrganizationID string
+}
+
+// RequestAffiliationHandler handles RequestAffiliation.
+type RequestAffiliationHandler struct{ d Deps }
+
+// Handle records a pending affiliation that an administrator will decide.
+func (h RequestAffiliationHandler) Handle(ctx context.Context, cmd RequestAffiliation) (*member.Member, error) {
+	if err := requireMember(cmd.Caller); err != nil {
+		return nil, err
+	}
+	if cmd.MemberID != "" && cmd.MemberID != cmd.Caller.MemberID {
+		return nil, apperr.PermissionDenied("a member asks for affiliations for themself only")
+	}
+	now := h.d.Now()
+	m, err := h.d.Members.Update(ctx, cmd.Caller.MemberID, func(m *member.Member) error {
+		return m.RequestAffiliation(cmd.OrganizationID, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.Private(), nil
+}

@@ -1,0 +1,144 @@
+package member
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gemella/gemella/services/platform/apperr"
+)
+
+var t0 = time.Date(2018, 4, 16, 9, 0, 0, 0, time.UTC)
+
+func violations(t *testing.T, err error) map[string]bool {
+	t.Helper()
+	var e *apperr.Error
+	if !errors.As(err, &e) || e.Kind != apperr.KindInvalidArgument {
+		t.Fatalf("want InvalidArgument, got %v", err)
+	}
+	fields := map[string]bool{}
+	for _, v := range e.Violations {
+		fields[v.Field] = true
+	}
+	return fields
+}
+
+func newMember(t *testing.T) *Member {
+	t.Helper()
+	m, err := New("m1", Profile{DisplayName: " Laura Ferri ", OrganizationName: "Comune di Pordenone", RoleTitle: "Project manager"}, "laura.ferri@example.it", "$argon2id$…", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRegistrationReportsEveryProblem(t *testing.T) {
+	err := ValidateRegistration(Profile{DisplayName: "x", OrganizationID: "not an id!", RoleTitle: strings.Repeat("r", 121)}, "not-an-address", "short")
+	fields := violations(t, err)
+	for _, f := range []string{"display_name", "organization_id", "role_title", "email", "password"} {
+		if !fields[f] {
+			t.Errorf("no violation for %s: %v", f, err)
+		}
+	}
+	if err := ValidateRegistration(Profile{DisplayName: "Laura Ferri"}, "laura@example.it", "una password lunga"); err != nil {
+		t.Fatal(err)
+	}
+	if NormalizeEmail("  Laura.Ferri@Example.IT ") != "laura.ferri@example.it" {
+		t.Error("e-mail is not normalised")
+	}
+}
+
+func TestNewRecordsJoinedAndTrims(t *testing.T) {
+	m := newMember(t)
+	if m.DisplayName != "Laura Ferri" || !m.JoinedAt.Equal(t0) {
+		t.Fatalf("member = %+v", m)
+	}
+	if c := m.Changes(); len(c) != 1 || c[0].Type != Joined {
+		t.Fatalf("changes = %v", c)
+	}
+	if slices.Equal(m.Roles(), []Role{RoleMember}) == false {
+		t.Fatalf("a new member's roles = %v", m.Roles())
+	}
+}
+
+func TestAffiliationLife(t *testing.T) {
+	m := newMember(t)
+	if err := m.RequestAffiliation("org-pordenone", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RequestAffiliation("org-pordenone", t0); apperr.KindOf(err) != apperr.KindAlreadyExists {
+		t.Fatalf("asking twice: %v", err)
+	}
+	if len(m.VerifiedOrganizations()) != 0 || m.HasRole(RoleEditor) {
+		t.Fatal("a pending affiliation counts as verified")
+	}
+	if err := m.DecideAffiliation("org-pordenone", false, "admin", "", t0); apperr.KindOf(err) != apperr.KindInvalidArgument {
+		t.Fatalf("refusal without a reason: %v", err)
+	}
+	if err := m.DecideAffiliation("org-other", true, "admin", "", t0); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("deciding one never asked for: %v", err)
+	}
+	if err := m.DecideAffiliation("org-pordenone", true, "admin", "", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.VerifiedOrganizations(), []string{"org-pordenone"}) || !m.HasRole(RoleEditor) {
+		t.Fatalf("verified: orgs %v roles %v", m.VerifiedOrganizations(), m.Roles())
+	}
+	if err := m.DecideAffiliation("org-pordenone", true, "admin", "", t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
+		t.Fatalf("verifying twice: %v", err)
+	}
+	// Revoked, then asked for again.
+	if err := m.DecideAffiliation("org-pordenone", false, "admin", "ha lasciato l'ente", t0); err != nil {
+		t.Fatal(err)
+	}
+	if m.HasRole(RoleEditor) {
+		t.Fatal("editor after the only affiliation was refused")
+	}
+	if err := m.RequestAffiliation("org-pordenone", t0); err != nil || m.Affiliations[0].Status != AffiliationPending {
+		t.Fatalf("asking again after a refusal: %v %+v", err, m.Affiliations)
+	}
+}
+
+func TestGrantAndViews(t *testing.T) {
+	m := newMember(t)
+	if err := m.Grant(RoleEditor); apperr.KindOf(err) != apperr.KindInvalidArgument {
+		t.Fatalf("granting editor: %v", err)
+	}
+	if err := m.Grant(RoleModerator, RoleModerator, RoleAdministrator); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Roles(), []Role{RoleMember, RoleModerator, RoleAdministrator}) {
+		t.Fatalf("roles = %v", m.Roles())
+	}
+	_ = m.RequestAffiliation("org-a", t0)
+	pub := m.Public()
+	if pub.Email != "" || pub.PasswordHash != "" || len(pub.Affiliations) != 0 {
+		t.Fatalf("public view shows private data: %+v", pub)
+	}
+	priv := m.Private()
+	if priv.Email == "" || priv.PasswordHash != "" || len(priv.Affiliations) != 1 {
+		t.Fatalf("private view: %+v", priv)
+	}
+	if m.Email == "" || m.PasswordHash == "" {
+		t.Fatal("a view changed the member")
+	}
+}
+
+func TestPasswordRules(t *testing.T) {
+	for pw, ok := range map[string]bool{
+		"":                        false,
+		"corta":                   false,
+		"            ":            false,
+		"dodici caratteri":        true,
+		"àèìòùàèìòùàè":            true,
+		strings.Repeat("x", 1025): false,
+	} {
+		var v apperr.Violations
+		ValidatePassword(&v, "password", pw)
+		if (v.Err() == nil) != ok {
+			t.Errorf("password %q: %v", pw, v.Err())
+		}
+	}
+}

@@ -1,0 +1,351 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/gemella/gemella/services/platform/auth"
+)
+
+var t0 = time.Date(2025, 5, 16, 9, 30, 0, 0, time.UTC)
+
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func newKey(t *testing.T) ed25519.PrivateKey {
+	t.Helper()
+	k, err := auth.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newIssuer(t *testing.T, key ed25519.PrivateKey) *auth.Issuer {
+	t.Helper()
+	i, err := auth.NewIssuer(key, 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i.WithClock(fixedClock(t0))
+}
+
+func newVerifier(t *testing.T, now time.Time, keys ...ed25519.PublicKey) *auth.Verifier {
+	t.Helper()
+	v, err := auth.NewVerifier(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.WithClock(fixedClock(now))
+}
+
+var alice = auth.Caller{MemberID: "m-1", DisplayName: "Chiara Bellini", Roles: []string{auth.RoleMember, auth.RoleEditor}, Organizations: []string{"org-toscana"}}
+
+func TestIssueAndVerifyRoundTrip(t *testing.T) {
+	key := newKey(t)
+	issuer := newIssuer(t, key)
+	token, issued, err := issuer.Issue(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parts := strings.Split(token, "."); len(parts) != 3 {
+		t.Fatalf("not a compact JWT: %q", token)
+	}
+	if !issued.ExpiresAt.Equal(t0.Add(15*time.Minute)) || !issued.IssuedAt.Equal(t0) || issued.KeyID != auth.KeyID(issuer.PublicKey()) {
+		t.Fatalf("issued claims = %+v", issued)
+	}
+	got, err := newVerifier(t, t0.Add(time.Minute), issuer.PublicKey()).Verify(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MemberID != "m-1" || got.DisplayName != "Chiara Bellini" || strings.Join(got.Roles, ",") != "member,editor" ||
+		strings.Join(got.Organizations, ",") != "org-toscana" || !got.ExpiresAt.Equal(issued.ExpiresAt) || got.KeyID != issued.KeyID {
+		t.Fatalf("verified claims = %+v, issued %+v", got, issued)
+	}
+	c := got.Caller()
+	if !c.HasRole(auth.RoleEditor) || c.HasRole(auth.RoleModerator) || !c.IsEditorOf("org-toscana") || c.IsEditorOf("org-calabria") || c.IsAnonymous() || c.Actor() != "m-1" {
+		t.Fatalf("caller helpers on %+v", c)
+	}
+	if _, _, err := issuer.Issue(auth.Anonymous); err == nil {
+		t.Fatal("a token was issued to the anonymous caller")
+	}
+}
+
+func TestVerifyRefusesBadTokens(t *testing.T) {
+	key := newKey(t)
+	issuer := newIssuer(t, key)
+	good, _, err := issuer.Issue(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherIssuer := newIssuer(t, newKey(t))
+	foreign, _, _ := otherIssuer.Issue(alice)
+
+	parts := strings.Split(good, ".")
+	header, payload, sig := parts[0], parts[1], parts[2]
+	// Claim to be an administrator, keeping the original signature.
+	raw, _ := base64.RawURLEncoding.DecodeString(payload)
+	forged := strings.Replace(string(raw), `"editor"`, `"administrator"`, 1)
+	tampered := header + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + sig
+	// The "none" algorithm with no signature.
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	unsigned := noneHeader + "." + payload + "."
+	// A valid signature over a flipped byte.
+	sigBytes, _ := base64.RawURLEncoding.DecodeString(sig)
+	sigBytes[0] ^= 1
+	badSig := header + "." + payload + "." + base64.RawURLEncoding.EncodeToString(sigBytes)
+
+	tests := []struct {
+		name  string
+		token string
+		at    time.Time
+		want  string
+	}{
+		{"expired", good, t0.Add(16*time.Minute + auth.DefaultLeeway), "expired"},
+		{"issued in the future", good, t0.Add(-time.Hour), "before issued"},
+		{"signed with another key", foreign, t0, "unknown key"},
+		{"tampered claims", tampered, t0, "signature"},
+		{"flipped signature bit", badSig, t0, "signature"},
+		{"alg none", unsigned, t0, "signing method"},
+		{"garbage", "not.a.token", t0, "malformed"},
+		{"empty", "", t0, "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := newVerifier(t, tt.at, issuer.PublicKey()).Verify(tt.token)
+			if !errors.Is(err, auth.ErrInvalidToken) {
+				t.Fatalf("Verify = %v, want ErrInvalidToken", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
+		})
+	}
+	// Within the leeway an expired token still passes: clocks differ a little.
+	if _, err := newVerifier(t, t0.Add(15*time.Minute+auth.DefaultLeeway/2), issuer.PublicKey()).Verify(good); err != nil {
+		t.Fatalf("token within the leeway refused: %v", err)
+	}
+}
+
+func TestVerifierAcceptsEveryListedKey(t *testing.T) {
+	oldKey, newKeyPair := newKey(t), newKey(t)
+	oldToken, _, _ := newIssuer(t, oldKey).Issue(alice)
+	newToken, _, _ := newIssuer(t, newKeyPair).Issue(alice)
+	v := newVerifier(t, t0, oldKey.Public().(ed25519.PublicKey), newKeyPair.Public().(ed25519.PublicKey))
+	for name, token := range map[string]string{"old": oldToken, "new": newToken} {
+		if _, err := v.Verify(token); err != nil {
+			t.Errorf("%s key: %v", name, err)
+		}
+	}
+	if _, err := auth.NewVerifier(); err == nil {
+		t.Error("a verifier without keys was built")
+	}
+}
+
+func TestKeysParseInEveryForm(t *testing.T) {
+	key := newKey(t)
+	pemText, err := auth.MarshalPrivateKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := map[string]string{
+		"pem":         string(pemText),
+		"seed base64": base64.StdEncoding.EncodeToString(key.Seed()),
+		"key base64":  base64.RawURLEncoding.EncodeToString(key),
+	}
+	for name, text := range forms {
+		got, err := auth.ParsePrivateKey([]byte(text))
+		if err != nil || !got.Equal(key) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for name, text := range map[string]string{
+		"empty":       "",
+		"short":       base64.StdEncoding.EncodeToString([]byte("short")),
+		"public pem":  "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n",
+		"not base64!": "???",
+	} {
+		if _, err := auth.ParsePrivateKey([]byte(text)); err == nil {
+			t.Errorf("%s parsed as a private key", name)
+		}
+	}
+	pubPEM, _ := auth.MarshalPublicKeyPEM(key.Public().(ed25519.PublicKey))
+	pub, err := auth.ParsePublicKey(pubPEM)
+	if err != nil || !pub.Equal(key.Public()) {
+		t.Fatalf("public key round trip: %v", err)
+	}
+}
+
+func TestLoadOrCreateKeyFileKeepsTheKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "auth", "signing-key.pem")
+	first, err := auth.LoadOrCreateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("key file mode %o, want 600", perm)
+	}
+	again, err := auth.LoadOrCreateKeyFile(path)
+	if err != nil || !again.Equal(first) {
+		t.Fatalf("second load made another key: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("folder holds %d files, want only the key", len(entries))
+	}
+	cfg := auth.KeyConfig{KeyFile: path}
+	if err := cfg.Validate("GEMELLA_"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth.LoadOrCreateKeyFile(path); err == nil {
+		t.Fatal("a corrupt key file was replaced or accepted")
+	}
+}
+
+func TestKeyConfigValidate(t *testing.T) {
+	pemText, _ := auth.MarshalPrivateKeyPEM(newKey(t))
+	tests := []struct {
+		name string
+		cfg  auth.KeyConfig
+		want string
+	}{
+		{"inline key", auth.KeyConfig{PrivateKey: string(pemText)}, ""},
+		{"neither", auth.KeyConfig{}, "one is required"},
+		{"both", auth.KeyConfig{PrivateKey: string(pemText), KeyFile: "/x"}, "not both"},
+		{"bad inline", auth.KeyConfig{PrivateKey: "secret-but-wrong"}, "GEMELLA_AUTH_PRIVATE_KEY"},
+		{"missing file", auth.KeyConfig{KeyFile: filepath.Join(t.TempDir(), "none.pem")}, "GEMELLA_AUTH_KEY_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate("GEMELLA_")
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate = %v, want it to mention %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "secret-but-wrong") {
+				t.Fatal("the key's text leaked into the error")
+			}
+		})
+	}
+}
+
+func TestCallerInContext(t *testing.T) {
+	ctx := context.Background()
+	if c := auth.CallerFrom(ctx); !c.IsAnonymous() || c.Actor() != auth.AnonymousActor || c.HasRole(auth.RoleMember) {
+		t.Fatalf("empty context: %+v", c)
+	}
+	if c := auth.CallerFrom(auth.WithCaller(ctx, alice)); c.MemberID != "m-1" {
+		t.Fatalf("caller lost: %+v", c)
+	}
+	editorElsewhere := auth.Caller{MemberID: "m-2", Roles: []string{auth.RoleMember}, Organizations: []string{"org-toscana"}}
+	if editorElsewhere.IsEditorOf("org-toscana") || alice.IsEditorOf("") {
+		t.Fatal("IsEditorOf needs the editor role and a verified organisation")
+	}
+}
+
+// whoAmI is a health server that tells the caller it saw through the status
+// message, so that the interceptor can be tested over a real connection.
+type whoAmI struct {
+	healthpb.UnimplementedHealthServer
+}
+
+func (whoAmI) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	return nil, status.Error(codes.NotFound, "caller="+auth.CallerFrom(ctx).Actor())
+}
+
+func (whoAmI) Watch(_ *healthpb.HealthCheckRequest, ss healthpb.Health_WatchServer) error {
+	return status.Error(codes.NotFound, "caller="+auth.CallerFrom(ss.Context()).Actor())
+}
+
+func TestInterceptorsOverGRPC(t *testing.T) {
+	key := newKey(t)
+	issuer, err := auth.NewIssuer(key, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, _ := auth.NewVerifier(issuer.PublicKey())
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(auth.UnaryServerInterceptor(verifier)), grpc.StreamInterceptor(auth.StreamServerInterceptor(verifier)))
+	healthpb.RegisterHealthServer(srv, whoAmI{})
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	client := healthpb.NewHealthClient(conn)
+
+	good, _, _ := issuer.Issue(alice)
+	expired, _, _ := issuer.WithClock(fixedClock(time.Now().Add(-time.Hour))).Issue(alice)
+	foreign, _, _ := newIssuer(t, newKey(t)).Issue(alice)
+
+	tests := []struct {
+		name  string
+		md    []string
+		code  codes.Code
+		inMsg string
+	}{
+		{"no token is anonymous", nil, codes.NotFound, "caller=anonymous"},
+		{"valid token", []string{"authorization", "Bearer " + good}, codes.NotFound, "caller=m-1"},
+		{"scheme is case-insensitive", []string{"authorization", "bearer " + good}, codes.NotFound, "caller=m-1"},
+		{"expired token", []string{"authorization", "Bearer " + expired}, codes.Unauthenticated, "expired"},
+		{"another key", []string{"authorization", "Bearer " + foreign}, codes.Unauthenticated, "unknown key"},
+		{"basic auth", []string{"authorization", "Basic dXNlcjpwYXNz"}, codes.Unauthenticated, "Bearer"},
+		{"two values", []string{"authorization", "Bearer " + good, "authorization", "Bearer " + good}, codes.Unauthenticated, "one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if tt.md != nil {
+				ctx = metadata.AppendToOutgoingContext(ctx, tt.md...)
+			}
+			_, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
+			if st := status.Convert(err); st.Code() != tt.code || !strings.Contains(st.Message(), tt.inMsg) {
+				t.Errorf("unary: %v, want %s mentioning %q", err, tt.code, tt.inMsg)
+			}
+			stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{})
+			if err == nil {
+				_, err = stream.Recv()
+			}
+			if st := status.Convert(err); st.Code() != tt.code || !strings.Contains(st.Message(), tt.inMsg) {
+				t.Errorf("stream: %v, want %s mentioning %q", err, tt.code, tt.inMsg)
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(auth.WithBearerToken(context.Background(), good), 5*time.Second)
+	defer cancel()
+	if _, err := client.Check(ctx, &healthpb.HealthCheckRequest{}); !strings.Contains(status.Convert(err).Message(), "caller=m-1") {
+		t.Fatalf("WithBearerToken: %v", err)
+	}
+}

@@ -1,0 +1,81 @@
+package auth
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// MetadataKey is the gRPC metadata key of the token ("authorization: Bearer
+// <token>"); grpc-gateway forwards the HTTP Authorization header under it.
+const MetadataKey = "authorization"
+
+const bearerPrefix = "bearer "
+
+// CallerFromMetadata reads the caller of an incoming call: Anonymous without
+// an authorization value, the token's member with a valid one, and an
+// Unauthenticated status error for anything else (another scheme, a bad
+// signature, an expired token). A bad token is refused, not downgraded to
+// anonymous, so that a client learns its session has ended.
+func CallerFromMetadata(ctx context.Context, v *Verifier) (Caller, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	values := md.Get(MetadataKey)
+	if len(values) == 0 {
+		return Anonymous, nil
+	}
+	if len(values) > 1 {
+		return Anonymous, status.Error(codes.Unauthenticated, "send one authorization value, not several")
+	}
+	value := strings.TrimSpace(values[0])
+	if len(value) < len(bearerPrefix) || !strings.EqualFold(value[:len(bearerPrefix)], bearerPrefix) {
+		return Anonymous, status.Error(codes.Unauthenticated, `authorization must be "Bearer <token>"`)
+	}
+	token := strings.TrimSpace(value[len(bearerPrefix):])
+	claims, err := v.Verify(token)
+	if err != nil {
+		// The reason (expired, unknown key, bad signature) helps a client
+		// developer and tells an attacker nothing the token did not.
+		return Anonymous, status.Error(codes.Unauthenticated, err.Error())
+	}
+	return claims.Caller(), nil
+}
+
+// UnaryServerInterceptor puts the caller of every unary call in its context
+// (see CallerFromMetadata) and refuses calls with a bad token.
+func UnaryServerInterceptor(v *Verifier) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		c, err := CallerFromMetadata(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		return handler(WithCaller(ctx, c), req)
+	}
+}
+
+// StreamServerInterceptor is UnaryServerInterceptor for streaming calls.
+func StreamServerInterceptor(v *Verifier) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		c, err := CallerFromMetadata(ss.Context(), v)
+		if err != nil {
+			return err
+		}
+		return handler(srv, &callerStream{ServerStream: ss, ctx: WithCaller(ss.Context(), c)})
+	}
+}
+
+type callerStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *callerStream) Context() context.Context { return s.ctx }
+
+// WithBearerToken returns an outgoing context that sends token to a gRPC
+// server, for clients and tests.
+func WithBearerToken(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, MetadataKey, "Bearer "+token)
+}
