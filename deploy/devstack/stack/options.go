@@ -9,10 +9,11 @@ import (
 
 // The addresses a developer's tools expect, as in the services' own defaults.
 const (
-	DefaultHTTPAddr     = "127.0.0.1:8080"
-	DefaultCatalogAddr  = "127.0.0.1:9091"
-	DefaultTwinningAddr = "127.0.0.1:9092"
-	DefaultNATSPort     = 4222
+	DefaultHTTPAddr       = "127.0.0.1:8080"
+	DefaultCatalogAddr    = "127.0.0.1:9091"
+	DefaultTwinningAddr   = "127.0.0.1:9092"
+	DefaultDiscussionAddr = "127.0.0.1:9093"
+	DefaultNATSPort       = 4222
 )
 
 // Options configures Start.
@@ -31,6 +32,9 @@ type Options struct {
 	// TwinningAddr is where the twinning gRPC server listens;
 	// DefaultTwinningAddr when empty. Port 0 picks a free port.
 	TwinningAddr string
+	// DiscussionAddr is where the discussion gRPC server listens;
+	// DefaultDiscussionAddr when empty. Port 0 picks a free port.
+	DiscussionAddr string
 
 	// NATSPort is the port of the embedded NATS server. 0 picks a free port
 	// (for tests); DefaultOptions sets DefaultNATSPort.
@@ -49,11 +53,12 @@ type Options struct {
 // DefaultOptions is what `make run` uses: the well-known ports on loopback.
 func DefaultOptions(dataDir string) Options {
 	return Options{
-		DataDir:      dataDir,
-		HTTPAddr:     DefaultHTTPAddr,
-		CatalogAddr:  DefaultCatalogAddr,
-		TwinningAddr: DefaultTwinningAddr,
-		NATSPort:     DefaultNATSPort,
+		DataDir:        dataDir,
+		HTTPAddr:       DefaultHTTPAddr,
+		CatalogAddr:    DefaultCatalogAddr,
+		TwinningAddr:   DefaultTwinningAddr,
+		DiscussionAddr: DefaultDiscussionAddr,
+		NATSPort:       DefaultNATSPort,
 	}
 }
 
@@ -68,6 +73,9 @@ func (o Options) withDefaults() Options {
 	if o.TwinningAddr == "" {
 		o.TwinningAddr = DefaultTwinningAddr
 	}
+	if o.DiscussionAddr == "" {
+		o.DiscussionAddr = DefaultDiscussionAddr
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -81,7 +89,7 @@ func (o Options) validate() error {
 		errs = append(errs, errors.New("DataDir: is required"))
 	}
 	for _, a := range []struct{ name, value string }{
-		{"HTTPAddr", o.HTTPAddr}, {"CatalogAddr", o.CatalogAddr}, {"TwinningAddr", o.TwinningAddr}, {"MongoAddr", o.MongoAddr},
+		{"HTTPAddr", o.HTTPAddr}, {"CatalogAddr", o.CatalogAddr}, {"TwinningAddr", o.TwinningAddr}, {"DiscussionAddr", o.DiscussionAddr}, {"MongoAddr", o.MongoAddr},
 	} {
 		if a.value == "" && a.name == "MongoAddr" {
 			continue

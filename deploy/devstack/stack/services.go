@@ -11,7 +11,9 @@ import (
 
 	gateway "github.com/gemella/gemella/gateway/server"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	discussion "github.com/gemella/gemella/services/discussion/service"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 	twinning "github.com/gemella/gemella/services/twinning/service"
 )
@@ -31,6 +33,9 @@ type infrastructure struct {
 	// addrs are the bound addresses of the services started so far, by name:
 	// a service may call one started before it.
 	addrs map[string]string
+	// signingKeyFile holds the Ed25519 key that signs session tokens,
+	// created in the data folder on the first start and kept after.
+	signingKeyFile string
 }
 
 // grpcService is the shape every service's `service` package has: build
@@ -62,7 +67,7 @@ type serviceSpec struct {
 // Twinning (:9092) and discussion (:9093) are one entry each here, with an
 // address field in Options and one in URLs.
 func services() []serviceSpec {
-	return []serviceSpec{catalogSpec(), twinningSpec()}
+	return []serviceSpec{catalogSpec(), twinningSpec(), discussionSpec()}
 }
 
 // catalogDatabase is the catalog's own MongoDB database.
@@ -117,6 +122,31 @@ func twinningSpec() serviceSpec {
 		toGateway: func(cfg *gateway.Config, addr string) { cfg.TwinningAddr = addr },
 		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
 			_, err := twinningv1.NewTwinningServiceClient(conn).ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 1})
+			return err
+		},
+	}
+}
+
+// discussionDatabase is the discussion service's own MongoDB database.
+const discussionDatabase = "gemella_discussion"
+
+func discussionSpec() serviceSpec {
+	return serviceSpec{
+		name: "discussion",
+		addr: func(o Options) string { return o.DiscussionAddr },
+		build: func(ctx context.Context, infra infrastructure, addr string, logger *slog.Logger) (grpcService, error) {
+			cfg := discussion.DefaultConfig()
+			cfg.GRPC.Addr = addr
+			cfg.Mongo.URI = infra.mongoURI
+			cfg.Mongo.Database = discussionDatabase
+			cfg.NATS.URL = infra.natsURL
+			cfg.NATS.StreamReplicas = streamReplicas
+			cfg.Auth.KeyFile = infra.signingKeyFile
+			return discussion.New(ctx, cfg, logger)
+		},
+		toGateway: func(cfg *gateway.Config, addr string) { cfg.DiscussionAddr = addr },
+		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
+			_, err := discussionv1.NewDiscussionServiceClient(conn).ListThreads(ctx, &discussionv1.ListThreadsRequest{PageSize: 1})
 			return err
 		},
 	}

@@ -22,7 +22,10 @@ import (
 	"github.com/gemella/gemella/deploy/devstack/demo"
 	gateway "github.com/gemella/gemella/gateway/server"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	discussion "github.com/gemella/gemella/services/discussion/service"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/grpcx"
 )
@@ -52,6 +55,8 @@ type URLs struct {
 	Catalog string
 	// Twinning is the twinning gRPC address, e.g. 127.0.0.1:9092.
 	Twinning string
+	// Discussion is the discussion gRPC address, e.g. 127.0.0.1:9093.
+	Discussion string
 	// NATS is the client URL of the embedded NATS server.
 	NATS string
 	// Mongo is the MongoDB URI of the embedded FerretDB.
@@ -69,6 +74,7 @@ type Stack struct {
 	running []*component
 	// addrs are the bound gRPC addresses by service name.
 	addrs       map[string]string
+	services    map[string]grpcService
 	gatewayAddr string
 
 	failOnce sync.Once
@@ -100,10 +106,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("devstack options: %w", err)
 	}
 	s := &Stack{
-		logger: opts.Logger,
-		addrs:  map[string]string{},
-		failed: make(chan error, 1),
-		died:   make(chan struct{}),
+		logger:   opts.Logger,
+		addrs:    map[string]string{},
+		services: map[string]grpcService{},
+		failed:   make(chan error, 1),
+		died:     make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
@@ -145,7 +152,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.logger.Info("started", "component", "ferretdb", "uri", s.ferret.URI(), "dir", ferretDir)
 
-	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI(), addrs: s.addrs}
+	// The devstack (and only the devstack) makes its own signing key.
+	keyFile := filepath.Join(opts.DataDir, "auth", "signing-key.pem")
+	if _, err := auth.LoadOrCreateKeyFile(keyFile); err != nil {
+		return nil, fmt.Errorf("session signing key: %w", err)
+	}
+	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI(), addrs: s.addrs, signingKeyFile: keyFile}
 	gatewayCfg := gateway.DefaultConfig()
 	gatewayCfg.HTTPAddr = opts.HTTPAddr
 	// The gateway routes only to the services the stack runs; each
@@ -188,6 +200,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		if err := demo.LoadTwinnings(loadCtx, tw, client, s.logger.With("component", "demo")); err != nil {
 			return nil, fmt.Errorf("load demo twinnings: %w", err)
 		}
+		tosCa, err := tw.GetTwinning(loadCtx, &twinningv1.GetTwinningRequest{Id: demo.TosCaCode})
+		if err != nil {
+			return nil, fmt.Errorf("find the Tos.Ca. twinning: %w", err)
+		}
+		community := discussionv1.NewDiscussionServiceClient(conns["discussion"])
+		grant := s.services["discussion"].(*discussion.Service).GrantRoles
+		if err := demo.LoadCommunity(loadCtx, community, grant, s.logger.With("component", "demo"), demo.WithTosCaTwinning(tosCa.GetId(), 30*time.Second)); err != nil {
+			return nil, fmt.Errorf("load demo community: %w", err)
+		}
 	}
 	s.logger.Info("devstack ready", "gateway", s.GatewayURL())
 	return s, nil
@@ -205,6 +226,7 @@ func (s *Stack) startService(ctx context.Context, spec serviceSpec, infra infras
 	}
 	bound := svc.Addr()
 	s.addrs[spec.name] = bound
+	s.services[spec.name] = svc
 	s.launch(spec.name, svc.Run)
 	return bound, nil
 }
@@ -375,12 +397,13 @@ func (s *Stack) shutdown() error {
 // URLs says where everything listens.
 func (s *Stack) URLs() URLs {
 	return URLs{
-		Gateway:  s.GatewayURL(),
-		OpenAPI:  s.GatewayURL() + "/openapi.json",
-		Catalog:  s.CatalogAddr(),
-		Twinning: dialable(s.addrs["twinning"]),
-		NATS:     s.NATSURL(),
-		Mongo:    s.MongoURI(),
+		Gateway:    s.GatewayURL(),
+		OpenAPI:    s.GatewayURL() + "/openapi.json",
+		Catalog:    s.CatalogAddr(),
+		Twinning:   dialable(s.addrs["twinning"]),
+		Discussion: dialable(s.addrs["discussion"]),
+		NATS:       s.NATSURL(),
+		Mongo:      s.MongoURI(),
 	}
 }
 

@@ -49,6 +49,7 @@ func TestStackServesDemoDataAndKeepsItAcrossRestart(t *testing.T) {
 	}
 
 	checkTosCaTwinning(ctx, t, st.GatewayURL())
+	checkCommunity(ctx, t, st.GatewayURL())
 
 	client := catalogClient(t, st.CatalogAddr())
 	wantOrgs, wantPractices := demo.Counts()
@@ -138,13 +139,14 @@ func waitForCatalogEvents(ctx context.Context, t *testing.T, natsURL string) {
 func startForTest(ctx context.Context, t *testing.T, dataDir string, loadDemo bool) *Stack {
 	t.Helper()
 	st, err := Start(ctx, Options{
-		DataDir:      dataDir,
-		HTTPAddr:     "127.0.0.1:0",
-		CatalogAddr:  "127.0.0.1:0",
-		TwinningAddr: "127.0.0.1:0",
-		NATSPort:     0,
-		Logger:       testLogger(),
-		LoadDemo:     loadDemo,
+		DataDir:        dataDir,
+		HTTPAddr:       "127.0.0.1:0",
+		CatalogAddr:    "127.0.0.1:0",
+		TwinningAddr:   "127.0.0.1:0",
+		DiscussionAddr: "127.0.0.1:0",
+		NATSPort:       0,
+		Logger:         testLogger(),
+		LoadDemo:       loadDemo,
 	})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
@@ -326,5 +328,50 @@ func getJSON(ctx context.Context, t *testing.T, url string, into any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkCommunity: GET /v1/threads lists the Tos.Ca. general thread, and
+// GET /v1/members lists the latest members without e-mail addresses.
+func checkCommunity(ctx context.Context, t *testing.T, gatewayURL string) {
+	t.Helper()
+	var threads struct {
+		Threads []struct {
+			Title     string `json:"title"`
+			Scope     string `json:"scope"`
+			PostCount int    `json:"post_count"`
+		} `json:"threads"`
+	}
+	getJSON(ctx, t, gatewayURL+"/v1/threads", &threads)
+	found := false
+	for _, th := range threads.Threads {
+		if strings.HasPrefix(th.Title, "Discussione generale relativa al gemellaggio") && strings.Contains(th.Title, "Tos.Ca.") && th.Scope == "SCOPE_TWINNING" {
+			found = true
+			if th.PostCount < 2 {
+				t.Errorf("the Tos.Ca. general thread has %d posts, want the demo's posts and replies", th.PostCount)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("GET /v1/threads does not list the Tos.Ca. general thread: %+v", threads)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", gatewayURL+"/v1/members", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var members struct {
+		Members []struct {
+			DisplayName string `json:"display_name"`
+			Email       string `json:"email"`
+		} `json:"members"`
+	}
+	if err := json.Unmarshal(body, &members); err != nil || len(members.Members) == 0 {
+		t.Fatalf("GET /v1/members: %v %s", err, body)
+	}
+	if strings.Contains(string(body), "@") {
+		t.Errorf("GET /v1/members shows an e-mail address: %s", body)
 	}
 }

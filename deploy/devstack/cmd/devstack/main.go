@@ -97,6 +97,7 @@ Gemella is running (data in %s). Ctrl-C stops it.
   OpenAPI       %s
   catalog gRPC  %s
   twinning gRPC %s
+  discussion gRPC %s
   live feed     %s/v1/events
   NATS          %s
   MongoDB       %s
@@ -109,6 +110,6 @@ Try:
   curl -N %s/v1/events
   grpcurl -plaintext %s list
 
-`, dataDir, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Gateway, u.NATS, u.Mongo,
+`, dataDir, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Discussion, u.Gateway, u.NATS, u.Mongo,
 		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Gateway, u.Gateway, u.Catalog)
 }
