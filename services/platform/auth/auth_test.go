@@ -349,3 +349,121 @@ func TestInterceptorsOverGRPC(t *testing.T) {
 		t.Fatalf("WithBearerToken: %v", err)
 	}
 }
+
+func TestSessionClaimsSurviveTheRoundTrip(t *testing.T) {
+	issuer := newIssuer(t, newKey(t))
+	started := t0.Add(-3 * time.Hour)
+	withSession := alice
+	withSession.SessionID = "s-42"
+	withSession.SessionStartedAt = started
+	token, issued, err := issuer.Issue(withSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := newVerifier(t, t0, issuer.PublicKey()).Verify(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SessionID != "s-42" || !got.SessionStartedAt.Equal(started) || got.TokenID == "" || got.TokenID != issued.TokenID {
+		t.Fatalf("session claims = %+v, issued %+v", got, issued)
+	}
+	if c := got.Caller(); c.SessionID != "s-42" || !c.SessionStartedAt.Equal(started) {
+		t.Fatalf("caller lost the session: %+v", c)
+	}
+	again, second, _ := issuer.Issue(withSession)
+	if again == token || second.TokenID == issued.TokenID {
+		t.Fatal("two tokens share a jti")
+	}
+	plain, _, _ := issuer.Issue(alice)
+	if c, _ := newVerifier(t, t0, issuer.PublicKey()).Verify(plain); c.SessionID != "" || !c.SessionStartedAt.IsZero() {
+		t.Fatalf("a token without a session has session claims: %+v", c)
+	}
+}
+
+func TestSystemCallerIsNeitherAnonymousNorAMember(t *testing.T) {
+	sys := auth.System("practice-catalog")
+	if sys.IsAnonymous() || sys.IsMember() || !sys.IsService("practice-catalog") || sys.IsService("twinning") {
+		t.Fatalf("system caller predicates: %+v", sys)
+	}
+	if sys.Actor() != "system:practice-catalog" {
+		t.Fatalf("actor = %q", sys.Actor())
+	}
+	for _, r := range auth.Roles {
+		if sys.HasRole(r) {
+			t.Fatalf("the system caller holds %s", r)
+		}
+	}
+	if alice.IsService("") || auth.Anonymous.IsService("") {
+		t.Fatal("a member or anonymous caller passes for a service")
+	}
+	if _, _, err := newIssuer(t, newKey(t)).Issue(sys); err == nil {
+		t.Fatal("a token was issued to a system caller")
+	}
+}
+
+func TestVerifierConfigReadsEveryForm(t *testing.T) {
+	first, second, third := newKey(t), newKey(t), newKey(t)
+	pub := func(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
+	pemText, _ := auth.MarshalPublicKeyPEM(pub(first))
+	file := filepath.Join(t.TempDir(), "previous.pub.pem")
+	thirdPEM, _ := auth.MarshalPublicKeyPEM(pub(third))
+	if err := os.WriteFile(file, thirdPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := auth.VerifierConfig{PublicKeys: string(pemText) + ", " + base64.StdEncoding.EncodeToString(pub(second)) + "," + file + ","}
+	if err := cfg.Validate("GEMELLA_", true); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := cfg.Keys()
+	if err != nil || len(keys) != 3 || !keys[0].Equal(pub(first)) || !keys[1].Equal(pub(second)) || !keys[2].Equal(pub(third)) {
+		t.Fatalf("keys = %d, %v", len(keys), err)
+	}
+	own := newKey(t)
+	v, err := cfg.Verifier(pub(own))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]ed25519.PrivateKey{"own": own, "pem": first, "base64": second, "file": third} {
+		token, _, _ := newIssuer(t, k).Issue(alice)
+		if _, err := v.WithClock(fixedClock(t0)).Verify(token); err != nil {
+			t.Errorf("token of the %s key: %v", name, err)
+		}
+	}
+
+	privatePEM, _ := auth.MarshalPrivateKeyPEM(first)
+	for name, tt := range map[string]struct {
+		cfg      auth.VerifierConfig
+		required bool
+		want     string
+	}{
+		"empty but required":     {auth.VerifierConfig{}, true, "is required"},
+		"empty and optional":     {auth.VerifierConfig{PublicKeys: " , "}, false, ""},
+		"a private key":          {auth.VerifierConfig{PublicKeys: string(privatePEM)}, false, "entry 1"},
+		"missing file":           {auth.VerifierConfig{PublicKeys: filepath.Join(t.TempDir(), "none.pem")}, false, "readable file"},
+		"short base64":           {auth.VerifierConfig{PublicKeys: string(pemText) + "," + base64.StdEncoding.EncodeToString([]byte("short"))}, true, "entry 2"},
+		"a file with a bad key":  {auth.VerifierConfig{PublicKeys: writeFile(t, "garbage")}, false, "public key file"},
+		"every problem reported": {auth.VerifierConfig{PublicKeys: "???,!!!"}, false, "entry 2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tt.cfg.Validate("GEMELLA_", tt.required)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "GEMELLA_AUTH_PUBLIC_KEYS") {
+				t.Fatalf("Validate = %v, want it to name GEMELLA_AUTH_PUBLIC_KEYS and mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

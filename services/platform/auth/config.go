@@ -4,6 +4,9 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 )
 
 // KeyConfig says where the token signing key comes from: the key itself
@@ -48,4 +51,87 @@ func (c KeyConfig) SigningKey() (ed25519.PrivateKey, error) {
 		return nil, errors.New("no token signing key configured")
 	}
 	return LoadKeyFile(c.KeyFile)
+}
+
+// VerifierConfig lists the public keys that verify session tokens. With
+// prefix "GEMELLA_" the variable is GEMELLA_AUTH_PUBLIC_KEYS: comma-separated
+// entries, each an Ed25519 public key written as PEM ("PUBLIC KEY", what
+// `openssl pkey -pubout` writes) or as base64 of its 32 bytes, or the path
+// of a file holding such a PEM block.
+//
+// Key rotation: the signing service (discussion) switches to a new private
+// key while this list names the previous public key(s) next to the new one,
+// so that tokens signed before the switch stay valid until they expire (the
+// token lifetime, minutes); the old key is removed from the list after that.
+type VerifierConfig struct {
+	PublicKeys string `env:"AUTH_PUBLIC_KEYS"`
+}
+
+// Validate checks that every entry loads; with required, that there is at
+// least one, so that a service that must verify tokens fails at start
+// rather than treat every caller as anonymous.
+func (c VerifierConfig) Validate(prefix string, required bool) error {
+	name := prefix + "AUTH_PUBLIC_KEYS"
+	keys, err := c.Keys()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if required && len(keys) == 0 {
+		return fmt.Errorf("%s: is required (the Ed25519 public key(s) that verify session tokens, PEM, base64 or a PEM file's path, comma-separated)", name)
+	}
+	return nil
+}
+
+// Keys parses the listed keys, in order; none when the list is empty.
+func (c VerifierConfig) Keys() ([]ed25519.PublicKey, error) {
+	var keys []ed25519.PublicKey
+	var errs []error
+	for i, entry := range strings.Split(c.PublicKeys, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		key, err := parsePublicKeyEntry(entry)
+		if err != nil {
+			// The entry's text is not repeated: it may be long, and it is
+			// the operator's own configuration.
+			errs = append(errs, fmt.Errorf("entry %d: %w", i+1, err))
+			continue
+		}
+		keys = append(keys, key)
+	}
+	return keys, errors.Join(errs...)
+}
+
+// Verifier accepts tokens signed by the listed keys and by own (the
+// signing service's current key, when it verifies its own tokens too).
+func (c VerifierConfig) Verifier(own ...ed25519.PublicKey) (*Verifier, error) {
+	keys, err := c.Keys()
+	if err != nil {
+		return nil, fmt.Errorf("token verifier: %w", err)
+	}
+	return NewVerifier(append(slices.Clone(own), keys...)...)
+}
+
+// parsePublicKeyEntry reads one entry: a key in PEM or base64, or the path
+// of a file that holds one.
+func parsePublicKeyEntry(entry string) (ed25519.PublicKey, error) {
+	if !strings.HasPrefix(entry, "-----BEGIN") {
+		if info, err := os.Stat(entry); err == nil && info.Mode().IsRegular() {
+			text, err := os.ReadFile(entry)
+			if err != nil {
+				return nil, fmt.Errorf("read public key file: %w", err)
+			}
+			key, err := ParsePublicKey(text)
+			if err != nil {
+				return nil, fmt.Errorf("public key file %s: %w", entry, err)
+			}
+			return key, nil
+		}
+	}
+	key, err := ParsePublicKey([]byte(entry))
+	if err != nil {
+		return nil, fmt.Errorf("neither an Ed25519 public key (PEM or base64) nor a readable file: %w", err)
+	}
+	return key, nil
 }

@@ -14,6 +14,10 @@
 //	name   the display name
 //	roles  e.g. ["member","moderator"]
 //	orgs   the ids of the organisations the member's affiliation is verified for
+//	sid    the log-in session, kept when the token is refreshed (absent in
+//	       tokens minted outside a log-in)
+//	auth_time  when the member gave the password (OIDC's claim): a
+//	       refresh keeps it, so a session cannot be refreshed for ever
 //	iat    issued at; exp expires at (short: minutes); jti a random id
 package auth
 
@@ -45,22 +49,32 @@ type Claims struct {
 	DisplayName   string
 	Roles         []string
 	Organizations []string
-	IssuedAt      time.Time
-	ExpiresAt     time.Time
+	SessionID     string
+	// SessionStartedAt is the auth_time claim; zero without a session.
+	SessionStartedAt time.Time
+	IssuedAt         time.Time
+	ExpiresAt        time.Time
+	// TokenID is the jti claim, different in every token.
+	TokenID string
 	// KeyID names the key that signed the token.
 	KeyID string
 }
 
 // Caller is the caller the claims describe.
 func (c Claims) Caller() Caller {
-	return Caller{MemberID: c.MemberID, DisplayName: c.DisplayName, Roles: slices.Clone(c.Roles), Organizations: slices.Clone(c.Organizations)}
+	return Caller{
+		MemberID: c.MemberID, DisplayName: c.DisplayName, Roles: slices.Clone(c.Roles), Organizations: slices.Clone(c.Organizations),
+		SessionID: c.SessionID, SessionStartedAt: c.SessionStartedAt,
+	}
 }
 
 // jwtClaims is the JSON form of Claims.
 type jwtClaims struct {
-	Name  string   `json:"name,omitempty"`
-	Roles []string `json:"roles,omitempty"`
-	Orgs  []string `json:"orgs,omitempty"`
+	Name      string           `json:"name,omitempty"`
+	Roles     []string         `json:"roles,omitempty"`
+	Orgs      []string         `json:"orgs,omitempty"`
+	SessionID string           `json:"sid,omitempty"`
+	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -96,9 +110,11 @@ func (i *Issuer) PublicKey() ed25519.PublicKey { return i.key.Public().(ed25519.
 // TTL is how long the tokens live.
 func (i *Issuer) TTL() time.Duration { return i.ttl }
 
-// Issue signs a token for the caller; the caller must be a member.
+// Issue signs a token for the caller; the caller must be a member. The
+// caller's SessionID and SessionStartedAt, when set, become the sid and
+// auth_time claims.
 func (i *Issuer) Issue(c Caller) (token string, claims Claims, err error) {
-	if c.IsAnonymous() {
+	if c.MemberID == "" {
 		return "", Claims{}, errors.New("issue token: the caller has no member id")
 	}
 	// JWT times are whole seconds; truncating here makes the returned
@@ -108,16 +124,24 @@ func (i *Issuer) Issue(c Caller) (token string, claims Claims, err error) {
 	if _, err := rand.Read(jti); err != nil {
 		return "", Claims{}, fmt.Errorf("issue token: %w", err)
 	}
+	var authTime *jwt.NumericDate
+	started := c.SessionStartedAt.UTC().Truncate(time.Second)
+	if !c.SessionStartedAt.IsZero() {
+		authTime = jwt.NewNumericDate(started)
+	}
+	tokenID := fmt.Sprintf("%x", jti)
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwtClaims{
-		Name:  c.DisplayName,
-		Roles: c.Roles,
-		Orgs:  c.Organizations,
+		Name:      c.DisplayName,
+		Roles:     c.Roles,
+		Orgs:      c.Organizations,
+		SessionID: c.SessionID,
+		AuthTime:  authTime,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    TokenIssuer,
 			Subject:   c.MemberID,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(i.ttl)),
-			ID:        fmt.Sprintf("%x", jti),
+			ID:        tokenID,
 		},
 	})
 	t.Header["kid"] = i.kid
@@ -125,11 +149,15 @@ func (i *Issuer) Issue(c Caller) (token string, claims Claims, err error) {
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("issue token: %w", err)
 	}
-	return signed, Claims{
+	claims = Claims{
 		MemberID: c.MemberID, DisplayName: c.DisplayName,
-		Roles: slices.Clone(c.Roles), Organizations: slices.Clone(c.Organizations),
-		IssuedAt: now, ExpiresAt: now.Add(i.ttl), KeyID: i.kid,
-	}, nil
+		Roles: slices.Clone(c.Roles), Organizations: slices.Clone(c.Organizations), SessionID: c.SessionID,
+		IssuedAt: now, ExpiresAt: now.Add(i.ttl), TokenID: tokenID, KeyID: i.kid,
+	}
+	if authTime != nil {
+		claims.SessionStartedAt = started
+	}
+	return signed, claims, nil
 }
 
 // Verifier checks tokens against a set of public keys, chosen by the
@@ -189,7 +217,11 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
 	c := Claims{
-		MemberID: parsed.Subject, DisplayName: parsed.Name, Roles: parsed.Roles, Organizations: parsed.Orgs, KeyID: kid,
+		MemberID: parsed.Subject, DisplayName: parsed.Name, Roles: parsed.Roles, Organizations: parsed.Orgs,
+		SessionID: parsed.SessionID, TokenID: parsed.ID, KeyID: kid,
+	}
+	if parsed.AuthTime != nil {
+		c.SessionStartedAt = parsed.AuthTime.UTC()
 	}
 	if parsed.IssuedAt != nil {
 		c.IssuedAt = parsed.IssuedAt.UTC()

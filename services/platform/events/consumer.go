@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
@@ -90,6 +91,17 @@ type ConsumerConfig struct {
 	HandlerTimeout time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Observe, when set, is called after each successful handler call,
+	// before the ack, with the event and the time the handler returned:
+	// for telemetry and benchmarks, e.g. the lag handledAt − OccurredAt.
+	// It runs on the consuming goroutine, so it must be quick, must not
+	// panic and must not keep env. Nil observes nothing.
+	Observe func(env *eventsv1.Envelope, handledAt time.Time)
+	// Metrics, when set, gets the histogram gemella_event_lag_seconds: the
+	// time from an event's occurred-at to the end of its successful
+	// handling, by stream and consumer. Consumers may share a registry.
+	// Nil records nothing.
+	Metrics prometheus.Registerer
 }
 
 func (c ConsumerConfig) withDefaults() ConsumerConfig {
@@ -177,6 +189,13 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, h 
 		h:   h,
 		log: cfg.Logger.With(slog.String("stream", cfg.Stream), slog.String("consumer", cfg.Durable)),
 	}
+	if cfg.Metrics != nil {
+		lag, err := eventLag(cfg.Metrics)
+		if err != nil {
+			return fmt.Errorf("consume %s/%s: %w", cfg.Stream, cfg.Durable, err)
+		}
+		c.lag = lag.WithLabelValues(cfg.Stream, cfg.Durable)
+	}
 
 	wait := minRetryWait
 	for ctx.Err() == nil {
@@ -207,6 +226,8 @@ type consumer struct {
 	cfg ConsumerConfig
 	h   Handler
 	log *slog.Logger
+	// lag is this consumer's series of the lag histogram; nil without Metrics.
+	lag prometheus.Observer
 }
 
 // consumeOnce declares the consumer and pulls from it until ctx is done or
@@ -302,6 +323,7 @@ func (c *consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	err = c.call(ctx, log, &env)
 	switch {
 	case err == nil:
+		c.handled(&env, time.Now())
 		if err := msg.Ack(); err != nil {
 			// The server delivers it again after AckWait; handlers are idempotent.
 			log.Warn("ack failed", slog.Any("error", err))
@@ -331,6 +353,40 @@ func (c *consumer) call(ctx context.Context, log *slog.Logger, env *eventsv1.Env
 		}
 	}()
 	return c.h(ctx, env)
+}
+
+// handled reports a successful handling to the observer and the metrics.
+func (c *consumer) handled(env *eventsv1.Envelope, at time.Time) {
+	if c.lag != nil && env.GetOccurredAt() != nil {
+		// A producer's clock ahead of ours would make the lag negative.
+		c.lag.Observe(max(0, at.Sub(env.GetOccurredAt().AsTime()).Seconds()))
+	}
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(env, at)
+	}
+}
+
+// eventLag registers the lag histogram on reg, or finds the one another
+// consumer registered there.
+func eventLag(reg prometheus.Registerer) (*prometheus.HistogramVec, error) {
+	lag := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "gemella_event_lag_seconds",
+		Help:    "Time from an event's occurred-at to the end of its successful handling.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"stream", "consumer"})
+	err := reg.Register(lag)
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		existing, ok := already.ExistingCollector.(*prometheus.HistogramVec)
+		if !ok {
+			return nil, fmt.Errorf("register event lag histogram: %w", err)
+		}
+		return existing, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("register event lag histogram: %w", err)
+	}
+	return lag, nil
 }
 
 // backoff is the wait after failed delivery n (1-based).

@@ -7,10 +7,16 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/gemella/gemella/services/platform/auth"
 )
 
 // Dial returns a client connection to another service. Calls made without a
-// deadline get defaultDeadline, so no call waits for ever.
+// deadline get defaultDeadline, so no call waits for ever. Calls made while
+// serving a call carry that call's session token on (see
+// ForwardAuthorization), so the other service authorizes the member who
+// asked, not the service in between.
 func Dial(addr string, defaultDeadline time.Duration, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if defaultDeadline <= 0 {
 		defaultDeadline = 5 * time.Second
@@ -24,11 +30,45 @@ func Dial(addr string, defaultDeadline time.Duration, extra ...grpc.DialOption) 
 				defer cancel()
 			}
 			return invoker(ctx, method, req, reply, cc, callOpts...)
-		}),
+		}, ForwardAuthorizationUnary),
+		grpc.WithChainStreamInterceptor(ForwardAuthorizationStream),
 	}, extra...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	return conn, nil
+}
+
+// ForwardAuthorization returns ctx with the incoming call's "authorization"
+// metadata copied to the outgoing call, unless the outgoing context sets
+// one already. A context that serves no call (a consumer acting on an
+// event, as auth.System) has none to copy: such calls go out anonymous
+// unless their caller sets a token.
+func ForwardAuthorization(ctx context.Context) context.Context {
+	if out, ok := metadata.FromOutgoingContext(ctx); ok && len(out.Get(auth.MetadataKey)) > 0 {
+		return ctx
+	}
+	in, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return ctx
+	}
+	values := in.Get(auth.MetadataKey)
+	if len(values) != 1 {
+		// None to pass on; several were refused by the server already.
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, auth.MetadataKey, values[0])
+}
+
+// ForwardAuthorizationUnary is ForwardAuthorization as a unary client
+// interceptor; Dial installs it.
+func ForwardAuthorizationUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return invoker(ForwardAuthorization(ctx), method, req, reply, cc, opts...)
+}
+
+// ForwardAuthorizationStream is ForwardAuthorization as a stream client
+// interceptor; Dial installs it.
+func ForwardAuthorizationStream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return streamer(ForwardAuthorization(ctx), desc, cc, method, opts...)
 }

@@ -12,6 +12,7 @@ package discussionv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -607,6 +608,134 @@ func (x *CreateSessionRequest) GetPassword() string {
 	return ""
 }
 
+// The token to refresh is the caller's own (the Authorization header).
+type RefreshSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefreshSessionRequest) Reset() {
+	*x = RefreshSessionRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefreshSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefreshSessionRequest) ProtoMessage() {}
+
+func (x *RefreshSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefreshSessionRequest.ProtoReflect.Descriptor instead.
+func (*RefreshSessionRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
+}
+
+// The session to end is the caller's own (the Authorization header).
+type DeleteSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSessionRequest) Reset() {
+	*x = DeleteSessionRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSessionRequest) ProtoMessage() {}
+
+func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
+func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{5}
+}
+
+type GrantRolesRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// ROLE_COORDINATOR, ROLE_MODERATOR or ROLE_ADMINISTRATOR; members hold
+	// ROLE_MEMBER already, and ROLE_EDITOR follows a verified affiliation.
+	Roles         []Role `protobuf:"varint,2,rep,packed,name=roles,proto3,enum=gemella.discussion.v1.Role" json:"roles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantRolesRequest) Reset() {
+	*x = GrantRolesRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantRolesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantRolesRequest) ProtoMessage() {}
+
+func (x *GrantRolesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantRolesRequest.ProtoReflect.Descriptor instead.
+func (*GrantRolesRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GrantRolesRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GrantRolesRequest) GetRoles() []Role {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
 type Session struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A signed token (EdDSA); send it as "Authorization: Bearer <token>".
@@ -619,7 +748,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +760,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +773,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Session) GetToken() string {
@@ -676,7 +805,7 @@ type GetMyProfileRequest struct {
 
 func (x *GetMyProfileRequest) Reset() {
 	*x = GetMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +817,7 @@ func (x *GetMyProfileRequest) String() string {
 func (*GetMyProfileRequest) ProtoMessage() {}
 
 func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +830,7 @@ func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{5}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
 }
 
 type UpdateMyProfileRequest struct {
@@ -714,7 +843,7 @@ type UpdateMyProfileRequest struct {
 
 func (x *UpdateMyProfileRequest) Reset() {
 	*x = UpdateMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +855,7 @@ func (x *UpdateMyProfileRequest) String() string {
 func (*UpdateMyProfileRequest) ProtoMessage() {}
 
 func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +868,7 @@ func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{6}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateMyProfileRequest) GetMember() *Member {
@@ -765,7 +894,7 @@ type GetMemberRequest struct {
 
 func (x *GetMemberRequest) Reset() {
 	*x = GetMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +906,7 @@ func (x *GetMemberRequest) String() string {
 func (*GetMemberRequest) ProtoMessage() {}
 
 func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +919,7 @@ func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{7}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetMemberRequest) GetId() string {
@@ -810,7 +939,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +951,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +964,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListMembersRequest) GetPageSize() int32 {
@@ -862,7 +991,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1003,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1016,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -914,7 +1043,7 @@ type RequestAffiliationRequest struct {
 
 func (x *RequestAffiliationRequest) Reset() {
 	*x = RequestAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +1055,7 @@ func (x *RequestAffiliationRequest) String() string {
 func (*RequestAffiliationRequest) ProtoMessage() {}
 
 func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1068,7 @@ func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RequestAffiliationRequest) GetMemberId() string {
@@ -968,7 +1097,7 @@ type DecideAffiliationRequest struct {
 
 func (x *DecideAffiliationRequest) Reset() {
 	*x = DecideAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1109,7 @@ func (x *DecideAffiliationRequest) String() string {
 func (*DecideAffiliationRequest) ProtoMessage() {}
 
 func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1122,7 @@ func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*DecideAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DecideAffiliationRequest) GetMemberId() string {
@@ -1054,7 +1183,7 @@ type Thread struct {
 
 func (x *Thread) Reset() {
 	*x = Thread{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1195,7 @@ func (x *Thread) String() string {
 func (*Thread) ProtoMessage() {}
 
 func (x *Thread) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1208,7 @@ func (x *Thread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thread.ProtoReflect.Descriptor instead.
 func (*Thread) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Thread) GetId() string {
@@ -1176,7 +1305,7 @@ type CreateThreadRequest struct {
 
 func (x *CreateThreadRequest) Reset() {
 	*x = CreateThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1317,7 @@ func (x *CreateThreadRequest) String() string {
 func (*CreateThreadRequest) ProtoMessage() {}
 
 func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1330,7 @@ func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateThreadRequest.ProtoReflect.Descriptor instead.
 func (*CreateThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateThreadRequest) GetThread() *Thread {
@@ -1227,7 +1356,7 @@ type GetThreadRequest struct {
 
 func (x *GetThreadRequest) Reset() {
 	*x = GetThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1368,7 @@ func (x *GetThreadRequest) String() string {
 func (*GetThreadRequest) ProtoMessage() {}
 
 func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1381,7 @@ func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadRequest.ProtoReflect.Descriptor instead.
 func (*GetThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetThreadRequest) GetId() string {
@@ -1275,7 +1404,7 @@ type ListThreadsRequest struct {
 
 func (x *ListThreadsRequest) Reset() {
 	*x = ListThreadsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1416,7 @@ func (x *ListThreadsRequest) String() string {
 func (*ListThreadsRequest) ProtoMessage() {}
 
 func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1429,7 @@ func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsRequest.ProtoReflect.Descriptor instead.
 func (*ListThreadsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListThreadsRequest) GetPageSize() int32 {
@@ -1348,7 +1477,7 @@ type ListThreadsResponse struct {
 
 func (x *ListThreadsResponse) Reset() {
 	*x = ListThreadsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1489,7 @@ func (x *ListThreadsResponse) String() string {
 func (*ListThreadsResponse) ProtoMessage() {}
 
 func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1502,7 @@ func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsResponse.ProtoReflect.Descriptor instead.
 func (*ListThreadsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListThreadsResponse) GetThreads() []*Thread {
@@ -1421,7 +1550,7 @@ type Post struct {
 
 func (x *Post) Reset() {
 	*x = Post{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1562,7 @@ func (x *Post) String() string {
 func (*Post) ProtoMessage() {}
 
 func (x *Post) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1575,7 @@ func (x *Post) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Post.ProtoReflect.Descriptor instead.
 func (*Post) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Post) GetId() string {
@@ -1544,7 +1673,7 @@ type AddPostRequest struct {
 
 func (x *AddPostRequest) Reset() {
 	*x = AddPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1685,7 @@ func (x *AddPostRequest) String() string {
 func (*AddPostRequest) ProtoMessage() {}
 
 func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1698,7 @@ func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPostRequest.ProtoReflect.Descriptor instead.
 func (*AddPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AddPostRequest) GetThreadId() string {
@@ -1604,7 +1733,7 @@ type ListPostsRequest struct {
 
 func (x *ListPostsRequest) Reset() {
 	*x = ListPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1745,7 @@ func (x *ListPostsRequest) String() string {
 func (*ListPostsRequest) ProtoMessage() {}
 
 func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1758,7 @@ func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPostsRequest) GetThreadId() string {
@@ -1663,7 +1792,7 @@ type ListPostsResponse struct {
 
 func (x *ListPostsResponse) Reset() {
 	*x = ListPostsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1804,7 @@ func (x *ListPostsResponse) String() string {
 func (*ListPostsResponse) ProtoMessage() {}
 
 func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1817,7 @@ func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsResponse.ProtoReflect.Descriptor instead.
 func (*ListPostsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListPostsResponse) GetPosts() []*Post {
@@ -1715,7 +1844,7 @@ type EditPostRequest struct {
 
 func (x *EditPostRequest) Reset() {
 	*x = EditPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1856,7 @@ func (x *EditPostRequest) String() string {
 func (*EditPostRequest) ProtoMessage() {}
 
 func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1869,7 @@ func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditPostRequest.ProtoReflect.Descriptor instead.
 func (*EditPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EditPostRequest) GetId() string {
@@ -1766,7 +1895,7 @@ type DeletePostRequest struct {
 
 func (x *DeletePostRequest) Reset() {
 	*x = DeletePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1778,7 +1907,7 @@ func (x *DeletePostRequest) String() string {
 func (*DeletePostRequest) ProtoMessage() {}
 
 func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1791,7 +1920,7 @@ func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePostRequest.ProtoReflect.Descriptor instead.
 func (*DeletePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeletePostRequest) GetId() string {
@@ -1811,7 +1940,7 @@ type ReportPostRequest struct {
 
 func (x *ReportPostRequest) Reset() {
 	*x = ReportPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1952,7 @@ func (x *ReportPostRequest) String() string {
 func (*ReportPostRequest) ProtoMessage() {}
 
 func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1965,7 @@ func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportPostRequest.ProtoReflect.Descriptor instead.
 func (*ReportPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReportPostRequest) GetId() string {
@@ -1863,7 +1992,7 @@ type ModeratePostRequest struct {
 
 func (x *ModeratePostRequest) Reset() {
 	*x = ModeratePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2004,7 @@ func (x *ModeratePostRequest) String() string {
 func (*ModeratePostRequest) ProtoMessage() {}
 
 func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2017,7 @@ func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModeratePostRequest.ProtoReflect.Descriptor instead.
 func (*ModeratePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ModeratePostRequest) GetId() string {
@@ -1915,7 +2044,7 @@ type ListReportedPostsRequest struct {
 
 func (x *ListReportedPostsRequest) Reset() {
 	*x = ListReportedPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2056,7 @@ func (x *ListReportedPostsRequest) String() string {
 func (*ListReportedPostsRequest) ProtoMessage() {}
 
 func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2069,7 @@ func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportedPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportedPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListReportedPostsRequest) GetPageSize() int32 {
@@ -1987,7 +2116,7 @@ type Story struct {
 
 func (x *Story) Reset() {
 	*x = Story{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2128,7 @@ func (x *Story) String() string {
 func (*Story) ProtoMessage() {}
 
 func (x *Story) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2141,7 @@ func (x *Story) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Story.ProtoReflect.Descriptor instead.
 func (*Story) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Story) GetId() string {
@@ -2109,7 +2238,7 @@ type SubmitStoryRequest struct {
 
 func (x *SubmitStoryRequest) Reset() {
 	*x = SubmitStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2121,7 +2250,7 @@ func (x *SubmitStoryRequest) String() string {
 func (*SubmitStoryRequest) ProtoMessage() {}
 
 func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2134,7 +2263,7 @@ func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitStoryRequest.ProtoReflect.Descriptor instead.
 func (*SubmitStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SubmitStoryRequest) GetStory() *Story {
@@ -2165,7 +2294,7 @@ type ListStoriesRequest struct {
 
 func (x *ListStoriesRequest) Reset() {
 	*x = ListStoriesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2306,7 @@ func (x *ListStoriesRequest) String() string {
 func (*ListStoriesRequest) ProtoMessage() {}
 
 func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2319,7 @@ func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListStoriesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListStoriesRequest) GetPageSize() int32 {
@@ -2238,7 +2367,7 @@ type ListStoriesResponse struct {
 
 func (x *ListStoriesResponse) Reset() {
 	*x = ListStoriesResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2379,7 @@ func (x *ListStoriesResponse) String() string {
 func (*ListStoriesResponse) ProtoMessage() {}
 
 func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2392,7 @@ func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListStoriesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListStoriesResponse) GetStories() []*Story {
@@ -2289,7 +2418,7 @@ type GetStoryRequest struct {
 
 func (x *GetStoryRequest) Reset() {
 	*x = GetStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2430,7 @@ func (x *GetStoryRequest) String() string {
 func (*GetStoryRequest) ProtoMessage() {}
 
 func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2443,7 @@ func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStoryRequest.ProtoReflect.Descriptor instead.
 func (*GetStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetStoryRequest) GetId() string {
@@ -2334,7 +2463,7 @@ type DecideStoryRequest struct {
 
 func (x *DecideStoryRequest) Reset() {
 	*x = DecideStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2346,7 +2475,7 @@ func (x *DecideStoryRequest) String() string {
 func (*DecideStoryRequest) ProtoMessage() {}
 
 func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2359,7 +2488,7 @@ func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideStoryRequest.ProtoReflect.Descriptor instead.
 func (*DecideStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DecideStoryRequest) GetId() string {
@@ -2380,7 +2509,7 @@ var File_gemella_discussion_v1_discussion_proto protoreflect.FileDescriptor
 
 const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\n" +
-	"&gemella/discussion/v1/discussion.proto\x12\x15gemella.discussion.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x02\n" +
+	"&gemella/discussion/v1/discussion.proto\x12\x15gemella.discussion.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x02\n" +
 	"\vAffiliation\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12@\n" +
 	"\x06status\x18\x02 \x01(\x0e2(.gemella.discussion.v1.AffiliationStatusR\x06status\x12=\n" +
@@ -2408,7 +2537,12 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\"H\n" +
 	"\x14CreateSessionRequest\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"\x93\x01\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\"\x17\n" +
+	"\x15RefreshSessionRequest\"\x16\n" +
+	"\x14DeleteSessionRequest\"c\n" +
+	"\x11GrantRolesRequest\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x121\n" +
+	"\x05roles\x18\x02 \x03(\x0e2\x1b.gemella.discussion.v1.RoleR\x05roles\"\x93\x01\n" +
 	"\aSession\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2580,16 +2714,20 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x18STORY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STORY_STATUS_PENDING\x10\x01\x12\x1a\n" +
 	"\x16STORY_STATUS_PUBLISHED\x10\x02\x12\x19\n" +
-	"\x15STORY_STATUS_REJECTED\x10\x032\xb1\x11\n" +
+	"\x15STORY_STATUS_REJECTED\x10\x032\xbe\x13\n" +
 	"\x11DiscussionService\x12]\n" +
 	"\x0eRegisterMember\x12,.gemella.discussion.v1.RegisterMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\\\n" +
-	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12Y\n" +
+	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12^\n" +
+	"\x0eRefreshSession\x12,.gemella.discussion.v1.RefreshSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12T\n" +
+	"\rDeleteSession\x12+.gemella.discussion.v1.DeleteSessionRequest\x1a\x16.google.protobuf.Empty\x12Y\n" +
 	"\fGetMyProfile\x12*.gemella.discussion.v1.GetMyProfileRequest\x1a\x1d.gemella.discussion.v1.Member\x12_\n" +
 	"\x0fUpdateMyProfile\x12-.gemella.discussion.v1.UpdateMyProfileRequest\x1a\x1d.gemella.discussion.v1.Member\x12S\n" +
 	"\tGetMember\x12'.gemella.discussion.v1.GetMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12d\n" +
 	"\vListMembers\x12).gemella.discussion.v1.ListMembersRequest\x1a*.gemella.discussion.v1.ListMembersResponse\x12e\n" +
 	"\x12RequestAffiliation\x120.gemella.discussion.v1.RequestAffiliationRequest\x1a\x1d.gemella.discussion.v1.Member\x12c\n" +
-	"\x11DecideAffiliation\x12/.gemella.discussion.v1.DecideAffiliationRequest\x1a\x1d.gemella.discussion.v1.Member\x12Y\n" +
+	"\x11DecideAffiliation\x12/.gemella.discussion.v1.DecideAffiliationRequest\x1a\x1d.gemella.discussion.v1.Member\x12U\n" +
+	"\n" +
+	"GrantRoles\x12(.gemella.discussion.v1.GrantRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12Y\n" +
 	"\fCreateThread\x12*.gemella.discussion.v1.CreateThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12S\n" +
 	"\tGetThread\x12'.gemella.discussion.v1.GetThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12d\n" +
 	"\vListThreads\x12).gemella.discussion.v1.ListThreadsRequest\x1a*.gemella.discussion.v1.ListThreadsResponse\x12M\n" +
@@ -2622,7 +2760,7 @@ func file_gemella_discussion_v1_discussion_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(Role)(0),                         // 0: gemella.discussion.v1.Role
 	(AffiliationStatus)(0),            // 1: gemella.discussion.v1.AffiliationStatus
@@ -2633,121 +2771,132 @@ var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(*Member)(nil),                    // 6: gemella.discussion.v1.Member
 	(*RegisterMemberRequest)(nil),     // 7: gemella.discussion.v1.RegisterMemberRequest
 	(*CreateSessionRequest)(nil),      // 8: gemella.discussion.v1.CreateSessionRequest
-	(*Session)(nil),                   // 9: gemella.discussion.v1.Session
-	(*GetMyProfileRequest)(nil),       // 10: gemella.discussion.v1.GetMyProfileRequest
-	(*UpdateMyProfileRequest)(nil),    // 11: gemella.discussion.v1.UpdateMyProfileRequest
-	(*GetMemberRequest)(nil),          // 12: gemella.discussion.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),        // 13: gemella.discussion.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),       // 14: gemella.discussion.v1.ListMembersResponse
-	(*RequestAffiliationRequest)(nil), // 15: gemella.discussion.v1.RequestAffiliationRequest
-	(*DecideAffiliationRequest)(nil),  // 16: gemella.discussion.v1.DecideAffiliationRequest
-	(*Thread)(nil),                    // 17: gemella.discussion.v1.Thread
-	(*CreateThreadRequest)(nil),       // 18: gemella.discussion.v1.CreateThreadRequest
-	(*GetThreadRequest)(nil),          // 19: gemella.discussion.v1.GetThreadRequest
-	(*ListThreadsRequest)(nil),        // 20: gemella.discussion.v1.ListThreadsRequest
-	(*ListThreadsResponse)(nil),       // 21: gemella.discussion.v1.ListThreadsResponse
-	(*Post)(nil),                      // 22: gemella.discussion.v1.Post
-	(*AddPostRequest)(nil),            // 23: gemella.discussion.v1.AddPostRequest
-	(*ListPostsRequest)(nil),          // 24: gemella.discussion.v1.ListPostsRequest
-	(*ListPostsResponse)(nil),         // 25: gemella.discussion.v1.ListPostsResponse
-	(*EditPostRequest)(nil),           // 26: gemella.discussion.v1.EditPostRequest
-	(*DeletePostRequest)(nil),         // 27: gemella.discussion.v1.DeletePostRequest
-	(*ReportPostRequest)(nil),         // 28: gemella.discussion.v1.ReportPostRequest
-	(*ModeratePostRequest)(nil),       // 29: gemella.discussion.v1.ModeratePostRequest
-	(*ListReportedPostsRequest)(nil),  // 30: gemella.discussion.v1.ListReportedPostsRequest
-	(*Story)(nil),                     // 31: gemella.discussion.v1.Story
-	(*SubmitStoryRequest)(nil),        // 32: gemella.discussion.v1.SubmitStoryRequest
-	(*ListStoriesRequest)(nil),        // 33: gemella.discussion.v1.ListStoriesRequest
-	(*ListStoriesResponse)(nil),       // 34: gemella.discussion.v1.ListStoriesResponse
-	(*GetStoryRequest)(nil),           // 35: gemella.discussion.v1.GetStoryRequest
-	(*DecideStoryRequest)(nil),        // 36: gemella.discussion.v1.DecideStoryRequest
-	(*timestamppb.Timestamp)(nil),     // 37: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 38: google.protobuf.FieldMask
+	(*RefreshSessionRequest)(nil),     // 9: gemella.discussion.v1.RefreshSessionRequest
+	(*DeleteSessionRequest)(nil),      // 10: gemella.discussion.v1.DeleteSessionRequest
+	(*GrantRolesRequest)(nil),         // 11: gemella.discussion.v1.GrantRolesRequest
+	(*Session)(nil),                   // 12: gemella.discussion.v1.Session
+	(*GetMyProfileRequest)(nil),       // 13: gemella.discussion.v1.GetMyProfileRequest
+	(*UpdateMyProfileRequest)(nil),    // 14: gemella.discussion.v1.UpdateMyProfileRequest
+	(*GetMemberRequest)(nil),          // 15: gemella.discussion.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),        // 16: gemella.discussion.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),       // 17: gemella.discussion.v1.ListMembersResponse
+	(*RequestAffiliationRequest)(nil), // 18: gemella.discussion.v1.RequestAffiliationRequest
+	(*DecideAffiliationRequest)(nil),  // 19: gemella.discussion.v1.DecideAffiliationRequest
+	(*Thread)(nil),                    // 20: gemella.discussion.v1.Thread
+	(*CreateThreadRequest)(nil),       // 21: gemella.discussion.v1.CreateThreadRequest
+	(*GetThreadRequest)(nil),          // 22: gemella.discussion.v1.GetThreadRequest
+	(*ListThreadsRequest)(nil),        // 23: gemella.discussion.v1.ListThreadsRequest
+	(*ListThreadsResponse)(nil),       // 24: gemella.discussion.v1.ListThreadsResponse
+	(*Post)(nil),                      // 25: gemella.discussion.v1.Post
+	(*AddPostRequest)(nil),            // 26: gemella.discussion.v1.AddPostRequest
+	(*ListPostsRequest)(nil),          // 27: gemella.discussion.v1.ListPostsRequest
+	(*ListPostsResponse)(nil),         // 28: gemella.discussion.v1.ListPostsResponse
+	(*EditPostRequest)(nil),           // 29: gemella.discussion.v1.EditPostRequest
+	(*DeletePostRequest)(nil),         // 30: gemella.discussion.v1.DeletePostRequest
+	(*ReportPostRequest)(nil),         // 31: gemella.discussion.v1.ReportPostRequest
+	(*ModeratePostRequest)(nil),       // 32: gemella.discussion.v1.ModeratePostRequest
+	(*ListReportedPostsRequest)(nil),  // 33: gemella.discussion.v1.ListReportedPostsRequest
+	(*Story)(nil),                     // 34: gemella.discussion.v1.Story
+	(*SubmitStoryRequest)(nil),        // 35: gemella.discussion.v1.SubmitStoryRequest
+	(*ListStoriesRequest)(nil),        // 36: gemella.discussion.v1.ListStoriesRequest
+	(*ListStoriesResponse)(nil),       // 37: gemella.discussion.v1.ListStoriesResponse
+	(*GetStoryRequest)(nil),           // 38: gemella.discussion.v1.GetStoryRequest
+	(*DecideStoryRequest)(nil),        // 39: gemella.discussion.v1.DecideStoryRequest
+	(*timestamppb.Timestamp)(nil),     // 40: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 41: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 42: google.protobuf.Empty
 }
 var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	1,  // 0: gemella.discussion.v1.Affiliation.status:type_name -> gemella.discussion.v1.AffiliationStatus
-	37, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
-	37, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
+	40, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
+	40, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: gemella.discussion.v1.Member.roles:type_name -> gemella.discussion.v1.Role
 	5,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
-	37, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	37, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
+	40, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	40, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
 	6,  // 7: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
-	37, // 8: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	6,  // 9: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
-	6,  // 10: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
-	38, // 11: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
-	6,  // 12: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
-	2,  // 13: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
-	37, // 14: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
-	37, // 15: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
-	17, // 16: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
-	2,  // 17: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
-	17, // 18: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
-	3,  // 19: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
-	37, // 20: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
-	37, // 21: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
-	22, // 22: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
-	22, // 23: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
-	4,  // 24: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
-	37, // 25: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
-	37, // 26: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
-	31, // 27: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
-	4,  // 28: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
-	31, // 29: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
-	7,  // 30: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
-	8,  // 31: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
-	10, // 32: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
-	11, // 33: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
-	12, // 34: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
-	13, // 35: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
-	15, // 36: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
-	16, // 37: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
-	18, // 38: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
-	19, // 39: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
-	20, // 40: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
-	23, // 41: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
-	24, // 42: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
-	26, // 43: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
-	27, // 44: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
-	28, // 45: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
-	29, // 46: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	29, // 47: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	30, // 48: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
-	32, // 49: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
-	33, // 50: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
-	35, // 51: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
-	36, // 52: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	36, // 53: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	6,  // 54: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
-	9,  // 55: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
-	6,  // 56: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
-	6,  // 57: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
-	6,  // 58: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
-	14, // 59: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
-	6,  // 60: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
-	6,  // 61: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
-	17, // 62: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
-	17, // 63: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
-	21, // 64: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
-	22, // 65: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
-	25, // 66: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	22, // 67: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
-	22, // 68: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
-	22, // 69: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
-	22, // 70: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
-	22, // 71: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
-	25, // 72: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	31, // 73: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
-	34, // 74: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
-	31, // 75: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
-	31, // 76: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
-	31, // 77: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
-	54, // [54:78] is the sub-list for method output_type
-	30, // [30:54] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	0,  // 8: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
+	40, // 9: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	6,  // 10: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
+	6,  // 11: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
+	41, // 12: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	6,  // 13: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
+	2,  // 14: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
+	40, // 15: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
+	40, // 16: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
+	20, // 17: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
+	2,  // 18: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
+	20, // 19: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
+	3,  // 20: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
+	40, // 21: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
+	40, // 22: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
+	25, // 23: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
+	25, // 24: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
+	4,  // 25: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
+	40, // 26: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
+	40, // 27: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
+	34, // 28: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
+	4,  // 29: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
+	34, // 30: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
+	7,  // 31: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
+	8,  // 32: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
+	9,  // 33: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
+	10, // 34: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
+	13, // 35: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
+	14, // 36: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
+	15, // 37: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
+	16, // 38: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
+	18, // 39: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
+	19, // 40: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
+	11, // 41: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
+	21, // 42: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
+	22, // 43: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
+	23, // 44: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
+	26, // 45: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
+	27, // 46: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
+	29, // 47: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
+	30, // 48: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
+	31, // 49: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
+	32, // 50: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	32, // 51: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	33, // 52: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
+	35, // 53: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
+	36, // 54: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
+	38, // 55: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
+	39, // 56: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	39, // 57: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	6,  // 58: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
+	12, // 59: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
+	12, // 60: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
+	42, // 61: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
+	6,  // 62: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
+	6,  // 63: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
+	6,  // 64: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
+	17, // 65: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
+	6,  // 66: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
+	6,  // 67: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
+	6,  // 68: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
+	20, // 69: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
+	20, // 70: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
+	24, // 71: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
+	25, // 72: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
+	28, // 73: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	25, // 74: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
+	25, // 75: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
+	25, // 76: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
+	25, // 77: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
+	25, // 78: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
+	28, // 79: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	34, // 80: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
+	37, // 81: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
+	34, // 82: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
+	34, // 83: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
+	34, // 84: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
+	58, // [58:85] is the sub-list for method output_type
+	31, // [31:58] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_gemella_discussion_v1_discussion_proto_init() }
@@ -2761,7 +2910,7 @@ func file_gemella_discussion_v1_discussion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_discussion_v1_discussion_proto_rawDesc), len(file_gemella_discussion_v1_discussion_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   32,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -14,6 +14,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -24,12 +25,15 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	DiscussionService_RegisterMember_FullMethodName     = "/gemella.discussion.v1.DiscussionService/RegisterMember"
 	DiscussionService_CreateSession_FullMethodName      = "/gemella.discussion.v1.DiscussionService/CreateSession"
+	DiscussionService_RefreshSession_FullMethodName     = "/gemella.discussion.v1.DiscussionService/RefreshSession"
+	DiscussionService_DeleteSession_FullMethodName      = "/gemella.discussion.v1.DiscussionService/DeleteSession"
 	DiscussionService_GetMyProfile_FullMethodName       = "/gemella.discussion.v1.DiscussionService/GetMyProfile"
 	DiscussionService_UpdateMyProfile_FullMethodName    = "/gemella.discussion.v1.DiscussionService/UpdateMyProfile"
 	DiscussionService_GetMember_FullMethodName          = "/gemella.discussion.v1.DiscussionService/GetMember"
 	DiscussionService_ListMembers_FullMethodName        = "/gemella.discussion.v1.DiscussionService/ListMembers"
 	DiscussionService_RequestAffiliation_FullMethodName = "/gemella.discussion.v1.DiscussionService/RequestAffiliation"
 	DiscussionService_DecideAffiliation_FullMethodName  = "/gemella.discussion.v1.DiscussionService/DecideAffiliation"
+	DiscussionService_GrantRoles_FullMethodName         = "/gemella.discussion.v1.DiscussionService/GrantRoles"
 	DiscussionService_CreateThread_FullMethodName       = "/gemella.discussion.v1.DiscussionService/CreateThread"
 	DiscussionService_GetThread_FullMethodName          = "/gemella.discussion.v1.DiscussionService/GetThread"
 	DiscussionService_ListThreads_FullMethodName        = "/gemella.discussion.v1.DiscussionService/ListThreads"
@@ -58,13 +62,23 @@ const (
 // field; NOT_FOUND; ALREADY_EXISTS (e-mail taken, post already reported by
 // this member); FAILED_PRECONDITION (edit window passed, story already
 // decided); UNAUTHENTICATED (no or bad token; wrong e-mail or password, with
-// one message for both); PERMISSION_DENIED; RESOURCE_EXHAUSTED (too many
-// failed log-ins: the account is locked for a while).
+// one message for both; a session logged out or too old to refresh);
+// PERMISSION_DENIED (the caller is identified but lacks the role); RESOURCE_EXHAUSTED
+// (too many failed log-ins: the account is locked for a while).
 type DiscussionServiceClient interface {
 	// Registers a member; anyone may call it.
 	RegisterMember(ctx context.Context, in *RegisterMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	// Logs in with e-mail and password and returns a signed session token.
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*Session, error)
+	// Exchanges the caller's session token, before it expires, for a new one
+	// whose claims (roles, verified organisations) are read again from the
+	// member. UNAUTHENTICATED without a valid token, once the session is logged
+	// out, or when it is older than the maximum session age (log in again);
+	// FAILED_PRECONDITION for a token that no log-in issued.
+	RefreshSession(ctx context.Context, in *RefreshSessionRequest, opts ...grpc.CallOption) (*Session, error)
+	// Logs out: the caller's session can no longer be refreshed. Its token
+	// stays valid until it expires (minutes); the gateway drops its cookie.
+	DeleteSession(ctx context.Context, in *DeleteSessionRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// The caller's own profile, with e-mail.
 	GetMyProfile(ctx context.Context, in *GetMyProfileRequest, opts ...grpc.CallOption) (*Member, error)
 	// Changes the caller's profile.
@@ -77,6 +91,9 @@ type DiscussionServiceClient interface {
 	RequestAffiliation(ctx context.Context, in *RequestAffiliationRequest, opts ...grpc.CallOption) (*Member, error)
 	// An administrator verifies or refuses an affiliation.
 	DecideAffiliation(ctx context.Context, in *DecideAffiliationRequest, opts ...grpc.CallOption) (*Member, error)
+	// An administrator grants roles (coordinator, moderator, administrator)
+	// to a member; the member's next session token carries them.
+	GrantRoles(ctx context.Context, in *GrantRolesRequest, opts ...grpc.CallOption) (*Member, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(ctx context.Context, in *CreateThreadRequest, opts ...grpc.CallOption) (*Thread, error)
 	GetThread(ctx context.Context, in *GetThreadRequest, opts ...grpc.CallOption) (*Thread, error)
@@ -137,6 +154,26 @@ func (c *discussionServiceClient) CreateSession(ctx context.Context, in *CreateS
 	return out, nil
 }
 
+func (c *discussionServiceClient) RefreshSession(ctx context.Context, in *RefreshSessionRequest, opts ...grpc.CallOption) (*Session, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Session)
+	err := c.cc.Invoke(ctx, DiscussionService_RefreshSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) DeleteSession(ctx context.Context, in *DeleteSessionRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, DiscussionService_DeleteSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *discussionServiceClient) GetMyProfile(ctx context.Context, in *GetMyProfileRequest, opts ...grpc.CallOption) (*Member, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Member)
@@ -191,6 +228,16 @@ func (c *discussionServiceClient) DecideAffiliation(ctx context.Context, in *Dec
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Member)
 	err := c.cc.Invoke(ctx, DiscussionService_DecideAffiliation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) GrantRoles(ctx context.Context, in *GrantRolesRequest, opts ...grpc.CallOption) (*Member, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Member)
+	err := c.cc.Invoke(ctx, DiscussionService_GrantRoles_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -367,13 +414,23 @@ func (c *discussionServiceClient) RejectStory(ctx context.Context, in *DecideSto
 // field; NOT_FOUND; ALREADY_EXISTS (e-mail taken, post already reported by
 // this member); FAILED_PRECONDITION (edit window passed, story already
 // decided); UNAUTHENTICATED (no or bad token; wrong e-mail or password, with
-// one message for both); PERMISSION_DENIED; RESOURCE_EXHAUSTED (too many
-// failed log-ins: the account is locked for a while).
+// one message for both; a session logged out or too old to refresh);
+// PERMISSION_DENIED (the caller is identified but lacks the role); RESOURCE_EXHAUSTED
+// (too many failed log-ins: the account is locked for a while).
 type DiscussionServiceServer interface {
 	// Registers a member; anyone may call it.
 	RegisterMember(context.Context, *RegisterMemberRequest) (*Member, error)
 	// Logs in with e-mail and password and returns a signed session token.
 	CreateSession(context.Context, *CreateSessionRequest) (*Session, error)
+	// Exchanges the caller's session token, before it expires, for a new one
+	// whose claims (roles, verified organisations) are read again from the
+	// member. UNAUTHENTICATED without a valid token, once the session is logged
+	// out, or when it is older than the maximum session age (log in again);
+	// FAILED_PRECONDITION for a token that no log-in issued.
+	RefreshSession(context.Context, *RefreshSessionRequest) (*Session, error)
+	// Logs out: the caller's session can no longer be refreshed. Its token
+	// stays valid until it expires (minutes); the gateway drops its cookie.
+	DeleteSession(context.Context, *DeleteSessionRequest) (*emptypb.Empty, error)
 	// The caller's own profile, with e-mail.
 	GetMyProfile(context.Context, *GetMyProfileRequest) (*Member, error)
 	// Changes the caller's profile.
@@ -386,6 +443,9 @@ type DiscussionServiceServer interface {
 	RequestAffiliation(context.Context, *RequestAffiliationRequest) (*Member, error)
 	// An administrator verifies or refuses an affiliation.
 	DecideAffiliation(context.Context, *DecideAffiliationRequest) (*Member, error)
+	// An administrator grants roles (coordinator, moderator, administrator)
+	// to a member; the member's next session token carries them.
+	GrantRoles(context.Context, *GrantRolesRequest) (*Member, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(context.Context, *CreateThreadRequest) (*Thread, error)
 	GetThread(context.Context, *GetThreadRequest) (*Thread, error)
@@ -432,6 +492,12 @@ func (UnimplementedDiscussionServiceServer) RegisterMember(context.Context, *Reg
 func (UnimplementedDiscussionServiceServer) CreateSession(context.Context, *CreateSessionRequest) (*Session, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSession not implemented")
 }
+func (UnimplementedDiscussionServiceServer) RefreshSession(context.Context, *RefreshSessionRequest) (*Session, error) {
+	return nil, status.Error(codes.Unimplemented, "method RefreshSession not implemented")
+}
+func (UnimplementedDiscussionServiceServer) DeleteSession(context.Context, *DeleteSessionRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSession not implemented")
+}
 func (UnimplementedDiscussionServiceServer) GetMyProfile(context.Context, *GetMyProfileRequest) (*Member, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMyProfile not implemented")
 }
@@ -449,6 +515,9 @@ func (UnimplementedDiscussionServiceServer) RequestAffiliation(context.Context, 
 }
 func (UnimplementedDiscussionServiceServer) DecideAffiliation(context.Context, *DecideAffiliationRequest) (*Member, error) {
 	return nil, status.Error(codes.Unimplemented, "method DecideAffiliation not implemented")
+}
+func (UnimplementedDiscussionServiceServer) GrantRoles(context.Context, *GrantRolesRequest) (*Member, error) {
+	return nil, status.Error(codes.Unimplemented, "method GrantRoles not implemented")
 }
 func (UnimplementedDiscussionServiceServer) CreateThread(context.Context, *CreateThreadRequest) (*Thread, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateThread not implemented")
@@ -551,6 +620,42 @@ func _DiscussionService_CreateSession_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DiscussionServiceServer).CreateSession(ctx, req.(*CreateSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_RefreshSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RefreshSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).RefreshSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_RefreshSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).RefreshSession(ctx, req.(*RefreshSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_DeleteSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).DeleteSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_DeleteSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).DeleteSession(ctx, req.(*DeleteSessionRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -659,6 +764,24 @@ func _DiscussionService_DecideAffiliation_Handler(srv interface{}, ctx context.C
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DiscussionServiceServer).DecideAffiliation(ctx, req.(*DecideAffiliationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_GrantRoles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GrantRolesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).GrantRoles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_GrantRoles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).GrantRoles(ctx, req.(*GrantRolesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -967,6 +1090,14 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DiscussionService_CreateSession_Handler,
 		},
 		{
+			MethodName: "RefreshSession",
+			Handler:    _DiscussionService_RefreshSession_Handler,
+		},
+		{
+			MethodName: "DeleteSession",
+			Handler:    _DiscussionService_DeleteSession_Handler,
+		},
+		{
 			MethodName: "GetMyProfile",
 			Handler:    _DiscussionService_GetMyProfile_Handler,
 		},
@@ -989,6 +1120,10 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DecideAffiliation",
 			Handler:    _DiscussionService_DecideAffiliation_Handler,
+		},
+		{
+			MethodName: "GrantRoles",
+			Handler:    _DiscussionService_GrantRoles_Handler,
 		},
 		{
 			MethodName: "CreateThread",
