@@ -6,6 +6,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,8 +15,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"google.golang.org/grpc"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
@@ -33,12 +37,32 @@ const Name = "practice-catalog"
 // StreamName is the JetStream stream of the catalog's events.
 const StreamName = "CATALOG"
 
+// The catalog keeps adoption figures from the twinning service's transfer
+// events, read by a durable consumer of the twinning stream. The stream is
+// the twinning service's: until it exists the consumer waits for it.
+const (
+	TwinningStream   = "TWINNING"
+	AdoptionConsumer = "catalog-adoption"
+)
+
 // Config is the catalog's configuration; LoadConfig reads it from
-// GEMELLA_CATALOG_* and GEMELLA_NATS_* variables.
+// GEMELLA_CATALOG_*, GEMELLA_NATS_* and GEMELLA_AUTH_PUBLIC_KEYS variables.
 type Config struct {
 	GRPC  config.GRPCServer `envPrefix:"GEMELLA_CATALOG_"`
 	Mongo config.Mongo      `envPrefix:"GEMELLA_CATALOG_"`
 	NATS  config.NATS       `envPrefix:"GEMELLA_"`
+	// Auth lists the public keys that verify session tokens
+	// (GEMELLA_AUTH_PUBLIC_KEYS); required.
+	Auth auth.VerifierConfig `envPrefix:"GEMELLA_"`
+	// EventObserver, when set, is called after the adoption consumer has
+	// handled a twinning event, with the time it finished: for telemetry
+	// and benchmarks, never from the environment. See
+	// events.ConsumerConfig.Observe for what it may do.
+	EventObserver func(env *eventsv1.Envelope, handledAt time.Time) `env:"-"`
+
+	// Search and Matching configure "cerco / offro" (seek_offer.go).
+	Search   SearchConfig    `envPrefix:"GEMELLA_CATALOG_SEARCH_"`
+	Matching MatchingWeights `envPrefix:"GEMELLA_CATALOG_MATCH_"`
 }
 
 // DefaultConfig is what a single machine needs.
@@ -57,6 +81,8 @@ func (c *Config) Validate() error {
 	p.Add(c.GRPC.Validate("GEMELLA_CATALOG_"))
 	p.Add(c.Mongo.Validate("GEMELLA_CATALOG_"))
 	p.Add(c.NATS.Validate("GEMELLA_"))
+	p.Add(c.Auth.Validate("GEMELLA_", true))
+	p.Add(validateSeekOffer(c.Search, c.Matching))
 	return p.Err()
 }
 
@@ -72,9 +98,15 @@ type Service struct {
 	logger *slog.Logger
 	server *grpcx.Server
 	relay  *outbox.Relay
-	mongo  *mongo.Client
-	nats   *nats.Conn
-	once   sync.Once
+	// consume reads twinning events until its context ends; nil in memory.
+	consume func(ctx context.Context) error
+	mongo   *mongo.Client
+	nats    *nats.Conn
+	once    sync.Once
+
+	// seekOffer runs the search index and the consumer of twinnings
+	// started from needs (seek_offer.go).
+	seekOffer *seekOffer
 }
 
 // New connects to MongoDB and NATS, prepares indexes and the stream, and
@@ -109,12 +141,34 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 	// One set of document locks for the repositories and the relay: see doclock.
 	locks := &doclock.Locks{}
 	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js),
-		db.Collection(adapters.OrganizationsCollection), db.Collection(adapters.PracticesCollection))
-	application := app.New(app.Deps{
+		db.Collection(adapters.OrganizationsCollection), db.Collection(adapters.PracticesCollection),
+		db.Collection(adapters.NeedsCollection), db.Collection(adapters.OffersCollection))
+	deps := app.Deps{
 		Organizations: adapters.NewOrganizationMongoRepository(db, adapters.EncodeOrganizationEvent, s.relay.Notify, locks),
 		Practices:     adapters.NewPracticeMongoRepository(db, adapters.EncodePracticeEvent, s.relay.Notify, locks),
-	})
-	if s.server, err = newServer(cfg.GRPC, application, s.logger); err != nil {
+	}
+	if s.seekOffer, deps.SeekOfferDeps, err = newSeekOffer(ctx, cfg.Search, cfg.Matching, db, js, locks, s.relay.Notify, deps, s.logger); err != nil {
+		s.Close()
+		return nil, err
+	}
+	application := app.New(deps)
+	if _, err := events.EnsureDeadLetterStream(ctx, js); err != nil {
+		s.Close()
+		return nil, err
+	}
+	twinningEvents := ports.NewTwinningEvents(app.NewApplyTransferEventHandler(deps), s.logger)
+	s.consume = func(ctx context.Context) error {
+		return events.Consume(ctx, js, events.ConsumerConfig{
+			Stream: TwinningStream, Durable: AdoptionConsumer, FilterSubjects: []string{"twinning.transfer.>"}, Logger: s.logger,
+			Observe: cfg.EventObserver,
+		}, twinningEvents.Handle)
+	}
+	verifier, err := cfg.Auth.Verifier()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.server, err = newServer(cfg.GRPC, application, verifier, s.logger); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -122,25 +176,54 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 }
 
 // NewInMemory builds the catalog on in-memory repositories, without
-// MongoDB or NATS: for benchmarks of the service's own code.
-func NewInMemory(cfg config.GRPCServer, logger *slog.Logger) (*Service, error) {
+// MongoDB or NATS: for benchmarks of the service's own code. It accepts
+// the tokens that keys verify; without keys every caller is anonymous, and
+// may only read.
+func NewInMemory(cfg config.GRPCServer, logger *slog.Logger, keys ...ed25519.PublicKey) (*Service, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	s := &Service{logger: logger.With("service", Name)}
-	application := app.New(app.Deps{
+	deps := app.Deps{
 		Organizations: adapters.NewOrganizationMemoryRepository(),
 		Practices:     adapters.NewPracticeMemoryRepository(),
-	})
+	}
 	var err error
-	if s.server, err = newServer(cfg, application, s.logger); err != nil {
+	if s.seekOffer, deps, err = newInMemorySeekOffer(deps); err != nil {
+		return nil, err
+	}
+	application := app.New(deps)
+	verifier, err := verifierOf(keys)
+	if err != nil {
+		return nil, err
+	}
+	if s.server, err = newServer(cfg, application, verifier, s.logger); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func newServer(cfg config.GRPCServer, application app.Application, logger *slog.Logger) (*grpcx.Server, error) {
-	srv, err := grpcx.NewServer(grpcx.ServerOptions{Name: Name, Config: cfg, Logger: logger})
+// verifierOf accepts the keys' tokens; without keys, none (a throw-away
+// key that signs nothing stands in, as a verifier needs one).
+func verifierOf(keys []ed25519.PublicKey) (*auth.Verifier, error) {
+	if len(keys) == 0 {
+		key, err := auth.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		keys = []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}
+	}
+	return auth.NewVerifier(keys...)
+}
+
+// newServer verifies every call's token (none is anonymous, a bad one is
+// refused) and puts the caller in the context; the app decides.
+func newServer(cfg config.GRPCServer, application app.Application, verifier *auth.Verifier, logger *slog.Logger) (*grpcx.Server, error) {
+	srv, err := grpcx.NewServer(grpcx.ServerOptions{
+		Name: Name, Config: cfg, Logger: logger,
+		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier)},
+		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(verifier)},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +237,8 @@ func (s *Service) Listen() error { return s.server.Listen() }
 // Addr is the gRPC address.
 func (s *Service) Addr() string { return s.server.Addr() }
 
-// Run serves gRPC and relays events until ctx is done, then releases
-// every connection.
+// Run serves gRPC, relays events and consumes twinning events until ctx
+// is done, then releases every connection.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.Close()
 	ctx, cancel := context.WithCancel(ctx)
@@ -172,17 +255,46 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	var consumeErr error
+	if s.consume != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Consume outlives NATS outages and a missing stream; it fails
+			// only on a configuration error.
+			if err := s.consume(ctx); err != nil {
+				consumeErr = err
+				cancel()
+			}
+		}()
+	}
+	var seekOfferErr error
+	if s.seekOffer != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.seekOffer.run(ctx); err != nil {
+				seekOfferErr = err
+				cancel()
+			}
+		}()
+	}
 	err := s.server.Serve(ctx)
 	cancel()
 	wg.Wait()
-	return errors.Join(err, relayErr)
+	return errors.Join(err, relayErr, consumeErr, seekOfferErr)
 }
 
 // Close releases the connections; Run calls it on return.
 func (s *Service) Close() {
 	s.once.Do(func() {
+		if s.seekOffer != nil {
+			s.seekOffer.close()
+		}
 		if s.nats != nil {
-			_ = s.nats.Drain()
+			// The relay has stopped, so nothing is in flight: close, not
+			// Drain, which would go on in a goroutine nobody waits for.
+			s.nats.Close()
 		}
 		if s.mongo != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -18,6 +18,7 @@ import (
 	gateway "github.com/gemella/gemella/gateway/server"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/grpcx"
 	"github.com/gemella/gemella/services/practice-catalog/service"
@@ -46,6 +47,7 @@ func start(t *testing.T) *env {
 	cfg.GRPC.Addr = "127.0.0.1:0"
 	cfg.Mongo.URI = fdb.URI()
 	cfg.NATS.URL = e.nats.URL()
+	cfg.Auth.PublicKeys = testStaff.publicKey()
 	svc, err := service.New(ctx, cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +79,7 @@ func start(t *testing.T) *env {
 	t.Cleanup(func() { gwCancel(); <-gwDone; _ = gw.Close() })
 	e.baseURL = "http://" + gw.Addr()
 
-	conn, err := grpcx.Dial(svc.Addr(), 10*time.Second)
+	conn, err := grpcx.Dial(svc.Addr(), 10*time.Second, testStaff.dialOption())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +112,7 @@ func (e *env) do(t *testing.T, method, path, body string, headers ...string) htt
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	testStaff.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +123,7 @@ func (e *env) do(t *testing.T, method, path, body string, headers ...string) htt
 	if err := json.Unmarshal(raw, &out.body); err != nil {
 		t.Fatalf("%s %s: body is not JSON: %s", method, path, raw)
 	}
+	testStaff.sawCreated(method, path, out.status, out.body)
 	return out
 }
 
@@ -352,5 +356,67 @@ func TestOutboxPublishesEachEventExactlyOnceAcrossANATSRestart(t *testing.T) {
 				t.Fatalf("published event carries %v (%v)", p.Practice, err)
 			}
 		}
+	}
+}
+
+func TestWritesNeedTheRightIdentityAndDraftsStayPrivateOverREST(t *testing.T) {
+	e := start(t)
+	org := e.do(t, "POST", "/v1/organizations", `{"name":"Regione Toscana","kind":"ORGANIZATION_KIND_REGION"}`)
+	orgID := org.body["id"].(string)
+	body := fmt.Sprintf(`{"title":"Bozza riservata","owner_organization_ids":[%q]}`, orgID)
+	editor := "Bearer " + testStaff.tokenOf(auth.Caller{MemberID: "ed", Roles: []string{auth.RoleMember, auth.RoleEditor}, Organizations: []string{orgID}})
+	member := "Bearer " + testStaff.tokenOf(auth.Caller{MemberID: "m", Roles: []string{auth.RoleMember}})
+	other, _ := auth.GenerateKey()
+	otherIssuer, _ := auth.NewIssuer(other, time.Hour)
+	foreign, _, _ := otherIssuer.Issue(auth.Caller{MemberID: "ed", Roles: []string{auth.RoleMember, auth.RoleEditor}, Organizations: []string{orgID}})
+
+	// status calls the gateway with exactly the authorization given ("" for none).
+	status := func(method, path, body, authorization string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.baseURL+path, strings.NewReader(body))
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	for name, tt := range map[string]struct {
+		authorization string
+		status        int
+	}{
+		"no token": {"", 401}, "a token of another key": {"Bearer " + foreign, 401}, "a member": {member, 403},
+	} {
+		if got := status("POST", "/v1/practices", body, tt.authorization); got != tt.status {
+			t.Errorf("create a practice with %s: %d, want %d", name, got, tt.status)
+		}
+	}
+	created := e.do(t, "POST", "/v1/practices", body, "Authorization", editor)
+	if created.status != 200 {
+		t.Fatalf("create as the owner's editor: %d %v", created.status, created.body)
+	}
+	id := created.body["id"].(string)
+	for name, tt := range map[string]struct {
+		authorization string
+		status        int
+	}{
+		"anonymous": {"", 404}, "a member": {member, 404}, "the owner's editor": {editor, 200},
+	} {
+		if got := status("GET", "/v1/practices/"+id, "", tt.authorization); got != tt.status {
+			t.Errorf("%s reads the draft: %d, want %d", name, got, tt.status)
+		}
+	}
+	list := e.do(t, "GET", "/v1/practices", "", "Authorization", member)
+	if items, _ := list.body["practices"].([]any); list.status != 200 || len(items) != 0 {
+		t.Errorf("a member lists drafts: %d %v", list.status, list.body)
+	}
+	if got := status("POST", "/v1/practices/"+id+":submit", `{}`, member); got != 404 {
+		t.Errorf("a member submits a draft they cannot see: %d", got)
+	}
+	if got := status("POST", "/v1/practices/"+id+":publish", `{}`, editor); got != 403 {
+		t.Errorf("the editor publishes: %d", got)
 	}
 }

@@ -46,7 +46,7 @@ func toOrganizationDoc(o *organization.Organization) organizationDoc {
 
 func orgSortKey(o *organization.Organization) string { return o.SortKey() }
 
-func (d organizationDoc) toDomain() *organization.Organization {
+func (d *organizationDoc) toDomain() *organization.Organization {
 	kind, _ := organization.ParseKind(d.Kind)
 	return &organization.Organization{
 		ID: d.ID,
@@ -127,6 +127,18 @@ type practiceDoc struct {
 	PublishedAt   time.Time       `bson:"published_at,omitempty"`
 	Version       int64           `bson:"version"`
 	PendingEvents []outbox.Record `bson:"pending_events"`
+	// Transfers are the adoption records the figures derive from.
+	Transfers []transferRecordDoc `bson:"adoption_transfers,omitempty"`
+}
+
+type transferRecordDoc struct {
+	TransferID              string    `bson:"transfer_id"`
+	TwinningID              string    `bson:"twinning_id"`
+	ModelCode               string    `bson:"model_code"`
+	ReceivingOrganizationID string    `bson:"receiving_organization_id,omitempty"`
+	Status                  string    `bson:"status"`
+	Version                 int64     `bson:"version"`
+	At                      time.Time `bson:"at"`
 }
 
 func clone[T any](s []T) []T {
@@ -170,7 +182,7 @@ func nonNil(s []string) []string {
 	return clone(s)
 }
 
-func (d contentDoc) toDomain() practice.Content {
+func (d *contentDoc) toDomain() practice.Content {
 	c := practice.Content{
 		Slug: d.Slug, Title: d.Title, Summary: d.Summary, Description: d.Description,
 		OwnerOrganizationIDs: clone(d.OwnerOrganizationIDs), Themes: emptyToNil(d.Themes), Sectors: emptyToNil(d.Sectors),
@@ -205,10 +217,13 @@ func toPracticeDoc(p *practice.Practice) practiceDoc {
 	for _, r := range p.History {
 		d.History = append(d.History, revisionDoc{r.Number, r.RevisedAt, r.RevisedBy, r.Note, toContentDoc(r.Content)})
 	}
+	for _, t := range p.Transfers {
+		d.Transfers = append(d.Transfers, transferRecordDoc{t.TransferID, t.TwinningID, t.ModelCode, t.ReceivingOrganizationID, t.Status.String(), t.Version, t.At})
+	}
 	return d
 }
 
-func (d practiceDoc) toDomain() *practice.Practice {
+func (d *practiceDoc) toDomain() *practice.Practice {
 	st, _ := practice.ParseStatus(d.Status)
 	p := &practice.Practice{
 		ID: d.ID, Content: d.Content.toDomain(), Status: st, Revision: d.Revision, Adoption: d.Adoption.toDomain(),
@@ -219,6 +234,13 @@ func (d practiceDoc) toDomain() *practice.Practice {
 	}
 	for _, r := range d.History {
 		p.History = append(p.History, practice.Revision{Number: r.Number, RevisedAt: r.RevisedAt.UTC(), RevisedBy: r.RevisedBy, Note: r.Note, Content: r.Content.toDomain()})
+	}
+	for _, t := range d.Transfers {
+		st, _ := practice.ParseTransferStatus(t.Status)
+		p.Transfers = append(p.Transfers, practice.TransferRecord{
+			TransferID: t.TransferID, TwinningID: t.TwinningID, ModelCode: t.ModelCode, ReceivingOrganizationID: t.ReceivingOrganizationID,
+			Status: st, Version: t.Version, At: t.At.UTC(),
+		})
 	}
 	return p
 }

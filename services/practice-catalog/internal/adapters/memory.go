@@ -19,13 +19,13 @@ import (
 // OrganizationMemoryRepository is an in-memory organization.Repository.
 type OrganizationMemoryRepository struct {
 	mu     sync.RWMutex
-	docs   map[string]organizationDoc
+	docs   map[string]*organizationDoc
 	events int
 }
 
 // NewOrganizationMemoryRepository returns an empty repository.
 func NewOrganizationMemoryRepository() *OrganizationMemoryRepository {
-	return &OrganizationMemoryRepository{docs: map[string]organizationDoc{}}
+	return &OrganizationMemoryRepository{docs: map[string]*organizationDoc{}}
 }
 
 // Create implements organization.Repository.
@@ -37,7 +37,8 @@ func (r *OrganizationMemoryRepository) Create(_ context.Context, o *organization
 	}
 	o.Version = 1
 	r.events += len(o.Changes())
-	r.docs[o.ID] = toOrganizationDoc(o)
+	d := toOrganizationDoc(o)
+	r.docs[o.ID] = &d
 	return nil
 }
 
@@ -79,7 +80,8 @@ func (r *OrganizationMemoryRepository) Update(_ context.Context, id string, fn f
 	}
 	o.Version = d.Version + 1
 	r.events += len(o.Changes())
-	r.docs[id] = toOrganizationDoc(o)
+	next := toOrganizationDoc(o)
+	r.docs[id] = &next
 	return o, nil
 }
 
@@ -87,7 +89,7 @@ func (r *OrganizationMemoryRepository) Update(_ context.Context, id string, fn f
 func (r *OrganizationMemoryRepository) List(_ context.Context, f organization.Filter, after *paging.Cursor, limit int) ([]*organization.Organization, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	var docs []organizationDoc
+	var docs []*organizationDoc
 	for _, d := range r.docs {
 		if (!f.Kind.IsZero() && d.Kind != f.Kind.String()) || (f.TerritoryCode != "" && d.Territory.Code != f.TerritoryCode) || (f.ParentID != "" && d.ParentID != f.ParentID) {
 			continue
@@ -115,14 +117,14 @@ func (r *OrganizationMemoryRepository) EventCount() int {
 // PracticeMemoryRepository is an in-memory practice.Repository.
 type PracticeMemoryRepository struct {
 	mu     sync.RWMutex
-	docs   map[string]practiceDoc
+	docs   map[string]*practiceDoc
 	slugs  map[string]string
 	events int
 }
 
 // NewPracticeMemoryRepository returns an empty repository.
 func NewPracticeMemoryRepository() *PracticeMemoryRepository {
-	return &PracticeMemoryRepository{docs: map[string]practiceDoc{}, slugs: map[string]string{}}
+	return &PracticeMemoryRepository{docs: map[string]*practiceDoc{}, slugs: map[string]string{}}
 }
 
 // Create implements practice.Repository.
@@ -137,7 +139,8 @@ func (r *PracticeMemoryRepository) Create(_ context.Context, p *practice.Practic
 	}
 	p.Version = 1
 	r.events += len(p.Changes())
-	r.docs[p.ID] = toPracticeDoc(p)
+	d := toPracticeDoc(p)
+	r.docs[p.ID] = &d
 	r.slugs[p.Slug] = p.ID
 	return nil
 }
@@ -183,7 +186,8 @@ func (r *PracticeMemoryRepository) Update(_ context.Context, id string, fn func(
 	r.events += len(p.Changes())
 	delete(r.slugs, d.Content.Slug)
 	r.slugs[p.Slug] = id
-	r.docs[id] = toPracticeDoc(p)
+	next := toPracticeDoc(p)
+	r.docs[id] = &next
 	return p, nil
 }
 
@@ -191,7 +195,7 @@ func (r *PracticeMemoryRepository) Update(_ context.Context, id string, fn func(
 func (r *PracticeMemoryRepository) List(_ context.Context, f practice.Filter, after *paging.Cursor, limit int) ([]*practice.Practice, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	var docs []practiceDoc
+	var docs []*practiceDoc
 	for _, d := range r.docs {
 		if !matchesPractice(d, f) || (after != nil && d.SortKey >= after.Key) {
 			continue
@@ -206,12 +210,18 @@ func (r *PracticeMemoryRepository) List(_ context.Context, f practice.Filter, af
 	return out, nil
 }
 
-func matchesPractice(d practiceDoc, f practice.Filter) bool {
+func matchesPractice(d *practiceDoc, f practice.Filter) bool {
 	return (f.Status.IsZero() || d.Status == f.Status.String()) &&
 		(f.Theme == "" || contains(d.Content.Themes, f.Theme)) &&
 		(f.Sector == "" || contains(d.Content.Sectors, f.Sector)) &&
 		(f.TerritoryCode == "" || d.Content.Territory.Code == f.TerritoryCode) &&
-		(f.OwnerOrganizationID == "" || contains(d.Content.OwnerOrganizationIDs, f.OwnerOrganizationID))
+		(f.OwnerOrganizationID == "" || contains(d.Content.OwnerOrganizationIDs, f.OwnerOrganizationID)) &&
+		f.Unpublished.Shows(parseStatus(d.Status), d.Content.OwnerOrganizationIDs)
+}
+
+func parseStatus(s string) practice.Status {
+	st, _ := practice.ParseStatus(s)
+	return st
 }
 
 func contains(list []string, s string) bool {

@@ -27,6 +27,9 @@ const (
 
 // EnsureIndexes creates every index the catalog's queries use.
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
+	if err := EnsureNeedOfferIndexes(ctx, db); err != nil {
+		return err
+	}
 	orgs := db.Collection(OrganizationsCollection)
 	if err := mongox.EnsureIndexes(ctx, orgs,
 		mongo.IndexModel{Keys: bson.D{{Key: "sort_key", Value: 1}}},
@@ -50,7 +53,7 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 
 // versionedDoc is what the generic store needs of a document type.
 type versionedDoc interface {
-	organizationDoc | practiceDoc
+	organizationDoc | practiceDoc | needDoc | offerDoc
 }
 
 // docStore is the shared MongoDB mechanics of an aggregate collection:
@@ -109,7 +112,7 @@ func (s docStore[D]) replace(ctx context.Context, id string, version int64, doc 
 	return true, nil
 }
 
-func (s docStore[D]) list(ctx context.Context, filter bson.D, after *paging.Cursor, ascending bool, limit int) ([]D, error) {
+func (s docStore[D]) list(ctx context.Context, filter bson.D, after *paging.Cursor, ascending bool, limit int, projection ...bson.E) ([]D, error) {
 	dir := -1
 	op := "$lt"
 	if ascending {
@@ -118,7 +121,11 @@ func (s docStore[D]) list(ctx context.Context, filter bson.D, after *paging.Curs
 	if after != nil {
 		filter = append(filter, bson.E{Key: "sort_key", Value: bson.D{{Key: op, Value: after.Key}}})
 	}
-	cur, err := s.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "sort_key", Value: dir}}).SetLimit(int64(limit)))
+	opts := options.Find().SetSort(bson.D{{Key: "sort_key", Value: dir}}).SetLimit(int64(limit))
+	if len(projection) > 0 {
+		opts.SetProjection(bson.D(projection))
+	}
+	cur, err := s.coll.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.what, err)
 	}

@@ -81,8 +81,8 @@ func (r *OrganizationMongoRepository) GetMany(ctx context.Context, ids []string)
 		return nil, err
 	}
 	out := make(map[string]*organization.Organization, len(docs))
-	for _, d := range docs {
-		out[d.ID] = d.toDomain()
+	for i := range docs {
+		out[docs[i].ID] = docs[i].toDomain()
 	}
 	return out, nil
 }
@@ -137,8 +137,8 @@ func (r *OrganizationMongoRepository) List(ctx context.Context, f organization.F
 		return nil, err
 	}
 	out := make([]*organization.Organization, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain()
+	for i := range docs {
+		out[i] = docs[i].toDomain()
 	}
 	return out, nil
 }

@@ -145,13 +145,22 @@ func (r *PracticeMongoRepository) List(ctx context.Context, f practice.Filter, a
 	add("sectors", f.Sector)
 	add("territory.code", f.TerritoryCode)
 	add("owner_organization_ids", f.OwnerOrganizationID)
-	docs, err := r.store.list(ctx, filter, after, false, limit)
+	if f.Unpublished.Restricted {
+		// A draft or submitted practice only where the caller edits an owner.
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{practice.Published.String(), practice.Archived.String()}}}}},
+			bson.D{{Key: "owner_organization_ids", Value: bson.D{{Key: "$in", Value: append([]string{}, f.Unpublished.Of...)}}}},
+		}})
+	}
+	// A list shows no history and no pending events: leave them in the store.
+	docs, err := r.store.list(ctx, filter, after, false, limit,
+		bson.E{Key: "history", Value: 0}, bson.E{Key: "pending_events", Value: 0})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*practice.Practice, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain()
+	for i := range docs {
+		out[i] = docs[i].toDomain()
 	}
 	return out, nil
 }

@@ -111,6 +111,7 @@ func TestRepositoryContract(t *testing.T) {
 			t.Run("practice update", func(t *testing.T) { practiceUpdate(t, build(t)) })
 			t.Run("practice concurrent updates", func(t *testing.T) { practiceConcurrentUpdates(t, build(t)) })
 			t.Run("practice list", func(t *testing.T) { practiceList(t, build(t)) })
+			t.Run("practice adoption records", func(t *testing.T) { practiceAdoptionRecords(t, build(t)) })
 			t.Run("organisations", func(t *testing.T) { organizations(t, build(t)) })
 		})
 	}
@@ -289,6 +290,42 @@ func practiceList(t *testing.T, r repos) {
 	if err != nil || len(items) != 7 {
 		t.Fatalf("owner+territory+status filter: %d %v", len(items), err)
 	}
+
+	if _, err := r.practices.Update(ctx, "p3", func(p *practice.Practice) error {
+		c := p.Content
+		c.Summary, c.Description, c.Problem, c.Results, c.Languages = "s", "d", "p", "r", []string{"it"}
+		if err := p.Edit(c, t0); err != nil {
+			return err
+		}
+		if err := p.Submit("ed", t0); err != nil {
+			return err
+		}
+		return p.Publish("coord", t0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		f    practice.Filter
+		want string
+	}{
+		{"drafts hidden from an outsider", practice.Filter{Unpublished: practice.Visibility{Restricted: true}}, "[p3]"},
+		{"drafts of another owner hidden", practice.Filter{Unpublished: practice.Visibility{Restricted: true, Of: []string{"org-2"}}}, "[p3]"},
+		{"drafts shown to an owner's editor", practice.Filter{Theme: "education", Unpublished: practice.Visibility{Restricted: true, Of: []string{"org-2", "org-1"}}}, "[p5 p3 p1]"},
+		{"only drafts, hidden", practice.Filter{Status: practice.Draft, Unpublished: practice.Visibility{Restricted: true}}, "[]"},
+	} {
+		items, err := r.practices.List(ctx, c.f, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range items {
+			ids = append(ids, p.ID)
+		}
+		if fmt.Sprint(ids) != c.want {
+			t.Errorf("%s: %v, want %s", c.name, ids, c.want)
+		}
+	}
 }
 
 func organizations(t *testing.T, r repos) {
@@ -331,5 +368,46 @@ func organizations(t *testing.T, r repos) {
 	}
 	if _, err := r.orgs.Get(ctx, "zzz"); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Fatalf("unknown: %v", err)
+	}
+}
+
+func practiceAdoptionRecords(t *testing.T, r repos) {
+	ctx := context.Background()
+	if err := r.practices.Create(ctx, newPractice(t, "p1", "Adopted", t0)); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(rec practice.TransferRecord) {
+		t.Helper()
+		if _, err := r.practices.Update(ctx, "p1", func(p *practice.Practice) error {
+			_, err := p.ApplyTransfer(rec)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(practice.TransferRecord{TransferID: "tr-2", TwinningID: "tw-1", ModelCode: "A", ReceivingOrganizationID: "o3", Status: practice.TransferInProgress, Version: 4, At: t0})
+	apply(practice.TransferRecord{TransferID: "tr-1", TwinningID: "tw-1", ModelCode: "A", ReceivingOrganizationID: "o4", Status: practice.TransferAdopted, Version: 7, At: t0.Add(time.Hour)})
+	got, err := r.practices.Get(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Transfers) != 2 || got.Transfers[0].TransferID != "tr-1" || got.Transfers[0].Status != practice.TransferAdopted ||
+		got.Transfers[0].Version != 7 || !got.Transfers[0].At.Equal(t0.Add(time.Hour)) || got.Transfers[1].ReceivingOrganizationID != "o3" {
+		t.Fatalf("transfer records after a round trip: %+v", got.Transfers)
+	}
+	a := got.Models[0].Adoption
+	if got.Adoption.Twinnings != 1 || got.Adoption.Adopted != 1 || got.Adoption.InProgress != 1 ||
+		a.Adopted != 1 || fmt.Sprint(a.ReceivingOrganizationIDs) != "[o3 o4]" {
+		t.Fatalf("figures after a round trip: practice %+v, model A %+v", got.Adoption, a)
+	}
+	// The record of an older event leaves the stored practice as it was.
+	if _, err := r.practices.Update(ctx, "p1", func(p *practice.Practice) error {
+		changed, err := p.ApplyTransfer(practice.TransferRecord{TransferID: "tr-1", TwinningID: "tw-1", ModelCode: "A", Status: practice.TransferPlanned, Version: 2, At: t0})
+		if err == nil && changed {
+			return fmt.Errorf("an older record changed the practice")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -24,6 +24,8 @@ type Deps struct {
 	// NewID makes an id; with a request id it must be deterministic, so a
 	// retried create finds the first one. uuid when nil.
 	NewID func(requestID string) string
+	// SeekOfferDeps are the ports of needs, offers, search and matching.
+	SeekOfferDeps
 }
 
 // Application is every use case of the catalog.
@@ -40,6 +42,9 @@ type Application struct {
 	GetPractice           GetPracticeHandler
 	ListPractices         ListPracticesHandler
 	ListPracticeRevisions ListPracticeRevisionsHandler
+
+	// SeekOffer are the use cases of needs, offers, search and matching.
+	SeekOffer
 }
 
 // New wires the handlers.
@@ -62,6 +67,7 @@ func New(d Deps) Application {
 		GetPractice:           GetPracticeHandler{d},
 		ListPractices:         ListPracticesHandler{d},
 		ListPracticeRevisions: ListPracticeRevisionsHandler{d},
+		SeekOffer:             newSeekOffer(d),
 	}
 }
 

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -24,11 +23,12 @@ func newApp() (app.Application, *adapters.PracticeMemoryRepository) {
 
 func TestCreateWithRequestIDIsIdempotent(t *testing.T) {
 	a, repo := newApp()
-	ctx := context.Background()
+	ctx := staff()
 	org, err := a.CreateOrganization.Handle(ctx, app.CreateOrganization{RequestID: "r-org", Details: organization.Details{Name: "Regione Toscana", Kind: organization.Region}, Actor: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx = staff(org.ID)
 	again, err := a.CreateOrganization.Handle(ctx, app.CreateOrganization{RequestID: "r-org", Details: organization.Details{Name: "Regione Toscana", Kind: organization.Region}, Actor: "t"})
 	if err != nil || again.ID != org.ID {
 		t.Fatalf("retry created another organisation: %v %v", again, err)
@@ -58,7 +58,7 @@ func TestCreateWithRequestIDIsIdempotent(t *testing.T) {
 
 func TestReferencesMustExist(t *testing.T) {
 	a, _ := newApp()
-	ctx := context.Background()
+	ctx := staff("ghost")
 	_, err := a.CreatePractice.Handle(ctx, app.CreatePractice{Content: practice.Content{Title: "x", OwnerOrganizationIDs: []string{"ghost"}}, Actor: "t"})
 	if apperr.KindOf(err) != apperr.KindInvalidArgument {
 		t.Fatalf("unknown owner: %v", err)
@@ -72,8 +72,8 @@ func TestReferencesMustExist(t *testing.T) {
 
 func TestUpdateChecksEtagAndPatchesOnlyWhatItNames(t *testing.T) {
 	a, _ := newApp()
-	ctx := context.Background()
-	org, _ := a.CreateOrganization.Handle(ctx, app.CreateOrganization{Details: organization.Details{Name: "Comune di Firenze", Kind: organization.Municipality}, Actor: "t"})
+	org, _ := a.CreateOrganization.Handle(staff(), app.CreateOrganization{Details: organization.Details{Name: "Comune di Firenze", Kind: organization.Municipality}, Actor: "t"})
+	ctx := staff(org.ID)
 	p, err := a.CreatePractice.Handle(ctx, app.CreatePractice{Content: practice.Content{Title: "Alpha", Summary: "old", OwnerOrganizationIDs: []string{org.ID}}, Actor: "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +94,8 @@ func TestUpdateChecksEtagAndPatchesOnlyWhatItNames(t *testing.T) {
 
 func TestListPagesWithTokens(t *testing.T) {
 	a, _ := newApp()
-	ctx := context.Background()
-	org, _ := a.CreateOrganization.Handle(ctx, app.CreateOrganization{Details: organization.Details{Name: "Regione Marche", Kind: organization.Region}, Actor: "t"})
+	org, _ := a.CreateOrganization.Handle(staff(), app.CreateOrganization{Details: organization.Details{Name: "Regione Marche", Kind: organization.Region}, Actor: "t"})
+	ctx := staff(org.ID)
 	for _, title := range []string{"Uno", "Due", "Tre", "Quattro", "Cinque"} {
 		if _, err := a.CreatePractice.Handle(ctx, app.CreatePractice{Content: practice.Content{Title: title, OwnerOrganizationIDs: []string{org.ID}}, Actor: "t"}); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
@@ -22,6 +23,9 @@ type CreateOrganizationHandler struct{ d Deps }
 // Handle creates the organisation, or returns the one a previous call with
 // the same request id created.
 func (h CreateOrganizationHandler) Handle(ctx context.Context, cmd CreateOrganization) (*organization.Organization, error) {
+	if err := mayCreateOrganization(auth.CallerFrom(ctx)); err != nil {
+		return nil, err
+	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
@@ -88,7 +92,14 @@ type UpdateOrganizationHandler struct{ d Deps }
 
 // Handle applies the patch under optimistic concurrency.
 func (h UpdateOrganizationHandler) Handle(ctx context.Context, cmd UpdateOrganization) (*organization.Organization, error) {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
 	return h.d.Organizations.Update(ctx, cmd.ID, func(o *organization.Organization) error {
+		if err := mayUpdateOrganization(caller, o); err != nil {
+			return err
+		}
 		if err := o.CheckEtag(cmd.Etag); err != nil {
 			return err
 		}

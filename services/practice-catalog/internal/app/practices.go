@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
@@ -21,6 +24,10 @@ type CreatePracticeHandler struct{ d Deps }
 
 // Handle validates the draft and its owners, then stores it.
 func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (*practice.Practice, error) {
+	caller := auth.CallerFrom(ctx)
+	if err := mayCreatePractice(caller, cmd.Content.OwnerOrganizationIDs); err != nil {
+		return nil, err
+	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
@@ -34,7 +41,12 @@ func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (
 	}
 	if err := h.d.Practices.Create(ctx, p); err != nil {
 		if cmd.RequestID != "" && apperr.KindOf(err) == apperr.KindAlreadyExists {
+			// A request id names one practice for everyone: a retry gets
+			// it back only if the caller may see it.
 			if existing, gerr := h.d.Practices.Get(ctx, id); gerr == nil {
+				if !canSeePractice(caller, existing) {
+					return nil, apperr.AlreadyExists("request id %q was used for another practice", cmd.RequestID)
+				}
 				return existing, nil
 			}
 		}
@@ -56,17 +68,25 @@ type UpdatePracticeHandler struct{ d Deps }
 
 // Handle applies the patch under optimistic concurrency.
 func (h UpdatePracticeHandler) Handle(ctx context.Context, cmd UpdatePractice) (*practice.Practice, error) {
-	return h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
+	p, err := h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+		next := cloneContent(p.Content)
+		cmd.Patch(&next)
+		if err := mayEditPractice(caller, p, &next); err != nil {
+			return err
+		}
 		if err := p.CheckEtag(cmd.Etag); err != nil {
 			return err
 		}
-		next := cloneContent(p.Content)
-		cmd.Patch(&next)
 		if err := p.Edit(next, h.d.Now()); err != nil {
 			return err
 		}
 		return checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs)
 	})
+	return p, hiddenAsNotFound(cmd.ID, err)
 }
 
 // MovePractice is a state move: submit, publish or archive.
@@ -83,10 +103,17 @@ type MovePracticeHandler struct{ d Deps }
 
 // Handle lets the domain decide whether the move is legal.
 func (h MovePracticeHandler) Handle(ctx context.Context, cmd MovePractice) (*practice.Practice, error) {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
 	if cmd.ID == "" {
 		return nil, apperr.Invalid("id", "is required")
 	}
-	return h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+	p, err := h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+		if err := mayMovePractice(caller, p, cmd.Move); err != nil {
+			return err
+		}
 		if err := p.CheckEtag(cmd.Etag); err != nil {
 			return err
 		}
@@ -101,6 +128,7 @@ func (h MovePracticeHandler) Handle(ctx context.Context, cmd MovePractice) (*pra
 		}
 		return apperr.Invalid("move", "must be submit, publish or archive")
 	})
+	return p, hiddenAsNotFound(cmd.ID, err)
 }
 
 // RevisePractice changes a published practice and keeps its history.
@@ -117,17 +145,25 @@ type RevisePracticeHandler struct{ d Deps }
 
 // Handle applies the patch as a new revision.
 func (h RevisePracticeHandler) Handle(ctx context.Context, cmd RevisePractice) (*practice.Practice, error) {
-	return h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
+	p, err := h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+		next := cloneContent(p.Content)
+		cmd.Patch(&next)
+		if err := mayEditPractice(caller, p, &next); err != nil {
+			return err
+		}
 		if err := p.CheckEtag(cmd.Etag); err != nil {
 			return err
 		}
-		next := cloneContent(p.Content)
-		cmd.Patch(&next)
 		if err := p.Revise(next, cmd.Actor, cmd.Note, h.d.Now()); err != nil {
 			return err
 		}
 		return checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs)
 	})
+	return p, hiddenAsNotFound(cmd.ID, err)
 }
 
 // cloneContent copies the slices, so a patch cannot alias the stored content.
@@ -145,10 +181,23 @@ func cloneContent(c practice.Content) practice.Content {
 // GetPracticeHandler returns a practice by id or slug.
 type GetPracticeHandler struct{ d Deps }
 
-// Handle tries the id first, then the slug.
+// Handle tries the id first, then the slug. A practice not yet published
+// exists only for its owners' editors and coordinators (the caller in ctx).
 func (h GetPracticeHandler) Handle(ctx context.Context, idOrSlug string) (*practice.Practice, error) {
+	p, err := h.get(ctx, idOrSlug)
+	if err == nil && !canSeePractice(auth.CallerFrom(ctx), p) {
+		return nil, practice.ErrNotFound(idOrSlug)
+	}
+	return p, err
+}
+
+func (h GetPracticeHandler) get(ctx context.Context, idOrSlug string) (*practice.Practice, error) {
 	if idOrSlug == "" {
 		return nil, apperr.Invalid("id", "is required")
+	}
+	// Ids are UUIDs; anything else can only be a slug: one query, not two.
+	if _, err := uuid.Parse(idOrSlug); err != nil {
+		return h.d.Practices.GetBySlug(ctx, idOrSlug)
 	}
 	p, err := h.d.Practices.Get(ctx, idOrSlug)
 	if apperr.KindOf(err) == apperr.KindNotFound {
@@ -176,8 +225,11 @@ type PracticePage struct {
 // ListPracticesHandler lists practices newest first.
 type ListPracticesHandler struct{ d Deps }
 
-// Handle returns one page.
+// Handle returns one page of the practices the caller in ctx may see:
+// unpublished ones only of the organisations they edit, all of them for
+// coordinators.
 func (h ListPracticesHandler) Handle(ctx context.Context, q ListPractices) (PracticePage, error) {
+	q.Filter.Unpublished = unpublishedVisibleTo(auth.CallerFrom(ctx))
 	size, err := paging.Size(q.PageSize)
 	if err != nil {
 		return PracticePage{}, err

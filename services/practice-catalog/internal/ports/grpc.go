@@ -11,6 +11,7 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -26,9 +27,10 @@ type GRPCServer struct {
 // NewGRPCServer wraps the application.
 func NewGRPCServer(a app.Application) *GRPCServer { return &GRPCServer{app: a} }
 
-// actor is who makes the call, recorded in events and history. Until
-// sessions exist every caller is anonymous.
-func actor(ctx context.Context) string { return "anonymous" }
+// actor is who makes the call, recorded in events and history: the member
+// the auth interceptor verified. What they may do is the app's policy to
+// decide, from the same context.
+func actor(ctx context.Context) string { return auth.CallerFrom(ctx).Actor() }
 
 // etag takes the etag of the message, or else the If-Match header that the
 // gateway forwards.

@@ -5,6 +5,8 @@ package practice
 import (
 	"context"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -117,8 +119,8 @@ type Model struct {
 	Adoption            Adoption
 }
 
-// Adoption counts how a practice or model has been transferred; kept from
-// twinning events.
+// Adoption counts how a practice or model has been transferred; derived
+// from the transfer records, which twinning events keep up to date.
 type Adoption struct {
 	Twinnings                int
 	ReceivingOrganizationIDs []string
@@ -173,6 +175,11 @@ type Practice struct {
 	UpdatedAt   time.Time
 	PublishedAt time.Time
 	Version     int64
+
+	// Transfers are the latest known status of every transfer of one of
+	// the practice's models, by transfer id; the adoption figures of the
+	// practice and its models are computed from them.
+	Transfers []TransferRecord
 
 	changes []Change
 }
@@ -360,6 +367,7 @@ func (p *Practice) Edit(c Content, now time.Time) error {
 	}
 	keepAdoption(&c, p.Models)
 	p.Content = c
+	p.recomputeAdoption()
 	p.Status = Draft
 	p.UpdatedAt = now
 	return nil
@@ -428,6 +436,7 @@ func (p *Practice) Revise(c Content, actor, note string, now time.Time) error {
 	p.History = append(p.History, Revision{Number: p.Revision, RevisedAt: now, RevisedBy: actor, Note: note, Content: p.Content})
 	previous := p.Revision
 	p.Content = c
+	p.recomputeAdoption()
 	p.Revision++
 	p.UpdatedAt = now
 	p.record(Change{Type: EventRevised, Actor: actor, At: now, Note: note, PreviousRevision: previous})
@@ -444,6 +453,135 @@ func keepAdoption(c *Content, old []Model) {
 	for i := range c.Models {
 		c.Models[i].Adoption = byCode[c.Models[i].Code]
 	}
+}
+
+// TransferStatus is where the transfer of a model stands, as the twinning
+// service reports it.
+type TransferStatus struct{ s string }
+
+var (
+	TransferPlanned          = TransferStatus{"planned"}
+	TransferInProgress       = TransferStatus{"in_progress"}
+	TransferAdopted          = TransferStatus{"adopted"}
+	TransferPartiallyAdopted = TransferStatus{"partially_adopted"}
+	TransferDropped          = TransferStatus{"dropped"}
+)
+
+// TransferStatuses lists every transfer status.
+var TransferStatuses = []TransferStatus{TransferPlanned, TransferInProgress, TransferAdopted, TransferPartiallyAdopted, TransferDropped}
+
+func (s TransferStatus) String() string { return s.s }
+
+// IsZero reports an unset transfer status.
+func (s TransferStatus) IsZero() bool { return s.s == "" }
+
+// ParseTransferStatus returns the transfer status named s, or false.
+func ParseTransferStatus(s string) (TransferStatus, bool) {
+	for _, st := range TransferStatuses {
+		if st.s == s {
+			return st, true
+		}
+	}
+	return TransferStatus{}, false
+}
+
+// TransferRecord is what the catalogue knows of one transfer of a model of
+// the practice: the latest status a twinning event reported.
+type TransferRecord struct {
+	TransferID              string
+	TwinningID              string
+	ModelCode               string
+	ReceivingOrganizationID string
+	Status                  TransferStatus
+	// Version is the twinning's version after the change the event
+	// reports: it orders the events of one twinning, so a repeated or
+	// older event is recognised.
+	Version int64
+	// At is when the change happened.
+	At time.Time
+}
+
+// ApplyTransfer records the status of a transfer that an event reports and
+// recomputes the adoption figures. It reports false, changing nothing,
+// when the record is not newer than what is known: delivered twice, or
+// overtaken by a later event.
+func (p *Practice) ApplyTransfer(r TransferRecord) (bool, error) {
+	var v apperr.Violations
+	if r.TransferID == "" {
+		v.Add("transfer.id", "is required")
+	}
+	if r.TwinningID == "" {
+		v.Add("twinning_id", "is required")
+	}
+	validate.Text(&v, "transfer.model_code", r.ModelCode, true, 3)
+	if r.Status.IsZero() {
+		v.Add("to", "must be a transfer status")
+	}
+	if err := v.Err(); err != nil {
+		return false, err
+	}
+	for i, known := range p.Transfers {
+		if known.TransferID != r.TransferID {
+			continue
+		}
+		if r.Version <= known.Version {
+			return false, nil
+		}
+		p.Transfers[i] = r
+		p.recomputeAdoption()
+		return true, nil
+	}
+	p.Transfers = append(p.Transfers, r)
+	sort.Slice(p.Transfers, func(i, j int) bool { return p.Transfers[i].TransferID < p.Transfers[j].TransferID })
+	p.recomputeAdoption()
+	return true, nil
+}
+
+// recomputeAdoption derives the figures of the practice and of each model
+// from the transfer records: figures computed afresh cannot drift, however
+// often or in whatever order events arrive. Without records there is
+// nothing to derive from, and the figures stay as they are.
+func (p *Practice) recomputeAdoption() {
+	if len(p.Transfers) == 0 {
+		return
+	}
+	p.Adoption = adoptionOf(p.Transfers, func(TransferRecord) bool { return true })
+	for i := range p.Models {
+		code := p.Models[i].Code
+		p.Models[i].Adoption = adoptionOf(p.Transfers, func(r TransferRecord) bool { return r.ModelCode == code })
+	}
+}
+
+// adoptionOf counts the twinnings and the receiving organisations (each once,
+// sorted) and the transfers by status.
+func adoptionOf(records []TransferRecord, include func(TransferRecord) bool) Adoption {
+	var a Adoption
+	twinnings, receivers := map[string]bool{}, map[string]bool{}
+	for _, r := range records {
+		if !include(r) {
+			continue
+		}
+		if !twinnings[r.TwinningID] {
+			twinnings[r.TwinningID] = true
+			a.Twinnings++
+		}
+		if r.ReceivingOrganizationID != "" && !receivers[r.ReceivingOrganizationID] {
+			receivers[r.ReceivingOrganizationID] = true
+			a.ReceivingOrganizationIDs = append(a.ReceivingOrganizationIDs, r.ReceivingOrganizationID)
+		}
+		switch r.Status {
+		case TransferInProgress:
+			a.InProgress++
+		case TransferAdopted:
+			a.Adopted++
+		case TransferPartiallyAdopted:
+			a.PartiallyAdopted++
+		case TransferDropped:
+			a.Dropped++
+		}
+	}
+	sort.Strings(a.ReceivingOrganizationIDs)
+	return a
 }
 
 // Model returns the model with code, or false.
@@ -480,11 +618,43 @@ type Filter struct {
 	TerritoryCode       string
 	OwnerOrganizationID string
 	Status              Status
+	// Unpublished says which drafts and submitted practices the caller may
+	// see; the zero value does not restrict them.
+	Unpublished Visibility
+}
+
+// Visibility restricts the practices a list shows that are not public
+// (draft or submitted): when Restricted, only those owned by one of Of.
+type Visibility struct {
+	Restricted bool
+	Of         []string
+}
+
+// IsPublic reports the statuses everyone may see: published, and archived
+// (it was public, and twinnings still name it).
+func (s Status) IsPublic() bool { return s == Published || s == Archived }
+
+// Shows reports whether a practice with status and owners passes.
+func (v Visibility) Shows(status Status, owners []string) bool {
+	if !v.Restricted || status.IsPublic() {
+		return true
+	}
+	for _, o := range owners {
+		if slices.Contains(v.Of, o) {
+			return true
+		}
+	}
+	return false
 }
 
 // Hash identifies the filter in page tokens.
 func (f Filter) Hash() uint32 {
-	return paging.FilterHash("practice", f.Theme, f.Sector, f.TerritoryCode, f.OwnerOrganizationID, f.Status.String())
+	parts := []string{"practice", f.Theme, f.Sector, f.TerritoryCode, f.OwnerOrganizationID, f.Status.String()}
+	if f.Unpublished.Restricted {
+		parts = append(parts, "unpublished-of")
+		parts = append(parts, f.Unpublished.Of...)
+	}
+	return paging.FilterHash(parts...)
 }
 
 // ErrNotFound builds the NotFound error for an id or slug.

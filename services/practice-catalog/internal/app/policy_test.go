@@ -1,0 +1,233 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/practice-catalog/internal/adapters"
+	"github.com/gemella/gemella/services/practice-catalog/internal/app"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/offer"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
+)
+
+// staff is a context of a coordinator and administrator who is a verified
+// editor of orgIDs: allowed everything on them, for tests about what the
+// catalog does rather than who may ask.
+func staff(orgIDs ...string) context.Context {
+	return as(auth.Caller{
+		MemberID: "staff", Roles: []string{auth.RoleMember, auth.RoleEditor, auth.RoleCoordinator, auth.RoleAdministrator},
+		Organizations: orgIDs,
+	})
+}
+
+// consumer is the catalog's own consumer of twinning events.
+var consumer = as(auth.System(app.ServiceName))
+
+func as(c auth.Caller) context.Context { return auth.WithCaller(context.Background(), c) }
+
+func editorOf(orgIDs ...string) auth.Caller {
+	return auth.Caller{MemberID: "ed", Roles: []string{auth.RoleMember, auth.RoleEditor}, Organizations: orgIDs}
+}
+
+func kindOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return apperr.KindOf(err).String()
+}
+
+var (
+	anonymous     = auth.Anonymous
+	member        = auth.Caller{MemberID: "m", Roles: []string{auth.RoleMember}}
+	coordinator   = auth.Caller{MemberID: "c", Roles: []string{auth.RoleMember, auth.RoleCoordinator}}
+	administrator = auth.Caller{MemberID: "a", Roles: []string{auth.RoleMember, auth.RoleAdministrator, auth.RoleModerator}}
+)
+
+func TestWhoMayWriteTheCatalog(t *testing.T) {
+	a := app.New(app.Deps{
+		Organizations: adapters.NewOrganizationMemoryRepository(), Practices: adapters.NewPracticeMemoryRepository(),
+		SeekOfferDeps: app.SeekOfferDeps{Needs: adapters.NewNeedMemoryRepository(), Offers: adapters.NewOfferMemoryRepository()},
+	})
+	setup := staff()
+	toscana, _ := a.CreateOrganization.Handle(setup, app.CreateOrganization{Details: organization.Details{Name: "Regione Toscana", Kind: organization.Region}})
+	marche, _ := a.CreateOrganization.Handle(setup, app.CreateOrganization{Details: organization.Details{Name: "Regione Marche", Kind: organization.Region}})
+	owner, outsider := editorOf(toscana.ID), editorOf(marche.ID)
+	setup = staff(toscana.ID, marche.ID)
+	n := 0
+	newDraft := func() *practice.Practice {
+		n++
+		p, err := a.CreatePractice.Handle(setup, app.CreatePractice{Content: practice.Content{
+			Title: fmt.Sprintf("Pratica numero %d", n), Summary: "s", Description: "d", Problem: "p", Results: "r", Languages: []string{"it"}, Themes: []string{"lavoro"},
+			OwnerOrganizationIDs: []string{toscana.ID}, Models: []practice.Model{{Code: "A", Title: "Modello"}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newNeed := func() need.Details {
+		n++
+		return need.Details{OrganizationID: toscana.ID, Title: fmt.Sprintf("Cerco aiuto numero %d", n), Problem: "Servono competenze digitali", Themes: []string{"lavoro"}}
+	}
+	move := func(p *practice.Practice, moves ...practice.Move) *practice.Practice {
+		for _, m := range moves {
+			var err error
+			if p, err = a.MovePractice.Handle(setup, app.MovePractice{ID: p.ID, Move: m}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p
+	}
+	const (
+		ok     = "ok"
+		unauth = "unauthenticated"
+		denied = "permission denied"
+		hidden = "not found"
+	)
+	type cell = map[string]string
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+		want cell
+	}{
+		{"create an organisation", func(ctx context.Context) error {
+			_, err := a.CreateOrganization.Handle(ctx, app.CreateOrganization{Details: organization.Details{Name: fmt.Sprintf("Comune numero %d", n), Kind: organization.Municipality}})
+			n++
+			return err
+		}, cell{"member": denied, "owner": denied, "coordinator": ok, "administrator": ok}},
+		{"update an organisation", func(ctx context.Context) error {
+			_, err := a.UpdateOrganization.Handle(ctx, app.UpdateOrganization{ID: toscana.ID, Patch: func(d *organization.Details) { d.Website = "https://www.regione.toscana.it" }})
+			return err
+		}, cell{"member": denied, "outsider": denied, "coordinator": denied, "owner": ok, "administrator": ok}},
+		{"create a practice of another organisation", func(ctx context.Context) error {
+			_, err := a.CreatePractice.Handle(ctx, app.CreatePractice{Content: practice.Content{Title: "Altrui", OwnerOrganizationIDs: []string{toscana.ID, marche.ID}}})
+			return err
+		}, cell{"member": denied, "owner": denied, "outsider": denied, "coordinator": denied, "administrator": denied}},
+		{"update a draft", func(ctx context.Context) error {
+			_, err := a.UpdatePractice.Handle(ctx, app.UpdatePractice{ID: newDraft().ID, Patch: func(c *practice.Content) { c.Summary = "nuova" }})
+			return err
+		}, cell{"member": hidden, "outsider": hidden, "administrator": hidden, "coordinator": denied, "owner": ok}},
+		{"name another owner", func(ctx context.Context) error {
+			_, err := a.UpdatePractice.Handle(ctx, app.UpdatePractice{ID: newDraft().ID, Patch: func(c *practice.Content) {
+				c.OwnerOrganizationIDs = append(c.OwnerOrganizationIDs, marche.ID)
+			}})
+			return err
+		}, cell{"owner": denied, "coordinator": denied}},
+		{"submit", func(ctx context.Context) error {
+			_, err := a.MovePractice.Handle(ctx, app.MovePractice{ID: newDraft().ID, Move: practice.MoveSubmit})
+			return err
+		}, cell{"member": hidden, "outsider": hidden, "coordinator": denied, "owner": ok}},
+		{"publish", func(ctx context.Context) error {
+			_, err := a.MovePractice.Handle(ctx, app.MovePractice{ID: move(newDraft(), practice.MoveSubmit).ID, Move: practice.MovePublish})
+			return err
+		}, cell{"member": hidden, "outsider": hidden, "administrator": hidden, "owner": denied, "coordinator": ok}},
+		{"archive", func(ctx context.Context) error {
+			p := move(newDraft(), practice.MoveSubmit, practice.MovePublish)
+			_, err := a.MovePractice.Handle(ctx, app.MovePractice{ID: p.ID, Move: practice.MoveArchive, Reason: "superata"})
+			return err
+		}, cell{"member": denied, "outsider": denied, "administrator": denied, "owner": ok, "coordinator": ok}},
+		{"revise", func(ctx context.Context) error {
+			p := move(newDraft(), practice.MoveSubmit, practice.MovePublish)
+			_, err := a.RevisePractice.Handle(ctx, app.RevisePractice{ID: p.ID, Patch: func(c *practice.Content) { c.Results = "nuovi risultati" }, Note: "aggiornamento"})
+			return err
+		}, cell{"member": denied, "outsider": denied, "coordinator": denied, "owner": ok}},
+		{"open a need", func(ctx context.Context) error {
+			_, err := a.CreateNeed.Handle(ctx, app.CreateNeed{Details: newNeed()})
+			return err
+		}, cell{"member": denied, "outsider": denied, "coordinator": denied, "owner": ok}},
+		{"edit a need", func(ctx context.Context) error {
+			n, err := a.CreateNeed.Handle(setup, app.CreateNeed{Details: newNeed()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.UpdateNeed.Handle(ctx, app.UpdateNeed{ID: n.ID, Patch: func(d *need.Details) { d.Problem = "più chiaro" }})
+			return err
+		}, cell{"member": denied, "outsider": denied, "coordinator": denied, "owner": ok}},
+		{"close a need", func(ctx context.Context) error {
+			n, err := a.CreateNeed.Handle(setup, app.CreateNeed{Details: newNeed()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.CloseNeed.Handle(ctx, app.CloseNeed{ID: n.ID, Reason: "risolto"})
+			return err
+		}, cell{"member": denied, "outsider": denied, "administrator": denied, "coordinator": ok, "owner": ok}},
+		{"offer a practice", func(ctx context.Context) error {
+			p := move(newDraft(), practice.MoveSubmit, practice.MovePublish)
+			_, err := a.CreateOffer.Handle(ctx, app.CreateOffer{Terms: offer.Terms{OrganizationID: toscana.ID, PracticeID: p.ID, Capacity: 1, Languages: []string{"it"}}})
+			return err
+		}, cell{"member": denied, "outsider": denied, "coordinator": denied, "owner": ok}},
+		{"offer another's draft", func(ctx context.Context) error {
+			_, err := a.CreateOffer.Handle(ctx, app.CreateOffer{Terms: offer.Terms{OrganizationID: marche.ID, PracticeID: newDraft().ID, Capacity: 1, Languages: []string{"it"}}})
+			return err
+		}, cell{"member": denied, "owner": denied, "outsider": "invalid argument"}},
+		{"close an offer", func(ctx context.Context) error {
+			p := move(newDraft(), practice.MoveSubmit, practice.MovePublish)
+			o, err := a.CreateOffer.Handle(setup, app.CreateOffer{Terms: offer.Terms{OrganizationID: toscana.ID, PracticeID: p.ID, Capacity: 1, Languages: []string{"it"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.CloseOffer.Handle(ctx, app.CloseOffer{ID: o.ID, Reason: "ritirata"})
+			return err
+		}, cell{"member": denied, "outsider": denied, "coordinator": denied, "owner": ok}},
+		{"mark a need matched", func(ctx context.Context) error {
+			_, err := a.MarkNeedMatched.Handle(ctx, app.MarkNeedMatched{NeedID: "n", TwinningID: "tw"})
+			return err
+		}, cell{"member": denied, "owner": denied, "coordinator": denied, "administrator": denied, "anonymous": denied}},
+		{"apply a transfer event", func(ctx context.Context) error {
+			_, err := app.NewApplyTransferEventHandler(app.Deps{}).Handle(ctx, app.ApplyTransferEvent{})
+			return err
+		}, cell{"member": denied, "owner": denied, "coordinator": denied, "administrator": denied, "anonymous": denied}},
+	}
+	callers := map[string]auth.Caller{"anonymous": anonymous, "member": member, "owner": owner, "outsider": outsider, "coordinator": coordinator, "administrator": administrator}
+	for _, tt := range tests {
+		for name, c := range callers {
+			want, listed := tt.want[name]
+			if !listed {
+				if name != "anonymous" {
+					continue
+				}
+				want = unauth
+			}
+			err := tt.call(as(c))
+			if got := kindOf(err); got != want {
+				t.Errorf("%s as %s: %s (%v), want %s", tt.name, name, got, err, want)
+			}
+		}
+	}
+}
+
+func TestUnpublishedPracticesExistOnlyForTheirEditorsAndCoordinators(t *testing.T) {
+	a, _ := newApp()
+	toscana, _ := a.CreateOrganization.Handle(staff(), app.CreateOrganization{Details: organization.Details{Name: "Regione Toscana", Kind: organization.Region}})
+	draft, err := a.CreatePractice.Handle(staff(toscana.ID), app.CreatePractice{Content: practice.Content{Title: "Bozza", OwnerOrganizationIDs: []string{toscana.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tt := range map[string]struct {
+		c    auth.Caller
+		sees bool
+	}{
+		"anonymous": {anonymous, false}, "member": {member, false}, "editor elsewhere": {editorOf("altrove"), false}, "administrator": {administrator, false},
+		"owner's editor": {editorOf(toscana.ID), true}, "coordinator": {coordinator, true},
+	} {
+		ctx := as(tt.c)
+		for _, ref := range []string{draft.ID, draft.Slug} {
+			_, err := a.GetPractice.Handle(ctx, ref)
+			if tt.sees != (err == nil) || (!tt.sees && err.Error() != practice.ErrNotFound(ref).Error()) {
+				t.Errorf("%s reads %s: %v", name, ref, err)
+			}
+		}
+		if _, err := a.ListPracticeRevisions.Handle(ctx, draft.ID); tt.sees != (err == nil) {
+			t.Errorf("%s reads the revisions: %v", name, err)
+		}
+		page, err := a.ListPractices.Handle(ctx, app.ListPractices{})
+		if err != nil || (len(page.Items) == 1) != tt.sees {
+			t.Errorf("%s lists %d practices (%v)", name, len(page.Items), err)
+		}
+	}
+}

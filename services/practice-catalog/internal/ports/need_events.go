@@ -1,0 +1,74 @@
+package ports
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/practice-catalog/internal/app"
+)
+
+// TwinningCreated is the subject of the twinning event that marks the need
+// a twinning started from as matched.
+const TwinningCreated = "twinning.twinning.created"
+
+// NeedOrigins turns "a twinning started from a need" into the need's move
+// to matched.
+type NeedOrigins struct {
+	mark   app.MarkNeedMatchedHandler
+	logger *slog.Logger
+}
+
+// NewNeedOrigins wraps the handler.
+func NewNeedOrigins(mark app.MarkNeedMatchedHandler, logger *slog.Logger) *NeedOrigins {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &NeedOrigins{mark: mark, logger: logger}
+}
+
+// Handle is an events.Handler. Twinnings that did not start from a need
+// are acknowledged and ignored. A need that is unknown, closed, or matched
+// by another twinning is acknowledged with a warning: no retry changes
+// that. An undecodable event goes to the dead letters.
+//
+// It acts as the catalog itself (auth.System), the one caller allowed to
+// mark a need matched.
+func (c *NeedOrigins) Handle(ctx context.Context, env *eventsv1.Envelope) error {
+	if env.GetType() != TwinningCreated {
+		return nil
+	}
+	system := auth.System(app.ServiceName)
+	ctx = auth.WithCaller(ctx, system)
+	var msg eventsv1.TwinningChanged
+	if err := events.Unpack(env, &msg); err != nil {
+		return events.Permanent(err)
+	}
+	tw := msg.GetTwinning()
+	if tw.GetOrigin() != twinningv1.Origin_ORIGIN_NEED || tw.GetOriginRef() == "" {
+		return nil
+	}
+	twinningID := tw.GetId()
+	if twinningID == "" {
+		twinningID = env.GetAggregateId()
+	}
+	applied, err := c.mark.Handle(ctx, app.MarkNeedMatched{NeedID: tw.GetOriginRef(), TwinningID: twinningID, Actor: system.Actor()})
+	switch apperr.KindOf(err) {
+	case apperr.KindUnknown:
+		if err != nil {
+			return fmt.Errorf("event %s: need %s: %w", env.GetEventId(), tw.GetOriginRef(), err)
+		}
+	case apperr.KindNotFound, apperr.KindFailedPrecondition, apperr.KindInvalidArgument:
+		c.logger.Warn("twinning from a need that cannot be matched", "event_id", env.GetEventId(), "need_id", tw.GetOriginRef(), "twinning_id", twinningID, "err", err)
+		return nil
+	default:
+		return fmt.Errorf("event %s: need %s: %w", env.GetEventId(), tw.GetOriginRef(), err)
+	}
+	c.logger.Debug("need matched by twinning", "event_id", env.GetEventId(), "need_id", tw.GetOriginRef(), "twinning_id", twinningID, "applied", applied)
+	return nil
+}

@@ -1,0 +1,111 @@
+package search
+
+import (
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// schemaVersion changes whenever the mapping or the documents change; an
+// index written with another one is rebuilt at start.
+const schemaVersion = "gemella-search-7"
+
+// Document kinds, the value of fieldKind.
+const (
+	kindPractice = "practice"
+	kindNeed     = "need"
+	// kindRemoved is the tombstone of a practice or need no longer shown.
+	kindRemoved = "removed"
+)
+
+// Fields of an index document. The text is indexed twice per language:
+// the lead (title, summary, the models' titles), short and telling, and
+// the whole text; a document fills the fields of its own language, and a
+// query asks both languages, each analysed its own way. The text itself is
+// not stored twice: highlights are marked on the stored document.
+const (
+	fieldKind      = "kind"
+	fieldThemes    = "themes"
+	fieldSectors   = "sectors"
+	fieldTerritory = "territory_code"
+	fieldOwnerIDs  = "owner_ids"
+	fieldOwnerKind = "owner_kinds"
+	// fieldThemeKeys and fieldSectorKeys hold the labels folded (case,
+	// accents), as matchmaking compares them.
+	fieldThemeKeys  = "theme_keys"
+	fieldSectorKeys = "sector_keys"
+	fieldSortTime   = "sort_time"
+	// fieldVersion is the version of the aggregate the document was built from.
+	fieldVersion = "version"
+	// fieldSource holds the document as the catalogue shows it, so a hit
+	// is rendered, and highlighted, without a database query.
+	fieldSource = "_src"
+)
+
+// The indexed text fields and how much a match in each counts.
+const (
+	fieldLead = "lead"
+	fieldText = "text"
+	leadBoost = 2.0
+	textBoost = 1.0
+)
+
+var textFields = []string{fieldLead, fieldText}
+
+func textField(name, lang string) string { return name + "_" + lang }
+
+// newMapping declares what is indexed and how.
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	m := bleve.NewIndexMapping()
+	if err := addAnalyzers(m); err != nil {
+		return nil, err
+	}
+	m.ScoringModel = index.BM25Scoring
+	m.DefaultAnalyzer = keyword.Name
+	m.IndexDynamic, m.StoreDynamic, m.DocValuesDynamic = false, false, false
+
+	doc := bleve.NewDocumentStaticMapping()
+	for _, lang := range languages {
+		for _, f := range textFields {
+			fm := bleve.NewTextFieldMapping()
+			fm.Analyzer = analyzerFor(lang)
+			fm.Store = false
+			fm.IncludeTermVectors = false
+			fm.IncludeInAll = false
+			fm.DocValues = false
+			doc.AddFieldMappingsAt(textField(f, lang), fm)
+		}
+	}
+	for _, name := range []string{fieldKind, fieldThemes, fieldSectors, fieldTerritory, fieldOwnerIDs, fieldOwnerKind, fieldThemeKeys, fieldSectorKeys} {
+		fm := bleve.NewKeywordFieldMapping()
+		fm.Store = false
+		fm.IncludeInAll = false
+		fm.IncludeTermVectors = false
+		fm.DocValues = true // facets
+		doc.AddFieldMappingsAt(name, fm)
+	}
+	sortTime := bleve.NewNumericFieldMapping()
+	sortTime.Store = false
+	sortTime.IncludeInAll = false
+	sortTime.DocValues = true
+	doc.AddFieldMappingsAt(fieldSortTime, sortTime)
+
+	version := bleve.NewNumericFieldMapping()
+	version.Index = false
+	version.Store = true
+	version.IncludeInAll = false
+	version.DocValues = false
+	doc.AddFieldMappingsAt(fieldVersion, version)
+
+	source := bleve.NewTextFieldMapping()
+	source.Index = false
+	source.Store = true
+	source.IncludeInAll = false
+	source.IncludeTermVectors = false
+	source.DocValues = false
+	doc.AddFieldMappingsAt(fieldSource, source)
+
+	m.DefaultMapping = doc
+	return m, m.Validate()
+}

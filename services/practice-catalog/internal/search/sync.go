@@ -1,0 +1,416 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
+	"github.com/gemella/gemella/services/practice-catalog/internal/protoconv"
+)
+
+// Source is where the index is rebuilt from: the repositories, the truth.
+type Source struct {
+	Organizations organization.Repository
+	Practices     practice.Repository
+	Needs         need.Repository
+}
+
+// rebuildPage is how many aggregates one repository query and one index
+// batch carry during a rebuild.
+const rebuildPage = 200
+
+// Rebuild replaces what the index holds with what the repositories hold,
+// then records from where the stream is to be followed: every event after
+// st.Sequence is applied on top, and an event older than a document's
+// version changes nothing, so writes that race with the rebuild are safe.
+func (x *Index) Rebuild(ctx context.Context, src Source, st State) error {
+	start := time.Now()
+	if err := x.reset(); err != nil {
+		return err
+	}
+	orgs, err := x.loadOrganizations(ctx, src.Organizations)
+	if err != nil {
+		return err
+	}
+	practices, err := loadPages(ctx, x, func(after *paging.Cursor) ([]*practice.Practice, *paging.Cursor, error) {
+		items, err := src.Practices.List(ctx, practice.Filter{Status: practice.Published}, after, rebuildPage)
+		return items, nextCursor(items, func(p *practice.Practice) (string, string) { return p.SortKey(), p.ID }), err
+	}, unchecked(x.practiceEntry))
+	if err != nil {
+		return err
+	}
+	needs, err := loadPages(ctx, x, func(after *paging.Cursor) ([]*need.Need, *paging.Cursor, error) {
+		items, err := src.Needs.List(ctx, need.Filter{Status: need.Open}, after, rebuildPage)
+		return items, nextCursor(items, func(n *need.Need) (string, string) { return n.SortKey(), n.ID }), err
+	}, unchecked(x.needEntry))
+	if err != nil {
+		return err
+	}
+	idx := x.index()
+	b := idx.NewBatch()
+	b.SetInternal(keySequence, encodeUint(st.Sequence))
+	b.SetInternal(keyStream, []byte(st.Stream))
+	if err := idx.Batch(b); err != nil {
+		return fmt.Errorf("search index: record state: %w", err)
+	}
+	x.fresh = false
+	x.logger.Info("search index rebuilt", "organisations", orgs, "practices", practices, "needs", needs,
+		"from_sequence", st.Sequence, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Reconcile brings every practice's document up to the version the
+// repository has. Events say nearly everything; this catches what no
+// event says, such as adoption figures that twinning events change.
+func (x *Index) Reconcile(ctx context.Context, src Source) (int, error) {
+	return loadPages(ctx, x, func(after *paging.Cursor) ([]*practice.Practice, *paging.Cursor, error) {
+		items, err := src.Practices.List(ctx, practice.Filter{}, after, rebuildPage)
+		return items, nextCursor(items, func(p *practice.Practice) (string, string) { return p.SortKey(), p.ID }), err
+	}, x.practiceEntry)
+}
+
+// reset empties the index unless it is empty already.
+func (x *Index) reset() error {
+	if x.fresh {
+		return nil
+	}
+	m, err := newMapping()
+	if err != nil {
+		return err
+	}
+	x.writeMu.Lock()
+	defer x.writeMu.Unlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.idx != nil {
+		_ = x.idx.Close()
+	}
+	if x.dir != "" {
+		if err := os.RemoveAll(x.dir); err != nil {
+			return fmt.Errorf("remove search index %s: %w", x.dir, err)
+		}
+	}
+	x.idx, err = newIndex(x.dir, m)
+	return err
+}
+
+func (x *Index) loadOrganizations(ctx context.Context, repo organization.Repository) (int, error) {
+	var after *paging.Cursor
+	n := 0
+	for {
+		items, err := repo.List(ctx, organization.Filter{}, after, rebuildPage)
+		if err != nil {
+			return n, fmt.Errorf("search index: load organisations: %w", err)
+		}
+		if err := x.ApplyOrganizations(items); err != nil {
+			return n, fmt.Errorf("search index: organisations: %w", err)
+		}
+		n += len(items)
+		if after = nextCursor(items, func(o *organization.Organization) (string, string) { return o.SortKey(), o.ID }); after == nil {
+			return n, nil
+		}
+	}
+}
+
+// unchecked marks the entries of a rebuild: the index was emptied first.
+func unchecked[T any](toEntry func(T) (entry, error)) func(T) (entry, error) {
+	return func(v T) (entry, error) {
+		e, err := toEntry(v)
+		e.unchecked = true
+		return e, err
+	}
+}
+
+// loadPages writes every page a repository returns, one batch per page.
+func loadPages[T any](ctx context.Context, x *Index, page func(after *paging.Cursor) ([]T, *paging.Cursor, error), toEntry func(T) (entry, error)) (int, error) {
+	var after *paging.Cursor
+	n := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		items, next, err := page(after)
+		if err != nil {
+			return n, fmt.Errorf("search index: load: %w", err)
+		}
+		entries := make([]entry, 0, len(items))
+		for _, it := range items {
+			e, err := toEntry(it)
+			if err != nil {
+				return n, err
+			}
+			entries = append(entries, e)
+		}
+		if err := x.write(0, entries...); err != nil {
+			return n, err
+		}
+		n += len(items)
+		if next == nil {
+			return n, nil
+		}
+		after = next
+	}
+}
+
+// nextCursor is the cursor after a full page, nil after the last one.
+func nextCursor[T any](items []T, key func(T) (string, string)) *paging.Cursor {
+	if len(items) < rebuildPage {
+		return nil
+	}
+	k, id := key(items[len(items)-1])
+	return &paging.Cursor{Key: k, ID: id}
+}
+
+// ApplyEvent applies one event of the catalog stream at sequence seq.
+// Events of no interest, and those that cannot be read (they would stop
+// the index for good), only move the recorded sequence.
+func (x *Index) ApplyEvent(env *eventsv1.Envelope, seq uint64) error {
+	version := env.GetAggregateVersion()
+	switch {
+	case strings.HasPrefix(env.GetType(), "catalog.practice."):
+		m, err := practiceOf(env)
+		if err != nil || m == nil {
+			return x.skip(env, seq, err)
+		}
+		p := protoconv.PracticeFromMessage(m)
+		p.Version = version
+		return x.ApplyPractice(p, seq)
+	case strings.HasPrefix(env.GetType(), "catalog.need."):
+		var m eventsv1.NeedChanged
+		if err := events.Unpack(env, &m); err != nil {
+			return x.skip(env, seq, err)
+		}
+		n := protoconv.NeedFromMessage(m.GetNeed())
+		n.Version = version
+		return x.ApplyNeed(n, seq)
+	case strings.HasPrefix(env.GetType(), "catalog.organisation."):
+		m, err := organizationOf(env)
+		if err != nil {
+			return x.skip(env, seq, err)
+		}
+		o := protoconv.OrganizationFromMessage(m)
+		o.Version = version
+		return x.ApplyOrganization(o, seq)
+	}
+	return x.skip(env, seq, nil)
+}
+
+// practiceOf reads the practice a practice event carries, as it is
+// after the change.
+func practiceOf(env *eventsv1.Envelope) (*catalogv1.Practice, error) {
+	switch env.GetType() {
+	case string(practice.EventPublished):
+		var m eventsv1.PracticePublished
+		err := events.Unpack(env, &m)
+		return m.GetPractice(), err
+	case string(practice.EventRevised):
+		var m eventsv1.PracticeRevised
+		err := events.Unpack(env, &m)
+		return m.GetPractice(), err
+	case string(practice.EventArchived):
+		var m eventsv1.PracticeArchived
+		err := events.Unpack(env, &m)
+		return m.GetPractice(), err
+	case string(practice.EventSubmitted):
+		var m eventsv1.PracticeSubmitted
+		err := events.Unpack(env, &m)
+		return m.GetPractice(), err
+	}
+	return nil, nil
+}
+
+// organizationOf reads the organisation an organisation event carries.
+func organizationOf(env *eventsv1.Envelope) (*catalogv1.Organization, error) {
+	if env.GetType() == string(organization.Created) {
+		var m eventsv1.OrganizationCreated
+		err := events.Unpack(env, &m)
+		return m.GetOrganization(), err
+	}
+	var m eventsv1.OrganizationUpdated
+	err := events.Unpack(env, &m)
+	return m.GetOrganization(), err
+}
+
+func (x *Index) skip(env *eventsv1.Envelope, seq uint64, err error) error {
+	if err != nil {
+		x.logger.Warn("search index: unreadable event skipped", "event_id", env.GetEventId(), "type", env.GetType(), "sequence", seq, "err", err)
+	}
+	return x.write(seq)
+}
+
+// Subjects the index follows.
+var followedSubjects = []string{"catalog.practice.>", "catalog.need.>", "catalog.organisation.>"}
+
+// Follower keeps an index current from the catalog's stream.
+type Follower struct {
+	Index  *Index
+	JS     jetstream.JetStream
+	Stream string
+	Source Source
+	// ReconcileEvery is how often practices are compared with the
+	// repository (see Reconcile); 0 never.
+	ReconcileEvery time.Duration
+	Logger         *slog.Logger
+}
+
+func (f *Follower) logger() *slog.Logger {
+	if f.Logger == nil {
+		return slog.Default()
+	}
+	return f.Logger
+}
+
+// Prepare brings the index up to date at start: it is rebuilt from the
+// repositories when it is new (missing or unreadable on disk, or in
+// memory), when the stream is not the one it followed, or when events it
+// has not applied are no longer on the stream. Otherwise Run replays
+// the events after the recorded sequence.
+func (f *Follower) Prepare(ctx context.Context) error {
+	stream, err := f.JS.Stream(ctx, f.Stream)
+	if err != nil {
+		return fmt.Errorf("search index: stream %s: %w", f.Stream, err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("search index: stream %s: %w", f.Stream, err)
+	}
+	current := State{Sequence: info.State.LastSeq, Stream: info.Created.UTC().Format(time.RFC3339Nano)}
+	recorded, err := f.Index.State()
+	if err != nil {
+		return err
+	}
+	reason := rebuildReason(f.Index.fresh, recorded, current, info.State.FirstSeq)
+	if reason == "" {
+		f.logger().Info("search index kept", "sequence", recorded.Sequence, "stream_last", current.Sequence)
+		return nil
+	}
+	f.logger().Info("search index rebuild", "reason", reason)
+	return f.Index.Rebuild(ctx, f.Source, current)
+}
+
+// rebuildReason says why the index cannot be brought up to date by
+// replaying the stream, or "" when it can.
+func rebuildReason(fresh bool, recorded, current State, firstSeq uint64) string {
+	switch {
+	case fresh:
+		return "new index"
+	case recorded.Stream != current.Stream:
+		return "the stream is not the one the index followed"
+	case recorded.Sequence > current.Sequence:
+		return "the index is ahead of the stream"
+	case recorded.Sequence+1 < firstSeq:
+		return "events the index has not applied are no longer on the stream"
+	}
+	return ""
+}
+
+// Run applies the stream's events from the recorded sequence on, and
+// reconciles on its timer, until ctx ends. It outlives NATS outages: an
+// interrupted consumer starts again from the recorded sequence.
+func (f *Follower) Run(ctx context.Context) error {
+	if f.ReconcileEvery > 0 {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); f.reconcile(ctx) }()
+	}
+	wait := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		err := f.followOnce(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		f.logger().Warn("search index: following the stream interrupted; retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+	return nil
+}
+
+func (f *Follower) reconcile(ctx context.Context) {
+	t := time.NewTicker(f.ReconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := f.Index.Reconcile(ctx, f.Source); err != nil && ctx.Err() == nil {
+				f.logger().Warn("search index: reconcile", "err", err, "practices", n)
+			}
+		}
+	}
+}
+
+// followOnce reads the stream with an ordered consumer from the recorded
+// sequence: nothing to acknowledge, nothing left on the server when the
+// replica goes away, and no name to share between replicas.
+func (f *Follower) followOnce(ctx context.Context) error {
+	st, err := f.Index.State()
+	if err != nil {
+		return err
+	}
+	setup, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cons, err := f.JS.OrderedConsumer(setup, f.Stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: followedSubjects,
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    st.Sequence + 1,
+	})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("ordered consumer: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("ordered consumer: %w", err)
+	}
+	defer it.Stop()
+	// Next does not take a context: stopping the iterator ends it.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			it.Stop()
+		case <-done:
+		}
+	}()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			continue
+		}
+		var env eventsv1.Envelope
+		if err := proto.Unmarshal(msg.Data(), &env); err != nil {
+			if err := f.Index.skip(&env, meta.Sequence.Stream, err); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := f.Index.ApplyEvent(&env, meta.Sequence.Stream); err != nil {
+			return fmt.Errorf("event %s at %d: %w", env.GetEventId(), meta.Sequence.Stream, err)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package searchbench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
+	"github.com/gemella/gemella/services/practice-catalog/internal/search"
+)
+
+// BenchmarkQueries measures SearchPractices on 5,000 practices at rest.
+func BenchmarkQueries(b *testing.B) {
+	x, err := search.Open(search.Config{Dir: filepath.Join(b.TempDir(), "i"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	g := newGenerator(rand.New(rand.NewSource(1)))
+	_ = x.ApplyOrganizations(g.organizations())
+	var batch []*practice.Practice
+	for i := 0; i < 5000; i++ {
+		batch = append(batch, g.practice(i))
+		if len(batch) == 1000 {
+			if err := x.LoadPractices(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+	x.Settle(context.Background(), 20*time.Second)
+	qs := g.queries(200)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := x.SearchPractices(context.Background(), qs[i%len(qs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIndexing measures batched indexing, per practice.
+func BenchmarkIndexing(b *testing.B) {
+	x, err := search.Open(search.Config{Dir: filepath.Join(b.TempDir(), "i"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	g := newGenerator(rand.New(rand.NewSource(1)))
+	_ = x.ApplyOrganizations(g.organizations())
+	b.ResetTimer()
+	var batch []*practice.Practice
+	for i := 0; i < b.N; i++ {
+		batch = append(batch, g.practice(i))
+		if len(batch) == 1000 {
+			if err := x.LoadPractices(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+}
