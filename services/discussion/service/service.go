@@ -50,8 +50,16 @@ type Config struct {
 	// Auth is the key that signs session tokens (GEMELLA_AUTH_KEY_FILE or
 	// GEMELLA_AUTH_PRIVATE_KEY); required.
 	Auth auth.KeyConfig `envPrefix:"GEMELLA_"`
+	// Verify lists further public keys whose tokens the service accepts
+	// (GEMELLA_AUTH_PUBLIC_KEYS, optional): during a key rotation, the
+	// previous key(s), so that sessions signed before the switch go on
+	// until their tokens expire. The service always accepts its own key.
+	Verify auth.VerifierConfig `envPrefix:"GEMELLA_"`
 	// TokenTTL is how long a session token lives.
 	TokenTTL time.Duration `env:"GEMELLA_DISCUSSION_TOKEN_TTL" envDefault:"15m"`
+	// SessionMaxAge is how long after the log-in a session's tokens can be
+	// refreshed; then the member logs in again.
+	SessionMaxAge time.Duration `env:"GEMELLA_DISCUSSION_SESSION_MAX_AGE" envDefault:"12h"`
 	// EditWindow is how long after writing a post its author may edit it.
 	EditWindow time.Duration `env:"GEMELLA_DISCUSSION_EDIT_WINDOW" envDefault:"15m"`
 	// ReportThreshold is how many members' reports hide a post pending review.
@@ -126,7 +134,11 @@ func (c *Config) Validate() error {
 func (c *Config) validateOwn() error {
 	var p config.Problems
 	p.Add(c.Auth.Validate("GEMELLA_"))
+	p.Add(c.Verify.Validate("GEMELLA_", false))
 	p.Positive("GEMELLA_DISCUSSION_TOKEN_TTL", c.TokenTTL)
+	if c.SessionMaxAge < c.TokenTTL {
+		p.Addf("GEMELLA_DISCUSSION_SESSION_MAX_AGE: %s is shorter than a token's life (GEMELLA_DISCUSSION_TOKEN_TTL %s)", c.SessionMaxAge, c.TokenTTL)
+	}
 	p.Positive("GEMELLA_DISCUSSION_EDIT_WINDOW", c.EditWindow)
 	if c.ReportThreshold < 1 {
 		p.Addf("GEMELLA_DISCUSSION_REPORT_THRESHOLD: must be at least 1, got %d", c.ReportThreshold)
@@ -161,8 +173,11 @@ type Service struct {
 	nats   *nats.Conn
 	issuer *auth.Issuer
 	hasher *password.Hasher
-	argon2 Argon2
-	once   sync.Once
+	// verifier accepts the service's own tokens and those of the keys
+	// in Config.Verify.
+	verifier *auth.Verifier
+	argon2   Argon2
+	once     sync.Once
 }
 
 // New connects to MongoDB and NATS, prepares indexes and the stream, and
@@ -209,11 +224,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 	}
 	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js), colls...)
 	s.app = app.New(s.deps(cfg, app.Deps{
-		Members: adapters.NewMemberMongoRepository(db, adapters.EncodeMemberEvent, s.relay.Notify, locks),
-		Logins:  adapters.NewLoginMongoRepository(db, locks),
-		Threads: adapters.NewThreadMongoRepository(db, adapters.EncodeThreadEvent, s.relay.Notify, locks),
-		Posts:   adapters.NewPostMongoRepository(db, adapters.EncodePostEvent, s.relay.Notify, locks),
-		Stories: adapters.NewStoryMongoRepository(db, adapters.EncodeStoryEvent, s.relay.Notify, locks),
+		Members:  adapters.NewMemberMongoRepository(db, adapters.EncodeMemberEvent, s.relay.Notify, locks),
+		Logins:   adapters.NewLoginMongoRepository(db, locks),
+		Threads:  adapters.NewThreadMongoRepository(db, adapters.EncodeThreadEvent, s.relay.Notify, locks),
+		Posts:    adapters.NewPostMongoRepository(db, adapters.EncodePostEvent, s.relay.Notify, locks),
+		Stories:  adapters.NewStoryMongoRepository(db, adapters.EncodeStoryEvent, s.relay.Notify, locks),
+		Sessions: adapters.NewSessionMongoRepository(db, locks),
 	}))
 	if s.server, err = s.newServer(cfg.GRPC); err != nil {
 		s.Close()
@@ -249,11 +265,12 @@ func NewInMemory(cfg Config, logger *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s.app = app.New(s.deps(cfg, app.Deps{
-		Members: adapters.NewMemberMemoryRepository(),
-		Logins:  adapters.NewLoginMemoryRepository(),
-		Threads: adapters.NewThreadMemoryRepository(),
-		Posts:   adapters.NewPostMemoryRepository(),
-		Stories: adapters.NewStoryMemoryRepository(),
+		Members:  adapters.NewMemberMemoryRepository(),
+		Logins:   adapters.NewLoginMemoryRepository(),
+		Threads:  adapters.NewThreadMemoryRepository(),
+		Posts:    adapters.NewPostMemoryRepository(),
+		Stories:  adapters.NewStoryMemoryRepository(),
+		Sessions: adapters.NewSessionMemoryRepository(),
 	}))
 	var err error
 	if s.server, err = s.newServer(cfg.GRPC); err != nil {
@@ -271,6 +288,9 @@ func (s *Service) prepareSecurity(cfg Config) error {
 	if s.issuer, err = auth.NewIssuer(key, cfg.TokenTTL); err != nil {
 		return err
 	}
+	if s.verifier, err = cfg.Verify.Verifier(s.issuer.PublicKey()); err != nil {
+		return fmt.Errorf("%s: %w", Name, err)
+	}
 	if s.hasher, err = password.New(cfg.Argon2.Params(), cfg.Argon2.concurrency()); err != nil {
 		return err
 	}
@@ -283,6 +303,7 @@ func (s *Service) deps(cfg Config, d app.Deps) app.Deps {
 	d.Passwords = s.hasher
 	d.Tokens = s.issuer
 	d.LoginPolicy = cfg.Login.Policy()
+	d.SessionMaxAge = cfg.SessionMaxAge
 	d.EditWindow = cfg.EditWindow
 	d.ReportThreshold = cfg.ReportThreshold
 	d.Logger = s.logger
@@ -290,14 +311,10 @@ func (s *Service) deps(cfg Config, d app.Deps) app.Deps {
 }
 
 func (s *Service) newServer(cfg config.GRPCServer) (*grpcx.Server, error) {
-	verifier, err := auth.NewVerifier(s.issuer.PublicKey())
-	if err != nil {
-		return nil, err
-	}
 	srv, err := grpcx.NewServer(grpcx.ServerOptions{
 		Name: Name, Config: cfg, Logger: s.logger,
-		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier)},
-		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(verifier)},
+		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(s.verifier)},
+		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(s.verifier)},
 	})
 	if err != nil {
 		return nil, err
@@ -320,11 +337,12 @@ func (s *Service) PublicKey() ed25519.PublicKey { return s.issuer.PublicKey() }
 func (s *Service) PasswordHashing() Argon2 { return s.argon2 }
 
 // GrantRoles gives roles ("coordinator", "moderator", "administrator") to
-// the member registered with email. There is no API for it yet: the dev
-// launcher's demo data and the tests call it in-process. The member's next
-// session carries the roles.
+// the member registered with email, acting as the service itself: this is
+// how a new installation gets its first administrator (who then grants
+// roles over the API, GrantRoles, as administrators do). The member's next
+// session, or refresh, carries the roles.
 func (s *Service) GrantRoles(ctx context.Context, email string, roles ...string) error {
-	_, err := s.app.GrantRoles.Handle(ctx, app.GrantRoles{Email: email, Roles: roles})
+	_, err := s.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: auth.System(app.ServiceName), Email: email, Roles: roles})
 	return err
 }
 

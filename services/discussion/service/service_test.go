@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -184,6 +186,14 @@ func (c rest) do(method, path string, body any) reply {
 	client := c.client
 	if client == nil {
 		client = http.DefaultClient
+	}
+	if client.Jar != nil {
+		// A browser's page script repeats the CSRF cookie in a header.
+		for _, ck := range client.Jar.Cookies(req.URL) {
+			if ck.Name == "gemella_csrf" {
+				req.Header.Set("X-CSRF-Token", ck.Value)
+			}
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -587,5 +597,143 @@ func TestConfigRequiresASigningKeyAndStrongHashing(t *testing.T) {
 	if d := service.DefaultConfig(); d.GRPC.Addr != "127.0.0.1:9093" || d.Mongo.Database != "gemella_discussion" || d.TokenTTL != 15*time.Minute ||
 		d.EditWindow != 15*time.Minute || d.ReportThreshold != 3 || d.Argon2.MemoryKiB != 19456 || d.Argon2.Iterations != 2 {
 		t.Fatalf("defaults: %+v", d)
+	}
+}
+
+func TestSessionsRefreshAndEndOverTheGateway(t *testing.T) {
+	e := start(t)
+	base := e.startGateway(t)
+	anon := rest{t: t, base: base}
+	var ids []string
+	for _, p := range people[:2] {
+		r := anon.must(200, "POST", "/v1/members", map[string]any{
+			"member": map[string]any{"display_name": p.name, "email": p.email, "organization_name": p.org, "role_title": p.role}, "password": password,
+		})
+		ids = append(ids, r.str("id"))
+	}
+	if err := e.svc.GrantRoles(context.Background(), people[0].email, auth.RoleAdministrator); err != nil {
+		t.Fatal(err)
+	}
+	adminToken := anon.must(200, "POST", "/v1/sessions", map[string]any{"email": people[0].email, "password": password}).str("token")
+	admin := rest{t: t, base: base, token: adminToken}
+
+	jar, _ := cookiejar.New(nil)
+	bruno := rest{t: t, base: base, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	first := bruno.must(200, "POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password}).str("token")
+
+	// Roles: an administrator grants them over the API, nobody else.
+	grant := map[string]any{"roles": []string{"ROLE_MODERATOR"}}
+	if r := anon.do("POST", "/v1/members/"+ids[1]+":grantRoles", grant); r.status != 401 {
+		t.Fatalf("anonymous grant: %d %s", r.status, r.raw)
+	}
+	if r := bruno.do("POST", "/v1/members/"+ids[1]+":grantRoles", grant); r.status != 403 {
+		t.Fatalf("a member grants himself a role: %d %s", r.status, r.raw)
+	}
+	if r := admin.do("POST", "/v1/members/"+ids[1]+":grantRoles", map[string]any{"roles": []string{"ROLE_EDITOR"}}); r.status != 400 {
+		t.Fatalf("granting the editor role: %d %s", r.status, r.raw)
+	}
+	admin.must(200, "POST", "/v1/members/"+ids[1]+":grantRoles", grant)
+
+	// A refresh carries the new role, keeps the session and sets the cookie.
+	refreshed := bruno.must(200, "POST", "/v1/sessions:refresh", map[string]any{})
+	second := refreshed.str("token")
+	verifier, _ := auth.NewVerifier(e.svc.PublicKey())
+	c1, err1 := verifier.Verify(first)
+	c2, err2 := verifier.Verify(second)
+	if err1 != nil || err2 != nil || second == first || c1.Caller().HasRole(auth.RoleModerator) || !c2.Caller().HasRole(auth.RoleModerator) ||
+		c2.SessionID == "" || c2.SessionID != c1.SessionID || !c2.SessionStartedAt.Equal(c1.SessionStartedAt) {
+		t.Fatalf("refresh: %+v %v → %+v %v", c1, err1, c2, err2)
+	}
+	if !strings.Contains(refreshed.header.Get("Set-Cookie"), "gemella_session="+second) {
+		t.Fatalf("the refresh did not replace the cookie: %v", refreshed.header.Values("Set-Cookie"))
+	}
+	bruno.must(200, "GET", "/v1/me", nil)
+
+	// Log-out ends the session: the cookie goes, and neither token refreshes.
+	out := bruno.must(200, "DELETE", "/v1/sessions/current", nil)
+	if !strings.Contains(strings.Join(out.header.Values("Set-Cookie"), ";"), "gemella_session=;") {
+		t.Fatalf("log-out kept the cookie: %v", out.header.Values("Set-Cookie"))
+	}
+	if r := bruno.do("GET", "/v1/me", nil); r.status != 401 {
+		t.Fatalf("after log-out the browser is still someone: %d %s", r.status, r.raw)
+	}
+	for _, token := range []string{first, second} {
+		if r := (rest{t: t, base: base, token: token}).do("POST", "/v1/sessions:refresh", map[string]any{}); r.status != 401 {
+			t.Fatalf("refresh after log-out: %d %s", r.status, r.raw)
+		}
+	}
+	if r := anon.do("POST", "/v1/sessions:refresh", map[string]any{}); r.status != 401 {
+		t.Fatalf("anonymous refresh: %d %s", r.status, r.raw)
+	}
+}
+
+func TestTokensOfThePreviousKeyStayValidDuringARotation(t *testing.T) {
+	e := start(t)
+	client := e.grpcClient(t)
+	ctx := context.Background()
+	if _, err := client.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{
+		Member:   &discussionv1.Member{DisplayName: people[2].name, Email: people[2].email, OrganizationName: people[2].org, RoleTitle: people[2].role},
+		Password: password,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	login := func(c discussionv1.DiscussionServiceClient) string {
+		t.Helper()
+		s, err := c.CreateSession(ctx, &discussionv1.CreateSessionRequest{Email: people[2].email, Password: password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.GetToken()
+	}
+	oldToken := login(client)
+	oldKey := e.svc.PublicKey()
+
+	// The switch: a new signing key, the old public key still listed.
+	e.stopService()
+	newKeyFile := filepath.Join(t.TempDir(), "auth", "signing-key-2.pem")
+	newKey, err := auth.LoadOrCreateKeyFile(newKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPEM, _ := auth.MarshalPublicKeyPEM(oldKey)
+	e.cfg.Auth.KeyFile = newKeyFile
+	e.cfg.Verify.PublicKeys = string(oldPEM)
+	e.startService(t)
+	client = e.grpcClient(t)
+	if !e.svc.PublicKey().Equal(newKey.Public()) {
+		t.Fatal("the service does not sign with the new key")
+	}
+	verifier, _ := auth.NewVerifier(e.svc.PublicKey())
+	if me, err := client.GetMyProfile(auth.WithBearerToken(ctx, oldToken), &discussionv1.GetMyProfileRequest{}); err != nil || me.GetEmail() != people[2].email {
+		t.Fatalf("a token signed before the switch: %v %v", me, err)
+	}
+	refreshed, err := client.RefreshSession(auth.WithBearerToken(ctx, oldToken), &discussionv1.RefreshSessionRequest{})
+	if err != nil {
+		t.Fatalf("refresh of a token signed before the switch: %v", err)
+	}
+	for name, token := range map[string]string{"refreshed": refreshed.GetToken(), "new log-in": login(client)} {
+		if c, err := verifier.Verify(token); err != nil || c.KeyID != auth.KeyID(e.svc.PublicKey()) {
+			t.Fatalf("%s token not signed with the new key: %+v %v", name, c, err)
+		}
+	}
+
+	// Once the old key leaves the list, its tokens are refused.
+	e.stopService()
+	e.cfg.Verify.PublicKeys = ""
+	e.startService(t)
+	client = e.grpcClient(t)
+	_, err = client.GetMyProfile(auth.WithBearerToken(ctx, oldToken), &discussionv1.GetMyProfileRequest{})
+	if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "unknown key") {
+		t.Fatalf("a token of the retired key: %v", err)
+	}
+	if _, err := client.GetMyProfile(auth.WithBearerToken(ctx, refreshed.GetToken()), &discussionv1.GetMyProfileRequest{}); err != nil {
+		t.Fatalf("a token of the new key after the retirement: %v", err)
+	}
+
+	bad := service.DefaultConfig()
+	bad.Auth.KeyFile = newKeyFile
+	bad.Verify.PublicKeys = "not-a-key"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "GEMELLA_AUTH_PUBLIC_KEYS") {
+		t.Fatalf("a bad previous key passed validation: %v", err)
 	}
 }

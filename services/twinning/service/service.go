@@ -7,6 +7,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
@@ -38,11 +40,15 @@ const Name = "twinning"
 const StreamName = "TWINNING"
 
 // Config is the twinning service's configuration; LoadConfig reads it from
-// GEMELLA_TWINNING_*, GEMELLA_NATS_* and GEMELLA_CATALOG_ADDR.
+// GEMELLA_TWINNING_*, GEMELLA_NATS_*, GEMELLA_AUTH_PUBLIC_KEYS and
+// GEMELLA_CATALOG_ADDR.
 type Config struct {
 	GRPC  config.GRPCServer `envPrefix:"GEMELLA_TWINNING_"`
 	Mongo config.Mongo      `envPrefix:"GEMELLA_TWINNING_"`
 	NATS  config.NATS       `envPrefix:"GEMELLA_"`
+	// Auth lists the public keys that verify session tokens
+	// (GEMELLA_AUTH_PUBLIC_KEYS); required.
+	Auth auth.VerifierConfig `envPrefix:"GEMELLA_"`
 	// CatalogAddr is the practice catalogue's gRPC address, asked to verify
 	// transfers and parties.
 	CatalogAddr string `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
@@ -66,6 +72,7 @@ func (c *Config) Validate() error {
 	p.Add(c.GRPC.Validate("GEMELLA_TWINNING_"))
 	p.Add(c.Mongo.Validate("GEMELLA_TWINNING_"))
 	p.Add(c.NATS.Validate("GEMELLA_"))
+	p.Add(c.Auth.Validate("GEMELLA_", true))
 	p.HostPort("GEMELLA_CATALOG_ADDR", c.CatalogAddr)
 	p.Positive("GEMELLA_TWINNING_CATALOG_TIMEOUT", c.CatalogTimeout)
 	return p.Err()
@@ -131,7 +138,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 		Twinnings: adapters.NewTwinningMongoRepository(db, adapters.EncodeTwinningEvent, s.relay.Notify, locks),
 		Catalog:   adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(s.catalog), cfg.CatalogTimeout),
 	})
-	if s.server, err = newServer(cfg.GRPC, application, s.logger); err != nil {
+	verifier, err := cfg.Auth.Verifier()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.server, err = newServer(cfg.GRPC, application, verifier, s.logger); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -140,8 +152,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 
 // NewInMemory builds the twinning service on the in-memory repository,
 // without MongoDB or NATS, asking the catalogue at catalogAddr: for
-// benchmarks of the service's own code.
-func NewInMemory(cfg config.GRPCServer, catalogAddr string, logger *slog.Logger) (*Service, error) {
+// benchmarks of the service's own code. It accepts the tokens that keys
+// verify; without keys every caller is anonymous, and may only read.
+func NewInMemory(cfg config.GRPCServer, catalogAddr string, logger *slog.Logger, keys ...ed25519.PublicKey) (*Service, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -155,14 +168,34 @@ func NewInMemory(cfg config.GRPCServer, catalogAddr string, logger *slog.Logger)
 		Twinnings: adapters.NewTwinningMemoryRepository(),
 		Catalog:   adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(s.catalog), timeout),
 	})
-	if s.server, err = newServer(cfg, application, s.logger); err != nil {
+	verifier, err := verifierOf(keys)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.server, err = newServer(cfg, application, verifier, s.logger); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// dialCatalog connects to the catalogue lazily. Reconnection attempts stay
+// verifierOf accepts the keys' tokens; without keys, none (a throw-away
+// key that signs nothing stands in, as a verifier needs one).
+func verifierOf(keys []ed25519.PublicKey) (*auth.Verifier, error) {
+	if len(keys) == 0 {
+		key, err := auth.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		keys = []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}
+	}
+	return auth.NewVerifier(keys...)
+}
+
+// dialCatalog connects to the catalogue lazily. grpcx.Dial passes the
+// caller's token on, so the catalogue shows the twinning service what it
+// would show the member (a draft practice only to its editors). Reconnection attempts stay
 // at most a second apart, rather than gRPC's default two minutes: a
 // catalogue that comes back is used within a second, not after a backoff
 // longer than the callers' deadlines.
@@ -173,8 +206,14 @@ func dialCatalog(addr string, timeout time.Duration) (*grpc.ClientConn, error) {
 	}))
 }
 
-func newServer(cfg config.GRPCServer, application app.Application, logger *slog.Logger) (*grpcx.Server, error) {
-	srv, err := grpcx.NewServer(grpcx.ServerOptions{Name: Name, Config: cfg, Logger: logger})
+// newServer verifies every call's token (none is anonymous, a bad one is
+// refused) and puts the caller in the context; the app decides.
+func newServer(cfg config.GRPCServer, application app.Application, verifier *auth.Verifier, logger *slog.Logger) (*grpcx.Server, error) {
+	srv, err := grpcx.NewServer(grpcx.ServerOptions{
+		Name: Name, Config: cfg, Logger: logger,
+		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier)},
+		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(verifier)},
+	})
 	if err != nil {
 		return nil, err
 	}

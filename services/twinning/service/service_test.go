@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	gateway "github.com/gemella/gemella/gateway/server"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/grpcx"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
@@ -64,6 +66,12 @@ type stack struct {
 	catalogRPC catalogv1.CatalogServiceClient
 	baseURL    string
 
+	// issuer signs the tests' session tokens with the key both services
+	// verify; staff is a token of a coordinator who edits the four
+	// seeded organisations, sent by do unless a test says otherwise.
+	issuer *auth.Issuer
+	staff  string
+
 	// The seeded organisations and the published practice.
 	orgs       map[string]string
 	practiceID string
@@ -77,17 +85,27 @@ func start(t *testing.T) *stack {
 	ctx := context.Background()
 	s := &stack{nats: embedded.NATSForTest(t)}
 	fdb := embedded.FerretDBForTest(t)
+	key, err := auth.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.issuer, err = auth.NewIssuer(key, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	publicKey := base64.StdEncoding.EncodeToString(s.issuer.PublicKey())
 
 	s.catalogCfg = catalog.DefaultConfig()
 	s.catalogCfg.GRPC.Addr = "127.0.0.1:0"
 	s.catalogCfg.Mongo.URI = fdb.URI()
 	s.catalogCfg.NATS.URL = s.nats.URL()
+	s.catalogCfg.Auth.PublicKeys = publicKey
 	s.startCatalog(t)
 
 	cfg := service.DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
 	cfg.Mongo.URI = fdb.URI()
 	cfg.NATS.URL = s.nats.URL()
+	cfg.Auth.PublicKeys = publicKey
 	cfg.CatalogAddr = s.catalogCfg.GRPC.Addr
 	tw, err := service.New(ctx, cfg, quiet)
 	if err != nil {
@@ -131,11 +149,36 @@ func (s *stack) startCatalog(t *testing.T) {
 	s.catalogCfg.GRPC.Addr = svc.Addr()
 }
 
+// token signs a session token for c.
+func (s *stack) token(t *testing.T, c auth.Caller) string {
+	t.Helper()
+	token, _, err := s.issuer.Issue(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// editorOf is a verified editor of the seeded organisations named.
+func (s *stack) editorOf(t *testing.T, keys ...string) string {
+	t.Helper()
+	c := auth.Caller{MemberID: "editor-" + strings.Join(keys, "-"), Roles: []string{auth.RoleMember, auth.RoleEditor}}
+	for _, k := range keys {
+		c.Organizations = append(c.Organizations, s.orgs[k])
+	}
+	return s.token(t, c)
+}
+
+// staffID is the member the staff token names, recorded as the actor.
+const staffID = "staff-coordinator"
+
 // seed registers the four administrations of the seed twinning and
 // publishes Tos.Ca. with its five models.
 func (s *stack) seed(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := auth.WithBearerToken(context.Background(), s.token(t, auth.Caller{
+		MemberID: "catalog-admin", Roles: []string{auth.RoleMember, auth.RoleAdministrator, auth.RoleCoordinator},
+	}))
 	s.orgs = map[string]string{}
 	for _, o := range []struct {
 		key, name string
@@ -155,6 +198,12 @@ func (s *stack) seed(t *testing.T) {
 		}
 		s.orgs[o.key] = created.Id
 	}
+	staff := auth.Caller{MemberID: staffID, Roles: []string{auth.RoleMember, auth.RoleEditor, auth.RoleCoordinator}}
+	for _, k := range []string{"toscana", "firenze", "calabria", "vibo"} {
+		staff.Organizations = append(staff.Organizations, s.orgs[k])
+	}
+	s.staff = s.token(t, staff)
+	ctx = auth.WithBearerToken(context.Background(), s.staff)
 	p, err := s.catalogRPC.CreatePractice(ctx, &catalogv1.CreatePracticeRequest{Practice: &catalogv1.Practice{
 		Title: "Tos.Ca. – Valorizzare le competenze dei cittadini", Summary: "s", Description: "d", Problem: "p", Results: "r",
 		OwnerOrganizationIds: []string{s.orgs["toscana"], s.orgs["firenze"]}, Themes: []string{"lavoro"}, Languages: []string{"it"},
@@ -185,6 +234,12 @@ type httpResult struct {
 
 func (s *stack) do(t *testing.T, method, path string, body any) httpResult {
 	t.Helper()
+	return s.doAs(t, s.staff, method, path, body)
+}
+
+// doAs calls the gateway with token ("" for none).
+func (s *stack) doAs(t *testing.T, token, method, path string, body any) httpResult {
+	t.Helper()
 	var reader io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -202,6 +257,9 @@ func (s *stack) do(t *testing.T, method, path string, body any) httpResult {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -396,7 +454,7 @@ func TestWalkFromDraftToCompletedKeepsTheCataloguesFigures(t *testing.T) {
 		t.Fatalf("history has %d moves, want created, proposed, approved, activated, completed", len(history))
 	}
 	last := history[4].(map[string]any)
-	if last["from"] != "TWINNING_STATUS_ACTIVE" || last["actor"] != "anonymous" || last["reason"] != "tutti i modelli trasferiti" || last["time"] == nil {
+	if last["from"] != "TWINNING_STATUS_ACTIVE" || last["actor"] != staffID || last["reason"] != "tutti i modelli trasferiti" || last["time"] == nil {
 		t.Fatalf("the last move records who, when and why: %v", last)
 	}
 
@@ -641,5 +699,95 @@ func TestTheCatalogueCatchesUpAndTransfersWaitForIt(t *testing.T) {
 	})
 	if n := len(s.ok(t, "GET", "/v1/twinnings/"+id, nil)["transfers"].([]any)); n != 3 {
 		t.Fatalf("%d transfers after the retried add, want 3", n)
+	}
+}
+
+func TestOnlyTheRightPeopleChangeTwinningsOverREST(t *testing.T) {
+	s := start(t)
+	body := map[string]any{
+		"code": "BOZZA", "title": "Bozza", "offering_organization_ids": []string{s.orgs["toscana"]}, "receiving_organization_ids": []string{s.orgs["calabria"]},
+	}
+	member := s.token(t, auth.Caller{MemberID: "m-plain", Roles: []string{auth.RoleMember}})
+	expiredIssuer := s.issuer.WithClock(func() time.Time { return time.Now().Add(-2 * time.Hour) })
+	expired, _, _ := expiredIssuer.Issue(auth.Caller{MemberID: staffID, Roles: []string{auth.RoleMember, auth.RoleCoordinator}})
+	otherKey, _ := auth.GenerateKey()
+	otherIssuer, _ := auth.NewIssuer(otherKey, time.Hour)
+	foreign, _, _ := otherIssuer.Issue(auth.Caller{MemberID: staffID, Roles: []string{auth.RoleMember, auth.RoleCoordinator}})
+
+	for name, tt := range map[string]struct {
+		token  string
+		status int
+	}{
+		"anonymous": {"", 401}, "expired token": {expired, 401}, "token of another key": {foreign, 401},
+		"member": {member, 403}, "editor of a third party": {s.editorOf(t, "vibo"), 403},
+	} {
+		r := s.doAs(t, tt.token, "POST", "/v1/twinnings", body)
+		if r.status != tt.status {
+			t.Errorf("create as %s: %d %v, want %d", name, r.status, r.body, tt.status)
+		}
+	}
+	toscana := s.editorOf(t, "toscana")
+	created := s.doAs(t, toscana, "POST", "/v1/twinnings", body)
+	if created.status != 200 || created.body["history"].([]any)[0].(map[string]any)["actor"] != "editor-toscana" {
+		t.Fatalf("create as the offering party's editor: %d %v", created.status, created.body)
+	}
+	id := created.body["id"].(string)
+
+	// The draft exists for its parties' editors and coordinators only.
+	for name, tt := range map[string]struct {
+		token  string
+		status int
+	}{
+		"anonymous": {"", 404}, "member": {member, 404}, "editor of a third party": {s.editorOf(t, "vibo"), 404},
+		"receiving editor": {s.editorOf(t, "calabria"), 200}, "coordinator": {s.staff, 200},
+	} {
+		if r := s.doAs(t, tt.token, "GET", "/v1/twinnings/BOZZA", nil); r.status != tt.status {
+			t.Errorf("read the draft as %s: %d, want %d", name, r.status, tt.status)
+		}
+		list := s.doAs(t, tt.token, "GET", "/v1/twinnings", nil)
+		items, _ := list.body["twinnings"].([]any)
+		if (len(items) == 1) != (tt.status == 200) {
+			t.Errorf("list as %s shows %d twinnings", name, len(items))
+		}
+	}
+	if r := s.doAs(t, member, "POST", "/v1/twinnings/"+id+":propose", `{}`); r.status != 404 {
+		t.Fatalf("a member proposes a draft they cannot see: %d %v", r.status, r.body)
+	}
+	if r := s.doAs(t, s.staff, "POST", "/v1/twinnings/"+id+":propose", `{}`); r.status != 400 {
+		t.Fatalf("the staff token edits every party, so it may propose (and learns what is missing): %d %v", r.status, r.body)
+	}
+	if r := s.doAs(t, toscana, "POST", "/v1/twinnings/"+id+":cancel", map[string]string{"reason": "doppione"}); r.status != 403 || r.errorField("status") != "PERMISSION_DENIED" {
+		t.Fatalf("an editor cancels: %d %v", r.status, r.body)
+	}
+	if r := s.doAs(t, s.staff, "POST", "/v1/twinnings/"+id+":cancel", map[string]string{"reason": "doppione"}); r.status != 200 {
+		t.Fatalf("a coordinator cancels: %d %v", r.status, r.body)
+	}
+	if r := s.doAs(t, "", "GET", "/v1/twinnings/"+id, nil); r.status != 200 {
+		t.Fatalf("a cancelled twinning is public: %d", r.status)
+	}
+}
+
+func TestTheCallersIdentityReachesTheCatalogue(t *testing.T) {
+	s := start(t)
+	id := s.createActiveTwinning(t)
+	ctx := auth.WithBearerToken(context.Background(), s.staff)
+	draft, err := s.catalogRPC.CreatePractice(ctx, &catalogv1.CreatePracticeRequest{Practice: &catalogv1.Practice{
+		Title: "Bozza toscana", Summary: "s", OwnerOrganizationIds: []string{s.orgs["toscana"]}, Languages: []string{"it"},
+		Models: []*catalogv1.Model{{Code: "A", Title: "Modello", OwnerOrganizationId: s.orgs["toscana"]}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.doAs(t, "", "GET", "/v1/practices/"+draft.Id, nil); r.status != 404 {
+		t.Fatalf("the catalogue shows a draft to anyone: %d", r.status)
+	}
+	// The twinning service asks the catalogue with the caller's token: the
+	// staff sees the draft, so the answer is that it is not published, not
+	// that it does not exist.
+	r := s.do(t, "POST", "/v1/twinnings/"+id+"/transfers", map[string]string{
+		"practice_id": draft.Id, "model_code": "A", "from_organization_id": s.orgs["toscana"], "to_organization_id": s.orgs["calabria"],
+	})
+	if r.status != 409 || !strings.Contains(r.errorField("message"), "only a published practice") {
+		t.Fatalf("transfer of a draft practice: %d %v", r.status, r.body)
 	}
 }

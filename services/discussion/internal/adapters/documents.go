@@ -9,6 +9,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
+	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/platform/outbox"
@@ -108,6 +109,27 @@ func toAttemptsDoc(a *login.Attempts) attemptsDoc {
 
 func (d attemptsDoc) toDomain() *login.Attempts {
 	return &login.Attempts{Key: d.Key, Failures: d.Failures, LastFailure: utc(d.LastFailure), BlockedUntil: utc(d.BlockedUntil), ExpireAt: utc(d.ExpireAt), Version: d.Version}
+}
+
+type sessionDoc struct {
+	ID          string    `bson:"_id"`
+	MemberID    string    `bson:"member_id"`
+	StartedAt   time.Time `bson:"started_at"`
+	RefreshedAt time.Time `bson:"refreshed_at,omitempty"`
+	EndedAt     time.Time `bson:"ended_at,omitempty"`
+	ExpireAt    time.Time `bson:"expire_at"`
+	Version     int64     `bson:"version"`
+}
+
+func toSessionDoc(s *session.Session) sessionDoc {
+	return sessionDoc{s.ID, s.MemberID, s.StartedAt, s.RefreshedAt, s.EndedAt, s.ExpireAt, s.Version}
+}
+
+func (d sessionDoc) toDomain() *session.Session {
+	return &session.Session{
+		ID: d.ID, MemberID: d.MemberID, StartedAt: utc(d.StartedAt), RefreshedAt: utc(d.RefreshedAt), EndedAt: utc(d.EndedAt),
+		ExpireAt: utc(d.ExpireAt), Version: d.Version,
+	}
 }
 
 type threadDoc struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
+	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/platform/apperr"
@@ -192,6 +193,54 @@ func (r *LoginMemoryRepository) Reset(_ context.Context, keys ...string) error {
 		delete(r.docs, k)
 	}
 	return nil
+}
+
+// SessionMemoryRepository is an in-memory session.Repository.
+type SessionMemoryRepository struct{ *memStore[sessionDoc] }
+
+// NewSessionMemoryRepository returns an empty repository.
+func NewSessionMemoryRepository() *SessionMemoryRepository {
+	return &SessionMemoryRepository{newMemStore[sessionDoc]()}
+}
+
+// Create implements session.Repository.
+func (r *SessionMemoryRepository) Create(_ context.Context, s *session.Session) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.docs[s.ID]; ok {
+		return apperr.AlreadyExists("session %s already exists", s.ID)
+	}
+	s.Version = 1
+	r.docs[s.ID] = toSessionDoc(s)
+	return nil
+}
+
+// Get implements session.Repository.
+func (r *SessionMemoryRepository) Get(_ context.Context, id string) (*session.Session, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.docs[id]
+	if !ok {
+		return nil, session.ErrNotFound(id)
+	}
+	return d.toDomain(), nil
+}
+
+// Update implements session.Repository.
+func (r *SessionMemoryRepository) Update(_ context.Context, id string, fn func(*session.Session) error) (*session.Session, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, ok := r.docs[id]
+	if !ok {
+		return nil, session.ErrNotFound(id)
+	}
+	s := d.toDomain()
+	if err := fn(s); err != nil {
+		return nil, err
+	}
+	s.Version = d.Version + 1
+	r.docs[id] = toSessionDoc(s)
+	return s, nil
 }
 
 // ThreadMemoryRepository is an in-memory thread.Repository.

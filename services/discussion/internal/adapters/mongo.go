@@ -26,6 +26,7 @@ const (
 	ThreadsCollection       = "threads"
 	PostsCollection         = "posts"
 	StoriesCollection       = "stories"
+	SessionsCollection      = "sessions"
 )
 
 // OutboxCollections hold aggregates with pending events: the relay reads them.
@@ -57,16 +58,22 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 			return err
 		}
 	}
-	// MongoDB deletes a log-in record once expire_at has passed. FerretDB v1
-	// has no TTL indexes and keeps the records, which only costs space: an
-	// expired record admits every attempt.
-	err := mongox.EnsureIndexes(ctx, db.Collection(LoginAttemptsCollection),
-		mongo.IndexModel{Keys: bson.D{{Key: "expire_at", Value: 1}}, Options: options.Index().SetExpireAfterSeconds(0)})
-	var se mongo.ServerError
-	if errors.As(err, &se) && se.HasErrorCode(errCodeNotImplemented) {
-		return nil
+	// MongoDB deletes a log-in record or a session once expire_at has
+	// passed. FerretDB v1 has no TTL indexes and keeps the records, which
+	// only costs space: an expired log-in record admits every attempt, and
+	// an expired session refuses every refresh.
+	for _, name := range []string{LoginAttemptsCollection, SessionsCollection} {
+		err := mongox.EnsureIndexes(ctx, db.Collection(name),
+			mongo.IndexModel{Keys: bson.D{{Key: "expire_at", Value: 1}}, Options: options.Index().SetExpireAfterSeconds(0)})
+		var se mongo.ServerError
+		if errors.As(err, &se) && se.HasErrorCode(errCodeNotImplemented) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // errCodeNotImplemented is the server error FerretDB answers a TTL index with.
@@ -74,7 +81,7 @@ const errCodeNotImplemented = 238
 
 // versionedDoc is what the generic store needs of a document type.
 type versionedDoc interface {
-	memberDoc | threadDoc | postDoc | storyDoc | attemptsDoc
+	memberDoc | threadDoc | postDoc | storyDoc | attemptsDoc | sessionDoc
 }
 
 // docStore is the shared MongoDB mechanics of an aggregate collection:
@@ -205,6 +212,8 @@ func versionOf(doc any) int64 {
 	case storyDoc:
 		return d.Version
 	case attemptsDoc:
+		return d.Version
+	case sessionDoc:
 		return d.Version
 	}
 	panic(fmt.Sprintf("versionOf %T", doc))

@@ -17,6 +17,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
+	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/platform/apperr"
@@ -28,11 +29,12 @@ import (
 
 // repos is one implementation under contract.
 type repos struct {
-	members member.Repository
-	logins  login.Repository
-	threads thread.Repository
-	posts   post.Repository
-	stories story.Repository
+	members  member.Repository
+	logins   login.Repository
+	threads  thread.Repository
+	posts    post.Repository
+	stories  story.Repository
+	sessions session.Repository
 	// pending returns the events waiting in the outbox of a document, or -1
 	// where the implementation has no outbox.
 	pending func(collection, id string) int
@@ -47,6 +49,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 		"memory": func(t *testing.T) repos {
 			return repos{
 				NewMemberMemoryRepository(), NewLoginMemoryRepository(), NewThreadMemoryRepository(), NewPostMemoryRepository(), NewStoryMemoryRepository(),
+				NewSessionMemoryRepository(),
 				func(string, string) int { return -1 },
 			}
 		},
@@ -70,6 +73,7 @@ func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 				NewThreadMongoRepository(db, EncodeThreadEvent, nil, locks),
 				NewPostMongoRepository(db, EncodePostEvent, nil, locks),
 				NewStoryMongoRepository(db, EncodeStoryEvent, nil, locks),
+				NewSessionMongoRepository(db, locks),
 				func(collection, id string) int {
 					var doc struct {
 						Pending []outbox.Record `bson:"pending_events"`
@@ -104,6 +108,7 @@ func TestRepositoryContract(t *testing.T) {
 			t.Run("posts", func(t *testing.T) { posts(t, build(t)) })
 			t.Run("concurrent reports", func(t *testing.T) { concurrentReports(t, build(t)) })
 			t.Run("stories", func(t *testing.T) { stories(t, build(t)) })
+			t.Run("sessions", func(t *testing.T) { sessions(t, build(t)) })
 		})
 	}
 }
@@ -452,5 +457,42 @@ func stories(t *testing.T, r repos) {
 	got, _ := r.stories.Get(ctx, "s0")
 	if got.Status != story.Published || !got.PublishedAt.Equal(t0.Add(2*time.Hour)) || got.DecidedBy != "mod" {
 		t.Fatalf("published story: %+v", got)
+	}
+}
+
+func sessions(t *testing.T, r repos) {
+	ctx := context.Background()
+	s, err := session.New("s-1", "m-1", t0, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sessions.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := session.New("s-1", "m-2", t0, time.Hour)
+	if err := r.sessions.Create(ctx, again); apperr.KindOf(err) != apperr.KindAlreadyExists {
+		t.Fatalf("second create of s-1: %v", err)
+	}
+	if _, err := r.sessions.Get(ctx, "s-none"); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("unknown session: %v", err)
+	}
+	if _, err := r.sessions.Update(ctx, "s-none", func(*session.Session) error { return nil }); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("update of an unknown session: %v", err)
+	}
+
+	refreshed, err := r.sessions.Update(ctx, "s-1", func(s *session.Session) error { return s.Refresh("m-1", t0.Add(time.Hour), 12*time.Hour) })
+	if err != nil || refreshed.Version != 2 {
+		t.Fatalf("refresh: %+v %v", refreshed, err)
+	}
+	if _, err := r.sessions.Update(ctx, "s-1", func(s *session.Session) error { return s.End("m-1", t0.Add(2*time.Hour)) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.sessions.Get(ctx, "s-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MemberID != "m-1" || !got.StartedAt.Equal(t0) || !got.RefreshedAt.Equal(t0.Add(time.Hour)) ||
+		!got.EndedAt.Equal(t0.Add(2*time.Hour)) || !got.ExpireAt.Equal(t0.Add(12*time.Hour)) || got.Version != 3 {
+		t.Fatalf("stored session: %+v", got)
 	}
 }

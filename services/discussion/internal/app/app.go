@@ -14,6 +14,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
+	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/discussion/internal/domain/validate"
@@ -43,8 +44,12 @@ type Deps struct {
 	Threads   thread.Repository
 	Posts     post.Repository
 	Stories   story.Repository
+	Sessions  session.Repository
 	Passwords Passwords
 	Tokens    Tokens
+	// SessionMaxAge is how long after the log-in a session's tokens can
+	// still be refreshed; 12 hours when zero.
+	SessionMaxAge time.Duration
 	// LoginPolicy throttles failed log-ins; login.DefaultPolicy when zero.
 	LoginPolicy login.Policy
 	// EditWindow is how long after writing a post its author may edit it;
@@ -68,6 +73,8 @@ type Deps struct {
 type Application struct {
 	RegisterMember     RegisterMemberHandler
 	CreateSession      CreateSessionHandler
+	RefreshSession     RefreshSessionHandler
+	DeleteSession      DeleteSessionHandler
 	GetMyProfile       GetMyProfileHandler
 	UpdateMyProfile    UpdateMyProfileHandler
 	GetMember          GetMemberHandler
@@ -108,6 +115,9 @@ func New(d Deps) Application {
 	if d.LoginPolicy == (login.Policy{}) {
 		d.LoginPolicy = login.DefaultPolicy()
 	}
+	if d.SessionMaxAge <= 0 {
+		d.SessionMaxAge = DefaultSessionMaxAge
+	}
 	if d.EditWindow <= 0 {
 		d.EditWindow = 15 * time.Minute
 	}
@@ -120,6 +130,8 @@ func New(d Deps) Application {
 	return Application{
 		RegisterMember:     RegisterMemberHandler{d},
 		CreateSession:      CreateSessionHandler{d},
+		RefreshSession:     RefreshSessionHandler{d},
+		DeleteSession:      DeleteSessionHandler{d},
 		GetMyProfile:       GetMyProfileHandler{d},
 		UpdateMyProfile:    UpdateMyProfileHandler{d},
 		GetMember:          GetMemberHandler{d},
@@ -172,28 +184,6 @@ func validateRequestID(requestID string) error {
 	var v apperr.Violations
 	validate.Line(&v, "request_id", requestID, false, 100)
 	return v.Err()
-}
-
-// SystemActor is how the service records what it does on its own.
-const SystemActor = "system:discussion"
-
-// requireMember refuses an anonymous caller: every write needs a session.
-func requireMember(c auth.Caller) error {
-	if c.IsAnonymous() {
-		return apperr.Unauthenticated("log in first: this needs a session token")
-	}
-	return nil
-}
-
-// requireRole refuses a caller without role.
-func requireRole(c auth.Caller, role member.Role) error {
-	if err := requireMember(c); err != nil {
-		return err
-	}
-	if !c.HasRole(role.String()) {
-		return apperr.PermissionDenied("only a %s may do this", role)
-	}
-	return nil
 }
 
 // CallerOf is the caller a session token names for m.

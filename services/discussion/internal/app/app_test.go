@@ -68,6 +68,12 @@ type world struct {
 
 var t0 = time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
 
+const sessionMaxAge = 8 * time.Hour
+
+// bootstrap is the service itself, as the in-process Service.GrantRoles
+// acts to make the first administrator.
+var bootstrap = auth.System(app.ServiceName)
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	key, err := auth.GenerateKey()
@@ -83,8 +89,8 @@ func newWorld(t *testing.T) *world {
 	w.policy = login.Policy{FreeFailures: 2, BaseDelay: time.Second, MaxDelay: 4 * time.Second, LockAfter: 5, LockDuration: time.Minute, Window: 10 * time.Minute}
 	w.app = app.New(app.Deps{
 		Members: adapters.NewMemberMemoryRepository(), Logins: adapters.NewLoginMemoryRepository(),
-		Threads: w.threads, Posts: w.posts, Stories: adapters.NewStoryMemoryRepository(),
-		Passwords: w.passwords, Tokens: issuer.WithClock(now), LoginPolicy: w.policy,
+		Threads: w.threads, Posts: w.posts, Stories: adapters.NewStoryMemoryRepository(), Sessions: adapters.NewSessionMemoryRepository(),
+		SessionMaxAge: sessionMaxAge, Passwords: w.passwords, Tokens: issuer.WithClock(now), LoginPolicy: w.policy,
 		EditWindow: 15 * time.Minute, ReportThreshold: 3, Now: now,
 	})
 	return w
@@ -312,10 +318,10 @@ func TestAffiliationVerifiedByAnAdministratorReachesTheToken(t *testing.T) {
 	ctx := context.Background()
 	w.register(t, "Luca Neri", "luca@example.it")
 	admin := w.register(t, "Admin", "admin@example.it")
-	if _, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Email: "ADMIN@example.it", Roles: []string{"administrator"}}); err != nil {
+	if _, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: bootstrap, Email: "ADMIN@example.it", Roles: []string{"administrator"}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Email: "admin@example.it", Roles: []string{"emperor"}})
+	_, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: bootstrap, Email: "admin@example.it", Roles: []string{"emperor"}})
 	kindIs(t, "unknown role", err, apperr.KindInvalidArgument)
 	luca := w.login(t, "luca@example.it")
 	if _, err := w.app.RequestAffiliation.Handle(ctx, app.RequestAffiliation{Caller: luca, OrganizationID: "org-vibo"}); err != nil {
@@ -390,7 +396,7 @@ func TestReportOnceThresholdHidesModeratorRestores(t *testing.T) {
 		callers = append(callers, w.login(t, email))
 	}
 	author, reporters := callers[0], callers[1:4]
-	if _, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Email: "m4@example.it", Roles: []string{"moderator"}}); err != nil {
+	if _, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: bootstrap, Email: "m4@example.it", Roles: []string{"moderator"}}); err != nil {
 		t.Fatal(err)
 	}
 	mod := w.login(t, "m4@example.it")
@@ -473,8 +479,14 @@ func TestAddPostWithRequestIDCountsOnce(t *testing.T) {
 
 func TestApprovedTwinningOpensOneThread(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
 	cmd := app.OpenTwinningThread{TwinningID: "tw-tosca", TwinningTitle: "Tos.Ca. – Valorizzare le competenze dei cittadini", ApprovedAt: t0}
+	w.register(t, "Rita Fontana", "rita@example.it")
+	for name, c := range map[string]auth.Caller{"anonymous": auth.Anonymous, "a member": w.login(t, "rita@example.it"), "another service": auth.System("twinning")} {
+		_, _, err := w.app.OpenTwinningThread.Handle(auth.WithCaller(context.Background(), c), cmd)
+		kindIs(t, name+" opens a twinning thread", err, apperr.KindPermissionDenied)
+	}
+	// The service's own consumer of approvals acts as the service.
+	ctx := auth.WithCaller(context.Background(), bootstrap)
 	first, opened, err := w.app.OpenTwinningThread.Handle(ctx, cmd)
 	if err != nil || !opened {
 		t.Fatal(err)
@@ -497,7 +509,7 @@ func TestStoriesAreModeratedBeforeTheyArePublic(t *testing.T) {
 	ctx := context.Background()
 	w.register(t, "Teresa Marino", "teresa@example.it")
 	w.register(t, "Moderatrice", "mod@example.it")
-	_, _ = w.app.GrantRoles.Handle(ctx, app.GrantRoles{Email: "mod@example.it", Roles: []string{"moderator"}})
+	_, _ = w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: bootstrap, Email: "mod@example.it", Roles: []string{"moderator"}})
 	teresa, mod := w.login(t, "teresa@example.it"), w.login(t, "mod@example.it")
 	s, err := w.app.SubmitStory.Handle(ctx, app.SubmitStory{Caller: teresa, Details: story.Details{Title: "Il libretto a Vibo", Body: "Ho visto...", TwinningID: "tw-tosca"}})
 	if err != nil {
@@ -521,4 +533,110 @@ func TestStoriesAreModeratedBeforeTheyArePublic(t *testing.T) {
 	}
 	_, err = w.app.DecideStory.Handle(ctx, app.DecideStory{Caller: mod, ID: s.ID, Reason: "tardi"})
 	kindIs(t, "reject a published story", err, apperr.KindFailedPrecondition)
+}
+
+func TestSessionsRefreshWithFreshClaimsUntilLoggedOutOrTooOld(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	luca := w.register(t, "Luca Neri", "luca@example.it")
+	w.register(t, "Admin", "admin@example.it")
+	if _, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: bootstrap, Email: "admin@example.it", Roles: []string{"administrator"}}); err != nil {
+		t.Fatal(err)
+	}
+	admin := w.login(t, "admin@example.it")
+	first := w.login(t, "luca@example.it")
+	if first.SessionID == "" || !first.SessionStartedAt.Equal(t0) {
+		t.Fatalf("a log-in token without its session: %+v", first)
+	}
+
+	w.advance(10 * time.Minute)
+	if _, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: admin, MemberID: luca.ID, Roles: []string{"moderator"}}); err != nil {
+		t.Fatal(err)
+	}
+	refreshed, err := w.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := w.verifier.Verify(refreshed.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := claims.Caller()
+	if !second.HasRole(auth.RoleModerator) || second.SessionID != first.SessionID || !second.SessionStartedAt.Equal(t0) ||
+		!refreshed.ExpiresAt.Equal(t0.Add(25*time.Minute)) {
+		t.Fatalf("refreshed token: %+v, expires %s", second, refreshed.ExpiresAt)
+	}
+
+	// Logging out ends the session for every token of it.
+	if err := w.app.DeleteSession.Handle(ctx, app.DeleteSession{Caller: second}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.app.DeleteSession.Handle(ctx, app.DeleteSession{Caller: second}); err != nil {
+		t.Fatalf("logging out twice: %v", err)
+	}
+	for name, c := range map[string]auth.Caller{"the first token": first, "the refreshed token": second} {
+		_, err := w.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: c})
+		kindIs(t, "refresh after log-out with "+name, err, apperr.KindUnauthenticated)
+	}
+
+	// A session lasts its maximum age, however often it is refreshed.
+	current := w.login(t, "luca@example.it")
+	for range 3 {
+		w.advance(sessionMaxAge / 4)
+		s, err := w.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: current})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := w.verifier.Verify(s.Token)
+		current = c.Caller()
+	}
+	w.advance(sessionMaxAge / 4)
+	_, err = w.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: current})
+	kindIs(t, "refresh at the maximum age", err, apperr.KindUnauthenticated)
+
+	_, err = w.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: auth.Anonymous})
+	kindIs(t, "anonymous refresh", err, apperr.KindUnauthenticated)
+	minted := auth.Caller{MemberID: luca.ID, Roles: []string{auth.RoleMember}}
+	_, err = w.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: minted})
+	kindIs(t, "refresh of a token no log-in issued", err, apperr.KindFailedPrecondition)
+	if err := w.app.DeleteSession.Handle(ctx, app.DeleteSession{Caller: minted}); err != nil {
+		t.Fatalf("log-out of a token no log-in issued: %v", err)
+	}
+	err = w.app.DeleteSession.Handle(ctx, app.DeleteSession{Caller: auth.Anonymous})
+	kindIs(t, "anonymous log-out", err, apperr.KindUnauthenticated)
+}
+
+func TestOnlyAdministratorsGrantRoles(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	target := w.register(t, "Luca Neri", "luca@example.it")
+	w.register(t, "Moderatrice", "mod@example.it")
+	if _, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: bootstrap, Email: "mod@example.it", Roles: []string{"moderator"}}); err != nil {
+		t.Fatal(err)
+	}
+	mod := w.login(t, "mod@example.it")
+	luca := w.login(t, "luca@example.it")
+	for name, tt := range map[string]struct {
+		caller auth.Caller
+		want   apperr.Kind
+	}{
+		"anonymous":        {auth.Anonymous, apperr.KindUnauthenticated},
+		"the member":       {luca, apperr.KindPermissionDenied},
+		"a moderator":      {mod, apperr.KindPermissionDenied},
+		"another service":  {auth.System("twinning"), apperr.KindUnauthenticated},
+		"a forged caller":  {auth.Caller{MemberID: "x", Roles: []string{"member"}}, apperr.KindPermissionDenied},
+		"no roles to give": {auth.Caller{MemberID: "x", Roles: []string{"administrator"}}, apperr.KindInvalidArgument},
+	} {
+		roles := []string{"administrator"}
+		if name == "no roles to give" {
+			roles = nil
+		}
+		_, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: tt.caller, MemberID: target.ID, Roles: roles})
+		kindIs(t, name+" grants roles", err, tt.want)
+	}
+	admin := auth.Caller{MemberID: "m-admin", Roles: []string{auth.RoleMember, auth.RoleAdministrator}}
+	m, err := w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: admin, MemberID: target.ID, Roles: []string{"coordinator"}})
+	if err != nil || !m.HasRole(member.RoleCoordinator) {
+		t.Fatalf("administrator's grant: %+v %v", m, err)
+	}
 }

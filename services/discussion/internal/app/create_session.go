@@ -7,6 +7,7 @@ import (
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/validate"
 	"github.com/gemella/gemella/services/platform/apperr"
 )
@@ -105,7 +106,22 @@ func (h CreateSessionHandler) Handle(ctx context.Context, cmd CreateSession) (Se
 	if err != nil {
 		return Session{}, err
 	}
-	token, claims, err := h.d.Tokens.Issue(CallerOf(m))
+	s, err := session.New(h.d.NewID(""), m.ID, now, h.d.SessionMaxAge)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := h.d.Sessions.Create(ctx, s); err != nil {
+		return Session{}, err
+	}
+	return issue(h.d, m, s)
+}
+
+// issue signs a token for the member's session, with the member's current
+// roles and verified organisations.
+func issue(d Deps, m *member.Member, s *session.Session) (Session, error) {
+	c := CallerOf(m)
+	c.SessionID, c.SessionStartedAt = s.ID, s.StartedAt
+	token, claims, err := d.Tokens.Issue(c)
 	if err != nil {
 		return Session{}, err
 	}

@@ -23,7 +23,7 @@ type DecideAffiliationHandler struct{ d Deps }
 // Handle needs the administrator role. The member's next session token
 // carries the verified organisation (and the editor role).
 func (h DecideAffiliationHandler) Handle(ctx context.Context, cmd DecideAffiliation) (*member.Member, error) {
-	if err := requireRole(cmd.Caller, member.RoleAdministrator); err != nil {
+	if err := mayDecideAffiliation(cmd.Caller); err != nil {
 		return nil, err
 	}
 	if cmd.MemberID == "" {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
@@ -22,7 +21,7 @@ type DecideStoryHandler struct{ d Deps }
 
 // Handle needs the moderator role; a rejection needs a reason.
 func (h DecideStoryHandler) Handle(ctx context.Context, cmd DecideStory) (*story.Story, error) {
-	if err := requireRole(cmd.Caller, member.RoleModerator); err != nil {
+	if err := mayModerate(cmd.Caller); err != nil {
 		return nil, err
 	}
 	if cmd.ID == "" {

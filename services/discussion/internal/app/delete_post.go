@@ -26,7 +26,12 @@ func (h DeletePostHandler) Handle(ctx context.Context, cmd DeletePost) (*post.Po
 		return nil, apperr.Invalid("id", "is required")
 	}
 	now := h.d.Now()
-	p, err := h.d.Posts.Update(ctx, cmd.ID, func(p *post.Post) error { return p.Delete(cmd.Caller.MemberID, now) })
+	p, err := h.d.Posts.Update(ctx, cmd.ID, func(p *post.Post) error {
+		if err := mayChangePost(cmd.Caller, p); err != nil {
+			return err
+		}
+		return p.Delete(cmd.Caller.MemberID, now)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ func (h EditPostHandler) Handle(ctx context.Context, cmd EditPost) (*post.Post, 
 	}
 	now := h.d.Now()
 	p, err := h.d.Posts.Update(ctx, cmd.ID, func(p *post.Post) error {
+		if err := mayChangePost(cmd.Caller, p); err != nil {
+			return err
+		}
 		return p.Edit(cmd.Caller.MemberID, cmd.Body, h.d.EditWindow, now)
 	})
 	if err != nil {

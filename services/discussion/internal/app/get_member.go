@@ -29,10 +29,3 @@ func (h GetMemberHandler) Handle(ctx context.Context, q GetMember) (*member.Memb
 	}
 	return visibleMember(q.Caller, m), nil
 }
-
-func visibleMember(c auth.Caller, m *member.Member) *member.Member {
-	if c.MemberID == m.ID || c.HasRole(auth.RoleAdministrator) {
-		return m.Private()
-	}
-	return m.Public()
-}

@@ -27,7 +27,7 @@ func (h GetStoryHandler) Handle(ctx context.Context, q GetStory) (*story.Story, 
 	if err != nil {
 		return nil, err
 	}
-	if s.Status != story.Published && s.AuthorID != q.Caller.MemberID && !q.Caller.HasRole(auth.RoleModerator) {
+	if !canSeeStory(q.Caller, s) {
 		return nil, story.ErrNotFound(q.ID)
 	}
 	return s, nil

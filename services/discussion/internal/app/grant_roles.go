@@ -5,21 +5,34 @@ import (
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 )
 
-// GrantRoles gives roles to the member with an e-mail address. It is not
-// exposed over the API yet: the dev launcher's demo data and the tests
-// call it in-process, until administrators get their screen.
+// GrantRoles gives roles to a member, named by id (the API) or by e-mail
+// address (the in-process Service.GrantRoles, which makes the first
+// administrator).
 type GrantRoles struct {
-	Email string
-	Roles []string
+	Caller   auth.Caller
+	MemberID string
+	Email    string
+	Roles    []string
 }
 
 // GrantRolesHandler handles GrantRoles.
 type GrantRolesHandler struct{ d Deps }
 
-// Handle adds the roles; the member's next session token carries them.
+// Handle adds the roles; the member's next session token (or refresh)
+// carries them.
 func (h GrantRolesHandler) Handle(ctx context.Context, cmd GrantRoles) (*member.Member, error) {
+	if err := mayGrantRoles(cmd.Caller); err != nil {
+		return nil, err
+	}
+	if (cmd.MemberID == "") == (cmd.Email == "") {
+		return nil, apperr.Invalid("member_id", "name the member by id")
+	}
+	if len(cmd.Roles) == 0 {
+		return nil, apperr.Invalid("roles", "name at least one role to grant")
+	}
 	var roles []member.Role
 	var v apperr.Violations
 	for _, name := range cmd.Roles {
@@ -33,11 +46,15 @@ func (h GrantRolesHandler) Handle(ctx context.Context, cmd GrantRoles) (*member.
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	m, err := h.d.Members.GetByEmail(ctx, member.NormalizeEmail(cmd.Email))
-	if err != nil {
-		return nil, err
+	id := cmd.MemberID
+	if id == "" {
+		m, err := h.d.Members.GetByEmail(ctx, member.NormalizeEmail(cmd.Email))
+		if err != nil {
+			return nil, err
+		}
+		id = m.ID
 	}
-	m, err = h.d.Members.Update(ctx, m.ID, func(m *member.Member) error { return m.Grant(roles...) })
+	m, err := h.d.Members.Update(ctx, id, func(m *member.Member) error { return m.Grant(roles...) })
 	if err != nil {
 		return nil, err
 	}

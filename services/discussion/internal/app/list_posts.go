@@ -36,7 +36,7 @@ func (h ListPostsHandler) Handle(ctx context.Context, q ListPosts) (PostPage, er
 	if err != nil {
 		return PostPage{}, err
 	}
-	f := post.Filter{ThreadID: q.ThreadID, IncludeHidden: q.Caller.HasRole(auth.RoleModerator)}
+	f := post.Filter{ThreadID: q.ThreadID, IncludeHidden: canSeeHiddenPosts(q.Caller)}
 	after, err := paging.Decode(q.PageToken, f.Hash())
 	if err != nil {
 		return PostPage{}, err

@@ -36,11 +36,8 @@ func (h ListStoriesHandler) Handle(ctx context.Context, q ListStories) (StoryPag
 	if f.Status.IsZero() {
 		f.Status = story.Published
 	}
-	if f.Status != story.Published && !q.Caller.HasRole(auth.RoleModerator) {
-		if err := requireMember(q.Caller); err != nil {
-			return StoryPage{}, err
-		}
-		return StoryPage{}, apperr.PermissionDenied("only moderators see %s stories", f.Status)
+	if err := mayListStories(q.Caller, f.Status); err != nil {
+		return StoryPage{}, err
 	}
 	var v apperr.Violations
 	validate.ID(&v, "twinning_id", q.TwinningID, false)

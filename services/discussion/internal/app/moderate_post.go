@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
@@ -23,7 +22,7 @@ type ModeratePostHandler struct{ d Deps }
 
 // Handle needs the moderator role and a reason.
 func (h ModeratePostHandler) Handle(ctx context.Context, cmd ModeratePost) (*post.Post, error) {
-	if err := requireRole(cmd.Caller, member.RoleModerator); err != nil {
+	if err := mayModerate(cmd.Caller); err != nil {
 		return nil, err
 	}
 	if cmd.ID == "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 )
 
 // OpenTwinningThread opens the general thread of an approved twinning; the
@@ -36,8 +37,12 @@ func GeneralThreadID(twinningID string) string {
 type OpenTwinningThreadHandler struct{ d Deps }
 
 // Handle opens the thread exactly once; opened reports whether this call
-// opened it (false: it was there already).
+// opened it (false: it was there already). The caller in ctx must be the
+// service itself (auth.System(ServiceName)): its consumer of approvals.
 func (h OpenTwinningThreadHandler) Handle(ctx context.Context, cmd OpenTwinningThread) (t *thread.Thread, opened bool, err error) {
+	if err := mayOpenTwinningThread(auth.CallerFrom(ctx)); err != nil {
+		return nil, false, err
+	}
 	if cmd.TwinningID == "" {
 		return nil, false, apperr.Invalid("twinning_id", "is required")
 	}

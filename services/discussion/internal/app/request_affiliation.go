@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
-	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 )
 
@@ -21,11 +20,8 @@ type RequestAffiliationHandler struct{ d Deps }
 
 // Handle records a pending affiliation that an administrator will decide.
 func (h RequestAffiliationHandler) Handle(ctx context.Context, cmd RequestAffiliation) (*member.Member, error) {
-	if err := requireMember(cmd.Caller); err != nil {
+	if err := mayRequestAffiliation(cmd.Caller, cmd.MemberID); err != nil {
 		return nil, err
-	}
-	if cmd.MemberID != "" && cmd.MemberID != cmd.Caller.MemberID {
-		return nil, apperr.PermissionDenied("a member asks for affiliations for themself only")
 	}
 	now := h.d.Now()
 	m, err := h.d.Members.Update(ctx, cmd.Caller.MemberID, func(m *member.Member) error {

@@ -11,6 +11,7 @@ import (
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/discussion/internal/app"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/events"
 )
 
@@ -71,9 +72,12 @@ func waitForStream(ctx context.Context, js jetstream.JetStream, name string, log
 
 // TwinningApprovedHandler reacts to one twinning.twinning.approved event.
 // Opening the thread is idempotent (its id derives from the twinning's), so
-// a redelivered or republished event changes nothing.
+// a redelivered or republished event changes nothing. It acts as the
+// service itself (auth.System), the one caller allowed to open a
+// twinning's general thread.
 func TwinningApprovedHandler(a app.Application, logger *slog.Logger) events.Handler {
 	return func(ctx context.Context, env *eventsv1.Envelope) error {
+		ctx = auth.WithCaller(ctx, auth.System(app.ServiceName))
 		var changed eventsv1.TwinningChanged
 		if err := events.Unpack(env, &changed); err != nil {
 			return events.Permanent(err)

@@ -8,6 +8,7 @@ package ports
 import (
 	"context"
 
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
@@ -56,6 +57,23 @@ func (s *GRPCServer) CreateSession(ctx context.Context, req *discussionv1.Create
 		return nil, err
 	}
 	return &discussionv1.Session{Token: sess.Token, ExpireTime: timestamppb.New(sess.ExpiresAt), Member: protoconv.Member(sess.Member)}, nil
+}
+
+// RefreshSession implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) RefreshSession(ctx context.Context, _ *discussionv1.RefreshSessionRequest) (*discussionv1.Session, error) {
+	sess, err := s.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: auth.CallerFrom(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	return &discussionv1.Session{Token: sess.Token, ExpireTime: timestamppb.New(sess.ExpiresAt), Member: protoconv.Member(sess.Member)}, nil
+}
+
+// DeleteSession implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) DeleteSession(ctx context.Context, _ *discussionv1.DeleteSessionRequest) (*emptypb.Empty, error) {
+	if err := s.app.DeleteSession.Handle(ctx, app.DeleteSession{Caller: auth.CallerFrom(ctx)}); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
 }
 
 // GetMyProfile implements discussionv1.DiscussionServiceServer.
@@ -122,6 +140,26 @@ func (s *GRPCServer) DecideAffiliation(ctx context.Context, req *discussionv1.De
 		Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId(), OrganizationID: req.GetOrganizationId(),
 		Verify: req.GetVerify(), Reason: req.GetReason(),
 	})
+	if err != nil {
+		return nil, err
+	}
+	return protoconv.Member(m), nil
+}
+
+// GrantRoles implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) GrantRoles(ctx context.Context, req *discussionv1.GrantRolesRequest) (*discussionv1.Member, error) {
+	cmd := app.GrantRoles{Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId()}
+	for _, r := range req.GetRoles() {
+		name, known := protoconv.RoleName(r)
+		if !known {
+			return nil, apperr.Invalid("roles", "is not a known role")
+		}
+		cmd.Roles = append(cmd.Roles, name)
+	}
+	if cmd.MemberID == "" {
+		return nil, apperr.Invalid("member_id", "is required")
+	}
+	m, err := s.app.GrantRoles.Handle(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}

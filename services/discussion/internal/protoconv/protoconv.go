@@ -26,6 +26,16 @@ func ts(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
+// RoleName is the domain name of a role enum value ("moderator"); false for
+// ROLE_UNSPECIFIED and values this build does not know.
+func RoleName(r discussionv1.Role) (string, bool) {
+	name, known := discussionv1.Role_name[int32(r)]
+	if !known || r == discussionv1.Role_ROLE_UNSPECIFIED {
+		return "", false
+	}
+	return strings.ToLower(strings.TrimPrefix(name, "ROLE_")), true
+}
+
 // RoleToProto maps a domain role to its enum value.
 func RoleToProto(r member.Role) discussionv1.Role {
 	return discussionv1.Role(discussionv1.Role_value["ROLE_"+strings.ToUpper(r.String())])

@@ -113,7 +113,8 @@ func matches(d twinningDoc, f twinning.Filter) bool {
 		(f.OrganizationID == "" || contains(d.OrganizationIDs, f.OrganizationID)) &&
 		(f.PracticeID == "" || contains(d.PracticeIDs, f.PracticeID)) &&
 		(f.Programme == "" || d.ProgrammeName == f.Programme) &&
-		(f.TerritoryCode == "" || contains(d.TerritoryCodes, f.TerritoryCode))
+		(f.TerritoryCode == "" || contains(d.TerritoryCodes, f.TerritoryCode)) &&
+		(d.Status != twinning.Draft.String() || f.Drafts.Shows(twinning.Draft, d.OrganizationIDs))
 }
 
 func contains(list []string, s string) bool {

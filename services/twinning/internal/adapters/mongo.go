@@ -189,6 +189,13 @@ func (r *TwinningMongoRepository) List(ctx context.Context, f twinning.Filter, a
 	add("practice_ids", f.PracticeID)
 	add("programme_name", f.Programme)
 	add("territory_codes", f.TerritoryCode)
+	if f.Drafts.Restricted {
+		// A draft only where one of the caller's organisations is a party.
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: twinning.Draft.String()}}}},
+			bson.D{{Key: "organization_ids", Value: bson.D{{Key: "$in", Value: nonNil(f.Drafts.Of)}}}},
+		}})
+	}
 	if after != nil {
 		filter = append(filter, bson.E{Key: "sort_key", Value: bson.D{{Key: "$lt", Value: after.Key}}})
 	}

@@ -347,6 +347,9 @@ func list(t *testing.T, r repo) {
 		{"status", twinning.Filter{Status: twinning.Proposed}, "[t3]"},
 		{"status and programme", twinning.Filter{Status: twinning.Draft, Programme: "PAR GOL"}, "[t5 t1]"},
 		{"nothing", twinning.Filter{Status: twinning.Completed}, "[]"},
+		{"drafts hidden from an outsider", twinning.Filter{Drafts: twinning.DraftVisibility{Restricted: true}}, "[t3]"},
+		{"drafts shown to a party's editor", twinning.Filter{Drafts: twinning.DraftVisibility{Restricted: true, Of: []string{"elsewhere", "vibo"}}}, "[t5 t3 t1]"},
+		{"only drafts, of a party", twinning.Filter{Status: twinning.Draft, Drafts: twinning.DraftVisibility{Restricted: true, Of: []string{"vibo"}}}, "[t5 t1]"},
 	}
 	for _, c := range cases {
 		items, err := r.List(ctx, c.f, nil, 100)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
@@ -27,12 +28,19 @@ type AddTransferHandler struct{ d Deps }
 // catalogue cannot be reached the answer is Unavailable and nothing is
 // stored.
 func (h AddTransferHandler) Handle(ctx context.Context, cmd AddTransfer) (*twinning.Transfer, error) {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
 	t, err := h.d.get(ctx, cmd.TwinningID)
 	if err != nil {
 		return nil, err
+	}
+	if err := mayAddTransfer(caller, t, cmd.Transfer); err != nil {
+		return nil, notFound(cmd.TwinningID, err)
 	}
 	n := cmd.Transfer
 	n.ID = h.d.childID(t.ID, "transfer", cmd.RequestID)
@@ -56,6 +64,9 @@ func (h AddTransferHandler) Handle(ctx context.Context, cmd AddTransfer) (*twinn
 	}
 	var added *twinning.Transfer
 	_, err = h.d.update(ctx, t.ID, func(t *twinning.Twinning) error {
+		if err := mayAddTransfer(caller, t, n); err != nil {
+			return err
+		}
 		if existing, ok := t.Transfer(n.ID); ok && cmd.RequestID != "" {
 			added = existing
 			return errUnchanged

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
 )
@@ -153,6 +154,19 @@ func isID(s string) bool {
 	return err == nil
 }
 
+// getVisible loads a twinning the caller may see: one they may not is
+// NotFound, as if it did not exist.
+func (d Deps) getVisible(ctx context.Context, c auth.Caller, idOrCode string) (*twinning.Twinning, error) {
+	t, err := d.get(ctx, idOrCode)
+	if err != nil {
+		return nil, err
+	}
+	if !canSee(c, t) {
+		return nil, twinning.ErrNotFound(idOrCode)
+	}
+	return t, nil
+}
+
 // get loads a twinning by id, or else by code.
 func (d Deps) get(ctx context.Context, idOrCode string) (*twinning.Twinning, error) {
 	if idOrCode == "" {
@@ -175,8 +189,14 @@ func (d Deps) get(ctx context.Context, idOrCode string) (*twinning.Twinning, err
 var errUnchanged = errors.New("nothing to change")
 
 // update applies fn to the twinning with id or code. When fn returns
-// errUnchanged nothing is written and the twinning is returned as stored.
+// errUnchanged nothing is written and the twinning is returned as stored;
+// when it returns errHidden (a policy's), the answer is NotFound.
 func (d Deps) update(ctx context.Context, idOrCode string, fn func(t *twinning.Twinning) error) (*twinning.Twinning, error) {
+	t, err := d.updateOrHide(ctx, idOrCode, fn)
+	return t, notFound(idOrCode, err)
+}
+
+func (d Deps) updateOrHide(ctx context.Context, idOrCode string, fn func(t *twinning.Twinning) error) (*twinning.Twinning, error) {
 	if idOrCode == "" {
 		return nil, apperr.Invalid("id", "is required")
 	}

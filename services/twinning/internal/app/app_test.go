@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/twinning/internal/adapters"
 	"github.com/gemella/gemella/services/twinning/internal/app"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
@@ -89,6 +90,14 @@ func newCatalog() *fakeCatalog {
 	}
 }
 
+// staff is a coordinator who is also an editor of every organisation of
+// the fake catalogue: allowed everything, so that these tests are about
+// the twinning's life (policy_test.go is about who may do what).
+var staff = auth.WithCaller(context.Background(), auth.Caller{
+	MemberID: "coord", Roles: []string{auth.RoleMember, auth.RoleEditor, auth.RoleCoordinator},
+	Organizations: []string{"toscana", "firenze", "calabria", "vibo", "formez"},
+})
+
 type fixture struct {
 	app     app.Application
 	repo    *adapters.TwinningMemoryRepository
@@ -120,7 +129,7 @@ func toscaDetails() twinning.Details {
 // activeTwinning creates the Tos.Ca. twinning and brings it to active.
 func (f fixture) activeTwinning(t *testing.T) *twinning.Twinning {
 	t.Helper()
-	ctx := context.Background()
+	ctx := staff
 	tw, err := f.app.CreateTwinning.Handle(ctx, app.CreateTwinning{Details: toscaDetails(), Actor: "ed"})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +179,7 @@ func TestAddTransferIsCheckedAgainstTheCatalogue(t *testing.T) {
 			tw := f.activeTwinning(t)
 			before := len(f.repo.Events())
 			f.catalog.setDown(c.down)
-			_, err := f.app.AddTransfer.Handle(context.Background(), app.AddTransfer{TwinningID: tw.ID, Transfer: c.transfer, Actor: "ed"})
+			_, err := f.app.AddTransfer.Handle(staff, app.AddTransfer{TwinningID: tw.ID, Transfer: c.transfer, Actor: "ed"})
 			if apperr.KindOf(err) != c.kind {
 				t.Fatalf("err = %v, want kind %v", err, c.kind)
 			}
@@ -180,7 +189,7 @@ func TestAddTransferIsCheckedAgainstTheCatalogue(t *testing.T) {
 			if c.says != "" && !strings.Contains(err.Error(), c.says) {
 				t.Errorf("error does not say %q: %v", c.says, err)
 			}
-			got, _ := f.app.GetTwinning.Handle(context.Background(), tw.ID)
+			got, _ := f.app.GetTwinning.Handle(staff, tw.ID)
 			if len(got.Transfers) != 0 || got.Version != tw.Version || len(f.repo.Events()) != before {
 				t.Fatalf("a refused transfer stored something: %d transfers, version %d→%d", len(got.Transfers), tw.Version, got.Version)
 			}
@@ -190,7 +199,7 @@ func TestAddTransferIsCheckedAgainstTheCatalogue(t *testing.T) {
 
 func TestAddTransfer(t *testing.T) {
 	f := newFixture()
-	ctx := context.Background()
+	ctx := staff
 	tw := f.activeTwinning(t)
 	// Firenze owns model D, not the practice: owning the model is enough.
 	cmd := app.AddTransfer{TwinningID: "tosca", RequestID: "r-d", Actor: "ed", Transfer: twinning.NewTransfer{
@@ -236,7 +245,7 @@ func TestAddTransfer(t *testing.T) {
 
 func TestCreateChecksPartiesAndTakesTheirTerritories(t *testing.T) {
 	f := newFixture()
-	ctx := context.Background()
+	ctx := staff
 	tw, err := f.app.CreateTwinning.Handle(ctx, app.CreateTwinning{RequestID: "r1", Details: toscaDetails(), Actor: "ed"})
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +296,7 @@ func TestCreateChecksPartiesAndTakesTheirTerritories(t *testing.T) {
 
 func TestLifecycleEventsAndRetries(t *testing.T) {
 	f := newFixture()
-	ctx := context.Background()
+	ctx := staff
 	tw := f.activeTwinning(t)
 	tr, err := f.app.AddTransfer.Handle(ctx, app.AddTransfer{TwinningID: tw.ID, Actor: "ed", Transfer: twinning.NewTransfer{PracticeID: "p-tosca", ModelCode: "A", FromOrganizationID: "toscana", ToOrganizationID: "calabria"}})
 	if err != nil {
@@ -327,7 +336,7 @@ func TestLifecycleEventsAndRetries(t *testing.T) {
 
 func TestActivitiesAndMilestonesFollowTheClock(t *testing.T) {
 	f := newFixture()
-	ctx := context.Background()
+	ctx := staff
 	tw := f.activeTwinning(t)
 	m, err := f.app.LogActivity.Handle(ctx, app.LogActivity{TwinningID: tw.ID, RequestID: "m", Actor: "ed", Activity: twinning.Activity{
 		Kind: twinning.MilestoneKind, Title: "Rapporto intermedio", DueDate: "2024-05-03",
@@ -361,7 +370,7 @@ func TestActivitiesAndMilestonesFollowTheClock(t *testing.T) {
 
 func TestListPagesNewestFirst(t *testing.T) {
 	f := newFixture()
-	ctx := context.Background()
+	ctx := staff
 	for _, code := range []string{"UNO", "DUE", "TRE"} {
 		d := toscaDetails()
 		d.Code = code

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 
+	"github.com/gemella/gemella/services/platform/auth"
+
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
@@ -11,7 +13,7 @@ type ListActivitiesHandler struct{ d Deps }
 
 // Handle returns the log in date order.
 func (h ListActivitiesHandler) Handle(ctx context.Context, twinningIDOrCode string) ([]twinning.Activity, error) {
-	t, err := h.d.get(ctx, twinningIDOrCode)
+	t, err := h.d.getVisible(ctx, auth.CallerFrom(ctx), twinningIDOrCode)
 	if err != nil {
 		return nil, err
 	}

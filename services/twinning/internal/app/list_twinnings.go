@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
@@ -26,8 +27,10 @@ type TwinningPage struct {
 // without filters is "the latest twinnings".
 type ListTwinningsHandler struct{ d Deps }
 
-// Handle returns one page.
+// Handle returns one page of the twinnings the caller in ctx may see:
+// drafts only of the organisations they edit, all of them for coordinators.
 func (h ListTwinningsHandler) Handle(ctx context.Context, q ListTwinnings) (TwinningPage, error) {
+	q.Filter.Drafts = draftsVisibleTo(auth.CallerFrom(ctx))
 	size, err := paging.Size(q.PageSize)
 	if err != nil {
 		return TwinningPage{}, err

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 
+	"github.com/gemella/gemella/services/platform/auth"
+
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
@@ -20,11 +22,18 @@ type LogActivityHandler struct{ d Deps }
 // Handle logs the activity; a retry with the same request id returns the
 // activity the first call logged.
 func (h LogActivityHandler) Handle(ctx context.Context, cmd LogActivity) (*twinning.Activity, error) {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
 	var logged *twinning.Activity
 	_, err := h.d.update(ctx, cmd.TwinningID, func(t *twinning.Twinning) error {
+		if err := mayEdit(caller, t); err != nil {
+			return err
+		}
 		a := cmd.Activity
 		a.ID = h.d.childID(t.ID, "activity", cmd.RequestID)
 		if existing, ok := t.Activity(a.ID); ok && cmd.RequestID != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
@@ -20,11 +21,18 @@ type UpdateActivityHandler struct{ d Deps }
 
 // Handle applies the patch.
 func (h UpdateActivityHandler) Handle(ctx context.Context, cmd UpdateActivity) (*twinning.Activity, error) {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
 	if cmd.ActivityID == "" {
 		return nil, apperr.Invalid("activity.id", "is required")
 	}
 	var updated *twinning.Activity
 	_, err := h.d.update(ctx, cmd.TwinningID, func(t *twinning.Twinning) error {
+		if err := mayEdit(caller, t); err != nil {
+			return err
+		}
 		var err error
 		updated, err = t.UpdateActivity(cmd.ActivityID, cmd.Patch, cmd.Actor, h.d.Now())
 		return err

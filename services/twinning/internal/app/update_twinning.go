@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
@@ -22,15 +23,22 @@ type UpdateTwinningHandler struct{ d Deps }
 // change, the new ones are checked against the catalogue first (outside
 // the write) and, unless the patch sets territories, give the territories.
 func (h UpdateTwinningHandler) Handle(ctx context.Context, cmd UpdateTwinning) (*twinning.Twinning, error) {
+	caller := auth.CallerFrom(ctx)
+	if err := requireMember(caller); err != nil {
+		return nil, err
+	}
 	current, err := h.d.get(ctx, cmd.ID)
 	if err != nil {
 		return nil, err
 	}
+	next := cloneDetails(current.Details)
+	cmd.Patch(&next)
+	if err := mayEditDetails(caller, current, next); err != nil {
+		return nil, notFound(cmd.ID, err)
+	}
 	if err := current.CheckEtag(cmd.Etag); err != nil {
 		return nil, err
 	}
-	next := cloneDetails(current.Details)
-	cmd.Patch(&next)
 	partiesChanged := !sameStrings(next.Parties(), current.Parties())
 	deriveTerritories := (partiesChanged && sameStrings(next.TerritoryCodes, current.TerritoryCodes)) ||
 		(len(next.TerritoryCodes) == 0 && len(next.Parties()) > 0)
@@ -46,12 +54,15 @@ func (h UpdateTwinningHandler) Handle(ctx context.Context, cmd UpdateTwinning) (
 			return nil, err
 		}
 	}
-	return h.d.update(ctx, current.ID, func(t *twinning.Twinning) error {
+	t, err := h.d.update(ctx, current.ID, func(t *twinning.Twinning) error {
+		d := cloneDetails(t.Details)
+		cmd.Patch(&d)
+		if err := mayEditDetails(caller, t, d); err != nil {
+			return err
+		}
 		if err := t.CheckEtag(cmd.Etag); err != nil {
 			return err
 		}
-		d := cloneDetails(t.Details)
-		cmd.Patch(&d)
 		if !sameStrings(d.Parties(), next.Parties()) {
 			return apperr.Aborted("twinning %s changed its parties while this update was checked: retry", t.Code)
 		}
@@ -60,6 +71,7 @@ func (h UpdateTwinningHandler) Handle(ctx context.Context, cmd UpdateTwinning) (
 		}
 		return t.Edit(d, h.d.Now())
 	})
+	return t, notFound(cmd.ID, err)
 }
 
 // cloneDetails copies the slices, so a patch cannot alias the stored details.

@@ -1,6 +1,8 @@
 // Package ports exposes the twinning application over gRPC: each method
 // turns the request into an app command or query and the result into
-// messages. Errors pass through unchanged: grpcx maps them in one place.
+// messages, and passes on the context, which carries the caller the auth
+// interceptor verified. Errors pass through unchanged: grpcx maps them in
+// one place.
 package ports
 
 import (
@@ -11,6 +13,7 @@ import (
 
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/twinning/internal/app"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/protoconv"
@@ -25,9 +28,10 @@ type GRPCServer struct {
 // NewGRPCServer wraps the application.
 func NewGRPCServer(a app.Application) *GRPCServer { return &GRPCServer{app: a} }
 
-// actor is who makes the call, recorded in history, notes and events.
-// Until sessions exist every caller is anonymous.
-func actor(ctx context.Context) string { return "anonymous" }
+// actor is who makes the call, recorded in history, notes and events: the
+// member the auth interceptor verified. What they may do is the app's
+// policy to decide.
+func actor(ctx context.Context) string { return auth.CallerFrom(ctx).Actor() }
 
 // etag takes the etag of the message, or else the If-Match header that the
 // gateway forwards.

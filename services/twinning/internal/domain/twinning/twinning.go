@@ -7,6 +7,7 @@ package twinning
 import (
 	"context"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -435,11 +436,39 @@ type Filter struct {
 	// Programme matches the programme name exactly.
 	Programme     string
 	TerritoryCode string
+	// Drafts says which drafts the caller may see; the zero value does
+	// not restrict them.
+	Drafts DraftVisibility
+}
+
+// DraftVisibility restricts the drafts a list shows: when Restricted, only
+// drafts with an offering or receiving party among Of.
+type DraftVisibility struct {
+	Restricted bool
+	Of         []string
+}
+
+// Shows reports whether a twinning with status and parties passes.
+func (v DraftVisibility) Shows(status Status, parties []string) bool {
+	if !v.Restricted || status != Draft {
+		return true
+	}
+	for _, p := range parties {
+		if slices.Contains(v.Of, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Hash identifies the filter in page tokens.
 func (f Filter) Hash() uint32 {
-	return paging.FilterHash("twinning", f.Status.String(), f.OrganizationID, f.PracticeID, f.Programme, f.TerritoryCode)
+	parts := []string{"twinning", f.Status.String(), f.OrganizationID, f.PracticeID, f.Programme, f.TerritoryCode}
+	if f.Drafts.Restricted {
+		parts = append(parts, "drafts-of")
+		parts = append(parts, f.Drafts.Of...)
+	}
+	return paging.FilterHash(parts...)
 }
 
 // ErrNotFound builds the NotFound error for an id or code.
