@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/gemella/gemella/gateway/portal"
 )
 
 // Config is everything the gateway reads from its environment. The envDefault
@@ -51,6 +53,8 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests may take to finish once
 	// the gateway is asked to stop.
 	ShutdownTimeout time.Duration `env:"GEMELLA_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// Portal configures the web pages served on "/" (GEMELLA_PORTAL_*).
+	Portal portal.Config `envPrefix:"GEMELLA_PORTAL_"`
 }
 
 // DefaultConfig returns the configuration used when no variable is set.
@@ -113,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("GEMELLA_SHUTDOWN_TIMEOUT %s: must be positive", c.ShutdownTimeout))
+	}
+	if err := c.Portal.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -131,6 +131,12 @@ func (s *Server) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime
 	}
 	if st.Code() == codes.Unauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gemella"`)
+		if method, ok := runtime.RPCMethod(ctx); ok && method == deleteSessionMethod {
+			// Logging out with a token that is no longer valid: the
+			// session is over either way, so the browser drops the cookies.
+			req, _ := ctx.Value(sessionContextKey{}).(sessionRequest)
+			clearSessionCookies(w, req)
+		}
 	}
 	s.writeError(w, r, httpStatus, st.Code(), publicMessage(st.Code(), httpStatus, st.Message()), fieldViolations(st))
 }

@@ -136,7 +136,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		}
 	}
 
-	s.handler = chain(mux,
+	site, err := s.newPortal()
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+
+	s.handler = chain(withPortal(mux, site),
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,

@@ -1,0 +1,312 @@
+package portal
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// form is a form's values as sent and its errors: the services' field
+// violations next to the fields they name, and a message for the whole
+// form when the failure is not about one field.
+type form struct {
+	Values url.Values
+	// errs are the field errors by field name, e.g. "title",
+	// "models[0].code", "contact.email".
+	errs map[string][]string
+	// Summary lists every field error in the order the service gave them,
+	// for the error box at the top of the form.
+	Summary []fieldError
+	// Message is the form-level error, already translated.
+	Message string
+}
+
+type fieldError struct {
+	Field   string
+	Message string
+}
+
+func newForm(values url.Values) *form {
+	if values == nil {
+		values = url.Values{}
+	}
+	return &form{Values: values, errs: map[string][]string{}}
+}
+
+// Val is a field's value as sent.
+func (f *form) Val(name string) string { return f.Values.Get(name) }
+
+// Vals are the values of a multi-valued field.
+func (f *form) Vals(name string) []string { return f.Values[name] }
+
+// Has reports a checked checkbox or a chosen option.
+func (f *form) Has(name, value string) bool {
+	for _, v := range f.Values[name] {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+// Err is the error text of a field, "" when it has none.
+func (f *form) Err(name string) string { return strings.Join(f.errs[name], "; ") }
+
+// ErrUnder is the error text of a field and of every field under it, for
+// one input that edits a list ("expected_results" for
+// "expected_results[2]").
+func (f *form) ErrUnder(name string) string {
+	var out []string
+	for _, e := range f.Summary {
+		if e.Field == name || strings.HasPrefix(e.Field, name+"[") || strings.HasPrefix(e.Field, name+".") {
+			out = append(out, e.Message)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// Failed reports whether the form has any error.
+func (f *form) Failed() bool { return f.Message != "" || len(f.Summary) > 0 }
+
+func (f *form) fieldError(field, msg string) {
+	f.errs[field] = append(f.errs[field], msg)
+	f.Summary = append(f.Summary, fieldError{Field: field, Message: msg})
+}
+
+// rename moves the errors of a service's field to the form field that
+// edits it.
+func (f *form) rename(from, to string) {
+	for i, e := range f.Summary {
+		if e.Field == from {
+			f.Summary[i].Field = to
+		}
+	}
+	f.errs[to] = append(f.errs[to], f.errs[from]...)
+	delete(f.errs, from)
+}
+
+// field is what the input partial needs to draw one labelled input.
+type field struct {
+	Form     *form
+	Name     string
+	ID       string
+	Label    string
+	Type     string
+	Required bool
+	Hint     string
+	Value    string
+	// Autocomplete is the autocomplete attribute, e.g. "new-password".
+	Autocomplete string
+}
+
+// newField is the "fld" template function: fld .Form "title" "Titolo" "text" "required".
+// Options after the type: "required", "hint=…" for a help text, "id=…"
+// when the same field appears in several forms of a page, and
+// "autocomplete=…".
+func newField(f *form, name, label, kind string, opts ...string) field {
+	fd := field{Form: f, Name: name, ID: fieldID(name), Label: label, Type: kind, Value: f.Val(name)}
+	for _, o := range opts {
+		switch {
+		case o == "required":
+			fd.Required = true
+		case strings.HasPrefix(o, "hint="):
+			fd.Hint = strings.TrimPrefix(o, "hint=")
+		case strings.HasPrefix(o, "id="):
+			fd.ID = fieldID(strings.TrimPrefix(o, "id="))
+		case strings.HasPrefix(o, "autocomplete="):
+			fd.Autocomplete = strings.TrimPrefix(o, "autocomplete=")
+		}
+	}
+	return fd
+}
+
+// Err is the field's error, including errors of the items of a list field.
+func (fd field) Err() string { return fd.Form.ErrUnder(fd.Name) }
+
+var idUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
+
+// fieldID turns a field name such as "models[0].code" into an element id.
+func fieldID(name string) string {
+	return "f-" + strings.Trim(idUnsafe.ReplaceAllString(name, "-"), "-")
+}
+
+// requestPrefixes are the request-message fields that wrap the resource in
+// the services' violations ("practice.title"); forms name the resource's
+// fields directly.
+var requestPrefixes = []string{"practice.", "member.", "twinning.", "post.", "thread.", "story.", "transfer.", "activity.", "need.", "offer.", "organization."}
+
+func formFieldName(violation string) string {
+	for _, prefix := range requestPrefixes {
+		if strings.HasPrefix(violation, prefix) {
+			return strings.TrimPrefix(violation, prefix)
+		}
+	}
+	return violation
+}
+
+// failure says how a backend error is shown on a form: the HTTP status of
+// the page and whether the visitor must log in (again).
+type failure struct {
+	status     int
+	mustLogIn  bool
+	notFound   bool
+	unexpected bool
+}
+
+// explain puts a backend error on the form: field violations next to their
+// fields, anything else as the form's message in the visitor's language
+// (with the service's own words when they help, e.g. which state refused
+// a move). Server-side failures never show the service's message.
+func (p *Portal) explain(r *http.Request, f *form, err error) failure {
+	l := visitOf(r).L
+	st, ok := status.FromError(err)
+	if !ok {
+		st = status.New(codes.Unknown, err.Error())
+	}
+	switch st.Code() {
+	case codes.InvalidArgument, codes.OutOfRange:
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					f.fieldError(formFieldName(v.GetField()), translateRule(l, v.GetDescription()))
+				}
+			}
+		}
+		if len(f.Summary) == 0 {
+			f.Message = l.T("form.invalid", st.Message())
+		} else {
+			f.Message = l.T("form.fix_fields")
+		}
+		return failure{status: http.StatusBadRequest}
+	case codes.AlreadyExists:
+		f.Message = l.T("form.already_exists", st.Message())
+		return failure{status: http.StatusConflict}
+	case codes.FailedPrecondition:
+		f.Message = l.T("form.not_now", st.Message())
+		return failure{status: http.StatusConflict}
+	case codes.Aborted:
+		f.Message = l.T("form.stale")
+		return failure{status: http.StatusConflict}
+	case codes.NotFound:
+		f.Message = l.T("form.not_found", st.Message())
+		return failure{status: http.StatusNotFound, notFound: true}
+	case codes.PermissionDenied:
+		f.Message = l.T("form.denied")
+		return failure{status: http.StatusForbidden}
+	case codes.Unauthenticated:
+		f.Message = l.T("form.log_in")
+		return failure{status: http.StatusUnauthorized, mustLogIn: true}
+	case codes.ResourceExhausted:
+		f.Message = l.T("form.too_many", st.Message())
+		return failure{status: http.StatusTooManyRequests}
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled:
+		f.Message = l.T("form.unavailable")
+		p.logBackend(r, err)
+		return failure{status: http.StatusServiceUnavailable}
+	default:
+		f.Message = l.T("form.internal")
+		p.logBackend(r, err)
+		return failure{status: http.StatusInternalServerError, unexpected: true}
+	}
+}
+
+// ruleTranslations are the services' most common rules in Italian; any
+// other rule is shown as the service wrote it.
+var ruleTranslations = map[string]string{
+	"is required":       "rule.required",
+	"must not be blank": "rule.blank",
+	"is a duplicate":    "rule.duplicate",
+}
+
+func translateRule(l *locale, rule string) string {
+	if id, ok := ruleTranslations[rule]; ok {
+		return l.T(id)
+	}
+	return rule
+}
+
+// fail shows the page for a backend error that stops a whole page (not a
+// form): not found, not allowed, log in first, service down.
+func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch status.Code(err) {
+	case codes.NotFound, codes.InvalidArgument:
+		p.renderError(w, r, http.StatusNotFound, "error.not_found")
+	case codes.PermissionDenied:
+		p.renderError(w, r, http.StatusForbidden, "error.forbidden")
+	case codes.Unauthenticated:
+		p.clearSessionCookie(w, r)
+		p.redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), "flash.log_in_first")
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled:
+		p.logBackend(r, err)
+		p.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		p.logBackend(r, err)
+		p.renderError(w, r, http.StatusInternalServerError, "error.internal")
+	}
+}
+
+func (p *Portal) logBackend(r *http.Request, err error) {
+	level := slog.LevelWarn
+	if c := status.Code(err); c != codes.Unavailable && c != codes.DeadlineExceeded && c != codes.Canceled {
+		level = slog.LevelError
+	}
+	p.logger.Log(r.Context(), level, "portal: backend call failed",
+		slog.String("request_id", visitOf(r).requestID),
+		slog.String("path", r.URL.Path),
+		slog.String("grpc_code", status.Code(err).String()),
+		slog.String("error", err.Error()))
+}
+
+// section is a part of a page filled by one backend call: when the call
+// fails the part says so and the rest of the page is shown.
+type section[T any] struct {
+	Items T
+	// Down is the translated reason the part is missing, "" when it is there.
+	Down string
+}
+
+func (p *Portal) sectionError(r *http.Request, err error) string {
+	l := visitOf(r).L
+	if status.Code(err) == codes.Unavailable || status.Code(err) == codes.Unimplemented || status.Code(err) == codes.DeadlineExceeded {
+		p.logBackend(r, err)
+		return l.T("section.unavailable")
+	}
+	p.logBackend(r, err)
+	return l.T("section.error")
+}
+
+// requireUser sends an anonymous visitor to the log-in page and reports
+// whether the page may go on.
+func (p *Portal) requireUser(w http.ResponseWriter, r *http.Request) bool {
+	if visitOf(r).User != nil {
+		return true
+	}
+	next := r.URL.RequestURI()
+	if r.Method != http.MethodGet {
+		next = r.Referer()
+		if u, err := url.Parse(next); err == nil {
+			next = u.RequestURI()
+		}
+	}
+	p.redirect(w, r, "/login?next="+url.QueryEscape(localPath(next, "/")), "flash.log_in_first")
+	return false
+}
+
+// requireRole shows 403 to a member without the capability, after
+// requireUser.
+func (p *Portal) requireRole(w http.ResponseWriter, r *http.Request, allowed func(*user) bool) bool {
+	if !p.requireUser(w, r) {
+		return false
+	}
+	if !allowed(visitOf(r).User) {
+		p.renderError(w, r, http.StatusForbidden, "error.forbidden")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,282 @@
+package portal
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // the portal shows times in Europe/Rome whatever the host's zone database
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// The portal speaks Italian by default and English on request. Its strings
+// are a plain map per language keyed by message id (messages.go): the set is
+// small, a reviewer reads a translation next to the original, and a test
+// checks that both languages have every id the templates and the code use.
+// golang.org/x/text/message would add an extraction step for no gain at
+// this size; it is used only where it knows more than a map: numbers
+// (grouping and decimal separators of each language). Dates are written by
+// hand because x/text has no date formatting.
+
+// Lang is a language the portal speaks.
+type Lang string
+
+const (
+	Italian Lang = "it"
+	English Lang = "en"
+)
+
+// DefaultLang is the language of a visitor who has not chosen one.
+const DefaultLang = Italian
+
+// parseLang accepts exactly the languages the portal speaks.
+func parseLang(s string) (Lang, bool) {
+	switch Lang(s) {
+	case Italian, English:
+		return Lang(s), true
+	}
+	return "", false
+}
+
+// rome is where the platform's people live; every time is shown in it.
+var rome = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		// time/tzdata is embedded, so this cannot happen.
+		panic(fmt.Sprintf("portal: load Europe/Rome: %v", err))
+	}
+	return loc
+}()
+
+// locale is a language with what templates need to speak it: messages,
+// dates, relative times and numbers. It is read-only and shared.
+type locale struct {
+	Lang     Lang
+	messages map[string]string
+	months   [12]string
+	printer  *message.Printer
+	now      func() time.Time
+}
+
+func newLocale(lang Lang, now func() time.Time) *locale {
+	l := &locale{Lang: lang, now: now}
+	switch lang {
+	case English:
+		l.messages = englishMessages
+		l.months = [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+		l.printer = message.NewPrinter(language.English)
+	default:
+		l.Lang = Italian
+		l.messages = italianMessages
+		l.months = [12]string{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"}
+		l.printer = message.NewPrinter(language.Italian)
+	}
+	return l
+}
+
+// T returns the message id in the locale's language, formatted with args
+// as fmt.Sprintf does. An unknown id shows itself in brackets, so that a
+// missing translation is visible (and caught by the catalogue test) rather
+// than silently blank.
+func (l *locale) T(id string, args ...any) string {
+	msg, ok := l.messages[id]
+	if !ok {
+		return "[" + id + "]"
+	}
+	if len(args) == 0 {
+		return msg
+	}
+	return fmt.Sprintf(msg, args...)
+}
+
+// N returns the singular (id+".one") or plural (id+".other") message for n,
+// with n formatted in the locale as its first argument.
+func (l *locale) N(id string, count any) string {
+	var n int
+	switch c := count.(type) {
+	case int:
+		n = c
+	case int32:
+		n = int(c)
+	case int64:
+		n = int(c)
+	}
+	if n == 1 {
+		return l.T(id+".one", l.Num(n))
+	}
+	return l.T(id+".other", l.Num(n))
+}
+
+// Num formats an integer with the language's digit grouping: 1.234 or 1,234.
+func (l *locale) Num(n any) string {
+	return l.printer.Sprintf("%d", n)
+}
+
+// Other is the other language, offered by the language switch.
+func (l *locale) Other() Lang {
+	if l.Lang == English {
+		return Italian
+	}
+	return English
+}
+
+// Date writes a day in full: "16 maggio 2015", "16 May 2015". It takes a
+// protobuf timestamp, a time.Time or a "YYYY-MM-DD" string; anything empty
+// or unreadable gives "" (a malformed date string is shown as it is).
+func (l *locale) Date(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		if s, isString := v.(string); isString {
+			return s
+		}
+		return ""
+	}
+	return fmt.Sprintf("%d %s %d", t.Day(), l.months[t.Month()-1], t.Year())
+}
+
+// ShortDate writes a day briefly: "16/05/2015" in Italian as the seed page
+// does; English readers get the unambiguous "16 May 2015".
+func (l *locale) ShortDate(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return l.Date(v)
+	}
+	if l.Lang == English {
+		return fmt.Sprintf("%d %s %d", t.Day(), l.months[t.Month()-1][:3], t.Year())
+	}
+	return t.Format("02/01/2006")
+}
+
+// DateTime writes a moment: "16 maggio 2015, 09:30".
+func (l *locale) DateTime(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return ""
+	}
+	return l.Date(t) + ", " + t.Format("15:04")
+}
+
+// ISO is the machine-readable form for <time datetime="…">.
+func (l *locale) ISO(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}
+
+// Ago says how long ago something happened: "2 mesi fa", "2 months ago".
+func (l *locale) Ago(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return ""
+	}
+	span, ok := l.span(t)
+	if !ok {
+		return l.T("time.just_now")
+	}
+	return l.T("time.ago", span)
+}
+
+// Since says for how long something has been true: "2 mesi", "2 months",
+// as in "Iscritto da 2 mesi".
+func (l *locale) Since(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return ""
+	}
+	span, ok := l.span(t)
+	if !ok {
+		return l.N("time.minutes", 1)
+	}
+	return span
+}
+
+// span is the time from t to now in the largest whole calendar unit, or
+// false when it is under a minute (or t lies in the future).
+func (l *locale) span(t time.Time) (string, bool) {
+	now := l.now().In(rome)
+	if !t.Before(now) {
+		return "", false
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "", false
+	case d < time.Hour:
+		return l.N("time.minutes", int(d/time.Minute)), true
+	case d < 24*time.Hour:
+		return l.N("time.hours", int(d/time.Hour)), true
+	}
+	months := (now.Year()-t.Year())*12 + int(now.Month()) - int(t.Month())
+	if now.Day() < t.Day() || now.Day() == t.Day() && clock(now) < clock(t) {
+		months--
+	}
+	switch {
+	case months < 1:
+		return l.N("time.days", max(1, int(d/(24*time.Hour)))), true
+	case months < 12:
+		return l.N("time.months", months), true
+	default:
+		return l.N("time.years", months/12), true
+	}
+}
+
+func clock(t time.Time) time.Duration {
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second
+}
+
+// toTime reads the kinds of time the backends send, in Rome's zone.
+func toTime(v any) (time.Time, bool) {
+	switch x := v.(type) {
+	case *timestamppb.Timestamp:
+		if x == nil || (x.GetSeconds() == 0 && x.GetNanos() == 0) {
+			return time.Time{}, false
+		}
+		return x.AsTime().In(rome), true
+	case time.Time:
+		if x.IsZero() {
+			return time.Time{}, false
+		}
+		return x.In(rome), true
+	case string:
+		if x == "" {
+			return time.Time{}, false
+		}
+		t, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(x), rome)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// liveCategories are the kinds of live feed event (by the start of their
+// type, e.g. "twinning.transfer") and their label's message id.
+var liveCategories = map[string]string{
+	"catalog.practice":  "live.practice",
+	"catalog.need":      "live.seekoffer",
+	"catalog.offer":     "live.seekoffer",
+	"twinning.twinning": "live.twinning",
+	"twinning.transfer": "live.transfer",
+	"twinning.activity": "live.activity",
+	"discussion.member": "live.member",
+	"discussion.thread": "live.thread",
+	"discussion.post":   "live.post",
+	"discussion.story":  "live.story",
+}
+
+// LiveLabels are the labels of the live feed's event kinds, as JSON for
+// portal.js (which writes them with textContent).
+func (l *locale) LiveLabels() string {
+	labels := make(map[string]string, len(liveCategories))
+	for kind, id := range liveCategories {
+		labels[kind] = l.T(id)
+	}
+	b, _ := json.Marshal(labels)
+	return string(b)
+}
