@@ -14,14 +14,28 @@ GRPC_GATEWAY_VERSION    := v2.33.0
 MODULES := proto services/platform services/practice-catalog services/twinning services/discussion gateway deploy/devstack
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-unit proto proto-check tools bench lint fmt vet tidy clean-data
+.PHONY: run test test-unit web proto proto-check tools bench lint fmt vet tidy clean-data
 
-run: ## start everything with embedded NATS and FerretDB and demo data
+# The portal's front-end packages (bootstrap-italia, and axe-core for the
+# browser tests) at the versions pinned in package-lock.json; installed by
+# npm ci into node_modules (git-ignored), served by the gateway from there.
+WEB := gateway/portal/web
+
+web: $(WEB)/node_modules/.package-lock.json ## install the portal's pinned npm packages
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the portal's assets: apt-get install -y npm"; exit 1; }
+	cd $(WEB) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+run: web ## start everything with embedded NATS and FerretDB and demo data
 	go build -o $(BIN)/devstack ./deploy/devstack/cmd/devstack
 	exec $(BIN)/devstack
 
-test: proto-check vet ## unit and integration tests (embedded FerretDB and NATS)
+test: web proto-check vet ## unit, integration and browser tests (embedded FerretDB and NATS, Chromium)
 	go test -count=1 -timeout 20m $(PKGS)
+	@# go test hides a passing test's output; the matchmaking figure is shown on purpose.
+	@go test -count=1 -run TestMatchmakingPrecisionAt3 -v ./services/practice-catalog/internal/app/ | grep 'precision@3 ='
 
 test-unit:
 	go test -count=1 -short $(PKGS)

@@ -24,14 +24,35 @@ const (
 	practiceRequestPrefix     = "demo-practice-"
 )
 
+// LoadOption adjusts Load.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	asEditorOf func(ctx context.Context, orgIDs []string) (context.Context, error)
+}
+
+// AsEditorOf gives Load the identity it writes the practices with: the
+// catalog lets only an editor of a practice's owners create it, and the
+// organisations' ids exist only once Load has created them. fn returns ctx
+// carrying a session token of an editor of orgIDs who is also a coordinator
+// (to publish). Without it, Load writes everything with ctx as it is.
+func AsEditorOf(fn func(ctx context.Context, orgIDs []string) (context.Context, error)) LoadOption {
+	return func(o *loadOptions) { o.asEditorOf = fn }
+}
+
 // Load creates the demo organisations and practices and brings each
 // practice to PUBLISHED (submitting and publishing it as a coordinator
-// would). It is idempotent: running it again creates nothing and moves
-// nothing that is already published. A practice someone archived stays
-// archived.
-func Load(ctx context.Context, client catalogv1.CatalogServiceClient, logger *slog.Logger) error {
+// would). ctx must carry the token of an administrator or coordinator, who
+// may create organisations (see AsEditorOf for the practices). It is
+// idempotent: running it again creates nothing and moves nothing that is
+// already published. A practice someone archived stays archived.
+func Load(ctx context.Context, client catalogv1.CatalogServiceClient, logger *slog.Logger, opts ...LoadOption) error {
 	if logger == nil {
 		logger = slog.Default()
+	}
+	var options loadOptions
+	for _, opt := range opts {
+		opt(&options)
 	}
 	ids := make(map[string]string, len(organizations))
 	for _, o := range organizations {
@@ -49,6 +70,16 @@ func Load(ctx context.Context, client catalogv1.CatalogServiceClient, logger *sl
 		}
 		ids[o.key] = created.GetId()
 		logger.Debug("demo organisation", "key", o.key, "id", created.GetId())
+	}
+	if options.asEditorOf != nil {
+		var all []string
+		for _, id := range ids {
+			all = append(all, id)
+		}
+		var err error
+		if ctx, err = options.asEditorOf(ctx, all); err != nil {
+			return fmt.Errorf("demo: the identity to write practices with: %w", err)
+		}
 	}
 	for _, p := range practices {
 		msg, err := p.proto(ids)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"google.golang.org/grpc"
@@ -36,6 +37,11 @@ type infrastructure struct {
 	// signingKeyFile holds the Ed25519 key that signs session tokens,
 	// created in the data folder on the first start and kept after.
 	signingKeyFile string
+	// publicKeys verify the session tokens (GEMELLA_AUTH_PUBLIC_KEYS):
+	// the public half of the signing key.
+	publicKeys string
+	// dataDir is the stack's data folder; services keep derived data there.
+	dataDir string
 }
 
 // grpcService is the shape every service's `service` package has: build
@@ -83,9 +89,13 @@ func catalogSpec() serviceSpec {
 			cfg.GRPC.DefaultDeadline = orDefault(cfg.GRPC.DefaultDeadline, grpcDefaultDeadline)
 			cfg.Mongo.URI = infra.mongoURI
 			cfg.Mongo.Database = catalogDatabase
+			// The search index is derived data: kept across restarts to start
+			// fast, rebuilt from the database when missing or behind.
+			cfg.Search.Dir = filepath.Join(infra.dataDir, "search")
 			cfg.Mongo.Timeout = orDefault(cfg.Mongo.Timeout, mongoTimeout)
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
+			cfg.Auth.PublicKeys = infra.publicKeys
 			svc, err := catalog.New(ctx, cfg, logger)
 			if err != nil {
 				return nil, err
@@ -117,6 +127,7 @@ func twinningSpec() serviceSpec {
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
 			cfg.CatalogAddr = dialable(infra.addrs["catalog"])
+			cfg.Auth.PublicKeys = infra.publicKeys
 			return twinning.New(ctx, cfg, logger)
 		},
 		toGateway: func(cfg *gateway.Config, addr string) { cfg.TwinningAddr = addr },

@@ -76,6 +76,9 @@ type Stack struct {
 	addrs       map[string]string
 	services    map[string]grpcService
 	gatewayAddr string
+	// keyFile signs session tokens; loader mints the demo loader's.
+	keyFile string
+	loader  *loader
 
 	failOnce sync.Once
 	failed   chan error    // receives the first unexpected stop; closed by Stop
@@ -152,12 +155,18 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.logger.Info("started", "component", "ferretdb", "uri", s.ferret.URI(), "dir", ferretDir)
 
-	// The devstack (and only the devstack) makes its own signing key.
-	keyFile := filepath.Join(opts.DataDir, "auth", "signing-key.pem")
-	if _, err := auth.LoadOrCreateKeyFile(keyFile); err != nil {
+	// The devstack (and only the devstack) makes its own signing key; the
+	// discussion service signs with it, the others verify with its public
+	// half, and the demo loader's tokens are signed with it (loader.go).
+	s.keyFile = signingKeyFile(dataDir)
+	key, err := auth.LoadOrCreateKeyFile(s.keyFile)
+	if err != nil {
 		return nil, fmt.Errorf("session signing key: %w", err)
 	}
-	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI(), addrs: s.addrs, signingKeyFile: keyFile}
+	if s.loader, err = newLoader(key); err != nil {
+		return nil, err
+	}
+	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI(), addrs: s.addrs, signingKeyFile: s.keyFile, publicKeys: s.loader.publicKey(), dataDir: opts.DataDir}
 	gatewayCfg := gateway.DefaultConfig()
 	gatewayCfg.HTTPAddr = opts.HTTPAddr
 	// The gateway routes only to the services the stack runs; each
@@ -192,26 +201,60 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			loadCtx, cancel = context.WithTimeout(ctx, demoTimeout)
 			defer cancel()
 		}
-		client := catalogv1.NewCatalogServiceClient(conns["catalog"])
-		if err := demo.Load(loadCtx, client, s.logger.With("component", "demo")); err != nil {
-			return nil, fmt.Errorf("load demo data: %w", err)
-		}
-		tw := twinningv1.NewTwinningServiceClient(conns["twinning"])
-		if err := demo.LoadTwinnings(loadCtx, tw, client, s.logger.With("component", "demo")); err != nil {
-			return nil, fmt.Errorf("load demo twinnings: %w", err)
-		}
-		tosCa, err := tw.GetTwinning(loadCtx, &twinningv1.GetTwinningRequest{Id: demo.TosCaCode})
-		if err != nil {
-			return nil, fmt.Errorf("find the Tos.Ca. twinning: %w", err)
-		}
-		community := discussionv1.NewDiscussionServiceClient(conns["discussion"])
-		grant := s.services["discussion"].(*discussion.Service).GrantRoles
-		if err := demo.LoadCommunity(loadCtx, community, grant, s.logger.With("component", "demo"), demo.WithTosCaTwinning(tosCa.GetId(), 30*time.Second)); err != nil {
-			return nil, fmt.Errorf("load demo community: %w", err)
+		if err := s.loadDemo(loadCtx, conns); err != nil {
+			return nil, err
 		}
 	}
 	s.logger.Info("devstack ready", "gateway", s.GatewayURL())
 	return s, nil
+}
+
+// loadDemo loads the demo data through the services' APIs, as the demo
+// loader (loader.go): the catalog, the Tos.Ca. twinning, its community,
+// then the demo accounts.
+func (s *Stack) loadDemo(ctx context.Context, conns map[string]*grpc.ClientConn) error {
+	logger := s.logger.With("component", "demo")
+	asAdmin, err := s.loader.context(ctx, nil)
+	if err != nil {
+		return err
+	}
+	client := catalogv1.NewCatalogServiceClient(conns["catalog"])
+	// The practices are written with a fresh token on ctx, not one added
+	// to the administrator's: a call carries one token.
+	if err := demo.Load(asAdmin, client, logger, demo.AsEditorOf(func(_ context.Context, orgIDs []string) (context.Context, error) {
+		return s.loader.context(ctx, orgIDs)
+	})); err != nil {
+		return fmt.Errorf("load demo data: %w", err)
+	}
+	orgIDs, err := organizationIDs(ctx, conns["catalog"])
+	if err != nil {
+		return err
+	}
+	asStaff, err := s.loader.context(ctx, orgIDs)
+	if err != nil {
+		return err
+	}
+	tw := twinningv1.NewTwinningServiceClient(conns["twinning"])
+	if err := demo.LoadTwinnings(asStaff, tw, client, logger); err != nil {
+		return fmt.Errorf("load demo twinnings: %w", err)
+	}
+	if err := demo.LoadSeekOffer(asStaff, client, logger); err != nil {
+		return fmt.Errorf("load demo needs and offers: %w", err)
+	}
+	tosCa, err := tw.GetTwinning(asStaff, &twinningv1.GetTwinningRequest{Id: demo.TosCaCode})
+	if err != nil {
+		return fmt.Errorf("find the Tos.Ca. twinning: %w", err)
+	}
+	community := discussionv1.NewDiscussionServiceClient(conns["discussion"])
+	grant := s.services["discussion"].(*discussion.Service).GrantRoles
+	// The community's members write as themselves: ctx carries no token.
+	if err := demo.LoadCommunity(ctx, community, grant, logger, demo.WithTosCaTwinning(tosCa.GetId(), 30*time.Second)); err != nil {
+		return fmt.Errorf("load demo community: %w", err)
+	}
+	if err := demo.LoadAccounts(asAdmin, community, client, logger); err != nil {
+		return fmt.Errorf("load demo accounts: %w", err)
+	}
+	return nil
 }
 
 // startService builds a service, binds its address and runs it.

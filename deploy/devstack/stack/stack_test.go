@@ -17,6 +17,7 @@ import (
 
 	"github.com/gemella/gemella/deploy/devstack/demo"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	"github.com/gemella/gemella/services/platform/grpcx"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 )
@@ -50,6 +51,7 @@ func TestStackServesDemoDataAndKeepsItAcrossRestart(t *testing.T) {
 
 	checkTosCaTwinning(ctx, t, st.GatewayURL())
 	checkCommunity(ctx, t, st.GatewayURL())
+	checkSearch(ctx, t, st.GatewayURL())
 
 	client := catalogClient(t, st.CatalogAddr())
 	wantOrgs, wantPractices := demo.Counts()
@@ -57,9 +59,22 @@ func TestStackServesDemoDataAndKeepsItAcrossRestart(t *testing.T) {
 	if orgs != wantOrgs || prs != wantPractices {
 		t.Fatalf("after the first load: %d organisations, %d practices; want %d, %d", orgs, prs, wantOrgs, wantPractices)
 	}
-	if err := demo.Load(ctx, client, testLogger()); err != nil {
+	asAdmin, err := st.AdminContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Load(asAdmin, client, testLogger()); err != nil {
 		t.Fatalf("second demo load: %v", err)
 	}
+	conn, err := grpcx.Dial(st.URLs().Discussion, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if err := demo.LoadAccounts(asAdmin, discussionv1.NewDiscussionServiceClient(conn), client, testLogger()); err != nil {
+		t.Fatalf("second load of the demo accounts: %v", err)
+	}
+	checkDemoAccounts(ctx, t, st.GatewayURL())
 	if orgs2, prs2 := count(ctx, t, client); orgs2 != orgs || prs2 != prs {
 		t.Fatalf("the second load changed the counts: %d→%d organisations, %d→%d practices", orgs, orgs2, prs, prs2)
 	}
@@ -373,5 +388,124 @@ func checkCommunity(ctx context.Context, t *testing.T, gatewayURL string) {
 	}
 	if strings.Contains(string(body), "@") {
 		t.Errorf("GET /v1/members shows an e-mail address: %s", body)
+	}
+}
+
+// checkDemoAccounts logs every demo account in over REST and reads the
+// roles and verified organisations its session carries.
+func checkDemoAccounts(ctx context.Context, t *testing.T, gatewayURL string) {
+	t.Helper()
+	var orgs struct {
+		Organizations []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"organizations"`
+	}
+	getJSON(ctx, t, gatewayURL+"/v1/organizations?page_size=100", &orgs)
+	name := map[string]string{}
+	for _, o := range orgs.Organizations {
+		name[o.ID] = o.Name
+	}
+	for _, a := range demo.Accounts {
+		body := strings.NewReader(`{"email":"` + a.Email + `","password":"` + demo.AccountPassword + `"}`)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gatewayURL+"/v1/sessions", body)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var session struct {
+			Member struct {
+				Roles        []string `json:"roles"`
+				Affiliations []struct {
+					OrganizationID string `json:"organization_id"`
+					Status         string `json:"status"`
+				} `json:"affiliations"`
+			} `json:"member"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&session)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("log in as %s: %d %v", a.Email, resp.StatusCode, err)
+		}
+		var verified []string
+		for _, af := range session.Member.Affiliations {
+			if af.Status == "AFFILIATION_STATUS_VERIFIED" {
+				verified = append(verified, name[af.OrganizationID])
+			}
+		}
+		slices.Sort(verified)
+		want := slices.Sorted(slices.Values(a.EditorOf))
+		if !slices.Equal(verified, want) {
+			t.Errorf("%s speaks for %v, want %v", a.Email, verified, want)
+		}
+		for _, r := range a.Roles {
+			if !slices.Contains(session.Member.Roles, "ROLE_"+strings.ToUpper(r)) {
+				t.Errorf("%s has roles %v, want %s among them", a.Email, session.Member.Roles, r)
+			}
+		}
+		if len(a.EditorOf) > 0 && !slices.Contains(session.Member.Roles, "ROLE_EDITOR") {
+			t.Errorf("%s is not an editor: %v", a.Email, session.Member.Roles)
+		}
+	}
+}
+
+// checkSearch: GET /v1/search/practices?q=competenze returns Tos.Ca. with a
+// highlighted snippet, and the demo needs have matches with reasons.
+func checkSearch(ctx context.Context, t *testing.T, gatewayURL string) {
+	t.Helper()
+	var res struct {
+		Hits []struct {
+			Practice struct {
+				Slug string `json:"slug"`
+			} `json:"practice"`
+			Highlights []struct {
+				Fragments []string `json:"fragments"`
+			} `json:"highlights"`
+		} `json:"hits"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		getJSON(ctx, t, gatewayURL+"/v1/search/practices?q=competenze", &res)
+		if len(res.Hits) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	found := false
+	for _, h := range res.Hits {
+		if h.Practice.Slug != demo.TosCaSlug {
+			continue
+		}
+		for _, hl := range h.Highlights {
+			for _, f := range hl.Fragments {
+				if strings.Contains(f, "<mark>") {
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("searching competenze does not return Tos.Ca. with a highlighted snippet: %+v", res)
+	}
+	var needs struct {
+		Needs []struct {
+			ID string `json:"id"`
+		} `json:"needs"`
+	}
+	getJSON(ctx, t, gatewayURL+"/v1/needs", &needs)
+	if len(needs.Needs) == 0 {
+		t.Fatal("the demo has no needs")
+	}
+	var matches struct {
+		Matches []struct {
+			Reasons struct {
+				MatchedTerms []string `json:"matched_terms"`
+				SharedThemes []string `json:"shared_themes"`
+			} `json:"reasons"`
+		} `json:"matches"`
+	}
+	getJSON(ctx, t, gatewayURL+"/v1/needs/"+needs.Needs[0].ID+"/matches", &matches)
+	if len(matches.Matches) == 0 || len(matches.Matches[0].Reasons.MatchedTerms)+len(matches.Matches[0].Reasons.SharedThemes) == 0 {
+		t.Errorf("a demo need has no match with reasons: %+v", matches)
 	}
 }

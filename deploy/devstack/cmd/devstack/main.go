@@ -110,6 +110,11 @@ Try:
   curl -N %s/v1/events
   grpcurl -plaintext %s list
 
+Demo accounts (README, "Demo accounts"), password %s:
+  member@, editor.toscana@, editor.calabria@, coordinator@, moderator@, admin@demo.gemella.test
+  curl -s -X POST %s/v1/sessions -d '{"email":"editor.toscana@demo.gemella.test","password":"%s"}'
+
 `, dataDir, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Discussion, u.Gateway, u.NATS, u.Mongo,
-		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Gateway, u.Gateway, u.Catalog)
+		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Gateway, u.Gateway, u.Catalog,
+		demo.AccountPassword, u.Gateway, demo.AccountPassword)
 }
