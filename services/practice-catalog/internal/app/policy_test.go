@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -229,5 +230,31 @@ func TestUnpublishedPracticesExistOnlyForTheirEditorsAndCoordinators(t *testing.
 		if err != nil || (len(page.Items) == 1) != tt.sees {
 			t.Errorf("%s lists %d practices (%v)", name, len(page.Items), err)
 		}
+	}
+}
+
+// An anonymous create is told what is wrong with its input first (400
+// naming title: the rules are public), and only a well-formed one is
+// refused for want of a session (401); a member without the right gets 403.
+func TestAnonymousCreateGetsFieldErrorsThenUnauthenticated(t *testing.T) {
+	a := app.New(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: adapters.NewPracticeMemoryRepository()})
+	toscana, err := a.CreateOrganization.Handle(staff(), app.CreateOrganization{Details: organization.Details{Name: "Regione Toscana", Kind: organization.Region}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.CreatePractice.Handle(as(anonymous), app.CreatePractice{})
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Kind != apperr.KindInvalidArgument || ae.Violations[0].Field != "title" {
+		t.Fatalf("empty body: %v, want InvalidArgument naming title", err)
+	}
+	valid := app.CreatePractice{Content: practice.Content{Title: "Sportello", OwnerOrganizationIDs: []string{toscana.ID}}}
+	if _, err := a.CreatePractice.Handle(as(anonymous), valid); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("anonymous valid create: %v, want Unauthenticated", err)
+	}
+	if _, err := a.CreatePractice.Handle(as(member), valid); apperr.KindOf(err) != apperr.KindPermissionDenied {
+		t.Fatalf("member create: %v, want PermissionDenied", err)
+	}
+	if _, err := a.CreatePractice.Handle(as(editorOf(toscana.ID)), valid); err != nil {
+		t.Fatalf("editor create: %v", err)
 	}
 }

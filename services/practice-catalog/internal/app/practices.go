@@ -24,16 +24,20 @@ type CreatePracticeHandler struct{ d Deps }
 
 // Handle validates the draft and its owners, then stores it.
 func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (*practice.Practice, error) {
-	caller := auth.CallerFrom(ctx)
-	if err := mayCreatePractice(caller, cmd.Content.OwnerOrganizationIDs); err != nil {
-		return nil, err
-	}
+	// The shape of the input is checked first: its rules are public (the
+	// OpenAPI document), so a 400 naming the bad fields tells an anonymous
+	// caller nothing; whether organisations exist is checked only after
+	// the caller is known.
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
 	id := h.d.NewID(cmd.RequestID)
 	p, err := practice.New(id, cmd.Content, h.d.Now())
 	if err != nil {
+		return nil, err
+	}
+	caller := auth.CallerFrom(ctx)
+	if err := mayCreatePractice(caller, cmd.Content.OwnerOrganizationIDs); err != nil {
 		return nil, err
 	}
 	if err := checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs); err != nil {
