@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math/rand"
 	"path/filepath"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 	"github.com/gemella/gemella/services/practice-catalog/internal/search"
 )
 
-// BenchmarkQueries measures SearchPractices on 5,000 practices at rest.
+// BenchmarkQueries measures SearchPractices on a catalogue at rest.
 func BenchmarkQueries(b *testing.B) {
 	x, err := search.Open(search.Config{Dir: filepath.Join(b.TempDir(), "i"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -23,7 +25,7 @@ func BenchmarkQueries(b *testing.B) {
 	g := newGenerator(rand.New(rand.NewSource(1)))
 	_ = x.ApplyOrganizations(g.organizations())
 	var batch []*practice.Practice
-	for i := 0; i < 5000; i++ {
+	for i := 0; i < benchQueryPractices(); i++ {
 		batch = append(batch, g.practice(i))
 		if len(batch) == 1000 {
 			if err := x.LoadPractices(batch); err != nil {
@@ -62,4 +64,13 @@ func BenchmarkIndexing(b *testing.B) {
 			batch = nil
 		}
 	}
+}
+
+// benchQueryPractices is the size of BenchmarkQueries' catalogue:
+// GEMELLA_SEARCHBENCH_PRACTICES, 5,000 by default.
+func benchQueryPractices() int {
+	if n, err := strconv.Atoi(os.Getenv("GEMELLA_SEARCHBENCH_PRACTICES")); err == nil && n > 0 {
+		return n
+	}
+	return 5000
 }

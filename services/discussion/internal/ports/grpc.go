@@ -18,6 +18,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/protoconv"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/grpcx"
 )
 
 // GRPCServer implements discussionv1.DiscussionServiceServer.
@@ -29,16 +30,9 @@ type GRPCServer struct {
 // NewGRPCServer wraps the application.
 func NewGRPCServer(a app.Application) *GRPCServer { return &GRPCServer{app: a} }
 
-func requireMessage(present bool, field string) error {
-	if !present {
-		return apperr.Invalid(field, "is required")
-	}
-	return nil
-}
-
 // RegisterMember implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) RegisterMember(ctx context.Context, req *discussionv1.RegisterMemberRequest) (*discussionv1.Member, error) {
-	if err := requireMessage(req.GetMember() != nil, "member"); err != nil {
+	if err := grpcx.Required(req.GetMember() != nil, "member"); err != nil {
 		return nil, err
 	}
 	m, err := s.app.RegisterMember.Handle(ctx, app.RegisterMember{
@@ -87,7 +81,7 @@ func (s *GRPCServer) GetMyProfile(ctx context.Context, _ *discussionv1.GetMyProf
 
 // UpdateMyProfile implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) UpdateMyProfile(ctx context.Context, req *discussionv1.UpdateMyProfileRequest) (*discussionv1.Member, error) {
-	if err := requireMessage(req.GetMember() != nil, "member"); err != nil {
+	if err := grpcx.Required(req.GetMember() != nil, "member"); err != nil {
 		return nil, err
 	}
 	patch, err := protoconv.ProfilePatch(protoconv.Profile(req.GetMember()), req.GetUpdateMask())
@@ -168,7 +162,7 @@ func (s *GRPCServer) GrantRoles(ctx context.Context, req *discussionv1.GrantRole
 
 // CreateThread implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) CreateThread(ctx context.Context, req *discussionv1.CreateThreadRequest) (*discussionv1.Thread, error) {
-	if err := requireMessage(req.GetThread() != nil, "thread"); err != nil {
+	if err := grpcx.Required(req.GetThread() != nil, "thread"); err != nil {
 		return nil, err
 	}
 	if _, known := discussionv1.Scope_name[int32(req.GetThread().GetScope())]; !known {
@@ -213,7 +207,7 @@ func (s *GRPCServer) ListThreads(ctx context.Context, req *discussionv1.ListThre
 
 // AddPost implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) AddPost(ctx context.Context, req *discussionv1.AddPostRequest) (*discussionv1.Post, error) {
-	if err := requireMessage(req.GetPost() != nil, "post"); err != nil {
+	if err := grpcx.Required(req.GetPost() != nil, "post"); err != nil {
 		return nil, err
 	}
 	threadID := req.GetThreadId()
@@ -292,7 +286,7 @@ func (s *GRPCServer) ListReportedPosts(ctx context.Context, req *discussionv1.Li
 
 // SubmitStory implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) SubmitStory(ctx context.Context, req *discussionv1.SubmitStoryRequest) (*discussionv1.Story, error) {
-	if err := requireMessage(req.GetStory() != nil, "story"); err != nil {
+	if err := grpcx.Required(req.GetStory() != nil, "story"); err != nil {
 		return nil, err
 	}
 	return storyResult(s.app.SubmitStory.Handle(ctx, app.SubmitStory{

@@ -5,13 +5,11 @@ package ports
 
 import (
 	"context"
-	"strings"
-
-	"google.golang.org/grpc/metadata"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/grpcx"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -31,27 +29,6 @@ func NewGRPCServer(a app.Application) *GRPCServer { return &GRPCServer{app: a} }
 // the auth interceptor verified. What they may do is the app's policy to
 // decide, from the same context.
 func actor(ctx context.Context) string { return auth.CallerFrom(ctx).Actor() }
-
-// etag takes the etag of the message, or else the If-Match header that the
-// gateway forwards.
-func etag(ctx context.Context, fromMessage string) string {
-	if fromMessage != "" {
-		return fromMessage
-	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("if-match"); len(v) > 0 {
-			return strings.TrimSpace(v[0])
-		}
-	}
-	return ""
-}
-
-func requireMessage(present bool, field string) error {
-	if !present {
-		return apperr.Invalid(field, "is required")
-	}
-	return nil
-}
 
 // CreateOrganization implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) CreateOrganization(ctx context.Context, req *catalogv1.CreateOrganizationRequest) (*catalogv1.Organization, error) {
@@ -94,7 +71,7 @@ func (s *GRPCServer) ListOrganizations(ctx context.Context, req *catalogv1.ListO
 
 // UpdateOrganization implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) UpdateOrganization(ctx context.Context, req *catalogv1.UpdateOrganizationRequest) (*catalogv1.Organization, error) {
-	if err := requireMessage(req.GetOrganization() != nil, "organization"); err != nil {
+	if err := grpcx.Required(req.GetOrganization() != nil, "organization"); err != nil {
 		return nil, err
 	}
 	patch, err := protoconv.DetailsPatch(protoconv.OrganizationDetails(req.GetOrganization()), req.GetUpdateMask())
@@ -102,7 +79,7 @@ func (s *GRPCServer) UpdateOrganization(ctx context.Context, req *catalogv1.Upda
 		return nil, err
 	}
 	o, err := s.app.UpdateOrganization.Handle(ctx, app.UpdateOrganization{
-		ID: req.GetOrganization().GetId(), Etag: etag(ctx, req.GetOrganization().GetEtag()), Patch: patch, Actor: actor(ctx),
+		ID: req.GetOrganization().GetId(), Etag: grpcx.Etag(ctx, req.GetOrganization().GetEtag()), Patch: patch, Actor: actor(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -154,7 +131,7 @@ func (s *GRPCServer) ListPractices(ctx context.Context, req *catalogv1.ListPract
 
 // UpdatePractice implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) UpdatePractice(ctx context.Context, req *catalogv1.UpdatePracticeRequest) (*catalogv1.Practice, error) {
-	if err := requireMessage(req.GetPractice() != nil, "practice"); err != nil {
+	if err := grpcx.Required(req.GetPractice() != nil, "practice"); err != nil {
 		return nil, err
 	}
 	patch, err := protoconv.ContentPatch(protoconv.Content(req.GetPractice()), req.GetUpdateMask())
@@ -162,7 +139,7 @@ func (s *GRPCServer) UpdatePractice(ctx context.Context, req *catalogv1.UpdatePr
 		return nil, err
 	}
 	p, err := s.app.UpdatePractice.Handle(ctx, app.UpdatePractice{
-		ID: req.GetPractice().GetId(), Etag: etag(ctx, req.GetPractice().GetEtag()), Patch: patch, Actor: actor(ctx),
+		ID: req.GetPractice().GetId(), Etag: grpcx.Etag(ctx, req.GetPractice().GetEtag()), Patch: patch, Actor: actor(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -171,7 +148,7 @@ func (s *GRPCServer) UpdatePractice(ctx context.Context, req *catalogv1.UpdatePr
 }
 
 func (s *GRPCServer) move(ctx context.Context, id, tag string, m practice.Move, reason string) (*catalogv1.Practice, error) {
-	p, err := s.app.MovePractice.Handle(ctx, app.MovePractice{ID: id, Etag: etag(ctx, tag), Move: m, Reason: reason, Actor: actor(ctx)})
+	p, err := s.app.MovePractice.Handle(ctx, app.MovePractice{ID: id, Etag: grpcx.Etag(ctx, tag), Move: m, Reason: reason, Actor: actor(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +172,7 @@ func (s *GRPCServer) ArchivePractice(ctx context.Context, req *catalogv1.Archive
 
 // RevisePractice implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) RevisePractice(ctx context.Context, req *catalogv1.RevisePracticeRequest) (*catalogv1.Practice, error) {
-	if err := requireMessage(req.GetPractice() != nil, "practice"); err != nil {
+	if err := grpcx.Required(req.GetPractice() != nil, "practice"); err != nil {
 		return nil, err
 	}
 	patch, err := protoconv.ContentPatch(protoconv.Content(req.GetPractice()), req.GetUpdateMask())
@@ -203,7 +180,7 @@ func (s *GRPCServer) RevisePractice(ctx context.Context, req *catalogv1.RevisePr
 		return nil, err
 	}
 	p, err := s.app.RevisePractice.Handle(ctx, app.RevisePractice{
-		ID: req.GetPractice().GetId(), Etag: etag(ctx, req.GetPractice().GetEtag()), Patch: patch, Note: req.GetNote(), Actor: actor(ctx),
+		ID: req.GetPractice().GetId(), Etag: grpcx.Etag(ctx, req.GetPractice().GetEtag()), Patch: patch, Note: req.GetNote(), Actor: actor(ctx),
 	})
 	if err != nil {
 		return nil, err

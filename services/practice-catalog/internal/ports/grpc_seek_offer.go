@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"github.com/gemella/gemella/services/platform/grpcx"
 	"strings"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
@@ -58,7 +59,7 @@ func (s *GRPCServer) ListNeeds(ctx context.Context, req *catalogv1.ListNeedsRequ
 
 // UpdateNeed implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) UpdateNeed(ctx context.Context, req *catalogv1.UpdateNeedRequest) (*catalogv1.Need, error) {
-	if err := requireMessage(req.GetNeed() != nil, "need"); err != nil {
+	if err := grpcx.Required(req.GetNeed() != nil, "need"); err != nil {
 		return nil, err
 	}
 	patch, err := protoconv.NeedPatch(protoconv.NeedDetails(req.GetNeed()), req.GetUpdateMask())
@@ -66,7 +67,7 @@ func (s *GRPCServer) UpdateNeed(ctx context.Context, req *catalogv1.UpdateNeedRe
 		return nil, err
 	}
 	n, err := s.app.UpdateNeed.Handle(ctx, app.UpdateNeed{
-		ID: req.GetNeed().GetId(), Etag: etag(ctx, req.GetNeed().GetEtag()), Patch: patch, Actor: actor(ctx),
+		ID: req.GetNeed().GetId(), Etag: grpcx.Etag(ctx, req.GetNeed().GetEtag()), Patch: patch, Actor: actor(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -76,7 +77,7 @@ func (s *GRPCServer) UpdateNeed(ctx context.Context, req *catalogv1.UpdateNeedRe
 
 // CloseNeed implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) CloseNeed(ctx context.Context, req *catalogv1.CloseNeedRequest) (*catalogv1.Need, error) {
-	n, err := s.app.CloseNeed.Handle(ctx, app.CloseNeed{ID: req.GetId(), Etag: etag(ctx, req.GetEtag()), Reason: req.GetReason(), Actor: actor(ctx)})
+	n, err := s.app.CloseNeed.Handle(ctx, app.CloseNeed{ID: req.GetId(), Etag: grpcx.Etag(ctx, req.GetEtag()), Reason: req.GetReason(), Actor: actor(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func (s *GRPCServer) ListOffers(ctx context.Context, req *catalogv1.ListOffersRe
 
 // CloseOffer implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) CloseOffer(ctx context.Context, req *catalogv1.CloseOfferRequest) (*catalogv1.Offer, error) {
-	o, err := s.app.CloseOffer.Handle(ctx, app.CloseOffer{ID: req.GetId(), Etag: etag(ctx, req.GetEtag()), Reason: req.GetReason(), Actor: actor(ctx)})
+	o, err := s.app.CloseOffer.Handle(ctx, app.CloseOffer{ID: req.GetId(), Etag: grpcx.Etag(ctx, req.GetEtag()), Reason: req.GetReason(), Actor: actor(ctx)})
 	if err != nil {
 		return nil, err
 	}

@@ -82,8 +82,8 @@ func practiceDoc(p *practice.Practice, ownerKinds []string) (map[string]interfac
 		fieldSectorKeys:            foldLabels(p.Sectors),
 		fieldOwnerIDs:              p.OwnerOrganizationIDs,
 		fieldSortTime:              float64(p.PublishedAt.Unix()),
-		textField(fieldLead, lang): lead,
-		textField(fieldText, lang): text,
+		textFieldOf(kindPractice, fieldLead, lang): lead,
+		textFieldOf(kindPractice, fieldText, lang): text,
 	}
 	if len(ownerKinds) > 0 {
 		doc[fieldOwnerKind] = ownerKinds
@@ -91,6 +91,7 @@ func practiceDoc(p *practice.Practice, ownerKinds []string) (map[string]interfac
 	if p.Territory.Code != "" {
 		doc[fieldTerritory] = p.Territory.Code
 	}
+	doc[fieldFacets] = facetValues(p.Themes, p.Sectors, p.Territory.Code, ownerKinds)
 	src, err := encodeSource(protoconv.Practice(p))
 	if err != nil {
 		return nil, fmt.Errorf("index practice %s: %w", p.ID, err)
@@ -111,12 +112,13 @@ func needDoc(n *need.Need) (map[string]interface{}, error) {
 		fieldSectorKeys:            foldLabels(n.Sectors),
 		fieldOwnerIDs:              []string{n.OrganizationID},
 		fieldSortTime:              float64(n.CreatedAt.Unix()),
-		textField(fieldLead, lang): lead,
-		textField(fieldText, lang): text,
+		textFieldOf(kindNeed, fieldLead, lang): lead,
+		textFieldOf(kindNeed, fieldText, lang): text,
 	}
 	if n.Territory.Code != "" {
 		doc[fieldTerritory] = n.Territory.Code
 	}
+	doc[fieldFacets] = facetValues(n.Themes, n.Sectors, n.Territory.Code, nil)
 	src, err := encodeSource(protoconv.Need(n))
 	if err != nil {
 		return nil, fmt.Errorf("index need %s: %w", n.ID, err)
@@ -173,5 +175,24 @@ func foldLabels(labels []string) []string {
 	for i, l := range labels {
 		out[i] = matching.FoldLabel(l)
 	}
+	return out
+}
+
+// facetSep joins a facet's name and value in fieldFacets.
+const facetSep = "\x1f"
+
+func facetValues(themes, sectors []string, territory string, ownerKinds []string) []string {
+	var out []string
+	add := func(facet string, values ...string) {
+		for _, v := range values {
+			if v != "" {
+				out = append(out, facet+facetSep+v)
+			}
+		}
+	}
+	add("theme", themes...)
+	add("sector", sectors...)
+	add("territory", territory)
+	add("owner_kind", ownerKinds...)
 	return out
 }

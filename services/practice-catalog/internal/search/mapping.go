@@ -9,7 +9,7 @@ import (
 
 // schemaVersion changes whenever the mapping or the documents change; an
 // index written with another one is rebuilt at start.
-const schemaVersion = "gemella-search-7"
+const schemaVersion = "gemella-search-9"
 
 // Document kinds, the value of fieldKind.
 const (
@@ -31,6 +31,11 @@ const (
 	fieldTerritory = "territory_code"
 	fieldOwnerIDs  = "owner_ids"
 	fieldOwnerKind = "owner_kinds"
+	// fieldFacets holds every facet value of a document as
+	// "<facet>\x1f<value>" (theme, sector, territory, owner_kind): the
+	// facets of a search are counted from this one field, which costs a
+	// quarter of counting four.
+	fieldFacets = "facets"
 	// fieldThemeKeys and fieldSectorKeys hold the labels folded (case,
 	// accents), as matchmaking compares them.
 	fieldThemeKeys  = "theme_keys"
@@ -43,7 +48,9 @@ const (
 	fieldSource = "_src"
 )
 
-// The indexed text fields and how much a match in each counts.
+// The indexed text fields and how much a match in each counts. Practices
+// and needs have fields of their own names, so a text query finds one kind
+// without a filter on the kind, which every hit would pay for.
 const (
 	fieldLead = "lead"
 	fieldText = "text"
@@ -51,7 +58,15 @@ const (
 	textBoost = 1.0
 )
 
-var textFields = []string{fieldLead, fieldText}
+var textFields = []string{fieldLead, fieldText, kindNeed + "_" + fieldLead, kindNeed + "_" + fieldText}
+
+// textFieldOf is a text field of a kind of document: lead_it, need_lead_it.
+func textFieldOf(kind, name, lang string) string {
+	if kind == kindNeed {
+		name = kindNeed + "_" + name
+	}
+	return textField(name, lang)
+}
 
 func textField(name, lang string) string { return name + "_" + lang }
 
@@ -77,12 +92,12 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 			doc.AddFieldMappingsAt(textField(f, lang), fm)
 		}
 	}
-	for _, name := range []string{fieldKind, fieldThemes, fieldSectors, fieldTerritory, fieldOwnerIDs, fieldOwnerKind, fieldThemeKeys, fieldSectorKeys} {
+	for _, name := range []string{fieldKind, fieldThemes, fieldSectors, fieldTerritory, fieldOwnerIDs, fieldOwnerKind, fieldThemeKeys, fieldSectorKeys, fieldFacets} {
 		fm := bleve.NewKeywordFieldMapping()
 		fm.Store = false
 		fm.IncludeInAll = false
 		fm.IncludeTermVectors = false
-		fm.DocValues = true // facets
+		fm.DocValues = name == fieldFacets // what facets count; the others only filter
 		doc.AddFieldMappingsAt(name, fm)
 	}
 	sortTime := bleve.NewNumericFieldMapping()

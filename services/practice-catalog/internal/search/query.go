@@ -39,12 +39,16 @@ const (
 	expansionBoost = 0.4
 )
 
-// facets are the facet names of the API and the fields they count.
-var practiceFacets = []struct{ name, field string }{
-	{"theme", fieldThemes}, {"sector", fieldSectors}, {"territory", fieldTerritory}, {"owner_kind", fieldOwnerKind},
-}
+// The facets of each kind of document, as the API names them.
+var (
+	practiceFacets = []string{"theme", "sector", "territory", "owner_kind"}
+	needFacets     = practiceFacets[:3]
+)
 
-var needFacets = practiceFacets[:3]
+// facetTerms is how many facet values one search counts: all of them in
+// practice (themes, sectors, territories and kinds are tens, not
+// thousands), before each facet keeps its first facetSize.
+const facetTerms = 2000
 
 // word is one word of a query and the term it becomes in each language.
 type word struct {
@@ -106,7 +110,7 @@ func fuzzinessFor(term string) int {
 // typo. It asks the dictionary of the whole text once per language and
 // word; the query then looks for the spellings found, so that a typo costs
 // a few term lookups, not a fuzzy scan of every field.
-func expansions(reader index.IndexReader, words []word) (map[string][]string, error) {
+func expansions(reader index.IndexReader, kind string, words []word) (map[string][]string, error) {
 	fuzzy, ok := reader.(index.IndexReaderFuzzy)
 	if !ok {
 		return nil, nil
@@ -115,7 +119,7 @@ func expansions(reader index.IndexReader, words []word) (map[string][]string, er
 	for _, w := range words {
 		known := false
 		for l, t := range w.terms {
-			n, err := docFreq(reader, t, textField(fieldText, l))
+			n, err := docFreq(reader, t, textFieldOf(kind, fieldText, l))
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +134,7 @@ func expansions(reader index.IndexReader, words []word) (map[string][]string, er
 				continue
 			}
 			prefix, _ := utf8.DecodeRuneInString(t)
-			dict, err := fuzzy.FieldDictFuzzy(textField(fieldText, l), t, f, string(prefix))
+			dict, err := fuzzy.FieldDictFuzzy(textFieldOf(kind, fieldText, l), t, f, string(prefix))
 			if err != nil {
 				return nil, err
 			}
@@ -159,7 +163,7 @@ func docFreq(reader index.IndexReader, term, field string) (uint64, error) {
 
 // wordQuery matches one word, or a near spelling of it, in the lead or
 // the text, in either language.
-func wordQuery(w word, expanded map[string][]string) query.Query {
+func wordQuery(kind string, w word, expanded map[string][]string) query.Query {
 	var alternatives []query.Query
 	for _, l := range languages {
 		term := w.terms[l]
@@ -168,12 +172,12 @@ func wordQuery(w word, expanded map[string][]string) query.Query {
 			boost float64
 		}{{fieldLead, leadBoost}, {fieldText, textBoost}} {
 			tq := query.NewTermQuery(term)
-			tq.SetField(textField(f.name, l))
+			tq.SetField(textFieldOf(kind, f.name, l))
 			tq.SetBoost(f.boost)
 			alternatives = append(alternatives, tq)
 			for _, e := range expanded[l+"\x00"+term] {
 				eq := query.NewTermQuery(e)
-				eq.SetField(textField(f.name, l))
+				eq.SetField(textFieldOf(kind, f.name, l))
 				eq.SetBoost(f.boost * expansionBoost)
 				alternatives = append(alternatives, eq)
 			}
@@ -184,10 +188,10 @@ func wordQuery(w word, expanded map[string][]string) query.Query {
 
 // searchQuery is what a person typed: every word must match when there
 // are few of them, most of them when many.
-func searchQuery(words []word, expanded map[string][]string) query.Query {
+func searchQuery(kind string, words []word, expanded map[string][]string) query.Query {
 	clauses := make([]query.Query, 0, len(words))
 	for _, w := range words {
-		clauses = append(clauses, wordQuery(w, expanded))
+		clauses = append(clauses, wordQuery(kind, w, expanded))
 	}
 	if len(words) <= shortQuery {
 		return query.NewConjunctionQuery(clauses)
@@ -213,9 +217,13 @@ func anyOf(field string, values []string) query.Query {
 }
 
 // filtered puts the text query (or all documents of kind) under the
-// filters, which narrow without scoring.
+// filters, which narrow without scoring. A text query needs no filter on
+// the kind: its fields are the kind's own.
 func filtered(kind string, text query.Query, filters map[string][]string) *query.BooleanQuery {
-	conj := []query.Query{termQuery(fieldKind, kind)}
+	var conj []query.Query
+	if text == nil {
+		conj = append(conj, termQuery(fieldKind, kind))
+	}
 	for _, field := range []string{fieldThemes, fieldSectors, fieldTerritory, fieldOwnerKind} {
 		if values := filters[field]; len(values) > 0 {
 			conj = append(conj, anyOf(field, values))
@@ -225,7 +233,9 @@ func filtered(kind string, text query.Query, filters map[string][]string) *query
 	if text != nil {
 		b.AddMust(text)
 	}
-	b.AddFilter(query.NewConjunctionQuery(conj))
+	if len(conj) > 0 {
+		b.AddFilter(query.NewConjunctionQuery(conj))
+	}
 	return b
 }
 
@@ -236,7 +246,7 @@ type found struct {
 }
 
 // search runs a full-text search of one kind of document, with its facets.
-func (x *Index) search(kind, text string, filters map[string][]string, facets []struct{ name, field string }, offset, limit int) (found, error) {
+func (x *Index) search(kind, text string, filters map[string][]string, facets []string, offset, limit int) (found, error) {
 	idx := x.index()
 	var textQuery query.Query
 	var mk *marker
@@ -244,11 +254,11 @@ func (x *Index) search(kind, text string, filters map[string][]string, facets []
 		var expanded map[string][]string
 		if len(words) <= shortQuery {
 			var err error
-			if expanded, err = withReader(idx, func(r index.IndexReader) (map[string][]string, error) { return expansions(r, words) }); err != nil {
+			if expanded, err = withReader(idx, func(r index.IndexReader) (map[string][]string, error) { return expansions(r, kind, words) }); err != nil {
 				return found{}, fmt.Errorf("search %s: %w", kind, err)
 			}
 		}
-		textQuery = searchQuery(words, expanded)
+		textQuery = searchQuery(kind, words, expanded)
 		mk = x.newMarker(words, expanded)
 	} else if strings.TrimSpace(text) != "" {
 		// Only stop words: nothing can match them.
@@ -256,14 +266,12 @@ func (x *Index) search(kind, text string, filters map[string][]string, facets []
 	}
 	req := bleve.NewSearchRequestOptions(filtered(kind, textQuery, filters), limit, offset, false)
 	req.Fields = []string{fieldSource}
-	for _, f := range facets {
-		req.AddFacet(f.name, bleve.NewFacetRequest(f.field, facetSize))
-	}
+	req.AddFacet(fieldFacets, bleve.NewFacetRequest(fieldFacets, facetTerms))
 	if textQuery == nil {
 		req.SortBy([]string{"-" + fieldSortTime, "_id"})
-	} else {
-		req.SortBy([]string{"-_score", "_id"})
 	}
+	// With a text, best first (Bleve's default): breaking ties by id would
+	// read the id of every hit that reaches the top of the heap.
 	res, err := idx.Search(req)
 	if err != nil {
 		return found{}, fmt.Errorf("search %s: %w", kind, err)
@@ -356,24 +364,29 @@ func (m *marker) matchedWords(words []word, texts []namedText, lang string) []st
 	return out
 }
 
-// facetsOf lists each facet's values, most frequent first.
-func facetsOf(res *bleve.SearchResult, facets []struct{ name, field string }) []app.Facet {
-	var out []app.Facet
-	for _, f := range facets {
-		fr, ok := res.Facets[f.name]
-		facet := app.Facet{Field: f.name}
-		if ok && fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				facet.Counts = append(facet.Counts, app.FacetCount{Value: t.Term, Count: t.Count})
+// facetsOf splits the counted facet values by facet, most frequent first.
+func facetsOf(res *bleve.SearchResult, facets []string) []app.Facet {
+	counts := map[string][]app.FacetCount{}
+	if fr, ok := res.Facets[fieldFacets]; ok && fr.Terms != nil {
+		for _, t := range fr.Terms.Terms() {
+			if name, value, ok := strings.Cut(t.Term, facetSep); ok {
+				counts[name] = append(counts[name], app.FacetCount{Value: value, Count: t.Count})
 			}
 		}
-		sort.SliceStable(facet.Counts, func(i, j int) bool {
-			if facet.Counts[i].Count != facet.Counts[j].Count {
-				return facet.Counts[i].Count > facet.Counts[j].Count
+	}
+	out := make([]app.Facet, 0, len(facets))
+	for _, name := range facets {
+		c := counts[name]
+		sort.SliceStable(c, func(i, j int) bool {
+			if c[i].Count != c[j].Count {
+				return c[i].Count > c[j].Count
 			}
-			return facet.Counts[i].Value < facet.Counts[j].Value
+			return c[i].Value < c[j].Value
 		})
-		out = append(out, facet)
+		if len(c) > facetSize {
+			c = c[:facetSize]
+		}
+		out = append(out, app.Facet{Field: name, Counts: c})
 	}
 	return out
 }
@@ -420,7 +433,7 @@ func (x *Index) candidates(kind string, q app.MatchQuery) ([]candidateHit, []wor
 	if len(words) > 0 {
 		clauses := make([]query.Query, len(words))
 		for i, w := range words {
-			clauses[i] = wordQuery(w, nil)
+			clauses[i] = wordQuery(kind, w, nil)
 		}
 		if err := run("text", query.NewDisjunctionQuery(clauses), true); err != nil {
 			return nil, nil, err
@@ -434,7 +447,9 @@ func (x *Index) candidates(kind string, q app.MatchQuery) ([]candidateHit, []wor
 		labels = append(labels, termQuery(fieldSectorKeys, matching.FoldLabel(s)))
 	}
 	if len(labels) > 0 {
-		if err := run("themes", query.NewDisjunctionQuery(labels), false); err != nil {
+		// Labels are fields both kinds have: this query names its kind.
+		byLabels := query.NewConjunctionQuery([]query.Query{termQuery(fieldKind, kind), query.NewDisjunctionQuery(labels)})
+		if err := run("themes", byLabels, false); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -389,6 +389,13 @@ func TestNeedsAreSearchableWhileOpen(t *testing.T) {
 	if got, _ := x.SearchPractices(ctx, app.PracticeSearch{Text: "integrare", Limit: 10}); got.Total != 0 {
 		t.Fatalf("a need found among practices: %v", ids(got))
 	}
+	if got, err := x.MatchPractices(ctx, app.MatchQuery{Text: "integrare", Themes: []string{"politiche sociali"}}); err != nil || len(got) != 0 {
+		t.Fatalf("matching practices found %d candidates (a need among them?): %v", len(got), err)
+	}
+	if got, err := x.MatchNeeds(ctx, app.MatchQuery{Text: "servizi sociali", Themes: []string{"Politiche Sociali"}}); err != nil || len(got) != 1 || got[0].Need.ID != "n1" ||
+		fmt.Sprint(got[0].MatchedTerms) != "[servizi sociali]" {
+		t.Fatalf("matching needs: %+v %v", got, err)
+	}
 	if _, err := n.Match("tw-1", "system", t0); err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,10 @@ import (
 	"context"
 	"strings"
 
-	"google.golang.org/grpc/metadata"
-
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/grpcx"
 	"github.com/gemella/gemella/services/twinning/internal/app"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/protoconv"
@@ -33,34 +32,13 @@ func NewGRPCServer(a app.Application) *GRPCServer { return &GRPCServer{app: a} }
 // policy to decide.
 func actor(ctx context.Context) string { return auth.CallerFrom(ctx).Actor() }
 
-// etag takes the etag of the message, or else the If-Match header that the
-// gateway forwards.
-func etag(ctx context.Context, fromMessage string) string {
-	if fromMessage != "" {
-		return fromMessage
-	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("if-match"); len(v) > 0 {
-			return strings.TrimSpace(v[0])
-		}
-	}
-	return ""
-}
-
-func requireMessage(present bool, field string) error {
-	if !present {
-		return apperr.Invalid(field, "is required")
-	}
-	return nil
-}
-
 func (s *GRPCServer) twinning(t *twinning.Twinning) *twinningv1.Twinning {
 	return protoconv.Twinning(t, s.app.Today())
 }
 
 // CreateTwinning implements twinningv1.TwinningServiceServer.
 func (s *GRPCServer) CreateTwinning(ctx context.Context, req *twinningv1.CreateTwinningRequest) (*twinningv1.Twinning, error) {
-	if err := requireMessage(req.GetTwinning() != nil, "twinning"); err != nil {
+	if err := grpcx.Required(req.GetTwinning() != nil, "twinning"); err != nil {
 		return nil, err
 	}
 	if err := knownOrigin(req.GetTwinning().GetOrigin()); err != nil {
@@ -115,7 +93,7 @@ func (s *GRPCServer) ListTwinnings(ctx context.Context, req *twinningv1.ListTwin
 
 // UpdateTwinning implements twinningv1.TwinningServiceServer.
 func (s *GRPCServer) UpdateTwinning(ctx context.Context, req *twinningv1.UpdateTwinningRequest) (*twinningv1.Twinning, error) {
-	if err := requireMessage(req.GetTwinning() != nil, "twinning"); err != nil {
+	if err := grpcx.Required(req.GetTwinning() != nil, "twinning"); err != nil {
 		return nil, err
 	}
 	if err := knownOrigin(req.GetTwinning().GetOrigin()); err != nil {
@@ -126,7 +104,7 @@ func (s *GRPCServer) UpdateTwinning(ctx context.Context, req *twinningv1.UpdateT
 		return nil, err
 	}
 	t, err := s.app.UpdateTwinning.Handle(ctx, app.UpdateTwinning{
-		ID: req.GetTwinning().GetId(), Etag: etag(ctx, req.GetTwinning().GetEtag()), Patch: patch, Actor: actor(ctx),
+		ID: req.GetTwinning().GetId(), Etag: grpcx.Etag(ctx, req.GetTwinning().GetEtag()), Patch: patch, Actor: actor(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -136,7 +114,7 @@ func (s *GRPCServer) UpdateTwinning(ctx context.Context, req *twinningv1.UpdateT
 
 func (s *GRPCServer) move(ctx context.Context, req *twinningv1.TransitionTwinningRequest, m twinning.Move) (*twinningv1.Twinning, error) {
 	t, err := s.app.MoveTwinning.Handle(ctx, app.MoveTwinning{
-		ID: req.GetId(), Etag: etag(ctx, req.GetEtag()), Move: m, Reason: strings.TrimSpace(req.GetReason()), Actor: actor(ctx),
+		ID: req.GetId(), Etag: grpcx.Etag(ctx, req.GetEtag()), Move: m, Reason: strings.TrimSpace(req.GetReason()), Actor: actor(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +159,7 @@ func (s *GRPCServer) CancelTwinning(ctx context.Context, req *twinningv1.Transit
 
 // AddTransfer implements twinningv1.TwinningServiceServer.
 func (s *GRPCServer) AddTransfer(ctx context.Context, req *twinningv1.AddTransferRequest) (*twinningv1.Transfer, error) {
-	if err := requireMessage(req.GetTransfer() != nil, "transfer"); err != nil {
+	if err := grpcx.Required(req.GetTransfer() != nil, "transfer"); err != nil {
 		return nil, err
 	}
 	tr, err := s.app.AddTransfer.Handle(ctx, app.AddTransfer{
@@ -196,7 +174,7 @@ func (s *GRPCServer) AddTransfer(ctx context.Context, req *twinningv1.AddTransfe
 
 // UpdateTransfer implements twinningv1.TwinningServiceServer.
 func (s *GRPCServer) UpdateTransfer(ctx context.Context, req *twinningv1.UpdateTransferRequest) (*twinningv1.Transfer, error) {
-	if err := requireMessage(req.GetTransfer() != nil, "transfer"); err != nil {
+	if err := grpcx.Required(req.GetTransfer() != nil, "transfer"); err != nil {
 		return nil, err
 	}
 	patch, err := protoconv.TransferPatch(req)
@@ -204,7 +182,7 @@ func (s *GRPCServer) UpdateTransfer(ctx context.Context, req *twinningv1.UpdateT
 		return nil, err
 	}
 	tr, err := s.app.UpdateTransfer.Handle(ctx, app.UpdateTransfer{
-		TwinningID: req.GetTwinningId(), TransferID: req.GetTransfer().GetId(), Etag: etag(ctx, req.GetEtag()),
+		TwinningID: req.GetTwinningId(), TransferID: req.GetTransfer().GetId(), Etag: grpcx.Etag(ctx, req.GetEtag()),
 		Patch: patch, Actor: actor(ctx),
 	})
 	if err != nil {
@@ -215,7 +193,7 @@ func (s *GRPCServer) UpdateTransfer(ctx context.Context, req *twinningv1.UpdateT
 
 // LogActivity implements twinningv1.TwinningServiceServer.
 func (s *GRPCServer) LogActivity(ctx context.Context, req *twinningv1.LogActivityRequest) (*twinningv1.Activity, error) {
-	if err := requireMessage(req.GetActivity() != nil, "activity"); err != nil {
+	if err := grpcx.Required(req.GetActivity() != nil, "activity"); err != nil {
 		return nil, err
 	}
 	a, err := s.app.LogActivity.Handle(ctx, app.LogActivity{
@@ -244,7 +222,7 @@ func (s *GRPCServer) ListActivities(ctx context.Context, req *twinningv1.ListAct
 
 // UpdateActivity implements twinningv1.TwinningServiceServer.
 func (s *GRPCServer) UpdateActivity(ctx context.Context, req *twinningv1.UpdateActivityRequest) (*twinningv1.Activity, error) {
-	if err := requireMessage(req.GetActivity() != nil, "activity"); err != nil {
+	if err := grpcx.Required(req.GetActivity() != nil, "activity"); err != nil {
 		return nil, err
 	}
 	patch, err := protoconv.ActivityPatch(protoconv.ActivityFields(req.GetActivity()), req.GetUpdateMask())
