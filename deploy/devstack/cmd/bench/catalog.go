@@ -21,7 +21,7 @@ import (
 const callDeadline = 5 * time.Second
 
 // catalogUnderTest is the catalog on its in-memory repository, with one
-// organisation and one practice in it.
+// organisation and one published practice in it, which anyone may read.
 type catalogUnderTest struct {
 	addr       string
 	conn       *grpc.ClientConn
@@ -35,7 +35,11 @@ type catalogUnderTest struct {
 }
 
 func startCatalog(ctx context.Context, logger *slog.Logger) (*catalogUnderTest, error) {
-	svc, err := service.NewInMemory(config.GRPCServer{Addr: "127.0.0.1:0"}, logger)
+	id, err := newIdentity()
+	if err != nil {
+		return nil, err
+	}
+	svc, err := service.NewInMemory(config.GRPCServer{Addr: "127.0.0.1:0"}, logger, id.publicKey())
 	if err != nil {
 		return nil, fmt.Errorf("build catalog: %w", err)
 	}
@@ -50,17 +54,23 @@ func startCatalog(ctx context.Context, logger *slog.Logger) (*catalogUnderTest, 
 		return nil, errors.Join(err, c.stop())
 	}
 	c.client = catalogv1.NewCatalogServiceClient(c.conn)
-	if err := c.seed(ctx); err != nil {
+	if err := c.seed(ctx, id); err != nil {
 		return nil, errors.Join(fmt.Errorf("seed catalog: %w", err), c.stop())
 	}
 	return c, nil
 }
 
 // seed creates an organisation and a practice of a realistic size, so the
-// messages on the wire are like those of the demo data, not a bare title.
-func (c *catalogUnderTest) seed(ctx context.Context) error {
+// messages on the wire are like those of the demo data, not a bare title,
+// and publishes it: the benchmarks read it without a token, as visitors do.
+func (c *catalogUnderTest) seed(ctx context.Context, id *identity) error {
 	ctx, cancel := context.WithTimeout(ctx, callDeadline)
 	defer cancel()
+	public := ctx
+	ctx, err := id.as(ctx)
+	if err != nil {
+		return err
+	}
 	org, err := c.client.CreateOrganization(ctx, &catalogv1.CreateOrganizationRequest{
 		Organization: &catalogv1.Organization{
 			Name:      "Regione Toscana",
@@ -71,6 +81,9 @@ func (c *catalogUnderTest) seed(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("create organisation: %w", err)
+	}
+	if ctx, err = id.as(public, org.GetId()); err != nil {
+		return err
 	}
 	created, err := c.client.CreatePractice(ctx, &catalogv1.CreatePracticeRequest{
 		Practice: &catalogv1.Practice{
@@ -96,7 +109,14 @@ func (c *catalogUnderTest) seed(ctx context.Context) error {
 		return fmt.Errorf("create practice: %w", err)
 	}
 	c.practiceID = created.GetId()
-	got, err := c.client.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: c.practiceID})
+	submitted, err := c.client.SubmitPractice(ctx, &catalogv1.SubmitPracticeRequest{Id: c.practiceID, Etag: created.GetEtag()})
+	if err != nil {
+		return fmt.Errorf("submit practice %s: %w", c.practiceID, err)
+	}
+	if _, err := c.client.PublishPractice(ctx, &catalogv1.PublishPracticeRequest{Id: c.practiceID, Etag: submitted.GetEtag()}); err != nil {
+		return fmt.Errorf("publish practice %s: %w", c.practiceID, err)
+	}
+	got, err := c.client.GetPractice(public, &catalogv1.GetPracticeRequest{Id: c.practiceID})
 	if err != nil {
 		return fmt.Errorf("get practice %s: %w", c.practiceID, err)
 	}

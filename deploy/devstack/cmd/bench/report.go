@@ -85,22 +85,24 @@ type report struct {
 	GOMAXPROCS int       `json:"gomaxprocs"`
 	// LoadAverage is the machine's 1-minute load when the run started: other
 	// work on the same CPUs makes every figure noisier.
-	LoadAverage  string    `json:"load_average_at_start,omitempty"`
-	Settings     settings  `json:"settings"`
-	Note         string    `json:"note"`
-	REST         restPair  `json:"a_rest"`
-	GRPCSerial   callPair  `json:"b_grpc_serial"`
-	GRPCParallel callPair  `json:"b_grpc_parallel"`
-	Store        storePair `json:"c_store"`
-	ran          [3]bool
+	LoadAverage  string       `json:"load_average_at_start,omitempty"`
+	Settings     settings     `json:"settings"`
+	Note         string       `json:"note"`
+	REST         restPair     `json:"a_rest"`
+	GRPCSerial   callPair     `json:"b_grpc_serial"`
+	GRPCParallel callPair     `json:"b_grpc_parallel"`
+	Store        storePair    `json:"c_store"`
+	Adoption     adoptionPair `json:"d_adoption"`
+	// Login and Search are what sections (e) and (f) printed.
+	Login  string `json:"e_login_output,omitempty"`
+	Search string `json:"f_search_output,omitempty"`
 }
 
 func newReport(s settings) *report {
 	return &report{
 		Time: time.Now().UTC().Truncate(time.Second), Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAverage: loadAverage(), Settings: s,
-		Note: "loopback only; servers and load generator share this process; catalog on its in-memory repository; service logs discarded",
-		ran:  [3]bool{s.runs("a"), s.runs("b"), s.runs("c")},
+		Note: "loopback only; servers and load generator share this process; (a)-(c): catalog on its in-memory repository; (d): catalog and twinning on embedded NATS and FerretDB; service logs discarded",
 	}
 }
 
@@ -111,9 +113,9 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, ", load average %s at start", r.LoadAverage)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Loopback only. Servers and load generator share this process and its CPUs. Catalog on its in-memory repository; service logs discarded.\n")
+	fmt.Fprintf(w, "Loopback only. Servers and load generator share this process and its CPUs. Service logs discarded.\n")
 
-	if r.ran[0] {
+	if s.runs("a") {
 		a := r.REST
 		fmt.Fprintf(w, "\n(a) REST %s, %d-byte JSON, %d concurrent keep-alive clients, %s per round after %s warm-up, %s\n",
 			a.Path, a.BodyBytes, a.Concurrency, s.Duration, s.Warmup, a.Pick)
@@ -124,7 +126,7 @@ func (r *report) print(w io.Writer) {
 			fmt.Fprintf(w, "      round %d: bare %s req/s, gateway %s req/s\n", i+1, thousands(a.BareRounds[i].RequestsPerSec), thousands(a.GatewayRounds[i].RequestsPerSec))
 		}
 	}
-	if r.ran[1] {
+	if s.runs("b") {
 		for _, b := range []callPair{r.GRPCSerial, r.GRPCParallel} {
 			fmt.Fprintf(w, "\n(b) gRPC %s, %d goroutine(s), testing.Benchmark ~%s each, %s\n", b.Call, b.Goroutines, s.BenchTime, b.Pick)
 			fmt.Fprintf(w, "    %-26s %s\n", "bare gRPC echo:", callLine(b.Echo))
@@ -133,13 +135,58 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "    (allocs and bytes per call count client and server: both run in this process)\n")
 	}
-	if r.ran[2] {
+	if s.runs("c") {
 		c := r.Store
 		fmt.Fprintf(w, "\n(c) where the time of a real GetPractice goes: FindOne by _id on embedded FerretDB (SQLite), %d documents of %d bytes (inserted in %.2fs)\n",
 			c.Documents, c.AvgDocBytes, c.InsertSeconds)
 		fmt.Fprintf(w, "    %-26s %s\n", "FerretDB FindOne:", callLine(c.FindOne))
 		fmt.Fprintf(w, "    %-26s %s   (%s)\n", "gRPC GetPractice, memory:", callLine(c.GetPractice), c.GetPracticeFrom)
 		fmt.Fprintf(w, "    ratio %.0f (FindOne/GetPractice)   no goal: on FerretDB the store would take %.0f%% of a GetPractice\n", c.Ratio, 100*c.StoreShare)
+	}
+	if s.runs("d") {
+		r.Adoption.print(w)
+	}
+	if s.runs("e") {
+		fmt.Fprintf(w, "\n(e) log-in (services/discussion/loginbench)\n")
+		printIndented(w, r.Login)
+	}
+	if s.runs("f") {
+		fmt.Fprintf(w, "\n(f) search index (services/practice-catalog/searchbench)\n")
+		printIndented(w, r.Search)
+	}
+}
+
+func (d adoptionPair) print(w io.Writer) {
+	fmt.Fprintf(w, "\n(d) transfer status change -> adoption figures in the catalog: real catalog and twinning on embedded NATS and FerretDB (SQLite),\n")
+	fmt.Fprintf(w, "    %d status changes/s for %gs after %gs warm-up; %d active twinnings x %d transfers of one practice (set up in %.1fs)\n",
+		d.EventsPerSec, d.Seconds, d.WarmupSeconds, d.Twinnings, d.Transfers/max(1, d.Twinnings), d.SetupSeconds)
+	fmt.Fprintf(w, "    %-34s %s   (%d events, %d missing; the last handled %.2fs after the window)\n",
+		"event latency, occurred -> handled:", latencyLine(d.Latency), d.Latency.Count, d.Missing, d.CatchUpSeconds)
+	fmt.Fprintf(w, "    %-34s %s   (%d calls, %d errors)\n", "UpdateTransfer call:", latencyLine(d.UpdateCall), d.Moves, d.MoveErrors)
+	fmt.Fprintf(w, "    %-34s %s   (%d pairs)\n", "two store writes, interleaved:", latencyLine(d.TwoWrites), d.TwoWrites.Count)
+	fmt.Fprintf(w, "    %-34s %s   (%s B document)\n", "  versioned replace, twinning:", latencyLine(d.TwinningWrite), thousands(float64(d.TwinningDocBytes)))
+	fmt.Fprintf(w, "    %-34s %s   (%s B document)\n", "  versioned replace, practice:", latencyLine(d.PracticeWrite), thousands(float64(d.PracticeDocBytes)))
+	fmt.Fprintf(w, "    ratio %.2f (latency p50 / two writes p50)   goal <= %.2f   %s\n", d.Ratio, d.Goal, verdict(d.Met))
+	if d.MoveErrors > 0 {
+		fmt.Fprintf(w, "    FIRST ERROR: %s\n", d.FirstError)
+	}
+	if d.Missing > 0 {
+		fmt.Fprintf(w, "    %d events of the window were not handled within %s: not met whatever the ratio\n", d.Missing, eventDrainTimeout)
+	}
+	fmt.Fprintf(w, "    (occurred-at is stamped to the millisecond before the twinning's write; handled after the catalog's write; same clock)\n")
+}
+
+func latencyLine(l latencySummary) string {
+	return fmt.Sprintf("p50 %7.2fms   p99 %7.2fms   max %7.2fms", l.P50Millis, l.P99Millis, l.MaxMillis)
+}
+
+// printIndented writes text with each line indented like the pairs' lines.
+func printIndented(w io.Writer, text string) {
+	for line := range strings.Lines(text) {
+		fmt.Fprint(w, "    "+line)
+	}
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		fmt.Fprintln(w)
 	}
 }
 

@@ -90,6 +90,9 @@ func startGateway(ctx context.Context, catalogAddr string, logger *slog.Logger) 
 	cfg := gateway.DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.CatalogAddr = catalogAddr
+	// Only the catalog's routes are measured: no other backend, no live
+	// feed (it would need NATS).
+	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NATSURL = gateway.BackendDisabled, gateway.BackendDisabled, gateway.BackendDisabled
 	srv, err := gateway.New(ctx, cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("build gateway: %w", err)
