@@ -96,6 +96,8 @@ type report struct {
 	// Login and Search are what sections (e) and (f) printed.
 	Login  string `json:"e_login_output,omitempty"`
 	Search string `json:"f_search_output,omitempty"`
+	// Feed is section (g): the live feed under 1,000 clients.
+	Feed feedResult `json:"g_feed"`
 }
 
 func newReport(s settings) *report {
@@ -149,6 +151,9 @@ func (r *report) print(w io.Writer) {
 	if s.runs("e") {
 		fmt.Fprintf(w, "\n(e) log-in (services/discussion/loginbench)\n")
 		printIndented(w, r.Login)
+	}
+	if s.runs("g") {
+		r.Feed.print(w)
 	}
 	if s.runs("f") {
 		fmt.Fprintf(w, "\n(f) search index (services/practice-catalog/searchbench)\n")
