@@ -86,10 +86,7 @@ func (c Config) Validate() error {
 	if err := validateHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("GEMELLA_HTTP_ADDR %q: %w", c.HTTPAddr, err))
 	}
-	if err := validateHostPort(c.CatalogAddr); err != nil {
-		errs = append(errs, fmt.Errorf("GEMELLA_CATALOG_ADDR %q: %w", c.CatalogAddr, err))
-	}
-	for name, addr := range map[string]string{"GEMELLA_TWINNING_ADDR": c.TwinningAddr, "GEMELLA_DISCUSSION_ADDR": c.DiscussionAddr} {
+	for name, addr := range map[string]string{"GEMELLA_CATALOG_ADDR": c.CatalogAddr, "GEMELLA_TWINNING_ADDR": c.TwinningAddr, "GEMELLA_DISCUSSION_ADDR": c.DiscussionAddr} {
 		if addr == "" || addr == BackendDisabled {
 			continue
 		}

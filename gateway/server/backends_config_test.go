@@ -1,0 +1,16 @@
+package server
+
+import "testing"
+
+// Any backend may be left out, the catalog too; a bad address is still refused.
+func TestEveryBackendCanBeLeftOut(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CatalogAddr, cfg.TwinningAddr, cfg.DiscussionAddr = BackendDisabled, BackendDisabled, BackendDisabled
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("all backends left out: %v", err)
+	}
+	cfg.CatalogAddr = "no-port"
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a malformed catalog address was accepted")
+	}
+}
