@@ -75,13 +75,13 @@ func practiceDoc(p *practice.Practice, ownerKinds []string) (map[string]interfac
 	lead, text := leadAndText(practiceTexts(p), "title", "summary")
 	lead = strings.TrimSpace(lead + "\n" + strings.Join(modelTitles, "\n"))
 	doc := map[string]interface{}{
-		fieldKind:                  kindPractice,
-		fieldThemes:                p.Themes,
-		fieldSectors:               p.Sectors,
-		fieldThemeKeys:             foldLabels(p.Themes),
-		fieldSectorKeys:            foldLabels(p.Sectors),
-		fieldOwnerIDs:              p.OwnerOrganizationIDs,
-		fieldSortTime:              float64(p.PublishedAt.Unix()),
+		fieldKind:       kindPractice,
+		fieldThemes:     p.Themes,
+		fieldSectors:    p.Sectors,
+		fieldThemeKeys:  foldLabels(p.Themes),
+		fieldSectorKeys: foldLabels(p.Sectors),
+		fieldOwnerIDs:   p.OwnerOrganizationIDs,
+		fieldSortTime:   float64(p.PublishedAt.Unix()),
 		textFieldOf(kindPractice, fieldLead, lang): lead,
 		textFieldOf(kindPractice, fieldText, lang): text,
 	}
@@ -105,13 +105,13 @@ func needDoc(n *need.Need) (map[string]interface{}, error) {
 	lang := languageOf(n.Language)
 	lead, text := leadAndText(needTexts(n), "title")
 	doc := map[string]interface{}{
-		fieldKind:                  kindNeed,
-		fieldThemes:                n.Themes,
-		fieldSectors:               n.Sectors,
-		fieldThemeKeys:             foldLabels(n.Themes),
-		fieldSectorKeys:            foldLabels(n.Sectors),
-		fieldOwnerIDs:              []string{n.OrganizationID},
-		fieldSortTime:              float64(n.CreatedAt.Unix()),
+		fieldKind:                              kindNeed,
+		fieldThemes:                            n.Themes,
+		fieldSectors:                           n.Sectors,
+		fieldThemeKeys:                         foldLabels(n.Themes),
+		fieldSectorKeys:                        foldLabels(n.Sectors),
+		fieldOwnerIDs:                          []string{n.OrganizationID},
+		fieldSortTime:                          float64(n.CreatedAt.Unix()),
 		textFieldOf(kindNeed, fieldLead, lang): lead,
 		textFieldOf(kindNeed, fieldText, lang): text,
 	}
