@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -38,6 +39,10 @@ type ServerOptions struct {
 	Unary []grpc.UnaryServerInterceptor
 	// Stream interceptors that run after the standard ones.
 	Stream []grpc.StreamServerInterceptor
+	// TracerProvider traces the calls the server receives (see
+	// ServerStatsHandler); nil is the global one, which telemetry.Setup
+	// installs. A process running several services gives each its own.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is a gRPC server with the standard services registered.
@@ -87,6 +92,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	}
 	stream = append(stream, opts.Stream...)
 	gs := grpc.NewServer(
+		grpc.StatsHandler(ServerStatsHandler(opts.TracerProvider)),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(4<<20),
