@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -227,6 +228,9 @@ func TestConsumeSurvivesLosingANATSNode(t *testing.T) {
 		// the connection open and silent, as a crashed host or a network
 		// partition does: only the client's pings can tell.
 		silent bool
+		// interrupts says the loss surely interrupts consumption: the
+		// consumer's pull request or connection goes with the node.
+		interrupts bool
 	}{{
 		// Connected elsewhere, the consumer keeps its connection and loses
 		// its pull request with the leader: the stall of issue 10.
@@ -234,7 +238,8 @@ func TestConsumeSurvivesLosingANATSNode(t *testing.T) {
 		pick: func(members []string, _, consumerLeader string) (string, string) {
 			return other(members, consumerLeader), consumerLeader
 		},
-		restart: true,
+		restart:    true,
+		interrupts: true,
 	}, {
 		name: "its stream leader",
 		pick: func(members []string, streamLeader, _ string) (string, string) {
@@ -246,24 +251,28 @@ func TestConsumeSurvivesLosingANATSNode(t *testing.T) {
 			s := other(members, consumerLeader, streamLeader)
 			return s, s
 		},
+		interrupts: true,
 	}, {
 		name: "the server it is connected to, leaving the connection half-open",
 		pick: func(members []string, streamLeader, consumerLeader string) (string, string) {
 			s := other(members, consumerLeader, streamLeader)
 			return s, s
 		},
-		silent: true,
+		silent:     true,
+		interrupts: true,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := setupCluster(t)
 			const durable = "survivor"
+			logger, logged := recordingLogger(t)
+			metrics := prometheus.NewRegistry()
 			cfg := events.ConsumerConfig{
 				Stream: testStream, Durable: durable,
 				// Messages the lost leader had delivered come back after
 				// AckWait: kept short so that they count within 30s.
 				AckWait: 8 * time.Second, HandlerTimeout: time.Second,
-				Logger: debugLogger(t), Metrics: prometheus.NewRegistry(),
+				Logger: logger, Metrics: metrics,
 			}
 			// Declared before the consumer connects, to know its leader.
 			if _, err := env.js.CreateOrUpdateConsumer(testContext(t), testStream, jetstream.ConsumerConfig{
@@ -344,6 +353,25 @@ func TestConsumeSurvivesLosingANATSNode(t *testing.T) {
 			fx.mu.Unlock()
 			if fx.overlapped.Load() {
 				t.Error("the handler was called for two messages at once")
+			}
+			if tt.interrupts {
+				labels := map[string]string{"consumer": durable}
+				if got := metricValue(t, metrics, "gemella_event_consumer_interruptions_total", labels); got < 1 {
+					t.Errorf("interruptions = %v, want at least 1", got)
+				}
+				// Resumed is logged with the first message after the
+				// interruption, or when the consumer leader holds a pull
+				// request again on a quiet stream.
+				eventuallyWithin(t, 15*time.Second, "a warning that consumption was interrupted, then a note that it resumed", func() bool {
+					lines := logged()
+					last := lastLine(lines, "level=WARN", "event consumption interrupted")
+					return last >= 0 && lastLine(lines[last:], "level=INFO", "event consumption resumed") >= 0
+				})
+				for _, l := range logged() {
+					if strings.Contains(l, "event consumption") && !strings.Contains(l, "level=DEBUG") {
+						t.Log(strings.TrimSpace(l))
+					}
+				}
 			}
 
 			if !tt.restart {
@@ -427,6 +455,47 @@ func other(members []string, not ...string) string {
 		}
 	}
 	return members[0]
+}
+
+// recordingLogger logs at debug into memory, for the test to read and to
+// print when it fails.
+func recordingLogger(t *testing.T) (*slog.Logger, func() []string) {
+	var mu sync.Mutex
+	var lines []string
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			for _, l := range lines {
+				t.Log(l)
+			}
+			mu.Unlock()
+		}
+	})
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		lines = append(lines, time.Now().Format("15:04:05.000")+" "+string(p))
+		mu.Unlock()
+		return len(p), nil
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return logger, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), lines...)
+	}
+}
+
+// lastLine is the index of the last of lines that contains every part, or -1.
+func lastLine(lines []string, parts ...string) int {
+	for i := len(lines) - 1; i >= 0; i-- {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(lines[i], p)
+		}
+		if all {
+			return i
+		}
+	}
+	return -1
 }
 
 // attemptContext bounds one attempt in a polling loop: during a JetStream
