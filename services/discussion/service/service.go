@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 		s.Close()
 		return nil, err
 	}
-	if _, err := events.EnsureDeadLetterStream(ctx, js); err != nil {
+	if _, err := events.EnsureDeadLetterStream(ctx, js, cfg.NATS.StreamReplicas); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 		return nil, err
 	}
 	application := app.New(deps)
-	if _, err := events.EnsureDeadLetterStream(ctx, js); err != nil {
+	if _, err := events.EnsureDeadLetterStream(ctx, js, cfg.NATS.StreamReplicas); err != nil {
 		s.Close()
 		return nil, err
 	}
