@@ -54,7 +54,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) store {
 	return out
 }
 
-func connectDB(t *testing.T, uri, name string) *mongo.Database {
+func connectDB(t testing.TB, uri, name string) *mongo.Database {
 	t.Helper()
 	client, err := mongo.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
@@ -79,7 +79,7 @@ type world struct {
 	dead   jetstream.Stream
 }
 
-func newWorld(t *testing.T) world {
+func newWorld(t testing.TB) world {
 	t.Helper()
 	ferret := embedded.FerretDBForTest(t)
 	srv := embedded.NATSForTest(t)
@@ -99,7 +99,7 @@ func newWorld(t *testing.T) world {
 }
 
 // connectNATS is one more client of srv, as another replica would have.
-func connectNATS(t *testing.T, srv *embedded.NATS) jetstream.JetStream {
+func connectNATS(t testing.TB, srv *embedded.NATS) jetstream.JetStream {
 	t.Helper()
 	nc, js, err := events.Connect(testContext(t), srv.URL(), t.Name(), quiet)
 	if err != nil {
@@ -110,7 +110,7 @@ func connectNATS(t *testing.T, srv *embedded.NATS) jetstream.JetStream {
 }
 
 // things is a prepared outbox collection of w.
-func (s store) things(t *testing.T, name string) *mongo.Collection {
+func (s store) things(t testing.TB, name string) *mongo.Collection {
 	t.Helper()
 	coll := s.db.Collection(name)
 	if err := outbox.Prepare(testContext(t), coll); err != nil {
@@ -119,9 +119,9 @@ func (s store) things(t *testing.T, name string) *mongo.Collection {
 	return coll
 }
 
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -239,10 +239,14 @@ func pendingDocs(t *testing.T, colls ...*mongo.Collection) int64 {
 	return n
 }
 
-// eventually polls cond until it holds or 30s pass.
+// testTimeout bounds each test's waits; generous, for the race detector on
+// a busy machine, never a measure of speed.
+const testTimeout = 60 * time.Second
+
+// eventually polls cond until it holds or testTimeout passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testTimeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -27,6 +27,15 @@ func pendingFilter() bson.D {
 	return bson.D{{Key: SinceField, Value: bson.D{{Key: "$exists", Value: true}}}}
 }
 
+// legacyFilter selects the documents with pending events but no
+// pending_since, written before this layout; no index covers it.
+func legacyFilter() bson.D {
+	return bson.D{
+		{Key: Field + ".0", Value: bson.D{{Key: "$exists", Value: true}}},
+		{Key: SinceField, Value: bson.D{{Key: "$exists", Value: false}}},
+	}
+}
+
 // Prepare readies an outbox collection at start-up, before the service
 // writes to it: it creates the sweep index, gives an empty pending_events
 // array to documents that have none (or null), so that UpdateOps can push to
@@ -45,11 +54,7 @@ func Prepare(ctx context.Context, coll *mongo.Collection) error {
 	); err != nil {
 		return fmt.Errorf("prepare outbox of %s: give documents an empty %s: %w", coll.Name(), Field, err)
 	}
-	if _, err := coll.UpdateMany(ctx,
-		bson.D{
-			{Key: Field + ".0", Value: bson.D{{Key: "$exists", Value: true}}},
-			{Key: SinceField, Value: bson.D{{Key: "$exists", Value: false}}},
-		},
+	if _, err := coll.UpdateMany(ctx, legacyFilter(),
 		bson.D{{Key: "$set", Value: bson.D{{Key: SinceField, Value: now()}}}},
 	); err != nil {
 		return fmt.Errorf("prepare outbox of %s: set %s of pending documents: %w", coll.Name(), SinceField, err)

@@ -81,7 +81,10 @@
 // back, so on the embedded store the writers and the relay serialise the
 // writes to one document with doclock (RelayConfig.Locks, non-nil only
 // there): a writer holds Locks.Lock(collection name, string _id) around its
-// UpdateOne, the relay around its two clearing updates. Every operator used
+// UpdateOne, the relay around its clear. (FerretDB hands SQLite only a
+// filter on _id alone and scans the collection for any other, so under the
+// lock the relay checks "array empty" on a read instead of in the filter.)
+// Every operator used
 // here ($push with $each, $min, $pullAll, $unset, $exists on an array index,
 // a sparse index) was checked against it in the tests; $pull with a
 // condition is not used because FerretDB v1 matches it and changes nothing,

@@ -100,10 +100,11 @@ func TestRelayClearsADocumentThatKeepsChanging(t *testing.T) {
 		}()
 	}
 
-	// Keep writing until the relay has visibly cleared the busy document
-	// several times while it kept changing: its pending list got shorter.
+	// Keep writing until the relay has published a good part of the events
+	// while the document kept changing; meanwhile watch its pending list get
+	// shorter, which it does only when a clear succeeds between writes.
 	shrank, last := 0, 0
-	eventually(t, "the pending list of the busy document to shrink while written", func() bool {
+	eventually(t, "the relay to publish 100 events of the busy document while it is written", func() bool {
 		select {
 		case err := <-errs:
 			t.Fatalf("writer: %v", err)
@@ -116,7 +117,7 @@ func TestRelayClearsADocumentThatKeepsChanging(t *testing.T) {
 		last = n
 		mu.Lock()
 		defer mu.Unlock()
-		return shrank >= 5 && written >= 200
+		return written >= 150 && relay.Stats().Published >= 100
 	})
 	close(stop)
 	wg.Wait()
@@ -128,8 +129,13 @@ func TestRelayClearsADocumentThatKeepsChanging(t *testing.T) {
 
 	eventually(t, "the busy document to have nothing pending", func() bool { return pendingDocs(t, things) == 0 })
 	assertExactlyOnce(t, w.stream, want)
+	// One relay, every clear succeeded although the document had changed:
+	// no record was published twice.
 	if s := relay.Stats(); s.Published != uint64(len(want)) {
-		t.Errorf("relay published %d times for %d events: cleared records were published again", s.Published, len(want))
+		t.Errorf("relay published %d times for %d events: records were published again", s.Published, len(want))
+	}
+	if shrank == 0 {
+		t.Errorf("the busy document's pending list never got shorter while it was written")
 	}
 	doc := readOutbox(t, things, "busy")
 	if doc.Version != int64(written)+1 || len(doc.Pending) != 0 || doc.Since != nil {
@@ -181,7 +187,7 @@ func TestRelayDeadLettersPoisonAmongGoodOnes(t *testing.T) {
 		Service: "test", MaxAttempts: 3, SweepInterval: time.Millisecond, DeadLetters: w.js, Registerer: reg, Logger: quiet, Locks: w.locks,
 	}, w.pub, things)
 	for pass := 1; pass < 3; pass++ {
-		if _, err := relay.RelayOnce(ctx); err != nil {
+		if _, err := relay.RelayOnce(testContext(t)); err != nil {
 			t.Fatalf("pass %d: %v; refused records must not fail the pass", pass, err)
 		}
 		if got := streamEventIDs(t, w.stream); len(got) != len(want)-1 || slices.Contains(got, goodB.ID) {
@@ -198,7 +204,7 @@ func TestRelayDeadLettersPoisonAmongGoodOnes(t *testing.T) {
 		t.Fatalf("dead letters before the last attempt: %+v, %v; want none", info, err)
 	}
 
-	if _, err := relay.RelayOnce(ctx); err != nil {
+	if _, err := relay.RelayOnce(testContext(t)); err != nil {
 		t.Fatalf("pass 3: %v", err)
 	}
 	if got := pendingDocs(t, things); got != 0 {
@@ -334,7 +340,7 @@ func TestTwoRelaysOnOneDatabase(t *testing.T) {
 	writersWG.Add(3)
 	go func() {
 		defer writersWG.Done()
-		for i := 5; i < 40; i++ {
+		for i := 5; i < 25; i++ {
 			coll := colls[i%2]
 			id := fmt.Sprintf("thing-%02d", i)
 			rec := thingRecord(t, id, 1)
@@ -348,7 +354,7 @@ func TestTwoRelaysOnOneDatabase(t *testing.T) {
 	for writer := range 2 {
 		go func() {
 			defer writersWG.Done()
-			for i := range 40 {
+			for i := range 25 {
 				id := fmt.Sprintf("thing-%02d", (i+writer)%5)
 				rec := thingRecord(t, id, int64(i))
 				if err := changeThing(ctx, w.store, practices, id, "changed", rec); err != nil {
@@ -383,7 +389,7 @@ func TestTwoRelaysOnOneDatabase(t *testing.T) {
 				case <-ctx.Done():
 					passErrs <- fmt.Errorf("relay %d: %w", i, ctx.Err())
 					return
-				default:
+				case <-time.After(5 * time.Millisecond): // leave the writers some of the store
 				}
 			}
 		}()

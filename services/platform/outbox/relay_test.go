@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -109,8 +110,20 @@ func (p *interferingPublisher) Publish(ctx context.Context, subject, msgID strin
 	return p.Publisher.Publish(ctx, subject, msgID, data)
 }
 
+// TestRelayClearsByIDWhileTheAggregateChanges runs both ways of clearing:
+// with document locks (the embedded store's) and without (MongoDB's, whose
+// conditional updates the embedded store also applies correctly when, as
+// here, nothing runs concurrently with them).
 func TestRelayClearsByIDWhileTheAggregateChanges(t *testing.T) {
+	t.Run("locked", func(t *testing.T) { clearsByIDWhileTheAggregateChanges(t, true) })
+	t.Run("unlocked", func(t *testing.T) { clearsByIDWhileTheAggregateChanges(t, false) })
+}
+
+func clearsByIDWhileTheAggregateChanges(t *testing.T, locked bool) {
 	w := newWorld(t)
+	if !locked {
+		w.locks = nil
+	}
 	things := w.things(t, "things")
 	pub := &interferingPublisher{Publisher: w.pub, beforeFor: map[string]func(context.Context) error{}}
 	relay := outbox.NewRelay(outbox.RelayConfig{Logger: quiet, Locks: w.locks}, pub, things)
@@ -328,4 +341,43 @@ func TestRelayRejectsMissingParts(t *testing.T) {
 	if err := relay.Run(context.Background()); err == nil {
 		t.Fatal("Run without publisher or collections succeeded")
 	}
+}
+
+// TestLegacySweepBridgesWholeDocumentWriters: a repository that still
+// replaces whole documents (pending_events rewritten, no pending_since) is
+// invisible to the indexed sweep; LegacySweep relays its events too.
+func TestLegacySweepBridgesWholeDocumentWriters(t *testing.T) {
+	w := newWorld(t)
+	things := w.things(t, "things")
+	ctx := testContext(t)
+	first, second := thingRecord(t, "old", 1), thingRecord(t, "old", 2)
+	if _, err := things.InsertOne(ctx, bson.D{{Key: "_id", Value: "old"}, {Key: outbox.VersionField, Value: int64(1)},
+		{Key: outbox.Field, Value: []outbox.Record{first}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	indexed := outbox.NewRelay(outbox.RelayConfig{Logger: quiet, Locks: w.locks}, w.pub, things)
+	if n, err := indexed.RelayOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("indexed sweep of a legacy document = %d, %v; want it unseen", n, err)
+	}
+
+	legacy := outbox.NewRelay(outbox.RelayConfig{LegacySweep: true, Logger: quiet, Locks: w.locks}, w.pub, things)
+	if n, err := legacy.RelayOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("legacy sweep = %d, %v; want the one event", n, err)
+	}
+	// The legacy writer replaces the document with its old copy plus one.
+	unlock := w.locks.Lock(things.Name(), "old")
+	_, err := things.ReplaceOne(ctx, bson.D{{Key: "_id", Value: "old"}, {Key: outbox.VersionField, Value: int64(1)}},
+		bson.D{{Key: outbox.VersionField, Value: int64(2)}, {Key: outbox.Field, Value: []outbox.Record{first, second}}})
+	unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := legacy.RelayOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := pendingDocs(t, things); got != 0 {
+		t.Errorf("%d documents pending after the legacy sweep, want 0", got)
+	}
+	assertExactlyOnce(t, w.stream, []string{first.ID, second.ID})
 }
