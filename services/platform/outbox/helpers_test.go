@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -81,11 +82,19 @@ type world struct {
 
 func newWorld(t testing.TB) world {
 	t.Helper()
-	ferret := embedded.FerretDBForTest(t)
 	srv := embedded.NATSForTest(t)
+	w := newWorldOn(t, srv.URL())
+	w.nats = srv
+	return w
+}
+
+// newWorldOn is a world whose NATS server is at url.
+func newWorldOn(t testing.TB, url string) world {
+	t.Helper()
+	ferret := embedded.FerretDBForTest(t)
 	ctx := testContext(t)
 
-	js := connectNATS(t, srv)
+	js := connectNATS(t, url)
 	stream, err := events.EnsureStream(ctx, js, events.StreamConfig{Name: "THINGS", Subjects: []string{"things.>"}})
 	if err != nil {
 		t.Fatalf("ensure stream: %v", err)
@@ -95,13 +104,34 @@ func newWorld(t testing.TB) world {
 		t.Fatalf("ensure dead-letter stream: %v", err)
 	}
 	st := store{db: connectDB(t, ferret.URI(), "outbox"), locks: &doclock.Locks{}}
-	return world{store: st, nats: srv, js: js, pub: events.NewJetStreamPublisher(js), stream: stream, dead: dead}
+	return world{store: st, js: js, pub: events.NewJetStreamPublisher(js), stream: stream, dead: dead}
 }
 
-// connectNATS is one more client of srv, as another replica would have.
-func connectNATS(t testing.TB, srv *embedded.NATS) jetstream.JetStream {
+// natsWithMaxPayload runs a NATS server with JetStream whose max_payload is
+// small, so that a poison record need not be megabytes; the embedded
+// package's server keeps the default of 1 MB.
+func natsWithMaxPayload(t testing.TB, maxPayload int32) string {
 	t.Helper()
-	nc, js, err := events.Connect(testContext(t), srv.URL(), t.Name(), quiet)
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		MaxPayload: maxPayload, NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		t.Fatalf("nats server: %v", err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	return srv.ClientURL()
+}
+
+// connectNATS is one more client of the server at url, as another replica
+// would have.
+func connectNATS(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, js, err := events.Connect(testContext(t), url, t.Name(), quiet)
 	if err != nil {
 		t.Fatalf("connect nats: %v", err)
 	}

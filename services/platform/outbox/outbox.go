@@ -36,6 +36,9 @@
 // start-up, before the service writes: it creates the sweep index and brings
 // documents written before this layout into it (an empty array instead of a
 // missing or null one, a pending_since where records are pending).
+// Repositories that still replace whole documents are invisible to the
+// indexed sweep; until they move to Insert and Update,
+// RelayConfig.LegacySweep finds them by a scan.
 //
 // # Relay
 //

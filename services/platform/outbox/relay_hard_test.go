@@ -151,7 +151,8 @@ func TestRelayClearsADocumentThatKeepsChanging(t *testing.T) {
 // dead-letter stream with their reason and removed, while every good record
 // of every document is published; the metrics count them.
 func TestRelayDeadLettersPoisonAmongGoodOnes(t *testing.T) {
-	w := newWorld(t)
+	const maxPayload = 64 << 10
+	w := newWorldOn(t, natsWithMaxPayload(t, maxPayload))
 	things := w.things(t, "things")
 	ctx := testContext(t)
 	if _, err := w.js.CreateStream(ctx, jetstream.StreamConfig{
@@ -164,11 +165,11 @@ func TestRelayDeadLettersPoisonAmongGoodOnes(t *testing.T) {
 	for i := range 10 {
 		want = append(want, writeThing(t, things, i)...)
 	}
-	// One document's second event is over the server's max payload (1 MB);
+	// One document's second event is over the server's max payload;
 	// the event after it must wait for it, to keep the document's order.
 	goodA, goodB := thingRecord(t, "big", 1), thingRecord(t, "big", 3)
 	big := thingRecord(t, "big", 2)
-	big.Data = bytes.Repeat([]byte{'x'}, 1<<20+1024)
+	big.Data = bytes.Repeat([]byte{'x'}, maxPayload+1024)
 	tooBigForStream := newRecord(t, "small.thing.changed", "small", 1)
 	tooBigForStream.Data = bytes.Repeat([]byte{'y'}, 8<<10)
 	nowhere := newRecord(t, "nowhere.thing.changed", "nowhere", 1)
@@ -184,7 +185,9 @@ func TestRelayDeadLettersPoisonAmongGoodOnes(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	relay := outbox.NewRelay(outbox.RelayConfig{
-		Service: "test", MaxAttempts: 3, SweepInterval: time.Millisecond, DeadLetters: w.js, Registerer: reg, Logger: quiet, Locks: w.locks,
+		Service: "test", MaxAttempts: 3, SweepInterval: time.Millisecond,
+		// The 1 MB document is slow on the embedded store under the race detector.
+		QueryTimeout: testTimeout, DeadLetters: w.js, Registerer: reg, Logger: quiet, Locks: w.locks,
 	}, w.pub, things)
 	for pass := 1; pass < 3; pass++ {
 		if _, err := relay.RelayOnce(testContext(t)); err != nil {
@@ -318,7 +321,7 @@ func TestTwoRelaysOnOneDatabase(t *testing.T) {
 	colls := []*mongo.Collection{practices, needs}
 	relays := []*outbox.Relay{
 		outbox.NewRelay(outbox.RelayConfig{BatchSize: 5, Logger: quiet, Locks: w.locks}, w.pub, colls...),
-		outbox.NewRelay(outbox.RelayConfig{BatchSize: 5, Logger: quiet, Locks: w.locks}, events.NewJetStreamPublisher(connectNATS(t, w.nats)), colls...),
+		outbox.NewRelay(outbox.RelayConfig{BatchSize: 5, Logger: quiet, Locks: w.locks}, events.NewJetStreamPublisher(connectNATS(t, w.nats.URL())), colls...),
 	}
 	ctx := testContext(t)
 
