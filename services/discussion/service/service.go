@@ -222,7 +222,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 	for _, name := range adapters.OutboxCollections {
 		colls = append(colls, db.Collection(name))
 	}
-	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js), colls...)
+	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks, LegacySweep: true}, events.NewJetStreamPublisher(js), colls...)
 	s.app = app.New(s.deps(cfg, app.Deps{
 		Members:  adapters.NewMemberMongoRepository(db, adapters.EncodeMemberEvent, s.relay.Notify, locks),
 		Logins:   adapters.NewLoginMongoRepository(db, locks),

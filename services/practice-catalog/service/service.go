@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 	}
 	// One set of document locks for the repositories and the relay: see doclock.
 	locks := &doclock.Locks{}
-	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js),
+	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks, LegacySweep: true}, events.NewJetStreamPublisher(js),
 		db.Collection(adapters.OrganizationsCollection), db.Collection(adapters.PracticesCollection),
 		db.Collection(adapters.NeedsCollection), db.Collection(adapters.OffersCollection))
 	deps := app.Deps{

@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 	}
 	// One set of document locks for the repository and the relay: see doclock.
 	locks := &doclock.Locks{}
-	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js),
+	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks, LegacySweep: true}, events.NewJetStreamPublisher(js),
 		db.Collection(adapters.TwinningsCollection))
 	application := app.New(app.Deps{
 		Twinnings: adapters.NewTwinningMongoRepository(db, adapters.EncodeTwinningEvent, s.relay.Notify, locks),
