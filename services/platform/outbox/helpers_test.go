@@ -99,7 +99,7 @@ func newWorldOn(t testing.TB, url string) world {
 	if err != nil {
 		t.Fatalf("ensure stream: %v", err)
 	}
-	dead, err := events.EnsureDeadLetterStream(ctx, js)
+	dead, err := events.EnsureDeadLetterStream(ctx, js, 1)
 	if err != nil {
 		t.Fatalf("ensure dead-letter stream: %v", err)
 	}
