@@ -60,6 +60,7 @@ func start(t *testing.T) *env {
 	e.stopSvc, e.svcDone = cancel, make(chan error, 1)
 	go func() { e.svcDone <- svc.Run(svcCtx) }()
 	t.Cleanup(e.stopService)
+	waitReady(t, svc)
 
 	gcfg := gateway.DefaultConfig()
 	gcfg.HTTPAddr = "127.0.0.1:0"
@@ -86,6 +87,17 @@ func start(t *testing.T) *env {
 	t.Cleanup(func() { _ = conn.Close() })
 	e.client = catalogv1.NewCatalogServiceClient(conn)
 	return e
+}
+
+// waitReady waits, bounded, until svc is SERVING: connected to its store
+// and NATS, its indexes and streams declared.
+func waitReady(t *testing.T, svc interface{ WaitReady(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := svc.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *env) stopService() {
