@@ -98,7 +98,7 @@ func Defaults[C any](cfg C) C {
 type HealthConfig struct {
 	// Interval between two rounds of checks; default 1s.
 	Interval time.Duration
-	// Timeout of one check; default 2s. A store or a broker slower than
+	// Timeout of one check; default 1s. A store or a broker slower than
 	// that to answer a ping is as good as away.
 	Timeout time.Duration
 	// FailuresToDown is how many failed checks in a row take a
@@ -112,7 +112,7 @@ func (c HealthConfig) withDefaults() HealthConfig {
 		c.Interval = time.Second
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Second
+		c.Timeout = time.Second
 	}
 	if c.FailuresToDown <= 0 {
 		c.FailuresToDown = 2

@@ -178,7 +178,10 @@ func (s *Service) WaitReady(ctx context.Context) error {
 	case <-s.stopped:
 		return fmt.Errorf("%s stopped before it was ready", s.decl.Name)
 	case <-ctx.Done():
-		return fmt.Errorf("%s not ready: %w (%w)", s.decl.Name, ctx.Err(), s.health.problems())
+		if problems := s.health.problems(); problems != nil {
+			return fmt.Errorf("%s not ready: %w (%w)", s.decl.Name, ctx.Err(), problems)
+		}
+		return fmt.Errorf("%s not ready: %w", s.decl.Name, ctx.Err())
 	}
 }
 

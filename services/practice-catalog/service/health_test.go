@@ -57,11 +57,16 @@ func TestAStoreOutageIsNotServingAnd503(t *testing.T) {
 		t.Fatalf("list with the store up: %v", err)
 	}
 
+	stopped := time.Now()
 	store.Stop()
+	t.Logf("the store took %s to stop", time.Since(stopped).Round(10*time.Millisecond))
 	waitStatus(healthpb.HealthCheckResponse_NOT_SERVING)
+	t.Logf("NOT_SERVING %s after the store stopped", time.Since(stopped).Round(10*time.Millisecond))
+	called := time.Now()
 	if err := list(); status.Code(err) != codes.Unavailable {
 		t.Fatalf("list with the store down: %v, want Unavailable", err)
 	}
+	t.Logf("a call refused in %s", time.Since(called).Round(time.Microsecond))
 	if r := e.do(t, "GET", "/v1/practices", ""); r.status != 503 || r.errorStatus() != "UNAVAILABLE" {
 		t.Fatalf("REST list with the store down: %d %v, want 503 UNAVAILABLE", r.status, r.body)
 	}
@@ -71,7 +76,9 @@ func TestAStoreOutageIsNotServingAnd503(t *testing.T) {
 	if err := store.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	started := time.Now()
 	waitStatus(healthpb.HealthCheckResponse_SERVING)
+	t.Logf("SERVING %s after the store started again", time.Since(started).Round(10*time.Millisecond))
 	if err := list(); err != nil {
 		t.Fatalf("list with the store back: %v", err)
 	}
