@@ -28,23 +28,14 @@ import (
 	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
-// Name is the service's name in logs, metrics and NATS connections.
-const Name = "discussion"
-
-// StreamName is the JetStream stream of the discussion's events.
-const StreamName = "DISCUSSION"
-
-// The discussion opens the general thread of every approved twinning, read
-// by a durable consumer of the twinning service's stream: it keeps its
-// place while the service is down, so an approval published meanwhile is
-// handled at the next start.
 const (
-	TwinningStream   = "TWINNING"
-	TwinningConsumer = "discussion-on-twinning-approved"
+	// Name is the service's name in logs, metrics and NATS connections.
+	Name = "discussion"
+	// StreamName is the JetStream stream of the discussion's events.
+	StreamName = "DISCUSSION"
+	// envPrefix starts the discussion's own variables.
+	envPrefix = "GEMELLA_DISCUSSION_"
 )
-
-// envPrefix starts the discussion's own variables.
-const envPrefix = "GEMELLA_DISCUSSION_"
 
 // Config is the discussion's configuration; LoadConfig reads it from
 // GEMELLA_DISCUSSION_*, GEMELLA_NATS_* and GEMELLA_AUTH_* variables.
@@ -240,22 +231,28 @@ func newSecured(cfg Config) (*Service, error) {
 // tokens, and those of the keys in Config.Verify.
 func (s *Service) declaration(cfg Config) servicekit.Declaration {
 	return servicekit.Declaration{
-		Name:      Name,
-		EnvPrefix: envPrefix,
-		Stream:    servicekit.Stream{Name: StreamName, Subjects: []string{"discussion.>"}},
-		Collections: []servicekit.Collection{
-			{Name: adapters.MembersCollection, Outbox: true},
-			{Name: adapters.ThreadsCollection, Outbox: true},
-			{Name: adapters.PostsCollection, Outbox: true},
-			{Name: adapters.StoriesCollection, Outbox: true},
-			{Name: adapters.LoginAttemptsCollection},
-			{Name: adapters.SessionsCollection},
-		},
+		Name:        Name,
+		EnvPrefix:   envPrefix,
+		TrustedKeys: []ed25519.PublicKey{s.issuer.PublicKey()},
+		Stream:      servicekit.Stream{Name: StreamName, Subjects: []string{"discussion.>"}},
+		// Log-in attempts and sessions publish no events.
+		Collections: servicekit.Outboxes(
+			adapters.MembersCollection, adapters.ThreadsCollection, adapters.PostsCollection, adapters.StoriesCollection),
 		EnsureIndexes: adapters.EnsureIndexes,
-		TrustedKeys:   []ed25519.PublicKey{s.issuer.PublicKey()},
-		Build:         func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) { return s.build(cfg, p), nil },
+		Build: func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) {
+			return s.build(cfg, p), nil
+		},
 	}
 }
+
+// The discussion opens the general thread of every approved twinning, read
+// by a durable consumer of the twinning service's stream: it keeps its
+// place while the service is down, so an approval published meanwhile is
+// handled at the next start.
+const (
+	TwinningStream   = "TWINNING"
+	TwinningConsumer = "discussion-on-twinning-approved"
+)
 
 // build wires the repositories into the one application that gRPC and
 // the consumer of approvals call.

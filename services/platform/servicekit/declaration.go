@@ -85,6 +85,16 @@ type Collection struct {
 	Outbox bool
 }
 
+// Outboxes declares collections that carry an outbox and need no index
+// of the kit's (their indexes come with EnsureIndexes).
+func Outboxes(names ...string) []Collection {
+	colls := make([]Collection, len(names))
+	for i, name := range names {
+		colls[i] = Collection{Name: name, Outbox: true}
+	}
+	return colls
+}
+
 // Ports are what the kit hands Declaration.Build.
 type Ports struct {
 	// DB is the service's database; nil in memory (NewInMemory). Its client

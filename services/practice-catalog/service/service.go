@@ -94,12 +94,8 @@ func declaration(cfg Config) servicekit.Declaration {
 		Name:      Name,
 		EnvPrefix: envPrefix,
 		Stream:    servicekit.Stream{Name: StreamName, Subjects: []string{"catalog.>"}},
-		Collections: []servicekit.Collection{
-			{Name: adapters.OrganizationsCollection, Outbox: true},
-			{Name: adapters.PracticesCollection, Outbox: true},
-			{Name: adapters.NeedsCollection, Outbox: true},
-			{Name: adapters.OffersCollection, Outbox: true},
-		},
+		Collections: servicekit.Outboxes(
+			adapters.OrganizationsCollection, adapters.PracticesCollection, adapters.NeedsCollection, adapters.OffersCollection),
 		EnsureIndexes: adapters.EnsureIndexes,
 		Build:         func(ctx context.Context, p servicekit.Ports) (servicekit.Parts, error) { return build(cfg, p) },
 	}

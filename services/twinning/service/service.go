@@ -94,7 +94,7 @@ func declaration(cfg Config) servicekit.Declaration {
 		Name:          Name,
 		EnvPrefix:     envPrefix,
 		Stream:        servicekit.Stream{Name: StreamName, Subjects: []string{"twinning.>"}},
-		Collections:   []servicekit.Collection{{Name: adapters.TwinningsCollection, Outbox: true}},
+		Collections:   servicekit.Outboxes(adapters.TwinningsCollection),
 		EnsureIndexes: adapters.EnsureIndexes,
 		Build:         func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) { return build(cfg, p) },
 	}
