@@ -55,6 +55,8 @@ type Server struct {
 	metrics  *http.Server
 	registry *prometheus.Registry
 	cfg      config.GRPCServer
+	// healthPort serves health alone in plain text (see healthport.go).
+	healthPort *healthPort
 }
 
 // NewServer builds the server; register services on GRPC() before Serve.
@@ -91,12 +93,16 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		errorMappingStream(logger),
 	}
 	stream = append(stream, opts.Stream...)
-	gs := grpc.NewServer(
+	creds, err := serverCredentials(opts.Config.TLS, logger)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+	}
+	gs := grpc.NewServer(append(serverKeepaliveOptions(), creds,
 		grpc.StatsHandler(ServerStatsHandler(opts.TracerProvider)),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(4<<20),
-	)
+	)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -118,6 +124,11 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("%s: listen on %s: %w", s.name, s.cfg.Addr, err)
 	}
 	s.lis = lis
+	if err := s.listenHealthPort(); err != nil {
+		_ = lis.Close()
+		s.lis = nil
+		return err
+	}
 	return nil
 }
 
@@ -151,6 +162,8 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}()
 	}
+	s.serveHealthPort()
+	defer s.stopHealthPort()
 	errc := make(chan error, 1)
 	go func() { errc <- s.grpc.Serve(s.lis) }()
 	s.logger.Info("gRPC server listening", "addr", s.Addr())
