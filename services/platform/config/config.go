@@ -123,6 +123,12 @@ func (c GRPCServer) Validate(prefix string) error {
 
 // Mongo configures the connection to a service's own database.
 type Mongo struct {
+	// URI carries the credentials and TLS too, as MongoDB's connection
+	// string options: user:password@ (authSource=...), tls=true,
+	// tlsCAFile=/path/ca.crt for a private authority, and
+	// tlsCertificateKeyFile=/path/client.pem (certificate and key in one
+	// file) for X.509 authentication. On Kubernetes the password comes
+	// from a Secret through $(VAR) in the value (deploy/k8s).
 	URI      string `env:"MONGO_URI" envDefault:"mongodb://127.0.0.1:27017"`
 	Database string `env:"MONGO_DATABASE"`
 	// Timeout bounds connecting and each operation that has no deadline.
