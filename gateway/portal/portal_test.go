@@ -556,15 +556,23 @@ func TestDatesAndNumbersInTheChosenLanguage(t *testing.T) {
 // Both languages have every message, and every id the templates and the
 // code name, plus a label for every value of every enum the pages show.
 func TestMessageCatalogueIsComplete(t *testing.T) {
-	for id := range italianMessages {
-		if _, ok := englishMessages[id]; !ok {
+	for id, m := range italian {
+		en, ok := english[id]
+		if !ok {
 			t.Errorf("%q has no English text", id)
+			continue
+		}
+		if _, isForms := m.(forms); isForms != isFormsValue(en) {
+			t.Errorf("%q is a plural in one language only", id)
 		}
 	}
-	for id := range englishMessages {
-		if _, ok := italianMessages[id]; !ok {
+	for id := range english {
+		if _, ok := italian[id]; !ok {
 			t.Errorf("%q has no Italian text", id)
 		}
+	}
+	if _, err := catalogueOf(map[Lang]messages{Italian: italian, English: english}); err != nil {
+		t.Errorf("the tables do not load: %v", err)
 	}
 	used := map[string]bool{}
 	single := regexp.MustCompile(`\.T\(?\s*"([a-z_.0-9]+)"`)
@@ -591,7 +599,7 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 			used[m[1]] = true
 		}
 		for _, m := range plural.FindAllStringSubmatch(src, -1) {
-			used[m[1]+".one"], used[m[1]+".other"] = true, true
+			used[m[1]] = true
 		}
 		for _, m := range ids.FindAllStringSubmatch(src, -1) {
 			if !strings.HasSuffix(m[1], ".") {
@@ -634,7 +642,7 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	}
 	var missing []string
 	for id := range used {
-		if _, ok := italianMessages[id]; !ok {
+		if _, ok := italian[id]; !ok {
 			missing = append(missing, id)
 		}
 	}
@@ -642,6 +650,11 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	for _, id := range missing {
 		t.Errorf("message %q is used but not in the catalogue", id)
 	}
+}
+
+func isFormsValue(m any) bool {
+	_, ok := m.(forms)
+	return ok
 }
 
 func TestRedirectsStayOnTheSite(t *testing.T) {

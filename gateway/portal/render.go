@@ -254,7 +254,7 @@ func (p *Portal) takeFlash(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
-	if _, ok := italianMessages[c.Value]; !ok || !strings.HasPrefix(c.Value, "flash.") {
+	if _, ok := italian[c.Value]; !ok || !strings.HasPrefix(c.Value, "flash.") {
 		return ""
 	}
 	return c.Value
