@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +128,19 @@ type fakeTwinning struct {
 	twinningv1.TwinningServiceClient
 	rec       *calls
 	twinnings []*twinningv1.Twinning
+	created   *twinningv1.CreateTwinningRequest
+	createErr error
+}
+
+func (f *fakeTwinning) CreateTwinning(ctx context.Context, req *twinningv1.CreateTwinningRequest, _ ...grpc.CallOption) (*twinningv1.Twinning, error) {
+	f.rec.note(ctx)
+	f.created = req
+	if f.createErr != nil {
+		return nil, f.createErr
+	}
+	tw := req.GetTwinning()
+	tw.Id, tw.Status = "t-new", twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT
+	return tw, nil
 }
 
 func (f *fakeTwinning) ListTwinnings(ctx context.Context, _ *twinningv1.ListTwinningsRequest, _ ...grpc.CallOption) (*twinningv1.ListTwinningsResponse, error) {
@@ -233,10 +247,24 @@ func (f *fakeDiscussion) GetMyProfile(ctx context.Context, _ *discussionv1.GetMy
 
 // token makes a session token as the discussion service signs it (the
 // portal does not check the signature).
+// token signs nothing: the portal reads claims only. An editor speaks for
+// Regione Toscana and Comune di Firenze unless "org:<id>" roles name its
+// organisations.
 func token(id, name string, expires time.Time, roles ...string) string {
 	enc := base64.RawURLEncoding
 	header := enc.EncodeToString([]byte(`{"alg":"EdDSA","typ":"JWT"}`))
-	payload, _ := json.Marshal(map[string]any{"sub": id, "name": name, "roles": append([]string{"member"}, roles...), "exp": expires.Unix()})
+	var orgs, plain []string
+	for _, r := range roles {
+		if org, ok := strings.CutPrefix(r, "org:"); ok {
+			orgs = append(orgs, org)
+			continue
+		}
+		plain = append(plain, r)
+	}
+	if len(orgs) == 0 && slices.Contains(plain, "editor") {
+		orgs = []string{"toscana", "firenze"}
+	}
+	payload, _ := json.Marshal(map[string]any{"sub": id, "name": name, "roles": append([]string{"member"}, plain...), "orgs": orgs, "exp": expires.Unix()})
 	return header + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString([]byte("signature"))
 }
 

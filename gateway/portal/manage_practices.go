@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,8 +68,11 @@ type practiceFormData struct {
 	// ModelRows are the indexes of the model rows: the models there are
 	// and two empty rows for new ones.
 	ModelRows []int
-	// Moves are the state moves the practice's state allows.
+	// Moves are the state moves the practice's state allows and the
+	// member may make.
 	Moves []string
+	// MayEdit offers the edit form: the member edits for an owner.
+	MayEdit bool
 }
 
 const emptyModelRows = 2
@@ -77,19 +81,31 @@ func (p *Portal) newPracticeForm(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(url.Values{"languages": {"it"}, "request_id": {newRequestID()}})
+	f := newForm(url.Values{"languages": {"it"}, "request_id": {newRequestID()}}).withLabels(practiceLabels)
+	if mine := visitOf(r).User.Organizations; len(mine) == 1 {
+		f.Values.Set("owner_organization_ids", mine[0])
+	}
 	p.showPracticeForm(w, r, http.StatusOK, f, nil)
 }
 
 func (p *Portal) showPracticeForm(w http.ResponseWriter, r *http.Request, code int, f *form, pr *catalogv1.Practice) {
-	d := practiceFormData{Form: f, Practice: pr, Organizations: p.organizations(r)}
+	u := visitOf(r).User
+	d := practiceFormData{Form: f, Practice: pr, MayEdit: pr == nil}
+	// An editor names as owners only organisations they speak for, and
+	// keeps those the practice has.
+	for _, o := range p.organizations(r) {
+		if u.EditorOf(o.GetId()) || slices.Contains(pr.GetOwnerOrganizationIds(), o.GetId()) {
+			d.Organizations = append(d.Organizations, o)
+		}
+	}
 	rows := indexedRows(f.Values, "models") + emptyModelRows
 	for i := range rows {
 		d.ModelRows = append(d.ModelRows, i)
 	}
 	title := visitOf(r).L.T("manage.practice.new")
 	if pr != nil {
-		d.Moves = practiceMoves(pr.GetStatus())
+		d.Moves = allowedPracticeMoves(u, pr)
+		d.MayEdit = u.EditsAny(pr.GetOwnerOrganizationIds()) && pr.GetStatus() != catalogv1.PracticeStatus_PRACTICE_STATUS_ARCHIVED
 		title = pr.GetTitle()
 	}
 	p.renderTitled(w, r, code, "practice-form", title, d)
@@ -109,12 +125,39 @@ func practiceMoves(s catalogv1.PracticeStatus) []string {
 	return nil
 }
 
+// allowedPracticeMoves are the moves of the practice's state that the
+// member may make, as the catalogue's policy allows them: an editor of an
+// owner submits, a coordinator publishes, either archives.
+func allowedPracticeMoves(u *user, pr *catalogv1.Practice) []string {
+	owner := u.EditsAny(pr.GetOwnerOrganizationIds())
+	var out []string
+	for _, m := range practiceMoves(pr.GetStatus()) {
+		switch {
+		case m == "submit" && owner, m == "publish" && u.IsCoordinator(), m == "archive" && (owner || u.IsCoordinator()):
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // createPractice creates a draft from the form.
 func (p *Portal) createPractice(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(formValues(r))
+	v := visitOf(r)
+	f := newForm(formValues(r)).withLabels(practiceLabels)
+	if !f.require(v.L, "title", "owner_organization_ids") {
+		p.showPracticeForm(w, r, http.StatusBadRequest, f, nil)
+		return
+	}
+	for _, o := range nonBlank(f.Vals("owner_organization_ids")) {
+		if !v.User.EditorOf(o) {
+			f.Message = v.L.T("perm.create_practice_for", p.orgNames(r).Name(o))
+			p.showPracticeForm(w, r, http.StatusForbidden, f, nil)
+			return
+		}
+	}
 	ctx, cancel := p.call(r)
 	defer cancel()
 	pr, err := p.b.Catalog.CreatePractice(ctx, &catalogv1.CreatePracticeRequest{Practice: practiceFromForm(f), RequestId: f.Val("request_id")})
@@ -136,7 +179,7 @@ func (p *Portal) editPracticeForm(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.showPracticeForm(w, r, http.StatusOK, newForm(practiceToForm(pr)), pr)
+	p.showPracticeForm(w, r, http.StatusOK, newForm(practiceToForm(pr)).withLabels(practiceLabels), pr)
 }
 
 // savePractice changes a draft or submitted practice, or revises a
@@ -145,12 +188,16 @@ func (p *Portal) savePractice(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(practiceLabels)
 	ctx, cancel := p.call(r)
 	defer cancel()
 	current, err := p.b.Catalog.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: r.PathValue("id")})
 	if err != nil {
 		p.fail(w, r, err)
+		return
+	}
+	if !f.require(visitOf(r).L, "title", "owner_organization_ids") {
+		p.showPracticeForm(w, r, http.StatusBadRequest, f, current)
 		return
 	}
 	changed := practiceFromForm(f)
@@ -176,7 +223,7 @@ func (p *Portal) movePractice(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(practiceLabels)
 	id, etag := r.PathValue("id"), f.Val("etag")
 	ctx, cancel := p.call(r)
 	defer cancel()
@@ -198,7 +245,7 @@ func (p *Portal) movePractice(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, getErr)
 			return
 		}
-		edit := newForm(practiceToForm(current))
+		edit := newForm(practiceToForm(current)).withLabels(practiceLabels)
 		p.practiceFormFailed(w, r, edit, current, err)
 		return
 	}

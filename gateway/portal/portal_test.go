@@ -136,7 +136,8 @@ func TestEveryPageRenders(t *testing.T) {
 		path   string
 		roles  []string // nil: anonymous; else logged in with these
 		status int
-		want   []string
+		want   []string // in the Italian page
+		not    []string // in neither page
 	}{
 		{path: "/", status: 200, want: []string{`<html lang="it">`, "Gli ultimi gemellaggi", "Tos.Ca. – Valorizzare le competenze dei cittadini",
 			"Maico Centis", "Comune di Pordenone", "Project manager", "Iscritto da 2 mesi.", "Ultimo login @ 16 aprile 2018", "In diretta dalla community", "Registrati alla community"}},
@@ -160,29 +161,48 @@ func TestEveryPageRenders(t *testing.T) {
 		{path: "/manage", roles: []string{}, status: 403, want: []string{"Accesso negato"}},
 		{path: "/manage", roles: []string{"editor"}, status: 200, want: []string{"Nuova buona pratica"}},
 		{path: "/manage/practices/new", roles: []string{"editor"}, status: 200, want: []string{`name="models[1].code"`}},
-		{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`}},
+		{path: "/manage/practices/p-tosca", roles: []string{"editor"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`}},
+		{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Archivia", `data-testid="read-only"`}, not: []string{`data-testid="practice-form"`}},
+		{path: "/manage/practices/p-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`data-testid="read-only"`}, not: []string{`data-testid="practice-form"`, "Archivia"}},
 		{path: "/manage/twinnings/new", roles: []string{"editor"}, status: 200, want: []string{"Nuovo gemellaggio"}},
-		{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Concludi", "Segna come completata"}},
+		{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Segna come completata", `data-testid="transfer-form"`},
+			not: []string{"Concludi", "Annulla il gemellaggio"}},
+		{path: "/manage/twinnings/t-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Sospendi", "Concludi", "Annulla il gemellaggio"}},
+		{path: "/manage/twinnings/t-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`name="status"`}, not: []string{"Sospendi", `data-testid="transfer-form"`}},
 		{path: "/moderation", roles: []string{"editor"}, status: 403},
 		{path: "/moderation", roles: []string{"moderator"}, status: 200, want: []string{"Messaggi segnalati"}},
 		{path: "/practices/nothing", status: 404, want: []string{"Pagina non trovata"}},
 		{path: "/no/such/page", status: 404, want: []string{"Pagina non trovata"}},
 	}
+	missingID := regexp.MustCompile(`\[[a-z_]+\.[a-z_.0-9]+\]|%!|\(MISSING\)|\(EXTRA `)
 	for _, tc := range tests {
-		t.Run(tc.path, func(t *testing.T) {
-			b := startPortal(t, newWorld())
-			if tc.roles != nil {
-				b.logIn(tc.roles...)
-			}
-			a := b.get(tc.path)
-			if a.status != tc.status {
-				t.Fatalf("GET %s = %d, want %d; body:\n%.2000s", tc.path, a.status, tc.status, a.body)
-			}
-			mustContain(t, a, tc.want...)
-			if strings.Contains(a.body, "[") && regexp.MustCompile(`\[[a-z_]+\.[a-z_.]+\]`).MatchString(a.body) {
-				t.Errorf("page shows a missing message id: %s", regexp.MustCompile(`\[[a-z_]+\.[a-z_.]+\]`).FindString(a.body))
-			}
-		})
+		// Every page in both languages: a message id missing in either,
+		// or a message given the wrong arguments, fails the test.
+		for _, lang := range []Lang{Italian, English} {
+			t.Run(string(lang)+tc.path, func(t *testing.T) {
+				b := startPortal(t, newWorld())
+				u, _ := url.Parse(b.base)
+				b.client.Jar.SetCookies(u, []*http.Cookie{{Name: langCookie, Value: string(lang), Path: "/"}})
+				if tc.roles != nil {
+					b.logIn(tc.roles...)
+				}
+				a := b.get(tc.path)
+				if a.status != tc.status {
+					t.Fatalf("GET %s = %d, want %d; body:\n%.2000s", tc.path, a.status, tc.status, a.body)
+				}
+				if lang == Italian {
+					mustContain(t, a, tc.want...)
+				}
+				for _, n := range tc.not {
+					if strings.Contains(a.body, n) {
+						t.Errorf("page shows %q", n)
+					}
+				}
+				if m := missingID.FindString(a.body); m != "" {
+					t.Errorf("page shows a missing or misused message: %s", m)
+				}
+			})
+		}
 	}
 }
 
@@ -273,20 +293,23 @@ func TestFormsNeedACSRFToken(t *testing.T) {
 func TestFieldViolationsAreShownNextToTheirFields(t *testing.T) {
 	w := newWorld()
 	st, _ := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-		{Field: "practice.title", Description: "is required"},
+		{Field: "practice.summary", Description: "is required before the practice is submitted"},
 		{Field: "models[0].code", Description: "must be a capital letter followed by up to two capital letters or digits, e.g. A"},
 		{Field: "themes[1]", Description: "must not be blank"},
+		{Field: "contact.email", Description: "a rule no table knows"},
 	}})
 	w.catalog.createErr = st.Err()
 	b := startPortal(t, w)
 	b.logIn("editor")
 
 	form := url.Values{
-		csrfField:         {b.token("/manage/practices/new")},
-		"summary":         {"Una <sintesi>"},
-		"models[0].code":  {"a"},
-		"models[0].title": {"Modello a"},
-		"themes":          {"lavoro, ;"},
+		csrfField:                {b.token("/manage/practices/new")},
+		"title":                  {"Sportello"},
+		"owner_organization_ids": {"toscana"},
+		"summary":                {"Una <sintesi>"},
+		"models[0].code":         {"a"},
+		"models[0].title":        {"Modello a"},
+		"themes":                 {"lavoro, ;"},
 	}
 	a := b.post("/manage/practices/new", form)
 	if a.status != http.StatusBadRequest {
@@ -294,13 +317,48 @@ func TestFieldViolationsAreShownNextToTheirFields(t *testing.T) {
 	}
 	mustContain(t, a,
 		`id="form-errors"`, "Correggi i campi indicati.",
-		`id="f-title" name="title" value="" required aria-describedby="f-title-error" aria-invalid="true"`,
-		`<div id="f-title-error" class="invalid-feedback d-block" data-field="title">è obbligatorio</div>`,
-		`<div id="f-models-0-code-error" class="invalid-feedback d-block" data-field="models[0].code">must be a capital letter`,
-		`data-field="themes">non può essere vuoto</div>`,
+		`id="f-summary" name="summary" rows="4" aria-describedby="f-summary-error" aria-invalid="true"`,
+		`<div id="f-summary-error" class="invalid-feedback d-block" data-field="summary">Va compilato prima di inviare la buona pratica per la validazione.</div>`,
+		`<a href="#f-summary">Sintesi: Va compilato prima`,
+		`<a href="#f-models-0-code">Modello n. 1 – Codice del modello: Usa una lettera maiuscola`,
+		`data-field="themes">Campo obbligatorio.</div>`, `<a href="#f-themes-1">Temi: Campo obbligatorio.`,
+		`<a href="#f-contact-email">E-mail del referente: Valore non accettato: controllalo e riprova.`,
 		`value="Modello a"`, `Una &lt;sintesi&gt;</textarea>`)
-	if strings.Contains(a.body, "goroutine") || strings.Contains(a.body, ".go:") {
-		t.Error("the page shows a stack trace")
+	for _, raw := range []string{"practice.summary", "models[0].code:", "must be", "is required", "goroutine", ".go:"} {
+		if strings.Contains(a.body, raw) {
+			t.Errorf("the page shows the service's words or internals: %q", raw)
+		}
+	}
+}
+
+// A form missing what it needs names the missing fields, in the page's
+// language, before any service is asked: no "Non hai i permessi".
+func TestEmptyFormsNameTheirMissingFields(t *testing.T) {
+	for _, tc := range []struct {
+		lang Lang
+		want []string
+	}{
+		{Italian, []string{"Correggi i campi indicati.", "Codice: Campo obbligatorio.", "Titolo: Campo obbligatorio.",
+			"Amministrazioni offerenti: Campo obbligatorio.", "Amministrazioni destinatarie: Campo obbligatorio."}},
+		{English, []string{"Please correct the fields shown.", "Code: This field is required.", "Title: This field is required.",
+			"Offering administrations: This field is required.", "Receiving administrations: This field is required."}},
+	} {
+		w := newWorld()
+		b := startPortal(t, w)
+		u, _ := url.Parse(b.base)
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: langCookie, Value: string(tc.lang), Path: "/"}})
+		b.logIn("editor")
+		a := b.post("/manage/twinnings/new", url.Values{csrfField: {b.token("/manage/twinnings/new")}})
+		if a.status != http.StatusBadRequest {
+			t.Fatalf("%s: empty twinning form = %d, want 400", tc.lang, a.status)
+		}
+		mustContain(t, a, tc.want...)
+		if strings.Contains(a.body, "permessi") || strings.Contains(a.body, "not allowed") {
+			t.Errorf("%s: the empty form speaks of permissions", tc.lang)
+		}
+		if w.twinning.created != nil {
+			t.Errorf("%s: the empty form was sent to the twinning service", tc.lang)
+		}
 	}
 }
 

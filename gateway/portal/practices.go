@@ -224,7 +224,11 @@ func (p *Portal) openPracticeThread(w http.ResponseWriter, r *http.Request) {
 	if !p.requireUser(w, r) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(threadLabels)
+	if !f.require(visitOf(r).L, "title", "body") {
+		p.showPractice(w, r, http.StatusBadRequest, f)
+		return
+	}
 	ctx, cancel := p.call(r)
 	defer cancel()
 	pr, err := p.b.Catalog.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: r.PathValue("id")})

@@ -52,6 +52,7 @@ var templateFuncs = template.FuncMap{
 	"fieldID":       fieldID,
 	"newRequestID":  newRequestID,
 	"truncate":      truncate,
+	"offeredModels": offeredModels,
 	"int":           func(n int32) int { return int(n) },
 	"list":          func(items ...string) []string { return items },
 	"dict": func(pairs ...any) (map[string]any, error) {

@@ -59,7 +59,11 @@ func (p *Portal) submitStory(w http.ResponseWriter, r *http.Request) {
 	if !p.requireUser(w, r) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(storyLabels)
+	if !f.require(visitOf(r).L, "about", "title", "body") {
+		p.showStoryForm(w, r, http.StatusBadRequest, f)
+		return
+	}
 	story := &discussionv1.Story{Title: f.Val("title"), Body: f.Val("body")}
 	kind, id, _ := strings.Cut(f.Val("about"), ":")
 	switch kind {

@@ -101,7 +101,11 @@ func (p *Portal) reply(w http.ResponseWriter, r *http.Request) {
 	if !p.requireUser(w, r) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(postLabels)
+	if !f.require(visitOf(r).L, "body") {
+		p.showThread(w, r, http.StatusBadRequest, f)
+		return
+	}
 	ctx, cancel := p.call(r)
 	defer cancel()
 	post, err := p.b.Discussion.AddPost(ctx, &discussionv1.AddPostRequest{
