@@ -65,6 +65,14 @@ type orgDirectory struct {
 	ordered []*catalogv1.Organization
 }
 
+// forget drops the list, so that the next page reads it again: after an
+// organisation is registered or changed here.
+func (d *orgDirectory) forget() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.byID, d.ordered = nil, nil
+}
+
 // orgDirectoryPages bounds one refresh: 20 pages of 100 organisations.
 const orgDirectoryPages = 20
 

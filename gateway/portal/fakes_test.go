@@ -62,6 +62,7 @@ type fakeCatalog struct {
 	getErr    error
 	createErr error
 	created   *catalogv1.CreatePracticeRequest
+	so        *seekOffer
 }
 
 func (f *fakeCatalog) ListOrganizations(ctx context.Context, _ *catalogv1.ListOrganizationsRequest, _ ...grpc.CallOption) (*catalogv1.ListOrganizationsResponse, error) {
@@ -114,16 +115,6 @@ func (f *fakeCatalog) CreatePractice(ctx context.Context, req *catalogv1.CreateP
 	return p, nil
 }
 
-func (f *fakeCatalog) ListNeeds(ctx context.Context, _ *catalogv1.ListNeedsRequest, _ ...grpc.CallOption) (*catalogv1.ListNeedsResponse, error) {
-	f.rec.note(ctx)
-	return &catalogv1.ListNeedsResponse{Needs: []*catalogv1.Need{{Id: "n1", OrganizationId: "vibo", Title: "Asili nido", Problem: "Servono posti."}}}, nil
-}
-
-func (f *fakeCatalog) ListOffers(ctx context.Context, _ *catalogv1.ListOffersRequest, _ ...grpc.CallOption) (*catalogv1.ListOffersResponse, error) {
-	f.rec.note(ctx)
-	return &catalogv1.ListOffersResponse{}, nil
-}
-
 type fakeTwinning struct {
 	twinningv1.TwinningServiceClient
 	rec       *calls
@@ -171,6 +162,7 @@ type fakeDiscussion struct {
 
 	refreshed, deleted int
 	refreshErr         error
+	decided            decisions
 }
 
 func (f *fakeDiscussion) ListMembers(ctx context.Context, _ *discussionv1.ListMembersRequest, _ ...grpc.CallOption) (*discussionv1.ListMembersResponse, error) {
@@ -332,7 +324,7 @@ func newWorld() *world {
 	}
 	return &world{
 		rec:      rec,
-		catalog:  &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}},
+		catalog:  &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}, so: newSeekOffer()},
 		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{tw}},
 		discussion: &fakeDiscussion{
 			rec: rec,
@@ -340,6 +332,8 @@ func newWorld() *world {
 				Id: "m1", DisplayName: "Maico Centis", OrganizationName: "Comune di Pordenone", RoleTitle: "Project manager",
 				JoinTime: ts(time.Date(2018, time.April, 10, 9, 0, 0, 0, rome)), LastLoginTime: ts(time.Date(2018, time.April, 16, 9, 0, 0, 0, rome)),
 				Email: "maico@example.org",
+				Affiliations: []*discussionv1.Affiliation{{OrganizationId: "calabria", Status: discussionv1.AffiliationStatus_AFFILIATION_STATUS_PENDING,
+					RequestTime: ts(testNow.Add(-time.Hour))}},
 			}},
 			threads: []*discussionv1.Thread{general},
 			posts: []*discussionv1.Post{{

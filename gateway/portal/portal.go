@@ -198,6 +198,16 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /manage/twinnings/{id}/activities", p.logActivity)
 	mux.HandleFunc("POST /manage/twinnings/{id}/activities/{activity}", p.updateActivity)
 
+	mux.HandleFunc("GET /members/{id}", p.member)
+	mux.HandleFunc("GET /organizations/{id}", p.organization)
+	mux.HandleFunc("GET /admin", p.admin)
+	mux.HandleFunc("POST /admin/members/{id}/affiliations/{org}", p.decideAffiliation)
+	mux.HandleFunc("POST /admin/members/{id}/roles", p.grantRoles)
+	mux.HandleFunc("GET /admin/organizations/new", p.newOrganizationForm)
+	mux.HandleFunc("POST /admin/organizations/new", p.createOrganization)
+	mux.HandleFunc("GET /admin/organizations/{id}", p.editOrganizationForm)
+	mux.HandleFunc("POST /admin/organizations/{id}", p.saveOrganization)
+
 	mux.HandleFunc("GET /moderation", p.moderation)
 	mux.HandleFunc("POST /moderation/posts/{id}", p.moderatePost)
 	mux.HandleFunc("POST /moderation/stories/{id}", p.decideStory)

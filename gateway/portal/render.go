@@ -53,6 +53,7 @@ var templateFuncs = template.FuncMap{
 	"newRequestID":  newRequestID,
 	"truncate":      truncate,
 	"offeredModels": offeredModels,
+	"roleNames":     roleNames,
 	"int":           func(n int32) int { return int(n) },
 	"list":          func(items ...string) []string { return items },
 	"dict": func(pairs ...any) (map[string]any, error) {

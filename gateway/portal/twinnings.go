@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"sync"
@@ -154,4 +155,39 @@ func generalThread(threads []*discussionv1.Thread) (*discussionv1.Thread, []*dis
 	}
 	rest := slices.Delete(slices.Clone(threads), oldest, oldest+1)
 	return threads[oldest], rest
+}
+
+// isPublic reports a twinning public pages show: not a draft (its parties
+// see it on their desk) and not cancelled.
+func isPublic(tw *twinningv1.Twinning) bool {
+	st := tw.GetStatus()
+	return st != twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT && st != twinningv1.TwinningStatus_TWINNING_STATUS_CANCELLED
+}
+
+// publicTwinningsPages bounds how many pages a public list reads to fill
+// itself while it leaves drafts and cancelled twinnings out.
+const publicTwinningsPages = 3
+
+// publicTwinnings lists up to n twinnings that public pages show, newest
+// first, with the request's filters.
+func (p *Portal) publicTwinnings(ctx context.Context, r *http.Request, req *twinningv1.ListTwinningsRequest, n int) section[[]*twinningv1.Twinning] {
+	var out section[[]*twinningv1.Twinning]
+	req.PageSize = int32(min(max(n, 20), 100))
+	for range publicTwinningsPages {
+		resp, err := p.b.Twinning.ListTwinnings(ctx, req)
+		if err != nil {
+			out.Down = p.sectionError(r, err)
+			return out
+		}
+		for _, tw := range resp.GetTwinnings() {
+			if isPublic(tw) && len(out.Items) < n {
+				out.Items = append(out.Items, tw)
+			}
+		}
+		if len(out.Items) >= n || resp.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	return out
 }
