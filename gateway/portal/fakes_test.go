@@ -325,7 +325,11 @@ func newWorld() *world {
 	return &world{
 		rec:      rec,
 		catalog:  &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}, so: newSeekOffer()},
-		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{tw}},
+		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{
+			{Id: "t-cancelled", Code: "OLD-1", Title: "Un gemellaggio annullato", Status: twinningv1.TwinningStatus_TWINNING_STATUS_CANCELLED},
+			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT},
+			tw,
+		}},
 		discussion: &fakeDiscussion{
 			rec: rec,
 			members: []*discussionv1.Member{{

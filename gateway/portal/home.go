@@ -32,12 +32,7 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: homeTwinnings})
-			if err != nil {
-				d.Twinnings.Down = p.sectionError(r, err)
-				return
-			}
-			d.Twinnings.Items = resp.GetTwinnings()
+			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{}, homeTwinnings)
 		},
 		func() {
 			ctx, cancel := p.call(r)

@@ -140,12 +140,14 @@ func TestEveryPageRenders(t *testing.T) {
 		not    []string // in neither page
 	}{
 		{path: "/", status: 200, want: []string{`<html lang="it">`, "Gli ultimi gemellaggi", "Tos.Ca. – Valorizzare le competenze dei cittadini",
-			"Maico Centis", "Comune di Pordenone", "Project manager", "Nella community da 2 mesi.", "Ultimo accesso: 16 aprile 2018", "In diretta dalla community", "Registrati alla community"}},
+			"Maico Centis", "Comune di Pordenone", "Project manager", "Nella community da 2 mesi.", "Ultimo accesso: 16 aprile 2018", "In diretta dalla community", "Registrati alla community"},
+			not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio"}},
 		{path: "/feed", status: 200, want: []string{"/threads/th-general"}},
 		{path: "/practices", status: 200, want: []string{"Catalogo delle buone pratiche", "lavoro (1.234)", "Regione Toscana"}},
 		{path: "/practices?q=competenze", status: 200, want: []string{"1 buona pratica trovata", "<mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
 		{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione"}},
-		{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"}},
+		{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"},
+			not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio", "TWINNING_STATUS_DRAFT"}},
 		{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
 			"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16/05/2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
 		{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},

@@ -198,12 +198,7 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 10, PracticeId: pr.GetId()})
-			if err != nil {
-				d.Twinnings.Down = p.sectionError(r, err)
-				return
-			}
-			d.Twinnings.Items = resp.GetTwinnings()
+			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{PracticeId: pr.GetId()}, 10)
 		},
 		func() {
 			ctx, cancel := p.call(r)

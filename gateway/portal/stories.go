@@ -39,9 +39,7 @@ func (p *Portal) showStoryForm(w http.ResponseWriter, r *http.Request, code int,
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			if resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 100}); err == nil {
-				d.Twinnings = resp.GetTwinnings()
-			}
+			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{}, 100).Items
 		},
 		func() {
 			ctx, cancel := p.call(r)

@@ -25,11 +25,15 @@ func (p *Portal) twinnings(w http.ResponseWriter, r *http.Request) {
 	st := twinningv1.TwinningStatus(twinningv1.TwinningStatus_value[q.Get("status")])
 	d := twinningsData{Status: q.Get("status")}
 	for n := range twinningv1.TwinningStatus_name {
-		if n != 0 {
+		if tw := (&twinningv1.Twinning{Status: twinningv1.TwinningStatus(n)}); n != 0 && isPublic(tw) {
 			d.Statuses = append(d.Statuses, twinningv1.TwinningStatus(n))
 		}
 	}
 	slices.Sort(d.Statuses)
+	if !isPublic(&twinningv1.Twinning{Status: st}) {
+		st = twinningv1.TwinningStatus_TWINNING_STATUS_UNSPECIFIED
+		d.Status = ""
+	}
 	var err error
 	parallel(
 		func() {
@@ -37,7 +41,12 @@ func (p *Portal) twinnings(w http.ResponseWriter, r *http.Request) {
 			defer cancel()
 			var resp *twinningv1.ListTwinningsResponse
 			resp, err = p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 20, PageToken: q.Get("page"), Status: st})
-			d.Twinnings, d.Next = resp.GetTwinnings(), resp.GetNextPageToken()
+			for _, tw := range resp.GetTwinnings() {
+				if isPublic(tw) {
+					d.Twinnings = append(d.Twinnings, tw)
+				}
+			}
+			d.Next = resp.GetNextPageToken()
 		},
 		func() { d.Orgs = p.orgNames(r) },
 	)
