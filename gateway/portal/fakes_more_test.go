@@ -166,3 +166,44 @@ func (f *fakeDiscussion) GrantRoles(ctx context.Context, req *discussionv1.Grant
 	f.decided.grants = append(f.decided.grants, req)
 	return f.members[0], nil
 }
+
+// moderated records reports and moderators' decisions.
+type moderated struct {
+	mu       sync.Mutex
+	reports  []*discussionv1.ReportPostRequest
+	hidden   []*discussionv1.ModeratePostRequest
+	restored []*discussionv1.ModeratePostRequest
+	edited   []*discussionv1.EditPostRequest
+}
+
+func (f *fakeDiscussion) ReportPost(ctx context.Context, req *discussionv1.ReportPostRequest, _ ...grpc.CallOption) (*discussionv1.Post, error) {
+	f.rec.note(ctx)
+	f.mod.mu.Lock()
+	defer f.mod.mu.Unlock()
+	f.mod.reports = append(f.mod.reports, req)
+	return &discussionv1.Post{Id: req.GetId()}, nil
+}
+
+func (f *fakeDiscussion) HidePost(ctx context.Context, req *discussionv1.ModeratePostRequest, _ ...grpc.CallOption) (*discussionv1.Post, error) {
+	f.rec.note(ctx)
+	f.mod.mu.Lock()
+	defer f.mod.mu.Unlock()
+	f.mod.hidden = append(f.mod.hidden, req)
+	return &discussionv1.Post{Id: req.GetId()}, nil
+}
+
+func (f *fakeDiscussion) RestorePost(ctx context.Context, req *discussionv1.ModeratePostRequest, _ ...grpc.CallOption) (*discussionv1.Post, error) {
+	f.rec.note(ctx)
+	f.mod.mu.Lock()
+	defer f.mod.mu.Unlock()
+	f.mod.restored = append(f.mod.restored, req)
+	return &discussionv1.Post{Id: req.GetId()}, nil
+}
+
+func (f *fakeDiscussion) EditPost(ctx context.Context, req *discussionv1.EditPostRequest, _ ...grpc.CallOption) (*discussionv1.Post, error) {
+	f.rec.note(ctx)
+	f.mod.mu.Lock()
+	defer f.mod.mu.Unlock()
+	f.mod.edited = append(f.mod.edited, req)
+	return &discussionv1.Post{Id: req.GetId()}, nil
+}

@@ -163,6 +163,7 @@ type fakeDiscussion struct {
 	refreshed, deleted int
 	refreshErr         error
 	decided            decisions
+	mod                moderated
 }
 
 func (f *fakeDiscussion) ListMembers(ctx context.Context, _ *discussionv1.ListMembersRequest, _ ...grpc.CallOption) (*discussionv1.ListMembersResponse, error) {

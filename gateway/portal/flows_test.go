@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 )
@@ -77,5 +78,75 @@ func TestAdministratorDecidesAffiliationsAndGrantsRoles(t *testing.T) {
 	b.logIn("editor")
 	if a := b.post("/admin/members/m1/roles", url.Values{csrfField: {b.token("/")}, "roles": {"ROLE_MODERATOR"}}); a.status != http.StatusForbidden {
 		t.Errorf("an editor granting roles = %d, want 403", a.status)
+	}
+}
+
+// A member reports a post with a reason; a moderator sees a hidden post
+// in the queue, says why it was hidden, and restores it from the queue
+// or from the thread.
+func TestReportAndModeration(t *testing.T) {
+	w := newWorld()
+	w.discussion.posts = append(w.discussion.posts,
+		&discussionv1.Post{Id: "post-hidden", ThreadId: "th-general", AuthorId: "m3", AuthorName: "Antonio Greco", BodyHtml: "<p>Compra ora!</p>",
+			State: discussionv1.PostState_POST_STATE_HIDDEN, ModerationReason: "hidden pending review: reported by 3 members", ReportCount: 3, CreateTime: ts(testNow.Add(-time.Hour))},
+		&discussionv1.Post{Id: "post-mod", ThreadId: "th-general", AuthorId: "m4", AuthorName: "Paolo Innocenti", BodyHtml: "<p>Insulti</p>",
+			State: discussionv1.PostState_POST_STATE_HIDDEN, ModerationReason: "Linguaggio offensivo", CreateTime: ts(testNow.Add(-2 * time.Hour))})
+	b := startPortal(t, w)
+	b.logIn()
+	tok := b.token("/threads/th-general")
+
+	a := b.post("/posts/post-1/report", url.Values{csrfField: {tok}, "thread_id": {"th-general"}, "note": {"link a un sito esterno"}})
+	if a.status != http.StatusBadRequest || len(w.discussion.mod.reports) != 0 {
+		t.Fatalf("a report without a reason = %d, want 400 unsent", a.status)
+	}
+	mustContain(t, a, "Scegli il motivo della segnalazione.")
+	a = b.post("/posts/post-1/report", url.Values{csrfField: {tok}, "thread_id": {"th-general"}, "kind": {"spam"}, "note": {"link a un sito esterno"}})
+	if a.status != http.StatusSeeOther || len(w.discussion.mod.reports) != 1 || w.discussion.mod.reports[0].GetReason() != "Pubblicità o spam: link a un sito esterno" {
+		t.Fatalf("report = %d, sent %v", a.status, w.discussion.mod.reports)
+	}
+
+	// Readers see why a post is hidden, and no body.
+	thread := b.get("/threads/th-general")
+	mustContain(t, thread, "Nascosto in attesa di revisione: segnalato da 3 persone.", "Nascosto da chi modera. Motivo: Linguaggio offensivo")
+
+	b.logIn("moderator")
+	queue := b.get("/moderation")
+	mustContain(t, queue, "Messaggi nascosti", `data-post="post-hidden"`, `data-post="post-mod"`, "Compra ora!", "Conferma: resta nascosto", `data-testid="restore"`)
+	tok = b.token("/moderation")
+	a = b.post("/moderation/posts/post-mod", url.Values{csrfField: {tok}, "action": {"restore"}})
+	if a.status != http.StatusBadRequest || len(w.discussion.mod.restored) != 0 {
+		t.Fatalf("a restore without a reason = %d, want 400 unsent", a.status)
+	}
+	a = b.post("/moderation/posts/post-mod", url.Values{csrfField: {tok}, "action": {"restore"}, "reason": {"Critica legittima"}})
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/moderation" || len(w.discussion.mod.restored) != 1 {
+		t.Fatalf("restore from the queue = %d to %q", a.status, a.header.Get("Location"))
+	}
+	mustContain(t, b.get("/threads/th-general"), `data-testid="thread-moderation"`, "Ripristina")
+	a = b.post("/moderation/posts/post-hidden", url.Values{csrfField: {tok}, "action": {"restore"}, "reason": {"Falso allarme"}, "back": {"thread"}, "thread_id": {"th-general"}})
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/threads/th-general#post-post-hidden" {
+		t.Fatalf("restore from the thread = %d to %q", a.status, a.header.Get("Location"))
+	}
+}
+
+// The author edits a post within the edit window, and only then.
+func TestAuthorEditsAPostWithinTheWindow(t *testing.T) {
+	w := newWorld()
+	w.discussion.posts = append(w.discussion.posts, &discussionv1.Post{Id: "post-mine", ThreadId: "th-general", AuthorId: "m1", AuthorName: "Maico Centis",
+		Body: "Ciao", BodyHtml: "<p>Ciao</p>", State: discussionv1.PostState_POST_STATE_VISIBLE, CreateTime: ts(testNow.Add(-5 * time.Minute))})
+	b := startPortal(t, w)
+	b.logIn()
+	page := b.get("/threads/th-general")
+	mustContain(t, page, `href="/threads/th-general?edit=post-mine#post-post-mine"`, `action="/posts/post-mine/delete"`)
+	if strings.Contains(page.body, "edit=post-1") {
+		t.Error("another member's post is offered for editing")
+	}
+	mustContain(t, b.get("/threads/th-general?edit=post-mine"), `data-testid="edit-form"`, ">Ciao</textarea>")
+	a := b.post("/posts/post-mine/edit", url.Values{csrfField: {b.token("/threads/th-general")}, "thread_id": {"th-general"}, "body": {"Ciao a tutti"}})
+	if a.status != http.StatusSeeOther || len(w.discussion.mod.edited) != 1 || w.discussion.mod.edited[0].GetBody() != "Ciao a tutti" {
+		t.Fatalf("edit = %d, sent %v", a.status, w.discussion.mod.edited)
+	}
+	w.discussion.posts[1].CreateTime = ts(testNow.Add(-time.Hour))
+	if strings.Contains(b.get("/threads/th-general").body, "edit=post-mine") {
+		t.Error("a post older than the edit window is offered for editing")
 	}
 }

@@ -42,6 +42,10 @@ type Config struct {
 	// SessionCookie is the name of the session cookie; SessionCookie when
 	// empty.
 	SessionCookie string `env:"-"`
+	// EditWindow is how long after writing a post its author is offered
+	// to edit or delete it; the discussion service's
+	// GEMELLA_DISCUSSION_EDIT_WINDOW (15 minutes by default) decides.
+	EditWindow time.Duration `env:"EDIT_WINDOW" envDefault:"15m"`
 	// TrustForwardedProto takes "X-Forwarded-Proto: https" as proof of TLS
 	// for the Secure attribute of cookies; the gateway sets it when it
 	// trusts its proxy's headers.
@@ -106,6 +110,9 @@ func New(cfg Config, b Backends, logger *slog.Logger, opts ...Option) (*Portal, 
 	if cfg.SessionCookie == "" {
 		cfg.SessionCookie = SessionCookie
 	}
+	if cfg.EditWindow <= 0 {
+		cfg.EditWindow = 15 * time.Minute
+	}
 	p := &Portal{cfg: cfg, b: b.withDefaults(), logger: logger, now: time.Now}
 	for _, opt := range opts {
 		opt(p)
@@ -160,6 +167,8 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /threads/{id}", p.thread)
 	mux.HandleFunc("POST /threads/{id}/posts", p.reply)
 	mux.HandleFunc("POST /posts/{id}/report", p.reportPost)
+	mux.HandleFunc("POST /posts/{id}/edit", p.editPost)
+	mux.HandleFunc("POST /posts/{id}/delete", p.deletePost)
 	mux.HandleFunc("GET /members", p.members)
 	mux.HandleFunc("GET /seek-offer", p.seekOffer)
 	mux.HandleFunc("GET /seek-offer/needs/new", p.newNeedForm)

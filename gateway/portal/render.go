@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 )
 
 //go:embed templates/*.html
@@ -54,6 +56,9 @@ var templateFuncs = template.FuncMap{
 	"truncate":      truncate,
 	"offeredModels": offeredModels,
 	"roleNames":     roleNames,
+	"hiddenByReports": func(p *discussionv1.Post) bool {
+		return p.GetState() == discussionv1.PostState_POST_STATE_HIDDEN && hiddenByReports.MatchString(p.GetModerationReason())
+	},
 	"int":           func(n int32) int { return int(n) },
 	"list":          func(items ...string) []string { return items },
 	"dict": func(pairs ...any) (map[string]any, error) {
