@@ -324,8 +324,8 @@ func newWorld() *world {
 		CreateTime: ts(time.Date(2015, time.May, 16, 10, 0, 0, 0, rome)), LastActivityTime: ts(testNow.Add(-3 * time.Hour)),
 	}
 	return &world{
-		rec:      rec,
-		catalog:  &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}, so: newSeekOffer()},
+		rec:     rec,
+		catalog: &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}, so: newSeekOffer()},
 		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{
 			{Id: "t-cancelled", Code: "OLD-1", Title: "Un gemellaggio annullato", Status: twinningv1.TwinningStatus_TWINNING_STATUS_CANCELLED},
 			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT},

@@ -121,7 +121,9 @@ func (p *Portal) hiddenPosts(r *http.Request) section[[]*discussionv1.Post] {
 		})
 	}
 	parallel(calls...)
-	slices.SortFunc(out.Items, func(a, b *discussionv1.Post) int { return b.GetCreateTime().AsTime().Compare(a.GetCreateTime().AsTime()) })
+	slices.SortFunc(out.Items, func(a, b *discussionv1.Post) int {
+		return b.GetCreateTime().AsTime().Compare(a.GetCreateTime().AsTime())
+	})
 	return out
 }
 

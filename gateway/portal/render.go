@@ -59,8 +59,8 @@ var templateFuncs = template.FuncMap{
 	"hiddenByReports": func(p *discussionv1.Post) bool {
 		return p.GetState() == discussionv1.PostState_POST_STATE_HIDDEN && hiddenByReports.MatchString(p.GetModerationReason())
 	},
-	"int":           func(n int32) int { return int(n) },
-	"list":          func(items ...string) []string { return items },
+	"int":  func(n int32) int { return int(n) },
+	"list": func(items ...string) []string { return items },
 	"dict": func(pairs ...any) (map[string]any, error) {
 		if len(pairs)%2 != 0 {
 			return nil, errors.New("dict: odd number of arguments")
