@@ -790,4 +790,8 @@ var english = messages{
 	"report.reason.other":         "Other",
 	"flash.post_edited":           "Post edited.",
 	"flash.post_deleted":          "Post deleted.",
+
+	"manage.f.markdown_hint": "You can use Markdown: **bold**, _italics_, lists starting with “- ” and links.",
+	"practice.revision_of":   "no. %s of %s",
+	"practice.revision_n":    "no. %s",
 }

@@ -790,4 +790,8 @@ var italian = messages{
 	"report.reason.other":         "Altro",
 	"flash.post_edited":           "Messaggio modificato.",
 	"flash.post_deleted":          "Messaggio eliminato.",
+
+	"manage.f.markdown_hint": "Puoi usare Markdown: **grassetto**, _corsivo_, elenchi che iniziano con «- » e collegamenti.",
+	"practice.revision_of":   "n. %s del %s",
+	"practice.revision_n":    "n. %s",
 }

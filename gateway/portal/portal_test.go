@@ -248,9 +248,27 @@ func TestUserTextIsEscaped(t *testing.T) {
 			}
 		}
 	}
-	mustContain(t, b.get("/practices/tos-ca"), `&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;`, `&lt;img src=x onerror=alert(1)&gt;`)
+	practice := b.get("/practices/tos-ca")
+	mustContain(t, practice, `&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;`)
+	if strings.Contains(practice.body, "onerror") {
+		t.Error("the practice's description puts an event handler into the page")
+	}
 	// The one field taken as HTML: the discussion service's sanitised body.
 	mustContain(t, b.get("/threads/th-general"), `<p>Il libretto <strong>funziona</strong>.</p>`, `&lt;script&gt;alert(3)&lt;/script&gt;`)
+}
+
+// Practice texts are Markdown, rendered with the posts' sanitiser.
+func TestPracticeTextsAreRenderedFromMarkdown(t *testing.T) {
+	w := newWorld()
+	w.catalog.practices[0].Description = "Il **Libretto formativo**:\n\n- modello A\n- modello B\n\n<script>alert(1)</script> [clic](javascript:alert(2))"
+	w.catalog.practices[0].Results = "Tempi _dimezzati_."
+	a := startPortal(t, w).get("/practices/tos-ca")
+	mustContain(t, a, "<strong>Libretto formativo</strong>", "<li>modello A</li>", "<em>dimezzati</em>")
+	for _, raw := range []string{"**", "- modello", "<script>alert", "javascript:"} {
+		if strings.Contains(a.body, raw) {
+			t.Errorf("the practice page shows %q", raw)
+		}
+	}
 }
 
 // Only the discussion service's body_html fields are ever taken as HTML.

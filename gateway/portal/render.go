@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	"github.com/gemella/gemella/services/platform/markdown"
 )
 
 //go:embed templates/*.html
@@ -51,6 +52,12 @@ var templateFuncs = template.FuncMap{
 	// its members write and sanitises the result (goldmark without raw
 	// HTML, then bluemonday's UGC policy). Nothing else is trusted as HTML.
 	"sanitizedHTML": func(s string) template.HTML { return template.HTML(s) }, //nolint:gosec // see above
+	// markdown renders the texts of practices, needs, offers, twinnings
+	// and organisations, written in Markdown, with the renderer and
+	// sanitiser the discussion service uses for posts
+	// (services/platform/markdown: goldmark without raw HTML, then
+	// bluemonday's UGC policy).
+	"markdown": func(s string) template.HTML { return template.HTML(markdown.HTML(s)) }, //nolint:gosec // sanitised by markdown.HTML
 	"fieldID":       fieldID,
 	"newRequestID":  newRequestID,
 	"truncate":      truncate,
