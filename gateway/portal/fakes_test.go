@@ -78,16 +78,19 @@ func (f *fakeCatalog) ListPractices(ctx context.Context, _ *catalogv1.ListPracti
 func (f *fakeCatalog) SearchPractices(ctx context.Context, req *catalogv1.SearchPracticesRequest, _ ...grpc.CallOption) (*catalogv1.SearchPracticesResponse, error) {
 	f.rec.note(ctx)
 	resp := &catalogv1.SearchPracticesResponse{
-		Facets: []*catalogv1.Facet{{Field: "theme", Counts: []*catalogv1.FacetCount{{Value: "lavoro", Count: 1234}}}},
+		Facets: []*catalogv1.Facet{
+			{Field: "theme", Counts: []*catalogv1.FacetCount{{Value: "lavoro", Count: 1234}}},
+			{Field: "territory", Counts: []*catalogv1.FacetCount{{Value: "ITI1", Count: 2}}},
+		},
 	}
-	if req.GetQ() != "" {
-		for _, p := range f.practices {
-			resp.Hits = append(resp.Hits, &catalogv1.PracticeHit{Practice: p, Highlights: []*catalogv1.Highlight{
-				{Field: "summary", Fragments: []string{"le <mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
-			}})
+	for _, p := range f.practices {
+		hit := &catalogv1.PracticeHit{Practice: p}
+		if req.GetQ() != "" {
+			hit.Highlights = []*catalogv1.Highlight{{Field: "summary", Fragments: []string{"le <mark>competenze</mark> &amp; i &lt;cittadini&gt;"}}}
 		}
-		resp.Total = int32(len(resp.Hits))
+		resp.Hits = append(resp.Hits, hit)
 	}
+	resp.Total = int32(len(resp.Hits))
 	return resp, nil
 }
 
@@ -272,7 +275,7 @@ type world struct {
 func newWorld() *world {
 	rec := &calls{}
 	orgs := []*catalogv1.Organization{
-		{Id: "toscana", Name: "Regione Toscana"},
+		{Id: "toscana", Name: "Regione Toscana", Territory: &catalogv1.Territory{Code: "ITI1", Name: "Toscana"}},
 		{Id: "firenze", Name: "Comune di Firenze"},
 		{Id: "calabria", Name: "Regione Calabria"},
 		{Id: "vibo", Name: "Comune di Vibo Valentia"},

@@ -1,12 +1,14 @@
 package portal
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 )
 
@@ -149,4 +151,30 @@ func TestAuthorEditsAPostWithinTheWindow(t *testing.T) {
 	if strings.Contains(b.get("/threads/th-general").body, "edit=post-mine") {
 		t.Error("a post older than the edit window is offered for editing")
 	}
+}
+
+// The catalogue counts what it found, sorts it and pages it.
+func TestCatalogueCountsSortsAndPages(t *testing.T) {
+	w := newWorld()
+	for i := range 24 {
+		w.catalog.practices = append(w.catalog.practices, &catalogv1.Practice{
+			Id: fmt.Sprintf("p%02d", i), Slug: fmt.Sprintf("pratica-%02d", i), Title: fmt.Sprintf("Pratica %02d", 23-i),
+			Status:   catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED,
+			Adoption: &catalogv1.AdoptionFigures{Twinnings: int32(i % 5)}, PublishTime: ts(testNow.Add(-time.Duration(i) * time.Hour)),
+		})
+	}
+	b := startPortal(t, w)
+	a := b.get("/practices?sort=title")
+	mustContain(t, a, "25 buone pratiche pubblicate", "Pagina 1 di 3", `href="/practices?p=2&amp;sort=title" rel="next"`)
+	first := strings.Index(a.body, "Pratica 00")
+	if first < 0 || strings.Index(a.body, "Pratica 01") < first || strings.Contains(a.body, "Tos.Ca. – Valorizzare") {
+		t.Errorf("page 1 by title is not Pratica 00, 01, …")
+	}
+	a = b.get("/practices?sort=title&p=3")
+	mustContain(t, a, "Pagina 3 di 3", "Tos.Ca. – Valorizzare", `rel="prev"`)
+	a = b.get("/practices?sort=adopted")
+	if i, j := strings.Index(a.body, ">Pratica 19<"), strings.Index(a.body, ">Pratica 23<"); i < 0 || j >= 0 && j < i {
+		t.Errorf("most adopted first: Pratica 19 (4 twinnings) should come before Pratica 23 (0)")
+	}
+	mustContain(t, b.get("/practices?q=competenze"), "25 buone pratiche trovate", `<option value="relevance" selected>pertinenza</option>`)
 }

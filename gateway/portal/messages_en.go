@@ -794,4 +794,14 @@ var english = messages{
 	"manage.f.markdown_hint": "You can use Markdown: **bold**, _italics_, lists starting with “- ” and links.",
 	"practice.revision_of":   "no. %s of %s",
 	"practice.revision_n":    "no. %s",
+
+	"catalogue.sort":           "Sort by",
+	"catalogue.sort.relevance": "relevance",
+	"catalogue.sort.newest":    "newest",
+	"catalogue.sort.adopted":   "most adopted",
+	"catalogue.sort.title":     "title (A–Z)",
+	"catalogue.count":          forms{"%d published practice", "%d published practices"},
+	"pager.page_of":            "Page %d of %d",
+	"pager.page":               "Page",
+	"pager.previous":           "Previous page",
 }

@@ -794,4 +794,14 @@ var italian = messages{
 	"manage.f.markdown_hint": "Puoi usare Markdown: **grassetto**, _corsivo_, elenchi che iniziano con «- » e collegamenti.",
 	"practice.revision_of":   "n. %s del %s",
 	"practice.revision_n":    "n. %s",
+
+	"catalogue.sort":           "Ordina per",
+	"catalogue.sort.relevance": "pertinenza",
+	"catalogue.sort.newest":    "più recenti",
+	"catalogue.sort.adopted":   "più adottate",
+	"catalogue.sort.title":     "titolo (A–Z)",
+	"catalogue.count":          forms{"%d buona pratica pubblicata", "%d buone pratiche pubblicate"},
+	"pager.page_of":            "Pagina %d di %d",
+	"pager.page":               "Pagina",
+	"pager.previous":           "Pagina precedente",
 }

@@ -57,7 +57,7 @@ var templateFuncs = template.FuncMap{
 	// sanitiser the discussion service uses for posts
 	// (services/platform/markdown: goldmark without raw HTML, then
 	// bluemonday's UGC policy).
-	"markdown": func(s string) template.HTML { return template.HTML(markdown.HTML(s)) }, //nolint:gosec // sanitised by markdown.HTML
+	"markdown":      func(s string) template.HTML { return template.HTML(markdown.HTML(s)) }, //nolint:gosec // sanitised by markdown.HTML
 	"fieldID":       fieldID,
 	"newRequestID":  newRequestID,
 	"truncate":      truncate,
