@@ -804,4 +804,18 @@ var english = messages{
 	"pager.page_of":            "Page %d of %d",
 	"pager.page":               "Page",
 	"pager.previous":           "Previous page",
+
+	"nav.threads":            "Discussions",
+	"threads.title":          "Community discussions",
+	"threads.intro":          "Discussions on twinnings, practices and the general board, most recent first.",
+	"threads.filter":         "Filter the discussions",
+	"threads.scope":          "Discussions on",
+	"threads.scope.general":  "general board",
+	"threads.scope.twinning": "twinnings",
+	"threads.scope.practice": "practices",
+	"threads.in.general":     "General board",
+	"threads.in.twinning":    "On a twinning",
+	"threads.in.practice":    "On a practice",
+	"threads.by":             "opened by %s",
+	"threads.new":            "Open a discussion on the general board",
 }

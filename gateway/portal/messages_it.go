@@ -804,4 +804,18 @@ var italian = messages{
 	"pager.page_of":            "Pagina %d di %d",
 	"pager.page":               "Pagina",
 	"pager.previous":           "Pagina precedente",
+
+	"nav.threads":            "Discussioni",
+	"threads.title":          "Le discussioni della community",
+	"threads.intro":          "Le discussioni sui gemellaggi, sulle buone pratiche e sulla bacheca generale, dalla più recente.",
+	"threads.filter":         "Filtra le discussioni",
+	"threads.scope":          "Discussioni su",
+	"threads.scope.general":  "bacheca generale",
+	"threads.scope.twinning": "gemellaggi",
+	"threads.scope.practice": "buone pratiche",
+	"threads.in.general":     "Bacheca generale",
+	"threads.in.twinning":    "Su un gemellaggio",
+	"threads.in.practice":    "Su una buona pratica",
+	"threads.by":             "aperta da %s",
+	"threads.new":            "Apri una discussione sulla bacheca generale",
 }

@@ -164,6 +164,8 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /practices/{id}/threads", p.openPracticeThread)
 	mux.HandleFunc("GET /twinnings", p.twinnings)
 	mux.HandleFunc("GET /twinnings/{id}", p.twinning)
+	mux.HandleFunc("GET /threads", p.threads)
+	mux.HandleFunc("POST /threads", p.openGeneralThread)
 	mux.HandleFunc("GET /threads/{id}", p.thread)
 	mux.HandleFunc("POST /threads/{id}/posts", p.reply)
 	mux.HandleFunc("POST /posts/{id}/report", p.reportPost)

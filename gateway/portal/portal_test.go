@@ -155,6 +155,8 @@ func TestEveryPageRenders(t *testing.T) {
 		{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"}},
 		{path: "/threads/th-general", roles: []string{}, status: 200, want: []string{`data-testid="reply-form"`, "Segnala"}},
 		{path: "/members", status: 200, want: []string{"Maico Centis"}},
+		{path: "/threads", status: 200, want: []string{"Le discussioni della community", `href="/threads/th-general"`, "Su un gemellaggio", "1 messaggio"}},
+		{path: "/threads", roles: []string{}, status: 200, want: []string{`data-testid="general-thread-form"`}},
 		{path: "/seek-offer", status: 200, want: []string{"Asili nido", "Comune di Vibo Valentia", `href="/needs/n1"`, `href="/offers/o-tosca"`, "modelli A, B, C"},
 			not: []string{"Nuova richiesta di supporto"}},
 		{path: "/seek-offer", roles: []string{"editor"}, status: 200, want: []string{"Nuova richiesta di supporto", "Nuova offerta di supporto"}},

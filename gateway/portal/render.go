@@ -63,6 +63,14 @@ var templateFuncs = template.FuncMap{
 	"truncate":      truncate,
 	"offeredModels": offeredModels,
 	"roleNames":     roleNames,
+	"scopeName": func(s discussionv1.Scope) string {
+		for name, v := range threadScopes {
+			if v == s {
+				return name
+			}
+		}
+		return "general"
+	},
 	"hiddenByReports": func(p *discussionv1.Post) bool {
 		return p.GetState() == discussionv1.PostState_POST_STATE_HIDDEN && hiddenByReports.MatchString(p.GetModerationReason())
 	},

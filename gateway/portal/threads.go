@@ -53,6 +53,68 @@ func (d threadData) FormFor(id string) *form {
 // reportReasons are the kinds of report (message ids report.reason.<kind>).
 var reportReasons = []string{"spam", "offensive", "off_topic", "personal_data", "other"}
 
+type threadsData struct {
+	Threads section[[]*discussionv1.Thread]
+	Scope   string
+	Scopes  []string
+	Next    string
+	First   bool
+	Form    *form
+}
+
+// threadScopes are the kinds of discussion the index filters by.
+var threadScopes = map[string]discussionv1.Scope{
+	"general": discussionv1.Scope_SCOPE_GENERAL, "twinning": discussionv1.Scope_SCOPE_TWINNING, "practice": discussionv1.Scope_SCOPE_PRACTICE,
+}
+
+// threads is the index of discussions, most recently active first, by
+// kind if asked, with the form to open a general discussion.
+func (p *Portal) threads(w http.ResponseWriter, r *http.Request) {
+	p.showThreads(w, r, http.StatusOK, newForm(nil).withLabels(threadLabels))
+}
+
+func (p *Portal) showThreads(w http.ResponseWriter, r *http.Request, code int, f *form) {
+	q := r.URL.Query()
+	d := threadsData{Scope: q.Get("scope"), Scopes: []string{"general", "twinning", "practice"}, First: q.Get("page") == "", Form: f}
+	ctx, cancel := p.call(r)
+	defer cancel()
+	resp, err := p.b.Discussion.ListThreads(ctx, &discussionv1.ListThreadsRequest{PageSize: 20, PageToken: q.Get("page"), Scope: threadScopes[d.Scope]})
+	if err != nil {
+		d.Threads.Down = p.sectionError(r, err)
+	} else {
+		d.Threads.Items, d.Next = resp.GetThreads(), resp.GetNextPageToken()
+	}
+	p.render(w, r, code, "threads", "threads.title", d)
+}
+
+// openGeneralThread opens a discussion on the general board.
+func (p *Portal) openGeneralThread(w http.ResponseWriter, r *http.Request) {
+	if !p.requireUser(w, r) {
+		return
+	}
+	f := newForm(formValues(r)).withLabels(threadLabels)
+	if !f.require(visitOf(r).L, "title", "body") {
+		p.showThreads(w, r, http.StatusBadRequest, f)
+		return
+	}
+	ctx, cancel := p.call(r)
+	defer cancel()
+	th, err := p.b.Discussion.CreateThread(ctx, &discussionv1.CreateThreadRequest{
+		Thread:    &discussionv1.Thread{Scope: discussionv1.Scope_SCOPE_GENERAL, Title: f.Val("title"), Body: f.Val("body")},
+		RequestId: f.Val("request_id"),
+	})
+	if err != nil {
+		fl := p.explain(r, f, err)
+		if fl.mustLogIn || fl.unexpected {
+			p.fail(w, r, err)
+			return
+		}
+		p.showThreads(w, r, fl.status, f)
+		return
+	}
+	p.redirect(w, r, "/threads/"+url.PathEscape(th.GetId()), "flash.thread_opened")
+}
+
 // thread shows a discussion with its posts, the report buttons and the
 // reply form.
 func (p *Portal) thread(w http.ResponseWriter, r *http.Request) {
