@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -37,10 +38,16 @@ func (p *Portal) register(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r)).withLabels(memberLabels)
 	orgs := p.organizations(r)
 	l := visitOf(r).L
-	if !f.require(l, "display_name", "email") || r.PostFormValue("password") == "" {
-		if r.PostFormValue("password") == "" {
-			f.require(l, "password")
-		}
+	complete := f.require(l, "display_name", "email")
+	if r.PostFormValue("password") == "" {
+		f.require(l, "password")
+		complete = false
+	}
+	if f.Val("privacy_consent") == "" {
+		f.fieldError(l, "privacy_consent", l.T("register.privacy_required"))
+		f.Message, complete = l.T("form.fix_fields"), false
+	}
+	if !complete {
 		f.Values.Del("password")
 		p.render(w, r, http.StatusBadRequest, "register", "register.title", accountData{Form: f, Organizations: orgs})
 		return
@@ -62,13 +69,19 @@ func (p *Portal) register(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := p.call(r)
 	defer cancel()
 	// r.PostFormValue, not f: a password is taken exactly as typed.
-	_, err := p.b.Discussion.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{Member: m, Password: r.PostFormValue("password")})
+	created, err := p.b.Discussion.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{Member: m, Password: r.PostFormValue("password")})
 	if err != nil {
 		fl := p.explain(r, f, err)
 		f.Values.Del("password")
 		p.render(w, r, fl.status, "register", "register.title", accountData{Form: f, Organizations: orgs})
 		return
 	}
+	// The member's consent to the privacy notice: the community service
+	// has no field for it yet, so it is recorded in the gateway's log
+	// with the notice's version, the member and the time.
+	p.logger.InfoContext(r.Context(), "portal: privacy notice accepted at sign-up",
+		slog.String("member_id", created.GetId()), slog.String("privacy_version", p.cfg.PrivacyVersion),
+		slog.Time("accepted_at", p.now()), slog.String("request_id", visitOf(r).requestID))
 	p.redirect(w, r, "/login", "flash.registered")
 }
 

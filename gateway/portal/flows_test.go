@@ -178,3 +178,25 @@ func TestCatalogueCountsSortsAndPages(t *testing.T) {
 	}
 	mustContain(t, b.get("/practices?q=competenze"), "25 buone pratiche trovate", `<option value="relevance" selected>pertinenza</option>`)
 }
+
+// Signing up needs the consent to the privacy notice, checked before the
+// community service is asked; the footer links the AgID pages.
+func TestSignUpNeedsThePrivacyConsent(t *testing.T) {
+	w := newWorld()
+	b := startPortal(t, w)
+	form := url.Values{csrfField: {b.token("/register")}, "display_name": {"Lucia Rossi"}, "email": {"lucia@example.org"}, "password": {"una password lunga"}}
+	a := b.post("/register", form)
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("sign-up without consent = %d, want 400", a.status)
+	}
+	mustContain(t, a, "Per registrarti serve il consenso all&#39;informativa sulla privacy.")
+	if strings.Contains(a.body, "una password lunga") {
+		t.Error("the page sends the password back")
+	}
+	home := b.get("/")
+	for _, link := range []string{`href="/privacy"`, `href="/legal-notes"`, `href="/accessibility"`, `href="/contacts"`} {
+		if !strings.Contains(home.body, link) {
+			t.Errorf("the footer lacks %s", link)
+		}
+	}
+}

@@ -102,7 +102,7 @@ var english = messages{
 	"feed.title": "Live from the community",
 
 	"flash.activity_saved":        "Activity logged.",
-	"flash.affiliation_requested": "Request sent: an administrator will check it.",
+	"flash.affiliation_requested": "Request sent: an administrator will verify it.",
 	"flash.already_reported":      "You had already reported this post.",
 	"flash.log_in_first":          "Log in to continue.",
 	"flash.logged_in":             "You are logged in.",
@@ -125,7 +125,7 @@ var english = messages{
 	"flash.twinning_saved":        "Twinning saved.",
 
 	"footer.about": "Gemella: public administrations share what works.",
-	"footer.api":   "API for developers (OpenAPI)",
+	"footer.api":   "Developer API (OpenAPI)",
 
 	"form.already_exists": "It exists already: check the data and try again.",
 	"form.denied":         "You are not allowed to do this.",
@@ -347,7 +347,7 @@ var english = messages{
 
 	"register.display_name":           "Full name",
 	"register.email":                  "E-mail",
-	"register.email_hint":             "Never shown to other members.",
+	"register.email_hint":             "It is not shown to other members.",
 	"register.have_account":           "Already have an account?",
 	"register.intro":                  "To comment and upload content on the platform, sign up with a few essential details.",
 	"register.organization":           "Administration or organisation",
@@ -818,4 +818,18 @@ var english = messages{
 	"threads.in.practice":    "On a practice",
 	"threads.by":             "opened by %s",
 	"threads.new":            "Open a discussion on the general board",
+
+	// AgID basics: header, footer, information pages, consent.
+	"nav.toggle":                     "Show or hide the menu",
+	"nav.close":                      "Close the menu",
+	"footer.operator":                "Platform run by %s",
+	"footer.links":                   "About the site",
+	"page.privacy":                   "Privacy notice",
+	"page.legal":                     "Legal notes",
+	"page.accessibility":             "Accessibility statement",
+	"page.accessibility_official":    "The accessibility statement published on AgID's site",
+	"page.contacts":                  "Contacts",
+	"register.privacy_consent_label": "I have read the privacy notice and agree to the processing of my data to take part in the community.",
+	"register.privacy_read":          "Read the privacy notice",
+	"register.privacy_required":      "To sign up you need to accept the privacy notice.",
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -42,6 +43,22 @@ type Config struct {
 	// SessionCookie is the name of the session cookie; SessionCookie when
 	// empty.
 	SessionCookie string `env:"-"`
+	// Operator is the administration that runs the platform, named by the
+	// privacy notice, the legal notes, the accessibility statement and the
+	// contacts; ContactEmail is where people write to it.
+	Operator     string `env:"OPERATOR" envDefault:"Gemella"`
+	ContactEmail string `env:"CONTACT_EMAIL" envDefault:"info@gemella.example"`
+	// PagesDir may hold the text of the footer's pages, <page>.<lang>.md
+	// (privacy, legal, accessibility, contacts; it, en), each replacing its
+	// default (infopages.go).
+	PagesDir string `env:"PAGES_DIR"`
+	// AccessibilityURL is the accessibility statement published on AgID's
+	// form.agid.gov.it; the footer links to it when set, and to the
+	// portal's own statement otherwise.
+	AccessibilityURL string `env:"ACCESSIBILITY_URL"`
+	// PrivacyVersion names the privacy notice that members accept at
+	// sign-up, recorded with their consent.
+	PrivacyVersion string `env:"PRIVACY_VERSION" envDefault:"2026-1"`
 	// EditWindow is how long after writing a post its author is offered
 	// to edit or delete it; the discussion service's
 	// GEMELLA_DISCUSSION_EDIT_WINDOW (15 minutes by default) decides.
@@ -89,7 +106,9 @@ type Portal struct {
 	orgs    *orgDirectory
 	assets  bool
 	locales map[Lang]*locale
-	handler http.Handler
+	// infoText are the footer's pages, rendered, by "<page>.<lang>".
+	infoText map[string]template.HTML
+	handler  http.Handler
 }
 
 // Option changes how New builds the portal; for tests.
@@ -113,6 +132,15 @@ func New(cfg Config, b Backends, logger *slog.Logger, opts ...Option) (*Portal, 
 	if cfg.EditWindow <= 0 {
 		cfg.EditWindow = 15 * time.Minute
 	}
+	if cfg.Operator == "" {
+		cfg.Operator = defaultOperator
+	}
+	if cfg.ContactEmail == "" {
+		cfg.ContactEmail = defaultContactEmail
+	}
+	if cfg.PrivacyVersion == "" {
+		cfg.PrivacyVersion = "2026-1"
+	}
 	p := &Portal{cfg: cfg, b: b.withDefaults(), logger: logger, now: time.Now}
 	for _, opt := range opts {
 		opt(p)
@@ -126,6 +154,12 @@ func New(cfg Config, b Backends, logger *slog.Logger, opts ...Option) (*Portal, 
 	var err error
 	if p.pages, err = parsePages(); err != nil {
 		return nil, err
+	}
+	if p.infoText, err = loadInfoPages(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Operator == defaultOperator || cfg.ContactEmail == defaultContactEmail {
+		logger.Warn("portal: the privacy notice, legal notes and contacts name the default operator and e-mail; set GEMELLA_PORTAL_OPERATOR and GEMELLA_PORTAL_CONTACT_EMAIL")
 	}
 	p.locales = map[Lang]*locale{Italian: newLocale(Italian, p.now), English: newLocale(English, p.now)}
 	p.orgs = &orgDirectory{catalog: p.b.Catalog, ttl: time.Minute, now: p.now}
@@ -183,6 +217,10 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /offers/{id}/close", p.closeOffer)
 	mux.HandleFunc("GET /stories/new", p.storyForm)
 	mux.HandleFunc("POST /stories/new", p.submitStory)
+
+	for path := range infoPages {
+		mux.HandleFunc("GET "+path, p.infoPage(path))
+	}
 
 	mux.HandleFunc("GET /register", p.registerForm)
 	mux.HandleFunc("POST /register", p.register)

@@ -157,7 +157,9 @@ type page struct {
 	FlashKind string
 	// Styled says whether bootstrap-italia is served.
 	Styled bool
-	Data   any
+	// Operator, ContactEmail and AccessibilityURL fill the footer.
+	Operator, ContactEmail, AccessibilityURL string
+	Data                                     any
 }
 
 // render writes a page with its layout. The page is rendered into a buffer
@@ -179,6 +181,11 @@ func (p *Portal) renderTitled(w http.ResponseWriter, r *http.Request, status int
 		Here:   here(r),
 		Styled: p.assets,
 		Data:   data,
+
+		Operator: p.cfg.Operator, ContactEmail: p.cfg.ContactEmail, AccessibilityURL: p.cfg.AccessibilityURL,
+	}
+	if pg.AccessibilityURL == "" {
+		pg.AccessibilityURL = "/accessibility"
 	}
 	if v.expired {
 		pg.Flash, pg.FlashKind = v.L.T("flash.session_expired"), "info"

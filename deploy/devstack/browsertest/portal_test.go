@@ -270,6 +270,7 @@ func registerAndLogIn(tb *tab) member {
 		"#f-organization_name": "Comune di Vibo Valentia",
 		"#f-role_title":        "Funzionario",
 	})
+	tb.tap("#f-privacy_consent")
 	tb.click(`[data-testid=register-form] button[type=submit]`)
 	if !strings.Contains(tb.text(".alert"), "Registrazione completata") {
 		tb.fatalf("signing up did not lead to the log-in page")
