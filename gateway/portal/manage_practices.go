@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
@@ -22,8 +24,9 @@ type manageData struct {
 	Statuses []catalogv1.PracticeStatus
 }
 
-// manage is the editors' and coordinators' desk: every practice and
-// twinning they may change, and the ways to create new ones.
+// manage is the editors' and coordinators' desk: the practices and
+// twinnings of their organisations (every one for a coordinator), drafts
+// included, and the ways to create new ones.
 func (p *Portal) manage(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
@@ -33,30 +36,57 @@ func (p *Portal) manage(w http.ResponseWriter, r *http.Request) {
 		catalogv1.PracticeStatus_PRACTICE_STATUS_DRAFT, catalogv1.PracticeStatus_PRACTICE_STATUS_SUBMITTED,
 		catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED, catalogv1.PracticeStatus_PRACTICE_STATUS_ARCHIVED,
 	}}
-	parallel(
-		func() {
+	u := visitOf(r).User
+	// A coordinator's desk is the whole catalogue; an editor's, the work
+	// of the organisations they speak for.
+	scopes := []string{""}
+	if !u.IsCoordinator() {
+		scopes = u.Organizations
+	}
+	var mu sync.Mutex
+	seenP, seenT := map[string]bool{}, map[string]bool{}
+	var calls []func()
+	for _, org := range scopes {
+		calls = append(calls, func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
 			resp, err := p.b.Catalog.ListPractices(ctx, &catalogv1.ListPracticesRequest{
-				PageSize: 100, Status: catalogv1.PracticeStatus(catalogv1.PracticeStatus_value[status]),
+				PageSize: 100, OwnerOrganizationId: org, Status: catalogv1.PracticeStatus(catalogv1.PracticeStatus_value[status]),
 			})
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
 				d.Practices.Down = p.sectionError(r, err)
 				return
 			}
-			d.Practices.Items = resp.GetPractices()
-		},
-		func() {
+			for _, pr := range resp.GetPractices() {
+				if !seenP[pr.GetId()] {
+					seenP[pr.GetId()] = true
+					d.Practices.Items = append(d.Practices.Items, pr)
+				}
+			}
+		}, func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 100})
+			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 100, OrganizationId: org})
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
 				d.Twinnings.Down = p.sectionError(r, err)
 				return
 			}
-			d.Twinnings.Items = resp.GetTwinnings()
-		},
-	)
+			for _, tw := range resp.GetTwinnings() {
+				if !seenT[tw.GetId()] {
+					seenT[tw.GetId()] = true
+					d.Twinnings.Items = append(d.Twinnings.Items, tw)
+				}
+			}
+		})
+	}
+	parallel(calls...)
+	byUpdate := func(a, b *timestamppb.Timestamp) int { return b.AsTime().Compare(a.AsTime()) }
+	slices.SortFunc(d.Practices.Items, func(a, b *catalogv1.Practice) int { return byUpdate(a.GetUpdateTime(), b.GetUpdateTime()) })
+	slices.SortFunc(d.Twinnings.Items, func(a, b *twinningv1.Twinning) int { return byUpdate(a.GetUpdateTime(), b.GetUpdateTime()) })
 	p.render(w, r, http.StatusOK, "manage", "manage.title", d)
 }
 

@@ -832,4 +832,7 @@ var english = messages{
 	"register.privacy_consent_label": "I have read the privacy notice and agree to the processing of my data to take part in the community.",
 	"register.privacy_read":          "Read the privacy notice",
 	"register.privacy_required":      "To sign up you need to accept the privacy notice.",
+
+	"practice.manage":         "Manage the practice",
+	"twinning.cancelled_note": "This twinning was cancelled: the page stays as a record.",
 }

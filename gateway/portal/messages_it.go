@@ -832,4 +832,7 @@ var italian = messages{
 	"register.privacy_consent_label": "Ho letto l'informativa sulla privacy e acconsento al trattamento dei miei dati per partecipare alla community.",
 	"register.privacy_read":          "Leggi l'informativa sulla privacy",
 	"register.privacy_required":      "Per registrarti serve il consenso all'informativa sulla privacy.",
+
+	"practice.manage":         "Gestisci la buona pratica",
+	"twinning.cancelled_note": "Questo gemellaggio è stato annullato: la pagina resta a documentarlo.",
 }
