@@ -131,82 +131,86 @@ func mustContain(t *testing.T, a answer, parts ...string) {
 	}
 }
 
+// pageCases are the pages of the portal as visitors of each kind see
+// them; every GET route has at least one.
+var pageCases = []struct {
+	path   string
+	roles  []string // nil: anonymous; else logged in with these
+	status int
+	want   []string // in the Italian page
+	not    []string // in neither page
+}{
+	{path: "/", status: 200, want: []string{`<html lang="it">`, "Gli ultimi gemellaggi", "Tos.Ca. – Valorizzare le competenze dei cittadini",
+		"Maico Centis", "Comune di Pordenone", "Project manager", "Nella community da 2 mesi.", "Ultimo accesso: 16 aprile 2018", "In diretta dalla community", "Registrati alla community"},
+		not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio"}},
+	{path: "/feed", status: 200, want: []string{"/threads/th-general"}},
+	{path: "/practices", status: 200, want: []string{"Catalogo delle buone pratiche", "lavoro (1.234)", "Regione Toscana", `<option value="ITI1">Toscana (2)</option>`,
+		"1 buona pratica pubblicata", `<option value="newest" selected>più recenti</option>`, "1 gemellaggio"}, not: []string{"ITI1 (2)", "pertinenza"}},
+	{path: "/practices?q=competenze", status: 200, want: []string{"1 buona pratica trovata", "<mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
+	{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione"}},
+	{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"},
+		not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio", "TWINNING_STATUS_DRAFT"}},
+	{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
+		"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16/05/2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
+	{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},
+	{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"}},
+	{path: "/threads/th-general", roles: []string{}, status: 200, want: []string{`data-testid="reply-form"`, "Segnala"}},
+	{path: "/members", status: 200, want: []string{"Maico Centis"}},
+	{path: "/privacy", status: 200, want: []string{"Informativa sulla privacy", "Gemella, titolare del trattamento", `href="mailto:info@gemella.example"`, "<h2>I tuoi diritti</h2>"}},
+	{path: "/legal-notes", status: 200, want: []string{"Note legali", "Creative Commons"}},
+	{path: "/accessibility", status: 200, want: []string{"Dichiarazione di accessibilità", "WCAG 2.1"}},
+	{path: "/contacts", status: 200, want: []string{"Contatti", "info@gemella.example"}},
+	{path: "/threads", status: 200, want: []string{"Le discussioni della community", `href="/threads/th-general"`, "Su un gemellaggio", "1 messaggio"}},
+	{path: "/threads", roles: []string{}, status: 200, want: []string{`data-testid="general-thread-form"`}},
+	{path: "/seek-offer", status: 200, want: []string{"Asili nido", "Comune di Vibo Valentia", `href="/needs/n1"`, `href="/offers/o-tosca"`, "modelli A, B, C"},
+		not: []string{"Nuova richiesta di supporto"}},
+	{path: "/seek-offer", roles: []string{"editor"}, status: 200, want: []string{"Nuova richiesta di supporto", "Nuova offerta di supporto"}},
+	{path: "/needs/n-cert", status: 200, want: []string{"Certificazione delle competenze", "Regione Calabria", "Tos.Ca. – Valorizzare",
+		"Parole in comune: certificazione, competenze e cittadini.", "Tema in comune: lavoro.", "Nello stesso paese.",
+		"Già adottata con successo in 2 altri casi.", "c&#39;è un&#39;offerta aperta", `href="/offers/o-tosca"`}, not: []string{"Proponi un gemellaggio", "Chiudi la richiesta"}},
+	{path: "/needs/n-cert", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{
+		`href="/manage/twinnings/new?need=n-cert&amp;offer=o-tosca&amp;practice=p-tosca"`, "Chiudi la richiesta"}},
+	{path: "/needs/nothing", status: 404},
+	{path: "/seek-offer/needs/new", status: 303},
+	{path: "/seek-offer/needs/new", roles: []string{}, status: 403},
+	{path: "/seek-offer/needs/new", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`<option value="calabria" selected>Regione Calabria</option>`}},
+	{path: "/seek-offer/offers/new?practice=p-tosca", roles: []string{"editor"}, status: 200, want: []string{`name="model_codes" value="A" checked`, "Regione Toscana"}},
+	{path: "/offers/o-tosca", status: 200, want: []string{"Offerta: Tos.Ca.", "fino a 2 gemellaggi alla volta", "Certificazione delle competenze", "Tema in comune: lavoro."}},
+	{path: "/manage/twinnings/new?need=n-cert&practice=p-tosca&offer=o-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{
+		`data-testid="twinning-origin"`, `value="Certificazione delle competenze"`, `<option value="calabria" selected>`, `<option value="toscana" selected>`,
+		`value="ORIGIN_NEED" selected`, `name="practice_id" value="p-tosca"`, `value="AGIRE POR 2007-2013"`}},
+	{path: "/admin", status: 303},
+	{path: "/admin", roles: []string{"editor"}, status: 403},
+	{path: "/admin", roles: []string{"administrator"}, status: 200, want: []string{"Maico Centis", "Chiede di rappresentare Regione Calabria.", "Verifica", "Registra un&#39;organizzazione"}},
+	{path: "/admin", roles: []string{"coordinator"}, status: 200, want: []string{"Registra un&#39;organizzazione"}, not: []string{"Chiede di rappresentare"}},
+	{path: "/members/m1", status: 200, want: []string{"Maico Centis", "Amministrazioni rappresentate"}, not: []string{"Assegna i ruoli"}},
+	{path: "/members/m1", roles: []string{"administrator"}, status: 200, want: []string{"Assegna i ruoli scelti", "ROLE_MODERATOR", "Verifica"}},
+	{path: "/organizations/toscana", status: 200, want: []string{"Regione Toscana", "Tos.Ca. – Valorizzare", "Le sue buone pratiche"}},
+	{path: "/admin/organizations/new", roles: []string{"administrator"}, status: 200, want: []string{`name="kind"`, "Comune"}},
+	{path: "/login", status: 200, want: []string{`autocomplete="current-password"`}},
+	{path: "/register", status: 200, want: []string{"Nome e cognome", "Regione Calabria", `name="privacy_consent"`, `href="/privacy"`}},
+	{path: "/stories/new?twinning=t-tosca", roles: []string{}, status: 200, want: []string{`value="twinning:t-tosca" selected`}},
+	{path: "/stories/new", status: 303},
+	{path: "/profile", roles: []string{}, status: 200, want: []string{"maico@example.org"}},
+	{path: "/manage", roles: []string{}, status: 403, want: []string{"Accesso negato"}},
+	{path: "/manage", roles: []string{"editor"}, status: 200, want: []string{"Nuova buona pratica"}},
+	{path: "/manage/practices/new", roles: []string{"editor"}, status: 200, want: []string{`name="models[1].code"`}},
+	{path: "/manage/practices/p-tosca", roles: []string{"editor"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`}},
+	{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Archivia", `data-testid="read-only"`}, not: []string{`data-testid="practice-form"`}},
+	{path: "/manage/practices/p-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`data-testid="read-only"`}, not: []string{`data-testid="practice-form"`, "Archivia"}},
+	{path: "/manage/twinnings/new", roles: []string{"editor"}, status: 200, want: []string{"Nuovo gemellaggio"}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Segna come completata", `data-testid="transfer-form"`},
+		not: []string{"Concludi", "Annulla il gemellaggio"}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Sospendi", "Concludi", "Annulla il gemellaggio"}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`name="status"`}, not: []string{"Sospendi", `data-testid="transfer-form"`}},
+	{path: "/moderation", roles: []string{"editor"}, status: 403},
+	{path: "/moderation", roles: []string{"moderator"}, status: 200, want: []string{"Messaggi segnalati"}},
+	{path: "/practices/nothing", status: 404, want: []string{"Pagina non trovata"}},
+	{path: "/no/such/page", status: 404, want: []string{"Pagina non trovata"}},
+}
+
 func TestEveryPageRenders(t *testing.T) {
-	tests := []struct {
-		path   string
-		roles  []string // nil: anonymous; else logged in with these
-		status int
-		want   []string // in the Italian page
-		not    []string // in neither page
-	}{
-		{path: "/", status: 200, want: []string{`<html lang="it">`, "Gli ultimi gemellaggi", "Tos.Ca. – Valorizzare le competenze dei cittadini",
-			"Maico Centis", "Comune di Pordenone", "Project manager", "Nella community da 2 mesi.", "Ultimo accesso: 16 aprile 2018", "In diretta dalla community", "Registrati alla community"},
-			not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio"}},
-		{path: "/feed", status: 200, want: []string{"/threads/th-general"}},
-		{path: "/practices", status: 200, want: []string{"Catalogo delle buone pratiche", "lavoro (1.234)", "Regione Toscana", `<option value="ITI1">Toscana (2)</option>`,
-			"1 buona pratica pubblicata", `<option value="newest" selected>più recenti</option>`, "1 gemellaggio"}, not: []string{"ITI1 (2)", "pertinenza"}},
-		{path: "/practices?q=competenze", status: 200, want: []string{"1 buona pratica trovata", "<mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
-		{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione"}},
-		{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"},
-			not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio", "TWINNING_STATUS_DRAFT"}},
-		{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
-			"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16/05/2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
-		{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},
-		{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"}},
-		{path: "/threads/th-general", roles: []string{}, status: 200, want: []string{`data-testid="reply-form"`, "Segnala"}},
-		{path: "/members", status: 200, want: []string{"Maico Centis"}},
-		{path: "/privacy", status: 200, want: []string{"Informativa sulla privacy", "Gemella, titolare del trattamento", `href="mailto:info@gemella.example"`, "<h2>I tuoi diritti</h2>"}},
-		{path: "/legal-notes", status: 200, want: []string{"Note legali", "Creative Commons"}},
-		{path: "/accessibility", status: 200, want: []string{"Dichiarazione di accessibilità", "WCAG 2.1"}},
-		{path: "/contacts", status: 200, want: []string{"Contatti", "info@gemella.example"}},
-		{path: "/threads", status: 200, want: []string{"Le discussioni della community", `href="/threads/th-general"`, "Su un gemellaggio", "1 messaggio"}},
-		{path: "/threads", roles: []string{}, status: 200, want: []string{`data-testid="general-thread-form"`}},
-		{path: "/seek-offer", status: 200, want: []string{"Asili nido", "Comune di Vibo Valentia", `href="/needs/n1"`, `href="/offers/o-tosca"`, "modelli A, B, C"},
-			not: []string{"Nuova richiesta di supporto"}},
-		{path: "/seek-offer", roles: []string{"editor"}, status: 200, want: []string{"Nuova richiesta di supporto", "Nuova offerta di supporto"}},
-		{path: "/needs/n-cert", status: 200, want: []string{"Certificazione delle competenze", "Regione Calabria", "Tos.Ca. – Valorizzare",
-			"Parole in comune: certificazione, competenze e cittadini.", "Tema in comune: lavoro.", "Nello stesso paese.",
-			"Già adottata con successo in 2 altri casi.", "c&#39;è un&#39;offerta aperta", `href="/offers/o-tosca"`}, not: []string{"Proponi un gemellaggio", "Chiudi la richiesta"}},
-		{path: "/needs/n-cert", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{
-			`href="/manage/twinnings/new?need=n-cert&amp;offer=o-tosca&amp;practice=p-tosca"`, "Chiudi la richiesta"}},
-		{path: "/needs/nothing", status: 404},
-		{path: "/seek-offer/needs/new", status: 303},
-		{path: "/seek-offer/needs/new", roles: []string{}, status: 403},
-		{path: "/seek-offer/needs/new", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`<option value="calabria" selected>Regione Calabria</option>`}},
-		{path: "/seek-offer/offers/new?practice=p-tosca", roles: []string{"editor"}, status: 200, want: []string{`name="model_codes" value="A" checked`, "Regione Toscana"}},
-		{path: "/offers/o-tosca", status: 200, want: []string{"Offerta: Tos.Ca.", "fino a 2 gemellaggi alla volta", "Certificazione delle competenze", "Tema in comune: lavoro."}},
-		{path: "/manage/twinnings/new?need=n-cert&practice=p-tosca&offer=o-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{
-			`data-testid="twinning-origin"`, `value="Certificazione delle competenze"`, `<option value="calabria" selected>`, `<option value="toscana" selected>`,
-			`value="ORIGIN_NEED" selected`, `name="practice_id" value="p-tosca"`, `value="AGIRE POR 2007-2013"`}},
-		{path: "/admin", status: 303},
-		{path: "/admin", roles: []string{"editor"}, status: 403},
-		{path: "/admin", roles: []string{"administrator"}, status: 200, want: []string{"Maico Centis", "Chiede di rappresentare Regione Calabria.", "Verifica", "Registra un&#39;organizzazione"}},
-		{path: "/admin", roles: []string{"coordinator"}, status: 200, want: []string{"Registra un&#39;organizzazione"}, not: []string{"Chiede di rappresentare"}},
-		{path: "/members/m1", status: 200, want: []string{"Maico Centis", "Amministrazioni rappresentate"}, not: []string{"Assegna i ruoli"}},
-		{path: "/members/m1", roles: []string{"administrator"}, status: 200, want: []string{"Assegna i ruoli scelti", "ROLE_MODERATOR", "Verifica"}},
-		{path: "/organizations/toscana", status: 200, want: []string{"Regione Toscana", "Tos.Ca. – Valorizzare", "Le sue buone pratiche"}},
-		{path: "/admin/organizations/new", roles: []string{"administrator"}, status: 200, want: []string{`name="kind"`, "Comune"}},
-		{path: "/login", status: 200, want: []string{`autocomplete="current-password"`}},
-		{path: "/register", status: 200, want: []string{"Nome e cognome", "Regione Calabria", `name="privacy_consent"`, `href="/privacy"`}},
-		{path: "/stories/new?twinning=t-tosca", roles: []string{}, status: 200, want: []string{`value="twinning:t-tosca" selected`}},
-		{path: "/stories/new", status: 303},
-		{path: "/profile", roles: []string{}, status: 200, want: []string{"maico@example.org"}},
-		{path: "/manage", roles: []string{}, status: 403, want: []string{"Accesso negato"}},
-		{path: "/manage", roles: []string{"editor"}, status: 200, want: []string{"Nuova buona pratica"}},
-		{path: "/manage/practices/new", roles: []string{"editor"}, status: 200, want: []string{`name="models[1].code"`}},
-		{path: "/manage/practices/p-tosca", roles: []string{"editor"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`}},
-		{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Archivia", `data-testid="read-only"`}, not: []string{`data-testid="practice-form"`}},
-		{path: "/manage/practices/p-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`data-testid="read-only"`}, not: []string{`data-testid="practice-form"`, "Archivia"}},
-		{path: "/manage/twinnings/new", roles: []string{"editor"}, status: 200, want: []string{"Nuovo gemellaggio"}},
-		{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Segna come completata", `data-testid="transfer-form"`},
-			not: []string{"Concludi", "Annulla il gemellaggio"}},
-		{path: "/manage/twinnings/t-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Sospendi", "Concludi", "Annulla il gemellaggio"}},
-		{path: "/manage/twinnings/t-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`name="status"`}, not: []string{"Sospendi", `data-testid="transfer-form"`}},
-		{path: "/moderation", roles: []string{"editor"}, status: 403},
-		{path: "/moderation", roles: []string{"moderator"}, status: 200, want: []string{"Messaggi segnalati"}},
-		{path: "/practices/nothing", status: 404, want: []string{"Pagina non trovata"}},
-		{path: "/no/such/page", status: 404, want: []string{"Pagina non trovata"}},
-	}
+	tests := pageCases
 	missingID := regexp.MustCompile(`\[[a-z_]+\.[a-z_.0-9]+\]|%!|\(MISSING\)|\(EXTRA `)
 	for _, tc := range tests {
 		// Every page in both languages: a message id missing in either,
@@ -763,6 +767,39 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	slices.Sort(missing)
 	for _, id := range missing {
 		t.Errorf("message %q is used but not in the catalogue", id)
+	}
+}
+
+// Every GET route of the portal is among the pages TestEveryPageRenders
+// renders in both languages.
+func TestEveryRouteIsRendered(t *testing.T) {
+	src, err := os.ReadFile("portal.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := regexp.MustCompile(`"GET (/[^"]*)"`).FindAllStringSubmatch(string(src), -1)
+	if len(routes) < 25 {
+		t.Fatalf("found %d GET routes in portal.go; the reading is broken", len(routes))
+	}
+	for path := range infoPages {
+		routes = append(routes, []string{"", path})
+	}
+	for _, rt := range routes {
+		pattern := rt[1]
+		if pattern == "/feed" || strings.HasPrefix(pattern, "/static") {
+			continue // the live feed's fragment, and files
+		}
+		re := regexp.MustCompile("^" + regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(regexp.QuoteMeta(strings.TrimSuffix(pattern, "{$}")), `[^/?]+`) + `(\?.*)?$`)
+		found := false
+		for _, c := range pageCases {
+			if re.MatchString(c.path) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("the route GET %s is not among the pages rendered", pattern)
+		}
 	}
 }
 

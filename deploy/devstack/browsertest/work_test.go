@@ -169,7 +169,7 @@ func TestModeratorHidesAReportedPostAndRestoresItFromTheQueue(t *testing.T) {
 	tb.fill(map[string]string{post + " input[name=note]": "pubblicità di corsi"})
 	tb.checkAccessibility("report form")
 	tb.click(post + ` [data-testid=report-form] button[type=submit]`)
-	if got := tb.text(".alert"); !strings.Contains(got, "segnalato ai moderatori") {
+	if got := tb.text(".alert"); !strings.Contains(got, "messaggio è stato segnalato") {
 		tb.fatalf("the report was not sent: %q", got)
 	}
 
@@ -246,5 +246,72 @@ func TestAdminSendsAnonymousVisitorsToLogIn(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=%2Fadmin") {
 		t.Fatalf("anonymous /admin = %d to %q, want 303 to the log-in page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// On a phone the menu collapses behind the burger button and opens on a
+// tap; the header leaves the page most of the screen.
+func TestSmallScreensCollapseTheMenu(t *testing.T) {
+	tb := newTab(t)
+	tb.do("phone-sized window", chromedp.EmulateViewport(390, 800, chromedp.EmulateMobile))
+	tb.visit("/")
+	header := eval[float64](tb, `document.querySelector("header").getBoundingClientRect().height`)
+	if header > 800/4 {
+		tb.errorf("on a phone the header is %.0f px of 800", header)
+	}
+	visible := `(() => { const e = document.querySelector("#nav-main a[href='/practices']"); const r = e.getBoundingClientRect();
+		return r.width > 0 && r.right > 0 && r.left < innerWidth && getComputedStyle(e).visibility !== "hidden"; })()`
+	if eval[bool](tb, visible) {
+		tb.errorf("on a phone the menu is open before a tap")
+	}
+	tb.tap("[data-testid=menu-toggle]")
+	tb.waitFor("the menu opened", visible)
+	tb.screenshot("menu-phone")
+	tb.checkAccessibility("open menu on a phone")
+	tb.do("desktop-sized window", chromedp.EmulateViewport(1280, 1000))
+}
+
+// The footer's pages, the discussions index and a sorted catalogue are
+// readable by everyone.
+func TestFooterPagesIndexAndCatalogue(t *testing.T) {
+	tb := newTab(t)
+	tb.visit("/")
+	for _, link := range []string{"/legal-notes", "/privacy", "/accessibility", "/contacts"} {
+		if eval[int](tb, fmt.Sprintf(`document.querySelectorAll('[data-testid=footer-links] a[href=%q]').length`, link)) != 1 {
+			tb.errorf("the footer has no link to %s", link)
+		}
+	}
+	for _, page := range []string{"/privacy", "/legal-notes", "/accessibility", "/contacts"} {
+		tb.visit(page)
+		if got := tb.text("[data-testid=info-page]"); len(got) < 200 {
+			tb.errorf("%s has no text: %q", page, got)
+		}
+		tb.checkAccessibility(page)
+	}
+	tb.visit("/threads")
+	if got := tb.text("[data-testid=threads]"); !strings.Contains(got, "Tos.Ca.") {
+		tb.errorf("/threads does not list the Tos.Ca. discussion: %q", got)
+	}
+	tb.checkAccessibility("threads")
+	tb.visit("/practices?sort=title")
+	if got := tb.text("[data-testid=catalogue-count]"); !strings.Contains(got, "buone pratiche pubblicate") {
+		tb.errorf("the catalogue does not count its practices: %q", got)
+	}
+	titles := eval[[]string](tb, `Array.from(document.querySelectorAll("[data-testid=catalogue-results] h3")).map(h => h.textContent.trim())`)
+	for i := 1; i < len(titles); i++ {
+		if strings.ToLower(titles[i-1]) > strings.ToLower(titles[i]) {
+			tb.errorf("sorted by title, %q comes before %q", titles[i-1], titles[i])
+		}
+	}
+	if territory := tb.text("#f-territory"); strings.Contains(territory, "ITI1") || !strings.Contains(territory, "Toscana") {
+		tb.errorf("the territory filter reads %q, want names", territory)
+	}
+	tb.checkAccessibility("sorted catalogue")
+	tb.visit("/practices/" + demo.TosCaSlug)
+	if got := eval[int](tb, `document.querySelectorAll("[data-testid=markdown] strong, [data-testid=markdown] li, [data-testid=markdown] p").length`); got == 0 {
+		tb.errorf("the practice's texts are not rendered from Markdown")
+	}
+	if body := tb.text("main"); strings.Contains(body, "**") {
+		tb.errorf("the practice page shows literal Markdown")
 	}
 }
