@@ -212,7 +212,7 @@ var english = messages{
 	"manage.f.objective_text":       "Objective",
 	"manage.f.ongoing":              "Still ongoing",
 	"manage.f.origin":               "Origin",
-	"manage.f.origin_ref":           "Originating request or offer (id)",
+	"manage.f.origin_ref":           "Request or offer it starts from",
 	"manage.f.outcome":              "Outcome",
 	"manage.f.owners":               "Owning administrations",
 	"manage.f.participants":         "Participants",
@@ -835,4 +835,6 @@ var english = messages{
 
 	"practice.manage":         "Manage the practice",
 	"twinning.cancelled_note": "This twinning was cancelled: the page stays as a record.",
+
+	"manage.f.origin_ref_hint": "For a twinning that starts from a request or an offer, start it from its page in “Seek / offer”: this field fills itself.",
 }

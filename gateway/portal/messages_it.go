@@ -212,7 +212,7 @@ var italian = messages{
 	"manage.f.objective_text":       "Obiettivo",
 	"manage.f.ongoing":              "Ancora in corso",
 	"manage.f.origin":               "Origine",
-	"manage.f.origin_ref":           "Richiesta o offerta di origine (id)",
+	"manage.f.origin_ref":           "Richiesta o offerta di origine",
 	"manage.f.outcome":              "Esito",
 	"manage.f.owners":               "Amministrazioni titolari",
 	"manage.f.participants":         "Partecipanti",
@@ -835,4 +835,6 @@ var italian = messages{
 
 	"practice.manage":         "Gestisci la buona pratica",
 	"twinning.cancelled_note": "Questo gemellaggio è stato annullato: la pagina resta a documentarlo.",
+
+	"manage.f.origin_ref_hint": "Per un gemellaggio nato da una richiesta o da un'offerta, avvialo dalla sua pagina in «Cerco / offro»: questo campo si compila da solo.",
 }
