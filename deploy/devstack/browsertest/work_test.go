@@ -26,6 +26,7 @@ func (tb *tab) tap(selector string) {
 // logInAs logs a demo account in, after logging out whoever was in.
 func logInAs(tb *tab, email, password string) {
 	tb.t.Helper()
+	tb.visit("/")
 	if eval[int](tb, `document.querySelectorAll('form[action="/logout"]').length`) > 0 {
 		tb.click(`form[action="/logout"] button`)
 	}
