@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/gemella/gemella/services/platform/config"
-	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/practice-catalog/internal/adapters"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
@@ -61,14 +59,13 @@ type seekOffer struct {
 	closed  sync.Once
 }
 
-// newSeekOffer builds the needs' and offers' repositories on db, opens
+// newSeekOffer takes the needs' and offers' repositories of repos, opens
 // the index and brings it up to date (rebuilding it from the database when
 // it must), and prepares the consumers. deps must hold the organisation
 // and practice repositories; the returned ports complete it.
-func newSeekOffer(ctx context.Context, searchCfg SearchConfig, weights matching.Weights, db *mongo.Database, js jetstream.JetStream,
-	locks *doclock.Locks, notify func(), deps app.Deps, logger *slog.Logger) (*seekOffer, app.SeekOfferDeps, error) {
-	needs := adapters.NewNeedMongoRepository(db, adapters.EncodeNeedEvent, notify, locks)
-	offers := adapters.NewOfferMongoRepository(db, adapters.EncodeOfferEvent, notify, locks)
+func newSeekOffer(ctx context.Context, searchCfg SearchConfig, weights matching.Weights, js jetstream.JetStream,
+	repos adapters.MongoRepositories, deps app.Deps, logger *slog.Logger) (*seekOffer, app.SeekOfferDeps, error) {
+	needs, offers := repos.Needs, repos.Offers
 	idx, err := search.Open(search.Config{Dir: searchCfg.Dir, Logger: logger})
 	if err != nil {
 		return nil, app.SeekOfferDeps{}, err

@@ -21,9 +21,9 @@ import (
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
-	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/practice-catalog/internal/adapters"
@@ -60,6 +60,10 @@ type Config struct {
 	// events.ConsumerConfig.Observe for what it may do.
 	EventObserver func(env *eventsv1.Envelope, handledAt time.Time) `env:"-"`
 
+	// Idempotency keeps the request ids of creates
+	// (GEMELLA_CATALOG_IDEMPOTENCY_TTL, default 24h).
+	Idempotency idempotency.Config `envPrefix:"GEMELLA_CATALOG_"`
+
 	// Search and Matching configure "cerco / offro" (seek_offer.go).
 	Search   SearchConfig    `envPrefix:"GEMELLA_CATALOG_SEARCH_"`
 	Matching MatchingWeights `envPrefix:"GEMELLA_CATALOG_MATCH_"`
@@ -80,6 +84,7 @@ func (c *Config) Validate() error {
 	var p config.Problems
 	p.Add(c.GRPC.Validate("GEMELLA_CATALOG_"))
 	p.Add(c.Mongo.Validate("GEMELLA_CATALOG_"))
+	p.Add(c.Idempotency.Validate("GEMELLA_CATALOG_"))
 	p.Add(c.NATS.Validate("GEMELLA_"))
 	p.Add(c.Auth.Validate("GEMELLA_", true))
 	p.Add(validateSeekOffer(c.Search, c.Matching))
@@ -103,6 +108,8 @@ type Service struct {
 	mongo   *mongo.Client
 	nats    *nats.Conn
 	once    sync.Once
+	// keys are the request ids of creates; nil in memory.
+	keys *idempotency.Keys
 
 	// seekOffer runs the search index and the consumer of twinnings
 	// started from needs (seek_offer.go).
@@ -138,16 +145,23 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 		s.Close()
 		return nil, err
 	}
-	// One set of document locks for the repositories and the relay: see doclock.
-	locks := &doclock.Locks{}
-	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js),
-		db.Collection(adapters.OrganizationsCollection), db.Collection(adapters.PracticesCollection),
-		db.Collection(adapters.NeedsCollection), db.Collection(adapters.OffersCollection))
-	deps := app.Deps{
-		Organizations: adapters.NewOrganizationMongoRepository(db, adapters.EncodeOrganizationEvent, s.relay.Notify, locks),
-		Practices:     adapters.NewPracticeMongoRepository(db, adapters.EncodePracticeEvent, s.relay.Notify, locks),
+	// One set of document locks for the stores and the relay, on the
+	// embedded store only (GEMELLA_CATALOG_MONGO_DOC_LOCKS): see doclock.
+	locks := mongox.DocLocks(cfg.Mongo)
+	outboxes := make([]*mongo.Collection, 0, len(adapters.OutboxCollections))
+	for _, name := range adapters.OutboxCollections {
+		outboxes = append(outboxes, db.Collection(name))
 	}
-	if s.seekOffer, deps.SeekOfferDeps, err = newSeekOffer(ctx, cfg.Search, cfg.Matching, db, js, locks, s.relay.Notify, deps, s.logger); err != nil {
+	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js), outboxes...)
+	repos := adapters.NewMongoRepositories(db, mongox.StoreOptions{Notify: s.relay.Notify, Locks: locks})
+	keyStore := idempotency.NewMongoStore(db, locks)
+	if err := keyStore.EnsureIndexes(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.keys = idempotency.New(keyStore, cfg.Idempotency)
+	deps := app.Deps{Organizations: repos.Organizations, Practices: repos.Practices, Keys: s.keys}
+	if s.seekOffer, deps.SeekOfferDeps, err = newSeekOffer(ctx, cfg.Search, cfg.Matching, js, repos, deps, s.logger); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -267,6 +281,10 @@ func (s *Service) Run(ctx context.Context) error {
 				cancel()
 			}
 		}()
+	}
+	if s.keys != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.keys.Run(ctx, s.logger) }()
 	}
 	var seekOfferErr error
 	if s.seekOffer != nil {

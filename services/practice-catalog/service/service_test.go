@@ -46,6 +46,7 @@ func start(t *testing.T) *env {
 	cfg := service.DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
 	cfg.Mongo.URI = fdb.URI()
+	cfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
 	cfg.NATS.URL = e.nats.URL()
 	cfg.Auth.PublicKeys = testStaff.publicKey()
 	svc, err := service.New(ctx, cfg, quiet)

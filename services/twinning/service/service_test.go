@@ -97,6 +97,7 @@ func start(t *testing.T) *stack {
 	s.catalogCfg = catalog.DefaultConfig()
 	s.catalogCfg.GRPC.Addr = "127.0.0.1:0"
 	s.catalogCfg.Mongo.URI = fdb.URI()
+	s.catalogCfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
 	s.catalogCfg.NATS.URL = s.nats.URL()
 	s.catalogCfg.Auth.PublicKeys = publicKey
 	s.startCatalog(t)
