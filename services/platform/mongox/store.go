@@ -232,10 +232,11 @@ func exclude(omit []string) bson.D {
 	return p
 }
 
-// changeOf is the update from stored to next: $set of next's fields but
-// _id, $unset of the fields stored has and next no longer does (an
-// omitempty field emptied). Both come from the same document type, so a
-// field the type does not know (another writer's) is never touched.
+// changeOf is the update from stored to next: $set of the fields next
+// changed (the version always changes), $unset of the fields stored has
+// and next no longer does (an omitempty field emptied). Both come from the
+// same document type, so a field the type does not know (another
+// writer's, the outbox's) is never touched.
 func changeOf(stored, next any) (bson.D, error) {
 	was, err := documentFields(stored)
 	if err != nil {
@@ -245,18 +246,23 @@ func changeOf(stored, next any) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	before := make(map[string]bson.RawValue, len(was))
+	for _, e := range was {
+		before[e.Key] = e.Value.(bson.RawValue)
+	}
 	set := make(bson.D, 0, len(now))
-	kept := make(map[string]bool, len(now))
 	for _, e := range now {
-		kept[e.Key] = true
-		if e.Key != IDField {
-			set = append(set, e)
+		old, had := before[e.Key]
+		delete(before, e.Key)
+		if e.Key == IDField || had && old.Equal(e.Value.(bson.RawValue)) {
+			continue
 		}
+		set = append(set, e)
 	}
 	update := bson.D{{Key: "$set", Value: set}}
 	var unset bson.D
-	for _, e := range was {
-		if !kept[e.Key] {
+	for _, e := range was { // in the document's order
+		if _, gone := before[e.Key]; gone {
 			unset = append(unset, bson.E{Key: e.Key, Value: ""})
 		}
 	}
