@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 // middleware wraps a handler with one concern.
@@ -87,7 +89,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", rec.statusOrOK()),
 				slog.Int64("bytes", rec.written),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", time.Since(start)),
+				slog.String("trace_id", telemetry.TraceID(r.Context())))
 		}()
 		next.ServeHTTP(rec, r)
 	})

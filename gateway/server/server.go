@@ -18,7 +18,6 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -71,6 +70,7 @@ type Server struct {
 	mu       sync.Mutex
 	listener net.Listener
 	feed     *feed.Hub
+	tel      *gatewayTelemetry
 }
 
 // feedPath is the live event feed; a stream, so no request deadline.
@@ -78,7 +78,7 @@ const feedPath = "/v1/events"
 
 // New connects to every backend (lazily: gRPC dials on first use) and builds
 // the HTTP handler. It does not listen; see Listen and Run.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
 	}
@@ -89,7 +89,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
 	}
-	s := &Server{cfg: cfg, logger: logger, openAPI: doc}
+	tel, err := newGatewayTelemetry(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: logger, openAPI: doc, tel: tel}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
 		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
 		if err != nil {
@@ -104,11 +108,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		runtime.WithErrorHandler(s.handleError),
 		runtime.WithRoutingErrorHandler(s.handleRoutingError),
 		runtime.WithForwardResponseOption(setSessionCookie),
+		runtime.WithMiddlewares(recordRoute),
 	)
 	for _, b := range backends(cfg) {
-		// Backends run next to the gateway on loopback or a private network;
-		// transport security between them is the deployment's job.
-		conn, err := grpc.NewClient(b.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(b.addr, s.backendDialOptions()...)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("connect to %s at %s: %w", b.name, b.addr, err), s.Close())
 		}
@@ -141,7 +144,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		return nil, errors.Join(err, s.Close())
 	}
 
-	s.handler = chain(withPortal(mux, site),
+	s.handler = s.instrument(chain(withPortal(mux, site),
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,
@@ -150,7 +153,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		withTimeout(cfg.RequestTimeout),
 		s.limitBody,
 		s.sessionCookies,
-	)
+	))
 	return s, nil
 }
 
@@ -168,6 +171,9 @@ func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	if err := s.listenMetrics(); err != nil {
+		return errors.Join(err, ln.Close())
 	}
 	s.listener = ln
 	return nil
@@ -193,6 +199,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.listener
 	s.mu.Unlock()
+	defer s.serveMetrics()()
 
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -250,6 +257,7 @@ func (s *Server) Close() error {
 		}
 	}
 	s.backends = nil
+	errs = append(errs, s.closeMetricsListener())
 	return errors.Join(errs...)
 }
 

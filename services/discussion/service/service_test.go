@@ -54,6 +54,7 @@ func start(t *testing.T) *env {
 	e.cfg = service.DefaultConfig()
 	e.cfg.GRPC.Addr = "127.0.0.1:0"
 	e.cfg.Mongo.URI = fdb.URI()
+	e.cfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
 	e.cfg.NATS.URL = e.nats.URL()
 	e.cfg.Auth.KeyFile = keyFile
 	e.startService(t)
@@ -79,6 +80,18 @@ func (e *env) startService(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("service stopped with %v", err)
 		}
+	}
+	waitReady(t, svc)
+}
+
+// waitReady waits, bounded, until svc is SERVING: connected to its store
+// and NATS, its indexes and streams declared.
+func waitReady(t *testing.T, svc interface{ WaitReady(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := svc.WaitReady(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -130,7 +129,7 @@ func documentFields(doc any) (bson.D, error) {
 	}
 	out := make(bson.D, 0, len(elems))
 	for _, e := range elems {
-		if !isOutboxField(e.Key()) {
+		if !outbox.IsField(e.Key()) {
 			out = append(out, bson.E{Key: e.Key(), Value: e.Value()})
 		}
 	}
@@ -250,8 +249,6 @@ type StoreOptions struct {
 	// MaxAttempts bounds the load–decide–write rounds of an Update that
 	// keeps losing races, after which it answers Aborted; default 8.
 	MaxAttempts int
-	// Now stamps when events started waiting; time.Now when nil.
-	Now func() time.Time
 }
 
 const defaultMaxAttempts = 8
@@ -262,9 +259,6 @@ func (o StoreOptions) withDefaults() StoreOptions {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = defaultMaxAttempts
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	return o
 }

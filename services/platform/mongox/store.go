@@ -58,7 +58,7 @@ func (s *AggregateStore[A, D]) insert(ctx context.Context, a *A) (idTaken bool, 
 	if err != nil {
 		return false, err
 	}
-	pending, _ := pendingWrite(recs, s.opts.Now())
+	pending, _ := pendingWrite(s.agg.Events.Encode != nil, recs)
 	if _, err := s.coll.InsertOne(ctx, append(doc.fields, pending...)); err != nil {
 		if IsDuplicateKey(err) {
 			return s.whichDuplicate(ctx, doc.id, a)
@@ -150,7 +150,7 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 	if err != nil {
 		return false, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
 	}
-	_, pending := pendingWrite(recs, s.opts.Now())
+	_, pending := pendingWrite(s.agg.Events.Encode != nil, recs)
 	update = append(update, pending...)
 
 	unlock := s.opts.Locks.Lock(s.coll.Name(), id)
@@ -222,10 +222,7 @@ func (s *AggregateStore[A, D]) notify(recs []outbox.Record) {
 
 // exclude is the projection that leaves out the outbox fields and omit.
 func exclude(omit []string) bson.D {
-	p := make(bson.D, 0, len(outboxFields)+len(omit))
-	for _, f := range outboxFields {
-		p = append(p, bson.E{Key: f, Value: 0})
-	}
+	p := outbox.ExcludeFields()
 	for _, f := range omit {
 		p = append(p, bson.E{Key: f, Value: 0})
 	}

@@ -45,12 +45,11 @@ func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.C
 }
 
 // record builds every outbox record of the catalog, with the request's
-// ctx, so that the envelope can carry its trace context: the one place to
-// call outbox.NewRecordContext(ctx, env) once the outbox has it.
-func record(_ context.Context, subject, actor, aggType, aggID string, version int64, payload proto.Message, at time.Time) (outbox.Record, error) {
+// ctx, whose trace context the envelope carries.
+func record(ctx context.Context, subject, actor, aggType, aggID string, version int64, payload proto.Message, at time.Time) (outbox.Record, error) {
 	env, err := events.NewEnvelope(subject, actor, aggType, aggID, version, payload, at)
 	if err != nil {
 		return outbox.Record{}, err
 	}
-	return outbox.NewRecord(env)
+	return outbox.NewRecordContext(ctx, env)
 }

@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/offer"
@@ -90,14 +91,15 @@ func sortedBy(direction int, fields ...string) []mongo.IndexModel {
 	return out
 }
 
-// EnsureIndexes creates every index the catalog's queries use.
+// EnsureIndexes creates every index the catalog's queries use, and those
+// of the request ids of its creates (idempotency).
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 	for _, name := range OutboxCollections {
 		if err := mongox.EnsureIndexes(ctx, db.Collection(name), Indexes()[name]...); err != nil {
 			return err
 		}
 	}
-	return nil
+	return idempotency.NewMongoStore(db, nil).EnsureIndexes(ctx)
 }
 
 // withValues adds an equality per non-empty value of the field–value

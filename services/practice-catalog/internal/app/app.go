@@ -47,6 +47,9 @@ type Application struct {
 	ListPractices         ListPracticesHandler
 	ListPracticeRevisions ListPracticeRevisionsHandler
 
+	// ApplyTransferEvent keeps adoption figures from twinning events.
+	ApplyTransferEvent ApplyTransferEventHandler
+
 	// SeekOffer are the use cases of needs, offers, search and matching.
 	SeekOffer
 }
@@ -74,6 +77,7 @@ func New(d Deps) Application {
 		GetPractice:           GetPracticeHandler{d},
 		ListPractices:         ListPracticesHandler{d},
 		ListPracticeRevisions: ListPracticeRevisionsHandler{d},
+		ApplyTransferEvent:    ApplyTransferEventHandler{d},
 		SeekOffer:             newSeekOffer(d),
 	}
 }
