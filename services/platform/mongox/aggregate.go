@@ -16,7 +16,7 @@ import (
 
 // Field names every aggregate document shares with the stores.
 const (
-	// IDField is the document's key; Aggregate.ID gives its value.
+	// IDField is the document's key, a non-empty string.
 	IDField = "_id"
 	// SortKeyField orders keyset pages (Page); a document that is listed
 	// carries it, with an index that starts with the list's filter fields.

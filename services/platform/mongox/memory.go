@@ -45,24 +45,43 @@ func (s *MemoryStore[A, D]) Create(ctx context.Context, a *A) error {
 }
 
 func (s *MemoryStore[A, D]) insert(_ context.Context, a *A) (idTaken bool, err error) {
-	*s.agg.Version(a) = 1
+	idTaken, _, err = s.save(a, 0)
+	return idTaken, err
+}
+
+func (s *MemoryStore[A, D]) write(read int64, a *A) (bool, error) {
+	_, ok, err := s.save(a, read)
+	return ok, err
+}
+
+// save stores a at version read+1: a new document when read is 0, else
+// in place of the one still at version read (ok false when it moved on).
+func (s *MemoryStore[A, D]) save(a *A, read int64) (idTaken, ok bool, err error) {
+	*s.agg.Version(a) = read + 1
 	d := s.agg.ToDoc(a)
 	doc, err := s.agg.marshal(d)
 	if err != nil {
-		return false, fmt.Errorf("insert %w", err)
+		return false, false, fmt.Errorf("save %w", err)
 	}
 	events := s.agg.Events.count(a)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, taken := s.docs[doc.id]; taken {
-		return true, s.agg.alreadyExists(doc.id)
+	old, exists := s.docs[doc.id]
+	switch {
+	case read == 0 && exists:
+		return true, false, s.agg.alreadyExists(doc.id)
+	case read > 0 && (!exists || old.version != read):
+		*s.agg.Version(a) = read
+		return false, false, nil
+	case s.clashes(doc.id, &d):
+		return false, false, s.agg.conflict(doc.id, a)
 	}
-	if s.clashes(doc.id, &d) {
-		return false, s.agg.conflict(doc.id, a)
+	if read == 0 {
+		old = nil
 	}
-	s.put(doc, nil, d, 1, events)
+	s.put(doc, old, d, read+1, events)
 	s.notify(events)
-	return false, nil
+	return false, true, nil
 }
 
 func (s *MemoryStore[A, D]) notify(events int) {
@@ -165,31 +184,8 @@ func (s *MemoryStore[A, D]) update(ctx context.Context, id string, fresh func() 
 			return nil, nil, errNoDocument
 		}
 		read := d.version
-		return s.agg.ToDomain(&d.doc), func(a *A) (bool, error) { return s.write(id, read, a) }, nil
+		return s.agg.ToDomain(&d.doc), func(a *A) (bool, error) { return s.write(read, a) }, nil
 	})
-}
-
-func (s *MemoryStore[A, D]) write(id string, read int64, a *A) (bool, error) {
-	*s.agg.Version(a) = read + 1
-	d := s.agg.ToDoc(a)
-	doc, err := s.agg.marshal(d)
-	if err != nil {
-		return false, fmt.Errorf("save %w", err)
-	}
-	events := s.agg.Events.count(a)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, ok := s.docs[id]
-	if !ok || old.version != read {
-		*s.agg.Version(a) = read
-		return false, nil
-	}
-	if s.clashes(id, &d) {
-		return false, s.agg.conflict(id, a)
-	}
-	s.put(doc, old, d, read+1, events)
-	s.notify(events)
-	return true, nil
 }
 
 // Delete implements the same contract as AggregateStore.Delete.
