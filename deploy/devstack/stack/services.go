@@ -70,6 +70,10 @@ func services() []serviceSpec {
 	return []serviceSpec{catalogSpec(), twinningSpec(), discussionSpec()}
 }
 
+// embeddedDocLocks turns the document locks on: the embedded FerretDB
+// applies updates non-atomically (see platform/doclock).
+const embeddedDocLocks = true
+
 // catalogDatabase is the catalog's own MongoDB database.
 const catalogDatabase = "gemella_catalog"
 
@@ -82,6 +86,7 @@ func catalogSpec() serviceSpec {
 			cfg.GRPC.Addr = addr
 			cfg.GRPC.DefaultDeadline = orDefault(cfg.GRPC.DefaultDeadline, grpcDefaultDeadline)
 			cfg.Mongo.URI = infra.mongoURI
+			cfg.Mongo.DocLocks = embeddedDocLocks
 			cfg.Mongo.Database = catalogDatabase
 			// The search index is derived data: kept across restarts to start
 			// fast, rebuilt from the database when missing or behind.
@@ -111,6 +116,7 @@ func twinningSpec() serviceSpec {
 			cfg := twinning.DefaultConfig()
 			cfg.GRPC.Addr = addr
 			cfg.Mongo.URI = infra.mongoURI
+			cfg.Mongo.DocLocks = embeddedDocLocks
 			cfg.Mongo.Database = twinningDatabase
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
@@ -133,6 +139,7 @@ func discussionSpec() serviceSpec {
 			cfg := discussion.DefaultConfig()
 			cfg.GRPC.Addr = addr
 			cfg.Mongo.URI = infra.mongoURI
+			cfg.Mongo.DocLocks = embeddedDocLocks
 			cfg.Mongo.Database = discussionDatabase
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas

@@ -54,6 +54,7 @@ func start(t *testing.T) *env {
 	e.cfg = service.DefaultConfig()
 	e.cfg.GRPC.Addr = "127.0.0.1:0"
 	e.cfg.Mongo.URI = fdb.URI()
+	e.cfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
 	e.cfg.NATS.URL = e.nats.URL()
 	e.cfg.Auth.KeyFile = keyFile
 	e.startService(t)

@@ -2,11 +2,17 @@
 //
 // Why: the embedded FerretDB v1 applies an update by reading the document,
 // changing it in Go and writing it back by _id, without a transaction, so
-// two concurrent "replace if version is still v" calls can both succeed and
-// one write is lost (the repository contract test shows it). Real MongoDB
-// does single-document writes atomically and needs none of this; on the
-// embedded store, which serves one process, a lock per document held by the
-// repositories and the outbox relay restores the guarantee.
+// two concurrent "update if version is still v" calls can both succeed and
+// one write is lost (the repository contract tests show it). Real MongoDB
+// does single-document writes atomically and needs none of this.
+//
+// So the locks are taken only where the configuration asks for them
+// (config.Mongo.DocLocks, GEMELLA_<SVC>_MONGO_DOC_LOCKS, true only for the
+// embedded store, which serves one process; mongox.DocLocks returns nil
+// otherwise, and a nil *Locks locks nothing). Where they are taken, they
+// are held around the single database call that writes, never across a
+// read or the domain's decision: the stores, the idempotency keys and the
+// outbox relay of one process share one set.
 package doclock
 
 import (

@@ -39,10 +39,10 @@ func openStore(cfg config.Mongo, appName string) (*mongo.Client, *mongo.Database
 	return client, client.Database(cfg.Database), nil
 }
 
-// newLocks are the document locks the repositories and the relay share.
-// One place for the choice of wp/store's DocLocks setting (on for the
-// embedded FerretDB, off on MongoDB): today they are always on.
-func newLocks(config.Mongo) *doclock.Locks { return &doclock.Locks{} }
+// newLocks are the document locks the repositories and the relay share:
+// a set when cfg.DocLocks says the store is the embedded FerretDB, nil (no
+// lock at all) on MongoDB.
+func newLocks(cfg config.Mongo) *doclock.Locks { return mongox.DocLocks(cfg) }
 
 // pingStore is the store's health check.
 func pingStore(client *mongo.Client) func(ctx context.Context) error {

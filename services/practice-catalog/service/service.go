@@ -17,6 +17,8 @@ import (
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/config"
+	"github.com/gemella/gemella/services/platform/idempotency"
+	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/practice-catalog/internal/adapters"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
@@ -54,6 +56,10 @@ type Config struct {
 	// events.ConsumerConfig.Observe for what it may do.
 	EventObserver func(env *eventsv1.Envelope, handledAt time.Time) `env:"-"`
 
+	// Idempotency keeps the request ids of creates for
+	// GEMELLA_CATALOG_IDEMPOTENCY_TTL (default 24h).
+	Idempotency idempotency.Config `envPrefix:"GEMELLA_CATALOG_"`
+
 	// Search and Matching configure "cerco / offro" (seek_offer.go).
 	Search   SearchConfig    `envPrefix:"GEMELLA_CATALOG_SEARCH_"`
 	Matching MatchingWeights `envPrefix:"GEMELLA_CATALOG_MATCH_"`
@@ -66,7 +72,7 @@ func DefaultConfig() Config {
 
 // Validate implements config.Validator.
 func (c *Config) Validate() error {
-	return errors.Join(c.Own.Validate(envPrefix), c.Shared.Validate(true), validateSeekOffer(c.Search, c.Matching))
+	return errors.Join(c.Own.Validate(envPrefix), c.Shared.Validate(true), c.Idempotency.Validate(envPrefix), validateSeekOffer(c.Search, c.Matching))
 }
 
 // LoadConfig reads the environment over the defaults.
@@ -104,7 +110,7 @@ func declaration(cfg Config) servicekit.Declaration {
 // build wires the repositories, the search index and the one application
 // that gRPC and the consumers call.
 func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
-	deps := repositories(p)
+	deps, keys := repositories(cfg, p)
 	so, err := openSeekOffer(cfg, &deps, p)
 	if err != nil {
 		return servicekit.Parts{}, err
@@ -119,27 +125,32 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 			Stream: TwinningStream, Durable: NeedOriginsConsumer, FilterSubjects: []string{ports.TwinningCreated},
 			Handler: ports.NewNeedOrigins(application, p.Logger).Handle,
 		}},
-		Workers: so.workers(),
-		Checks:  []servicekit.Check{{Name: "search-index", Check: so.ready}},
-		Close:   so.close,
+		Workers: append(so.workers(), servicekit.Worker{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+			return keys.Run(ctx, rt.Logger)
+		}}),
+		Checks: []servicekit.Check{{Name: "search-index", Check: so.ready}},
+		Close:  so.close,
 	}, nil
 }
 
-// repositories are the catalog's four, on MongoDB or in memory.
-func repositories(p servicekit.Ports) app.Deps {
+// repositories are the catalog's four and the keys of its creates, on
+// MongoDB or in memory.
+func repositories(cfg Config, p servicekit.Ports) (app.Deps, *idempotency.Keys) {
 	if p.InMemory() {
+		keys := idempotency.New(idempotency.NewMemoryStore(), cfg.Idempotency)
 		return app.Deps{
 			Organizations: adapters.NewOrganizationMemoryRepository(),
 			Practices:     adapters.NewPracticeMemoryRepository(),
 			SeekOfferDeps: app.SeekOfferDeps{Needs: adapters.NewNeedMemoryRepository(), Offers: adapters.NewOfferMemoryRepository()},
-		}
+			Keys:          keys,
+		}, keys
 	}
+	repos := adapters.NewMongoRepositories(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
+	keys := idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)
 	return app.Deps{
-		Organizations: adapters.NewOrganizationMongoRepository(p.DB, adapters.EncodeOrganizationEvent, p.Notify, p.Locks),
-		Practices:     adapters.NewPracticeMongoRepository(p.DB, adapters.EncodePracticeEvent, p.Notify, p.Locks),
-		SeekOfferDeps: app.SeekOfferDeps{
-			Needs:  adapters.NewNeedMongoRepository(p.DB, adapters.EncodeNeedEvent, p.Notify, p.Locks),
-			Offers: adapters.NewOfferMongoRepository(p.DB, adapters.EncodeOfferEvent, p.Notify, p.Locks),
-		},
-	}
+		Organizations: repos.Organizations,
+		Practices:     repos.Practices,
+		SeekOfferDeps: app.SeekOfferDeps{Needs: repos.Needs, Offers: repos.Offers},
+		Keys:          keys,
+	}, keys
 }

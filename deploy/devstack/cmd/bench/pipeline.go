@@ -80,6 +80,7 @@ func startPipeline(ctx context.Context, dir string, logger *slog.Logger, observe
 	catalogCfg := catalog.DefaultConfig()
 	catalogCfg.GRPC.Addr = "127.0.0.1:0"
 	catalogCfg.Mongo.URI = p.ferret.URI()
+	catalogCfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
 	catalogCfg.Mongo.Database = catalogDatabase
 	catalogCfg.NATS.URL = p.nats.URL()
 	catalogCfg.NATS.StreamReplicas = 1
@@ -97,6 +98,7 @@ func startPipeline(ctx context.Context, dir string, logger *slog.Logger, observe
 	twinningCfg := twinning.DefaultConfig()
 	twinningCfg.GRPC.Addr = "127.0.0.1:0"
 	twinningCfg.Mongo.URI = p.ferret.URI()
+	twinningCfg.Mongo.DocLocks = true
 	twinningCfg.Mongo.Database = twinningDatabase
 	twinningCfg.NATS.URL = p.nats.URL()
 	twinningCfg.NATS.StreamReplicas = 1

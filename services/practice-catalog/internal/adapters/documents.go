@@ -6,7 +6,6 @@ package adapters
 import (
 	"time"
 
-	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
 )
@@ -20,19 +19,18 @@ type territoryDoc struct {
 }
 
 type organizationDoc struct {
-	ID            string          `bson:"_id"`
-	SortKey       string          `bson:"sort_key"`
-	Name          string          `bson:"name"`
-	Kind          string          `bson:"kind"`
-	Territory     territoryDoc    `bson:"territory"`
-	ParentID      string          `bson:"parent_id,omitempty"`
-	NetworkIDs    []string        `bson:"network_ids,omitempty"`
-	Website       string          `bson:"website,omitempty"`
-	Description   string          `bson:"description,omitempty"`
-	CreatedAt     time.Time       `bson:"created_at"`
-	UpdatedAt     time.Time       `bson:"updated_at"`
-	Version       int64           `bson:"version"`
-	PendingEvents []outbox.Record `bson:"pending_events"`
+	ID          string       `bson:"_id"`
+	SortKey     string       `bson:"sort_key"`
+	Name        string       `bson:"name"`
+	Kind        string       `bson:"kind"`
+	Territory   territoryDoc `bson:"territory"`
+	ParentID    string       `bson:"parent_id,omitempty"`
+	NetworkIDs  []string     `bson:"network_ids,omitempty"`
+	Website     string       `bson:"website,omitempty"`
+	Description string       `bson:"description,omitempty"`
+	CreatedAt   time.Time    `bson:"created_at"`
+	UpdatedAt   time.Time    `bson:"updated_at"`
+	Version     int64        `bson:"version"`
 }
 
 func toOrganizationDoc(o *organization.Organization) organizationDoc {
@@ -40,7 +38,7 @@ func toOrganizationDoc(o *organization.Organization) organizationDoc {
 		ID: o.ID, SortKey: orgSortKey(o), Name: o.Name, Kind: o.Kind.String(),
 		Territory: territoryDoc(o.Territory), ParentID: o.ParentID, NetworkIDs: clone(o.NetworkIDs),
 		Website: o.Website, Description: o.Description, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
-		Version: o.Version, PendingEvents: []outbox.Record{},
+		Version: o.Version,
 	}
 }
 
@@ -115,18 +113,17 @@ type revisionDoc struct {
 }
 
 type practiceDoc struct {
-	ID            string          `bson:"_id"`
-	SortKey       string          `bson:"sort_key"`
-	Content       contentDoc      `bson:",inline"`
-	Status        string          `bson:"status"`
-	Revision      int             `bson:"revision"`
-	Adoption      adoptionDoc     `bson:"adoption"`
-	History       []revisionDoc   `bson:"history,omitempty"`
-	CreatedAt     time.Time       `bson:"created_at"`
-	UpdatedAt     time.Time       `bson:"updated_at"`
-	PublishedAt   time.Time       `bson:"published_at,omitempty"`
-	Version       int64           `bson:"version"`
-	PendingEvents []outbox.Record `bson:"pending_events"`
+	ID          string        `bson:"_id"`
+	SortKey     string        `bson:"sort_key"`
+	Content     contentDoc    `bson:",inline"`
+	Status      string        `bson:"status"`
+	Revision    int           `bson:"revision"`
+	Adoption    adoptionDoc   `bson:"adoption"`
+	History     []revisionDoc `bson:"history,omitempty"`
+	CreatedAt   time.Time     `bson:"created_at"`
+	UpdatedAt   time.Time     `bson:"updated_at"`
+	PublishedAt time.Time     `bson:"published_at,omitempty"`
+	Version     int64         `bson:"version"`
 	// Transfers are the adoption records the figures derive from.
 	Transfers []transferRecordDoc `bson:"adoption_transfers,omitempty"`
 }
@@ -212,7 +209,7 @@ func toPracticeDoc(p *practice.Practice) practiceDoc {
 	d := practiceDoc{
 		ID: p.ID, SortKey: p.SortKey(), Content: toContentDoc(p.Content), Status: p.Status.String(),
 		Revision: p.Revision, Adoption: toAdoptionDoc(p.Adoption), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		PublishedAt: p.PublishedAt, Version: p.Version, PendingEvents: []outbox.Record{},
+		PublishedAt: p.PublishedAt, Version: p.Version,
 	}
 	for _, r := range p.History {
 		d.History = append(d.History, revisionDoc{r.Number, r.RevisedAt, r.RevisedBy, r.Note, toContentDoc(r.Content)})

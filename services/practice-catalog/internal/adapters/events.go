@@ -1,6 +1,7 @@
 package adapters
 
 import (
+	"context"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -15,7 +16,7 @@ import (
 
 // EncodeOrganizationEvent builds the envelope of an organisation event; the
 // payload carries the organisation as it is after the change.
-func EncodeOrganizationEvent(o *organization.Organization, c organization.Change) (outbox.Record, error) {
+func EncodeOrganizationEvent(ctx context.Context, o *organization.Organization, c organization.Change) (outbox.Record, error) {
 	var payload proto.Message
 	switch c.Type {
 	case organization.Created:
@@ -23,11 +24,11 @@ func EncodeOrganizationEvent(o *organization.Organization, c organization.Change
 	default:
 		payload = &eventsv1.OrganizationUpdated{Organization: protoconv.Organization(o)}
 	}
-	return record(string(c.Type), c.Actor, "organisation", o.ID, o.Version, payload, c.At)
+	return record(ctx, string(c.Type), c.Actor, "organisation", o.ID, o.Version, payload, c.At)
 }
 
 // EncodePracticeEvent builds the envelope of a practice event.
-func EncodePracticeEvent(p *practice.Practice, c practice.Change) (outbox.Record, error) {
+func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.Change) (outbox.Record, error) {
 	msg := protoconv.Practice(p)
 	var payload proto.Message
 	switch c.Type {
@@ -40,13 +41,15 @@ func EncodePracticeEvent(p *practice.Practice, c practice.Change) (outbox.Record
 	default:
 		payload = &eventsv1.PracticeArchived{Practice: msg, Reason: c.Note}
 	}
-	return record(string(c.Type), c.Actor, "practice", p.ID, p.Version, payload, c.At)
+	return record(ctx, string(c.Type), c.Actor, "practice", p.ID, p.Version, payload, c.At)
 }
 
-func record(subject, actor, aggType, aggID string, version int64, payload proto.Message, at time.Time) (outbox.Record, error) {
+// record builds every outbox record of the catalog, with the request's
+// ctx, whose trace context the envelope carries.
+func record(ctx context.Context, subject, actor, aggType, aggID string, version int64, payload proto.Message, at time.Time) (outbox.Record, error) {
 	env, err := events.NewEnvelope(subject, actor, aggType, aggID, version, payload, at)
 	if err != nil {
 		return outbox.Record{}, err
 	}
-	return outbox.NewRecord(env)
+	return outbox.NewRecordContext(ctx, env)
 }

@@ -2,22 +2,18 @@ package adapters
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/platform/doclock"
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
-	"github.com/gemella/gemella/services/platform/outbox"
-	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/offer"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
 )
-
-// maxUpdateAttempts bounds the retries of a versioned write that lost a race.
-const maxUpdateAttempts = 5
 
 // Collection names of the catalog's database.
 const (
@@ -25,124 +21,103 @@ const (
 	PracticesCollection     = "practices"
 )
 
-// EnsureIndexes creates every index the catalog's queries use.
+// The MongoDB repositories: the store gives each Create, Get and Update,
+// and writes the events of a change in the same document; the files
+// <aggregate>_mongo_repository.go add the queries.
+type (
+	OrganizationMongoRepository struct {
+		*mongox.AggregateStore[organization.Organization, organizationDoc]
+	}
+	PracticeMongoRepository struct {
+		*mongox.AggregateStore[practice.Practice, practiceDoc]
+	}
+	NeedMongoRepository struct {
+		*mongox.AggregateStore[need.Need, needDoc]
+	}
+	OfferMongoRepository struct {
+		*mongox.AggregateStore[offer.Offer, offerDoc]
+	}
+)
+
+// MongoRepositories are the catalog's repositories on its database.
+type MongoRepositories struct {
+	Organizations *OrganizationMongoRepository
+	Practices     *PracticeMongoRepository
+	Needs         *NeedMongoRepository
+	Offers        *OfferMongoRepository
+}
+
+// NewMongoRepositories builds every repository on db. They share opts:
+// the relay's Notify and the process's document locks (mongox.DocLocks),
+// which the relay must share too.
+func NewMongoRepositories(db *mongo.Database, opts mongox.StoreOptions) MongoRepositories {
+	return MongoRepositories{
+		Organizations: &OrganizationMongoRepository{mongox.NewAggregateStore(db.Collection(OrganizationsCollection), organizationAggregate, opts)},
+		Practices:     &PracticeMongoRepository{mongox.NewAggregateStore(db.Collection(PracticesCollection), practiceAggregate, opts)},
+		Needs:         &NeedMongoRepository{mongox.NewAggregateStore(db.Collection(NeedsCollection), needAggregate, opts)},
+		Offers:        &OfferMongoRepository{mongox.NewAggregateStore(db.Collection(OffersCollection), offerAggregate, opts)},
+	}
+}
+
+// OutboxCollections hold the aggregates whose writes leave events: the
+// outbox relay reads them.
+var OutboxCollections = []string{OrganizationsCollection, PracticesCollection, NeedsCollection, OffersCollection}
+
+// Indexes are every index the catalog's queries use, by collection: each
+// list's filters (each field alone, then the sort key), the practices'
+// unique slug, and the open offers of a practice.
+func Indexes() map[string][]mongo.IndexModel {
+	return map[string][]mongo.IndexModel{
+		OrganizationsCollection: sortedBy(1, "", "kind", "territory.code", "parent_id"),
+		PracticesCollection: append(sortedBy(-1, "", "status", "themes", "sectors", "territory.code", "owner_organization_ids"),
+			mongo.IndexModel{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)}),
+		NeedsCollection: sortedBy(-1, "", "status", "organization_id", "themes", "sectors", "territory.code"),
+		OffersCollection: append(sortedBy(-1, "", "status", "organization_id"),
+			mongo.IndexModel{Keys: bson.D{{Key: "practice_id", Value: 1}, {Key: "status", Value: 1}}}),
+	}
+}
+
+// sortedBy is an index per field on that field then sort_key in the
+// direction of the lists ("" for sort_key alone).
+func sortedBy(direction int, fields ...string) []mongo.IndexModel {
+	out := make([]mongo.IndexModel, 0, len(fields))
+	for _, f := range fields {
+		keys := bson.D{{Key: mongox.SortKeyField, Value: direction}}
+		if f != "" {
+			keys = append(bson.D{{Key: f, Value: 1}}, keys...)
+		}
+		out = append(out, mongo.IndexModel{Keys: keys})
+	}
+	return out
+}
+
+// EnsureIndexes creates every index the catalog's queries use, and those
+// of the request ids of its creates (idempotency).
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
-	if err := EnsureNeedOfferIndexes(ctx, db); err != nil {
-		return err
-	}
-	orgs := db.Collection(OrganizationsCollection)
-	if err := mongox.EnsureIndexes(ctx, orgs,
-		mongo.IndexModel{Keys: bson.D{{Key: "sort_key", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "sort_key", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "territory.code", Value: 1}, {Key: "sort_key", Value: 1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "parent_id", Value: 1}, {Key: "sort_key", Value: 1}}},
-	); err != nil {
-		return err
-	}
-	practices := db.Collection(PracticesCollection)
-	return mongox.EnsureIndexes(ctx, practices,
-		mongo.IndexModel{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
-		mongo.IndexModel{Keys: bson.D{{Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "themes", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "sectors", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "territory.code", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "owner_organization_ids", Value: 1}, {Key: "sort_key", Value: -1}}},
-	)
-}
-
-// versionedDoc is what the generic store needs of a document type.
-type versionedDoc interface {
-	organizationDoc | practiceDoc | needDoc | offerDoc
-}
-
-// docStore is the shared MongoDB mechanics of an aggregate collection:
-// insert, load, versioned replace with the events appended to the outbox
-// field of the same document, and keyset listing.
-type docStore[D versionedDoc] struct {
-	coll   *mongo.Collection
-	what   string
-	notify func()
-	locks  *doclock.Locks
-}
-
-// lock serialises this process's writes to one document (see doclock).
-func (s docStore[D]) lock(id string) func() { return s.locks.Lock(s.coll.Name(), id) }
-
-func (s docStore[D]) insert(ctx context.Context, doc D) error {
-	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
-		if mongox.IsDuplicateKey(err) {
-			return errDuplicate
+	for _, name := range OutboxCollections {
+		if err := mongox.EnsureIndexes(ctx, db.Collection(name), Indexes()[name]...); err != nil {
+			return err
 		}
-		return fmt.Errorf("insert %s: %w", s.what, err)
 	}
-	s.notify()
-	return nil
+	return idempotency.NewMongoStore(db, nil).EnsureIndexes(ctx)
 }
 
-// errDuplicate is a unique-index violation; callers say which one.
-var errDuplicate = errors.New("duplicate key")
-
-func (s docStore[D]) find(ctx context.Context, filter bson.D) (*D, error) {
-	var doc D
-	err := s.coll.FindOne(ctx, filter).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", s.what, err)
-	}
-	return &doc, nil
-}
-
-// replace writes doc if the stored version is still version; false when
-// another write got there first.
-func (s docStore[D]) replace(ctx context.Context, id string, version int64, doc D) (bool, error) {
-	res, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: version}}, doc)
-	if err != nil {
-		if mongox.IsDuplicateKey(err) {
-			return false, errDuplicate
+// withValues adds an equality per non-empty value of the field–value
+// pairs: the filters of the lists, where an empty value filters nothing.
+func withValues(filter bson.D, fieldValues ...string) bson.D {
+	for i := 0; i+1 < len(fieldValues); i += 2 {
+		if v := fieldValues[i+1]; v != "" {
+			filter = append(filter, bson.E{Key: fieldValues[i], Value: v})
 		}
-		return false, fmt.Errorf("save %s %s: %w", s.what, id, err)
 	}
-	if res.MatchedCount == 0 {
-		return false, nil
-	}
-	s.notify()
-	return true, nil
+	return filter
 }
 
-func (s docStore[D]) list(ctx context.Context, filter bson.D, after *paging.Cursor, ascending bool, limit int, projection ...bson.E) ([]D, error) {
-	dir := -1
-	op := "$lt"
-	if ascending {
-		dir, op = 1, "$gt"
+// byID indexes a list of aggregates by id.
+func byID[A any](list []*A, id func(*A) string) map[string]*A {
+	out := make(map[string]*A, len(list))
+	for _, a := range list {
+		out[id(a)] = a
 	}
-	if after != nil {
-		filter = append(filter, bson.E{Key: "sort_key", Value: bson.D{{Key: op, Value: after.Key}}})
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "sort_key", Value: dir}}).SetLimit(int64(limit))
-	if len(projection) > 0 {
-		opts.SetProjection(bson.D(projection))
-	}
-	cur, err := s.coll.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", s.what, err)
-	}
-	var docs []D
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list %s: %w", s.what, err)
-	}
-	return docs, nil
-}
-
-func tooMuchContention(what, id string) error {
-	return apperr.Aborted("%s %s is being changed by others right now: retry", what, id)
-}
-
-// withRecords appends the encoded events to those still waiting.
-func withRecords(pending []outbox.Record, add []outbox.Record) []outbox.Record {
-	out := make([]outbox.Record, 0, len(pending)+len(add))
-	out = append(out, pending...)
-	return append(out, add...)
+	return out
 }

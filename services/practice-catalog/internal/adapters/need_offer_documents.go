@@ -1,14 +1,8 @@
 package adapters
 
 import (
-	"context"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
-	"github.com/gemella/gemella/services/platform/mongox"
-	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/offer"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
@@ -20,47 +14,25 @@ const (
 	OffersCollection = "offers"
 )
 
-// EnsureNeedOfferIndexes creates the indexes of the needs' and offers'
-// queries: every filter of their lists, and the offers of a practice.
-func EnsureNeedOfferIndexes(ctx context.Context, db *mongo.Database) error {
-	if err := mongox.EnsureIndexes(ctx, db.Collection(NeedsCollection),
-		mongo.IndexModel{Keys: bson.D{{Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "organization_id", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "themes", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "sectors", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "territory.code", Value: 1}, {Key: "sort_key", Value: -1}}},
-	); err != nil {
-		return err
-	}
-	return mongox.EnsureIndexes(ctx, db.Collection(OffersCollection),
-		mongo.IndexModel{Keys: bson.D{{Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "organization_id", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "practice_id", Value: 1}, {Key: "status", Value: 1}}},
-	)
-}
-
 // The documents are flat: BSON ignores an embedded struct of unexported
 // type even with ",inline", so no field hides in one.
 
 type needDoc struct {
-	ID                string          `bson:"_id"`
-	SortKey           string          `bson:"sort_key"`
-	OrganizationID    string          `bson:"organization_id"`
-	Title             string          `bson:"title"`
-	Problem           string          `bson:"problem"`
-	Themes            []string        `bson:"themes"`
-	Sectors           []string        `bson:"sectors"`
-	Territory         territoryDoc    `bson:"territory"`
-	DesiredStart      string          `bson:"desired_start,omitempty"`
-	Language          string          `bson:"language"`
-	Status            string          `bson:"status"`
-	MatchedTwinningID string          `bson:"matched_twinning_id,omitempty"`
-	CreatedAt         time.Time       `bson:"created_at"`
-	UpdatedAt         time.Time       `bson:"updated_at"`
-	Version           int64           `bson:"version"`
-	PendingEvents     []outbox.Record `bson:"pending_events"`
+	ID                string       `bson:"_id"`
+	SortKey           string       `bson:"sort_key"`
+	OrganizationID    string       `bson:"organization_id"`
+	Title             string       `bson:"title"`
+	Problem           string       `bson:"problem"`
+	Themes            []string     `bson:"themes"`
+	Sectors           []string     `bson:"sectors"`
+	Territory         territoryDoc `bson:"territory"`
+	DesiredStart      string       `bson:"desired_start,omitempty"`
+	Language          string       `bson:"language"`
+	Status            string       `bson:"status"`
+	MatchedTwinningID string       `bson:"matched_twinning_id,omitempty"`
+	CreatedAt         time.Time    `bson:"created_at"`
+	UpdatedAt         time.Time    `bson:"updated_at"`
+	Version           int64        `bson:"version"`
 }
 
 func toNeedDoc(n *need.Need) needDoc {
@@ -68,7 +40,7 @@ func toNeedDoc(n *need.Need) needDoc {
 		ID: n.ID, SortKey: n.SortKey(), OrganizationID: n.OrganizationID, Title: n.Title, Problem: n.Problem,
 		Themes: nonNil(n.Themes), Sectors: nonNil(n.Sectors), Territory: territoryDoc(n.Territory),
 		DesiredStart: n.DesiredStart, Language: n.Language, Status: n.Status.String(), MatchedTwinningID: n.MatchedTwinningID,
-		CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt, Version: n.Version, PendingEvents: []outbox.Record{},
+		CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt, Version: n.Version,
 	}
 }
 
@@ -87,27 +59,26 @@ func (d *needDoc) toDomain() *need.Need {
 }
 
 type offerDoc struct {
-	ID             string          `bson:"_id"`
-	SortKey        string          `bson:"sort_key"`
-	OrganizationID string          `bson:"organization_id"`
-	PracticeID     string          `bson:"practice_id"`
-	PracticeTitle  string          `bson:"practice_title"`
-	ModelCodes     []string        `bson:"model_codes"`
-	Capacity       int             `bson:"capacity"`
-	Languages      []string        `bson:"languages"`
-	Conditions     string          `bson:"conditions,omitempty"`
-	Status         string          `bson:"status"`
-	CreatedAt      time.Time       `bson:"created_at"`
-	UpdatedAt      time.Time       `bson:"updated_at"`
-	Version        int64           `bson:"version"`
-	PendingEvents  []outbox.Record `bson:"pending_events"`
+	ID             string    `bson:"_id"`
+	SortKey        string    `bson:"sort_key"`
+	OrganizationID string    `bson:"organization_id"`
+	PracticeID     string    `bson:"practice_id"`
+	PracticeTitle  string    `bson:"practice_title"`
+	ModelCodes     []string  `bson:"model_codes"`
+	Capacity       int       `bson:"capacity"`
+	Languages      []string  `bson:"languages"`
+	Conditions     string    `bson:"conditions,omitempty"`
+	Status         string    `bson:"status"`
+	CreatedAt      time.Time `bson:"created_at"`
+	UpdatedAt      time.Time `bson:"updated_at"`
+	Version        int64     `bson:"version"`
 }
 
 func toOfferDoc(o *offer.Offer) offerDoc {
 	return offerDoc{
 		ID: o.ID, SortKey: o.SortKey(), OrganizationID: o.OrganizationID, PracticeID: o.PracticeID, PracticeTitle: o.PracticeTitle,
 		ModelCodes: nonNil(o.ModelCodes), Capacity: o.Capacity, Languages: nonNil(o.Languages), Conditions: o.Conditions,
-		Status: o.Status.String(), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Version: o.Version, PendingEvents: []outbox.Record{},
+		Status: o.Status.String(), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Version: o.Version,
 	}
 }
 
@@ -123,7 +94,3 @@ func (d *offerDoc) toDomain() *offer.Offer {
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version,
 	}
 }
-
-// withoutOutbox leaves the pending events in the store: a list shows
-// none of them.
-var withoutOutbox = bson.E{Key: "pending_events", Value: 0}

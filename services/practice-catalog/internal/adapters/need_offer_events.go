@@ -1,6 +1,8 @@
 package adapters
 
 import (
+	"context"
+
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
@@ -11,11 +13,11 @@ import (
 // EncodeNeedEvent builds the envelope of a need event; the payload carries
 // the need as it is after the change, so the search index and other
 // services need not call back.
-func EncodeNeedEvent(n *need.Need, c need.Change) (outbox.Record, error) {
-	return record(string(c.Type), c.Actor, "need", n.ID, n.Version, &eventsv1.NeedChanged{Need: protoconv.Need(n), Reason: c.Reason}, c.At)
+func EncodeNeedEvent(ctx context.Context, n *need.Need, c need.Change) (outbox.Record, error) {
+	return record(ctx, string(c.Type), c.Actor, "need", n.ID, n.Version, &eventsv1.NeedChanged{Need: protoconv.Need(n), Reason: c.Reason}, c.At)
 }
 
 // EncodeOfferEvent builds the envelope of an offer event.
-func EncodeOfferEvent(o *offer.Offer, c offer.Change) (outbox.Record, error) {
-	return record(string(c.Type), c.Actor, "offer", o.ID, o.Version, &eventsv1.OfferChanged{Offer: protoconv.Offer(o), Reason: c.Reason}, c.At)
+func EncodeOfferEvent(ctx context.Context, o *offer.Offer, c offer.Change) (outbox.Record, error) {
+	return record(ctx, string(c.Type), c.Actor, "offer", o.ID, o.Version, &eventsv1.OfferChanged{Offer: protoconv.Offer(o), Reason: c.Reason}, c.At)
 }

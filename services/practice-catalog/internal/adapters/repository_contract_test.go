@@ -3,65 +3,65 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/platform/doclock"
-	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/mongox"
+	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
+	"github.com/gemella/gemella/services/practice-catalog/internal/domain/offer"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
 )
 
-// repos is one implementation under contract.
+// repos is one implementation of every repository of the catalog under
+// contract, the in-memory ones or the MongoDB ones on one database.
 type repos struct {
 	orgs      organization.Repository
 	practices practice.Repository
-	// pending returns the events waiting in the outbox of a practice, or -1
-	// where the implementation has no outbox.
-	pending func(id string) int
+	needs     need.Repository
+	offers    offer.Repository
+	// pending counts the events waiting in the outbox of a document: the
+	// events its writes recorded, as no relay runs here.
+	pending func(collection, id string) int
 }
 
-var dbCounter atomic.Int64
-
-// implementations returns the in-memory repositories, MongoDB ones on the
-// embedded FerretDB, and on a real MongoDB when GEMELLA_TEST_MONGO_URI is set.
+// implementations returns the in-memory repositories, and the MongoDB ones
+// on the embedded FerretDB and, when GEMELLA_TEST_MONGO_URI is set, on a
+// real MongoDB (mongoxtest.Servers).
 func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 	impls := map[string]func(t *testing.T) repos{
 		"memory": func(t *testing.T) repos {
-			return repos{NewOrganizationMemoryRepository(), NewPracticeMemoryRepository(), func(string) int { return -1 }}
+			r := repos{orgs: NewOrganizationMemoryRepository(), practices: NewPracticeMemoryRepository(), needs: NewNeedMemoryRepository(), offers: NewOfferMemoryRepository()}
+			counts := map[string]func(string) int{
+				OrganizationsCollection: r.orgs.(*OrganizationMemoryRepository).Pending, PracticesCollection: r.practices.(*PracticeMemoryRepository).Pending,
+				NeedsCollection: r.needs.(*NeedMemoryRepository).Pending, OffersCollection: r.offers.(*OfferMemoryRepository).Pending,
+			}
+			r.pending = func(collection, id string) int { return counts[collection](id) }
+			return r
 		},
 	}
-	mongoRepos := func(uri string) func(t *testing.T) repos {
-		return func(t *testing.T) repos {
-			client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(20 * time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-			db := client.Database(fmt.Sprintf("contract_%d_%d", os.Getpid(), dbCounter.Add(1)))
-			t.Cleanup(func() { _ = db.Drop(context.Background()) })
+	for _, server := range mongoxtest.Servers(t) {
+		impls[server.Name] = func(t *testing.T) repos {
+			db, cfg := server.Database(t)
 			if err := EnsureIndexes(context.Background(), db); err != nil {
 				t.Fatal(err)
 			}
-			locks := &doclock.Locks{}
+			// The embedded FerretDB needs the document locks; MongoDB none.
+			m := NewMongoRepositories(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg)})
 			return repos{
-				NewOrganizationMongoRepository(db, EncodeOrganizationEvent, nil, locks),
-				NewPracticeMongoRepository(db, EncodePracticeEvent, nil, locks),
-				func(id string) int {
+				orgs: m.Organizations, practices: m.Practices, needs: m.Needs, offers: m.Offers,
+				pending: func(collection, id string) int {
 					var doc struct {
 						Pending []outbox.Record `bson:"pending_events"`
 					}
-					if err := db.Collection(PracticesCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+					if err := db.Collection(collection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
 						t.Fatal(err)
 					}
 					return len(doc.Pending)
@@ -69,14 +69,84 @@ func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 			}
 		}
 	}
-	if !testing.Short() {
-		f := embedded.FerretDBForTest(t)
-		impls["ferretdb"] = mongoRepos(f.URI())
-	}
-	if uri := os.Getenv("GEMELLA_TEST_MONGO_URI"); uri != "" {
-		impls["mongodb"] = mongoRepos(uri)
-	}
 	return impls
+}
+
+// TestRepositoryContract runs every scenario on every implementation.
+func TestRepositoryContract(t *testing.T) {
+	scenarios := []struct {
+		name string
+		run  func(t *testing.T, r repos)
+	}{
+		{"practice round trip", practiceRoundTrip},
+		{"practice duplicates", practiceDuplicates},
+		{"practice update", practiceUpdate},
+		{"concurrent updates", concurrentUpdates},
+		{"practice list", practiceList},
+		{"practice adoption records", practiceAdoptionRecords},
+		{"organisations", organizations},
+		{"need round trip and outbox", needRoundTrip},
+		{"need list", needList},
+		{"offers", offers},
+	}
+	for name, build := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, s := range scenarios {
+				t.Run(s.name, func(t *testing.T) { s.run(t, build(t)) })
+			}
+		})
+	}
+}
+
+// pagedIDs reads a list page by page, each page's cursor made of its last
+// item's sort key and id, and returns the ids it saw in order.
+func pagedIDs[A any](t *testing.T, list func(after *paging.Cursor) ([]*A, error), key func(*A) (sortKey, id string)) string {
+	t.Helper()
+	var seen []string
+	var after *paging.Cursor
+	for page := 0; page < 10; page++ {
+		items, err := list(after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range items {
+			_, id := key(a)
+			seen = append(seen, id)
+		}
+		if len(items) == 0 {
+			break
+		}
+		k, id := key(items[len(items)-1])
+		after = &paging.Cursor{Key: k, ID: id}
+	}
+	return fmt.Sprint(seen)
+}
+
+// concurrently runs writers updates of one document at once and returns
+// how many were applied; an update may give up with Aborted, nothing else.
+func concurrently(t *testing.T, writers int, update func(i int) error) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- update(i)
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	applied := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			applied++
+		case apperr.KindOf(err) != apperr.KindAborted:
+			t.Fatal(err)
+		}
+	}
+	return applied
 }
 
 var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -101,20 +171,6 @@ func newPractice(t *testing.T, id, title string, at time.Time, themes ...string)
 		t.Fatal(err)
 	}
 	return p
-}
-
-func TestRepositoryContract(t *testing.T) {
-	for name, build := range implementations(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Run("practice round trip", func(t *testing.T) { practiceRoundTrip(t, build(t)) })
-			t.Run("practice duplicates", func(t *testing.T) { practiceDuplicates(t, build(t)) })
-			t.Run("practice update", func(t *testing.T) { practiceUpdate(t, build(t)) })
-			t.Run("practice concurrent updates", func(t *testing.T) { practiceConcurrentUpdates(t, build(t)) })
-			t.Run("practice list", func(t *testing.T) { practiceList(t, build(t)) })
-			t.Run("practice adoption records", func(t *testing.T) { practiceAdoptionRecords(t, build(t)) })
-			t.Run("organisations", func(t *testing.T) { organizations(t, build(t)) })
-		})
-	}
 }
 
 func practiceRoundTrip(t *testing.T, r repos) {
@@ -204,7 +260,7 @@ func practiceUpdate(t *testing.T, r repos) {
 	if got.Status != practice.Submitted || got.Version != 2 || updated.Version != 2 {
 		t.Fatalf("after submit: status %s version %d/%d", got.Status, got.Version, updated.Version)
 	}
-	if n := r.pending("p1"); n != -1 && n != 1 {
+	if n := r.pending(PracticesCollection, "p1"); n != 1 {
 		t.Fatalf("outbox holds %d events, want 1", n)
 	}
 	if _, err := r.practices.Update(ctx, "missing", func(*practice.Practice) error { return nil }); apperr.KindOf(err) != apperr.KindNotFound {
@@ -212,43 +268,42 @@ func practiceUpdate(t *testing.T, r repos) {
 	}
 }
 
-func practiceConcurrentUpdates(t *testing.T, r repos) {
+// Concurrent writers of one document each apply their change or give up
+// with Aborted: no update is lost, whatever the aggregate.
+func concurrentUpdates(t *testing.T, r repos) {
 	ctx := context.Background()
 	if err := r.practices.Create(ctx, newPractice(t, "p1", "Busy", t0)); err != nil {
 		t.Fatal(err)
 	}
-	const writers = 4
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for i := 0; i < writers; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
+	if err := r.needs.Create(ctx, newNeed(t, "n1", "calabria", seekT0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		update func(i int) error
+		stored func() (themes []string, version int64)
+	}{
+		{"practice", func(i int) error {
 			_, err := r.practices.Update(ctx, "p1", func(p *practice.Practice) error {
 				p.Themes = append(p.Themes, fmt.Sprintf("theme-%d", i))
 				return nil
 			})
-			errs <- err
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	applied := 0
-	for err := range errs {
-		switch apperr.KindOf(err) {
-		case apperr.KindUnknown:
-			if err != nil {
-				t.Fatal(err)
-			}
-			applied++
-		case apperr.KindAborted: // gave up after retries: allowed, but nothing half-written
-		default:
-			t.Fatal(err)
+			return err
+		}, func() ([]string, int64) { p, _ := r.practices.Get(ctx, "p1"); return p.Themes, p.Version }},
+		{"need", func(i int) error {
+			_, err := r.needs.Update(ctx, "n1", func(n *need.Need) error {
+				d := n.Details
+				d.Themes = append(append([]string(nil), d.Themes...), fmt.Sprintf("tema-%d", i))
+				return n.Edit(d, seekT0)
+			})
+			return err
+		}, func() ([]string, int64) { n, _ := r.needs.Get(ctx, "n1"); return n.Themes, n.Version }},
+	} {
+		applied := concurrently(t, 4, c.update)
+		themes, version := c.stored()
+		if len(themes) != applied || version != int64(1+applied) {
+			t.Fatalf("%s: lost update: %d applied, themes %v, version %d", c.name, applied, themes, version)
 		}
-	}
-	got, _ := r.practices.Get(ctx, "p1")
-	if len(got.Themes) != applied || got.Version != int64(1+applied) {
-		t.Fatalf("lost update: %d applied, themes %v, version %d", applied, got.Themes, got.Version)
 	}
 }
 
@@ -263,23 +318,10 @@ func practiceList(t *testing.T, r repos) {
 			t.Fatal(err)
 		}
 	}
-	var seen []string
-	var after *paging.Cursor
-	for page := 0; page < 5; page++ {
-		items, err := r.practices.List(ctx, practice.Filter{Theme: "labour"}, after, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range items {
-			seen = append(seen, p.ID)
-		}
-		if len(items) < 2 {
-			break
-		}
-		last := items[len(items)-1]
-		after = &paging.Cursor{Key: last.SortKey(), ID: last.ID}
-	}
-	if fmt.Sprint(seen) != "[p6 p4 p2 p0]" {
+	seen := pagedIDs(t, func(after *paging.Cursor) ([]*practice.Practice, error) {
+		return r.practices.List(ctx, practice.Filter{Theme: "labour"}, after, 2)
+	}, func(p *practice.Practice) (string, string) { return p.SortKey(), p.ID })
+	if seen != "[p6 p4 p2 p0]" {
 		t.Fatalf("labour practices newest first = %v", seen)
 	}
 	items, err := r.practices.List(ctx, practice.Filter{Status: practice.Published}, nil, 10)

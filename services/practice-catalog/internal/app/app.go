@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
@@ -21,9 +23,11 @@ type Deps struct {
 	Practices     practice.Repository
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// NewID makes an id; with a request id it must be deterministic, so a
-	// retried create finds the first one. uuid when nil.
-	NewID func(requestID string) string
+	// NewID makes a fresh id; a time-ordered uuid when nil.
+	NewID func() string
+	// Keys make a create with a request id happen once per caller and
+	// method (AIP-155); in memory when nil, which suits one process only.
+	Keys *idempotency.Keys
 	// SeekOfferDeps are the ports of needs, offers, search and matching.
 	SeekOfferDeps
 }
@@ -58,6 +62,9 @@ func New(d Deps) Application {
 	if d.NewID == nil {
 		d.NewID = NewID
 	}
+	if d.Keys == nil {
+		d.Keys = idempotency.New(idempotency.NewMemoryStore(), idempotency.Config{})
+	}
 	return Application{
 		CreateOrganization:    CreateOrganizationHandler{d},
 		UpdateOrganization:    UpdateOrganizationHandler{d},
@@ -75,15 +82,18 @@ func New(d Deps) Application {
 	}
 }
 
-var requestNamespace = uuid.MustParse("6f1c9e52-2b6c-4d7e-9a51-5c0f6a8e4b10")
+// NewID returns a time-ordered uuid.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// NewID returns a time-ordered uuid, or for a request id a name-based one,
-// so that the retry of a create maps onto the same document.
-func NewID(requestID string) string {
-	if requestID != "" {
-		return uuid.NewSHA1(requestNamespace, []byte(requestID)).String()
-	}
-	return uuid.Must(uuid.NewV7()).String()
+// createOnce creates a resource, once per caller, method and request id:
+// a retry with the same body gets the first call's resource, the same
+// request id with another body is refused (see platform/idempotency).
+// build makes and checks the resource with an id, writing nothing.
+func createOnce[T any](ctx context.Context, d Deps, method, requestID string, body any,
+	build func(ctx context.Context, id string) (T, error), save func(context.Context, T) error, get func(context.Context, string) (T, error)) (T, error) {
+	key := idempotency.Key{Caller: idempotency.CallerID(auth.CallerFrom(ctx)), Method: ServiceName + "." + method, RequestID: requestID}
+	return idempotency.Create(ctx, d.Keys, idempotency.Request{Key: key, Body: body},
+		idempotency.Creator[T]{NewID: d.NewID, Build: build, Save: save, Get: get})
 }
 
 func validateRequestID(requestID string) error {

@@ -21,8 +21,8 @@ type CreateNeed struct {
 // CreateNeedHandler handles CreateNeed.
 type CreateNeedHandler struct{ d Deps }
 
-// Handle opens the need, or returns the one a previous call with the same
-// request id opened.
+// Handle opens the need, or returns the one this caller's previous call
+// with the same request id opened.
 func (h CreateNeedHandler) Handle(ctx context.Context, cmd CreateNeed) (*need.Need, error) {
 	if err := mayWriteNeed(auth.CallerFrom(ctx), cmd.Details.OrganizationID); err != nil {
 		return nil, err
@@ -30,21 +30,14 @@ func (h CreateNeedHandler) Handle(ctx context.Context, cmd CreateNeed) (*need.Ne
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
-	id := h.d.NewID(cmd.RequestID)
-	n, err := need.New(id, cmd.Details, cmd.Actor, h.d.Now())
-	if err != nil {
-		return nil, err
-	}
-	if err := checkOrganizationExists(ctx, h.d, "organization_id", n.OrganizationID); err != nil {
-		return nil, err
-	}
-	if err := h.d.Needs.Create(ctx, n); err != nil {
-		if cmd.RequestID != "" && apperr.KindOf(err) == apperr.KindAlreadyExists {
-			return h.d.Needs.Get(ctx, id)
-		}
-		return nil, err
-	}
-	return n, nil
+	return createOnce(ctx, h.d, "CreateNeed", cmd.RequestID, cmd.Details,
+		func(ctx context.Context, id string) (*need.Need, error) {
+			n, err := need.New(id, cmd.Details, cmd.Actor, h.d.Now())
+			if err != nil {
+				return nil, err
+			}
+			return n, checkOrganizationExists(ctx, h.d, "organization_id", n.OrganizationID)
+		}, h.d.Needs.Create, h.d.Needs.Get)
 }
 
 // checkOrganizationExists reports an id that names no organisation as a

@@ -22,7 +22,7 @@ type CreateOffer struct {
 type CreateOfferHandler struct{ d Deps }
 
 // Handle checks the offer against its practice and opens it, or returns
-// the one a previous call with the same request id opened.
+// the one this caller's previous call with the same request id opened.
 func (h CreateOfferHandler) Handle(ctx context.Context, cmd CreateOffer) (*offer.Offer, error) {
 	caller := auth.CallerFrom(ctx)
 	if err := mayWriteOffer(caller, cmd.Terms.OrganizationID); err != nil {
@@ -47,18 +47,10 @@ func (h CreateOfferHandler) Handle(ctx context.Context, cmd CreateOffer) (*offer
 	if err := checkOfferedPractice(p, cmd.Terms); err != nil {
 		return nil, err
 	}
-	id := h.d.NewID(cmd.RequestID)
-	o, err := offer.New(id, cmd.Terms, p.Title, cmd.Actor, h.d.Now())
-	if err != nil {
-		return nil, err
-	}
-	if err := h.d.Offers.Create(ctx, o); err != nil {
-		if cmd.RequestID != "" && apperr.KindOf(err) == apperr.KindAlreadyExists {
-			return h.d.Offers.Get(ctx, id)
-		}
-		return nil, err
-	}
-	return o, nil
+	return createOnce(ctx, h.d, "CreateOffer", cmd.RequestID, cmd.Terms,
+		func(_ context.Context, id string) (*offer.Offer, error) {
+			return offer.New(id, cmd.Terms, p.Title, cmd.Actor, h.d.Now())
+		}, h.d.Offers.Create, h.d.Offers.Get)
 }
 
 // checkOfferedPractice holds an offer to its practice: the organisation

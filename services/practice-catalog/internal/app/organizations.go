@@ -20,8 +20,8 @@ type CreateOrganization struct {
 // CreateOrganizationHandler handles CreateOrganization.
 type CreateOrganizationHandler struct{ d Deps }
 
-// Handle creates the organisation, or returns the one a previous call with
-// the same request id created.
+// Handle creates the organisation, or returns the one this caller's
+// previous call with the same request id created.
 func (h CreateOrganizationHandler) Handle(ctx context.Context, cmd CreateOrganization) (*organization.Organization, error) {
 	if err := mayCreateOrganization(auth.CallerFrom(ctx)); err != nil {
 		return nil, err
@@ -29,21 +29,14 @@ func (h CreateOrganizationHandler) Handle(ctx context.Context, cmd CreateOrganiz
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
-	id := h.d.NewID(cmd.RequestID)
-	o, err := organization.New(id, cmd.Details, cmd.Actor, h.d.Now())
-	if err != nil {
-		return nil, err
-	}
-	if err := checkReferences(ctx, h.d.Organizations, "", cmd.Details); err != nil {
-		return nil, err
-	}
-	if err := h.d.Organizations.Create(ctx, o); err != nil {
-		if cmd.RequestID != "" && apperr.KindOf(err) == apperr.KindAlreadyExists {
-			return h.d.Organizations.Get(ctx, id)
-		}
-		return nil, err
-	}
-	return o, nil
+	return createOnce(ctx, h.d, "CreateOrganization", cmd.RequestID, cmd.Details,
+		func(ctx context.Context, id string) (*organization.Organization, error) {
+			o, err := organization.New(id, cmd.Details, cmd.Actor, h.d.Now())
+			if err != nil {
+				return nil, err
+			}
+			return o, checkReferences(ctx, h.d.Organizations, "", cmd.Details)
+		}, h.d.Organizations.Create, h.d.Organizations.Get)
 }
 
 // checkReferences verifies the parent and the networks of an organisation.

@@ -22,41 +22,27 @@ type CreatePractice struct {
 // CreatePracticeHandler handles CreatePractice.
 type CreatePracticeHandler struct{ d Deps }
 
-// Handle validates the draft and its owners, then stores it.
+// Handle validates the draft and its owners, then stores it; this
+// caller's retry with the same request id gets the first one.
 func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (*practice.Practice, error) {
-	// The shape of the input is checked first: its rules are public (the
-	// OpenAPI document), so a 400 naming the bad fields tells an anonymous
-	// caller nothing; whether organisations exist is checked only after
-	// the caller is known.
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
-	id := h.d.NewID(cmd.RequestID)
-	p, err := practice.New(id, cmd.Content, h.d.Now())
-	if err != nil {
-		return nil, err
-	}
-	caller := auth.CallerFrom(ctx)
-	if err := mayCreatePractice(caller, cmd.Content.OwnerOrganizationIDs); err != nil {
-		return nil, err
-	}
-	if err := checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs); err != nil {
-		return nil, err
-	}
-	if err := h.d.Practices.Create(ctx, p); err != nil {
-		if cmd.RequestID != "" && apperr.KindOf(err) == apperr.KindAlreadyExists {
-			// A request id names one practice for everyone: a retry gets
-			// it back only if the caller may see it.
-			if existing, gerr := h.d.Practices.Get(ctx, id); gerr == nil {
-				if !canSeePractice(caller, existing) {
-					return nil, apperr.AlreadyExists("request id %q was used for another practice", cmd.RequestID)
-				}
-				return existing, nil
+	return createOnce(ctx, h.d, "CreatePractice", cmd.RequestID, cmd.Content,
+		func(ctx context.Context, id string) (*practice.Practice, error) {
+			// The shape of the input is checked first: its rules are public
+			// (the OpenAPI document), so a 400 naming the bad fields tells an
+			// anonymous caller nothing; whether organisations exist is
+			// checked only after the caller is known.
+			p, err := practice.New(id, cmd.Content, h.d.Now())
+			if err != nil {
+				return nil, err
 			}
-		}
-		return nil, err
-	}
-	return p, nil
+			if err := mayCreatePractice(auth.CallerFrom(ctx), cmd.Content.OwnerOrganizationIDs); err != nil {
+				return nil, err
+			}
+			return p, checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs)
+		}, h.d.Practices.Create, h.d.Practices.Get)
 }
 
 // UpdatePractice edits a draft or submitted practice.
