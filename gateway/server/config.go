@@ -9,6 +9,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/gemella/gemella/gateway/opendata"
 	"github.com/gemella/gemella/gateway/portal"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"GEMELLA_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// Portal configures the web pages served on "/" (GEMELLA_PORTAL_*).
 	Portal portal.Config `envPrefix:"GEMELLA_PORTAL_"`
+	// OpenData configures the downloads and the catalogue under /opendata/
+	// (GEMELLA_OPENDATA_*).
+	OpenData opendata.Config `envPrefix:"GEMELLA_OPENDATA_"`
 }
 
 // DefaultConfig returns the configuration used when no variable is set.
@@ -127,6 +131,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("GEMELLA_SHUTDOWN_TIMEOUT %s: must be positive", c.ShutdownTimeout))
 	}
 	if err := c.Portal.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.OpenData.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
