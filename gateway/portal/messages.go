@@ -111,6 +111,8 @@ var italianMessages = map[string]string{
 	"catalogue.found.other": "%s buone pratiche trovate",
 	"catalogue.none":        "Nessuna buona pratica corrisponde.",
 	"catalogue.search_down": "La ricerca per parole non è disponibile in questo momento: sono mostrate le buone pratiche con i filtri scelti.",
+	"opendata.catalogue":    "Scarica tutte le buone pratiche, i modelli e l'adozione come dati aperti (CSV, JSON Lines; CC BY 4.0)",
+	"opendata.twinning":     "Scarica i gemellaggi e i trasferimenti come dati aperti (CSV, JSON Lines; CC BY 4.0)",
 
 	"practice.since":                   "dal %s",
 	"practice.ongoing":                 "in corso",
@@ -560,6 +562,8 @@ var englishMessages = map[string]string{
 	"catalogue.found.other": "%s good practices found",
 	"catalogue.none":        "No good practice matches.",
 	"catalogue.search_down": "Searching by words is not available right now: the good practices with the chosen filters are shown.",
+	"opendata.catalogue":    "Download all the good practices, their models and adoption as open data (CSV, JSON Lines; CC BY 4.0)",
+	"opendata.twinning":     "Download the twinnings and their transfers as open data (CSV, JSON Lines; CC BY 4.0)",
 
 	"practice.since":                   "since %s",
 	"practice.ongoing":                 "ongoing",
