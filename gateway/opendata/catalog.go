@@ -23,7 +23,6 @@ const (
 	euFrequency   = "http://publications.europa.eu/resource/authority/frequency/"
 	euFileType    = "http://publications.europa.eu/resource/authority/file-type/"
 	euLanguageITA = "http://publications.europa.eu/resource/authority/language/ITA"
-	euLanguageENG = "http://publications.europa.eu/resource/authority/language/ENG"
 	euCountryITA  = "http://publications.europa.eu/resource/authority/country/ITA"
 	ianaMediaType = "https://www.iana.org/assignments/media-types/"
 	// licenceCCBY40 is CC BY 4.0 in the licences vocabulary of the Italian
@@ -164,11 +163,13 @@ func (s *Service) catalog(base string, modified map[string]time.Time) obj {
 			"dct:license":            licence,
 			"dct:accrualPeriodicity": iri(euFrequency + s.cfg.Frequency),
 			"dcat:theme":             themes,
-			"dct:language":           []obj{iri(euLanguageITA), iri(euLanguageENG)},
-			"dct:spatial":            iri(euCountryITA),
-			"dcat:keyword":           info.Keywords,
-			"dcat:landingPage":       iri(landing),
-			"dcat:distribution":      dists,
+			// The texts are the administrations' own, in Italian; only
+			// the column names are English.
+			"dct:language":      iri(euLanguageITA),
+			"dct:spatial":       iri(euCountryITA),
+			"dcat:keyword":      info.Keywords,
+			"dcat:landingPage":  iri(landing),
+			"dcat:distribution": dists,
 		}
 		if contact != nil {
 			ds["dcat:contactPoint"] = contact

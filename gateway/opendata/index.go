@@ -132,6 +132,8 @@ func (s *Service) serveIndex(w http.ResponseWriter, r *http.Request) {
 	h.Set("Vary", "Cookie")
 	h.Set("Link", licenseLink)
 	h.Set("X-Content-Type-Options", "nosniff")
+	// No scripts; the page's own styles, and the portal's.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	if r.Method == http.MethodHead {
 		return
 	}
