@@ -321,6 +321,9 @@ var refusalWords = []pattern{
 	}},
 	{rx(`you have already reported post \S+`), msg("flash.already_reported")},
 	{rx(`request id "[^"]*" was used for .*|(?:member|need|offer|organisation|post|practice|session|story|thread|twinning) \S+ already exists`), msg("exists.request")},
+	// The aggregate store's own words, when a repository adds none.
+	{rx(`\S+ \S+ already exists`), msg("exists.request")},
+	{rx(`\S+ \S+ conflicts with another one`), msg("exists.conflict")},
 	{rx(`.* (?:is|are) being (?:changed|counted) by others right now: retry|twinning \S+ changed its parties while this update was checked: retry`), msg("form.busy")},
 	{rx(`.* was changed by someone else \(etag .*\): reload and retry`), msg("form.stale")},
 	{rx(`too many failed log-ins: try again in (\d+)s`), func(w wording, m []string) string {
@@ -370,7 +373,7 @@ var refusalWords = []pattern{
 	{rx(`log in first: .*|session \S+ is unknown or expired: log in again|the session is older than the maximum session age: log in again|` +
 		`the session was logged out: log in again|this token was not issued by a log-in: there is no session to refresh`), msg("form.log_in")},
 	{rx(`wrong e-mail or password`), msg("login.wrong")},
-	{rx(`search is not available on this catalog|.* unavailable|.* unreachable`), msg("form.unavailable")},
+	{rx(`search is not available on this catalog|.* unavailable|.* unreachable(?:; retry later)?`), msg("form.unavailable")},
 }
 
 var transferOpen = regexp.MustCompile(`^model (\S+) to (\S+) is (\w+)$`)

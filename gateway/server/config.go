@@ -9,6 +9,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/gemella/gemella/gateway/opendata"
 	"github.com/gemella/gemella/gateway/portal"
 	"github.com/gemella/gemella/services/platform/config"
 )
@@ -65,6 +66,9 @@ type Config struct {
 	// (GEMELLA_GRPC_CLIENT_TLS_*). A backend address may be
 	// dns:///host:port to spread calls over every replica.
 	Backends config.GRPCClient `envPrefix:"GEMELLA_"`
+	// OpenData configures the downloads and the catalogue under /opendata/
+	// (GEMELLA_OPENDATA_*).
+	OpenData opendata.Config `envPrefix:"GEMELLA_OPENDATA_"`
 }
 
 // DefaultConfig returns the configuration used when no variable is set.
@@ -138,6 +142,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("GEMELLA_SHUTDOWN_TIMEOUT %s: must be positive", c.ShutdownTimeout))
 	}
 	if err := c.Portal.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.OpenData.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/gemella/gemella/gateway/opendata"
 	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
@@ -130,8 +131,11 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func withTimeout(d time.Duration) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == feedPath {
-				next.ServeHTTP(w, r) // a stream: it ends when the client or the gateway goes
+			if r.URL.Path == feedPath || opendata.Owns(r.URL.Path) {
+				// A stream, or a download that sets its own deadline
+				// (GEMELLA_OPENDATA_EXPORT_TIMEOUT): it ends when the
+				// client or the gateway goes.
+				next.ServeHTTP(w, r)
 				return
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)

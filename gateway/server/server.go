@@ -147,8 +147,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
+	open, err := s.newOpenData()
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 
-	s.handler = s.instrument(chain(withPortal(mux, site),
+	s.handler = s.instrument(chain(withOpenData(withPortal(mux, site), open),
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,

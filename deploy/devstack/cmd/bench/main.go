@@ -18,7 +18,10 @@
 //	(e) log-in costs and the log-in limiter under password guessing
 //	    (services/discussion/loginbench);
 //	(f) the catalog's search index at 10,000 and 100,000 practices
-//	    (services/practice-catalog/searchbench).
+//	    (services/practice-catalog/searchbench);
+//	(i) the open-data export of 100,000 practices as CSV
+//	    (gateway/opendata) against a plain encoding/csv of the same rows:
+//	    rows per second and peak memory (opendata.go).
 //
 // For (a) and (b) the catalog runs on its in-memory repository, so they
 // measure our own code, not a database; (d) runs the real catalog and
@@ -49,12 +52,12 @@ import (
 )
 
 // allPairs are the letters of -pairs, in the order they run.
-const allPairs = "abcdefg"
+const allPairs = "abcdefgi"
 
 // defaultPairs is every section. (f) indexes 100,000 practices: from about
 // a minute and a half to over ten on a loaded 2-core machine; leave it out
-// with -pairs abcdeg when in a hurry.
-const defaultPairs = "abcdefg"
+// with -pairs abcdegi when in a hurry.
+const defaultPairs = "abcdefgi"
 
 // searchSizes are the catalogue sizes section (f) indexes and searches.
 var searchSizes = []int{10000, 100000}
@@ -197,6 +200,11 @@ func run(ctx context.Context, s settings) (err error) {
 	if s.runs("g") {
 		if rep.Feed, err = benchFeed(ctx, quiet); err != nil {
 			return fmt.Errorf("(g): %w", err)
+		}
+	}
+	if s.runs("i") {
+		if rep.OpenData, err = benchOpenData(ctx, s, quiet); err != nil {
+			return fmt.Errorf("(i): %w", err)
 		}
 	}
 	if s.runs("f") {

@@ -102,6 +102,8 @@ type report struct {
 	Search string `json:"f_search_output,omitempty"`
 	// Feed is section (g): the live feed under 1,000 clients.
 	Feed feedResult `json:"g_feed"`
+	// OpenData is section (i): the open-data export of 100,000 practices.
+	OpenData openDataResult `json:"i_opendata"`
 }
 
 func newReport(s settings) *report {
@@ -158,6 +160,9 @@ func (r *report) print(w io.Writer) {
 	}
 	if s.runs("g") {
 		r.Feed.print(w)
+	}
+	if s.runs("i") {
+		r.OpenData.print(w)
 	}
 	if s.runs("f") {
 		fmt.Fprintf(w, "\n(f) search index (services/practice-catalog/searchbench)\n")

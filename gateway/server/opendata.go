@@ -1,0 +1,54 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/gemella/gemella/gateway/opendata"
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+)
+
+// newOpenData builds /opendata/ over the backend connections the gateway
+// already holds; a backend left out makes its tables answer 503.
+func (s *Server) newOpenData() (*opendata.Service, error) {
+	var b opendata.Backends
+	for _, bc := range s.backends {
+		switch bc.name {
+		case "catalog":
+			b.Catalog = catalogv1.NewCatalogServiceClient(bc.conn)
+		case "twinning":
+			b.Twinning = twinningv1.NewTwinningServiceClient(bc.conn)
+		case "discussion":
+			b.Discussion = discussionv1.NewDiscussionServiceClient(bc.conn)
+		}
+	}
+	cfg := s.cfg.OpenData
+	cfg.TrustForwardedProto = s.cfg.TrustProxyHeaders
+	od, err := opendata.New(cfg, b, s.logger.With("component", "opendata"),
+		opendata.WithErrorWriter(func(w http.ResponseWriter, r *http.Request, httpStatus int, c codes.Code, message string) {
+			s.writeError(w, r, httpStatus, c, message, nil)
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("open data: %w", err)
+	}
+	return od, nil
+}
+
+// withOpenData serves /opendata/ with od, named in the metrics by its
+// bounded routes, and every other path with next.
+func withOpenData(next, od http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !opendata.Owns(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if label, ok := r.Context().Value(routeLabelKey{}).(*routeLabel); ok {
+			label.name = opendata.Route(r.URL.Path)
+		}
+		od.ServeHTTP(w, r)
+	})
+}
