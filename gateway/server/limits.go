@@ -14,6 +14,8 @@ import (
 	"github.com/rs/cors"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
+
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // requestClass says which rate limit applies to a request.
@@ -137,7 +139,7 @@ func (l *limits) middleware(s *Server) middleware {
 			}
 			if !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-				s.writeError(w, r, http.StatusTooManyRequests, codes.ResourceExhausted, "too many requests: retry after the time in Retry-After", nil)
+				s.writeRetryable(w, r, http.StatusTooManyRequests, codes.ResourceExhausted, apperr.ReasonRateLimited, "too many requests: retry after the time in Retry-After", wait)
 				return
 			}
 			next.ServeHTTP(w, r)

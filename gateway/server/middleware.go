@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // middleware wraps a handler with one concern.
@@ -116,7 +118,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if rec.status != 0 {
 				panic(http.ErrAbortHandler)
 			}
-			s.writeError(rec, r, http.StatusInternalServerError, codes.Internal, "internal error", nil)
+			s.writeError(rec, r, http.StatusInternalServerError, codes.Internal, apperr.ReasonInternal, "internal error")
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -67,6 +67,7 @@ type Server struct {
 	backends []backendConn
 	handler  http.Handler
 	openAPI  []byte
+	routes   routeTable
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -89,7 +90,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
 	}
-	s := &Server{cfg: cfg, logger: logger, openAPI: doc}
+	routes, err := loadRoutes()
+	if err != nil {
+		return nil, fmt.Errorf("read the HTTP bindings: %w", err)
+	}
+	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
 		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
 		if err != nil {
@@ -104,6 +109,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		runtime.WithErrorHandler(s.handleError),
 		runtime.WithRoutingErrorHandler(s.handleRoutingError),
 		runtime.WithForwardResponseOption(setSessionCookie),
+		runtime.WithMiddlewares(s.strictInput),
 	)
 	for _, b := range backends(cfg) {
 		// Backends run next to the gateway on loopback or a private network;
@@ -287,6 +293,8 @@ func (m jsonMarshaler) NewDecoder(r io.Reader) runtime.Decoder {
 		if err == nil || errors.Is(err, io.EOF) {
 			return err
 		}
-		return fmt.Errorf("invalid JSON body: %w", err)
+		// The strict input check has seen the body first, so this is rare
+		// (a value protojson reads differently); its words stay inside.
+		return fmt.Errorf("invalid JSON body: %s", cleanMessage(err.Error()))
 	})
 }
