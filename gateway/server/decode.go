@@ -469,7 +469,12 @@ func joinPath(path, name string) string {
 	return path + "." + name
 }
 
-func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+func indexPath(path string, i int) string {
+	if path == "" {
+		path = "body"
+	}
+	return path + "[" + strconv.Itoa(i) + "]"
+}
 
 // ---- checking against the message ----
 

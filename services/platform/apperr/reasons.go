@@ -146,7 +146,7 @@ var registry = []ReasonInfo{
 	{ReasonOwnPostReport, 409, "A member cannot report their own post."},
 	{ReasonSessionNotRefreshable, 409, "The token was not issued by a log-in, so there is no session to refresh."},
 	{ReasonStaleEtag, 412, "The etag sent is not the current one: someone changed the resource; reload and retry."},
-	{ReasonConcurrentUpdate, 409, "Others are changing the resource right now: retry."},
+	{ReasonConcurrentUpdate, 412, "Others are changing the resource right now: retry."},
 
 	{ReasonPermissionDenied, 403, "The caller may not do this."},
 	{ReasonRoleRequired, 403, "This needs a role the caller does not have (coordinator, moderator, administrator)."},

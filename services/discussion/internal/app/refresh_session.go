@@ -31,7 +31,7 @@ func (h RefreshSessionHandler) Handle(ctx context.Context, cmd RefreshSession) (
 		return Session{}, err
 	}
 	if cmd.Caller.SessionID == "" {
-		return Session{}, apperr.FailedPrecondition("this token was not issued by a log-in: there is no session to refresh")
+		return Session{}, apperr.FailedPrecondition("this token was not issued by a log-in: there is no session to refresh").WithReason(apperr.ReasonSessionNotRefreshable)
 	}
 	now := h.d.Now()
 	s, err := h.d.Sessions.Update(ctx, cmd.Caller.SessionID, func(s *session.Session) error {

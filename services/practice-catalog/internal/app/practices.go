@@ -49,7 +49,7 @@ func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (
 			// it back only if the caller may see it.
 			if existing, gerr := h.d.Practices.Get(ctx, id); gerr == nil {
 				if !canSeePractice(caller, existing) {
-					return nil, apperr.AlreadyExists("request id %q was used for another practice", cmd.RequestID)
+					return nil, apperr.AlreadyExists("request id %q was used for another practice", cmd.RequestID).WithReason(apperr.ReasonRequestIDReused)
 				}
 				return existing, nil
 			}
