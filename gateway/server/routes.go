@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -141,4 +142,36 @@ func parseHTTPRules(config []byte) ([]httpRule, error) {
 // gateway's own paths.
 func (t routeTable) lookup(r *http.Request, template string) *route {
 	return t[routeKey(r.Method, template)]
+}
+
+// Binding is one HTTP binding of the API: method, path template (variables
+// as {name}, named as the request fields they fill) and body ("" none,
+// "*" the whole request, else the request field the body fills).
+type Binding struct {
+	Method, Template, Body string
+	// RPC is the full name of the gRPC method, e.g.
+	// gemella.catalog.v1.CatalogService.GetPractice.
+	RPC string
+	// PathFields are the request fields the path fills.
+	PathFields []string
+}
+
+// Bindings lists every HTTP binding the gateway serves, for tests and tools.
+func Bindings() ([]Binding, error) {
+	routes, err := loadRoutes()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Binding, 0, len(routes))
+	for _, rt := range routes {
+		out = append(out, Binding{Method: rt.method, Template: normaliseTemplate(rt.template), Body: rt.body,
+			RPC: string(rt.rpc.FullName()), PathFields: append([]string(nil), rt.pathFields...)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Template != out[j].Template {
+			return out[i].Template < out[j].Template
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out, nil
 }
