@@ -58,14 +58,14 @@ tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-g
 
 proto: tools ## regenerate the Go code and the OpenAPI document from proto/
 	cd proto && find . -name '*.pb.go' -o -name '*.pb.gw.go' | xargs -r rm -f
-	cd proto && $(BIN)/buf generate
+	cd proto && $(BIN)/buf generate --exclude-path google
 
 # Fails when the committed generated code is not what the sources produce.
 proto-check: tools
 	@tmp=$$(mktemp -d); cp -r proto "$$tmp/"; \
 	(cd "$$tmp/proto" && find . -name '*.pb.go' -o -name '*.pb.gw.go' | xargs -r rm -f && \
 	 sed 's#\.\./\.bin#$(BIN)#' buf.gen.yaml > buf.gen.check.yaml && \
-	 $(BIN)/buf generate --template buf.gen.check.yaml) || { rm -rf "$$tmp"; exit 1; }; \
+	 $(BIN)/buf generate --exclude-path google --template buf.gen.check.yaml) || { rm -rf "$$tmp"; exit 1; }; \
 	rm -f "$$tmp/proto/buf.gen.check.yaml"; \
 	if ! diff -r -q proto "$$tmp/proto" >/dev/null; then \
 	  diff -r proto "$$tmp/proto" | head -40; rm -rf "$$tmp"; \
