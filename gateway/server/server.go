@@ -86,13 +86,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	doc, err := patchOpenAPI(openapi.JSON)
-	if err != nil {
-		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
-	}
 	routes, err := loadRoutes()
 	if err != nil {
 		return nil, fmt.Errorf("read the HTTP bindings: %w", err)
+	}
+	doc, err := buildOpenAPI(openapi.JSON, routes)
+	if err != nil {
+		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
 	}
 	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
@@ -271,15 +271,16 @@ func forwardedHeader(key string) (string, bool) {
 }
 
 // jsonMarshaler reads and writes proto messages as JSON with the proto field
-// names (as the OpenAPI document does), writes unset fields too, and refuses
-// unknown fields.
+// names (as the OpenAPI document does), writes every scalar and list even
+// when empty but leaves unset messages out (the document declares them as
+// objects, not null), and refuses unknown fields.
 type jsonMarshaler struct {
 	*runtime.JSONPb
 }
 
 func newJSONMarshaler() jsonMarshaler {
 	return jsonMarshaler{&runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}}
 }

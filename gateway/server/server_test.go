@@ -290,10 +290,15 @@ func TestGatewaySuccess(t *testing.T) {
 				if p["etag"] != currentEtag || p["status"] != "PRACTICE_STATUS_PUBLISHED" {
 					t.Errorf("practice = %v", p)
 				}
-				for _, field := range []string{"owner_organization_ids", "start_date", "create_time"} {
+				for _, field := range []string{"owner_organization_ids", "start_date", "revision"} {
 					if _, ok := p[field]; !ok {
 						t.Errorf("field %q missing from %s", field, r.body)
 					}
+				}
+				// An unset message is left out rather than null, as the
+				// OpenAPI document declares it an object.
+				if _, ok := p["create_time"]; ok {
+					t.Errorf("unset create_time written: %s", r.body)
 				}
 			},
 		},
@@ -364,7 +369,7 @@ func TestGatewaySuccess(t *testing.T) {
 				if _, ok := doc.Paths["/v1/practices"]; !ok {
 					t.Errorf("no /v1/practices among %d paths", len(doc.Paths))
 				}
-				if _, ok := doc.Definitions["Error"]; !ok || bytes.Contains(r.body, []byte("rpcStatus")) {
+				if _, ok := doc.Definitions["Status"]; !ok || bytes.Contains(r.body, []byte("rpcStatus")) {
 					t.Errorf("error responses do not describe the gateway's error body")
 				}
 			},
