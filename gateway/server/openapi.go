@@ -333,8 +333,8 @@ func gatewayPaths() docObject {
 				"last_event_id parameter, to get what was missed), `event:` (its type, e.g. twinning.transfer.status_changed) " +
 				"and `data:` (a FeedEvent in JSON). An idle feed sends a comment line as heartbeat.",
 			"operationId": "Gateway_Events", "tags": []any{"Gateway"},
-			"security":    []any{docObject{}, docObject{securityName: []any{}}},
-			"produces":    []any{"text/event-stream", "application/json"},
+			"security": []any{docObject{}, docObject{securityName: []any{}}},
+			"produces": []any{"text/event-stream", "application/json"},
 			"parameters": []any{
 				ref("parameters", "LastEventID"),
 				docObject{"name": "last_event_id", "in": "query", "required": false, "type": "string", "description": "As the Last-Event-ID header, for clients that cannot set it."},
