@@ -109,6 +109,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		runtime.WithErrorHandler(s.handleError),
 		runtime.WithRoutingErrorHandler(s.handleRoutingError),
 		runtime.WithForwardResponseOption(setSessionCookie),
+		runtime.WithForwardResponseOption(setResourceETag),
+		runtime.WithOutgoingHeaderMatcher(noGRPCMetadata),
+		runtime.WithOutgoingTrailerMatcher(noGRPCMetadata),
 		runtime.WithMiddlewares(s.strictInput),
 	)
 	for _, b := range backends(cfg) {
@@ -147,15 +150,21 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		return nil, errors.Join(err, s.Close())
 	}
 
+	compress, err := compressed()
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	s.handler = chain(withPortal(mux, site),
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,
+		compress,
 		withCORS(cfg.CORSOrigins),
 		newLimits(cfg).middleware(s),
 		withTimeout(cfg.RequestTimeout),
 		s.limitBody,
 		s.sessionCookies,
+		s.httpCaching,
 	)
 	return s, nil
 }
