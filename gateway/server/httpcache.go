@@ -179,6 +179,14 @@ func compressed() (middleware, error) {
 				next.ServeHTTP(w, r)
 				return
 			}
+			if r.Method == http.MethodHead && isAPIPath(r.URL.Path) {
+				// HEAD is served as the GET, whose body net/http drops
+				// since the connection knows it is a HEAD: the same headers,
+				// ETag and Content-Encoding included (gzhttp alone does not
+				// compress HEAD).
+				r = r.Clone(r.Context())
+				r.Method = http.MethodGet
+			}
 			gz.ServeHTTP(w, r)
 		})
 	}, nil

@@ -133,6 +133,11 @@ func TestCompression(t *testing.T) {
 	if zipped.header.Get("ETag") != plain.header.Get("ETag") {
 		t.Errorf("ETag %q compressed, %q plain", zipped.header.Get("ETag"), plain.header.Get("ETag"))
 	}
+	// HEAD answers the headers of the GET.
+	head := rawDo(t, "HEAD", base+"/openapi.json", map[string]string{"Accept-Encoding": "gzip"})
+	if head.status != 200 || head.header.Get("Content-Encoding") != "gzip" || head.header.Get("ETag") != plain.header.Get("ETag") || len(head.body) != 0 {
+		t.Errorf("HEAD: %d, Content-Encoding %q, ETag %q, %d bytes", head.status, head.header.Get("Content-Encoding"), head.header.Get("ETag"), len(head.body))
+	}
 	// HTML of the portal too.
 	page := rawDo(t, "GET", base+"/", map[string]string{"Accept-Encoding": "gzip"})
 	if page.status != 200 || page.header.Get("Content-Encoding") != "gzip" {
