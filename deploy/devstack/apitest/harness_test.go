@@ -190,6 +190,7 @@ func (a *api) seed(t *testing.T, grant demo.GrantFunc) {
 	must("twinnings", demo.LoadTwinnings(asStaff, a.twinning, a.catalog, quiet))
 	must("needs and offers", demo.LoadSeekOffer(asStaff, a.catalog, quiet))
 	must("community", demo.LoadCommunity(ctx, a.discussion, grant, quiet))
+	must("accounts", demo.LoadAccounts(asAdmin, a.discussion, a.catalog, quiet))
 
 	a.ids["organization"] = orgIDs[0]
 	practices, err := a.catalog.ListPractices(ctx, &catalogv1.ListPracticesRequest{})
