@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -119,8 +120,8 @@ func TestEveryRPCHasARoute(t *testing.T) {
 			}
 		}
 	}
-	if len(routes) < 60 {
-		t.Errorf("only %d routes", len(routes))
+	if len(routes.unique()) < 60 {
+		t.Errorf("only %d routes", len(routes.unique()))
 	}
 }
 
@@ -172,4 +173,20 @@ func FuzzCheckQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A request finds its route by grpc-gateway's own spelling of the template.
+func TestRouteLookupByPattern(t *testing.T) {
+	routes, err := loadRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for method, template := range map[string]string{
+		"GET": "/v1/practices/{id=*}", "PATCH": "/v1/practices/{practice.id=*}", "POST": "/v1/practices/{id=*}:submit",
+	} {
+		r, _ := http.NewRequest(method, "/", nil)
+		if routes.lookup(r, template) == nil {
+			t.Errorf("%s %s: no route", method, template)
+		}
+	}
 }

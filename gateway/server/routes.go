@@ -83,6 +83,9 @@ func loadRoutes() (routeTable, error) {
 			return nil, fmt.Errorf("http rule %s: body %q is not a message field of %s", r.selector, r.body, md.Input().FullName())
 		}
 		table[routeKey(r.method, r.path)] = rt
+		// And as grpc-gateway's Pattern.String writes it ({id=*}), so that
+		// a request finds its route without a regular expression.
+		table[r.method+" "+templateVariable.ReplaceAllString(normaliseTemplate(r.path), "{$1=*}")] = rt
 	}
 	return table, nil
 }
@@ -138,9 +141,25 @@ func parseHTTPRules(config []byte) ([]httpRule, error) {
 	return rules, nil
 }
 
+// unique lists each route once (the table holds each under two keys).
+func (t routeTable) unique() []*route {
+	seen := map[*route]bool{}
+	var out []*route
+	for _, rt := range t {
+		if !seen[rt] {
+			seen[rt] = true
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
 // lookup is the route of a request that grpc-gateway matched, nil for the
 // gateway's own paths.
 func (t routeTable) lookup(r *http.Request, template string) *route {
+	if rt, ok := t[r.Method+" "+template]; ok {
+		return rt
+	}
 	return t[routeKey(r.Method, template)]
 }
 
@@ -163,7 +182,7 @@ func Bindings() ([]Binding, error) {
 		return nil, err
 	}
 	out := make([]Binding, 0, len(routes))
-	for _, rt := range routes {
+	for _, rt := range routes.unique() {
 		out = append(out, Binding{Method: rt.method, Template: normaliseTemplate(rt.template), Body: rt.body,
 			RPC: string(rt.rpc.FullName()), PathFields: append([]string(nil), rt.pathFields...)})
 	}
