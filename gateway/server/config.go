@@ -17,6 +17,10 @@ import (
 type Config struct {
 	// HTTPAddr is the host:port the REST gateway listens on.
 	HTTPAddr string `env:"GEMELLA_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// MetricsAddr, when set, is the host:port that serves Prometheus
+	// /metrics instead of HTTPAddr: set it in production, so the public
+	// listener does not serve them (see telemetry.go).
+	MetricsAddr string `env:"GEMELLA_GATEWAY_METRICS_ADDR"`
 	// CatalogAddr is the host:port of the practice-catalog gRPC server.
 	CatalogAddr string `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
 	// TwinningAddr is the host:port of the twinning gRPC server; "none"
@@ -85,6 +89,13 @@ func (c Config) Validate() error {
 	var errs []error
 	if err := validateHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("GEMELLA_HTTP_ADDR %q: %w", c.HTTPAddr, err))
+	}
+	if c.MetricsAddr != "" {
+		if err := validateHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("GEMELLA_GATEWAY_METRICS_ADDR %q: %w", c.MetricsAddr, err))
+		} else if c.MetricsAddr == c.HTTPAddr && !strings.HasSuffix(c.MetricsAddr, ":0") {
+			errs = append(errs, fmt.Errorf("GEMELLA_GATEWAY_METRICS_ADDR %q: must differ from GEMELLA_HTTP_ADDR (leave it empty to serve /metrics there)", c.MetricsAddr))
+		}
 	}
 	for name, addr := range map[string]string{"GEMELLA_CATALOG_ADDR": c.CatalogAddr, "GEMELLA_TWINNING_ADDR": c.TwinningAddr, "GEMELLA_DISCUSSION_ADDR": c.DiscussionAddr} {
 		if addr == "" || addr == BackendDisabled {

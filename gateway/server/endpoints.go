@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 )
 
-// readinessTimeout bounds each backend health check behind /readyz.
+// readinessTimeout bounds each backend health check behind /readyz?verbose.
 const readinessTimeout = time.Second
 
 func (s *Server) serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
@@ -24,32 +24,41 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request, _ map[stri
 	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// serveReadyz asks every backend's gRPC health service, concurrently, and is
-// ready only when all of them are SERVING.
+// serveReadyz says whether this gateway can take traffic: it is up and
+// serving, and its configuration was valid (New refuses an invalid one).
+// It deliberately does not depend on the backends: they are shared by
+// every gateway replica, so one backend outage would otherwise take every
+// replica out of the load balancer at once, and the routes of the
+// backends that still work with them; a call to a backend that is down
+// answers 503 by itself. With ?verbose it also asks every backend's gRPC
+// health service, concurrently, and lists their states for operators,
+// still answering 200.
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	body := struct {
+		Status   string            `json:"status"`
+		Backends map[string]string `json:"backends,omitempty"`
+	}{Status: "ready"}
+	if _, verbose := r.URL.Query()["verbose"]; verbose {
+		body.Backends = s.backendStates(r.Context())
+	}
+	s.writeJSON(w, r, http.StatusOK, body)
+}
+
+// backendStates is each backend's health status, by backend name.
+func (s *Server) backendStates(ctx context.Context) map[string]string {
 	states := make(map[string]string, len(s.backends))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, b := range s.backends {
 		wg.Go(func() {
-			state := s.checkBackend(r.Context(), b)
+			state := s.checkBackend(ctx, b)
 			mu.Lock()
 			states[b.name] = state
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-
-	httpStatus, overall := http.StatusOK, "ready"
-	for _, state := range states {
-		if state != grpc_health_v1.HealthCheckResponse_SERVING.String() {
-			httpStatus, overall = http.StatusServiceUnavailable, "not_ready"
-		}
-	}
-	s.writeJSON(w, r, httpStatus, struct {
-		Status   string            `json:"status"`
-		Backends map[string]string `json:"backends"`
-	}{overall, states})
+	return states
 }
 
 // checkBackend returns the backend's health status name (SERVING,

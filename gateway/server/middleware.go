@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 // middleware wraps a handler with one concern.
@@ -89,7 +90,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", rec.statusOrOK()),
 				slog.Int64("bytes", rec.written),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", time.Since(start)),
+				slog.String("trace_id", telemetry.TraceID(r.Context())))
 		}()
 		next.ServeHTTP(rec, r)
 	})

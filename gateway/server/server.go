@@ -18,7 +18,6 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -72,6 +71,7 @@ type Server struct {
 	mu       sync.Mutex
 	listener net.Listener
 	feed     *feed.Hub
+	tel      *gatewayTelemetry
 }
 
 // feedPath is the live event feed; a stream, so no request deadline.
@@ -79,7 +79,7 @@ const feedPath = "/v1/events"
 
 // New connects to every backend (lazily: gRPC dials on first use) and builds
 // the HTTP handler. It does not listen; see Listen and Run.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
 	}
@@ -94,7 +94,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
 	}
-	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes}
+	tel, err := newGatewayTelemetry(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes, tel: tel}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
 		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
 		if err != nil {
@@ -112,12 +116,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		runtime.WithForwardResponseOption(setResourceETag),
 		runtime.WithOutgoingHeaderMatcher(noGRPCMetadata),
 		runtime.WithOutgoingTrailerMatcher(noGRPCMetadata),
-		runtime.WithMiddlewares(s.strictInput),
+		runtime.WithMiddlewares(recordRoute, s.strictInput),
 	)
 	for _, b := range backends(cfg) {
-		// Backends run next to the gateway on loopback or a private network;
-		// transport security between them is the deployment's job.
-		conn, err := grpc.NewClient(b.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(b.addr, s.backendDialOptions()...)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("connect to %s at %s: %w", b.name, b.addr, err), s.Close())
 		}
@@ -154,7 +156,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	s.handler = chain(withPortal(mux, site),
+	s.handler = s.instrument(chain(withPortal(mux, site),
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,
@@ -165,7 +167,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		s.limitBody,
 		s.sessionCookies,
 		s.httpCaching,
-	)
+	))
 	return s, nil
 }
 
@@ -183,6 +185,9 @@ func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	if err := s.listenMetrics(); err != nil {
+		return errors.Join(err, ln.Close())
 	}
 	s.listener = ln
 	return nil
@@ -208,6 +213,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.listener
 	s.mu.Unlock()
+	defer s.serveMetrics()()
 
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -265,6 +271,7 @@ func (s *Server) Close() error {
 		}
 	}
 	s.backends = nil
+	errs = append(errs, s.closeMetricsListener())
 	return errors.Join(errs...)
 }
 

@@ -11,9 +11,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	gateway "github.com/gemella/gemella/gateway/server"
-	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
-	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
-	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	discussion "github.com/gemella/gemella/services/discussion/service"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 	twinning "github.com/gemella/gemella/services/twinning/service"
@@ -64,9 +61,6 @@ type serviceSpec struct {
 	build func(ctx context.Context, infra infrastructure, addr string, logger *slog.Logger) (grpcService, error)
 	// toGateway tells the gateway where the service listens.
 	toGateway func(cfg *gateway.Config, addr string)
-	// probe succeeds once the service answers real requests; the gRPC
-	// health check when nil.
-	probe func(ctx context.Context, conn *grpc.ClientConn) error
 }
 
 // services lists the gRPC services in start order; they stop in reverse.
@@ -103,12 +97,6 @@ func catalogSpec() serviceSpec {
 			return svc, nil
 		},
 		toGateway: func(cfg *gateway.Config, addr string) { cfg.CatalogAddr = addr },
-		// A list goes through the repository to FerretDB, which the health
-		// check does not.
-		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
-			_, err := catalogv1.NewCatalogServiceClient(conn).ListPractices(ctx, &catalogv1.ListPracticesRequest{PageSize: 1})
-			return err
-		},
 	}
 }
 
@@ -131,10 +119,6 @@ func twinningSpec() serviceSpec {
 			return twinning.New(ctx, cfg, logger)
 		},
 		toGateway: func(cfg *gateway.Config, addr string) { cfg.TwinningAddr = addr },
-		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
-			_, err := twinningv1.NewTwinningServiceClient(conn).ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 1})
-			return err
-		},
 	}
 }
 
@@ -156,14 +140,12 @@ func discussionSpec() serviceSpec {
 			return discussion.New(ctx, cfg, logger)
 		},
 		toGateway: func(cfg *gateway.Config, addr string) { cfg.DiscussionAddr = addr },
-		probe: func(ctx context.Context, conn *grpc.ClientConn) error {
-			_, err := discussionv1.NewDiscussionServiceClient(conn).ListThreads(ctx, &discussionv1.ListThreadsRequest{PageSize: 1})
-			return err
-		},
 	}
 }
 
-// healthProbe asks the standard gRPC health service about the whole server.
+// healthProbe asks the standard gRPC health service about the whole server:
+// a service on the kit is SERVING once its store and NATS are set up and
+// its own checks (the catalog's search index) pass.
 func healthProbe(ctx context.Context, conn *grpc.ClientConn) error {
 	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {

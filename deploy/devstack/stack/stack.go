@@ -348,12 +348,8 @@ func (s *Stack) waitReady(ctx context.Context, conns map[string]*grpc.ClientConn
 		defer cancel()
 	}
 	for _, spec := range services() {
-		probe := spec.probe
-		if probe == nil {
-			probe = healthProbe
-		}
 		conn := conns[spec.name]
-		if err := s.poll(ctx, spec.name, func(ctx context.Context) error { return probe(ctx, conn) }); err != nil {
+		if err := s.poll(ctx, spec.name, func(ctx context.Context) error { return healthProbe(ctx, conn) }); err != nil {
 			return err
 		}
 	}

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/gemella/gemella/gateway/server"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 func main() {
@@ -31,9 +33,20 @@ func main() {
 }
 
 func run(ctx context.Context, cfg server.Config, logger *slog.Logger) error {
-	srv, err := server.New(ctx, cfg, logger)
+	// Tracing follows the standard OTEL_* variables: exported over OTLP when
+	// OTEL_EXPORTER_OTLP_ENDPOINT is set, propagated only otherwise.
+	shutdownTracing, err := telemetry.Setup(ctx, "gateway", logger)
 	if err != nil {
 		return err
 	}
-	return errors.Join(srv.Run(ctx), srv.Close())
+	srv, err := server.New(ctx, cfg, logger)
+	if err != nil {
+		return errors.Join(err, shutdownTracing(context.WithoutCancel(ctx)))
+	}
+	runErr := errors.Join(srv.Run(ctx), srv.Close())
+	// Flush the last spans, within a bound: a collector that is gone must
+	// not hold the process after its requests are done.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return errors.Join(runErr, shutdownTracing(flushCtx))
 }

@@ -1,8 +1,9 @@
-// Package service is the one place where the community service is wired:
-// storage, events, password hashing, session tokens, application and gRPC
-// server. The binary, the dev launcher and the integration tests all build
-// the service here. It lives outside internal/ so that deploy/devstack,
-// another module, can import it.
+// Package service declares the community service on the service kit: its
+// configuration, stream, collections, password hashing, session tokens,
+// repositories, application, gRPC server and its consumer of twinning
+// approvals. The binary, the dev launcher and the integration tests all
+// build the service here. It lives outside internal/ so that
+// deploy/devstack, another module, can import it.
 package service
 
 import (
@@ -12,12 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/grpc"
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
@@ -28,25 +25,24 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/ports"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
-	"github.com/gemella/gemella/services/platform/doclock"
-	"github.com/gemella/gemella/services/platform/events"
-	"github.com/gemella/gemella/services/platform/grpcx"
-	"github.com/gemella/gemella/services/platform/mongox"
-	"github.com/gemella/gemella/services/platform/outbox"
+	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
-// Name is the service's name in logs, metrics and NATS connections.
-const Name = "discussion"
-
-// StreamName is the JetStream stream of the discussion's events.
-const StreamName = "DISCUSSION"
+const (
+	// Name is the service's name in logs, metrics and NATS connections.
+	Name = "discussion"
+	// StreamName is the JetStream stream of the discussion's events.
+	StreamName = "DISCUSSION"
+	// envPrefix starts the discussion's own variables.
+	envPrefix = "GEMELLA_DISCUSSION_"
+)
 
 // Config is the discussion's configuration; LoadConfig reads it from
 // GEMELLA_DISCUSSION_*, GEMELLA_NATS_* and GEMELLA_AUTH_* variables.
 type Config struct {
-	GRPC  config.GRPCServer `envPrefix:"GEMELLA_DISCUSSION_"`
-	Mongo config.Mongo      `envPrefix:"GEMELLA_DISCUSSION_"`
-	NATS  config.NATS       `envPrefix:"GEMELLA_"`
+	// Own are GEMELLA_DISCUSSION_GRPC_* and GEMELLA_DISCUSSION_MONGO_*.
+	servicekit.Own `envPrefix:"GEMELLA_DISCUSSION_"`
+	NATS           config.NATS `envPrefix:"GEMELLA_"`
 	// Auth is the key that signs session tokens (GEMELLA_AUTH_KEY_FILE or
 	// GEMELLA_AUTH_PRIVATE_KEY); required.
 	Auth auth.KeyConfig `envPrefix:"GEMELLA_"`
@@ -112,29 +108,27 @@ func (a Argon2) concurrency() int {
 // DefaultConfig is what a single machine needs, except the signing key:
 // set Auth (the dev launcher makes one with auth.LoadOrCreateKeyFile).
 func DefaultConfig() Config {
-	cfg := Config{
-		GRPC:  config.GRPCServer{Addr: "127.0.0.1:9093"},
-		Mongo: config.Mongo{Database: "gemella_discussion"},
-	}
-	config.Defaults(&cfg)
-	return cfg
+	cfg := Config{Own: servicekit.Own{GRPC: config.GRPCServer{Addr: "127.0.0.1:9093"}}}
+	cfg.Mongo.Database = "gemella_discussion"
+	return servicekit.Defaults(cfg)
 }
 
-// Validate implements config.Validator.
+// Validate implements config.Validator. The key list is optional: the
+// service verifies its own tokens.
 func (c *Config) Validate() error {
-	var p config.Problems
-	p.Add(c.GRPC.Validate("GEMELLA_DISCUSSION_"))
-	p.Add(c.Mongo.Validate("GEMELLA_DISCUSSION_"))
-	p.Add(c.NATS.Validate("GEMELLA_"))
-	p.Add(c.validateOwn())
-	return p.Err()
+	return errors.Join(c.Own.Validate(envPrefix), c.SharedConfig().Validate(false), c.validateOwn())
+}
+
+// SharedConfig is what the discussion reads as every service does: NATS,
+// and the further keys it verifies with (Verify).
+func (c *Config) SharedConfig() servicekit.Shared {
+	return servicekit.Shared{NATS: c.NATS, Auth: c.Verify}
 }
 
 // validateOwn checks what the in-memory service needs too.
 func (c *Config) validateOwn() error {
 	var p config.Problems
 	p.Add(c.Auth.Validate("GEMELLA_"))
-	p.Add(c.Verify.Validate("GEMELLA_", false))
 	p.Positive("GEMELLA_DISCUSSION_TOKEN_TTL", c.TokenTTL)
 	if c.SessionMaxAge < c.TokenTTL {
 		p.Addf("GEMELLA_DISCUSSION_SESSION_MAX_AGE: %s is shorter than a token's life (GEMELLA_DISCUSSION_TOKEN_TTL %s)", c.SessionMaxAge, c.TokenTTL)
@@ -156,86 +150,29 @@ func (c *Config) validateOwn() error {
 }
 
 // LoadConfig reads the environment over the defaults.
-func LoadConfig() (Config, error) {
-	cfg := DefaultConfig()
-	err := config.Load(&cfg)
-	return cfg, err
-}
+func LoadConfig() (Config, error) { return servicekit.LoadConfig(DefaultConfig()) }
 
-// Service is a running discussion service.
+// Service is a discussion service on the kit, with what the devstack and
+// the tests ask of it beside serving.
 type Service struct {
-	logger *slog.Logger
+	*servicekit.Service
 	app    app.Application
-	server *grpcx.Server
-	relay  *outbox.Relay
-	js     jetstream.JetStream
-	mongo  *mongo.Client
-	nats   *nats.Conn
 	issuer *auth.Issuer
 	hasher *password.Hasher
-	// verifier accepts the service's own tokens and those of the keys
-	// in Config.Verify.
-	verifier *auth.Verifier
-	argon2   Argon2
-	once     sync.Once
+	argon2 Argon2
 }
 
-// New connects to MongoDB and NATS, prepares indexes and the stream, and
-// builds the gRPC server. Run serves it.
+// New builds the service on MongoDB and NATS; Run connects and serves.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s configuration: %w", Name, err)
 	}
-	s := &Service{logger: logger.With("service", Name)}
-	if err := s.prepareSecurity(cfg); err != nil {
-		return nil, err
-	}
-	client, db, err := mongox.Connect(ctx, cfg.Mongo, Name)
+	s, err := newSecured(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.mongo = client
-	if err := adapters.EnsureIndexes(ctx, db); err != nil {
-		s.Close()
-		return nil, err
-	}
-	nc, js, err := events.Connect(ctx, cfg.NATS.URL, Name, s.logger)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.nats, s.js = nc, js
-	if _, err := events.EnsureStream(ctx, js, events.StreamConfig{Name: StreamName, Subjects: []string{"discussion.>"}, Replicas: cfg.NATS.StreamReplicas}); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if _, err := events.EnsureDeadLetterStream(ctx, js); err != nil {
-		s.Close()
-		return nil, err
-	}
-	// One set of document locks for the repositories and the relay: see doclock.
-	locks := &doclock.Locks{}
-	var colls []*mongo.Collection
-	for _, name := range adapters.OutboxCollections {
-		colls = append(colls, db.Collection(name))
-	}
-	s.relay = outbox.NewRelay(outbox.RelayConfig{Logger: s.logger, Locks: locks}, events.NewJetStreamPublisher(js), colls...)
-	s.app = app.New(s.deps(cfg, app.Deps{
-		Members:  adapters.NewMemberMongoRepository(db, adapters.EncodeMemberEvent, s.relay.Notify, locks),
-		Logins:   adapters.NewLoginMongoRepository(db, locks),
-		Threads:  adapters.NewThreadMongoRepository(db, adapters.EncodeThreadEvent, s.relay.Notify, locks),
-		Posts:    adapters.NewPostMongoRepository(db, adapters.EncodePostEvent, s.relay.Notify, locks),
-		Stories:  adapters.NewStoryMongoRepository(db, adapters.EncodeStoryEvent, s.relay.Notify, locks),
-		Sessions: adapters.NewSessionMongoRepository(db, locks),
-	}))
-	if s.server, err = s.newServer(cfg.GRPC); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	s.Service, err = servicekit.New(ctx, s.declaration(cfg), &cfg, logger)
+	return s.orNil(err)
 }
 
 // NewInMemory builds the service on in-memory repositories, without MongoDB
@@ -243,9 +180,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 // service's own code. Without a signing key in cfg.Auth it makes a
 // throw-away one.
 func NewInMemory(cfg Config, logger *slog.Logger) (*Service, error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
 	if cfg.Auth == (auth.KeyConfig{}) {
 		key, err := auth.GenerateKey()
 		if err != nil {
@@ -257,77 +191,107 @@ func NewInMemory(cfg Config, logger *slog.Logger) (*Service, error) {
 		}
 		cfg.Auth.PrivateKey = string(pem)
 	}
-	if err := errors.Join(cfg.GRPC.Validate("GEMELLA_DISCUSSION_"), cfg.validateOwn()); err != nil {
+	if err := errors.Join(cfg.GRPC.Validate(envPrefix), cfg.Verify.Validate(servicekit.SharedPrefix, false), cfg.validateOwn()); err != nil {
 		return nil, fmt.Errorf("%s configuration: %w", Name, err)
 	}
-	s := &Service{logger: logger.With("service", Name)}
-	if err := s.prepareSecurity(cfg); err != nil {
+	keys, _ := cfg.Verify.Keys() // valid: checked above
+	s, err := newSecured(cfg)
+	if err != nil {
 		return nil, err
 	}
-	s.app = app.New(s.deps(cfg, app.Deps{
-		Members:  adapters.NewMemberMemoryRepository(),
-		Logins:   adapters.NewLoginMemoryRepository(),
-		Threads:  adapters.NewThreadMemoryRepository(),
-		Posts:    adapters.NewPostMemoryRepository(),
-		Stories:  adapters.NewStoryMemoryRepository(),
-		Sessions: adapters.NewSessionMemoryRepository(),
-	}))
-	var err error
-	if s.server, err = s.newServer(cfg.GRPC); err != nil {
+	s.Service, err = servicekit.NewInMemory(context.Background(), s.declaration(cfg), cfg.GRPC, logger, keys...)
+	return s.orNil(err)
+}
+
+func (s *Service) orNil(err error) (*Service, error) {
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// prepareSecurity loads the signing key and makes the password hasher.
-func (s *Service) prepareSecurity(cfg Config) error {
+// newSecured loads the signing key and makes the password hasher.
+func newSecured(cfg Config) (*Service, error) {
 	key, err := cfg.Auth.SigningKey()
 	if err != nil {
-		return fmt.Errorf("%s: token signing key: %w", Name, err)
+		return nil, fmt.Errorf("%s: token signing key: %w", Name, err)
 	}
+	s := &Service{argon2: cfg.Argon2}
 	if s.issuer, err = auth.NewIssuer(key, cfg.TokenTTL); err != nil {
-		return err
-	}
-	if s.verifier, err = cfg.Verify.Verifier(s.issuer.PublicKey()); err != nil {
-		return fmt.Errorf("%s: %w", Name, err)
-	}
-	if s.hasher, err = password.New(cfg.Argon2.Params(), cfg.Argon2.concurrency()); err != nil {
-		return err
-	}
-	s.argon2 = cfg.Argon2
-	s.argon2.MaxConcurrent = cfg.Argon2.concurrency()
-	return nil
-}
-
-func (s *Service) deps(cfg Config, d app.Deps) app.Deps {
-	d.Passwords = s.hasher
-	d.Tokens = s.issuer
-	d.LoginPolicy = cfg.Login.Policy()
-	d.SessionMaxAge = cfg.SessionMaxAge
-	d.EditWindow = cfg.EditWindow
-	d.ReportThreshold = cfg.ReportThreshold
-	d.Logger = s.logger
-	return d
-}
-
-func (s *Service) newServer(cfg config.GRPCServer) (*grpcx.Server, error) {
-	srv, err := grpcx.NewServer(grpcx.ServerOptions{
-		Name: Name, Config: cfg, Logger: s.logger,
-		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(s.verifier)},
-		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(s.verifier)},
-	})
-	if err != nil {
 		return nil, err
 	}
-	discussionv1.RegisterDiscussionServiceServer(srv.GRPC(), ports.NewGRPCServer(s.app))
-	return srv, nil
+	if s.hasher, err = password.New(cfg.Argon2.Params(), cfg.Argon2.concurrency()); err != nil {
+		return nil, err
+	}
+	s.argon2.MaxConcurrent = cfg.Argon2.concurrency()
+	return s, nil
 }
 
-// Listen binds the gRPC address, so that Addr is known before Run.
-func (s *Service) Listen() error { return s.server.Listen() }
+// declaration is what the discussion service is. It verifies its own
+// tokens, and those of the keys in Config.Verify.
+func (s *Service) declaration(cfg Config) servicekit.Declaration {
+	return servicekit.Declaration{
+		Name:        Name,
+		EnvPrefix:   envPrefix,
+		TrustedKeys: []ed25519.PublicKey{s.issuer.PublicKey()},
+		Stream:      servicekit.Stream{Name: StreamName, Subjects: []string{"discussion.>"}},
+		// Log-in attempts and sessions publish no events.
+		Collections: servicekit.Outboxes(
+			adapters.MembersCollection, adapters.ThreadsCollection, adapters.PostsCollection, adapters.StoriesCollection),
+		EnsureIndexes: adapters.EnsureIndexes,
+		Build: func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) {
+			return s.build(cfg, p), nil
+		},
+	}
+}
 
-// Addr is the gRPC address.
-func (s *Service) Addr() string { return s.server.Addr() }
+// The discussion opens the general thread of every approved twinning, read
+// by a durable consumer of the twinning service's stream: it keeps its
+// place while the service is down, so an approval published meanwhile is
+// handled at the next start.
+const (
+	TwinningStream   = "TWINNING"
+	TwinningConsumer = "discussion-on-twinning-approved"
+)
+
+// build wires the repositories into the one application that gRPC and
+// the consumer of approvals call.
+func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
+	d := repositories(p)
+	d.Passwords, d.Tokens, d.Logger = s.hasher, s.issuer, p.Logger
+	d.LoginPolicy, d.SessionMaxAge = cfg.Login.Policy(), cfg.SessionMaxAge
+	d.EditWindow, d.ReportThreshold = cfg.EditWindow, cfg.ReportThreshold
+	s.app = app.New(d)
+	return servicekit.Parts{
+		Register: func(g *grpc.Server) { discussionv1.RegisterDiscussionServiceServer(g, ports.NewGRPCServer(s.app)) },
+		Consumers: []servicekit.Consumer{{
+			Stream: TwinningStream, Durable: TwinningConsumer, FilterSubjects: []string{ports.TwinningApprovedSubject},
+			Handler: ports.TwinningApprovedHandler(s.app, p.Logger),
+		}},
+	}
+}
+
+// repositories are the discussion's six, on MongoDB or in memory.
+func repositories(p servicekit.Ports) app.Deps {
+	if p.InMemory() {
+		return app.Deps{
+			Members:  adapters.NewMemberMemoryRepository(),
+			Logins:   adapters.NewLoginMemoryRepository(),
+			Threads:  adapters.NewThreadMemoryRepository(),
+			Posts:    adapters.NewPostMemoryRepository(),
+			Stories:  adapters.NewStoryMemoryRepository(),
+			Sessions: adapters.NewSessionMemoryRepository(),
+		}
+	}
+	return app.Deps{
+		Members:  adapters.NewMemberMongoRepository(p.DB, adapters.EncodeMemberEvent, p.Notify, p.Locks),
+		Logins:   adapters.NewLoginMongoRepository(p.DB, p.Locks),
+		Threads:  adapters.NewThreadMongoRepository(p.DB, adapters.EncodeThreadEvent, p.Notify, p.Locks),
+		Posts:    adapters.NewPostMongoRepository(p.DB, adapters.EncodePostEvent, p.Notify, p.Locks),
+		Stories:  adapters.NewStoryMongoRepository(p.DB, adapters.EncodeStoryEvent, p.Notify, p.Locks),
+		Sessions: adapters.NewSessionMongoRepository(p.DB, p.Locks),
+	}
+}
 
 // PublicKey verifies the session tokens this service signs; the other
 // services verify with it.
@@ -344,49 +308,4 @@ func (s *Service) PasswordHashing() Argon2 { return s.argon2 }
 func (s *Service) GrantRoles(ctx context.Context, email string, roles ...string) error {
 	_, err := s.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: auth.System(app.ServiceName), Email: email, Roles: roles})
 	return err
-}
-
-// Run serves gRPC, relays events and consumes the twinning service's
-// approvals until ctx is done, then releases every connection.
-func (s *Service) Run(ctx context.Context) error {
-	defer s.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var relayErr, consumeErr error
-	if s.relay != nil {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if err := s.relay.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				relayErr = err
-				cancel()
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if err := ports.ConsumeTwinningApprovals(ctx, s.js, s.app, s.logger); err != nil {
-				consumeErr = err
-				cancel()
-			}
-		}()
-	}
-	err := s.server.Serve(ctx)
-	cancel()
-	wg.Wait()
-	return errors.Join(err, relayErr, consumeErr)
-}
-
-// Close releases the connections; Run calls it on return.
-func (s *Service) Close() {
-	s.once.Do(func() {
-		if s.nats != nil {
-			_ = s.nats.Drain()
-		}
-		if s.mongo != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = s.mongo.Disconnect(ctx)
-		}
-	})
 }

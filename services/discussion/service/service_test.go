@@ -80,6 +80,18 @@ func (e *env) startService(t *testing.T) {
 			t.Errorf("service stopped with %v", err)
 		}
 	}
+	waitReady(t, svc)
+}
+
+// waitReady waits, bounded, until svc is SERVING: connected to its store
+// and NATS, its indexes and streams declared.
+func waitReady(t *testing.T, svc interface{ WaitReady(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := svc.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *env) stopService() {

@@ -44,10 +44,24 @@ func CallerFromMetadata(ctx context.Context, v *Verifier) (Caller, error) {
 	return claims.Caller(), nil
 }
 
+// ExemptMethod reports the methods that never need a token and never look
+// at one: the standard gRPC health service and server reflection. A load
+// balancer's probe or an operator's grpcurl must work whatever
+// authorization header a proxy or a stale client configuration adds, and
+// these methods show nothing that is not public.
+func ExemptMethod(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(fullMethod, "/grpc.reflection.")
+}
+
 // UnaryServerInterceptor puts the caller of every unary call in its context
-// (see CallerFromMetadata) and refuses calls with a bad token.
+// (see CallerFromMetadata) and refuses calls with a bad token. Calls to an
+// ExemptMethod pass through anonymous, their token unread.
 func UnaryServerInterceptor(v *Verifier) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if ExemptMethod(info.FullMethod) {
+			return handler(ctx, req)
+		}
 		c, err := CallerFromMetadata(ctx, v)
 		if err != nil {
 			return nil, err
@@ -58,7 +72,10 @@ func UnaryServerInterceptor(v *Verifier) grpc.UnaryServerInterceptor {
 
 // StreamServerInterceptor is UnaryServerInterceptor for streaming calls.
 func StreamServerInterceptor(v *Verifier) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if ExemptMethod(info.FullMethod) {
+			return handler(srv, ss)
+		}
 		c, err := CallerFromMetadata(ss.Context(), v)
 		if err != nil {
 			return err

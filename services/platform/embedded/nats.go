@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -33,6 +34,18 @@ type NATSOptions struct {
 	StoreDir string
 	// Logger receives the server's own log lines; nil keeps the server quiet.
 	Logger *slog.Logger
+	// Name identifies the server, in a cluster and in JetStream's placement
+	// (consumer and stream leaders are reported by it); default
+	// "gemella-embedded". Members of one cluster need distinct names.
+	Name string
+	// ClusterName, when set, makes the server a member of that NATS cluster:
+	// it listens for routes on ClusterPort and connects to Routes, and
+	// JetStream replicates streams across the members.
+	ClusterName string
+	// ClusterPort is the route port; 0 picks a free one. Kept across Restart.
+	ClusterPort int
+	// Routes are the other members' route URLs, nats-route://host:port.
+	Routes []string
 }
 
 // NATS is an in-process nats-server with JetStream. It is safe for concurrent
@@ -56,6 +69,15 @@ func StartNATS(opts NATSOptions) (*NATS, error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
+	if opts.Name == "" {
+		opts.Name = "gemella-embedded"
+	}
+	if opts.ClusterName == "" && (opts.ClusterPort != 0 || len(opts.Routes) > 0) {
+		return nil, errors.New("start nats: ClusterPort and Routes need a ClusterName")
+	}
+	if opts.ClusterPort < 0 {
+		return nil, fmt.Errorf("start nats: cluster port %d is negative", opts.ClusterPort)
+	}
 	n := &NATS{opts: opts}
 	if err := n.start(); err != nil {
 		return nil, err
@@ -69,8 +91,8 @@ func (n *NATS) start() error {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	srv, err := server.NewServer(&server.Options{
-		ServerName: "gemella-embedded",
+	sopts := &server.Options{
+		ServerName: n.opts.Name,
 		Host:       n.opts.Host,
 		Port:       port,
 		JetStream:  true,
@@ -78,9 +100,24 @@ func (n *NATS) start() error {
 		// The embedding process owns signal handling.
 		NoSigs: true,
 		NoLog:  n.opts.Logger == nil,
-	})
+	}
+	if n.opts.ClusterName != "" {
+		clusterPort := n.opts.ClusterPort
+		if clusterPort == 0 {
+			clusterPort = server.RANDOM_PORT
+		}
+		sopts.Cluster = server.ClusterOpts{Name: n.opts.ClusterName, Host: n.opts.Host, Port: clusterPort}
+		for _, r := range n.opts.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return fmt.Errorf("start nats %s: route %q: %w", n.opts.Name, r, err)
+			}
+			sopts.Routes = append(sopts.Routes, u)
+		}
+	}
+	srv, err := server.NewServer(sopts)
 	if err != nil {
-		return fmt.Errorf("start nats: %w", err)
+		return fmt.Errorf("start nats %s: %w", n.opts.Name, err)
 	}
 	if n.opts.Logger != nil {
 		debug := n.opts.Logger.Enabled(context.Background(), slog.LevelDebug)
@@ -90,7 +127,11 @@ func (n *NATS) start() error {
 	if !srv.ReadyForConnections(natsReadyTimeout) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return fmt.Errorf("start nats on %s:%d: not ready after %s", n.opts.Host, n.opts.Port, natsReadyTimeout)
+		where := net.JoinHostPort(n.opts.Host, strconv.Itoa(n.opts.Port))
+		if n.opts.ClusterName != "" {
+			where += fmt.Sprintf(" (routes on port %d)", n.opts.ClusterPort)
+		}
+		return fmt.Errorf("start nats %s on %s: not ready after %s (a port taken?)", n.opts.Name, where, natsReadyTimeout)
 	}
 	addr, ok := srv.Addr().(*net.TCPAddr)
 	if !ok {
@@ -99,8 +140,35 @@ func (n *NATS) start() error {
 		return fmt.Errorf("start nats: unexpected listener address %v", srv.Addr())
 	}
 	n.opts.Port = addr.Port
+	if n.opts.ClusterName != "" {
+		if a := srv.ClusterAddr(); a != nil {
+			n.opts.ClusterPort = a.Port
+		}
+	}
 	n.srv = srv
 	return nil
+}
+
+// Name is the server's name, as JetStream reports stream and consumer
+// leaders.
+func (n *NATS) Name() string { return n.opts.Name }
+
+// Running reports whether the server is up (not shut down).
+func (n *NATS) Running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.srv != nil
+}
+
+// jetStreamState reports whether the server runs, leads JetStream's meta
+// group, and has a current view of it.
+func (n *NATS) jetStreamState() (running, leader, current bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.srv == nil {
+		return false, false, false
+	}
+	return true, n.srv.JetStreamIsLeader(), n.srv.JetStreamIsCurrent()
 }
 
 // URL is the client URL, e.g. nats://127.0.0.1:4222. It stays valid across

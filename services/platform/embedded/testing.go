@@ -32,3 +32,17 @@ func FerretDBForTest(t testing.TB) *FerretDB {
 	t.Cleanup(f.Stop)
 	return f
 }
+
+// NATSClusterForTest starts a quiet cluster of size NATS servers with
+// clustered JetStream on free loopback ports, their stores in t.TempDir(),
+// and shuts it down when the test ends. The test may Shutdown and Restart
+// members in between.
+func NATSClusterForTest(t testing.TB, size int) *NATSCluster {
+	t.Helper()
+	c, err := StartNATSCluster(NATSClusterOptions{Size: size, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("embedded nats cluster: %v", err)
+	}
+	t.Cleanup(c.Shutdown)
+	return c
+}

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,48 +19,63 @@ import (
 )
 
 const (
-	reconnectWait = 250 * time.Millisecond
-	dialTimeout   = 2 * time.Second
-	// defaultConnectTimeout bounds Connect when ctx has no deadline.
-	defaultConnectTimeout = 30 * time.Second
+	dialTimeout = 2 * time.Second
+	// The wait between two rounds over every known server grows from
+	// minReconnectWait to maxReconnectWait, with up to a quarter of jitter
+	// so that many clients do not come back in step. A server failing in
+	// a cluster costs no wait: the client moves on to the next one at once.
+	minReconnectWait = 250 * time.Millisecond
+	maxReconnectWait = 4 * time.Second
+	// A connection whose server stopped answering (a crashed host leaves the
+	// TCP connection open) is given up after maxPingsOut unanswered pings,
+	// about 8 s, instead of the client's default of minutes.
+	pingInterval = 2 * time.Second
+	maxPingsOut  = 3
+	// checkTimeout bounds Check.
+	checkTimeout = 2 * time.Second
 )
 
-// Connect opens a NATS connection that reconnects forever, so that a NATS
-// restart costs a pause, not the process. It waits until the first connection
-// is made or ctx ends (30s when ctx has no deadline), then returns the
-// connection and a JetStream handle. The caller closes the connection.
+// Connect opens a NATS connection to url (one or more comma-separated server
+// URLs; the rest of a cluster is discovered) that reconnects forever with
+// backoff, so that a NATS outage costs a pause, not the process. It does not
+// fail when no server is reachable: the first attempt is made before it
+// returns, and if it fails the connection keeps trying in the background.
+// It fails only for an invalid URL or option, or when ctx is already done.
+// Use Check to know whether NATS and JetStream answer, EnsureStream and
+// Consume retry on their own. The caller closes the connection.
 func Connect(ctx context.Context, url, clientName string, logger *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger = logger.With(slog.String("nats_client", clientName))
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultConnectTimeout)
-		defer cancel()
+	servers := redactURLs(url)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("connect to nats %s: %w", servers, err)
 	}
+	logger = logger.With(slog.String("nats_client", clientName))
 
 	nc, err := nats.Connect(url,
 		nats.Name(clientName),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(reconnectWait),
 		nats.RetryOnFailedConnect(true),
+		nats.CustomReconnectDelay(reconnectDelay),
 		nats.Timeout(dialTimeout),
+		nats.PingInterval(pingInterval),
+		nats.MaxPingsOutstanding(maxPingsOut),
 		nats.ConnectHandler(func(c *nats.Conn) {
-			logger.Info("nats connected", slog.String("url", c.ConnectedUrlRedacted()))
+			logger.Info("nats connected", slog.String("url", c.ConnectedUrlRedacted()), slog.String("server", c.ConnectedServerName()))
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				logger.Warn("nats disconnected; reconnecting", slog.Any("error", err))
 			}
 		}),
-		// Called on every failed attempt, four times a second while NATS is
-		// down: too often for anything above debug.
+		// Called on every failed attempt, several times a second while NATS
+		// is down: too often for anything above debug.
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
 			logger.Debug("nats reconnect attempt failed", slog.Any("error", err))
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
-			logger.Info("nats reconnected", slog.String("url", c.ConnectedUrlRedacted()))
+			logger.Info("nats reconnected", slog.String("url", c.ConnectedUrlRedacted()), slog.String("server", c.ConnectedServerName()))
 		}),
 		nats.ClosedHandler(func(*nats.Conn) {
 			logger.Debug("nats connection closed")
@@ -71,39 +89,60 @@ func Connect(ctx context.Context, url, clientName string, logger *slog.Logger) (
 		}),
 	)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to nats %s: %w", url, err)
+		return nil, nil, fmt.Errorf("connect to nats %s: %w", servers, err)
 	}
-	if err := waitConnected(ctx, nc); err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("connect to nats %s: %w", url, err)
+	if !nc.IsConnected() {
+		logger.Warn("nats not reachable yet; connecting in the background", slog.String("servers", servers))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, nil, fmt.Errorf("jetstream on %s: %w", url, err)
+		return nil, nil, fmt.Errorf("jetstream on %s: %w", servers, err)
 	}
 	return nc, js, nil
 }
 
-// waitConnected blocks until nc has connected once, which with
-// RetryOnFailedConnect may happen after nats.Connect has returned.
-func waitConnected(ctx context.Context, nc *nats.Conn) error {
-	status := nc.StatusChanged(nats.CONNECTED, nats.CLOSED)
-	defer nc.RemoveStatusListener(status)
-	if nc.IsConnected() {
-		return nil
+// reconnectDelay is the wait after the rounds-th failed round over every
+// known server.
+func reconnectDelay(rounds int) time.Duration {
+	d := maxReconnectWait
+	if rounds < 8 {
+		d = min(minReconnectWait<<max(rounds-1, 0), maxReconnectWait)
 	}
-	for {
-		select {
-		case s := <-status:
-			switch s {
-			case nats.CONNECTED:
-				return nil
-			case nats.CLOSED:
-				return errors.New("connection closed before it was established")
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("not connected: %w", ctx.Err())
+	return d + rand.N(d/4+1)
+}
+
+// Check reports whether nc is connected and JetStream answers on it: nil
+// when it does, otherwise an error naming the problem (not connected, and
+// in which state; or JetStream not answering, e.g. without a quorum). It is
+// meant for health checks, so it gives up after 2s at most: during a
+// JetStream leader election a request may get no answer at all.
+func Check(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) error {
+	if nc == nil || js == nil {
+		return errors.New("nats check: no connection")
+	}
+	if !nc.IsConnected() {
+		return fmt.Errorf("nats not connected (%s)", strings.ToLower(nc.Status().String()))
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if _, err := js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("jetstream not answering on nats server %s: %w", nc.ConnectedServerName(), err)
+	}
+	return nil
+}
+
+// redactURLs drops the credentials from a comma-separated list of server
+// URLs, for logs and errors.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if u, err := url.Parse(p); err == nil && u.User != nil {
+			u.User = nil
+			p = u.String()
 		}
+		parts[i] = p
 	}
+	return strings.Join(parts, ",")
 }

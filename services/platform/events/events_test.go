@@ -46,7 +46,7 @@ func setup(t *testing.T) env {
 	if err != nil {
 		t.Fatalf("ensure stream: %v", err)
 	}
-	if _, err := events.EnsureDeadLetterStream(ctx, js); err != nil {
+	if _, err := events.EnsureDeadLetterStream(ctx, js, 1); err != nil {
 		t.Fatalf("ensure dead-letter stream: %v", err)
 	}
 	return env{nats: srv, js: js, pub: events.NewJetStreamPublisher(js), stream: stream}

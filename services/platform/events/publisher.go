@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -16,7 +17,9 @@ type Publisher interface {
 }
 
 // NewJetStreamPublisher publishes through js and waits for the stream's ack.
-// Without a deadline on ctx, the JetStream default (5s) applies.
+// The W3C trace context of ctx (traceparent, tracestate) goes into the
+// message headers, where Consume picks it up. Without a deadline on ctx,
+// the JetStream default (5s) applies.
 func NewJetStreamPublisher(js jetstream.JetStream) Publisher {
 	return jetStreamPublisher{js: js}
 }
@@ -30,7 +33,10 @@ func (p jetStreamPublisher) Publish(ctx context.Context, subject, msgID string, 
 		// Without an id the duplicate window cannot protect re-publishes.
 		return fmt.Errorf("publish to %s: %w", subject, errors.New("message id is required"))
 	}
-	if _, err := p.js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID)); err != nil {
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	traceContext.Inject(ctx, headerCarrier(msg.Header))
+	if _, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID)); err != nil {
 		return fmt.Errorf("publish %s to %s: %w", msgID, subject, err)
 	}
 	return nil

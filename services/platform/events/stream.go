@@ -25,6 +25,10 @@ const (
 	streamCallTimeout = 10 * time.Second
 )
 
+// ErrInvalidConfig is wrapped by the errors of EnsureStream and Consume that
+// come from their configuration: retrying cannot fix those.
+var ErrInvalidConfig = errors.New("invalid configuration")
+
 // DeadLetterSubject is where consumer durable of stream sends the messages
 // it gives up on.
 func DeadLetterSubject(stream, durable string) string {
@@ -88,10 +92,16 @@ func (c StreamConfig) Validate() error {
 }
 
 // EnsureStream creates the stream or updates it to cfg; calling it again with
-// the same configuration changes nothing.
+// the same configuration changes nothing, so it may be called in a retry
+// loop while NATS is unreachable or JetStream has no quorum. Each call is
+// bounded by ctx, or by 10s when ctx has no deadline. An error that wraps
+// ErrInvalidConfig will not go away by retrying.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Stream, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("ensure stream %q: %w", cfg.Name, err)
+		return nil, fmt.Errorf("ensure stream %q: %w: %w", cfg.Name, ErrInvalidConfig, err)
+	}
+	if js == nil {
+		return nil, fmt.Errorf("ensure stream %q: %w: jetstream is required", cfg.Name, ErrInvalidConfig)
 	}
 	cfg = cfg.withDefaults()
 	ctx, cancel := withDefaultTimeout(ctx, streamCallTimeout)
@@ -112,13 +122,15 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 }
 
 // EnsureDeadLetterStream declares DeadLetterStream, which every Consume
-// publishes to when it gives up on a message. Call it at start-up before
-// consuming.
-func EnsureDeadLetterStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
+// publishes to when it gives up on a message, with replicas copies (0 means
+// 1): give it the replicas of the service's own streams. Call it at
+// start-up before consuming; like EnsureStream it may be retried.
+func EnsureDeadLetterStream(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.Stream, error) {
 	return EnsureStream(ctx, js, StreamConfig{
 		Name:     DeadLetterStream,
 		Subjects: []string{DeadLetterSubjects},
 		MaxAge:   deadLetterMaxAge,
+		Replicas: replicas,
 	})
 }
 

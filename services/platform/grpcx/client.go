@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -15,23 +16,37 @@ import (
 // Dial returns a client connection to another service. Calls made without a
 // deadline get defaultDeadline, so no call waits for ever. Calls made while
 // serving a call carry that call's session token on (see
-// ForwardAuthorization), so the other service authorizes the member who
-// asked, not the service in between.
+// ForwardAuthorization) and its request id (see RequestID), so the other
+// service authorizes the member who asked, not the service in between, and
+// logs the same request id. Every call is traced (ClientStatsHandler) with
+// the global TracerProvider, or the one given with WithTracerProvider, and
+// the trace context goes with it. A service that went away is retried at
+// most a second apart (FastReconnect); extra options come last and win.
 func Dial(addr string, defaultDeadline time.Duration, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if defaultDeadline <= 0 {
 		defaultDeadline = 5 * time.Second
 	}
+	var tp trace.TracerProvider
+	for _, o := range extra {
+		if o, ok := o.(tracerProviderOption); ok {
+			tp = o.tp
+		}
+	}
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(ClientStatsHandler(tp)),
+		FastReconnect(defaultDeadline),
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 			if _, ok := ctx.Deadline(); !ok {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, defaultDeadline)
 				defer cancel()
 			}
-			return invoker(ctx, method, req, reply, cc, callOpts...)
-		}, ForwardAuthorizationUnary),
-		grpc.WithChainStreamInterceptor(ForwardAuthorizationStream),
+			return invoker(withCallContext(ctx), method, req, reply, cc, callOpts...)
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return streamer(withCallContext(ctx), desc, cc, method, callOpts...)
+		}),
 	}, extra...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
@@ -62,13 +77,14 @@ func ForwardAuthorization(ctx context.Context) context.Context {
 }
 
 // ForwardAuthorizationUnary is ForwardAuthorization as a unary client
-// interceptor; Dial installs it.
+// interceptor, for connections not made with Dial (Dial forwards the token
+// and the request id itself).
 func ForwardAuthorizationUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	return invoker(ForwardAuthorization(ctx), method, req, reply, cc, opts...)
 }
 
 // ForwardAuthorizationStream is ForwardAuthorization as a stream client
-// interceptor; Dial installs it.
+// interceptor, for connections not made with Dial.
 func ForwardAuthorizationStream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	return streamer(ForwardAuthorization(ctx), desc, cc, method, opts...)
 }

@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -46,23 +46,16 @@ func logCall(ctx context.Context, logger *slog.Logger, method string, start time
 		slog.String("code", code.String()),
 		slog.Duration("duration", time.Since(start)),
 	}
-	if id := requestID(ctx); id != "" {
+	if id := RequestID(ctx); id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
 	}
 	logger.LogAttrs(ctx, level, "gRPC call", attrs...)
-}
-
-// requestID is the gateway's X-Request-Id, forwarded as metadata.
-func requestID(ctx context.Context) string {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("x-request-id"); len(v) > 0 {
-			return v[0]
-		}
-	}
-	return ""
 }
 
 // levelFor logs successes at debug, client mistakes at info and server

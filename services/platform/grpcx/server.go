@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -38,6 +40,10 @@ type ServerOptions struct {
 	Unary []grpc.UnaryServerInterceptor
 	// Stream interceptors that run after the standard ones.
 	Stream []grpc.StreamServerInterceptor
+	// TracerProvider traces the calls the server receives (see
+	// ServerStatsHandler); nil is the global one, which telemetry.Setup
+	// installs. A process running several services gives each its own.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is a gRPC server with the standard services registered.
@@ -50,6 +56,11 @@ type Server struct {
 	metrics  *http.Server
 	registry *prometheus.Registry
 	cfg      config.GRPCServer
+
+	// healthMu orders the serving status that SetServing reports with the
+	// one Serve applies when it starts.
+	healthMu   sync.Mutex
+	notServing bool
 }
 
 // NewServer builds the server; register services on GRPC() before Serve.
@@ -87,6 +98,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	}
 	stream = append(stream, opts.Stream...)
 	gs := grpc.NewServer(
+		grpc.StatsHandler(ServerStatsHandler(opts.TracerProvider)),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(4<<20),
@@ -131,10 +143,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	for name := range s.grpc.GetServiceInfo() {
-		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.healthMu.Lock()
+	s.applyServingLocked()
+	s.healthMu.Unlock()
 	if s.cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
@@ -168,6 +179,32 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.logger.Info("gRPC server stopped")
 	return nil
+}
+
+// SetServing reports what the health service answers, for the whole
+// server ("") and for every service registered on it: SERVING while
+// serving is true, NOT_SERVING otherwise. A server that depends on a
+// database or a broker calls it as they come and go; one that never calls
+// it is SERVING while it serves. Called before Serve, it sets the status
+// Serve starts with; once Serve has stopped, every status is NOT_SERVING
+// for good.
+func (s *Server) SetServing(serving bool) {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	s.notServing = !serving
+	s.applyServingLocked()
+}
+
+// applyServingLocked sets every status to the current one; s.healthMu is held.
+func (s *Server) applyServingLocked() {
+	st := healthpb.HealthCheckResponse_SERVING
+	if s.notServing {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, st)
+	}
+	s.health.SetServingStatus("", st)
 }
 
 func defaultDeadlineUnary(d time.Duration) grpc.UnaryServerInterceptor {

@@ -4,211 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
-	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/outbox"
 )
 
-var quiet = slog.New(slog.DiscardHandler)
-
-// world is one test's FerretDB database and NATS server with a THINGS
-// stream on things.>.
-type world struct {
-	nats   *embedded.NATS
-	db     *mongo.Database
-	js     jetstream.JetStream
-	pub    events.Publisher
-	stream jetstream.Stream
-}
-
-func newWorld(t *testing.T) world {
-	t.Helper()
-	ferret := embedded.FerretDBForTest(t)
-	srv := embedded.NATSForTest(t)
-	ctx := testContext(t)
-
-	client, err := mongo.Connect(options.Client().ApplyURI(ferret.URI()))
-	if err != nil {
-		t.Fatalf("connect mongo: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = client.Disconnect(ctx)
-	})
-
-	nc, js, err := events.Connect(ctx, srv.URL(), t.Name(), quiet)
-	if err != nil {
-		t.Fatalf("connect nats: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	stream, err := events.EnsureStream(ctx, js, events.StreamConfig{Name: "THINGS", Subjects: []string{"things.>"}})
-	if err != nil {
-		t.Fatalf("ensure stream: %v", err)
-	}
-	return world{nats: srv, db: client.Database("outbox"), js: js, pub: events.NewJetStreamPublisher(js), stream: stream}
-}
-
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// runRelay runs relay until the test ends.
-func runRelay(t *testing.T, relay *outbox.Relay) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v, want nil", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Run did not return within 10s of cancel")
-		}
-	})
-}
-
-// newRecord makes an outbox record for an event about thing id.
-func newRecord(t *testing.T, id string, version int64) outbox.Record {
-	t.Helper()
-	env, err := events.NewEnvelope("things.thing.changed", "system:test", "thing", id, version, wrapperspb.String(id), time.Now())
-	if err != nil {
-		t.Fatalf("new envelope: %v", err)
-	}
-	rec, err := outbox.NewRecord(env)
-	if err != nil {
-		t.Fatalf("new record: %v", err)
-	}
-	return rec
-}
-
-// writeThing stores thing i as an aggregate write would: the document with
-// version 1 and one or two pending events. It returns the event ids.
-func writeThing(t *testing.T, coll *mongo.Collection, i int) []string {
-	t.Helper()
-	id := fmt.Sprintf("thing-%02d", i)
-	var recs []outbox.Record
-	var ids []string
-	for range i%2 + 1 {
-		rec := newRecord(t, id, 1)
-		recs = append(recs, rec)
-		ids = append(ids, rec.ID)
-	}
-	_, err := coll.InsertOne(testContext(t), bson.D{
-		{Key: "_id", Value: id},
-		{Key: "name", Value: "Thing " + id},
-		{Key: outbox.VersionField, Value: int64(1)},
-		{Key: outbox.Field, Value: recs},
-	})
-	if err != nil {
-		t.Fatalf("insert %s: %v", id, err)
-	}
-	return ids
-}
-
-// changeThing is a concurrent aggregate write: it bumps the version and
-// appends one more event, keeping the pending ones.
-func changeThing(ctx context.Context, coll *mongo.Collection, rec outbox.Record, id string) error {
-	res, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
-		{Key: "$inc", Value: bson.D{{Key: outbox.VersionField, Value: 1}}},
-		{Key: "$push", Value: bson.D{{Key: outbox.Field, Value: rec}}},
-	})
-	if err != nil {
-		return fmt.Errorf("change %s: %w", id, err)
-	}
-	if res.ModifiedCount != 1 {
-		return fmt.Errorf("change %s: modified %d documents", id, res.ModifiedCount)
-	}
-	return nil
-}
-
-// pendingDocs counts the documents of colls that still hold pending events.
-func pendingDocs(t *testing.T, colls ...*mongo.Collection) int64 {
-	t.Helper()
-	var n int64
-	for _, c := range colls {
-		got, err := c.CountDocuments(testContext(t), bson.D{{Key: outbox.Field + ".0", Value: bson.D{{Key: "$exists", Value: true}}}})
-		if err != nil {
-			t.Fatalf("count pending in %s: %v", c.Name(), err)
-		}
-		n += got
-	}
-	return n
-}
-
-// eventually polls cond until it holds or 30s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// assertExactlyOnce checks that the stream holds one message per wanted
-// event id and nothing else, by its state and by reading every message.
-func assertExactlyOnce(t *testing.T, stream jetstream.Stream, want []string) {
-	t.Helper()
-	ctx := testContext(t)
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatalf("stream info: %v", err)
-	}
-	if info.State.Msgs != uint64(len(want)) {
-		t.Errorf("stream holds %d messages, want %d (one per event)", info.State.Msgs, len(want))
-	}
-
-	var got []string
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		msg, err := stream.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatalf("get message %d: %v", seq, err)
-		}
-		var env eventsv1.Envelope
-		if err := proto.Unmarshal(msg.Data, &env); err != nil {
-			t.Fatalf("message %d is no envelope: %v", seq, err)
-		}
-		if id := msg.Header.Get(jetstream.MsgIDHeader); id != env.GetEventId() {
-			t.Errorf("message %d: Nats-Msg-Id %q, envelope event id %q", seq, id, env.GetEventId())
-		}
-		got = append(got, env.GetEventId())
-	}
-	slices.Sort(got)
-	want = slices.Sorted(slices.Values(want))
-	if !slices.Equal(got, want) {
-		t.Errorf("stream event ids differ from the written ones\n got: %v\nwant: %v", got, want)
-	}
-}
-
 func TestRelayPublishesEveryEventExactlyOnce(t *testing.T) {
 	w := newWorld(t)
-	practices, needs := w.db.Collection("practices"), w.db.Collection("needs")
+	practices, needs := w.things(t, "practices"), w.things(t, "needs")
 	// A batch smaller than the work makes the relay loop within one wake-up.
-	relay := outbox.NewRelay(outbox.RelayConfig{BatchSize: 7, SweepInterval: time.Hour, Logger: quiet}, w.pub, practices, needs)
+	relay := outbox.NewRelay(outbox.RelayConfig{BatchSize: 7, SweepInterval: time.Hour, Logger: quiet, Locks: w.locks}, w.pub, practices, needs)
 	runRelay(t, relay)
 
 	var want []string
@@ -225,29 +41,22 @@ func TestRelayPublishesEveryEventExactlyOnce(t *testing.T) {
 		return pendingDocs(t, practices, needs) == 0 && relay.Stats().Published >= uint64(len(want))
 	})
 	assertExactlyOnce(t, w.stream, want)
-	if s := relay.Stats(); s.Failures != 0 || s.Dropped != 0 {
-		t.Errorf("stats = %+v, want no failures or drops", s)
+	if s := relay.Stats(); s.Failures != 0 || s.Refused != 0 || s.DeadLettered != 0 {
+		t.Errorf("stats = %+v, want no failures, refusals or dead letters", s)
 	}
 
 	// The aggregate itself is untouched by the relay.
-	var doc struct {
-		Name    string          `bson:"name"`
-		Version int64           `bson:"version"`
-		Pending []outbox.Record `bson:"pending_events"`
-	}
-	if err := practices.FindOne(testContext(t), bson.D{{Key: "_id", Value: "thing-01"}}).Decode(&doc); err != nil {
-		t.Fatalf("read thing-01: %v", err)
-	}
-	if doc.Name != "Thing thing-01" || doc.Version != 1 || len(doc.Pending) != 0 {
-		t.Errorf("thing-01 after relay = %+v, want name and version kept, no pending events", doc)
+	doc := readOutbox(t, practices, "thing-01")
+	if doc.Name != "Thing thing-01" || doc.Version != 1 || len(doc.Pending) != 0 || doc.Since != nil {
+		t.Errorf("thing-01 after relay = %+v, want name and version kept, no pending events, no since", doc)
 	}
 }
 
 func TestRelayCatchesUpAfterNATSRestart(t *testing.T) {
 	w := newWorld(t)
-	things := w.db.Collection("things")
+	things := w.things(t, "things")
 	relay := outbox.NewRelay(outbox.RelayConfig{
-		SweepInterval: 50 * time.Millisecond, PublishTimeout: 200 * time.Millisecond, Logger: quiet,
+		SweepInterval: 50 * time.Millisecond, PublishTimeout: 200 * time.Millisecond, Logger: quiet, Locks: w.locks,
 	}, w.pub, things)
 	runRelay(t, relay)
 
@@ -267,6 +76,9 @@ func TestRelayCatchesUpAfterNATSRestart(t *testing.T) {
 	eventually(t, "relay to notice NATS is down", func() bool { return relay.Stats().Failures > failuresBefore })
 	if got := pendingDocs(t, things); got != 10 {
 		t.Fatalf("%d documents pending while NATS is down, want the 10 written since", got)
+	}
+	if s := relay.Stats(); s.Refused != 0 || s.DeadLettered != 0 {
+		t.Fatalf("NATS being down counted against records: %+v", s)
 	}
 
 	if err := w.nats.Restart(); err != nil {
@@ -298,11 +110,23 @@ func (p *interferingPublisher) Publish(ctx context.Context, subject, msgID strin
 	return p.Publisher.Publish(ctx, subject, msgID, data)
 }
 
-func TestRelayRepublishesWhenAggregateChangesMidPass(t *testing.T) {
+// TestRelayClearsByIDWhileTheAggregateChanges runs both ways of clearing:
+// with document locks (the embedded store's) and without (MongoDB's, whose
+// conditional updates the embedded store also applies correctly when, as
+// here, nothing runs concurrently with them).
+func TestRelayClearsByIDWhileTheAggregateChanges(t *testing.T) {
+	t.Run("locked", func(t *testing.T) { clearsByIDWhileTheAggregateChanges(t, true) })
+	t.Run("unlocked", func(t *testing.T) { clearsByIDWhileTheAggregateChanges(t, false) })
+}
+
+func clearsByIDWhileTheAggregateChanges(t *testing.T, locked bool) {
 	w := newWorld(t)
-	things := w.db.Collection("things")
+	if !locked {
+		w.locks = nil
+	}
+	things := w.things(t, "things")
 	pub := &interferingPublisher{Publisher: w.pub, beforeFor: map[string]func(context.Context) error{}}
-	relay := outbox.NewRelay(outbox.RelayConfig{Logger: quiet}, pub, things)
+	relay := outbox.NewRelay(outbox.RelayConfig{Logger: quiet, Locks: w.locks}, pub, things)
 
 	var want []string
 	changed := 0
@@ -311,9 +135,11 @@ func TestRelayRepublishesWhenAggregateChangesMidPass(t *testing.T) {
 		want = append(want, ids...)
 		if i%2 == 0 {
 			id := fmt.Sprintf("thing-%02d", i)
-			extra := newRecord(t, id, 2)
+			extra := thingRecord(t, id, 2)
 			want = append(want, extra.ID)
-			pub.beforeFor[ids[0]] = func(ctx context.Context) error { return changeThing(ctx, things, extra, id) }
+			pub.beforeFor[ids[0]] = func(ctx context.Context) error {
+				return changeThing(ctx, w.store, things, id, "changed", extra)
+			}
 			changed++
 		}
 	}
@@ -323,61 +149,81 @@ func TestRelayRepublishesWhenAggregateChangesMidPass(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first pass: %v", err)
 	}
-	if got := relay.Stats().Conflicts; got != uint64(changed) {
-		t.Fatalf("first pass: %d conflicts, want %d", got, changed)
-	}
+	// The pass cleared what it published although the versions moved on;
+	// only the events appended meanwhile are left.
 	if got := pendingDocs(t, things); got != int64(changed) {
 		t.Fatalf("after first pass %d documents pending, want the %d changed ones", got, changed)
+	}
+	doc := readOutbox(t, things, "thing-00")
+	if len(doc.Pending) != 1 || doc.Pending[0].ID != want[1] || doc.Name != "changed" || doc.Version != 2 {
+		t.Fatalf("thing-00 after first pass = %+v, want only the event of its change", doc)
 	}
 
 	second, err := relay.RelayOnce(ctx)
 	if err != nil {
 		t.Fatalf("second pass: %v", err)
 	}
-	// Each changed document publishes its old event again plus the new one.
-	if wantSecond := 2 * changed; second != wantSecond {
-		t.Errorf("second pass published %d, want %d", second, wantSecond)
+	if second != changed {
+		t.Errorf("second pass published %d, want the %d new events, nothing again", second, changed)
+	}
+	if total := first + second; total != len(want) {
+		t.Errorf("published %d in all, want each of the %d events once", total, len(want))
 	}
 	if got := pendingDocs(t, things); got != 0 {
 		t.Fatalf("after second pass %d documents pending, want 0", got)
 	}
-	if total := first + second; total <= len(want) {
-		t.Errorf("published %d in all, want more than the %d events (some twice)", total, len(want))
-	}
 	assertExactlyOnce(t, w.stream, want)
 }
 
-func TestRelayKeepsEventsWhilePublishingFails(t *testing.T) {
+func TestRelayKeepsEventsWhileNATSIsUnreachable(t *testing.T) {
 	w := newWorld(t)
-	things := w.db.Collection("things")
+	things := w.things(t, "things")
 	want := writeThing(t, things, 1)
-	down := failingPublisher{err: errors.New("nats: no servers available")}
+	writeThing(t, things, 2)
+	down := failingPublisher{err: fmt.Errorf("publish: %w", nats.ErrNoServers), n: new(int)}
 
-	relay := outbox.NewRelay(outbox.RelayConfig{Logger: quiet}, down, things)
+	relay := outbox.NewRelay(outbox.RelayConfig{Logger: quiet, Locks: w.locks}, down, things)
 	n, err := relay.RelayOnce(testContext(t))
 	if err == nil || n != 0 {
-		t.Fatalf("RelayOnce with a failing publisher = %d, %v; want 0 and an error", n, err)
+		t.Fatalf("RelayOnce with NATS unreachable = %d, %v; want 0 and an error", n, err)
 	}
-	if !errors.Is(err, down.err) {
+	if !errors.Is(err, nats.ErrNoServers) {
 		t.Errorf("error %v does not wrap the publisher's", err)
 	}
-	if s := relay.Stats(); s.Failures != 1 || s.Published != 0 {
-		t.Errorf("stats = %+v, want one failure, nothing published", s)
+	if s := relay.Stats(); s.Failures != 1 || s.Published != 0 || s.Refused != 0 {
+		t.Errorf("stats = %+v, want one failure, nothing published or refused", s)
 	}
-	if got := pendingDocs(t, things); got != 1 {
-		t.Fatalf("%d documents pending after a failed pass, want 1", got)
+	if down.calls() != 1 {
+		t.Errorf("publisher called %d times, want the pass to stop at the first failure", down.calls())
+	}
+	if got := pendingDocs(t, things); got != 2 {
+		t.Fatalf("%d documents pending after a failed pass, want 2", got)
 	}
 
-	relay = outbox.NewRelay(outbox.RelayConfig{Logger: quiet}, w.pub, things)
+	relay = outbox.NewRelay(outbox.RelayConfig{Logger: quiet, Locks: w.locks}, w.pub, things)
 	if _, err := relay.RelayOnce(testContext(t)); err != nil {
 		t.Fatalf("RelayOnce: %v", err)
 	}
-	assertExactlyOnce(t, w.stream, want)
+	if got := pendingDocs(t, things); got != 0 {
+		t.Fatalf("%d documents pending after NATS came back, want 0", got)
+	}
+	ids := streamEventIDs(t, w.stream)
+	if len(ids) != 3 || !slices.Contains(ids, want[0]) {
+		t.Errorf("stream = %v, want thing-01's event and thing-02's two", ids)
+	}
 }
 
-type failingPublisher struct{ err error }
+type failingPublisher struct {
+	err error
+	n   *int
+}
 
-func (p failingPublisher) Publish(context.Context, string, string, []byte) error { return p.err }
+func (p failingPublisher) Publish(context.Context, string, string, []byte) error {
+	*p.n++
+	return p.err
+}
+
+func (p failingPublisher) calls() int { return *p.n }
 
 func TestNewRecord(t *testing.T) {
 	env, err := events.NewEnvelope("things.thing.created", "system:test", "thing", "t-1", 1, wrapperspb.String("x"), time.Now())
@@ -392,11 +238,98 @@ func TestNewRecord(t *testing.T) {
 	if err := proto.Unmarshal(rec.Data, &back); err != nil || !proto.Equal(&back, env) {
 		t.Fatalf("record data does not decode to the envelope: %v", err)
 	}
-	if rec.ID != env.GetEventId() || rec.Subject != "things.thing.created" {
-		t.Fatalf("record = %+v, want event id and type", rec)
+	if rec.ID != env.GetEventId() || rec.Subject != "things.thing.created" || rec.Traceparent != "" {
+		t.Fatalf("record = %+v, want event id and type, no traceparent", rec)
 	}
 	if _, err := outbox.NewRecord(&eventsv1.Envelope{}); err == nil {
 		t.Fatal("NewRecord of an empty envelope succeeded")
+	}
+	if _, err := outbox.NewRecord(nil); err == nil {
+		t.Fatal("NewRecord(nil) succeeded")
+	}
+}
+
+// spanContext is a sampled remote span, as a request's would be.
+func spanContext(t *testing.T) trace.SpanContext {
+	t.Helper()
+	tid, err := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := trace.SpanIDFromHex("00f067aa0ba902b7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true})
+}
+
+const wantTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+func TestNewRecordContextCarriesTheTrace(t *testing.T) {
+	ctx := trace.ContextWithSpanContext(context.Background(), spanContext(t))
+	env, err := events.NewEnvelope("things.thing.created", "system:test", "thing", "t-1", 1, wrapperspb.String("x"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := outbox.NewRecordContext(ctx, env)
+	if err != nil {
+		t.Fatalf("NewRecordContext: %v", err)
+	}
+	var back eventsv1.Envelope
+	if err := proto.Unmarshal(rec.Data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Traceparent != wantTraceparent || back.GetTraceparent() != wantTraceparent || env.GetTraceparent() != wantTraceparent {
+		t.Fatalf("record traceparent %q, envelope's %q (encoded %q); want %q", rec.Traceparent, env.GetTraceparent(), back.GetTraceparent(), wantTraceparent)
+	}
+
+	// Without a span the envelope keeps its own.
+	rec, err = outbox.NewRecordContext(context.Background(), env)
+	if err != nil || rec.Traceparent != wantTraceparent {
+		t.Fatalf("NewRecordContext without a span = %+v, %v; want the envelope's traceparent kept", rec, err)
+	}
+}
+
+// tracingPublisher remembers the trace context each publish was given.
+type tracingPublisher struct {
+	events.Publisher
+	mu     sync.Mutex
+	traces map[string]trace.SpanContext
+}
+
+func (p *tracingPublisher) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	p.mu.Lock()
+	p.traces[msgID] = trace.SpanContextFromContext(ctx)
+	p.mu.Unlock()
+	return p.Publisher.Publish(ctx, subject, msgID, data)
+}
+
+func TestRelayPublishesWithTheRecordsTraceContext(t *testing.T) {
+	w := newWorld(t)
+	things := w.things(t, "things")
+	ctx := trace.ContextWithSpanContext(testContext(t), spanContext(t))
+	env, err := events.NewEnvelope("things.thing.created", "system:test", "thing", "t-1", 1, wrapperspb.String("x"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	traced, err := outbox.NewRecordContext(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	untraced := thingRecord(t, "t-1", 1)
+	if err := insertThing(ctx, things, "t-1", traced, untraced); err != nil {
+		t.Fatal(err)
+	}
+
+	pub := &tracingPublisher{Publisher: w.pub, traces: map[string]trace.SpanContext{}}
+	if _, err := outbox.NewRelay(outbox.RelayConfig{Logger: quiet, Locks: w.locks}, pub, things).RelayOnce(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := pub.traces[traced.ID]; got.TraceID() != spanContext(t).TraceID() || got.SpanID() != spanContext(t).SpanID() || !got.IsSampled() {
+		t.Errorf("traced record published with span context %v, want the writer's %v", got, spanContext(t))
+	}
+	if got, ok := pub.traces[untraced.ID]; !ok || got.IsValid() {
+		t.Errorf("untraced record published with span context %v (seen %v), want none", got, ok)
 	}
 }
 
@@ -408,4 +341,43 @@ func TestRelayRejectsMissingParts(t *testing.T) {
 	if err := relay.Run(context.Background()); err == nil {
 		t.Fatal("Run without publisher or collections succeeded")
 	}
+}
+
+// TestLegacySweepBridgesWholeDocumentWriters: a repository that still
+// replaces whole documents (pending_events rewritten, no pending_since) is
+// invisible to the indexed sweep; LegacySweep relays its events too.
+func TestLegacySweepBridgesWholeDocumentWriters(t *testing.T) {
+	w := newWorld(t)
+	things := w.things(t, "things")
+	ctx := testContext(t)
+	first, second := thingRecord(t, "old", 1), thingRecord(t, "old", 2)
+	if _, err := things.InsertOne(ctx, bson.D{{Key: "_id", Value: "old"}, {Key: outbox.VersionField, Value: int64(1)},
+		{Key: outbox.Field, Value: []outbox.Record{first}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	indexed := outbox.NewRelay(outbox.RelayConfig{Logger: quiet, Locks: w.locks}, w.pub, things)
+	if n, err := indexed.RelayOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("indexed sweep of a legacy document = %d, %v; want it unseen", n, err)
+	}
+
+	legacy := outbox.NewRelay(outbox.RelayConfig{LegacySweep: true, Logger: quiet, Locks: w.locks}, w.pub, things)
+	if n, err := legacy.RelayOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("legacy sweep = %d, %v; want the one event", n, err)
+	}
+	// The legacy writer replaces the document with its old copy plus one.
+	unlock := w.locks.Lock(things.Name(), "old")
+	_, err := things.ReplaceOne(ctx, bson.D{{Key: "_id", Value: "old"}, {Key: outbox.VersionField, Value: int64(1)}},
+		bson.D{{Key: outbox.VersionField, Value: int64(2)}, {Key: outbox.Field, Value: []outbox.Record{first, second}}})
+	unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := legacy.RelayOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := pendingDocs(t, things); got != 0 {
+		t.Errorf("%d documents pending after the legacy sweep, want 0", got)
+	}
+	assertExactlyOnce(t, w.stream, []string{first.ID, second.ID})
 }

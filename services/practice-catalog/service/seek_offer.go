@@ -3,21 +3,14 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"github.com/gemella/gemella/services/platform/config"
-	"github.com/gemella/gemella/services/platform/doclock"
-	"github.com/gemella/gemella/services/platform/events"
-	"github.com/gemella/gemella/services/practice-catalog/internal/adapters"
+	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/matching"
-	"github.com/gemella/gemella/services/practice-catalog/internal/ports"
 	"github.com/gemella/gemella/services/practice-catalog/internal/search"
 )
 
@@ -50,85 +43,72 @@ func validateSeekOffer(search SearchConfig, weights matching.Weights) error {
 	return errors.Join(search.Validate("GEMELLA_CATALOG_SEARCH_"), weights.Validate("GEMELLA_CATALOG_MATCH_"))
 }
 
-// seekOffer is what "cerco / offro" runs beside the gRPC server: the
-// search index and what keeps it current, and the consumer of twinning
-// events that marks needs matched.
+// errIndexNotReady keeps the catalog NOT_SERVING while its search index is
+// being rebuilt or brought up to date at start.
+var errIndexNotReady = errors.New("the search index is being brought up to date")
+
+// seekOffer is the search index of "cerco / offro" and what keeps it
+// current: on MongoDB, a follower of the catalog's stream, a worker of the
+// kit; in memory, the repositories writing through to it.
 type seekOffer struct {
 	index    *search.Index
-	follower *search.Follower
-	// consume reads twinning events; nil in memory.
-	consume func(ctx context.Context) error
-	closed  sync.Once
+	follower *search.Follower // nil in memory
+	prepared atomic.Bool
+	closed   sync.Once
 }
 
-// newSeekOffer builds the needs' and offers' repositories on db, opens
-// the index and brings it up to date (rebuilding it from the database when
-// it must), and prepares the consumers. deps must hold the organisation
-// and practice repositories; the returned ports complete it.
-func newSeekOffer(ctx context.Context, searchCfg SearchConfig, weights matching.Weights, db *mongo.Database, js jetstream.JetStream,
-	locks *doclock.Locks, notify func(), deps app.Deps, logger *slog.Logger) (*seekOffer, app.SeekOfferDeps, error) {
-	needs := adapters.NewNeedMongoRepository(db, adapters.EncodeNeedEvent, notify, locks)
-	offers := adapters.NewOfferMongoRepository(db, adapters.EncodeOfferEvent, notify, locks)
-	idx, err := search.Open(search.Config{Dir: searchCfg.Dir, Logger: logger})
+// openSeekOffer opens the index and completes deps with it and the
+// matching weights.
+func openSeekOffer(cfg Config, deps *app.Deps, p servicekit.Ports) (*seekOffer, error) {
+	deps.Matching = cfg.Matching
+	if p.InMemory() {
+		idx, err := search.Open(search.Config{})
+		if err != nil {
+			return nil, err
+		}
+		deps.Organizations = search.WriteThroughOrganizations(deps.Organizations, idx)
+		deps.Practices = search.WriteThroughPractices(deps.Practices, idx)
+		deps.Needs, deps.Search = search.WriteThroughNeeds(deps.Needs, idx), idx
+		so := &seekOffer{index: idx}
+		so.prepared.Store(true)
+		return so, nil
+	}
+	idx, err := search.Open(search.Config{Dir: cfg.Search.Dir, Logger: p.Logger})
 	if err != nil {
-		return nil, app.SeekOfferDeps{}, err
+		return nil, err
 	}
-	so := &seekOffer{index: idx}
-	so.follower = &search.Follower{
-		Index: idx, JS: js, Stream: StreamName, ReconcileEvery: searchCfg.ReconcileInterval, Logger: logger,
-		Source: search.Source{Organizations: deps.Organizations, Practices: deps.Practices, Needs: needs},
-	}
-	if err := so.follower.Prepare(ctx); err != nil {
-		so.close()
-		return nil, app.SeekOfferDeps{}, fmt.Errorf("search index: %w", err)
-	}
-	seekDeps := app.SeekOfferDeps{Needs: needs, Offers: offers, Search: idx, Matching: weights}
-	so.consumeWith(js, seekDeps, logger)
-	return so, seekDeps, nil
+	deps.Search = idx
+	return &seekOffer{index: idx, follower: &search.Follower{
+		Index: idx, Stream: StreamName, ReconcileEvery: cfg.Search.ReconcileInterval, Logger: p.Logger,
+		Source: search.Source{Organizations: deps.Organizations, Practices: deps.Practices, Needs: deps.Needs},
+	}}, nil
 }
 
-func (so *seekOffer) consumeWith(js jetstream.JetStream, p app.SeekOfferDeps, logger *slog.Logger) {
-	origins := ports.NewNeedOrigins(app.New(app.Deps{SeekOfferDeps: p}).MarkNeedMatched, logger)
-	so.consume = func(ctx context.Context) error {
-		// Consume waits for the twinning stream when it does not exist yet.
-		return events.Consume(ctx, js, events.ConsumerConfig{
-			Stream: TwinningStream, Durable: NeedOriginsConsumer, FilterSubjects: []string{ports.TwinningCreated}, Logger: logger,
-		}, origins.Handle)
+// workers keep the index current; none in memory.
+func (so *seekOffer) workers() []servicekit.Worker {
+	if so.follower == nil {
+		return nil
 	}
+	return []servicekit.Worker{{Name: "search-index", Run: so.run}}
 }
 
-// newInMemorySeekOffer wires needs, offers and an in-memory index that
-// repository writes keep current, for a catalog without MongoDB or NATS;
-// it wraps the organisation and practice repositories of deps likewise.
-func newInMemorySeekOffer(deps app.Deps) (*seekOffer, app.Deps, error) {
-	idx, err := search.Open(search.Config{})
-	if err != nil {
-		return nil, deps, err
+// run brings the index up to date (rebuilding it from the database when
+// it must), then follows the stream until ctx ends.
+func (so *seekOffer) run(ctx context.Context, rt servicekit.Runtime) error {
+	so.follower.JS = rt.JS
+	if err := servicekit.Retry(ctx, rt.Logger, "search index preparation", so.follower.Prepare); err != nil {
+		return nil // stopped before it was ready
 	}
-	deps.Organizations = search.WriteThroughOrganizations(deps.Organizations, idx)
-	deps.Practices = search.WriteThroughPractices(deps.Practices, idx)
-	deps.SeekOfferDeps = app.SeekOfferDeps{
-		Needs: search.WriteThroughNeeds(adapters.NewNeedMemoryRepository(), idx), Offers: adapters.NewOfferMemoryRepository(),
-		Search: idx, Matching: matching.DefaultWeights(),
-	}
-	return &seekOffer{index: idx}, deps, nil
+	so.prepared.Store(true)
+	return so.follower.Run(ctx)
 }
 
-// run keeps the index current and consumes twinning events until ctx
-// ends; it fails only on a configuration error.
-func (so *seekOffer) run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	if so.follower != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[0] = so.follower.Run(ctx) }()
+// ready is the catalog's readiness check of its index.
+func (so *seekOffer) ready(context.Context) error {
+	if !so.prepared.Load() {
+		return errIndexNotReady
 	}
-	if so.consume != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[1] = so.consume(ctx) }()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // close releases the index, which a disk index needs before another

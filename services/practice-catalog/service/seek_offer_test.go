@@ -70,6 +70,7 @@ func runCatalog(t *testing.T, mongoURI, natsURL, searchDir string) *catalogUnder
 		}
 	}
 	t.Cleanup(c.stop)
+	waitReady(t, svc)
 	return c
 }
 

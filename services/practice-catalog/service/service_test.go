@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -31,6 +32,7 @@ type env struct {
 	stopSvc context.CancelFunc
 	svcDone chan error
 	client  catalogv1.CatalogServiceClient
+	conn    *grpc.ClientConn
 	baseURL string
 }
 
@@ -41,12 +43,17 @@ func start(t *testing.T) *env {
 	if testing.Short() {
 		t.Skip("integration test: needs the embedded FerretDB and NATS")
 	}
+	return startOn(t, embedded.FerretDBForTest(t).URI())
+}
+
+// startOn starts the catalog and the gateway on the store at mongoURI.
+func startOn(t *testing.T, mongoURI string) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{nats: embedded.NATSForTest(t)}
-	fdb := embedded.FerretDBForTest(t)
 	cfg := service.DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
-	cfg.Mongo.URI = fdb.URI()
+	cfg.Mongo.URI = mongoURI
 	cfg.NATS.URL = e.nats.URL()
 	cfg.Auth.PublicKeys = testStaff.publicKey()
 	svc, err := service.New(ctx, cfg, quiet)
@@ -61,6 +68,7 @@ func start(t *testing.T) *env {
 	e.stopSvc, e.svcDone = cancel, make(chan error, 1)
 	go func() { e.svcDone <- svc.Run(svcCtx) }()
 	t.Cleanup(e.stopService)
+	waitReady(t, svc)
 
 	gcfg := gateway.DefaultConfig()
 	gcfg.HTTPAddr = "127.0.0.1:0"
@@ -85,8 +93,19 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	e.client = catalogv1.NewCatalogServiceClient(conn)
+	e.client, e.conn = catalogv1.NewCatalogServiceClient(conn), conn
 	return e
+}
+
+// waitReady waits, bounded, until svc is SERVING: connected to its store
+// and NATS, its indexes and streams declared.
+func waitReady(t *testing.T, svc interface{ WaitReady(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := svc.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *env) stopService() {

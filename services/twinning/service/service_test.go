@@ -57,6 +57,17 @@ func run(t *testing.T, listen func() error, serve func(ctx context.Context) erro
 	return r
 }
 
+// waitReady waits, bounded, until svc is SERVING: connected to its store
+// and NATS, its indexes and streams declared.
+func waitReady(t *testing.T, svc interface{ WaitReady(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := svc.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // stack is the real thing: the catalogue and the twinning service on one
 // embedded NATS and one embedded FerretDB, behind the real gateway.
 type stack struct {
@@ -113,6 +124,7 @@ func start(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s.twinning = run(t, tw.Listen, tw.Run)
+	waitReady(t, tw)
 
 	gcfg := gateway.DefaultConfig()
 	gcfg.HTTPAddr = "127.0.0.1:0"
@@ -148,6 +160,7 @@ func (s *stack) startCatalog(t *testing.T) {
 	}
 	s.catalog = run(t, svc.Listen, svc.Run)
 	s.catalogCfg.GRPC.Addr = svc.Addr()
+	waitReady(t, svc)
 }
 
 // token signs a session token for c.

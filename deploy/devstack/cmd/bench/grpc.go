@@ -4,11 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
@@ -52,14 +58,15 @@ func (e *echoServer) stop() {
 }
 
 // benchGRPC measures pair (b), serially and in parallel, each over one
-// loopback connection dialled the same way (grpcx.Dial) for both servers.
-func benchGRPC(ctx context.Context, s settings, catalog *catalogUnderTest) (callPair, callPair, error) {
+// loopback connection dialled the same way (grpcx.Dial) for both servers;
+// echoDial adds options to the echo's connection only.
+func benchGRPC(ctx context.Context, s settings, catalog *catalogUnderTest, tracing string, echoDial ...grpc.DialOption) (callPair, callPair, error) {
 	echo, err := startEcho(catalog.practice)
 	if err != nil {
 		return callPair{}, callPair{}, err
 	}
 	defer echo.stop()
-	echoConn, err := grpcx.Dial(echo.addr, callDeadline)
+	echoConn, err := grpcx.Dial(echo.addr, callDeadline, echoDial...)
 	if err != nil {
 		return callPair{}, callPair{}, err
 	}
@@ -85,10 +92,12 @@ func benchGRPC(ctx context.Context, s settings, catalog *catalogUnderTest) (call
 	serial := callPair{
 		Call:       "GetPractice, serial calls over one connection",
 		Goroutines: 1,
+		Tracing:    tracing,
 	}
 	parallel := callPair{
 		Call:       "GetPractice, parallel calls over one connection",
 		Goroutines: parallelism * runtime.GOMAXPROCS(0),
+		Tracing:    tracing,
 	}
 	for _, p := range []*callPair{&serial, &parallel} {
 		p.Pick = fmt.Sprintf("best of %d rounds (lowest ns/op), echo and catalog alternating", s.Rounds)
@@ -103,7 +112,7 @@ func benchGRPC(ctx context.Context, s settings, catalog *catalogUnderTest) (call
 				if err := ctx.Err(); err != nil {
 					return serial, parallel, err
 				}
-				progress("(b) round %d/%d: %s, %s", round, s.Rounds, c.name, mode.pair.Call)
+				progress("(b) round %d/%d: %s, %s, tracing %s", round, s.Rounds, c.name, mode.pair.Call, tracing)
 				st, err := benchCalls(ctx, mode.par, func(ctx context.Context) error {
 					_, err := c.client.GetPractice(ctx, req)
 					return err
@@ -185,4 +194,34 @@ func bestCalls(rounds []callStats) callStats {
 		}
 	}
 	return best
+}
+
+// Tracing variants of (b).
+const (
+	tracingOff = "off"
+	tracingOn  = "on"
+)
+
+// benchGRPCTraced is (b) with tracing on: a fresh catalog whose server and
+// client trace every call with the SDK, every span sampled and handed to a
+// batch span processor (to an exporter that discards, so no collector's
+// network is measured), against the same bare echo, untraced on both sides.
+// The provider is global only while this runs: the catalog's server takes
+// the global one, and sections after (b) measure with tracing off as
+// before.
+func benchGRPCTraced(ctx context.Context, s settings, logger *slog.Logger) (serial, parallel callPair, err error) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	otel.SetTracerProvider(tp)
+	defer func() {
+		otel.SetTracerProvider(noop.NewTracerProvider())
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, tp.Shutdown(shutdownCtx))
+	}()
+	catalog, err := startCatalog(ctx, logger)
+	if err != nil {
+		return serial, parallel, err
+	}
+	defer func() { err = errors.Join(err, catalog.stop()) }()
+	return benchGRPC(ctx, s, catalog, tracingOn, grpcx.WithTracerProvider(noop.NewTracerProvider()))
 }

@@ -7,7 +7,9 @@
 //	(a) REST GET /v1/practices/{id} through the gateway and the catalog,
 //	    against a bare net/http handler answering the same bytes;
 //	(b) gRPC GetPractice on the catalog with its full interceptor chain,
-//	    against a bare gRPC server answering the same message;
+//	    against a bare gRPC server answering the same message, with
+//	    tracing off (no TracerProvider installed) and on (every call a
+//	    sampled client and server span, batched to a discarding exporter);
 //	(c) one FindOne by _id on the embedded FerretDB, next to the GetPractice
 //	    of (b), to show where the time of a real request goes;
 //	(d) the latency of a transfer's status change in the twinning service
@@ -174,6 +176,11 @@ func run(ctx context.Context, s settings) (err error) {
 			return err
 		}
 	}
+	if s.runs("b") {
+		if rep.GRPCTracedSerial, rep.GRPCTracedParallel, err = benchGRPCTraced(ctx, s, quiet); err != nil {
+			return fmt.Errorf("(b) tracing on: %w", err)
+		}
+	}
 	if s.runs("d") {
 		if rep.Adoption, err = benchAdoption(ctx, s, quiet); err != nil {
 			return fmt.Errorf("(d): %w", err)
@@ -227,7 +234,7 @@ func runInMemoryPairs(ctx context.Context, s settings, rep *report, quiet *slog.
 		}
 	}
 	if s.runs("b") {
-		if rep.GRPCSerial, rep.GRPCParallel, err = benchGRPC(ctx, s, catalog); err != nil {
+		if rep.GRPCSerial, rep.GRPCParallel, err = benchGRPC(ctx, s, catalog, tracingOff); err != nil {
 			return fmt.Errorf("(b): %w", err)
 		}
 	}

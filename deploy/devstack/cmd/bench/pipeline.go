@@ -129,6 +129,7 @@ type servable interface {
 	Listen() error
 	Addr() string
 	Run(ctx context.Context) error
+	WaitReady(ctx context.Context) error
 	Close()
 }
 
@@ -142,6 +143,12 @@ func (p *pipeline) run(ctx context.Context, name string, svc servable) (string, 
 	r := &runningService{name: name, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- svc.Run(runCtx) }()
 	p.services = append(p.services, r)
+	// The service connects to its store and NATS once it runs.
+	readyCtx, cancelReady := context.WithTimeout(ctx, time.Minute)
+	defer cancelReady()
+	if err := svc.WaitReady(readyCtx); err != nil {
+		return "", err
+	}
 	return svc.Addr(), nil
 }
 

@@ -51,6 +51,7 @@ type restPair struct {
 type callPair struct {
 	Call          string      `json:"call"`
 	Goroutines    int         `json:"goroutines"`
+	Tracing       string      `json:"tracing"`
 	Pick          string      `json:"pick"`
 	Echo          callStats   `json:"echo"`
 	Catalog       callStats   `json:"catalog"`
@@ -85,14 +86,17 @@ type report struct {
 	GOMAXPROCS int       `json:"gomaxprocs"`
 	// LoadAverage is the machine's 1-minute load when the run started: other
 	// work on the same CPUs makes every figure noisier.
-	LoadAverage  string       `json:"load_average_at_start,omitempty"`
-	Settings     settings     `json:"settings"`
-	Note         string       `json:"note"`
-	REST         restPair     `json:"a_rest"`
-	GRPCSerial   callPair     `json:"b_grpc_serial"`
-	GRPCParallel callPair     `json:"b_grpc_parallel"`
-	Store        storePair    `json:"c_store"`
-	Adoption     adoptionPair `json:"d_adoption"`
+	LoadAverage  string   `json:"load_average_at_start,omitempty"`
+	Settings     settings `json:"settings"`
+	Note         string   `json:"note"`
+	REST         restPair `json:"a_rest"`
+	GRPCSerial   callPair `json:"b_grpc_serial"`
+	GRPCParallel callPair `json:"b_grpc_parallel"`
+	// GRPCTraced* are (b) with tracing on, the others with it off.
+	GRPCTracedSerial   callPair     `json:"b_grpc_traced_serial"`
+	GRPCTracedParallel callPair     `json:"b_grpc_traced_parallel"`
+	Store              storePair    `json:"c_store"`
+	Adoption           adoptionPair `json:"d_adoption"`
 	// Login and Search are what sections (e) and (f) printed.
 	Login  string `json:"e_login_output,omitempty"`
 	Search string `json:"f_search_output,omitempty"`
@@ -129,8 +133,8 @@ func (r *report) print(w io.Writer) {
 		}
 	}
 	if s.runs("b") {
-		for _, b := range []callPair{r.GRPCSerial, r.GRPCParallel} {
-			fmt.Fprintf(w, "\n(b) gRPC %s, %d goroutine(s), testing.Benchmark ~%s each, %s\n", b.Call, b.Goroutines, s.BenchTime, b.Pick)
+		for _, b := range []callPair{r.GRPCSerial, r.GRPCParallel, r.GRPCTracedSerial, r.GRPCTracedParallel} {
+			fmt.Fprintf(w, "\n(b) gRPC %s, %d goroutine(s), tracing %s, testing.Benchmark ~%s each, %s\n", b.Call, b.Goroutines, b.Tracing, s.BenchTime, b.Pick)
 			fmt.Fprintf(w, "    %-26s %s\n", "bare gRPC echo:", callLine(b.Echo))
 			fmt.Fprintf(w, "    %-26s %s\n", "catalog, full chain:", callLine(b.Catalog))
 			fmt.Fprintf(w, "    ratio %.2f (catalog/echo time per call)   goal <= %.2f   %s\n", b.Ratio, b.Goal, verdict(b.Met))

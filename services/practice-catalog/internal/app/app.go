@@ -43,6 +43,9 @@ type Application struct {
 	ListPractices         ListPracticesHandler
 	ListPracticeRevisions ListPracticeRevisionsHandler
 
+	// ApplyTransferEvent keeps adoption figures from twinning events.
+	ApplyTransferEvent ApplyTransferEventHandler
+
 	// SeekOffer are the use cases of needs, offers, search and matching.
 	SeekOffer
 }
@@ -67,6 +70,7 @@ func New(d Deps) Application {
 		GetPractice:           GetPracticeHandler{d},
 		ListPractices:         ListPracticesHandler{d},
 		ListPracticeRevisions: ListPracticeRevisionsHandler{d},
+		ApplyTransferEvent:    ApplyTransferEventHandler{d},
 		SeekOffer:             newSeekOffer(d),
 	}
 }

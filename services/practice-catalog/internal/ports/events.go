@@ -24,12 +24,13 @@ type TwinningEvents struct {
 	logger *slog.Logger
 }
 
-// NewTwinningEvents wraps the handler of transfer events.
-func NewTwinningEvents(apply app.ApplyTransferEventHandler, logger *slog.Logger) *TwinningEvents {
+// NewTwinningEvents calls the application's ApplyTransferEvent, as gRPC
+// calls its commands.
+func NewTwinningEvents(a app.Application, logger *slog.Logger) *TwinningEvents {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &TwinningEvents{apply: apply, logger: logger}
+	return &TwinningEvents{apply: a.ApplyTransferEvent, logger: logger}
 }
 
 var transferStatuses = map[twinningv1.TransferStatus]practice.TransferStatus{

@@ -24,7 +24,7 @@ func TestTwinningEvents(t *testing.T) {
 	if err := repo.Create(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	h := ports.NewTwinningEvents(app.NewApplyTransferEventHandler(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: repo}), nil)
+	h := ports.NewTwinningEvents(app.New(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: repo}), nil)
 	event := func(practiceID string, to twinningv1.TransferStatus, version int64) *eventsv1.Envelope {
 		env, err := events.NewEnvelope(ports.TransferStatusChanged, "anonymous", "twinning", "tw-1", version, &eventsv1.TransferStatusChanged{
 			TwinningId: "tw-1", Transfer: &twinningv1.Transfer{Id: "tr-1", PracticeId: practiceID, ModelCode: "A", ToOrganizationId: "o2"}, To: to,

@@ -24,12 +24,13 @@ type NeedOrigins struct {
 	logger *slog.Logger
 }
 
-// NewNeedOrigins wraps the handler.
-func NewNeedOrigins(mark app.MarkNeedMatchedHandler, logger *slog.Logger) *NeedOrigins {
+// NewNeedOrigins calls the application's MarkNeedMatched, as gRPC calls
+// its commands.
+func NewNeedOrigins(a app.Application, logger *slog.Logger) *NeedOrigins {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &NeedOrigins{mark: mark, logger: logger}
+	return &NeedOrigins{mark: a.MarkNeedMatched, logger: logger}
 }
 
 // Handle is an events.Handler. Twinnings that did not start from a need
