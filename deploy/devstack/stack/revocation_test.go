@@ -70,7 +70,7 @@ func TestLogOutEndsTheTokenAtEveryService(t *testing.T) {
 		for {
 			status, body := call(http.MethodGet, path, token, "")
 			if status == http.StatusUnauthorized {
-				if !strings.Contains(body, "logged out") {
+				if !strings.Contains(body, "logged out") || !strings.Contains(body, `"SESSION_ENDED"`) {
 					t.Errorf("%s: 401 without saying why: %s", name, body)
 				}
 				break
