@@ -11,10 +11,10 @@ PROTOC_GEN_GO_VERSION   := v1.36.12
 PROTOC_GEN_GO_GRPC_VER  := v1.6.2
 GRPC_GATEWAY_VERSION    := v2.33.0
 
-MODULES := proto services/platform services/practice-catalog services/twinning services/discussion gateway deploy/devstack
+MODULES := proto services/platform services/practice-catalog services/twinning services/discussion gateway deploy/devstack deploy/check
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-unit web proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint
+.PHONY: run test test-unit web proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint check-deploy
 
 # The portal's front-end packages (bootstrap-italia, and axe-core for the
 # browser tests) at the versions pinned in package-lock.json; installed by
@@ -52,6 +52,21 @@ test: web proto-check vet openapi-lint ## unit, integration and browser tests (e
 
 test-unit:
 	go test -count=1 -short $(PKGS)
+
+# The deployment files: `make test` checks them in Go (deploy/check: the
+# Compose specification, every Kubernetes manifest decoded strictly, the
+# Dockerfile); this also runs Debian's docker-compose over the Compose
+# file, installing it with apt when missing and allowed (root).
+check-deploy: ## docker-compose config over deploy/compose, and the Go checks of deploy/
+	@command -v docker-compose >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y docker-compose >/dev/null || \
+	    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y docker-compose >/dev/null; }; \
+	  else echo "check-deploy needs Debian's docker-compose: sudo apt-get install -y docker-compose"; exit 1; fi; }
+	docker-compose -f deploy/compose/compose.yaml config -q
+	docker-compose -f deploy/compose/compose.yaml --profile mongo-test config -q
+	@echo "deploy/compose: docker-compose $$(docker-compose version --short) accepts compose.yaml"
+	go test -count=1 ./deploy/check/...
 
 bench: ## ratio benchmarks; see README
 	go run ./deploy/devstack/cmd/bench

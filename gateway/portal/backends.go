@@ -2,6 +2,8 @@ package portal
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +65,14 @@ type orgDirectory struct {
 	ordered []*catalogv1.Organization
 }
 
+// forget drops the list, so that the next page reads it again: after an
+// organisation is registered or changed here.
+func (d *orgDirectory) forget() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.byID, d.ordered = nil, nil
+}
+
 // orgDirectoryPages bounds one refresh: 20 pages of 100 organisations.
 const orgDirectoryPages = 20
 
@@ -109,4 +119,40 @@ func (n orgNames) Name(id string) string {
 		return o.GetName()
 	}
 	return id
+}
+
+// territory is a territory the platform's organisations lie in.
+type territory struct{ Code, Name string }
+
+// territories are the organisations' territories by name, each once: the
+// choice of territory in forms, and the names of the codes that search
+// facets count.
+func territories(orgs []*catalogv1.Organization) []territory {
+	seen := map[string]bool{}
+	var out []territory
+	for _, o := range orgs {
+		t := o.GetTerritory()
+		if t.GetCode() == "" || seen[t.GetCode()] {
+			continue
+		}
+		seen[t.GetCode()] = true
+		name := t.GetName()
+		if name == "" {
+			name = t.GetCode()
+		}
+		out = append(out, territory{Code: t.GetCode(), Name: name})
+	}
+	slices.SortFunc(out, func(a, b territory) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Territory is the name of a territory code, from the organisations that
+// lie in it; the code itself when none does.
+func (n orgNames) Territory(code string) string {
+	for _, o := range n {
+		if o.GetTerritory().GetCode() == code && o.GetTerritory().GetName() != "" {
+			return o.GetTerritory().GetName()
+		}
+	}
+	return code
 }

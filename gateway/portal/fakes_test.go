@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +62,7 @@ type fakeCatalog struct {
 	getErr    error
 	createErr error
 	created   *catalogv1.CreatePracticeRequest
+	so        *seekOffer
 }
 
 func (f *fakeCatalog) ListOrganizations(ctx context.Context, _ *catalogv1.ListOrganizationsRequest, _ ...grpc.CallOption) (*catalogv1.ListOrganizationsResponse, error) {
@@ -76,16 +78,19 @@ func (f *fakeCatalog) ListPractices(ctx context.Context, _ *catalogv1.ListPracti
 func (f *fakeCatalog) SearchPractices(ctx context.Context, req *catalogv1.SearchPracticesRequest, _ ...grpc.CallOption) (*catalogv1.SearchPracticesResponse, error) {
 	f.rec.note(ctx)
 	resp := &catalogv1.SearchPracticesResponse{
-		Facets: []*catalogv1.Facet{{Field: "theme", Counts: []*catalogv1.FacetCount{{Value: "lavoro", Count: 1234}}}},
+		Facets: []*catalogv1.Facet{
+			{Field: "theme", Counts: []*catalogv1.FacetCount{{Value: "lavoro", Count: 1234}}},
+			{Field: "territory", Counts: []*catalogv1.FacetCount{{Value: "ITI1", Count: 2}}},
+		},
 	}
-	if req.GetQ() != "" {
-		for _, p := range f.practices {
-			resp.Hits = append(resp.Hits, &catalogv1.PracticeHit{Practice: p, Highlights: []*catalogv1.Highlight{
-				{Field: "summary", Fragments: []string{"le <mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
-			}})
+	for _, p := range f.practices {
+		hit := &catalogv1.PracticeHit{Practice: p}
+		if req.GetQ() != "" {
+			hit.Highlights = []*catalogv1.Highlight{{Field: "summary", Fragments: []string{"le <mark>competenze</mark> &amp; i &lt;cittadini&gt;"}}}
 		}
-		resp.Total = int32(len(resp.Hits))
+		resp.Hits = append(resp.Hits, hit)
 	}
+	resp.Total = int32(len(resp.Hits))
 	return resp, nil
 }
 
@@ -113,20 +118,23 @@ func (f *fakeCatalog) CreatePractice(ctx context.Context, req *catalogv1.CreateP
 	return p, nil
 }
 
-func (f *fakeCatalog) ListNeeds(ctx context.Context, _ *catalogv1.ListNeedsRequest, _ ...grpc.CallOption) (*catalogv1.ListNeedsResponse, error) {
-	f.rec.note(ctx)
-	return &catalogv1.ListNeedsResponse{Needs: []*catalogv1.Need{{Id: "n1", OrganizationId: "vibo", Title: "Asili nido", Problem: "Servono posti."}}}, nil
-}
-
-func (f *fakeCatalog) ListOffers(ctx context.Context, _ *catalogv1.ListOffersRequest, _ ...grpc.CallOption) (*catalogv1.ListOffersResponse, error) {
-	f.rec.note(ctx)
-	return &catalogv1.ListOffersResponse{}, nil
-}
-
 type fakeTwinning struct {
 	twinningv1.TwinningServiceClient
 	rec       *calls
 	twinnings []*twinningv1.Twinning
+	created   *twinningv1.CreateTwinningRequest
+	createErr error
+}
+
+func (f *fakeTwinning) CreateTwinning(ctx context.Context, req *twinningv1.CreateTwinningRequest, _ ...grpc.CallOption) (*twinningv1.Twinning, error) {
+	f.rec.note(ctx)
+	f.created = req
+	if f.createErr != nil {
+		return nil, f.createErr
+	}
+	tw := req.GetTwinning()
+	tw.Id, tw.Status = "t-new", twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT
+	return tw, nil
 }
 
 func (f *fakeTwinning) ListTwinnings(ctx context.Context, _ *twinningv1.ListTwinningsRequest, _ ...grpc.CallOption) (*twinningv1.ListTwinningsResponse, error) {
@@ -157,6 +165,8 @@ type fakeDiscussion struct {
 
 	refreshed, deleted int
 	refreshErr         error
+	decided            decisions
+	mod                moderated
 }
 
 func (f *fakeDiscussion) ListMembers(ctx context.Context, _ *discussionv1.ListMembersRequest, _ ...grpc.CallOption) (*discussionv1.ListMembersResponse, error) {
@@ -233,10 +243,24 @@ func (f *fakeDiscussion) GetMyProfile(ctx context.Context, _ *discussionv1.GetMy
 
 // token makes a session token as the discussion service signs it (the
 // portal does not check the signature).
+// token signs nothing: the portal reads claims only. An editor speaks for
+// Regione Toscana and Comune di Firenze unless "org:<id>" roles name its
+// organisations.
 func token(id, name string, expires time.Time, roles ...string) string {
 	enc := base64.RawURLEncoding
 	header := enc.EncodeToString([]byte(`{"alg":"EdDSA","typ":"JWT"}`))
-	payload, _ := json.Marshal(map[string]any{"sub": id, "name": name, "roles": append([]string{"member"}, roles...), "exp": expires.Unix()})
+	var orgs, plain []string
+	for _, r := range roles {
+		if org, ok := strings.CutPrefix(r, "org:"); ok {
+			orgs = append(orgs, org)
+			continue
+		}
+		plain = append(plain, r)
+	}
+	if len(orgs) == 0 && slices.Contains(plain, "editor") {
+		orgs = []string{"toscana", "firenze"}
+	}
+	payload, _ := json.Marshal(map[string]any{"sub": id, "name": name, "roles": append([]string{"member"}, plain...), "orgs": orgs, "exp": expires.Unix()})
 	return header + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString([]byte("signature"))
 }
 
@@ -251,7 +275,7 @@ type world struct {
 func newWorld() *world {
 	rec := &calls{}
 	orgs := []*catalogv1.Organization{
-		{Id: "toscana", Name: "Regione Toscana"},
+		{Id: "toscana", Name: "Regione Toscana", Territory: &catalogv1.Territory{Code: "ITI1", Name: "Toscana"}},
 		{Id: "firenze", Name: "Comune di Firenze"},
 		{Id: "calabria", Name: "Regione Calabria"},
 		{Id: "vibo", Name: "Comune di Vibo Valentia"},
@@ -303,15 +327,21 @@ func newWorld() *world {
 		CreateTime: ts(time.Date(2015, time.May, 16, 10, 0, 0, 0, rome)), LastActivityTime: ts(testNow.Add(-3 * time.Hour)),
 	}
 	return &world{
-		rec:      rec,
-		catalog:  &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}},
-		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{tw}},
+		rec:     rec,
+		catalog: &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}, so: newSeekOffer()},
+		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{
+			{Id: "t-cancelled", Code: "OLD-1", Title: "Un gemellaggio annullato", Status: twinningv1.TwinningStatus_TWINNING_STATUS_CANCELLED},
+			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT},
+			tw,
+		}},
 		discussion: &fakeDiscussion{
 			rec: rec,
 			members: []*discussionv1.Member{{
 				Id: "m1", DisplayName: "Maico Centis", OrganizationName: "Comune di Pordenone", RoleTitle: "Project manager",
 				JoinTime: ts(time.Date(2018, time.April, 10, 9, 0, 0, 0, rome)), LastLoginTime: ts(time.Date(2018, time.April, 16, 9, 0, 0, 0, rome)),
 				Email: "maico@example.org",
+				Affiliations: []*discussionv1.Affiliation{{OrganizationId: "calabria", Status: discussionv1.AffiliationStatus_AFFILIATION_STATUS_PENDING,
+					RequestTime: ts(testNow.Add(-time.Hour))}},
 			}},
 			threads: []*discussionv1.Thread{general},
 			posts: []*discussionv1.Post{{

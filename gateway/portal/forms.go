@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -25,10 +26,20 @@ type form struct {
 	Summary []fieldError
 	// Message is the form-level error, already translated.
 	Message string
+	// labels are the message ids of the fields' labels, as the form shows
+	// them, for the error summary: "title", or "models[].code" for the
+	// field of every row and "models[]" for the row itself (its label
+	// takes the row's number).
+	labels map[string]string
+	// names are ids the form's errors may name and the page knows by
+	// another name, e.g. a transfer id → its model code.
+	names map[string]string
 }
 
 type fieldError struct {
-	Field   string
+	Field string
+	// Label is the field's label as the form shows it, translated.
+	Label   string
 	Message string
 }
 
@@ -37,6 +48,56 @@ func newForm(values url.Values) *form {
 		values = url.Values{}
 	}
 	return &form{Values: values, errs: map[string][]string{}}
+}
+
+// withLabels gives the form its fields' labels (message ids).
+func (f *form) withLabels(labels map[string]string) *form {
+	f.labels = labels
+	return f
+}
+
+var indexed = regexp.MustCompile(`^([a-z_.]+)\[(\d+)\](.*)$`)
+
+// label is the field's label as the form shows it; a field the form does
+// not label is "a field of the form", never its name.
+func (f *form) label(l *locale, field string) string {
+	if id, ok := f.labels[field]; ok {
+		return l.T(id)
+	}
+	if m := indexed.FindStringSubmatch(field); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		if id, ok := f.labels[m[1]+"[]"+m[3]]; ok {
+			if row, ok := f.labels[m[1]+"[]"]; ok {
+				return l.T("form.row_field", l.T(row, n+1), l.T(id))
+			}
+			return l.T(id)
+		}
+		if id, ok := f.labels[m[1]]; ok {
+			return l.T(id)
+		}
+	}
+	if i := strings.LastIndexByte(field, '.'); i > 0 {
+		return f.label(l, field[:i])
+	}
+	return l.T("form.some_field")
+}
+
+// require checks, before anything is sent to a service, that the named
+// fields have a value, and marks each empty one. It reports whether all
+// were there; when not, the form says what to fill in, so that a visitor
+// hears about a missing field before a refusal of another kind.
+func (f *form) require(l *locale, fields ...string) bool {
+	ok := true
+	for _, name := range fields {
+		if len(nonBlank(f.Values[name])) == 0 {
+			f.fieldError(l, name, l.T("rule.required"))
+			ok = false
+		}
+	}
+	if !ok {
+		f.Message = l.T("form.fix_fields")
+	}
+	return ok
 }
 
 // Val is a field's value as sent.
@@ -74,9 +135,9 @@ func (f *form) ErrUnder(name string) string {
 // Failed reports whether the form has any error.
 func (f *form) Failed() bool { return f.Message != "" || len(f.Summary) > 0 }
 
-func (f *form) fieldError(field, msg string) {
+func (f *form) fieldError(l *locale, field, msg string) {
 	f.errs[field] = append(f.errs[field], msg)
-	f.Summary = append(f.Summary, fieldError{Field: field, Message: msg})
+	f.Summary = append(f.Summary, fieldError{Field: field, Label: f.label(l, field), Message: msg})
 }
 
 // rename moves the errors of a service's field to the form field that
@@ -86,6 +147,9 @@ func (f *form) rename(from, to string) {
 		if e.Field == from {
 			f.Summary[i].Field = to
 		}
+	}
+	if _, ok := f.errs[from]; !ok {
+		return
 	}
 	f.errs[to] = append(f.errs[to], f.errs[from]...)
 	delete(f.errs, from)
@@ -159,51 +223,67 @@ type failure struct {
 	unexpected bool
 }
 
-// explain puts a backend error on the form: field violations next to their
-// fields, anything else as the form's message in the visitor's language
-// (with the service's own words when they help, e.g. which state refused
-// a move). Server-side failures never show the service's message.
+// wording is what explains errors on the request's page.
+func (p *Portal) wording(r *http.Request, names map[string]string) wording {
+	return wording{l: visitOf(r).L, orgs: p.orgNames(r), names: names}
+}
+
+// explain puts a backend error on the form in the visitor's language (see
+// errtext.go): field violations next to their fields under the labels the
+// form shows, anything else as the form's message. Server-side failures
+// never show the service's message.
 func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 	l := visitOf(r).L
 	st, ok := status.FromError(err)
 	if !ok {
 		st = status.New(codes.Unknown, err.Error())
 	}
+	var w wording
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled, codes.Internal, codes.Unknown, codes.DataLoss:
+	default:
+		w = p.wording(r, f.names)
+	}
 	switch st.Code() {
 	case codes.InvalidArgument, codes.OutOfRange:
 		for _, d := range st.Details() {
 			if br, ok := d.(*errdetails.BadRequest); ok {
 				for _, v := range br.GetFieldViolations() {
-					f.fieldError(formFieldName(v.GetField()), translateRule(l, v.GetDescription()))
+					f.fieldError(l, formFieldName(v.GetField()), w.fieldSentence(v))
 				}
 			}
 		}
 		if len(f.Summary) == 0 {
-			f.Message = l.T("form.invalid", st.Message())
+			f.Message = w.refusal(st, "form.invalid")
 		} else {
 			f.Message = l.T("form.fix_fields")
 		}
 		return failure{status: http.StatusBadRequest}
 	case codes.AlreadyExists:
-		f.Message = l.T("form.already_exists", st.Message())
+		f.Message = w.refusal(st, "form.already_exists")
 		return failure{status: http.StatusConflict}
 	case codes.FailedPrecondition:
-		f.Message = l.T("form.not_now", st.Message())
+		f.Message = w.refusal(st, "form.not_now")
 		return failure{status: http.StatusConflict}
 	case codes.Aborted:
-		f.Message = l.T("form.stale")
+		f.Message = w.refusal(st, "form.stale")
 		return failure{status: http.StatusConflict}
 	case codes.NotFound:
-		f.Message = l.T("form.not_found", st.Message())
+		f.Message = l.T("form.gone")
 		return failure{status: http.StatusNotFound, notFound: true}
 	case codes.PermissionDenied:
-		f.Message = l.T("form.denied")
+		f.Message = w.refusal(st, "form.denied")
 		return failure{status: http.StatusForbidden}
 	case codes.Unauthenticated:
 		f.Message = l.T("form.log_in")
 		return failure{status: http.StatusUnauthorized, mustLogIn: true}
 	case codes.ResourceExhausted:
-		f.Message = l.T("form.too_many", st.Message())
+		f.Message = w.refusal(st, "form.too_many")
+		for _, d := range st.Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().AsDuration() > 0 && f.Message == l.T("form.too_many") {
+				f.Message = l.N("refusal.retry_in", int(ri.GetRetryDelay().AsDuration().Seconds()+0.999))
+			}
+		}
 		return failure{status: http.StatusTooManyRequests}
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled:
 		f.Message = l.T("form.unavailable")
@@ -214,21 +294,6 @@ func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 		p.logBackend(r, err)
 		return failure{status: http.StatusInternalServerError, unexpected: true}
 	}
-}
-
-// ruleTranslations are the services' most common rules in Italian; any
-// other rule is shown as the service wrote it.
-var ruleTranslations = map[string]string{
-	"is required":       "rule.required",
-	"must not be blank": "rule.blank",
-	"is a duplicate":    "rule.duplicate",
-}
-
-func translateRule(l *locale, rule string) string {
-	if id, ok := ruleTranslations[rule]; ok {
-		return l.T(id)
-	}
-	return rule
 }
 
 // fail shows the page for a backend error that stops a whole page (not a

@@ -32,12 +32,7 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: homeTwinnings})
-			if err != nil {
-				d.Twinnings.Down = p.sectionError(r, err)
-				return
-			}
-			d.Twinnings.Items = resp.GetTwinnings()
+			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{}, homeTwinnings)
 		},
 		func() {
 			ctx, cancel := p.call(r)
@@ -109,42 +104,6 @@ func (p *Portal) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, r, http.StatusOK, "members", "members.title", membersData{Members: resp.GetMembers(), Next: resp.GetNextPageToken()})
-}
-
-type seekOfferData struct {
-	Needs  section[[]*catalogv1.Need]
-	Offers section[[]*catalogv1.Offer]
-	Orgs   orgNames
-}
-
-// seekOffer is "cerco / offro": the open requests for support and the
-// open offers of practices.
-func (p *Portal) seekOffer(w http.ResponseWriter, r *http.Request) {
-	var d seekOfferData
-	parallel(
-		func() {
-			ctx, cancel := p.call(r)
-			defer cancel()
-			resp, err := p.b.Catalog.ListNeeds(ctx, &catalogv1.ListNeedsRequest{PageSize: 20, Status: catalogv1.NeedStatus_NEED_STATUS_OPEN})
-			if err != nil {
-				d.Needs.Down = p.sectionError(r, err)
-				return
-			}
-			d.Needs.Items = resp.GetNeeds()
-		},
-		func() {
-			ctx, cancel := p.call(r)
-			defer cancel()
-			resp, err := p.b.Catalog.ListOffers(ctx, &catalogv1.ListOffersRequest{PageSize: 20, Status: catalogv1.OfferStatus_OFFER_STATUS_OPEN})
-			if err != nil {
-				d.Offers.Down = p.sectionError(r, err)
-				return
-			}
-			d.Offers.Items = resp.GetOffers()
-		},
-		func() { d.Orgs = p.orgNames(r) },
-	)
-	p.render(w, r, http.StatusOK, "seek-offer", "seekoffer.title", d)
 }
 
 // orgNames is the organisation directory for a page; empty when the

@@ -7,19 +7,24 @@ import (
 	"time"
 	_ "time/tzdata" // the portal shows times in Europe/Rome whatever the host's zone database
 
+	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+	"golang.org/x/text/message/catalog"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // The portal speaks Italian by default and English on request. Its strings
-// are a plain map per language keyed by message id (messages.go): the set is
-// small, a reviewer reads a translation next to the original, and a test
-// checks that both languages have every id the templates and the code use.
-// golang.org/x/text/message would add an extraction step for no gain at
-// this size; it is used only where it knows more than a map: numbers
-// (grouping and decimal separators of each language). Dates are written by
-// hand because x/text has no date formatting.
+// live in one table per language keyed by message id (messages_it.go,
+// messages_en.go), so that a reviewer reads a translation next to the
+// original. The tables are loaded into a golang.org/x/text/message catalogue
+// at start: the printer then chooses plural forms by the CLDR plural rules
+// of each language (forms{One, Other}: "1 messaggio", "2 messaggi", "0
+// partecipanti" in both languages' own rules rather than n == 1), and formats
+// numbers with the language's digit grouping ("1.234" and "1,234"). Tests
+// check that both tables hold every id the templates and the code use, and
+// render every page in both languages. Dates are written by hand because
+// x/text has no date formatting.
 
 // Lang is a language the portal speaks.
 type Lang string
@@ -55,46 +60,90 @@ var rome = func() *time.Location {
 // dates, relative times and numbers. It is read-only and shared.
 type locale struct {
 	Lang     Lang
-	messages map[string]string
+	messages messages
 	months   [12]string
 	printer  *message.Printer
 	now      func() time.Time
 }
 
+// messages is one language's table: each id maps to a string (a format
+// for fmt-style arguments) or to forms, a message that depends on a count.
+type messages map[string]any
+
+// forms are the plural forms of a message whose first argument is a count
+// (%d): One for the CLDR category "one" of the language, Other for every
+// other count.
+type forms struct{ One, Other string }
+
+// catalogueOf loads the tables into an x/text catalogue. It fails on a
+// value that is neither a string nor forms, which a test catches.
+func catalogueOf(tables map[Lang]messages) (*catalog.Builder, error) {
+	b := catalog.NewBuilder()
+	for lang, table := range tables {
+		tag := language.Make(string(lang))
+		for id, m := range table {
+			var err error
+			switch m := m.(type) {
+			case string:
+				err = b.SetString(tag, id, m)
+			case forms:
+				err = b.Set(tag, id, plural.Selectf(1, "%d", plural.One, m.One, plural.Other, m.Other))
+			default:
+				err = fmt.Errorf("%T is neither a string nor forms", m)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("message %s (%s): %w", id, lang, err)
+			}
+		}
+	}
+	return b, nil
+}
+
+// portalCatalogue is the catalogue of both languages, loaded once.
+var portalCatalogue = func() *catalog.Builder {
+	b, err := catalogueOf(map[Lang]messages{Italian: italian, English: english})
+	if err != nil {
+		panic(fmt.Sprintf("portal: load messages: %v", err))
+	}
+	return b
+}()
+
 func newLocale(lang Lang, now func() time.Time) *locale {
 	l := &locale{Lang: lang, now: now}
 	switch lang {
 	case English:
-		l.messages = englishMessages
+		l.messages = english
 		l.months = [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
-		l.printer = message.NewPrinter(language.English)
 	default:
 		l.Lang = Italian
-		l.messages = italianMessages
+		l.messages = italian
 		l.months = [12]string{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"}
-		l.printer = message.NewPrinter(language.Italian)
 	}
+	l.printer = message.NewPrinter(language.Make(string(l.Lang)), message.Catalog(portalCatalogue))
 	return l
+}
+
+// Has reports whether the language has a message id.
+func (l *locale) Has(id string) bool {
+	_, ok := l.messages[id]
+	return ok
 }
 
 // T returns the message id in the locale's language, formatted with args
 // as fmt.Sprintf does. An unknown id shows itself in brackets, so that a
-// missing translation is visible (and caught by the catalogue test) rather
-// than silently blank.
+// missing translation is visible (and caught by the tests that render
+// every page) rather than silently blank.
 func (l *locale) T(id string, args ...any) string {
-	msg, ok := l.messages[id]
-	if !ok {
+	if !l.Has(id) {
 		return "[" + id + "]"
 	}
-	if len(args) == 0 {
-		return msg
-	}
-	return fmt.Sprintf(msg, args...)
+	return l.printer.Sprintf(id, args...)
 }
 
-// N returns the singular (id+".one") or plural (id+".other") message for n,
-// with n formatted in the locale as its first argument.
-func (l *locale) N(id string, count any) string {
+// N returns the message id for a count: the plural form the language's
+// CLDR rules choose for count, with count formatted in the locale as the
+// first argument and args after it.
+func (l *locale) N(id string, count any, args ...any) string {
 	var n int
 	switch c := count.(type) {
 	case int:
@@ -104,10 +153,7 @@ func (l *locale) N(id string, count any) string {
 	case int64:
 		n = int(c)
 	}
-	if n == 1 {
-		return l.T(id+".one", l.Num(n))
-	}
-	return l.T(id+".other", l.Num(n))
+	return l.T(id, append([]any{n}, args...)...)
 }
 
 // Num formats an integer with the language's digit grouping: 1.234 or 1,234.

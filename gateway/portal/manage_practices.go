@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
@@ -21,8 +24,9 @@ type manageData struct {
 	Statuses []catalogv1.PracticeStatus
 }
 
-// manage is the editors' and coordinators' desk: every practice and
-// twinning they may change, and the ways to create new ones.
+// manage is the editors' and coordinators' desk: the practices and
+// twinnings of their organisations (every one for a coordinator), drafts
+// included, and the ways to create new ones.
 func (p *Portal) manage(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
@@ -32,30 +36,57 @@ func (p *Portal) manage(w http.ResponseWriter, r *http.Request) {
 		catalogv1.PracticeStatus_PRACTICE_STATUS_DRAFT, catalogv1.PracticeStatus_PRACTICE_STATUS_SUBMITTED,
 		catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED, catalogv1.PracticeStatus_PRACTICE_STATUS_ARCHIVED,
 	}}
-	parallel(
-		func() {
+	u := visitOf(r).User
+	// A coordinator's desk is the whole catalogue; an editor's, the work
+	// of the organisations they speak for.
+	scopes := []string{""}
+	if !u.IsCoordinator() {
+		scopes = u.Organizations
+	}
+	var mu sync.Mutex
+	seenP, seenT := map[string]bool{}, map[string]bool{}
+	var calls []func()
+	for _, org := range scopes {
+		calls = append(calls, func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
 			resp, err := p.b.Catalog.ListPractices(ctx, &catalogv1.ListPracticesRequest{
-				PageSize: 100, Status: catalogv1.PracticeStatus(catalogv1.PracticeStatus_value[status]),
+				PageSize: 100, OwnerOrganizationId: org, Status: catalogv1.PracticeStatus(catalogv1.PracticeStatus_value[status]),
 			})
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
 				d.Practices.Down = p.sectionError(r, err)
 				return
 			}
-			d.Practices.Items = resp.GetPractices()
-		},
-		func() {
+			for _, pr := range resp.GetPractices() {
+				if !seenP[pr.GetId()] {
+					seenP[pr.GetId()] = true
+					d.Practices.Items = append(d.Practices.Items, pr)
+				}
+			}
+		}, func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 100})
+			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 100, OrganizationId: org})
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
 				d.Twinnings.Down = p.sectionError(r, err)
 				return
 			}
-			d.Twinnings.Items = resp.GetTwinnings()
-		},
-	)
+			for _, tw := range resp.GetTwinnings() {
+				if !seenT[tw.GetId()] {
+					seenT[tw.GetId()] = true
+					d.Twinnings.Items = append(d.Twinnings.Items, tw)
+				}
+			}
+		})
+	}
+	parallel(calls...)
+	byUpdate := func(a, b *timestamppb.Timestamp) int { return b.AsTime().Compare(a.AsTime()) }
+	slices.SortFunc(d.Practices.Items, func(a, b *catalogv1.Practice) int { return byUpdate(a.GetUpdateTime(), b.GetUpdateTime()) })
+	slices.SortFunc(d.Twinnings.Items, func(a, b *twinningv1.Twinning) int { return byUpdate(a.GetUpdateTime(), b.GetUpdateTime()) })
 	p.render(w, r, http.StatusOK, "manage", "manage.title", d)
 }
 
@@ -67,8 +98,11 @@ type practiceFormData struct {
 	// ModelRows are the indexes of the model rows: the models there are
 	// and two empty rows for new ones.
 	ModelRows []int
-	// Moves are the state moves the practice's state allows.
+	// Moves are the state moves the practice's state allows and the
+	// member may make.
 	Moves []string
+	// MayEdit offers the edit form: the member edits for an owner.
+	MayEdit bool
 }
 
 const emptyModelRows = 2
@@ -77,19 +111,31 @@ func (p *Portal) newPracticeForm(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(url.Values{"languages": {"it"}, "request_id": {newRequestID()}})
+	f := newForm(url.Values{"languages": {"it"}, "request_id": {newRequestID()}}).withLabels(practiceLabels)
+	if mine := visitOf(r).User.Organizations; len(mine) == 1 {
+		f.Values.Set("owner_organization_ids", mine[0])
+	}
 	p.showPracticeForm(w, r, http.StatusOK, f, nil)
 }
 
 func (p *Portal) showPracticeForm(w http.ResponseWriter, r *http.Request, code int, f *form, pr *catalogv1.Practice) {
-	d := practiceFormData{Form: f, Practice: pr, Organizations: p.organizations(r)}
+	u := visitOf(r).User
+	d := practiceFormData{Form: f, Practice: pr, MayEdit: pr == nil}
+	// An editor names as owners only organisations they speak for, and
+	// keeps those the practice has.
+	for _, o := range p.organizations(r) {
+		if u.EditorOf(o.GetId()) || slices.Contains(pr.GetOwnerOrganizationIds(), o.GetId()) {
+			d.Organizations = append(d.Organizations, o)
+		}
+	}
 	rows := indexedRows(f.Values, "models") + emptyModelRows
 	for i := range rows {
 		d.ModelRows = append(d.ModelRows, i)
 	}
 	title := visitOf(r).L.T("manage.practice.new")
 	if pr != nil {
-		d.Moves = practiceMoves(pr.GetStatus())
+		d.Moves = allowedPracticeMoves(u, pr)
+		d.MayEdit = u.EditsAny(pr.GetOwnerOrganizationIds()) && pr.GetStatus() != catalogv1.PracticeStatus_PRACTICE_STATUS_ARCHIVED
 		title = pr.GetTitle()
 	}
 	p.renderTitled(w, r, code, "practice-form", title, d)
@@ -109,12 +155,39 @@ func practiceMoves(s catalogv1.PracticeStatus) []string {
 	return nil
 }
 
+// allowedPracticeMoves are the moves of the practice's state that the
+// member may make, as the catalogue's policy allows them: an editor of an
+// owner submits, a coordinator publishes, either archives.
+func allowedPracticeMoves(u *user, pr *catalogv1.Practice) []string {
+	owner := u.EditsAny(pr.GetOwnerOrganizationIds())
+	var out []string
+	for _, m := range practiceMoves(pr.GetStatus()) {
+		switch {
+		case m == "submit" && owner, m == "publish" && u.IsCoordinator(), m == "archive" && (owner || u.IsCoordinator()):
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // createPractice creates a draft from the form.
 func (p *Portal) createPractice(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(formValues(r))
+	v := visitOf(r)
+	f := newForm(formValues(r)).withLabels(practiceLabels)
+	if !f.require(v.L, "title", "owner_organization_ids") {
+		p.showPracticeForm(w, r, http.StatusBadRequest, f, nil)
+		return
+	}
+	for _, o := range nonBlank(f.Vals("owner_organization_ids")) {
+		if !v.User.EditorOf(o) {
+			f.Message = v.L.T("perm.create_practice_for", p.orgNames(r).Name(o))
+			p.showPracticeForm(w, r, http.StatusForbidden, f, nil)
+			return
+		}
+	}
 	ctx, cancel := p.call(r)
 	defer cancel()
 	pr, err := p.b.Catalog.CreatePractice(ctx, &catalogv1.CreatePracticeRequest{Practice: practiceFromForm(f), RequestId: f.Val("request_id")})
@@ -136,7 +209,7 @@ func (p *Portal) editPracticeForm(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.showPracticeForm(w, r, http.StatusOK, newForm(practiceToForm(pr)), pr)
+	p.showPracticeForm(w, r, http.StatusOK, newForm(practiceToForm(pr)).withLabels(practiceLabels), pr)
 }
 
 // savePractice changes a draft or submitted practice, or revises a
@@ -145,12 +218,16 @@ func (p *Portal) savePractice(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(practiceLabels)
 	ctx, cancel := p.call(r)
 	defer cancel()
 	current, err := p.b.Catalog.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: r.PathValue("id")})
 	if err != nil {
 		p.fail(w, r, err)
+		return
+	}
+	if !f.require(visitOf(r).L, "title", "owner_organization_ids") {
+		p.showPracticeForm(w, r, http.StatusBadRequest, f, current)
 		return
 	}
 	changed := practiceFromForm(f)
@@ -176,7 +253,7 @@ func (p *Portal) movePractice(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(practiceLabels)
 	id, etag := r.PathValue("id"), f.Val("etag")
 	ctx, cancel := p.call(r)
 	defer cancel()
@@ -198,7 +275,7 @@ func (p *Portal) movePractice(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, getErr)
 			return
 		}
-		edit := newForm(practiceToForm(current))
+		edit := newForm(practiceToForm(current)).withLabels(practiceLabels)
 		p.practiceFormFailed(w, r, edit, current, err)
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -42,6 +43,26 @@ type Config struct {
 	// SessionCookie is the name of the session cookie; SessionCookie when
 	// empty.
 	SessionCookie string `env:"-"`
+	// Operator is the administration that runs the platform, named by the
+	// privacy notice, the legal notes, the accessibility statement and the
+	// contacts; ContactEmail is where people write to it.
+	Operator     string `env:"OPERATOR" envDefault:"Gemella"`
+	ContactEmail string `env:"CONTACT_EMAIL" envDefault:"info@gemella.example"`
+	// PagesDir may hold the text of the footer's pages, <page>.<lang>.md
+	// (privacy, legal, accessibility, contacts; it, en), each replacing its
+	// default (infopages.go).
+	PagesDir string `env:"PAGES_DIR"`
+	// AccessibilityURL is the accessibility statement published on AgID's
+	// form.agid.gov.it; the footer links to it when set, and to the
+	// portal's own statement otherwise.
+	AccessibilityURL string `env:"ACCESSIBILITY_URL"`
+	// PrivacyVersion names the privacy notice that members accept at
+	// sign-up, recorded with their consent.
+	PrivacyVersion string `env:"PRIVACY_VERSION" envDefault:"2026-1"`
+	// EditWindow is how long after writing a post its author is offered
+	// to edit or delete it; the discussion service's
+	// GEMELLA_DISCUSSION_EDIT_WINDOW (15 minutes by default) decides.
+	EditWindow time.Duration `env:"EDIT_WINDOW" envDefault:"15m"`
 	// TrustForwardedProto takes "X-Forwarded-Proto: https" as proof of TLS
 	// for the Secure attribute of cookies; the gateway sets it when it
 	// trusts its proxy's headers.
@@ -85,7 +106,9 @@ type Portal struct {
 	orgs    *orgDirectory
 	assets  bool
 	locales map[Lang]*locale
-	handler http.Handler
+	// infoText are the footer's pages, rendered, by "<page>.<lang>".
+	infoText map[string]template.HTML
+	handler  http.Handler
 }
 
 // Option changes how New builds the portal; for tests.
@@ -106,6 +129,18 @@ func New(cfg Config, b Backends, logger *slog.Logger, opts ...Option) (*Portal, 
 	if cfg.SessionCookie == "" {
 		cfg.SessionCookie = SessionCookie
 	}
+	if cfg.EditWindow <= 0 {
+		cfg.EditWindow = 15 * time.Minute
+	}
+	if cfg.Operator == "" {
+		cfg.Operator = defaultOperator
+	}
+	if cfg.ContactEmail == "" {
+		cfg.ContactEmail = defaultContactEmail
+	}
+	if cfg.PrivacyVersion == "" {
+		cfg.PrivacyVersion = "2026-1"
+	}
 	p := &Portal{cfg: cfg, b: b.withDefaults(), logger: logger, now: time.Now}
 	for _, opt := range opts {
 		opt(p)
@@ -119,6 +154,12 @@ func New(cfg Config, b Backends, logger *slog.Logger, opts ...Option) (*Portal, 
 	var err error
 	if p.pages, err = parsePages(); err != nil {
 		return nil, err
+	}
+	if p.infoText, err = loadInfoPages(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Operator == defaultOperator || cfg.ContactEmail == defaultContactEmail {
+		logger.Warn("portal: the privacy notice, legal notes and contacts name the default operator and e-mail; set GEMELLA_PORTAL_OPERATOR and GEMELLA_PORTAL_CONTACT_EMAIL")
 	}
 	p.locales = map[Lang]*locale{Italian: newLocale(Italian, p.now), English: newLocale(English, p.now)}
 	p.orgs = &orgDirectory{catalog: p.b.Catalog, ttl: time.Minute, now: p.now}
@@ -157,13 +198,29 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /practices/{id}/threads", p.openPracticeThread)
 	mux.HandleFunc("GET /twinnings", p.twinnings)
 	mux.HandleFunc("GET /twinnings/{id}", p.twinning)
+	mux.HandleFunc("GET /threads", p.threads)
+	mux.HandleFunc("POST /threads", p.openGeneralThread)
 	mux.HandleFunc("GET /threads/{id}", p.thread)
 	mux.HandleFunc("POST /threads/{id}/posts", p.reply)
 	mux.HandleFunc("POST /posts/{id}/report", p.reportPost)
+	mux.HandleFunc("POST /posts/{id}/edit", p.editPost)
+	mux.HandleFunc("POST /posts/{id}/delete", p.deletePost)
 	mux.HandleFunc("GET /members", p.members)
 	mux.HandleFunc("GET /seek-offer", p.seekOffer)
+	mux.HandleFunc("GET /seek-offer/needs/new", p.newNeedForm)
+	mux.HandleFunc("POST /seek-offer/needs/new", p.createNeed)
+	mux.HandleFunc("GET /seek-offer/offers/new", p.newOfferForm)
+	mux.HandleFunc("POST /seek-offer/offers/new", p.createOffer)
+	mux.HandleFunc("GET /needs/{id}", p.need)
+	mux.HandleFunc("POST /needs/{id}/close", p.closeNeed)
+	mux.HandleFunc("GET /offers/{id}", p.offer)
+	mux.HandleFunc("POST /offers/{id}/close", p.closeOffer)
 	mux.HandleFunc("GET /stories/new", p.storyForm)
 	mux.HandleFunc("POST /stories/new", p.submitStory)
+
+	for path := range infoPages {
+		mux.HandleFunc("GET "+path, p.infoPage(path))
+	}
 
 	mux.HandleFunc("GET /register", p.registerForm)
 	mux.HandleFunc("POST /register", p.register)
@@ -189,6 +246,16 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /manage/twinnings/{id}/transfers/{transfer}", p.updateTransfer)
 	mux.HandleFunc("POST /manage/twinnings/{id}/activities", p.logActivity)
 	mux.HandleFunc("POST /manage/twinnings/{id}/activities/{activity}", p.updateActivity)
+
+	mux.HandleFunc("GET /members/{id}", p.member)
+	mux.HandleFunc("GET /organizations/{id}", p.organization)
+	mux.HandleFunc("GET /admin", p.admin)
+	mux.HandleFunc("POST /admin/members/{id}/affiliations/{org}", p.decideAffiliation)
+	mux.HandleFunc("POST /admin/members/{id}/roles", p.grantRoles)
+	mux.HandleFunc("GET /admin/organizations/new", p.newOrganizationForm)
+	mux.HandleFunc("POST /admin/organizations/new", p.createOrganization)
+	mux.HandleFunc("GET /admin/organizations/{id}", p.editOrganizationForm)
+	mux.HandleFunc("POST /admin/organizations/{id}", p.saveOrganization)
 
 	mux.HandleFunc("GET /moderation", p.moderation)
 	mux.HandleFunc("POST /moderation/posts/{id}", p.moderatePost)

@@ -131,58 +131,115 @@ func mustContain(t *testing.T, a answer, parts ...string) {
 	}
 }
 
+// pageCases are the pages of the portal as visitors of each kind see
+// them; every GET route has at least one.
+var pageCases = []struct {
+	path   string
+	roles  []string // nil: anonymous; else logged in with these
+	status int
+	want   []string // in the Italian page
+	not    []string // in neither page
+}{
+	{path: "/", status: 200, want: []string{`<html lang="it">`, "Gli ultimi gemellaggi", "Tos.Ca. – Valorizzare le competenze dei cittadini",
+		"Maico Centis", "Comune di Pordenone", "Project manager", "Nella community da 2 mesi.", "Ultimo accesso: 16 aprile 2018", "In diretta dalla community", "Registrati alla community"},
+		not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio"}},
+	{path: "/feed", status: 200, want: []string{"/threads/th-general"}},
+	{path: "/practices", status: 200, want: []string{"Catalogo delle buone pratiche", "lavoro (1.234)", "Regione Toscana", `<option value="ITI1">Toscana (2)</option>`,
+		"1 buona pratica pubblicata", `<option value="newest" selected>più recenti</option>`, "1 gemellaggio"}, not: []string{"ITI1 (2)", "pertinenza"}},
+	{path: "/practices?q=competenze", status: 200, want: []string{"1 buona pratica trovata", "<mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
+	{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione"}},
+	{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"},
+		not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio", "TWINNING_STATUS_DRAFT"}},
+	{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
+		"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16/05/2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
+	{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},
+	{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"}},
+	{path: "/threads/th-general", roles: []string{}, status: 200, want: []string{`data-testid="reply-form"`, "Segnala"}},
+	{path: "/members", status: 200, want: []string{"Maico Centis"}},
+	{path: "/privacy", status: 200, want: []string{"Informativa sulla privacy", "Gemella, titolare del trattamento", `href="mailto:info@gemella.example"`, "<h2>I tuoi diritti</h2>"}},
+	{path: "/legal-notes", status: 200, want: []string{"Note legali", "Creative Commons"}},
+	{path: "/accessibility", status: 200, want: []string{"Dichiarazione di accessibilità", "WCAG 2.1"}},
+	{path: "/contacts", status: 200, want: []string{"Contatti", "info@gemella.example"}},
+	{path: "/threads", status: 200, want: []string{"Le discussioni della community", `href="/threads/th-general"`, "Su un gemellaggio", "1 messaggio"}},
+	{path: "/threads", roles: []string{}, status: 200, want: []string{`data-testid="general-thread-form"`}},
+	{path: "/seek-offer", status: 200, want: []string{"Asili nido", "Comune di Vibo Valentia", `href="/needs/n1"`, `href="/offers/o-tosca"`, "modelli A, B, C"},
+		not: []string{"Nuova richiesta di supporto"}},
+	{path: "/seek-offer", roles: []string{"editor"}, status: 200, want: []string{"Nuova richiesta di supporto", "Nuova offerta di supporto"}},
+	{path: "/needs/n-cert", status: 200, want: []string{"Certificazione delle competenze", "Regione Calabria", "Tos.Ca. – Valorizzare",
+		"Parole in comune: certificazione, competenze e cittadini.", "Tema in comune: lavoro.", "Nello stesso paese.",
+		"Già adottata con successo in 2 altri casi.", "c&#39;è un&#39;offerta aperta", `href="/offers/o-tosca"`}, not: []string{"Proponi un gemellaggio", "Chiudi la richiesta"}},
+	{path: "/needs/n-cert", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{
+		`href="/manage/twinnings/new?need=n-cert&amp;offer=o-tosca&amp;practice=p-tosca"`, "Chiudi la richiesta"}},
+	{path: "/needs/nothing", status: 404},
+	{path: "/seek-offer/needs/new", status: 303},
+	{path: "/seek-offer/needs/new", roles: []string{}, status: 403},
+	{path: "/seek-offer/needs/new", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`<option value="calabria" selected>Regione Calabria</option>`}},
+	{path: "/seek-offer/offers/new?practice=p-tosca", roles: []string{"editor"}, status: 200, want: []string{`name="model_codes" value="A" checked`, "Regione Toscana"}},
+	{path: "/offers/o-tosca", status: 200, want: []string{"Offerta: Tos.Ca.", "fino a 2 gemellaggi alla volta", "Certificazione delle competenze", "Tema in comune: lavoro."}},
+	{path: "/manage/twinnings/new?need=n-cert&practice=p-tosca&offer=o-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{
+		`data-testid="twinning-origin"`, `value="Certificazione delle competenze"`, `<option value="calabria" selected>`, `<option value="toscana" selected>`,
+		`value="ORIGIN_NEED" selected`, `name="practice_id" value="p-tosca"`, `value="AGIRE POR 2007-2013"`}},
+	{path: "/admin", status: 303},
+	{path: "/admin", roles: []string{"editor"}, status: 403},
+	{path: "/admin", roles: []string{"administrator"}, status: 200, want: []string{"Maico Centis", "Chiede di rappresentare Regione Calabria.", "Verifica", "Registra un&#39;organizzazione"}},
+	{path: "/admin", roles: []string{"coordinator"}, status: 200, want: []string{"Registra un&#39;organizzazione"}, not: []string{"Chiede di rappresentare"}},
+	{path: "/members/m1", status: 200, want: []string{"Maico Centis", "Amministrazioni rappresentate"}, not: []string{"Assegna i ruoli"}},
+	{path: "/members/m1", roles: []string{"administrator"}, status: 200, want: []string{"Assegna i ruoli scelti", "ROLE_MODERATOR", "Verifica"}},
+	{path: "/organizations/toscana", status: 200, want: []string{"Regione Toscana", "Tos.Ca. – Valorizzare", "Le sue buone pratiche"}},
+	{path: "/admin/organizations/new", roles: []string{"administrator"}, status: 200, want: []string{`name="kind"`, "Comune"}},
+	{path: "/login", status: 200, want: []string{`autocomplete="current-password"`}},
+	{path: "/register", status: 200, want: []string{"Nome e cognome", "Regione Calabria", `name="privacy_consent"`, `href="/privacy"`}},
+	{path: "/stories/new?twinning=t-tosca", roles: []string{}, status: 200, want: []string{`value="twinning:t-tosca" selected`}},
+	{path: "/stories/new", status: 303},
+	{path: "/profile", roles: []string{}, status: 200, want: []string{"maico@example.org"}},
+	{path: "/manage", roles: []string{}, status: 403, want: []string{"Accesso negato"}},
+	{path: "/manage", roles: []string{"editor"}, status: 200, want: []string{"Nuova buona pratica"}},
+	{path: "/manage/practices/new", roles: []string{"editor"}, status: 200, want: []string{`name="models[1].code"`}},
+	{path: "/manage/practices/p-tosca", roles: []string{"editor"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`}},
+	{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Archivia", `data-testid="read-only"`}, not: []string{`data-testid="practice-form"`}},
+	{path: "/manage/practices/p-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`data-testid="read-only"`}, not: []string{`data-testid="practice-form"`, "Archivia"}},
+	{path: "/manage/twinnings/new", roles: []string{"editor"}, status: 200, want: []string{"Nuovo gemellaggio"}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Segna come completata", `data-testid="transfer-form"`},
+		not: []string{"Concludi", "Annulla il gemellaggio"}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Sospendi", "Concludi", "Annulla il gemellaggio"}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`name="status"`}, not: []string{"Sospendi", `data-testid="transfer-form"`}},
+	{path: "/moderation", roles: []string{"editor"}, status: 403},
+	{path: "/moderation", roles: []string{"moderator"}, status: 200, want: []string{"Messaggi segnalati"}},
+	{path: "/practices/nothing", status: 404, want: []string{"Pagina non trovata"}},
+	{path: "/no/such/page", status: 404, want: []string{"Pagina non trovata"}},
+}
+
 func TestEveryPageRenders(t *testing.T) {
-	tests := []struct {
-		path   string
-		roles  []string // nil: anonymous; else logged in with these
-		status int
-		want   []string
-	}{
-		{path: "/", status: 200, want: []string{`<html lang="it">`, "Gli ultimi gemellaggi", "Tos.Ca. – Valorizzare le competenze dei cittadini",
-			"Maico Centis", "Comune di Pordenone", "Project manager", "Iscritto da 2 mesi.", "Ultimo login @ 16 aprile 2018", "In diretta dalla community", "Registrati alla community"}},
-		{path: "/feed", status: 200, want: []string{"/threads/th-general"}},
-		{path: "/practices", status: 200, want: []string{"Catalogo delle buone pratiche", "lavoro (1.234)", "Regione Toscana"}},
-		{path: "/practices?q=competenze", status: 200, want: []string{"1 buona pratica trovata", "<mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
-		{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione"}},
-		{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"}},
-		{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
-			"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16/05/2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
-		{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},
-		{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"}},
-		{path: "/threads/th-general", roles: []string{}, status: 200, want: []string{`data-testid="reply-form"`, "Segnala"}},
-		{path: "/members", status: 200, want: []string{"Maico Centis"}},
-		{path: "/seek-offer", status: 200, want: []string{"Asili nido", "Comune di Vibo Valentia"}},
-		{path: "/login", status: 200, want: []string{`autocomplete="current-password"`}},
-		{path: "/register", status: 200, want: []string{"Nome e cognome", "Regione Calabria"}},
-		{path: "/stories/new?twinning=t-tosca", roles: []string{}, status: 200, want: []string{`value="twinning:t-tosca" selected`}},
-		{path: "/stories/new", status: 303},
-		{path: "/profile", roles: []string{}, status: 200, want: []string{"maico@example.org"}},
-		{path: "/manage", roles: []string{}, status: 403, want: []string{"Accesso negato"}},
-		{path: "/manage", roles: []string{"editor"}, status: 200, want: []string{"Nuova buona pratica"}},
-		{path: "/manage/practices/new", roles: []string{"editor"}, status: 200, want: []string{`name="models[1].code"`}},
-		{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`}},
-		{path: "/manage/twinnings/new", roles: []string{"editor"}, status: 200, want: []string{"Nuovo gemellaggio"}},
-		{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Concludi", "Segna come completata"}},
-		{path: "/moderation", roles: []string{"editor"}, status: 403},
-		{path: "/moderation", roles: []string{"moderator"}, status: 200, want: []string{"Messaggi segnalati"}},
-		{path: "/practices/nothing", status: 404, want: []string{"Pagina non trovata"}},
-		{path: "/no/such/page", status: 404, want: []string{"Pagina non trovata"}},
-	}
+	tests := pageCases
+	missingID := regexp.MustCompile(`\[[a-z_]+\.[a-z_.0-9]+\]|%!|\(MISSING\)|\(EXTRA `)
 	for _, tc := range tests {
-		t.Run(tc.path, func(t *testing.T) {
-			b := startPortal(t, newWorld())
-			if tc.roles != nil {
-				b.logIn(tc.roles...)
-			}
-			a := b.get(tc.path)
-			if a.status != tc.status {
-				t.Fatalf("GET %s = %d, want %d; body:\n%.2000s", tc.path, a.status, tc.status, a.body)
-			}
-			mustContain(t, a, tc.want...)
-			if strings.Contains(a.body, "[") && regexp.MustCompile(`\[[a-z_]+\.[a-z_.]+\]`).MatchString(a.body) {
-				t.Errorf("page shows a missing message id: %s", regexp.MustCompile(`\[[a-z_]+\.[a-z_.]+\]`).FindString(a.body))
-			}
-		})
+		// Every page in both languages: a message id missing in either,
+		// or a message given the wrong arguments, fails the test.
+		for _, lang := range []Lang{Italian, English} {
+			t.Run(string(lang)+tc.path, func(t *testing.T) {
+				b := startPortal(t, newWorld())
+				u, _ := url.Parse(b.base)
+				b.client.Jar.SetCookies(u, []*http.Cookie{{Name: langCookie, Value: string(lang), Path: "/"}})
+				if tc.roles != nil {
+					b.logIn(tc.roles...)
+				}
+				a := b.get(tc.path)
+				if a.status != tc.status {
+					t.Fatalf("GET %s = %d, want %d; body:\n%.2000s", tc.path, a.status, tc.status, a.body)
+				}
+				if lang == Italian {
+					mustContain(t, a, tc.want...)
+				}
+				for _, n := range tc.not {
+					if strings.Contains(a.body, n) {
+						t.Errorf("page shows %q", n)
+					}
+				}
+				if m := missingID.FindString(a.body); m != "" {
+					t.Errorf("page shows a missing or misused message: %s", m)
+				}
+			})
+		}
 	}
 }
 
@@ -202,9 +259,27 @@ func TestUserTextIsEscaped(t *testing.T) {
 			}
 		}
 	}
-	mustContain(t, b.get("/practices/tos-ca"), `&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;`, `&lt;img src=x onerror=alert(1)&gt;`)
+	practice := b.get("/practices/tos-ca")
+	mustContain(t, practice, `&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;`)
+	if strings.Contains(practice.body, "onerror") {
+		t.Error("the practice's description puts an event handler into the page")
+	}
 	// The one field taken as HTML: the discussion service's sanitised body.
 	mustContain(t, b.get("/threads/th-general"), `<p>Il libretto <strong>funziona</strong>.</p>`, `&lt;script&gt;alert(3)&lt;/script&gt;`)
+}
+
+// Practice texts are Markdown, rendered with the posts' sanitiser.
+func TestPracticeTextsAreRenderedFromMarkdown(t *testing.T) {
+	w := newWorld()
+	w.catalog.practices[0].Description = "Il **Libretto formativo**:\n\n- modello A\n- modello B\n\n<script>alert(1)</script> [clic](javascript:alert(2))"
+	w.catalog.practices[0].Results = "Tempi _dimezzati_."
+	a := startPortal(t, w).get("/practices/tos-ca")
+	mustContain(t, a, "<strong>Libretto formativo</strong>", "<li>modello A</li>", "<em>dimezzati</em>")
+	for _, raw := range []string{"**", "- modello", "<script>alert", "javascript:"} {
+		if strings.Contains(a.body, raw) {
+			t.Errorf("the practice page shows %q", raw)
+		}
+	}
 }
 
 // Only the discussion service's body_html fields are ever taken as HTML.
@@ -273,20 +348,23 @@ func TestFormsNeedACSRFToken(t *testing.T) {
 func TestFieldViolationsAreShownNextToTheirFields(t *testing.T) {
 	w := newWorld()
 	st, _ := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-		{Field: "practice.title", Description: "is required"},
+		{Field: "practice.summary", Description: "is required before the practice is submitted"},
 		{Field: "models[0].code", Description: "must be a capital letter followed by up to two capital letters or digits, e.g. A"},
 		{Field: "themes[1]", Description: "must not be blank"},
+		{Field: "contact.email", Description: "a rule no table knows"},
 	}})
 	w.catalog.createErr = st.Err()
 	b := startPortal(t, w)
 	b.logIn("editor")
 
 	form := url.Values{
-		csrfField:         {b.token("/manage/practices/new")},
-		"summary":         {"Una <sintesi>"},
-		"models[0].code":  {"a"},
-		"models[0].title": {"Modello a"},
-		"themes":          {"lavoro, ;"},
+		csrfField:                {b.token("/manage/practices/new")},
+		"title":                  {"Sportello"},
+		"owner_organization_ids": {"toscana"},
+		"summary":                {"Una <sintesi>"},
+		"models[0].code":         {"a"},
+		"models[0].title":        {"Modello a"},
+		"themes":                 {"lavoro, ;"},
 	}
 	a := b.post("/manage/practices/new", form)
 	if a.status != http.StatusBadRequest {
@@ -294,13 +372,48 @@ func TestFieldViolationsAreShownNextToTheirFields(t *testing.T) {
 	}
 	mustContain(t, a,
 		`id="form-errors"`, "Correggi i campi indicati.",
-		`id="f-title" name="title" value="" required aria-describedby="f-title-error" aria-invalid="true"`,
-		`<div id="f-title-error" class="invalid-feedback d-block" data-field="title">è obbligatorio</div>`,
-		`<div id="f-models-0-code-error" class="invalid-feedback d-block" data-field="models[0].code">must be a capital letter`,
-		`data-field="themes">non può essere vuoto</div>`,
+		`id="f-summary" name="summary" rows="4" aria-describedby="f-summary-error" aria-invalid="true"`,
+		`<div id="f-summary-error" class="invalid-feedback d-block" data-field="summary">Va compilato prima di inviare la buona pratica per la validazione.</div>`,
+		`<a href="#f-summary">Sintesi: Va compilato prima`,
+		`<a href="#f-models-0-code">Modello n. 1 – Codice del modello: Usa una lettera maiuscola`,
+		`data-field="themes">Campo obbligatorio.</div>`, `<a href="#f-themes-1">Temi: Campo obbligatorio.`,
+		`<a href="#f-contact-email">E-mail del referente: Valore non accettato: controllalo e riprova.`,
 		`value="Modello a"`, `Una &lt;sintesi&gt;</textarea>`)
-	if strings.Contains(a.body, "goroutine") || strings.Contains(a.body, ".go:") {
-		t.Error("the page shows a stack trace")
+	for _, raw := range []string{"practice.summary", "models[0].code:", "must be", "is required", "goroutine", ".go:"} {
+		if strings.Contains(a.body, raw) {
+			t.Errorf("the page shows the service's words or internals: %q", raw)
+		}
+	}
+}
+
+// A form missing what it needs names the missing fields, in the page's
+// language, before any service is asked: no "Non hai i permessi".
+func TestEmptyFormsNameTheirMissingFields(t *testing.T) {
+	for _, tc := range []struct {
+		lang Lang
+		want []string
+	}{
+		{Italian, []string{"Correggi i campi indicati.", "Codice: Campo obbligatorio.", "Titolo: Campo obbligatorio.",
+			"Amministrazioni offerenti: Campo obbligatorio.", "Amministrazioni destinatarie: Campo obbligatorio."}},
+		{English, []string{"Please correct the fields shown.", "Code: This field is required.", "Title: This field is required.",
+			"Offering administrations: This field is required.", "Receiving administrations: This field is required."}},
+	} {
+		w := newWorld()
+		b := startPortal(t, w)
+		u, _ := url.Parse(b.base)
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: langCookie, Value: string(tc.lang), Path: "/"}})
+		b.logIn("editor")
+		a := b.post("/manage/twinnings/new", url.Values{csrfField: {b.token("/manage/twinnings/new")}})
+		if a.status != http.StatusBadRequest {
+			t.Fatalf("%s: empty twinning form = %d, want 400", tc.lang, a.status)
+		}
+		mustContain(t, a, tc.want...)
+		if strings.Contains(a.body, "permessi") || strings.Contains(a.body, "not allowed") {
+			t.Errorf("%s: the empty form speaks of permissions", tc.lang)
+		}
+		if w.twinning.created != nil {
+			t.Errorf("%s: the empty form was sent to the twinning service", tc.lang)
+		}
 	}
 }
 
@@ -528,7 +641,7 @@ func TestDatesAndNumbersInTheChosenLanguage(t *testing.T) {
 		{"two months ago, en", en.Ago(time.Date(2018, time.April, 10, 9, 0, 0, 0, rome)), "2 months ago"},
 		{"one month, it", it.Ago(time.Date(2018, time.May, 16, 12, 0, 0, 0, rome)), "1 mese fa"},
 		{"not yet a month", it.Ago(time.Date(2018, time.May, 16, 12, 0, 1, 0, rome)), "30 giorni fa"},
-		{"joined, it", it.T("member.joined", it.Since(ts(time.Date(2018, time.April, 10, 9, 0, 0, 0, rome)))), "Iscritto da 2 mesi."},
+		{"joined, it", it.T("member.joined", it.Since(ts(time.Date(2018, time.April, 10, 9, 0, 0, 0, rome)))), "Nella community da 2 mesi."},
 		{"joined, en", en.T("member.joined", en.Since(ts(time.Date(2018, time.April, 10, 9, 0, 0, 0, rome)))), "Joined 2 months ago."},
 		{"years", en.Ago("2015-05-16"), "3 years ago"},
 		{"hours", it.Ago(testNow.Add(-90 * time.Minute)), "1 ora fa"},
@@ -556,15 +669,23 @@ func TestDatesAndNumbersInTheChosenLanguage(t *testing.T) {
 // Both languages have every message, and every id the templates and the
 // code name, plus a label for every value of every enum the pages show.
 func TestMessageCatalogueIsComplete(t *testing.T) {
-	for id := range italianMessages {
-		if _, ok := englishMessages[id]; !ok {
+	for id, m := range italian {
+		en, ok := english[id]
+		if !ok {
 			t.Errorf("%q has no English text", id)
+			continue
+		}
+		if _, isForms := m.(forms); isForms != isFormsValue(en) {
+			t.Errorf("%q is a plural in one language only", id)
 		}
 	}
-	for id := range englishMessages {
-		if _, ok := italianMessages[id]; !ok {
+	for id := range english {
+		if _, ok := italian[id]; !ok {
 			t.Errorf("%q has no Italian text", id)
 		}
+	}
+	if _, err := catalogueOf(map[Lang]messages{Italian: italian, English: english}); err != nil {
+		t.Errorf("the tables do not load: %v", err)
 	}
 	used := map[string]bool{}
 	single := regexp.MustCompile(`\.T\(?\s*"([a-z_.0-9]+)"`)
@@ -588,10 +709,12 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	}
 	for _, src := range sources {
 		for _, m := range single.FindAllStringSubmatch(src, -1) {
-			used[m[1]] = true
+			if !strings.HasSuffix(m[1], ".") {
+				used[m[1]] = true
+			}
 		}
 		for _, m := range plural.FindAllStringSubmatch(src, -1) {
-			used[m[1]+".one"], used[m[1]+".other"] = true, true
+			used[m[1]] = true
 		}
 		for _, m := range ids.FindAllStringSubmatch(src, -1) {
 			if !strings.HasSuffix(m[1], ".") {
@@ -610,6 +733,9 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	}
 	for _, move := range []string{"propose", "approve", "activate", "suspend", "resume", "complete", "cancel"} {
 		used["manage.twinning.move."+move] = true
+	}
+	for _, k := range reportReasons {
+		used["report.reason."+k] = true
 	}
 	for _, k := range []string{"theme", "sector", "territory"} {
 		used["catalogue."+k] = true
@@ -634,7 +760,7 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	}
 	var missing []string
 	for id := range used {
-		if _, ok := italianMessages[id]; !ok {
+		if _, ok := italian[id]; !ok {
 			missing = append(missing, id)
 		}
 	}
@@ -642,6 +768,44 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	for _, id := range missing {
 		t.Errorf("message %q is used but not in the catalogue", id)
 	}
+}
+
+// Every GET route of the portal is among the pages TestEveryPageRenders
+// renders in both languages.
+func TestEveryRouteIsRendered(t *testing.T) {
+	src, err := os.ReadFile("portal.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := regexp.MustCompile(`"GET (/[^"]*)"`).FindAllStringSubmatch(string(src), -1)
+	if len(routes) < 25 {
+		t.Fatalf("found %d GET routes in portal.go; the reading is broken", len(routes))
+	}
+	for path := range infoPages {
+		routes = append(routes, []string{"", path})
+	}
+	for _, rt := range routes {
+		pattern := rt[1]
+		if pattern == "/feed" || strings.HasPrefix(pattern, "/static") {
+			continue // the live feed's fragment, and files
+		}
+		re := regexp.MustCompile("^" + regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(regexp.QuoteMeta(strings.TrimSuffix(pattern, "{$}")), `[^/?]+`) + `(\?.*)?$`)
+		found := false
+		for _, c := range pageCases {
+			if re.MatchString(c.path) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("the route GET %s is not among the pages rendered", pattern)
+		}
+	}
+}
+
+func isFormsValue(m any) bool {
+	_, ok := m.(forms)
+	return ok
 }
 
 func TestRedirectsStayOnTheSite(t *testing.T) {

@@ -5,7 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -17,6 +22,16 @@ import (
 
 const cataloguePageSize = 10
 
+// catalogueMax bounds the practices one catalogue view reads to count,
+// sort and page them: the catalogue's APIs page in their own order only
+// (newest first, or by relevance), so the portal sorts what it reads. An
+// order_by on ListPractices and SearchPractices would replace it.
+const catalogueMax = 500
+
+// catalogueSorts are the orders the catalogue offers; relevance only
+// when words are searched.
+var catalogueSorts = []string{"relevance", "newest", "adopted", "title"}
+
 // practiceResult is one practice of the catalogue, with the search
 // snippets that matched when there was a query.
 type practiceResult struct {
@@ -26,108 +41,169 @@ type practiceResult struct {
 
 type catalogueData struct {
 	// Form holds the search words and filters: q, theme, sector,
-	// territory, owner.
+	// territory, owner, sort.
 	Form     *form
 	Results  []practiceResult
-	Total    int32
+	Total    int
 	Searched bool
-	// Next is the page token of the next page, "" on the last.
-	Next string
-	// NextQuery is the query string of the next page, encoded.
-	NextQuery template.URL
-	First     bool
+	// Sorts are the orders offered.
+	Sorts []string
+	Pager pager
 	// Facets are the values of theme, sector and territory with their
 	// counts; empty when the search service cannot give them (the
 	// filters are then free text).
 	Facets map[string][]*catalogv1.FacetCount
 	Owners []*catalogv1.Organization
 	Orgs   orgNames
+	// Territories names the territory codes of the results.
+	Territories map[string]string
 	// Notice says the words were not searched because search is down.
 	Notice string
 	Down   string
 }
 
+// TerritoryName is a territory code's name.
+func (d catalogueData) TerritoryName(code string) string {
+	if n, ok := d.Territories[code]; ok {
+		return n
+	}
+	return d.Orgs.Territory(code)
+}
+
+// pager is a list's page links: the page shown, how many there are, and
+// the query of any page.
+type pager struct {
+	Page, Pages int
+	base        url.Values
+	path        string
+}
+
+// URL is the address of page n.
+func (p pager) URL(n int) template.URL {
+	q := url.Values{}
+	for k, v := range p.base {
+		q[k] = v
+	}
+	q.Del("p")
+	if n > 1 {
+		q.Set("p", strconv.Itoa(n))
+	}
+	if len(q) == 0 {
+		return template.URL(p.path) //nolint:gosec // a path of the portal
+	}
+	return template.URL(p.path + "?" + q.Encode()) //nolint:gosec // url.Values.Encode escapes every key and value
+}
+
+// Numbers are the pages to link: all of them, or the first, the last and
+// those around the current one (0 stands for a gap).
+func (p pager) Numbers() []int {
+	var out []int
+	for n := 1; n <= p.Pages; n++ {
+		if p.Pages <= 7 || n == 1 || n == p.Pages || (n >= p.Page-1 && n <= p.Page+1) {
+			out = append(out, n)
+		} else if len(out) > 0 && out[len(out)-1] != 0 {
+			out = append(out, 0)
+		}
+	}
+	return out
+}
+
+// newPager pages total items, size a page, showing page (1-based; out of
+// range goes to the nearest page); links keep the query q.
+func newPager(path string, q url.Values, page, total, size int) pager {
+	pages := max(1, (total+size-1)/size)
+	return pager{Page: min(max(1, page), pages), Pages: pages, base: q, path: path}
+}
+
 // catalogue lists the published practices with a search box, the filters
-// theme, sector, territory and owner, and pages.
+// theme, sector, territory and owner, an order, the number found and
+// numbered pages.
 func (p *Portal) catalogue(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := newForm(url.Values{})
-	for _, k := range []string{"q", "theme", "sector", "territory", "owner"} {
+	for _, k := range []string{"q", "theme", "sector", "territory", "owner", "sort"} {
 		if v := strings.TrimSpace(q.Get(k)); v != "" {
 			f.Values.Set(k, v)
 		}
 	}
-	pageToken := q.Get("page")
-	d := catalogueData{Form: f, First: pageToken == "", Facets: map[string][]*catalogv1.FacetCount{}}
 	words := f.Val("q")
-
-	search := func(query string, size int32, token string) (*catalogv1.SearchPracticesResponse, error) {
-		ctx, cancel := p.call(r)
-		defer cancel()
-		return p.b.Catalog.SearchPractices(ctx, &catalogv1.SearchPracticesRequest{
-			Q: query, PageSize: size, PageToken: token,
-			Theme: nonEmpty(f.Val("theme")), Sector: nonEmpty(f.Val("sector")), TerritoryCode: nonEmpty(f.Val("territory")),
-		})
+	d := catalogueData{Form: f, Facets: map[string][]*catalogv1.FacetCount{}, Territories: map[string]string{}}
+	for _, s := range catalogueSorts {
+		if s != "relevance" || words != "" {
+			d.Sorts = append(d.Sorts, s)
+		}
 	}
+	if !slices.Contains(d.Sorts, f.Val("sort")) {
+		f.Values.Set("sort", d.Sorts[0])
+	}
+	owner := f.Val("owner")
+
 	list := func() {
-		ctx, cancel := p.call(r)
-		defer cancel()
-		resp, err := p.b.Catalog.ListPractices(ctx, &catalogv1.ListPracticesRequest{
-			PageSize: cataloguePageSize, PageToken: pageToken,
-			Theme: f.Val("theme"), Sector: f.Val("sector"), TerritoryCode: f.Val("territory"), OwnerOrganizationId: f.Val("owner"),
-			Status: catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED,
-		})
-		if err != nil {
-			d.Down = p.sectionError(r, err)
-			return
+		req := &catalogv1.ListPracticesRequest{
+			PageSize: 100, Theme: f.Val("theme"), Sector: f.Val("sector"), TerritoryCode: f.Val("territory"),
+			OwnerOrganizationId: owner, Status: catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED,
 		}
-		for _, pr := range resp.GetPractices() {
-			d.Results = append(d.Results, practiceResult{Practice: pr})
-		}
-		d.Next = resp.GetNextPageToken()
-	}
-	facets := func(resp *catalogv1.SearchPracticesResponse) {
-		for _, fc := range resp.GetFacets() {
-			d.Facets[fc.GetField()] = fc.GetCounts()
-		}
-	}
-
-	parallel(
-		func() {
-			if words == "" {
-				list()
-				return
-			}
-			resp, err := search(words, cataloguePageSize, pageToken)
-			if c := status.Code(err); c == codes.Unimplemented || c == codes.Unavailable {
-				// Search is the newest part of the catalogue; without it the
-				// filters still work.
-				d.Notice = visitOf(r).L.T("catalogue.search_down")
-				list()
-				return
-			}
+		for len(d.Results) < catalogueMax {
+			ctx, cancel := p.call(r)
+			resp, err := p.b.Catalog.ListPractices(ctx, req)
+			cancel()
 			if err != nil {
 				d.Down = p.sectionError(r, err)
 				return
 			}
-			d.Searched, d.Total, d.Next = true, resp.GetTotal(), resp.GetNextPageToken()
-			facets(resp)
-			owner := f.Val("owner")
+			for _, pr := range resp.GetPractices() {
+				d.Results = append(d.Results, practiceResult{Practice: pr})
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+		}
+	}
+	searched := func() bool {
+		req := &catalogv1.SearchPracticesRequest{
+			Q: words, PageSize: 100,
+			Theme: nonEmpty(f.Val("theme")), Sector: nonEmpty(f.Val("sector")), TerritoryCode: nonEmpty(f.Val("territory")),
+		}
+		for len(d.Results) < catalogueMax {
+			ctx, cancel := p.call(r)
+			resp, err := p.b.Catalog.SearchPractices(ctx, req)
+			cancel()
+			if c := status.Code(err); c == codes.Unimplemented || c == codes.Unavailable {
+				// Search is the newest part of the catalogue; without it
+				// the filters still work.
+				d.Results = nil
+				return false
+			}
+			if err != nil {
+				d.Down = p.sectionError(r, err)
+				return true
+			}
+			if len(d.Facets) == 0 {
+				for _, fc := range resp.GetFacets() {
+					d.Facets[fc.GetField()] = fc.GetCounts()
+				}
+			}
 			for _, h := range resp.GetHits() {
-				// Search filters by owner kind, not by organisation: the
-				// owner filter narrows the page it returns.
+				// Search filters by owner kind, not by organisation.
 				if owner != "" && !slices.Contains(h.GetPractice().GetOwnerOrganizationIds(), owner) {
 					continue
 				}
 				d.Results = append(d.Results, practiceResult{Practice: h.GetPractice(), Highlights: h.GetHighlights()})
 			}
-		},
-		func() {
-			if words != "" {
-				return
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				break
 			}
-			if resp, err := search("", 1, ""); err == nil {
-				facets(resp)
+		}
+		d.Searched = words != ""
+		return true
+	}
+	parallel(
+		func() {
+			if !searched() {
+				if words != "" {
+					d.Notice = visitOf(r).L.T("catalogue.search_down")
+				}
+				list()
 			}
 		},
 		func() {
@@ -139,15 +215,52 @@ func (p *Portal) catalogue(w http.ResponseWriter, r *http.Request) {
 			}
 		},
 	)
-	if d.Next != "" {
-		next := url.Values{}
-		for k, v := range f.Values {
-			next[k] = v
+	for _, res := range d.Results {
+		if t := res.Practice.GetTerritory(); t.GetCode() != "" && t.GetName() != "" {
+			d.Territories[t.GetCode()] = t.GetName()
 		}
-		next.Set("page", d.Next)
-		d.NextQuery = template.URL(next.Encode()) //nolint:gosec // url.Values.Encode escapes every key and value
 	}
+	sortPractices(visitOf(r).L, d.Results, f.Val("sort"))
+	d.Total = len(d.Results)
+	d.Pager = newPager("/practices", f.Values, atoiOr(q.Get("p"), 1), d.Total, cataloguePageSize)
+	from := (d.Pager.Page - 1) * cataloguePageSize
+	d.Results = d.Results[min(from, len(d.Results)):min(from+cataloguePageSize, len(d.Results))]
 	p.render(w, r, http.StatusOK, "catalogue", "catalogue.title", d)
+}
+
+// sortPractices orders results: by relevance as search gave them, newest
+// published first, most adopted first, or by title in the language's
+// alphabetical order.
+func sortPractices(l *locale, results []practiceResult, by string) {
+	switch by {
+	case "newest":
+		slices.SortStableFunc(results, func(a, b practiceResult) int {
+			return published(b.Practice).Compare(published(a.Practice))
+		})
+	case "adopted":
+		slices.SortStableFunc(results, func(a, b practiceResult) int {
+			return adoptionScore(b.Practice) - adoptionScore(a.Practice)
+		})
+	case "title":
+		c := collate.New(language.Make(string(l.Lang)), collate.IgnoreCase)
+		slices.SortStableFunc(results, func(a, b practiceResult) int {
+			return c.CompareString(a.Practice.GetTitle(), b.Practice.GetTitle())
+		})
+	}
+}
+
+func published(p *catalogv1.Practice) time.Time {
+	if t := p.GetPublishTime(); t != nil {
+		return t.AsTime()
+	}
+	return p.GetCreateTime().AsTime()
+}
+
+// adoptionScore ranks how far a practice has travelled: twinnings, then
+// models adopted in full or in part.
+func adoptionScore(p *catalogv1.Practice) int {
+	a := p.GetAdoption()
+	return int(a.GetTwinnings())*100 + int(a.GetAdopted())*10 + int(a.GetPartiallyAdopted())
 }
 
 func nonEmpty(s string) []string {
@@ -198,12 +311,7 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 10, PracticeId: pr.GetId()})
-			if err != nil {
-				d.Twinnings.Down = p.sectionError(r, err)
-				return
-			}
-			d.Twinnings.Items = resp.GetTwinnings()
+			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{PracticeId: pr.GetId()}, 10)
 		},
 		func() {
 			ctx, cancel := p.call(r)
@@ -224,7 +332,11 @@ func (p *Portal) openPracticeThread(w http.ResponseWriter, r *http.Request) {
 	if !p.requireUser(w, r) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(threadLabels)
+	if !f.require(visitOf(r).L, "title", "body") {
+		p.showPractice(w, r, http.StatusBadRequest, f)
+		return
+	}
 	ctx, cancel := p.call(r)
 	defer cancel()
 	pr, err := p.b.Catalog.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: r.PathValue("id")})

@@ -17,6 +17,9 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	"github.com/gemella/gemella/services/platform/markdown"
 )
 
 //go:embed templates/*.html
@@ -49,11 +52,30 @@ var templateFuncs = template.FuncMap{
 	// its members write and sanitises the result (goldmark without raw
 	// HTML, then bluemonday's UGC policy). Nothing else is trusted as HTML.
 	"sanitizedHTML": func(s string) template.HTML { return template.HTML(s) }, //nolint:gosec // see above
+	// markdown renders the texts of practices, needs, offers, twinnings
+	// and organisations, written in Markdown, with the renderer and
+	// sanitiser the discussion service uses for posts
+	// (services/platform/markdown: goldmark without raw HTML, then
+	// bluemonday's UGC policy).
+	"markdown":      func(s string) template.HTML { return template.HTML(markdown.HTML(s)) }, //nolint:gosec // sanitised by markdown.HTML
 	"fieldID":       fieldID,
 	"newRequestID":  newRequestID,
 	"truncate":      truncate,
-	"int":           func(n int32) int { return int(n) },
-	"list":          func(items ...string) []string { return items },
+	"offeredModels": offeredModels,
+	"roleNames":     roleNames,
+	"scopeName": func(s discussionv1.Scope) string {
+		for name, v := range threadScopes {
+			if v == s {
+				return name
+			}
+		}
+		return "general"
+	},
+	"hiddenByReports": func(p *discussionv1.Post) bool {
+		return p.GetState() == discussionv1.PostState_POST_STATE_HIDDEN && hiddenByReports.MatchString(p.GetModerationReason())
+	},
+	"int":  func(n int32) int { return int(n) },
+	"list": func(items ...string) []string { return items },
 	"dict": func(pairs ...any) (map[string]any, error) {
 		if len(pairs)%2 != 0 {
 			return nil, errors.New("dict: odd number of arguments")
@@ -135,7 +157,9 @@ type page struct {
 	FlashKind string
 	// Styled says whether bootstrap-italia is served.
 	Styled bool
-	Data   any
+	// Operator, ContactEmail and AccessibilityURL fill the footer.
+	Operator, ContactEmail, AccessibilityURL string
+	Data                                     any
 }
 
 // render writes a page with its layout. The page is rendered into a buffer
@@ -157,6 +181,11 @@ func (p *Portal) renderTitled(w http.ResponseWriter, r *http.Request, status int
 		Here:   here(r),
 		Styled: p.assets,
 		Data:   data,
+
+		Operator: p.cfg.Operator, ContactEmail: p.cfg.ContactEmail, AccessibilityURL: p.cfg.AccessibilityURL,
+	}
+	if pg.AccessibilityURL == "" {
+		pg.AccessibilityURL = "/accessibility"
 	}
 	if v.expired {
 		pg.Flash, pg.FlashKind = v.L.T("flash.session_expired"), "info"
@@ -254,7 +283,7 @@ func (p *Portal) takeFlash(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
-	if _, ok := italianMessages[c.Value]; !ok || !strings.HasPrefix(c.Value, "flash.") {
+	if _, ok := italian[c.Value]; !ok || !strings.HasPrefix(c.Value, "flash.") {
 		return ""
 	}
 	return c.Value

@@ -46,18 +46,44 @@ type user struct {
 // Has reports a role.
 func (u *user) Has(role string) bool { return u != nil && slices.Contains(u.Roles, role) }
 
-// CanEdit reports whether the member may write practices and twinnings:
-// an editor of an organisation, a coordinator or an administrator.
-func (u *user) CanEdit() bool {
-	return u.Has(roleEditor) || u.Has(roleCoordinator) || u.Has(roleAdministrator)
+// What the member may do, as the services' policies decide it (their
+// policy.go files): the portal offers only these forms and buttons, and
+// the services still decide every call.
+
+// EditorOf reports a verified editor of the organisation.
+func (u *user) EditorOf(orgID string) bool {
+	return orgID != "" && u.Has(roleEditor) && slices.Contains(u.Organizations, orgID)
 }
+
+// EditsAny reports an editor of one of the organisations.
+func (u *user) EditsAny(orgIDs []string) bool { return slices.ContainsFunc(orgIDs, u.EditorOf) }
+
+// IsEditor reports an editor of at least one organisation.
+func (u *user) IsEditor() bool { return u.Has(roleEditor) && len(u.Organizations) > 0 }
+
+// IsCoordinator reports a coordinator: validates practices, approves
+// twinnings, registers organisations.
+func (u *user) IsCoordinator() bool { return u.Has(roleCoordinator) }
+
+// IsAdministrator reports an administrator: verifies affiliations, grants
+// roles, registers and edits organisations.
+func (u *user) IsAdministrator() bool { return u.Has(roleAdministrator) }
+
+// CanEdit reports whether the member has a desk of practices and
+// twinnings: an editor of an organisation or a coordinator.
+func (u *user) CanEdit() bool { return u.IsEditor() || u.IsCoordinator() }
 
 // CanCoordinate reports whether the member may validate practices and
 // approve twinnings.
-func (u *user) CanCoordinate() bool { return u.Has(roleCoordinator) || u.Has(roleAdministrator) }
+func (u *user) CanCoordinate() bool { return u.IsCoordinator() }
 
-// CanModerate reports whether the member may hide posts and decide stories.
-func (u *user) CanModerate() bool { return u.Has(roleModerator) || u.Has(roleAdministrator) }
+// CanModerate reports whether the member may hide posts and decide
+// stories: the moderator role (an administrator is not a moderator).
+func (u *user) CanModerate() bool { return u.Has(roleModerator) }
+
+// CanAdminister reports whether the member has an /admin page: an
+// administrator, or a coordinator (who registers organisations).
+func (u *user) CanAdminister() bool { return u.IsAdministrator() || u.IsCoordinator() }
 
 var (
 	errMalformedToken = errors.New("malformed session token")

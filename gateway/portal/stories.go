@@ -39,9 +39,7 @@ func (p *Portal) showStoryForm(w http.ResponseWriter, r *http.Request, code int,
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			if resp, err := p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 100}); err == nil {
-				d.Twinnings = resp.GetTwinnings()
-			}
+			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{}, 100).Items
 		},
 		func() {
 			ctx, cancel := p.call(r)
@@ -59,7 +57,11 @@ func (p *Portal) submitStory(w http.ResponseWriter, r *http.Request) {
 	if !p.requireUser(w, r) {
 		return
 	}
-	f := newForm(formValues(r))
+	f := newForm(formValues(r)).withLabels(storyLabels)
+	if !f.require(visitOf(r).L, "about", "title", "body") {
+		p.showStoryForm(w, r, http.StatusBadRequest, f)
+		return
+	}
 	story := &discussionv1.Story{Title: f.Val("title"), Body: f.Val("body")}
 	kind, id, _ := strings.Cut(f.Val("about"), ":")
 	switch kind {

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"sync"
@@ -24,11 +25,15 @@ func (p *Portal) twinnings(w http.ResponseWriter, r *http.Request) {
 	st := twinningv1.TwinningStatus(twinningv1.TwinningStatus_value[q.Get("status")])
 	d := twinningsData{Status: q.Get("status")}
 	for n := range twinningv1.TwinningStatus_name {
-		if n != 0 {
+		if tw := (&twinningv1.Twinning{Status: twinningv1.TwinningStatus(n)}); n != 0 && isPublic(tw) {
 			d.Statuses = append(d.Statuses, twinningv1.TwinningStatus(n))
 		}
 	}
 	slices.Sort(d.Statuses)
+	if !isPublic(&twinningv1.Twinning{Status: st}) {
+		st = twinningv1.TwinningStatus_TWINNING_STATUS_UNSPECIFIED
+		d.Status = ""
+	}
 	var err error
 	parallel(
 		func() {
@@ -36,7 +41,12 @@ func (p *Portal) twinnings(w http.ResponseWriter, r *http.Request) {
 			defer cancel()
 			var resp *twinningv1.ListTwinningsResponse
 			resp, err = p.b.Twinning.ListTwinnings(ctx, &twinningv1.ListTwinningsRequest{PageSize: 20, PageToken: q.Get("page"), Status: st})
-			d.Twinnings, d.Next = resp.GetTwinnings(), resp.GetNextPageToken()
+			for _, tw := range resp.GetTwinnings() {
+				if isPublic(tw) {
+					d.Twinnings = append(d.Twinnings, tw)
+				}
+			}
+			d.Next = resp.GetNextPageToken()
 		},
 		func() { d.Orgs = p.orgNames(r) },
 	)
@@ -154,4 +164,39 @@ func generalThread(threads []*discussionv1.Thread) (*discussionv1.Thread, []*dis
 	}
 	rest := slices.Delete(slices.Clone(threads), oldest, oldest+1)
 	return threads[oldest], rest
+}
+
+// isPublic reports a twinning public pages show: not a draft (its parties
+// see it on their desk) and not cancelled.
+func isPublic(tw *twinningv1.Twinning) bool {
+	st := tw.GetStatus()
+	return st != twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT && st != twinningv1.TwinningStatus_TWINNING_STATUS_CANCELLED
+}
+
+// publicTwinningsPages bounds how many pages a public list reads to fill
+// itself while it leaves drafts and cancelled twinnings out.
+const publicTwinningsPages = 3
+
+// publicTwinnings lists up to n twinnings that public pages show, newest
+// first, with the request's filters.
+func (p *Portal) publicTwinnings(ctx context.Context, r *http.Request, req *twinningv1.ListTwinningsRequest, n int) section[[]*twinningv1.Twinning] {
+	var out section[[]*twinningv1.Twinning]
+	req.PageSize = int32(min(max(n, 20), 100))
+	for range publicTwinningsPages {
+		resp, err := p.b.Twinning.ListTwinnings(ctx, req)
+		if err != nil {
+			out.Down = p.sectionError(r, err)
+			return out
+		}
+		for _, tw := range resp.GetTwinnings() {
+			if isPublic(tw) && len(out.Items) < n {
+				out.Items = append(out.Items, tw)
+			}
+		}
+		if len(out.Items) >= n || resp.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	return out
 }

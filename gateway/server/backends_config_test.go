@@ -14,3 +14,16 @@ func TestEveryBackendCanBeLeftOut(t *testing.T) {
 		t.Fatal("a malformed catalog address was accepted")
 	}
 }
+
+// A backend behind a headless Service is dialled as dns:///name:port.
+func TestBackendsTakeDNSTargets(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CatalogAddr = "dns:///practice-catalog-headless.gemella.svc.cluster.local:9091"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("dns target refused: %v", err)
+	}
+	cfg.CatalogAddr = "dns:///practice-catalog-headless"
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a dns target without a port was accepted")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gemella/gemella/gateway/portal"
+	"github.com/gemella/gemella/services/platform/config"
 )
 
 // Config is everything the gateway reads from its environment. The envDefault
@@ -59,6 +60,11 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"GEMELLA_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// Portal configures the web pages served on "/" (GEMELLA_PORTAL_*).
 	Portal portal.Config `envPrefix:"GEMELLA_PORTAL_"`
+	// Backends is how the backends are called: TLS, with a client
+	// certificate for services that require one
+	// (GEMELLA_GRPC_CLIENT_TLS_*). A backend address may be
+	// dns:///host:port to spread calls over every replica.
+	Backends config.GRPCClient `envPrefix:"GEMELLA_"`
 }
 
 // DefaultConfig returns the configuration used when no variable is set.
@@ -101,9 +107,14 @@ func (c Config) Validate() error {
 		if addr == "" || addr == BackendDisabled {
 			continue
 		}
-		if err := validateHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		var p config.Problems
+		p.Target(name, addr)
+		if err := p.Err(); err != nil {
+			errs = append(errs, err)
 		}
+	}
+	if err := c.Backends.Validate("GEMELLA_"); err != nil {
+		errs = append(errs, err)
 	}
 	for name, v := range map[string]int{"GEMELLA_RATE_LOGIN_PER_MINUTE": c.LoginPerMinute, "GEMELLA_RATE_LOGIN_BURST": c.LoginBurst,
 		"GEMELLA_RATE_REGISTER_PER_MINUTE": c.RegisterPerMinute, "GEMELLA_RATE_REGISTER_BURST": c.RegisterBurst,

@@ -118,8 +118,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		runtime.WithOutgoingTrailerMatcher(noGRPCMetadata),
 		runtime.WithMiddlewares(recordRoute, s.strictInput),
 	)
+	dialOpts, err := s.backendDialOptions()
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	for _, b := range backends(cfg) {
-		conn, err := grpc.NewClient(b.addr, s.backendDialOptions()...)
+		conn, err := grpc.NewClient(b.addr, dialOpts...)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("connect to %s at %s: %w", b.name, b.addr, err), s.Close())
 		}

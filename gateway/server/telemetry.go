@@ -19,7 +19,6 @@ import (
 	noopmetric "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/gemella/gemella/services/platform/grpcx"
@@ -282,11 +281,16 @@ func (s *Server) closeMetricsListener() error {
 // carry the trace context and the request id, and a quick reconnection
 // (grpcx.FastReconnect) so that a backend that is down answers UNAVAILABLE
 // at once (a 503) and one that comes back is used within a second.
-// Backends run next to the gateway on loopback or a private network;
-// transport security between them is the deployment's job.
-func (s *Server) backendDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+// Calls go round robin over every replica a backend's address resolves to,
+// with keepalives (grpcx.ReplicaDialOptions), over TLS when
+// GEMELLA_GRPC_CLIENT_TLS_* say so.
+func (s *Server) backendDialOptions() ([]grpc.DialOption, error) {
+	transport, err := grpcx.ClientTransport(s.cfg.Backends.TLS, s.logger)
+	if err != nil {
+		return nil, err
+	}
+	return append([]grpc.DialOption{
+		transport,
 		grpc.WithStatsHandler(grpcx.ClientStatsHandler(s.tel.tp)),
 		grpcx.FastReconnect(backendConnectTimeout),
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -295,7 +299,7 @@ func (s *Server) backendDialOptions() []grpc.DialOption {
 		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 			return streamer(withRequestIDMetadata(ctx), desc, cc, method, opts...)
 		}),
-	}
+	}, grpcx.ReplicaDialOptions()...), nil
 }
 
 // withRequestIDMetadata sends the request id with calls that grpc-gateway

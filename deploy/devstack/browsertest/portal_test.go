@@ -33,7 +33,7 @@ func TestHomeLeadsToTheTosCaTwinning(t *testing.T) {
 	}
 	tb.screenshot("home")
 	tb.checkAccessibility("home")
-	if got := tb.text("[data-testid=latest-members]"); !strings.Contains(got, "Iscritto da") || !strings.Contains(got, "Ultimo login") {
+	if got := tb.text("[data-testid=latest-members]"); !strings.Contains(got, "Nella community da") || !strings.Contains(got, "Ultimo accesso") {
 		tb.errorf("the latest members show no organisation, role, joined and last log-in (needs the discussion service in the stack): %q", got)
 	}
 
@@ -270,6 +270,7 @@ func registerAndLogIn(tb *tab) member {
 		"#f-organization_name": "Comune di Vibo Valentia",
 		"#f-role_title":        "Funzionario",
 	})
+	tb.tap("#f-privacy_consent")
 	tb.click(`[data-testid=register-form] button[type=submit]`)
 	if !strings.Contains(tb.text(".alert"), "Registrazione completata") {
 		tb.fatalf("signing up did not lead to the log-in page")

@@ -24,6 +24,8 @@ import (
 // (both organisations own it), create co-owned practices, and act for the
 // whole offering side of the twinning. editor.calabria speaks for Regione
 // Calabria, on the receiving side, and reports its transfers' progress.
+// candidate.vibo has asked to speak for Comune di Vibo Valentia and waits
+// for an administrator's decision in the portal's /admin.
 
 // AccountPassword is the password of every demo account.
 const AccountPassword = "gemella-demo-2026"
@@ -35,6 +37,10 @@ type Account struct {
 	RoleTitle   string
 	// EditorOf are the organisations, by name, whose affiliation is verified.
 	EditorOf []string
+	// Requests are organisations, by name, the account has asked to speak
+	// for and no administrator has decided yet: what the portal's /admin
+	// shows waiting.
+	Requests []string
 	// Roles are granted by an administrator: coordinator, moderator, administrator.
 	Roles []string
 }
@@ -46,6 +52,8 @@ var Accounts = []Account{
 		EditorOf: []string{"Regione Toscana", "Comune di Firenze"}},
 	{Email: "editor.calabria@demo.gemella.test", DisplayName: "Demo Redattrice Calabria", RoleTitle: "Funzionaria",
 		EditorOf: []string{"Regione Calabria"}},
+	{Email: "candidate.vibo@demo.gemella.test", DisplayName: "Demo Candidatura Vibo Valentia", RoleTitle: "Funzionaria",
+		Requests: []string{"Comune di Vibo Valentia"}},
 	{Email: "coordinator@demo.gemella.test", DisplayName: "Demo Coordinatrice", RoleTitle: "Coordinatrice di programma", Roles: []string{"coordinator"}},
 	{Email: "moderator@demo.gemella.test", DisplayName: "Demo Moderatore", RoleTitle: "Moderatore", Roles: []string{"moderator"}},
 	{Email: "admin@demo.gemella.test", DisplayName: "Demo Amministratrice", RoleTitle: "Amministratrice", Roles: []string{"administrator"}},
@@ -119,6 +127,24 @@ func loadAccount(ctx context.Context, d discussionv1.DiscussionServiceClient, or
 		cancel()
 		if err != nil {
 			return fmt.Errorf("verify the affiliation to %s: %w", name, err)
+		}
+	}
+
+	for _, name := range a.Requests {
+		orgID := orgs[name]
+		if orgID == "" {
+			return fmt.Errorf("organisation %q is not in the catalog", name)
+		}
+		switch affiliationStatus(m, orgID) {
+		case discussionv1.AffiliationStatus_AFFILIATION_STATUS_UNSPECIFIED:
+			callCtx, cancel := context.WithTimeout(own, callTimeout)
+			_, err := d.RequestAffiliation(callCtx, &discussionv1.RequestAffiliationRequest{MemberId: m.GetId(), OrganizationId: orgID})
+			cancel()
+			if err != nil {
+				return fmt.Errorf("ask to speak for %s: %w", name, err)
+			}
+		default:
+			// Decided since, or still waiting: left as it is.
 		}
 	}
 

@@ -97,6 +97,13 @@ type GRPCServer struct {
 	DefaultDeadline time.Duration `env:"GRPC_DEFAULT_DEADLINE" envDefault:"10s"`
 	// MetricsAddr serves Prometheus /metrics when set (e.g. 127.0.0.1:9191).
 	MetricsAddr string `env:"METRICS_ADDR"`
+	// TLS (GRPC_TLS_CERT_FILE, _KEY_FILE, _CLIENT_CA_FILE) makes the
+	// listener speak TLS, and mutual TLS with a client authority.
+	TLS ServerTLS `envPrefix:"GRPC_TLS_"`
+	// HealthAddr, when set, serves the gRPC health service alone, in
+	// plain text, for probes that cannot speak TLS (the kubelet's): it
+	// carries no token and no data.
+	HealthAddr string `env:"GRPC_HEALTH_ADDR"`
 }
 
 // Validate implements Validator.
@@ -107,11 +114,21 @@ func (c GRPCServer) Validate(prefix string) error {
 	if c.MetricsAddr != "" {
 		p.HostPort(prefix+"METRICS_ADDR", c.MetricsAddr)
 	}
+	if c.HealthAddr != "" {
+		p.HostPort(prefix+"GRPC_HEALTH_ADDR", c.HealthAddr)
+	}
+	p.Add(c.TLS.Validate(prefix + "GRPC_TLS_"))
 	return p.Err()
 }
 
 // Mongo configures the connection to a service's own database.
 type Mongo struct {
+	// URI carries the credentials and TLS too, as MongoDB's connection
+	// string options: user:password@ (authSource=...), tls=true,
+	// tlsCAFile=/path/ca.crt for a private authority, and
+	// tlsCertificateKeyFile=/path/client.pem (certificate and key in one
+	// file) for X.509 authentication. On Kubernetes the password comes
+	// from a Secret through $(VAR) in the value (deploy/k8s).
 	URI      string `env:"MONGO_URI" envDefault:"mongodb://127.0.0.1:27017"`
 	Database string `env:"MONGO_DATABASE"`
 	// Timeout bounds connecting and each operation that has no deadline.
@@ -134,6 +151,18 @@ type NATS struct {
 	URL string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
 	// StreamReplicas is 1 on one machine and 3 on a production cluster.
 	StreamReplicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+	// The credentials, at most one kind (see nats.go: ConnectOptions):
+	// a user and password, a creds file (JWT and seed, as nsc writes
+	// it), or an nkey seed file. None is anonymous, or the user and
+	// password in the URL.
+	User         string `env:"NATS_USER"`
+	Password     string `env:"NATS_PASSWORD"`
+	CredsFile    string `env:"NATS_CREDS_FILE"`
+	NKeySeedFile string `env:"NATS_NKEY_SEED_FILE"`
+	// TLS (NATS_TLS_CA_FILE, _CERT_FILE, _KEY_FILE, _SERVER_NAME)
+	// checks the servers' certificates against a private authority and
+	// shows a client certificate to servers that verify clients.
+	TLS ClientTLS `envPrefix:"NATS_TLS_"`
 }
 
 // Validate implements Validator.
@@ -145,6 +174,8 @@ func (c NATS) Validate(prefix string) error {
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		p.Addf("%sNATS_STREAM_REPLICAS: must be between 1 and 5, got %d", prefix, c.StreamReplicas)
 	}
+	p.Add(c.validateCredentials(prefix))
+	p.Add(c.TLS.Validate(prefix + "NATS_TLS_"))
 	return p.Err()
 }
 

@@ -43,7 +43,7 @@ const (
 // It fails only for an invalid URL or option, or when ctx is already done.
 // Use Check to know whether NATS and JetStream answer, EnsureStream and
 // Consume retry on their own. The caller closes the connection.
-func Connect(ctx context.Context, url, clientName string, logger *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+func Connect(ctx context.Context, url, clientName string, logger *slog.Logger, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -53,7 +53,7 @@ func Connect(ctx context.Context, url, clientName string, logger *slog.Logger) (
 	}
 	logger = logger.With(slog.String("nats_client", clientName))
 
-	nc, err := nats.Connect(url,
+	opts := []nats.Option{
 		nats.Name(clientName),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
@@ -87,7 +87,9 @@ func Connect(ctx context.Context, url, clientName string, logger *slog.Logger) (
 			}
 			logger.Warn("nats asynchronous error", attrs...)
 		}),
-	)
+	}
+	// Credentials and TLS (config.NATS.ConnectOptions) come last.
+	nc, err := nats.Connect(url, append(opts, extra...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to nats %s: %w", servers, err)
 	}

@@ -22,18 +22,31 @@ import (
 // the global TracerProvider, or the one given with WithTracerProvider, and
 // the trace context goes with it. A service that went away is retried at
 // most a second apart (FastReconnect); extra options come last and win.
+//
+// addr is host:port or dns:///host:port; either is resolved by DNS, and
+// calls go round robin over every address found (ReplicaDialOptions), so
+// the replicas behind a Kubernetes headless Service share them. The
+// connection is plain text unless WithClientTLS says otherwise.
 func Dial(addr string, defaultDeadline time.Duration, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if defaultDeadline <= 0 {
 		defaultDeadline = 5 * time.Second
 	}
 	var tp trace.TracerProvider
+	transport := grpc.WithTransportCredentials(insecure.NewCredentials())
 	for _, o := range extra {
-		if o, ok := o.(tracerProviderOption); ok {
+		switch o := o.(type) {
+		case tracerProviderOption:
 			tp = o.tp
+		case clientTLSOption:
+			t, err := ClientTransport(o.cfg, nil)
+			if err != nil {
+				return nil, fmt.Errorf("dial %s: %w", addr, err)
+			}
+			transport = t
 		}
 	}
 	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		transport,
 		grpc.WithStatsHandler(ClientStatsHandler(tp)),
 		FastReconnect(defaultDeadline),
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
@@ -47,7 +60,8 @@ func Dial(addr string, defaultDeadline time.Duration, extra ...grpc.DialOption) 
 		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 			return streamer(withCallContext(ctx), desc, cc, method, callOpts...)
 		}),
-	}, extra...)
+	}, ReplicaDialOptions()...)
+	opts = append(opts, extra...)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)

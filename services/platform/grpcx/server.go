@@ -61,6 +61,8 @@ type Server struct {
 	// one Serve applies when it starts.
 	healthMu   sync.Mutex
 	notServing bool
+	// healthPort serves health alone in plain text (see healthport.go).
+	healthPort *healthPort
 }
 
 // NewServer builds the server; register services on GRPC() before Serve.
@@ -97,12 +99,16 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		errorMappingStream(logger),
 	}
 	stream = append(stream, opts.Stream...)
-	gs := grpc.NewServer(
+	creds, err := serverCredentials(opts.Config.TLS, logger)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+	}
+	gs := grpc.NewServer(append(serverKeepaliveOptions(), creds,
 		grpc.StatsHandler(ServerStatsHandler(opts.TracerProvider)),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(4<<20),
-	)
+	)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -124,6 +130,11 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("%s: listen on %s: %w", s.name, s.cfg.Addr, err)
 	}
 	s.lis = lis
+	if err := s.listenHealthPort(); err != nil {
+		_ = lis.Close()
+		s.lis = nil
+		return err
+	}
 	return nil
 }
 
@@ -156,6 +167,8 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}()
 	}
+	s.serveHealthPort()
+	defer s.stopHealthPort()
 	errc := make(chan error, 1)
 	go func() { errc <- s.grpc.Serve(s.lis) }()
 	s.logger.Info("gRPC server listening", "addr", s.Addr())

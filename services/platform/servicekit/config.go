@@ -41,6 +41,9 @@ type Shared struct {
 	NATS config.NATS
 	// Auth lists the public keys that verify session tokens.
 	Auth auth.VerifierConfig
+	// GRPCClient is the TLS of the calls this service makes to others
+	// (GEMELLA_GRPC_CLIENT_TLS_*); plain text when unset.
+	GRPCClient config.GRPCClient
 }
 
 // SharedConfig is the part itself.
@@ -50,7 +53,7 @@ func (s Shared) SharedConfig() Shared { return s }
 // a service that verifies only tokens signed elsewhere would otherwise
 // treat every caller as anonymous.
 func (s Shared) Validate(keysRequired bool) error {
-	return errors.Join(s.NATS.Validate(SharedPrefix), s.Auth.Validate(SharedPrefix, keysRequired))
+	return errors.Join(s.NATS.Validate(SharedPrefix), s.Auth.Validate(SharedPrefix, keysRequired), s.GRPCClient.Validate(SharedPrefix))
 }
 
 // Settings is a service's whole configuration as the kit takes it: it

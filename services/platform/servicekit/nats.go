@@ -23,9 +23,15 @@ const (
 // connectNATS connects once; the connection then reconnects by itself
 // (events.Connect) for as long as the service runs.
 func connectNATS(ctx context.Context, cfg config.NATS, name string, logger *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	opts, err := cfg.ConnectOptions(func(err error) {
+		logger.Error("nats client certificate no longer loads; keeping the previous one", slog.Any("error", err))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, natsAttemptTimeout)
 	defer cancel()
-	return events.Connect(ctx, cfg.URL, name, logger)
+	return events.Connect(ctx, cfg.URL, name, logger, opts...)
 }
 
 // prepareNATS declares the service's stream and the dead-letter stream.

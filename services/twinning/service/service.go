@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
@@ -61,7 +60,7 @@ func (c *Config) Validate() error {
 	var p config.Problems
 	p.Add(c.Own.Validate(envPrefix))
 	p.Add(c.Shared.Validate(true))
-	p.HostPort("GEMELLA_CATALOG_ADDR", c.CatalogAddr)
+	p.Target("GEMELLA_CATALOG_ADDR", c.CatalogAddr)
 	p.Positive("GEMELLA_TWINNING_CATALOG_TIMEOUT", c.CatalogTimeout)
 	return p.Err()
 }
@@ -103,7 +102,7 @@ func declaration(cfg Config) servicekit.Declaration {
 // build wires the repository and the catalogue client into the
 // application that gRPC calls.
 func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
-	catalog, err := dialCatalog(cfg.CatalogAddr, cfg.CatalogTimeout)
+	catalog, err := dialCatalog(cfg.CatalogAddr, cfg.CatalogTimeout, cfg.GRPCClient.TLS)
 	if err != nil {
 		return servicekit.Parts{}, err
 	}
@@ -121,15 +120,11 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	}, nil
 }
 
-// dialCatalog connects to the catalogue lazily. grpcx.Dial passes the
-// caller's token on, so the catalogue shows the twinning service what it
-// would show the member (a draft practice only to its editors). Reconnection attempts stay
-// at most a second apart, rather than gRPC's default two minutes: a
-// catalogue that comes back is used within a second, not after a backoff
-// longer than the callers' deadlines.
-func dialCatalog(addr string, timeout time.Duration) (*grpc.ClientConn, error) {
-	return grpcx.Dial(addr, timeout, grpc.WithConnectParams(grpc.ConnectParams{
-		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
-		MinConnectTimeout: timeout,
-	}))
+// dialCatalog connects to the catalogue lazily (over TLS when configured).
+// grpcx.Dial passes the caller's token on, so the catalogue shows the
+// twinning service what it would show the member (a draft practice only to
+// its editors), balances over the catalogue's replicas and reconnects at
+// most a second apart.
+func dialCatalog(addr string, timeout time.Duration, tls config.ClientTLS) (*grpc.ClientConn, error) {
+	return grpcx.Dial(addr, timeout, grpcx.WithClientTLS(tls))
 }

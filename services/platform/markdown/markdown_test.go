@@ -1,4 +1,4 @@
-package render
+package markdown
 
 import (
 	"fmt"
@@ -24,10 +24,10 @@ func TestMarkdownKeepsWhatPeopleWrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Markdown(tt.src)
+			got := HTML(tt.src)
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
-					t.Errorf("Markdown(%q) = %q\nwant it to contain %q", tt.src, got, w)
+					t.Errorf("HTML(%q) = %q\nwant it to contain %q", tt.src, got, w)
 				}
 			}
 			if err := unsafeContent(got); err != nil {
@@ -35,7 +35,7 @@ func TestMarkdownKeepsWhatPeopleWrite(t *testing.T) {
 			}
 		})
 	}
-	if Markdown("") != "" {
+	if HTML("") != "" {
 		t.Error("an empty body renders to something")
 	}
 }
@@ -44,7 +44,7 @@ func TestMarkdownKeepsWhatPeopleWrite(t *testing.T) {
 // short body could become megabytes of HTML. Tables stay text.
 func TestBodiesCannotBlowUp(t *testing.T) {
 	src := strings.Repeat("|a", 2000) + "\n" + strings.Repeat("|-", 2000) + "\n" + strings.Repeat("|b\n", 1000)
-	if got := Markdown(src); len(got) > 4*len(src) || strings.Contains(got, "<table") {
+	if got := HTML(src); len(got) > 4*len(src) || strings.Contains(got, "<table") {
 		t.Fatalf("%d bytes of Markdown became %d bytes of HTML", len(src), len(got))
 	}
 }
@@ -67,8 +67,8 @@ func TestCacheIsBoundedAndServesRepeats(t *testing.T) {
 	if _, ok := c.get([32]byte{99}); ok {
 		t.Error("an entry larger than an eighth of the cache was kept")
 	}
-	first := Markdown("**ciao**")
-	if again := Markdown("**ciao**"); again != first || first != "<p><strong>ciao</strong></p>\n" {
+	first := HTML("**ciao**")
+	if again := HTML("**ciao**"); again != first || first != "<p><strong>ciao</strong></p>\n" {
 		t.Fatalf("cached render differs: %q %q", first, again)
 	}
 }
@@ -119,13 +119,13 @@ var attacks = []string{
 
 func TestMarkdownDropsActiveContent(t *testing.T) {
 	for _, src := range attacks {
-		got := Markdown(src)
+		got := HTML(src)
 		if err := unsafeContent(got); err != nil {
-			t.Errorf("Markdown(%q) = %q: %v", src, got, err)
+			t.Errorf("HTML(%q) = %q: %v", src, got, err)
 		}
 	}
 	// The classic three, as markup, leave no trace at all in the HTML.
-	got := Markdown("<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[clic](javascript:alert(3))")
+	got := HTML("<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[clic](javascript:alert(3))")
 	for _, bad := range []string{"<script", "onerror", "javascript:", "alert"} {
 		if strings.Contains(strings.ToLower(got), bad) {
 			t.Errorf("%q survived in %q", bad, got)
@@ -147,9 +147,9 @@ func FuzzRender(f *testing.F) {
 	f.Add(strings.Repeat("[", 200) + strings.Repeat("]", 200))
 	f.Add(strings.Repeat("> ", 300) + "x")
 	f.Fuzz(func(t *testing.T, src string) {
-		got := Markdown(src)
+		got := HTML(src)
 		if err := unsafeContent(got); err != nil {
-			t.Fatalf("Markdown(%q) = %q: %v", src, got, err)
+			t.Fatalf("HTML(%q) = %q: %v", src, got, err)
 		}
 	})
 }
