@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// startGatewayWith is startGateway with a configuration change.
-func startGatewayWith(t *testing.T, backendAddr string, change func(*Config)) string {
+// startGatewayChanged is startGateway with a configuration change.
+func startGatewayChanged(t *testing.T, backendAddr string, change func(*Config)) string {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
@@ -152,7 +152,7 @@ func TestCompression(t *testing.T) {
 
 func TestCORSAndOptions(t *testing.T) {
 	backend, _ := startBackend(t)
-	base := startGatewayWith(t, backend, func(c *Config) { c.CORSOrigins = []string{"https://app.example"} })
+	base := startGatewayChanged(t, backend, func(c *Config) { c.CORSOrigins = []string{"https://app.example"} })
 	pre := rawDo(t, "OPTIONS", base+"/v1/practices", map[string]string{
 		"Origin": "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, if-match",
 	})
@@ -175,7 +175,7 @@ func TestCORSAndOptions(t *testing.T) {
 
 func TestRateLimitHeaders(t *testing.T) {
 	backend, _ := startBackend(t)
-	base := startGatewayWith(t, backend, func(c *Config) { c.WriteBurst, c.WritePerMinute = 2, 60 })
+	base := startGatewayChanged(t, backend, func(c *Config) { c.WriteBurst, c.WritePerMinute = 2, 60 })
 	var last response
 	for i := 0; i < 12; i++ {
 		req, _ := http.NewRequest("POST", base+"/v1/practices", strings.NewReader(`{"title":"x"}`))
