@@ -14,7 +14,7 @@ GRPC_GATEWAY_VERSION    := v2.33.0
 MODULES := proto services/platform services/practice-catalog services/twinning services/discussion gateway deploy/devstack deploy/check
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-unit web proto proto-check tools bench lint fmt vet tidy clean-data check-deploy
+.PHONY: run test test-unit web proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint check-deploy
 
 # The portal's front-end packages (bootstrap-italia, and axe-core for the
 # browser tests) at the versions pinned in package-lock.json; installed by
@@ -28,11 +28,24 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.
 	cd $(WEB) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
+# The OpenAPI linter (@redocly/cli, version pinned in package.json and
+# package-lock.json), run on the document the gateway serves; the Go test
+# TestOpenAPIDocumentIsCurrent keeps gemella.swagger.json equal to it.
+OPENAPI := gateway/openapi
+
+$(OPENAPI)/node_modules/.package-lock.json: $(OPENAPI)/package.json $(OPENAPI)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the OpenAPI linter: apt-get install -y npm"; exit 1; }
+	cd $(OPENAPI) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+openapi-lint: $(OPENAPI)/node_modules/.package-lock.json ## lint the OpenAPI document: 0 errors
+	cd $(OPENAPI) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint gemella.swagger.json --format=summary
+
 run: web ## start everything with embedded NATS and FerretDB and demo data
 	go build -o $(BIN)/devstack ./deploy/devstack/cmd/devstack
 	exec $(BIN)/devstack
 
-test: web proto-check vet ## unit, integration and browser tests (embedded FerretDB and NATS, Chromium)
+test: web proto-check vet openapi-lint ## unit, integration and browser tests (embedded FerretDB and NATS, Chromium)
 	go test -count=1 -timeout 20m $(PKGS)
 	@# go test hides a passing test's output; the matchmaking figure is shown on purpose.
 	@go test -count=1 -run TestMatchmakingPrecisionAt3 -v ./services/practice-catalog/internal/app/ | grep 'precision@3 ='
@@ -73,14 +86,14 @@ tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-g
 
 proto: tools ## regenerate the Go code and the OpenAPI document from proto/
 	cd proto && find . -name '*.pb.go' -o -name '*.pb.gw.go' | xargs -r rm -f
-	cd proto && $(BIN)/buf generate
+	cd proto && $(BIN)/buf generate --exclude-path google
 
 # Fails when the committed generated code is not what the sources produce.
 proto-check: tools
 	@tmp=$$(mktemp -d); cp -r proto "$$tmp/"; \
 	(cd "$$tmp/proto" && find . -name '*.pb.go' -o -name '*.pb.gw.go' | xargs -r rm -f && \
 	 sed 's#\.\./\.bin#$(BIN)#' buf.gen.yaml > buf.gen.check.yaml && \
-	 $(BIN)/buf generate --template buf.gen.check.yaml) || { rm -rf "$$tmp"; exit 1; }; \
+	 $(BIN)/buf generate --exclude-path google --template buf.gen.check.yaml) || { rm -rf "$$tmp"; exit 1; }; \
 	rm -f "$$tmp/proto/buf.gen.check.yaml"; \
 	if ! diff -r -q proto "$$tmp/proto" >/dev/null; then \
 	  diff -r proto "$$tmp/proto" | head -40; rm -rf "$$tmp"; \

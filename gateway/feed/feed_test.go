@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
@@ -272,13 +274,25 @@ func TestBadLastEventID(t *testing.T) {
 	w := newWorld(t, Config{})
 	req, _ := http.NewRequest("GET", w.srv.URL, nil)
 	req.Header.Set("Last-Event-ID", "yesterday")
+	req.Header.Set("X-Request-Id", "req-7")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 400 {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// The gateway's one error body: a google.rpc.Status naming the header.
+	var st spb.Status
+	if err := protojson.Unmarshal(body, &st); err != nil || st.GetCode() != 3 {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	for _, want := range []string{`"Last-Event-ID"`, `"FIELD_INVALID"`, `"req-7"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("body %s lacks %s", body, want)
+		}
 	}
 }
 

@@ -6,6 +6,16 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // Heartbeat is how often an idle feed sends a comment line, so proxies
@@ -24,12 +34,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	filter := Filter{TwinningID: r.URL.Query().Get("twinning_id"), PracticeID: r.URL.Query().Get("practice_id")}
 	lastID, replay, err := lastEventID(r)
 	if err != nil {
-		writeProblem(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Last-Event-ID must be the id of an event this feed sent")
+		writeProblem(w, r, http.StatusBadRequest, codes.InvalidArgument, "FIELD_INVALID", "Last-Event-ID", "Last-Event-ID must be the id of an event this feed sent")
 		return
 	}
 	sub, backlog, fromStream, err := h.subscribe(r.Context(), filter, lastID, replay)
 	if err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the live feed is not available; retry later")
+		writeProblem(w, r, http.StatusServiceUnavailable, codes.Unavailable, "SERVICE_UNAVAILABLE", "", "the live feed is not available; retry later")
 		return
 	}
 	defer h.unsubscribe(sub)
@@ -117,8 +127,31 @@ func lastEventID(r *http.Request) (id uint64, replay bool, err error) {
 	return id, err == nil, err
 }
 
-func writeProblem(w http.ResponseWriter, code int, status, msg string) {
+// writeProblem answers with the gateway's one error body, a
+// google.rpc.Status: an ErrorInfo with the reason (see apperr.Reasons), a
+// BadRequest naming field when there is one, the request id, and a
+// RetryInfo with a 503.
+func writeProblem(w http.ResponseWriter, r *http.Request, httpStatus int, code codes.Code, reason, field, msg string) {
+	details := []proto.Message{&errdetails.ErrorInfo{Reason: reason, Domain: apperr.Domain}}
+	if field != "" {
+		details = append(details, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: msg, Reason: reason}}})
+	}
+	if httpStatus == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)})
+	}
+	if id := r.Header.Get("X-Request-Id"); id != "" {
+		details = append(details, &errdetails.RequestInfo{RequestId: id})
+	}
+	st := &spb.Status{Code: int32(code), Message: msg}
+	for _, d := range details {
+		if a, err := anypb.New(d); err == nil {
+			st.Details = append(st.Details, a)
+		}
+	}
+	body, _ := protojson.MarshalOptions{UseProtoNames: true}.Marshal(st)
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "status": status, "message": msg}})
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(append(body, '\n'))
 }

@@ -373,7 +373,8 @@ var refusalWords = []pattern{
 	{rx(`log in first: .*|session \S+ is unknown or expired: log in again|the session is older than the maximum session age: log in again|` +
 		`the session was logged out: log in again|this token was not issued by a log-in: there is no session to refresh`), msg("form.log_in")},
 	{rx(`wrong e-mail or password`), msg("login.wrong")},
-	{rx(`search is not available on this catalog|.* unavailable|.* unreachable(?:; retry later)?`), msg("form.unavailable")},
+	{rx(`search is not available on this catalog|.* unavailable|.* unreachable|.* unreachable; retry later|` +
+		`logged out here, but the other services could not be told yet: log out again`), msg("form.unavailable")},
 }
 
 var transferOpen = regexp.MustCompile(`^model (\S+) to (\S+) is (\w+)$`)

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -87,100 +85,4 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, httpStatus in
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		s.logger.DebugContext(r.Context(), "write response body", slog.String("error", err.Error()))
 	}
-}
-
-// errorSchema describes errorBody in the OpenAPI document, in place of the
-// google.rpc.Status that grpc-gateway's generator assumes.
-const errorSchema = `{
-  "type": "object",
-  "description": "The body of every error answer.",
-  "properties": {
-    "error": {
-      "type": "object",
-      "properties": {
-        "code": {"type": "integer", "format": "int32", "description": "The HTTP status code."},
-        "status": {"type": "string", "description": "The canonical gRPC code name, e.g. INVALID_ARGUMENT, NOT_FOUND, ABORTED."},
-        "message": {"type": "string", "description": "What went wrong, for people."},
-        "field_violations": {
-          "type": "array",
-          "description": "Every invalid field of the request and the rule it breaks.",
-          "items": {
-            "type": "object",
-            "properties": {
-              "field": {"type": "string"},
-              "description": {"type": "string"}
-            }
-          }
-        },
-        "request_id": {"type": "string", "description": "The X-Request-Id of the request, for support."}
-      }
-    }
-  }
-}`
-
-const (
-	generatedErrorRef = `"#/definitions/rpcStatus"`
-	errorRef          = `"#/definitions/Error"`
-	anyRef            = `"#/definitions/protobufAny"`
-)
-
-// patchOpenAPI gives the generated document its API title and version and
-// makes its error responses describe the body the gateway really sends.
-func patchOpenAPI(doc []byte) ([]byte, error) {
-	doc = bytes.ReplaceAll(doc, []byte(generatedErrorRef), []byte(errorRef))
-
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &top); err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
-	}
-	info := map[string]any{}
-	if raw, ok := top["info"]; ok {
-		if err := json.Unmarshal(raw, &info); err != nil {
-			return nil, fmt.Errorf("parse info: %w", err)
-		}
-	}
-	info["title"] = "Gemella API"
-	info["version"] = "v1"
-	var err error
-	if top["info"], err = json.Marshal(info); err != nil {
-		return nil, fmt.Errorf("encode info: %w", err)
-	}
-
-	definitions := map[string]json.RawMessage{}
-	if raw, ok := top["definitions"]; ok {
-		if err := json.Unmarshal(raw, &definitions); err != nil {
-			return nil, fmt.Errorf("parse definitions: %w", err)
-		}
-	}
-	delete(definitions, "rpcStatus")
-	definitions["Error"] = json.RawMessage(errorSchema)
-	// protobufAny was there for rpcStatus.details only, unless something else uses it.
-	if !refersTo(anyRef, top, definitions) {
-		delete(definitions, "protobufAny")
-	}
-	if top["definitions"], err = json.Marshal(definitions); err != nil {
-		return nil, fmt.Errorf("encode definitions: %w", err)
-	}
-
-	out, err := json.MarshalIndent(top, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	return out, nil
-}
-
-// refersTo reports whether any part of the document other than the
-// definition itself contains ref.
-func refersTo(ref string, top, definitions map[string]json.RawMessage) bool {
-	for key, raw := range top {
-		if key != "definitions" && bytes.Contains(raw, []byte(ref)) {
-			return true
-		}
-	}
-	for name, raw := range definitions {
-		if `"#/definitions/`+name+`"` != ref && bytes.Contains(raw, []byte(ref)) {
-			return true
-		}
-	}
-	return false
 }

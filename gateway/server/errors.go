@@ -2,42 +2,46 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // This file is the one place where the gateway turns failures into HTTP
-// answers: gRPC statuses from the backends, routing misses, oversized and
-// malformed bodies, and panics all leave through writeError with one JSON shape.
-
-// errorBody is the JSON every failed request is answered with.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	// Code is the HTTP status code, repeated for clients that only see the body.
-	Code int `json:"code"`
-	// Status is the canonical gRPC code name, e.g. "INVALID_ARGUMENT".
-	Status          string           `json:"status"`
-	Message         string           `json:"message"`
-	FieldViolations []fieldViolation `json:"field_violations,omitempty"`
-	RequestID       string           `json:"request_id,omitempty"`
-}
-
-type fieldViolation struct {
-	Field       string `json:"field"`
-	Description string `json:"description"`
-}
+// answers: gRPC statuses from the backends, routing misses, bad input,
+// oversized bodies, rate limits and panics all leave through writeStatus
+// with one body, a google.rpc.Status in JSON:
+//
+//	{"code": 3, "message": "invalid request: title is required",
+//	 "details": [
+//	   {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "FIELD_REQUIRED", "domain": "gemella.eu"},
+//	   {"@type": "type.googleapis.com/google.rpc.BadRequest", "field_violations": [
+//	     {"field": "title", "description": "is required", "reason": "FIELD_REQUIRED"}]},
+//	   {"@type": "type.googleapis.com/google.rpc.RequestInfo", "request_id": "…"}]}
+//
+// code is the gRPC code (google.rpc.Code); the HTTP status says the same in
+// HTTP's terms. Every body has an ErrorInfo with a stable reason (the
+// registry is apperr.Reasons) and a RequestInfo with the X-Request-Id; a 400
+// has a BadRequest naming each bad field, an illegal state move a
+// PreconditionFailure listing the allowed moves, a 429 or 503 a RetryInfo
+// (and the Retry-After header).
 
 // httpStatusFromCode is the gateway's mapping of gRPC codes to HTTP statuses.
 // It differs from grpc-gateway's default where our API conventions say so:
@@ -76,12 +80,44 @@ func httpStatusFromCode(c codes.Code) int {
 // client that went away before the answer was ready.
 const statusClientClosedRequest = 499
 
+// defaultReason is the reason of a status that carries no ErrorInfo (one
+// raised by grpc-gateway, gRPC itself or a service's interceptor).
+func defaultReason(c codes.Code) apperr.Reason {
+	switch c {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return apperr.ReasonFieldInvalid
+	case codes.NotFound:
+		return apperr.ReasonNotFound
+	case codes.AlreadyExists:
+		return apperr.ReasonAlreadyExists
+	case codes.FailedPrecondition:
+		return apperr.ReasonFailedPrecondition
+	case codes.Aborted:
+		return apperr.ReasonStaleEtag
+	case codes.PermissionDenied:
+		return apperr.ReasonPermissionDenied
+	case codes.Unauthenticated:
+		return apperr.ReasonAuthenticationRequired
+	case codes.ResourceExhausted:
+		return apperr.ReasonRateLimited
+	case codes.Unavailable:
+		return apperr.ReasonServiceUnavailable
+	case codes.DeadlineExceeded:
+		return apperr.ReasonDeadlineExceeded
+	case codes.Unimplemented:
+		return apperr.ReasonNotImplemented
+	case codes.Canceled:
+		return apperr.ReasonRequestCancelled
+	}
+	return apperr.ReasonInternal
+}
+
 // publicMessage is what the client is told. Server-side failures (5xx) carry
 // addresses, driver errors and the like in their messages, so the client gets
 // a fixed sentence and the real message goes to the log.
 func publicMessage(c codes.Code, httpStatus int, msg string) string {
 	if httpStatus < http.StatusInternalServerError {
-		return msg
+		return cleanMessage(msg)
 	}
 	switch c {
 	case codes.Unavailable:
@@ -94,6 +130,17 @@ func publicMessage(c codes.Code, httpStatus int, msg string) string {
 		return "internal error"
 	}
 }
+
+var protoPosition = regexp.MustCompile(`proto: (\(line \d+:\d+\): )?`)
+
+// cleanMessage drops the internals that grpc-gateway and protojson put in
+// their messages ("proto: (line 1:62): …") and keeps it valid text.
+func cleanMessage(msg string) string {
+	return safeText(protoPosition.ReplaceAllString(msg, ""))
+}
+
+// DefaultRetryAfter is the Retry-After of a 503 whose status names no delay.
+const DefaultRetryAfter = time.Second
 
 // handleError is the grpc-gateway error handler: it receives backend statuses
 // and the errors grpc-gateway raises itself (undecodable body, bad path or
@@ -138,7 +185,7 @@ func (s *Server) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime
 			clearSessionCookies(w, req)
 		}
 	}
-	s.writeError(w, r, httpStatus, st.Code(), publicMessage(st.Code(), httpStatus, st.Message()), fieldViolations(st))
+	s.writeStatus(w, r, httpStatus, st)
 }
 
 // handleRoutingError answers requests that match no route (404) or match a
@@ -146,54 +193,180 @@ func (s *Server) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime
 func (s *Server) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusNotFound:
-		s.writeError(w, r, httpStatus, codes.NotFound, "no route for "+r.URL.Path, nil)
+		s.writeError(w, r, httpStatus, codes.NotFound, apperr.ReasonRouteNotFound, "no route for "+r.URL.Path)
 	case http.StatusMethodNotAllowed:
-		s.writeError(w, r, httpStatus, codes.Unimplemented, "method "+r.Method+" is not allowed on "+r.URL.Path, nil)
+		s.writeError(w, r, httpStatus, codes.Unimplemented, apperr.ReasonMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path)
 	case http.StatusBadRequest:
-		s.writeError(w, r, httpStatus, codes.InvalidArgument, "malformed request path", nil)
+		s.writeViolations(w, r, violations{{field: "path", reason: apperr.ReasonFieldInvalid, rule: "is malformed"}})
 	default:
-		s.writeError(w, r, http.StatusInternalServerError, codes.Internal, "internal error", nil)
+		s.writeError(w, r, http.StatusInternalServerError, codes.Internal, apperr.ReasonInternal, "internal error")
 	}
 }
 
 func (s *Server) writeBodyTooLarge(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, http.StatusRequestEntityTooLarge, codes.InvalidArgument,
-		"the request body is larger than the limit of "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes", nil)
+	st := status.New(codes.InvalidArgument, "the request body is larger than the limit of "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
+	st, _ = st.WithDetails(
+		&errdetails.ErrorInfo{Reason: string(apperr.ReasonBodyTooLarge), Domain: apperr.Domain,
+			Metadata: map[string]string{"max_bytes": strconv.FormatInt(s.cfg.MaxBodyBytes, 10)}},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+			Field: "body", Reason: string(apperr.ReasonBodyTooLarge),
+			Description: "must be at most " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes",
+		}}})
+	s.writeStatus(w, r, http.StatusRequestEntityTooLarge, st)
 }
 
-// writeError writes the one error shape of the gateway.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, httpStatus int, c codes.Code, message string, violations []fieldViolation) {
-	body := errorBody{Error: errorDetail{
-		Code:            httpStatus,
-		Status:          code.Code(c).String(),
-		Message:         message,
-		FieldViolations: violations,
-		RequestID:       requestIDFrom(r.Context()),
-	}}
+// writeError writes an error the gateway raises itself.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, httpStatus int, c codes.Code, reason apperr.Reason, message string) {
+	st := status.New(c, message)
+	st, _ = st.WithDetails(&errdetails.ErrorInfo{Reason: string(reason), Domain: apperr.Domain})
+	s.writeStatus(w, r, httpStatus, st)
+}
+
+// writeRetryable writes a 429 or 503 the gateway raises itself, with its
+// RetryInfo and Retry-After.
+func (s *Server) writeRetryable(w http.ResponseWriter, r *http.Request, httpStatus int, c codes.Code, reason apperr.Reason, message string, after time.Duration) {
+	st := status.New(c, message)
+	st, _ = st.WithDetails(&errdetails.ErrorInfo{Reason: string(reason), Domain: apperr.Domain},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(after)})
+	s.writeStatus(w, r, httpStatus, st)
+}
+
+// writeViolations answers 400 for bad input that the gateway found.
+func (s *Server) writeViolations(w http.ResponseWriter, r *http.Request, v violations) {
+	br := &errdetails.BadRequest{}
+	reason := apperr.ReasonFieldRequired
+	var parts []string
+	for i, fv := range v {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: fv.field, Description: fv.rule, Reason: string(fv.reason),
+		})
+		if reason == apperr.ReasonFieldRequired {
+			reason = fv.reason
+		}
+		if i < 3 {
+			parts = append(parts, fv.field+" "+fv.rule)
+		}
+	}
+	msg := "invalid request: " + strings.Join(parts, "; ")
+	if len(v) > 3 {
+		msg += "; and " + strconv.Itoa(len(v)-3) + " more"
+	}
+	st := status.New(codes.InvalidArgument, msg)
+	st, _ = st.WithDetails(&errdetails.ErrorInfo{Reason: string(reason), Domain: apperr.Domain}, br)
+	s.writeStatus(w, r, http.StatusBadRequest, st)
+}
+
+// errorJSON writes the error body with the proto field names, as the rest
+// of the API does.
+var errorJSON = protojson.MarshalOptions{UseProtoNames: true}
+
+// writeStatus writes the one error body of the gateway: st as a
+// google.rpc.Status, with the details a client may see.
+func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, httpStatus int, st *status.Status) {
+	body := publicStatus(st, httpStatus, requestIDFrom(r.Context()))
 	h := w.Header()
 	// A failed gRPC call may already have set headers for a success answer.
 	h.Del("Trailer")
 	h.Del("Transfer-Encoding")
 	h.Del("Content-Length")
+	h.Del("ETag")
+	h.Del("Cache-Control")
+	for k := range h {
+		if strings.HasPrefix(k, "Grpc-Metadata-") {
+			h.Del(k)
+		}
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	if (httpStatus == http.StatusTooManyRequests || httpStatus == http.StatusServiceUnavailable) && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(body)))
+	}
+	out, err := errorJSON.Marshal(body)
+	if err != nil {
+		// Only text that is not valid UTF-8 could do this; safeText
+		// prevents it, but the client still gets the shape.
+		s.logger.ErrorContext(r.Context(), "encode error body", slog.String("error", err.Error()))
+		out, _ = errorJSON.Marshal(&spb.Status{Code: int32(codes.Internal), Message: "internal error"})
+	}
 	w.WriteHeader(httpStatus)
-	if err := json.NewEncoder(w).Encode(body); err != nil {
+	if _, err := w.Write(append(out, '\n')); err != nil {
 		s.logger.DebugContext(r.Context(), "write error body", slog.String("error", err.Error()))
 	}
 }
 
-// fieldViolations collects the google.rpc.BadRequest details of a status.
-func fieldViolations(st *status.Status) []fieldViolation {
-	var out []fieldViolation
+// publicStatus keeps the details a client may see, adds an ErrorInfo when
+// there is none, and the request id.
+func publicStatus(st *status.Status, httpStatus int, requestID string) *spb.Status {
+	in := st.Proto()
+	out := &spb.Status{Code: in.GetCode(), Message: publicMessage(st.Code(), httpStatus, in.GetMessage())}
+	serverSide := httpStatus >= http.StatusInternalServerError
+	hasInfo, hasBadRequest := false, false
+	var details []proto.Message
 	for _, d := range st.Details() {
-		br, ok := d.(*errdetails.BadRequest)
-		if !ok {
-			continue
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			if hasInfo {
+				continue
+			}
+			hasInfo = true
+			details = append(details, d)
+		case *errdetails.RetryInfo:
+			details = append(details, d)
+		case *errdetails.BadRequest:
+			if serverSide {
+				continue
+			}
+			hasBadRequest = len(d.GetFieldViolations()) > 0
+			for _, fv := range d.GetFieldViolations() {
+				fv.Field, fv.Description = safeText(fv.GetField()), safeText(fv.GetDescription())
+			}
+			details = append(details, d)
+		case *errdetails.PreconditionFailure, *errdetails.ResourceInfo, *errdetails.QuotaFailure, *errdetails.LocalizedMessage, *errdetails.Help:
+			if !serverSide {
+				details = append(details, d.(proto.Message))
+			}
 		}
-		for _, v := range br.GetFieldViolations() {
-			out = append(out, fieldViolation{Field: v.GetField(), Description: v.GetDescription()})
+		// DebugInfo and anything unknown stay inside.
+	}
+	if !hasInfo {
+		details = append([]proto.Message{&errdetails.ErrorInfo{Reason: string(defaultReason(st.Code())), Domain: apperr.Domain}}, details...)
+	}
+	if httpStatus == http.StatusBadRequest && !hasBadRequest {
+		// Every 400 names a field; a status raised outside our own checks
+		// (grpc-gateway, an interceptor) may name it in its message only.
+		details = append(details, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+			Field: fieldFromMessage(in.GetMessage()), Description: out.Message, Reason: string(apperr.ReasonFieldInvalid),
+		}}})
+	}
+	if requestID != "" {
+		details = append(details, &errdetails.RequestInfo{RequestId: requestID})
+	}
+	for _, d := range details {
+		if a, err := anypb.New(d); err == nil {
+			out.Details = append(out.Details, a)
 		}
 	}
 	return out
+}
+
+var parameterInMessage = regexp.MustCompile(`parameter:? ([A-Za-z_][A-Za-z0-9_.]*)`)
+
+// fieldFromMessage finds the field a grpc-gateway message names, e.g.
+// "type mismatch, parameter: id, error: …".
+func fieldFromMessage(msg string) string {
+	if m := parameterInMessage.FindStringSubmatch(msg); m != nil {
+		return apiParamName(m[1])
+	}
+	return "request"
+}
+
+func retryAfterSeconds(st *spb.Status) int {
+	for _, a := range st.GetDetails() {
+		var ri errdetails.RetryInfo
+		if a.MessageIs(&ri) && a.UnmarshalTo(&ri) == nil {
+			return max(1, int(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds())))
+		}
+	}
+	return int(DefaultRetryAfter.Seconds())
 }

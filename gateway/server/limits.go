@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"github.com/rs/cors"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
+
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // requestClass says which rate limit applies to a request.
@@ -67,8 +70,21 @@ func newLimiterSet(perMinute, burst int) *limiterSet {
 	return &limiterSet{limit: rate.Limit(float64(perMinute) / 60), burst: burst, buckets: map[string]*bucket{}}
 }
 
+// budget is what a limiter says about a key after a request: the tokens
+// left and how long until the bucket is full again.
+type budget struct {
+	remaining int
+	reset     time.Duration
+}
+
 // allow takes a token for key; when none is left it says how long to wait.
 func (l *limiterSet) allow(key string, now time.Time) (bool, time.Duration) {
+	ok, wait, _ := l.take(key, now)
+	return ok, wait
+}
+
+// take is allow that also reports the budget left, for the RateLimit header.
+func (l *limiterSet) take(key string, now time.Time) (bool, time.Duration, budget) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
@@ -81,11 +97,20 @@ func (l *limiterSet) allow(key string, now time.Time) (bool, time.Duration) {
 	}
 	b.seen = now
 	res := b.lim.ReserveN(now, 1)
+	ok, wait := true, time.Duration(0)
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return false, d
+		ok, wait = false, d
 	}
-	return true, 0
+	tokens := max(b.lim.TokensAt(now), 0)
+	missing := float64(l.burst) - tokens
+	return ok, wait, budget{remaining: int(tokens), reset: time.Duration(missing / float64(l.limit) * float64(time.Second))}
+}
+
+// policy is the limiter's quota and window for RateLimit-Policy: a burst
+// of q requests, refilled over w seconds.
+func (l *limiterSet) policy() (quota, windowSeconds int) {
+	return l.burst, int(math.Ceil(float64(l.burst) / float64(l.limit)))
 }
 
 // prune forgets buckets idle long enough to be full again.
@@ -129,20 +154,35 @@ func (l *limits) middleware(s *Server) middleware {
 				return
 			}
 			now := time.Now()
-			ok, wait := l.byIP[class].allow(l.clientIP(r), now)
+			set, name := l.byIP[class], classNames[class]
+			ok, wait, left := set.take(l.clientIP(r), now)
 			if ok && class == classWrite {
 				if cred := credential(r); cred != "" {
-					ok, wait = l.byCredential.allow(cred, now)
+					set, name = l.byCredential, "writes-per-session"
+					ok, wait, left = set.take(cred, now)
 				}
 			}
+			setRateLimitHeaders(w.Header(), name, set, left)
 			if !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-				s.writeError(w, r, http.StatusTooManyRequests, codes.ResourceExhausted, "too many requests: retry after the time in Retry-After", nil)
+				s.writeRetryable(w, r, http.StatusTooManyRequests, codes.ResourceExhausted, apperr.ReasonRateLimited, "too many requests: retry after the time in Retry-After", wait)
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// classNames name the policies in the RateLimit headers.
+var classNames = map[requestClass]string{classLogin: "login", classRegister: "register", classWrite: "writes-per-address"}
+
+// setRateLimitHeaders writes the IETF draft RateLimit header fields
+// (draft-ietf-httpapi-ratelimit-headers): the policy that applied, its
+// quota and window, the requests left and the seconds until it is full.
+func setRateLimitHeaders(h http.Header, name string, set *limiterSet, left budget) {
+	quota, window := set.policy()
+	h.Set("RateLimit-Policy", fmt.Sprintf("%q;q=%d;w=%d", name, quota, window))
+	h.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", name, left.remaining, int(math.Ceil(left.reset.Seconds()))))
 }
 
 // clientIP is the peer address, or the first X-Forwarded-For address when
@@ -188,11 +228,22 @@ func withCORS(origins []string) middleware {
 	}
 	c := cors.New(cors.Options{
 		AllowedOrigins:   origins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "If-Match", "X-Request-Id", "Last-Event-ID", "X-CSRF-Token"},
-		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "ETag"},
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodOptions},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-Id", "Last-Event-ID", "X-CSRF-Token"},
+		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "ETag", "RateLimit", "RateLimit-Policy", "WWW-Authenticate"},
 		AllowCredentials: false,
 		MaxAge:           600,
 	})
-	return c.Handler
+	return func(next http.Handler) http.Handler {
+		h := c.Handler(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodOptions && isAPIPath(r.URL.Path) && r.Header.Get("Access-Control-Request-Method") == "" {
+				// A plain OPTIONS (not a preflight) asks what the API allows.
+				w.Header().Set("Allow", "GET, POST, PATCH, DELETE, OPTIONS")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 }

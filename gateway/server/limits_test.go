@@ -51,7 +51,7 @@ func TestFiftyLoginsInASecondAreCut(t *testing.T) {
 			if ra, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || ra < 1 {
 				t.Fatalf("429 without a usable Retry-After: %q", rec.Header().Get("Retry-After"))
 			}
-			if !strings.Contains(rec.Body.String(), `"RESOURCE_EXHAUSTED"`) {
+			if !strings.Contains(rec.Body.String(), `"RATE_LIMITED"`) {
 				t.Fatalf("429 body: %s", rec.Body)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/gemella/gemella/gateway/opendata"
+	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
@@ -120,7 +121,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if rec.status != 0 {
 				panic(http.ErrAbortHandler)
 			}
-			s.writeError(rec, r, http.StatusInternalServerError, codes.Internal, "internal error", nil)
+			s.writeError(rec, r, http.StatusInternalServerError, codes.Internal, apperr.ReasonInternal, "internal error")
 		}()
 		next.ServeHTTP(rec, r)
 	})

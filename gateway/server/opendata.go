@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/gemella/gemella/services/platform/apperr"
+
 	"fmt"
 	"net/http"
 
@@ -30,7 +32,7 @@ func (s *Server) newOpenData() (*opendata.Service, error) {
 	cfg.TrustForwardedProto = s.cfg.TrustProxyHeaders
 	od, err := opendata.New(cfg, b, s.logger.With("component", "opendata"),
 		opendata.WithErrorWriter(func(w http.ResponseWriter, r *http.Request, httpStatus int, c codes.Code, message string) {
-			s.writeError(w, r, httpStatus, c, message, nil)
+			s.writeError(w, r, httpStatus, c, openDataReason(c), message)
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("open data: %w", err)
@@ -51,4 +53,21 @@ func withOpenData(next, od http.Handler) http.Handler {
 		}
 		od.ServeHTTP(w, r)
 	})
+}
+
+// openDataReason is the stable reason of a refusal the downloads raise
+// themselves.
+func openDataReason(c codes.Code) apperr.Reason {
+	switch c {
+	case codes.NotFound:
+		return apperr.ReasonRouteNotFound
+	case codes.Unavailable, codes.ResourceExhausted:
+		return apperr.ReasonServiceUnavailable
+	case codes.InvalidArgument:
+		return apperr.ReasonFieldInvalid
+	case codes.DeadlineExceeded:
+		return apperr.ReasonDeadlineExceeded
+	default:
+		return apperr.ReasonInternal
+	}
 }

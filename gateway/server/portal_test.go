@@ -22,8 +22,8 @@ func TestPortalIsMountedBesideTheAPI(t *testing.T) {
 		{"/practices/p1", http.StatusOK, "text/html", "Modelli trasferibili"},
 		{"/no/such/page", http.StatusNotFound, "text/html", "Pagina non trovata"},
 		{"/v1/practices/p1", http.StatusOK, "application/json", `"id":"p1"`},
-		{"/v1/nothing-here", http.StatusNotFound, "application/json", `"NOT_FOUND"`},
-		{"/v1", http.StatusNotFound, "application/json", `"NOT_FOUND"`},
+		{"/v1/nothing-here", http.StatusNotFound, "application/json", `"ROUTE_NOT_FOUND"`},
+		{"/v1", http.StatusNotFound, "application/json", `"ROUTE_NOT_FOUND"`},
 		{"/healthz", http.StatusOK, "application/json", ""},
 		{"/openapi.json", http.StatusOK, "application/json", `"Gemella API"`},
 	}

@@ -66,6 +66,7 @@ type Server struct {
 	backends []backendConn
 	handler  http.Handler
 	openAPI  []byte
+	routes   routeTable
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -85,7 +86,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if logger == nil {
 		logger = slog.Default()
 	}
-	doc, err := patchOpenAPI(openapi.JSON)
+	routes, err := loadRoutes()
+	if err != nil {
+		return nil, fmt.Errorf("read the HTTP bindings: %w", err)
+	}
+	doc, err := buildOpenAPI(openapi.JSON, routes)
 	if err != nil {
 		return nil, fmt.Errorf("prepare OpenAPI document: %w", err)
 	}
@@ -93,7 +98,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, openAPI: doc, tel: tel}
+	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes, tel: tel}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
 		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
 		if err != nil {
@@ -108,7 +113,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		runtime.WithErrorHandler(s.handleError),
 		runtime.WithRoutingErrorHandler(s.handleRoutingError),
 		runtime.WithForwardResponseOption(setSessionCookie),
-		runtime.WithMiddlewares(recordRoute),
+		runtime.WithForwardResponseOption(setResourceETag),
+		runtime.WithOutgoingHeaderMatcher(noGRPCMetadata),
+		runtime.WithOutgoingTrailerMatcher(noGRPCMetadata),
+		runtime.WithMiddlewares(recordRoute, s.strictInput),
 	)
 	dialOpts, err := s.backendDialOptions()
 	if err != nil {
@@ -152,15 +160,21 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		return nil, errors.Join(err, s.Close())
 	}
 
+	compress, err := compressed()
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	s.handler = s.instrument(chain(withOpenData(withPortal(mux, site), open),
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,
+		compress,
 		withCORS(cfg.CORSOrigins),
 		newLimits(cfg).middleware(s),
 		withTimeout(cfg.RequestTimeout),
 		s.limitBody,
 		s.sessionCookies,
+		s.httpCaching,
 	))
 	return s, nil
 }
@@ -281,15 +295,16 @@ func forwardedHeader(key string) (string, bool) {
 }
 
 // jsonMarshaler reads and writes proto messages as JSON with the proto field
-// names (as the OpenAPI document does), writes unset fields too, and refuses
-// unknown fields.
+// names (as the OpenAPI document does), writes every scalar and list even
+// when empty but leaves unset messages out (the document declares them as
+// objects, not null), and refuses unknown fields.
 type jsonMarshaler struct {
 	*runtime.JSONPb
 }
 
 func newJSONMarshaler() jsonMarshaler {
 	return jsonMarshaler{&runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}}
 }
@@ -303,6 +318,8 @@ func (m jsonMarshaler) NewDecoder(r io.Reader) runtime.Decoder {
 		if err == nil || errors.Is(err, io.EOF) {
 			return err
 		}
-		return fmt.Errorf("invalid JSON body: %w", err)
+		// The strict input check has seen the body first, so this is rare
+		// (a value protojson reads differently); its words stay inside.
+		return fmt.Errorf("invalid JSON body: %s", cleanMessage(err.Error()))
 	})
 }

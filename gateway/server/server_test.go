@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // startGateway runs the gateway on a free loopback port against backendAddr
@@ -74,23 +82,83 @@ func do(t *testing.T, method, url string, header map[string]string, body io.Read
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// decodeError checks the common error shape and returns its content.
+// errorDetail is what a test reads from the error body.
+type errorDetail struct {
+	// Status is the canonical gRPC code name of the body's code.
+	Status          string
+	Message         string
+	Reason          string
+	FieldViolations []fieldViolation
+	RequestID       string
+	AllowedMoves    []string
+	RetryDelay      time.Duration
+}
+
+type fieldViolation struct {
+	Field, Description, Reason string
+}
+
+// decodeError checks the common error shape, a google.rpc.Status, and
+// returns its content.
 func decodeError(t *testing.T, r response) errorDetail {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
-	var body errorBody
-	if err := json.Unmarshal(r.body, &body); err != nil {
+	got, err := parseErrorBody(r.body)
+	if err != nil {
 		t.Fatalf("error body %q: %v", r.body, err)
 	}
-	if body.Error.Code != r.status {
-		t.Errorf("error.code = %d, want the HTTP status %d", body.Error.Code, r.status)
+	if got.RequestID == "" || got.RequestID != r.header.Get(requestIDHeader) {
+		t.Errorf("RequestInfo.request_id = %q, want the X-Request-Id header %q", got.RequestID, r.header.Get(requestIDHeader))
 	}
-	if body.Error.RequestID == "" || body.Error.RequestID != r.header.Get(requestIDHeader) {
-		t.Errorf("error.request_id = %q, want the X-Request-Id header %q", body.Error.RequestID, r.header.Get(requestIDHeader))
+	if !apperr.Reason(got.Reason).Known() {
+		t.Errorf("ErrorInfo.reason = %q, not in the registry", got.Reason)
 	}
-	return body.Error
+	if r.status == http.StatusBadRequest && len(got.FieldViolations) == 0 {
+		t.Errorf("a 400 without field violations: %s", r.body)
+	}
+	return got
+}
+
+// parseErrorBody reads a google.rpc.Status body strictly: no other fields.
+func parseErrorBody(body []byte) (errorDetail, error) {
+	var st spb.Status
+	if err := protojson.Unmarshal(body, &st); err != nil {
+		return errorDetail{}, err
+	}
+	out := errorDetail{Status: code.Code(st.GetCode()).String(), Message: st.GetMessage()}
+	infos := 0
+	for _, a := range st.GetDetails() {
+		m, err := a.UnmarshalNew()
+		if err != nil {
+			return out, err
+		}
+		switch d := m.(type) {
+		case *errdetails.ErrorInfo:
+			infos++
+			out.Reason = d.GetReason()
+			if d.GetDomain() != apperr.Domain {
+				return out, fmt.Errorf("ErrorInfo.domain = %q", d.GetDomain())
+			}
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				out.FieldViolations = append(out.FieldViolations, fieldViolation{Field: v.GetField(), Description: v.GetDescription(), Reason: v.GetReason()})
+			}
+		case *errdetails.RequestInfo:
+			out.RequestID = d.GetRequestId()
+		case *errdetails.PreconditionFailure:
+			for _, v := range d.GetViolations() {
+				out.AllowedMoves = append(out.AllowedMoves, v.GetDescription())
+			}
+		case *errdetails.RetryInfo:
+			out.RetryDelay = d.GetRetryDelay().AsDuration()
+		}
+	}
+	if infos != 1 {
+		return out, fmt.Errorf("%d ErrorInfo details, want 1", infos)
+	}
+	return out, nil
 }
 
 func decodePractice(t *testing.T, r response) map[string]any {
@@ -129,9 +197,9 @@ func TestGatewayErrors(t *testing.T) {
 		{name: "invalid argument with field violations", method: "POST", path: "/v1/practices", body: `{"summary":"no title"}`,
 			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantViolation: "title", wantMessage: "not valid"},
 		{name: "unknown JSON field", method: "POST", path: "/v1/practices", body: `{"title":"x","colour":"red"}`,
-			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantMessage: `unknown field "colour"`},
+			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantViolation: "colour", wantMessage: "colour is not a field"},
 		{name: "malformed JSON", method: "POST", path: "/v1/practices", body: `{"title":`,
-			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantMessage: "invalid JSON body"},
+			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantViolation: "title", wantMessage: "not valid JSON"},
 		{name: "out of range", method: "GET", path: "/v1/practices/range", wantStatus: 400, wantCode: "OUT_OF_RANGE"},
 		{name: "not found", method: "GET", path: "/v1/practices/notfound",
 			wantStatus: 404, wantCode: "NOT_FOUND", wantMessage: "does not exist"},
@@ -222,10 +290,15 @@ func TestGatewaySuccess(t *testing.T) {
 				if p["etag"] != currentEtag || p["status"] != "PRACTICE_STATUS_PUBLISHED" {
 					t.Errorf("practice = %v", p)
 				}
-				for _, field := range []string{"owner_organization_ids", "start_date", "create_time"} {
+				for _, field := range []string{"owner_organization_ids", "start_date", "revision"} {
 					if _, ok := p[field]; !ok {
 						t.Errorf("field %q missing from %s", field, r.body)
 					}
+				}
+				// An unset message is left out rather than null, as the
+				// OpenAPI document declares it an object.
+				if _, ok := p["create_time"]; ok {
+					t.Errorf("unset create_time written: %s", r.body)
 				}
 			},
 		},
@@ -296,7 +369,7 @@ func TestGatewaySuccess(t *testing.T) {
 				if _, ok := doc.Paths["/v1/practices"]; !ok {
 					t.Errorf("no /v1/practices among %d paths", len(doc.Paths))
 				}
-				if _, ok := doc.Definitions["Error"]; !ok || bytes.Contains(r.body, []byte("rpcStatus")) {
+				if _, ok := doc.Definitions["Status"]; !ok || bytes.Contains(r.body, []byte("rpcStatus")) {
 					t.Errorf("error responses do not describe the gateway's error body")
 				}
 			},

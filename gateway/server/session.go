@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // Browsers log in through the same POST /v1/sessions as API clients. The
@@ -82,8 +83,8 @@ func (s *Server) sessionCookies(next http.Handler) http.Handler {
 		if r.Header.Get("Authorization") == "" && !(api && anonymousEndpoints[r.Method+" "+r.URL.Path]) {
 			if c, err := r.Cookie(credentialCookie); err == nil && c.Value != "" {
 				if api && isWrite(r.Method) && !validCSRF(req.csrf, r.Header.Get(csrfHeader)) {
-					s.writeError(w, r, http.StatusForbidden, codes.PermissionDenied,
-						"a write authenticated by the session cookie must send the value of the "+csrfCookie+" cookie in the "+csrfHeader+" header", nil)
+					s.writeError(w, r, http.StatusForbidden, codes.PermissionDenied, apperr.ReasonCSRFTokenMissing,
+						"a write authenticated by the session cookie must send the value of the "+csrfCookie+" cookie in the "+csrfHeader+" header")
 					return
 				}
 				r.Header = r.Header.Clone()

@@ -248,18 +248,22 @@ func write(t *testing.T, c *http.Client, base string, header ...string) (int, st
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct {
-		DisplayName string `json:"display_name"`
-		Error       struct {
-			Status  string `json:"status"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("PATCH /v1/me: %d with a body that is not JSON: %v", resp.StatusCode, err)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, body.Error.Status + ": " + body.Error.Message
+		e, err := parseErrorBody(raw)
+		if err != nil {
+			t.Fatalf("PATCH /v1/me: %d with a body that is not a Status: %v: %s", resp.StatusCode, err, raw)
+		}
+		return resp.StatusCode, e.Status + ": " + e.Message
+	}
+	var body struct {
+		DisplayName string `json:"display_name"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("PATCH /v1/me: %d with a body that is not JSON: %v", resp.StatusCode, err)
 	}
 	return resp.StatusCode, body.DisplayName
 }

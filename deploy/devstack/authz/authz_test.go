@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -822,15 +823,24 @@ func TestReadmeCurlExamples(t *testing.T) {
 		return token
 	}
 	practice := `{"title":"Sportello unico digitale","owner_organization_ids":["` + f.org("Regione Toscana") + `"]}`
-	if status, body := post(t, base+"/v1/practices", "", practice); status != 401 || !strings.Contains(body, "UNAUTHENTICATED") {
+	if status, body := post(t, base+"/v1/practices", "", practice); status != 401 || statusCode(body) != codes.Unauthenticated {
 		t.Errorf("without a token: %d %s", status, body)
 	}
-	if status, body := post(t, base+"/v1/practices", login("member@demo.gemella.test"), practice); status != 403 || !strings.Contains(body, "PERMISSION_DENIED") {
+	if status, body := post(t, base+"/v1/practices", login("member@demo.gemella.test"), practice); status != 403 || statusCode(body) != codes.PermissionDenied {
 		t.Errorf("a member: %d %s", status, body)
 	}
 	if status, body := post(t, base+"/v1/practices", login("editor.toscana@demo.gemella.test"), practice); status != 200 || !strings.Contains(body, "PRACTICE_STATUS_DRAFT") {
 		t.Errorf("the editor of Regione Toscana: %d %s", status, body)
 	}
+}
+
+// statusCode is the gRPC code of an error body (a google.rpc.Status).
+func statusCode(body string) codes.Code {
+	var st struct{ Code int32 }
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		return codes.Unknown
+	}
+	return codes.Code(st.Code)
 }
 
 func post(t *testing.T, url, token, body string) (int, string) {

@@ -77,7 +77,8 @@ func LoadAccounts(ctx context.Context, d discussionv1.DiscussionServiceClient, c
 			return fmt.Errorf("demo account %s: %w", a.Email, err)
 		}
 	}
-	logger.Info("demo accounts loaded", "accounts", len(Accounts), "password", AccountPassword)
+	// The password is in the README and the code, never in a log.
+	logger.Info("demo accounts loaded", "accounts", len(Accounts))
 	return nil
 }
 

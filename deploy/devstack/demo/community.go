@@ -182,8 +182,9 @@ func LoadCommunity(ctx context.Context, d discussionv1.DiscussionServiceClient, 
 			return fmt.Errorf("publish the demo story: %w", err)
 		}
 	}
+	// The password is in the README and the code, never in a log.
 	logger.Info("demo community loaded", "members", len(demoMembers), "thread", thread.GetId(), "posts", len(demoPosts),
-		"moderator", DemoModeratorEmail, "password", DemoPassword)
+		"moderator", DemoModeratorEmail)
 	return nil
 }
 

@@ -260,6 +260,7 @@ func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
 	d := repositories(p)
 	d.Passwords, d.Tokens, d.Logger = s.hasher, s.issuer, p.Logger
 	d.LoginPolicy, d.SessionMaxAge = cfg.Login.Policy(), cfg.SessionMaxAge
+	d.RevokeSession = p.RevokeSession
 	d.EditWindow, d.ReportThreshold = cfg.EditWindow, cfg.ReportThreshold
 	s.app = app.New(d)
 	return servicekit.Parts{

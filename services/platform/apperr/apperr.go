@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind says what sort of failure an error is; each maps to one gRPC code.
@@ -49,18 +50,99 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// FieldViolation names one bad field and the rule it breaks.
+// FieldViolation names one bad field and the rule it breaks. Field is the
+// field's API name (snake_case, as in the proto and the JSON), with indexes
+// for list elements: "models[0].code". Reason is stable for programs; when
+// empty it is derived from the rule (see ReasonOfViolation).
 type FieldViolation struct {
-	Field string
-	Rule  string
+	Field  string
+	Rule   string
+	Reason Reason
 }
 
 // Error is a failure of a known kind. Message is safe to show to callers.
+// Reason is the stable, machine-readable cause (see reasons.go); when empty
+// the kind's default applies.
 type Error struct {
 	Kind       Kind
 	Message    string
 	Violations []FieldViolation
 	Err        error
+	Reason     Reason
+	// Metadata adds facts to the reason for programs (ErrorInfo metadata),
+	// e.g. the current state of a resource.
+	Metadata map[string]string
+	// Move describes an illegal state move: what was asked and what is
+	// allowed from the current state (a PreconditionFailure detail).
+	Move *StateMove
+	// RetryAfter says when a retry may succeed (ResourceExhausted,
+	// Unavailable); zero leaves it to the transport's default.
+	RetryAfter time.Duration
+}
+
+// StateMove is an illegal state move: Subject (e.g. "practices/p-1") is in
+// state From, Asked is not allowed from there, Allowed are the moves that are.
+type StateMove struct {
+	Subject string
+	From    string
+	Asked   string
+	Allowed []string
+}
+
+// WithReason sets the stable reason and returns e, for chaining after a
+// constructor: apperr.AlreadyExists("…").WithReason(apperr.ReasonPracticeSlugTaken).
+func (e *Error) WithReason(r Reason) *Error {
+	e.Reason = r
+	return e
+}
+
+// WithMetadata adds one fact for programs and returns e.
+func (e *Error) WithMetadata(key, value string) *Error {
+	if e.Metadata == nil {
+		e.Metadata = map[string]string{}
+	}
+	e.Metadata[key] = value
+	return e
+}
+
+// WithMove records an illegal state move; the reason becomes
+// ILLEGAL_STATE_MOVE unless one was set.
+func (e *Error) WithMove(subject, from, asked string, allowed ...string) *Error {
+	e.Move = &StateMove{Subject: subject, From: from, Asked: asked, Allowed: allowed}
+	if e.Reason == "" {
+		e.Reason = ReasonIllegalStateMove
+	}
+	return e
+}
+
+// WithRetryAfter says when a retry may succeed and returns e.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	e.RetryAfter = d
+	return e
+}
+
+// ReasonOf is the stable reason of err: the first *Error's own reason, or
+// its kind's default; INTERNAL for an error of no known kind.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ReasonInternal
+	}
+	if e.Reason != "" {
+		return e.Reason
+	}
+	if e.Kind == KindInvalidArgument && len(e.Violations) > 0 {
+		// One reason for the whole request: FIELD_REQUIRED when that is all
+		// that is wrong, else the first violation's.
+		first := ReasonOfViolation(e.Violations[0])
+		for _, v := range e.Violations {
+			if ReasonOfViolation(v) != ReasonFieldRequired {
+				return ReasonOfViolation(v)
+			}
+		}
+		return first
+	}
+	return DefaultReason(e.Kind)
 }
 
 func (e *Error) Error() string {
@@ -123,7 +205,13 @@ func Unavailable(err error, format string, args ...any) *Error {
 
 // Invalid is an InvalidArgument error for a single field.
 func Invalid(field, rule string) *Error {
-	return &Error{Kind: KindInvalidArgument, Message: "invalid request", Violations: []FieldViolation{{field, rule}}}
+	return &Error{Kind: KindInvalidArgument, Message: "invalid request", Violations: []FieldViolation{{Field: field, Rule: rule}}}
+}
+
+// InvalidBecause is Invalid with an explicit reason for the field.
+func InvalidBecause(field string, reason Reason, rule string) *Error {
+	return &Error{Kind: KindInvalidArgument, Message: "invalid request", Reason: reason,
+		Violations: []FieldViolation{{Field: field, Rule: rule, Reason: reason}}}
 }
 
 // KindOf returns the kind of the first *Error in err's chain, or KindUnknown.
@@ -142,7 +230,14 @@ type Violations struct {
 }
 
 // Add records that field breaks rule.
-func (v *Violations) Add(field, rule string) { v.list = append(v.list, FieldViolation{field, rule}) }
+func (v *Violations) Add(field, rule string) {
+	v.list = append(v.list, FieldViolation{Field: field, Rule: rule})
+}
+
+// AddReason records a violation with an explicit stable reason.
+func (v *Violations) AddReason(field string, reason Reason, rule string) {
+	v.list = append(v.list, FieldViolation{Field: field, Rule: rule, Reason: reason})
+}
 
 // Addf records a rule built from a format.
 func (v *Violations) Addf(field, format string, args ...any) {
@@ -152,7 +247,8 @@ func (v *Violations) Addf(field, format string, args ...any) {
 // Merge adds the violations of another set, each field prefixed.
 func (v *Violations) Merge(prefix string, other *Violations) {
 	for _, f := range other.list {
-		v.list = append(v.list, FieldViolation{prefix + f.Field, f.Rule})
+		f.Field = prefix + f.Field
+		v.list = append(v.list, f)
 	}
 }
 

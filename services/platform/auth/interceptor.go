@@ -2,12 +2,16 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/gemella/gemella/services/platform/apperr"
 )
 
 // MetadataKey is the gRPC metadata key of the token ("authorization: Bearer
@@ -28,20 +32,35 @@ func CallerFromMetadata(ctx context.Context, v *Verifier) (Caller, error) {
 		return Anonymous, nil
 	}
 	if len(values) > 1 {
-		return Anonymous, status.Error(codes.Unauthenticated, "send one authorization value, not several")
+		return Anonymous, unauthenticated("send one authorization value, not several", apperr.ReasonAuthenticationRequired)
 	}
 	value := strings.TrimSpace(values[0])
 	if len(value) < len(bearerPrefix) || !strings.EqualFold(value[:len(bearerPrefix)], bearerPrefix) {
-		return Anonymous, status.Error(codes.Unauthenticated, `authorization must be "Bearer <token>"`)
+		return Anonymous, unauthenticated(`authorization must be "Bearer <token>"`, apperr.ReasonAuthenticationRequired)
 	}
 	token := strings.TrimSpace(value[len(bearerPrefix):])
 	claims, err := v.Verify(token)
 	if err != nil {
 		// The reason (expired, unknown key, bad signature) helps a client
 		// developer and tells an attacker nothing the token did not.
-		return Anonymous, status.Error(codes.Unauthenticated, err.Error())
+		reason := apperr.ReasonSessionExpired
+		if errors.Is(err, ErrSessionEnded) {
+			reason = apperr.ReasonSessionEnded
+		}
+		return Anonymous, unauthenticated(err.Error(), reason)
 	}
 	return claims.Caller(), nil
+}
+
+// unauthenticated is the status of a refused token, with its reason (a
+// google.rpc.ErrorInfo) so that a client can tell a logged-out session
+// from an expired or malformed token.
+func unauthenticated(msg string, reason apperr.Reason) error {
+	st := status.New(codes.Unauthenticated, msg)
+	if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: string(reason), Domain: apperr.Domain}); err == nil {
+		st = withInfo
+	}
+	return st.Err()
 }
 
 // ExemptMethod reports the methods that never need a token and never look

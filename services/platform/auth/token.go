@@ -166,6 +166,9 @@ type Verifier struct {
 	keys   map[string]ed25519.PublicKey
 	now    func() time.Time
 	leeway time.Duration
+	// revocations are the ended sessions whose tokens are refused; nil
+	// refuses none (see WithRevocations).
+	revocations *Revocations
 }
 
 // NewVerifier accepts tokens signed by any of keys.
@@ -228,6 +231,9 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	}
 	if parsed.ExpiresAt != nil {
 		c.ExpiresAt = parsed.ExpiresAt.UTC()
+	}
+	if v.revocations.Revoked(c.SessionID) {
+		return Claims{}, ErrSessionEnded
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -67,5 +68,59 @@ func TestFromStatusKeepsMeaning(t *testing.T) {
 	}
 	if k := apperr.KindOf(FromStatus(status.Error(codes.NotFound, "no"), "practice")); k != apperr.KindNotFound {
 		t.Fatalf("kind = %v", k)
+	}
+}
+
+// The details a client acts on: the reason always, the allowed moves of an
+// illegal state move, when to retry, and the reason of each bad field.
+func TestToStatusDetails(t *testing.T) {
+	details := func(err error) (info *errdetails.ErrorInfo, pf *errdetails.PreconditionFailure, retry *errdetails.RetryInfo, br *errdetails.BadRequest) {
+		st, _ := status.FromError(ToStatus(err))
+		for _, d := range st.Details() {
+			switch d := d.(type) {
+			case *errdetails.ErrorInfo:
+				info = d
+			case *errdetails.PreconditionFailure:
+				pf = d
+			case *errdetails.RetryInfo:
+				retry = d
+			case *errdetails.BadRequest:
+				br = d
+			}
+		}
+		return
+	}
+
+	info, pf, _, _ := details(apperr.FailedPrecondition("practice p1 is DRAFT").WithMove("practices/p1", "DRAFT", "publish", "submit", "archive"))
+	if info.GetReason() != "ILLEGAL_STATE_MOVE" || info.GetDomain() != apperr.Domain || info.GetMetadata()["allowed_moves"] != "submit,archive" {
+		t.Errorf("ErrorInfo = %v", info)
+	}
+	if len(pf.GetViolations()) != 2 || pf.GetViolations()[0].GetDescription() != "submit" || pf.GetViolations()[1].GetSubject() != "practices/p1" {
+		t.Errorf("PreconditionFailure = %v", pf)
+	}
+
+	info, _, retry, _ := details(apperr.ResourceExhausted("slow down").WithReason(apperr.ReasonLoginThrottled).WithRetryAfter(7 * time.Second))
+	if info.GetReason() != "LOGIN_THROTTLED" || retry.GetRetryDelay().AsDuration() != 7*time.Second {
+		t.Errorf("ErrorInfo %v, RetryInfo %v", info, retry)
+	}
+	if _, _, retry, _ := details(apperr.Unavailable(errors.New("x"), "down")); retry.GetRetryDelay().AsDuration() != DefaultRetryDelay {
+		t.Errorf("Unavailable RetryInfo = %v", retry)
+	}
+
+	var v apperr.Violations
+	v.Add("title", "is required")
+	v.AddReason("summary", apperr.ReasonFieldControlCharacter, "must not contain control characters")
+	info, _, _, br := details(v.Err())
+	if info.GetReason() != "FIELD_CONTROL_CHARACTER" || br.GetFieldViolations()[0].GetReason() != "FIELD_REQUIRED" || br.GetFieldViolations()[1].GetReason() != "FIELD_CONTROL_CHARACTER" {
+		t.Errorf("ErrorInfo %v, BadRequest %v", info, br)
+	}
+	if info, _, _, _ := details(errors.New("driver: secret")); info.GetReason() != "INTERNAL" {
+		t.Errorf("internal ErrorInfo = %v", info)
+	}
+
+	// A downstream reason survives the hop through another service.
+	down := ToStatus(apperr.NotFound("practice x").WithReason(apperr.ReasonPracticeNotFound))
+	if got := apperr.ReasonOf(FromStatus(down, "catalog")); got != apperr.ReasonPracticeNotFound {
+		t.Errorf("reason after FromStatus = %s", got)
 	}
 }

@@ -112,6 +112,11 @@ type Ports struct {
 	// Metrics is the service's registry, served on the metrics address
 	// with the gRPC server's own series.
 	Metrics prometheus.Registerer
+	// RevokeSession ends a session's tokens at every service: this one
+	// refuses them at once, the others once the revocation reaches them
+	// through NATS (milliseconds). until is when the last token of the
+	// session expires anyway.
+	RevokeSession func(ctx context.Context, sessionID string, until time.Time) error
 }
 
 // InMemory reports a service without MongoDB or NATS.

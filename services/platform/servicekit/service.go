@@ -46,6 +46,9 @@ type Service struct {
 	js     jetstream.JetStream
 	relay  atomic.Pointer[outbox.Relay]
 
+	// revoked are the ended sessions whose tokens the verifier refuses.
+	revoked revocationState
+
 	stopTracing func(context.Context) error
 	started     atomic.Bool
 	stopped     chan struct{}
@@ -113,6 +116,8 @@ func build(ctx context.Context, d Declaration, cfg Config, logger *slog.Logger, 
 	}
 	logger = logger.With("service", d.Name)
 	s := &Service{decl: d, cfg: cfg, logger: logger, mongo: client, db: db, locks: newLocks(cfg.Mongo), stopped: make(chan struct{})}
+	s.revoked.list = auth.NewRevocations()
+	verifier = verifier.WithRevocations(s.revoked.list)
 	if s.stopTracing, err = setupTracing(ctx, d.Name, logger); err != nil {
 		return nil, fmt.Errorf("%s: tracing: %w", d.Name, err)
 	}
@@ -138,7 +143,7 @@ func build(ctx context.Context, d Declaration, cfg Config, logger *slog.Logger, 
 		s.health.watch(dependencyStore, nil)
 		s.health.watch(dependencyNATS, nil)
 	}
-	if s.parts, err = d.Build(ctx, Ports{DB: db, Notify: s.notify, Locks: s.locks, Logger: logger, Metrics: s.server.Registry()}); err != nil {
+	if s.parts, err = d.Build(ctx, Ports{DB: db, Notify: s.notify, Locks: s.locks, Logger: logger, Metrics: s.server.Registry(), RevokeSession: s.revokeSession}); err != nil {
 		return nil, err
 	}
 	if err := s.parts.validate(d.Name); err != nil {
@@ -262,6 +267,7 @@ func (s *Service) start(workCtx, relayCtx context.Context, work, relaying *sync.
 			return
 		}
 		rt.DB, rt.JS = s.db, s.jetStream()
+		work.Go(func() { s.watchRevocations(workCtx, rt.JS) })
 		if r := newRelay(s.decl.Name, rt.JS, s.db, s.decl.Collections, s.locks, s.server.Registry(), s.logger); r != nil {
 			s.relay.Store(r)
 			relaying.Go(func() { report(fail, runRelay(relayCtx, r)) })

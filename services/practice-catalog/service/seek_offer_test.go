@@ -199,8 +199,9 @@ func jsonObj(v any) map[string]any {
 
 func violationFields(body map[string]any) []string {
 	var out []string
-	for _, v := range jsonList(jsonObj(body["error"]), "field_violations") {
-		out = append(out, jsonObj(v)["field"].(string))
+	for _, v := range badRequestViolations(body) {
+		f, _ := v["field"].(string)
+		out = append(out, f)
 	}
 	return out
 }

@@ -5,12 +5,14 @@
 // source: gemella/catalog/v1/catalog.proto
 
 // The practice catalogue: organisations, good practices and their transferable
-// models. HTTP bindings live in gemella/http.yaml, so that
-// the proto sources need no third-party imports.
+// models. HTTP bindings live in gemella/http.yaml; google.api.field_behavior marks
+// the fields a request must set (REQUIRED), those the server sets
+// (OUTPUT_ONLY) and those fixed at creation (IMMUTABLE).
 
 package catalogv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -3964,31 +3966,31 @@ var File_gemella_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	" gemella/catalog/v1/catalog.proto\x12\x12gemella.catalog.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"3\n" +
+	" gemella/catalog/v1/catalog.proto\x12\x12gemella.catalog.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"3\n" +
 	"\tTerritory\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"\xb1\x03\n" +
-	"\fOrganization\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
-	"\x04kind\x18\x03 \x01(\x0e2$.gemella.catalog.v1.OrganizationKindR\x04kind\x12;\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xca\x03\n" +
+	"\fOrganization\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x02R\x04name\x12=\n" +
+	"\x04kind\x18\x03 \x01(\x0e2$.gemella.catalog.v1.OrganizationKindB\x03\xe0A\x02R\x04kind\x12;\n" +
 	"\tterritory\x18\x04 \x01(\v2\x1d.gemella.catalog.v1.TerritoryR\tterritory\x12\x1b\n" +
 	"\tparent_id\x18\x05 \x01(\tR\bparentId\x12\x1f\n" +
 	"\vnetwork_ids\x18\x06 \x03(\tR\n" +
 	"networkIds\x12\x18\n" +
 	"\awebsite\x18\a \x01(\tR\awebsite\x12 \n" +
-	"\vdescription\x18\b \x01(\tR\vdescription\x12;\n" +
-	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\vdescription\x18\b \x01(\tR\vdescription\x12@\n" +
+	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x16 \x01(\tR\x04etag\"\x80\x01\n" +
-	"\x19CreateOrganizationRequest\x12D\n" +
-	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\x12\x1d\n" +
+	"\x04etag\x18\x16 \x01(\tR\x04etag\"\x85\x01\n" +
+	"\x19CreateOrganizationRequest\x12I\n" +
+	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationB\x03\xe0A\x02R\forganization\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"(\n" +
-	"\x16GetOrganizationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xd4\x01\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"-\n" +
+	"\x16GetOrganizationRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\xd4\x01\n" +
 	"\x18ListOrganizationsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -3998,18 +4000,18 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\tparent_id\x18\x05 \x01(\tR\bparentId\"\x8b\x01\n" +
 	"\x19ListOrganizationsResponse\x12F\n" +
 	"\rorganizations\x18\x01 \x03(\v2 .gemella.catalog.v1.OrganizationR\rorganizations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x01\n" +
-	"\x19UpdateOrganizationRequest\x12D\n" +
-	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\x12;\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa3\x01\n" +
+	"\x19UpdateOrganizationRequest\x12I\n" +
+	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationB\x03\xe0A\x02R\forganization\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xc8\x01\n" +
-	"\x05Model\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\x12\x14\n" +
-	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"updateMask\"\xd7\x01\n" +
+	"\x05Model\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\xe0A\x02R\x04code\x12\x19\n" +
+	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x122\n" +
-	"\x15owner_organization_id\x18\x04 \x01(\tR\x13ownerOrganizationId\x12?\n" +
+	"\x15owner_organization_id\x18\x04 \x01(\tR\x13ownerOrganizationId\x12D\n" +
 	"\badoption\x18\n" +
-	" \x01(\v2#.gemella.catalog.v1.AdoptionFiguresR\badoption\"\xef\x01\n" +
+	" \x01(\v2#.gemella.catalog.v1.AdoptionFiguresB\x03\xe0A\x03R\badoption\"\xef\x01\n" +
 	"\x0fAdoptionFigures\x12\x1c\n" +
 	"\ttwinnings\x18\x01 \x01(\x05R\ttwinnings\x12<\n" +
 	"\x1areceiving_organization_ids\x18\x02 \x03(\tR\x18receivingOrganizationIds\x12\x1f\n" +
@@ -4026,17 +4028,17 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\".\n" +
-	"\x04Link\x12\x14\n" +
-	"\x05title\x18\x01 \x01(\tR\x05title\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\"\xd9\b\n" +
-	"\bPractice\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12\x18\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"8\n" +
+	"\x04Link\x12\x19\n" +
+	"\x05title\x18\x01 \x01(\tB\x03\xe0A\x02R\x05title\x12\x15\n" +
+	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\"\x86\t\n" +
+	"\bPractice\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
+	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x19\n" +
+	"\x05title\x18\x03 \x01(\tB\x03\xe0A\x02R\x05title\x12\x18\n" +
 	"\asummary\x18\x04 \x01(\tR\asummary\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\x124\n" +
-	"\x16owner_organization_ids\x18\x06 \x03(\tR\x14ownerOrganizationIds\x12\x16\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x129\n" +
+	"\x16owner_organization_ids\x18\x06 \x03(\tB\x03\xe0A\x02R\x14ownerOrganizationIds\x12\x16\n" +
 	"\x06themes\x18\a \x03(\tR\x06themes\x12\x18\n" +
 	"\asectors\x18\b \x03(\tR\asectors\x12;\n" +
 	"\tprogramme\x18\t \x01(\v2\x1d.gemella.catalog.v1.ProgrammeR\tprogramme\x12;\n" +
@@ -4053,22 +4055,22 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\acontact\x18\x12 \x01(\v2\x1b.gemella.catalog.v1.ContactR\acontact\x12\x1c\n" +
 	"\tlanguages\x18\x13 \x03(\tR\tlanguages\x12:\n" +
 	"\vattachments\x18\x14 \x03(\v2\x18.gemella.catalog.v1.LinkR\vattachments\x121\n" +
-	"\x06models\x18\x15 \x03(\v2\x19.gemella.catalog.v1.ModelR\x06models\x12:\n" +
-	"\x06status\x18\x1e \x01(\x0e2\".gemella.catalog.v1.PracticeStatusR\x06status\x12\x1a\n" +
-	"\brevision\x18\x1f \x01(\x05R\brevision\x12?\n" +
-	"\badoption\x18  \x01(\v2#.gemella.catalog.v1.AdoptionFiguresR\badoption\x12;\n" +
-	"\vcreate_time\x18( \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18) \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x12=\n" +
-	"\fpublish_time\x18* \x01(\v2\x1a.google.protobuf.TimestampR\vpublishTime\x12\x12\n" +
-	"\x04etag\x18+ \x01(\tR\x04etag\"p\n" +
-	"\x15CreatePracticeRequest\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12\x1d\n" +
+	"\x06models\x18\x15 \x03(\v2\x19.gemella.catalog.v1.ModelR\x06models\x12?\n" +
+	"\x06status\x18\x1e \x01(\x0e2\".gemella.catalog.v1.PracticeStatusB\x03\xe0A\x03R\x06status\x12\x1f\n" +
+	"\brevision\x18\x1f \x01(\x05B\x03\xe0A\x03R\brevision\x12D\n" +
+	"\badoption\x18  \x01(\v2#.gemella.catalog.v1.AdoptionFiguresB\x03\xe0A\x03R\badoption\x12@\n" +
+	"\vcreate_time\x18( \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18) \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12B\n" +
+	"\fpublish_time\x18* \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vpublishTime\x12\x12\n" +
+	"\x04etag\x18+ \x01(\tR\x04etag\"u\n" +
+	"\x15CreatePracticeRequest\x12=\n" +
+	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeB\x03\xe0A\x02R\bpractice\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"$\n" +
-	"\x12GetPracticeRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x97\x02\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\")\n" +
+	"\x12GetPracticeRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x97\x02\n" +
 	"\x14ListPracticesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4080,23 +4082,23 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x06status\x18\a \x01(\x0e2\".gemella.catalog.v1.PracticeStatusR\x06status\"{\n" +
 	"\x15ListPracticesResponse\x12:\n" +
 	"\tpractices\x18\x01 \x03(\v2\x1c.gemella.catalog.v1.PracticeR\tpractices\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n" +
-	"\x15UpdatePracticeRequest\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12;\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x01\n" +
+	"\x15UpdatePracticeRequest\x12=\n" +
+	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeB\x03\xe0A\x02R\bpractice\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\";\n" +
-	"\x15SubmitPracticeRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"<\n" +
-	"\x16PublishPracticeRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"T\n" +
-	"\x16ArchivePracticeRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"updateMask\"@\n" +
+	"\x15SubmitPracticeRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"A\n" +
+	"\x16PublishPracticeRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"Y\n" +
+	"\x16ArchivePracticeRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xa2\x01\n" +
-	"\x15RevisePracticeRequest\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12;\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xa7\x01\n" +
+	"\x15RevisePracticeRequest\x12=\n" +
+	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeB\x03\xe0A\x02R\bpractice\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"\xd6\x01\n" +
@@ -4107,35 +4109,35 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
 	"revised_by\x18\x03 \x01(\tR\trevisedBy\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\x126\n" +
-	"\acontent\x18\x05 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\acontent\".\n" +
-	"\x1cListPracticeRevisionsRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"c\n" +
+	"\acontent\x18\x05 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\acontent\"3\n" +
+	"\x1cListPracticeRevisionsRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"c\n" +
 	"\x1dListPracticeRevisionsResponse\x12B\n" +
-	"\trevisions\x18\x01 \x03(\v2$.gemella.catalog.v1.PracticeRevisionR\trevisions\"\x95\x04\n" +
-	"\x04Need\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
-	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12\x18\n" +
-	"\aproblem\x18\x04 \x01(\tR\aproblem\x12\x16\n" +
+	"\trevisions\x18\x01 \x03(\v2$.gemella.catalog.v1.PracticeRevisionR\trevisions\"\xc0\x04\n" +
+	"\x04Need\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12/\n" +
+	"\x0forganization_id\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x05R\x0eorganizationId\x12\x19\n" +
+	"\x05title\x18\x03 \x01(\tB\x03\xe0A\x02R\x05title\x12\x1d\n" +
+	"\aproblem\x18\x04 \x01(\tB\x03\xe0A\x02R\aproblem\x12\x16\n" +
 	"\x06themes\x18\x05 \x03(\tR\x06themes\x12\x18\n" +
 	"\asectors\x18\x06 \x03(\tR\asectors\x12;\n" +
 	"\tterritory\x18\a \x01(\v2\x1d.gemella.catalog.v1.TerritoryR\tterritory\x12#\n" +
 	"\rdesired_start\x18\b \x01(\tR\fdesiredStart\x12\x1a\n" +
-	"\blanguage\x18\t \x01(\tR\blanguage\x126\n" +
+	"\blanguage\x18\t \x01(\tR\blanguage\x12;\n" +
 	"\x06status\x18\n" +
-	" \x01(\x0e2\x1e.gemella.catalog.v1.NeedStatusR\x06status\x12.\n" +
-	"\x13matched_twinning_id\x18\v \x01(\tR\x11matchedTwinningId\x12;\n" +
-	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	" \x01(\x0e2\x1e.gemella.catalog.v1.NeedStatusB\x03\xe0A\x03R\x06status\x123\n" +
+	"\x13matched_twinning_id\x18\v \x01(\tB\x03\xe0A\x03R\x11matchedTwinningId\x12@\n" +
+	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x16 \x01(\tR\x04etag\"`\n" +
-	"\x11CreateNeedRequest\x12,\n" +
-	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x1d\n" +
+	"\x04etag\x18\x16 \x01(\tR\x04etag\"e\n" +
+	"\x11CreateNeedRequest\x121\n" +
+	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedB\x03\xe0A\x02R\x04need\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\" \n" +
-	"\x0eGetNeedRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x84\x02\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"%\n" +
+	"\x0eGetNeedRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x84\x02\n" +
 	"\x10ListNeedsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4147,19 +4149,19 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\"k\n" +
 	"\x11ListNeedsResponse\x12.\n" +
 	"\x05needs\x18\x01 \x03(\v2\x18.gemella.catalog.v1.NeedR\x05needs\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"~\n" +
-	"\x11UpdateNeedRequest\x12,\n" +
-	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12;\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x83\x01\n" +
+	"\x11UpdateNeedRequest\x121\n" +
+	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedB\x03\xe0A\x02R\x04need\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"N\n" +
-	"\x10CloseNeedRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"updateMask\"S\n" +
+	"\x10CloseNeedRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xca\x03\n" +
-	"\x05Offer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
-	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1f\n" +
-	"\vpractice_id\x18\x03 \x01(\tR\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xf3\x03\n" +
+	"\x05Offer\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12/\n" +
+	"\x0forganization_id\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x05R\x0eorganizationId\x12'\n" +
+	"\vpractice_id\x18\x03 \x01(\tB\x06\xe0A\x02\xe0A\x05R\n" +
 	"practiceId\x12\x1f\n" +
 	"\vmodel_codes\x18\x04 \x03(\tR\n" +
 	"modelCodes\x12\x1a\n" +
@@ -4167,20 +4169,20 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\tlanguages\x18\x06 \x03(\tR\tlanguages\x12\x1e\n" +
 	"\n" +
 	"conditions\x18\a \x01(\tR\n" +
-	"conditions\x127\n" +
-	"\x06status\x18\b \x01(\x0e2\x1f.gemella.catalog.v1.OfferStatusR\x06status\x12%\n" +
-	"\x0epractice_title\x18\t \x01(\tR\rpracticeTitle\x12;\n" +
-	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"conditions\x12<\n" +
+	"\x06status\x18\b \x01(\x0e2\x1f.gemella.catalog.v1.OfferStatusB\x03\xe0A\x03R\x06status\x12*\n" +
+	"\x0epractice_title\x18\t \x01(\tB\x03\xe0A\x03R\rpracticeTitle\x12@\n" +
+	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x16 \x01(\tR\x04etag\"d\n" +
-	"\x12CreateOfferRequest\x12/\n" +
-	"\x05offer\x18\x01 \x01(\v2\x19.gemella.catalog.v1.OfferR\x05offer\x12\x1d\n" +
+	"\x04etag\x18\x16 \x01(\tR\x04etag\"i\n" +
+	"\x12CreateOfferRequest\x124\n" +
+	"\x05offer\x18\x01 \x01(\v2\x19.gemella.catalog.v1.OfferB\x03\xe0A\x02R\x05offer\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"!\n" +
-	"\x0fGetOfferRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xd2\x01\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"&\n" +
+	"\x0fGetOfferRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\xd2\x01\n" +
 	"\x11ListOffersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4191,9 +4193,9 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"practiceId\"o\n" +
 	"\x12ListOffersResponse\x121\n" +
 	"\x06offers\x18\x01 \x03(\v2\x19.gemella.catalog.v1.OfferR\x06offers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n" +
-	"\x11CloseOfferRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
+	"\x11CloseOfferRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"8\n" +
 	"\n" +
@@ -4259,9 +4261,9 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\rPracticeMatch\x128\n" +
 	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12:\n" +
-	"\areasons\x18\x03 \x01(\v2 .gemella.catalog.v1.MatchReasonsR\areasons\"E\n" +
-	"\x16ListNeedMatchesRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\areasons\x18\x03 \x01(\v2 .gemella.catalog.v1.MatchReasonsR\areasons\"J\n" +
+	"\x16ListNeedMatchesRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"V\n" +
 	"\x17ListNeedMatchesResponse\x12;\n" +
 	"\amatches\x18\x01 \x03(\v2!.gemella.catalog.v1.PracticeMatchR\amatches\"\xa6\x01\n" +
@@ -4269,9 +4271,9 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x19\n" +
 	"\boffer_id\x18\x03 \x01(\tR\aofferId\x12:\n" +
-	"\areasons\x18\x04 \x01(\v2 .gemella.catalog.v1.MatchReasonsR\areasons\"`\n" +
-	"\x18ListMatchingNeedsRequest\x12'\n" +
-	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1b\n" +
+	"\areasons\x18\x04 \x01(\v2 .gemella.catalog.v1.MatchReasonsR\areasons\"e\n" +
+	"\x18ListMatchingNeedsRequest\x12,\n" +
+	"\x0forganization_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x0eorganizationId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"T\n" +
 	"\x19ListMatchingNeedsResponse\x127\n" +
 	"\amatches\x18\x01 \x03(\v2\x1d.gemella.catalog.v1.NeedMatchR\amatches*\xaa\x03\n" +

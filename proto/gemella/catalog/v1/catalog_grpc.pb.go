@@ -5,8 +5,9 @@
 // source: gemella/catalog/v1/catalog.proto
 
 // The practice catalogue: organisations, good practices and their transferable
-// models. HTTP bindings live in gemella/http.yaml, so that
-// the proto sources need no third-party imports.
+// models. HTTP bindings live in gemella/http.yaml; google.api.field_behavior marks
+// the fields a request must set (REQUIRED), those the server sets
+// (OUTPUT_ONLY) and those fixed at creation (IMMUTABLE).
 
 package catalogv1
 
@@ -99,6 +100,7 @@ type CatalogServiceClient interface {
 	SearchNeeds(ctx context.Context, in *SearchNeedsRequest, opts ...grpc.CallOption) (*SearchNeedsResponse, error)
 	// "Cerco": an organisation asks for support on a problem. Starts OPEN.
 	CreateNeed(ctx context.Context, in *CreateNeedRequest, opts ...grpc.CallOption) (*Need, error)
+	// Gets a need by id.
 	GetNeed(ctx context.Context, in *GetNeedRequest, opts ...grpc.CallOption) (*Need, error)
 	// Needs, newest first, with filters.
 	ListNeeds(ctx context.Context, in *ListNeedsRequest, opts ...grpc.CallOption) (*ListNeedsResponse, error)
@@ -110,7 +112,9 @@ type CatalogServiceClient interface {
 	ListNeedMatches(ctx context.Context, in *ListNeedMatchesRequest, opts ...grpc.CallOption) (*ListNeedMatchesResponse, error)
 	// "Offro": an organisation offers support on one of its practices. Starts OPEN.
 	CreateOffer(ctx context.Context, in *CreateOfferRequest, opts ...grpc.CallOption) (*Offer, error)
+	// Gets an offer by id.
 	GetOffer(ctx context.Context, in *GetOfferRequest, opts ...grpc.CallOption) (*Offer, error)
+	// Offers, newest first, with filters.
 	ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error)
 	// OPEN → CLOSED.
 	CloseOffer(ctx context.Context, in *CloseOfferRequest, opts ...grpc.CallOption) (*Offer, error)
@@ -434,6 +438,7 @@ type CatalogServiceServer interface {
 	SearchNeeds(context.Context, *SearchNeedsRequest) (*SearchNeedsResponse, error)
 	// "Cerco": an organisation asks for support on a problem. Starts OPEN.
 	CreateNeed(context.Context, *CreateNeedRequest) (*Need, error)
+	// Gets a need by id.
 	GetNeed(context.Context, *GetNeedRequest) (*Need, error)
 	// Needs, newest first, with filters.
 	ListNeeds(context.Context, *ListNeedsRequest) (*ListNeedsResponse, error)
@@ -445,7 +450,9 @@ type CatalogServiceServer interface {
 	ListNeedMatches(context.Context, *ListNeedMatchesRequest) (*ListNeedMatchesResponse, error)
 	// "Offro": an organisation offers support on one of its practices. Starts OPEN.
 	CreateOffer(context.Context, *CreateOfferRequest) (*Offer, error)
+	// Gets an offer by id.
 	GetOffer(context.Context, *GetOfferRequest) (*Offer, error)
+	// Offers, newest first, with filters.
 	ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error)
 	// OPEN → CLOSED.
 	CloseOffer(context.Context, *CloseOfferRequest) (*Offer, error)

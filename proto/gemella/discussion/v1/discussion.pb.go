@@ -10,6 +10,7 @@
 package discussionv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -2509,90 +2510,90 @@ var File_gemella_discussion_v1_discussion_proto protoreflect.FileDescriptor
 
 const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\n" +
-	"&gemella/discussion/v1/discussion.proto\x12\x15gemella.discussion.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x02\n" +
-	"\vAffiliation\x12'\n" +
-	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12@\n" +
-	"\x06status\x18\x02 \x01(\x0e2(.gemella.discussion.v1.AffiliationStatusR\x06status\x12=\n" +
-	"\frequest_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x12;\n" +
-	"\vdecide_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"decideTime\x12\x1d\n" +
+	"&gemella/discussion/v1/discussion.proto\x12\x15gemella.discussion.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x02\n" +
+	"\vAffiliation\x12,\n" +
+	"\x0forganization_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x0eorganizationId\x12E\n" +
+	"\x06status\x18\x02 \x01(\x0e2(.gemella.discussion.v1.AffiliationStatusB\x03\xe0A\x03R\x06status\x12B\n" +
+	"\frequest_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vrequestTime\x12@\n" +
+	"\vdecide_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"decideTime\x12\"\n" +
 	"\n" +
-	"decided_by\x18\x05 \x01(\tR\tdecidedBy\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xbe\x03\n" +
-	"\x06Member\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\x12'\n" +
+	"decided_by\x18\x05 \x01(\tB\x03\xe0A\x03R\tdecidedBy\x12\x1b\n" +
+	"\x06reason\x18\x06 \x01(\tB\x03\xe0A\x03R\x06reason\"\xe1\x03\n" +
+	"\x06Member\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12&\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x19\n" +
+	"\x05email\x18\x03 \x01(\tB\x03\xe0A\x02R\x05email\x12'\n" +
 	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\x12+\n" +
 	"\x11organization_name\x18\x05 \x01(\tR\x10organizationName\x12\x1d\n" +
 	"\n" +
-	"role_title\x18\x06 \x01(\tR\troleTitle\x121\n" +
-	"\x05roles\x18\a \x03(\x0e2\x1b.gemella.discussion.v1.RoleR\x05roles\x12F\n" +
-	"\faffiliations\x18\b \x03(\v2\".gemella.discussion.v1.AffiliationR\faffiliations\x127\n" +
-	"\tjoin_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bjoinTime\x12B\n" +
+	"role_title\x18\x06 \x01(\tR\troleTitle\x126\n" +
+	"\x05roles\x18\a \x03(\x0e2\x1b.gemella.discussion.v1.RoleB\x03\xe0A\x03R\x05roles\x12K\n" +
+	"\faffiliations\x18\b \x03(\v2\".gemella.discussion.v1.AffiliationB\x03\xe0A\x03R\faffiliations\x12<\n" +
+	"\tjoin_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bjoinTime\x12G\n" +
 	"\x0flast_login_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\rlastLoginTime\"j\n" +
-	"\x15RegisterMemberRequest\x125\n" +
-	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberR\x06member\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"H\n" +
-	"\x14CreateSessionRequest\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"\x17\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastLoginTime\"t\n" +
+	"\x15RegisterMemberRequest\x12:\n" +
+	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberB\x03\xe0A\x02R\x06member\x12\x1f\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\"R\n" +
+	"\x14CreateSessionRequest\x12\x19\n" +
+	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x02R\x05email\x12\x1f\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\"\x17\n" +
 	"\x15RefreshSessionRequest\"\x16\n" +
 	"\x14DeleteSessionRequest\"c\n" +
 	"\x11GrantRolesRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x121\n" +
-	"\x05roles\x18\x02 \x03(\x0e2\x1b.gemella.discussion.v1.RoleR\x05roles\"\x93\x01\n" +
-	"\aSession\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
-	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\x125\n" +
-	"\x06member\x18\x03 \x01(\v2\x1d.gemella.discussion.v1.MemberR\x06member\"\x15\n" +
+	"\x05roles\x18\x02 \x03(\x0e2\x1b.gemella.discussion.v1.RoleR\x05roles\"\xa2\x01\n" +
+	"\aSession\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x03R\x05token\x12@\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"expireTime\x12:\n" +
+	"\x06member\x18\x03 \x01(\v2\x1d.gemella.discussion.v1.MemberB\x03\xe0A\x03R\x06member\"\x15\n" +
 	"\x13GetMyProfileRequest\"\x8c\x01\n" +
 	"\x16UpdateMyProfileRequest\x125\n" +
 	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberR\x06member\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\"\n" +
-	"\x10GetMemberRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"P\n" +
+	"updateMask\"'\n" +
+	"\x10GetMemberRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"P\n" +
 	"\x12ListMembersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"v\n" +
 	"\x13ListMembersResponse\x127\n" +
 	"\amembers\x18\x01 \x03(\v2\x1d.gemella.discussion.v1.MemberR\amembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
-	"\x19RequestAffiliationRequest\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12'\n" +
-	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\"\x90\x01\n" +
-	"\x18DecideAffiliationRequest\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12'\n" +
-	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x16\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"k\n" +
+	"\x19RequestAffiliationRequest\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x12,\n" +
+	"\x0forganization_id\x18\x02 \x01(\tB\x03\xe0A\x02R\x0eorganizationId\"\x9a\x01\n" +
+	"\x18DecideAffiliationRequest\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x12,\n" +
+	"\x0forganization_id\x18\x02 \x01(\tB\x03\xe0A\x02R\x0eorganizationId\x12\x16\n" +
 	"\x06verify\x18\x03 \x01(\bR\x06verify\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xbf\x03\n" +
-	"\x06Thread\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
-	"\x05scope\x18\x02 \x01(\x0e2\x1c.gemella.discussion.v1.ScopeR\x05scope\x12\x19\n" +
-	"\bscope_id\x18\x03 \x01(\tR\ascopeId\x12\x14\n" +
-	"\x05title\x18\x04 \x01(\tR\x05title\x12\x12\n" +
-	"\x04body\x18\x05 \x01(\tR\x04body\x12\x1b\n" +
-	"\tbody_html\x18\x06 \x01(\tR\bbodyHtml\x12\x1b\n" +
-	"\tauthor_id\x18\a \x01(\tR\bauthorId\x12\x1f\n" +
-	"\vauthor_name\x18\b \x01(\tR\n" +
-	"authorName\x12\x1d\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xf9\x03\n" +
+	"\x06Thread\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12:\n" +
+	"\x05scope\x18\x02 \x01(\x0e2\x1c.gemella.discussion.v1.ScopeB\x06\xe0A\x02\xe0A\x05R\x05scope\x12\x1e\n" +
+	"\bscope_id\x18\x03 \x01(\tB\x03\xe0A\x05R\ascopeId\x12\x19\n" +
+	"\x05title\x18\x04 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
+	"\x04body\x18\x05 \x01(\tR\x04body\x12 \n" +
+	"\tbody_html\x18\x06 \x01(\tB\x03\xe0A\x03R\bbodyHtml\x12 \n" +
+	"\tauthor_id\x18\a \x01(\tB\x03\xe0A\x03R\bauthorId\x12$\n" +
+	"\vauthor_name\x18\b \x01(\tB\x03\xe0A\x03R\n" +
+	"authorName\x12\"\n" +
 	"\n" +
-	"post_count\x18\t \x01(\x05R\tpostCount\x12+\n" +
+	"post_count\x18\t \x01(\x05B\x03\xe0A\x03R\tpostCount\x120\n" +
 	"\x11participant_count\x18\n" +
-	" \x01(\x05R\x10participantCount\x12;\n" +
-	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12H\n" +
-	"\x12last_activity_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x10lastActivityTime\"k\n" +
-	"\x13CreateThreadRequest\x125\n" +
-	"\x06thread\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.ThreadR\x06thread\x12\x1d\n" +
+	" \x01(\x05B\x03\xe0A\x03R\x10participantCount\x12@\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12M\n" +
+	"\x12last_activity_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x10lastActivityTime\"p\n" +
+	"\x13CreateThreadRequest\x12:\n" +
+	"\x06thread\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.ThreadB\x03\xe0A\x02R\x06thread\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"\"\n" +
-	"\x10GetThreadRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xc6\x01\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"'\n" +
+	"\x10GetThreadRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\xc6\x01\n" +
 	"\x12ListThreadsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2604,71 +2605,71 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"practiceId\"v\n" +
 	"\x13ListThreadsResponse\x127\n" +
 	"\athreads\x18\x01 \x03(\v2\x1d.gemella.discussion.v1.ThreadR\athreads\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbd\x03\n" +
-	"\x04Post\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x1b\n" +
-	"\tparent_id\x18\x03 \x01(\tR\bparentId\x12\x1b\n" +
-	"\tauthor_id\x18\x04 \x01(\tR\bauthorId\x12\x1f\n" +
-	"\vauthor_name\x18\x05 \x01(\tR\n" +
-	"authorName\x12\x12\n" +
-	"\x04body\x18\x06 \x01(\tR\x04body\x12\x1b\n" +
-	"\tbody_html\x18\a \x01(\tR\bbodyHtml\x126\n" +
-	"\x05state\x18\b \x01(\x0e2 .gemella.discussion.v1.PostStateR\x05state\x12!\n" +
-	"\freport_count\x18\t \x01(\x05R\vreportCount\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf9\x03\n" +
+	"\x04Post\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
+	"\tthread_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bthreadId\x12 \n" +
+	"\tparent_id\x18\x03 \x01(\tB\x03\xe0A\x05R\bparentId\x12 \n" +
+	"\tauthor_id\x18\x04 \x01(\tB\x03\xe0A\x03R\bauthorId\x12$\n" +
+	"\vauthor_name\x18\x05 \x01(\tB\x03\xe0A\x03R\n" +
+	"authorName\x12\x17\n" +
+	"\x04body\x18\x06 \x01(\tB\x03\xe0A\x02R\x04body\x12 \n" +
+	"\tbody_html\x18\a \x01(\tB\x03\xe0A\x03R\bbodyHtml\x12;\n" +
+	"\x05state\x18\b \x01(\x0e2 .gemella.discussion.v1.PostStateB\x03\xe0A\x03R\x05state\x12&\n" +
+	"\freport_count\x18\t \x01(\x05B\x03\xe0A\x03R\vreportCount\x120\n" +
 	"\x11moderation_reason\x18\n" +
-	" \x01(\tR\x10moderationReason\x12;\n" +
-	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x127\n" +
-	"\tedit_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\beditTime\"}\n" +
-	"\x0eAddPostRequest\x12\x1b\n" +
-	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12/\n" +
-	"\x04post\x18\x02 \x01(\v2\x1b.gemella.discussion.v1.PostR\x04post\x12\x1d\n" +
+	" \x01(\tB\x03\xe0A\x03R\x10moderationReason\x12@\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12<\n" +
+	"\tedit_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\beditTime\"\x87\x01\n" +
+	"\x0eAddPostRequest\x12 \n" +
+	"\tthread_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bthreadId\x124\n" +
+	"\x04post\x18\x02 \x01(\v2\x1b.gemella.discussion.v1.PostB\x03\xe0A\x02R\x04post\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"k\n" +
-	"\x10ListPostsRequest\x12\x1b\n" +
-	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1b\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"p\n" +
+	"\x10ListPostsRequest\x12 \n" +
+	"\tthread_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bthreadId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"n\n" +
 	"\x11ListPostsResponse\x121\n" +
 	"\x05posts\x18\x01 \x03(\v2\x1b.gemella.discussion.v1.PostR\x05posts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"5\n" +
-	"\x0fEditPostRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\tR\x04body\"#\n" +
-	"\x11DeletePostRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\";\n" +
-	"\x11ReportPostRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"=\n" +
-	"\x13ModeratePostRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"V\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n" +
+	"\x0fEditPostRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x17\n" +
+	"\x04body\x18\x02 \x01(\tB\x03\xe0A\x02R\x04body\"(\n" +
+	"\x11DeletePostRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"@\n" +
+	"\x11ReportPostRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"G\n" +
+	"\x13ModeratePostRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1b\n" +
+	"\x06reason\x18\x02 \x01(\tB\x03\xe0A\x02R\x06reason\"V\n" +
 	"\x18ListReportedPostsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xbf\x03\n" +
-	"\x05Story\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\tR\x04body\x12\x1b\n" +
-	"\tbody_html\x18\x04 \x01(\tR\bbodyHtml\x12\x1f\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xf1\x03\n" +
+	"\x05Story\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x19\n" +
+	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x17\n" +
+	"\x04body\x18\x03 \x01(\tB\x03\xe0A\x02R\x04body\x12 \n" +
+	"\tbody_html\x18\x04 \x01(\tB\x03\xe0A\x03R\bbodyHtml\x12\x1f\n" +
 	"\vtwinning_id\x18\x05 \x01(\tR\n" +
 	"twinningId\x12\x1f\n" +
 	"\vpractice_id\x18\x06 \x01(\tR\n" +
-	"practiceId\x12\x1b\n" +
-	"\tauthor_id\x18\a \x01(\tR\bauthorId\x12\x1f\n" +
-	"\vauthor_name\x18\b \x01(\tR\n" +
-	"authorName\x12:\n" +
-	"\x06status\x18\t \x01(\x0e2\".gemella.discussion.v1.StoryStatusR\x06status\x12'\n" +
+	"practiceId\x12 \n" +
+	"\tauthor_id\x18\a \x01(\tB\x03\xe0A\x03R\bauthorId\x12$\n" +
+	"\vauthor_name\x18\b \x01(\tB\x03\xe0A\x03R\n" +
+	"authorName\x12?\n" +
+	"\x06status\x18\t \x01(\x0e2\".gemella.discussion.v1.StoryStatusB\x03\xe0A\x03R\x06status\x12,\n" +
 	"\x0fdecision_reason\x18\n" +
-	" \x01(\tR\x0edecisionReason\x12;\n" +
-	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12=\n" +
-	"\fpublish_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vpublishTime\"g\n" +
-	"\x12SubmitStoryRequest\x122\n" +
-	"\x05story\x18\x01 \x01(\v2\x1c.gemella.discussion.v1.StoryR\x05story\x12\x1d\n" +
+	" \x01(\tB\x03\xe0A\x03R\x0edecisionReason\x12@\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12B\n" +
+	"\fpublish_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vpublishTime\"l\n" +
+	"\x12SubmitStoryRequest\x127\n" +
+	"\x05story\x18\x01 \x01(\v2\x1c.gemella.discussion.v1.StoryB\x03\xe0A\x02R\x05story\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\"\xce\x01\n" +
 	"\x12ListStoriesRequest\x12\x1b\n" +
@@ -2682,11 +2683,11 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x06status\x18\x05 \x01(\x0e2\".gemella.discussion.v1.StoryStatusR\x06status\"u\n" +
 	"\x13ListStoriesResponse\x126\n" +
 	"\astories\x18\x01 \x03(\v2\x1c.gemella.discussion.v1.StoryR\astories\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"!\n" +
-	"\x0fGetStoryRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"<\n" +
-	"\x12DecideStoryRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
+	"\x0fGetStoryRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"A\n" +
+	"\x12DecideStoryRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason*\x80\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +

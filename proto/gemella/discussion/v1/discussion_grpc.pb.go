@@ -96,6 +96,7 @@ type DiscussionServiceClient interface {
 	GrantRoles(ctx context.Context, in *GrantRolesRequest, opts ...grpc.CallOption) (*Member, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(ctx context.Context, in *CreateThreadRequest, opts ...grpc.CallOption) (*Thread, error)
+	// Gets a thread by id.
 	GetThread(ctx context.Context, in *GetThreadRequest, opts ...grpc.CallOption) (*Thread, error)
 	// Threads by last activity, newest first; filter by twinning or practice.
 	ListThreads(ctx context.Context, in *ListThreadsRequest, opts ...grpc.CallOption) (*ListThreadsResponse, error)
@@ -119,6 +120,7 @@ type DiscussionServiceClient interface {
 	SubmitStory(ctx context.Context, in *SubmitStoryRequest, opts ...grpc.CallOption) (*Story, error)
 	// Published stories (moderators may ask for pending ones).
 	ListStories(ctx context.Context, in *ListStoriesRequest, opts ...grpc.CallOption) (*ListStoriesResponse, error)
+	// Gets a story by id (a pending one: its author and moderators only).
 	GetStory(ctx context.Context, in *GetStoryRequest, opts ...grpc.CallOption) (*Story, error)
 	// A moderator publishes a pending story.
 	PublishStory(ctx context.Context, in *DecideStoryRequest, opts ...grpc.CallOption) (*Story, error)
@@ -448,6 +450,7 @@ type DiscussionServiceServer interface {
 	GrantRoles(context.Context, *GrantRolesRequest) (*Member, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(context.Context, *CreateThreadRequest) (*Thread, error)
+	// Gets a thread by id.
 	GetThread(context.Context, *GetThreadRequest) (*Thread, error)
 	// Threads by last activity, newest first; filter by twinning or practice.
 	ListThreads(context.Context, *ListThreadsRequest) (*ListThreadsResponse, error)
@@ -471,6 +474,7 @@ type DiscussionServiceServer interface {
 	SubmitStory(context.Context, *SubmitStoryRequest) (*Story, error)
 	// Published stories (moderators may ask for pending ones).
 	ListStories(context.Context, *ListStoriesRequest) (*ListStoriesResponse, error)
+	// Gets a story by id (a pending one: its author and moderators only).
 	GetStory(context.Context, *GetStoryRequest) (*Story, error)
 	// A moderator publishes a pending story.
 	PublishStory(context.Context, *DecideStoryRequest) (*Story, error)

@@ -10,6 +10,7 @@
 package twinningv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -1849,51 +1850,51 @@ var File_gemella_twinning_v1_twinning_proto protoreflect.FileDescriptor
 
 const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\n" +
-	"\"gemella/twinning/v1/twinning.proto\x12\x13gemella.twinning.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"5\n" +
-	"\tObjective\x12\x14\n" +
-	"\x05level\x18\x01 \x01(\tR\x05level\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"?\n" +
+	"\"gemella/twinning/v1/twinning.proto\x12\x13gemella.twinning.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"?\n" +
+	"\tObjective\x12\x19\n" +
+	"\x05level\x18\x01 \x01(\tB\x03\xe0A\x02R\x05level\x12\x17\n" +
+	"\x04text\x18\x02 \x01(\tB\x03\xe0A\x02R\x04text\"?\n" +
 	"\tProgramme\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
 	"priorities\x18\x02 \x03(\tR\n" +
-	"priorities\"\xda\x01\n" +
-	"\fStatusChange\x127\n" +
-	"\x04from\x18\x01 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x04from\x123\n" +
-	"\x02to\x18\x02 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x02to\x12\x14\n" +
-	"\x05actor\x18\x03 \x01(\tR\x05actor\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"b\n" +
+	"priorities\"\xf3\x01\n" +
+	"\fStatusChange\x12<\n" +
+	"\x04from\x18\x01 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusB\x03\xe0A\x03R\x04from\x128\n" +
+	"\x02to\x18\x02 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusB\x03\xe0A\x03R\x02to\x12\x19\n" +
+	"\x05actor\x18\x03 \x01(\tB\x03\xe0A\x03R\x05actor\x123\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12\x1b\n" +
+	"\x06reason\x18\x05 \x01(\tB\x03\xe0A\x03R\x06reason\"l\n" +
 	"\x04Note\x12\x12\n" +
-	"\x04text\x18\x01 \x01(\tR\x04text\x12\x16\n" +
-	"\x06author\x18\x02 \x01(\tR\x06author\x12.\n" +
-	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xe7\x03\n" +
-	"\bTransfer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
-	"\vpractice_id\x18\x02 \x01(\tR\n" +
-	"practiceId\x12\x1d\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1b\n" +
+	"\x06author\x18\x02 \x01(\tB\x03\xe0A\x03R\x06author\x123\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\"\xa0\x04\n" +
+	"\bTransfer\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12'\n" +
+	"\vpractice_id\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x05R\n" +
+	"practiceId\x12%\n" +
 	"\n" +
-	"model_code\x18\x03 \x01(\tR\tmodelCode\x120\n" +
-	"\x14from_organization_id\x18\x04 \x01(\tR\x12fromOrganizationId\x12,\n" +
-	"\x12to_organization_id\x18\x05 \x01(\tR\x10toOrganizationId\x12;\n" +
-	"\x06status\x18\x06 \x01(\x0e2#.gemella.twinning.v1.TransferStatusR\x06status\x12/\n" +
-	"\x05notes\x18\a \x03(\v2\x19.gemella.twinning.v1.NoteR\x05notes\x12\x1d\n" +
+	"model_code\x18\x03 \x01(\tB\x06\xe0A\x02\xe0A\x05R\tmodelCode\x128\n" +
+	"\x14from_organization_id\x18\x04 \x01(\tB\x06\xe0A\x02\xe0A\x05R\x12fromOrganizationId\x124\n" +
+	"\x12to_organization_id\x18\x05 \x01(\tB\x06\xe0A\x02\xe0A\x05R\x10toOrganizationId\x12;\n" +
+	"\x06status\x18\x06 \x01(\x0e2#.gemella.twinning.v1.TransferStatusR\x06status\x124\n" +
+	"\x05notes\x18\a \x03(\v2\x19.gemella.twinning.v1.NoteB\x03\xe0A\x03R\x05notes\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\b \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\t \x01(\tR\aendDate\x12%\n" +
+	"\bend_date\x18\t \x01(\tR\aendDate\x12*\n" +
 	"\x0epractice_title\x18\n" +
-	" \x01(\tR\rpracticeTitle\x12\x1f\n" +
-	"\vmodel_title\x18\v \x01(\tR\n" +
-	"modelTitle\x12;\n" +
-	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\".\n" +
-	"\x04Link\x12\x14\n" +
-	"\x05title\x18\x01 \x01(\tR\x05title\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\"\x81\x04\n" +
-	"\bActivity\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
-	"\x04kind\x18\x02 \x01(\x0e2!.gemella.twinning.v1.ActivityKindR\x04kind\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12 \n" +
+	" \x01(\tB\x03\xe0A\x03R\rpracticeTitle\x12$\n" +
+	"\vmodel_title\x18\v \x01(\tB\x03\xe0A\x03R\n" +
+	"modelTitle\x12@\n" +
+	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\"8\n" +
+	"\x04Link\x12\x19\n" +
+	"\x05title\x18\x01 \x01(\tB\x03\xe0A\x02R\x05title\x12\x15\n" +
+	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\"\x9f\x04\n" +
+	"\bActivity\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12:\n" +
+	"\x04kind\x18\x02 \x01(\x0e2!.gemella.twinning.v1.ActivityKindB\x03\xe0A\x02R\x04kind\x12\x19\n" +
+	"\x05title\x18\x03 \x01(\tB\x03\xe0A\x02R\x05title\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x12\n" +
 	"\x04date\x18\x05 \x01(\tR\x04date\x12\"\n" +
 	"\fparticipants\x18\x06 \x03(\tR\fparticipants\x12\x18\n" +
@@ -1902,15 +1903,15 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\tmilestone\x18\t \x01(\bR\tmilestone\x12\x19\n" +
 	"\bdue_date\x18\n" +
 	" \x01(\tR\adueDate\x12\x12\n" +
-	"\x04done\x18\v \x01(\bR\x04done\x12L\n" +
-	"\x0fmilestone_state\x18\f \x01(\x0e2#.gemella.twinning.v1.MilestoneStateR\x0emilestoneState\x12\x1b\n" +
-	"\tlogged_by\x18\r \x01(\tR\bloggedBy\x12;\n" +
-	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xa4\b\n" +
-	"\bTwinning\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04code\x18\x02 \x01(\tR\x04code\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12\x18\n" +
+	"\x04done\x18\v \x01(\bR\x04done\x12Q\n" +
+	"\x0fmilestone_state\x18\f \x01(\x0e2#.gemella.twinning.v1.MilestoneStateB\x03\xe0A\x03R\x0emilestoneState\x12 \n" +
+	"\tlogged_by\x18\r \x01(\tB\x03\xe0A\x03R\bloggedBy\x12@\n" +
+	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\"\xd1\b\n" +
+	"\bTwinning\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x17\n" +
+	"\x04code\x18\x02 \x01(\tB\x03\xe0A\x02R\x04code\x12\x19\n" +
+	"\x05title\x18\x03 \x01(\tB\x03\xe0A\x02R\x05title\x12\x18\n" +
 	"\asummary\x18\x04 \x01(\tR\asummary\x12>\n" +
 	"\n" +
 	"objectives\x18\x05 \x03(\v2\x1e.gemella.twinning.v1.ObjectiveR\n" +
@@ -1928,24 +1929,24 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"start_date\x18\r \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\x0e \x01(\tR\aendDate\x12&\n" +
 	"\x0flive_stream_url\x18\x0f \x01(\tR\rliveStreamUrl\x12'\n" +
-	"\x0fterritory_codes\x18\x10 \x03(\tR\x0eterritoryCodes\x12;\n" +
-	"\x06status\x18\x14 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x06status\x12;\n" +
-	"\ahistory\x18\x15 \x03(\v2!.gemella.twinning.v1.StatusChangeR\ahistory\x12;\n" +
-	"\ttransfers\x18\x16 \x03(\v2\x1d.gemella.twinning.v1.TransferR\ttransfers\x12=\n" +
+	"\x0fterritory_codes\x18\x10 \x03(\tR\x0eterritoryCodes\x12@\n" +
+	"\x06status\x18\x14 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusB\x03\xe0A\x03R\x06status\x12@\n" +
+	"\ahistory\x18\x15 \x03(\v2!.gemella.twinning.v1.StatusChangeB\x03\xe0A\x03R\ahistory\x12@\n" +
+	"\ttransfers\x18\x16 \x03(\v2\x1d.gemella.twinning.v1.TransferB\x03\xe0A\x03R\ttransfers\x12B\n" +
 	"\n" +
-	"activities\x18\x17 \x03(\v2\x1d.gemella.twinning.v1.ActivityR\n" +
-	"activities\x12;\n" +
-	"\vcreate_time\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"activities\x18\x17 \x03(\v2\x1d.gemella.twinning.v1.ActivityB\x03\xe0A\x03R\n" +
+	"activities\x12@\n" +
+	"\vcreate_time\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18  \x01(\tR\x04etag\"q\n" +
-	"\x15CreateTwinningRequest\x129\n" +
-	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningR\btwinning\x12\x1d\n" +
+	"\x04etag\x18  \x01(\tR\x04etag\"v\n" +
+	"\x15CreateTwinningRequest\x12>\n" +
+	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningB\x03\xe0A\x02R\btwinning\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"$\n" +
-	"\x12GetTwinningRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x9e\x02\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\")\n" +
+	"\x12GetTwinningRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x9e\x02\n" +
 	"\x14ListTwinningsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1958,46 +1959,46 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\"|\n" +
 	"\x15ListTwinningsResponse\x12;\n" +
 	"\ttwinnings\x18\x01 \x03(\v2\x1d.gemella.twinning.v1.TwinningR\ttwinnings\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8f\x01\n" +
-	"\x15UpdateTwinningRequest\x129\n" +
-	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningR\btwinning\x12;\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x01\n" +
+	"\x15UpdateTwinningRequest\x12>\n" +
+	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningB\x03\xe0A\x02R\btwinning\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"W\n" +
-	"\x19TransitionTwinningRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"updateMask\"\\\n" +
+	"\x19TransitionTwinningRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x8f\x01\n" +
-	"\x12AddTransferRequest\x12\x1f\n" +
-	"\vtwinning_id\x18\x01 \x01(\tR\n" +
-	"twinningId\x129\n" +
-	"\btransfer\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.TransferR\btransfer\x12\x1d\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x99\x01\n" +
+	"\x12AddTransferRequest\x12$\n" +
+	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"twinningId\x12>\n" +
+	"\btransfer\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.TransferB\x03\xe0A\x02R\btransfer\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\xd8\x01\n" +
-	"\x15UpdateTransferRequest\x12\x1f\n" +
-	"\vtwinning_id\x18\x01 \x01(\tR\n" +
-	"twinningId\x129\n" +
-	"\btransfer\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.TransferR\btransfer\x12\x12\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xe2\x01\n" +
+	"\x15UpdateTransferRequest\x12$\n" +
+	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"twinningId\x12>\n" +
+	"\btransfer\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.TransferB\x03\xe0A\x02R\btransfer\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\x12;\n" +
 	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12\x12\n" +
-	"\x04etag\x18\x05 \x01(\tR\x04etag\"\x8f\x01\n" +
-	"\x12LogActivityRequest\x12\x1f\n" +
-	"\vtwinning_id\x18\x01 \x01(\tR\n" +
-	"twinningId\x129\n" +
-	"\bactivity\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.ActivityR\bactivity\x12\x1d\n" +
+	"\x04etag\x18\x05 \x01(\tR\x04etag\"\x99\x01\n" +
+	"\x12LogActivityRequest\x12$\n" +
+	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"twinningId\x12>\n" +
+	"\bactivity\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.ActivityB\x03\xe0A\x02R\bactivity\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"8\n" +
-	"\x15ListActivitiesRequest\x12\x1f\n" +
-	"\vtwinning_id\x18\x01 \x01(\tR\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"=\n" +
+	"\x15ListActivitiesRequest\x12$\n" +
+	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"twinningId\"W\n" +
 	"\x16ListActivitiesResponse\x12=\n" +
 	"\n" +
 	"activities\x18\x01 \x03(\v2\x1d.gemella.twinning.v1.ActivityR\n" +
-	"activities\"\xb0\x01\n" +
-	"\x15UpdateActivityRequest\x12\x1f\n" +
-	"\vtwinning_id\x18\x01 \x01(\tR\n" +
-	"twinningId\x129\n" +
-	"\bactivity\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.ActivityR\bactivity\x12;\n" +
+	"activities\"\xba\x01\n" +
+	"\x15UpdateActivityRequest\x12$\n" +
+	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"twinningId\x12>\n" +
+	"\bactivity\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.ActivityB\x03\xe0A\x02R\bactivity\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask*\x81\x02\n" +
 	"\x0eTwinningStatus\x12\x1f\n" +

@@ -74,7 +74,7 @@ func (r *MemberMongoRepository) GetByEmail(ctx context.Context, email string) (*
 		return nil, err
 	}
 	if doc == nil {
-		return nil, apperr.NotFound("no member has this e-mail address")
+		return nil, apperr.NotFound("no member has this e-mail address").WithReason(apperr.ReasonMemberNotFound)
 	}
 	return doc.toDomain(), nil
 }

@@ -121,7 +121,7 @@ func (r *MemberMemoryRepository) GetByEmail(_ context.Context, email string) (*m
 			return d.toDomain(), nil
 		}
 	}
-	return nil, apperr.NotFound("no member has this e-mail address")
+	return nil, apperr.NotFound("no member has this e-mail address").WithReason(apperr.ReasonMemberNotFound)
 }
 
 // Update implements member.Repository.

@@ -62,7 +62,7 @@ func (h AddPostHandler) Handle(ctx context.Context, cmd AddPost) (*post.Post, er
 			return nil, err
 		}
 		if p.ThreadID != t.ID {
-			return nil, apperr.AlreadyExists("request id %q was used for a post in another thread", cmd.RequestID)
+			return nil, apperr.AlreadyExists("request id %q was used for a post in another thread", cmd.RequestID).WithReason(apperr.ReasonRequestIDReused)
 		}
 	}
 	if !t.HasCounted(p.ID) {

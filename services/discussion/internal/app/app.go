@@ -50,6 +50,10 @@ type Deps struct {
 	// SessionMaxAge is how long after the log-in a session's tokens can
 	// still be refreshed; 12 hours when zero.
 	SessionMaxAge time.Duration
+	// RevokeSession tells every service to refuse an ended session's
+	// tokens until until (servicekit.Ports.RevokeSession); nil tells none,
+	// and the tokens then live until they expire.
+	RevokeSession func(ctx context.Context, sessionID string, until time.Time) error
 	// LoginPolicy throttles failed log-ins; login.DefaultPolicy when zero.
 	LoginPolicy login.Policy
 	// EditWindow is how long after writing a post its author may edit it;

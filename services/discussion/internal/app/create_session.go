@@ -28,7 +28,9 @@ type Session struct {
 // ErrBadCredentials is the one answer to a wrong password and to an
 // e-mail nobody registered, so that log-in does not tell which addresses
 // have accounts.
-func ErrBadCredentials() error { return apperr.Unauthenticated("wrong e-mail or password") }
+func ErrBadCredentials() error {
+	return apperr.Unauthenticated("wrong e-mail or password").WithReason(apperr.ReasonBadCredentials)
+}
 
 // CreateSessionHandler handles CreateSession.
 type CreateSessionHandler struct{ d Deps }

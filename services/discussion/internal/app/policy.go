@@ -45,7 +45,7 @@ func requireRole(c auth.Caller, role member.Role) error {
 		return err
 	}
 	if !c.HasRole(role.String()) {
-		return apperr.PermissionDenied("only a %s may do this", role)
+		return apperr.PermissionDenied("only a %s may do this", role).WithReason(apperr.ReasonRoleRequired)
 	}
 	return nil
 }
@@ -57,7 +57,7 @@ func mayChangePost(c auth.Caller, p *post.Post) error {
 		return err
 	}
 	if c.MemberID != p.AuthorID {
-		return apperr.PermissionDenied("only the author may change post %s", p.ID)
+		return apperr.PermissionDenied("only the author may change post %s", p.ID).WithReason(apperr.ReasonNotAuthor)
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ func mayListStories(c auth.Caller, status story.Status) error {
 	}
 	if err := mayModerate(c); err != nil {
 		if apperr.KindOf(err) == apperr.KindPermissionDenied {
-			return apperr.PermissionDenied("only moderators see %s stories", status)
+			return apperr.PermissionDenied("only moderators see %s stories", status).WithReason(apperr.ReasonRoleRequired)
 		}
 		return err
 	}

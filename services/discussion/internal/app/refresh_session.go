@@ -31,7 +31,7 @@ func (h RefreshSessionHandler) Handle(ctx context.Context, cmd RefreshSession) (
 		return Session{}, err
 	}
 	if cmd.Caller.SessionID == "" {
-		return Session{}, apperr.FailedPrecondition("this token was not issued by a log-in: there is no session to refresh")
+		return Session{}, apperr.FailedPrecondition("this token was not issued by a log-in: there is no session to refresh").WithReason(apperr.ReasonSessionNotRefreshable)
 	}
 	now := h.d.Now()
 	s, err := h.d.Sessions.Update(ctx, cmd.Caller.SessionID, func(s *session.Session) error {
@@ -59,9 +59,10 @@ type DeleteSession struct {
 type DeleteSessionHandler struct{ d Deps }
 
 // Handle ends the session the token names, so that it can no longer be
-// refreshed; the token itself stays valid until it expires (minutes), as
-// the other services check signatures, not sessions. Logging out twice, or
-// with a token that no log-in issued, succeeds and changes nothing.
+// refreshed, and revokes it: every service refuses its tokens from then
+// on (RevokeSession), not only when they expire. Logging out twice, or
+// with a token that no log-in issued, succeeds and changes nothing, so a
+// log-out whose revocation failed (Unavailable) can simply be retried.
 func (h DeleteSessionHandler) Handle(ctx context.Context, cmd DeleteSession) error {
 	if err := requireMember(cmd.Caller); err != nil {
 		return err
@@ -77,5 +78,12 @@ func (h DeleteSessionHandler) Handle(ctx context.Context, cmd DeleteSession) err
 		// An unknown or expired session: there is nothing left to end.
 		return nil
 	}
-	return err
+	if err != nil || h.d.RevokeSession == nil {
+		return err
+	}
+	// No token of the session outlives its maximum age from now.
+	if err := h.d.RevokeSession(ctx, cmd.Caller.SessionID, now.Add(h.d.SessionMaxAge)); err != nil {
+		return apperr.Unavailable(err, "logged out here, but the other services could not be told yet: log out again")
+	}
+	return nil
 }

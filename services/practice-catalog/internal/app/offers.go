@@ -74,7 +74,7 @@ func checkOfferedPractice(p *practice.Practice, t offer.Terms) error {
 		return err
 	}
 	if p.Status != practice.Published {
-		return apperr.FailedPrecondition("practice %s is %s: only a published practice can be offered", p.ID, p.Status)
+		return apperr.FailedPrecondition("practice %s is %s: only a published practice can be offered", p.ID, p.Status).WithReason(apperr.ReasonPracticeNotPublished)
 	}
 	return nil
 }

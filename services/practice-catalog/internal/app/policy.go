@@ -129,12 +129,12 @@ func mayCreatePractice(c auth.Caller, owners []string) error {
 	}
 	for _, o := range owners {
 		if !c.IsEditorOf(o) {
-			return apperr.PermissionDenied("only an editor of every owner may create a practice: you do not speak for %s", o)
+			return apperr.PermissionDenied("only an editor of every owner may create a practice: you do not speak for %s", o).WithReason(apperr.ReasonNotAnEditor)
 		}
 	}
 	if len(owners) == 0 && !c.HasRole(auth.RoleEditor) {
 		// The practice is invalid without owners anyway; say what matters.
-		return apperr.PermissionDenied("only an editor of its owners may create a practice")
+		return apperr.PermissionDenied("only an editor of its owners may create a practice").WithReason(apperr.ReasonNotAnEditor)
 	}
 	return nil
 }

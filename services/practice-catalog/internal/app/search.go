@@ -266,4 +266,4 @@ func (h SearchNeedsHandler) Handle(ctx context.Context, r SearchRequest) (Search
 }
 
 // errNoSearch answers searches of a catalog built without an index.
-var errNoSearch = apperr.Unavailable(nil, "search is not available on this catalog")
+var errNoSearch = apperr.Unavailable(nil, "search is not available on this catalog").WithReason(apperr.ReasonSearchUnavailable)

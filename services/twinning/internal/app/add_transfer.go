@@ -85,7 +85,7 @@ func (h AddTransferHandler) Handle(ctx context.Context, cmd AddTransfer) (*twinn
 // and copies the titles into it.
 func checkAgainstCatalogue(p Practice, n *twinning.NewTransfer) error {
 	if p.Status != Published {
-		return apperr.FailedPrecondition("practice %q is %s in the catalogue: only a published practice can be transferred", p.ID, p.Status)
+		return apperr.FailedPrecondition("practice %q is %s in the catalogue: only a published practice can be transferred", p.ID, p.Status).WithReason(apperr.ReasonPracticeNotPublished)
 	}
 	var model *Model
 	var codes []string

@@ -30,7 +30,7 @@ func (h CreateTwinningHandler) Handle(ctx context.Context, cmd CreateTwinning) (
 	// only if the caller may see it.
 	retried := func(existing *twinning.Twinning) (*twinning.Twinning, error) {
 		if !canSee(caller, existing) {
-			return nil, apperr.AlreadyExists("request id %q was used for another twinning", cmd.RequestID)
+			return nil, apperr.AlreadyExists("request id %q was used for another twinning", cmd.RequestID).WithReason(apperr.ReasonRequestIDReused)
 		}
 		return existing, nil
 	}

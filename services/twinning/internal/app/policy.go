@@ -99,7 +99,7 @@ func mayCreate(c auth.Caller, d twinning.Details) error {
 	}
 	parties := append(slices.Clone(d.OfferingOrganizationIDs), d.ReceivingOrganizationIDs...)
 	if !isCoordinator(c) && !editsAnyOf(c, parties) {
-		return apperr.PermissionDenied("only an editor of one of its parties, or a coordinator, may create a twinning")
+		return apperr.PermissionDenied("only an editor of one of its parties, or a coordinator, may create a twinning").WithReason(apperr.ReasonNotAnEditor)
 	}
 	return nil
 }

@@ -135,7 +135,8 @@ func (a *Attempts) Begin(p Policy, now time.Time) error {
 // and nothing about whether the address is registered.
 func ErrThrottled(retryAfter time.Duration) error {
 	secs := int64(math.Ceil(retryAfter.Seconds()))
-	return apperr.ResourceExhausted("too many failed log-ins: try again in %ds", max(secs, 1))
+	return apperr.ResourceExhausted("too many failed log-ins: try again in %ds", max(secs, 1)).
+		WithReason(apperr.ReasonLoginThrottled).WithRetryAfter(time.Duration(max(secs, 1)) * time.Second)
 }
 
 // Repository stores attempts.

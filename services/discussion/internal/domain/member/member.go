@@ -289,13 +289,13 @@ func (m *Member) RequestAffiliation(orgID string, now time.Time) error {
 	}
 	if a := m.affiliation(orgID); a != nil {
 		if a.Status != AffiliationRefused {
-			return apperr.AlreadyExists("an affiliation to %s is already %s", orgID, a.Status)
+			return apperr.AlreadyExists("an affiliation to %s is already %s", orgID, a.Status).WithReason(apperr.ReasonAffiliationExists)
 		}
 		*a = Affiliation{OrganizationID: orgID, Status: AffiliationPending, RequestedAt: now}
 		return nil
 	}
 	if len(m.Affiliations) >= MaxAffiliations {
-		return apperr.FailedPrecondition("a member may ask for at most %d affiliations", MaxAffiliations)
+		return apperr.FailedPrecondition("a member may ask for at most %d affiliations", MaxAffiliations).WithReason(apperr.ReasonLimitReached)
 	}
 	m.Affiliations = append(m.Affiliations, Affiliation{OrganizationID: orgID, Status: AffiliationPending, RequestedAt: now})
 	return nil
@@ -306,7 +306,7 @@ func (m *Member) RequestAffiliation(orgID string, now time.Time) error {
 func (m *Member) DecideAffiliation(orgID string, verify bool, by, reason string, now time.Time) error {
 	a := m.affiliation(orgID)
 	if a == nil {
-		return apperr.NotFound("member %s has not asked to speak for %s", m.ID, orgID)
+		return apperr.NotFound("member %s has not asked to speak for %s", m.ID, orgID).WithReason(apperr.ReasonAffiliationNotFound)
 	}
 	var v apperr.Violations
 	validate.Text(&v, "reason", reason, !verify, 1000)
@@ -377,11 +377,13 @@ func (m *Member) SortKey() string {
 var ListHash = paging.FilterHash("member")
 
 // ErrNotFound is the NotFound error for a member id.
-func ErrNotFound(id string) error { return apperr.NotFound("member %q not found", id) }
+func ErrNotFound(id string) error {
+	return apperr.NotFound("member %q not found", id).WithReason(apperr.ReasonMemberNotFound)
+}
 
 // ErrEmailTaken is the AlreadyExists error of a second registration.
 func ErrEmailTaken() error {
-	return apperr.AlreadyExists("this e-mail address is already registered: log in, or register with another one")
+	return apperr.AlreadyExists("this e-mail address is already registered: log in, or register with another one").WithReason(apperr.ReasonEmailTaken)
 }
 
 // Repository stores members.

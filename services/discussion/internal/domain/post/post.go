@@ -130,13 +130,13 @@ func New(id string, t *thread.Thread, parentID, authorID, authorName, body strin
 // and only within window of writing it.
 func (p *Post) Edit(authorID, body string, window time.Duration, now time.Time) error {
 	if authorID != p.AuthorID {
-		return apperr.PermissionDenied("only the author may edit post %s", p.ID)
+		return apperr.PermissionDenied("only the author may edit post %s", p.ID).WithReason(apperr.ReasonNotAuthor)
 	}
 	if p.State != Visible {
 		return apperr.FailedPrecondition("post %s is %s: it can no longer be edited", p.ID, p.State)
 	}
 	if now.Sub(p.CreatedAt) > window {
-		return apperr.FailedPrecondition("post %s can be edited for %s after writing it; that time has passed", p.ID, window)
+		return apperr.FailedPrecondition("post %s can be edited for %s after writing it; that time has passed", p.ID, window).WithReason(apperr.ReasonEditWindowPassed)
 	}
 	if err := validateBody(body); err != nil {
 		return err
@@ -149,7 +149,7 @@ func (p *Post) Edit(authorID, body string, window time.Duration, now time.Time) 
 // deleted post changes nothing.
 func (p *Post) Delete(authorID string, now time.Time) error {
 	if authorID != p.AuthorID {
-		return apperr.PermissionDenied("only the author may delete post %s", p.ID)
+		return apperr.PermissionDenied("only the author may delete post %s", p.ID).WithReason(apperr.ReasonNotAuthor)
 	}
 	if p.State == Deleted {
 		return nil
@@ -180,11 +180,11 @@ func (p *Post) Report(memberID, reason string, threshold int, now time.Time) err
 	}
 	switch {
 	case memberID == p.AuthorID:
-		return apperr.FailedPrecondition("you cannot report your own post")
+		return apperr.FailedPrecondition("you cannot report your own post").WithReason(apperr.ReasonOwnPostReport)
 	case p.State == Deleted:
 		return apperr.FailedPrecondition("post %s was deleted by its author", p.ID)
 	case p.ReportedBy(memberID):
-		return apperr.AlreadyExists("you have already reported post %s", p.ID)
+		return apperr.AlreadyExists("you have already reported post %s", p.ID).WithReason(apperr.ReasonPostAlreadyReported)
 	}
 	p.Reports = append(p.Reports, Report{MemberID: memberID, Reason: strings.TrimSpace(reason), At: now})
 	if p.State == Visible && p.UnreviewedReports() >= threshold {
@@ -286,7 +286,9 @@ func (f Filter) Hash() uint32 {
 var ReviewHash = paging.FilterHash("post-review")
 
 // ErrNotFound is the NotFound error for a post id.
-func ErrNotFound(id string) error { return apperr.NotFound("post %q not found", id) }
+func ErrNotFound(id string) error {
+	return apperr.NotFound("post %q not found", id).WithReason(apperr.ReasonPostNotFound)
+}
 
 // Repository stores posts.
 type Repository interface {

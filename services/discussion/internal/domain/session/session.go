@@ -40,17 +40,19 @@ func New(id, memberID string, now time.Time, maxAge time.Duration) (*Session, er
 }
 
 // ErrEnded is the answer to a refresh after log-out.
-func ErrEnded() error { return apperr.Unauthenticated("the session was logged out: log in again") }
+func ErrEnded() error {
+	return apperr.Unauthenticated("the session was logged out: log in again").WithReason(apperr.ReasonSessionEnded)
+}
 
 // ErrTooOld is the answer to a refresh past the maximum age.
 func ErrTooOld() error {
-	return apperr.Unauthenticated("the session is older than the maximum session age: log in again")
+	return apperr.Unauthenticated("the session is older than the maximum session age: log in again").WithReason(apperr.ReasonSessionExpired)
 }
 
 // ErrNotFound is the answer for a session nobody started (or one deleted
 // after its maximum age): the caller must log in.
 func ErrNotFound(id string) error {
-	return apperr.Unauthenticated("session %s is unknown or expired: log in again", id)
+	return apperr.Unauthenticated("session %s is unknown or expired: log in again", id).WithReason(apperr.ReasonSessionExpired)
 }
 
 // Refresh records a token exchange by memberID at now. It refuses a

@@ -177,7 +177,9 @@ func (f Filter) Hash() uint32 {
 }
 
 // ErrNotFound is the NotFound error for a story id.
-func ErrNotFound(id string) error { return apperr.NotFound("story %q not found", id) }
+func ErrNotFound(id string) error {
+	return apperr.NotFound("story %q not found", id).WithReason(apperr.ReasonStoryNotFound)
+}
 
 // Repository stores stories.
 type Repository interface {

@@ -174,7 +174,9 @@ type Filter struct {
 func (f Filter) Hash() uint32 { return paging.FilterHash("thread", f.Scope.String(), f.ScopeID) }
 
 // ErrNotFound is the NotFound error for a thread id.
-func ErrNotFound(id string) error { return apperr.NotFound("thread %q not found", id) }
+func ErrNotFound(id string) error {
+	return apperr.NotFound("thread %q not found", id).WithReason(apperr.ReasonThreadNotFound)
+}
 
 // Repository stores threads.
 type Repository interface {

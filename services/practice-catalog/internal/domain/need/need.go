@@ -135,7 +135,7 @@ func New(id string, d Details, actor string, now time.Time) (*Need, error) {
 
 // ErrIllegalMove is the FailedPrecondition error for a change the status refuses.
 func ErrIllegalMove(id string, s Status, what string) error {
-	return apperr.FailedPrecondition("need %s is %s: it cannot be %s", id, s, what)
+	return apperr.FailedPrecondition("need %s is %s: it cannot be %s", id, s, what).WithMove("needs/"+id, s.String(), what)
 }
 
 // Edit replaces the details of an open need. The requesting organisation
@@ -251,7 +251,9 @@ func contains(list []string, s string) bool {
 }
 
 // ErrNotFound builds the NotFound error for id.
-func ErrNotFound(id string) error { return apperr.NotFound("need %q not found", id) }
+func ErrNotFound(id string) error {
+	return apperr.NotFound("need %q not found", id).WithReason(apperr.ReasonNeedNotFound)
+}
 
 // Repository stores needs.
 type Repository interface {

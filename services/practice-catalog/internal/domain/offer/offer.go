@@ -149,7 +149,8 @@ func New(id string, t Terms, practiceTitle, actor string, now time.Time) (*Offer
 // Close withdraws an open offer.
 func (o *Offer) Close(actor, reason string, now time.Time) error {
 	if o.Status != Open {
-		return apperr.FailedPrecondition("offer %s is %s: only an open offer can be closed", o.ID, o.Status)
+		return apperr.FailedPrecondition("offer %s is %s: only an open offer can be closed", o.ID, o.Status).
+			WithMove("offers/"+o.ID, o.Status.String(), "close")
 	}
 	var v apperr.Violations
 	validate.Text(&v, "reason", reason, false, 1000)
@@ -221,7 +222,9 @@ func (f Filter) Matches(o *Offer) bool {
 }
 
 // ErrNotFound builds the NotFound error for id.
-func ErrNotFound(id string) error { return apperr.NotFound("offer %q not found", id) }
+func ErrNotFound(id string) error {
+	return apperr.NotFound("offer %q not found", id).WithReason(apperr.ReasonOfferNotFound)
+}
 
 // Repository stores offers.
 type Repository interface {

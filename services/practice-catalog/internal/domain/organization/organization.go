@@ -168,7 +168,7 @@ func checkEtag(what, id string, version int64, etag string) error {
 		return nil
 	}
 	if strings.Trim(strings.TrimPrefix(etag, "W/"), `"`) != strconv.FormatInt(version, 10) {
-		return apperr.Aborted("%s %s was changed by someone else (etag %s, current %s): reload and retry", what, id, etag, Etag(version))
+		return apperr.Aborted("%s %s was changed by someone else (etag %s, current %s): reload and retry", what, id, etag, Etag(version)).WithReason(apperr.ReasonStaleEtag)
 	}
 	return nil
 }
@@ -196,7 +196,9 @@ func (o *Organization) SortKey() string {
 }
 
 // ErrNotFound builds the NotFound error for id.
-func ErrNotFound(id string) error { return apperr.NotFound("organisation %q not found", id) }
+func ErrNotFound(id string) error {
+	return apperr.NotFound("organisation %q not found", id).WithReason(apperr.ReasonOrganizationNotFound)
+}
 
 // Repository stores organisations.
 type Repository interface {

@@ -85,7 +85,8 @@ func ErrIllegalMove(id string, s Status, m Move) error {
 	if len(names) > 0 {
 		allowedText = strings.Join(names, ", ")
 	}
-	return apperr.FailedPrecondition("practice %s is %s: %s is not allowed (allowed from %s: %s)", id, s, m, s, allowedText)
+	return apperr.FailedPrecondition("practice %s is %s: %s is not allowed (allowed from %s: %s)", id, s, m, s, allowedText).
+		WithMove("practices/"+id, s.String(), string(m), names...)
 }
 
 // Territory is where the practice was developed.
@@ -659,12 +660,12 @@ func (f Filter) Hash() uint32 {
 
 // ErrNotFound builds the NotFound error for an id or slug.
 func ErrNotFound(idOrSlug string) error {
-	return apperr.NotFound("practice %q not found", idOrSlug)
+	return apperr.NotFound("practice %q not found", idOrSlug).WithReason(apperr.ReasonPracticeNotFound)
 }
 
 // ErrSlugTaken is the AlreadyExists error for a duplicate slug.
 func ErrSlugTaken(slug string) error {
-	return apperr.AlreadyExists("a practice with slug %q already exists", slug)
+	return apperr.AlreadyExists("a practice with slug %q already exists", slug).WithReason(apperr.ReasonPracticeSlugTaken)
 }
 
 // Repository stores practices.

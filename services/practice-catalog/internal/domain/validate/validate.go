@@ -29,6 +29,24 @@ func Text(v *apperr.Violations, field, value string, required bool, max int) {
 	if n := utf8.RuneCountInString(value); n > max {
 		v.Addf(field, "must be at most %d characters, got %d", max, n)
 	}
+	Plain(v, field, value)
+}
+
+// Plain refuses text that is not valid UTF-8 or holds control characters
+// other than tabs and line breaks: they have no place in what people write
+// and can hide text. The gateway refuses them too; gRPC callers reach the
+// service directly.
+func Plain(v *apperr.Violations, field, value string) {
+	if !utf8.ValidString(value) {
+		v.AddReason(field, apperr.ReasonFieldInvalidUTF8, "must be valid UTF-8 text")
+		return
+	}
+	for _, r := range value {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f) {
+			v.AddReason(field, apperr.ReasonFieldControlCharacter, "must not contain control characters")
+			return
+		}
+	}
 }
 
 // URL checks an optional http(s) link.
@@ -98,6 +116,8 @@ func Labels(v *apperr.Violations, field string, values []string, max int) {
 			v.Add(f, "must be at most 80 characters")
 		case seen[strings.ToLower(s)]:
 			v.Add(f, "is a duplicate")
+		default:
+			Plain(v, f, s)
 		}
 		seen[strings.ToLower(s)] = true
 	}

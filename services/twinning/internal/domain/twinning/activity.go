@@ -127,7 +127,7 @@ func (t *Twinning) LogActivity(a Activity, actor string, now time.Time) (*Activi
 		return nil, err
 	}
 	if len(t.Activities) >= MaxActivities {
-		return nil, apperr.FailedPrecondition("twinning %s has %d activities, the most one twinning may log", t.Code, MaxActivities)
+		return nil, apperr.FailedPrecondition("twinning %s has %d activities, the most one twinning may log", t.Code, MaxActivities).WithReason(apperr.ReasonLimitReached)
 	}
 	a.LoggedBy, a.CreatedAt = actor, now
 	t.Activities = append(t.Activities, a)
@@ -141,7 +141,7 @@ func (t *Twinning) LogActivity(a Activity, actor string, now time.Time) (*Activi
 func (t *Twinning) UpdateActivity(id string, patch func(a *Activity), actor string, now time.Time) (*Activity, error) {
 	a, ok := t.Activity(id)
 	if !ok {
-		return nil, apperr.NotFound("twinning %s has no activity %q", t.Code, id)
+		return nil, apperr.NotFound("twinning %s has no activity %q", t.Code, id).WithReason(apperr.ReasonActivityNotFound)
 	}
 	if !t.Status.Allows(MoveLogActivity) {
 		return nil, ErrIllegalMove(t.Code, t.Status, MoveLogActivity)

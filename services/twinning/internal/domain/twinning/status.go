@@ -103,7 +103,8 @@ func ErrIllegalMove(code string, s Status, m Move) error {
 	if len(names) > 0 {
 		allowedText = strings.Join(names, ", ")
 	}
-	return apperr.FailedPrecondition("twinning %s is %s: %s is not allowed (allowed from %s: %s)", code, s, m, s, allowedText)
+	return apperr.FailedPrecondition("twinning %s is %s: %s is not allowed (allowed from %s: %s)", code, s, m, s, allowedText).
+		WithMove("twinnings/"+code, s.String(), string(m), names...)
 }
 
 // Origin is how a twinning started.
@@ -193,7 +194,8 @@ func ErrIllegalTransferMove(id string, from, to TransferStatus) error {
 	if len(names) > 0 {
 		allowedText = strings.Join(names, ", ")
 	}
-	return apperr.FailedPrecondition("transfer %s is %s: it cannot become %s (allowed from %s: %s)", id, from, to, from, allowedText)
+	return apperr.FailedPrecondition("transfer %s is %s: it cannot become %s (allowed from %s: %s)", id, from, to, from, allowedText).
+		WithMove("transfers/"+id, from.String(), to.String(), names...)
 }
 
 // ActivityKind is what sort of entry an activity is.

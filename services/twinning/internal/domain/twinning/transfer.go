@@ -88,7 +88,7 @@ func (t *Twinning) Transfer(id string) (*Transfer, bool) {
 
 // ErrTransferNotFound is the NotFound error for a transfer of a twinning.
 func ErrTransferNotFound(code, id string) error {
-	return apperr.NotFound("twinning %s has no transfer %q", code, id)
+	return apperr.NotFound("twinning %s has no transfer %q", code, id).WithReason(apperr.ReasonTransferNotFound)
 }
 
 // AddTransfer adds a planned transfer. The offering party must be an
@@ -112,11 +112,11 @@ func (t *Twinning) AddTransfer(n NewTransfer, actor string, now time.Time) (*Tra
 	}
 	for _, tr := range t.Transfers {
 		if tr.PracticeID == n.PracticeID && tr.ModelCode == n.ModelCode && tr.ToOrganizationID == n.ToOrganizationID && tr.Status != Dropped {
-			return nil, apperr.AlreadyExists("twinning %s already transfers model %s of practice %s to %s (transfer %s)", t.Code, n.ModelCode, n.PracticeID, n.ToOrganizationID, tr.ID)
+			return nil, apperr.AlreadyExists("twinning %s already transfers model %s of practice %s to %s (transfer %s)", t.Code, n.ModelCode, n.PracticeID, n.ToOrganizationID, tr.ID).WithReason(apperr.ReasonTransferDuplicate)
 		}
 	}
 	if len(t.Transfers) >= MaxTransfers {
-		return nil, apperr.FailedPrecondition("twinning %s has %d transfers, the most one twinning may have", t.Code, MaxTransfers)
+		return nil, apperr.FailedPrecondition("twinning %s has %d transfers, the most one twinning may have", t.Code, MaxTransfers).WithReason(apperr.ReasonLimitReached)
 	}
 	tr := Transfer{
 		ID: n.ID, PracticeID: n.PracticeID, ModelCode: n.ModelCode,

@@ -272,7 +272,7 @@ func (t *Twinning) CheckEtag(etag string) error {
 		return nil
 	}
 	if strings.Trim(strings.TrimPrefix(etag, "W/"), `"`) != strconv.FormatInt(t.Version, 10) {
-		return apperr.Aborted("twinning %s was changed by someone else (etag %s, current %s): reload and retry", t.Code, etag, t.Etag())
+		return apperr.Aborted("twinning %s was changed by someone else (etag %s, current %s): reload and retry", t.Code, etag, t.Etag()).WithReason(apperr.ReasonStaleEtag)
 	}
 	return nil
 }
@@ -473,12 +473,12 @@ func (f Filter) Hash() uint32 {
 
 // ErrNotFound builds the NotFound error for an id or code.
 func ErrNotFound(idOrCode string) error {
-	return apperr.NotFound("twinning %q not found", idOrCode)
+	return apperr.NotFound("twinning %q not found", idOrCode).WithReason(apperr.ReasonTwinningNotFound)
 }
 
 // ErrCodeTaken is the AlreadyExists error for a duplicate code.
 func ErrCodeTaken(code string) error {
-	return apperr.AlreadyExists("a twinning with code %q already exists", code)
+	return apperr.AlreadyExists("a twinning with code %q already exists", code).WithReason(apperr.ReasonTwinningCodeTaken)
 }
 
 // Repository stores twinnings.
