@@ -18,9 +18,10 @@ import (
 // (GEMELLA_DISCUSSION_MONGO_*) and the password hashing
 // (GEMELLA_DISCUSSION_ARGON2_*) only.
 type BootstrapConfig struct {
-	// AdminPassword is the password of the first administrator when the
-	// command registers them; when empty it is read from standard input
-	// (a file or a pipe). Unset it once the command has run.
+	// AdminPassword is read by `discussion bootstrap-admin` only: the
+	// first administrator's password when the command registers them;
+	// empty reads it from standard input (a file or a pipe). Unset it once
+	// the command has run.
 	AdminPassword string `env:"GEMELLA_BOOTSTRAP_ADMIN_PASSWORD"`
 }
 

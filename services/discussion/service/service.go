@@ -81,7 +81,7 @@ type LoginLimits struct {
 	BaseDelay time.Duration `env:"BASE_DELAY" envDefault:"1s"`
 	// MaxDelay caps the doubling wait.
 	MaxDelay time.Duration `env:"MAX_DELAY" envDefault:"1m"`
-	// LockAfter failures lock the e-mail and the account.
+	// LockAfter is how many failures lock the e-mail and the account.
 	LockAfter int `env:"LOCK_AFTER" envDefault:"10"`
 	// LockDuration is how long a lock lasts.
 	LockDuration time.Duration `env:"LOCK_DURATION" envDefault:"15m"`
