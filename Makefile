@@ -14,7 +14,7 @@ GRPC_GATEWAY_VERSION    := v2.33.0
 MODULES := proto services/platform services/practice-catalog services/twinning services/discussion gateway deploy/devstack deploy/check
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-unit web proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint check-deploy
+.PHONY: run test test-unit web browser envdoc proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint check-deploy
 
 # The portal's front-end packages (bootstrap-italia, and axe-core for the
 # browser tests) at the versions pinned in package-lock.json; installed by
@@ -41,11 +41,38 @@ $(OPENAPI)/node_modules/.package-lock.json: $(OPENAPI)/package.json $(OPENAPI)/p
 openapi-lint: $(OPENAPI)/node_modules/.package-lock.json ## lint the OpenAPI document: 0 errors
 	cd $(OPENAPI) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint gemella.swagger.json --format=summary
 
+# The browser tests drive Debian's Chromium, or the binary GEMELLA_CHROMIUM
+# names. When it is missing, apt-get installs it if allowed (root, or
+# passwordless sudo); otherwise the message says what to install.
+CHROMIUM := $(or $(GEMELLA_CHROMIUM),/usr/bin/chromium)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+
+browser: ## Chromium for the browser tests, installed with apt-get when missing and allowed
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	need="make test needs Chromium for the browser tests (deploy/devstack/browsertest)"; \
+	if [ -n "$(GEMELLA_CHROMIUM)" ]; then \
+	  echo "$$need: GEMELLA_CHROMIUM=$(GEMELLA_CHROMIUM) is not an executable file"; exit 1; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "$$need: install Chromium, then set GEMELLA_CHROMIUM to its binary"; exit 1; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "$$need: run 'sudo apt-get install -y chromium' (or set GEMELLA_CHROMIUM to a Chromium binary), then 'make test' again"; exit 1; fi; \
+	echo "installing Chromium for the browser tests: apt-get install chromium"; \
+	$$sudo env $(APT_INSTALL) chromium >/dev/null 2>&1 || \
+	  { $$sudo apt-get update -q >/dev/null && $$sudo env $(APT_INSTALL) chromium >/dev/null; } || \
+	  { echo "$$need: 'apt-get install chromium' failed; install it by hand, then 'make test' again"; exit 1; }; \
+	[ -x "$(CHROMIUM)" ] || { echo "$$need: apt-get installed chromium but $(CHROMIUM) is missing; set GEMELLA_CHROMIUM"; exit 1; }
+
+# The README's configuration tables and deploy/env/*.env, from the
+# configuration structs; a test (deploy/devstack/envdoc) fails while they differ.
+envdoc: ## regenerate the README's variable tables and deploy/env/*.env
+	go run ./deploy/devstack/cmd/envdoc
+
 run: web ## start everything with embedded NATS and FerretDB and demo data
 	go build -o $(BIN)/devstack ./deploy/devstack/cmd/devstack
 	exec $(BIN)/devstack
 
-test: web proto-check vet openapi-lint ## unit, integration and browser tests (embedded FerretDB and NATS, Chromium)
+test: web browser proto-check vet openapi-lint ## unit, integration and browser tests (embedded FerretDB and NATS, Chromium)
 	go test -count=1 -timeout 20m $(PKGS)
 	@# go test hides a passing test's output; the matchmaking figure is shown on purpose.
 	@go test -count=1 -run TestMatchmakingPrecisionAt3 -v ./services/practice-catalog/internal/app/ | grep 'precision@3 ='

@@ -21,9 +21,9 @@ import (
 // with the discussion service), and mints a token for a member that does
 // not exist, the "demo loader", who is an administrator, coordinator and
 // moderator and a verified editor of every organisation. A real
-// installation has no such token: its first administrator is made with the
-// discussion service's in-process GrantRoles, and everything else is done
-// by members who logged in.
+// installation has no such token: its first administrator is made with
+// `discussion bootstrap-admin` (README, "First administrator"), and
+// everything else is done by members who logged in.
 const (
 	// LoaderMemberID is the demo loader as recorded in histories and events.
 	LoaderMemberID = "devstack-demo-loader"

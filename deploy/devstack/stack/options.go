@@ -50,17 +50,9 @@ type Options struct {
 	LoadDemo bool
 }
 
-// DefaultOptions is what `make run` uses: the well-known ports on loopback.
-func DefaultOptions(dataDir string) Options {
-	return Options{
-		DataDir:        dataDir,
-		HTTPAddr:       DefaultHTTPAddr,
-		CatalogAddr:    DefaultCatalogAddr,
-		TwinningAddr:   DefaultTwinningAddr,
-		DiscussionAddr: DefaultDiscussionAddr,
-		NATSPort:       DefaultNATSPort,
-	}
-}
+// DefaultOptions is what `make run` uses with no variable set: the
+// well-known ports on loopback (DefaultConfig).
+func DefaultOptions(dataDir string) Options { return DefaultConfig().Options(dataDir) }
 
 // withDefaults fills the empty addresses and the logger.
 func (o Options) withDefaults() Options {

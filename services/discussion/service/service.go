@@ -59,9 +59,13 @@ type Config struct {
 	// EditWindow is how long after writing a post its author may edit it.
 	EditWindow time.Duration `env:"GEMELLA_DISCUSSION_EDIT_WINDOW" envDefault:"15m"`
 	// ReportThreshold is how many members' reports hide a post pending review.
-	ReportThreshold int         `env:"GEMELLA_DISCUSSION_REPORT_THRESHOLD" envDefault:"3"`
-	Login           LoginLimits `envPrefix:"GEMELLA_DISCUSSION_LOGIN_"`
-	Argon2          Argon2      `envPrefix:"GEMELLA_DISCUSSION_ARGON2_"`
+	ReportThreshold int `env:"GEMELLA_DISCUSSION_REPORT_THRESHOLD" envDefault:"3"`
+	// ExpirySweepInterval is how often expired log-in records and sessions
+	// are deleted on a store without TTL indexes (the embedded FerretDB);
+	// MongoDB deletes them itself and the sweep stays idle there.
+	ExpirySweepInterval time.Duration `env:"GEMELLA_DISCUSSION_EXPIRY_SWEEP_INTERVAL" envDefault:"10m"`
+	Login               LoginLimits   `envPrefix:"GEMELLA_DISCUSSION_LOGIN_"`
+	Argon2              Argon2        `envPrefix:"GEMELLA_DISCUSSION_ARGON2_"`
 }
 
 // LoginLimits throttle password guessing (see package login): after
@@ -69,12 +73,20 @@ type Config struct {
 // to MaxDelay, and LockAfter failures lock the e-mail and the account for
 // LockDuration. Failures older than Window are forgotten.
 type LoginLimits struct {
-	FreeFailures int           `env:"FREE_FAILURES" envDefault:"3"`
-	BaseDelay    time.Duration `env:"BASE_DELAY" envDefault:"1s"`
-	MaxDelay     time.Duration `env:"MAX_DELAY" envDefault:"1m"`
-	LockAfter    int           `env:"LOCK_AFTER" envDefault:"10"`
+	// FreeFailures is how many failed log-ins of one e-mail or account
+	// wait for nothing.
+	FreeFailures int `env:"FREE_FAILURES" envDefault:"3"`
+	// BaseDelay is the wait after the first failure beyond the free ones;
+	// it doubles with each further failure.
+	BaseDelay time.Duration `env:"BASE_DELAY" envDefault:"1s"`
+	// MaxDelay caps the doubling wait.
+	MaxDelay time.Duration `env:"MAX_DELAY" envDefault:"1m"`
+	// LockAfter is how many failures lock the e-mail and the account.
+	LockAfter int `env:"LOCK_AFTER" envDefault:"10"`
+	// LockDuration is how long a lock lasts.
 	LockDuration time.Duration `env:"LOCK_DURATION" envDefault:"15m"`
-	Window       time.Duration `env:"WINDOW" envDefault:"15m"`
+	// Window is how long a failure is remembered; the record expires then.
+	Window time.Duration `env:"WINDOW" envDefault:"15m"`
 }
 
 // Policy is the limits as the domain takes them.
@@ -87,10 +99,15 @@ func (l LoginLimits) Policy() login.Policy {
 // refused. MaxConcurrent bounds the hashes running at once, and so the
 // memory they take (MemoryKiB each); 0 means one per CPU.
 type Argon2 struct {
-	MemoryKiB     uint32 `env:"MEMORY_KIB" envDefault:"19456"`
-	Iterations    uint32 `env:"ITERATIONS" envDefault:"2"`
-	Parallelism   uint8  `env:"PARALLELISM" envDefault:"1"`
-	MaxConcurrent int    `env:"MAX_CONCURRENT" envDefault:"0"`
+	// MemoryKiB is the memory one hash takes, in KiB.
+	MemoryKiB uint32 `env:"MEMORY_KIB" envDefault:"19456"`
+	// Iterations are the passes over that memory.
+	Iterations uint32 `env:"ITERATIONS" envDefault:"2"`
+	// Parallelism are the lanes of one hash.
+	Parallelism uint8 `env:"PARALLELISM" envDefault:"1"`
+	// MaxConcurrent bounds the hashes computed at once (and so their
+	// memory); 0 means one per CPU.
+	MaxConcurrent int `env:"MAX_CONCURRENT" envDefault:"0"`
 }
 
 // Params are the parameters as the hasher takes them.
@@ -134,6 +151,7 @@ func (c *Config) validateOwn() error {
 		p.Addf("GEMELLA_DISCUSSION_SESSION_MAX_AGE: %s is shorter than a token's life (GEMELLA_DISCUSSION_TOKEN_TTL %s)", c.SessionMaxAge, c.TokenTTL)
 	}
 	p.Positive("GEMELLA_DISCUSSION_EDIT_WINDOW", c.EditWindow)
+	p.Positive("GEMELLA_DISCUSSION_EXPIRY_SWEEP_INTERVAL", c.ExpirySweepInterval)
 	if c.ReportThreshold < 1 {
 		p.Addf("GEMELLA_DISCUSSION_REPORT_THRESHOLD: must be at least 1, got %d", c.ReportThreshold)
 	}
@@ -263,7 +281,15 @@ func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
 	d.RevokeSession = p.RevokeSession
 	d.EditWindow, d.ReportThreshold = cfg.EditWindow, cfg.ReportThreshold
 	s.app = app.New(d)
+	var workers []servicekit.Worker
+	if !p.InMemory() {
+		sweeper := adapters.NewSweeper(p.DB, p.Locks)
+		workers = append(workers, servicekit.Worker{Name: "expiry sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+			return sweeper.Run(ctx, cfg.ExpirySweepInterval, rt.Logger)
+		}})
+	}
 	return servicekit.Parts{
+		Workers:  workers,
 		Register: func(g *grpc.Server) { discussionv1.RegisterDiscussionServiceServer(g, ports.NewGRPCServer(s.app)) },
 		Consumers: []servicekit.Consumer{{
 			Stream: TwinningStream, Durable: TwinningConsumer, FilterSubjects: []string{ports.TwinningApprovedSubject},
@@ -302,10 +328,12 @@ func (s *Service) PublicKey() ed25519.PublicKey { return s.issuer.PublicKey() }
 func (s *Service) PasswordHashing() Argon2 { return s.argon2 }
 
 // GrantRoles gives roles ("coordinator", "moderator", "administrator") to
-// the member registered with email, acting as the service itself: this is
-// how a new installation gets its first administrator (who then grants
-// roles over the API, GrantRoles, as administrators do). The member's next
-// session, or refresh, carries the roles.
+// the member registered with email, acting as the service itself
+// (recorded as "system:discussion"): the devstack's demo accounts get
+// their roles this way. A real installation makes its first administrator
+// with `discussion bootstrap-admin` (BootstrapAdministrator), who then
+// grants roles over the API. The member's next session, or refresh,
+// carries the roles.
 func (s *Service) GrantRoles(ctx context.Context, email string, roles ...string) error {
 	_, err := s.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: auth.System(app.ServiceName), Email: email, Roles: roles})
 	return err

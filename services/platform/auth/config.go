@@ -14,7 +14,11 @@ import (
 // set. With prefix "GEMELLA_" the variables are GEMELLA_AUTH_PRIVATE_KEY and
 // GEMELLA_AUTH_KEY_FILE.
 type KeyConfig struct {
-	KeyFile    string `env:"AUTH_KEY_FILE"`
+	// KeyFile is the path of a file holding the Ed25519 private key that
+	// signs session tokens (PEM or base64); set this or the key itself.
+	KeyFile string `env:"AUTH_KEY_FILE"`
+	// PrivateKey is the Ed25519 private key that signs session tokens
+	// (PEM or base64); set this or a file holding it.
 	PrivateKey string `env:"AUTH_PRIVATE_KEY"`
 }
 
@@ -64,6 +68,9 @@ func (c KeyConfig) SigningKey() (ed25519.PrivateKey, error) {
 // so that tokens signed before the switch stay valid until they expire (the
 // token lifetime, minutes); the old key is removed from the list after that.
 type VerifierConfig struct {
+	// PublicKeys are the Ed25519 public keys that verify session tokens,
+	// comma-separated: PEM, base64, or a PEM file's path. During a key
+	// rotation, the new key and the previous one(s).
 	PublicKeys string `env:"AUTH_PUBLIC_KEYS"`
 }
 

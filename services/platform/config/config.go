@@ -154,6 +154,7 @@ func (c Mongo) Validate(prefix string) error {
 
 // NATS configures the connection to NATS JetStream.
 type NATS struct {
+	// URL is where the NATS servers are, comma-separated (nats:// or tls://).
 	URL string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
 	// StreamReplicas is 1 on one machine and 3 on a production cluster.
 	StreamReplicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`

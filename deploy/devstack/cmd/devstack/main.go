@@ -1,9 +1,9 @@
 // Command devstack runs all of Gemella in one process, with embedded NATS and
 // FerretDB and the demo data: `make run`. Its data lives in GEMELLA_DATA_DIR
-// (default: .data at the repository root) and survives restarts.
-//
-//	GEMELLA_DATA_DIR   where NATS and FerretDB keep their files
-//	GEMELLA_HTTP_ADDR  where the REST gateway listens (127.0.0.1:8080)
+// (default: .data at the repository root) and survives restarts. Its
+// variables (stack.Config) are in the README's "Configuration" tables:
+// every address can be set, or left to a free port with
+// GEMELLA_DEVSTACK_FREE_PORTS=1; the banner says what was chosen.
 package main
 
 import (
@@ -34,14 +34,15 @@ func main() {
 }
 
 func run(logger *slog.Logger) error {
-	dataDir, err := dataDir()
+	cfg, err := stack.LoadConfig()
 	if err != nil {
 		return err
 	}
-	opts := stack.DefaultOptions(dataDir)
-	if addr := os.Getenv("GEMELLA_HTTP_ADDR"); addr != "" {
-		opts.HTTPAddr = addr
+	dataDir, err := dataDir(cfg.DataDir)
+	if err != nil {
+		return err
 	}
+	opts := cfg.Options(dataDir)
 	opts.Logger = logger
 	opts.LoadDemo = true
 
@@ -58,7 +59,7 @@ func run(logger *slog.Logger) error {
 		}
 		return err
 	}
-	printWelcome(os.Stdout, st.URLs(), dataDir)
+	printWelcome(os.Stdout, st.URLs(), dataDir, cfg.FreePorts)
 
 	select {
 	case <-ctx.Done():
@@ -69,11 +70,12 @@ func run(logger *slog.Logger) error {
 	}
 }
 
-// dataDir is GEMELLA_DATA_DIR, or .data in the repository root: the folder
-// holding go.work, found by walking up from the working directory.
-func dataDir() (string, error) {
-	if dir := os.Getenv("GEMELLA_DATA_DIR"); dir != "" {
-		return filepath.Abs(dir)
+// dataDir is the configured folder (GEMELLA_DATA_DIR), or .data in the
+// repository root: the folder holding go.work, found by walking up from
+// the working directory.
+func dataDir(configured string) (string, error) {
+	if configured != "" {
+		return filepath.Abs(configured)
 	}
 	wd, err := os.Getwd()
 	if err != nil {
@@ -89,18 +91,25 @@ func dataDir() (string, error) {
 	}
 }
 
-func printWelcome(w io.Writer, u stack.URLs, dataDir string) {
+// printWelcome says where everything listens: the addresses chosen, free
+// ports included, so that tools can be pointed at them.
+func printWelcome(w io.Writer, u stack.URLs, dataDir string, freePorts bool) {
+	ports := "the configured ports"
+	if freePorts {
+		ports = "free ports (GEMELLA_DEVSTACK_FREE_PORTS) where no address was set"
+	}
 	fmt.Fprintf(w, `
-Gemella is running (data in %s). Ctrl-C stops it.
+Gemella is running (data in %s, on %s). Ctrl-C stops it.
 
-  REST API      %s
-  OpenAPI       %s
-  catalog gRPC  %s
-  twinning gRPC %s
-  discussion gRPC %s
-  live feed     %s/v1/events
-  NATS          %s
-  MongoDB       %s
+  portal           %s/
+  REST API         %s/v1/
+  OpenAPI          %s
+  catalog gRPC     %s
+  twinning gRPC    %s
+  discussion gRPC  %s
+  live feed        %s/v1/events
+  NATS             %s
+  MongoDB          %s
 
 Try:
   curl -s %s/v1/practices
@@ -114,7 +123,7 @@ Demo accounts (README, "Demo accounts"), password %s:
   member@, editor.toscana@, editor.calabria@, coordinator@, moderator@, admin@demo.gemella.test
   curl -s -X POST %s/v1/sessions -d '{"email":"editor.toscana@demo.gemella.test","password":"%s"}'
 
-`, dataDir, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Discussion, u.Gateway, u.NATS, u.Mongo,
+`, dataDir, ports, u.Gateway, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Discussion, u.Gateway, u.NATS, u.Mongo,
 		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Gateway, u.Gateway, u.Catalog,
 		demo.AccountPassword, u.Gateway, demo.AccountPassword)
 }

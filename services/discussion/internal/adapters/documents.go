@@ -49,6 +49,7 @@ type memberDoc struct {
 	OrganizationName string           `bson:"organization_name,omitempty"`
 	RoleTitle        string           `bson:"role_title,omitempty"`
 	Granted          []string         `bson:"granted_roles"`
+	Grants           []roleGrantDoc   `bson:"role_grants,omitempty"`
 	Affiliations     []affiliationDoc `bson:"affiliations"`
 	JoinedAt         time.Time        `bson:"joined_at"`
 	LastLoginAt      time.Time        `bson:"last_login_at,omitempty"`
@@ -65,6 +66,9 @@ func toMemberDoc(m *member.Member) memberDoc {
 	}
 	for _, r := range m.Granted {
 		d.Granted = append(d.Granted, r.String())
+	}
+	for _, g := range m.Grants {
+		d.Grants = append(d.Grants, roleGrantDoc{g.Role.String(), g.By, g.At})
 	}
 	for _, a := range m.Affiliations {
 		d.Affiliations = append(d.Affiliations, affiliationDoc{a.OrganizationID, a.Status.String(), a.RequestedAt, a.DecidedAt, a.DecidedBy, a.Reason})
@@ -85,6 +89,11 @@ func (d memberDoc) toDomain() *member.Member {
 			m.Granted = append(m.Granted, role)
 		}
 	}
+	for _, g := range d.Grants {
+		if role, ok := member.ParseRole(g.Role); ok {
+			m.Grants = append(m.Grants, member.RoleGrant{Role: role, By: g.By, At: utc(g.At)})
+		}
+	}
 	for _, a := range d.Affiliations {
 		st, _ := member.ParseAffiliationStatus(a.Status)
 		m.Affiliations = append(m.Affiliations, member.Affiliation{
@@ -92,6 +101,13 @@ func (d memberDoc) toDomain() *member.Member {
 		})
 	}
 	return m
+}
+
+// roleGrantDoc records one role given: by whom and when.
+type roleGrantDoc struct {
+	Role string    `bson:"role"`
+	By   string    `bson:"by"`
+	At   time.Time `bson:"at"`
 }
 
 type attemptsDoc struct {

@@ -58,26 +58,8 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 			return err
 		}
 	}
-	// MongoDB deletes a log-in record or a session once expire_at has
-	// passed. FerretDB v1 has no TTL indexes and keeps the records, which
-	// only costs space: an expired log-in record admits every attempt, and
-	// an expired session refuses every refresh.
-	for _, name := range []string{LoginAttemptsCollection, SessionsCollection} {
-		err := mongox.EnsureIndexes(ctx, db.Collection(name),
-			mongo.IndexModel{Keys: bson.D{{Key: "expire_at", Value: 1}}, Options: options.Index().SetExpireAfterSeconds(0)})
-		var se mongo.ServerError
-		if errors.As(err, &se) && se.HasErrorCode(errCodeNotImplemented) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return ensureExpiryIndexes(ctx, db)
 }
-
-// errCodeNotImplemented is the server error FerretDB answers a TTL index with.
-const errCodeNotImplemented = 238
 
 // versionedDoc is what the generic store needs of a document type.
 type versionedDoc interface {

@@ -153,14 +153,15 @@ func members(t *testing.T, r repos) {
 		if err := m.DecideAffiliation("org-puglia", true, "admin", "", t0.Add(time.Hour)); err != nil {
 			return err
 		}
-		return m.Grant(member.RoleModerator)
+		return m.Grant("admin", t0.Add(2*time.Hour), member.RoleModerator)
 	})
 	if err != nil || updated.Version != 2 {
 		t.Fatalf("update: %v %v", updated, err)
 	}
 	got, _ = r.members.Get(ctx, "m2")
 	if !got.LastLoginAt.Equal(t0.Add(48*time.Hour)) || !slices.Equal(got.VerifiedOrganizations(), []string{"org-puglia"}) ||
-		!got.HasRole(member.RoleModerator) || !got.HasRole(member.RoleEditor) || got.Affiliations[0].DecidedBy != "admin" {
+		!got.HasRole(member.RoleModerator) || !got.HasRole(member.RoleEditor) || got.Affiliations[0].DecidedBy != "admin" ||
+		!slices.Equal(got.Grants, []member.RoleGrant{{Role: member.RoleModerator, By: "admin", At: t0.Add(2 * time.Hour)}}) {
 		t.Fatalf("after update: %+v", got)
 	}
 	if _, err := r.members.Update(ctx, "m2", func(*member.Member) error { return apperr.FailedPrecondition("no") }); apperr.KindOf(err) != apperr.KindFailedPrecondition {

@@ -71,6 +71,10 @@ type Deps struct {
 	NewID func(name string) string
 	// Logger records failures that do not fail the call.
 	Logger *slog.Logger
+
+	// Bootstrap keeps the claim of the first administrator; only the
+	// bootstrap command needs it.
+	Bootstrap Bootstrap
 }
 
 // Application is every use case of the community service.
@@ -104,6 +108,9 @@ type Application struct {
 	ListStories ListStoriesHandler
 	GetStory    GetStoryHandler
 	DecideStory DecideStoryHandler
+
+	// BootstrapAdministrator is no API call: see its command.
+	BootstrapAdministrator BootstrapAdministratorHandler
 }
 
 // New wires the handlers.
@@ -158,6 +165,8 @@ func New(d Deps) Application {
 		ListStories:        ListStoriesHandler{d},
 		GetStory:           GetStoryHandler{d},
 		DecideStory:        DecideStoryHandler{d},
+
+		BootstrapAdministrator: BootstrapAdministratorHandler{d},
 	}
 }
 

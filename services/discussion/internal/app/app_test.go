@@ -639,4 +639,7 @@ func TestOnlyAdministratorsGrantRoles(t *testing.T) {
 	if err != nil || !m.HasRole(member.RoleCoordinator) {
 		t.Fatalf("administrator's grant: %+v %v", m, err)
 	}
+	if want := []member.RoleGrant{{Role: member.RoleCoordinator, By: "m-admin", At: t0}}; !slices.Equal(m.Grants, want) {
+		t.Fatalf("the grant is recorded as %+v, want %+v", m.Grants, want)
+	}
 }

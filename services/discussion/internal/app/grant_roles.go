@@ -54,7 +54,8 @@ func (h GrantRolesHandler) Handle(ctx context.Context, cmd GrantRoles) (*member.
 		}
 		id = m.ID
 	}
-	m, err := h.d.Members.Update(ctx, id, func(m *member.Member) error { return m.Grant(roles...) })
+	now := h.d.Now()
+	m, err := h.d.Members.Update(ctx, id, func(m *member.Member) error { return m.Grant(cmd.Caller.Actor(), now, roles...) })
 	if err != nil {
 		return nil, err
 	}

@@ -132,7 +132,9 @@ type Member struct {
 	// PasswordHash is the argon2id hash in PHC string form.
 	PasswordHash string
 	// Granted are the roles an administrator gave, besides RoleMember.
-	Granted      []Role
+	Granted []Role
+	// Grants record who gave each of them and when, oldest first.
+	Grants       []RoleGrant
 	Affiliations []Affiliation
 	JoinedAt     time.Time
 	LastLoginAt  time.Time
@@ -226,16 +228,30 @@ func (m *Member) RecordLogin(now time.Time, rehash string) {
 	}
 }
 
-// Grant adds roles; granting a role the member holds changes nothing.
-func (m *Member) Grant(roles ...Role) error {
+// RoleGrant records a role given: by whom (the actor, see auth.Caller.Actor:
+// an administrator's member id, or "system:bootstrap" for the first
+// administrator of an installation) and when.
+type RoleGrant struct {
+	Role Role
+	By   string
+	At   time.Time
+}
+
+// Grant adds roles, recording by and at for each one the member did not
+// hold; granting a role the member holds changes nothing.
+func (m *Member) Grant(by string, at time.Time, roles ...Role) error {
 	for _, r := range roles {
 		if !r.Grantable() {
 			return apperr.Invalid("roles", fmt.Sprintf("%q is not granted: every member has it, or it follows from a verified affiliation", r))
 		}
 	}
+	if by == "" {
+		return fmt.Errorf("grant roles to member %s: nobody named as granting them", m.ID)
+	}
 	for _, r := range roles {
 		if !slices.Contains(m.Granted, r) {
 			m.Granted = append(m.Granted, r)
+			m.Grants = append(m.Grants, RoleGrant{Role: r, By: by, At: at})
 		}
 	}
 	return nil
@@ -352,6 +368,7 @@ func (m *Member) Private() *Member {
 func (m *Member) clone() *Member {
 	c := *m
 	c.Granted = slices.Clone(m.Granted)
+	c.Grants = slices.Clone(m.Grants)
 	c.Affiliations = slices.Clone(m.Affiliations)
 	c.changes = nil
 	return &c

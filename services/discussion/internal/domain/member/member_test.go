@@ -103,14 +103,24 @@ func TestAffiliationLife(t *testing.T) {
 
 func TestGrantAndViews(t *testing.T) {
 	m := newMember(t)
-	if err := m.Grant(RoleEditor); apperr.KindOf(err) != apperr.KindInvalidArgument {
+	if err := m.Grant("admin-1", t0, RoleEditor); apperr.KindOf(err) != apperr.KindInvalidArgument {
 		t.Fatalf("granting editor: %v", err)
 	}
-	if err := m.Grant(RoleModerator, RoleModerator, RoleAdministrator); err != nil {
+	if err := m.Grant("admin-1", t0, RoleModerator, RoleModerator, RoleAdministrator); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(m.Roles(), []Role{RoleMember, RoleModerator, RoleAdministrator}) {
+	if err := m.Grant("admin-2", t0.Add(time.Hour), RoleAdministrator, RoleCoordinator); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Roles(), []Role{RoleMember, RoleCoordinator, RoleModerator, RoleAdministrator}) {
 		t.Fatalf("roles = %v", m.Roles())
+	}
+	wantGrants := []RoleGrant{{RoleModerator, "admin-1", t0}, {RoleAdministrator, "admin-1", t0}, {RoleCoordinator, "admin-2", t0.Add(time.Hour)}}
+	if !slices.Equal(m.Grants, wantGrants) {
+		t.Fatalf("grants recorded = %+v, want %+v", m.Grants, wantGrants)
+	}
+	if err := m.Grant("", t0, RoleModerator); err == nil {
+		t.Fatal("a grant by nobody was accepted")
 	}
 	_ = m.RequestAffiliation("org-a", t0)
 	pub := m.Public()
