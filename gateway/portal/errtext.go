@@ -155,7 +155,7 @@ func num(m []string, i int) int {
 // ruleWords are the rules of field violations ("must be a date
 // YYYY-MM-DD"), as the services' validators write them.
 var ruleWords = []pattern{
-	{rx(`is required|must not be blank|is required: .*`), msg("rule.required")},
+	{rx(`is required|must not be blank|is required: .*|is required to register a new member`), msg("rule.required")},
 	{rx(`is required \(YYYY-MM-DD\)`), msg("rule.date_required")},
 	{rx(`is required before the practice is submitted`), msg("rule.required_to_submit")},
 	{rx(`is required before the twinning is proposed`), msg("rule.required_to_propose")},
@@ -373,6 +373,9 @@ var refusalWords = []pattern{
 	{rx(`log in first: .*|session \S+ is unknown or expired: log in again|the session is older than the maximum session age: log in again|` +
 		`the session was logged out: log in again|this token was not issued by a log-in: there is no session to refresh`), msg("form.log_in")},
 	{rx(`wrong e-mail or password`), msg("login.wrong")},
+	// The operator's bootstrap command: shown on a page only if ever exposed.
+	{rx(`an administrator exists already: .*`), msg("bootstrap.exists")},
+	{rx(`the first administrator is being made for \S+ by another run: .*`), msg("form.busy")},
 	{rx(`search is not available on this catalog|.* unavailable|.* unreachable|.* unreachable; retry later|` +
 		`logged out here, but the other services could not be told yet: log out again`), msg("form.unavailable")},
 }

@@ -570,6 +570,7 @@ var english = messages{
 	"exists.email":                    "This e-mail address is registered already: log in, or sign up with another address.",
 	"exists.transfer":                 "The twinning transfers model %s to %s already.",
 	"exists.request":                  "This form was sent already: reload the page to see the result.",
+	"bootstrap.exists":                "An administrator exists already: administrators grant roles to others.",
 	"exists.conflict":                 "Something with the same details exists already: change the name or code and retry.",
 	"perm.publish":                    "Only a coordinator can validate and publish a practice.",
 	"perm.archive":                    "Only a coordinator or an editor of an owning administration can archive the practice.",

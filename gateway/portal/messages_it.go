@@ -570,6 +570,7 @@ var italian = messages{
 	"exists.email":                    "Questo indirizzo e-mail è già registrato: accedi, oppure registrati con un altro indirizzo.",
 	"exists.transfer":                 "Il gemellaggio trasferisce già il modello %s a %s.",
 	"exists.request":                  "Questo modulo è già stato inviato: ricarica la pagina per vedere il risultato.",
+	"bootstrap.exists":                "Esiste già un amministratore: sono gli amministratori ad assegnare i ruoli.",
 	"exists.conflict":                 "Esiste già qualcosa con gli stessi dati: cambia il nome o il codice e riprova.",
 	"perm.publish":                    "Solo chi coordina può validare e pubblicare una buona pratica.",
 	"perm.archive":                    "Solo chi coordina o chi redige per un'amministrazione titolare può archiviare la buona pratica.",
