@@ -24,6 +24,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -46,6 +47,15 @@ type Config struct {
 	// every start.
 	Dir    string
 	Logger *slog.Logger
+	// PostingsCacheBytes bounds the decoded postings kept for scoring:
+	// DefaultPostingsCacheBytes when 0, none when negative.
+	PostingsCacheBytes int64
+	// SynonymsFile is the synonym list (see ParseSynonyms for its
+	// format): the shipped Italian set for public administration when
+	// empty, none when SynonymsOff.
+	SynonymsFile string
+	// Synonyms, when set, is used instead of SynonymsFile.
+	Synonyms *Synonyms
 }
 
 // Index is the catalog's search index. Searches may run concurrently with
@@ -61,6 +71,18 @@ type Index struct {
 	writeMu sync.Mutex
 	// fresh is set when the index was created empty and has never been built.
 	fresh bool
+	// segments caches what searches read of each segment (execute.go),
+	// postings the decoded postings scoring reads (impacts.go).
+	segments segmentCaches
+	postings *postingsCache
+
+	// synonyms is the list in use, analysed per language in
+	// synonymSeqs for the mapping and in synonymMatchers for queries;
+	// schema is the schema the index is written with.
+	synonyms        *Synonyms
+	synonymSeqs     map[string][]synonymSeq
+	synonymMatchers map[string]*synonymMatcher
+	schema          string
 }
 
 // Open opens the index in cfg.Dir, or creates it empty there (or in
@@ -69,15 +91,37 @@ type Index struct {
 // rebuilds it.
 func Open(cfg Config) (*Index, error) {
 	x := &Index{dir: cfg.Dir, logger: cfg.Logger}
+	switch budget := cfg.PostingsCacheBytes; {
+	case budget == 0:
+		x.postings = newPostingsCache(DefaultPostingsCacheBytes)
+	case budget > 0:
+		x.postings = newPostingsCache(budget)
+	}
 	if x.logger == nil {
 		x.logger = slog.Default()
 	}
-	m, err := newMapping()
+	x.synonyms = cfg.Synonyms
+	if x.synonyms == nil {
+		var err error
+		if x.synonyms, err = LoadSynonyms(cfg.SynonymsFile); err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+	}
+	var err error
+	if x.synonymSeqs, err = analysedSynonyms(x.synonyms); err != nil {
+		return nil, fmt.Errorf("search index: synonyms: %w", err)
+	}
+	x.synonymMatchers = map[string]*synonymMatcher{}
+	for lang, seqs := range x.synonymSeqs {
+		x.synonymMatchers[lang] = newSynonymMatcher(seqs)
+	}
+	x.schema = schemaVersion + x.synonyms.schema()
+	m, err := newMapping(x.synonymSeqs)
 	if err != nil {
 		return nil, fmt.Errorf("search mapping: %w", err)
 	}
 	if x.dir == "" {
-		x.idx, err = newIndex("", m)
+		x.idx, err = x.newIndex("", m)
 		x.fresh = true
 		return x, err
 	}
@@ -85,11 +129,11 @@ func Open(cfg Config) (*Index, error) {
 		idx, err := bleve.OpenUsing(x.dir, openConfig())
 		if err == nil {
 			schema, _ := idx.GetInternal(keySchema)
-			if string(schema) == schemaVersion {
+			if string(schema) == x.schema {
 				x.idx = idx
 				return x, nil
 			}
-			x.logger.Info("search index has another schema: rebuilding", "dir", x.dir, "schema", string(schema), "want", schemaVersion)
+			x.logger.Info("search index has another schema: rebuilding", "dir", x.dir, "schema", string(schema), "want", x.schema)
 			_ = idx.Close()
 		} else {
 			if strings.Contains(err.Error(), "timeout") {
@@ -105,7 +149,7 @@ func Open(cfg Config) (*Index, error) {
 	if err := os.MkdirAll(filepath.Dir(x.dir), 0o755); err != nil {
 		return nil, fmt.Errorf("search index %s: %w", x.dir, err)
 	}
-	x.idx, err = newIndex(x.dir, m)
+	x.idx, err = x.newIndex(x.dir, m)
 	x.fresh = true
 	return x, err
 }
@@ -116,12 +160,12 @@ func openConfig() map[string]interface{} {
 	return map[string]interface{}{"bolt_timeout": "10s"}
 }
 
-func newIndex(dir string, m *mapping.IndexMappingImpl) (bleve.Index, error) {
+func (x *Index) newIndex(dir string, m *mapping.IndexMappingImpl) (bleve.Index, error) {
 	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, openConfig())
 	if err != nil {
 		return nil, fmt.Errorf("create search index %q: %w", dir, err)
 	}
-	if err := idx.SetInternal(keySchema, []byte(schemaVersion)); err != nil {
+	if err := idx.SetInternal(keySchema, []byte(x.schema)); err != nil {
 		_ = idx.Close()
 		return nil, fmt.Errorf("create search index %q: %w", dir, err)
 	}
@@ -189,6 +233,30 @@ func (x *Index) Settle(ctx context.Context, maxWait time.Duration) {
 		last = files
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// Compact merges the segments of a disk index into one, once what it was
+// given is persisted: a search reads every segment, so an index loaded in
+// bulk (a rebuild) answers fastest as one. Later writes add small
+// segments, which the index merges by its usual policy. An index in
+// memory is left as it is.
+func (x *Index) Compact(ctx context.Context) error {
+	if x.dir == "" {
+		return nil
+	}
+	x.Settle(ctx, time.Minute)
+	adv, err := x.index().Advanced()
+	if err != nil {
+		return err
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := s.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		return fmt.Errorf("search index: compact: %w", err)
+	}
+	return nil
 }
 
 // DocCount is how many documents the index holds: practices and needs.

@@ -87,7 +87,7 @@ func (x *Index) reset() error {
 	if x.fresh {
 		return nil
 	}
-	m, err := newMapping()
+	m, err := newMapping(x.synonymSeqs)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (x *Index) reset() error {
 			return fmt.Errorf("remove search index %s: %w", x.dir, err)
 		}
 	}
-	x.idx, err = newIndex(x.dir, m)
+	x.idx, err = x.newIndex(x.dir, m)
 	return err
 }
 
