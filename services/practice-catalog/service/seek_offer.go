@@ -31,9 +31,14 @@ type SearchConfig struct {
 	// from the database at every start: right for tests, slow to start
 	// with a large catalogue. The devstack passes a folder of its data.
 	Dir string `env:"DIR"`
-	// ReconcileInterval is how often the index compares its practices with
-	// the database, to catch what no event says (adoption figures); 0 never.
+	// ReconcileInterval is how often the index compares its practices and
+	// needs with the database and repairs what differs; 0 never.
 	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL" envDefault:"10m"`
+	// SynonymsFile is the synonym list of search and matching (one group
+	// of equivalent expressions per line, separated by commas): empty for
+	// the shipped Italian set for public administration, "off" for none.
+	// Another list rebuilds the index at start.
+	SynonymsFile string `env:"SYNONYMS_FILE"`
 }
 
 // Validate reports every problem at once.
@@ -62,14 +67,15 @@ type seekOffer struct {
 }
 
 // newSeekOffer builds the needs' and offers' repositories on db, opens
-// the index and brings it up to date (rebuilding it from the database when
-// it must), and prepares the consumers. deps must hold the organisation
+// the index and decides how it is brought up to date (run rebuilds it from
+// the database in the background when it must, the index reporting not
+// ready meanwhile), and prepares the consumers. deps must hold the organisation
 // and practice repositories; the returned ports complete it.
 func newSeekOffer(ctx context.Context, searchCfg SearchConfig, weights matching.Weights, db *mongo.Database, js jetstream.JetStream,
 	locks *doclock.Locks, notify func(), deps app.Deps, logger *slog.Logger) (*seekOffer, app.SeekOfferDeps, error) {
 	needs := adapters.NewNeedMongoRepository(db, adapters.EncodeNeedEvent, notify, locks)
 	offers := adapters.NewOfferMongoRepository(db, adapters.EncodeOfferEvent, notify, locks)
-	idx, err := search.Open(search.Config{Dir: searchCfg.Dir, Logger: logger})
+	idx, err := search.Open(search.Config{Dir: searchCfg.Dir, Logger: logger, SynonymsFile: searchCfg.SynonymsFile})
 	if err != nil {
 		return nil, app.SeekOfferDeps{}, err
 	}

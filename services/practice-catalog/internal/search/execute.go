@@ -343,18 +343,20 @@ func (x *Index) best(snap *scorch.IndexSnapshot, segs []*scorch.SegmentSnapshot,
 				return nil, fmt.Errorf("search index: postings of %s:%s: %w", t.field, t.term, err)
 			}
 		}
-		it := cand.Iterator()
-		for it.HasNext() {
-			doc := it.Next()
-			for ti := range st {
-				scores[ti] = st[ti].score(doc)
-			}
-			s := p.score(scores)
-			if h.Len() < want {
-				heap.Push(h, hitRef{seg: si, doc: uint64(doc), score: s})
-			} else if s > (*h)[0].score {
-				(*h)[0] = hitRef{seg: si, doc: uint64(doc), score: s}
-				heap.Fix(h, 0)
+		it := cand.ManyIterator()
+		var buf [256]uint32
+		for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
+			for _, doc := range buf[:n] {
+				for ti := range st {
+					scores[ti] = st[ti].score(doc)
+				}
+				s := p.score(scores)
+				if h.Len() < want {
+					heap.Push(h, hitRef{seg: si, doc: uint64(doc), score: s})
+				} else if s > (*h)[0].score {
+					(*h)[0] = hitRef{seg: si, doc: uint64(doc), score: s}
+					heap.Fix(h, 0)
+				}
 			}
 		}
 	}
@@ -644,14 +646,17 @@ func (f *facetIndex) count(cand *roaring.Bitmap, counts map[string]int) {
 		return
 	}
 	per := make([]int, len(f.terms))
-	it := cand.Iterator()
-	for it.HasNext() {
-		d := it.Next()
-		if int(d)+1 >= len(f.starts) {
-			continue
-		}
-		for _, v := range f.values[f.starts[d]:f.starts[d+1]] {
-			per[v]++
+	it := cand.ManyIterator()
+	var buf [256]uint32
+	last := uint32(len(f.starts) - 1)
+	for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
+		for _, d := range buf[:n] {
+			if d >= last {
+				continue
+			}
+			for _, v := range f.values[f.starts[d]:f.starts[d+1]] {
+				per[v]++
+			}
 		}
 	}
 	for i, c := range per {

@@ -29,6 +29,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 
+	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -83,6 +84,79 @@ type Index struct {
 	synonymSeqs     map[string][]synonymSeq
 	synonymMatchers map[string]*synonymMatcher
 	schema          string
+
+	// readyMu guards ready, which is closed while the index holds the
+	// whole catalogue and open while it is being rebuilt.
+	readyMu sync.Mutex
+	ready   chan struct{}
+}
+
+// Ready tells whether the index answers searches: false while a
+// Follower rebuilds it. An index nobody rebuilds (kept from disk, or kept
+// current by writing through) is ready from the start.
+func (x *Index) Ready() bool {
+	select {
+	case <-x.readyCh():
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitReady waits until the index is ready or ctx ends.
+func (x *Index) WaitReady(ctx context.Context) error {
+	select {
+	case <-x.readyCh():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (x *Index) readyCh() chan struct{} {
+	x.readyMu.Lock()
+	defer x.readyMu.Unlock()
+	return x.ready
+}
+
+func (x *Index) setReady(ready bool) {
+	x.readyMu.Lock()
+	defer x.readyMu.Unlock()
+	select {
+	case <-x.ready:
+		if !ready {
+			x.ready = make(chan struct{})
+		}
+	default:
+		if ready {
+			close(x.ready)
+		}
+	}
+}
+
+// searchWait is how long a search waits for an index being rebuilt
+// before it answers that search is unavailable: a small catalogue is
+// rebuilt in less.
+const searchWait = 2 * time.Second
+
+// awaitReady waits, up to searchWait and within ctx, for the index to be
+// ready; app.ErrSearchNotReady when it is not.
+func (x *Index) awaitReady(ctx context.Context) error {
+	ch := x.readyCh()
+	select {
+	case <-ch:
+		return nil
+	default:
+	}
+	t := time.NewTimer(searchWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return app.ErrSearchNotReady
 }
 
 // Open opens the index in cfg.Dir, or creates it empty there (or in
@@ -90,7 +164,8 @@ type Index struct {
 // schema, is replaced by an empty one: it is derived data, and Prepare
 // rebuilds it.
 func Open(cfg Config) (*Index, error) {
-	x := &Index{dir: cfg.Dir, logger: cfg.Logger}
+	x := &Index{dir: cfg.Dir, logger: cfg.Logger, ready: make(chan struct{})}
+	close(x.ready)
 	switch budget := cfg.PostingsCacheBytes; {
 	case budget == 0:
 		x.postings = newPostingsCache(DefaultPostingsCacheBytes)

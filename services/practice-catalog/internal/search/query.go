@@ -10,6 +10,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
@@ -125,11 +126,11 @@ func expansions(reader index.IndexReader, kind string, words []word) (map[string
 	for _, w := range words {
 		known := false
 		for l, t := range w.terms {
-			n, err := docFreq(reader, t, textFieldOf(kind, fieldText, l))
+			k, err := termKnown(reader, t, textFieldOf(kind, fieldText, l))
 			if err != nil {
 				return nil, err
 			}
-			known = known || n > 0
+			known = known || k
 		}
 		if known {
 			continue
@@ -158,13 +159,28 @@ func expansions(reader index.IndexReader, kind string, words []word) (map[string
 	return out, nil
 }
 
-func docFreq(reader index.IndexReader, term, field string) (uint64, error) {
-	tfr, err := reader.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
-	if err != nil {
-		return 0, err
+// termKnown tells whether a segment of the index has term in field:
+// looking it up in the dictionaries costs less than reading its postings.
+func termKnown(reader index.IndexReader, term, field string) (bool, error) {
+	snap, ok := reader.(*scorch.IndexSnapshot)
+	if !ok {
+		tfr, err := reader.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
+		if err != nil {
+			return false, err
+		}
+		defer tfr.Close()
+		return tfr.Count() > 0, nil
 	}
-	defer tfr.Close()
-	return tfr.Count(), nil
+	for _, ss := range snap.Segments() {
+		dict, err := ss.Segment().Dictionary(field)
+		if err != nil {
+			return false, err
+		}
+		if found, err := dict.Contains([]byte(term)); err != nil || found {
+			return found, err
+		}
+	}
+	return false, nil
 }
 
 // wordOf is one word of a query as the index looks for it: its term, or
@@ -369,7 +385,10 @@ func withReader[T any](idx bleve.Index, fn func(index.IndexReader) (T, error)) (
 }
 
 // SearchPractices implements app.SearchIndex.
-func (x *Index) SearchPractices(_ context.Context, q app.PracticeSearch) (app.PracticeResults, error) {
+func (x *Index) SearchPractices(ctx context.Context, q app.PracticeSearch) (app.PracticeResults, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return app.PracticeResults{}, err
+	}
 	f, err := x.search(kindPractice, q.Text, map[string][]string{
 		fieldThemes: q.Themes, fieldSectors: q.Sectors, fieldTerritory: q.TerritoryCodes, fieldOwnerKind: q.OwnerKinds,
 	}, q.Offset, q.Limit)
@@ -388,7 +407,10 @@ func (x *Index) SearchPractices(_ context.Context, q app.PracticeSearch) (app.Pr
 }
 
 // SearchNeeds implements app.SearchIndex.
-func (x *Index) SearchNeeds(_ context.Context, q app.NeedSearch) (app.NeedResults, error) {
+func (x *Index) SearchNeeds(ctx context.Context, q app.NeedSearch) (app.NeedResults, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return app.NeedResults{}, err
+	}
 	f, err := x.search(kindNeed, q.Text, map[string][]string{
 		fieldThemes: q.Themes, fieldSectors: q.Sectors, fieldTerritory: q.TerritoryCodes,
 	}, q.Offset, q.Limit)
@@ -537,7 +559,10 @@ type candidateHit struct {
 }
 
 // MatchPractices implements app.SearchIndex.
-func (x *Index) MatchPractices(_ context.Context, q app.MatchQuery) ([]app.PracticeCandidate, error) {
+func (x *Index) MatchPractices(ctx context.Context, q app.MatchQuery) ([]app.PracticeCandidate, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return nil, err
+	}
 	hits, words, err := x.candidates(kindPractice, q)
 	if err != nil {
 		return nil, err
@@ -559,7 +584,10 @@ func (x *Index) MatchPractices(_ context.Context, q app.MatchQuery) ([]app.Pract
 }
 
 // MatchNeeds implements app.SearchIndex.
-func (x *Index) MatchNeeds(_ context.Context, q app.MatchQuery) ([]app.NeedCandidate, error) {
+func (x *Index) MatchNeeds(ctx context.Context, q app.MatchQuery) ([]app.NeedCandidate, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return nil, err
+	}
 	hits, words, err := x.candidates(kindNeed, q)
 	if err != nil {
 		return nil, err
@@ -581,7 +609,10 @@ func (x *Index) MatchNeeds(_ context.Context, q app.MatchQuery) ([]app.NeedCandi
 }
 
 // Practice implements app.SearchIndex.
-func (x *Index) Practice(_ context.Context, id string) (*practice.Practice, bool, error) {
+func (x *Index) Practice(ctx context.Context, id string) (*practice.Practice, bool, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return nil, false, err
+	}
 	req := bleve.NewSearchRequestOptions(query.NewDocIDQuery([]string{practiceDocID(id)}), 1, 0, false)
 	req.Fields = []string{fieldSource}
 	res, err := x.index().Search(req)
