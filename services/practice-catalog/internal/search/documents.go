@@ -142,7 +142,14 @@ func decodeSource(fields map[string]interface{}, into proto.Message) error {
 	if !ok {
 		return fmt.Errorf("document has no stored source")
 	}
-	if err := proto.Unmarshal([]byte(s), into); err != nil {
+	return decodeSourceBytes([]byte(s), into)
+}
+
+func decodeSourceBytes(b []byte, into proto.Message) error {
+	if len(b) == 0 {
+		return fmt.Errorf("document has no stored source")
+	}
+	if err := proto.Unmarshal(b, into); err != nil {
 		return fmt.Errorf("stored source: %w", err)
 	}
 	return nil
@@ -156,9 +163,25 @@ func practiceFromSource(fields map[string]interface{}) (*practice.Practice, erro
 	return protoconv.PracticeFromMessage(&m), nil
 }
 
+func practiceFromBytes(b []byte) (*practice.Practice, error) {
+	var m catalogv1.Practice
+	if err := decodeSourceBytes(b, &m); err != nil {
+		return nil, err
+	}
+	return protoconv.PracticeFromMessage(&m), nil
+}
+
 func needFromSource(fields map[string]interface{}) (*need.Need, error) {
 	var m catalogv1.Need
 	if err := decodeSource(fields, &m); err != nil {
+		return nil, err
+	}
+	return protoconv.NeedFromMessage(&m), nil
+}
+
+func needFromBytes(b []byte) (*need.Need, error) {
+	var m catalogv1.Need
+	if err := decodeSourceBytes(b, &m); err != nil {
 		return nil, err
 	}
 	return protoconv.NeedFromMessage(&m), nil

@@ -6,11 +6,11 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/numeric"
-	bsearch "github.com/blevesearch/bleve/v2/search"
 	index "github.com/blevesearch/bleve_index_api"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
@@ -22,9 +22,13 @@ import (
 // object per document and compare byte-slice ids at every step). Here the
 // set of matches is computed with the segments' own posting bitmaps (AND
 // of the words, OR of a word's fields and spellings, AND of the filters),
-// so the total and every facet count are bitmap cardinalities; only the
-// matches are then scored, in one tight loop over posting iterators, and
-// only the page shown is read from the stored documents.
+// so the total is a cardinality and the facets are counted from a cached
+// per-segment index of each document's values (or by intersecting bitmaps
+// when the matches are many). The matches are ranked by blocks of
+// consecutive documents, the most promising block first, each term
+// knowing its best score in each block (impacts.go): once the page is
+// full, the blocks that cannot beat its worst hit are not scored at all.
+// Only the page shown is read from the stored documents.
 //
 // The ranking is Bleve's BM25 as the Bleve query of the same shape scores
 // it (a word's score is the sum over the fields and spellings it matched,
@@ -114,11 +118,13 @@ type executed struct {
 
 type executedHit struct {
 	score  float64
-	source map[string]interface{}
+	source []byte
 }
 
-// execute runs p on the index's current snapshot.
-func (x *Index) execute(p *queryPlan) (executed, error) {
+// execute runs p on the index's current snapshot, adding its phases to ph
+// (when not nil).
+func (x *Index) execute(p *queryPlan, ph *Phases) (executed, error) {
+	at := time.Now()
 	adv, err := x.index().Advanced()
 	if err != nil {
 		return executed{}, err
@@ -183,6 +189,7 @@ func (x *Index) execute(p *queryPlan) (executed, error) {
 		}
 		cands[si] = cand
 		out.total += int(cand.GetCardinality())
+		ph.lap(phaseMatches, &at)
 		if p.facets && !cand.IsEmpty() {
 			fv, err := sc.facetValues(ss)
 			if err != nil {
@@ -190,6 +197,7 @@ func (x *Index) execute(p *queryPlan) (executed, error) {
 			}
 			fv.count(cand, out.facets)
 		}
+		ph.lap(phaseFacets, &at)
 	}
 
 	want := p.offset + p.limit
@@ -205,6 +213,7 @@ func (x *Index) execute(p *queryPlan) (executed, error) {
 	if err != nil {
 		return executed{}, err
 	}
+	ph.lap(phaseRanking, &at)
 	if p.offset >= len(top) {
 		return out, nil
 	}
@@ -215,6 +224,7 @@ func (x *Index) execute(p *queryPlan) (executed, error) {
 		}
 		out.hits = append(out.hits, executedHit{score: h.score, source: src})
 	}
+	ph.lap(phasePage, &at)
 	return out, nil
 }
 
@@ -271,10 +281,20 @@ type scoredTerm struct {
 	at     int     // the first posting not before the document scored last
 	weight float64 // boost × idf²
 	avgLen float64
+	max    []float32 // the blocks' greatest tfPart
+}
+
+// seek moves to the first posting at or after doc, wherever the last was.
+func (t *scoredTerm) seek(doc uint32) {
+	if t.p == nil {
+		return
+	}
+	docs := t.p.docs
+	t.at = sort.Search(len(docs), func(i int) bool { return docs[i] >= doc })
 }
 
 // score is the BM25 score of the term in doc, 0 when doc lacks it; docs
-// are scored in increasing order.
+// are scored in increasing order (after a seek).
 func (t *scoredTerm) score(doc uint32) float64 {
 	if t.p == nil {
 		return 0
@@ -302,11 +322,44 @@ func (t *scoredTerm) score(doc uint32) float64 {
 	if i >= len(docs) || docs[i] != doc {
 		return 0
 	}
-	tf := float64(t.p.tf[i])
-	return t.weight * tf * bsearch.BM25_k1 / (tf + bsearch.BM25_k1*(1-bsearch.BM25_b+bsearch.BM25_b*float64(t.p.length[i])/t.avgLen))
+	return t.weight * tfPart(float64(t.p.tf[i]), float64(t.p.length[i]), t.avgLen)
 }
 
-// best scores the matches of every segment and keeps the want best.
+// bound is the greatest score the term may have in a block.
+func (t *scoredTerm) bound(block uint32) float64 {
+	if t.p == nil || int(block) >= len(t.max) {
+		return 0
+	}
+	return t.weight * float64(t.max[block])
+}
+
+// matchBlock is the matches of one segment in one block of documents:
+// docs[lo:hi] of the segment's.
+type matchBlock struct {
+	bound  float64 // no match in it scores more
+	seg    int32
+	block  uint32
+	lo, hi int32
+}
+
+// blockHeap pops the block with the greatest bound first.
+type blockHeap []matchBlock
+
+func (h blockHeap) Len() int           { return len(h) }
+func (h blockHeap) Less(i, j int) bool { return h[i].bound > h[j].bound }
+func (h blockHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *blockHeap) Push(v any)        { *h = append(*h, v.(matchBlock)) }
+func (h *blockHeap) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return v
+}
+
+// best scores the matches of every segment and keeps the want best. The
+// matches are taken by blocks, the block that may hold the best first;
+// once the page is full, a block whose bound is below the page's worst
+// score, and every block after it, is left unread.
 func (x *Index) best(snap *scorch.IndexSnapshot, segs []*scorch.SegmentSnapshot, p *queryPlan, terms []termRef,
 	docFreq []uint64, termBits [][]*roaring.Bitmap, cands []*roaring.Bitmap, want int) ([]hitRef, error) {
 	docTotal, err := snap.DocCount()
@@ -326,8 +379,10 @@ func (x *Index) best(snap *scorch.IndexSnapshot, segs []*scorch.SegmentSnapshot,
 		}
 		avgLens[ti] = math.Max(1, math.Ceil(float64(card)/float64(max(docTotal, 1))))
 	}
-	h := &hitHeap{}
-	scores := make([]float64, len(terms))
+	scored := make([][]scoredTerm, len(segs))
+	docs := make([][]uint32, len(segs))
+	var blocks blockHeap
+	bounds := make([]float64, len(terms))
 	for si, ss := range segs {
 		cand := cands[si]
 		if cand.IsEmpty() {
@@ -342,21 +397,57 @@ func (x *Index) best(snap *scorch.IndexSnapshot, segs []*scorch.SegmentSnapshot,
 			if st[ti].p, err = x.postingsOf(ss.Segment(), t.field, t.term); err != nil {
 				return nil, fmt.Errorf("search index: postings of %s:%s: %w", t.field, t.term, err)
 			}
+			st[ti].max = st[ti].p.blockMax(avgLens[ti])
 		}
-		it := cand.ManyIterator()
-		var buf [256]uint32
-		for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
-			for _, doc := range buf[:n] {
-				for ti := range st {
+		scored[si] = st
+		d := cand.ToArray()
+		docs[si] = d
+		for i := 0; i < len(d); {
+			b := d[i] >> blockShift
+			j := i + 1
+			for j < len(d) && d[j]>>blockShift == b {
+				j++
+			}
+			for ti := range st {
+				bounds[ti] = st[ti].bound(b)
+			}
+			blocks = append(blocks, matchBlock{bound: p.score(bounds), seg: int32(si), block: b, lo: int32(i), hi: int32(j)})
+			i = j
+		}
+	}
+	heap.Init(&blocks)
+
+	h := &hitHeap{}
+	scores := make([]float64, len(terms))
+	present := make([]bool, len(terms))
+	for blocks.Len() > 0 {
+		bl := heap.Pop(&blocks).(matchBlock)
+		if h.Len() == want && bl.bound*(1+1e-9) < (*h)[0].score {
+			break // no block left can do better
+		}
+		st := scored[bl.seg]
+		inBlock := docs[bl.seg][bl.lo:bl.hi]
+		for ti := range st {
+			// A term absent from the block scores 0 in all of it.
+			if present[ti] = st[ti].bound(bl.block) > 0; present[ti] {
+				st[ti].seek(inBlock[0])
+			} else {
+				scores[ti] = 0
+			}
+		}
+		for _, doc := range inBlock {
+			for ti := range st {
+				if present[ti] {
 					scores[ti] = st[ti].score(doc)
 				}
-				s := p.score(scores)
-				if h.Len() < want {
-					heap.Push(h, hitRef{seg: si, doc: uint64(doc), score: s})
-				} else if s > (*h)[0].score {
-					(*h)[0] = hitRef{seg: si, doc: uint64(doc), score: s}
-					heap.Fix(h, 0)
-				}
+			}
+			s := p.score(scores)
+			hit := hitRef{seg: int(bl.seg), doc: uint64(doc), score: s}
+			if h.Len() < want {
+				heap.Push(h, hit)
+			} else if (*h)[0].less(hit) {
+				(*h)[0] = hit
+				heap.Fix(h, 0)
 			}
 		}
 	}
@@ -367,7 +458,10 @@ func (x *Index) best(snap *scorch.IndexSnapshot, segs []*scorch.SegmentSnapshot,
 	return out, nil
 }
 
-// score combines the scores of the plan's terms in one document.
+// score combines the scores of the plan's terms in one document, or
+// their bounds in a block into the block's bound: a word counts the terms
+// it matched (or may match) against all of its terms, as Bleve's
+// disjunction does.
 func (p *queryPlan) score(termScores []float64) float64 {
 	total, matched := 0.0, 0
 	for _, c := range p.clauses {
@@ -407,18 +501,21 @@ func (p *queryPlan) score(termScores []float64) float64 {
 // the later document is the worse.
 type hitHeap []hitRef
 
-func (h hitHeap) Len() int { return len(h) }
-func (h hitHeap) Less(i, j int) bool {
-	if h[i].score != h[j].score {
-		return h[i].score < h[j].score
+// less tells whether a ranks after b.
+func (a hitRef) less(b hitRef) bool {
+	if a.score != b.score {
+		return a.score < b.score
 	}
-	if h[i].seg != h[j].seg {
-		return h[i].seg > h[j].seg
+	if a.seg != b.seg {
+		return a.seg > b.seg
 	}
-	return h[i].doc > h[j].doc
+	return a.doc > b.doc
 }
-func (h hitHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *hitHeap) Push(v any)   { *h = append(*h, v.(hitRef)) }
+
+func (h hitHeap) Len() int           { return len(h) }
+func (h hitHeap) Less(i, j int) bool { return h[i].less(h[j]) }
+func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(v any)        { *h = append(*h, v.(hitRef)) }
 func (h *hitHeap) Pop() any {
 	old := *h
 	v := old[len(old)-1]
@@ -480,12 +577,12 @@ func newest(segs []*scorch.SegmentSnapshot, cache []*segmentCache, cands []*roar
 	return out, nil
 }
 
-// storedSource reads the stored fields a hit is shown from.
-func storedSource(ss *scorch.SegmentSnapshot, doc uint64) (map[string]interface{}, error) {
-	out := map[string]interface{}{}
+// storedSource reads the stored document a hit is shown from.
+func storedSource(ss *scorch.SegmentSnapshot, doc uint64) ([]byte, error) {
+	var out []byte
 	err := ss.VisitDocument(doc, func(field string, _ byte, value []byte, _ []uint64) bool {
 		if field == fieldSource {
-			out[fieldSource] = string(value)
+			out = append([]byte(nil), value...)
 			return false
 		}
 		return true
@@ -629,15 +726,17 @@ type facetIndex struct {
 }
 
 // count adds to counts how many of the matches have each facet value. A
-// few matches are counted one by one, from their own values; many, by
-// intersecting them with each value's documents, which costs the same
-// whatever their number.
+// few matches are counted one by one, from their own values; many (when
+// the bitmap holds them as bit sets, over 4,096 in each 65,536 documents,
+// or a quarter of a small segment), by intersecting them with each
+// value's documents, which then costs the same whatever their number.
 func (f *facetIndex) count(cand *roaring.Bitmap, counts map[string]int) {
 	n := cand.GetCardinality()
 	if n == 0 {
 		return
 	}
-	if f.values == nil || n*4 > uint64(len(f.starts)) {
+	docs := uint64(len(f.starts))
+	if f.values == nil || n > 4096*((docs+65535)/65536) || n*4 > docs {
 		for i, b := range f.bits {
 			if c := cand.AndCardinality(b); c > 0 {
 				counts[f.terms[i]] += int(c)

@@ -14,7 +14,9 @@ package search
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -332,6 +334,27 @@ func (x *Index) Compact(ctx context.Context) error {
 		return fmt.Errorf("search index: compact: %w", err)
 	}
 	return nil
+}
+
+// DiskBytes is the size of the index's folder; 0 in memory.
+func (x *Index) DiskBytes() (int64, error) {
+	if x.dir == "" {
+		return 0, nil
+	}
+	var n int64
+	err := filepath.WalkDir(x.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			var info fs.FileInfo
+			if info, err = d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a segment merged away meanwhile
+		}
+		return err
+	})
+	return n, err
 }
 
 // DocCount is how many documents the index holds: practices and needs.

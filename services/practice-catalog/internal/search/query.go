@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
@@ -338,7 +339,8 @@ type found struct {
 }
 
 // search runs a full-text search of one kind of document, with its facets.
-func (x *Index) search(kind, text string, filters map[string][]string, offset, limit int) (found, error) {
+func (x *Index) search(ph *Phases, kind, text string, filters map[string][]string, offset, limit int) (found, error) {
+	at := ph.start()
 	idx := x.index()
 	plan := &queryPlan{kind: kind, facets: true, offset: offset, limit: limit}
 	var mk *marker
@@ -362,7 +364,8 @@ func (x *Index) search(kind, text string, filters map[string][]string, offset, l
 			plan.filters = append(plan.filters, filterPlan{field: field, values: values})
 		}
 	}
-	res, err := x.execute(plan)
+	ph.lap(phaseWords, &at)
+	res, err := x.execute(plan, ph)
 	if err != nil {
 		return found{}, fmt.Errorf("search %s: %w", kind, err)
 	}
@@ -389,20 +392,28 @@ func (x *Index) SearchPractices(ctx context.Context, q app.PracticeSearch) (app.
 	if err := x.awaitReady(ctx); err != nil {
 		return app.PracticeResults{}, err
 	}
-	f, err := x.search(kindPractice, q.Text, map[string][]string{
+	ph := phasesOf(ctx)
+	f, err := x.search(ph, kindPractice, q.Text, map[string][]string{
 		fieldThemes: q.Themes, fieldSectors: q.Sectors, fieldTerritory: q.TerritoryCodes, fieldOwnerKind: q.OwnerKinds,
 	}, q.Offset, q.Limit)
 	if err != nil {
 		return app.PracticeResults{}, err
 	}
 	out := app.PracticeResults{Total: f.res.total, Facets: facetsOf(f.res.facets, practiceFacets)}
+	at := time.Now()
 	for _, hit := range f.res.hits {
-		p, err := practiceFromSource(hit.source)
+		p, err := practiceFromBytes(hit.source)
 		if err != nil {
 			return app.PracticeResults{}, fmt.Errorf("search: a practice's stored document: %w", err)
 		}
-		out.Hits = append(out.Hits, app.PracticeHit{Practice: p, Score: hit.score, Highlights: f.marker.highlights(practiceTexts(p), first(p.Languages))})
+		out.Hits = append(out.Hits, app.PracticeHit{Practice: p, Score: hit.score})
 	}
+	ph.lap(phasePage, &at)
+	for i := range out.Hits {
+		p := out.Hits[i].Practice
+		out.Hits[i].Highlights = f.marker.highlights(practiceTexts(p), first(p.Languages))
+	}
+	ph.lap(phaseHighlights, &at)
 	return out, nil
 }
 
@@ -411,7 +422,7 @@ func (x *Index) SearchNeeds(ctx context.Context, q app.NeedSearch) (app.NeedResu
 	if err := x.awaitReady(ctx); err != nil {
 		return app.NeedResults{}, err
 	}
-	f, err := x.search(kindNeed, q.Text, map[string][]string{
+	f, err := x.search(phasesOf(ctx), kindNeed, q.Text, map[string][]string{
 		fieldThemes: q.Themes, fieldSectors: q.Sectors, fieldTerritory: q.TerritoryCodes,
 	}, q.Offset, q.Limit)
 	if err != nil {
@@ -419,7 +430,7 @@ func (x *Index) SearchNeeds(ctx context.Context, q app.NeedSearch) (app.NeedResu
 	}
 	out := app.NeedResults{Total: f.res.total, Facets: facetsOf(f.res.facets, needFacets)}
 	for _, hit := range f.res.hits {
-		n, err := needFromSource(hit.source)
+		n, err := needFromBytes(hit.source)
 		if err != nil {
 			return app.NeedResults{}, fmt.Errorf("search: a need's stored document: %w", err)
 		}
