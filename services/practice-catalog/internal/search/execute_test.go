@@ -225,3 +225,43 @@ func bleveSearch(t *testing.T, x *Index, q app.PracticeSearch) (int, map[string]
 	}
 	return int(res.Total), scores
 }
+
+// Searches share the caches of segments and postings: run many at once,
+// while documents are written, under the race detector.
+func TestConcurrentSearchesAndWrites(t *testing.T) {
+	x := newFixtureIndex(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 30; i++ {
+			p := fixtures[i%len(fixtures)].practice(t)
+			p.Version = int64(10 + i)
+			if err := x.ApplyPractice(p, 0); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 40; i++ {
+				res, err := x.SearchPractices(ctx, app.PracticeSearch{Text: []string{"competenze", "meccanica", "infanzia servizi", ""}[i%4], Limit: 5})
+				if err == nil && res.Total == 0 {
+					err = fmt.Errorf("search %d found nothing", i)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+}
