@@ -1,13 +1,16 @@
 // Package searchbench measures the catalog's search index on synthetic
-// practices: how fast batches are indexed, and the latency of the searches
-// people make (one to three words, sometimes a typo or a facet filter),
-// with facets, highlights and the stored documents as the API returns them.
-// It runs the index the service runs (Bleve, scorch on disk in a temporary
-// folder, removed afterwards), without the database or the network, so
-// the figures are the index's own. `make bench` calls Run.
+// practices: how fast batches are indexed, how big the index gets, and the
+// latency of the searches people make (one to three words, sometimes a
+// typo or a facet filter), with facets, highlights and the stored
+// documents as the API returns them. It runs the index the service runs
+// (Bleve, scorch on disk in a temporary folder, removed afterwards, with
+// the shipped synonyms), without the database or the network, so the
+// figures are the index's own; with where the time goes, by phase and by
+// function (a CPU profile). `make bench` calls Run.
 package searchbench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,9 +18,13 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/pprof/profile"
 
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
@@ -28,50 +35,303 @@ import (
 // Goals the report checks; they are printed as met or not met, never
 // asserted: a benchmark informs, a test decides.
 const (
-	goalP99           = 15 * time.Millisecond
-	goalP99AtSize     = 100000
-	goalGrowth        = 4.0
-	goalGrowthFrom    = 10000
-	goalGrowthTo      = 100000
-	batchSize         = 1000
-	warmupQueries     = 50
-	measuredQueries   = 500
+	goalP99        = 15 * time.Millisecond
+	goalP99AtSize  = 100000
+	goalGrowth     = 4.0
+	goalGrowthFrom = 10000
+	goalGrowthTo   = 100000
+	batchSize      = 1000
+	warmupQueries  = 50
+	// measuredQueries are run at each size in rounds, the sizes taking
+	// turns, so that the machine's load weighs on each alike.
+	measuredQueries = 500
+	rounds          = 5
+	// coldQueries are run after dropping the decoded postings each time.
+	coldQueries       = 100
 	organizationCount = 400
+	profileTop        = 12
 )
 
 // DefaultSizes are the catalogue sizes the goals speak of.
 var DefaultSizes = []int{10000, 100000}
 
+// CacheEnv names a folder where Run keeps the indexes it builds and
+// reuses them on the next run (then it reports no indexing rate): for
+// measuring changes to searching without waiting for the build.
+const CacheEnv = "GEMELLA_SEARCHBENCH_CACHE"
+
 // Result is the measurement at one size.
 type Result struct {
-	Size        int
-	IndexRate   float64 // documents per second, in batches of batchSize
-	IndexTime   time.Duration
+	Size      int
+	IndexRate float64 // documents per second, in batches of batchSize; 0 when reused
+	IndexTime time.Duration
+	// CompactTime is merging the index into one segment, as a rebuild does.
+	CompactTime time.Duration
+	DiskBytes   int64
 	P50, P99    time.Duration
-	MeanResults float64
+	// ColdP50 and ColdP99 are searches that decode their words' postings.
+	ColdP50, ColdP99 time.Duration
+	MeanResults      float64
+	Phases           search.Phases
 }
 
-// Run builds an index of each size, measures it and writes the report to
-// out. It stops early when ctx ends.
+// built is an index of one size, ready to measure.
+type built struct {
+	Result
+	x       *search.Index
+	cleanup func()
+	lat     []time.Duration
+	hits    int
+}
+
+// Run builds an index of each size, measures them and writes the report
+// to out. It stops early when ctx ends.
 func Run(ctx context.Context, out io.Writer, sizes []int) error {
 	if len(sizes) == 0 {
 		sizes = DefaultSizes
 	}
-	fmt.Fprintf(out, "search index benchmark: Bleve scorch on disk, batches of %d, %d queries per size after %d warm-up\n", batchSize, measuredQueries, warmupQueries)
-	fmt.Fprintf(out, "%10s  %12s  %10s  %9s  %9s  %12s\n", "practices", "indexing/s", "build", "p50", "p99", "mean hits")
-	var results []Result
+	fmt.Fprintf(out, "search index benchmark: Bleve scorch on disk, batches of %d, merged into one segment as after a rebuild; %d queries per size in %d rounds taking turns, after %d warm-up, then %d cold\n",
+		batchSize, measuredQueries, rounds, warmupQueries, coldQueries)
+	var all []*built
+	defer func() {
+		for _, b := range all {
+			b.cleanup()
+		}
+	}()
 	for _, n := range sizes {
-		r, err := measure(ctx, n)
+		b, err := build(ctx, n)
 		if err != nil {
 			return fmt.Errorf("search benchmark at %d practices: %w", n, err)
 		}
-		results = append(results, r)
-		fmt.Fprintf(out, "%10d  %12.0f  %10s  %9s  %9s  %12.1f\n", r.Size, r.IndexRate, r.IndexTime.Round(time.Millisecond),
-			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.MeanResults)
+		all = append(all, b)
 	}
+	// The same queries at every size.
+	queries := newGenerator(rand.New(rand.NewSource(99))).queries(warmupQueries + measuredQueries)
+	for _, b := range all {
+		if err := b.run(ctx, queries[:warmupQueries], false); err != nil {
+			return err
+		}
+	}
+	largest := all[len(all)-1]
+	var profiles []*profile.Profile
+	per := measuredQueries / rounds
+	for r := 0; r < rounds; r++ {
+		chunk := queries[warmupQueries+r*per : warmupQueries+(r+1)*per]
+		for _, b := range all {
+			var buf bytes.Buffer
+			profiling := b == largest && pprof.StartCPUProfile(&buf) == nil
+			err := b.run(search.WithPhases(ctx, &b.Phases), chunk, true)
+			if profiling {
+				pprof.StopCPUProfile()
+				if p, perr := profile.Parse(&buf); perr == nil {
+					profiles = append(profiles, p)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range all {
+		sort.Slice(b.lat, func(i, j int) bool { return b.lat[i] < b.lat[j] })
+		b.P50, b.P99 = percentile(b.lat, 0.50), percentile(b.lat, 0.99)
+		b.MeanResults = float64(b.hits) / float64(len(b.lat))
+		cold, err := b.cold(ctx, queries[warmupQueries:warmupQueries+coldQueries])
+		if err != nil {
+			return err
+		}
+		b.ColdP50, b.ColdP99 = percentile(cold, 0.50), percentile(cold, 0.99)
+	}
+
+	fmt.Fprintf(out, "%10s  %10s  %9s  %8s  %10s  %11s  %8s  %8s  %8s  %8s  %9s\n",
+		"practices", "indexing/s", "build", "compact", "index size", "per 10,000", "p50", "p99", "cold p50", "cold p99", "mean hits")
+	var results []Result
+	for _, b := range all {
+		rate, buildTime := "reused", "-"
+		if b.IndexRate > 0 {
+			rate, buildTime = fmt.Sprintf("%.0f", b.IndexRate), b.IndexTime.Round(time.Second).String()
+		}
+		fmt.Fprintf(out, "%10d  %10s  %9s  %8s  %10s  %11s  %8s  %8s  %8s  %8s  %9.1f\n", b.Size, rate, buildTime,
+			b.CompactTime.Round(100*time.Millisecond), megabytes(b.DiskBytes), megabytes(b.DiskBytes*10000/int64(b.Size)),
+			ms(b.P50), ms(b.P99), ms(b.ColdP50), ms(b.ColdP99), b.MeanResults)
+		results = append(results, b.Result)
+	}
+	fmt.Fprintf(out, "where the time goes, mean per search (warm):\n")
+	fmt.Fprintf(out, "%10s  %8s  %8s  %8s  %8s  %8s  %10s  %8s\n", "practices", "words", "matches", "facets", "ranking", "page", "highlights", "total")
+	for _, b := range all {
+		p := b.Phases
+		mean := func(d time.Duration) string { return ms(d / time.Duration(max(1, p.Searches))) }
+		fmt.Fprintf(out, "%10d  %8s  %8s  %8s  %8s  %8s  %10s  %8s\n", b.Size, mean(p.Words), mean(p.Matches), mean(p.Facets),
+			mean(p.Ranking), mean(p.Page), mean(p.Highlights), mean(p.Total()))
+	}
+	printProfile(out, largest.Size, profiles)
 	report(out, results)
 	return nil
 }
+
+// build indexes n practices, or reopens them from CacheEnv.
+func build(ctx context.Context, n int) (*built, error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b := &built{Result: Result{Size: n}}
+	dir, keep := os.Getenv(CacheEnv), true
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "gemella-searchbench-")
+		if err != nil {
+			return nil, err
+		}
+		dir, keep = tmp, false
+	}
+	x, err := search.Open(search.Config{Dir: filepath.Join(dir, strconv.Itoa(n)), Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	b.x = x
+	b.cleanup = func() {
+		_ = x.Close()
+		if !keep {
+			_ = os.RemoveAll(dir)
+		}
+	}
+	if count, err := x.DocCount(); err == nil && count == uint64(n) {
+		b.DiskBytes, err = x.DiskBytes()
+		return b, err
+	}
+	g := newGenerator(rand.New(rand.NewSource(int64(n))))
+	if err := x.ApplyOrganizations(g.organizations()); err != nil {
+		b.cleanup()
+		return nil, err
+	}
+	start := time.Now()
+	batch := make([]*practice.Practice, 0, batchSize)
+	for i := 0; i < n; i++ {
+		batch = append(batch, g.practice(i))
+		if len(batch) == batchSize || i == n-1 {
+			if err := ctx.Err(); err != nil {
+				b.cleanup()
+				return nil, err
+			}
+			if err := x.LoadPractices(batch); err != nil {
+				b.cleanup()
+				return nil, err
+			}
+			batch = batch[:0]
+		}
+	}
+	b.IndexTime = time.Since(start)
+	b.IndexRate = float64(n) / b.IndexTime.Seconds()
+	start = time.Now()
+	if err := x.Compact(ctx); err != nil {
+		b.cleanup()
+		return nil, err
+	}
+	x.Settle(ctx, time.Minute)
+	b.CompactTime = time.Since(start)
+	if b.DiskBytes, err = x.DiskBytes(); err != nil {
+		b.cleanup()
+		return nil, err
+	}
+	return b, nil
+}
+
+// run searches queries, recording their latencies when measured.
+func (b *built) run(ctx context.Context, queries []app.PracticeSearch, measured bool) error {
+	for _, q := range queries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := time.Now()
+		res, err := b.x.SearchPractices(ctx, q)
+		d := time.Since(t)
+		if err != nil {
+			return err
+		}
+		if measured {
+			b.lat = append(b.lat, d)
+			b.hits += res.Total
+		}
+	}
+	return nil
+}
+
+// cold searches queries each after dropping the decoded postings.
+func (b *built) cold(ctx context.Context, queries []app.PracticeSearch) ([]time.Duration, error) {
+	var lat []time.Duration
+	for _, q := range queries {
+		b.x.DropPostings()
+		t := time.Now()
+		if _, err := b.x.SearchPractices(ctx, q); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat, nil
+}
+
+// printProfile prints the functions that took most CPU in the profiles,
+// by their own time. The runtime's preemption handler is left out: it
+// stands for time taken from the process by the others on the machine.
+func printProfile(out io.Writer, size int, profiles []*profile.Profile) {
+	if len(profiles) == 0 {
+		fmt.Fprintf(out, "CPU profile: not taken (the caller profiles the whole run)\n")
+		return
+	}
+	merged, err := profile.Merge(profiles)
+	if err != nil {
+		fmt.Fprintf(out, "CPU profile: %v\n", err)
+		return
+	}
+	flat, cum := map[string]int64{}, map[string]int64{}
+	var total int64
+	for _, s := range merged.Sample {
+		v := s.Value[len(s.Value)-1]
+		total += v
+		seen := map[string]bool{}
+		for i, loc := range s.Location {
+			for _, line := range loc.Line {
+				name := line.Function.Name
+				if i == 0 {
+					flat[name] += v
+				}
+				if !seen[name] {
+					seen[name] = true
+					cum[name] += v
+				}
+			}
+		}
+	}
+	if total == 0 {
+		return
+	}
+	type fn struct {
+		name      string
+		flat, cum int64
+	}
+	var fns []fn
+	for name, f := range flat {
+		if name != "runtime.asyncPreempt" {
+			fns = append(fns, fn{name, f, cum[name]})
+		}
+	}
+	sort.Slice(fns, func(i, j int) bool { return fns[i].flat > fns[j].flat })
+	fmt.Fprintf(out, "CPU profile of the warm searches at %d practices (pprof; top %d by own time, of %s sampled):\n", size, profileTop, time.Duration(total).Round(time.Millisecond))
+	fmt.Fprintf(out, "%7s  %7s  %s\n", "own", "with callees", "function")
+	for i := 0; i < len(fns) && i < profileTop; i++ {
+		fmt.Fprintf(out, "%6.1f%%  %11.1f%%  %s\n", 100*float64(fns[i].flat)/float64(total), 100*float64(fns[i].cum)/float64(total), shortName(fns[i].name))
+	}
+}
+
+// shortName drops the module path of a function's package.
+func shortName(name string) string {
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
 func report(out io.Writer, results []Result) {
 	at := func(size int) (Result, bool) {
@@ -83,7 +343,7 @@ func report(out io.Writer, results []Result) {
 		return Result{}, false
 	}
 	if r, ok := at(goalP99AtSize); ok {
-		fmt.Fprintf(out, "goal: p99 under %s at %d practices: %s (p99 %s)\n", goalP99, goalP99AtSize, metOrNot(r.P99 < goalP99), r.P99.Round(10*time.Microsecond))
+		fmt.Fprintf(out, "goal: p99 under %s at %d practices: %s (p99 %s)\n", goalP99, goalP99AtSize, metOrNot(r.P99 < goalP99), ms(r.P99))
 	} else {
 		fmt.Fprintf(out, "goal: p99 under %s at %d practices: not measured\n", goalP99, goalP99AtSize)
 	}
@@ -102,66 +362,6 @@ func metOrNot(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
-}
-
-func measure(ctx context.Context, n int) (Result, error) {
-	dir, err := os.MkdirTemp("", "gemella-searchbench-")
-	if err != nil {
-		return Result{}, err
-	}
-	defer os.RemoveAll(dir)
-	x, err := search.Open(search.Config{Dir: filepath.Join(dir, "index"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return Result{}, err
-	}
-	defer x.Close()
-
-	rng := rand.New(rand.NewSource(int64(n)))
-	g := newGenerator(rng)
-	if err := x.ApplyOrganizations(g.organizations()); err != nil {
-		return Result{}, err
-	}
-	start := time.Now()
-	batch := make([]*practice.Practice, 0, batchSize)
-	for i := 0; i < n; i++ {
-		batch = append(batch, g.practice(i))
-		if len(batch) == batchSize || i == n-1 {
-			if err := ctx.Err(); err != nil {
-				return Result{}, err
-			}
-			if err := x.LoadPractices(batch); err != nil {
-				return Result{}, err
-			}
-			batch = batch[:0]
-		}
-	}
-	build := time.Since(start)
-	x.Settle(ctx, 20*time.Second)
-	r := Result{Size: n, IndexTime: build, IndexRate: float64(n) / build.Seconds()}
-
-	queries := g.queries(warmupQueries + measuredQueries)
-	var latencies []time.Duration
-	hits := 0
-	for i, q := range queries {
-		if err := ctx.Err(); err != nil {
-			return Result{}, err
-		}
-		t := time.Now()
-		res, err := x.SearchPractices(ctx, q)
-		d := time.Since(t)
-		if err != nil {
-			return Result{}, err
-		}
-		if i >= warmupQueries {
-			latencies = append(latencies, d)
-			hits += res.Total
-		}
-	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	r.P50 = percentile(latencies, 0.50)
-	r.P99 = percentile(latencies, 0.99)
-	r.MeanResults = float64(hits) / float64(len(latencies))
-	return r, nil
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -24,9 +24,14 @@ type SearchConfig struct {
 	// from the database at every start: right for tests, slow to start
 	// with a large catalogue. The devstack passes a folder of its data.
 	Dir string `env:"DIR"`
-	// ReconcileInterval is how often the index compares its practices with
-	// the database, to catch what no event says (adoption figures); 0 never.
+	// ReconcileInterval is how often the index compares its practices and
+	// needs with the database and repairs what differs; 0 never.
 	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL" envDefault:"10m"`
+	// SynonymsFile is the synonym list of search and matching (one group
+	// of equivalent expressions per line, separated by commas): empty for
+	// the shipped Italian set for public administration, "off" for none.
+	// Another list rebuilds the index at start.
+	SynonymsFile string `env:"SYNONYMS_FILE"`
 }
 
 // Validate reports every problem at once.
@@ -73,7 +78,7 @@ func openSeekOffer(cfg Config, deps *app.Deps, p servicekit.Ports) (*seekOffer, 
 		so.prepared.Store(true)
 		return so, nil
 	}
-	idx, err := search.Open(search.Config{Dir: cfg.Search.Dir, Logger: p.Logger})
+	idx, err := search.Open(search.Config{Dir: cfg.Search.Dir, Logger: p.Logger, SynonymsFile: cfg.Search.SynonymsFile})
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +110,8 @@ func (so *seekOffer) run(ctx context.Context, rt servicekit.Runtime) error {
 
 // ready is the catalog's readiness check of its index.
 func (so *seekOffer) ready(context.Context) error {
-	if !so.prepared.Load() {
+	// Prepared, and not rebuilding in the background (search.Index.Ready).
+	if !so.prepared.Load() || !so.index.Ready() {
 		return errIndexNotReady
 	}
 	return nil

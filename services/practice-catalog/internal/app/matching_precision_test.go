@@ -394,7 +394,7 @@ func TestMatchmakingPrecisionAt3(t *testing.T) {
 	if len(labelledNeeds) < 20 {
 		t.Fatalf("only %d labelled needs", len(labelledNeeds))
 	}
-	if precision < 0.7 {
-		t.Fatalf("%s: below 0.7", summary)
+	if precision < 0.95 {
+		t.Fatalf("%s: below 0.95", summary)
 	}
 }

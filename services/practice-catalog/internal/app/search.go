@@ -267,3 +267,8 @@ func (h SearchNeedsHandler) Handle(ctx context.Context, r SearchRequest) (Search
 
 // errNoSearch answers searches of a catalog built without an index.
 var errNoSearch = apperr.Unavailable(nil, "search is not available on this catalog").WithReason(apperr.ReasonSearchUnavailable)
+
+// ErrSearchNotReady is what an index being rebuilt answers: the replica
+// serves everything else meanwhile, and another replica, or this one in
+// a moment, can search.
+var ErrSearchNotReady = apperr.Unavailable(nil, "the search index of this replica is being rebuilt; retry shortly").WithReason(apperr.ReasonSearchUnavailable)

@@ -126,13 +126,18 @@ func registerFold() {
 	})
 }
 
-// addAnalyzers declares the custom analyzers on m.
-func addAnalyzers(m *mapping.IndexMappingImpl) error {
+// addAnalyzers declares the custom analyzers on m; synonyms, by
+// language, names the synonym filter that ends a language's chain.
+func addAnalyzers(m *mapping.IndexMappingImpl, synonyms map[string]string) error {
 	registerFold()
 	defs := map[string][]string{
 		analyzerIT:    {lowercase.Name, it.ElisionName, it.StopName, foldFilter, stemITFilter},
 		analyzerEN:    {en.PossessiveName, lowercase.Name, en.StopName, foldFilter, stemENFilter},
 		analyzerWords: {lowercase.Name, it.ElisionName},
+	}
+	for lang, filter := range synonyms {
+		name := analyzerFor(lang)
+		defs[name] = append(defs[name], filter)
 	}
 	for name, filters := range defs {
 		if err := m.AddCustomAnalyzer(name, map[string]interface{}{

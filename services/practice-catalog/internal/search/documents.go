@@ -1,7 +1,6 @@
 package search
 
 import (
-	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -127,12 +126,15 @@ func needDoc(n *need.Need) (map[string]interface{}, error) {
 	return doc, nil
 }
 
+// encodeSource is the stored source of a document: its protobuf bytes,
+// kept as they are (a field that is stored and not indexed is never
+// analysed, so it may hold any bytes).
 func encodeSource(m proto.Message) (string, error) {
 	b, err := proto.Marshal(m)
 	if err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(b), nil
+	return string(b), nil
 }
 
 func decodeSource(fields map[string]interface{}, into proto.Message) error {
@@ -140,11 +142,17 @@ func decodeSource(fields map[string]interface{}, into proto.Message) error {
 	if !ok {
 		return fmt.Errorf("document has no stored source")
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
+	return decodeSourceBytes([]byte(s), into)
+}
+
+func decodeSourceBytes(b []byte, into proto.Message) error {
+	if len(b) == 0 {
+		return fmt.Errorf("document has no stored source")
+	}
+	if err := proto.Unmarshal(b, into); err != nil {
 		return fmt.Errorf("stored source: %w", err)
 	}
-	return proto.Unmarshal(b, into)
+	return nil
 }
 
 func practiceFromSource(fields map[string]interface{}) (*practice.Practice, error) {
@@ -155,9 +163,25 @@ func practiceFromSource(fields map[string]interface{}) (*practice.Practice, erro
 	return protoconv.PracticeFromMessage(&m), nil
 }
 
+func practiceFromBytes(b []byte) (*practice.Practice, error) {
+	var m catalogv1.Practice
+	if err := decodeSourceBytes(b, &m); err != nil {
+		return nil, err
+	}
+	return protoconv.PracticeFromMessage(&m), nil
+}
+
 func needFromSource(fields map[string]interface{}) (*need.Need, error) {
 	var m catalogv1.Need
 	if err := decodeSource(fields, &m); err != nil {
+		return nil, err
+	}
+	return protoconv.NeedFromMessage(&m), nil
+}
+
+func needFromBytes(b []byte) (*need.Need, error) {
+	var m catalogv1.Need
+	if err := decodeSourceBytes(b, &m); err != nil {
 		return nil, err
 	}
 	return protoconv.NeedFromMessage(&m), nil

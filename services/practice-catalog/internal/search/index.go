@@ -14,7 +14,9 @@ package search
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,10 +26,12 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 
+	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -46,6 +50,15 @@ type Config struct {
 	// every start.
 	Dir    string
 	Logger *slog.Logger
+	// PostingsCacheBytes bounds the decoded postings kept for scoring:
+	// DefaultPostingsCacheBytes when 0, none when negative.
+	PostingsCacheBytes int64
+	// SynonymsFile is the synonym list (see ParseSynonyms for its
+	// format): the shipped Italian set for public administration when
+	// empty, none when SynonymsOff.
+	SynonymsFile string
+	// Synonyms, when set, is used instead of SynonymsFile.
+	Synonyms *Synonyms
 }
 
 // Index is the catalog's search index. Searches may run concurrently with
@@ -61,6 +74,91 @@ type Index struct {
 	writeMu sync.Mutex
 	// fresh is set when the index was created empty and has never been built.
 	fresh bool
+	// segments caches what searches read of each segment (execute.go),
+	// postings the decoded postings scoring reads (impacts.go).
+	segments segmentCaches
+	postings *postingsCache
+
+	// synonyms is the list in use, analysed per language in
+	// synonymSeqs for the mapping and in synonymMatchers for queries;
+	// schema is the schema the index is written with.
+	synonyms        *Synonyms
+	synonymSeqs     map[string][]synonymSeq
+	synonymMatchers map[string]*synonymMatcher
+	schema          string
+
+	// readyMu guards ready, which is closed while the index holds the
+	// whole catalogue and open while it is being rebuilt.
+	readyMu sync.Mutex
+	ready   chan struct{}
+}
+
+// Ready tells whether the index answers searches: false while a
+// Follower rebuilds it. An index nobody rebuilds (kept from disk, or kept
+// current by writing through) is ready from the start.
+func (x *Index) Ready() bool {
+	select {
+	case <-x.readyCh():
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitReady waits until the index is ready or ctx ends.
+func (x *Index) WaitReady(ctx context.Context) error {
+	select {
+	case <-x.readyCh():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (x *Index) readyCh() chan struct{} {
+	x.readyMu.Lock()
+	defer x.readyMu.Unlock()
+	return x.ready
+}
+
+func (x *Index) setReady(ready bool) {
+	x.readyMu.Lock()
+	defer x.readyMu.Unlock()
+	select {
+	case <-x.ready:
+		if !ready {
+			x.ready = make(chan struct{})
+		}
+	default:
+		if ready {
+			close(x.ready)
+		}
+	}
+}
+
+// searchWait is how long a search waits for an index being rebuilt
+// before it answers that search is unavailable: a small catalogue is
+// rebuilt in less.
+const searchWait = 2 * time.Second
+
+// awaitReady waits, up to searchWait and within ctx, for the index to be
+// ready; app.ErrSearchNotReady when it is not.
+func (x *Index) awaitReady(ctx context.Context) error {
+	ch := x.readyCh()
+	select {
+	case <-ch:
+		return nil
+	default:
+	}
+	t := time.NewTimer(searchWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return app.ErrSearchNotReady
 }
 
 // Open opens the index in cfg.Dir, or creates it empty there (or in
@@ -68,16 +166,39 @@ type Index struct {
 // schema, is replaced by an empty one: it is derived data, and Prepare
 // rebuilds it.
 func Open(cfg Config) (*Index, error) {
-	x := &Index{dir: cfg.Dir, logger: cfg.Logger}
+	x := &Index{dir: cfg.Dir, logger: cfg.Logger, ready: make(chan struct{})}
+	close(x.ready)
+	switch budget := cfg.PostingsCacheBytes; {
+	case budget == 0:
+		x.postings = newPostingsCache(DefaultPostingsCacheBytes)
+	case budget > 0:
+		x.postings = newPostingsCache(budget)
+	}
 	if x.logger == nil {
 		x.logger = slog.Default()
 	}
-	m, err := newMapping()
+	x.synonyms = cfg.Synonyms
+	if x.synonyms == nil {
+		var err error
+		if x.synonyms, err = LoadSynonyms(cfg.SynonymsFile); err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+	}
+	var err error
+	if x.synonymSeqs, err = analysedSynonyms(x.synonyms); err != nil {
+		return nil, fmt.Errorf("search index: synonyms: %w", err)
+	}
+	x.synonymMatchers = map[string]*synonymMatcher{}
+	for lang, seqs := range x.synonymSeqs {
+		x.synonymMatchers[lang] = newSynonymMatcher(seqs)
+	}
+	x.schema = schemaVersion + x.synonyms.schema()
+	m, err := newMapping(x.synonymSeqs)
 	if err != nil {
 		return nil, fmt.Errorf("search mapping: %w", err)
 	}
 	if x.dir == "" {
-		x.idx, err = newIndex("", m)
+		x.idx, err = x.newIndex("", m)
 		x.fresh = true
 		return x, err
 	}
@@ -85,11 +206,11 @@ func Open(cfg Config) (*Index, error) {
 		idx, err := bleve.OpenUsing(x.dir, openConfig())
 		if err == nil {
 			schema, _ := idx.GetInternal(keySchema)
-			if string(schema) == schemaVersion {
+			if string(schema) == x.schema {
 				x.idx = idx
 				return x, nil
 			}
-			x.logger.Info("search index has another schema: rebuilding", "dir", x.dir, "schema", string(schema), "want", schemaVersion)
+			x.logger.Info("search index has another schema: rebuilding", "dir", x.dir, "schema", string(schema), "want", x.schema)
 			_ = idx.Close()
 		} else {
 			if strings.Contains(err.Error(), "timeout") {
@@ -105,7 +226,7 @@ func Open(cfg Config) (*Index, error) {
 	if err := os.MkdirAll(filepath.Dir(x.dir), 0o755); err != nil {
 		return nil, fmt.Errorf("search index %s: %w", x.dir, err)
 	}
-	x.idx, err = newIndex(x.dir, m)
+	x.idx, err = x.newIndex(x.dir, m)
 	x.fresh = true
 	return x, err
 }
@@ -116,12 +237,12 @@ func openConfig() map[string]interface{} {
 	return map[string]interface{}{"bolt_timeout": "10s"}
 }
 
-func newIndex(dir string, m *mapping.IndexMappingImpl) (bleve.Index, error) {
+func (x *Index) newIndex(dir string, m *mapping.IndexMappingImpl) (bleve.Index, error) {
 	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, openConfig())
 	if err != nil {
 		return nil, fmt.Errorf("create search index %q: %w", dir, err)
 	}
-	if err := idx.SetInternal(keySchema, []byte(schemaVersion)); err != nil {
+	if err := idx.SetInternal(keySchema, []byte(x.schema)); err != nil {
 		_ = idx.Close()
 		return nil, fmt.Errorf("create search index %q: %w", dir, err)
 	}
@@ -189,6 +310,51 @@ func (x *Index) Settle(ctx context.Context, maxWait time.Duration) {
 		last = files
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// Compact merges the segments of a disk index into one, once what it was
+// given is persisted: a search reads every segment, so an index loaded in
+// bulk (a rebuild) answers fastest as one. Later writes add small
+// segments, which the index merges by its usual policy. An index in
+// memory is left as it is.
+func (x *Index) Compact(ctx context.Context) error {
+	if x.dir == "" {
+		return nil
+	}
+	x.Settle(ctx, time.Minute)
+	adv, err := x.index().Advanced()
+	if err != nil {
+		return err
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := s.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		return fmt.Errorf("search index: compact: %w", err)
+	}
+	return nil
+}
+
+// DiskBytes is the size of the index's folder; 0 in memory.
+func (x *Index) DiskBytes() (int64, error) {
+	if x.dir == "" {
+		return 0, nil
+	}
+	var n int64
+	err := filepath.WalkDir(x.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			var info fs.FileInfo
+			if info, err = d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a segment merged away meanwhile
+		}
+		return err
+	})
+	return n, err
 }
 
 // DocCount is how many documents the index holds: practices and needs.

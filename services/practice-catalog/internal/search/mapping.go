@@ -1,6 +1,8 @@
 package search
 
 import (
+	"fmt"
+
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -8,8 +10,9 @@ import (
 )
 
 // schemaVersion changes whenever the mapping or the documents change; an
-// index written with another one is rebuilt at start.
-const schemaVersion = "gemella-search-9"
+// index written with another one is rebuilt at start. The synonym list in
+// use is part of the schema too (Synonyms.schema).
+const schemaVersion = "gemella-search-10"
 
 // Document kinds, the value of fieldKind.
 const (
@@ -33,8 +36,7 @@ const (
 	fieldOwnerKind = "owner_kinds"
 	// fieldFacets holds every facet value of a document as
 	// "<facet>\x1f<value>" (theme, sector, territory, owner_kind): the
-	// facets of a search are counted from this one field, which costs a
-	// quarter of counting four.
+	// facets of a search are counted from this one field's postings.
 	fieldFacets = "facets"
 	// fieldThemeKeys and fieldSectorKeys hold the labels folded (case,
 	// accents), as matchmaking compares them.
@@ -70,10 +72,23 @@ func textFieldOf(kind, name, lang string) string {
 
 func textField(name, lang string) string { return name + "_" + lang }
 
-// newMapping declares what is indexed and how.
-func newMapping() (*mapping.IndexMappingImpl, error) {
+// newMapping declares what is indexed and how; syn, by language, are the
+// synonyms' expressions as that language's analysis has them.
+func newMapping(syn map[string][]synonymSeq) (*mapping.IndexMappingImpl, error) {
 	m := bleve.NewIndexMapping()
-	if err := addAnalyzers(m); err != nil {
+	filters := map[string]string{}
+	for lang, seqs := range syn {
+		if len(seqs) == 0 {
+			continue
+		}
+		registerSynonymFilter()
+		name := "gemella_synonyms_" + lang
+		if err := m.AddCustomTokenFilter(name, filterConfig(seqs)); err != nil {
+			return nil, fmt.Errorf("synonym filter %s: %w", name, err)
+		}
+		filters[lang] = name
+	}
+	if err := addAnalyzers(m, filters); err != nil {
 		return nil, err
 	}
 	m.ScoringModel = index.BM25Scoring
@@ -97,7 +112,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		fm.Store = false
 		fm.IncludeInAll = false
 		fm.IncludeTermVectors = false
-		fm.DocValues = name == fieldFacets // what facets count; the others only filter
+		// Facets are counted from the postings (execute.go), not from
+		// doc values, which would cost a quarter of the index.
+		fm.DocValues = false
 		doc.AddFieldMappingsAt(name, fm)
 	}
 	sortTime := bleve.NewNumericFieldMapping()
@@ -123,4 +140,25 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 
 	m.DefaultMapping = doc
 	return m, m.Validate()
+}
+
+// analysedSynonyms is, by language, how that language's analysis (without
+// synonyms) turns the expressions of s into terms.
+func analysedSynonyms(s *Synonyms) (map[string][]synonymSeq, error) {
+	if s.Len() == 0 {
+		return nil, nil
+	}
+	base, err := newMapping(nil)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]synonymSeq{}
+	for _, lang := range languages {
+		a := base.AnalyzerNamed(analyzerFor(lang))
+		if a == nil {
+			return nil, fmt.Errorf("no analyzer for %s", lang)
+		}
+		out[lang] = s.analysed(a)
+	}
+	return out, nil
 }

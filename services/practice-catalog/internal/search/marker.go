@@ -2,6 +2,7 @@ package search
 
 import (
 	"html"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,6 +26,11 @@ type marker struct {
 	stems map[string]map[string]int
 	// heads are the first runes (up to headLen) of every stem, folded.
 	heads map[string]bool
+	// firsts are the first bytes of the heads, and lengths the lengths
+	// (in bytes) they come in: most words of a text are turned down on
+	// their first letter, the others with a lookup or two.
+	firsts  [256]bool
+	lengths []int
 }
 
 const headLen = 5
@@ -41,7 +47,19 @@ func (x *Index) newMarker(words []word, expansions map[string][]string) *marker 
 		if _, ok := m.stems[lang][stem]; !ok {
 			m.stems[lang][stem] = i
 		}
-		m.heads[stemHead(stem)] = true
+		h := stemHead(stem)
+		if h == "" || m.heads[h] {
+			return
+		}
+		m.heads[h] = true
+		m.firsts[h[0]] = true
+		for _, n := range m.lengths {
+			if n == len(h) {
+				return
+			}
+		}
+		m.lengths = append(m.lengths, len(h))
+		sort.Sort(sort.Reverse(sort.IntSlice(m.lengths)))
 	}
 	for i, w := range words {
 		for l, t := range w.terms {
@@ -97,32 +115,77 @@ type span struct {
 	word       int
 }
 
-// spans finds the matched words of text, written in lang.
-func (m *marker) spans(text, lang string) []span {
+// scan reads the matched words of text, written in lang, one at a time:
+// a highlight stops reading once it has its fragments.
+func (m *marker) scan(text, lang string) *spanScanner {
 	lang = languageOf(lang)
-	stems := m.stems[lang]
-	if len(stems) == 0 {
-		return nil
-	}
-	var out []span
-	for start := 0; start < len(text); {
-		r, size := utf8.DecodeRuneInString(text[start:])
-		if !isWordRune(r) {
-			start += size
+	return &spanScanner{m: m, text: text, lang: lang, done: len(m.stems[lang]) == 0}
+}
+
+type spanScanner struct {
+	m          *marker
+	text, lang string
+	pos        int
+	done       bool
+}
+
+// next is the next matched word, or false at the end of the text.
+func (s *spanScanner) next() (span, bool) {
+	text := s.text
+	for !s.done && s.pos < len(text) {
+		start := s.pos
+		if c := text[start]; c < utf8.RuneSelf {
+			if !asciiWord[c] {
+				s.pos++
+				continue
+			}
+		} else if r, size := utf8.DecodeRuneInString(text[start:]); !isWordRune(r) {
+			s.pos += size
 			continue
 		}
-		end := start + size
-		for end < len(text) {
-			r, size := utf8.DecodeRuneInString(text[end:])
-			if !isWordRune(r) {
-				break
+		end := wordEndAt(text, start)
+		s.pos = end
+		if i := s.m.match(text[start:end], s.lang); i >= 0 {
+			return span{start, end, i}, true
+		}
+	}
+	s.done = true
+	return span{}, false
+}
+
+// wordEndAt is where the word that starts at i ends.
+func wordEndAt(text string, i int) int {
+	for i < len(text) {
+		if c := text[i]; c < utf8.RuneSelf {
+			if !asciiWord[c] {
+				return i
 			}
-			end += size
+			i++
+			continue
 		}
-		if i := m.match(text[start:end], lang); i >= 0 {
-			out = append(out, span{start, end, i})
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !isWordRune(r) {
+			return i
 		}
-		start = end
+		i += size
+	}
+	return i
+}
+
+// asciiWord tells the ASCII letters and digits.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	return t
+}()
+
+// spans finds all the matched words of text, written in lang.
+func (m *marker) spans(text, lang string) []span {
+	var out []span
+	sc := m.scan(text, lang)
+	for sp, ok := sc.next(); ok; sp, ok = sc.next() {
+		out = append(out, sp)
 	}
 	return out
 }
@@ -151,6 +214,9 @@ func (m *marker) match(tok, lang string) int {
 // analysed. ASCII tokens, nearly all of them, are checked without
 // allocating.
 func (m *marker) couldMatch(tok string) bool {
+	if c := tok[0]; c < utf8.RuneSelf && !m.firsts[lower(c)] {
+		return false
+	}
 	var buf [headLen]byte
 	n := 0
 	for ; n < len(tok) && n < headLen; n++ {
@@ -158,17 +224,21 @@ func (m *marker) couldMatch(tok string) bool {
 		if c >= utf8.RuneSelf {
 			return m.couldMatchFolded(tok)
 		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[n] = c
+		buf[n] = lower(c)
 	}
-	for ; n > 0; n-- {
-		if m.heads[string(buf[:n])] {
+	for _, l := range m.lengths {
+		if l <= n && m.heads[string(buf[:l])] {
 			return true
 		}
 	}
 	return false
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func (m *marker) couldMatchFolded(tok string) bool {
@@ -181,7 +251,12 @@ func (m *marker) couldMatchFolded(tok string) bool {
 	return false
 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiWord[r]
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
 
 // Fragment sizes of a highlight.
 const (
@@ -191,26 +266,36 @@ const (
 	maxFragments   = 3
 )
 
-// fragments cuts text around its spans into HTML: the text escaped, the
-// matches wrapped in <mark></mark>.
-func fragments(text string, spans []span) []string {
-	if len(spans) == 0 {
+// fragments cuts text around its matched words into HTML: the text
+// escaped, the matches wrapped in <mark></mark>.
+func fragments(text string, sc *spanScanner) []string {
+	cur, ok := sc.next()
+	if !ok {
 		return nil
 	}
 	if len(text) <= wholeFieldUpTo {
+		spans := []span{cur}
+		for sp, ok := sc.next(); ok; sp, ok = sc.next() {
+			spans = append(spans, sp)
+		}
 		return []string{markup(text, 0, len(text), spans)}
 	}
 	var out []string
-	for i := 0; i < len(spans) && len(out) < maxFragments; {
-		start := wordStart(text, max(0, spans[i].start-fragmentLead))
+	for more := true; more && len(out) < maxFragments; {
+		start := wordStart(text, max(0, cur.start-fragmentLead))
 		end := wordEnd(text, min(len(text), start+fragmentSize))
-		if end < spans[i].end {
-			end = spans[i].end
+		if end < cur.end {
+			end = cur.end
 		}
-		var in []span
-		for i < len(spans) && spans[i].end <= end {
-			in = append(in, spans[i])
-			i++
+		in := []span{cur}
+		more = false
+		for sp, ok := sc.next(); ok; sp, ok = sc.next() {
+			if sp.end <= end {
+				in = append(in, sp)
+				continue
+			}
+			cur, more = sp, true
+			break
 		}
 		out = append(out, markup(text, start, end, in))
 	}

@@ -6,10 +6,12 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
@@ -45,11 +47,6 @@ var (
 	needFacets     = practiceFacets[:3]
 )
 
-// facetTerms is how many facet values one search counts: all of them in
-// practice (themes, sectors, territories and kinds are tens, not
-// thousands), before each facet keeps its first facetSize.
-const facetTerms = 2000
-
 // word is one word of a query and the term it becomes in each language.
 type word struct {
 	raw   string
@@ -72,12 +69,12 @@ func (x *Index) words(text string, limit int) []word {
 		w := word{raw: string(tok.Term), terms: map[string]string{}}
 		stop := false
 		for _, l := range languages {
-			toks := analyzers[l].Analyze(tok.Term)
-			if len(toks) == 0 {
+			term := lastTerm(analyzers[l].Analyze(tok.Term))
+			if term == "" {
 				stop = true
 				break
 			}
-			w.terms[l] = string(toks[len(toks)-1].Term)
+			w.terms[l] = term
 		}
 		key := w.terms[Italian] + "\x00" + w.terms[English]
 		if stop || seen[key] {
@@ -90,6 +87,17 @@ func (x *Index) words(text string, limit int) []word {
 		}
 	}
 	return out
+}
+
+// lastTerm is the last term of an analysed word, leaving out the terms of
+// synonym groups.
+func lastTerm(toks analysis.TokenStream) string {
+	for i := len(toks) - 1; i >= 0; i-- {
+		if !isSynonymTerm(toks[i].Term) {
+			return string(toks[i].Term)
+		}
+	}
+	return ""
 }
 
 // fuzzinessFor allows one typo in a stem of four letters or more, two
@@ -119,11 +127,11 @@ func expansions(reader index.IndexReader, kind string, words []word) (map[string
 	for _, w := range words {
 		known := false
 		for l, t := range w.terms {
-			n, err := docFreq(reader, t, textFieldOf(kind, fieldText, l))
+			k, err := termKnown(reader, t, textFieldOf(kind, fieldText, l))
 			if err != nil {
 				return nil, err
 			}
-			known = known || n > 0
+			known = known || k
 		}
 		if known {
 			continue
@@ -152,53 +160,138 @@ func expansions(reader index.IndexReader, kind string, words []word) (map[string
 	return out, nil
 }
 
-func docFreq(reader index.IndexReader, term, field string) (uint64, error) {
-	tfr, err := reader.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
-	if err != nil {
-		return 0, err
+// termKnown tells whether a segment of the index has term in field:
+// looking it up in the dictionaries costs less than reading its postings.
+func termKnown(reader index.IndexReader, term, field string) (bool, error) {
+	snap, ok := reader.(*scorch.IndexSnapshot)
+	if !ok {
+		tfr, err := reader.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
+		if err != nil {
+			return false, err
+		}
+		defer tfr.Close()
+		return tfr.Count() > 0, nil
 	}
-	defer tfr.Close()
-	return tfr.Count(), nil
+	for _, ss := range snap.Segments() {
+		dict, err := ss.Segment().Dictionary(field)
+		if err != nil {
+			return false, err
+		}
+		if found, err := dict.Contains([]byte(term)); err != nil || found {
+			return found, err
+		}
+	}
+	return false, nil
 }
 
-// wordQuery matches one word, or a near spelling of it, in the lead or
-// the text, in either language.
-func wordQuery(kind string, w word, expanded map[string][]string) query.Query {
-	var alternatives []query.Query
+// wordOf is one word of a query as the index looks for it: its term, or
+// a near spelling of it, in the lead or the text, in each language it
+// has a term in.
+func wordOf(kind string, w word, expanded map[string][]string) wordPlan {
+	var out wordPlan
 	for _, l := range languages {
-		term := w.terms[l]
+		term, ok := w.terms[l]
+		if !ok || term == "" {
+			continue
+		}
 		for _, f := range []struct {
 			name  string
 			boost float64
 		}{{fieldLead, leadBoost}, {fieldText, textBoost}} {
-			tq := query.NewTermQuery(term)
-			tq.SetField(textFieldOf(kind, f.name, l))
-			tq.SetBoost(f.boost)
-			alternatives = append(alternatives, tq)
+			field := textFieldOf(kind, f.name, l)
+			out.terms = append(out.terms, termRef{field: field, term: term, boost: f.boost})
 			for _, e := range expanded[l+"\x00"+term] {
-				eq := query.NewTermQuery(e)
-				eq.SetField(textFieldOf(kind, f.name, l))
-				eq.SetBoost(f.boost * expansionBoost)
-				alternatives = append(alternatives, eq)
+				out.terms = append(out.terms, termRef{field: field, term: e, boost: f.boost * expansionBoost})
 			}
 		}
+	}
+	return out
+}
+
+// synonymBoost is how much a document that says the query's expression
+// another way counts against one that says it the same way.
+const synonymBoost = 0.9
+
+// textPlan is what a person typed: every clause must match when there are
+// few of them, most of them when many. A clause is a word, or an
+// expression of the synonym list with its group's term as the other way
+// of matching it. marked are the words highlights look for: the query's,
+// and those of the expressions its synonyms stand for.
+func (x *Index) textPlan(kind string, words []word, expanded map[string][]string) (clauses []clausePlan, min int, marked []word) {
+	marked = append(marked, words...)
+	found := x.findSynonyms(words)
+	for i := 0; i < len(words); {
+		if len(found) > 0 && found[0].start == i {
+			f := found[0]
+			found = found[1:]
+			own := optionPlan{boost: 1}
+			for _, w := range words[i : i+f.n] {
+				own.words = append(own.words, wordOf(kind, w, expanded))
+			}
+			term := synonymTerm(f.group)
+			syn := word{raw: term, terms: map[string]string{}}
+			for _, l := range languages {
+				syn.terms[l] = term
+			}
+			clauses = append(clauses, clausePlan{options: []optionPlan{own, {words: []wordPlan{wordOf(kind, syn, nil)}, boost: synonymBoost}}})
+			marked = appendNewWords(marked, x.synonymWords(f.group))
+			i += f.n
+			continue
+		}
+		clauses = append(clauses, clausePlan{options: []optionPlan{{words: []wordPlan{wordOf(kind, words[i], expanded)}, boost: 1}}})
+		i++
+	}
+	if len(clauses) <= shortQuery {
+		return clauses, len(clauses), marked
+	}
+	return clauses, (len(clauses) + 1) / 2, marked
+}
+
+// appendNewWords appends the words not in list yet.
+func appendNewWords(list, words []word) []word {
+	key := func(w word) string { return w.terms[Italian] + "\x00" + w.terms[English] }
+	seen := map[string]bool{}
+	for _, w := range list {
+		seen[key(w)] = true
+	}
+	for _, w := range words {
+		if !seen[key(w)] {
+			seen[key(w)] = true
+			list = append(list, w)
+		}
+	}
+	return list
+}
+
+// bleveWord is a word as a Bleve query.
+func bleveWord(w wordPlan) query.Query {
+	alternatives := make([]query.Query, len(w.terms))
+	for i, t := range w.terms {
+		tq := query.NewTermQuery(t.term)
+		tq.SetField(t.field)
+		tq.SetBoost(t.boost)
+		alternatives[i] = tq
 	}
 	return query.NewDisjunctionQuery(alternatives)
 }
 
-// searchQuery is what a person typed: every word must match when there
-// are few of them, most of them when many.
-func searchQuery(kind string, words []word, expanded map[string][]string) query.Query {
-	clauses := make([]query.Query, 0, len(words))
-	for _, w := range words {
-		clauses = append(clauses, wordQuery(kind, w, expanded))
+// bleveClause is a clause as a Bleve query: any of its options, each all
+// of its words.
+func bleveClause(c clausePlan) query.Query {
+	if len(c.options) == 1 && len(c.options[0].words) == 1 {
+		return bleveWord(c.options[0].words[0])
 	}
-	if len(words) <= shortQuery {
-		return query.NewConjunctionQuery(clauses)
+	options := make([]query.Query, len(c.options))
+	for i, o := range c.options {
+		words := make([]query.Query, len(o.words))
+		for j, w := range o.words {
+			words[j] = bleveWord(w)
+		}
+		conj := query.NewConjunctionQuery(words)
+		conj.SetBoost(o.boost)
+		options[i] = conj
 	}
-	d := query.NewDisjunctionQuery(clauses)
-	d.SetMin(float64((len(words) + 1) / 2))
-	return d
+	return query.NewDisjunctionQuery(options)
 }
 
 func termQuery(field, value string) query.Query {
@@ -241,14 +334,15 @@ func filtered(kind string, text query.Query, filters map[string][]string) *query
 
 // found is a search's result with what marking its hits needs.
 type found struct {
-	res    *bleve.SearchResult
+	res    executed
 	marker *marker
 }
 
 // search runs a full-text search of one kind of document, with its facets.
-func (x *Index) search(kind, text string, filters map[string][]string, facets []string, offset, limit int) (found, error) {
+func (x *Index) search(ph *Phases, kind, text string, filters map[string][]string, offset, limit int) (found, error) {
+	at := ph.start()
 	idx := x.index()
-	var textQuery query.Query
+	plan := &queryPlan{kind: kind, facets: true, offset: offset, limit: limit}
 	var mk *marker
 	if words := x.words(text, maxMatchWords); len(words) > 0 {
 		var expanded map[string][]string
@@ -258,21 +352,20 @@ func (x *Index) search(kind, text string, filters map[string][]string, facets []
 				return found{}, fmt.Errorf("search %s: %w", kind, err)
 			}
 		}
-		textQuery = searchQuery(kind, words, expanded)
-		mk = x.newMarker(words, expanded)
+		var marked []word
+		plan.clauses, plan.min, marked = x.textPlan(kind, words, expanded)
+		mk = x.newMarker(marked, expanded)
 	} else if strings.TrimSpace(text) != "" {
 		// Only stop words: nothing can match them.
-		textQuery = query.NewMatchNoneQuery()
+		plan.none = true
 	}
-	req := bleve.NewSearchRequestOptions(filtered(kind, textQuery, filters), limit, offset, false)
-	req.Fields = []string{fieldSource}
-	req.AddFacet(fieldFacets, bleve.NewFacetRequest(fieldFacets, facetTerms))
-	if textQuery == nil {
-		req.SortBy([]string{"-" + fieldSortTime, "_id"})
+	for _, field := range []string{fieldThemes, fieldSectors, fieldTerritory, fieldOwnerKind} {
+		if values := filters[field]; len(values) > 0 {
+			plan.filters = append(plan.filters, filterPlan{field: field, values: values})
+		}
 	}
-	// With a text, best first (Bleve's default): breaking ties by id would
-	// read the id of every hit that reaches the top of the heap.
-	res, err := idx.Search(req)
+	ph.lap(phaseWords, &at)
+	res, err := x.execute(plan, ph)
 	if err != nil {
 		return found{}, fmt.Errorf("search %s: %w", kind, err)
 	}
@@ -295,39 +388,53 @@ func withReader[T any](idx bleve.Index, fn func(index.IndexReader) (T, error)) (
 }
 
 // SearchPractices implements app.SearchIndex.
-func (x *Index) SearchPractices(_ context.Context, q app.PracticeSearch) (app.PracticeResults, error) {
-	f, err := x.search(kindPractice, q.Text, map[string][]string{
+func (x *Index) SearchPractices(ctx context.Context, q app.PracticeSearch) (app.PracticeResults, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return app.PracticeResults{}, err
+	}
+	ph := phasesOf(ctx)
+	f, err := x.search(ph, kindPractice, q.Text, map[string][]string{
 		fieldThemes: q.Themes, fieldSectors: q.Sectors, fieldTerritory: q.TerritoryCodes, fieldOwnerKind: q.OwnerKinds,
-	}, practiceFacets, q.Offset, q.Limit)
+	}, q.Offset, q.Limit)
 	if err != nil {
 		return app.PracticeResults{}, err
 	}
-	out := app.PracticeResults{Total: int(f.res.Total), Facets: facetsOf(f.res, practiceFacets)}
-	for _, hit := range f.res.Hits {
-		p, err := practiceFromSource(hit.Fields)
+	out := app.PracticeResults{Total: f.res.total, Facets: facetsOf(f.res.facets, practiceFacets)}
+	at := time.Now()
+	for _, hit := range f.res.hits {
+		p, err := practiceFromBytes(hit.source)
 		if err != nil {
-			return app.PracticeResults{}, fmt.Errorf("search: %s: %w", hit.ID, err)
+			return app.PracticeResults{}, fmt.Errorf("search: a practice's stored document: %w", err)
 		}
-		out.Hits = append(out.Hits, app.PracticeHit{Practice: p, Score: hit.Score, Highlights: f.marker.highlights(practiceTexts(p), first(p.Languages))})
+		out.Hits = append(out.Hits, app.PracticeHit{Practice: p, Score: hit.score})
 	}
+	ph.lap(phasePage, &at)
+	for i := range out.Hits {
+		p := out.Hits[i].Practice
+		out.Hits[i].Highlights = f.marker.highlights(practiceTexts(p), first(p.Languages))
+	}
+	ph.lap(phaseHighlights, &at)
 	return out, nil
 }
 
 // SearchNeeds implements app.SearchIndex.
-func (x *Index) SearchNeeds(_ context.Context, q app.NeedSearch) (app.NeedResults, error) {
-	f, err := x.search(kindNeed, q.Text, map[string][]string{
+func (x *Index) SearchNeeds(ctx context.Context, q app.NeedSearch) (app.NeedResults, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return app.NeedResults{}, err
+	}
+	f, err := x.search(phasesOf(ctx), kindNeed, q.Text, map[string][]string{
 		fieldThemes: q.Themes, fieldSectors: q.Sectors, fieldTerritory: q.TerritoryCodes,
-	}, needFacets, q.Offset, q.Limit)
+	}, q.Offset, q.Limit)
 	if err != nil {
 		return app.NeedResults{}, err
 	}
-	out := app.NeedResults{Total: int(f.res.Total), Facets: facetsOf(f.res, needFacets)}
-	for _, hit := range f.res.Hits {
-		n, err := needFromSource(hit.Fields)
+	out := app.NeedResults{Total: f.res.total, Facets: facetsOf(f.res.facets, needFacets)}
+	for _, hit := range f.res.hits {
+		n, err := needFromBytes(hit.source)
 		if err != nil {
-			return app.NeedResults{}, fmt.Errorf("search: %s: %w", hit.ID, err)
+			return app.NeedResults{}, fmt.Errorf("search: a need's stored document: %w", err)
 		}
-		out.Hits = append(out.Hits, app.NeedHit{Need: n, Score: hit.Score, Highlights: f.marker.highlights(needTexts(n), n.Language)})
+		out.Hits = append(out.Hits, app.NeedHit{Need: n, Score: hit.score, Highlights: f.marker.highlights(needTexts(n), n.Language)})
 	}
 	return out, nil
 }
@@ -340,7 +447,7 @@ func (m *marker) highlights(texts []namedText, lang string) []app.Highlight {
 	}
 	var out []app.Highlight
 	for _, t := range texts {
-		if frags := fragments(t.text, m.spans(t.text, lang)); len(frags) > 0 {
+		if frags := fragments(t.text, m.scan(t.text, lang)); len(frags) > 0 {
 			out = append(out, app.Highlight{Field: t.field, Fragments: frags})
 		}
 	}
@@ -365,13 +472,11 @@ func (m *marker) matchedWords(words []word, texts []namedText, lang string) []st
 }
 
 // facetsOf splits the counted facet values by facet, most frequent first.
-func facetsOf(res *bleve.SearchResult, facets []string) []app.Facet {
+func facetsOf(found map[string]int, facets []string) []app.Facet {
 	counts := map[string][]app.FacetCount{}
-	if fr, ok := res.Facets[fieldFacets]; ok && fr.Terms != nil {
-		for _, t := range fr.Terms.Terms() {
-			if name, value, ok := strings.Cut(t.Term, facetSep); ok {
-				counts[name] = append(counts[name], app.FacetCount{Value: value, Count: t.Count})
-			}
+	for term, n := range found {
+		if name, value, ok := strings.Cut(term, facetSep); ok {
+			counts[name] = append(counts[name], app.FacetCount{Value: value, Count: n})
 		}
 	}
 	out := make([]app.Facet, 0, len(facets))
@@ -430,10 +535,13 @@ func (x *Index) candidates(kind string, q app.MatchQuery) ([]candidateHit, []wor
 		return nil
 	}
 	words := x.words(q.Text, maxMatchWords)
+	var marked []word
 	if len(words) > 0 {
-		clauses := make([]query.Query, len(words))
-		for i, w := range words {
-			clauses[i] = wordQuery(kind, w, nil)
+		var plan []clausePlan
+		plan, _, marked = x.textPlan(kind, words, nil)
+		clauses := make([]query.Query, len(plan))
+		for i, c := range plan {
+			clauses[i] = bleveClause(c)
 		}
 		if err := run("text", query.NewDisjunctionQuery(clauses), true); err != nil {
 			return nil, nil, err
@@ -453,7 +561,7 @@ func (x *Index) candidates(kind string, q app.MatchQuery) ([]candidateHit, []wor
 			return nil, nil, err
 		}
 	}
-	return out, words, nil
+	return out, marked, nil
 }
 
 type candidateHit struct {
@@ -462,7 +570,10 @@ type candidateHit struct {
 }
 
 // MatchPractices implements app.SearchIndex.
-func (x *Index) MatchPractices(_ context.Context, q app.MatchQuery) ([]app.PracticeCandidate, error) {
+func (x *Index) MatchPractices(ctx context.Context, q app.MatchQuery) ([]app.PracticeCandidate, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return nil, err
+	}
 	hits, words, err := x.candidates(kindPractice, q)
 	if err != nil {
 		return nil, err
@@ -484,7 +595,10 @@ func (x *Index) MatchPractices(_ context.Context, q app.MatchQuery) ([]app.Pract
 }
 
 // MatchNeeds implements app.SearchIndex.
-func (x *Index) MatchNeeds(_ context.Context, q app.MatchQuery) ([]app.NeedCandidate, error) {
+func (x *Index) MatchNeeds(ctx context.Context, q app.MatchQuery) ([]app.NeedCandidate, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return nil, err
+	}
 	hits, words, err := x.candidates(kindNeed, q)
 	if err != nil {
 		return nil, err
@@ -506,7 +620,10 @@ func (x *Index) MatchNeeds(_ context.Context, q app.MatchQuery) ([]app.NeedCandi
 }
 
 // Practice implements app.SearchIndex.
-func (x *Index) Practice(_ context.Context, id string) (*practice.Practice, bool, error) {
+func (x *Index) Practice(ctx context.Context, id string) (*practice.Practice, bool, error) {
+	if err := x.awaitReady(ctx); err != nil {
+		return nil, false, err
+	}
 	req := bleve.NewSearchRequestOptions(query.NewDocIDQuery([]string{practiceDocID(id)}), 1, 0, false)
 	req.Fields = []string{fieldSource}
 	res, err := x.index().Search(req)

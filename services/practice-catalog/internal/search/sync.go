@@ -28,9 +28,14 @@ type Source struct {
 	Needs         need.Repository
 }
 
-// rebuildPage is how many aggregates one repository query and one index
-// batch carry during a rebuild.
-const rebuildPage = 200
+// rebuildPage is how many aggregates one repository query reads during
+// a rebuild or a reconcile, rebuildBatch how many documents one index
+// batch carries: each batch is a segment to merge later, so fewer and
+// larger ones index faster.
+const (
+	rebuildPage  = 200
+	rebuildBatch = 2000
+)
 
 // Rebuild replaces what the index holds with what the repositories hold,
 // then records from where the stream is to be followed: every event after
@@ -72,22 +77,12 @@ func (x *Index) Rebuild(ctx context.Context, src Source, st State) error {
 	return nil
 }
 
-// Reconcile brings every practice's document up to the version the
-// repository has. Events say nearly everything; this catches what no
-// event says, such as adoption figures that twinning events change.
-func (x *Index) Reconcile(ctx context.Context, src Source) (int, error) {
-	return loadPages(ctx, x, func(after *paging.Cursor) ([]*practice.Practice, *paging.Cursor, error) {
-		items, err := src.Practices.List(ctx, practice.Filter{}, after, rebuildPage)
-		return items, nextCursor(items, func(p *practice.Practice) (string, string) { return p.SortKey(), p.ID }), err
-	}, x.practiceEntry)
-}
-
 // reset empties the index unless it is empty already.
 func (x *Index) reset() error {
 	if x.fresh {
 		return nil
 	}
-	m, err := newMapping()
+	m, err := newMapping(x.synonymSeqs)
 	if err != nil {
 		return err
 	}
@@ -103,7 +98,7 @@ func (x *Index) reset() error {
 			return fmt.Errorf("remove search index %s: %w", x.dir, err)
 		}
 	}
-	x.idx, err = newIndex(x.dir, m)
+	x.idx, err = x.newIndex(x.dir, m)
 	return err
 }
 
@@ -134,10 +129,12 @@ func unchecked[T any](toEntry func(T) (entry, error)) func(T) (entry, error) {
 	}
 }
 
-// loadPages writes every page a repository returns, one batch per page.
+// loadPages writes every page a repository returns, in batches of about
+// rebuildBatch documents.
 func loadPages[T any](ctx context.Context, x *Index, page func(after *paging.Cursor) ([]T, *paging.Cursor, error), toEntry func(T) (entry, error)) (int, error) {
 	var after *paging.Cursor
 	n := 0
+	var entries []entry
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
@@ -146,7 +143,6 @@ func loadPages[T any](ctx context.Context, x *Index, page func(after *paging.Cur
 		if err != nil {
 			return n, fmt.Errorf("search index: load: %w", err)
 		}
-		entries := make([]entry, 0, len(items))
 		for _, it := range items {
 			e, err := toEntry(it)
 			if err != nil {
@@ -154,10 +150,13 @@ func loadPages[T any](ctx context.Context, x *Index, page func(after *paging.Cur
 			}
 			entries = append(entries, e)
 		}
-		if err := x.write(0, entries...); err != nil {
-			return n, err
-		}
 		n += len(items)
+		if len(entries) >= rebuildBatch || next == nil {
+			if err := x.write(0, entries...); err != nil {
+				return n, err
+			}
+			entries = entries[:0]
+		}
 		if next == nil {
 			return n, nil
 		}
@@ -264,6 +263,9 @@ type Follower struct {
 	// repository (see Reconcile); 0 never.
 	ReconcileEvery time.Duration
 	Logger         *slog.Logger
+
+	// rebuild is the stream state a rebuild Prepare asked for starts from.
+	rebuild *State
 }
 
 func (f *Follower) logger() *slog.Logger {
@@ -273,11 +275,13 @@ func (f *Follower) logger() *slog.Logger {
 	return f.Logger
 }
 
-// Prepare brings the index up to date at start: it is rebuilt from the
-// repositories when it is new (missing or unreadable on disk, or in
-// memory), when the stream is not the one it followed, or when events it
-// has not applied are no longer on the stream. Otherwise Run replays
-// the events after the recorded sequence.
+// Prepare decides, at start, how the index is brought up to date: it is
+// kept when the stream still has every event it has not applied, and Run
+// replays them; otherwise (a new index, missing or unreadable on disk, or
+// in memory; another stream; events gone from the stream) it is to be
+// rebuilt from the repositories, which Run does in the background while
+// the index reports not ready. Prepare itself only asks the stream where
+// it is, so the service starts at once either way.
 func (f *Follower) Prepare(ctx context.Context) error {
 	stream, err := f.JS.Stream(ctx, f.Stream)
 	if err != nil {
@@ -295,10 +299,41 @@ func (f *Follower) Prepare(ctx context.Context) error {
 	reason := rebuildReason(f.Index.fresh, recorded, current, info.State.FirstSeq)
 	if reason == "" {
 		f.logger().Info("search index kept", "sequence", recorded.Sequence, "stream_last", current.Sequence)
+		f.Index.setReady(true)
 		return nil
 	}
-	f.logger().Info("search index rebuild", "reason", reason)
-	return f.Index.Rebuild(ctx, f.Source, current)
+	f.logger().Info("search index to rebuild in the background", "reason", reason)
+	f.rebuild = &current
+	f.Index.setReady(false)
+	return nil
+}
+
+// Rebuilding tells whether Prepare left a rebuild for Run to do.
+func (f *Follower) Rebuilding() bool { return f.rebuild != nil }
+
+// rebuildInBackground rebuilds the index, retrying until it succeeds or
+// ctx ends, then reports it ready and compacts it.
+func (f *Follower) rebuildInBackground(ctx context.Context) bool {
+	wait := 250 * time.Millisecond
+	for {
+		err := f.Index.Rebuild(ctx, f.Source, *f.rebuild)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		f.logger().Warn("search index: rebuild failed; retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+	f.rebuild = nil
+	f.Index.setReady(true)
+	return true
 }
 
 // rebuildReason says why the index cannot be brought up to date by
@@ -317,10 +352,25 @@ func rebuildReason(fresh bool, recorded, current State, firstSeq uint64) string 
 	return ""
 }
 
-// Run applies the stream's events from the recorded sequence on, and
-// reconciles on its timer, until ctx ends. It outlives NATS outages: an
-// interrupted consumer starts again from the recorded sequence.
+// Run rebuilds the index first when Prepare said so, then applies the
+// stream's events from the recorded sequence on, and reconciles on its
+// timer, until ctx ends. It outlives NATS outages: an interrupted consumer
+// starts again from the recorded sequence.
 func (f *Follower) Run(ctx context.Context) error {
+	if f.rebuild != nil {
+		if !f.rebuildInBackground(ctx) {
+			return nil
+		}
+		// One segment answers fastest; the follower goes on meanwhile.
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			if err := f.Index.Compact(ctx); err != nil && ctx.Err() == nil {
+				f.logger().Warn("search index: compact after the rebuild", "err", err)
+			}
+		}()
+	}
 	if f.ReconcileEvery > 0 {
 		done := make(chan struct{})
 		defer func() { <-done }()
@@ -350,8 +400,12 @@ func (f *Follower) reconcile(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := f.Index.Reconcile(ctx, f.Source); err != nil && ctx.Err() == nil {
-				f.logger().Warn("search index: reconcile", "err", err, "practices", n)
+			d, err := f.Index.Reconcile(ctx, f.Source)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				f.logger().Warn("search index: reconcile", "err", err, "drift", d)
+			case d.Repaired() > 0:
+				f.logger().Warn("search index: drift repaired", "drift", d)
 			}
 		}
 	}
