@@ -376,7 +376,7 @@ var refusalWords = []pattern{
 	// The operator's bootstrap command: shown on a page only if ever exposed.
 	{rx(`an administrator exists already: .*`), msg("bootstrap.exists")},
 	{rx(`the first administrator is being made for \S+ by another run: .*`), msg("form.busy")},
-	{rx(`search is not available on this catalog|.* unavailable|.* unreachable|.* unreachable; retry later|` +
+	{rx(`search is not available on this catalog|the search index of this replica is being rebuilt; retry shortly|.* unavailable|.* unreachable|.* unreachable; retry later|` +
 		`logged out here, but the other services could not be told yet: log out again`), msg("form.unavailable")},
 }
 
