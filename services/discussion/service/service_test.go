@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"github.com/gemella/gemella/services/platform/apperr/errbody"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -169,47 +171,11 @@ func (r reply) list(key string) []map[string]any {
 	return out
 }
 
-func (r reply) errorStatus() string { return statusName(r.body) }
+func (r reply) errorStatus() string { return errbody.StatusName(r.body) }
 
 func (r reply) errorMessage() string {
 	s, _ := r.body["message"].(string)
 	return s
-}
-
-// statusName is the canonical name of the gRPC code of an error body (a
-// google.rpc.Status), e.g. INVALID_ARGUMENT.
-func statusName(body map[string]any) string {
-	n, ok := body["code"].(float64)
-	if !ok {
-		return ""
-	}
-	var b strings.Builder
-	for i, r := range codes.Code(n).String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
-}
-
-// badRequestViolations are the field violations of an error body's
-// google.rpc.BadRequest detail.
-func badRequestViolations(body map[string]any) []map[string]any {
-	var out []map[string]any
-	details, _ := body["details"].([]any)
-	for _, d := range details {
-		m, _ := d.(map[string]any)
-		if t, _ := m["@type"].(string); !strings.HasSuffix(t, "google.rpc.BadRequest") {
-			continue
-		}
-		list, _ := m["field_violations"].([]any)
-		for _, v := range list {
-			fv, _ := v.(map[string]any)
-			out = append(out, fv)
-		}
-	}
-	return out
 }
 
 func (c rest) do(method, path string, body any) reply {

@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"github.com/gemella/gemella/services/platform/apperr/errbody"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -199,7 +201,7 @@ func jsonObj(v any) map[string]any {
 
 func violationFields(body map[string]any) []string {
 	var out []string
-	for _, v := range badRequestViolations(body) {
+	for _, v := range errbody.BadRequestViolations(body) {
 		f, _ := v["field"].(string)
 		out = append(out, f)
 	}

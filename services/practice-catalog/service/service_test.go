@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"github.com/gemella/gemella/services/platform/apperr/errbody"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	gateway "github.com/gemella/gemella/gateway/server"
@@ -150,54 +151,18 @@ func (e *env) do(t *testing.T, method, path, body string, headers ...string) htt
 
 func (r httpResult) errorFields() []string {
 	var fields []string
-	for _, v := range badRequestViolations(r.body) {
+	for _, v := range errbody.BadRequestViolations(r.body) {
 		f, _ := v["field"].(string)
 		fields = append(fields, f)
 	}
 	return fields
 }
 
-func (r httpResult) errorStatus() string { return statusName(r.body) }
+func (r httpResult) errorStatus() string { return errbody.StatusName(r.body) }
 
 func (r httpResult) message() string {
 	s, _ := r.body["message"].(string)
 	return s
-}
-
-// statusName is the canonical name of the gRPC code of an error body (a
-// google.rpc.Status), e.g. INVALID_ARGUMENT.
-func statusName(body map[string]any) string {
-	n, ok := body["code"].(float64)
-	if !ok {
-		return ""
-	}
-	var b strings.Builder
-	for i, r := range codes.Code(n).String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
-}
-
-// badRequestViolations are the field violations of an error body's
-// google.rpc.BadRequest detail.
-func badRequestViolations(body map[string]any) []map[string]any {
-	var out []map[string]any
-	details, _ := body["details"].([]any)
-	for _, d := range details {
-		m, _ := d.(map[string]any)
-		if t, _ := m["@type"].(string); !strings.HasSuffix(t, "google.rpc.BadRequest") {
-			continue
-		}
-		list, _ := m["field_violations"].([]any)
-		for _, v := range list {
-			fv, _ := v.(map[string]any)
-			out = append(out, fv)
-		}
-	}
-	return out
 }
 
 func TestRESTErrorsOverTheRealStack(t *testing.T) {

@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"github.com/gemella/gemella/services/platform/apperr/errbody"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -16,7 +18,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	gateway "github.com/gemella/gemella/gateway/server"
@@ -303,7 +304,7 @@ func (s *stack) ok(t *testing.T, method, path string, body any) map[string]any {
 // "message" the message.
 func (r httpResult) errorField(name string) string {
 	if name == "status" {
-		return statusName(r.body)
+		return errbody.StatusName(r.body)
 	}
 	s, _ := r.body[name].(string)
 	return s
@@ -311,7 +312,7 @@ func (r httpResult) errorField(name string) string {
 
 func (r httpResult) violations() string {
 	var out []string
-	for _, m := range badRequestViolations(r.body) {
+	for _, m := range errbody.BadRequestViolations(r.body) {
 		out = append(out, fmt.Sprint(m["field"], ": ", m["description"]))
 	}
 	return strings.Join(out, "; ")
@@ -807,40 +808,4 @@ func TestTheCallersIdentityReachesTheCatalogue(t *testing.T) {
 	if r.status != 409 || !strings.Contains(r.errorField("message"), "only a published practice") {
 		t.Fatalf("transfer of a draft practice: %d %v", r.status, r.body)
 	}
-}
-
-// statusName is the canonical name of the gRPC code of an error body (a
-// google.rpc.Status), e.g. INVALID_ARGUMENT.
-func statusName(body map[string]any) string {
-	n, ok := body["code"].(float64)
-	if !ok {
-		return ""
-	}
-	var b strings.Builder
-	for i, r := range codes.Code(n).String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
-}
-
-// badRequestViolations are the field violations of an error body's
-// google.rpc.BadRequest detail.
-func badRequestViolations(body map[string]any) []map[string]any {
-	var out []map[string]any
-	details, _ := body["details"].([]any)
-	for _, d := range details {
-		m, _ := d.(map[string]any)
-		if t, _ := m["@type"].(string); !strings.HasSuffix(t, "google.rpc.BadRequest") {
-			continue
-		}
-		list, _ := m["field_violations"].([]any)
-		for _, v := range list {
-			fv, _ := v.(map[string]any)
-			out = append(out, fv)
-		}
-	}
-	return out
 }
