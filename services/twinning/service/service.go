@@ -17,6 +17,7 @@ import (
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/twinning/internal/adapters"
 	"github.com/gemella/gemella/services/twinning/internal/app"
@@ -93,7 +94,7 @@ func declaration(cfg Config) servicekit.Declaration {
 		Name:          Name,
 		EnvPrefix:     envPrefix,
 		Stream:        servicekit.Stream{Name: StreamName, Subjects: []string{"twinning.>"}},
-		Collections:   servicekit.Outboxes(adapters.TwinningsCollection),
+		Collections:   servicekit.Outboxes(adapters.OutboxCollections...),
 		EnsureIndexes: adapters.EnsureIndexes,
 		Build:         func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) { return build(cfg, p) },
 	}
@@ -108,7 +109,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	}
 	var twinnings twinning.Repository = adapters.NewTwinningMemoryRepository()
 	if !p.InMemory() {
-		twinnings = adapters.NewTwinningMongoRepository(p.DB, adapters.EncodeTwinningEvent, p.Notify, p.Locks)
+		twinnings = adapters.NewTwinningMongoRepository(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
 	}
 	application := app.New(app.Deps{
 		Twinnings: twinnings,

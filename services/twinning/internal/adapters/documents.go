@@ -1,13 +1,13 @@
 // Package adapters implements the twinning service's ports: the MongoDB
-// repository that writes its events into the same document (the outbox),
-// an in-memory twin for tests and benchmarks, the event encoder, and the
-// gRPC client of the practice catalogue.
+// repository on mongox.AggregateStore, which writes its events into the
+// same document (the outbox), its in-memory twin on mongox.MemoryStore for
+// tests and benchmarks, the event encoder, and the gRPC client of the
+// practice catalogue.
 package adapters
 
 import (
 	"time"
 
-	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
@@ -96,7 +96,6 @@ type twinningDoc struct {
 	CreatedAt                 time.Time         `bson:"created_at"`
 	UpdatedAt                 time.Time         `bson:"updated_at"`
 	Version                   int64             `bson:"version"`
-	PendingEvents             []outbox.Record   `bson:"pending_events"`
 }
 
 func clone[T any](s []T) []T {
@@ -130,7 +129,7 @@ func toTwinningDoc(t *twinning.Twinning) twinningDoc {
 		LiveStreamURL: t.LiveStreamURL, TerritoryCodes: nonNil(t.TerritoryCodes),
 		OrganizationIDs: nonNil(t.OrganizationIDs()), PracticeIDs: nonNil(t.PracticeIDs()),
 		Status: t.Status.String(), History: []statusChangeDoc{}, Transfers: []transferDoc{}, Activities: []activityDoc{},
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Version: t.Version, PendingEvents: []outbox.Record{},
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Version: t.Version,
 	}
 	for _, o := range t.Objectives {
 		d.Objectives = append(d.Objectives, objectiveDoc(o))
@@ -163,7 +162,7 @@ func toTwinningDoc(t *twinning.Twinning) twinningDoc {
 	return d
 }
 
-func (d twinningDoc) toDomain() *twinning.Twinning {
+func (d *twinningDoc) toDomain() *twinning.Twinning {
 	status, _ := twinning.ParseStatus(d.Status)
 	origin, _ := twinning.ParseOrigin(d.Origin)
 	t := &twinning.Twinning{

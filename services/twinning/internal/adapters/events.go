@@ -1,6 +1,7 @@
 package adapters
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -21,7 +22,7 @@ const AggregateType = "twinning"
 // EncodeTwinningEvent builds the envelope of a change; the payload carries
 // what consumers need without calling back, the twinning's status included
 // (the live feed shows nothing of a draft).
-func EncodeTwinningEvent(t *twinning.Twinning, c twinning.Change) (outbox.Record, error) {
+func EncodeTwinningEvent(ctx context.Context, t *twinning.Twinning, c twinning.Change) (outbox.Record, error) {
 	today := c.At.Format(time.DateOnly)
 	var payload proto.Message
 	switch c.Type {
@@ -54,5 +55,6 @@ func EncodeTwinningEvent(t *twinning.Twinning, c twinning.Change) (outbox.Record
 	if err != nil {
 		return outbox.Record{}, err
 	}
-	return outbox.NewRecord(env)
+	// The envelope carries the trace context of the request that wrote it.
+	return outbox.NewRecordContext(ctx, env)
 }

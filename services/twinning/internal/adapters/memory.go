@@ -2,113 +2,71 @@ package adapters
 
 import (
 	"context"
-	"sort"
 	"sync"
 
-	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
-// TwinningMemoryRepository is an in-memory twinning.Repository. It keeps
-// the same documents as MongoDB does, so a stored twinning is a deep copy
-// and sorting follows the same keys. Tests of the app layer and the
-// benchmarks use it; the contract test checks that it behaves like the
-// MongoDB one. Events are kept in order, not published.
+// TwinningMemoryRepository is an in-memory twinning.Repository on
+// mongox.MemoryStore: it keeps the same documents as MongoDB does, so a
+// stored twinning is a deep copy and sorting follows the same keys. Tests
+// of the app layer and the benchmarks use it; the contract test checks
+// that it behaves like the MongoDB one. Events are kept in order (Events),
+// not published.
 type TwinningMemoryRepository struct {
-	mu     sync.RWMutex
-	docs   map[string]twinningDoc
-	codes  map[string]string
+	*mongox.MemoryStore[twinning.Twinning, twinningDoc]
+
+	mu     sync.Mutex
 	events []twinning.Change
 }
 
 // NewTwinningMemoryRepository returns an empty repository.
 func NewTwinningMemoryRepository() *TwinningMemoryRepository {
-	return &TwinningMemoryRepository{docs: map[string]twinningDoc{}, codes: map[string]string{}}
+	// The store counts the changes without forgetting them (a round that
+	// loses the version race is not stored); Create and Update log those
+	// of the write that was.
+	count := mongox.Events[twinning.Twinning]{Count: func(t *twinning.Twinning) int { return len(t.PeekChanges()) }}
+	return &TwinningMemoryRepository{MemoryStore: mongox.NewMemoryStore(twinningAggregate(count), mongox.StoreOptions{})}
+}
+
+func (r *TwinningMemoryRepository) logChanges(t *twinning.Twinning) {
+	r.mu.Lock()
+	r.events = append(r.events, t.Changes()...)
+	r.mu.Unlock()
 }
 
 // Create implements twinning.Repository.
-func (r *TwinningMemoryRepository) Create(_ context.Context, t *twinning.Twinning) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.docs[t.ID]; ok {
-		return apperr.AlreadyExists("twinning %s already exists", t.ID)
+func (r *TwinningMemoryRepository) Create(ctx context.Context, t *twinning.Twinning) error {
+	if err := r.MemoryStore.Create(ctx, t); err != nil {
+		return err
 	}
-	if _, ok := r.codes[t.Code]; ok {
-		return twinning.ErrCodeTaken(t.Code)
-	}
-	t.Version = 1
-	r.events = append(r.events, t.Changes()...)
-	r.docs[t.ID] = toTwinningDoc(t)
-	r.codes[t.Code] = t.ID
+	r.logChanges(t)
 	return nil
 }
 
-// Get implements twinning.Repository.
-func (r *TwinningMemoryRepository) Get(_ context.Context, id string) (*twinning.Twinning, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	d, ok := r.docs[id]
-	if !ok {
-		return nil, twinning.ErrNotFound(id)
+// Update implements twinning.Repository.
+func (r *TwinningMemoryRepository) Update(ctx context.Context, id string, fn func(*twinning.Twinning) error) (*twinning.Twinning, error) {
+	t, err := r.MemoryStore.Update(ctx, id, fn)
+	if err != nil {
+		return nil, err
 	}
-	return d.toDomain(), nil
+	r.logChanges(t)
+	return t, nil
 }
 
 // GetByCode implements twinning.Repository.
-func (r *TwinningMemoryRepository) GetByCode(ctx context.Context, code string) (*twinning.Twinning, error) {
-	r.mu.RLock()
-	id, ok := r.codes[code]
-	r.mu.RUnlock()
-	if !ok {
-		return nil, twinning.ErrNotFound(code)
-	}
-	return r.Get(ctx, id)
-}
-
-// Update implements twinning.Repository.
-func (r *TwinningMemoryRepository) Update(_ context.Context, id string, fn func(*twinning.Twinning) error) (*twinning.Twinning, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	d, ok := r.docs[id]
-	if !ok {
-		return nil, twinning.ErrNotFound(id)
-	}
-	t := d.toDomain()
-	if err := fn(t); err != nil {
-		return nil, err
-	}
-	if owner, taken := r.codes[t.Code]; taken && owner != id {
-		return nil, twinning.ErrCodeTaken(t.Code)
-	}
-	t.Version = d.Version + 1
-	r.events = append(r.events, t.Changes()...)
-	delete(r.codes, d.Code)
-	r.codes[t.Code] = id
-	r.docs[id] = toTwinningDoc(t)
-	return t, nil
+func (r *TwinningMemoryRepository) GetByCode(_ context.Context, code string) (*twinning.Twinning, error) {
+	return r.FindUnique(codeKey(code), code)
 }
 
 // List implements twinning.Repository.
 func (r *TwinningMemoryRepository) List(_ context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	var docs []twinningDoc
-	for _, d := range r.docs {
-		if !matches(d, f) || (after != nil && d.SortKey >= after.Key) {
-			continue
-		}
-		docs = append(docs, d)
-	}
-	sort.Slice(docs, func(i, j int) bool { return docs[i].SortKey > docs[j].SortKey })
-	var out []*twinning.Twinning
-	for i := 0; i < len(docs) && i < limit; i++ {
-		out = append(out, docs[i].toDomain())
-	}
-	return out, nil
+	return r.Find(func(d *twinningDoc) bool { return matches(d, f) }, mongox.Page{After: after, Limit: limit}), nil
 }
 
-func matches(d twinningDoc, f twinning.Filter) bool {
+func matches(d *twinningDoc, f twinning.Filter) bool {
 	return (f.Status.IsZero() || d.Status == f.Status.String()) &&
 		(f.OrganizationID == "" || contains(d.OrganizationIDs, f.OrganizationID)) &&
 		(f.PracticeID == "" || contains(d.PracticeIDs, f.PracticeID)) &&
@@ -128,7 +86,7 @@ func contains(list []string, s string) bool {
 
 // Events returns the events that writes have recorded, oldest first.
 func (r *TwinningMemoryRepository) Events() []twinning.Change {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return append([]twinning.Change(nil), r.events...)
 }

@@ -3,22 +3,18 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/platform/doclock"
-	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/mongox"
+	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
@@ -28,50 +24,39 @@ import (
 type repo struct {
 	twinning.Repository
 	// pending returns the events waiting in the outbox of a twinning, or
-	// nil where the implementation has no outbox.
-	pending func(id string) []outbox.Record
+	// nil where the implementation has no outbox; since is the document's
+	// pending_since, which the relay's indexed sweep finds it by.
+	pending func(id string) (recs []outbox.Record, since *time.Time)
 }
 
-var dbCounter atomic.Int64
-
-// implementations returns the in-memory repository, the MongoDB one on the
-// embedded FerretDB, and on a real MongoDB when GEMELLA_TEST_MONGO_URI is set.
+// implementations returns the in-memory repository, and the MongoDB one on
+// the embedded FerretDB and, when GEMELLA_TEST_MONGO_URI is set, on a real
+// MongoDB (mongoxtest.Servers): one harness runs over all of them.
 func implementations(t *testing.T) map[string]func(t *testing.T) repo {
 	impls := map[string]func(t *testing.T) repo{
 		"memory": func(t *testing.T) repo { return repo{Repository: NewTwinningMemoryRepository()} },
 	}
-	mongoRepo := func(uri string) func(t *testing.T) repo {
-		return func(t *testing.T) repo {
-			client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(20 * time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-			db := client.Database(fmt.Sprintf("twinning_contract_%d_%d", os.Getpid(), dbCounter.Add(1)))
-			t.Cleanup(func() { _ = db.Drop(context.Background()) })
+	for _, server := range mongoxtest.Servers(t) {
+		impls[server.Name] = func(t *testing.T) repo {
+			db, cfg := server.Database(t)
 			if err := EnsureIndexes(context.Background(), db); err != nil {
 				t.Fatal(err)
 			}
+			// The embedded FerretDB needs the document locks; MongoDB none.
 			return repo{
-				Repository: NewTwinningMongoRepository(db, EncodeTwinningEvent, nil, &doclock.Locks{}),
-				pending: func(id string) []outbox.Record {
+				Repository: NewTwinningMongoRepository(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg)}),
+				pending: func(id string) ([]outbox.Record, *time.Time) {
 					var doc struct {
 						Pending []outbox.Record `bson:"pending_events"`
+						Since   *time.Time      `bson:"pending_since"`
 					}
 					if err := db.Collection(TwinningsCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
 						t.Fatal(err)
 					}
-					return doc.Pending
+					return doc.Pending, doc.Since
 				},
 			}
 		}
-	}
-	if !testing.Short() {
-		f := embedded.FerretDBForTest(t)
-		impls["ferretdb"] = mongoRepo(f.URI())
-	}
-	if uri := os.Getenv("GEMELLA_TEST_MONGO_URI"); uri != "" {
-		impls["mongodb"] = mongoRepo(uri)
 	}
 	return impls
 }
@@ -173,9 +158,9 @@ func roundTrip(t *testing.T, r repo) {
 	}
 	if r.pending != nil {
 		// created, proposed, approved, activated, two transfer moves, two activities
-		recs := r.pending("t1")
-		if len(recs) != 8 {
-			t.Fatalf("outbox holds %d events, want 8", len(recs))
+		recs, since := r.pending("t1")
+		if len(recs) != 8 || since == nil {
+			t.Fatalf("outbox holds %d events since %v, want 8 with pending_since", len(recs), since)
 		}
 		var env eventsv1.Envelope
 		if err := proto.Unmarshal(recs[5].Data, &env); err != nil {
@@ -246,8 +231,8 @@ func update(t *testing.T, r repo) {
 	}
 	if r.pending != nil {
 		// created (still waiting, no relay runs here) and proposed
-		if n := len(r.pending("t1")); n != 2 {
-			t.Fatalf("outbox holds %d events, want 2", n)
+		if recs, since := r.pending("t1"); len(recs) != 2 || since == nil {
+			t.Fatalf("outbox holds %d events since %v, want 2 with pending_since", len(recs), since)
 		}
 	}
 	if _, err := r.Update(ctx, "missing", func(*twinning.Twinning) error { return nil }); apperr.KindOf(err) != apperr.KindNotFound {
