@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -503,6 +504,16 @@ func TestWalkFromDraftToCompletedKeepsTheCataloguesFigures(t *testing.T) {
 	activities := s.ok(t, "GET", "/v1/twinnings/"+id+"/activities", nil)
 	if acts := activities["activities"].([]any); len(acts) != 2 || acts[0].(map[string]any)["kind"] != "ACTIVITY_KIND_WORKSHOP" {
 		t.Fatalf("activities by date: %v", activities)
+	}
+	// The log pages.
+	first := s.ok(t, "GET", "/v1/twinnings/"+id+"/activities?page_size=1", nil)
+	token, _ := first["next_page_token"].(string)
+	if len(first["activities"].([]any)) != 1 || token == "" {
+		t.Fatalf("first page of one: %v", first)
+	}
+	second := s.ok(t, "GET", "/v1/twinnings/"+id+"/activities?page_size=1&page_token="+url.QueryEscape(token), nil)
+	if acts := second["activities"].([]any); len(acts) != 1 || acts[0].(map[string]any)["milestone"] != true || second["next_page_token"] != "" {
+		t.Fatalf("second and last page: %v", second)
 	}
 }
 

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	"github.com/gemella/gemella/services/platform/mongox"
@@ -9,17 +10,15 @@ import (
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
-// TwinningMemoryRepository is an in-memory twinning.Repository on
-// mongox.MemoryStore: it keeps the same documents as MongoDB does, so a
-// stored twinning is a deep copy and sorting follows the same keys. Tests
-// of the app layer and the benchmarks use it; the contract test checks
-// that it behaves like the MongoDB one. Events are kept in order (Events),
-// not published.
+// TwinningMemoryRepository is an in-memory twinning.Repository: the
+// twinnings on mongox.MemoryStore, which keeps the same documents as
+// MongoDB does (so a stored twinning is a deep copy and sorting follows
+// the same keys), and their logs in a map. Tests of the app layer and the
+// benchmarks use it; the contract test checks that it behaves like the
+// MongoDB one. Events are kept in order (Events), not published.
 type TwinningMemoryRepository struct {
-	*mongox.MemoryStore[twinning.Twinning, twinningDoc]
-
-	mu     sync.Mutex
-	events []twinning.Change
+	*TwinningRepository
+	store *memoryTwinnings
 }
 
 // NewTwinningMemoryRepository returns an empty repository.
@@ -28,17 +27,28 @@ func NewTwinningMemoryRepository() *TwinningMemoryRepository {
 	// loses the version race is not stored); Create and Update log those
 	// of the write that was.
 	count := mongox.Events[twinning.Twinning]{Count: func(t *twinning.Twinning) int { return len(t.PeekChanges()) }}
-	return &TwinningMemoryRepository{MemoryStore: mongox.NewMemoryStore(twinningAggregate(count), mongox.StoreOptions{})}
+	store := &memoryTwinnings{MemoryStore: mongox.NewMemoryStore(twinningAggregate(count), mongox.StoreOptions{})}
+	return &TwinningMemoryRepository{TwinningRepository: &TwinningRepository{twinningStore: store, log: &memoryLog{entries: map[string]logEntryDoc{}}}, store: store}
 }
 
-func (r *TwinningMemoryRepository) logChanges(t *twinning.Twinning) {
+func (r *TwinningMemoryRepository) Events() []twinning.Change { return r.store.recorded() }
+
+// memoryTwinnings are the twinning documents in memory.
+type memoryTwinnings struct {
+	*mongox.MemoryStore[twinning.Twinning, twinningDoc]
+
+	mu     sync.Mutex
+	events []twinning.Change
+}
+
+func (r *memoryTwinnings) logChanges(t *twinning.Twinning) {
 	r.mu.Lock()
 	r.events = append(r.events, t.Changes()...)
 	r.mu.Unlock()
 }
 
-// Create implements twinning.Repository.
-func (r *TwinningMemoryRepository) Create(ctx context.Context, t *twinning.Twinning) error {
+// Create stores a new twinning and logs its events.
+func (r *memoryTwinnings) Create(ctx context.Context, t *twinning.Twinning) error {
 	if err := r.MemoryStore.Create(ctx, t); err != nil {
 		return err
 	}
@@ -46,8 +56,8 @@ func (r *TwinningMemoryRepository) Create(ctx context.Context, t *twinning.Twinn
 	return nil
 }
 
-// Update implements twinning.Repository.
-func (r *TwinningMemoryRepository) Update(ctx context.Context, id string, fn func(*twinning.Twinning) error) (*twinning.Twinning, error) {
+// Update writes a change and logs its events.
+func (r *memoryTwinnings) Update(ctx context.Context, id string, fn func(*twinning.Twinning) error) (*twinning.Twinning, error) {
 	t, err := r.MemoryStore.Update(ctx, id, fn)
 	if err != nil {
 		return nil, err
@@ -56,13 +66,13 @@ func (r *TwinningMemoryRepository) Update(ctx context.Context, id string, fn fun
 	return t, nil
 }
 
-// GetByCode implements twinning.Repository.
-func (r *TwinningMemoryRepository) GetByCode(_ context.Context, code string) (*twinning.Twinning, error) {
+// GetByCode finds a twinning by its unique code.
+func (r *memoryTwinnings) GetByCode(_ context.Context, code string) (*twinning.Twinning, error) {
 	return r.FindUnique(codeKey(code), code)
 }
 
-// List implements twinning.Repository.
-func (r *TwinningMemoryRepository) List(_ context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
+// List reads a page of twinnings, newest first.
+func (r *memoryTwinnings) List(_ context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
 	return r.Find(func(d *twinningDoc) bool { return matches(d, f) }, mongox.Page{After: after, Limit: limit}), nil
 }
 
@@ -84,9 +94,50 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Events returns the events that writes have recorded, oldest first.
-func (r *TwinningMemoryRepository) Events() []twinning.Change {
+func (r *memoryTwinnings) recorded() []twinning.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]twinning.Change(nil), r.events...)
+}
+
+// memoryLog is the twinnings' log in memory, with MongoDB's rules.
+type memoryLog struct {
+	mu      sync.RWMutex
+	entries map[string]logEntryDoc
+}
+
+func (l *memoryLog) put(_ context.Context, entries []logEntryDoc) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range entries {
+		if old, ok := l.entries[e.ID]; !ok || old.Rev <= e.Rev {
+			l.entries[e.ID] = e
+		}
+	}
+	return nil
+}
+
+func (l *memoryLog) get(_ context.Context, id string) (*logEntryDoc, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if e, ok := l.entries[id]; ok {
+		return &e, nil
+	}
+	return nil, nil
+}
+
+func (l *memoryLog) page(_ context.Context, twinningID, kind, parent, afterKey string, limit int) ([]logEntryDoc, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []logEntryDoc
+	for _, e := range l.entries {
+		if e.TwinningID == twinningID && e.Kind == kind && e.Parent == parent && e.SortKey > afterKey {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SortKey < out[j].SortKey })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

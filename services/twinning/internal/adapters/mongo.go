@@ -2,11 +2,14 @@ package adapters
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
@@ -14,6 +17,9 @@ import (
 
 // TwinningsCollection is the collection of the twinning service's database.
 const TwinningsCollection = "twinnings"
+
+// Collections are every collection of the twinning service's database.
+var Collections = []string{TwinningsCollection, LogCollection}
 
 // OutboxCollections hold the documents whose writes leave events: the
 // outbox relay reads them.
@@ -30,42 +36,49 @@ func Indexes() map[string][]mongo.IndexModel {
 		}
 		models = append(models, mongo.IndexModel{Keys: keys})
 	}
-	return map[string][]mongo.IndexModel{TwinningsCollection: models}
+	return map[string][]mongo.IndexModel{
+		TwinningsCollection: models,
+		// One twinning's entries of one kind (and transfer), by sort key.
+		LogCollection: {{Keys: bson.D{{Key: "twinning_id", Value: 1}, {Key: "kind", Value: 1}, {Key: "parent", Value: 1}, {Key: mongox.SortKeyField, Value: 1}}}},
+	}
 }
 
 // EnsureIndexes creates every index the twinning queries use.
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
-	for name, models := range Indexes() {
-		if err := mongox.EnsureIndexes(ctx, db.Collection(name), models...); err != nil {
+	indexes := Indexes()
+	for _, name := range Collections {
+		if err := mongox.EnsureIndexes(ctx, db.Collection(name), indexes[name]...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// TwinningMongoRepository stores twinnings in MongoDB, one document each:
-// the store gives it Create, Get and Update, and writes the events of a
-// change into the same document (the outbox, with pending_since for the
-// relay's indexed sweep).
-type TwinningMongoRepository struct {
+// mongoTwinnings stores twinnings in MongoDB, one document each: the
+// store gives it Create, Get and Update, and writes the events of a change
+// into the same document (the outbox, with pending_since for the relay's
+// indexed sweep).
+type mongoTwinnings struct {
 	*mongox.AggregateStore[twinning.Twinning, twinningDoc]
 }
 
-// NewTwinningMongoRepository uses db's twinnings collection. opts carry
-// the relay's Notify and the process's document locks (mongox.DocLocks),
-// which the relay shares.
-func NewTwinningMongoRepository(db *mongo.Database, opts mongox.StoreOptions) *TwinningMongoRepository {
+// NewTwinningMongoRepository keeps the twinnings in db's twinnings
+// collection and their logs in twinning_log. opts carry the relay's Notify
+// and the process's document locks (mongox.DocLocks), which the relay
+// shares.
+func NewTwinningMongoRepository(db *mongo.Database, opts mongox.StoreOptions) *TwinningRepository {
 	events := mongox.EncodeChanges((*twinning.Twinning).Changes, EncodeTwinningEvent)
-	return &TwinningMongoRepository{mongox.NewAggregateStore(db.Collection(TwinningsCollection), twinningAggregate(events), opts)}
+	store := &mongoTwinnings{mongox.NewAggregateStore(db.Collection(TwinningsCollection), twinningAggregate(events), opts)}
+	return &TwinningRepository{twinningStore: store, log: &mongoLog{coll: db.Collection(LogCollection), locks: opts.Locks}}
 }
 
-// GetByCode implements twinning.Repository.
-func (r *TwinningMongoRepository) GetByCode(ctx context.Context, code string) (*twinning.Twinning, error) {
+// GetByCode finds a twinning by its unique code.
+func (r *mongoTwinnings) GetByCode(ctx context.Context, code string) (*twinning.Twinning, error) {
 	return r.FindOne(ctx, bson.D{{Key: "code", Value: code}}, code)
 }
 
-// List implements twinning.Repository.
-func (r *TwinningMongoRepository) List(ctx context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
+// List reads a page of twinnings, newest first.
+func (r *mongoTwinnings) List(ctx context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
 	filter := bson.D{}
 	for _, kv := range [][2]string{
 		{"status", f.Status.String()}, {"organization_ids", f.OrganizationID}, {"practice_ids", f.PracticeID},
@@ -83,4 +96,86 @@ func (r *TwinningMongoRepository) List(ctx context.Context, f twinning.Filter, a
 		}})
 	}
 	return r.Find(ctx, filter, mongox.Page{After: after, Limit: limit})
+}
+
+// mongoLog is the twinnings' log in MongoDB.
+type mongoLog struct {
+	coll  *mongo.Collection
+	locks *doclock.Locks
+}
+
+// put copies each entry unless the log has it at the same or a newer rev.
+func (l *mongoLog) put(ctx context.Context, entries []logEntryDoc) error {
+	for _, e := range entries {
+		if err := l.putOne(ctx, e); err != nil {
+			return fmt.Errorf("copy %s to the twinning log: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// maxPutRounds bounds a copy that keeps meeting newer copies of others.
+const maxPutRounds = 4
+
+// putOne reads the entry's rev by _id first: most copies find the entry
+// there already (a window dropping what was copied after its write) or
+// find nothing and insert, and neither needs more than a lookup by _id,
+// which the embedded FerretDB does without scanning the collection. Only
+// a newer content replaces the stored one, on the condition that the rev
+// read is still the stored one.
+func (l *mongoLog) putOne(ctx context.Context, e logEntryDoc) error {
+	for round := 0; round < maxPutRounds; round++ {
+		var stored struct {
+			Rev int64 `bson:"rev"`
+		}
+		err := l.coll.FindOne(ctx, bson.D{{Key: mongox.IDField, Value: e.ID}}, options.FindOne().SetProjection(bson.D{{Key: "rev", Value: 1}})).Decode(&stored)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			if _, err := l.coll.InsertOne(ctx, e); !mongox.IsDuplicateKey(err) {
+				return err
+			}
+			continue // another copy came first: compare with it
+		case err != nil:
+			return err
+		case stored.Rev >= e.Rev:
+			return nil // the same content, or newer
+		}
+		unlock := l.locks.Lock(l.coll.Name(), e.ID)
+		res, err := l.coll.ReplaceOne(ctx, bson.D{{Key: mongox.IDField, Value: e.ID}, {Key: "rev", Value: stored.Rev}}, e)
+		unlock()
+		if err != nil || res.MatchedCount == 1 {
+			return err
+		}
+	}
+	return errors.New("it keeps changing")
+}
+
+func (l *mongoLog) get(ctx context.Context, id string) (*logEntryDoc, error) {
+	var e logEntryDoc
+	err := l.coll.FindOne(ctx, bson.D{{Key: mongox.IDField, Value: id}}).Decode(&e)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the twinning log: %w", err)
+	}
+	return &e, nil
+}
+
+func (l *mongoLog) page(ctx context.Context, twinningID, kind, parent, afterKey string, limit int) ([]logEntryDoc, error) {
+	filter := bson.D{{Key: "twinning_id", Value: twinningID}, {Key: "kind", Value: kind}, {Key: "parent", Value: parent},
+		{Key: mongox.SortKeyField, Value: bson.D{{Key: "$gt", Value: afterKey}}}}
+	opts := options.Find().SetSort(bson.D{{Key: mongox.SortKeyField, Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := l.coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("read the twinning log: %w", err)
+	}
+	var out []logEntryDoc
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read the twinning log: %w", err)
+	}
+	return out, nil
 }

@@ -3,6 +3,8 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +29,22 @@ type repo struct {
 	// nil where the implementation has no outbox; since is the document's
 	// pending_since, which the relay's indexed sweep finds it by.
 	pending func(id string) (recs []outbox.Record, since *time.Time)
+	// base is the repository under the interface, whose log a test may
+	// swap for one that fails.
+	base *TwinningRepository
+	// docSize is the size in BSON of a twinning's document, outbox and all.
+	docSize func(id string) int
+	// relay, where there is an outbox, publishes what is pending as the
+	// outbox relay does, and returns the sizes of the events it published.
+	relay func() []int
+}
+
+// sizes is an events.Publisher that keeps the size of each event.
+type sizes struct{ published []int }
+
+func (s *sizes) Publish(_ context.Context, _, _ string, data []byte) error {
+	s.published = append(s.published, len(data))
+	return nil
 }
 
 // implementations returns the in-memory repository, and the MongoDB one on
@@ -34,7 +52,20 @@ type repo struct {
 // MongoDB (mongoxtest.Servers): one harness runs over all of them.
 func implementations(t *testing.T) map[string]func(t *testing.T) repo {
 	impls := map[string]func(t *testing.T) repo{
-		"memory": func(t *testing.T) repo { return repo{Repository: NewTwinningMemoryRepository()} },
+		"memory": func(t *testing.T) repo {
+			m := NewTwinningMemoryRepository()
+			return repo{Repository: m, base: m.TwinningRepository, docSize: func(id string) int {
+				tw, err := m.Get(context.Background(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, err := bson.Marshal(toTwinningDoc(tw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(raw)
+			}}
+		},
 	}
 	for _, server := range mongoxtest.Servers(t) {
 		impls[server.Name] = func(t *testing.T) repo {
@@ -43,8 +74,29 @@ func implementations(t *testing.T) map[string]func(t *testing.T) repo {
 				t.Fatal(err)
 			}
 			// The embedded FerretDB needs the document locks; MongoDB none.
+			m := NewTwinningMongoRepository(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg)})
 			return repo{
-				Repository: NewTwinningMongoRepository(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg)}),
+				Repository: m, base: m,
+				docSize: func(id string) int {
+					raw, err := db.Collection(TwinningsCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Raw()
+					if err != nil {
+						t.Fatal(err)
+					}
+					return len(raw)
+				},
+				relay: func() []int {
+					pub := &sizes{}
+					relay := outbox.NewRelay(outbox.RelayConfig{Locks: mongox.DocLocks(cfg), Logger: quiet}, pub, db.Collection(TwinningsCollection))
+					for {
+						n, err := relay.RelayOnce(context.Background())
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n == 0 {
+							return pub.published
+						}
+					}
+				},
 				pending: func(id string) ([]outbox.Record, *time.Time) {
 					var doc struct {
 						Pending []outbox.Record `bson:"pending_events"`
@@ -60,6 +112,8 @@ func implementations(t *testing.T) map[string]func(t *testing.T) repo {
 	}
 	return impls
 }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 
@@ -90,6 +144,9 @@ func TestRepositoryContract(t *testing.T) {
 			t.Run("update", func(t *testing.T) { update(t, build(t)) })
 			t.Run("concurrent updates", func(t *testing.T) { concurrentUpdates(t, build(t)) })
 			t.Run("list", func(t *testing.T) { list(t, build(t)) })
+			t.Run("logs outgrow the windows", func(t *testing.T) { logsOutgrowWindows(t, build(t)) })
+			t.Run("a copy lost to a crash", func(t *testing.T) { copyLostToACrash(t, build(t)) })
+			t.Run("500 activities stay small", func(t *testing.T) { manyActivitiesStaySmall(t, build(t)) })
 		})
 	}
 }
@@ -275,8 +332,8 @@ func concurrentUpdates(t *testing.T, r repo) {
 		}
 	}
 	got, _ := r.Get(ctx, "t1")
-	if len(got.Activities) != applied || got.Version != int64(1+applied) {
-		t.Fatalf("lost update: %d applied, %d activities, version %d", applied, len(got.Activities), got.Version)
+	if len(got.Activities) != applied || got.ActivityCount != applied || got.Version != int64(1+applied) {
+		t.Fatalf("lost update: %d applied, %d activities (%d counted), version %d", applied, len(got.Activities), got.ActivityCount, got.Version)
 	}
 }
 
