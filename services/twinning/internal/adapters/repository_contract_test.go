@@ -232,6 +232,29 @@ func roundTrip(t *testing.T, r repo) {
 			payload.Transfer.GetPracticeId() != "p1" || payload.TwinningCode != "TOSCA" || payload.TwinningStatus != twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE {
 			t.Fatalf("transfer event: %s %v", env.Type, &payload)
 		}
+		if tr := payload.Transfer; tr.GetId() != "tr-a" || tr.GetModelCode() != "A" || tr.GetToOrganizationId() != "calabria" || tr.GetVersion() != 1 ||
+			tr.GetStatus() != twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS || tr.GetModelTitle() != "Trio" {
+			t.Fatalf("the transfer's reference: %v", tr)
+		}
+		// Thin events: references, never the whole twinning or activity.
+		var created eventsv1.TwinningChanged
+		if err := proto.Unmarshal(recs[0].Data, &env); err != nil || env.Payload.UnmarshalTo(&created) != nil {
+			t.Fatal("the created event does not decode")
+		}
+		if ref := created.Twinning; ref.GetId() != "t1" || ref.GetCode() != "TOSCA" || ref.GetStatus() != twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE ||
+			fmt.Sprint(ref.GetOfferingOrganizationIds(), ref.GetReceivingOrganizationIds(), ref.GetPracticeIds()) != "[toscana] [calabria] [p1]" ||
+			ref.GetCoordinatorOrganizationId() != "formez" || ref.GetOrigin() != twinningv1.Origin_ORIGIN_OFFER || ref.GetOriginRef() != "offer-1" || ref.GetVersion() != 1 ||
+			created.Change.GetTo() != twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT {
+			t.Fatalf("the twinning's reference: %v", &created)
+		}
+		var logged eventsv1.ActivityLogged
+		if err := proto.Unmarshal(recs[6].Data, &env); err != nil || env.Payload.UnmarshalTo(&logged) != nil {
+			t.Fatal("the activity event does not decode")
+		}
+		if a := logged.Activity; a.GetId() != "a1" || a.GetKind() != twinningv1.ActivityKind_ACTIVITY_KIND_WORKSHOP || a.GetTitle() != "Workshop" || a.GetDate() != "2012-07-01" ||
+			a.GetLoggedBy() != "ed" || !a.GetCreateTime().AsTime().Equal(t0) || logged.TwinningCode != "TOSCA" {
+			t.Fatalf("the activity's summary: %v", &logged)
+		}
 	}
 }
 
