@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gemella/gemella/services/platform/doclock"
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
@@ -43,7 +44,8 @@ func Indexes() map[string][]mongo.IndexModel {
 	}
 }
 
-// EnsureIndexes creates every index the twinning queries use.
+// EnsureIndexes creates every index the twinning queries use, and those
+// of the request ids of its creates (idempotency).
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 	indexes := Indexes()
 	for _, name := range Collections {
@@ -51,7 +53,7 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 			return err
 		}
 	}
-	return nil
+	return idempotency.NewMongoStore(db, nil).EnsureIndexes(ctx)
 }
 
 // mongoTwinnings stores twinnings in MongoDB, one document each: the

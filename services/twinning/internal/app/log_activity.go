@@ -36,7 +36,7 @@ func (h LogActivityHandler) Handle(ctx context.Context, cmd LogActivity) (*twinn
 			return err
 		}
 		a := cmd.Activity
-		a.ID = h.d.childID(t.ID, "activity", cmd.RequestID)
+		a.ID = h.d.childID(ctx, t.ID, "activity", cmd.RequestID)
 		if cmd.RequestID != "" {
 			existing, err := h.d.Twinnings.Activity(ctx, t, a.ID)
 			if err == nil {
