@@ -18,7 +18,8 @@ import (
 	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
 )
 
-// Limits that keep one twinning a reasonable single document.
+// Limits of one twinning. Parties and transfers live in its document;
+// activities in its log, of which the document keeps a window (window.go).
 const (
 	MaxParties    = 20
 	MaxTransfers  = 100
