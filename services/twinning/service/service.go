@@ -115,7 +115,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	var twinnings twinning.Repository = adapters.NewTwinningMemoryRepository()
 	keys := idempotency.New(idempotency.NewMemoryStore(), cfg.Idempotency)
 	if !p.InMemory() {
-		twinnings = adapters.NewTwinningMongoRepository(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
+		twinnings = adapters.NewTwinningMongoRepository(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks}).WithLogger(p.Logger)
 		keys = idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)
 	}
 	application := app.New(app.Deps{

@@ -123,6 +123,13 @@ type TwinningRepository struct {
 	logger *slog.Logger
 }
 
+// WithLogger makes r tell logger of the copies to the log that failed
+// after a write (slog.Default otherwise), and returns r.
+func (r *TwinningRepository) WithLogger(logger *slog.Logger) *TwinningRepository {
+	r.logger = logger
+	return r
+}
+
 // Create implements twinning.Repository.
 func (r *TwinningRepository) Create(ctx context.Context, t *twinning.Twinning) error {
 	if err := r.twinningStore.Create(ctx, t); err != nil {

@@ -161,7 +161,8 @@ func copyLostToACrash(t *testing.T, r repo) {
 	ctx := context.Background()
 	storeActive(t, r, "t1", "CRASH")
 	healthy := r.base.log
-	r.base.log, r.base.logger = failingLog{healthy}, quiet
+	r.base.log = failingLog{healthy}
+	r.base.WithLogger(quiet)
 	// The write of the twinning happens; its copy to the log does not.
 	logActivity(t, r, "t1", twinning.Activity{ID: "lost", Kind: twinning.Report, Title: "perso?", Date: "2024-01-01"})
 	tw, _ := r.Get(ctx, "t1")
