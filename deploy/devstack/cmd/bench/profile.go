@@ -25,6 +25,9 @@ type cpuProfile struct {
 	// SampledSeconds is the CPU time the profile saw (both CPUs count).
 	SampledSeconds float64 `json:"sampled_cpu_seconds"`
 	Requests       int64   `json:"requests"`
+	// CPUMicrosPerRequest is the process's CPU time per request in the
+	// round (getrusage), which the shares divide.
+	CPUMicrosPerRequest float64 `json:"cpu_us_per_request"`
 	// Flat is time spent in the function itself, Cum in it and what it
 	// called; both as shares of SampledSeconds.
 	Flat []profileEntry `json:"top_flat"`
@@ -74,7 +77,7 @@ func profileGateway(ctx context.Context, client *http.Client, url string, worker
 	if err != nil {
 		return cpuProfile{}, err
 	}
-	p, err := summariseProfile(&buf, st.Requests)
+	p, err := summariseProfile(&buf, st.Requests, st.CPUMicrosPerRequest)
 	if err != nil {
 		return cpuProfile{Skipped: "not read: " + err.Error()}, nil
 	}
@@ -82,7 +85,10 @@ func profileGateway(ctx context.Context, client *http.Client, url string, worker
 	return p, nil
 }
 
-func summariseProfile(r io.Reader, requests int64) (cpuProfile, error) {
+// summariseProfile reads the profile for the shares of the time; the time
+// per request they stand for is that share of cpuPerRequest, the process's
+// own measure (a profile under load misses samples).
+func summariseProfile(r io.Reader, requests int64, cpuPerRequest float64) (cpuProfile, error) {
 	prof, err := profile.Parse(r)
 	if err != nil {
 		return cpuProfile{}, err
@@ -129,15 +135,13 @@ func summariseProfile(r io.Reader, requests int64) (cpuProfile, error) {
 		}
 		parts[name] += v
 	}
-	out := cpuProfile{SampledSeconds: float64(total) / 1e9, Requests: requests}
+	out := cpuProfile{SampledSeconds: float64(total) / 1e9, Requests: requests, CPUMicrosPerRequest: cpuPerRequest}
 	if total == 0 {
 		return out, fmt.Errorf("no samples")
 	}
 	entry := func(name string, v int64) profileEntry {
 		e := profileEntry{Name: name, Share: float64(v) / float64(total)}
-		if requests > 0 {
-			e.MicrosPerRequest = float64(v) / 1e3 / float64(requests)
-		}
+		e.MicrosPerRequest = e.Share * cpuPerRequest
 		return e
 	}
 	top := func(m map[string]int64, keep func(string) bool, n int) []profileEntry {
@@ -156,16 +160,31 @@ func summariseProfile(r io.Reader, requests int64) (cpuProfile, error) {
 			}
 			return strings.Compare(a.Name, b.Name)
 		})
+		if n == 0 {
+			return es // all, sorted
+		}
 		return es[:min(n, len(es))]
 	}
 	all := func(string) bool { return true }
 	out.Flat = top(flat, all, profileTop)
 	// The cumulative list leaves out the frames every sample of a stage
 	// shares (goroutine entry points, the runtime), which say nothing.
-	out.Cum = top(cum, func(name string) bool {
+	// It also leaves out a function with the same time as one listed
+	// before it: a middleware that only wraps the next one says nothing
+	// new, the first one where the time drops does.
+	sorted := top(cum, func(name string) bool {
 		return !strings.HasPrefix(name, "runtime.") && !strings.HasPrefix(name, "net/http.HandlerFunc.ServeHTTP") &&
 			!strings.HasPrefix(name, "internal/") && !strings.HasPrefix(name, "syscall.")
-	}, profileTop)
+	}, 0)
+	for _, e := range sorted {
+		if len(out.Cum) == profileTop {
+			break
+		}
+		if n := len(out.Cum); n > 0 && out.Cum[n-1].Share == e.Share {
+			continue
+		}
+		out.Cum = append(out.Cum, e)
+	}
 	out.Parts = top(parts, all, len(profileParts)+1)
 	return out, nil
 }
@@ -175,8 +194,8 @@ func (p cpuProfile) print(w io.Writer) {
 		fmt.Fprintf(w, "    CPU profile of an extra gateway round: %s\n", p.Skipped)
 		return
 	}
-	fmt.Fprintf(w, "    CPU profile of an extra gateway round (not counted): %.1fs, %s requests, %.2fs of CPU sampled, %.0fµs of CPU per request\n",
-		p.Seconds, thousands(float64(p.Requests)), p.SampledSeconds, p.SampledSeconds*1e6/float64(max(1, p.Requests)))
+	fmt.Fprintf(w, "    CPU profile of an extra gateway round (not counted): %.1fs, %s requests, %.0fµs of CPU per request, %.2fs of CPU sampled; µs/req below are shares of the %.0fµs\n",
+		p.Seconds, thousands(float64(p.Requests)), p.CPUMicrosPerRequest, p.SampledSeconds, p.CPUMicrosPerRequest)
 	list := func(title string, es []profileEntry) {
 		fmt.Fprintf(w, "      %s\n", title)
 		for _, e := range es {
@@ -185,5 +204,5 @@ func (p cpuProfile) print(w io.Writer) {
 	}
 	list("by stage (each sample counted once, in the first stage listed in profile.go found on its stack):", p.Parts)
 	list("top by self time:", p.Flat)
-	list("top by cumulative time (runtime frames left out):", p.Cum)
+	list("top by cumulative time (runtime frames, and functions with the time of the one above, left out):", p.Cum)
 }
