@@ -53,7 +53,11 @@ func newEncodedCache(maxBytes, maxEntry int) *encodedCache {
 // wireBuffers are scratch space for the binary encoding of a lookup.
 var wireBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-var deterministic = proto.MarshalOptions{Deterministic: true}
+var (
+	deterministic = proto.MarshalOptions{Deterministic: true}
+	// cachedSize marshals after a Size call without sizing again.
+	cachedSize = proto.MarshalOptions{Deterministic: true, UseCachedSize: true}
+)
 
 // encoder is what writes a message's JSON on a miss (runtime.JSONPb).
 type encoder interface {
@@ -63,10 +67,16 @@ type encoder interface {
 // marshal returns m's JSON from the cache, or from enc (and keeps it).
 // The bytes returned are shared: callers must not change them.
 func (c *encodedCache) marshal(m proto.Message, enc encoder) ([]byte, error) {
+	// An answer too large to keep (its JSON is rarely smaller than its
+	// binary form) is not encoded twice: sizing it costs a fraction of
+	// encoding it, and the encoding below reuses the sizes.
+	if deterministic.Size(m) > c.maxEntry/2 {
+		return enc.Marshal(m)
+	}
 	bufp := wireBuffers.Get().(*[]byte)
 	defer wireBuffers.Put(bufp)
-	wire, err := deterministic.MarshalAppend((*bufp)[:0], m)
-	if err != nil || len(wire) > c.maxEntry {
+	wire, err := cachedSize.MarshalAppend((*bufp)[:0], m)
+	if err != nil {
 		return enc.Marshal(m)
 	}
 	*bufp = wire[:0]
