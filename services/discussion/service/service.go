@@ -25,6 +25,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/ports"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
+	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
@@ -310,14 +311,8 @@ func repositories(p servicekit.Ports) app.Deps {
 			Sessions: adapters.NewSessionMemoryRepository(),
 		}
 	}
-	return app.Deps{
-		Members:  adapters.NewMemberMongoRepository(p.DB, adapters.EncodeMemberEvent, p.Notify, p.Locks),
-		Logins:   adapters.NewLoginMongoRepository(p.DB, p.Locks),
-		Threads:  adapters.NewThreadMongoRepository(p.DB, adapters.EncodeThreadEvent, p.Notify, p.Locks),
-		Posts:    adapters.NewPostMongoRepository(p.DB, adapters.EncodePostEvent, p.Notify, p.Locks),
-		Stories:  adapters.NewStoryMongoRepository(p.DB, adapters.EncodeStoryEvent, p.Notify, p.Locks),
-		Sessions: adapters.NewSessionMongoRepository(p.DB, p.Locks),
-	}
+	m := adapters.NewMongoRepositories(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
+	return app.Deps{Members: m.Members, Logins: m.Logins, Threads: m.Threads, Posts: m.Posts, Stories: m.Stories, Sessions: m.Sessions}
 }
 
 // PublicKey verifies the session tokens this service signs; the other

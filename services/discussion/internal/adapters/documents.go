@@ -1,6 +1,7 @@
-// Package adapters implements the discussion's ports: MongoDB repositories
-// that write their events into the same document (the outbox), in-memory
-// twins for tests and benchmarks, and the event encoder.
+// Package adapters implements the discussion's ports: repositories on
+// mongox.AggregateStore, which writes the events of a change into the same
+// document (the outbox), their in-memory twins on mongox.MemoryStore for
+// tests and benchmarks, and the event encoder.
 package adapters
 
 import (
@@ -12,7 +13,6 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
-	"github.com/gemella/gemella/services/platform/outbox"
 )
 
 // utc turns a stored time back into UTC, keeping the zero time zero.
@@ -54,7 +54,6 @@ type memberDoc struct {
 	JoinedAt         time.Time        `bson:"joined_at"`
 	LastLoginAt      time.Time        `bson:"last_login_at,omitempty"`
 	Version          int64            `bson:"version"`
-	PendingEvents    []outbox.Record  `bson:"pending_events"`
 }
 
 func toMemberDoc(m *member.Member) memberDoc {
@@ -62,7 +61,7 @@ func toMemberDoc(m *member.Member) memberDoc {
 		ID: m.ID, SortKey: m.SortKey(), DisplayName: m.DisplayName, Email: m.Email, PasswordHash: m.PasswordHash,
 		OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, RoleTitle: m.RoleTitle,
 		Granted: []string{}, Affiliations: []affiliationDoc{}, JoinedAt: m.JoinedAt, LastLoginAt: m.LastLoginAt,
-		Version: m.Version, PendingEvents: []outbox.Record{},
+		Version: m.Version,
 	}
 	for _, r := range m.Granted {
 		d.Granted = append(d.Granted, r.String())
@@ -149,22 +148,21 @@ func (d sessionDoc) toDomain() *session.Session {
 }
 
 type threadDoc struct {
-	ID               string          `bson:"_id"`
-	SortKey          string          `bson:"sort_key"`
-	Scope            string          `bson:"scope"`
-	ScopeID          string          `bson:"scope_id"`
-	Title            string          `bson:"title"`
-	Body             string          `bson:"body"`
-	AuthorID         string          `bson:"author_id"`
-	AuthorName       string          `bson:"author_name"`
-	PostCount        int             `bson:"post_count"`
-	ParticipantCount int             `bson:"participant_count"`
-	Participants     []string        `bson:"participants"`
-	CountedPosts     []string        `bson:"counted_posts"`
-	CreatedAt        time.Time       `bson:"created_at"`
-	LastActivityAt   time.Time       `bson:"last_activity_at"`
-	Version          int64           `bson:"version"`
-	PendingEvents    []outbox.Record `bson:"pending_events"`
+	ID               string    `bson:"_id"`
+	SortKey          string    `bson:"sort_key"`
+	Scope            string    `bson:"scope"`
+	ScopeID          string    `bson:"scope_id"`
+	Title            string    `bson:"title"`
+	Body             string    `bson:"body"`
+	AuthorID         string    `bson:"author_id"`
+	AuthorName       string    `bson:"author_name"`
+	PostCount        int       `bson:"post_count"`
+	ParticipantCount int       `bson:"participant_count"`
+	Participants     []string  `bson:"participants"`
+	CountedPosts     []string  `bson:"counted_posts"`
+	CreatedAt        time.Time `bson:"created_at"`
+	LastActivityAt   time.Time `bson:"last_activity_at"`
+	Version          int64     `bson:"version"`
 }
 
 func toThreadDoc(t *thread.Thread) threadDoc {
@@ -172,7 +170,7 @@ func toThreadDoc(t *thread.Thread) threadDoc {
 		ID: t.ID, SortKey: t.SortKey(), Scope: t.Scope.String(), ScopeID: t.ScopeID, Title: t.Title, Body: t.Body,
 		AuthorID: t.AuthorID, AuthorName: t.AuthorName, PostCount: t.PostCount, ParticipantCount: t.ParticipantCount,
 		Participants: nonNil(t.Participants), CountedPosts: nonNil(t.CountedPosts),
-		CreatedAt: t.CreatedAt, LastActivityAt: t.LastActivityAt, Version: t.Version, PendingEvents: []outbox.Record{},
+		CreatedAt: t.CreatedAt, LastActivityAt: t.LastActivityAt, Version: t.Version,
 	}
 }
 
@@ -193,25 +191,24 @@ type reportDoc struct {
 }
 
 type postDoc struct {
-	ID               string          `bson:"_id"`
-	SortKey          string          `bson:"sort_key"`
-	ThreadID         string          `bson:"thread_id"`
-	ParentID         string          `bson:"parent_id,omitempty"`
-	Scope            string          `bson:"scope"`
-	ScopeID          string          `bson:"scope_id"`
-	AuthorID         string          `bson:"author_id"`
-	AuthorName       string          `bson:"author_name"`
-	Body             string          `bson:"body"`
-	State            string          `bson:"state"`
-	Reports          []reportDoc     `bson:"reports"`
-	ReviewedReports  int             `bson:"reviewed_reports"`
-	NeedsReview      bool            `bson:"needs_review"`
-	ModerationReason string          `bson:"moderation_reason,omitempty"`
-	ModeratedBy      string          `bson:"moderated_by,omitempty"`
-	CreatedAt        time.Time       `bson:"created_at"`
-	EditedAt         time.Time       `bson:"edited_at,omitempty"`
-	Version          int64           `bson:"version"`
-	PendingEvents    []outbox.Record `bson:"pending_events"`
+	ID               string      `bson:"_id"`
+	SortKey          string      `bson:"sort_key"`
+	ThreadID         string      `bson:"thread_id"`
+	ParentID         string      `bson:"parent_id,omitempty"`
+	Scope            string      `bson:"scope"`
+	ScopeID          string      `bson:"scope_id"`
+	AuthorID         string      `bson:"author_id"`
+	AuthorName       string      `bson:"author_name"`
+	Body             string      `bson:"body"`
+	State            string      `bson:"state"`
+	Reports          []reportDoc `bson:"reports"`
+	ReviewedReports  int         `bson:"reviewed_reports"`
+	NeedsReview      bool        `bson:"needs_review"`
+	ModerationReason string      `bson:"moderation_reason,omitempty"`
+	ModeratedBy      string      `bson:"moderated_by,omitempty"`
+	CreatedAt        time.Time   `bson:"created_at"`
+	EditedAt         time.Time   `bson:"edited_at,omitempty"`
+	Version          int64       `bson:"version"`
 }
 
 func toPostDoc(p *post.Post) postDoc {
@@ -219,7 +216,7 @@ func toPostDoc(p *post.Post) postDoc {
 		ID: p.ID, SortKey: p.SortKey(), ThreadID: p.ThreadID, ParentID: p.ParentID, Scope: p.Scope.String(), ScopeID: p.ScopeID,
 		AuthorID: p.AuthorID, AuthorName: p.AuthorName, Body: p.Body, State: p.State.String(), Reports: []reportDoc{},
 		ReviewedReports: p.ReviewedReports, NeedsReview: p.NeedsReview(), ModerationReason: p.ModerationReason, ModeratedBy: p.ModeratedBy,
-		CreatedAt: p.CreatedAt, EditedAt: p.EditedAt, Version: p.Version, PendingEvents: []outbox.Record{},
+		CreatedAt: p.CreatedAt, EditedAt: p.EditedAt, Version: p.Version,
 	}
 	for _, r := range p.Reports {
 		d.Reports = append(d.Reports, reportDoc(r))
@@ -242,29 +239,28 @@ func (d postDoc) toDomain() *post.Post {
 }
 
 type storyDoc struct {
-	ID             string          `bson:"_id"`
-	SortKey        string          `bson:"sort_key"`
-	Title          string          `bson:"title"`
-	Body           string          `bson:"body"`
-	TwinningID     string          `bson:"twinning_id"`
-	PracticeID     string          `bson:"practice_id"`
-	AuthorID       string          `bson:"author_id"`
-	AuthorName     string          `bson:"author_name"`
-	Status         string          `bson:"status"`
-	DecisionReason string          `bson:"decision_reason,omitempty"`
-	DecidedBy      string          `bson:"decided_by,omitempty"`
-	CreatedAt      time.Time       `bson:"created_at"`
-	DecidedAt      time.Time       `bson:"decided_at,omitempty"`
-	PublishedAt    time.Time       `bson:"published_at,omitempty"`
-	Version        int64           `bson:"version"`
-	PendingEvents  []outbox.Record `bson:"pending_events"`
+	ID             string    `bson:"_id"`
+	SortKey        string    `bson:"sort_key"`
+	Title          string    `bson:"title"`
+	Body           string    `bson:"body"`
+	TwinningID     string    `bson:"twinning_id"`
+	PracticeID     string    `bson:"practice_id"`
+	AuthorID       string    `bson:"author_id"`
+	AuthorName     string    `bson:"author_name"`
+	Status         string    `bson:"status"`
+	DecisionReason string    `bson:"decision_reason,omitempty"`
+	DecidedBy      string    `bson:"decided_by,omitempty"`
+	CreatedAt      time.Time `bson:"created_at"`
+	DecidedAt      time.Time `bson:"decided_at,omitempty"`
+	PublishedAt    time.Time `bson:"published_at,omitempty"`
+	Version        int64     `bson:"version"`
 }
 
 func toStoryDoc(s *story.Story) storyDoc {
 	return storyDoc{
 		ID: s.ID, SortKey: s.SortKey(), Title: s.Title, Body: s.Body, TwinningID: s.TwinningID, PracticeID: s.PracticeID,
 		AuthorID: s.AuthorID, AuthorName: s.AuthorName, Status: s.Status.String(), DecisionReason: s.DecisionReason, DecidedBy: s.DecidedBy,
-		CreatedAt: s.CreatedAt, DecidedAt: s.DecidedAt, PublishedAt: s.PublishedAt, Version: s.Version, PendingEvents: []outbox.Record{},
+		CreatedAt: s.CreatedAt, DecidedAt: s.DecidedAt, PublishedAt: s.PublishedAt, Version: s.Version,
 	}
 }
 

@@ -3,16 +3,13 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
@@ -21,8 +18,8 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/platform/doclock"
-	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/mongox"
+	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/platform/paging"
 )
@@ -40,60 +37,56 @@ type repos struct {
 	pending func(collection, id string) int
 }
 
-var dbCounter atomic.Int64
-
-// implementations returns the in-memory repositories, MongoDB ones on the
-// embedded FerretDB, and on a real MongoDB when GEMELLA_TEST_MONGO_URI is set.
+// implementations returns the in-memory repositories, and the MongoDB
+// ones on the embedded FerretDB and, when GEMELLA_TEST_MONGO_URI is set,
+// on a real MongoDB (mongoxtest.Servers).
 func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 	impls := map[string]func(t *testing.T) repos{
 		"memory": func(t *testing.T) repos {
-			return repos{
+			r := repos{
 				NewMemberMemoryRepository(), NewLoginMemoryRepository(), NewThreadMemoryRepository(), NewPostMemoryRepository(), NewStoryMemoryRepository(),
-				NewSessionMemoryRepository(),
-				func(string, string) int { return -1 },
+				NewSessionMemoryRepository(), nil,
 			}
+			counts := map[string]func(string) int{
+				MembersCollection: r.members.(*MemberMemoryRepository).Pending, ThreadsCollection: r.threads.(*ThreadMemoryRepository).Pending,
+				PostsCollection: r.posts.(*PostMemoryRepository).Pending, StoriesCollection: r.stories.(*StoryMemoryRepository).Pending,
+			}
+			r.pending = func(collection, id string) int { return counts[collection](id) }
+			return r
 		},
 	}
-	mongoRepos := func(uri string) func(t *testing.T) repos {
-		return func(t *testing.T) repos {
-			client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(20 * time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-			db := client.Database(fmt.Sprintf("contract_%d_%d", os.Getpid(), dbCounter.Add(1)))
-			t.Cleanup(func() { _ = db.Drop(context.Background()) })
+	for _, server := range mongoxtest.Servers(t) {
+		impls[server.Name] = func(t *testing.T) repos {
+			db, cfg := server.Database(t)
 			if err := EnsureIndexes(context.Background(), db); err != nil {
 				t.Fatal(err)
 			}
-			locks := &doclock.Locks{}
-			return repos{
-				NewMemberMongoRepository(db, EncodeMemberEvent, nil, locks),
-				NewLoginMongoRepository(db, locks),
-				NewThreadMongoRepository(db, EncodeThreadEvent, nil, locks),
-				NewPostMongoRepository(db, EncodePostEvent, nil, locks),
-				NewStoryMongoRepository(db, EncodeStoryEvent, nil, locks),
-				NewSessionMongoRepository(db, locks),
-				func(collection, id string) int {
-					var doc struct {
-						Pending []outbox.Record `bson:"pending_events"`
-					}
-					if err := db.Collection(collection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-						t.Fatal(err)
-					}
-					return len(doc.Pending)
-				},
-			}
+			// The embedded FerretDB needs the document locks; MongoDB none.
+			m := NewMongoRepositories(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg)})
+			return repos{m.Members, m.Logins, m.Threads, m.Posts, m.Stories, m.Sessions, func(collection, id string) int {
+				return pendingOf(t, db.Collection(collection), id)
+			}}
 		}
 	}
-	if !testing.Short() {
-		f := embedded.FerretDBForTest(t)
-		impls["ferretdb"] = mongoRepos(f.URI())
-	}
-	if uri := os.Getenv("GEMELLA_TEST_MONGO_URI"); uri != "" {
-		impls["mongodb"] = mongoRepos(uri)
-	}
 	return impls
+}
+
+// pendingOf counts the events waiting in a document's outbox, and checks
+// that a document with some carries pending_since, through which the
+// relay's indexed sweep finds it.
+func pendingOf(t *testing.T, coll *mongo.Collection, id string) int {
+	t.Helper()
+	var doc struct {
+		Pending []outbox.Record `bson:"pending_events"`
+		Since   *time.Time      `bson:"pending_since"`
+	}
+	if err := coll.FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Pending) > 0 && (doc.Since == nil || doc.Since.IsZero()) {
+		t.Fatalf("%s %s has %d pending events but no pending_since: the indexed sweep cannot find it", coll.Name(), id, len(doc.Pending))
+	}
+	return len(doc.Pending)
 }
 
 var t0 = time.Date(2018, 4, 16, 10, 0, 0, 0, time.UTC)
@@ -142,7 +135,7 @@ func members(t *testing.T, r repos) {
 	if _, err := r.members.GetByEmail(ctx, "nobody@example.it"); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Fatalf("unknown e-mail: %v", err)
 	}
-	if n := r.pending(MembersCollection, "m2"); n != -1 && n != 1 {
+	if n := r.pending(MembersCollection, "m2"); n != 1 {
 		t.Fatalf("%d joined events waiting, want 1", n)
 	}
 	updated, err := r.members.Update(ctx, "m2", func(m *member.Member) error {
@@ -258,7 +251,7 @@ func threads(t *testing.T, r repos) {
 	if err := r.threads.Create(ctx, newThread(t, "t0", thread.General, "", t0)); apperr.KindOf(err) != apperr.KindAlreadyExists {
 		t.Fatalf("duplicate id: %v", err)
 	}
-	if n := r.pending(ThreadsCollection, "t0"); n != -1 && n != 1 {
+	if n := r.pending(ThreadsCollection, "t0"); n != 1 {
 		t.Fatalf("%d opened events waiting, want 1", n)
 	}
 	// New activity moves t0 to the top.
@@ -320,7 +313,7 @@ func posts(t *testing.T, r repos) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.pending(PostsCollection, "p1"); n != -1 && n != 1 {
+	if n := r.pending(PostsCollection, "p1"); n != 1 {
 		t.Fatalf("%d added events waiting, want 1", n)
 	}
 	// p1 hidden by reports, p2 deleted, p3 reported once.
@@ -329,7 +322,7 @@ func posts(t *testing.T, r repos) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.pending(PostsCollection, "p1"); n != -1 && n != 2 {
+	if n := r.pending(PostsCollection, "p1"); n != 2 {
 		t.Fatalf("%d events waiting on p1, want added and hidden", n)
 	}
 	if _, err := r.posts.Update(ctx, "p2", func(p *post.Post) error { return p.Delete("m2", t0) }); err != nil {
@@ -432,7 +425,7 @@ func stories(t *testing.T, r repos) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.pending(StoriesCollection, "s0"); n != -1 && n != 1 {
+	if n := r.pending(StoriesCollection, "s0"); n != 1 {
 		t.Fatalf("%d published events waiting, want 1", n)
 	}
 	ids := func(f story.Filter) string {

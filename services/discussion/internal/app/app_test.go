@@ -413,8 +413,8 @@ func TestReportOnceThresholdHidesModeratorRestores(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := w.posts.EventCount(string(post.EventHidden)); n != 1 {
-		t.Fatalf("%d hidden events, want 1", n)
+	if n := w.posts.Pending(p.ID); n != 2 {
+		t.Fatalf("%d events of the post, want added and one hidden", n)
 	}
 	listed := func(c auth.Caller) []*post.Post {
 		page, err := w.app.ListPosts.Handle(ctx, app.ListPosts{Caller: c, ThreadID: th.ID})
@@ -472,7 +472,7 @@ func TestAddPostWithRequestIDCountsOnce(t *testing.T) {
 	if got.PostCount != 2 || got.ParticipantCount != 2 || !got.LastActivityAt.Equal(*w.clock) {
 		t.Fatalf("thread counters: posts %d participants %d", got.PostCount, got.ParticipantCount)
 	}
-	if n := w.posts.EventCount(string(post.EventAdded)); n != 2 {
+	if n := w.posts.EventCount(); n != 2 {
 		t.Fatalf("%d post.added events, want 2", n)
 	}
 }
@@ -499,8 +499,8 @@ func TestApprovedTwinningOpensOneThread(t *testing.T) {
 		t.Fatalf("thread: %+v", first)
 	}
 	page, _ := w.app.ListThreads.Handle(ctx, app.ListThreads{TwinningID: "tw-tosca"})
-	if len(page.Items) != 1 || w.threads.EventCount(string(thread.Opened)) != 1 {
-		t.Fatalf("%d threads, %d opened events", len(page.Items), w.threads.EventCount(string(thread.Opened)))
+	if len(page.Items) != 1 || w.threads.EventCount() != 1 {
+		t.Fatalf("%d threads, %d opened events", len(page.Items), w.threads.EventCount())
 	}
 }
 
