@@ -303,16 +303,19 @@ func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
 func repositories(p servicekit.Ports) app.Deps {
 	if p.InMemory() {
 		return app.Deps{
-			Members:  adapters.NewMemberMemoryRepository(),
-			Logins:   adapters.NewLoginMemoryRepository(),
-			Threads:  adapters.NewThreadMemoryRepository(),
-			Posts:    adapters.NewPostMemoryRepository(),
-			Stories:  adapters.NewStoryMemoryRepository(),
-			Sessions: adapters.NewSessionMemoryRepository(),
+			Members:    adapters.NewMemberMemoryRepository(),
+			Logins:     adapters.NewLoginMemoryRepository(),
+			Threads:    adapters.NewThreadMemoryRepository(),
+			Posts:      adapters.NewPostMemoryRepository(),
+			Stories:    adapters.NewStoryMemoryRepository(),
+			Sessions:   adapters.NewSessionMemoryRepository(),
+			Moderation: adapters.NewModerationMemoryRepository(),
 		}
 	}
 	m := adapters.NewMongoRepositories(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
-	return app.Deps{Members: m.Members, Logins: m.Logins, Threads: m.Threads, Posts: m.Posts, Stories: m.Stories, Sessions: m.Sessions}
+	return app.Deps{
+		Members: m.Members, Logins: m.Logins, Threads: m.Threads, Posts: m.Posts, Stories: m.Stories, Sessions: m.Sessions, Moderation: m.Moderation,
+	}
 }
 
 // PublicKey verifies the session tokens this service signs; the other

@@ -67,6 +67,7 @@ const (
 	ReasonPracticeNotPublished   Reason = "PRACTICE_NOT_PUBLISHED"
 	ReasonTransfersOpen          Reason = "TRANSFERS_WITHOUT_OUTCOME"
 	ReasonOwnPostReport          Reason = "OWN_POST_REPORT"
+	ReasonOwnRoleRevoke          Reason = "OWN_ROLE_REVOKE"
 	ReasonSessionNotRefreshable  Reason = "SESSION_NOT_REFRESHABLE"
 	ReasonStaleEtag              Reason = "STALE_ETAG"
 	ReasonConcurrentUpdate       Reason = "CONCURRENT_UPDATE"
@@ -144,6 +145,7 @@ var registry = []ReasonInfo{
 	{ReasonPracticeNotPublished, 409, "Only a published practice can be offered or transferred."},
 	{ReasonTransfersOpen, 409, "A twinning cannot be completed while transfers have no outcome."},
 	{ReasonOwnPostReport, 409, "A member cannot report their own post."},
+	{ReasonOwnRoleRevoke, 409, "An administrator cannot revoke their own administrator role: another administrator must."},
 	{ReasonSessionNotRefreshable, 409, "The token was not issued by a log-in, so there is no session to refresh."},
 	{ReasonStaleEtag, 412, "The etag sent is not the current one: someone changed the resource; reload and retry."},
 	{ReasonConcurrentUpdate, 412, "Others are changing the resource right now: retry."},

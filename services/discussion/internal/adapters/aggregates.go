@@ -2,14 +2,15 @@ package adapters
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
-	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/outbox"
 )
@@ -17,7 +18,8 @@ import (
 // How each aggregate of the discussion is kept: one description serves the
 // MongoDB store and its in-memory twin alike. Members, threads, posts and
 // stories leave events in their documents' outbox; log-in attempts and
-// sessions publish nothing and carry no outbox fields.
+// sessions, and the moderation log, publish nothing and carry no outbox
+// fields.
 var (
 	memberAggregate = withUniqueEmail(describe("member", toMemberDoc, (*memberDoc).toDomain, member.ErrNotFound,
 		func(m *member.Member) *int64 { return &m.Version }, (*member.Member).Changes, EncodeMemberEvent))
@@ -30,12 +32,18 @@ var (
 	attemptsAggregate = mongox.Aggregate[login.Attempts, attemptsDoc]{
 		Name: "log-in attempts", ToDoc: toAttemptsDoc, ToDomain: (*attemptsDoc).toDomain,
 		Version: func(a *login.Attempts) *int64 { return &a.Version },
-		// Attempts are upserted: a key naming nothing starts from zero.
-		NotFound: func(key string) error { return apperr.NotFound("no log-in attempts of %s", key) },
+		// Attempts are upserted: a key naming nothing starts from zero, so
+		// no caller ever gets this error.
+		NotFound: func(key string) error { return fmt.Errorf("no log-in attempts of %s", key) },
 	}
 	sessionAggregate = mongox.Aggregate[session.Session, sessionDoc]{
 		Name: "session", ToDoc: toSessionDoc, ToDomain: (*sessionDoc).toDomain, NotFound: session.ErrNotFound,
 		Version: func(s *session.Session) *int64 { return &s.Version },
+	}
+	// Moderation log entries are written once and never changed.
+	moderationAggregate = mongox.Aggregate[moderation.Entry, moderationDoc]{
+		Name: "moderation log entry", ToDoc: toModerationDoc, ToDomain: (*moderationDoc).toDomain, NotFound: moderation.ErrNotFound,
+		Version: func(e *moderation.Entry) *int64 { return &e.Version },
 	}
 )
 

@@ -29,3 +29,9 @@ func byEmail(m *member.Member, err error) (*member.Member, error) {
 func (r *MemberMongoRepository) List(ctx context.Context, after *paging.Cursor, limit int) ([]*member.Member, error) {
 	return r.Find(ctx, bson.D{}, mongox.Page{After: after, Limit: limit, Omit: []string{"password_hash"}})
 }
+
+// ListPendingAffiliations implements member.Repository.
+func (r *MemberMongoRepository) ListPendingAffiliations(ctx context.Context, after *paging.Cursor, limit int) ([]*member.Member, error) {
+	return r.Find(ctx, bson.D{{Key: "affiliations.status", Value: member.AffiliationPending.String()}},
+		mongox.Page{After: after, Ascending: true, Limit: limit, Omit: []string{"password_hash"}})
+}

@@ -3,9 +3,11 @@ package adapters
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -44,6 +46,17 @@ func (r *MemberMemoryRepository) List(_ context.Context, after *paging.Cursor, l
 	return out, nil
 }
 
+// ListPendingAffiliations implements member.Repository.
+func (r *MemberMemoryRepository) ListPendingAffiliations(_ context.Context, after *paging.Cursor, limit int) ([]*member.Member, error) {
+	out := r.Find(func(d *memberDoc) bool {
+		return slices.ContainsFunc(d.Affiliations, func(a affiliationDoc) bool { return a.Status == member.AffiliationPending.String() })
+	}, mongox.Page{After: after, Ascending: true, Limit: limit})
+	for _, m := range out {
+		m.PasswordHash = ""
+	}
+	return out, nil
+}
+
 // administratorExists reports a member holding the administrator role.
 func (r *MemberMemoryRepository) administratorExists() bool {
 	return len(r.Find(func(d *memberDoc) bool { return slices.Contains(d.Granted, member.RoleAdministrator.String()) }, mongox.Page{Limit: 1})) > 0
@@ -77,6 +90,28 @@ type SessionMemoryRepository struct {
 // NewSessionMemoryRepository returns an empty repository.
 func NewSessionMemoryRepository() *SessionMemoryRepository {
 	return &SessionMemoryRepository{mongox.NewMemoryStore(sessionAggregate, mongox.StoreOptions{})}
+}
+
+// ListOpen implements session.Repository.
+func (r *SessionMemoryRepository) ListOpen(_ context.Context, memberID string, now time.Time) ([]*session.Session, error) {
+	return r.Find(func(d *sessionDoc) bool {
+		return d.MemberID == memberID && d.EndedAt.IsZero() && now.Before(d.ExpireAt)
+	}, mongox.Page{Limit: session.MaxOpenListed}), nil
+}
+
+// ModerationMemoryRepository is an in-memory moderation.Repository.
+type ModerationMemoryRepository struct {
+	*mongox.MemoryStore[moderation.Entry, moderationDoc]
+}
+
+// NewModerationMemoryRepository returns an empty log.
+func NewModerationMemoryRepository() *ModerationMemoryRepository {
+	return &ModerationMemoryRepository{mongox.NewMemoryStore(moderationAggregate, mongox.StoreOptions{})}
+}
+
+// List implements moderation.Repository.
+func (r *ModerationMemoryRepository) List(_ context.Context, after *paging.Cursor, limit int) ([]*moderation.Entry, error) {
+	return r.Find(nil, mongox.Page{After: after, Limit: limit}), nil
 }
 
 // ThreadMemoryRepository is an in-memory thread.Repository.
@@ -120,7 +155,7 @@ func (r *PostMemoryRepository) List(_ context.Context, f post.Filter, after *pag
 
 // ListNeedingReview implements post.Repository.
 func (r *PostMemoryRepository) ListNeedingReview(_ context.Context, after *paging.Cursor, limit int) ([]*post.Post, error) {
-	return r.Find(func(d *postDoc) bool { return d.NeedsReview }, mongox.Page{After: after, Ascending: true, Limit: limit}), nil
+	return r.Find(func(d *postDoc) bool { return d.NeedsReview || d.State == post.Hidden.String() }, mongox.Page{After: after, Ascending: true, Limit: limit}), nil
 }
 
 // StoryMemoryRepository is an in-memory story.Repository.

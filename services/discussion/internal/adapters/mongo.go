@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -24,6 +26,7 @@ const (
 	PostsCollection         = "posts"
 	StoriesCollection       = "stories"
 	SessionsCollection      = "sessions"
+	ModerationLogCollection = "moderation_log"
 )
 
 // OutboxCollections hold aggregates with pending events: the relay reads them.
@@ -52,6 +55,9 @@ type (
 	SessionMongoRepository struct {
 		*mongox.AggregateStore[session.Session, sessionDoc]
 	}
+	ModerationMongoRepository struct {
+		*mongox.AggregateStore[moderation.Entry, moderationDoc]
+	}
 )
 
 // MongoRepositories are the discussion's repositories on its database.
@@ -62,6 +68,8 @@ type MongoRepositories struct {
 	Stories  *StoryMongoRepository
 	Logins   *LoginMongoRepository
 	Sessions *SessionMongoRepository
+	// Moderation is the moderation log.
+	Moderation *ModerationMongoRepository
 }
 
 // NewMongoRepositories builds every repository on db. They share opts:
@@ -75,6 +83,8 @@ func NewMongoRepositories(db *mongo.Database, opts mongox.StoreOptions) MongoRep
 		Stories:  &StoryMongoRepository{mongox.NewAggregateStore(db.Collection(StoriesCollection), storyAggregate, opts)},
 		Logins:   &LoginMongoRepository{mongox.NewAggregateStore(db.Collection(LoginAttemptsCollection), attemptsAggregate, opts)},
 		Sessions: &SessionMongoRepository{mongox.NewAggregateStore(db.Collection(SessionsCollection), sessionAggregate, opts)},
+		Moderation: &ModerationMongoRepository{
+			mongox.NewAggregateStore(db.Collection(ModerationLogCollection), moderationAggregate, opts)},
 	}
 }
 
@@ -85,6 +95,8 @@ func Indexes() map[string][]mongo.IndexModel {
 		MembersCollection: {
 			{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)},
 			{Keys: bson.D{{Key: mongox.SortKeyField, Value: -1}}},
+			// The pending affiliation requests.
+			{Keys: bson.D{{Key: "affiliations.status", Value: 1}, {Key: mongox.SortKeyField, Value: 1}}},
 		},
 		ThreadsCollection: {
 			{Keys: bson.D{{Key: mongox.SortKeyField, Value: -1}}},
@@ -92,19 +104,24 @@ func Indexes() map[string][]mongo.IndexModel {
 		},
 		PostsCollection: {
 			{Keys: bson.D{{Key: "thread_id", Value: 1}, {Key: mongox.SortKeyField, Value: 1}}},
+			// The moderation queue: needing review, or hidden.
 			{Keys: bson.D{{Key: "needs_review", Value: 1}, {Key: mongox.SortKeyField, Value: 1}}},
+			{Keys: bson.D{{Key: "state", Value: 1}, {Key: mongox.SortKeyField, Value: 1}}},
 		},
 		StoriesCollection: {
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: mongox.SortKeyField, Value: -1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "twinning_id", Value: 1}, {Key: mongox.SortKeyField, Value: -1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "practice_id", Value: 1}, {Key: mongox.SortKeyField, Value: -1}}},
 		},
+		ModerationLogCollection: {{Keys: bson.D{{Key: mongox.SortKeyField, Value: -1}}}},
+		// A member's open sessions, which a revoked role ends.
+		SessionsCollection: {{Keys: bson.D{{Key: "member_id", Value: 1}, {Key: mongox.SortKeyField, Value: -1}}}},
 	}
 }
 
 // EnsureIndexes creates every index the discussion's queries use.
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
-	for _, name := range OutboxCollections {
+	for _, name := range append(slices.Clone(OutboxCollections), ModerationLogCollection, SessionsCollection) {
 		if err := mongox.EnsureIndexes(ctx, db.Collection(name), Indexes()[name]...); err != nil {
 			return err
 		}

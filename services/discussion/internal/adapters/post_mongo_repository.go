@@ -21,5 +21,8 @@ func (r *PostMongoRepository) List(ctx context.Context, f post.Filter, after *pa
 
 // ListNeedingReview implements post.Repository.
 func (r *PostMongoRepository) ListNeedingReview(ctx context.Context, after *paging.Cursor, limit int) ([]*post.Post, error) {
-	return r.Find(ctx, bson.D{{Key: "needs_review", Value: true}}, mongox.Page{After: after, Ascending: true, Limit: limit})
+	queue := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "needs_review", Value: true}}, bson.D{{Key: "state", Value: post.Hidden.String()}},
+	}}}
+	return r.Find(ctx, queue, mongox.Page{After: after, Ascending: true, Limit: limit})
 }
