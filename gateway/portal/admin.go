@@ -215,6 +215,43 @@ func (p *Portal) changeRoles(w http.ResponseWriter, r *http.Request, revoke bool
 	p.redirect(w, r, "/members/"+url.PathEscape(r.PathValue("id")), flash)
 }
 
+// blockMember blocks a member, with a reason, or unblocks them.
+func (p *Portal) blockMember(w http.ResponseWriter, r *http.Request) {
+	if !p.requireRole(w, r, (*user).IsAdministrator) {
+		return
+	}
+	f := newForm(formValues(r)).withLabels(decisionLabels)
+	id := r.PathValue("id")
+	ctx, cancel := p.call(r)
+	defer cancel()
+	var err error
+	flash := "flash.member_blocked"
+	switch f.Val("action") {
+	case "block":
+		if !f.require(visitOf(r).L, "reason") {
+			p.showMember(w, r, http.StatusBadRequest, map[string]*form{"block": f})
+			return
+		}
+		_, err = p.b.Discussion.BlockMember(ctx, &discussionv1.BlockMemberRequest{MemberId: id, Reason: f.Val("reason")})
+	case "unblock":
+		flash = "flash.member_unblocked"
+		_, err = p.b.Discussion.UnblockMember(ctx, &discussionv1.UnblockMemberRequest{MemberId: id, Reason: f.Val("reason")})
+	default:
+		p.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	if err != nil {
+		fl := p.explain(r, f, err)
+		if fl.mustLogIn || fl.unexpected {
+			p.fail(w, r, err)
+			return
+		}
+		p.showMember(w, r, fl.status, map[string]*form{"block": f})
+		return
+	}
+	p.redirect(w, r, "/members/"+url.PathEscape(id), flash)
+}
+
 type memberData struct {
 	Member *discussionv1.Member
 	Orgs   orgNames
@@ -312,6 +349,10 @@ func (l *locale) DecisionText(d *discussionv1.MemberDecision, orgs orgNames) str
 		what = l.T("admin.decision.role_revoked", l.T(enumID(d.GetRole())))
 	case discussionv1.DecisionKind_DECISION_KIND_AFFILIATION_VERIFIED:
 		what = l.T("admin.decision.affiliation_verified", orgs.Name(d.GetOrganizationId()))
+	case discussionv1.DecisionKind_DECISION_KIND_BLOCKED:
+		what = l.T("admin.decision.blocked")
+	case discussionv1.DecisionKind_DECISION_KIND_UNBLOCKED:
+		what = l.T("admin.decision.unblocked")
 	default:
 		what = l.T("admin.decision.affiliation_refused", orgs.Name(d.GetOrganizationId()))
 	}

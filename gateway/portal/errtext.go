@@ -303,6 +303,8 @@ var refusalWords = []pattern{
 	{rx(`post \S+ is hidden by a moderator: restore it instead`), msg("refusal.dismiss_hidden")},
 	{rx(`post \S+ has no reports to dismiss`), msg("refusal.no_reports")},
 	{rx(`you cannot revoke your own administrator role: .*`), msg("refusal.own_admin_role")},
+	{rx(`you cannot block yourself`), msg("refusal.block_self")},
+	{rx(`this account is blocked: .*`), msg("login.blocked")},
 	{rx(`story \S+ is already (\w+)`), func(w wording, m []string) string {
 		return w.l.T("refusal.story_decided", w.quoted(w.state("story", m[1])))
 	}},

@@ -140,6 +140,7 @@ type decisions struct {
 	affiliate []*discussionv1.DecideAffiliationRequest
 	grants    []*discussionv1.GrantRolesRequest
 	revokes   []*discussionv1.RevokeRolesRequest
+	blocks    []*discussionv1.BlockMemberRequest
 }
 
 func (f *fakeDiscussion) ListAffiliationRequests(ctx context.Context, _ *discussionv1.ListAffiliationRequestsRequest, _ ...grpc.CallOption) (*discussionv1.ListAffiliationRequestsResponse, error) {
@@ -153,6 +154,14 @@ func (f *fakeDiscussion) ListAffiliationRequests(ctx context.Context, _ *discuss
 		}
 	}
 	return resp, nil
+}
+
+func (f *fakeDiscussion) BlockMember(ctx context.Context, req *discussionv1.BlockMemberRequest, _ ...grpc.CallOption) (*discussionv1.Member, error) {
+	f.rec.note(ctx)
+	f.decided.mu.Lock()
+	defer f.decided.mu.Unlock()
+	f.decided.blocks = append(f.decided.blocks, req)
+	return f.members[0], nil
 }
 
 func (f *fakeDiscussion) RevokeRoles(ctx context.Context, req *discussionv1.RevokeRolesRequest, _ ...grpc.CallOption) (*discussionv1.Member, error) {

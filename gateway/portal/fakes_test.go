@@ -348,6 +348,9 @@ func newWorld() *world {
 					Kind: discussionv1.DecisionKind_DECISION_KIND_ROLE_GRANTED, Role: discussionv1.Role_ROLE_MODERATOR,
 					DecidedBy: "m-admin", DecidedByName: "Anna Bianchi", DecideTime: ts(testNow.Add(-2 * time.Hour)), Reason: "modera il forum",
 				}},
+			}, {
+				Id: "m9", DisplayName: "Bruno Bloccato", Blocked: true, BlockTime: ts(testNow.Add(-time.Hour)),
+				JoinTime: ts(time.Date(2018, time.May, 2, 9, 0, 0, 0, rome)),
 			}},
 			threads: []*discussionv1.Thread{general},
 			posts: []*discussionv1.Post{{

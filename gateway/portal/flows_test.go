@@ -97,6 +97,14 @@ func TestAdministratorDecidesAffiliationsAndGrantsRoles(t *testing.T) {
 	if r := w.discussion.decided.revokes; len(r) != 1 || r[0].GetReason() != "non modera più" || r[0].GetRoles()[0] != discussionv1.Role_ROLE_MODERATOR || r[0].GetMemberId() != "m1" {
 		t.Errorf("revocations sent: %v", r)
 	}
+	// Blocking needs a reason too.
+	if a := b.post("/admin/members/m9/block", url.Values{csrfField: {tok}, "action": {"block"}}); a.status != http.StatusBadRequest || len(w.discussion.decided.blocks) != 0 {
+		t.Fatalf("a block without a reason = %d, want 400 unsent", a.status)
+	}
+	a = b.post("/admin/members/m9/block", url.Values{csrfField: {tok}, "action": {"block"}, "reason": {"messaggi pubblicitari"}})
+	if a.status != http.StatusSeeOther || len(w.discussion.decided.blocks) != 1 || w.discussion.decided.blocks[0].GetReason() != "messaggi pubblicitari" {
+		t.Fatalf("block = %d, sent %v", a.status, w.discussion.decided.blocks)
+	}
 	w.discussion.revokeErr = status.Error(codes.FailedPrecondition, "you cannot revoke your own administrator role: ask another administrator")
 	a = b.post("/admin/members/m1/roles/revoke", url.Values{csrfField: {tok}, "roles": {"ROLE_ADMINISTRATOR"}, "reason": {"lascio"}})
 	mustContain(t, a, "Non puoi revocare a te stesso il ruolo di amministratore")

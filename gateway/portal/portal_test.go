@@ -188,6 +188,8 @@ var pageCases = []struct {
 	{path: "/members/m1", roles: []string{"administrator"}, status: 200, want: []string{"Assegna i ruoli scelti", "ROLE_COORDINATOR", "Verifica",
 		`data-testid="revoke-form"`, `id="f-revoke-ROLE_MODERATOR"`, "Decisioni su ruoli e affiliazioni",
 		"Ruolo «moderazione» assegnato da Anna Bianchi, 16 giugno 2018, 10:00 (motivo: modera il forum)"}},
+	{path: "/members/m9", roles: []string{"administrator"}, status: 200, want: []string{`data-testid="block-form"`, "Sblocca l&#39;account", "Account bloccato dal 16 giugno 2018, 11:00."}},
+	{path: "/members/m9", roles: []string{"moderator"}, status: 200, not: []string{`data-testid="block-form"`}},
 	{path: "/organizations/toscana", status: 200, want: []string{"Regione Toscana", "Tos.Ca. – Valorizzare", "Le sue buone pratiche"}},
 	{path: "/admin/organizations/new", roles: []string{"administrator"}, status: 200, want: []string{`name="kind"`, "Comune"}},
 	{path: "/login", status: 200, want: []string{`autocomplete="current-password"`}},

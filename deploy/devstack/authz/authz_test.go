@@ -691,6 +691,25 @@ func rows() []row {
 				_, err := f.discussion.RevokeRoles(ctx, &discussionv1.RevokeRolesRequest{MemberId: tg.ids["m"], Roles: []discussionv1.Role{discussionv1.Role_ROLE_MODERATOR}, Reason: "non modera più"})
 				return err
 			}},
+		{service: "discussion", rpc: "BlockMember", allowed: []persona{administrator},
+			setup: func(t *testing.T, f *fixture) target {
+				id, _ := f.newcomer(t)
+				return target{ids: map[string]string{"m": id}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.discussion.BlockMember(ctx, &discussionv1.BlockMemberRequest{MemberId: tg.ids["m"], Reason: "messaggi pubblicitari"})
+				return err
+			}},
+		{service: "discussion", rpc: "UnblockMember", allowed: []persona{administrator},
+			setup: func(t *testing.T, f *fixture) target {
+				id, _ := f.newcomer(t)
+				try(f.discussion.BlockMember(f.admin, &discussionv1.BlockMemberRequest{MemberId: id, Reason: "prova"})).must(t, "block")
+				return target{ids: map[string]string{"m": id}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.discussion.UnblockMember(ctx, &discussionv1.UnblockMemberRequest{MemberId: tg.ids["m"], Reason: "chiarito"})
+				return err
+			}},
 		{service: "discussion", rpc: "CreateThread", allowed: members,
 			call: func(ctx context.Context, f *fixture, _ target) error {
 				_, err := f.discussion.CreateThread(ctx, &discussionv1.CreateThreadRequest{Thread: &discussionv1.Thread{

@@ -714,6 +714,20 @@ func TestSessionsRefreshAndEndOverTheGateway(t *testing.T) {
 	if r := third.do("GET", "/v1/me", nil); r.status != 401 {
 		t.Fatalf("a session outlived the revocation of a role: %d %s", r.status, r.raw)
 	}
+	// A blocked member cannot log in until unblocked.
+	fourth := rest{t: t, base: base, token: anon.must(200, "POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password}).str("token")}
+	blocked := admin.must(200, "POST", "/v1/members/"+ids[1]+":block", map[string]any{"reason": "messaggi pubblicitari"})
+	if blocked.body["blocked"] != true {
+		t.Fatalf("block: %s", blocked.raw)
+	}
+	if r := fourth.do("GET", "/v1/me", nil); r.status != 401 {
+		t.Fatalf("a session outlived the block: %d %s", r.status, r.raw)
+	}
+	if r := anon.do("POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password}); r.status != 403 || !strings.Contains(r.raw, "MEMBER_BLOCKED") {
+		t.Fatalf("a blocked member's log-in: %d %s", r.status, r.raw)
+	}
+	admin.must(200, "POST", "/v1/members/"+ids[1]+":unblock", map[string]any{})
+	anon.must(200, "POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password})
 	if r := admin.do("GET", "/v1/affiliationRequests", nil); r.status != 200 {
 		t.Fatalf("affiliation requests: %d %s", r.status, r.raw)
 	}

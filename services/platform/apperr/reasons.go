@@ -75,6 +75,7 @@ const (
 	ReasonRoleRequired           Reason = "ROLE_REQUIRED"
 	ReasonNotAuthor              Reason = "NOT_AUTHOR"
 	ReasonNotAnEditor            Reason = "NOT_AN_EDITOR"
+	ReasonMemberBlocked          Reason = "MEMBER_BLOCKED"
 	ReasonCSRFTokenMissing       Reason = "CSRF_TOKEN_MISSING"
 	ReasonAuthenticationRequired Reason = "AUTHENTICATION_REQUIRED"
 	ReasonBadCredentials         Reason = "BAD_CREDENTIALS"
@@ -154,6 +155,7 @@ var registry = []ReasonInfo{
 	{ReasonRoleRequired, 403, "This needs a role the caller does not have (coordinator, moderator, administrator)."},
 	{ReasonNotAuthor, 403, "Only the author may change or delete this."},
 	{ReasonNotAnEditor, 403, "Only a verified editor of the organisation may do this."},
+	{ReasonMemberBlocked, 403, "An administrator blocked this account: it cannot log in."},
 	{ReasonCSRFTokenMissing, 403, "A write authenticated by the session cookie must repeat the gemella_csrf cookie in the X-CSRF-Token header."},
 
 	{ReasonAuthenticationRequired, 401, "This needs a valid session token: log in first."},

@@ -146,6 +146,8 @@ const (
 	DecisionKind_DECISION_KIND_ROLE_REVOKED         DecisionKind = 2
 	DecisionKind_DECISION_KIND_AFFILIATION_VERIFIED DecisionKind = 3
 	DecisionKind_DECISION_KIND_AFFILIATION_REFUSED  DecisionKind = 4
+	DecisionKind_DECISION_KIND_BLOCKED              DecisionKind = 5
+	DecisionKind_DECISION_KIND_UNBLOCKED            DecisionKind = 6
 )
 
 // Enum value maps for DecisionKind.
@@ -156,6 +158,8 @@ var (
 		2: "DECISION_KIND_ROLE_REVOKED",
 		3: "DECISION_KIND_AFFILIATION_VERIFIED",
 		4: "DECISION_KIND_AFFILIATION_REFUSED",
+		5: "DECISION_KIND_BLOCKED",
+		6: "DECISION_KIND_UNBLOCKED",
 	}
 	DecisionKind_value = map[string]int32{
 		"DECISION_KIND_UNSPECIFIED":          0,
@@ -163,6 +167,8 @@ var (
 		"DECISION_KIND_ROLE_REVOKED":         2,
 		"DECISION_KIND_AFFILIATION_VERIFIED": 3,
 		"DECISION_KIND_AFFILIATION_REFUSED":  4,
+		"DECISION_KIND_BLOCKED":              5,
+		"DECISION_KIND_UNBLOCKED":            6,
 	}
 )
 
@@ -517,7 +523,11 @@ type Member struct {
 	// Output only: every role granted or revoked and every affiliation
 	// decided, newest first (the newest 200). Shown only to the member,
 	// administrators and coordinators.
-	Decisions     []*MemberDecision `protobuf:"bytes,12,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	Decisions []*MemberDecision `protobuf:"bytes,12,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	// Output only: an administrator blocked the member, who cannot log in.
+	// Shown only to the member and administrators.
+	Blocked       bool                   `protobuf:"varint,13,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	BlockTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=block_time,json=blockTime,proto3" json:"block_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -632,6 +642,20 @@ func (x *Member) GetPrivacyConsentTime() *timestamppb.Timestamp {
 func (x *Member) GetDecisions() []*MemberDecision {
 	if x != nil {
 		return x.Decisions
+	}
+	return nil
+}
+
+func (x *Member) GetBlocked() bool {
+	if x != nil {
+		return x.Blocked
+	}
+	return false
+}
+
+func (x *Member) GetBlockTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BlockTime
 	}
 	return nil
 }
@@ -1047,6 +1071,111 @@ func (x *RevokeRolesRequest) GetReason() string {
 	return ""
 }
 
+type BlockMemberRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Why, recorded with the decision.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockMemberRequest) Reset() {
+	*x = BlockMemberRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockMemberRequest) ProtoMessage() {}
+
+func (x *BlockMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockMemberRequest.ProtoReflect.Descriptor instead.
+func (*BlockMemberRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *BlockMemberRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *BlockMemberRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type UnblockMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnblockMemberRequest) Reset() {
+	*x = UnblockMemberRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnblockMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnblockMemberRequest) ProtoMessage() {}
+
+func (x *UnblockMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnblockMemberRequest.ProtoReflect.Descriptor instead.
+func (*UnblockMemberRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UnblockMemberRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *UnblockMemberRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type ListAffiliationRequestsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -1057,7 +1186,7 @@ type ListAffiliationRequestsRequest struct {
 
 func (x *ListAffiliationRequestsRequest) Reset() {
 	*x = ListAffiliationRequestsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1198,7 @@ func (x *ListAffiliationRequestsRequest) String() string {
 func (*ListAffiliationRequestsRequest) ProtoMessage() {}
 
 func (x *ListAffiliationRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1211,7 @@ func (x *ListAffiliationRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAffiliationRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListAffiliationRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListAffiliationRequestsRequest) GetPageSize() int32 {
@@ -1112,7 +1241,7 @@ type AffiliationRequest struct {
 
 func (x *AffiliationRequest) Reset() {
 	*x = AffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1253,7 @@ func (x *AffiliationRequest) String() string {
 func (*AffiliationRequest) ProtoMessage() {}
 
 func (x *AffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1266,7 @@ func (x *AffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AffiliationRequest.ProtoReflect.Descriptor instead.
 func (*AffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AffiliationRequest) GetMember() *Member {
@@ -1171,7 +1300,7 @@ type ListAffiliationRequestsResponse struct {
 
 func (x *ListAffiliationRequestsResponse) Reset() {
 	*x = ListAffiliationRequestsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1312,7 @@ func (x *ListAffiliationRequestsResponse) String() string {
 func (*ListAffiliationRequestsResponse) ProtoMessage() {}
 
 func (x *ListAffiliationRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1325,7 @@ func (x *ListAffiliationRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAffiliationRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListAffiliationRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListAffiliationRequestsResponse) GetRequests() []*AffiliationRequest {
@@ -1225,7 +1354,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1366,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1379,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Session) GetToken() string {
@@ -1282,7 +1411,7 @@ type GetMyProfileRequest struct {
 
 func (x *GetMyProfileRequest) Reset() {
 	*x = GetMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1423,7 @@ func (x *GetMyProfileRequest) String() string {
 func (*GetMyProfileRequest) ProtoMessage() {}
 
 func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1436,7 @@ func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
 }
 
 type UpdateMyProfileRequest struct {
@@ -1320,7 +1449,7 @@ type UpdateMyProfileRequest struct {
 
 func (x *UpdateMyProfileRequest) Reset() {
 	*x = UpdateMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1461,7 @@ func (x *UpdateMyProfileRequest) String() string {
 func (*UpdateMyProfileRequest) ProtoMessage() {}
 
 func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1474,7 @@ func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateMyProfileRequest) GetMember() *Member {
@@ -1371,7 +1500,7 @@ type GetMemberRequest struct {
 
 func (x *GetMemberRequest) Reset() {
 	*x = GetMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1512,7 @@ func (x *GetMemberRequest) String() string {
 func (*GetMemberRequest) ProtoMessage() {}
 
 func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1525,7 @@ func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetMemberRequest) GetId() string {
@@ -1416,7 +1545,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1557,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1570,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListMembersRequest) GetPageSize() int32 {
@@ -1468,7 +1597,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1609,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1622,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -1520,7 +1649,7 @@ type RequestAffiliationRequest struct {
 
 func (x *RequestAffiliationRequest) Reset() {
 	*x = RequestAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1661,7 @@ func (x *RequestAffiliationRequest) String() string {
 func (*RequestAffiliationRequest) ProtoMessage() {}
 
 func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1674,7 @@ func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RequestAffiliationRequest) GetMemberId() string {
@@ -1574,7 +1703,7 @@ type DecideAffiliationRequest struct {
 
 func (x *DecideAffiliationRequest) Reset() {
 	*x = DecideAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1586,7 +1715,7 @@ func (x *DecideAffiliationRequest) String() string {
 func (*DecideAffiliationRequest) ProtoMessage() {}
 
 func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1599,7 +1728,7 @@ func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*DecideAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DecideAffiliationRequest) GetMemberId() string {
@@ -1660,7 +1789,7 @@ type Thread struct {
 
 func (x *Thread) Reset() {
 	*x = Thread{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1801,7 @@ func (x *Thread) String() string {
 func (*Thread) ProtoMessage() {}
 
 func (x *Thread) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1814,7 @@ func (x *Thread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thread.ProtoReflect.Descriptor instead.
 func (*Thread) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Thread) GetId() string {
@@ -1782,7 +1911,7 @@ type CreateThreadRequest struct {
 
 func (x *CreateThreadRequest) Reset() {
 	*x = CreateThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1923,7 @@ func (x *CreateThreadRequest) String() string {
 func (*CreateThreadRequest) ProtoMessage() {}
 
 func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1936,7 @@ func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateThreadRequest.ProtoReflect.Descriptor instead.
 func (*CreateThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateThreadRequest) GetThread() *Thread {
@@ -1833,7 +1962,7 @@ type GetThreadRequest struct {
 
 func (x *GetThreadRequest) Reset() {
 	*x = GetThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1974,7 @@ func (x *GetThreadRequest) String() string {
 func (*GetThreadRequest) ProtoMessage() {}
 
 func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1987,7 @@ func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadRequest.ProtoReflect.Descriptor instead.
 func (*GetThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetThreadRequest) GetId() string {
@@ -1881,7 +2010,7 @@ type ListThreadsRequest struct {
 
 func (x *ListThreadsRequest) Reset() {
 	*x = ListThreadsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2022,7 @@ func (x *ListThreadsRequest) String() string {
 func (*ListThreadsRequest) ProtoMessage() {}
 
 func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2035,7 @@ func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsRequest.ProtoReflect.Descriptor instead.
 func (*ListThreadsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListThreadsRequest) GetPageSize() int32 {
@@ -1954,7 +2083,7 @@ type ListThreadsResponse struct {
 
 func (x *ListThreadsResponse) Reset() {
 	*x = ListThreadsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2095,7 @@ func (x *ListThreadsResponse) String() string {
 func (*ListThreadsResponse) ProtoMessage() {}
 
 func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2108,7 @@ func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsResponse.ProtoReflect.Descriptor instead.
 func (*ListThreadsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListThreadsResponse) GetThreads() []*Thread {
@@ -2035,7 +2164,7 @@ type Post struct {
 
 func (x *Post) Reset() {
 	*x = Post{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2176,7 @@ func (x *Post) String() string {
 func (*Post) ProtoMessage() {}
 
 func (x *Post) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2189,7 @@ func (x *Post) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Post.ProtoReflect.Descriptor instead.
 func (*Post) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Post) GetId() string {
@@ -2182,7 +2311,7 @@ type PostReport struct {
 
 func (x *PostReport) Reset() {
 	*x = PostReport{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2323,7 @@ func (x *PostReport) String() string {
 func (*PostReport) ProtoMessage() {}
 
 func (x *PostReport) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2336,7 @@ func (x *PostReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReport.ProtoReflect.Descriptor instead.
 func (*PostReport) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PostReport) GetMemberId() string {
@@ -2249,7 +2378,7 @@ type AddPostRequest struct {
 
 func (x *AddPostRequest) Reset() {
 	*x = AddPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2261,7 +2390,7 @@ func (x *AddPostRequest) String() string {
 func (*AddPostRequest) ProtoMessage() {}
 
 func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2274,7 +2403,7 @@ func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPostRequest.ProtoReflect.Descriptor instead.
 func (*AddPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AddPostRequest) GetThreadId() string {
@@ -2309,7 +2438,7 @@ type ListPostsRequest struct {
 
 func (x *ListPostsRequest) Reset() {
 	*x = ListPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2450,7 @@ func (x *ListPostsRequest) String() string {
 func (*ListPostsRequest) ProtoMessage() {}
 
 func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2463,7 @@ func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListPostsRequest) GetThreadId() string {
@@ -2368,7 +2497,7 @@ type ListPostsResponse struct {
 
 func (x *ListPostsResponse) Reset() {
 	*x = ListPostsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2509,7 @@ func (x *ListPostsResponse) String() string {
 func (*ListPostsResponse) ProtoMessage() {}
 
 func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +2522,7 @@ func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsResponse.ProtoReflect.Descriptor instead.
 func (*ListPostsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListPostsResponse) GetPosts() []*Post {
@@ -2420,7 +2549,7 @@ type EditPostRequest struct {
 
 func (x *EditPostRequest) Reset() {
 	*x = EditPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2561,7 @@ func (x *EditPostRequest) String() string {
 func (*EditPostRequest) ProtoMessage() {}
 
 func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2574,7 @@ func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditPostRequest.ProtoReflect.Descriptor instead.
 func (*EditPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EditPostRequest) GetId() string {
@@ -2471,7 +2600,7 @@ type DeletePostRequest struct {
 
 func (x *DeletePostRequest) Reset() {
 	*x = DeletePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2612,7 @@ func (x *DeletePostRequest) String() string {
 func (*DeletePostRequest) ProtoMessage() {}
 
 func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2625,7 @@ func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePostRequest.ProtoReflect.Descriptor instead.
 func (*DeletePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeletePostRequest) GetId() string {
@@ -2517,7 +2646,7 @@ type ReportPostRequest struct {
 
 func (x *ReportPostRequest) Reset() {
 	*x = ReportPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2529,7 +2658,7 @@ func (x *ReportPostRequest) String() string {
 func (*ReportPostRequest) ProtoMessage() {}
 
 func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2542,7 +2671,7 @@ func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportPostRequest.ProtoReflect.Descriptor instead.
 func (*ReportPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReportPostRequest) GetId() string {
@@ -2569,7 +2698,7 @@ type ModeratePostRequest struct {
 
 func (x *ModeratePostRequest) Reset() {
 	*x = ModeratePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2710,7 @@ func (x *ModeratePostRequest) String() string {
 func (*ModeratePostRequest) ProtoMessage() {}
 
 func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2723,7 @@ func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModeratePostRequest.ProtoReflect.Descriptor instead.
 func (*ModeratePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ModeratePostRequest) GetId() string {
@@ -2621,7 +2750,7 @@ type ListReportedPostsRequest struct {
 
 func (x *ListReportedPostsRequest) Reset() {
 	*x = ListReportedPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2633,7 +2762,7 @@ func (x *ListReportedPostsRequest) String() string {
 func (*ListReportedPostsRequest) ProtoMessage() {}
 
 func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2646,7 +2775,7 @@ func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportedPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportedPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListReportedPostsRequest) GetPageSize() int32 {
@@ -2681,7 +2810,7 @@ type ModerationEntry struct {
 
 func (x *ModerationEntry) Reset() {
 	*x = ModerationEntry{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2693,7 +2822,7 @@ func (x *ModerationEntry) String() string {
 func (*ModerationEntry) ProtoMessage() {}
 
 func (x *ModerationEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2706,7 +2835,7 @@ func (x *ModerationEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerationEntry.ProtoReflect.Descriptor instead.
 func (*ModerationEntry) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{35}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ModerationEntry) GetId() string {
@@ -2775,7 +2904,7 @@ type ListModerationLogRequest struct {
 
 func (x *ListModerationLogRequest) Reset() {
 	*x = ListModerationLogRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2787,7 +2916,7 @@ func (x *ListModerationLogRequest) String() string {
 func (*ListModerationLogRequest) ProtoMessage() {}
 
 func (x *ListModerationLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2800,7 +2929,7 @@ func (x *ListModerationLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModerationLogRequest.ProtoReflect.Descriptor instead.
 func (*ListModerationLogRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{36}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListModerationLogRequest) GetPageSize() int32 {
@@ -2827,7 +2956,7 @@ type ListModerationLogResponse struct {
 
 func (x *ListModerationLogResponse) Reset() {
 	*x = ListModerationLogResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2968,7 @@ func (x *ListModerationLogResponse) String() string {
 func (*ListModerationLogResponse) ProtoMessage() {}
 
 func (x *ListModerationLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2981,7 @@ func (x *ListModerationLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModerationLogResponse.ProtoReflect.Descriptor instead.
 func (*ListModerationLogResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{37}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListModerationLogResponse) GetEntries() []*ModerationEntry {
@@ -2899,7 +3028,7 @@ type Story struct {
 
 func (x *Story) Reset() {
 	*x = Story{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2911,7 +3040,7 @@ func (x *Story) String() string {
 func (*Story) ProtoMessage() {}
 
 func (x *Story) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2924,7 +3053,7 @@ func (x *Story) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Story.ProtoReflect.Descriptor instead.
 func (*Story) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{38}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Story) GetId() string {
@@ -3021,7 +3150,7 @@ type SubmitStoryRequest struct {
 
 func (x *SubmitStoryRequest) Reset() {
 	*x = SubmitStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3033,7 +3162,7 @@ func (x *SubmitStoryRequest) String() string {
 func (*SubmitStoryRequest) ProtoMessage() {}
 
 func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3046,7 +3175,7 @@ func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitStoryRequest.ProtoReflect.Descriptor instead.
 func (*SubmitStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{39}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SubmitStoryRequest) GetStory() *Story {
@@ -3077,7 +3206,7 @@ type ListStoriesRequest struct {
 
 func (x *ListStoriesRequest) Reset() {
 	*x = ListStoriesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3218,7 @@ func (x *ListStoriesRequest) String() string {
 func (*ListStoriesRequest) ProtoMessage() {}
 
 func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3231,7 @@ func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListStoriesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{40}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListStoriesRequest) GetPageSize() int32 {
@@ -3150,7 +3279,7 @@ type ListStoriesResponse struct {
 
 func (x *ListStoriesResponse) Reset() {
 	*x = ListStoriesResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3291,7 @@ func (x *ListStoriesResponse) String() string {
 func (*ListStoriesResponse) ProtoMessage() {}
 
 func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3304,7 @@ func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListStoriesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{41}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListStoriesResponse) GetStories() []*Story {
@@ -3201,7 +3330,7 @@ type GetStoryRequest struct {
 
 func (x *GetStoryRequest) Reset() {
 	*x = GetStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3213,7 +3342,7 @@ func (x *GetStoryRequest) String() string {
 func (*GetStoryRequest) ProtoMessage() {}
 
 func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3226,7 +3355,7 @@ func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStoryRequest.ProtoReflect.Descriptor instead.
 func (*GetStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{42}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetStoryRequest) GetId() string {
@@ -3246,7 +3375,7 @@ type DecideStoryRequest struct {
 
 func (x *DecideStoryRequest) Reset() {
 	*x = DecideStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3258,7 +3387,7 @@ func (x *DecideStoryRequest) String() string {
 func (*DecideStoryRequest) ProtoMessage() {}
 
 func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3271,7 +3400,7 @@ func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideStoryRequest.ProtoReflect.Descriptor instead.
 func (*DecideStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{43}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DecideStoryRequest) GetId() string {
@@ -3301,7 +3430,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"decideTime\x12\"\n" +
 	"\n" +
 	"decided_by\x18\x05 \x01(\tB\x03\xe0A\x03R\tdecidedBy\x12\x1b\n" +
-	"\x06reason\x18\x06 \x01(\tB\x03\xe0A\x03R\x06reason\"\xfe\x04\n" +
+	"\x06reason\x18\x06 \x01(\tB\x03\xe0A\x03R\x06reason\"\xdd\x05\n" +
 	"\x06Member\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x19\n" +
@@ -3316,7 +3445,10 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x0flast_login_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastLoginTime\x12Q\n" +
 	"\x14privacy_consent_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x12privacyConsentTime\x12H\n" +
-	"\tdecisions\x18\f \x03(\v2%.gemella.discussion.v1.MemberDecisionB\x03\xe0A\x03R\tdecisions\"\xe2\x02\n" +
+	"\tdecisions\x18\f \x03(\v2%.gemella.discussion.v1.MemberDecisionB\x03\xe0A\x03R\tdecisions\x12\x1d\n" +
+	"\ablocked\x18\r \x01(\bB\x03\xe0A\x03R\ablocked\x12>\n" +
+	"\n" +
+	"block_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tblockTime\"\xe2\x02\n" +
 	"\x0eMemberDecision\x12<\n" +
 	"\x04kind\x18\x01 \x01(\x0e2#.gemella.discussion.v1.DecisionKindB\x03\xe0A\x03R\x04kind\x124\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1b.gemella.discussion.v1.RoleB\x03\xe0A\x03R\x04role\x12,\n" +
@@ -3343,7 +3475,13 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x12RevokeRolesRequest\x12 \n" +
 	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x126\n" +
 	"\x05roles\x18\x02 \x03(\x0e2\x1b.gemella.discussion.v1.RoleB\x03\xe0A\x02R\x05roles\x12\x1b\n" +
-	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x02R\x06reason\"\\\n" +
+	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x02R\x06reason\"S\n" +
+	"\x12BlockMemberRequest\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x12\x1b\n" +
+	"\x06reason\x18\x02 \x01(\tB\x03\xe0A\x02R\x06reason\"P\n" +
+	"\x14UnblockMemberRequest\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\\\n" +
 	"\x1eListAffiliationRequestsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -3539,13 +3677,15 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x1eAFFILIATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aAFFILIATION_STATUS_PENDING\x10\x01\x12\x1f\n" +
 	"\x1bAFFILIATION_STATUS_VERIFIED\x10\x02\x12\x1e\n" +
-	"\x1aAFFILIATION_STATUS_REFUSED\x10\x03*\xbc\x01\n" +
+	"\x1aAFFILIATION_STATUS_REFUSED\x10\x03*\xf4\x01\n" +
 	"\fDecisionKind\x12\x1d\n" +
 	"\x19DECISION_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDECISION_KIND_ROLE_GRANTED\x10\x01\x12\x1e\n" +
 	"\x1aDECISION_KIND_ROLE_REVOKED\x10\x02\x12&\n" +
 	"\"DECISION_KIND_AFFILIATION_VERIFIED\x10\x03\x12%\n" +
-	"!DECISION_KIND_AFFILIATION_REFUSED\x10\x04*Y\n" +
+	"!DECISION_KIND_AFFILIATION_REFUSED\x10\x04\x12\x19\n" +
+	"\x15DECISION_KIND_BLOCKED\x10\x05\x12\x1b\n" +
+	"\x17DECISION_KIND_UNBLOCKED\x10\x06*Y\n" +
 	"\x05Scope\x12\x15\n" +
 	"\x11SCOPE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSCOPE_GENERAL\x10\x01\x12\x12\n" +
@@ -3566,7 +3706,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x18STORY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STORY_STATUS_PENDING\x10\x01\x12\x1a\n" +
 	"\x16STORY_STATUS_PUBLISHED\x10\x02\x12\x19\n" +
-	"\x15STORY_STATUS_REJECTED\x10\x032\xf5\x16\n" +
+	"\x15STORY_STATUS_REJECTED\x10\x032\xab\x18\n" +
 	"\x11DiscussionService\x12]\n" +
 	"\x0eRegisterMember\x12,.gemella.discussion.v1.RegisterMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\\\n" +
 	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12^\n" +
@@ -3580,7 +3720,9 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x11DecideAffiliation\x12/.gemella.discussion.v1.DecideAffiliationRequest\x1a\x1d.gemella.discussion.v1.Member\x12U\n" +
 	"\n" +
 	"GrantRoles\x12(.gemella.discussion.v1.GrantRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12W\n" +
-	"\vRevokeRoles\x12).gemella.discussion.v1.RevokeRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12\x88\x01\n" +
+	"\vRevokeRoles\x12).gemella.discussion.v1.RevokeRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12W\n" +
+	"\vBlockMember\x12).gemella.discussion.v1.BlockMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12[\n" +
+	"\rUnblockMember\x12+.gemella.discussion.v1.UnblockMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\x88\x01\n" +
 	"\x17ListAffiliationRequests\x125.gemella.discussion.v1.ListAffiliationRequestsRequest\x1a6.gemella.discussion.v1.ListAffiliationRequestsResponse\x12Y\n" +
 	"\fCreateThread\x12*.gemella.discussion.v1.CreateThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12S\n" +
 	"\tGetThread\x12'.gemella.discussion.v1.GetThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12d\n" +
@@ -3616,7 +3758,7 @@ func file_gemella_discussion_v1_discussion_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(Role)(0),                               // 0: gemella.discussion.v1.Role
 	(AffiliationStatus)(0),                  // 1: gemella.discussion.v1.AffiliationStatus
@@ -3634,158 +3776,165 @@ var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(*DeleteSessionRequest)(nil),            // 13: gemella.discussion.v1.DeleteSessionRequest
 	(*GrantRolesRequest)(nil),               // 14: gemella.discussion.v1.GrantRolesRequest
 	(*RevokeRolesRequest)(nil),              // 15: gemella.discussion.v1.RevokeRolesRequest
-	(*ListAffiliationRequestsRequest)(nil),  // 16: gemella.discussion.v1.ListAffiliationRequestsRequest
-	(*AffiliationRequest)(nil),              // 17: gemella.discussion.v1.AffiliationRequest
-	(*ListAffiliationRequestsResponse)(nil), // 18: gemella.discussion.v1.ListAffiliationRequestsResponse
-	(*Session)(nil),                         // 19: gemella.discussion.v1.Session
-	(*GetMyProfileRequest)(nil),             // 20: gemella.discussion.v1.GetMyProfileRequest
-	(*UpdateMyProfileRequest)(nil),          // 21: gemella.discussion.v1.UpdateMyProfileRequest
-	(*GetMemberRequest)(nil),                // 22: gemella.discussion.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),              // 23: gemella.discussion.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),             // 24: gemella.discussion.v1.ListMembersResponse
-	(*RequestAffiliationRequest)(nil),       // 25: gemella.discussion.v1.RequestAffiliationRequest
-	(*DecideAffiliationRequest)(nil),        // 26: gemella.discussion.v1.DecideAffiliationRequest
-	(*Thread)(nil),                          // 27: gemella.discussion.v1.Thread
-	(*CreateThreadRequest)(nil),             // 28: gemella.discussion.v1.CreateThreadRequest
-	(*GetThreadRequest)(nil),                // 29: gemella.discussion.v1.GetThreadRequest
-	(*ListThreadsRequest)(nil),              // 30: gemella.discussion.v1.ListThreadsRequest
-	(*ListThreadsResponse)(nil),             // 31: gemella.discussion.v1.ListThreadsResponse
-	(*Post)(nil),                            // 32: gemella.discussion.v1.Post
-	(*PostReport)(nil),                      // 33: gemella.discussion.v1.PostReport
-	(*AddPostRequest)(nil),                  // 34: gemella.discussion.v1.AddPostRequest
-	(*ListPostsRequest)(nil),                // 35: gemella.discussion.v1.ListPostsRequest
-	(*ListPostsResponse)(nil),               // 36: gemella.discussion.v1.ListPostsResponse
-	(*EditPostRequest)(nil),                 // 37: gemella.discussion.v1.EditPostRequest
-	(*DeletePostRequest)(nil),               // 38: gemella.discussion.v1.DeletePostRequest
-	(*ReportPostRequest)(nil),               // 39: gemella.discussion.v1.ReportPostRequest
-	(*ModeratePostRequest)(nil),             // 40: gemella.discussion.v1.ModeratePostRequest
-	(*ListReportedPostsRequest)(nil),        // 41: gemella.discussion.v1.ListReportedPostsRequest
-	(*ModerationEntry)(nil),                 // 42: gemella.discussion.v1.ModerationEntry
-	(*ListModerationLogRequest)(nil),        // 43: gemella.discussion.v1.ListModerationLogRequest
-	(*ListModerationLogResponse)(nil),       // 44: gemella.discussion.v1.ListModerationLogResponse
-	(*Story)(nil),                           // 45: gemella.discussion.v1.Story
-	(*SubmitStoryRequest)(nil),              // 46: gemella.discussion.v1.SubmitStoryRequest
-	(*ListStoriesRequest)(nil),              // 47: gemella.discussion.v1.ListStoriesRequest
-	(*ListStoriesResponse)(nil),             // 48: gemella.discussion.v1.ListStoriesResponse
-	(*GetStoryRequest)(nil),                 // 49: gemella.discussion.v1.GetStoryRequest
-	(*DecideStoryRequest)(nil),              // 50: gemella.discussion.v1.DecideStoryRequest
-	(*timestamppb.Timestamp)(nil),           // 51: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 52: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                   // 53: google.protobuf.Empty
+	(*BlockMemberRequest)(nil),              // 16: gemella.discussion.v1.BlockMemberRequest
+	(*UnblockMemberRequest)(nil),            // 17: gemella.discussion.v1.UnblockMemberRequest
+	(*ListAffiliationRequestsRequest)(nil),  // 18: gemella.discussion.v1.ListAffiliationRequestsRequest
+	(*AffiliationRequest)(nil),              // 19: gemella.discussion.v1.AffiliationRequest
+	(*ListAffiliationRequestsResponse)(nil), // 20: gemella.discussion.v1.ListAffiliationRequestsResponse
+	(*Session)(nil),                         // 21: gemella.discussion.v1.Session
+	(*GetMyProfileRequest)(nil),             // 22: gemella.discussion.v1.GetMyProfileRequest
+	(*UpdateMyProfileRequest)(nil),          // 23: gemella.discussion.v1.UpdateMyProfileRequest
+	(*GetMemberRequest)(nil),                // 24: gemella.discussion.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),              // 25: gemella.discussion.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),             // 26: gemella.discussion.v1.ListMembersResponse
+	(*RequestAffiliationRequest)(nil),       // 27: gemella.discussion.v1.RequestAffiliationRequest
+	(*DecideAffiliationRequest)(nil),        // 28: gemella.discussion.v1.DecideAffiliationRequest
+	(*Thread)(nil),                          // 29: gemella.discussion.v1.Thread
+	(*CreateThreadRequest)(nil),             // 30: gemella.discussion.v1.CreateThreadRequest
+	(*GetThreadRequest)(nil),                // 31: gemella.discussion.v1.GetThreadRequest
+	(*ListThreadsRequest)(nil),              // 32: gemella.discussion.v1.ListThreadsRequest
+	(*ListThreadsResponse)(nil),             // 33: gemella.discussion.v1.ListThreadsResponse
+	(*Post)(nil),                            // 34: gemella.discussion.v1.Post
+	(*PostReport)(nil),                      // 35: gemella.discussion.v1.PostReport
+	(*AddPostRequest)(nil),                  // 36: gemella.discussion.v1.AddPostRequest
+	(*ListPostsRequest)(nil),                // 37: gemella.discussion.v1.ListPostsRequest
+	(*ListPostsResponse)(nil),               // 38: gemella.discussion.v1.ListPostsResponse
+	(*EditPostRequest)(nil),                 // 39: gemella.discussion.v1.EditPostRequest
+	(*DeletePostRequest)(nil),               // 40: gemella.discussion.v1.DeletePostRequest
+	(*ReportPostRequest)(nil),               // 41: gemella.discussion.v1.ReportPostRequest
+	(*ModeratePostRequest)(nil),             // 42: gemella.discussion.v1.ModeratePostRequest
+	(*ListReportedPostsRequest)(nil),        // 43: gemella.discussion.v1.ListReportedPostsRequest
+	(*ModerationEntry)(nil),                 // 44: gemella.discussion.v1.ModerationEntry
+	(*ListModerationLogRequest)(nil),        // 45: gemella.discussion.v1.ListModerationLogRequest
+	(*ListModerationLogResponse)(nil),       // 46: gemella.discussion.v1.ListModerationLogResponse
+	(*Story)(nil),                           // 47: gemella.discussion.v1.Story
+	(*SubmitStoryRequest)(nil),              // 48: gemella.discussion.v1.SubmitStoryRequest
+	(*ListStoriesRequest)(nil),              // 49: gemella.discussion.v1.ListStoriesRequest
+	(*ListStoriesResponse)(nil),             // 50: gemella.discussion.v1.ListStoriesResponse
+	(*GetStoryRequest)(nil),                 // 51: gemella.discussion.v1.GetStoryRequest
+	(*DecideStoryRequest)(nil),              // 52: gemella.discussion.v1.DecideStoryRequest
+	(*timestamppb.Timestamp)(nil),           // 53: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 54: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                   // 55: google.protobuf.Empty
 }
 var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	1,  // 0: gemella.discussion.v1.Affiliation.status:type_name -> gemella.discussion.v1.AffiliationStatus
-	51, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
-	51, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
+	53, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
+	53, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: gemella.discussion.v1.Member.roles:type_name -> gemella.discussion.v1.Role
 	7,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
-	51, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	51, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
-	51, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
+	53, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	53, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
+	53, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
 	9,  // 8: gemella.discussion.v1.Member.decisions:type_name -> gemella.discussion.v1.MemberDecision
-	2,  // 9: gemella.discussion.v1.MemberDecision.kind:type_name -> gemella.discussion.v1.DecisionKind
-	0,  // 10: gemella.discussion.v1.MemberDecision.role:type_name -> gemella.discussion.v1.Role
-	51, // 11: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
-	8,  // 12: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
-	0,  // 13: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
-	0,  // 14: gemella.discussion.v1.RevokeRolesRequest.roles:type_name -> gemella.discussion.v1.Role
-	8,  // 15: gemella.discussion.v1.AffiliationRequest.member:type_name -> gemella.discussion.v1.Member
-	51, // 16: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
-	17, // 17: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
-	51, // 18: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	8,  // 19: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
-	8,  // 20: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
-	52, // 21: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 22: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
-	3,  // 23: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
-	51, // 24: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
-	51, // 25: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
-	27, // 26: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
-	3,  // 27: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
-	27, // 28: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
-	4,  // 29: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
-	51, // 30: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
-	51, // 31: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
-	33, // 32: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
-	51, // 33: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
-	32, // 34: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
-	32, // 35: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
-	5,  // 36: gemella.discussion.v1.ModerationEntry.action:type_name -> gemella.discussion.v1.ModerationAction
-	51, // 37: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
-	42, // 38: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
-	6,  // 39: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
-	51, // 40: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
-	51, // 41: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
-	45, // 42: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
-	6,  // 43: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
-	45, // 44: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
-	10, // 45: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
-	11, // 46: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
-	12, // 47: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
-	13, // 48: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
-	20, // 49: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
-	21, // 50: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
-	22, // 51: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
-	23, // 52: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
-	25, // 53: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
-	26, // 54: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
-	14, // 55: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
-	15, // 56: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
-	16, // 57: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
-	28, // 58: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
-	29, // 59: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
-	30, // 60: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
-	34, // 61: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
-	35, // 62: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
-	37, // 63: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
-	38, // 64: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
-	39, // 65: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
-	40, // 66: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	40, // 67: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	40, // 68: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
-	41, // 69: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
-	43, // 70: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
-	46, // 71: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
-	47, // 72: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
-	49, // 73: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
-	50, // 74: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	50, // 75: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	8,  // 76: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
-	19, // 77: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
-	19, // 78: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
-	53, // 79: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
-	8,  // 80: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 81: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 82: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
-	24, // 83: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
-	8,  // 84: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 85: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 86: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 87: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
-	18, // 88: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
-	27, // 89: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
-	27, // 90: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
-	31, // 91: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
-	32, // 92: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
-	36, // 93: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	32, // 94: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
-	32, // 95: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
-	32, // 96: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
-	32, // 97: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
-	32, // 98: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
-	32, // 99: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
-	36, // 100: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	44, // 101: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
-	45, // 102: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
-	48, // 103: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
-	45, // 104: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
-	45, // 105: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
-	45, // 106: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
-	76, // [76:107] is the sub-list for method output_type
-	45, // [45:76] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	53, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
+	2,  // 10: gemella.discussion.v1.MemberDecision.kind:type_name -> gemella.discussion.v1.DecisionKind
+	0,  // 11: gemella.discussion.v1.MemberDecision.role:type_name -> gemella.discussion.v1.Role
+	53, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
+	8,  // 13: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
+	0,  // 14: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
+	0,  // 15: gemella.discussion.v1.RevokeRolesRequest.roles:type_name -> gemella.discussion.v1.Role
+	8,  // 16: gemella.discussion.v1.AffiliationRequest.member:type_name -> gemella.discussion.v1.Member
+	53, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
+	19, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
+	53, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	8,  // 20: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
+	8,  // 21: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
+	54, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 23: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
+	3,  // 24: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
+	53, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
+	53, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
+	29, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
+	3,  // 28: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
+	29, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
+	4,  // 30: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
+	53, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
+	53, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
+	35, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
+	53, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
+	34, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
+	34, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
+	5,  // 37: gemella.discussion.v1.ModerationEntry.action:type_name -> gemella.discussion.v1.ModerationAction
+	53, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
+	44, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
+	6,  // 40: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
+	53, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
+	53, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
+	47, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
+	6,  // 44: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
+	47, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
+	10, // 46: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
+	11, // 47: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
+	12, // 48: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
+	13, // 49: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
+	22, // 50: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
+	23, // 51: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
+	24, // 52: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
+	25, // 53: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
+	27, // 54: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
+	28, // 55: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
+	14, // 56: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
+	15, // 57: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
+	16, // 58: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
+	17, // 59: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
+	18, // 60: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
+	30, // 61: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
+	31, // 62: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
+	32, // 63: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
+	36, // 64: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
+	37, // 65: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
+	39, // 66: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
+	40, // 67: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
+	41, // 68: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
+	42, // 69: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	42, // 70: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	42, // 71: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
+	43, // 72: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
+	45, // 73: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
+	48, // 74: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
+	49, // 75: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
+	51, // 76: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
+	52, // 77: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	52, // 78: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	8,  // 79: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
+	21, // 80: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
+	21, // 81: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
+	55, // 82: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
+	8,  // 83: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 84: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 85: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
+	26, // 86: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
+	8,  // 87: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 88: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 89: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 90: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 91: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
+	8,  // 92: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
+	20, // 93: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
+	29, // 94: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
+	29, // 95: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
+	33, // 96: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
+	34, // 97: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
+	38, // 98: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	34, // 99: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
+	34, // 100: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
+	34, // 101: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
+	34, // 102: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
+	34, // 103: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
+	34, // 104: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
+	38, // 105: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	46, // 106: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
+	47, // 107: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
+	50, // 108: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
+	47, // 109: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
+	47, // 110: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
+	47, // 111: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
+	79, // [79:112] is the sub-list for method output_type
+	46, // [46:79] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_gemella_discussion_v1_discussion_proto_init() }
@@ -3799,7 +3948,7 @@ func file_gemella_discussion_v1_discussion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_discussion_v1_discussion_proto_rawDesc), len(file_gemella_discussion_v1_discussion_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,8 @@ const (
 	DiscussionService_DecideAffiliation_FullMethodName       = "/gemella.discussion.v1.DiscussionService/DecideAffiliation"
 	DiscussionService_GrantRoles_FullMethodName              = "/gemella.discussion.v1.DiscussionService/GrantRoles"
 	DiscussionService_RevokeRoles_FullMethodName             = "/gemella.discussion.v1.DiscussionService/RevokeRoles"
+	DiscussionService_BlockMember_FullMethodName             = "/gemella.discussion.v1.DiscussionService/BlockMember"
+	DiscussionService_UnblockMember_FullMethodName           = "/gemella.discussion.v1.DiscussionService/UnblockMember"
 	DiscussionService_ListAffiliationRequests_FullMethodName = "/gemella.discussion.v1.DiscussionService/ListAffiliationRequests"
 	DiscussionService_CreateThread_FullMethodName            = "/gemella.discussion.v1.DiscussionService/CreateThread"
 	DiscussionService_GetThread_FullMethodName               = "/gemella.discussion.v1.DiscussionService/GetThread"
@@ -106,6 +108,14 @@ type DiscussionServiceClient interface {
 	// all the same (a retry after UNAVAILABLE finishes the job).
 	// FAILED_PRECONDITION (OWN_ROLE_REVOKE) for one's own administrator role.
 	RevokeRoles(ctx context.Context, in *RevokeRolesRequest, opts ...grpc.CallOption) (*Member, error)
+	// An administrator blocks a member, with a reason: the member's sessions
+	// end at once and every log-in or refresh is refused (PERMISSION_DENIED,
+	// MEMBER_BLOCKED) until an administrator unblocks them. Recorded in the
+	// member's decisions; blocking a blocked member ends the sessions again.
+	BlockMember(ctx context.Context, in *BlockMemberRequest, opts ...grpc.CallOption) (*Member, error)
+	// An administrator lets a blocked member log in again; the reason is
+	// optional.
+	UnblockMember(ctx context.Context, in *UnblockMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	// The pending affiliation requests, oldest member first: administrators
 	// (who decide them, and see e-mail addresses) and coordinators.
 	ListAffiliationRequests(ctx context.Context, in *ListAffiliationRequestsRequest, opts ...grpc.CallOption) (*ListAffiliationRequestsResponse, error)
@@ -274,6 +284,26 @@ func (c *discussionServiceClient) RevokeRoles(ctx context.Context, in *RevokeRol
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Member)
 	err := c.cc.Invoke(ctx, DiscussionService_RevokeRoles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) BlockMember(ctx context.Context, in *BlockMemberRequest, opts ...grpc.CallOption) (*Member, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Member)
+	err := c.cc.Invoke(ctx, DiscussionService_BlockMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) UnblockMember(ctx context.Context, in *UnblockMemberRequest, opts ...grpc.CallOption) (*Member, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Member)
+	err := c.cc.Invoke(ctx, DiscussionService_UnblockMember_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -520,6 +550,14 @@ type DiscussionServiceServer interface {
 	// all the same (a retry after UNAVAILABLE finishes the job).
 	// FAILED_PRECONDITION (OWN_ROLE_REVOKE) for one's own administrator role.
 	RevokeRoles(context.Context, *RevokeRolesRequest) (*Member, error)
+	// An administrator blocks a member, with a reason: the member's sessions
+	// end at once and every log-in or refresh is refused (PERMISSION_DENIED,
+	// MEMBER_BLOCKED) until an administrator unblocks them. Recorded in the
+	// member's decisions; blocking a blocked member ends the sessions again.
+	BlockMember(context.Context, *BlockMemberRequest) (*Member, error)
+	// An administrator lets a blocked member log in again; the reason is
+	// optional.
+	UnblockMember(context.Context, *UnblockMemberRequest) (*Member, error)
 	// The pending affiliation requests, oldest member first: administrators
 	// (who decide them, and see e-mail addresses) and coordinators.
 	ListAffiliationRequests(context.Context, *ListAffiliationRequestsRequest) (*ListAffiliationRequestsResponse, error)
@@ -609,6 +647,12 @@ func (UnimplementedDiscussionServiceServer) GrantRoles(context.Context, *GrantRo
 }
 func (UnimplementedDiscussionServiceServer) RevokeRoles(context.Context, *RevokeRolesRequest) (*Member, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeRoles not implemented")
+}
+func (UnimplementedDiscussionServiceServer) BlockMember(context.Context, *BlockMemberRequest) (*Member, error) {
+	return nil, status.Error(codes.Unimplemented, "method BlockMember not implemented")
+}
+func (UnimplementedDiscussionServiceServer) UnblockMember(context.Context, *UnblockMemberRequest) (*Member, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnblockMember not implemented")
 }
 func (UnimplementedDiscussionServiceServer) ListAffiliationRequests(context.Context, *ListAffiliationRequestsRequest) (*ListAffiliationRequestsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAffiliationRequests not implemented")
@@ -900,6 +944,42 @@ func _DiscussionService_RevokeRoles_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DiscussionServiceServer).RevokeRoles(ctx, req.(*RevokeRolesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_BlockMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BlockMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).BlockMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_BlockMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).BlockMember(ctx, req.(*BlockMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_UnblockMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnblockMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).UnblockMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_UnblockMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).UnblockMember(ctx, req.(*UnblockMemberRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1300,6 +1380,14 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeRoles",
 			Handler:    _DiscussionService_RevokeRoles_Handler,
+		},
+		{
+			MethodName: "BlockMember",
+			Handler:    _DiscussionService_BlockMember_Handler,
+		},
+		{
+			MethodName: "UnblockMember",
+			Handler:    _DiscussionService_UnblockMember_Handler,
 		},
 		{
 			MethodName: "ListAffiliationRequests",

@@ -57,6 +57,8 @@ type memberDoc struct {
 	JoinedAt         time.Time        `bson:"joined_at"`
 	LastLoginAt      time.Time        `bson:"last_login_at,omitempty"`
 	PrivacyConsentAt time.Time        `bson:"privacy_consent_at,omitempty"`
+	Blocked          bool             `bson:"blocked,omitempty"`
+	BlockedAt        time.Time        `bson:"blocked_at,omitempty"`
 	Version          int64            `bson:"version"`
 }
 
@@ -65,7 +67,7 @@ func toMemberDoc(m *member.Member) memberDoc {
 		ID: m.ID, SortKey: m.SortKey(), DisplayName: m.DisplayName, Email: m.Email, PasswordHash: m.PasswordHash,
 		OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, RoleTitle: m.RoleTitle,
 		Granted: []string{}, Affiliations: []affiliationDoc{}, JoinedAt: m.JoinedAt, LastLoginAt: m.LastLoginAt,
-		PrivacyConsentAt: m.PrivacyConsentAt, Version: m.Version,
+		PrivacyConsentAt: m.PrivacyConsentAt, Blocked: m.Blocked, BlockedAt: m.BlockedAt, Version: m.Version,
 	}
 	for _, r := range m.Granted {
 		d.Granted = append(d.Granted, r.String())
@@ -86,7 +88,7 @@ func (d memberDoc) toDomain() *member.Member {
 			DisplayName: d.DisplayName, OrganizationID: d.OrganizationID, OrganizationName: d.OrganizationName, RoleTitle: d.RoleTitle,
 		},
 		Email: d.Email, PasswordHash: d.PasswordHash, JoinedAt: utc(d.JoinedAt), LastLoginAt: utc(d.LastLoginAt),
-		PrivacyConsentAt: utc(d.PrivacyConsentAt), Version: d.Version,
+		PrivacyConsentAt: utc(d.PrivacyConsentAt), Blocked: d.Blocked, BlockedAt: utc(d.BlockedAt), Version: d.Version,
 	}
 	for _, r := range d.Granted {
 		if role, ok := member.ParseRole(r); ok {

@@ -192,6 +192,12 @@ func members(t *testing.T, r repos) {
 	if fmt.Sprint(pending) != "[m0 m3 m4]" {
 		t.Fatalf("pending affiliations = %v (m2's is verified)", pending)
 	}
+	if _, err := r.members.Update(ctx, "m4", func(m *member.Member) error { _, err := m.Block(admin, t0.Add(time.Hour), "spam"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if blocked, _ := r.members.Get(ctx, "m4"); !blocked.Blocked || !blocked.BlockedAt.Equal(t0.Add(time.Hour)) || blocked.Decisions[0].Kind != member.KindBlocked {
+		t.Fatalf("blocked member: %+v", blocked)
+	}
 	if _, err := r.members.Update(ctx, "m2", func(*member.Member) error { return apperr.FailedPrecondition("no") }); apperr.KindOf(err) != apperr.KindFailedPrecondition {
 		t.Fatalf("refused update: %v", err)
 	}

@@ -197,3 +197,42 @@ func TestModerationQueueLogAndDismiss(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockedMemberCannotLogInAndLosesSessions(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	admin, coordinator := w.admins(t)
+	m := w.register(t, "Bruno Bloccato", "bruno@example.it")
+	bruno := w.login(t, "bruno@example.it")
+	_, err := w.app.BlockMember.Handle(ctx, app.BlockMember{Caller: coordinator, MemberID: m.ID, Reason: "spam"})
+	kindIs(t, "a coordinator blocks", err, apperr.KindPermissionDenied)
+	_, err = w.app.BlockMember.Handle(ctx, app.BlockMember{Caller: admin, MemberID: m.ID})
+	kindIs(t, "blocking without a reason", err, apperr.KindInvalidArgument)
+	_, err = w.app.BlockMember.Handle(ctx, app.BlockMember{Caller: admin, MemberID: admin.MemberID, Reason: "prova"})
+	kindIs(t, "blocking oneself", err, apperr.KindFailedPrecondition)
+
+	got, err := w.app.BlockMember.Handle(ctx, app.BlockMember{Caller: admin, MemberID: m.ID, Reason: "messaggi pubblicitari ripetuti"})
+	if err != nil || !got.Blocked || len(w.revoked) != 1 || w.revoked[0] != bruno.SessionID {
+		t.Fatalf("block: %+v %v, sessions revoked %v", got, err, w.revoked)
+	}
+	_, err = w.app.RefreshSession.Handle(ctx, app.RefreshSession{Caller: bruno})
+	kindIs(t, "a blocked member's refresh", err, apperr.KindUnauthenticated)
+	_, err = w.app.CreateSession.Handle(ctx, app.CreateSession{Email: "bruno@example.it", Password: goodPassword})
+	if apperr.ReasonOf(err) != apperr.ReasonMemberBlocked {
+		t.Fatalf("a blocked member's log-in: %v", err)
+	}
+	_, err = w.app.CreateSession.Handle(ctx, app.CreateSession{Email: "bruno@example.it", Password: "una password sbagliata!"})
+	kindIs(t, "a wrong password of a blocked account tells nothing", err, apperr.KindUnauthenticated)
+	if seen, _ := w.app.GetMember.Handle(ctx, app.GetMember{Caller: coordinator, ID: m.ID}); seen.Blocked {
+		t.Fatal("a coordinator sees the blocked flag")
+	}
+
+	got, err = w.app.BlockMember.Handle(ctx, app.BlockMember{Caller: admin, MemberID: m.ID, Unblock: true, Reason: "ha chiarito"})
+	if err != nil || got.Blocked {
+		t.Fatalf("unblock: %+v %v", got, err)
+	}
+	if d := got.NewestDecisions(); len(d) != 2 || d[0].Kind != member.KindUnblocked || d[1].Kind != member.KindBlocked || d[1].Reason != "messaggi pubblicitari ripetuti" {
+		t.Fatalf("decisions: %+v", d)
+	}
+	w.login(t, "bruno@example.it")
+}

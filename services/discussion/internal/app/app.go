@@ -94,6 +94,7 @@ type Application struct {
 	DecideAffiliation       DecideAffiliationHandler
 	GrantRoles              GrantRolesHandler
 	RevokeRoles             RevokeRolesHandler
+	BlockMember             BlockMemberHandler
 	ListAffiliationRequests ListAffiliationRequestsHandler
 
 	CreateThread       CreateThreadHandler
@@ -157,6 +158,7 @@ func New(d Deps) Application {
 		DecideAffiliation:       DecideAffiliationHandler{d},
 		GrantRoles:              GrantRolesHandler{d},
 		RevokeRoles:             RevokeRolesHandler{d},
+		BlockMember:             BlockMemberHandler{d},
 		ListAffiliationRequests: ListAffiliationRequestsHandler{d},
 		CreateThread:            CreateThreadHandler{d},
 		OpenTwinningThread:      OpenTwinningThreadHandler{d},

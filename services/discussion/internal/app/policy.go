@@ -19,7 +19,8 @@ import (
 //	HidePost, RestorePost, DismissReports, ListReportedPosts,
 //	ListModerationLog, PublishStory, RejectStory, stories
 //	not published                                           a moderator
-//	DecideAffiliation, GrantRoles, RevokeRoles              an administrator
+//	DecideAffiliation, GrantRoles, RevokeRoles,
+//	BlockMember, UnblockMember                              an administrator
 //	ListAffiliationRequests                                 an administrator or a coordinator
 //	OpenTwinningThread                                      the service itself (its consumer of approvals)
 //
@@ -83,6 +84,9 @@ func mayGrantRoles(c auth.Caller) error {
 	}
 	return requireRole(c, member.RoleAdministrator)
 }
+
+// mayBlockMembers lets administrators block and unblock members.
+func mayBlockMembers(c auth.Caller) error { return requireRole(c, member.RoleAdministrator) }
 
 // mayRevokeRoles lets administrators revoke roles.
 func mayRevokeRoles(c auth.Caller) error { return requireRole(c, member.RoleAdministrator) }

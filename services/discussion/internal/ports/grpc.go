@@ -165,6 +165,16 @@ func (s *GRPCServer) RevokeRoles(ctx context.Context, req *discussionv1.RevokeRo
 	}))
 }
 
+// BlockMember implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) BlockMember(ctx context.Context, req *discussionv1.BlockMemberRequest) (*discussionv1.Member, error) {
+	return memberResult(s.app.BlockMember.Handle(ctx, app.BlockMember{Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId(), Reason: req.GetReason()}))
+}
+
+// UnblockMember implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) UnblockMember(ctx context.Context, req *discussionv1.UnblockMemberRequest) (*discussionv1.Member, error) {
+	return memberResult(s.app.BlockMember.Handle(ctx, app.BlockMember{Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId(), Unblock: true, Reason: req.GetReason()}))
+}
+
 // roleNames reads the roles and the member of a grant or a revocation.
 func roleNames(roles []discussionv1.Role, memberID string) ([]string, error) {
 	var names []string

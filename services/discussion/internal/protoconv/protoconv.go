@@ -58,6 +58,8 @@ func Member(m *member.Member) *discussionv1.Member {
 		JoinTime:           ts(m.JoinedAt),
 		LastLoginTime:      ts(m.LastLoginAt),
 		PrivacyConsentTime: ts(m.PrivacyConsentAt),
+		Blocked:            m.Blocked,
+		BlockTime:          ts(m.BlockedAt),
 	}
 	for _, d := range m.NewestDecisions() {
 		msg.Decisions = append(msg.Decisions, &discussionv1.MemberDecision{
@@ -86,6 +88,8 @@ var decisionKinds = map[member.DecisionKind]discussionv1.DecisionKind{
 	member.KindRoleRevoked:         discussionv1.DecisionKind_DECISION_KIND_ROLE_REVOKED,
 	member.KindAffiliationVerified: discussionv1.DecisionKind_DECISION_KIND_AFFILIATION_VERIFIED,
 	member.KindAffiliationRefused:  discussionv1.DecisionKind_DECISION_KIND_AFFILIATION_REFUSED,
+	member.KindBlocked:             discussionv1.DecisionKind_DECISION_KIND_BLOCKED,
+	member.KindUnblocked:           discussionv1.DecisionKind_DECISION_KIND_UNBLOCKED,
 }
 
 func roleOrUnspecified(r member.Role) discussionv1.Role {

@@ -140,6 +140,10 @@ type Member struct {
 	Affiliations []Affiliation
 	JoinedAt     time.Time
 	LastLoginAt  time.Time
+	// Blocked members cannot log in; BlockedAt is when an administrator
+	// blocked them (the decision log says who and why).
+	Blocked   bool
+	BlockedAt time.Time
 	// PrivacyConsentAt is when the member accepted the privacy notice at
 	// sign-up; zero for members registered before it was asked (and the
 	// first administrator, made by the operator's command).
@@ -262,6 +266,8 @@ const (
 	KindRoleRevoked         DecisionKind = "role_revoked"
 	KindAffiliationVerified DecisionKind = "affiliation_verified"
 	KindAffiliationRefused  DecisionKind = "affiliation_refused"
+	KindBlocked             DecisionKind = "blocked"
+	KindUnblocked           DecisionKind = "unblocked"
 )
 
 // Decision is one entry of a member's decision log.
@@ -353,6 +359,46 @@ func (m *Member) Revoke(by Actor, at time.Time, reason string, roles ...Role) (b
 		}
 	}
 	return changed, nil
+}
+
+// Block stops the member from logging in, with a reason; it reports
+// whether the member was not blocked yet. Nobody blocks themself.
+func (m *Member) Block(by Actor, at time.Time, reason string) (bool, error) {
+	var v apperr.Violations
+	validate.Text(&v, "reason", reason, true, 1000)
+	if err := v.Err(); err != nil {
+		return false, err
+	}
+	if by.ID == m.ID {
+		return false, apperr.FailedPrecondition("you cannot block yourself")
+	}
+	if m.Blocked {
+		return false, nil
+	}
+	m.Blocked, m.BlockedAt = true, at
+	m.decide(Decision{Kind: KindBlocked, By: by, At: at, Reason: strings.TrimSpace(reason)})
+	return true, nil
+}
+
+// Unblock lets a blocked member log in again; the reason is optional.
+// Unblocking a member who is not blocked changes nothing.
+func (m *Member) Unblock(by Actor, at time.Time, reason string) error {
+	var v apperr.Violations
+	validate.Text(&v, "reason", reason, false, 1000)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if !m.Blocked {
+		return nil
+	}
+	m.Blocked, m.BlockedAt = false, time.Time{}
+	m.decide(Decision{Kind: KindUnblocked, By: by, At: at, Reason: strings.TrimSpace(reason)})
+	return nil
+}
+
+// ErrBlocked is the answer to a blocked member's log-in or refresh.
+func ErrBlocked() error {
+	return apperr.PermissionDenied("this account is blocked: write to the platform's administrators").WithReason(apperr.ReasonMemberBlocked)
 }
 
 // NewestDecisions are the decision log, newest first.
@@ -457,6 +503,7 @@ func (m *Member) Public() *Member {
 	c := m.clone()
 	c.Email, c.PasswordHash = "", ""
 	c.Decisions, c.PrivacyConsentAt = nil, time.Time{}
+	c.Blocked, c.BlockedAt = false, time.Time{}
 	c.Affiliations = nil
 	for _, a := range m.Affiliations {
 		if a.Status == AffiliationVerified {
