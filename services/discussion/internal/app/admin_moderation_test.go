@@ -12,6 +12,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/paging"
 )
 
 // admins registers an administrator and a coordinator and logs them in.
@@ -235,4 +236,35 @@ func TestBlockedMemberCannotLogInAndLosesSessions(t *testing.T) {
 		t.Fatalf("decisions: %+v", d)
 	}
 	w.login(t, "bruno@example.it")
+}
+
+// failingLog is a moderation log whose store is away.
+type failingLog struct{}
+
+func (failingLog) Create(context.Context, *moderation.Entry) error {
+	return apperr.Unavailable(nil, "moderation log unreachable")
+}
+
+func (failingLog) List(context.Context, *paging.Cursor, int) ([]*moderation.Entry, error) {
+	return nil, apperr.Unavailable(nil, "moderation log unreachable")
+}
+
+// The post's decision is the authority (its event is in the post's
+// outbox): a log entry that cannot be written is logged, not a failure.
+func TestModerationStandsWhenTheLogCannotBeWritten(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.register(t, "Autrice", "autrice@example.it")
+	w.register(t, "Moderatrice", "mod@example.it")
+	_, _ = w.app.GrantRoles.Handle(ctx, app.GrantRoles{Caller: bootstrap, Email: "mod@example.it", Roles: []string{"moderator"}})
+	author, mod := w.login(t, "autrice@example.it"), w.login(t, "mod@example.it")
+	th, _ := w.app.CreateThread.Handle(ctx, app.CreateThread{Caller: author, Details: thread.Details{Scope: thread.General, Title: "Domanda"}})
+	p, _ := w.app.AddPost.Handle(ctx, app.AddPost{Caller: author, ThreadID: th.ID, Body: "testo"})
+	broken := w.withDeps(func(d *app.Deps) { d.Moderation = failingLog{} })
+	hidden, err := broken.ModeratePost.Handle(ctx, app.ModeratePost{Caller: mod, ID: p.ID, Action: moderation.Hidden, Reason: "fuori tema"})
+	if err != nil || hidden.State != post.Hidden {
+		t.Fatalf("hide with the log away: %+v %v", hidden, err)
+	}
+	_, err = broken.ListModerationLog.Handle(ctx, app.ListModerationLog{Caller: mod})
+	kindIs(t, "reading the log while it is away", err, apperr.KindUnavailable)
 }

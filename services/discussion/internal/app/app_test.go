@@ -66,6 +66,7 @@ type world struct {
 	posts     *adapters.PostMemoryRepository
 	threads   *adapters.ThreadMemoryRepository
 	policy    login.Policy
+	deps      app.Deps
 	// revoked are the sessions RevokeSession was told to end.
 	revoked []string
 	// revokeFails makes RevokeSession fail, as with NATS away.
@@ -93,7 +94,7 @@ func newWorld(t *testing.T) *world {
 	w.verifier, _ = auth.NewVerifier(key.Public().(ed25519.PublicKey))
 	w.verifier = w.verifier.WithClock(now)
 	w.policy = login.Policy{FreeFailures: 2, BaseDelay: time.Second, MaxDelay: 4 * time.Second, LockAfter: 5, LockDuration: time.Minute, Window: 10 * time.Minute}
-	w.app = app.New(app.Deps{
+	w.deps = app.Deps{
 		Members: adapters.NewMemberMemoryRepository(), Logins: adapters.NewLoginMemoryRepository(),
 		Threads: w.threads, Posts: w.posts, Stories: adapters.NewStoryMemoryRepository(), Sessions: adapters.NewSessionMemoryRepository(),
 		SessionMaxAge: sessionMaxAge, Passwords: w.passwords, Tokens: issuer.WithClock(now), LoginPolicy: w.policy,
@@ -105,11 +106,20 @@ func newWorld(t *testing.T) *world {
 			w.revoked = append(w.revoked, id)
 			return nil
 		},
-	})
+	}
+	w.app = app.New(w.deps)
 	return w
 }
 
 func (w *world) advance(d time.Duration) { *w.clock = w.clock.Add(d) }
+
+// withDeps is the application on the world's stores with some deps
+// changed.
+func (w *world) withDeps(change func(*app.Deps)) app.Application {
+	d := w.deps
+	change(&d)
+	return app.New(d)
+}
 
 const goodPassword = "una password abbastanza lunga"
 
