@@ -234,6 +234,9 @@ func TestFilterByTwinningAndHiddenPostsNeverReplayed(t *testing.T) {
 		t.Fatalf("replay gave %+v, want only post2", ev)
 	}
 	whole.none(t, 500*time.Millisecond)
+	// A moderator who dismisses the reports shows the post again.
+	w.publish(t, "discussion.post.reports_dismissed", "post1", &eventsv1.PostModerated{PostId: "post1", ThreadId: "th1", Reason: "infondate"})
+	waitFor(t, func() bool { w.hub.mu.Lock(); defer w.hub.mu.Unlock(); return !w.hub.hidden["post1"] })
 }
 
 func TestSlowClientIsDroppedNotBuffered(t *testing.T) {

@@ -209,7 +209,8 @@ func (h *Hub) apply(seq uint64, data []byte) {
 			h.hidden[m.GetPostId()] = true
 		}
 		return
-	case "discussion.post.restored":
+	case "discussion.post.restored", "discussion.post.reports_dismissed":
+		// Dismissed reports show again a post that the reports hid.
 		var m eventsv1.PostModerated
 		if env.GetPayload().UnmarshalTo(&m) == nil {
 			delete(h.hidden, m.GetPostId())

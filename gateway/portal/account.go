@@ -69,16 +69,19 @@ func (p *Portal) register(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := p.call(r)
 	defer cancel()
 	// r.PostFormValue, not f: a password is taken exactly as typed.
-	created, err := p.b.Discussion.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{Member: m, Password: r.PostFormValue("password")})
+	// The consent is recorded by the community service, with its time
+	// (privacy_consent_time).
+	created, err := p.b.Discussion.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{
+		Member: m, Password: r.PostFormValue("password"), PrivacyConsent: f.Val("privacy_consent") != "",
+	})
 	if err != nil {
 		fl := p.explain(r, f, err)
 		f.Values.Del("password")
 		p.render(w, r, fl.status, "register", "register.title", accountData{Form: f, Organizations: orgs})
 		return
 	}
-	// The member's consent to the privacy notice: the community service
-	// has no field for it yet, so it is recorded in the gateway's log
-	// with the notice's version, the member and the time.
+	// The version of the notice accepted is the portal's: logged with
+	// the member and the time.
 	p.logger.InfoContext(r.Context(), "portal: privacy notice accepted at sign-up",
 		slog.String("member_id", created.GetId()), slog.String("privacy_version", p.cfg.PrivacyVersion),
 		slog.Time("accepted_at", p.now()), slog.String("request_id", visitOf(r).requestID))

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
@@ -18,19 +16,11 @@ import (
 )
 
 // Administration: administrators verify or refuse the affiliations that
-// make a member an editor of an organisation, grant roles, and register
-// and edit organisations; coordinators register organisations. Every
-// decision is recorded by the community service with who and when, and
-// shown on the member's page.
-
-// adminScanMembers bounds the members the queue of affiliation requests
-// reads: the community service has no list of pending requests, so the
-// portal reads the newest members one by one (as an administrator, who
-// sees their affiliations). A ListAffiliationRequests RPC would replace it.
-const adminScanMembers = 100
-
-// adminScanParallel bounds the calls the scan makes at once.
-const adminScanParallel = 8
+// make a member an editor of an organisation, grant and revoke roles, and
+// register and edit organisations; coordinators follow the requests and
+// the members, and register organisations. Every decision is recorded by
+// the community service with who, when and why (the member's decisions),
+// and shown on the member's page.
 
 var organizationLabels = map[string]string{
 	"name": "org.f.name", "kind": "org.f.kind", "territory": "org.f.territory_code", "territory.code": "org.f.territory_code",
@@ -40,16 +30,13 @@ var organizationLabels = map[string]string{
 
 var decisionLabels = map[string]string{"reason": "admin.reason", "roles": "admin.roles"}
 
-// pendingAffiliation is one request to speak for an organisation.
-type pendingAffiliation struct {
-	Member      *discussionv1.Member
-	Affiliation *discussionv1.Affiliation
-}
-
 type adminData struct {
-	Pending section[[]pendingAffiliation]
-	// MorePending says the scan stopped at adminScanMembers.
-	MorePending bool
+	// Pending are the requests to speak for an organisation, oldest
+	// member first; NextPending is the token of the next page.
+	Pending     section[[]*discussionv1.AffiliationRequest]
+	NextPending string
+	// MayDecide: administrators decide; coordinators see the requests.
+	MayDecide   bool
 	Members     section[[]*discussionv1.Member]
 	NextMembers string
 	Orgs        []*catalogv1.Organization
@@ -78,20 +65,23 @@ func (p *Portal) admin(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) showAdmin(w http.ResponseWriter, r *http.Request, code int, failed map[string]*form) {
 	u := visitOf(r).User
-	d := adminData{Failed: failed}
+	d := adminData{Failed: failed, MayDecide: u.IsAdministrator()}
+	q := r.URL.Query()
 	parallel(
 		func() {
-			if u.IsAdministrator() {
-				d.Pending.Items, d.MorePending, d.Pending.Down = p.pendingAffiliations(r)
-			}
-		},
-		func() {
-			if !u.IsAdministrator() {
-				return
-			}
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Discussion.ListMembers(ctx, &discussionv1.ListMembersRequest{PageSize: 50, PageToken: r.URL.Query().Get("members")})
+			resp, err := p.b.Discussion.ListAffiliationRequests(ctx, &discussionv1.ListAffiliationRequestsRequest{PageSize: 50, PageToken: q.Get("pending")})
+			if err != nil {
+				d.Pending.Down = p.sectionError(r, err)
+				return
+			}
+			d.Pending.Items, d.NextPending = resp.GetRequests(), resp.GetNextPageToken()
+		},
+		func() {
+			ctx, cancel := p.call(r)
+			defer cancel()
+			resp, err := p.b.Discussion.ListMembers(ctx, &discussionv1.ListMembersRequest{PageSize: 50, PageToken: q.Get("members")})
 			if err != nil {
 				d.Members.Down = p.sectionError(r, err)
 				return
@@ -108,54 +98,6 @@ func (p *Portal) showAdmin(w http.ResponseWriter, r *http.Request, code int, fai
 		},
 	)
 	p.render(w, r, code, "admin", "admin.title", d)
-}
-
-// pendingAffiliations reads the requests waiting for a decision, oldest
-// first, from the newest members.
-func (p *Portal) pendingAffiliations(r *http.Request) ([]pendingAffiliation, bool, string) {
-	ctx, cancel := p.call(r)
-	resp, err := p.b.Discussion.ListMembers(ctx, &discussionv1.ListMembersRequest{PageSize: adminScanMembers})
-	cancel()
-	if err != nil {
-		return nil, false, p.sectionError(r, err)
-	}
-	var (
-		mu      sync.Mutex
-		out     []pendingAffiliation
-		failure error
-	)
-	slots := make(chan struct{}, adminScanParallel)
-	var calls []func()
-	for _, m := range resp.GetMembers() {
-		calls = append(calls, func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			ctx, cancel := p.call(r)
-			defer cancel()
-			full, err := p.b.Discussion.GetMember(ctx, &discussionv1.GetMemberRequest{Id: m.GetId()})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if status.Code(err) != codes.NotFound {
-					failure = err
-				}
-				return
-			}
-			for _, a := range full.GetAffiliations() {
-				if a.GetStatus() == discussionv1.AffiliationStatus_AFFILIATION_STATUS_PENDING {
-					out = append(out, pendingAffiliation{Member: full, Affiliation: a})
-				}
-			}
-		})
-	}
-	parallel(calls...)
-	if failure != nil && len(out) == 0 {
-		return nil, false, p.sectionError(r, failure)
-	}
-	slices.SortFunc(out, func(a, b pendingAffiliation) int {
-		return a.Affiliation.GetRequestTime().AsTime().Compare(b.Affiliation.GetRequestTime().AsTime())
-	})
-	return out, resp.GetNextPageToken() != "", ""
 }
 
 // decideAffiliation verifies or refuses a request, or revokes a verified
@@ -214,37 +156,100 @@ var grantableRoles = []discussionv1.Role{
 	discussionv1.Role_ROLE_COORDINATOR, discussionv1.Role_ROLE_MODERATOR, discussionv1.Role_ROLE_ADMINISTRATOR,
 }
 
-// grantRoles gives a member the roles ticked.
+// grantRoles gives a member the roles ticked, with an optional reason.
 func (p *Portal) grantRoles(w http.ResponseWriter, r *http.Request) {
+	p.changeRoles(w, r, false)
+}
+
+// revokeRoles takes the roles ticked away, with a reason; the member's
+// sessions end, and the next log-in carries the roles left.
+func (p *Portal) revokeRoles(w http.ResponseWriter, r *http.Request) {
+	p.changeRoles(w, r, true)
+}
+
+func (p *Portal) changeRoles(w http.ResponseWriter, r *http.Request, revoke bool) {
 	if !p.requireRole(w, r, (*user).IsAdministrator) {
 		return
 	}
 	l := visitOf(r).L
 	f := newForm(formValues(r)).withLabels(decisionLabels)
+	key, rule, flash := "roles", "rule.roles", "flash.roles_granted"
+	if revoke {
+		key, rule, flash = "revoke", "rule.roles_revoke", "flash.roles_revoked"
+	}
 	var roles []discussionv1.Role
 	for _, name := range f.Vals("roles") {
 		if v, ok := discussionv1.Role_value[name]; ok && slices.Contains(grantableRoles, discussionv1.Role(v)) {
 			roles = append(roles, discussionv1.Role(v))
 		}
 	}
+	complete := true
 	if len(roles) == 0 {
-		f.fieldError(l, "roles", l.T("rule.roles"))
-		f.Message = l.T("form.fix_fields")
-		p.showMember(w, r, http.StatusBadRequest, map[string]*form{"roles": f})
+		f.fieldError(l, "roles", l.T(rule))
+		f.Message, complete = l.T("form.fix_fields"), false
+	}
+	if revoke && !f.require(l, "reason") {
+		complete = false
+	}
+	if !complete {
+		p.showMember(w, r, http.StatusBadRequest, map[string]*form{key: f})
 		return
 	}
 	ctx, cancel := p.call(r)
 	defer cancel()
-	if _, err := p.b.Discussion.GrantRoles(ctx, &discussionv1.GrantRolesRequest{MemberId: r.PathValue("id"), Roles: roles}); err != nil {
+	var err error
+	if revoke {
+		_, err = p.b.Discussion.RevokeRoles(ctx, &discussionv1.RevokeRolesRequest{MemberId: r.PathValue("id"), Roles: roles, Reason: f.Val("reason")})
+	} else {
+		_, err = p.b.Discussion.GrantRoles(ctx, &discussionv1.GrantRolesRequest{MemberId: r.PathValue("id"), Roles: roles, Reason: f.Val("reason")})
+	}
+	if err != nil {
 		fl := p.explain(r, f, err)
 		if fl.mustLogIn || fl.unexpected {
 			p.fail(w, r, err)
 			return
 		}
-		p.showMember(w, r, fl.status, map[string]*form{"roles": f})
+		p.showMember(w, r, fl.status, map[string]*form{key: f})
 		return
 	}
-	p.redirect(w, r, "/members/"+url.PathEscape(r.PathValue("id")), "flash.roles_granted")
+	p.redirect(w, r, "/members/"+url.PathEscape(r.PathValue("id")), flash)
+}
+
+// blockMember blocks a member, with a reason, or unblocks them.
+func (p *Portal) blockMember(w http.ResponseWriter, r *http.Request) {
+	if !p.requireRole(w, r, (*user).IsAdministrator) {
+		return
+	}
+	f := newForm(formValues(r)).withLabels(decisionLabels)
+	id := r.PathValue("id")
+	ctx, cancel := p.call(r)
+	defer cancel()
+	var err error
+	flash := "flash.member_blocked"
+	switch f.Val("action") {
+	case "block":
+		if !f.require(visitOf(r).L, "reason") {
+			p.showMember(w, r, http.StatusBadRequest, map[string]*form{"block": f})
+			return
+		}
+		_, err = p.b.Discussion.BlockMember(ctx, &discussionv1.BlockMemberRequest{MemberId: id, Reason: f.Val("reason")})
+	case "unblock":
+		flash = "flash.member_unblocked"
+		_, err = p.b.Discussion.UnblockMember(ctx, &discussionv1.UnblockMemberRequest{MemberId: id, Reason: f.Val("reason")})
+	default:
+		p.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	if err != nil {
+		fl := p.explain(r, f, err)
+		if fl.mustLogIn || fl.unexpected {
+			p.fail(w, r, err)
+			return
+		}
+		p.showMember(w, r, fl.status, map[string]*form{"block": f})
+		return
+	}
+	p.redirect(w, r, "/members/"+url.PathEscape(id), flash)
 }
 
 type memberData struct {
@@ -252,13 +257,14 @@ type memberData struct {
 	Orgs   orgNames
 	// Deciders are the names of who decided the affiliations, by id.
 	Deciders map[string]string
-	// Grantable are the roles the member does not hold yet, for an
-	// administrator's form.
-	Grantable []discussionv1.Role
-	Failed    map[string]*form
+	// Grantable are the roles the member does not hold yet, Revocable
+	// those an administrator gave, for an administrator's forms.
+	Grantable, Revocable []discussionv1.Role
+	Failed               map[string]*form
 }
 
-// Form is the decision form on an organisation ("roles" for the grant).
+// Form is the decision form on an organisation ("roles" for the grant,
+// "revoke" for the revocation).
 func (d memberData) Form(key string) *form {
 	if f, ok := d.Failed[key]; ok {
 		return f
@@ -271,7 +277,9 @@ func (d memberData) Decider(id string) string { return d.Deciders[id] }
 
 // member is a member's page: who they are, the organisations they speak
 // for, their roles; for an administrator also the e-mail, every request
-// with its decision (who, when, why) and the forms to decide.
+// with its decision and the forms to decide; for the member, the
+// administrators and the coordinators the decisions taken (who, when,
+// what, why).
 func (p *Portal) member(w http.ResponseWriter, r *http.Request) {
 	p.showMember(w, r, http.StatusOK, nil)
 }
@@ -291,15 +299,22 @@ func (p *Portal) showMember(w http.ResponseWriter, r *http.Request, code int, fa
 		return
 	}
 	d.Member = m
-	var deciders []string
+	// The decisions name who took them; an affiliation decided before
+	// the decisions were recorded names only an id, read once.
+	for _, dec := range m.GetDecisions() {
+		if dec.GetDecidedByName() != "" {
+			d.Deciders[dec.GetDecidedBy()] = dec.GetDecidedByName()
+		}
+	}
+	var unknown []string
 	for _, a := range m.GetAffiliations() {
-		if id := a.GetDecidedBy(); id != "" && !slices.Contains(deciders, id) {
-			deciders = append(deciders, id)
+		if id := a.GetDecidedBy(); id != "" && d.Deciders[id] == "" && !slices.Contains(unknown, id) {
+			unknown = append(unknown, id)
 		}
 	}
 	var mu sync.Mutex
 	var calls []func()
-	for _, id := range deciders {
+	for _, id := range unknown {
 		calls = append(calls, func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
@@ -314,11 +329,41 @@ func (p *Portal) showMember(w http.ResponseWriter, r *http.Request, code int, fa
 	}
 	parallel(calls...)
 	for _, role := range grantableRoles {
-		if !slices.Contains(m.GetRoles(), role) {
+		if slices.Contains(m.GetRoles(), role) {
+			d.Revocable = append(d.Revocable, role)
+		} else {
 			d.Grantable = append(d.Grantable, role)
 		}
 	}
 	p.renderTitled(w, r, code, "member", m.GetDisplayName(), d)
+}
+
+// DecisionText is one decision about a member in words: what was
+// decided, by whom, when and why.
+func (l *locale) DecisionText(d *discussionv1.MemberDecision, orgs orgNames) string {
+	var what string
+	switch d.GetKind() {
+	case discussionv1.DecisionKind_DECISION_KIND_ROLE_GRANTED:
+		what = l.T("admin.decision.role_granted", l.T(enumID(d.GetRole())))
+	case discussionv1.DecisionKind_DECISION_KIND_ROLE_REVOKED:
+		what = l.T("admin.decision.role_revoked", l.T(enumID(d.GetRole())))
+	case discussionv1.DecisionKind_DECISION_KIND_AFFILIATION_VERIFIED:
+		what = l.T("admin.decision.affiliation_verified", orgs.Name(d.GetOrganizationId()))
+	case discussionv1.DecisionKind_DECISION_KIND_BLOCKED:
+		what = l.T("admin.decision.blocked")
+	case discussionv1.DecisionKind_DECISION_KIND_UNBLOCKED:
+		what = l.T("admin.decision.unblocked")
+	default:
+		what = l.T("admin.decision.affiliation_refused", orgs.Name(d.GetOrganizationId()))
+	}
+	s := l.T("admin.decision_by_platform", what, l.DateTime(d.GetDecideTime()))
+	if by := d.GetDecidedByName(); by != "" {
+		s = l.T("admin.decision", what, by, l.DateTime(d.GetDecideTime()))
+	}
+	if reason := d.GetReason(); reason != "" {
+		s += " (" + l.T("admin.because", reason) + ")"
+	}
+	return s
 }
 
 type organizationData struct {

@@ -235,6 +235,8 @@ var ruleWords = []pattern{
 	{rx(`is not a post of this thread`), msg("rule.not_in_thread")},
 	{rx(`is not a token this service issued|was issued for other filters; repeat the filters of the first page`), msg("rule.page")},
 	{rx(`name at least one role to grant|"[^"]*" is not a role: .*|"[^"]*" is not granted: .*`), msg("rule.roles")},
+	{rx(`name at least one role to revoke|"[^"]*" is not revoked: .*`), msg("rule.roles_revoke")},
+	{rx(`must be accepted to register`), msg("rule.privacy_consent")},
 	// What only a wrong request from the portal itself would get: the
 	// visitor can do nothing but try again.
 	{rx(`must be submit, publish or archive|must be one of propose, .*|names unknown or read-only field "[^"]*"|` +
@@ -298,6 +300,11 @@ var refusalWords = []pattern{
 	{rx(`post \S+ is already hidden by a moderator`), msg("refusal.post_already_hidden")},
 	{rx(`post \S+ was deleted by its author`), msg("refusal.post_deleted")},
 	{rx(`you cannot report your own post`), msg("refusal.own_post")},
+	{rx(`post \S+ is hidden by a moderator: restore it instead`), msg("refusal.dismiss_hidden")},
+	{rx(`post \S+ has no reports to dismiss`), msg("refusal.no_reports")},
+	{rx(`you cannot revoke your own administrator role: .*`), msg("refusal.own_admin_role")},
+	{rx(`you cannot block yourself`), msg("refusal.block_self")},
+	{rx(`this account is blocked: .*`), msg("login.blocked")},
 	{rx(`story \S+ is already (\w+)`), func(w wording, m []string) string {
 		return w.l.T("refusal.story_decided", w.quoted(w.state("story", m[1])))
 	}},
@@ -332,7 +339,7 @@ var refusalWords = []pattern{
 	{rx(`member \S+ has not asked to speak for (\S+)`), func(w wording, m []string) string {
 		return w.l.T("refusal.no_affiliation", w.org(m[1]))
 	}},
-	{rx(`twinning \S+ has no (?:transfer|activity) "[^"]*"|(?:member|need|offer|organisation|post|practice|story|thread|twinning) "[^"]*" not found|no member has this e-mail address`), msg("form.gone")},
+	{rx(`twinning \S+ has no (?:transfer|activity) "[^"]*"|(?:member|need|offer|organisation|post|practice|story|thread|twinning|moderation log entry) "[^"]*" not found|no member has this e-mail address`), msg("form.gone")},
 	// Permissions: the rule the services' policies state.
 	{rx(`only a coordinator may validate and publish it`), msg("perm.publish")},
 	{rx(`only a coordinator or an editor of an owner may archive it`), msg("perm.archive")},
@@ -365,6 +372,7 @@ var refusalWords = []pattern{
 		return w.l.T("perm.role", w.quoted(w.l.T("enum.ROLE_"+strings.ToUpper(m[1]))))
 	}},
 	{rx(`a member asks for affiliations for themself only`), msg("perm.own_affiliation")},
+	{rx(`only an administrator or a coordinator sees the affiliation requests`), msg("perm.affiliation_requests")},
 	{rx(`a twinning's general thread is opened by the platform when the twinning is approved`), msg("perm.general_thread")},
 	{rx(`only the author may (?:change|edit|delete) post \S+`), msg("perm.author")},
 	{rx(`only moderators see \w+ stories`), msg("perm.stories")},
@@ -378,6 +386,7 @@ var refusalWords = []pattern{
 	{rx(`the first administrator is being made for \S+ by another run: .*`), msg("form.busy")},
 	{rx(`search is not available on this catalog|the search index of this replica is being rebuilt; retry shortly|.* unavailable|.* unreachable|.* unreachable; retry later|` +
 		`logged out here, but the other services could not be told yet: log out again`), msg("form.unavailable")},
+	{rx(`the change is saved, but the member's sessions could not all be ended yet: do it again`), msg("refusal.sessions_not_ended")},
 }
 
 var transferOpen = regexp.MustCompile(`^model (\S+) to (\S+) is (\w+)$`)

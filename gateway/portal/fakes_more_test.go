@@ -139,6 +139,40 @@ type decisions struct {
 	mu        sync.Mutex
 	affiliate []*discussionv1.DecideAffiliationRequest
 	grants    []*discussionv1.GrantRolesRequest
+	revokes   []*discussionv1.RevokeRolesRequest
+	blocks    []*discussionv1.BlockMemberRequest
+}
+
+func (f *fakeDiscussion) ListAffiliationRequests(ctx context.Context, _ *discussionv1.ListAffiliationRequestsRequest, _ ...grpc.CallOption) (*discussionv1.ListAffiliationRequestsResponse, error) {
+	f.rec.note(ctx)
+	resp := &discussionv1.ListAffiliationRequestsResponse{}
+	for _, m := range f.members {
+		for _, a := range m.GetAffiliations() {
+			if a.GetStatus() == discussionv1.AffiliationStatus_AFFILIATION_STATUS_PENDING {
+				resp.Requests = append(resp.Requests, &discussionv1.AffiliationRequest{Member: m, OrganizationId: a.GetOrganizationId(), RequestTime: a.GetRequestTime()})
+			}
+		}
+	}
+	return resp, nil
+}
+
+func (f *fakeDiscussion) BlockMember(ctx context.Context, req *discussionv1.BlockMemberRequest, _ ...grpc.CallOption) (*discussionv1.Member, error) {
+	f.rec.note(ctx)
+	f.decided.mu.Lock()
+	defer f.decided.mu.Unlock()
+	f.decided.blocks = append(f.decided.blocks, req)
+	return f.members[0], nil
+}
+
+func (f *fakeDiscussion) RevokeRoles(ctx context.Context, req *discussionv1.RevokeRolesRequest, _ ...grpc.CallOption) (*discussionv1.Member, error) {
+	f.rec.note(ctx)
+	f.decided.mu.Lock()
+	defer f.decided.mu.Unlock()
+	if f.revokeErr != nil {
+		return nil, f.revokeErr
+	}
+	f.decided.revokes = append(f.decided.revokes, req)
+	return f.members[0], nil
 }
 
 func (f *fakeDiscussion) GetMember(ctx context.Context, req *discussionv1.GetMemberRequest, _ ...grpc.CallOption) (*discussionv1.Member, error) {
@@ -169,11 +203,28 @@ func (f *fakeDiscussion) GrantRoles(ctx context.Context, req *discussionv1.Grant
 
 // moderated records reports and moderators' decisions.
 type moderated struct {
-	mu       sync.Mutex
-	reports  []*discussionv1.ReportPostRequest
-	hidden   []*discussionv1.ModeratePostRequest
-	restored []*discussionv1.ModeratePostRequest
-	edited   []*discussionv1.EditPostRequest
+	mu        sync.Mutex
+	reports   []*discussionv1.ReportPostRequest
+	hidden    []*discussionv1.ModeratePostRequest
+	restored  []*discussionv1.ModeratePostRequest
+	dismissed []*discussionv1.ModeratePostRequest
+	edited    []*discussionv1.EditPostRequest
+	log       []*discussionv1.ModerationEntry
+}
+
+func (f *fakeDiscussion) DismissReports(ctx context.Context, req *discussionv1.ModeratePostRequest, _ ...grpc.CallOption) (*discussionv1.Post, error) {
+	f.rec.note(ctx)
+	f.mod.mu.Lock()
+	defer f.mod.mu.Unlock()
+	f.mod.dismissed = append(f.mod.dismissed, req)
+	return &discussionv1.Post{Id: req.GetId()}, nil
+}
+
+func (f *fakeDiscussion) ListModerationLog(ctx context.Context, _ *discussionv1.ListModerationLogRequest, _ ...grpc.CallOption) (*discussionv1.ListModerationLogResponse, error) {
+	f.rec.note(ctx)
+	f.mod.mu.Lock()
+	defer f.mod.mu.Unlock()
+	return &discussionv1.ListModerationLogResponse{Entries: f.mod.log}, nil
 }
 
 func (f *fakeDiscussion) ReportPost(ctx context.Context, req *discussionv1.ReportPostRequest, _ ...grpc.CallOption) (*discussionv1.Post, error) {

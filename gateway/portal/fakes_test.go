@@ -167,6 +167,7 @@ type fakeDiscussion struct {
 	refreshErr         error
 	decided            decisions
 	mod                moderated
+	revokeErr          error
 }
 
 func (f *fakeDiscussion) ListMembers(ctx context.Context, _ *discussionv1.ListMembersRequest, _ ...grpc.CallOption) (*discussionv1.ListMembersResponse, error) {
@@ -342,6 +343,14 @@ func newWorld() *world {
 				Email: "maico@example.org",
 				Affiliations: []*discussionv1.Affiliation{{OrganizationId: "calabria", Status: discussionv1.AffiliationStatus_AFFILIATION_STATUS_PENDING,
 					RequestTime: ts(testNow.Add(-time.Hour))}},
+				Roles: []discussionv1.Role{discussionv1.Role_ROLE_MEMBER, discussionv1.Role_ROLE_MODERATOR},
+				Decisions: []*discussionv1.MemberDecision{{
+					Kind: discussionv1.DecisionKind_DECISION_KIND_ROLE_GRANTED, Role: discussionv1.Role_ROLE_MODERATOR,
+					DecidedBy: "m-admin", DecidedByName: "Anna Bianchi", DecideTime: ts(testNow.Add(-2 * time.Hour)), Reason: "modera il forum",
+				}},
+			}, {
+				Id: "m9", DisplayName: "Bruno Bloccato", Blocked: true, BlockTime: ts(testNow.Add(-time.Hour)),
+				JoinTime: ts(time.Date(2018, time.May, 2, 9, 0, 0, 0, rome)),
 			}},
 			threads: []*discussionv1.Thread{general},
 			posts: []*discussionv1.Post{{

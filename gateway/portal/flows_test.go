@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 )
@@ -76,6 +79,36 @@ func TestAdministratorDecidesAffiliationsAndGrantsRoles(t *testing.T) {
 		t.Errorf("grants sent: %v (editor follows an affiliation and is never granted)", g)
 	}
 
+	// A revocation needs a reason, which the portal asks before sending.
+	a = b.post("/admin/members/m1/roles/revoke", url.Values{csrfField: {tok}, "roles": {"ROLE_MODERATOR"}})
+	if a.status != http.StatusBadRequest || len(w.discussion.decided.revokes) != 0 {
+		t.Fatalf("a revocation without a reason = %d (sent %d), want 400 unsent", a.status, len(w.discussion.decided.revokes))
+	}
+	mustContain(t, a, "Motivo: Campo obbligatorio.")
+	a = b.post("/admin/members/m1/roles/revoke", url.Values{csrfField: {tok}, "reason": {"non modera più"}})
+	if a.status != http.StatusBadRequest || len(w.discussion.decided.revokes) != 0 {
+		t.Fatalf("a revocation of no role = %d, want 400 unsent", a.status)
+	}
+	mustContain(t, a, "Scegli almeno un ruolo da revocare.")
+	a = b.post("/admin/members/m1/roles/revoke", url.Values{csrfField: {tok}, "roles": {"ROLE_MODERATOR"}, "reason": {"non modera più"}})
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/members/m1" {
+		t.Fatalf("revoke = %d to %q", a.status, a.header.Get("Location"))
+	}
+	if r := w.discussion.decided.revokes; len(r) != 1 || r[0].GetReason() != "non modera più" || r[0].GetRoles()[0] != discussionv1.Role_ROLE_MODERATOR || r[0].GetMemberId() != "m1" {
+		t.Errorf("revocations sent: %v", r)
+	}
+	// Blocking needs a reason too.
+	if a := b.post("/admin/members/m9/block", url.Values{csrfField: {tok}, "action": {"block"}}); a.status != http.StatusBadRequest || len(w.discussion.decided.blocks) != 0 {
+		t.Fatalf("a block without a reason = %d, want 400 unsent", a.status)
+	}
+	a = b.post("/admin/members/m9/block", url.Values{csrfField: {tok}, "action": {"block"}, "reason": {"messaggi pubblicitari"}})
+	if a.status != http.StatusSeeOther || len(w.discussion.decided.blocks) != 1 || w.discussion.decided.blocks[0].GetReason() != "messaggi pubblicitari" {
+		t.Fatalf("block = %d, sent %v", a.status, w.discussion.decided.blocks)
+	}
+	w.discussion.revokeErr = status.Error(codes.FailedPrecondition, "you cannot revoke your own administrator role: ask another administrator")
+	a = b.post("/admin/members/m1/roles/revoke", url.Values{csrfField: {tok}, "roles": {"ROLE_ADMINISTRATOR"}, "reason": {"lascio"}})
+	mustContain(t, a, "Non puoi revocare a te stesso il ruolo di amministratore")
+
 	// An editor is refused by the portal itself.
 	b.logIn("editor")
 	if a := b.post("/admin/members/m1/roles", url.Values{csrfField: {b.token("/")}, "roles": {"ROLE_MODERATOR"}}); a.status != http.StatusForbidden {
@@ -90,9 +123,16 @@ func TestReportAndModeration(t *testing.T) {
 	w := newWorld()
 	w.discussion.posts = append(w.discussion.posts,
 		&discussionv1.Post{Id: "post-hidden", ThreadId: "th-general", AuthorId: "m3", AuthorName: "Antonio Greco", BodyHtml: "<p>Compra ora!</p>",
-			State: discussionv1.PostState_POST_STATE_HIDDEN, ModerationReason: "hidden pending review: reported by 3 members", ReportCount: 3, CreateTime: ts(testNow.Add(-time.Hour))},
+			State: discussionv1.PostState_POST_STATE_HIDDEN, ModerationReason: "hidden pending review: reported by 3 members", ReportCount: 3, CreateTime: ts(testNow.Add(-time.Hour)),
+			ModeratedBy: "reports", NeedsReview: true, Reports: []*discussionv1.PostReport{
+				{MemberId: "m5", MemberName: "Lucia Neri", Reason: "Pubblicità o spam: link a un sito esterno", ReportTime: ts(testNow.Add(-90 * time.Minute))}}},
 		&discussionv1.Post{Id: "post-mod", ThreadId: "th-general", AuthorId: "m4", AuthorName: "Paolo Innocenti", BodyHtml: "<p>Insulti</p>",
 			State: discussionv1.PostState_POST_STATE_HIDDEN, ModerationReason: "Linguaggio offensivo", CreateTime: ts(testNow.Add(-2 * time.Hour))})
+	w.discussion.mod.log = []*discussionv1.ModerationEntry{
+		{PostId: "post-mod", ThreadId: "th-general", Action: discussionv1.ModerationAction_MODERATION_ACTION_HIDDEN, ModeratorId: "m-mod", ModeratorName: "Marta Moderatrice",
+			Reason: "Linguaggio offensivo", CreateTime: ts(testNow.Add(-time.Hour))},
+		{PostId: "post-hidden", ThreadId: "th-general", Action: discussionv1.ModerationAction_MODERATION_ACTION_HIDDEN_BY_REPORTS, CreateTime: ts(testNow.Add(-80 * time.Minute))},
+	}
 	b := startPortal(t, w)
 	b.logIn()
 	tok := b.token("/threads/th-general")
@@ -113,7 +153,9 @@ func TestReportAndModeration(t *testing.T) {
 
 	b.logIn("moderator")
 	queue := b.get("/moderation")
-	mustContain(t, queue, "Messaggi nascosti", `data-post="post-hidden"`, `data-post="post-mod"`, "Compra ora!", "Conferma: resta nascosto", `data-testid="restore"`)
+	mustContain(t, queue, "Messaggi nascosti", `data-post="post-hidden"`, `data-post="post-mod"`, "Compra ora!", "Conferma: resta nascosto", `data-testid="restore"`,
+		"Chi l&#39;ha segnalato e perché", "Lucia Neri: «Pubblicità o spam: link a un sito esterno»", `data-testid="dismiss"`,
+		"Messaggio nascosto da Marta Moderatrice, 16 giugno 2018, 11:00 (motivo: Linguaggio offensivo)", "Messaggio nascosto in attesa di revisione per le segnalazioni ricevute")
 	tok = b.token("/moderation")
 	a = b.post("/moderation/posts/post-mod", url.Values{csrfField: {tok}, "action": {"restore"}})
 	if a.status != http.StatusBadRequest || len(w.discussion.mod.restored) != 0 {
@@ -127,6 +169,14 @@ func TestReportAndModeration(t *testing.T) {
 	a = b.post("/moderation/posts/post-hidden", url.Values{csrfField: {tok}, "action": {"restore"}, "reason": {"Falso allarme"}, "back": {"thread"}, "thread_id": {"th-general"}})
 	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/threads/th-general#post-post-hidden" {
 		t.Fatalf("restore from the thread = %d to %q", a.status, a.header.Get("Location"))
+	}
+	a = b.post("/moderation/posts/post-hidden", url.Values{csrfField: {tok}, "action": {"dismiss"}})
+	if a.status != http.StatusBadRequest || len(w.discussion.mod.dismissed) != 0 {
+		t.Fatalf("a dismissal without a reason = %d, want 400 unsent", a.status)
+	}
+	a = b.post("/moderation/posts/post-hidden", url.Values{csrfField: {tok}, "action": {"dismiss"}, "reason": {"Segnalazioni infondate"}})
+	if a.status != http.StatusSeeOther || len(w.discussion.mod.dismissed) != 1 || w.discussion.mod.dismissed[0].GetReason() != "Segnalazioni infondate" {
+		t.Fatalf("dismiss = %d, sent %v", a.status, w.discussion.mod.dismissed)
 	}
 }
 

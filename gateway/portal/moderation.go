@@ -4,31 +4,29 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
-	"sync"
+	"strings"
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 )
 
 // Moderation: members report posts with a reason; a post reported by
 // enough members is hidden pending review; a moderator hides or restores
-// it, with a reason, from the queue or from the thread, and decides the
-// stories waiting to be published.
-
-// hiddenScanThreads bounds the discussions the queue reads for hidden
-// posts: the community service lists the posts reported since the last
-// decision, not those a moderator has hidden, so the queue reads the
-// posts of the most recently active discussions. A ListPosts filter by
-// state (or a moderation log) would replace it.
-const hiddenScanThreads = 20
+// it, or dismisses its reports, with a reason, from the queue or from the
+// thread, reads the moderation log, and decides the stories waiting to be
+// published.
 
 type moderationData struct {
+	// Reported are the posts of the queue that wait for a decision:
+	// reported since the last one, or hidden by the reports.
 	Reported section[[]*discussionv1.Post]
-	// Hidden are the hidden posts of the latest discussions that are not
-	// in Reported.
+	// Hidden are the posts of the queue a moderator hid, until restored.
 	Hidden  section[[]*discussionv1.Post]
 	Stories section[[]*discussionv1.Story]
+	// Log is the newest page of the moderation log; NextLog the token of
+	// the next one.
+	Log     section[[]*discussionv1.ModerationEntry]
+	NextLog string
 	// Failed is the form that went wrong, keyed by the post or story id.
 	Failed map[string]*form
 }
@@ -42,8 +40,8 @@ func (d moderationData) Form(id string) *form {
 	return newForm(nil).withLabels(moderationLabels)
 }
 
-// moderation lists, for moderators, the reported and hidden posts and
-// the stories waiting for a decision.
+// moderation lists, for moderators, the reported and hidden posts, the
+// moderation log and the stories waiting for a decision.
 func (p *Portal) moderation(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanModerate) {
 		return
@@ -60,14 +58,30 @@ func (p *Portal) showModeration(w http.ResponseWriter, r *http.Request, code int
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			resp, err := p.b.Discussion.ListReportedPosts(ctx, &discussionv1.ListReportedPostsRequest{PageSize: 50})
+			resp, err := p.b.Discussion.ListReportedPosts(ctx, &discussionv1.ListReportedPostsRequest{PageSize: 100})
 			if err != nil {
 				d.Reported.Down = p.sectionError(r, err)
+				d.Hidden.Down = d.Reported.Down
 				return
 			}
-			d.Reported.Items = resp.GetPosts()
+			for _, post := range resp.GetPosts() {
+				if hiddenByModerator(post) {
+					d.Hidden.Items = append(d.Hidden.Items, post)
+				} else {
+					d.Reported.Items = append(d.Reported.Items, post)
+				}
+			}
 		},
-		func() { d.Hidden = p.hiddenPosts(r) },
+		func() {
+			ctx, cancel := p.call(r)
+			defer cancel()
+			resp, err := p.b.Discussion.ListModerationLog(ctx, &discussionv1.ListModerationLogRequest{PageSize: 20, PageToken: r.URL.Query().Get("log")})
+			if err != nil {
+				d.Log.Down = p.sectionError(r, err)
+				return
+			}
+			d.Log.Items, d.NextLog = resp.GetEntries(), resp.GetNextPageToken()
+		},
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
@@ -79,53 +93,17 @@ func (p *Portal) showModeration(w http.ResponseWriter, r *http.Request, code int
 			d.Stories.Items = resp.GetStories()
 		},
 	)
-	var rest []*discussionv1.Post
-	for _, h := range d.Hidden.Items {
-		if !slices.ContainsFunc(d.Reported.Items, func(x *discussionv1.Post) bool { return x.GetId() == h.GetId() }) {
-			rest = append(rest, h)
-		}
-	}
-	d.Hidden.Items = rest
 	p.render(w, r, code, "moderation", "moderation.title", d)
 }
 
-// hiddenPosts reads the hidden posts of the most recently active
-// discussions, newest first.
-func (p *Portal) hiddenPosts(r *http.Request) section[[]*discussionv1.Post] {
-	var out section[[]*discussionv1.Post]
-	ctx, cancel := p.call(r)
-	resp, err := p.b.Discussion.ListThreads(ctx, &discussionv1.ListThreadsRequest{PageSize: hiddenScanThreads})
-	cancel()
-	if err != nil {
-		out.Down = p.sectionError(r, err)
-		return out
-	}
-	var mu sync.Mutex
-	var calls []func()
-	for _, th := range resp.GetThreads() {
-		calls = append(calls, func() {
-			ctx, cancel := p.call(r)
-			defer cancel()
-			posts, err := p.b.Discussion.ListPosts(ctx, &discussionv1.ListPostsRequest{ThreadId: th.GetId(), PageSize: 100})
-			if err != nil {
-				p.logBackend(r, err)
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, post := range posts.GetPosts() {
-				if post.GetState() == discussionv1.PostState_POST_STATE_HIDDEN {
-					out.Items = append(out.Items, post)
-				}
-			}
-		})
-	}
-	parallel(calls...)
-	slices.SortFunc(out.Items, func(a, b *discussionv1.Post) int {
-		return b.GetCreateTime().AsTime().Compare(a.GetCreateTime().AsTime())
-	})
-	return out
+// hiddenByModerator reports a post a moderator hid (not the reports) and
+// that waits for no decision.
+func hiddenByModerator(post *discussionv1.Post) bool {
+	return post.GetState() == discussionv1.PostState_POST_STATE_HIDDEN && !isHiddenByReports(post) && !post.GetNeedsReview()
 }
+
+// moderationActions are the forms' actions and the flash of each.
+var moderationActions = map[string]string{"hide": "flash.post_hidden", "restore": "flash.post_restored", "dismiss": "flash.reports_dismissed"}
 
 // moderatePost hides or restores a post, with a reason, and goes back to
 // the queue or to the thread it was decided from.
@@ -137,15 +115,10 @@ func (p *Portal) moderatePost(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r)).withLabels(moderationLabels)
 	id := r.PathValue("id")
 	req := &discussionv1.ModeratePostRequest{Id: id, Reason: f.Val("reason")}
-	flash := "flash.post_hidden"
-	switch f.Val("action") {
-	case "hide", "restore":
-	default:
+	flash, known := moderationActions[f.Val("action")]
+	if !known {
 		p.renderError(w, r, http.StatusBadRequest, "error.bad_request")
 		return
-	}
-	if f.Val("action") == "restore" {
-		flash = "flash.post_restored"
 	}
 	back := "/moderation"
 	if thread := f.Val("thread_id"); f.Val("back") == "thread" && thread != "" {
@@ -158,10 +131,13 @@ func (p *Portal) moderatePost(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := p.call(r)
 	defer cancel()
 	var err error
-	if f.Val("action") == "hide" {
+	switch f.Val("action") {
+	case "hide":
 		_, err = p.b.Discussion.HidePost(ctx, req)
-	} else {
+	case "restore":
 		_, err = p.b.Discussion.RestorePost(ctx, req)
+	default:
+		_, err = p.b.Discussion.DismissReports(ctx, req)
 	}
 	if err != nil {
 		p.moderationFailed(w, r, id, f, err)
@@ -226,10 +202,38 @@ func (p *Portal) moderationFailed(w http.ResponseWriter, r *http.Request, id str
 // reports hid ("hidden pending review: reported by 3 members").
 var hiddenByReports = regexp.MustCompile(`^hidden pending review: reported by (\d+) members?$`)
 
+// movedByReports is the moderated_by of a post that the members' reports
+// hid.
+const movedByReports = "reports"
+
+// isHiddenByReports reports a hidden post that reports hid, with no
+// moderator's decision since.
+func isHiddenByReports(p *discussionv1.Post) bool {
+	return p.GetState() == discussionv1.PostState_POST_STATE_HIDDEN &&
+		(p.GetModeratedBy() == movedByReports || hiddenByReports.MatchString(p.GetModerationReason()))
+}
+
+// EntryText is an entry of the moderation log in words: what was decided,
+// by whom, when and why.
+func (l *locale) EntryText(e *discussionv1.ModerationEntry) string {
+	what := l.T("moderation.action." + strings.ToLower(strings.TrimPrefix(e.GetAction().String(), "MODERATION_ACTION_")))
+	if e.GetAction() == discussionv1.ModerationAction_MODERATION_ACTION_HIDDEN_BY_REPORTS || e.GetModeratorName() == "" {
+		return l.T("moderation.entry_reports", what, l.DateTime(e.GetCreateTime()))
+	}
+	s := l.T("moderation.entry", what, e.GetModeratorName(), l.DateTime(e.GetCreateTime()))
+	if e.GetReason() != "" {
+		s += " (" + l.T("admin.because", e.GetReason()) + ")"
+	}
+	return s
+}
+
 // HiddenNote says why a post is hidden, in the page's language: by
 // reports, waiting for a moderator, or by a moderator with their reason.
 func (l *locale) HiddenNote(post *discussionv1.Post) string {
-	if m := hiddenByReports.FindStringSubmatch(post.GetModerationReason()); m != nil {
+	if m := hiddenByReports.FindStringSubmatch(post.GetModerationReason()); m != nil || post.GetModeratedBy() == movedByReports {
+		if m == nil {
+			return l.N("post.hidden_by_reports", int(post.GetReportCount()))
+		}
 		n, _ := strconv.Atoi(m[1])
 		return l.N("post.hidden_by_reports", n)
 	}

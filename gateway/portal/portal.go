@@ -252,6 +252,8 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin", p.admin)
 	mux.HandleFunc("POST /admin/members/{id}/affiliations/{org}", p.decideAffiliation)
 	mux.HandleFunc("POST /admin/members/{id}/roles", p.grantRoles)
+	mux.HandleFunc("POST /admin/members/{id}/roles/revoke", p.revokeRoles)
+	mux.HandleFunc("POST /admin/members/{id}/block", p.blockMember)
 	mux.HandleFunc("GET /admin/organizations/new", p.newOrganizationForm)
 	mux.HandleFunc("POST /admin/organizations/new", p.createOrganization)
 	mux.HandleFunc("GET /admin/organizations/{id}", p.editOrganizationForm)

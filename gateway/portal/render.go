@@ -72,7 +72,7 @@ var templateFuncs = template.FuncMap{
 		return "general"
 	},
 	"hiddenByReports": func(p *discussionv1.Post) bool {
-		return p.GetState() == discussionv1.PostState_POST_STATE_HIDDEN && hiddenByReports.MatchString(p.GetModerationReason())
+		return isHiddenByReports(p)
 	},
 	"int":  func(n int32) int { return int(n) },
 	"list": func(items ...string) []string { return items },

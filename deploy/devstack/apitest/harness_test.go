@@ -264,6 +264,18 @@ func (a *api) send(t *testing.T, method, target, body string, header map[string]
 }
 
 // memberToken logs the demo moderator in.
+// adminToken is a session token of the demo administrator.
+func (a *api) adminToken(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), callTimeout)
+	defer cancel()
+	s, err := a.discussion.CreateSession(ctx, &discussionv1.CreateSessionRequest{Email: "admin@demo.gemella.test", Password: demo.AccountPassword})
+	if err != nil {
+		t.Fatalf("log in the demo administrator: %v", err)
+	}
+	return s.GetToken()
+}
+
 func (a *api) memberToken(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), callTimeout)

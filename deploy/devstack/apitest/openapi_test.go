@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -36,6 +37,8 @@ func TestGETAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	}
 	w := walker{definitions: doc.Definitions}
 	moderator := a.memberToken(t)
+	// The reads of one role a moderator does not hold are read by it.
+	readers := map[string]string{"/v1/affiliationRequests": a.adminToken(t)}
 	bindings, err := gateway.Bindings()
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +82,7 @@ func TestGETAnswersMatchTheOpenAPIDocument(t *testing.T) {
 			for _, as := range []struct {
 				name   string
 				header map[string]string
-			}{{"visitor", nil}, {"moderator", map[string]string{"Authorization": "Bearer " + moderator}}} {
+			}{{"visitor", nil}, {"moderator", map[string]string{"Authorization": "Bearer " + cmp.Or(readers[tpl], moderator)}}} {
 				target := targets[tpl] + query
 				r := a.send(t, http.MethodGet, target, "", as.header)
 				want, schema := http.StatusOK, schema

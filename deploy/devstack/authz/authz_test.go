@@ -427,6 +427,7 @@ func (f *fixture) newcomer(t *testing.T) (id string, session context.Context) {
 	email := fmt.Sprintf("newcomer-%d@example.it", f.next())
 	try(f.discussion.RegisterMember(context.Background(), &discussionv1.RegisterMemberRequest{
 		Member: &discussionv1.Member{DisplayName: "Nuovo Iscritto", Email: email, OrganizationName: "Regione Marche", RoleTitle: "Funzionario"}, Password: "una password abbastanza lunga",
+		PrivacyConsent: true,
 	})).must(t, "register")
 	s := try(f.discussion.CreateSession(context.Background(), &discussionv1.CreateSessionRequest{Email: email, Password: "una password abbastanza lunga"})).must(t, "log in")
 	return s.GetMember().GetId(), auth.WithBearerToken(context.Background(), s.GetToken())
@@ -630,7 +631,7 @@ func rows() []row {
 			call: func(ctx context.Context, f *fixture, _ target) error {
 				_, err := f.discussion.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{
 					Member:   &discussionv1.Member{DisplayName: "Iscritta di prova", Email: fmt.Sprintf("iscritta-%d@example.it", f.next())},
-					Password: "una password abbastanza lunga",
+					Password: "una password abbastanza lunga", PrivacyConsent: true,
 				})
 				return err
 			}},
@@ -678,6 +679,35 @@ func rows() []row {
 			},
 			call: func(ctx context.Context, f *fixture, tg target) error {
 				_, err := f.discussion.GrantRoles(ctx, &discussionv1.GrantRolesRequest{MemberId: tg.ids["m"], Roles: []discussionv1.Role{discussionv1.Role_ROLE_MODERATOR}})
+				return err
+			}},
+		{service: "discussion", rpc: "RevokeRoles", allowed: []persona{administrator},
+			setup: func(t *testing.T, f *fixture) target {
+				id, _ := f.newcomer(t)
+				try(f.discussion.GrantRoles(f.admin, &discussionv1.GrantRolesRequest{MemberId: id, Roles: []discussionv1.Role{discussionv1.Role_ROLE_MODERATOR}})).must(t, "grant")
+				return target{ids: map[string]string{"m": id}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.discussion.RevokeRoles(ctx, &discussionv1.RevokeRolesRequest{MemberId: tg.ids["m"], Roles: []discussionv1.Role{discussionv1.Role_ROLE_MODERATOR}, Reason: "non modera più"})
+				return err
+			}},
+		{service: "discussion", rpc: "BlockMember", allowed: []persona{administrator},
+			setup: func(t *testing.T, f *fixture) target {
+				id, _ := f.newcomer(t)
+				return target{ids: map[string]string{"m": id}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.discussion.BlockMember(ctx, &discussionv1.BlockMemberRequest{MemberId: tg.ids["m"], Reason: "messaggi pubblicitari"})
+				return err
+			}},
+		{service: "discussion", rpc: "UnblockMember", allowed: []persona{administrator},
+			setup: func(t *testing.T, f *fixture) target {
+				id, _ := f.newcomer(t)
+				try(f.discussion.BlockMember(f.admin, &discussionv1.BlockMemberRequest{MemberId: id, Reason: "prova"})).must(t, "block")
+				return target{ids: map[string]string{"m": id}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.discussion.UnblockMember(ctx, &discussionv1.UnblockMemberRequest{MemberId: tg.ids["m"], Reason: "chiarito"})
 				return err
 			}},
 		{service: "discussion", rpc: "CreateThread", allowed: members,
@@ -728,6 +758,17 @@ func rows() []row {
 			},
 			call: func(ctx context.Context, f *fixture, tg target) error {
 				_, err := f.discussion.RestorePost(ctx, &discussionv1.ModeratePostRequest{Id: tg.ids["p"], Reason: "verificato"})
+				return err
+			}},
+		{service: "discussion", rpc: "DismissReports", allowed: []persona{moderator},
+			setup: func(t *testing.T, f *fixture) target {
+				p := f.post(t)
+				_, session := f.newcomer(t)
+				try(f.discussion.ReportPost(session, &discussionv1.ReportPostRequest{Id: p.GetId(), Reason: "fuori tema"})).must(t, "report")
+				return target{ids: map[string]string{"p": p.GetId()}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.discussion.DismissReports(ctx, &discussionv1.ModeratePostRequest{Id: tg.ids["p"], Reason: "segnalazione infondata"})
 				return err
 			}},
 		{service: "discussion", rpc: "SubmitStory", allowed: members,

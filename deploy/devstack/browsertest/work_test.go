@@ -100,8 +100,10 @@ func TestEditorPostsANeedAndProposesATwinningFromAMatch(t *testing.T) {
 	}
 }
 
-// The administrator verifies a pending affiliation from /admin; the member
-// is then an editor and creates a practice.
+// The administrator verifies a pending affiliation from /admin, which
+// makes the member an editor, grants and revokes a role with a reason, and
+// reads every decision on the member's page; the new editor then creates a
+// practice.
 func TestAdministratorVerifiesAnAffiliationAndTheEditorCreatesAPractice(t *testing.T) {
 	tb := newTab(t)
 	m := registerAndLogIn(tb)
@@ -129,6 +131,36 @@ func TestAdministratorVerifiesAnAffiliationAndTheEditorCreatesAPractice(t *testi
 	if got := tb.text("[data-testid=member-affiliations]"); !strings.Contains(got, "verificata") || !strings.Contains(got, "Demo Amministratrice") {
 		tb.errorf("the member's page does not record who verified the affiliation: %q", got)
 	}
+	if got := tb.text("[data-testid=member-decisions]"); !strings.Contains(got, "Affiliazione a Comune di Firenze verificata da Demo Amministratrice") {
+		tb.errorf("the decisions on the member do not name the verification: %q", got)
+	}
+	tb.tap("#f-role-ROLE_MODERATOR")
+	tb.fill(map[string]string{"#f-grant-reason": "Modera il forum della Toscana"})
+	tb.click("[data-testid=grant-form] button[type=submit]")
+	if got := tb.text(".alert"); !strings.Contains(got, "Ruoli assegnati") {
+		tb.fatalf("granting a role did not work: %q", got)
+	}
+	tb.tap("#f-revoke-ROLE_MODERATOR")
+	tb.click("[data-testid=revoke-form] button[type=submit]")
+	if got := tb.text("[data-testid=revoke-form]"); !strings.Contains(got, "Campo obbligatorio") {
+		tb.fatalf("a revocation without a reason is not refused by the form: %q", got)
+	}
+	tb.tap("#f-revoke-ROLE_MODERATOR")
+	tb.fill(map[string]string{"#f-revoke-reason": "Il forum ha già chi modera"})
+	tb.click("[data-testid=revoke-form] button[type=submit]")
+	if got := tb.text(".alert"); !strings.Contains(got, "Ruoli revocati") {
+		tb.fatalf("revoking a role did not work: %q", got)
+	}
+	decisions := tb.text("[data-testid=member-decisions]")
+	for _, want := range []string{
+		"Ruolo «moderazione» revocato da Demo Amministratrice", "motivo: Il forum ha già chi modera",
+		"Ruolo «moderazione» assegnato da Demo Amministratrice", "motivo: Modera il forum della Toscana",
+	} {
+		if !strings.Contains(decisions, want) {
+			tb.errorf("the member's decisions lack %q: %q", want, decisions)
+		}
+	}
+	tb.screenshot("member-decisions")
 	tb.checkAccessibility("member")
 
 	logInAs(tb, m.email, m.password)
@@ -162,7 +194,7 @@ func TestModeratorHidesAReportedPostAndRestoresItFromTheQueue(t *testing.T) {
 	tb.waitText("[data-testid=posts]", body)
 	postID := eval[string](tb, fmt.Sprintf(`Array.from(document.querySelectorAll("[data-testid=posts] > li")).find(li => li.textContent.includes(%s)).id.replace("post-", "")`, js(body)))
 
-	registerAndLogIn(tb)
+	reporter := registerAndLogIn(tb)
 	tb.visit(thread)
 	post := "#post-" + postID
 	tb.tap(post + " details.portal-report summary")
@@ -180,6 +212,9 @@ func TestModeratorHidesAReportedPostAndRestoresItFromTheQueue(t *testing.T) {
 	if got := tb.text("[data-testid=moderation-reported] " + queued); !strings.Contains(got, body) {
 		tb.fatalf("the reported post is not in the queue: %q", tb.text("[data-testid=moderation-reported]"))
 	}
+	if got := tb.text("[data-testid=moderation-reported] " + queued + " [data-testid=reports]"); !strings.Contains(got, reporter.name) || !strings.Contains(got, "pubblicità di corsi") {
+		tb.fatalf("the queue does not say who reported the post and why: %q", got)
+	}
 	tb.checkAccessibility("moderation")
 	tb.fill(map[string]string{"[data-testid=moderation-reported] " + queued + " input[name=reason]": "Pubblicità"})
 	tb.click("[data-testid=moderation-reported] " + queued + " [data-testid=hide]")
@@ -187,7 +222,7 @@ func TestModeratorHidesAReportedPostAndRestoresItFromTheQueue(t *testing.T) {
 		tb.fatalf("hiding did not work: %q", got)
 	}
 	hidden := "[data-testid=moderation-hidden] " + queued
-	if got := tb.text(hidden); !strings.Contains(got, "Nascosto da chi modera. Motivo: Pubblicità") {
+	if got := tb.text(hidden); !strings.Contains(got, "Nascosto da te. Motivo: Pubblicità") {
 		tb.fatalf("the hidden post is not in the queue with its reason: %q", tb.text("[data-testid=moderation-hidden]"))
 	}
 	tb.screenshot("moderation")
@@ -196,6 +231,17 @@ func TestModeratorHidesAReportedPostAndRestoresItFromTheQueue(t *testing.T) {
 	if got := tb.text(".alert"); !strings.Contains(got, "Messaggio ripristinato") {
 		tb.fatalf("restoring did not work: %q", got)
 	}
+	if got := tb.text(queued); got != "" {
+		tb.errorf("the restored post is still in the queue: %q", got)
+	}
+	entries := eval[string](tb, fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).map(e => e.textContent).join(" | ")`,
+		js(fmt.Sprintf("[data-testid=log-entry][data-post=%q]", postID))))
+	for _, want := range []string{"Messaggio ripristinato da Demo Moderatore", "motivo: Era un annuncio del Comune", "Messaggio nascosto da Demo Moderatore", "motivo: Pubblicità"} {
+		if !strings.Contains(entries, want) {
+			tb.errorf("the moderation log lacks %q: %q", want, entries)
+		}
+	}
+	tb.checkAccessibility("moderation log")
 	tb.visit(thread)
 	if got := tb.text(post); !strings.Contains(got, body) || !strings.Contains(got, "Ripristinato da chi modera") {
 		tb.errorf("the restored post reads %q", got)

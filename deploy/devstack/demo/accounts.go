@@ -89,7 +89,7 @@ func loadAccount(ctx context.Context, d discussionv1.DiscussionServiceClient, or
 		profile.OrganizationId = orgs[a.EditorOf[0]]
 	}
 	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
-	_, err := d.RegisterMember(withoutToken(callCtx), &discussionv1.RegisterMemberRequest{Member: profile, Password: AccountPassword})
+	_, err := d.RegisterMember(withoutToken(callCtx), &discussionv1.RegisterMemberRequest{Member: profile, Password: AccountPassword, PrivacyConsent: true})
 	cancel()
 	if err != nil && status.Code(err) != codes.AlreadyExists {
 		return fmt.Errorf("register: %w", err)

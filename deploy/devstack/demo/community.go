@@ -195,7 +195,7 @@ func registerDemoMember(ctx context.Context, d discussionv1.DiscussionServiceCli
 	defer cancel()
 	_, err := d.RegisterMember(callCtx, &discussionv1.RegisterMemberRequest{
 		Member:   &discussionv1.Member{DisplayName: m.name, Email: m.email, OrganizationName: m.organization, RoleTitle: m.roleTitle},
-		Password: DemoPassword,
+		Password: DemoPassword, PrivacyConsent: true,
 	})
 	if status.Code(err) == codes.AlreadyExists {
 		return nil

@@ -239,7 +239,7 @@ func startService(ctx context.Context, cfg service.Config, o Options) (*running,
 	for i, email := range emails {
 		_, err := r.client.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{
 			Member:   &discussionv1.Member{DisplayName: fmt.Sprintf("Membro %d", i), Email: email, OrganizationName: "Regione Toscana", RoleTitle: "Funzionario"},
-			Password: benchPassword,
+			Password: benchPassword, PrivacyConsent: true,
 		})
 		if err != nil {
 			r.stop()

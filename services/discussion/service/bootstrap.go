@@ -9,7 +9,6 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/password"
 	"github.com/gemella/gemella/services/platform/config"
-	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/mongox"
 )
 
@@ -94,7 +93,7 @@ func BootstrapAdministrator(ctx context.Context, cfg Config, req BootstrapReques
 		return BootstrapResult{}, err
 	}
 	a := app.New(app.Deps{
-		Members:   adapters.NewMemberMongoRepository(db, adapters.EncodeMemberEvent, nil, &doclock.Locks{}),
+		Members:   adapters.NewMongoRepositories(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg.Mongo)}).Members,
 		Bootstrap: adapters.NewBootstrapMongoStore(db),
 		Passwords: hasher,
 	})

@@ -25,6 +25,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/ports"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
+	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
@@ -302,21 +303,18 @@ func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
 func repositories(p servicekit.Ports) app.Deps {
 	if p.InMemory() {
 		return app.Deps{
-			Members:  adapters.NewMemberMemoryRepository(),
-			Logins:   adapters.NewLoginMemoryRepository(),
-			Threads:  adapters.NewThreadMemoryRepository(),
-			Posts:    adapters.NewPostMemoryRepository(),
-			Stories:  adapters.NewStoryMemoryRepository(),
-			Sessions: adapters.NewSessionMemoryRepository(),
+			Members:    adapters.NewMemberMemoryRepository(),
+			Logins:     adapters.NewLoginMemoryRepository(),
+			Threads:    adapters.NewThreadMemoryRepository(),
+			Posts:      adapters.NewPostMemoryRepository(),
+			Stories:    adapters.NewStoryMemoryRepository(),
+			Sessions:   adapters.NewSessionMemoryRepository(),
+			Moderation: adapters.NewModerationMemoryRepository(),
 		}
 	}
+	m := adapters.NewMongoRepositories(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
 	return app.Deps{
-		Members:  adapters.NewMemberMongoRepository(p.DB, adapters.EncodeMemberEvent, p.Notify, p.Locks),
-		Logins:   adapters.NewLoginMongoRepository(p.DB, p.Locks),
-		Threads:  adapters.NewThreadMongoRepository(p.DB, adapters.EncodeThreadEvent, p.Notify, p.Locks),
-		Posts:    adapters.NewPostMongoRepository(p.DB, adapters.EncodePostEvent, p.Notify, p.Locks),
-		Stories:  adapters.NewStoryMongoRepository(p.DB, adapters.EncodeStoryEvent, p.Notify, p.Locks),
-		Sessions: adapters.NewSessionMongoRepository(p.DB, p.Locks),
+		Members: m.Members, Logins: m.Logins, Threads: m.Threads, Posts: m.Posts, Stories: m.Stories, Sessions: m.Sessions, Moderation: m.Moderation,
 	}
 }
 

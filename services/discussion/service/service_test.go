@@ -249,14 +249,14 @@ func TestCommunityOverTheGateway(t *testing.T) {
 	for _, p := range people {
 		r := anon.must(200, "POST", "/v1/members", map[string]any{
 			"member":   map[string]any{"display_name": p.name, "email": p.email, "organization_name": p.org, "role_title": p.role},
-			"password": password,
+			"password": password, "privacy_consent": true,
 		})
 		if r.str("email") != p.email || strings.Contains(r.raw, "password") || strings.Contains(r.raw, "argon2") {
 			t.Fatalf("registration answer: %s", r.raw)
 		}
 		ids[p.email] = r.str("id")
 	}
-	dup := anon.do("POST", "/v1/members", map[string]any{"member": map[string]any{"display_name": "Altra", "email": "CHIARA.BELLINI@example.it"}, "password": password})
+	dup := anon.do("POST", "/v1/members", map[string]any{"member": map[string]any{"display_name": "Altra", "email": "CHIARA.BELLINI@example.it"}, "password": password, "privacy_consent": true})
 	if dup.status != 409 || dup.errorStatus() != "ALREADY_EXISTS" {
 		t.Fatalf("same e-mail again: %s", dup.raw)
 	}
@@ -316,11 +316,14 @@ func TestCommunityOverTheGateway(t *testing.T) {
 
 	// Three members report the first post: it is hidden pending review.
 	bruno.must(200, "POST", "/v1/posts/"+postID+":report", map[string]any{"reason": "fuori tema"})
-	if r := bruno.do("POST", "/v1/posts/"+postID+":report", map[string]any{}); r.status != 409 {
+	if r := bruno.do("POST", "/v1/posts/"+postID+":report", map[string]any{"reason": "ancora"}); r.status != 409 {
 		t.Fatalf("reporting twice: %s", r.raw)
 	}
-	carla.must(200, "POST", "/v1/posts/"+postID+":report", map[string]any{})
-	hidden := davide.must(200, "POST", "/v1/posts/"+postID+":report", map[string]any{})
+	if r := carla.do("POST", "/v1/posts/"+postID+":report", map[string]any{}); r.status != 400 || !strings.Contains(r.raw, "reason") {
+		t.Fatalf("a report without a reason: %s", r.raw)
+	}
+	carla.must(200, "POST", "/v1/posts/"+postID+":report", map[string]any{"reason": "offensivo"})
+	hidden := davide.must(200, "POST", "/v1/posts/"+postID+":report", map[string]any{"reason": "pubblicità"})
 	if hidden.str("state") != "POST_STATE_HIDDEN" || hidden.str("body") != "" {
 		t.Fatalf("after the third report: %s", hidden.raw)
 	}
@@ -341,8 +344,14 @@ func TestCommunityOverTheGateway(t *testing.T) {
 		t.Fatalf("the moderator does not see the hidden post: %v", p)
 	}
 	queue := marta.must(200, "GET", "/v1/moderation/posts", nil).list("posts")
-	if len(queue) != 1 || queue[0]["id"] != postID || queue[0]["report_count"] != float64(3) {
+	if len(queue) != 1 || queue[0]["id"] != postID || queue[0]["report_count"] != float64(3) || queue[0]["moderated_by"] != "reports" {
 		t.Fatalf("moderation queue: %v", queue)
+	}
+	if reports, _ := queue[0]["reports"].([]any); len(reports) != 3 || reports[0].(map[string]any)["reason"] != "fuori tema" || reports[0].(map[string]any)["member_name"] == "" {
+		t.Fatalf("the queue does not say who reported and why: %v", queue[0]["reports"])
+	}
+	if p := postIDs(marta)[postID]; p["reports"] == nil {
+		t.Fatalf("the moderator's thread view has no reports: %v", p)
 	}
 	if r := chiara.do("POST", "/v1/posts/"+postID+":restore", map[string]any{"reason": "è mio"}); r.status != 403 {
 		t.Fatalf("a member restores: %s", r.raw)
@@ -356,6 +365,17 @@ func TestCommunityOverTheGateway(t *testing.T) {
 	}
 	if _, shown := postIDs(anon)[postID]; !shown {
 		t.Fatal("a restored post is not shown")
+	}
+	if r := marta.do("POST", "/v1/posts/"+postID+":dismissReports", map[string]any{"reason": "già visto"}); r.status != 409 {
+		t.Fatalf("dismissing reports already reviewed: %d %s", r.status, r.raw)
+	}
+	if r := chiara.do("GET", "/v1/moderation/log", nil); r.status != 403 {
+		t.Fatalf("a member reads the moderation log: %d %s", r.status, r.raw)
+	}
+	entries := marta.must(200, "GET", "/v1/moderation/log", nil).list("entries")
+	if len(entries) != 2 || entries[0]["action"] != "MODERATION_ACTION_RESTORED" || entries[0]["reason"] != "Nessuna regola violata" ||
+		entries[0]["moderator_name"] == "" || entries[1]["action"] != "MODERATION_ACTION_HIDDEN_BY_REPORTS" {
+		t.Fatalf("moderation log: %v", entries)
 	}
 
 	// Active content typed into a post never reaches the HTML.
@@ -617,7 +637,7 @@ func TestSessionsRefreshAndEndOverTheGateway(t *testing.T) {
 	var ids []string
 	for _, p := range people[:2] {
 		r := anon.must(200, "POST", "/v1/members", map[string]any{
-			"member": map[string]any{"display_name": p.name, "email": p.email, "organization_name": p.org, "role_title": p.role}, "password": password,
+			"member": map[string]any{"display_name": p.name, "email": p.email, "organization_name": p.org, "role_title": p.role}, "password": password, "privacy_consent": true,
 		})
 		ids = append(ids, r.str("id"))
 	}
@@ -675,6 +695,45 @@ func TestSessionsRefreshAndEndOverTheGateway(t *testing.T) {
 	if r := anon.do("POST", "/v1/sessions:refresh", map[string]any{}); r.status != 401 {
 		t.Fatalf("anonymous refresh: %d %s", r.status, r.raw)
 	}
+
+	// Revoking a role ends the member's sessions at once, and says so in
+	// the member's decisions.
+	third := rest{t: t, base: base, token: anon.must(200, "POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password}).str("token")}
+	third.must(200, "GET", "/v1/me", nil)
+	if r := admin.do("POST", "/v1/members/"+ids[1]+":revokeRoles", map[string]any{"roles": []string{"ROLE_MODERATOR"}}); r.status != 400 || !strings.Contains(r.raw, "reason") {
+		t.Fatalf("revoking without a reason: %d %s", r.status, r.raw)
+	}
+	if r := third.do("POST", "/v1/members/"+ids[1]+":revokeRoles", map[string]any{"roles": []string{"ROLE_MODERATOR"}, "reason": "x"}); r.status != 403 {
+		t.Fatalf("a member revokes: %d %s", r.status, r.raw)
+	}
+	revoked := admin.must(200, "POST", "/v1/members/"+ids[1]+":revokeRoles", map[string]any{"roles": []string{"ROLE_MODERATOR"}, "reason": "non modera più"})
+	decisions, _ := revoked.body["decisions"].([]any)
+	if len(decisions) != 2 || decisions[0].(map[string]any)["kind"] != "DECISION_KIND_ROLE_REVOKED" || decisions[0].(map[string]any)["reason"] != "non modera più" {
+		t.Fatalf("the revocation is not recorded: %s", revoked.raw)
+	}
+	if r := third.do("GET", "/v1/me", nil); r.status != 401 {
+		t.Fatalf("a session outlived the revocation of a role: %d %s", r.status, r.raw)
+	}
+	// A blocked member cannot log in until unblocked.
+	fourth := rest{t: t, base: base, token: anon.must(200, "POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password}).str("token")}
+	blocked := admin.must(200, "POST", "/v1/members/"+ids[1]+":block", map[string]any{"reason": "messaggi pubblicitari"})
+	if blocked.body["blocked"] != true {
+		t.Fatalf("block: %s", blocked.raw)
+	}
+	if r := fourth.do("GET", "/v1/me", nil); r.status != 401 {
+		t.Fatalf("a session outlived the block: %d %s", r.status, r.raw)
+	}
+	if r := anon.do("POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password}); r.status != 403 || !strings.Contains(r.raw, "MEMBER_BLOCKED") {
+		t.Fatalf("a blocked member's log-in: %d %s", r.status, r.raw)
+	}
+	admin.must(200, "POST", "/v1/members/"+ids[1]+":unblock", map[string]any{})
+	anon.must(200, "POST", "/v1/sessions", map[string]any{"email": people[1].email, "password": password})
+	if r := admin.do("GET", "/v1/affiliationRequests", nil); r.status != 200 {
+		t.Fatalf("affiliation requests: %d %s", r.status, r.raw)
+	}
+	if r := third.do("GET", "/v1/affiliationRequests", nil); r.status != 401 && r.status != 403 {
+		t.Fatalf("a member lists affiliation requests: %d %s", r.status, r.raw)
+	}
 }
 
 func TestTokensOfThePreviousKeyStayValidDuringARotation(t *testing.T) {
@@ -683,7 +742,7 @@ func TestTokensOfThePreviousKeyStayValidDuringARotation(t *testing.T) {
 	ctx := context.Background()
 	if _, err := client.RegisterMember(ctx, &discussionv1.RegisterMemberRequest{
 		Member:   &discussionv1.Member{DisplayName: people[2].name, Email: people[2].email, OrganizationName: people[2].org, RoleTitle: people[2].role},
-		Password: password,
+		Password: password, PrivacyConsent: true,
 	}); err != nil {
 		t.Fatal(err)
 	}

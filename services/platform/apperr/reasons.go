@@ -67,6 +67,7 @@ const (
 	ReasonPracticeNotPublished   Reason = "PRACTICE_NOT_PUBLISHED"
 	ReasonTransfersOpen          Reason = "TRANSFERS_WITHOUT_OUTCOME"
 	ReasonOwnPostReport          Reason = "OWN_POST_REPORT"
+	ReasonOwnRoleRevoke          Reason = "OWN_ROLE_REVOKE"
 	ReasonSessionNotRefreshable  Reason = "SESSION_NOT_REFRESHABLE"
 	ReasonStaleEtag              Reason = "STALE_ETAG"
 	ReasonConcurrentUpdate       Reason = "CONCURRENT_UPDATE"
@@ -74,6 +75,7 @@ const (
 	ReasonRoleRequired           Reason = "ROLE_REQUIRED"
 	ReasonNotAuthor              Reason = "NOT_AUTHOR"
 	ReasonNotAnEditor            Reason = "NOT_AN_EDITOR"
+	ReasonMemberBlocked          Reason = "MEMBER_BLOCKED"
 	ReasonCSRFTokenMissing       Reason = "CSRF_TOKEN_MISSING"
 	ReasonAuthenticationRequired Reason = "AUTHENTICATION_REQUIRED"
 	ReasonBadCredentials         Reason = "BAD_CREDENTIALS"
@@ -144,6 +146,7 @@ var registry = []ReasonInfo{
 	{ReasonPracticeNotPublished, 409, "Only a published practice can be offered or transferred."},
 	{ReasonTransfersOpen, 409, "A twinning cannot be completed while transfers have no outcome."},
 	{ReasonOwnPostReport, 409, "A member cannot report their own post."},
+	{ReasonOwnRoleRevoke, 409, "An administrator cannot revoke their own administrator role: another administrator must."},
 	{ReasonSessionNotRefreshable, 409, "The token was not issued by a log-in, so there is no session to refresh."},
 	{ReasonStaleEtag, 412, "The etag sent is not the current one: someone changed the resource; reload and retry."},
 	{ReasonConcurrentUpdate, 412, "Others are changing the resource right now: retry."},
@@ -152,6 +155,7 @@ var registry = []ReasonInfo{
 	{ReasonRoleRequired, 403, "This needs a role the caller does not have (coordinator, moderator, administrator)."},
 	{ReasonNotAuthor, 403, "Only the author may change or delete this."},
 	{ReasonNotAnEditor, 403, "Only a verified editor of the organisation may do this."},
+	{ReasonMemberBlocked, 403, "An administrator blocked this account: it cannot log in."},
 	{ReasonCSRFTokenMissing, 403, "A write authenticated by the session cookie must repeat the gemella_csrf cookie in the X-CSRF-Token header."},
 
 	{ReasonAuthenticationRequired, 401, "This needs a valid session token: log in first."},

@@ -138,6 +138,67 @@ func (AffiliationStatus) EnumDescriptor() ([]byte, []int) {
 	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{1}
 }
 
+type DecisionKind int32
+
+const (
+	DecisionKind_DECISION_KIND_UNSPECIFIED          DecisionKind = 0
+	DecisionKind_DECISION_KIND_ROLE_GRANTED         DecisionKind = 1
+	DecisionKind_DECISION_KIND_ROLE_REVOKED         DecisionKind = 2
+	DecisionKind_DECISION_KIND_AFFILIATION_VERIFIED DecisionKind = 3
+	DecisionKind_DECISION_KIND_AFFILIATION_REFUSED  DecisionKind = 4
+	DecisionKind_DECISION_KIND_BLOCKED              DecisionKind = 5
+	DecisionKind_DECISION_KIND_UNBLOCKED            DecisionKind = 6
+)
+
+// Enum value maps for DecisionKind.
+var (
+	DecisionKind_name = map[int32]string{
+		0: "DECISION_KIND_UNSPECIFIED",
+		1: "DECISION_KIND_ROLE_GRANTED",
+		2: "DECISION_KIND_ROLE_REVOKED",
+		3: "DECISION_KIND_AFFILIATION_VERIFIED",
+		4: "DECISION_KIND_AFFILIATION_REFUSED",
+		5: "DECISION_KIND_BLOCKED",
+		6: "DECISION_KIND_UNBLOCKED",
+	}
+	DecisionKind_value = map[string]int32{
+		"DECISION_KIND_UNSPECIFIED":          0,
+		"DECISION_KIND_ROLE_GRANTED":         1,
+		"DECISION_KIND_ROLE_REVOKED":         2,
+		"DECISION_KIND_AFFILIATION_VERIFIED": 3,
+		"DECISION_KIND_AFFILIATION_REFUSED":  4,
+		"DECISION_KIND_BLOCKED":              5,
+		"DECISION_KIND_UNBLOCKED":            6,
+	}
+)
+
+func (x DecisionKind) Enum() *DecisionKind {
+	p := new(DecisionKind)
+	*p = x
+	return p
+}
+
+func (x DecisionKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DecisionKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_gemella_discussion_v1_discussion_proto_enumTypes[2].Descriptor()
+}
+
+func (DecisionKind) Type() protoreflect.EnumType {
+	return &file_gemella_discussion_v1_discussion_proto_enumTypes[2]
+}
+
+func (x DecisionKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DecisionKind.Descriptor instead.
+func (DecisionKind) EnumDescriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{2}
+}
+
 type Scope int32
 
 const (
@@ -174,11 +235,11 @@ func (x Scope) String() string {
 }
 
 func (Scope) Descriptor() protoreflect.EnumDescriptor {
-	return file_gemella_discussion_v1_discussion_proto_enumTypes[2].Descriptor()
+	return file_gemella_discussion_v1_discussion_proto_enumTypes[3].Descriptor()
 }
 
 func (Scope) Type() protoreflect.EnumType {
-	return &file_gemella_discussion_v1_discussion_proto_enumTypes[2]
+	return &file_gemella_discussion_v1_discussion_proto_enumTypes[3]
 }
 
 func (x Scope) Number() protoreflect.EnumNumber {
@@ -187,7 +248,7 @@ func (x Scope) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Scope.Descriptor instead.
 func (Scope) EnumDescriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{2}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{3}
 }
 
 type PostState int32
@@ -228,11 +289,11 @@ func (x PostState) String() string {
 }
 
 func (PostState) Descriptor() protoreflect.EnumDescriptor {
-	return file_gemella_discussion_v1_discussion_proto_enumTypes[3].Descriptor()
+	return file_gemella_discussion_v1_discussion_proto_enumTypes[4].Descriptor()
 }
 
 func (PostState) Type() protoreflect.EnumType {
-	return &file_gemella_discussion_v1_discussion_proto_enumTypes[3]
+	return &file_gemella_discussion_v1_discussion_proto_enumTypes[4]
 }
 
 func (x PostState) Number() protoreflect.EnumNumber {
@@ -241,7 +302,63 @@ func (x PostState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PostState.Descriptor instead.
 func (PostState) EnumDescriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{3}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
+}
+
+type ModerationAction int32
+
+const (
+	ModerationAction_MODERATION_ACTION_UNSPECIFIED       ModerationAction = 0
+	ModerationAction_MODERATION_ACTION_HIDDEN            ModerationAction = 1
+	ModerationAction_MODERATION_ACTION_RESTORED          ModerationAction = 2
+	ModerationAction_MODERATION_ACTION_REPORTS_DISMISSED ModerationAction = 3
+	// The members' reports reached the threshold and hid the post.
+	ModerationAction_MODERATION_ACTION_HIDDEN_BY_REPORTS ModerationAction = 4
+)
+
+// Enum value maps for ModerationAction.
+var (
+	ModerationAction_name = map[int32]string{
+		0: "MODERATION_ACTION_UNSPECIFIED",
+		1: "MODERATION_ACTION_HIDDEN",
+		2: "MODERATION_ACTION_RESTORED",
+		3: "MODERATION_ACTION_REPORTS_DISMISSED",
+		4: "MODERATION_ACTION_HIDDEN_BY_REPORTS",
+	}
+	ModerationAction_value = map[string]int32{
+		"MODERATION_ACTION_UNSPECIFIED":       0,
+		"MODERATION_ACTION_HIDDEN":            1,
+		"MODERATION_ACTION_RESTORED":          2,
+		"MODERATION_ACTION_REPORTS_DISMISSED": 3,
+		"MODERATION_ACTION_HIDDEN_BY_REPORTS": 4,
+	}
+)
+
+func (x ModerationAction) Enum() *ModerationAction {
+	p := new(ModerationAction)
+	*p = x
+	return p
+}
+
+func (x ModerationAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ModerationAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_gemella_discussion_v1_discussion_proto_enumTypes[5].Descriptor()
+}
+
+func (ModerationAction) Type() protoreflect.EnumType {
+	return &file_gemella_discussion_v1_discussion_proto_enumTypes[5]
+}
+
+func (x ModerationAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ModerationAction.Descriptor instead.
+func (ModerationAction) EnumDescriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{5}
 }
 
 type StoryStatus int32
@@ -280,11 +397,11 @@ func (x StoryStatus) String() string {
 }
 
 func (StoryStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_gemella_discussion_v1_discussion_proto_enumTypes[4].Descriptor()
+	return file_gemella_discussion_v1_discussion_proto_enumTypes[6].Descriptor()
 }
 
 func (StoryStatus) Type() protoreflect.EnumType {
-	return &file_gemella_discussion_v1_discussion_proto_enumTypes[4]
+	return &file_gemella_discussion_v1_discussion_proto_enumTypes[6]
 }
 
 func (x StoryStatus) Number() protoreflect.EnumNumber {
@@ -293,7 +410,7 @@ func (x StoryStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use StoryStatus.Descriptor instead.
 func (StoryStatus) EnumDescriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{6}
 }
 
 type Affiliation struct {
@@ -400,6 +517,17 @@ type Member struct {
 	JoinTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=join_time,json=joinTime,proto3" json:"join_time,omitempty"`
 	// Output only.
 	LastLoginTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_login_time,json=lastLoginTime,proto3" json:"last_login_time,omitempty"`
+	// Output only: when the member accepted the privacy notice at sign-up.
+	// Shown only to the member and administrators.
+	PrivacyConsentTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=privacy_consent_time,json=privacyConsentTime,proto3" json:"privacy_consent_time,omitempty"`
+	// Output only: every role granted or revoked and every affiliation
+	// decided, newest first (the newest 200). Shown only to the member,
+	// administrators and coordinators.
+	Decisions []*MemberDecision `protobuf:"bytes,12,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	// Output only: an administrator blocked the member, who cannot log in.
+	// Shown only to the member and administrators.
+	Blocked       bool                   `protobuf:"varint,13,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	BlockTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=block_time,json=blockTime,proto3" json:"block_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -504,18 +632,146 @@ func (x *Member) GetLastLoginTime() *timestamppb.Timestamp {
 	return nil
 }
 
-type RegisterMemberRequest struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Member *Member                `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
-	// At least 12 characters.
-	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+func (x *Member) GetPrivacyConsentTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PrivacyConsentTime
+	}
+	return nil
+}
+
+func (x *Member) GetDecisions() []*MemberDecision {
+	if x != nil {
+		return x.Decisions
+	}
+	return nil
+}
+
+func (x *Member) GetBlocked() bool {
+	if x != nil {
+		return x.Blocked
+	}
+	return false
+}
+
+func (x *Member) GetBlockTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BlockTime
+	}
+	return nil
+}
+
+// One decision about a member: who took it, when, what and why.
+type MemberDecision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  DecisionKind           `protobuf:"varint,1,opt,name=kind,proto3,enum=gemella.discussion.v1.DecisionKind" json:"kind,omitempty"`
+	// The role granted or revoked.
+	Role Role `protobuf:"varint,2,opt,name=role,proto3,enum=gemella.discussion.v1.Role" json:"role,omitempty"`
+	// The organisation of the affiliation decided.
+	OrganizationId string `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The deciding member's id, or "system:<name>" for the platform itself.
+	DecidedBy string `protobuf:"bytes,4,opt,name=decided_by,json=decidedBy,proto3" json:"decided_by,omitempty"`
+	// The deciding member's display name at the time; empty for the platform.
+	DecidedByName string                 `protobuf:"bytes,5,opt,name=decided_by_name,json=decidedByName,proto3" json:"decided_by_name,omitempty"`
+	DecideTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *MemberDecision) Reset() {
+	*x = MemberDecision{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberDecision) ProtoMessage() {}
+
+func (x *MemberDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberDecision.ProtoReflect.Descriptor instead.
+func (*MemberDecision) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MemberDecision) GetKind() DecisionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return DecisionKind_DECISION_KIND_UNSPECIFIED
+}
+
+func (x *MemberDecision) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *MemberDecision) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *MemberDecision) GetDecidedBy() string {
+	if x != nil {
+		return x.DecidedBy
+	}
+	return ""
+}
+
+func (x *MemberDecision) GetDecidedByName() string {
+	if x != nil {
+		return x.DecidedByName
+	}
+	return ""
+}
+
+func (x *MemberDecision) GetDecideTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecideTime
+	}
+	return nil
+}
+
+func (x *MemberDecision) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RegisterMemberRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Member *Member                `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	// At least 12 characters.
+	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// The person accepts the privacy notice; must be true. The member
+	// records when (privacy_consent_time).
+	PrivacyConsent bool `protobuf:"varint,3,opt,name=privacy_consent,json=privacyConsent,proto3" json:"privacy_consent,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
 func (x *RegisterMemberRequest) Reset() {
 	*x = RegisterMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[2]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +783,7 @@ func (x *RegisterMemberRequest) String() string {
 func (*RegisterMemberRequest) ProtoMessage() {}
 
 func (x *RegisterMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[2]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +796,7 @@ func (x *RegisterMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterMemberRequest.ProtoReflect.Descriptor instead.
 func (*RegisterMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{2}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RegisterMemberRequest) GetMember() *Member {
@@ -557,6 +813,13 @@ func (x *RegisterMemberRequest) GetPassword() string {
 	return ""
 }
 
+func (x *RegisterMemberRequest) GetPrivacyConsent() bool {
+	if x != nil {
+		return x.PrivacyConsent
+	}
+	return false
+}
+
 type CreateSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
@@ -567,7 +830,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[3]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +842,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[3]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +855,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{3}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateSessionRequest) GetEmail() string {
@@ -618,7 +881,7 @@ type RefreshSessionRequest struct {
 
 func (x *RefreshSessionRequest) Reset() {
 	*x = RefreshSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +893,7 @@ func (x *RefreshSessionRequest) String() string {
 func (*RefreshSessionRequest) ProtoMessage() {}
 
 func (x *RefreshSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +906,7 @@ func (x *RefreshSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshSessionRequest.ProtoReflect.Descriptor instead.
 func (*RefreshSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{5}
 }
 
 // The session to end is the caller's own (the Authorization header).
@@ -655,7 +918,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +930,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +943,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{5}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{6}
 }
 
 type GrantRolesRequest struct {
@@ -688,14 +951,16 @@ type GrantRolesRequest struct {
 	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// ROLE_COORDINATOR, ROLE_MODERATOR or ROLE_ADMINISTRATOR; members hold
 	// ROLE_MEMBER already, and ROLE_EDITOR follows a verified affiliation.
-	Roles         []Role `protobuf:"varint,2,rep,packed,name=roles,proto3,enum=gemella.discussion.v1.Role" json:"roles,omitempty"`
+	Roles []Role `protobuf:"varint,2,rep,packed,name=roles,proto3,enum=gemella.discussion.v1.Role" json:"roles,omitempty"`
+	// Why, recorded with the grant; optional.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GrantRolesRequest) Reset() {
 	*x = GrantRolesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +972,7 @@ func (x *GrantRolesRequest) String() string {
 func (*GrantRolesRequest) ProtoMessage() {}
 
 func (x *GrantRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +985,7 @@ func (x *GrantRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantRolesRequest.ProtoReflect.Descriptor instead.
 func (*GrantRolesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{6}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GrantRolesRequest) GetMemberId() string {
@@ -737,6 +1002,346 @@ func (x *GrantRolesRequest) GetRoles() []Role {
 	return nil
 }
 
+func (x *GrantRolesRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RevokeRolesRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// ROLE_COORDINATOR, ROLE_MODERATOR or ROLE_ADMINISTRATOR.
+	Roles []Role `protobuf:"varint,2,rep,packed,name=roles,proto3,enum=gemella.discussion.v1.Role" json:"roles,omitempty"`
+	// Why, recorded with the revocation.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeRolesRequest) Reset() {
+	*x = RevokeRolesRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeRolesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeRolesRequest) ProtoMessage() {}
+
+func (x *RevokeRolesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeRolesRequest.ProtoReflect.Descriptor instead.
+func (*RevokeRolesRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RevokeRolesRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *RevokeRolesRequest) GetRoles() []Role {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *RevokeRolesRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type BlockMemberRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Why, recorded with the decision.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockMemberRequest) Reset() {
+	*x = BlockMemberRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockMemberRequest) ProtoMessage() {}
+
+func (x *BlockMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockMemberRequest.ProtoReflect.Descriptor instead.
+func (*BlockMemberRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *BlockMemberRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *BlockMemberRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type UnblockMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnblockMemberRequest) Reset() {
+	*x = UnblockMemberRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnblockMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnblockMemberRequest) ProtoMessage() {}
+
+func (x *UnblockMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnblockMemberRequest.ProtoReflect.Descriptor instead.
+func (*UnblockMemberRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UnblockMemberRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *UnblockMemberRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ListAffiliationRequestsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAffiliationRequestsRequest) Reset() {
+	*x = ListAffiliationRequestsRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAffiliationRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAffiliationRequestsRequest) ProtoMessage() {}
+
+func (x *ListAffiliationRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAffiliationRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListAffiliationRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListAffiliationRequestsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAffiliationRequestsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A member's pending request to speak for an organisation.
+type AffiliationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member (the e-mail for administrators only).
+	Member         *Member                `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	OrganizationId string                 `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	RequestTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AffiliationRequest) Reset() {
+	*x = AffiliationRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AffiliationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AffiliationRequest) ProtoMessage() {}
+
+func (x *AffiliationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AffiliationRequest.ProtoReflect.Descriptor instead.
+func (*AffiliationRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AffiliationRequest) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+func (x *AffiliationRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *AffiliationRequest) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
+type ListAffiliationRequestsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Requests      []*AffiliationRequest  `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAffiliationRequestsResponse) Reset() {
+	*x = ListAffiliationRequestsResponse{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAffiliationRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAffiliationRequestsResponse) ProtoMessage() {}
+
+func (x *ListAffiliationRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAffiliationRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListAffiliationRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListAffiliationRequestsResponse) GetRequests() []*AffiliationRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *ListAffiliationRequestsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type Session struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A signed token (EdDSA); send it as "Authorization: Bearer <token>".
@@ -749,7 +1354,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +1366,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +1379,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{7}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Session) GetToken() string {
@@ -806,7 +1411,7 @@ type GetMyProfileRequest struct {
 
 func (x *GetMyProfileRequest) Reset() {
 	*x = GetMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +1423,7 @@ func (x *GetMyProfileRequest) String() string {
 func (*GetMyProfileRequest) ProtoMessage() {}
 
 func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +1436,7 @@ func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
 }
 
 type UpdateMyProfileRequest struct {
@@ -844,7 +1449,7 @@ type UpdateMyProfileRequest struct {
 
 func (x *UpdateMyProfileRequest) Reset() {
 	*x = UpdateMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +1461,7 @@ func (x *UpdateMyProfileRequest) String() string {
 func (*UpdateMyProfileRequest) ProtoMessage() {}
 
 func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +1474,7 @@ func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateMyProfileRequest) GetMember() *Member {
@@ -895,7 +1500,7 @@ type GetMemberRequest struct {
 
 func (x *GetMemberRequest) Reset() {
 	*x = GetMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1512,7 @@ func (x *GetMemberRequest) String() string {
 func (*GetMemberRequest) ProtoMessage() {}
 
 func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1525,7 @@ func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetMemberRequest) GetId() string {
@@ -940,7 +1545,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1557,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1570,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListMembersRequest) GetPageSize() int32 {
@@ -992,7 +1597,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1609,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1622,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -1044,7 +1649,7 @@ type RequestAffiliationRequest struct {
 
 func (x *RequestAffiliationRequest) Reset() {
 	*x = RequestAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1056,7 +1661,7 @@ func (x *RequestAffiliationRequest) String() string {
 func (*RequestAffiliationRequest) ProtoMessage() {}
 
 func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1069,7 +1674,7 @@ func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RequestAffiliationRequest) GetMemberId() string {
@@ -1098,7 +1703,7 @@ type DecideAffiliationRequest struct {
 
 func (x *DecideAffiliationRequest) Reset() {
 	*x = DecideAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1715,7 @@ func (x *DecideAffiliationRequest) String() string {
 func (*DecideAffiliationRequest) ProtoMessage() {}
 
 func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1728,7 @@ func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*DecideAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DecideAffiliationRequest) GetMemberId() string {
@@ -1184,7 +1789,7 @@ type Thread struct {
 
 func (x *Thread) Reset() {
 	*x = Thread{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1801,7 @@ func (x *Thread) String() string {
 func (*Thread) ProtoMessage() {}
 
 func (x *Thread) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1814,7 @@ func (x *Thread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thread.ProtoReflect.Descriptor instead.
 func (*Thread) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Thread) GetId() string {
@@ -1306,7 +1911,7 @@ type CreateThreadRequest struct {
 
 func (x *CreateThreadRequest) Reset() {
 	*x = CreateThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1923,7 @@ func (x *CreateThreadRequest) String() string {
 func (*CreateThreadRequest) ProtoMessage() {}
 
 func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1936,7 @@ func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateThreadRequest.ProtoReflect.Descriptor instead.
 func (*CreateThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateThreadRequest) GetThread() *Thread {
@@ -1357,7 +1962,7 @@ type GetThreadRequest struct {
 
 func (x *GetThreadRequest) Reset() {
 	*x = GetThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1974,7 @@ func (x *GetThreadRequest) String() string {
 func (*GetThreadRequest) ProtoMessage() {}
 
 func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1987,7 @@ func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadRequest.ProtoReflect.Descriptor instead.
 func (*GetThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetThreadRequest) GetId() string {
@@ -1405,7 +2010,7 @@ type ListThreadsRequest struct {
 
 func (x *ListThreadsRequest) Reset() {
 	*x = ListThreadsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +2022,7 @@ func (x *ListThreadsRequest) String() string {
 func (*ListThreadsRequest) ProtoMessage() {}
 
 func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +2035,7 @@ func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsRequest.ProtoReflect.Descriptor instead.
 func (*ListThreadsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListThreadsRequest) GetPageSize() int32 {
@@ -1478,7 +2083,7 @@ type ListThreadsResponse struct {
 
 func (x *ListThreadsResponse) Reset() {
 	*x = ListThreadsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +2095,7 @@ func (x *ListThreadsResponse) String() string {
 func (*ListThreadsResponse) ProtoMessage() {}
 
 func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +2108,7 @@ func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsResponse.ProtoReflect.Descriptor instead.
 func (*ListThreadsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListThreadsResponse) GetThreads() []*Thread {
@@ -1544,14 +2149,22 @@ type Post struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
-	EditTime      *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=edit_time,json=editTime,proto3" json:"edit_time,omitempty"`
+	EditTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=edit_time,json=editTime,proto3" json:"edit_time,omitempty"`
+	// Output only, moderators only: who reported the post and why, oldest
+	// first.
+	Reports []*PostReport `protobuf:"bytes,13,rep,name=reports,proto3" json:"reports,omitempty"`
+	// Output only: who last hid or restored it; "reports" when the members'
+	// reports hid it (shown to everyone), a moderator's id (moderators only).
+	ModeratedBy string `protobuf:"bytes,14,opt,name=moderated_by,json=moderatedBy,proto3" json:"moderated_by,omitempty"`
+	// Output only, moderators only: reported since the last decision on it.
+	NeedsReview   bool `protobuf:"varint,15,opt,name=needs_review,json=needsReview,proto3" json:"needs_review,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Post) Reset() {
 	*x = Post{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +2176,7 @@ func (x *Post) String() string {
 func (*Post) ProtoMessage() {}
 
 func (x *Post) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +2189,7 @@ func (x *Post) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Post.ProtoReflect.Descriptor instead.
 func (*Post) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Post) GetId() string {
@@ -1663,6 +2276,97 @@ func (x *Post) GetEditTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Post) GetReports() []*PostReport {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+func (x *Post) GetModeratedBy() string {
+	if x != nil {
+		return x.ModeratedBy
+	}
+	return ""
+}
+
+func (x *Post) GetNeedsReview() bool {
+	if x != nil {
+		return x.NeedsReview
+	}
+	return false
+}
+
+// One member's report of a post.
+type PostReport struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The reporter's display name when they reported.
+	MemberName    string                 `protobuf:"bytes,2,opt,name=member_name,json=memberName,proto3" json:"member_name,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	ReportTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=report_time,json=reportTime,proto3" json:"report_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostReport) Reset() {
+	*x = PostReport{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostReport) ProtoMessage() {}
+
+func (x *PostReport) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostReport.ProtoReflect.Descriptor instead.
+func (*PostReport) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PostReport) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *PostReport) GetMemberName() string {
+	if x != nil {
+		return x.MemberName
+	}
+	return ""
+}
+
+func (x *PostReport) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PostReport) GetReportTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportTime
+	}
+	return nil
+}
+
 type AddPostRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ThreadId      string                 `protobuf:"bytes,1,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
@@ -1674,7 +2378,7 @@ type AddPostRequest struct {
 
 func (x *AddPostRequest) Reset() {
 	*x = AddPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +2390,7 @@ func (x *AddPostRequest) String() string {
 func (*AddPostRequest) ProtoMessage() {}
 
 func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +2403,7 @@ func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPostRequest.ProtoReflect.Descriptor instead.
 func (*AddPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AddPostRequest) GetThreadId() string {
@@ -1734,7 +2438,7 @@ type ListPostsRequest struct {
 
 func (x *ListPostsRequest) Reset() {
 	*x = ListPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +2450,7 @@ func (x *ListPostsRequest) String() string {
 func (*ListPostsRequest) ProtoMessage() {}
 
 func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +2463,7 @@ func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListPostsRequest) GetThreadId() string {
@@ -1793,7 +2497,7 @@ type ListPostsResponse struct {
 
 func (x *ListPostsResponse) Reset() {
 	*x = ListPostsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +2509,7 @@ func (x *ListPostsResponse) String() string {
 func (*ListPostsResponse) ProtoMessage() {}
 
 func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +2522,7 @@ func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsResponse.ProtoReflect.Descriptor instead.
 func (*ListPostsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListPostsResponse) GetPosts() []*Post {
@@ -1845,7 +2549,7 @@ type EditPostRequest struct {
 
 func (x *EditPostRequest) Reset() {
 	*x = EditPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +2561,7 @@ func (x *EditPostRequest) String() string {
 func (*EditPostRequest) ProtoMessage() {}
 
 func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +2574,7 @@ func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditPostRequest.ProtoReflect.Descriptor instead.
 func (*EditPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EditPostRequest) GetId() string {
@@ -1896,7 +2600,7 @@ type DeletePostRequest struct {
 
 func (x *DeletePostRequest) Reset() {
 	*x = DeletePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1908,7 +2612,7 @@ func (x *DeletePostRequest) String() string {
 func (*DeletePostRequest) ProtoMessage() {}
 
 func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1921,7 +2625,7 @@ func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePostRequest.ProtoReflect.Descriptor instead.
 func (*DeletePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeletePostRequest) GetId() string {
@@ -1932,16 +2636,17 @@ func (x *DeletePostRequest) GetId() string {
 }
 
 type ReportPostRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Why the post should not be shown; at most 1000 characters.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportPostRequest) Reset() {
 	*x = ReportPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2658,7 @@ func (x *ReportPostRequest) String() string {
 func (*ReportPostRequest) ProtoMessage() {}
 
 func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2671,7 @@ func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportPostRequest.ProtoReflect.Descriptor instead.
 func (*ReportPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReportPostRequest) GetId() string {
@@ -1993,7 +2698,7 @@ type ModeratePostRequest struct {
 
 func (x *ModeratePostRequest) Reset() {
 	*x = ModeratePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2710,7 @@ func (x *ModeratePostRequest) String() string {
 func (*ModeratePostRequest) ProtoMessage() {}
 
 func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2723,7 @@ func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModeratePostRequest.ProtoReflect.Descriptor instead.
 func (*ModeratePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ModeratePostRequest) GetId() string {
@@ -2045,7 +2750,7 @@ type ListReportedPostsRequest struct {
 
 func (x *ListReportedPostsRequest) Reset() {
 	*x = ListReportedPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2762,7 @@ func (x *ListReportedPostsRequest) String() string {
 func (*ListReportedPostsRequest) ProtoMessage() {}
 
 func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2775,7 @@ func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportedPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportedPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListReportedPostsRequest) GetPageSize() int32 {
@@ -2083,6 +2788,212 @@ func (x *ListReportedPostsRequest) GetPageSize() int32 {
 func (x *ListReportedPostsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+// One decision on a post.
+type ModerationEntry struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PostId   string                 `protobuf:"bytes,2,opt,name=post_id,json=postId,proto3" json:"post_id,omitempty"`
+	ThreadId string                 `protobuf:"bytes,3,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	Action   ModerationAction       `protobuf:"varint,4,opt,name=action,proto3,enum=gemella.discussion.v1.ModerationAction" json:"action,omitempty"`
+	// The moderator's id and display name; empty for HIDDEN_BY_REPORTS.
+	ModeratorId   string                 `protobuf:"bytes,5,opt,name=moderator_id,json=moderatorId,proto3" json:"moderator_id,omitempty"`
+	ModeratorName string                 `protobuf:"bytes,6,opt,name=moderator_name,json=moderatorName,proto3" json:"moderator_name,omitempty"`
+	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModerationEntry) Reset() {
+	*x = ModerationEntry{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModerationEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModerationEntry) ProtoMessage() {}
+
+func (x *ModerationEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModerationEntry.ProtoReflect.Descriptor instead.
+func (*ModerationEntry) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ModerationEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ModerationEntry) GetPostId() string {
+	if x != nil {
+		return x.PostId
+	}
+	return ""
+}
+
+func (x *ModerationEntry) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *ModerationEntry) GetAction() ModerationAction {
+	if x != nil {
+		return x.Action
+	}
+	return ModerationAction_MODERATION_ACTION_UNSPECIFIED
+}
+
+func (x *ModerationEntry) GetModeratorId() string {
+	if x != nil {
+		return x.ModeratorId
+	}
+	return ""
+}
+
+func (x *ModerationEntry) GetModeratorName() string {
+	if x != nil {
+		return x.ModeratorName
+	}
+	return ""
+}
+
+func (x *ModerationEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ModerationEntry) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type ListModerationLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModerationLogRequest) Reset() {
+	*x = ListModerationLogRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModerationLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModerationLogRequest) ProtoMessage() {}
+
+func (x *ListModerationLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModerationLogRequest.ProtoReflect.Descriptor instead.
+func (*ListModerationLogRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListModerationLogRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListModerationLogRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListModerationLogResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*ModerationEntry     `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModerationLogResponse) Reset() {
+	*x = ListModerationLogResponse{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModerationLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModerationLogResponse) ProtoMessage() {}
+
+func (x *ListModerationLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModerationLogResponse.ProtoReflect.Descriptor instead.
+func (*ListModerationLogResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListModerationLogResponse) GetEntries() []*ModerationEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListModerationLogResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
 	}
 	return ""
 }
@@ -2117,7 +3028,7 @@ type Story struct {
 
 func (x *Story) Reset() {
 	*x = Story{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2129,7 +3040,7 @@ func (x *Story) String() string {
 func (*Story) ProtoMessage() {}
 
 func (x *Story) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2142,7 +3053,7 @@ func (x *Story) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Story.ProtoReflect.Descriptor instead.
 func (*Story) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Story) GetId() string {
@@ -2239,7 +3150,7 @@ type SubmitStoryRequest struct {
 
 func (x *SubmitStoryRequest) Reset() {
 	*x = SubmitStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +3162,7 @@ func (x *SubmitStoryRequest) String() string {
 func (*SubmitStoryRequest) ProtoMessage() {}
 
 func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +3175,7 @@ func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitStoryRequest.ProtoReflect.Descriptor instead.
 func (*SubmitStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SubmitStoryRequest) GetStory() *Story {
@@ -2295,7 +3206,7 @@ type ListStoriesRequest struct {
 
 func (x *ListStoriesRequest) Reset() {
 	*x = ListStoriesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +3218,7 @@ func (x *ListStoriesRequest) String() string {
 func (*ListStoriesRequest) ProtoMessage() {}
 
 func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +3231,7 @@ func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListStoriesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListStoriesRequest) GetPageSize() int32 {
@@ -2368,7 +3279,7 @@ type ListStoriesResponse struct {
 
 func (x *ListStoriesResponse) Reset() {
 	*x = ListStoriesResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +3291,7 @@ func (x *ListStoriesResponse) String() string {
 func (*ListStoriesResponse) ProtoMessage() {}
 
 func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +3304,7 @@ func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListStoriesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListStoriesResponse) GetStories() []*Story {
@@ -2419,7 +3330,7 @@ type GetStoryRequest struct {
 
 func (x *GetStoryRequest) Reset() {
 	*x = GetStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +3342,7 @@ func (x *GetStoryRequest) String() string {
 func (*GetStoryRequest) ProtoMessage() {}
 
 func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +3355,7 @@ func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStoryRequest.ProtoReflect.Descriptor instead.
 func (*GetStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetStoryRequest) GetId() string {
@@ -2464,7 +3375,7 @@ type DecideStoryRequest struct {
 
 func (x *DecideStoryRequest) Reset() {
 	*x = DecideStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2476,7 +3387,7 @@ func (x *DecideStoryRequest) String() string {
 func (*DecideStoryRequest) ProtoMessage() {}
 
 func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2489,7 +3400,7 @@ func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideStoryRequest.ProtoReflect.Descriptor instead.
 func (*DecideStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DecideStoryRequest) GetId() string {
@@ -2519,7 +3430,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"decideTime\x12\"\n" +
 	"\n" +
 	"decided_by\x18\x05 \x01(\tB\x03\xe0A\x03R\tdecidedBy\x12\x1b\n" +
-	"\x06reason\x18\x06 \x01(\tB\x03\xe0A\x03R\x06reason\"\xe1\x03\n" +
+	"\x06reason\x18\x06 \x01(\tB\x03\xe0A\x03R\x06reason\"\xdd\x05\n" +
 	"\x06Member\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x19\n" +
@@ -2532,18 +3443,56 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\faffiliations\x18\b \x03(\v2\".gemella.discussion.v1.AffiliationB\x03\xe0A\x03R\faffiliations\x12<\n" +
 	"\tjoin_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bjoinTime\x12G\n" +
 	"\x0flast_login_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastLoginTime\"t\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastLoginTime\x12Q\n" +
+	"\x14privacy_consent_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x12privacyConsentTime\x12H\n" +
+	"\tdecisions\x18\f \x03(\v2%.gemella.discussion.v1.MemberDecisionB\x03\xe0A\x03R\tdecisions\x12\x1d\n" +
+	"\ablocked\x18\r \x01(\bB\x03\xe0A\x03R\ablocked\x12>\n" +
+	"\n" +
+	"block_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tblockTime\"\xe2\x02\n" +
+	"\x0eMemberDecision\x12<\n" +
+	"\x04kind\x18\x01 \x01(\x0e2#.gemella.discussion.v1.DecisionKindB\x03\xe0A\x03R\x04kind\x124\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x1b.gemella.discussion.v1.RoleB\x03\xe0A\x03R\x04role\x12,\n" +
+	"\x0forganization_id\x18\x03 \x01(\tB\x03\xe0A\x03R\x0eorganizationId\x12\"\n" +
+	"\n" +
+	"decided_by\x18\x04 \x01(\tB\x03\xe0A\x03R\tdecidedBy\x12+\n" +
+	"\x0fdecided_by_name\x18\x05 \x01(\tB\x03\xe0A\x03R\rdecidedByName\x12@\n" +
+	"\vdecide_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"decideTime\x12\x1b\n" +
+	"\x06reason\x18\a \x01(\tB\x03\xe0A\x03R\x06reason\"\xa2\x01\n" +
 	"\x15RegisterMemberRequest\x12:\n" +
 	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberB\x03\xe0A\x02R\x06member\x12\x1f\n" +
-	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\"R\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\x12,\n" +
+	"\x0fprivacy_consent\x18\x03 \x01(\bB\x03\xe0A\x02R\x0eprivacyConsent\"R\n" +
 	"\x14CreateSessionRequest\x12\x19\n" +
 	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x02R\x05email\x12\x1f\n" +
 	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\"\x17\n" +
 	"\x15RefreshSessionRequest\"\x16\n" +
-	"\x14DeleteSessionRequest\"c\n" +
+	"\x14DeleteSessionRequest\"{\n" +
 	"\x11GrantRolesRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x121\n" +
-	"\x05roles\x18\x02 \x03(\x0e2\x1b.gemella.discussion.v1.RoleR\x05roles\"\xa2\x01\n" +
+	"\x05roles\x18\x02 \x03(\x0e2\x1b.gemella.discussion.v1.RoleR\x05roles\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x8b\x01\n" +
+	"\x12RevokeRolesRequest\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x126\n" +
+	"\x05roles\x18\x02 \x03(\x0e2\x1b.gemella.discussion.v1.RoleB\x03\xe0A\x02R\x05roles\x12\x1b\n" +
+	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x02R\x06reason\"S\n" +
+	"\x12BlockMemberRequest\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x12\x1b\n" +
+	"\x06reason\x18\x02 \x01(\tB\x03\xe0A\x02R\x06reason\"P\n" +
+	"\x14UnblockMemberRequest\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bmemberId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\\\n" +
+	"\x1eListAffiliationRequestsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xc2\x01\n" +
+	"\x12AffiliationRequest\x12:\n" +
+	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberB\x03\xe0A\x03R\x06member\x12,\n" +
+	"\x0forganization_id\x18\x02 \x01(\tB\x03\xe0A\x03R\x0eorganizationId\x12B\n" +
+	"\frequest_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vrequestTime\"\x90\x01\n" +
+	"\x1fListAffiliationRequestsResponse\x12E\n" +
+	"\brequests\x18\x01 \x03(\v2).gemella.discussion.v1.AffiliationRequestR\brequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa2\x01\n" +
 	"\aSession\x12\x19\n" +
 	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x03R\x05token\x12@\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -2605,7 +3554,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"practiceId\"v\n" +
 	"\x13ListThreadsResponse\x127\n" +
 	"\athreads\x18\x01 \x03(\v2\x1d.gemella.discussion.v1.ThreadR\athreads\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf9\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8b\x05\n" +
 	"\x04Post\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
 	"\tthread_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bthreadId\x12 \n" +
@@ -2621,7 +3570,18 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	" \x01(\tB\x03\xe0A\x03R\x10moderationReason\x12@\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12<\n" +
-	"\tedit_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\beditTime\"\x87\x01\n" +
+	"\tedit_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\beditTime\x12@\n" +
+	"\areports\x18\r \x03(\v2!.gemella.discussion.v1.PostReportB\x03\xe0A\x03R\areports\x12&\n" +
+	"\fmoderated_by\x18\x0e \x01(\tB\x03\xe0A\x03R\vmoderatedBy\x12&\n" +
+	"\fneeds_review\x18\x0f \x01(\bB\x03\xe0A\x03R\vneedsReview\"\xb3\x01\n" +
+	"\n" +
+	"PostReport\x12 \n" +
+	"\tmember_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bmemberId\x12$\n" +
+	"\vmember_name\x18\x02 \x01(\tB\x03\xe0A\x03R\n" +
+	"memberName\x12\x1b\n" +
+	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x03R\x06reason\x12@\n" +
+	"\vreport_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"reportTime\"\x87\x01\n" +
 	"\x0eAddPostRequest\x12 \n" +
 	"\tthread_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bthreadId\x124\n" +
 	"\x04post\x18\x02 \x01(\v2\x1b.gemella.discussion.v1.PostB\x03\xe0A\x02R\x04post\x12\x1d\n" +
@@ -2639,17 +3599,34 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x17\n" +
 	"\x04body\x18\x02 \x01(\tB\x03\xe0A\x02R\x04body\"(\n" +
 	"\x11DeletePostRequest\x12\x13\n" +
-	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"@\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"E\n" +
 	"\x11ReportPostRequest\x12\x13\n" +
-	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"G\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1b\n" +
+	"\x06reason\x18\x02 \x01(\tB\x03\xe0A\x02R\x06reason\"G\n" +
 	"\x13ModeratePostRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1b\n" +
 	"\x06reason\x18\x02 \x01(\tB\x03\xe0A\x02R\x06reason\"V\n" +
 	"\x18ListReportedPostsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"\xf1\x03\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xdf\x02\n" +
+	"\x0fModerationEntry\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1c\n" +
+	"\apost_id\x18\x02 \x01(\tB\x03\xe0A\x03R\x06postId\x12 \n" +
+	"\tthread_id\x18\x03 \x01(\tB\x03\xe0A\x03R\bthreadId\x12D\n" +
+	"\x06action\x18\x04 \x01(\x0e2'.gemella.discussion.v1.ModerationActionB\x03\xe0A\x03R\x06action\x12&\n" +
+	"\fmoderator_id\x18\x05 \x01(\tB\x03\xe0A\x03R\vmoderatorId\x12*\n" +
+	"\x0emoderator_name\x18\x06 \x01(\tB\x03\xe0A\x03R\rmoderatorName\x12\x1b\n" +
+	"\x06reason\x18\a \x01(\tB\x03\xe0A\x03R\x06reason\x12@\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\"V\n" +
+	"\x18ListModerationLogRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x85\x01\n" +
+	"\x19ListModerationLogResponse\x12@\n" +
+	"\aentries\x18\x01 \x03(\v2&.gemella.discussion.v1.ModerationEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf1\x03\n" +
 	"\x05Story\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x17\n" +
@@ -2700,7 +3677,15 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x1eAFFILIATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aAFFILIATION_STATUS_PENDING\x10\x01\x12\x1f\n" +
 	"\x1bAFFILIATION_STATUS_VERIFIED\x10\x02\x12\x1e\n" +
-	"\x1aAFFILIATION_STATUS_REFUSED\x10\x03*Y\n" +
+	"\x1aAFFILIATION_STATUS_REFUSED\x10\x03*\xf4\x01\n" +
+	"\fDecisionKind\x12\x1d\n" +
+	"\x19DECISION_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aDECISION_KIND_ROLE_GRANTED\x10\x01\x12\x1e\n" +
+	"\x1aDECISION_KIND_ROLE_REVOKED\x10\x02\x12&\n" +
+	"\"DECISION_KIND_AFFILIATION_VERIFIED\x10\x03\x12%\n" +
+	"!DECISION_KIND_AFFILIATION_REFUSED\x10\x04\x12\x19\n" +
+	"\x15DECISION_KIND_BLOCKED\x10\x05\x12\x1b\n" +
+	"\x17DECISION_KIND_UNBLOCKED\x10\x06*Y\n" +
 	"\x05Scope\x12\x15\n" +
 	"\x11SCOPE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSCOPE_GENERAL\x10\x01\x12\x12\n" +
@@ -2710,12 +3695,18 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x16POST_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12POST_STATE_VISIBLE\x10\x01\x12\x15\n" +
 	"\x11POST_STATE_HIDDEN\x10\x02\x12\x16\n" +
-	"\x12POST_STATE_DELETED\x10\x03*|\n" +
+	"\x12POST_STATE_DELETED\x10\x03*\xc5\x01\n" +
+	"\x10ModerationAction\x12!\n" +
+	"\x1dMODERATION_ACTION_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18MODERATION_ACTION_HIDDEN\x10\x01\x12\x1e\n" +
+	"\x1aMODERATION_ACTION_RESTORED\x10\x02\x12'\n" +
+	"#MODERATION_ACTION_REPORTS_DISMISSED\x10\x03\x12'\n" +
+	"#MODERATION_ACTION_HIDDEN_BY_REPORTS\x10\x04*|\n" +
 	"\vStoryStatus\x12\x1c\n" +
 	"\x18STORY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STORY_STATUS_PENDING\x10\x01\x12\x1a\n" +
 	"\x16STORY_STATUS_PUBLISHED\x10\x02\x12\x19\n" +
-	"\x15STORY_STATUS_REJECTED\x10\x032\xbe\x13\n" +
+	"\x15STORY_STATUS_REJECTED\x10\x032\xab\x18\n" +
 	"\x11DiscussionService\x12]\n" +
 	"\x0eRegisterMember\x12,.gemella.discussion.v1.RegisterMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\\\n" +
 	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12^\n" +
@@ -2728,7 +3719,11 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x12RequestAffiliation\x120.gemella.discussion.v1.RequestAffiliationRequest\x1a\x1d.gemella.discussion.v1.Member\x12c\n" +
 	"\x11DecideAffiliation\x12/.gemella.discussion.v1.DecideAffiliationRequest\x1a\x1d.gemella.discussion.v1.Member\x12U\n" +
 	"\n" +
-	"GrantRoles\x12(.gemella.discussion.v1.GrantRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12Y\n" +
+	"GrantRoles\x12(.gemella.discussion.v1.GrantRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12W\n" +
+	"\vRevokeRoles\x12).gemella.discussion.v1.RevokeRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12W\n" +
+	"\vBlockMember\x12).gemella.discussion.v1.BlockMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12[\n" +
+	"\rUnblockMember\x12+.gemella.discussion.v1.UnblockMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\x88\x01\n" +
+	"\x17ListAffiliationRequests\x125.gemella.discussion.v1.ListAffiliationRequestsRequest\x1a6.gemella.discussion.v1.ListAffiliationRequestsResponse\x12Y\n" +
 	"\fCreateThread\x12*.gemella.discussion.v1.CreateThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12S\n" +
 	"\tGetThread\x12'.gemella.discussion.v1.GetThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12d\n" +
 	"\vListThreads\x12).gemella.discussion.v1.ListThreadsRequest\x1a*.gemella.discussion.v1.ListThreadsResponse\x12M\n" +
@@ -2740,8 +3735,10 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\n" +
 	"ReportPost\x12(.gemella.discussion.v1.ReportPostRequest\x1a\x1b.gemella.discussion.v1.Post\x12S\n" +
 	"\bHidePost\x12*.gemella.discussion.v1.ModeratePostRequest\x1a\x1b.gemella.discussion.v1.Post\x12V\n" +
-	"\vRestorePost\x12*.gemella.discussion.v1.ModeratePostRequest\x1a\x1b.gemella.discussion.v1.Post\x12n\n" +
-	"\x11ListReportedPosts\x12/.gemella.discussion.v1.ListReportedPostsRequest\x1a(.gemella.discussion.v1.ListPostsResponse\x12V\n" +
+	"\vRestorePost\x12*.gemella.discussion.v1.ModeratePostRequest\x1a\x1b.gemella.discussion.v1.Post\x12Y\n" +
+	"\x0eDismissReports\x12*.gemella.discussion.v1.ModeratePostRequest\x1a\x1b.gemella.discussion.v1.Post\x12n\n" +
+	"\x11ListReportedPosts\x12/.gemella.discussion.v1.ListReportedPostsRequest\x1a(.gemella.discussion.v1.ListPostsResponse\x12v\n" +
+	"\x11ListModerationLog\x12/.gemella.discussion.v1.ListModerationLogRequest\x1a0.gemella.discussion.v1.ListModerationLogResponse\x12V\n" +
 	"\vSubmitStory\x12).gemella.discussion.v1.SubmitStoryRequest\x1a\x1c.gemella.discussion.v1.Story\x12d\n" +
 	"\vListStories\x12).gemella.discussion.v1.ListStoriesRequest\x1a*.gemella.discussion.v1.ListStoriesResponse\x12P\n" +
 	"\bGetStory\x12&.gemella.discussion.v1.GetStoryRequest\x1a\x1c.gemella.discussion.v1.Story\x12W\n" +
@@ -2760,144 +3757,184 @@ func file_gemella_discussion_v1_discussion_proto_rawDescGZIP() []byte {
 	return file_gemella_discussion_v1_discussion_proto_rawDescData
 }
 
-var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
-	(Role)(0),                         // 0: gemella.discussion.v1.Role
-	(AffiliationStatus)(0),            // 1: gemella.discussion.v1.AffiliationStatus
-	(Scope)(0),                        // 2: gemella.discussion.v1.Scope
-	(PostState)(0),                    // 3: gemella.discussion.v1.PostState
-	(StoryStatus)(0),                  // 4: gemella.discussion.v1.StoryStatus
-	(*Affiliation)(nil),               // 5: gemella.discussion.v1.Affiliation
-	(*Member)(nil),                    // 6: gemella.discussion.v1.Member
-	(*RegisterMemberRequest)(nil),     // 7: gemella.discussion.v1.RegisterMemberRequest
-	(*CreateSessionRequest)(nil),      // 8: gemella.discussion.v1.CreateSessionRequest
-	(*RefreshSessionRequest)(nil),     // 9: gemella.discussion.v1.RefreshSessionRequest
-	(*DeleteSessionRequest)(nil),      // 10: gemella.discussion.v1.DeleteSessionRequest
-	(*GrantRolesRequest)(nil),         // 11: gemella.discussion.v1.GrantRolesRequest
-	(*Session)(nil),                   // 12: gemella.discussion.v1.Session
-	(*GetMyProfileRequest)(nil),       // 13: gemella.discussion.v1.GetMyProfileRequest
-	(*UpdateMyProfileRequest)(nil),    // 14: gemella.discussion.v1.UpdateMyProfileRequest
-	(*GetMemberRequest)(nil),          // 15: gemella.discussion.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),        // 16: gemella.discussion.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),       // 17: gemella.discussion.v1.ListMembersResponse
-	(*RequestAffiliationRequest)(nil), // 18: gemella.discussion.v1.RequestAffiliationRequest
-	(*DecideAffiliationRequest)(nil),  // 19: gemella.discussion.v1.DecideAffiliationRequest
-	(*Thread)(nil),                    // 20: gemella.discussion.v1.Thread
-	(*CreateThreadRequest)(nil),       // 21: gemella.discussion.v1.CreateThreadRequest
-	(*GetThreadRequest)(nil),          // 22: gemella.discussion.v1.GetThreadRequest
-	(*ListThreadsRequest)(nil),        // 23: gemella.discussion.v1.ListThreadsRequest
-	(*ListThreadsResponse)(nil),       // 24: gemella.discussion.v1.ListThreadsResponse
-	(*Post)(nil),                      // 25: gemella.discussion.v1.Post
-	(*AddPostRequest)(nil),            // 26: gemella.discussion.v1.AddPostRequest
-	(*ListPostsRequest)(nil),          // 27: gemella.discussion.v1.ListPostsRequest
-	(*ListPostsResponse)(nil),         // 28: gemella.discussion.v1.ListPostsResponse
-	(*EditPostRequest)(nil),           // 29: gemella.discussion.v1.EditPostRequest
-	(*DeletePostRequest)(nil),         // 30: gemella.discussion.v1.DeletePostRequest
-	(*ReportPostRequest)(nil),         // 31: gemella.discussion.v1.ReportPostRequest
-	(*ModeratePostRequest)(nil),       // 32: gemella.discussion.v1.ModeratePostRequest
-	(*ListReportedPostsRequest)(nil),  // 33: gemella.discussion.v1.ListReportedPostsRequest
-	(*Story)(nil),                     // 34: gemella.discussion.v1.Story
-	(*SubmitStoryRequest)(nil),        // 35: gemella.discussion.v1.SubmitStoryRequest
-	(*ListStoriesRequest)(nil),        // 36: gemella.discussion.v1.ListStoriesRequest
-	(*ListStoriesResponse)(nil),       // 37: gemella.discussion.v1.ListStoriesResponse
-	(*GetStoryRequest)(nil),           // 38: gemella.discussion.v1.GetStoryRequest
-	(*DecideStoryRequest)(nil),        // 39: gemella.discussion.v1.DecideStoryRequest
-	(*timestamppb.Timestamp)(nil),     // 40: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 41: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 42: google.protobuf.Empty
+	(Role)(0),                               // 0: gemella.discussion.v1.Role
+	(AffiliationStatus)(0),                  // 1: gemella.discussion.v1.AffiliationStatus
+	(DecisionKind)(0),                       // 2: gemella.discussion.v1.DecisionKind
+	(Scope)(0),                              // 3: gemella.discussion.v1.Scope
+	(PostState)(0),                          // 4: gemella.discussion.v1.PostState
+	(ModerationAction)(0),                   // 5: gemella.discussion.v1.ModerationAction
+	(StoryStatus)(0),                        // 6: gemella.discussion.v1.StoryStatus
+	(*Affiliation)(nil),                     // 7: gemella.discussion.v1.Affiliation
+	(*Member)(nil),                          // 8: gemella.discussion.v1.Member
+	(*MemberDecision)(nil),                  // 9: gemella.discussion.v1.MemberDecision
+	(*RegisterMemberRequest)(nil),           // 10: gemella.discussion.v1.RegisterMemberRequest
+	(*CreateSessionRequest)(nil),            // 11: gemella.discussion.v1.CreateSessionRequest
+	(*RefreshSessionRequest)(nil),           // 12: gemella.discussion.v1.RefreshSessionRequest
+	(*DeleteSessionRequest)(nil),            // 13: gemella.discussion.v1.DeleteSessionRequest
+	(*GrantRolesRequest)(nil),               // 14: gemella.discussion.v1.GrantRolesRequest
+	(*RevokeRolesRequest)(nil),              // 15: gemella.discussion.v1.RevokeRolesRequest
+	(*BlockMemberRequest)(nil),              // 16: gemella.discussion.v1.BlockMemberRequest
+	(*UnblockMemberRequest)(nil),            // 17: gemella.discussion.v1.UnblockMemberRequest
+	(*ListAffiliationRequestsRequest)(nil),  // 18: gemella.discussion.v1.ListAffiliationRequestsRequest
+	(*AffiliationRequest)(nil),              // 19: gemella.discussion.v1.AffiliationRequest
+	(*ListAffiliationRequestsResponse)(nil), // 20: gemella.discussion.v1.ListAffiliationRequestsResponse
+	(*Session)(nil),                         // 21: gemella.discussion.v1.Session
+	(*GetMyProfileRequest)(nil),             // 22: gemella.discussion.v1.GetMyProfileRequest
+	(*UpdateMyProfileRequest)(nil),          // 23: gemella.discussion.v1.UpdateMyProfileRequest
+	(*GetMemberRequest)(nil),                // 24: gemella.discussion.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),              // 25: gemella.discussion.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),             // 26: gemella.discussion.v1.ListMembersResponse
+	(*RequestAffiliationRequest)(nil),       // 27: gemella.discussion.v1.RequestAffiliationRequest
+	(*DecideAffiliationRequest)(nil),        // 28: gemella.discussion.v1.DecideAffiliationRequest
+	(*Thread)(nil),                          // 29: gemella.discussion.v1.Thread
+	(*CreateThreadRequest)(nil),             // 30: gemella.discussion.v1.CreateThreadRequest
+	(*GetThreadRequest)(nil),                // 31: gemella.discussion.v1.GetThreadRequest
+	(*ListThreadsRequest)(nil),              // 32: gemella.discussion.v1.ListThreadsRequest
+	(*ListThreadsResponse)(nil),             // 33: gemella.discussion.v1.ListThreadsResponse
+	(*Post)(nil),                            // 34: gemella.discussion.v1.Post
+	(*PostReport)(nil),                      // 35: gemella.discussion.v1.PostReport
+	(*AddPostRequest)(nil),                  // 36: gemella.discussion.v1.AddPostRequest
+	(*ListPostsRequest)(nil),                // 37: gemella.discussion.v1.ListPostsRequest
+	(*ListPostsResponse)(nil),               // 38: gemella.discussion.v1.ListPostsResponse
+	(*EditPostRequest)(nil),                 // 39: gemella.discussion.v1.EditPostRequest
+	(*DeletePostRequest)(nil),               // 40: gemella.discussion.v1.DeletePostRequest
+	(*ReportPostRequest)(nil),               // 41: gemella.discussion.v1.ReportPostRequest
+	(*ModeratePostRequest)(nil),             // 42: gemella.discussion.v1.ModeratePostRequest
+	(*ListReportedPostsRequest)(nil),        // 43: gemella.discussion.v1.ListReportedPostsRequest
+	(*ModerationEntry)(nil),                 // 44: gemella.discussion.v1.ModerationEntry
+	(*ListModerationLogRequest)(nil),        // 45: gemella.discussion.v1.ListModerationLogRequest
+	(*ListModerationLogResponse)(nil),       // 46: gemella.discussion.v1.ListModerationLogResponse
+	(*Story)(nil),                           // 47: gemella.discussion.v1.Story
+	(*SubmitStoryRequest)(nil),              // 48: gemella.discussion.v1.SubmitStoryRequest
+	(*ListStoriesRequest)(nil),              // 49: gemella.discussion.v1.ListStoriesRequest
+	(*ListStoriesResponse)(nil),             // 50: gemella.discussion.v1.ListStoriesResponse
+	(*GetStoryRequest)(nil),                 // 51: gemella.discussion.v1.GetStoryRequest
+	(*DecideStoryRequest)(nil),              // 52: gemella.discussion.v1.DecideStoryRequest
+	(*timestamppb.Timestamp)(nil),           // 53: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 54: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                   // 55: google.protobuf.Empty
 }
 var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	1,  // 0: gemella.discussion.v1.Affiliation.status:type_name -> gemella.discussion.v1.AffiliationStatus
-	40, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
-	40, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
+	53, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
+	53, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: gemella.discussion.v1.Member.roles:type_name -> gemella.discussion.v1.Role
-	5,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
-	40, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	40, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
-	6,  // 7: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
-	0,  // 8: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
-	40, // 9: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	6,  // 10: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
-	6,  // 11: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
-	41, // 12: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
-	6,  // 13: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
-	2,  // 14: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
-	40, // 15: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
-	40, // 16: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
-	20, // 17: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
-	2,  // 18: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
-	20, // 19: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
-	3,  // 20: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
-	40, // 21: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
-	40, // 22: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
-	25, // 23: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
-	25, // 24: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
-	4,  // 25: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
-	40, // 26: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
-	40, // 27: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
-	34, // 28: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
-	4,  // 29: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
-	34, // 30: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
-	7,  // 31: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
-	8,  // 32: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
-	9,  // 33: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
-	10, // 34: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
-	13, // 35: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
-	14, // 36: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
-	15, // 37: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
-	16, // 38: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
-	18, // 39: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
-	19, // 40: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
-	11, // 41: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
-	21, // 42: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
-	22, // 43: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
-	23, // 44: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
-	26, // 45: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
-	27, // 46: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
-	29, // 47: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
-	30, // 48: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
-	31, // 49: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
-	32, // 50: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	32, // 51: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	33, // 52: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
-	35, // 53: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
-	36, // 54: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
-	38, // 55: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
-	39, // 56: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	39, // 57: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	6,  // 58: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
-	12, // 59: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
-	12, // 60: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
-	42, // 61: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
-	6,  // 62: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
-	6,  // 63: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
-	6,  // 64: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
-	17, // 65: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
-	6,  // 66: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
-	6,  // 67: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
-	6,  // 68: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
-	20, // 69: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
-	20, // 70: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
-	24, // 71: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
-	25, // 72: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
-	28, // 73: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	25, // 74: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
-	25, // 75: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
-	25, // 76: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
-	25, // 77: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
-	25, // 78: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
-	28, // 79: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	34, // 80: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
-	37, // 81: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
-	34, // 82: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
-	34, // 83: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
-	34, // 84: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
-	58, // [58:85] is the sub-list for method output_type
-	31, // [31:58] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	7,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
+	53, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	53, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
+	53, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
+	9,  // 8: gemella.discussion.v1.Member.decisions:type_name -> gemella.discussion.v1.MemberDecision
+	53, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
+	2,  // 10: gemella.discussion.v1.MemberDecision.kind:type_name -> gemella.discussion.v1.DecisionKind
+	0,  // 11: gemella.discussion.v1.MemberDecision.role:type_name -> gemella.discussion.v1.Role
+	53, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
+	8,  // 13: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
+	0,  // 14: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
+	0,  // 15: gemella.discussion.v1.RevokeRolesRequest.roles:type_name -> gemella.discussion.v1.Role
+	8,  // 16: gemella.discussion.v1.AffiliationRequest.member:type_name -> gemella.discussion.v1.Member
+	53, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
+	19, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
+	53, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	8,  // 20: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
+	8,  // 21: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
+	54, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 23: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
+	3,  // 24: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
+	53, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
+	53, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
+	29, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
+	3,  // 28: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
+	29, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
+	4,  // 30: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
+	53, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
+	53, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
+	35, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
+	53, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
+	34, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
+	34, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
+	5,  // 37: gemella.discussion.v1.ModerationEntry.action:type_name -> gemella.discussion.v1.ModerationAction
+	53, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
+	44, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
+	6,  // 40: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
+	53, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
+	53, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
+	47, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
+	6,  // 44: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
+	47, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
+	10, // 46: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
+	11, // 47: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
+	12, // 48: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
+	13, // 49: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
+	22, // 50: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
+	23, // 51: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
+	24, // 52: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
+	25, // 53: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
+	27, // 54: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
+	28, // 55: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
+	14, // 56: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
+	15, // 57: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
+	16, // 58: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
+	17, // 59: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
+	18, // 60: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
+	30, // 61: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
+	31, // 62: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
+	32, // 63: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
+	36, // 64: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
+	37, // 65: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
+	39, // 66: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
+	40, // 67: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
+	41, // 68: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
+	42, // 69: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	42, // 70: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	42, // 71: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
+	43, // 72: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
+	45, // 73: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
+	48, // 74: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
+	49, // 75: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
+	51, // 76: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
+	52, // 77: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	52, // 78: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	8,  // 79: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
+	21, // 80: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
+	21, // 81: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
+	55, // 82: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
+	8,  // 83: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 84: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 85: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
+	26, // 86: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
+	8,  // 87: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 88: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 89: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 90: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 91: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
+	8,  // 92: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
+	20, // 93: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
+	29, // 94: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
+	29, // 95: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
+	33, // 96: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
+	34, // 97: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
+	38, // 98: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	34, // 99: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
+	34, // 100: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
+	34, // 101: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
+	34, // 102: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
+	34, // 103: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
+	34, // 104: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
+	38, // 105: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	46, // 106: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
+	47, // 107: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
+	50, // 108: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
+	47, // 109: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
+	47, // 110: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
+	47, // 111: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
+	79, // [79:112] is the sub-list for method output_type
+	46, // [46:79] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_gemella_discussion_v1_discussion_proto_init() }
@@ -2910,8 +3947,8 @@ func file_gemella_discussion_v1_discussion_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_discussion_v1_discussion_proto_rawDesc), len(file_gemella_discussion_v1_discussion_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   35,
+			NumEnums:      7,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

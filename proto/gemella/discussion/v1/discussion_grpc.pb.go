@@ -23,33 +23,39 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DiscussionService_RegisterMember_FullMethodName     = "/gemella.discussion.v1.DiscussionService/RegisterMember"
-	DiscussionService_CreateSession_FullMethodName      = "/gemella.discussion.v1.DiscussionService/CreateSession"
-	DiscussionService_RefreshSession_FullMethodName     = "/gemella.discussion.v1.DiscussionService/RefreshSession"
-	DiscussionService_DeleteSession_FullMethodName      = "/gemella.discussion.v1.DiscussionService/DeleteSession"
-	DiscussionService_GetMyProfile_FullMethodName       = "/gemella.discussion.v1.DiscussionService/GetMyProfile"
-	DiscussionService_UpdateMyProfile_FullMethodName    = "/gemella.discussion.v1.DiscussionService/UpdateMyProfile"
-	DiscussionService_GetMember_FullMethodName          = "/gemella.discussion.v1.DiscussionService/GetMember"
-	DiscussionService_ListMembers_FullMethodName        = "/gemella.discussion.v1.DiscussionService/ListMembers"
-	DiscussionService_RequestAffiliation_FullMethodName = "/gemella.discussion.v1.DiscussionService/RequestAffiliation"
-	DiscussionService_DecideAffiliation_FullMethodName  = "/gemella.discussion.v1.DiscussionService/DecideAffiliation"
-	DiscussionService_GrantRoles_FullMethodName         = "/gemella.discussion.v1.DiscussionService/GrantRoles"
-	DiscussionService_CreateThread_FullMethodName       = "/gemella.discussion.v1.DiscussionService/CreateThread"
-	DiscussionService_GetThread_FullMethodName          = "/gemella.discussion.v1.DiscussionService/GetThread"
-	DiscussionService_ListThreads_FullMethodName        = "/gemella.discussion.v1.DiscussionService/ListThreads"
-	DiscussionService_AddPost_FullMethodName            = "/gemella.discussion.v1.DiscussionService/AddPost"
-	DiscussionService_ListPosts_FullMethodName          = "/gemella.discussion.v1.DiscussionService/ListPosts"
-	DiscussionService_EditPost_FullMethodName           = "/gemella.discussion.v1.DiscussionService/EditPost"
-	DiscussionService_DeletePost_FullMethodName         = "/gemella.discussion.v1.DiscussionService/DeletePost"
-	DiscussionService_ReportPost_FullMethodName         = "/gemella.discussion.v1.DiscussionService/ReportPost"
-	DiscussionService_HidePost_FullMethodName           = "/gemella.discussion.v1.DiscussionService/HidePost"
-	DiscussionService_RestorePost_FullMethodName        = "/gemella.discussion.v1.DiscussionService/RestorePost"
-	DiscussionService_ListReportedPosts_FullMethodName  = "/gemella.discussion.v1.DiscussionService/ListReportedPosts"
-	DiscussionService_SubmitStory_FullMethodName        = "/gemella.discussion.v1.DiscussionService/SubmitStory"
-	DiscussionService_ListStories_FullMethodName        = "/gemella.discussion.v1.DiscussionService/ListStories"
-	DiscussionService_GetStory_FullMethodName           = "/gemella.discussion.v1.DiscussionService/GetStory"
-	DiscussionService_PublishStory_FullMethodName       = "/gemella.discussion.v1.DiscussionService/PublishStory"
-	DiscussionService_RejectStory_FullMethodName        = "/gemella.discussion.v1.DiscussionService/RejectStory"
+	DiscussionService_RegisterMember_FullMethodName          = "/gemella.discussion.v1.DiscussionService/RegisterMember"
+	DiscussionService_CreateSession_FullMethodName           = "/gemella.discussion.v1.DiscussionService/CreateSession"
+	DiscussionService_RefreshSession_FullMethodName          = "/gemella.discussion.v1.DiscussionService/RefreshSession"
+	DiscussionService_DeleteSession_FullMethodName           = "/gemella.discussion.v1.DiscussionService/DeleteSession"
+	DiscussionService_GetMyProfile_FullMethodName            = "/gemella.discussion.v1.DiscussionService/GetMyProfile"
+	DiscussionService_UpdateMyProfile_FullMethodName         = "/gemella.discussion.v1.DiscussionService/UpdateMyProfile"
+	DiscussionService_GetMember_FullMethodName               = "/gemella.discussion.v1.DiscussionService/GetMember"
+	DiscussionService_ListMembers_FullMethodName             = "/gemella.discussion.v1.DiscussionService/ListMembers"
+	DiscussionService_RequestAffiliation_FullMethodName      = "/gemella.discussion.v1.DiscussionService/RequestAffiliation"
+	DiscussionService_DecideAffiliation_FullMethodName       = "/gemella.discussion.v1.DiscussionService/DecideAffiliation"
+	DiscussionService_GrantRoles_FullMethodName              = "/gemella.discussion.v1.DiscussionService/GrantRoles"
+	DiscussionService_RevokeRoles_FullMethodName             = "/gemella.discussion.v1.DiscussionService/RevokeRoles"
+	DiscussionService_BlockMember_FullMethodName             = "/gemella.discussion.v1.DiscussionService/BlockMember"
+	DiscussionService_UnblockMember_FullMethodName           = "/gemella.discussion.v1.DiscussionService/UnblockMember"
+	DiscussionService_ListAffiliationRequests_FullMethodName = "/gemella.discussion.v1.DiscussionService/ListAffiliationRequests"
+	DiscussionService_CreateThread_FullMethodName            = "/gemella.discussion.v1.DiscussionService/CreateThread"
+	DiscussionService_GetThread_FullMethodName               = "/gemella.discussion.v1.DiscussionService/GetThread"
+	DiscussionService_ListThreads_FullMethodName             = "/gemella.discussion.v1.DiscussionService/ListThreads"
+	DiscussionService_AddPost_FullMethodName                 = "/gemella.discussion.v1.DiscussionService/AddPost"
+	DiscussionService_ListPosts_FullMethodName               = "/gemella.discussion.v1.DiscussionService/ListPosts"
+	DiscussionService_EditPost_FullMethodName                = "/gemella.discussion.v1.DiscussionService/EditPost"
+	DiscussionService_DeletePost_FullMethodName              = "/gemella.discussion.v1.DiscussionService/DeletePost"
+	DiscussionService_ReportPost_FullMethodName              = "/gemella.discussion.v1.DiscussionService/ReportPost"
+	DiscussionService_HidePost_FullMethodName                = "/gemella.discussion.v1.DiscussionService/HidePost"
+	DiscussionService_RestorePost_FullMethodName             = "/gemella.discussion.v1.DiscussionService/RestorePost"
+	DiscussionService_DismissReports_FullMethodName          = "/gemella.discussion.v1.DiscussionService/DismissReports"
+	DiscussionService_ListReportedPosts_FullMethodName       = "/gemella.discussion.v1.DiscussionService/ListReportedPosts"
+	DiscussionService_ListModerationLog_FullMethodName       = "/gemella.discussion.v1.DiscussionService/ListModerationLog"
+	DiscussionService_SubmitStory_FullMethodName             = "/gemella.discussion.v1.DiscussionService/SubmitStory"
+	DiscussionService_ListStories_FullMethodName             = "/gemella.discussion.v1.DiscussionService/ListStories"
+	DiscussionService_GetStory_FullMethodName                = "/gemella.discussion.v1.DiscussionService/GetStory"
+	DiscussionService_PublishStory_FullMethodName            = "/gemella.discussion.v1.DiscussionService/PublishStory"
+	DiscussionService_RejectStory_FullMethodName             = "/gemella.discussion.v1.DiscussionService/RejectStory"
 )
 
 // DiscussionServiceClient is the client API for DiscussionService service.
@@ -92,8 +98,27 @@ type DiscussionServiceClient interface {
 	// An administrator verifies or refuses an affiliation.
 	DecideAffiliation(ctx context.Context, in *DecideAffiliationRequest, opts ...grpc.CallOption) (*Member, error)
 	// An administrator grants roles (coordinator, moderator, administrator)
-	// to a member; the member's next session token carries them.
+	// to a member; the member's next session token carries them. Each grant
+	// is recorded in the member's decisions.
 	GrantRoles(ctx context.Context, in *GrantRolesRequest, opts ...grpc.CallOption) (*Member, error)
+	// An administrator revokes roles with a reason, recorded in the member's
+	// decisions; the member's sessions end (every service refuses their
+	// tokens at once), so the next log-in carries the roles left. Revoking a
+	// role the member does not hold changes no role, and ends the sessions
+	// all the same (a retry after UNAVAILABLE finishes the job).
+	// FAILED_PRECONDITION (OWN_ROLE_REVOKE) for one's own administrator role.
+	RevokeRoles(ctx context.Context, in *RevokeRolesRequest, opts ...grpc.CallOption) (*Member, error)
+	// An administrator blocks a member, with a reason: the member's sessions
+	// end at once and every log-in or refresh is refused (PERMISSION_DENIED,
+	// MEMBER_BLOCKED) until an administrator unblocks them. Recorded in the
+	// member's decisions; blocking a blocked member ends the sessions again.
+	BlockMember(ctx context.Context, in *BlockMemberRequest, opts ...grpc.CallOption) (*Member, error)
+	// An administrator lets a blocked member log in again; the reason is
+	// optional.
+	UnblockMember(ctx context.Context, in *UnblockMemberRequest, opts ...grpc.CallOption) (*Member, error)
+	// The pending affiliation requests, oldest member first: administrators
+	// (who decide them, and see e-mail addresses) and coordinators.
+	ListAffiliationRequests(ctx context.Context, in *ListAffiliationRequestsRequest, opts ...grpc.CallOption) (*ListAffiliationRequestsResponse, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(ctx context.Context, in *CreateThreadRequest, opts ...grpc.CallOption) (*Thread, error)
 	// Gets a thread by id.
@@ -108,14 +133,23 @@ type DiscussionServiceClient interface {
 	EditPost(ctx context.Context, in *EditPostRequest, opts ...grpc.CallOption) (*Post, error)
 	// The author deletes a post: it is kept and shown as deleted.
 	DeletePost(ctx context.Context, in *DeletePostRequest, opts ...grpc.CallOption) (*Post, error)
-	// A member reports a post, once.
+	// A member reports a post, once, with a reason.
 	ReportPost(ctx context.Context, in *ReportPostRequest, opts ...grpc.CallOption) (*Post, error)
 	// A moderator hides a post with a reason.
 	HidePost(ctx context.Context, in *ModeratePostRequest, opts ...grpc.CallOption) (*Post, error)
 	// A moderator restores a hidden post with a reason.
 	RestorePost(ctx context.Context, in *ModeratePostRequest, opts ...grpc.CallOption) (*Post, error)
-	// Moderators: posts reported or hidden pending review.
+	// A moderator finds a post's reports unfounded, with a reason: they count
+	// as reviewed, and a post that reports hid is shown again (one that a
+	// moderator hid is restored with RestorePost instead).
+	DismissReports(ctx context.Context, in *ModeratePostRequest, opts ...grpc.CallOption) (*Post, error)
+	// Moderators: the queue, oldest first: posts reported since the last
+	// decision on them, and hidden posts (until restored), with who reported
+	// them and why.
 	ListReportedPosts(ctx context.Context, in *ListReportedPostsRequest, opts ...grpc.CallOption) (*ListPostsResponse, error)
+	// Moderators: every decision on a post (hidden, restored, reports
+	// dismissed, hidden by reports), newest first.
+	ListModerationLog(ctx context.Context, in *ListModerationLogRequest, opts ...grpc.CallOption) (*ListModerationLogResponse, error)
 	// A member submits a first-person story about a twinning or practice.
 	SubmitStory(ctx context.Context, in *SubmitStoryRequest, opts ...grpc.CallOption) (*Story, error)
 	// Published stories (moderators may ask for pending ones).
@@ -246,6 +280,46 @@ func (c *discussionServiceClient) GrantRoles(ctx context.Context, in *GrantRoles
 	return out, nil
 }
 
+func (c *discussionServiceClient) RevokeRoles(ctx context.Context, in *RevokeRolesRequest, opts ...grpc.CallOption) (*Member, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Member)
+	err := c.cc.Invoke(ctx, DiscussionService_RevokeRoles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) BlockMember(ctx context.Context, in *BlockMemberRequest, opts ...grpc.CallOption) (*Member, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Member)
+	err := c.cc.Invoke(ctx, DiscussionService_BlockMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) UnblockMember(ctx context.Context, in *UnblockMemberRequest, opts ...grpc.CallOption) (*Member, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Member)
+	err := c.cc.Invoke(ctx, DiscussionService_UnblockMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) ListAffiliationRequests(ctx context.Context, in *ListAffiliationRequestsRequest, opts ...grpc.CallOption) (*ListAffiliationRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAffiliationRequestsResponse)
+	err := c.cc.Invoke(ctx, DiscussionService_ListAffiliationRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *discussionServiceClient) CreateThread(ctx context.Context, in *CreateThreadRequest, opts ...grpc.CallOption) (*Thread, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Thread)
@@ -346,10 +420,30 @@ func (c *discussionServiceClient) RestorePost(ctx context.Context, in *ModerateP
 	return out, nil
 }
 
+func (c *discussionServiceClient) DismissReports(ctx context.Context, in *ModeratePostRequest, opts ...grpc.CallOption) (*Post, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Post)
+	err := c.cc.Invoke(ctx, DiscussionService_DismissReports_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *discussionServiceClient) ListReportedPosts(ctx context.Context, in *ListReportedPostsRequest, opts ...grpc.CallOption) (*ListPostsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListPostsResponse)
 	err := c.cc.Invoke(ctx, DiscussionService_ListReportedPosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) ListModerationLog(ctx context.Context, in *ListModerationLogRequest, opts ...grpc.CallOption) (*ListModerationLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListModerationLogResponse)
+	err := c.cc.Invoke(ctx, DiscussionService_ListModerationLog_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -446,8 +540,27 @@ type DiscussionServiceServer interface {
 	// An administrator verifies or refuses an affiliation.
 	DecideAffiliation(context.Context, *DecideAffiliationRequest) (*Member, error)
 	// An administrator grants roles (coordinator, moderator, administrator)
-	// to a member; the member's next session token carries them.
+	// to a member; the member's next session token carries them. Each grant
+	// is recorded in the member's decisions.
 	GrantRoles(context.Context, *GrantRolesRequest) (*Member, error)
+	// An administrator revokes roles with a reason, recorded in the member's
+	// decisions; the member's sessions end (every service refuses their
+	// tokens at once), so the next log-in carries the roles left. Revoking a
+	// role the member does not hold changes no role, and ends the sessions
+	// all the same (a retry after UNAVAILABLE finishes the job).
+	// FAILED_PRECONDITION (OWN_ROLE_REVOKE) for one's own administrator role.
+	RevokeRoles(context.Context, *RevokeRolesRequest) (*Member, error)
+	// An administrator blocks a member, with a reason: the member's sessions
+	// end at once and every log-in or refresh is refused (PERMISSION_DENIED,
+	// MEMBER_BLOCKED) until an administrator unblocks them. Recorded in the
+	// member's decisions; blocking a blocked member ends the sessions again.
+	BlockMember(context.Context, *BlockMemberRequest) (*Member, error)
+	// An administrator lets a blocked member log in again; the reason is
+	// optional.
+	UnblockMember(context.Context, *UnblockMemberRequest) (*Member, error)
+	// The pending affiliation requests, oldest member first: administrators
+	// (who decide them, and see e-mail addresses) and coordinators.
+	ListAffiliationRequests(context.Context, *ListAffiliationRequestsRequest) (*ListAffiliationRequestsResponse, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(context.Context, *CreateThreadRequest) (*Thread, error)
 	// Gets a thread by id.
@@ -462,14 +575,23 @@ type DiscussionServiceServer interface {
 	EditPost(context.Context, *EditPostRequest) (*Post, error)
 	// The author deletes a post: it is kept and shown as deleted.
 	DeletePost(context.Context, *DeletePostRequest) (*Post, error)
-	// A member reports a post, once.
+	// A member reports a post, once, with a reason.
 	ReportPost(context.Context, *ReportPostRequest) (*Post, error)
 	// A moderator hides a post with a reason.
 	HidePost(context.Context, *ModeratePostRequest) (*Post, error)
 	// A moderator restores a hidden post with a reason.
 	RestorePost(context.Context, *ModeratePostRequest) (*Post, error)
-	// Moderators: posts reported or hidden pending review.
+	// A moderator finds a post's reports unfounded, with a reason: they count
+	// as reviewed, and a post that reports hid is shown again (one that a
+	// moderator hid is restored with RestorePost instead).
+	DismissReports(context.Context, *ModeratePostRequest) (*Post, error)
+	// Moderators: the queue, oldest first: posts reported since the last
+	// decision on them, and hidden posts (until restored), with who reported
+	// them and why.
 	ListReportedPosts(context.Context, *ListReportedPostsRequest) (*ListPostsResponse, error)
+	// Moderators: every decision on a post (hidden, restored, reports
+	// dismissed, hidden by reports), newest first.
+	ListModerationLog(context.Context, *ListModerationLogRequest) (*ListModerationLogResponse, error)
 	// A member submits a first-person story about a twinning or practice.
 	SubmitStory(context.Context, *SubmitStoryRequest) (*Story, error)
 	// Published stories (moderators may ask for pending ones).
@@ -523,6 +645,18 @@ func (UnimplementedDiscussionServiceServer) DecideAffiliation(context.Context, *
 func (UnimplementedDiscussionServiceServer) GrantRoles(context.Context, *GrantRolesRequest) (*Member, error) {
 	return nil, status.Error(codes.Unimplemented, "method GrantRoles not implemented")
 }
+func (UnimplementedDiscussionServiceServer) RevokeRoles(context.Context, *RevokeRolesRequest) (*Member, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeRoles not implemented")
+}
+func (UnimplementedDiscussionServiceServer) BlockMember(context.Context, *BlockMemberRequest) (*Member, error) {
+	return nil, status.Error(codes.Unimplemented, "method BlockMember not implemented")
+}
+func (UnimplementedDiscussionServiceServer) UnblockMember(context.Context, *UnblockMemberRequest) (*Member, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnblockMember not implemented")
+}
+func (UnimplementedDiscussionServiceServer) ListAffiliationRequests(context.Context, *ListAffiliationRequestsRequest) (*ListAffiliationRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAffiliationRequests not implemented")
+}
 func (UnimplementedDiscussionServiceServer) CreateThread(context.Context, *CreateThreadRequest) (*Thread, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateThread not implemented")
 }
@@ -553,8 +687,14 @@ func (UnimplementedDiscussionServiceServer) HidePost(context.Context, *ModerateP
 func (UnimplementedDiscussionServiceServer) RestorePost(context.Context, *ModeratePostRequest) (*Post, error) {
 	return nil, status.Error(codes.Unimplemented, "method RestorePost not implemented")
 }
+func (UnimplementedDiscussionServiceServer) DismissReports(context.Context, *ModeratePostRequest) (*Post, error) {
+	return nil, status.Error(codes.Unimplemented, "method DismissReports not implemented")
+}
 func (UnimplementedDiscussionServiceServer) ListReportedPosts(context.Context, *ListReportedPostsRequest) (*ListPostsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListReportedPosts not implemented")
+}
+func (UnimplementedDiscussionServiceServer) ListModerationLog(context.Context, *ListModerationLogRequest) (*ListModerationLogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListModerationLog not implemented")
 }
 func (UnimplementedDiscussionServiceServer) SubmitStory(context.Context, *SubmitStoryRequest) (*Story, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitStory not implemented")
@@ -790,6 +930,78 @@ func _DiscussionService_GrantRoles_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DiscussionService_RevokeRoles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeRolesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).RevokeRoles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_RevokeRoles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).RevokeRoles(ctx, req.(*RevokeRolesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_BlockMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BlockMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).BlockMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_BlockMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).BlockMember(ctx, req.(*BlockMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_UnblockMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnblockMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).UnblockMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_UnblockMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).UnblockMember(ctx, req.(*UnblockMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_ListAffiliationRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAffiliationRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).ListAffiliationRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_ListAffiliationRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).ListAffiliationRequests(ctx, req.(*ListAffiliationRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DiscussionService_CreateThread_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateThreadRequest)
 	if err := dec(in); err != nil {
@@ -970,6 +1182,24 @@ func _DiscussionService_RestorePost_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DiscussionService_DismissReports_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ModeratePostRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).DismissReports(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_DismissReports_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).DismissReports(ctx, req.(*ModeratePostRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DiscussionService_ListReportedPosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListReportedPostsRequest)
 	if err := dec(in); err != nil {
@@ -984,6 +1214,24 @@ func _DiscussionService_ListReportedPosts_Handler(srv interface{}, ctx context.C
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DiscussionServiceServer).ListReportedPosts(ctx, req.(*ListReportedPostsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_ListModerationLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListModerationLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).ListModerationLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_ListModerationLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).ListModerationLog(ctx, req.(*ListModerationLogRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1130,6 +1378,22 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DiscussionService_GrantRoles_Handler,
 		},
 		{
+			MethodName: "RevokeRoles",
+			Handler:    _DiscussionService_RevokeRoles_Handler,
+		},
+		{
+			MethodName: "BlockMember",
+			Handler:    _DiscussionService_BlockMember_Handler,
+		},
+		{
+			MethodName: "UnblockMember",
+			Handler:    _DiscussionService_UnblockMember_Handler,
+		},
+		{
+			MethodName: "ListAffiliationRequests",
+			Handler:    _DiscussionService_ListAffiliationRequests_Handler,
+		},
+		{
 			MethodName: "CreateThread",
 			Handler:    _DiscussionService_CreateThread_Handler,
 		},
@@ -1170,8 +1434,16 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DiscussionService_RestorePost_Handler,
 		},
 		{
+			MethodName: "DismissReports",
+			Handler:    _DiscussionService_DismissReports_Handler,
+		},
+		{
 			MethodName: "ListReportedPosts",
 			Handler:    _DiscussionService_ListReportedPosts_Handler,
+		},
+		{
+			MethodName: "ListModerationLog",
+			Handler:    _DiscussionService_ListModerationLog_Handler,
 		},
 		{
 			MethodName: "SubmitStory",

@@ -31,10 +31,11 @@ type storedMember struct {
 	Email  string   `bson:"email"`
 	Roles  []string `bson:"granted_roles"`
 	Grants []struct {
+		Kind string    `bson:"kind"`
 		Role string    `bson:"role"`
 		By   string    `bson:"by"`
 		At   time.Time `bson:"at"`
-	} `bson:"role_grants"`
+	} `bson:"decisions"`
 	Pending []bson.Raw `bson:"pending_events"`
 }
 
@@ -113,7 +114,7 @@ func TestBootstrapAdminOnceEvenWhenTwoRunAtOnce(t *testing.T) {
 		t.Fatalf("administrators after two runs at once: %+v, want %s alone", admins, winner)
 	}
 	g := admins[0].Grants
-	if len(g) != 1 || g[0].Role != "administrator" || g[0].By != "system:bootstrap" || g[0].At.Before(before) || g[0].At.After(time.Now()) {
+	if len(g) != 1 || g[0].Kind != "role_granted" || g[0].Role != "administrator" || g[0].By != "system:bootstrap" || g[0].At.Before(before) || g[0].At.After(time.Now()) {
 		t.Fatalf("the grant is recorded as %+v, want administrator by system:bootstrap just now", g)
 	}
 	if len(admins[0].Pending) != 1 {

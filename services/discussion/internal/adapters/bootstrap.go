@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -97,14 +96,7 @@ func NewBootstrapMemoryStore(members *MemberMemoryRepository) *BootstrapMemorySt
 
 // AdministratorExists implements app.Bootstrap.
 func (s *BootstrapMemoryStore) AdministratorExists(context.Context) (bool, error) {
-	s.members.mu.RLock()
-	defer s.members.mu.RUnlock()
-	for _, d := range s.members.docs {
-		if slices.Contains(d.Granted, member.RoleAdministrator.String()) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return s.members.administratorExists(), nil
 }
 
 // Claim implements app.Bootstrap.

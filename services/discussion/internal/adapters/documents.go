@@ -1,6 +1,7 @@
-// Package adapters implements the discussion's ports: MongoDB repositories
-// that write their events into the same document (the outbox), in-memory
-// twins for tests and benchmarks, and the event encoder.
+// Package adapters implements the discussion's ports: repositories on
+// mongox.AggregateStore, which writes the events of a change into the same
+// document (the outbox), their in-memory twins on mongox.MemoryStore for
+// tests and benchmarks, and the event encoder.
 package adapters
 
 import (
@@ -8,11 +9,11 @@ import (
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
-	"github.com/gemella/gemella/services/platform/outbox"
 )
 
 // utc turns a stored time back into UTC, keeping the zero time zero.
@@ -40,21 +41,25 @@ type affiliationDoc struct {
 }
 
 type memberDoc struct {
-	ID               string           `bson:"_id"`
-	SortKey          string           `bson:"sort_key"`
-	DisplayName      string           `bson:"display_name"`
-	Email            string           `bson:"email"`
-	PasswordHash     string           `bson:"password_hash"`
-	OrganizationID   string           `bson:"organization_id,omitempty"`
-	OrganizationName string           `bson:"organization_name,omitempty"`
-	RoleTitle        string           `bson:"role_title,omitempty"`
-	Granted          []string         `bson:"granted_roles"`
+	ID               string   `bson:"_id"`
+	SortKey          string   `bson:"sort_key"`
+	DisplayName      string   `bson:"display_name"`
+	Email            string   `bson:"email"`
+	PasswordHash     string   `bson:"password_hash"`
+	OrganizationID   string   `bson:"organization_id,omitempty"`
+	OrganizationName string   `bson:"organization_name,omitempty"`
+	RoleTitle        string   `bson:"role_title,omitempty"`
+	Granted          []string `bson:"granted_roles"`
+	// Grants are the grants recorded before the decision log; read only.
 	Grants           []roleGrantDoc   `bson:"role_grants,omitempty"`
+	Decisions        []decisionDoc    `bson:"decisions,omitempty"`
 	Affiliations     []affiliationDoc `bson:"affiliations"`
 	JoinedAt         time.Time        `bson:"joined_at"`
 	LastLoginAt      time.Time        `bson:"last_login_at,omitempty"`
+	PrivacyConsentAt time.Time        `bson:"privacy_consent_at,omitempty"`
+	Blocked          bool             `bson:"blocked,omitempty"`
+	BlockedAt        time.Time        `bson:"blocked_at,omitempty"`
 	Version          int64            `bson:"version"`
-	PendingEvents    []outbox.Record  `bson:"pending_events"`
 }
 
 func toMemberDoc(m *member.Member) memberDoc {
@@ -62,13 +67,13 @@ func toMemberDoc(m *member.Member) memberDoc {
 		ID: m.ID, SortKey: m.SortKey(), DisplayName: m.DisplayName, Email: m.Email, PasswordHash: m.PasswordHash,
 		OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, RoleTitle: m.RoleTitle,
 		Granted: []string{}, Affiliations: []affiliationDoc{}, JoinedAt: m.JoinedAt, LastLoginAt: m.LastLoginAt,
-		Version: m.Version, PendingEvents: []outbox.Record{},
+		PrivacyConsentAt: m.PrivacyConsentAt, Blocked: m.Blocked, BlockedAt: m.BlockedAt, Version: m.Version,
 	}
 	for _, r := range m.Granted {
 		d.Granted = append(d.Granted, r.String())
 	}
-	for _, g := range m.Grants {
-		d.Grants = append(d.Grants, roleGrantDoc{g.Role.String(), g.By, g.At})
+	for _, c := range m.Decisions {
+		d.Decisions = append(d.Decisions, decisionDoc{string(c.Kind), c.Role.String(), c.OrganizationID, c.By.ID, c.By.Name, c.At, c.Reason})
 	}
 	for _, a := range m.Affiliations {
 		d.Affiliations = append(d.Affiliations, affiliationDoc{a.OrganizationID, a.Status.String(), a.RequestedAt, a.DecidedAt, a.DecidedBy, a.Reason})
@@ -82,17 +87,25 @@ func (d memberDoc) toDomain() *member.Member {
 		Profile: member.Profile{
 			DisplayName: d.DisplayName, OrganizationID: d.OrganizationID, OrganizationName: d.OrganizationName, RoleTitle: d.RoleTitle,
 		},
-		Email: d.Email, PasswordHash: d.PasswordHash, JoinedAt: utc(d.JoinedAt), LastLoginAt: utc(d.LastLoginAt), Version: d.Version,
+		Email: d.Email, PasswordHash: d.PasswordHash, JoinedAt: utc(d.JoinedAt), LastLoginAt: utc(d.LastLoginAt),
+		PrivacyConsentAt: utc(d.PrivacyConsentAt), Blocked: d.Blocked, BlockedAt: utc(d.BlockedAt), Version: d.Version,
 	}
 	for _, r := range d.Granted {
 		if role, ok := member.ParseRole(r); ok {
 			m.Granted = append(m.Granted, role)
 		}
 	}
-	for _, g := range d.Grants {
+	for _, g := range d.Grants { // a document written before the decision log
 		if role, ok := member.ParseRole(g.Role); ok {
-			m.Grants = append(m.Grants, member.RoleGrant{Role: role, By: g.By, At: utc(g.At)})
+			m.Decisions = append(m.Decisions, member.Decision{Kind: member.KindRoleGranted, Role: role, By: member.Actor{ID: g.By}, At: utc(g.At)})
 		}
+	}
+	for _, c := range d.Decisions {
+		role, _ := member.ParseRole(c.Role)
+		m.Decisions = append(m.Decisions, member.Decision{
+			Kind: member.DecisionKind(c.Kind), Role: role, OrganizationID: c.OrganizationID,
+			By: member.Actor{ID: c.By, Name: c.ByName}, At: utc(c.At), Reason: c.Reason,
+		})
 	}
 	for _, a := range d.Affiliations {
 		st, _ := member.ParseAffiliationStatus(a.Status)
@@ -103,7 +116,19 @@ func (d memberDoc) toDomain() *member.Member {
 	return m
 }
 
-// roleGrantDoc records one role given: by whom and when.
+// decisionDoc is one entry of a member's decision log.
+type decisionDoc struct {
+	Kind           string    `bson:"kind"`
+	Role           string    `bson:"role,omitempty"`
+	OrganizationID string    `bson:"organization_id,omitempty"`
+	By             string    `bson:"by"`
+	ByName         string    `bson:"by_name,omitempty"`
+	At             time.Time `bson:"at"`
+	Reason         string    `bson:"reason,omitempty"`
+}
+
+// roleGrantDoc records one role given: by whom and when (before the
+// decision log, which now records grants).
 type roleGrantDoc struct {
 	Role string    `bson:"role"`
 	By   string    `bson:"by"`
@@ -129,6 +154,7 @@ func (d attemptsDoc) toDomain() *login.Attempts {
 
 type sessionDoc struct {
 	ID          string    `bson:"_id"`
+	SortKey     string    `bson:"sort_key"`
 	MemberID    string    `bson:"member_id"`
 	StartedAt   time.Time `bson:"started_at"`
 	RefreshedAt time.Time `bson:"refreshed_at,omitempty"`
@@ -138,7 +164,7 @@ type sessionDoc struct {
 }
 
 func toSessionDoc(s *session.Session) sessionDoc {
-	return sessionDoc{s.ID, s.MemberID, s.StartedAt, s.RefreshedAt, s.EndedAt, s.ExpireAt, s.Version}
+	return sessionDoc{s.ID, s.SortKey(), s.MemberID, s.StartedAt, s.RefreshedAt, s.EndedAt, s.ExpireAt, s.Version}
 }
 
 func (d sessionDoc) toDomain() *session.Session {
@@ -149,22 +175,21 @@ func (d sessionDoc) toDomain() *session.Session {
 }
 
 type threadDoc struct {
-	ID               string          `bson:"_id"`
-	SortKey          string          `bson:"sort_key"`
-	Scope            string          `bson:"scope"`
-	ScopeID          string          `bson:"scope_id"`
-	Title            string          `bson:"title"`
-	Body             string          `bson:"body"`
-	AuthorID         string          `bson:"author_id"`
-	AuthorName       string          `bson:"author_name"`
-	PostCount        int             `bson:"post_count"`
-	ParticipantCount int             `bson:"participant_count"`
-	Participants     []string        `bson:"participants"`
-	CountedPosts     []string        `bson:"counted_posts"`
-	CreatedAt        time.Time       `bson:"created_at"`
-	LastActivityAt   time.Time       `bson:"last_activity_at"`
-	Version          int64           `bson:"version"`
-	PendingEvents    []outbox.Record `bson:"pending_events"`
+	ID               string    `bson:"_id"`
+	SortKey          string    `bson:"sort_key"`
+	Scope            string    `bson:"scope"`
+	ScopeID          string    `bson:"scope_id"`
+	Title            string    `bson:"title"`
+	Body             string    `bson:"body"`
+	AuthorID         string    `bson:"author_id"`
+	AuthorName       string    `bson:"author_name"`
+	PostCount        int       `bson:"post_count"`
+	ParticipantCount int       `bson:"participant_count"`
+	Participants     []string  `bson:"participants"`
+	CountedPosts     []string  `bson:"counted_posts"`
+	CreatedAt        time.Time `bson:"created_at"`
+	LastActivityAt   time.Time `bson:"last_activity_at"`
+	Version          int64     `bson:"version"`
 }
 
 func toThreadDoc(t *thread.Thread) threadDoc {
@@ -172,7 +197,7 @@ func toThreadDoc(t *thread.Thread) threadDoc {
 		ID: t.ID, SortKey: t.SortKey(), Scope: t.Scope.String(), ScopeID: t.ScopeID, Title: t.Title, Body: t.Body,
 		AuthorID: t.AuthorID, AuthorName: t.AuthorName, PostCount: t.PostCount, ParticipantCount: t.ParticipantCount,
 		Participants: nonNil(t.Participants), CountedPosts: nonNil(t.CountedPosts),
-		CreatedAt: t.CreatedAt, LastActivityAt: t.LastActivityAt, Version: t.Version, PendingEvents: []outbox.Record{},
+		CreatedAt: t.CreatedAt, LastActivityAt: t.LastActivityAt, Version: t.Version,
 	}
 }
 
@@ -187,31 +212,32 @@ func (d threadDoc) toDomain() *thread.Thread {
 }
 
 type reportDoc struct {
-	MemberID string    `bson:"member_id"`
-	Reason   string    `bson:"reason,omitempty"`
-	At       time.Time `bson:"at"`
+	MemberID   string    `bson:"member_id"`
+	MemberName string    `bson:"member_name,omitempty"`
+	Reason     string    `bson:"reason,omitempty"`
+	At         time.Time `bson:"at"`
 }
 
 type postDoc struct {
-	ID               string          `bson:"_id"`
-	SortKey          string          `bson:"sort_key"`
-	ThreadID         string          `bson:"thread_id"`
-	ParentID         string          `bson:"parent_id,omitempty"`
-	Scope            string          `bson:"scope"`
-	ScopeID          string          `bson:"scope_id"`
-	AuthorID         string          `bson:"author_id"`
-	AuthorName       string          `bson:"author_name"`
-	Body             string          `bson:"body"`
-	State            string          `bson:"state"`
-	Reports          []reportDoc     `bson:"reports"`
-	ReviewedReports  int             `bson:"reviewed_reports"`
-	NeedsReview      bool            `bson:"needs_review"`
-	ModerationReason string          `bson:"moderation_reason,omitempty"`
-	ModeratedBy      string          `bson:"moderated_by,omitempty"`
-	CreatedAt        time.Time       `bson:"created_at"`
-	EditedAt         time.Time       `bson:"edited_at,omitempty"`
-	Version          int64           `bson:"version"`
-	PendingEvents    []outbox.Record `bson:"pending_events"`
+	ID               string      `bson:"_id"`
+	SortKey          string      `bson:"sort_key"`
+	ThreadID         string      `bson:"thread_id"`
+	ParentID         string      `bson:"parent_id,omitempty"`
+	Scope            string      `bson:"scope"`
+	ScopeID          string      `bson:"scope_id"`
+	AuthorID         string      `bson:"author_id"`
+	AuthorName       string      `bson:"author_name"`
+	Body             string      `bson:"body"`
+	State            string      `bson:"state"`
+	Reports          []reportDoc `bson:"reports"`
+	ReviewedReports  int         `bson:"reviewed_reports"`
+	NeedsReview      bool        `bson:"needs_review"`
+	ModerationReason string      `bson:"moderation_reason,omitempty"`
+	ModeratedBy      string      `bson:"moderated_by,omitempty"`
+	ModeratedAt      time.Time   `bson:"moderated_at,omitempty"`
+	CreatedAt        time.Time   `bson:"created_at"`
+	EditedAt         time.Time   `bson:"edited_at,omitempty"`
+	Version          int64       `bson:"version"`
 }
 
 func toPostDoc(p *post.Post) postDoc {
@@ -219,7 +245,7 @@ func toPostDoc(p *post.Post) postDoc {
 		ID: p.ID, SortKey: p.SortKey(), ThreadID: p.ThreadID, ParentID: p.ParentID, Scope: p.Scope.String(), ScopeID: p.ScopeID,
 		AuthorID: p.AuthorID, AuthorName: p.AuthorName, Body: p.Body, State: p.State.String(), Reports: []reportDoc{},
 		ReviewedReports: p.ReviewedReports, NeedsReview: p.NeedsReview(), ModerationReason: p.ModerationReason, ModeratedBy: p.ModeratedBy,
-		CreatedAt: p.CreatedAt, EditedAt: p.EditedAt, Version: p.Version, PendingEvents: []outbox.Record{},
+		ModeratedAt: p.ModeratedAt, CreatedAt: p.CreatedAt, EditedAt: p.EditedAt, Version: p.Version,
 	}
 	for _, r := range p.Reports {
 		d.Reports = append(d.Reports, reportDoc(r))
@@ -233,38 +259,37 @@ func (d postDoc) toDomain() *post.Post {
 	p := &post.Post{
 		ID: d.ID, ThreadID: d.ThreadID, ParentID: d.ParentID, Scope: sc, ScopeID: d.ScopeID, AuthorID: d.AuthorID, AuthorName: d.AuthorName,
 		Body: d.Body, State: st, ReviewedReports: d.ReviewedReports, ModerationReason: d.ModerationReason, ModeratedBy: d.ModeratedBy,
-		CreatedAt: utc(d.CreatedAt), EditedAt: utc(d.EditedAt), Version: d.Version,
+		ModeratedAt: utc(d.ModeratedAt), CreatedAt: utc(d.CreatedAt), EditedAt: utc(d.EditedAt), Version: d.Version,
 	}
 	for _, r := range d.Reports {
-		p.Reports = append(p.Reports, post.Report{MemberID: r.MemberID, Reason: r.Reason, At: utc(r.At)})
+		p.Reports = append(p.Reports, post.Report{MemberID: r.MemberID, MemberName: r.MemberName, Reason: r.Reason, At: utc(r.At)})
 	}
 	return p
 }
 
 type storyDoc struct {
-	ID             string          `bson:"_id"`
-	SortKey        string          `bson:"sort_key"`
-	Title          string          `bson:"title"`
-	Body           string          `bson:"body"`
-	TwinningID     string          `bson:"twinning_id"`
-	PracticeID     string          `bson:"practice_id"`
-	AuthorID       string          `bson:"author_id"`
-	AuthorName     string          `bson:"author_name"`
-	Status         string          `bson:"status"`
-	DecisionReason string          `bson:"decision_reason,omitempty"`
-	DecidedBy      string          `bson:"decided_by,omitempty"`
-	CreatedAt      time.Time       `bson:"created_at"`
-	DecidedAt      time.Time       `bson:"decided_at,omitempty"`
-	PublishedAt    time.Time       `bson:"published_at,omitempty"`
-	Version        int64           `bson:"version"`
-	PendingEvents  []outbox.Record `bson:"pending_events"`
+	ID             string    `bson:"_id"`
+	SortKey        string    `bson:"sort_key"`
+	Title          string    `bson:"title"`
+	Body           string    `bson:"body"`
+	TwinningID     string    `bson:"twinning_id"`
+	PracticeID     string    `bson:"practice_id"`
+	AuthorID       string    `bson:"author_id"`
+	AuthorName     string    `bson:"author_name"`
+	Status         string    `bson:"status"`
+	DecisionReason string    `bson:"decision_reason,omitempty"`
+	DecidedBy      string    `bson:"decided_by,omitempty"`
+	CreatedAt      time.Time `bson:"created_at"`
+	DecidedAt      time.Time `bson:"decided_at,omitempty"`
+	PublishedAt    time.Time `bson:"published_at,omitempty"`
+	Version        int64     `bson:"version"`
 }
 
 func toStoryDoc(s *story.Story) storyDoc {
 	return storyDoc{
 		ID: s.ID, SortKey: s.SortKey(), Title: s.Title, Body: s.Body, TwinningID: s.TwinningID, PracticeID: s.PracticeID,
 		AuthorID: s.AuthorID, AuthorName: s.AuthorName, Status: s.Status.String(), DecisionReason: s.DecisionReason, DecidedBy: s.DecidedBy,
-		CreatedAt: s.CreatedAt, DecidedAt: s.DecidedAt, PublishedAt: s.PublishedAt, Version: s.Version, PendingEvents: []outbox.Record{},
+		CreatedAt: s.CreatedAt, DecidedAt: s.DecidedAt, PublishedAt: s.PublishedAt, Version: s.Version,
 	}
 }
 
@@ -289,4 +314,28 @@ func emptyToNil(s []string) []string {
 		return nil
 	}
 	return clone(s)
+}
+
+type moderationDoc struct {
+	ID       string    `bson:"_id"`
+	SortKey  string    `bson:"sort_key"`
+	PostID   string    `bson:"post_id"`
+	ThreadID string    `bson:"thread_id"`
+	Action   string    `bson:"action"`
+	ByID     string    `bson:"by,omitempty"`
+	ByName   string    `bson:"by_name,omitempty"`
+	Reason   string    `bson:"reason,omitempty"`
+	At       time.Time `bson:"at"`
+	Version  int64     `bson:"version"`
+}
+
+func toModerationDoc(e *moderation.Entry) moderationDoc {
+	return moderationDoc{e.ID, e.SortKey(), e.PostID, e.ThreadID, string(e.Action), e.ByID, e.ByName, e.Reason, e.At, e.Version}
+}
+
+func (d moderationDoc) toDomain() *moderation.Entry {
+	a, _ := moderation.ParseAction(d.Action)
+	return &moderation.Entry{
+		ID: d.ID, PostID: d.PostID, ThreadID: d.ThreadID, Action: a, ByID: d.ByID, ByName: d.ByName, Reason: d.Reason, At: utc(d.At), Version: d.Version,
+	}
 }

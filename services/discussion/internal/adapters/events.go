@@ -1,6 +1,7 @@
 package adapters
 
 import (
+	"context"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -17,17 +18,17 @@ import (
 
 // EncodeMemberEvent builds the envelope of a member event. The payload is
 // the public profile: events never carry e-mail addresses.
-func EncodeMemberEvent(m *member.Member, c member.Change) (outbox.Record, error) {
-	return record(string(c.Type), c.Actor, "member", m.ID, m.Version, &eventsv1.MemberJoined{Member: protoconv.Member(m.Public())}, c.At)
+func EncodeMemberEvent(ctx context.Context, m *member.Member, c member.Change) (outbox.Record, error) {
+	return record(ctx, string(c.Type), c.Actor, "member", m.ID, m.Version, &eventsv1.MemberJoined{Member: protoconv.Member(m.Public())}, c.At)
 }
 
 // EncodeThreadEvent builds the envelope of a thread event.
-func EncodeThreadEvent(t *thread.Thread, c thread.Change) (outbox.Record, error) {
-	return record(string(c.Type), c.Actor, "thread", t.ID, t.Version, &eventsv1.ThreadOpened{Thread: protoconv.Thread(t)}, c.At)
+func EncodeThreadEvent(ctx context.Context, t *thread.Thread, c thread.Change) (outbox.Record, error) {
+	return record(ctx, string(c.Type), c.Actor, "thread", t.ID, t.Version, &eventsv1.ThreadOpened{Thread: protoconv.Thread(t)}, c.At)
 }
 
 // EncodePostEvent builds the envelope of a post event.
-func EncodePostEvent(p *post.Post, c post.Change) (outbox.Record, error) {
+func EncodePostEvent(ctx context.Context, p *post.Post, c post.Change) (outbox.Record, error) {
 	var payload proto.Message
 	switch c.Type {
 	case post.EventAdded:
@@ -35,18 +36,20 @@ func EncodePostEvent(p *post.Post, c post.Change) (outbox.Record, error) {
 	default:
 		payload = &eventsv1.PostModerated{PostId: p.ID, ThreadId: p.ThreadID, Reason: c.Reason, By: c.By}
 	}
-	return record(string(c.Type), c.Actor, "post", p.ID, p.Version, payload, c.At)
+	return record(ctx, string(c.Type), c.Actor, "post", p.ID, p.Version, payload, c.At)
 }
 
 // EncodeStoryEvent builds the envelope of a story event.
-func EncodeStoryEvent(s *story.Story, c story.Change) (outbox.Record, error) {
-	return record(string(c.Type), c.Actor, "story", s.ID, s.Version, &eventsv1.StoryPublished{Story: protoconv.Story(s)}, c.At)
+func EncodeStoryEvent(ctx context.Context, s *story.Story, c story.Change) (outbox.Record, error) {
+	return record(ctx, string(c.Type), c.Actor, "story", s.ID, s.Version, &eventsv1.StoryPublished{Story: protoconv.Story(s)}, c.At)
 }
 
-func record(subject, actor, aggType, aggID string, version int64, payload proto.Message, at time.Time) (outbox.Record, error) {
+// record builds every outbox record of the discussion, with the request's
+// ctx, whose trace context the envelope carries.
+func record(ctx context.Context, subject, actor, aggType, aggID string, version int64, payload proto.Message, at time.Time) (outbox.Record, error) {
 	env, err := events.NewEnvelope(subject, actor, aggType, aggID, version, payload, at)
 	if err != nil {
 		return outbox.Record{}, err
 	}
-	return outbox.NewRecord(env)
+	return outbox.NewRecordContext(ctx, env)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/mongox"
 )
 
 // expiryFixture is one database on the embedded FerretDB, with expired and
@@ -41,8 +42,8 @@ func newExpiryFixture(t *testing.T, expiredSessions, liveSessions, expiredAttemp
 	if err := EnsureIndexes(ctx, fx.db); err != nil {
 		t.Fatal(err)
 	}
-	sessions := NewSessionMongoRepository(fx.db, fx.locks)
-	logins := NewLoginMongoRepository(fx.db, fx.locks)
+	repos := NewMongoRepositories(fx.db, mongox.StoreOptions{Locks: fx.locks})
+	sessions, logins := repos.Sessions, repos.Logins
 	maxAge := 12 * time.Hour
 	for i := range expiredSessions + liveSessions {
 		started := fx.now.Add(-maxAge - time.Duration(i+1)*time.Minute) // expired

@@ -3,26 +3,24 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/platform/doclock"
-	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/mongox"
+	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/platform/paging"
 )
@@ -35,68 +33,67 @@ type repos struct {
 	posts    post.Repository
 	stories  story.Repository
 	sessions session.Repository
+	log      moderation.Repository
 	// pending returns the events waiting in the outbox of a document, or -1
 	// where the implementation has no outbox.
 	pending func(collection, id string) int
 }
 
-var dbCounter atomic.Int64
-
-// implementations returns the in-memory repositories, MongoDB ones on the
-// embedded FerretDB, and on a real MongoDB when GEMELLA_TEST_MONGO_URI is set.
+// implementations returns the in-memory repositories, and the MongoDB
+// ones on the embedded FerretDB and, when GEMELLA_TEST_MONGO_URI is set,
+// on a real MongoDB (mongoxtest.Servers).
 func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 	impls := map[string]func(t *testing.T) repos{
 		"memory": func(t *testing.T) repos {
-			return repos{
+			r := repos{
 				NewMemberMemoryRepository(), NewLoginMemoryRepository(), NewThreadMemoryRepository(), NewPostMemoryRepository(), NewStoryMemoryRepository(),
-				NewSessionMemoryRepository(),
-				func(string, string) int { return -1 },
+				NewSessionMemoryRepository(), NewModerationMemoryRepository(), nil,
 			}
+			counts := map[string]func(string) int{
+				MembersCollection: r.members.(*MemberMemoryRepository).Pending, ThreadsCollection: r.threads.(*ThreadMemoryRepository).Pending,
+				PostsCollection: r.posts.(*PostMemoryRepository).Pending, StoriesCollection: r.stories.(*StoryMemoryRepository).Pending,
+			}
+			r.pending = func(collection, id string) int { return counts[collection](id) }
+			return r
 		},
 	}
-	mongoRepos := func(uri string) func(t *testing.T) repos {
-		return func(t *testing.T) repos {
-			client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(20 * time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-			db := client.Database(fmt.Sprintf("contract_%d_%d", os.Getpid(), dbCounter.Add(1)))
-			t.Cleanup(func() { _ = db.Drop(context.Background()) })
+	for _, server := range mongoxtest.Servers(t) {
+		impls[server.Name] = func(t *testing.T) repos {
+			db, cfg := server.Database(t)
 			if err := EnsureIndexes(context.Background(), db); err != nil {
 				t.Fatal(err)
 			}
-			locks := &doclock.Locks{}
-			return repos{
-				NewMemberMongoRepository(db, EncodeMemberEvent, nil, locks),
-				NewLoginMongoRepository(db, locks),
-				NewThreadMongoRepository(db, EncodeThreadEvent, nil, locks),
-				NewPostMongoRepository(db, EncodePostEvent, nil, locks),
-				NewStoryMongoRepository(db, EncodeStoryEvent, nil, locks),
-				NewSessionMongoRepository(db, locks),
-				func(collection, id string) int {
-					var doc struct {
-						Pending []outbox.Record `bson:"pending_events"`
-					}
-					if err := db.Collection(collection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-						t.Fatal(err)
-					}
-					return len(doc.Pending)
-				},
-			}
+			// The embedded FerretDB needs the document locks; MongoDB none.
+			m := NewMongoRepositories(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg)})
+			return repos{m.Members, m.Logins, m.Threads, m.Posts, m.Stories, m.Sessions, m.Moderation, func(collection, id string) int {
+				return pendingOf(t, db.Collection(collection), id)
+			}}
 		}
-	}
-	if !testing.Short() {
-		f := embedded.FerretDBForTest(t)
-		impls["ferretdb"] = mongoRepos(f.URI())
-	}
-	if uri := os.Getenv("GEMELLA_TEST_MONGO_URI"); uri != "" {
-		impls["mongodb"] = mongoRepos(uri)
 	}
 	return impls
 }
 
+// pendingOf counts the events waiting in a document's outbox, and checks
+// that a document with some carries pending_since, through which the
+// relay's indexed sweep finds it.
+func pendingOf(t *testing.T, coll *mongo.Collection, id string) int {
+	t.Helper()
+	var doc struct {
+		Pending []outbox.Record `bson:"pending_events"`
+		Since   *time.Time      `bson:"pending_since"`
+	}
+	if err := coll.FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Pending) > 0 && (doc.Since == nil || doc.Since.IsZero()) {
+		t.Fatalf("%s %s has %d pending events but no pending_since: the indexed sweep cannot find it", coll.Name(), id, len(doc.Pending))
+	}
+	return len(doc.Pending)
+}
+
 var t0 = time.Date(2018, 4, 16, 10, 0, 0, 0, time.UTC)
+
+var admin = member.Actor{ID: "admin", Name: "Amministratrice"}
 
 func TestRepositoryContract(t *testing.T) {
 	for name, build := range implementations(t) {
@@ -109,6 +106,7 @@ func TestRepositoryContract(t *testing.T) {
 			t.Run("concurrent reports", func(t *testing.T) { concurrentReports(t, build(t)) })
 			t.Run("stories", func(t *testing.T) { stories(t, build(t)) })
 			t.Run("sessions", func(t *testing.T) { sessions(t, build(t)) })
+			t.Run("moderation log", func(t *testing.T) { moderationLog(t, build(t)) })
 		})
 	}
 }
@@ -142,7 +140,7 @@ func members(t *testing.T, r repos) {
 	if _, err := r.members.GetByEmail(ctx, "nobody@example.it"); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Fatalf("unknown e-mail: %v", err)
 	}
-	if n := r.pending(MembersCollection, "m2"); n != -1 && n != 1 {
+	if n := r.pending(MembersCollection, "m2"); n != 1 {
 		t.Fatalf("%d joined events waiting, want 1", n)
 	}
 	updated, err := r.members.Update(ctx, "m2", func(m *member.Member) error {
@@ -150,10 +148,10 @@ func members(t *testing.T, r repos) {
 		if err := m.RequestAffiliation("org-puglia", t0); err != nil {
 			return err
 		}
-		if err := m.DecideAffiliation("org-puglia", true, "admin", "", t0.Add(time.Hour)); err != nil {
+		if err := m.DecideAffiliation("org-puglia", true, admin, "", t0.Add(time.Hour)); err != nil {
 			return err
 		}
-		return m.Grant("admin", t0.Add(2*time.Hour), member.RoleModerator)
+		return m.Grant(admin, t0.Add(2*time.Hour), "modera il forum", member.RoleModerator)
 	})
 	if err != nil || updated.Version != 2 {
 		t.Fatalf("update: %v %v", updated, err)
@@ -161,8 +159,44 @@ func members(t *testing.T, r repos) {
 	got, _ = r.members.Get(ctx, "m2")
 	if !got.LastLoginAt.Equal(t0.Add(48*time.Hour)) || !slices.Equal(got.VerifiedOrganizations(), []string{"org-puglia"}) ||
 		!got.HasRole(member.RoleModerator) || !got.HasRole(member.RoleEditor) || got.Affiliations[0].DecidedBy != "admin" ||
-		!slices.Equal(got.Grants, []member.RoleGrant{{Role: member.RoleModerator, By: "admin", At: t0.Add(2 * time.Hour)}}) {
+		!slices.Equal(got.Decisions, []member.Decision{
+			{Kind: member.KindAffiliationVerified, OrganizationID: "org-puglia", By: admin, At: t0.Add(time.Hour)},
+			{Kind: member.KindRoleGranted, Role: member.RoleModerator, By: admin, At: t0.Add(2 * time.Hour), Reason: "modera il forum"},
+		}) {
 		t.Fatalf("after update: %+v", got)
+	}
+	// Pending affiliation requests, oldest member first.
+	for _, id := range []string{"m3", "m0", "m4"} {
+		if _, err := r.members.Update(ctx, id, func(m *member.Member) error { return m.RequestAffiliation("org-x", t0) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pending []string
+	var afterPending *paging.Cursor
+	for range 4 {
+		page, err := r.members.ListPendingAffiliations(ctx, afterPending, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page {
+			if m.PasswordHash != "" {
+				t.Fatal("a listed member carries the password hash")
+			}
+			pending = append(pending, m.ID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		afterPending = &paging.Cursor{Key: page[1].SortKey(), ID: page[1].ID}
+	}
+	if fmt.Sprint(pending) != "[m0 m3 m4]" {
+		t.Fatalf("pending affiliations = %v (m2's is verified)", pending)
+	}
+	if _, err := r.members.Update(ctx, "m4", func(m *member.Member) error { _, err := m.Block(admin, t0.Add(time.Hour), "spam"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if blocked, _ := r.members.Get(ctx, "m4"); !blocked.Blocked || !blocked.BlockedAt.Equal(t0.Add(time.Hour)) || blocked.Decisions[0].Kind != member.KindBlocked {
+		t.Fatalf("blocked member: %+v", blocked)
 	}
 	if _, err := r.members.Update(ctx, "m2", func(*member.Member) error { return apperr.FailedPrecondition("no") }); apperr.KindOf(err) != apperr.KindFailedPrecondition {
 		t.Fatalf("refused update: %v", err)
@@ -258,7 +292,7 @@ func threads(t *testing.T, r repos) {
 	if err := r.threads.Create(ctx, newThread(t, "t0", thread.General, "", t0)); apperr.KindOf(err) != apperr.KindAlreadyExists {
 		t.Fatalf("duplicate id: %v", err)
 	}
-	if n := r.pending(ThreadsCollection, "t0"); n != -1 && n != 1 {
+	if n := r.pending(ThreadsCollection, "t0"); n != 1 {
 		t.Fatalf("%d opened events waiting, want 1", n)
 	}
 	// New activity moves t0 to the top.
@@ -320,26 +354,27 @@ func posts(t *testing.T, r repos) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.pending(PostsCollection, "p1"); n != -1 && n != 1 {
+	if n := r.pending(PostsCollection, "p1"); n != 1 {
 		t.Fatalf("%d added events waiting, want 1", n)
 	}
 	// p1 hidden by reports, p2 deleted, p3 reported once.
 	for _, m := range []string{"a", "b", "c"} {
-		if _, err := r.posts.Update(ctx, "p1", func(p *post.Post) error { return p.Report(m, "spam", 3, t0) }); err != nil {
+		if _, err := r.posts.Update(ctx, "p1", func(p *post.Post) error { return p.Report(m, "Membro "+m, "spam", 3, t0) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := r.pending(PostsCollection, "p1"); n != -1 && n != 2 {
+	if n := r.pending(PostsCollection, "p1"); n != 2 {
 		t.Fatalf("%d events waiting on p1, want added and hidden", n)
 	}
 	if _, err := r.posts.Update(ctx, "p2", func(p *post.Post) error { return p.Delete("m2", t0) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.posts.Update(ctx, "p3", func(p *post.Post) error { return p.Report("a", "", 3, t0) }); err != nil {
+	if _, err := r.posts.Update(ctx, "p3", func(p *post.Post) error { return p.Report("a", "Anna", "fuori tema", 3, t0) }); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := r.posts.Get(ctx, "p1")
-	if got.State != post.Hidden || len(got.Reports) != 3 || got.Reports[0].Reason != "spam" || got.ParentID != "p0" || got.Scope != thread.Twinning {
+	if got.State != post.Hidden || len(got.Reports) != 3 || got.Reports[0].Reason != "spam" || got.Reports[0].MemberName != "Membro a" ||
+		got.ParentID != "p0" || got.Scope != thread.Twinning || !got.ModeratedAt.Equal(t0) {
 		t.Fatalf("hidden post: %+v", got)
 	}
 	ids := func(ps []*post.Post) string {
@@ -369,6 +404,14 @@ func posts(t *testing.T, r repos) {
 	if ids(review) != "[p3]" {
 		t.Fatalf("needing review after a restore = %s", ids(review))
 	}
+	// A post a moderator hid stays in the queue until restored.
+	if _, err := r.posts.Update(ctx, "p4", func(p *post.Post) error { return p.Hide("mod", "offensivo", t0) }); err != nil {
+		t.Fatal(err)
+	}
+	review, _ = r.posts.ListNeedingReview(ctx, nil, 10)
+	if ids(review) != "[p3 p4]" {
+		t.Fatalf("queue after a moderator hid p4 = %s", ids(review))
+	}
 	if other, _ := r.posts.List(ctx, post.Filter{ThreadID: "t2"}, nil, 10); len(other) != 0 {
 		t.Fatal("posts of another thread listed")
 	}
@@ -390,7 +433,7 @@ func concurrentReports(t *testing.T, r repos) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			_, err := r.posts.Update(ctx, "busy", func(p *post.Post) error { return p.Report(fmt.Sprintf("r%d", i), "", 100, t0) })
+			_, err := r.posts.Update(ctx, "busy", func(p *post.Post) error { return p.Report(fmt.Sprintf("r%d", i), "", "spam", 100, t0) })
 			errs <- err
 		}(i)
 	}
@@ -432,7 +475,7 @@ func stories(t *testing.T, r repos) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.pending(StoriesCollection, "s0"); n != -1 && n != 1 {
+	if n := r.pending(StoriesCollection, "s0"); n != 1 {
 		t.Fatalf("%d published events waiting, want 1", n)
 	}
 	ids := func(f story.Filter) string {
@@ -495,5 +538,57 @@ func sessions(t *testing.T, r repos) {
 	if got.MemberID != "m-1" || !got.StartedAt.Equal(t0) || !got.RefreshedAt.Equal(t0.Add(time.Hour)) ||
 		!got.EndedAt.Equal(t0.Add(2*time.Hour)) || !got.ExpireAt.Equal(t0.Add(12*time.Hour)) || got.Version != 3 {
 		t.Fatalf("stored session: %+v", got)
+	}
+	// The open sessions of a member: not ended, not expired.
+	for i, id := range []string{"s-2", "s-3", "s-4"} {
+		s, _ := session.New(id, "m-1", t0.Add(time.Duration(i)*time.Hour), 12*time.Hour)
+		if err := r.sessions.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, _ := session.New("s-other", "m-2", t0, 12*time.Hour)
+	_ = r.sessions.Create(ctx, other)
+	open := func(at time.Time) string {
+		list, err := r.sessions.ListOpen(ctx, "m-1", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, s := range list {
+			ids = append(ids, s.ID)
+		}
+		return fmt.Sprint(ids)
+	}
+	if got := open(t0.Add(3 * time.Hour)); got != "[s-4 s-3 s-2]" {
+		t.Fatalf("open sessions = %s", got)
+	}
+	if got := open(t0.Add(12*time.Hour + 30*time.Minute)); got != "[s-4 s-3]" {
+		t.Fatalf("open sessions once s-2 expired = %s", got)
+	}
+}
+
+func moderationLog(t *testing.T, r repos) {
+	ctx := context.Background()
+	for i, a := range []moderation.Action{moderation.HiddenByReports, moderation.Restored, moderation.Hidden} {
+		e := &moderation.Entry{ID: moderation.EntryID("p1", int64(i+2)), PostID: "p1", ThreadID: "t1", Action: a, ByID: "mod", ByName: "Marta", Reason: "motivo", At: t0.Add(time.Duration(i) * time.Minute)}
+		if a == moderation.HiddenByReports {
+			e.ByID, e.ByName = "", ""
+		}
+		if err := r.log.Create(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := &moderation.Entry{ID: moderation.EntryID("p1", 2), PostID: "p1", Action: moderation.Hidden, At: t0}
+	if err := r.log.Create(ctx, again); apperr.KindOf(err) != apperr.KindAlreadyExists {
+		t.Fatalf("the entry of one decision written twice: %v", err)
+	}
+	first, err := r.log.List(ctx, nil, 2)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("first page: %v %v", first, err)
+	}
+	rest, _ := r.log.List(ctx, &paging.Cursor{Key: first[1].SortKey(), ID: first[1].ID}, 10)
+	if first[0].Action != moderation.Hidden || first[1].Action != moderation.Restored || len(rest) != 1 || rest[0].Action != moderation.HiddenByReports ||
+		first[0].ByName != "Marta" || first[0].ThreadID != "t1" || !first[0].At.Equal(t0.Add(2*time.Minute)) || rest[0].ByID != "" {
+		t.Fatalf("log newest first: %+v %+v", first, rest)
 	}
 }

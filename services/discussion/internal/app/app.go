@@ -13,6 +13,7 @@ import (
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -39,14 +40,16 @@ type Tokens interface {
 
 // Deps are the ports and settings the application needs.
 type Deps struct {
-	Members   member.Repository
-	Logins    login.Repository
-	Threads   thread.Repository
-	Posts     post.Repository
-	Stories   story.Repository
-	Sessions  session.Repository
-	Passwords Passwords
-	Tokens    Tokens
+	Members  member.Repository
+	Logins   login.Repository
+	Threads  thread.Repository
+	Posts    post.Repository
+	Stories  story.Repository
+	Sessions session.Repository
+	// Moderation is the moderation log.
+	Moderation moderation.Repository
+	Passwords  Passwords
+	Tokens     Tokens
 	// SessionMaxAge is how long after the log-in a session's tokens can
 	// still be refreshed; 12 hours when zero.
 	SessionMaxAge time.Duration
@@ -79,17 +82,20 @@ type Deps struct {
 
 // Application is every use case of the community service.
 type Application struct {
-	RegisterMember     RegisterMemberHandler
-	CreateSession      CreateSessionHandler
-	RefreshSession     RefreshSessionHandler
-	DeleteSession      DeleteSessionHandler
-	GetMyProfile       GetMyProfileHandler
-	UpdateMyProfile    UpdateMyProfileHandler
-	GetMember          GetMemberHandler
-	ListMembers        ListMembersHandler
-	RequestAffiliation RequestAffiliationHandler
-	DecideAffiliation  DecideAffiliationHandler
-	GrantRoles         GrantRolesHandler
+	RegisterMember          RegisterMemberHandler
+	CreateSession           CreateSessionHandler
+	RefreshSession          RefreshSessionHandler
+	DeleteSession           DeleteSessionHandler
+	GetMyProfile            GetMyProfileHandler
+	UpdateMyProfile         UpdateMyProfileHandler
+	GetMember               GetMemberHandler
+	ListMembers             ListMembersHandler
+	RequestAffiliation      RequestAffiliationHandler
+	DecideAffiliation       DecideAffiliationHandler
+	GrantRoles              GrantRolesHandler
+	RevokeRoles             RevokeRolesHandler
+	BlockMember             BlockMemberHandler
+	ListAffiliationRequests ListAffiliationRequestsHandler
 
 	CreateThread       CreateThreadHandler
 	OpenTwinningThread OpenTwinningThreadHandler
@@ -103,6 +109,7 @@ type Application struct {
 	ReportPost        ReportPostHandler
 	ModeratePost      ModeratePostHandler
 	ListReportedPosts ListReportedPostsHandler
+	ListModerationLog ListModerationLogHandler
 
 	SubmitStory SubmitStoryHandler
 	ListStories ListStoriesHandler
@@ -139,32 +146,36 @@ func New(d Deps) Application {
 		d.Logger = slog.Default()
 	}
 	return Application{
-		RegisterMember:     RegisterMemberHandler{d},
-		CreateSession:      CreateSessionHandler{d},
-		RefreshSession:     RefreshSessionHandler{d},
-		DeleteSession:      DeleteSessionHandler{d},
-		GetMyProfile:       GetMyProfileHandler{d},
-		UpdateMyProfile:    UpdateMyProfileHandler{d},
-		GetMember:          GetMemberHandler{d},
-		ListMembers:        ListMembersHandler{d},
-		RequestAffiliation: RequestAffiliationHandler{d},
-		DecideAffiliation:  DecideAffiliationHandler{d},
-		GrantRoles:         GrantRolesHandler{d},
-		CreateThread:       CreateThreadHandler{d},
-		OpenTwinningThread: OpenTwinningThreadHandler{d},
-		GetThread:          GetThreadHandler{d},
-		ListThreads:        ListThreadsHandler{d},
-		AddPost:            AddPostHandler{d},
-		ListPosts:          ListPostsHandler{d},
-		EditPost:           EditPostHandler{d},
-		DeletePost:         DeletePostHandler{d},
-		ReportPost:         ReportPostHandler{d},
-		ModeratePost:       ModeratePostHandler{d},
-		ListReportedPosts:  ListReportedPostsHandler{d},
-		SubmitStory:        SubmitStoryHandler{d},
-		ListStories:        ListStoriesHandler{d},
-		GetStory:           GetStoryHandler{d},
-		DecideStory:        DecideStoryHandler{d},
+		RegisterMember:          RegisterMemberHandler{d},
+		CreateSession:           CreateSessionHandler{d},
+		RefreshSession:          RefreshSessionHandler{d},
+		DeleteSession:           DeleteSessionHandler{d},
+		GetMyProfile:            GetMyProfileHandler{d},
+		UpdateMyProfile:         UpdateMyProfileHandler{d},
+		GetMember:               GetMemberHandler{d},
+		ListMembers:             ListMembersHandler{d},
+		RequestAffiliation:      RequestAffiliationHandler{d},
+		DecideAffiliation:       DecideAffiliationHandler{d},
+		GrantRoles:              GrantRolesHandler{d},
+		RevokeRoles:             RevokeRolesHandler{d},
+		BlockMember:             BlockMemberHandler{d},
+		ListAffiliationRequests: ListAffiliationRequestsHandler{d},
+		CreateThread:            CreateThreadHandler{d},
+		OpenTwinningThread:      OpenTwinningThreadHandler{d},
+		GetThread:               GetThreadHandler{d},
+		ListThreads:             ListThreadsHandler{d},
+		AddPost:                 AddPostHandler{d},
+		ListPosts:               ListPostsHandler{d},
+		EditPost:                EditPostHandler{d},
+		DeletePost:              DeletePostHandler{d},
+		ReportPost:              ReportPostHandler{d},
+		ModeratePost:            ModeratePostHandler{d},
+		ListReportedPosts:       ListReportedPostsHandler{d},
+		ListModerationLog:       ListModerationLogHandler{d},
+		SubmitStory:             SubmitStoryHandler{d},
+		ListStories:             ListStoriesHandler{d},
+		GetStory:                GetStoryHandler{d},
+		DecideStory:             DecideStoryHandler{d},
 
 		BootstrapAdministrator: BootstrapAdministratorHandler{d},
 	}

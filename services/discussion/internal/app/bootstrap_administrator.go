@@ -93,7 +93,7 @@ func (h BootstrapAdministratorHandler) Handle(ctx context.Context, cmd Bootstrap
 	}
 	now := h.d.Now()
 	m, err = h.d.Members.Update(ctx, m.ID, func(m *member.Member) error {
-		return m.Grant(BootstrapCaller.Actor(), now, member.RoleAdministrator)
+		return m.Grant(actor(BootstrapCaller), now, "", member.RoleAdministrator)
 	})
 	if err != nil {
 		return BootstrapResult{}, err

@@ -50,8 +50,8 @@ func TestBootstrapMakesTheFirstAdministratorOnce(t *testing.T) {
 	if !res.Registered || m.Email != "ada@example.it" || !m.HasRole(member.RoleAdministrator) || m.PasswordHash != "" {
 		t.Fatalf("bootstrap made %+v (registered %v)", m, res.Registered)
 	}
-	if want := []member.RoleGrant{{Role: member.RoleAdministrator, By: "system:bootstrap", At: t0}}; !slices.Equal(m.Grants, want) {
-		t.Fatalf("the grant is recorded as %+v, want %+v", m.Grants, want)
+	if want := []member.Decision{{Kind: member.KindRoleGranted, Role: member.RoleAdministrator, By: member.Actor{ID: "system:bootstrap"}, At: t0}}; !slices.Equal(m.Decisions, want) {
+		t.Fatalf("the grant is recorded as %+v, want %+v", m.Decisions, want)
 	}
 	if passwords.hashes != 1 {
 		t.Fatalf("%d hashes, want the new member's one", passwords.hashes)
@@ -74,7 +74,7 @@ func TestBootstrapMakesTheFirstAdministratorOnce(t *testing.T) {
 func TestBootstrapPromotesARegisteredMemberWithoutAskingAPassword(t *testing.T) {
 	a, _, _ := bootstrapWorld(t)
 	ctx := context.Background()
-	registered, err := a.RegisterMember.Handle(ctx, app.RegisterMember{Profile: adaProfile, Email: "ada@example.it", Password: goodPassword})
+	registered, err := a.RegisterMember.Handle(ctx, app.RegisterMember{Profile: adaProfile, Email: "ada@example.it", Password: goodPassword, PrivacyConsent: true})
 	if err != nil {
 		t.Fatal(err)
 	}

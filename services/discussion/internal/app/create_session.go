@@ -89,6 +89,10 @@ func (h CreateSessionHandler) Handle(ctx context.Context, cmd CreateSession) (Se
 	if !match {
 		return Session{}, ErrBadCredentials()
 	}
+	if m.Blocked {
+		// Told only to who knows the password.
+		return Session{}, member.ErrBlocked()
+	}
 	if err := h.d.Logins.Reset(ctx, emailKey, accountKey); err != nil {
 		// The password was right; at worst the failures before it stay
 		// counted until they expire.

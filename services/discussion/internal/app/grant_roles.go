@@ -16,6 +16,8 @@ type GrantRoles struct {
 	MemberID string
 	Email    string
 	Roles    []string
+	// Reason is optional; the decision log records it.
+	Reason string
 }
 
 // GrantRolesHandler handles GrantRoles.
@@ -33,17 +35,8 @@ func (h GrantRolesHandler) Handle(ctx context.Context, cmd GrantRoles) (*member.
 	if len(cmd.Roles) == 0 {
 		return nil, apperr.Invalid("roles", "name at least one role to grant")
 	}
-	var roles []member.Role
-	var v apperr.Violations
-	for _, name := range cmd.Roles {
-		r, ok := member.ParseRole(name)
-		if !ok {
-			v.Addf("roles", "%q is not a role: one of coordinator, moderator, administrator", name)
-			continue
-		}
-		roles = append(roles, r)
-	}
-	if err := v.Err(); err != nil {
+	roles, err := parseRoles(cmd.Roles)
+	if err != nil {
 		return nil, err
 	}
 	id := cmd.MemberID
@@ -55,9 +48,27 @@ func (h GrantRolesHandler) Handle(ctx context.Context, cmd GrantRoles) (*member.
 		id = m.ID
 	}
 	now := h.d.Now()
-	m, err := h.d.Members.Update(ctx, id, func(m *member.Member) error { return m.Grant(cmd.Caller.Actor(), now, roles...) })
+	m, err := h.d.Members.Update(ctx, id, func(m *member.Member) error { return m.Grant(actor(cmd.Caller), now, cmd.Reason, roles...) })
 	if err != nil {
 		return nil, err
 	}
 	return m.Private(), nil
 }
+
+// parseRoles reads the roles of a grant or a revocation.
+func parseRoles(names []string) ([]member.Role, error) {
+	var roles []member.Role
+	var v apperr.Violations
+	for _, name := range names {
+		r, ok := member.ParseRole(name)
+		if !ok {
+			v.Addf("roles", "%q is not a role: one of coordinator, moderator, administrator", name)
+			continue
+		}
+		roles = append(roles, r)
+	}
+	return roles, v.Err()
+}
+
+// actor is the caller as the decision log records them.
+func actor(c auth.Caller) member.Actor { return member.Actor{ID: c.Actor(), Name: c.DisplayName} }

@@ -16,14 +16,19 @@ import (
 //	UpdateMyProfile, RequestAffiliation (own), CreateThread, AddPost,
 //	ReportPost, SubmitStory, RefreshSession, DeleteSession   a member
 //	EditPost, DeletePost                                    the post's author
-//	HidePost, RestorePost, ListReportedPosts, PublishStory,
-//	RejectStory, stories not published                      a moderator
-//	DecideAffiliation, GrantRoles                           an administrator
+//	HidePost, RestorePost, DismissReports, ListReportedPosts,
+//	ListModerationLog, PublishStory, RejectStory, stories
+//	not published                                           a moderator
+//	DecideAffiliation, GrantRoles, RevokeRoles,
+//	BlockMember, UnblockMember                              an administrator
+//	ListAffiliationRequests                                 an administrator or a coordinator
 //	OpenTwinningThread                                      the service itself (its consumer of approvals)
 //
-// Hidden posts' bodies are shown to moderators only, a story not
-// published to its author and moderators only, a member's e-mail and
-// affiliations to the member and administrators only.
+// Hidden posts' bodies, and who reported a post and why, are shown to
+// moderators only, a story not published to its author and moderators
+// only, a member's e-mail, affiliations and privacy consent to the member
+// and administrators only, and the member's decision log to them and to
+// coordinators.
 
 // ServiceName is the discussion service's name as a System caller.
 const ServiceName = "discussion"
@@ -80,6 +85,25 @@ func mayGrantRoles(c auth.Caller) error {
 	return requireRole(c, member.RoleAdministrator)
 }
 
+// mayBlockMembers lets administrators block and unblock members.
+func mayBlockMembers(c auth.Caller) error { return requireRole(c, member.RoleAdministrator) }
+
+// mayRevokeRoles lets administrators revoke roles.
+func mayRevokeRoles(c auth.Caller) error { return requireRole(c, member.RoleAdministrator) }
+
+// mayListAffiliationRequests lets administrators, who decide them, and
+// coordinators, who follow who joins the programme, see the pending
+// requests.
+func mayListAffiliationRequests(c auth.Caller) error {
+	if err := requireMember(c); err != nil {
+		return err
+	}
+	if !c.HasRole(auth.RoleAdministrator) && !c.HasRole(auth.RoleCoordinator) {
+		return apperr.PermissionDenied("only an administrator or a coordinator sees the affiliation requests").WithReason(apperr.ReasonRoleRequired)
+	}
+	return nil
+}
+
 // mayRequestAffiliation lets a member ask for themself only.
 func mayRequestAffiliation(c auth.Caller, memberID string) error {
 	if err := requireMember(c); err != nil {
@@ -133,10 +157,14 @@ func mayListStories(c auth.Caller, status story.Status) error {
 }
 
 // visibleMember shows the e-mail and every affiliation only to the member
-// and to administrators.
+// and to administrators, and the decision log to coordinators too.
 func visibleMember(c auth.Caller, m *member.Member) *member.Member {
 	if (c.IsMember() && c.MemberID == m.ID) || c.HasRole(auth.RoleAdministrator) {
 		return m.Private()
 	}
-	return m.Public()
+	pub := m.Public()
+	if c.HasRole(auth.RoleCoordinator) {
+		pub.Decisions = m.Private().Decisions
+	}
+	return pub
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
@@ -46,6 +47,9 @@ func (h RefreshSessionHandler) Handle(ctx context.Context, cmd RefreshSession) (
 	}
 	if err != nil {
 		return Session{}, err
+	}
+	if m.Blocked {
+		return Session{}, member.ErrBlocked()
 	}
 	return issue(h.d, m, s)
 }

@@ -12,6 +12,9 @@ type RegisterMember struct {
 	Profile  member.Profile
 	Email    string
 	Password string
+	// PrivacyConsent is the person's acceptance of the privacy notice,
+	// required; the member records when it was given.
+	PrivacyConsent bool
 }
 
 // RegisterMemberHandler handles RegisterMember; anyone may call it.
@@ -23,7 +26,7 @@ type RegisterMemberHandler struct{ d Deps }
 // themself.
 func (h RegisterMemberHandler) Handle(ctx context.Context, cmd RegisterMember) (*member.Member, error) {
 	email := member.NormalizeEmail(cmd.Email)
-	if err := member.ValidateRegistration(cmd.Profile, email, cmd.Password); err != nil {
+	if err := member.ValidateSignUp(cmd.Profile, email, cmd.Password, cmd.PrivacyConsent); err != nil {
 		return nil, err
 	}
 	if _, err := h.d.Members.GetByEmail(ctx, email); err == nil {
@@ -35,10 +38,12 @@ func (h RegisterMemberHandler) Handle(ctx context.Context, cmd RegisterMember) (
 	if err != nil {
 		return nil, err
 	}
-	m, err := member.New(h.d.NewID(""), cmd.Profile, email, hash, h.d.Now())
+	now := h.d.Now()
+	m, err := member.New(h.d.NewID(""), cmd.Profile, email, hash, now)
 	if err != nil {
 		return nil, err
 	}
+	m.PrivacyConsentAt = now
 	if err := h.d.Members.Create(ctx, m); err != nil {
 		return nil, err
 	}

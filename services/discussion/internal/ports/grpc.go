@@ -13,6 +13,8 @@ import (
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	"github.com/gemella/gemella/services/discussion/internal/app"
+	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/protoconv"
@@ -37,6 +39,7 @@ func (s *GRPCServer) RegisterMember(ctx context.Context, req *discussionv1.Regis
 	}
 	m, err := s.app.RegisterMember.Handle(ctx, app.RegisterMember{
 		Profile: protoconv.Profile(req.GetMember()), Email: req.GetMember().GetEmail(), Password: req.GetPassword(),
+		PrivacyConsent: req.GetPrivacyConsent(),
 	})
 	if err != nil {
 		return nil, err
@@ -142,22 +145,74 @@ func (s *GRPCServer) DecideAffiliation(ctx context.Context, req *discussionv1.De
 
 // GrantRoles implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) GrantRoles(ctx context.Context, req *discussionv1.GrantRolesRequest) (*discussionv1.Member, error) {
-	cmd := app.GrantRoles{Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId()}
-	for _, r := range req.GetRoles() {
+	roles, err := roleNames(req.GetRoles(), req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	return memberResult(s.app.GrantRoles.Handle(ctx, app.GrantRoles{
+		Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId(), Roles: roles, Reason: req.GetReason(),
+	}))
+}
+
+// RevokeRoles implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) RevokeRoles(ctx context.Context, req *discussionv1.RevokeRolesRequest) (*discussionv1.Member, error) {
+	roles, err := roleNames(req.GetRoles(), req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	return memberResult(s.app.RevokeRoles.Handle(ctx, app.RevokeRoles{
+		Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId(), Roles: roles, Reason: req.GetReason(),
+	}))
+}
+
+// BlockMember implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) BlockMember(ctx context.Context, req *discussionv1.BlockMemberRequest) (*discussionv1.Member, error) {
+	return memberResult(s.app.BlockMember.Handle(ctx, app.BlockMember{Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId(), Reason: req.GetReason()}))
+}
+
+// UnblockMember implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) UnblockMember(ctx context.Context, req *discussionv1.UnblockMemberRequest) (*discussionv1.Member, error) {
+	return memberResult(s.app.BlockMember.Handle(ctx, app.BlockMember{Caller: auth.CallerFrom(ctx), MemberID: req.GetMemberId(), Unblock: true, Reason: req.GetReason()}))
+}
+
+// roleNames reads the roles and the member of a grant or a revocation.
+func roleNames(roles []discussionv1.Role, memberID string) ([]string, error) {
+	var names []string
+	for _, r := range roles {
 		name, known := protoconv.RoleName(r)
 		if !known {
 			return nil, apperr.Invalid("roles", "is not a known role")
 		}
-		cmd.Roles = append(cmd.Roles, name)
+		names = append(names, name)
 	}
-	if cmd.MemberID == "" {
+	if memberID == "" {
 		return nil, apperr.Invalid("member_id", "is required")
 	}
-	m, err := s.app.GrantRoles.Handle(ctx, cmd)
+	return names, nil
+}
+
+func memberResult(m *member.Member, err error) (*discussionv1.Member, error) {
 	if err != nil {
 		return nil, err
 	}
 	return protoconv.Member(m), nil
+}
+
+// ListAffiliationRequests implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) ListAffiliationRequests(ctx context.Context, req *discussionv1.ListAffiliationRequestsRequest) (*discussionv1.ListAffiliationRequestsResponse, error) {
+	page, err := s.app.ListAffiliationRequests.Handle(ctx, app.ListAffiliationRequests{
+		Caller: auth.CallerFrom(ctx), PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &discussionv1.ListAffiliationRequestsResponse{NextPageToken: page.NextPageToken}
+	for _, r := range page.Items {
+		resp.Requests = append(resp.Requests, &discussionv1.AffiliationRequest{
+			Member: protoconv.Member(r.Member), OrganizationId: r.Affiliation.OrganizationID, RequestTime: timestamppb.New(r.Affiliation.RequestedAt),
+		})
+	}
+	return resp, nil
 }
 
 // CreateThread implements discussionv1.DiscussionServiceServer.
@@ -267,12 +322,30 @@ func (s *GRPCServer) ReportPost(ctx context.Context, req *discussionv1.ReportPos
 
 // HidePost implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) HidePost(ctx context.Context, req *discussionv1.ModeratePostRequest) (*discussionv1.Post, error) {
-	return postResult(s.app.ModeratePost.Handle(ctx, app.ModeratePost{Caller: auth.CallerFrom(ctx), ID: req.GetId(), Hide: true, Reason: req.GetReason()}))
+	return postResult(s.app.ModeratePost.Handle(ctx, app.ModeratePost{Caller: auth.CallerFrom(ctx), ID: req.GetId(), Action: moderation.Hidden, Reason: req.GetReason()}))
 }
 
 // RestorePost implements discussionv1.DiscussionServiceServer.
 func (s *GRPCServer) RestorePost(ctx context.Context, req *discussionv1.ModeratePostRequest) (*discussionv1.Post, error) {
-	return postResult(s.app.ModeratePost.Handle(ctx, app.ModeratePost{Caller: auth.CallerFrom(ctx), ID: req.GetId(), Reason: req.GetReason()}))
+	return postResult(s.app.ModeratePost.Handle(ctx, app.ModeratePost{Caller: auth.CallerFrom(ctx), ID: req.GetId(), Action: moderation.Restored, Reason: req.GetReason()}))
+}
+
+// DismissReports implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) DismissReports(ctx context.Context, req *discussionv1.ModeratePostRequest) (*discussionv1.Post, error) {
+	return postResult(s.app.ModeratePost.Handle(ctx, app.ModeratePost{Caller: auth.CallerFrom(ctx), ID: req.GetId(), Action: moderation.ReportsDismissed, Reason: req.GetReason()}))
+}
+
+// ListModerationLog implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) ListModerationLog(ctx context.Context, req *discussionv1.ListModerationLogRequest) (*discussionv1.ListModerationLogResponse, error) {
+	page, err := s.app.ListModerationLog.Handle(ctx, app.ListModerationLog{Caller: auth.CallerFrom(ctx), PageSize: req.GetPageSize(), PageToken: req.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	resp := &discussionv1.ListModerationLogResponse{NextPageToken: page.NextPageToken}
+	for _, e := range page.Items {
+		resp.Entries = append(resp.Entries, protoconv.ModerationEntry(e))
+	}
+	return resp, nil
 }
 
 // ListReportedPosts implements discussionv1.DiscussionServiceServer.

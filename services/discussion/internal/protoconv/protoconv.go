@@ -13,6 +13,7 @@ import (
 
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
@@ -48,14 +49,23 @@ func affiliationStatus(s member.AffiliationStatus) discussionv1.AffiliationStatu
 // Member converts a member; its e-mail is shown when the copy carries one.
 func Member(m *member.Member) *discussionv1.Member {
 	msg := &discussionv1.Member{
-		Id:               m.ID,
-		DisplayName:      m.DisplayName,
-		Email:            m.Email,
-		OrganizationId:   m.OrganizationID,
-		OrganizationName: m.OrganizationName,
-		RoleTitle:        m.RoleTitle,
-		JoinTime:         ts(m.JoinedAt),
-		LastLoginTime:    ts(m.LastLoginAt),
+		Id:                 m.ID,
+		DisplayName:        m.DisplayName,
+		Email:              m.Email,
+		OrganizationId:     m.OrganizationID,
+		OrganizationName:   m.OrganizationName,
+		RoleTitle:          m.RoleTitle,
+		JoinTime:           ts(m.JoinedAt),
+		LastLoginTime:      ts(m.LastLoginAt),
+		PrivacyConsentTime: ts(m.PrivacyConsentAt),
+		Blocked:            m.Blocked,
+		BlockTime:          ts(m.BlockedAt),
+	}
+	for _, d := range m.NewestDecisions() {
+		msg.Decisions = append(msg.Decisions, &discussionv1.MemberDecision{
+			Kind: decisionKinds[d.Kind], Role: roleOrUnspecified(d.Role), OrganizationId: d.OrganizationID,
+			DecidedBy: d.By.ID, DecidedByName: d.By.Name, DecideTime: ts(d.At), Reason: d.Reason,
+		})
 	}
 	for _, r := range m.Roles() {
 		msg.Roles = append(msg.Roles, RoleToProto(r))
@@ -71,6 +81,37 @@ func Member(m *member.Member) *discussionv1.Member {
 		})
 	}
 	return msg
+}
+
+var decisionKinds = map[member.DecisionKind]discussionv1.DecisionKind{
+	member.KindRoleGranted:         discussionv1.DecisionKind_DECISION_KIND_ROLE_GRANTED,
+	member.KindRoleRevoked:         discussionv1.DecisionKind_DECISION_KIND_ROLE_REVOKED,
+	member.KindAffiliationVerified: discussionv1.DecisionKind_DECISION_KIND_AFFILIATION_VERIFIED,
+	member.KindAffiliationRefused:  discussionv1.DecisionKind_DECISION_KIND_AFFILIATION_REFUSED,
+	member.KindBlocked:             discussionv1.DecisionKind_DECISION_KIND_BLOCKED,
+	member.KindUnblocked:           discussionv1.DecisionKind_DECISION_KIND_UNBLOCKED,
+}
+
+func roleOrUnspecified(r member.Role) discussionv1.Role {
+	if r.IsZero() {
+		return discussionv1.Role_ROLE_UNSPECIFIED
+	}
+	return RoleToProto(r)
+}
+
+var moderationActions = map[moderation.Action]discussionv1.ModerationAction{
+	moderation.Hidden:           discussionv1.ModerationAction_MODERATION_ACTION_HIDDEN,
+	moderation.Restored:         discussionv1.ModerationAction_MODERATION_ACTION_RESTORED,
+	moderation.ReportsDismissed: discussionv1.ModerationAction_MODERATION_ACTION_REPORTS_DISMISSED,
+	moderation.HiddenByReports:  discussionv1.ModerationAction_MODERATION_ACTION_HIDDEN_BY_REPORTS,
+}
+
+// ModerationEntry converts an entry of the moderation log.
+func ModerationEntry(e *moderation.Entry) *discussionv1.ModerationEntry {
+	return &discussionv1.ModerationEntry{
+		Id: e.ID, PostId: e.PostID, ThreadId: e.ThreadID, Action: moderationActions[e.Action],
+		ModeratorId: e.ByID, ModeratorName: e.ByName, Reason: e.Reason, CreateTime: ts(e.At),
+	}
 }
 
 // Profile reads the writable fields of a member message.
@@ -126,9 +167,11 @@ var postStates = map[post.State]discussionv1.PostState{
 	post.Deleted: discussionv1.PostState_POST_STATE_DELETED,
 }
 
-// Post converts a post, rendering the body it carries.
+// Post converts a post, rendering the body it carries; its reports and
+// whether it needs review when the copy names the reporters (a
+// moderator's: see post.Redacted).
 func Post(p *post.Post) *discussionv1.Post {
-	return &discussionv1.Post{
+	msg := &discussionv1.Post{
 		Id:               p.ID,
 		ThreadId:         p.ThreadID,
 		ParentId:         p.ParentID,
@@ -139,9 +182,18 @@ func Post(p *post.Post) *discussionv1.Post {
 		State:            postStates[p.State],
 		ReportCount:      int32(len(p.Reports)),
 		ModerationReason: p.ModerationReason,
+		ModeratedBy:      p.ModeratedBy,
 		CreateTime:       ts(p.CreatedAt),
 		EditTime:         ts(p.EditedAt),
 	}
+	for _, r := range p.Reports {
+		if r.MemberID == "" {
+			continue // redacted
+		}
+		msg.Reports = append(msg.Reports, &discussionv1.PostReport{MemberId: r.MemberID, MemberName: r.MemberName, Reason: r.Reason, ReportTime: ts(r.At)})
+	}
+	msg.NeedsReview = len(msg.Reports) > 0 && p.NeedsReview()
+	return msg
 }
 
 // StoryStatusToProto maps a domain status to its enum value.

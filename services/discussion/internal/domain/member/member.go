@@ -133,11 +133,21 @@ type Member struct {
 	PasswordHash string
 	// Granted are the roles an administrator gave, besides RoleMember.
 	Granted []Role
-	// Grants record who gave each of them and when, oldest first.
-	Grants       []RoleGrant
+	// Decisions record every role granted or revoked and every affiliation
+	// verified or refused: who, when, what and why, oldest first; the
+	// newest MaxDecisions are kept.
+	Decisions    []Decision
 	Affiliations []Affiliation
 	JoinedAt     time.Time
 	LastLoginAt  time.Time
+	// Blocked members cannot log in; BlockedAt is when an administrator
+	// blocked them (the decision log says who and why).
+	Blocked   bool
+	BlockedAt time.Time
+	// PrivacyConsentAt is when the member accepted the privacy notice at
+	// sign-up; zero for members registered before it was asked (and the
+	// first administrator, made by the operator's command).
+	PrivacyConsentAt time.Time
 	// Version increases with every write.
 	Version int64
 
@@ -184,10 +194,23 @@ func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSp
 // ValidateRegistration checks what a person signs up with, reporting every
 // problem at once; email must be normalised. Call it before hashing.
 func ValidateRegistration(p Profile, email, password string) error {
+	return validateRegistration(p, email, password, true)
+}
+
+// ValidateSignUp is ValidateRegistration for a person signing up, who
+// must also accept the privacy notice.
+func ValidateSignUp(p Profile, email, password string, privacyConsent bool) error {
+	return validateRegistration(p, email, password, privacyConsent)
+}
+
+func validateRegistration(p Profile, email, password string, privacyConsent bool) error {
 	var v apperr.Violations
 	p.normalise().validateInto(&v)
 	validate.Email(&v, "email", email)
 	ValidatePassword(&v, "password", password)
+	if !privacyConsent {
+		v.Add("privacy_consent", "must be accepted to register")
+	}
 	return v.Err()
 }
 
@@ -228,33 +251,161 @@ func (m *Member) RecordLogin(now time.Time, rehash string) {
 	}
 }
 
-// RoleGrant records a role given: by whom (the actor, see auth.Caller.Actor:
-// an administrator's member id, or "system:bootstrap" for the first
-// administrator of an installation) and when.
-type RoleGrant struct {
-	Role Role
-	By   string
-	At   time.Time
+// Actor is who decides: a member's id and display name at the time, or
+// a system actor (see auth.Caller.Actor: "system:bootstrap" for the first
+// administrator of an installation) without a name.
+type Actor struct {
+	ID, Name string
 }
 
-// Grant adds roles, recording by and at for each one the member did not
-// hold; granting a role the member holds changes nothing.
-func (m *Member) Grant(by string, at time.Time, roles ...Role) error {
+// DecisionKind is what a Decision did.
+type DecisionKind string
+
+const (
+	KindRoleGranted         DecisionKind = "role_granted"
+	KindRoleRevoked         DecisionKind = "role_revoked"
+	KindAffiliationVerified DecisionKind = "affiliation_verified"
+	KindAffiliationRefused  DecisionKind = "affiliation_refused"
+	KindBlocked             DecisionKind = "blocked"
+	KindUnblocked           DecisionKind = "unblocked"
+)
+
+// Decision is one entry of a member's decision log.
+type Decision struct {
+	Kind DecisionKind
+	// Role for a role's grant or revocation; OrganizationID for an
+	// affiliation's decision.
+	Role           Role
+	OrganizationID string
+	By             Actor
+	At             time.Time
+	Reason         string
+}
+
+// MaxDecisions bounds the decision log kept in the member: the oldest
+// entries beyond it are dropped, so that the document stays small.
+const MaxDecisions = 200
+
+func (m *Member) decide(d Decision) {
+	m.Decisions = append(m.Decisions, d)
+	if n := len(m.Decisions); n > MaxDecisions {
+		m.Decisions = slices.Clone(m.Decisions[n-MaxDecisions:])
+	}
+}
+
+// validateRoles refuses the roles no administrator grants or revokes.
+func validateRoles(roles []Role, revoke bool) error {
 	for _, r := range roles {
-		if !r.Grantable() {
+		switch {
+		case r.Grantable():
+		case revoke:
+			return apperr.Invalid("roles", fmt.Sprintf("%q is not revoked: every member has it, or it follows from a verified affiliation", r))
+		default:
 			return apperr.Invalid("roles", fmt.Sprintf("%q is not granted: every member has it, or it follows from a verified affiliation", r))
 		}
 	}
-	if by == "" {
+	return nil
+}
+
+// Grant adds roles, recording in the decision log who gave each role the
+// member did not hold, when and why (reason is optional); granting a role
+// the member holds changes nothing.
+func (m *Member) Grant(by Actor, at time.Time, reason string, roles ...Role) error {
+	if err := validateRoles(roles, false); err != nil {
+		return err
+	}
+	var v apperr.Violations
+	validate.Text(&v, "reason", reason, false, 1000)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if by.ID == "" {
 		return fmt.Errorf("grant roles to member %s: nobody named as granting them", m.ID)
 	}
 	for _, r := range roles {
 		if !slices.Contains(m.Granted, r) {
 			m.Granted = append(m.Granted, r)
-			m.Grants = append(m.Grants, RoleGrant{Role: r, By: by, At: at})
+			m.decide(Decision{Kind: KindRoleGranted, Role: r, By: by, At: at, Reason: strings.TrimSpace(reason)})
 		}
 	}
 	return nil
+}
+
+// Revoke takes roles away with a reason, recording who, when and why for
+// each role the member held; it reports whether any was held. An
+// administrator cannot revoke their own administrator role, so that an
+// installation is never left without one by mistake.
+func (m *Member) Revoke(by Actor, at time.Time, reason string, roles ...Role) (bool, error) {
+	if err := validateRoles(roles, true); err != nil {
+		return false, err
+	}
+	var v apperr.Violations
+	validate.Text(&v, "reason", reason, true, 1000)
+	if err := v.Err(); err != nil {
+		return false, err
+	}
+	if by.ID == "" {
+		return false, fmt.Errorf("revoke roles of member %s: nobody named as revoking them", m.ID)
+	}
+	if by.ID == m.ID && slices.Contains(roles, RoleAdministrator) {
+		return false, apperr.FailedPrecondition("you cannot revoke your own administrator role: ask another administrator").WithReason(apperr.ReasonOwnRoleRevoke)
+	}
+	changed := false
+	for _, r := range roles {
+		if i := slices.Index(m.Granted, r); i >= 0 {
+			m.Granted = slices.Delete(m.Granted, i, i+1)
+			m.decide(Decision{Kind: KindRoleRevoked, Role: r, By: by, At: at, Reason: strings.TrimSpace(reason)})
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// Block stops the member from logging in, with a reason; it reports
+// whether the member was not blocked yet. Nobody blocks themself.
+func (m *Member) Block(by Actor, at time.Time, reason string) (bool, error) {
+	var v apperr.Violations
+	validate.Text(&v, "reason", reason, true, 1000)
+	if err := v.Err(); err != nil {
+		return false, err
+	}
+	if by.ID == m.ID {
+		return false, apperr.FailedPrecondition("you cannot block yourself")
+	}
+	if m.Blocked {
+		return false, nil
+	}
+	m.Blocked, m.BlockedAt = true, at
+	m.decide(Decision{Kind: KindBlocked, By: by, At: at, Reason: strings.TrimSpace(reason)})
+	return true, nil
+}
+
+// Unblock lets a blocked member log in again; the reason is optional.
+// Unblocking a member who is not blocked changes nothing.
+func (m *Member) Unblock(by Actor, at time.Time, reason string) error {
+	var v apperr.Violations
+	validate.Text(&v, "reason", reason, false, 1000)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if !m.Blocked {
+		return nil
+	}
+	m.Blocked, m.BlockedAt = false, time.Time{}
+	m.decide(Decision{Kind: KindUnblocked, By: by, At: at, Reason: strings.TrimSpace(reason)})
+	return nil
+}
+
+// ErrBlocked is the answer to a blocked member's log-in or refresh.
+func ErrBlocked() error {
+	return apperr.PermissionDenied("this account is blocked: write to the platform's administrators").WithReason(apperr.ReasonMemberBlocked)
+}
+
+// NewestDecisions are the decision log, newest first.
+func (m *Member) NewestDecisions() []Decision {
+	out := slices.Clone(m.Decisions)
+	slices.Reverse(out)
+	return out
 }
 
 // Roles are the roles the member holds now: member, the granted ones, and
@@ -318,8 +469,9 @@ func (m *Member) RequestAffiliation(orgID string, now time.Time) error {
 }
 
 // DecideAffiliation verifies or refuses a pending affiliation; a verified
-// one may be refused later (revoked). A refusal needs a reason.
-func (m *Member) DecideAffiliation(orgID string, verify bool, by, reason string, now time.Time) error {
+// one may be refused later (revoked). A refusal needs a reason. The
+// decision log records it.
+func (m *Member) DecideAffiliation(orgID string, verify bool, by Actor, reason string, now time.Time) error {
 	a := m.affiliation(orgID)
 	if a == nil {
 		return apperr.NotFound("member %s has not asked to speak for %s", m.ID, orgID).WithReason(apperr.ReasonAffiliationNotFound)
@@ -335,11 +487,13 @@ func (m *Member) DecideAffiliation(orgID string, verify bool, by, reason string,
 	case !verify && a.Status == AffiliationRefused:
 		return apperr.FailedPrecondition("the affiliation to %s is already refused", orgID)
 	}
+	kind := KindAffiliationRefused
 	a.Status = AffiliationRefused
 	if verify {
-		a.Status = AffiliationVerified
+		a.Status, kind = AffiliationVerified, KindAffiliationVerified
 	}
-	a.DecidedAt, a.DecidedBy, a.Reason = now, by, strings.TrimSpace(reason)
+	a.DecidedAt, a.DecidedBy, a.Reason = now, by.ID, strings.TrimSpace(reason)
+	m.decide(Decision{Kind: kind, OrganizationID: orgID, By: by, At: now, Reason: a.Reason})
 	return nil
 }
 
@@ -348,6 +502,8 @@ func (m *Member) DecideAffiliation(orgID string, verify bool, by, reason string,
 func (m *Member) Public() *Member {
 	c := m.clone()
 	c.Email, c.PasswordHash = "", ""
+	c.Decisions, c.PrivacyConsentAt = nil, time.Time{}
+	c.Blocked, c.BlockedAt = false, time.Time{}
 	c.Affiliations = nil
 	for _, a := range m.Affiliations {
 		if a.Status == AffiliationVerified {
@@ -368,7 +524,7 @@ func (m *Member) Private() *Member {
 func (m *Member) clone() *Member {
 	c := *m
 	c.Granted = slices.Clone(m.Granted)
-	c.Grants = slices.Clone(m.Grants)
+	c.Decisions = slices.Clone(m.Decisions)
 	c.Affiliations = slices.Clone(m.Affiliations)
 	c.changes = nil
 	return &c
@@ -415,4 +571,7 @@ type Repository interface {
 	Update(ctx context.Context, id string, fn func(m *Member) error) (*Member, error)
 	// List returns up to limit members after the cursor, newest first.
 	List(ctx context.Context, after *paging.Cursor, limit int) ([]*Member, error)
+	// ListPendingAffiliations returns up to limit members with a pending
+	// affiliation after the cursor, oldest first, without password hashes.
+	ListPendingAffiliations(ctx context.Context, after *paging.Cursor, limit int) ([]*Member, error)
 }

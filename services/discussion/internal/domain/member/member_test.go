@@ -63,6 +63,8 @@ func TestNewRecordsJoinedAndTrims(t *testing.T) {
 	}
 }
 
+var admin = Actor{ID: "admin", Name: "Amministratrice"}
+
 func TestAffiliationLife(t *testing.T) {
 	m := newMember(t)
 	if err := m.RequestAffiliation("org-pordenone", t0); err != nil {
@@ -74,23 +76,23 @@ func TestAffiliationLife(t *testing.T) {
 	if len(m.VerifiedOrganizations()) != 0 || m.HasRole(RoleEditor) {
 		t.Fatal("a pending affiliation counts as verified")
 	}
-	if err := m.DecideAffiliation("org-pordenone", false, "admin", "", t0); apperr.KindOf(err) != apperr.KindInvalidArgument {
+	if err := m.DecideAffiliation("org-pordenone", false, admin, "", t0); apperr.KindOf(err) != apperr.KindInvalidArgument {
 		t.Fatalf("refusal without a reason: %v", err)
 	}
-	if err := m.DecideAffiliation("org-other", true, "admin", "", t0); apperr.KindOf(err) != apperr.KindNotFound {
+	if err := m.DecideAffiliation("org-other", true, admin, "", t0); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Fatalf("deciding one never asked for: %v", err)
 	}
-	if err := m.DecideAffiliation("org-pordenone", true, "admin", "", t0.Add(time.Hour)); err != nil {
+	if err := m.DecideAffiliation("org-pordenone", true, admin, "", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(m.VerifiedOrganizations(), []string{"org-pordenone"}) || !m.HasRole(RoleEditor) {
 		t.Fatalf("verified: orgs %v roles %v", m.VerifiedOrganizations(), m.Roles())
 	}
-	if err := m.DecideAffiliation("org-pordenone", true, "admin", "", t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
+	if err := m.DecideAffiliation("org-pordenone", true, admin, "", t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
 		t.Fatalf("verifying twice: %v", err)
 	}
 	// Revoked, then asked for again.
-	if err := m.DecideAffiliation("org-pordenone", false, "admin", "ha lasciato l'ente", t0); err != nil {
+	if err := m.DecideAffiliation("org-pordenone", false, admin, "ha lasciato l'ente", t0); err != nil {
 		t.Fatal(err)
 	}
 	if m.HasRole(RoleEditor) {
@@ -103,23 +105,27 @@ func TestAffiliationLife(t *testing.T) {
 
 func TestGrantAndViews(t *testing.T) {
 	m := newMember(t)
-	if err := m.Grant("admin-1", t0, RoleEditor); apperr.KindOf(err) != apperr.KindInvalidArgument {
+	admin1, admin2 := Actor{"admin-1", "Anna"}, Actor{"admin-2", "Bruno"}
+	if err := m.Grant(admin1, t0, "", RoleEditor); apperr.KindOf(err) != apperr.KindInvalidArgument {
 		t.Fatalf("granting editor: %v", err)
 	}
-	if err := m.Grant("admin-1", t0, RoleModerator, RoleModerator, RoleAdministrator); err != nil {
+	if err := m.Grant(admin1, t0, "", RoleModerator, RoleModerator, RoleAdministrator); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Grant("admin-2", t0.Add(time.Hour), RoleAdministrator, RoleCoordinator); err != nil {
+	if err := m.Grant(admin2, t0.Add(time.Hour), "coordina il programma", RoleAdministrator, RoleCoordinator); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(m.Roles(), []Role{RoleMember, RoleCoordinator, RoleModerator, RoleAdministrator}) {
 		t.Fatalf("roles = %v", m.Roles())
 	}
-	wantGrants := []RoleGrant{{RoleModerator, "admin-1", t0}, {RoleAdministrator, "admin-1", t0}, {RoleCoordinator, "admin-2", t0.Add(time.Hour)}}
-	if !slices.Equal(m.Grants, wantGrants) {
-		t.Fatalf("grants recorded = %+v, want %+v", m.Grants, wantGrants)
+	want := []Decision{
+		{Kind: KindRoleGranted, Role: RoleModerator, By: admin1, At: t0}, {Kind: KindRoleGranted, Role: RoleAdministrator, By: admin1, At: t0},
+		{Kind: KindRoleGranted, Role: RoleCoordinator, By: admin2, At: t0.Add(time.Hour), Reason: "coordina il programma"},
 	}
-	if err := m.Grant("", t0, RoleModerator); err == nil {
+	if !slices.Equal(m.Decisions, want) {
+		t.Fatalf("decisions recorded = %+v, want %+v", m.Decisions, want)
+	}
+	if err := m.Grant(Actor{}, t0, "", RoleModerator); err == nil {
 		t.Fatal("a grant by nobody was accepted")
 	}
 	_ = m.RequestAffiliation("org-a", t0)
@@ -150,5 +156,42 @@ func TestPasswordRules(t *testing.T) {
 		if (v.Err() == nil) != ok {
 			t.Errorf("password %q: %v", pw, v.Err())
 		}
+	}
+}
+
+func TestRevokeRecordsAndGuards(t *testing.T) {
+	m := newMember(t)
+	admin1 := Actor{"admin-1", "Anna"}
+	if err := m.Grant(admin1, t0, "", RoleModerator, RoleCoordinator); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Revoke(admin1, t0, "", RoleModerator); apperr.KindOf(err) != apperr.KindInvalidArgument {
+		t.Fatalf("revoking without a reason: %v", err)
+	}
+	if _, err := m.Revoke(admin1, t0, "motivo", RoleEditor); apperr.KindOf(err) != apperr.KindInvalidArgument {
+		t.Fatalf("revoking editor: %v", err)
+	}
+	changed, err := m.Revoke(admin1, t0.Add(time.Hour), "non modera più", RoleModerator, RoleAdministrator)
+	if err != nil || !changed || m.HasRole(RoleModerator) || !m.HasRole(RoleCoordinator) {
+		t.Fatalf("revoke: %v %v roles %v", changed, err, m.Roles())
+	}
+	if changed, err := m.Revoke(admin1, t0, "ancora", RoleModerator); err != nil || changed {
+		t.Fatalf("revoking a role not held: %v %v", changed, err)
+	}
+	last := m.NewestDecisions()[0]
+	if last.Kind != KindRoleRevoked || last.Role != RoleModerator || last.By != admin1 || last.Reason != "non modera più" || len(m.Decisions) != 3 {
+		t.Fatalf("log: %+v", m.NewestDecisions())
+	}
+	self := Actor{ID: m.ID, Name: m.DisplayName}
+	_ = m.Grant(admin1, t0, "", RoleAdministrator)
+	if _, err := m.Revoke(self, t0, "lascio", RoleAdministrator); apperr.ReasonOf(err) != apperr.ReasonOwnRoleRevoke {
+		t.Fatalf("revoking one's own administrator role: %v", err)
+	}
+	for i := 0; i < MaxDecisions+10; i++ {
+		_ = m.DecideAffiliation("org-x", false, admin1, "no", t0)
+		_ = m.RequestAffiliation("org-x", t0)
+	}
+	if len(m.Decisions) != MaxDecisions {
+		t.Fatalf("%d decisions kept, want %d", len(m.Decisions), MaxDecisions)
 	}
 }

@@ -49,8 +49,10 @@ const HiddenByReports = "reports"
 // Report is one member's report of a post.
 type Report struct {
 	MemberID string
-	Reason   string
-	At       time.Time
+	// MemberName is the reporter's display name when they reported.
+	MemberName string
+	Reason     string
+	At         time.Time
 }
 
 // Post is the aggregate.
@@ -75,6 +77,8 @@ type Post struct {
 	ModerationReason string
 	// ModeratedBy is the moderator's id, or HiddenByReports.
 	ModeratedBy string
+	// ModeratedAt is when the last decision on the post was taken.
+	ModeratedAt time.Time
 	CreatedAt   time.Time
 	EditedAt    time.Time
 	Version     int64
@@ -89,6 +93,9 @@ const (
 	EventAdded    EventType = "discussion.post.added"
 	EventHidden   EventType = "discussion.post.hidden"
 	EventRestored EventType = "discussion.post.restored"
+	// EventReportsDismissed: a moderator found the reports unfounded; a
+	// post that reports had hidden is shown again.
+	EventReportsDismissed EventType = "discussion.post.reports_dismissed"
 )
 
 // Change is a domain event not yet published.
@@ -170,11 +177,21 @@ func (p *Post) UnreviewedReports() int { return len(p.Reports) - p.ReviewedRepor
 // last decision, and not deleted by its author.
 func (p *Post) NeedsReview() bool { return p.UnreviewedReports() > 0 && p.State != Deleted }
 
-// Report records a member's report; the threshold-th report since the last
-// review hides a visible post pending review.
-func (p *Post) Report(memberID, reason string, threshold int, now time.Time) error {
+// InQueue reports a post moderators should see in their queue: one that
+// needs review, or one that is hidden (until a moderator restores it).
+func (p *Post) InQueue() bool { return p.NeedsReview() || p.State == Hidden }
+
+// HiddenByReportsNow reports a post that reports hid, with no moderator's
+// decision since.
+func (p *Post) HiddenByReportsNow() bool {
+	return p.State == Hidden && p.ModeratedBy == HiddenByReports
+}
+
+// Report records a member's report with its reason; the threshold-th
+// report since the last review hides a visible post pending review.
+func (p *Post) Report(memberID, memberName, reason string, threshold int, now time.Time) error {
 	var v apperr.Violations
-	validate.Text(&v, "reason", reason, false, 1000)
+	validate.Text(&v, "reason", reason, true, 1000)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -186,10 +203,10 @@ func (p *Post) Report(memberID, reason string, threshold int, now time.Time) err
 	case p.ReportedBy(memberID):
 		return apperr.AlreadyExists("you have already reported post %s", p.ID).WithReason(apperr.ReasonPostAlreadyReported)
 	}
-	p.Reports = append(p.Reports, Report{MemberID: memberID, Reason: strings.TrimSpace(reason), At: now})
+	p.Reports = append(p.Reports, Report{MemberID: memberID, MemberName: memberName, Reason: strings.TrimSpace(reason), At: now})
 	if p.State == Visible && p.UnreviewedReports() >= threshold {
 		p.State = Hidden
-		p.ModeratedBy = HiddenByReports
+		p.ModeratedBy, p.ModeratedAt = HiddenByReports, now
 		p.ModerationReason = fmt.Sprintf("hidden pending review: reported by %d members", p.UnreviewedReports())
 		p.record(Change{Type: EventHidden, Actor: memberID, At: now, Reason: p.ModerationReason, By: HiddenByReports})
 	}
@@ -206,7 +223,7 @@ func (p *Post) Hide(moderatorID, reason string, now time.Time) error {
 		return apperr.FailedPrecondition("post %s is already hidden by a moderator", p.ID)
 	}
 	p.State = Hidden
-	p.moderated(moderatorID, reason)
+	p.moderated(moderatorID, reason, now)
 	p.record(Change{Type: EventHidden, Actor: moderatorID, At: now, Reason: p.ModerationReason, By: moderatorID})
 	return nil
 }
@@ -221,8 +238,27 @@ func (p *Post) Restore(moderatorID, reason string, now time.Time) error {
 		return apperr.FailedPrecondition("post %s is %s: only a hidden post can be restored", p.ID, p.State)
 	}
 	p.State = Visible
-	p.moderated(moderatorID, reason)
+	p.moderated(moderatorID, reason, now)
 	p.record(Change{Type: EventRestored, Actor: moderatorID, At: now, Reason: p.ModerationReason, By: moderatorID})
+	return nil
+}
+
+// DismissReports is a moderator's decision that the reports so far are
+// unfounded: they count as reviewed, and a post that they hid is shown
+// again. A post a moderator hid is restored instead.
+func (p *Post) DismissReports(moderatorID, reason string, now time.Time) error {
+	if err := p.checkModeration(reason); err != nil {
+		return err
+	}
+	switch {
+	case p.State == Hidden && p.ModeratedBy != HiddenByReports:
+		return apperr.FailedPrecondition("post %s is hidden by a moderator: restore it instead", p.ID)
+	case p.UnreviewedReports() == 0:
+		return apperr.FailedPrecondition("post %s has no reports to dismiss", p.ID)
+	}
+	p.State = Visible
+	p.moderated(moderatorID, reason, now)
+	p.record(Change{Type: EventReportsDismissed, Actor: moderatorID, At: now, Reason: p.ModerationReason, By: moderatorID})
 	return nil
 }
 
@@ -238,8 +274,8 @@ func (p *Post) checkModeration(reason string) error {
 	return nil
 }
 
-func (p *Post) moderated(moderatorID, reason string) {
-	p.ModeratedBy, p.ModerationReason = moderatorID, strings.TrimSpace(reason)
+func (p *Post) moderated(moderatorID, reason string, now time.Time) {
+	p.ModeratedBy, p.ModerationReason, p.ModeratedAt = moderatorID, strings.TrimSpace(reason), now
 	p.ReviewedReports = len(p.Reports)
 }
 
@@ -250,6 +286,9 @@ func (p *Post) Redacted() *Post {
 	c := *p
 	c.changes = nil
 	c.Reports = make([]Report, len(p.Reports))
+	if c.ModeratedBy != HiddenByReports {
+		c.ModeratedBy = ""
+	}
 	if p.State != Visible {
 		c.Body = ""
 	}
@@ -283,7 +322,7 @@ func (f Filter) Hash() uint32 {
 }
 
 // ReviewHash identifies the moderation list in page tokens.
-var ReviewHash = paging.FilterHash("post-review")
+var ReviewHash = paging.FilterHash("post-queue")
 
 // ErrNotFound is the NotFound error for a post id.
 func ErrNotFound(id string) error {
@@ -300,6 +339,7 @@ type Repository interface {
 	Update(ctx context.Context, id string, fn func(p *Post) error) (*Post, error)
 	// List returns up to limit posts of a thread after the cursor, oldest first.
 	List(ctx context.Context, f Filter, after *paging.Cursor, limit int) ([]*Post, error)
-	// ListNeedingReview returns up to limit posts that NeedsReview, oldest first.
+	// ListNeedingReview returns up to limit posts InQueue (needing review
+	// or hidden), oldest first.
 	ListNeedingReview(ctx context.Context, after *paging.Cursor, limit int) ([]*Post, error)
 }

@@ -69,28 +69,28 @@ func TestDeleteKeepsThePost(t *testing.T) {
 	if err := p.Edit("author", "x", time.Hour, t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
 		t.Fatalf("editing a deleted post: %v", err)
 	}
-	if err := p.Report("m2", "", 3, t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
+	if err := p.Report("m2", "Nome", "fuori tema", 3, t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
 		t.Fatalf("reporting a deleted post: %v", err)
 	}
 }
 
 func TestReportsHideThenModeratorsDecide(t *testing.T) {
 	p := newPost(t)
-	if err := p.Report("author", "", 3, t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
+	if err := p.Report("author", "Nome", "fuori tema", 3, t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
 		t.Fatalf("reporting one's own post: %v", err)
 	}
 	for i, m := range []string{"m1", "m2"} {
-		if err := p.Report(m, "spam", 3, t0); err != nil {
+		if err := p.Report(m, "Nome", "spam", 3, t0); err != nil {
 			t.Fatal(err)
 		}
 		if p.State != Visible || len(p.Changes()) != 0 {
 			t.Fatalf("hidden after %d reports", i+1)
 		}
 	}
-	if err := p.Report("m1", "again", 3, t0); apperr.KindOf(err) != apperr.KindAlreadyExists {
+	if err := p.Report("m1", "Nome", "again", 3, t0); apperr.KindOf(err) != apperr.KindAlreadyExists {
 		t.Fatalf("reporting twice: %v", err)
 	}
-	if err := p.Report("m3", "", 3, t0); err != nil {
+	if err := p.Report("m3", "Nome", "fuori tema", 3, t0); err != nil {
 		t.Fatal(err)
 	}
 	c := p.Changes()
@@ -107,8 +107,8 @@ func TestReportsHideThenModeratorsDecide(t *testing.T) {
 		t.Fatalf("restored: %+v", p)
 	}
 	// Reviewed reports no longer count: it takes three new ones.
-	_ = p.Report("m4", "", 3, t0)
-	_ = p.Report("m5", "", 3, t0)
+	_ = p.Report("m4", "Nome", "fuori tema", 3, t0)
+	_ = p.Report("m5", "Nome", "fuori tema", 3, t0)
 	if p.State != Visible || !p.NeedsReview() {
 		t.Fatalf("two new reports after a review: %+v", p)
 	}
@@ -117,5 +117,34 @@ func TestReportsHideThenModeratorsDecide(t *testing.T) {
 	}
 	if err := p.Hide("mod", "ancora", t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
 		t.Fatalf("hiding twice: %v", err)
+	}
+	if !p.InQueue() {
+		t.Fatal("a post a moderator hid left the queue: it could not be restored from it")
+	}
+	if err := p.DismissReports("mod", "infondate", t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
+		t.Fatalf("dismissing the reports of a post a moderator hid: %v", err)
+	}
+}
+
+func TestReportNeedsAReasonAndDismissShowsAgain(t *testing.T) {
+	p := newPost(t)
+	if err := p.Report("m1", "Marta", " ", 2, t0); apperr.KindOf(err) != apperr.KindInvalidArgument {
+		t.Fatalf("report without a reason: %v", err)
+	}
+	if err := p.DismissReports("mod", "niente", t0); apperr.KindOf(err) != apperr.KindFailedPrecondition {
+		t.Fatalf("dismissing no reports: %v", err)
+	}
+	_ = p.Report("m1", "Marta", "spam", 2, t0)
+	_ = p.Report("m2", "Luca", "pubblicità", 2, t0)
+	if !p.HiddenByReportsNow() || p.Reports[1].MemberName != "Luca" || p.Reports[1].Reason != "pubblicità" {
+		t.Fatalf("after two reports: %+v", p)
+	}
+	p.Changes()
+	if err := p.DismissReports("mod", "segnalazioni infondate", t0); err != nil {
+		t.Fatal(err)
+	}
+	c := p.Changes()
+	if p.State != Visible || p.InQueue() || p.ModeratedBy != "mod" || len(c) != 1 || c[0].Type != EventReportsDismissed {
+		t.Fatalf("dismissed: %+v %v", p, c)
 	}
 }

@@ -85,6 +85,19 @@ func (s *Session) End(memberID string, now time.Time) error {
 	return nil
 }
 
+// Open reports a session that can still be refreshed at now: not logged
+// out, not past its record's expiry.
+func (s *Session) Open(now time.Time) bool { return s.EndedAt.IsZero() && now.Before(s.ExpireAt) }
+
+// SortKey orders a member's sessions newest first, then id.
+func (s *Session) SortKey() string {
+	return s.StartedAt.UTC().Format("20060102T150405.000000000") + "\x00" + s.ID
+}
+
+// MaxOpenListed bounds the open sessions of one member that ListOpen
+// returns: far more than anyone logs in at once.
+const MaxOpenListed = 200
+
 // Repository stores sessions.
 type Repository interface {
 	// Create stores a new session; AlreadyExists for a taken id.
@@ -94,4 +107,7 @@ type Repository interface {
 	// Update loads the session, applies fn and saves it under optimistic
 	// concurrency; ErrNotFound when there is none.
 	Update(ctx context.Context, id string, fn func(*Session) error) (*Session, error)
+	// ListOpen returns the member's sessions that are Open at now, newest
+	// first, at most MaxOpenListed.
+	ListOpen(ctx context.Context, memberID string, now time.Time) ([]*Session, error)
 }
