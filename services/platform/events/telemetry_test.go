@@ -19,6 +19,7 @@ import (
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 // recordSpans installs a tracer provider that records every span as the
@@ -62,7 +63,7 @@ func TestTraceContextTravelsToTheHandler(t *testing.T) {
 	}, {
 		name: "in the envelope only",
 		publish: func(ctx context.Context, ev *eventsv1.Envelope) error {
-			ev.Traceparent = events.Traceparent(ctx)
+			ev.Traceparent = telemetry.Traceparent(ctx)
 			if ev.GetTraceparent() == "" {
 				return errors.New("no traceparent for a context with a span")
 			}

@@ -103,10 +103,10 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 const (
@@ -165,7 +165,7 @@ func NewRecord(env *eventsv1.Envelope) (Record, error) {
 // env keeps whatever traceparent it had.
 func NewRecordContext(ctx context.Context, env *eventsv1.Envelope) (Record, error) {
 	if env != nil {
-		if tp := Traceparent(ctx); tp != "" {
+		if tp := telemetry.Traceparent(ctx); tp != "" {
 			env.Traceparent = tp
 		}
 	}
@@ -174,24 +174,6 @@ func NewRecordContext(ctx context.Context, env *eventsv1.Envelope) (Record, erro
 
 // traceparentHeader is the W3C header (and carrier key) of a trace context.
 const traceparentHeader = "traceparent"
-
-// Traceparent is the W3C traceparent of ctx's span, or "" when it has none.
-func Traceparent(ctx context.Context) string {
-	carrier := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(ctx, carrier)
-	return carrier[traceparentHeader]
-}
-
-// ContextWithTraceparent returns ctx carrying the remote span context of a
-// W3C traceparent, so that whatever ctx is passed to (a publisher putting it
-// in NATS headers, a tracer starting a span) continues that trace. An empty
-// or malformed traceparent leaves ctx as it is.
-func ContextWithTraceparent(ctx context.Context, traceparent string) context.Context {
-	if traceparent == "" {
-		return ctx
-	}
-	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{traceparentHeader: traceparent})
-}
 
 // InsertFields is what a new aggregate document carries of the outbox: its
 // first records, and pending_since when there are any. pending_events is an

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 const (
@@ -453,7 +454,7 @@ func (r *Relay) relayDocument(ctx context.Context, coll *mongo.Collection, doc p
 func (r *Relay) publish(ctx context.Context, rec Record) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
 	defer cancel()
-	return r.pub.Publish(ContextWithTraceparent(ctx, rec.Traceparent), rec.Subject, rec.ID, rec.Data)
+	return r.pub.Publish(telemetry.WithTraceparent(ctx, rec.Traceparent), rec.Subject, rec.ID, rec.Data)
 }
 
 // decodeRecord reads one pending record; reason says why it cannot be
