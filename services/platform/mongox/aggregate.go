@@ -61,13 +61,19 @@ func (g Aggregate[A, D]) check() {
 	}
 }
 
-// records encodes the events of the change a write is about to store.
+// records encodes the events of the change a write is about to store,
+// stamped with the trace context and request id of ctx.
 func (g Aggregate[A, D]) records(ctx context.Context, id string, a *A) ([]outbox.Record, error) {
 	if g.Events.Encode == nil {
 		return nil, nil
 	}
 	recs, err := g.Events.Encode(ctx, a)
 	if err != nil {
+		return nil, fmt.Errorf("encode events of %s %s: %w", g.Name, id, err)
+	}
+	// Every event of a write continues its request's trace and names its
+	// request id, however the service's encoder built the envelope.
+	if err := outbox.StampContext(ctx, recs); err != nil {
 		return nil, fmt.Errorf("encode events of %s %s: %w", g.Name, id, err)
 	}
 	return recs, nil

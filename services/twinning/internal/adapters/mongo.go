@@ -61,7 +61,9 @@ func NewTwinningMongoRepository(db *mongo.Database, encode Encoder, notify func(
 // FerretDB does not apply a versioned replace atomically (see doclock).
 func (r *TwinningMongoRepository) lock(id string) func() { return r.locks.Lock(r.coll.Name(), id) }
 
-func (r *TwinningMongoRepository) records(t *twinning.Twinning) ([]outbox.Record, error) {
+// records encodes t's changes, stamped with the trace context and request
+// id of ctx (as mongox.AggregateStore does).
+func (r *TwinningMongoRepository) records(ctx context.Context, t *twinning.Twinning) ([]outbox.Record, error) {
 	var out []outbox.Record
 	for _, c := range t.Changes() {
 		rec, err := r.encode(t, c)
@@ -70,13 +72,13 @@ func (r *TwinningMongoRepository) records(t *twinning.Twinning) ([]outbox.Record
 		}
 		out = append(out, rec)
 	}
-	return out, nil
+	return out, outbox.StampContext(ctx, out)
 }
 
 // Create implements twinning.Repository.
 func (r *TwinningMongoRepository) Create(ctx context.Context, t *twinning.Twinning) error {
 	t.Version = 1
-	recs, err := r.records(t)
+	recs, err := r.records(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -155,7 +157,7 @@ func (r *TwinningMongoRepository) Update(ctx context.Context, id string, fn func
 			return nil, err
 		}
 		t.Version = doc.Version + 1
-		recs, err := r.records(t)
+		recs, err := r.records(ctx, t)
 		if err != nil {
 			return nil, err
 		}
