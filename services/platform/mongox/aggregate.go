@@ -248,9 +248,10 @@ type Page struct {
 type StoreOptions struct {
 	// Notify wakes the outbox relay after a write that left events.
 	Notify func()
-	// Locks serialise this process's writes to one document, held around
-	// the single update call only; DocLocks gives them for the embedded
-	// FerretDB and nil, which locks nothing, for MongoDB.
+	// Locks serialise the writes to one document, held around the single
+	// update call only: on the embedded FerretDB the kit's doclock.New
+	// (across replicas; DocLocks for one process), on MongoDB nil, which
+	// locks nothing.
 	Locks *doclock.Locks
 	// MaxAttempts bounds the load–decide–write rounds of an Update that
 	// keeps losing races, after which it answers Aborted; default 8.
@@ -269,9 +270,12 @@ func (o StoreOptions) withDefaults() StoreOptions {
 	return o
 }
 
-// DocLocks returns the document locks cfg asks for: a set for the embedded
-// FerretDB (cfg.DocLocks), nil for MongoDB. One set serves a process: the
-// stores and the outbox relay of one database must share it.
+// DocLocks returns the in-process document locks cfg asks for: a set for
+// the embedded FerretDB (cfg.DocLocks), nil for MongoDB. They serialise
+// the writers of one process only, which is enough for a test or a tool
+// that is the store's only writer; a service's locks, which hold across
+// its replicas, are doclock.New's, built by servicekit. One set serves a
+// process: the stores and the outbox relay of one database must share it.
 func DocLocks(cfg config.Mongo) *doclock.Locks {
 	if !cfg.DocLocks {
 		return nil

@@ -551,7 +551,11 @@ func (r *Relay) clear(ctx context.Context, coll *mongo.Collection, id bson.RawVa
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.QueryTimeout)
 	defer cancel()
 	if r.cfg.Locks != nil {
-		defer r.cfg.Locks.Lock(coll.Name(), lockKey(id))()
+		unlock, err := r.cfg.Locks.Acquire(ctx, coll.Name(), lockKey(id))
+		if err != nil {
+			return fmt.Errorf("clear published events of %v: %w", id, err)
+		}
+		defer unlock()
 		return r.clearLocked(ctx, coll, id, done)
 	}
 	if len(done) > 0 {
