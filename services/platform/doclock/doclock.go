@@ -254,6 +254,9 @@ func (l *Locks) lease(ctx context.Context, key string) (string, error) {
 			return token, nil
 		}
 		if !isDuplicateKey(err) {
+			// The insert may have gone through all the same (a timeout):
+			// a lease nobody holds would block the key until it expires.
+			l.release(key, token)
 			return "", fmt.Errorf("take lease: %w", err)
 		}
 		var held struct {

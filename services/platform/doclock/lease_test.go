@@ -187,3 +187,23 @@ func BenchmarkLock(b *testing.B) {
 		})
 	}
 }
+
+// With the store away, Acquire fails within the caller's deadline (the
+// write it guards could not happen either) and holds nothing after: the
+// process's other writers of the document are not blocked.
+func TestAcquireFailsWhileTheStoreIsAway(t *testing.T) {
+	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://127.0.0.1:1").SetServerSelectionTimeout(200 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	locks := doclock.New(client.Database("away"), doclock.Options{})
+	for range 2 {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		_, err := locks.Acquire(ctx, "practices", "p1")
+		cancel()
+		if err == nil {
+			t.Fatal("acquired a lease on a store that is not there")
+		}
+	}
+}
