@@ -128,7 +128,11 @@ func TestOneTraceFromTheGatewayToAnotherServicesConsumer(t *testing.T) {
 	if !hasAttribute(consumerSpan, "gemella.request_id", requestID) {
 		t.Errorf("the consumer's span has no request id %q: %v", requestID, consumerSpan.Attributes)
 	}
+	// Each hop is the child of the one before: the gateway's HTTP span, its
+	// gRPC call, the twinning service's span of that call, whose context
+	// the event carried to the consumer.
 	const approveRPC = "gemella.twinning.v1.TwinningService/ApproveTwinning"
+	parent := gatewaySpan
 	for _, want := range []struct {
 		what string
 		kind trace.SpanKind
@@ -137,11 +141,19 @@ func TestOneTraceFromTheGatewayToAnotherServicesConsumer(t *testing.T) {
 		{"the gateway's call", trace.SpanKindClient, approveRPC},
 		{"the twinning service's span", trace.SpanKindServer, approveRPC},
 	} {
-		if !anySpan(func(s tracetest.SpanStub) bool {
+		child, ok := findSpan(func(s tracetest.SpanStub) bool {
 			return s.SpanContext.TraceID() == traceID && s.SpanKind == want.kind && s.Name == want.name
-		}) {
-			t.Errorf("trace %s has no span of %s (%s %s)", traceID, want.what, want.kind, want.name)
+		})
+		if !ok {
+			t.Fatalf("trace %s has no span of %s (%s %s)", traceID, want.what, want.kind, want.name)
 		}
+		if child.Parent.SpanID() != parent.SpanContext.SpanID() {
+			t.Errorf("%s (%s) is not a child of %q", want.what, child.Name, parent.Name)
+		}
+		parent = child
+	}
+	if consumerSpan.Parent.SpanID() != parent.SpanContext.SpanID() || !consumerSpan.Parent.IsRemote() {
+		t.Errorf("the consumer's span is not a remote child of the twinning service's span")
 	}
 
 	// The event itself, as the stream keeps it.
@@ -216,13 +228,13 @@ func waitForSpan(ctx context.Context, t *testing.T, what string, match func(trac
 	}
 }
 
-func anySpan(match func(tracetest.SpanStub) bool) bool {
+func findSpan(match func(tracetest.SpanStub) bool) (tracetest.SpanStub, bool) {
 	for _, s := range recorded.GetSpans() {
 		if match(s) {
-			return true
+			return s, true
 		}
 	}
-	return false
+	return tracetest.SpanStub{}, false
 }
 
 func hasAttribute(s tracetest.SpanStub, key, value string) bool {
