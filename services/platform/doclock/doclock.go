@@ -54,9 +54,9 @@
 //     within TTL minus the operation timeout of each other (they run on one
 //     machine, or a few with NTP).
 //
-// Inside a process a per-key semaphore comes first, so the process's own
-// writers of one document queue in memory and only one of them polls the
-// store.
+// Inside a process a semaphore (one per stripe of keys) comes first, so
+// the process's own writers of one document queue in memory and only one
+// of them polls the store.
 //
 // # Where
 //
@@ -65,7 +65,8 @@
 // embedded store): servicekit then builds them with New on the service's
 // database, and a nil *Locks, which locks nothing, on MongoDB, so that no
 // lock is held across network I/O there. They are held around the single
-// database call that writes, never across a read or the domain's decision:
+// database call that writes (the relay's clear: the read that decides it
+// and its write), never across the domain's decision:
 // the aggregate stores (mongox), the idempotency keys and the outbox
 // relay's clear of one database share one set. The zero Locks is the
 // in-process half only: for tests and tools of a single process.
