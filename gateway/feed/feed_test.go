@@ -78,7 +78,7 @@ func (w *world) publish(t *testing.T, subject, aggID string, payload proto.Messa
 }
 
 func twinningEvent(id string, status twinningv1.TwinningStatus) *eventsv1.TwinningChanged {
-	return &eventsv1.TwinningChanged{Twinning: &twinningv1.Twinning{Id: id, Title: "Tos.Ca.", Status: status}}
+	return &eventsv1.TwinningChanged{Twinning: &eventsv1.TwinningRef{Id: id, Title: "Tos.Ca.", Status: status}}
 }
 
 // sseClient reads events from the feed.
@@ -152,7 +152,7 @@ func TestFeedShowsPublicEventsWithStreamSequenceIDs(t *testing.T) {
 	c := connect(t, w.srv.URL, 0)
 	w.publish(t, "twinning.twinning.created", "tw-draft", twinningEvent("tw-draft", twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT))
 	w.publish(t, "catalog.practice.submitted", "p1", &eventsv1.PracticeSubmitted{Practice: &catalogv1.Practice{Id: "p1", Status: catalogv1.PracticeStatus_PRACTICE_STATUS_SUBMITTED}})
-	w.publish(t, "twinning.transfer.status_changed", "tw-draft", &eventsv1.TransferStatusChanged{TwinningId: "tw-draft", TwinningStatus: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT, Transfer: &twinningv1.Transfer{PracticeId: "p1"}})
+	w.publish(t, "twinning.transfer.status_changed", "tw-draft", &eventsv1.TransferStatusChanged{TwinningId: "tw-draft", TwinningStatus: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT, Transfer: &eventsv1.TransferRef{PracticeId: "p1"}})
 	w.publish(t, "twinning.twinning.approved", "tw1", twinningEvent("tw1", twinningv1.TwinningStatus_TWINNING_STATUS_APPROVED))
 	w.publish(t, "catalog.practice.published", "p1", &eventsv1.PracticePublished{Practice: &catalogv1.Practice{Id: "p1", Title: "Tos.Ca.", Status: catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED}})
 	w.publish(t, "discussion.member.joined", "m1", &eventsv1.MemberJoined{Member: &discussionv1.Member{Id: "m1", DisplayName: "Giulia", Email: "giulia@example.org"}})

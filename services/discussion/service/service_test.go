@@ -497,7 +497,7 @@ func publishApproval(t *testing.T, js jetstream.JetStream, twinningID, title str
 	t.Helper()
 	approvedAt := time.Date(2015, 5, 16, 10, 0, 0, 0, time.UTC)
 	payload := &eventsv1.TwinningChanged{
-		Twinning: &twinningv1.Twinning{Id: twinningID, Code: "TOSCA", Title: title, Status: twinningv1.TwinningStatus_TWINNING_STATUS_APPROVED},
+		Twinning: &eventsv1.TwinningRef{Id: twinningID, Code: "TOSCA", Title: title, Status: twinningv1.TwinningStatus_TWINNING_STATUS_APPROVED},
 		Change: &twinningv1.StatusChange{
 			From: twinningv1.TwinningStatus_TWINNING_STATUS_PROPOSED, To: twinningv1.TwinningStatus_TWINNING_STATUS_APPROVED,
 			Actor: "coordinator-1", Time: timestamppb.New(approvedAt),

@@ -488,7 +488,7 @@ func TestATwinningFromANeedMarksItMatched(t *testing.T) {
 	if _, err := events.EnsureStream(ctx, js, events.StreamConfig{Name: service.TwinningStream, Subjects: []string{"twinning.>"}}); err != nil {
 		t.Fatal(err)
 	}
-	publish := func(tw *twinningv1.Twinning) {
+	publish := func(tw *eventsv1.TwinningRef) {
 		t.Helper()
 		env, err := events.NewEnvelope("twinning.twinning.created", "tester", "twinning", tw.Id, 1, &eventsv1.TwinningChanged{Twinning: tw}, time.Now())
 		if err != nil {
@@ -499,10 +499,10 @@ func TestATwinningFromANeedMarksItMatched(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	publish(&twinningv1.Twinning{Id: "tw-direct", Origin: twinningv1.Origin_ORIGIN_DIRECT})
-	publish(&twinningv1.Twinning{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id})
-	publish(&twinningv1.Twinning{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id}) // delivered again, as a new event
-	publish(&twinningv1.Twinning{Id: "tw-2", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: "no-such-need"})
+	publish(&eventsv1.TwinningRef{Id: "tw-direct", Origin: twinningv1.Origin_ORIGIN_DIRECT})
+	publish(&eventsv1.TwinningRef{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id})
+	publish(&eventsv1.TwinningRef{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id}) // delivered again, as a new event
+	publish(&eventsv1.TwinningRef{Id: "tw-2", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: "no-such-need"})
 
 	var got *catalogv1.Need
 	eventually(t, "the need is matched", func() bool {

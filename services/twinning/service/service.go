@@ -17,6 +17,8 @@ import (
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/idempotency"
+	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/twinning/internal/adapters"
 	"github.com/gemella/gemella/services/twinning/internal/app"
@@ -34,8 +36,8 @@ const StreamName = "TWINNING"
 const envPrefix = "GEMELLA_TWINNING_"
 
 // Config is the twinning service's configuration; LoadConfig reads it from
-// GEMELLA_TWINNING_*, GEMELLA_NATS_*, GEMELLA_AUTH_PUBLIC_KEYS and
-// GEMELLA_CATALOG_ADDR.
+// GEMELLA_TWINNING_* (GEMELLA_TWINNING_IDEMPOTENCY_TTL among them),
+// GEMELLA_NATS_*, GEMELLA_AUTH_PUBLIC_KEYS and GEMELLA_CATALOG_ADDR.
 type Config struct {
 	// Own are GEMELLA_TWINNING_GRPC_* and GEMELLA_TWINNING_MONGO_*.
 	servicekit.Own `envPrefix:"GEMELLA_TWINNING_"`
@@ -47,6 +49,9 @@ type Config struct {
 	CatalogAddr string `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
 	// CatalogTimeout bounds each call to the catalogue.
 	CatalogTimeout time.Duration `env:"GEMELLA_TWINNING_CATALOG_TIMEOUT" envDefault:"3s"`
+	// Idempotency keeps the request ids of twinning creates, per caller,
+	// for GEMELLA_TWINNING_IDEMPOTENCY_TTL (default 24h).
+	Idempotency idempotency.Config `envPrefix:"GEMELLA_TWINNING_"`
 }
 
 // DefaultConfig is what a single machine needs.
@@ -62,6 +67,7 @@ func (c *Config) Validate() error {
 	p.Add(c.Shared.Validate(true))
 	p.Target("GEMELLA_CATALOG_ADDR", c.CatalogAddr)
 	p.Positive("GEMELLA_TWINNING_CATALOG_TIMEOUT", c.CatalogTimeout)
+	p.Add(c.Idempotency.Validate(envPrefix))
 	return p.Err()
 }
 
@@ -93,7 +99,7 @@ func declaration(cfg Config) servicekit.Declaration {
 		Name:          Name,
 		EnvPrefix:     envPrefix,
 		Stream:        servicekit.Stream{Name: StreamName, Subjects: []string{"twinning.>"}},
-		Collections:   servicekit.Outboxes(adapters.TwinningsCollection),
+		Collections:   servicekit.Outboxes(adapters.OutboxCollections...),
 		EnsureIndexes: adapters.EnsureIndexes,
 		Build:         func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) { return build(cfg, p) },
 	}
@@ -107,16 +113,22 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		return servicekit.Parts{}, err
 	}
 	var twinnings twinning.Repository = adapters.NewTwinningMemoryRepository()
+	keys := idempotency.New(idempotency.NewMemoryStore(), cfg.Idempotency)
 	if !p.InMemory() {
-		twinnings = adapters.NewTwinningMongoRepository(p.DB, adapters.EncodeTwinningEvent, p.Notify, p.Locks)
+		twinnings = adapters.NewTwinningMongoRepository(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks}).WithLogger(p.Logger)
+		keys = idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)
 	}
 	application := app.New(app.Deps{
 		Twinnings: twinnings,
 		Catalog:   adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(catalog), cfg.CatalogTimeout),
+		Keys:      keys,
 	})
 	return servicekit.Parts{
 		Register: func(s *grpc.Server) { twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application)) },
-		Close:    func() { _ = catalog.Close() },
+		Workers: []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+			return keys.Run(ctx, rt.Logger)
+		}}},
+		Close: func() { _ = catalog.Close() },
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -322,7 +323,20 @@ func (r httpResult) violations() string {
 // it to active.
 func (s *stack) createActiveTwinning(t *testing.T) string {
 	t.Helper()
-	created := s.ok(t, "POST", "/v1/twinnings?request_id=tosca-1", map[string]any{
+	created := s.ok(t, "POST", "/v1/twinnings?request_id=tosca-1", s.tosca())
+	if created["status"] != "TWINNING_STATUS_DRAFT" || fmt.Sprint(created["territory_codes"]) != "[ITI1 048017 ITF6 102047]" {
+		t.Fatalf("created: %v", created)
+	}
+	id := created["id"].(string)
+	for _, move := range []string{"propose", "approve", "activate"} {
+		s.ok(t, "POST", "/v1/twinnings/"+id+":"+move, `{}`)
+	}
+	return id
+}
+
+// tosca is the body that creates the Tos.Ca. twinning.
+func (s *stack) tosca() map[string]any {
+	return map[string]any{
 		"code": "TOSCA", "title": "Tos.Ca. – Valorizzare le competenze dei cittadini", "summary": "Trasferimento di buone pratiche",
 		"objectives": []map[string]string{
 			{"level": "regionale", "text": "Sviluppo di logiche e strumenti di programmazione regionale"},
@@ -334,15 +348,7 @@ func (s *stack) createActiveTwinning(t *testing.T) string {
 		"offering_organization_ids":  []string{s.orgs["toscana"], s.orgs["firenze"]},
 		"receiving_organization_ids": []string{s.orgs["calabria"], s.orgs["vibo"]},
 		"start_date":                 "2012-06-01",
-	})
-	if created["status"] != "TWINNING_STATUS_DRAFT" || fmt.Sprint(created["territory_codes"]) != "[ITI1 048017 ITF6 102047]" {
-		t.Fatalf("created: %v", created)
 	}
-	id := created["id"].(string)
-	for _, move := range []string{"propose", "approve", "activate"} {
-		s.ok(t, "POST", "/v1/twinnings/"+id+":"+move, `{}`)
-	}
-	return id
 }
 
 func (s *stack) addTransfer(t *testing.T, twinningID, model, from, to string) string {
@@ -427,10 +433,14 @@ func TestWalkFromDraftToCompletedKeepsTheCataloguesFigures(t *testing.T) {
 	s := start(t)
 	id := s.createActiveTwinning(t)
 
-	// The same request id gives back the same twinning.
-	again := s.ok(t, "POST", "/v1/twinnings?request_id=tosca-1", map[string]any{"code": "TOSCA", "title": "x"})
+	// The same request id with the same body gives back the same
+	// twinning; with another body it is refused, naming request_id.
+	again := s.ok(t, "POST", "/v1/twinnings?request_id=tosca-1", s.tosca())
 	if again["id"] != id {
 		t.Fatalf("a retried create made another twinning: %v", again["id"])
+	}
+	if r := s.do(t, "POST", "/v1/twinnings?request_id=tosca-1", map[string]any{"code": "TOSCA", "title": "x"}); r.status != http.StatusConflict || !strings.HasPrefix(r.violations(), "request_id: ") {
+		t.Fatalf("the request id again with another body: %d %s", r.status, r.body)
 	}
 	patched := s.ok(t, "PATCH", "/v1/twinnings/"+id, map[string]any{"live_stream_url": "https://live.example.org/tosca"})
 	if patched["live_stream_url"] != "https://live.example.org/tosca" || patched["title"] != "Tos.Ca. – Valorizzare le competenze dei cittadini" {
@@ -503,6 +513,16 @@ func TestWalkFromDraftToCompletedKeepsTheCataloguesFigures(t *testing.T) {
 	activities := s.ok(t, "GET", "/v1/twinnings/"+id+"/activities", nil)
 	if acts := activities["activities"].([]any); len(acts) != 2 || acts[0].(map[string]any)["kind"] != "ACTIVITY_KIND_WORKSHOP" {
 		t.Fatalf("activities by date: %v", activities)
+	}
+	// The log pages.
+	first := s.ok(t, "GET", "/v1/twinnings/"+id+"/activities?page_size=1", nil)
+	token, _ := first["next_page_token"].(string)
+	if len(first["activities"].([]any)) != 1 || token == "" {
+		t.Fatalf("first page of one: %v", first)
+	}
+	second := s.ok(t, "GET", "/v1/twinnings/"+id+"/activities?page_size=1&page_token="+url.QueryEscape(token), nil)
+	if acts := second["activities"].([]any); len(acts) != 1 || acts[0].(map[string]any)["milestone"] != true || second["next_page_token"] != "" {
+		t.Fatalf("second and last page: %v", second)
 	}
 }
 

@@ -160,7 +160,7 @@ func benchFeed(ctx context.Context, quiet *slog.Logger) (feedResult, error) {
 	var lat []float64
 	for e := 1; e <= feedEvents; e++ {
 		env, err := events.NewEnvelope("twinning.twinning.activated", "bench", "twinning", "tw-bench", int64(e),
-			&eventsv1.TwinningChanged{Twinning: &twinningv1.Twinning{Id: "tw-bench", Title: fmt.Sprintf("bench-%d", e), Status: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}}, time.Now())
+			&eventsv1.TwinningChanged{Twinning: &eventsv1.TwinningRef{Id: "tw-bench", Title: fmt.Sprintf("bench-%d", e), Status: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}}, time.Now())
 		if err != nil {
 			return res, err
 		}

@@ -5,6 +5,15 @@
 // source: gemella/events/v1/twinning.proto
 
 // Payloads of the twinning service's events (subjects twinning.>).
+//
+// Events are thin: they say what changed and name what it changed, with
+// the few fields consumers filter on, and never embed a whole resource
+// (a twinning with its transfers, history and log would make events grow
+// with it). A consumer that needs more asks GetTwinning. Every event stays
+// well under NATS's 64 KB: its strings are bounded by the API's limits.
+// The messages that name a resource (TwinningRef, TransferRef,
+// ActivitySummary) use the field names of the resource's own message, so
+// code that read those fields reads these alike.
 
 package eventsv1
 
@@ -12,6 +21,7 @@ import (
 	v1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -24,11 +34,362 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// A twinning as events name it: gemella.twinning.v1.Twinning's names.
+type TwinningRef struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	Id                        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Code                      string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Title                     string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Status                    v1.TwinningStatus      `protobuf:"varint,4,opt,name=status,proto3,enum=gemella.twinning.v1.TwinningStatus" json:"status,omitempty"`
+	OfferingOrganizationIds   []string               `protobuf:"bytes,5,rep,name=offering_organization_ids,json=offeringOrganizationIds,proto3" json:"offering_organization_ids,omitempty"`
+	ReceivingOrganizationIds  []string               `protobuf:"bytes,6,rep,name=receiving_organization_ids,json=receivingOrganizationIds,proto3" json:"receiving_organization_ids,omitempty"`
+	CoordinatorOrganizationId string                 `protobuf:"bytes,7,opt,name=coordinator_organization_id,json=coordinatorOrganizationId,proto3" json:"coordinator_organization_id,omitempty"`
+	// The practices the twinning transfers, each once.
+	PracticeIds []string  `protobuf:"bytes,8,rep,name=practice_ids,json=practiceIds,proto3" json:"practice_ids,omitempty"`
+	Origin      v1.Origin `protobuf:"varint,9,opt,name=origin,proto3,enum=gemella.twinning.v1.Origin" json:"origin,omitempty"`
+	// The need or offer the twinning came from.
+	OriginRef string `protobuf:"bytes,10,opt,name=origin_ref,json=originRef,proto3" json:"origin_ref,omitempty"`
+	// The twinning's version after the change (the envelope's
+	// aggregate_version).
+	Version       int64 `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TwinningRef) Reset() {
+	*x = TwinningRef{}
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TwinningRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TwinningRef) ProtoMessage() {}
+
+func (x *TwinningRef) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TwinningRef.ProtoReflect.Descriptor instead.
+func (*TwinningRef) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *TwinningRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TwinningRef) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *TwinningRef) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *TwinningRef) GetStatus() v1.TwinningStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.TwinningStatus(0)
+}
+
+func (x *TwinningRef) GetOfferingOrganizationIds() []string {
+	if x != nil {
+		return x.OfferingOrganizationIds
+	}
+	return nil
+}
+
+func (x *TwinningRef) GetReceivingOrganizationIds() []string {
+	if x != nil {
+		return x.ReceivingOrganizationIds
+	}
+	return nil
+}
+
+func (x *TwinningRef) GetCoordinatorOrganizationId() string {
+	if x != nil {
+		return x.CoordinatorOrganizationId
+	}
+	return ""
+}
+
+func (x *TwinningRef) GetPracticeIds() []string {
+	if x != nil {
+		return x.PracticeIds
+	}
+	return nil
+}
+
+func (x *TwinningRef) GetOrigin() v1.Origin {
+	if x != nil {
+		return x.Origin
+	}
+	return v1.Origin(0)
+}
+
+func (x *TwinningRef) GetOriginRef() string {
+	if x != nil {
+		return x.OriginRef
+	}
+	return ""
+}
+
+func (x *TwinningRef) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// A transfer as events name it: gemella.twinning.v1.Transfer's names.
+type TransferRef struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Id                 string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PracticeId         string                 `protobuf:"bytes,2,opt,name=practice_id,json=practiceId,proto3" json:"practice_id,omitempty"`
+	ModelCode          string                 `protobuf:"bytes,3,opt,name=model_code,json=modelCode,proto3" json:"model_code,omitempty"`
+	FromOrganizationId string                 `protobuf:"bytes,4,opt,name=from_organization_id,json=fromOrganizationId,proto3" json:"from_organization_id,omitempty"`
+	ToOrganizationId   string                 `protobuf:"bytes,5,opt,name=to_organization_id,json=toOrganizationId,proto3" json:"to_organization_id,omitempty"`
+	Status             v1.TransferStatus      `protobuf:"varint,6,opt,name=status,proto3,enum=gemella.twinning.v1.TransferStatus" json:"status,omitempty"`
+	// Copied from the catalogue when the transfer was added.
+	PracticeTitle string `protobuf:"bytes,7,opt,name=practice_title,json=practiceTitle,proto3" json:"practice_title,omitempty"`
+	ModelTitle    string `protobuf:"bytes,8,opt,name=model_title,json=modelTitle,proto3" json:"model_title,omitempty"`
+	// The twinning's version after the change: it orders the events of
+	// every transfer of one twinning.
+	Version       int64 `protobuf:"varint,9,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferRef) Reset() {
+	*x = TransferRef{}
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferRef) ProtoMessage() {}
+
+func (x *TransferRef) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferRef.ProtoReflect.Descriptor instead.
+func (*TransferRef) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TransferRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TransferRef) GetPracticeId() string {
+	if x != nil {
+		return x.PracticeId
+	}
+	return ""
+}
+
+func (x *TransferRef) GetModelCode() string {
+	if x != nil {
+		return x.ModelCode
+	}
+	return ""
+}
+
+func (x *TransferRef) GetFromOrganizationId() string {
+	if x != nil {
+		return x.FromOrganizationId
+	}
+	return ""
+}
+
+func (x *TransferRef) GetToOrganizationId() string {
+	if x != nil {
+		return x.ToOrganizationId
+	}
+	return ""
+}
+
+func (x *TransferRef) GetStatus() v1.TransferStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.TransferStatus(0)
+}
+
+func (x *TransferRef) GetPracticeTitle() string {
+	if x != nil {
+		return x.PracticeTitle
+	}
+	return ""
+}
+
+func (x *TransferRef) GetModelTitle() string {
+	if x != nil {
+		return x.ModelTitle
+	}
+	return ""
+}
+
+func (x *TransferRef) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// An activity as events name it, without its texts, participants and
+// links: gemella.twinning.v1.Activity's names.
+type ActivitySummary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind          v1.ActivityKind        `protobuf:"varint,2,opt,name=kind,proto3,enum=gemella.twinning.v1.ActivityKind" json:"kind,omitempty"`
+	Title         string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Date          string                 `protobuf:"bytes,4,opt,name=date,proto3" json:"date,omitempty"`
+	Milestone     bool                   `protobuf:"varint,5,opt,name=milestone,proto3" json:"milestone,omitempty"`
+	DueDate       string                 `protobuf:"bytes,6,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	Done          bool                   `protobuf:"varint,7,opt,name=done,proto3" json:"done,omitempty"`
+	LoggedBy      string                 `protobuf:"bytes,8,opt,name=logged_by,json=loggedBy,proto3" json:"logged_by,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivitySummary) Reset() {
+	*x = ActivitySummary{}
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivitySummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivitySummary) ProtoMessage() {}
+
+func (x *ActivitySummary) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivitySummary.ProtoReflect.Descriptor instead.
+func (*ActivitySummary) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ActivitySummary) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ActivitySummary) GetKind() v1.ActivityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return v1.ActivityKind(0)
+}
+
+func (x *ActivitySummary) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ActivitySummary) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *ActivitySummary) GetMilestone() bool {
+	if x != nil {
+		return x.Milestone
+	}
+	return false
+}
+
+func (x *ActivitySummary) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *ActivitySummary) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *ActivitySummary) GetLoggedBy() string {
+	if x != nil {
+		return x.LoggedBy
+	}
+	return ""
+}
+
+func (x *ActivitySummary) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // twinning.twinning.{created,proposed,approved,activated,suspended,resumed,
 // completed,cancelled}: the twinning after the move, and the move itself.
 type TwinningChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Twinning      *v1.Twinning           `protobuf:"bytes,1,opt,name=twinning,proto3" json:"twinning,omitempty"`
+	Twinning      *TwinningRef           `protobuf:"bytes,3,opt,name=twinning,proto3" json:"twinning,omitempty"`
 	Change        *v1.StatusChange       `protobuf:"bytes,2,opt,name=change,proto3" json:"change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -36,7 +397,7 @@ type TwinningChanged struct {
 
 func (x *TwinningChanged) Reset() {
 	*x = TwinningChanged{}
-	mi := &file_gemella_events_v1_twinning_proto_msgTypes[0]
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +409,7 @@ func (x *TwinningChanged) String() string {
 func (*TwinningChanged) ProtoMessage() {}
 
 func (x *TwinningChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_twinning_proto_msgTypes[0]
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,10 +422,10 @@ func (x *TwinningChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TwinningChanged.ProtoReflect.Descriptor instead.
 func (*TwinningChanged) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{0}
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *TwinningChanged) GetTwinning() *v1.Twinning {
+func (x *TwinningChanged) GetTwinning() *TwinningRef {
 	if x != nil {
 		return x.Twinning
 	}
@@ -85,7 +446,7 @@ type TransferStatusChanged struct {
 	TwinningId    string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
 	TwinningCode  string                 `protobuf:"bytes,2,opt,name=twinning_code,json=twinningCode,proto3" json:"twinning_code,omitempty"`
 	TwinningTitle string                 `protobuf:"bytes,3,opt,name=twinning_title,json=twinningTitle,proto3" json:"twinning_title,omitempty"`
-	Transfer      *v1.Transfer           `protobuf:"bytes,4,opt,name=transfer,proto3" json:"transfer,omitempty"`
+	Transfer      *TransferRef           `protobuf:"bytes,9,opt,name=transfer,proto3" json:"transfer,omitempty"`
 	From          v1.TransferStatus      `protobuf:"varint,5,opt,name=from,proto3,enum=gemella.twinning.v1.TransferStatus" json:"from,omitempty"`
 	To            v1.TransferStatus      `protobuf:"varint,6,opt,name=to,proto3,enum=gemella.twinning.v1.TransferStatus" json:"to,omitempty"`
 	Note          string                 `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
@@ -98,7 +459,7 @@ type TransferStatusChanged struct {
 
 func (x *TransferStatusChanged) Reset() {
 	*x = TransferStatusChanged{}
-	mi := &file_gemella_events_v1_twinning_proto_msgTypes[1]
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -110,7 +471,7 @@ func (x *TransferStatusChanged) String() string {
 func (*TransferStatusChanged) ProtoMessage() {}
 
 func (x *TransferStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_twinning_proto_msgTypes[1]
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -123,7 +484,7 @@ func (x *TransferStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferStatusChanged.ProtoReflect.Descriptor instead.
 func (*TransferStatusChanged) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{1}
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TransferStatusChanged) GetTwinningId() string {
@@ -147,7 +508,7 @@ func (x *TransferStatusChanged) GetTwinningTitle() string {
 	return ""
 }
 
-func (x *TransferStatusChanged) GetTransfer() *v1.Transfer {
+func (x *TransferStatusChanged) GetTransfer() *TransferRef {
 	if x != nil {
 		return x.Transfer
 	}
@@ -182,13 +543,13 @@ func (x *TransferStatusChanged) GetTwinningStatus() v1.TwinningStatus {
 	return v1.TwinningStatus(0)
 }
 
-// twinning.activity.logged
+// twinning.activity.logged: an activity logged, or a milestone reached.
 type ActivityLogged struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	TwinningId     string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
 	TwinningCode   string                 `protobuf:"bytes,2,opt,name=twinning_code,json=twinningCode,proto3" json:"twinning_code,omitempty"`
 	TwinningTitle  string                 `protobuf:"bytes,3,opt,name=twinning_title,json=twinningTitle,proto3" json:"twinning_title,omitempty"`
-	Activity       *v1.Activity           `protobuf:"bytes,4,opt,name=activity,proto3" json:"activity,omitempty"`
+	Activity       *ActivitySummary       `protobuf:"bytes,6,opt,name=activity,proto3" json:"activity,omitempty"`
 	TwinningStatus v1.TwinningStatus      `protobuf:"varint,5,opt,name=twinning_status,json=twinningStatus,proto3,enum=gemella.twinning.v1.TwinningStatus" json:"twinning_status,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -196,7 +557,7 @@ type ActivityLogged struct {
 
 func (x *ActivityLogged) Reset() {
 	*x = ActivityLogged{}
-	mi := &file_gemella_events_v1_twinning_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +569,7 @@ func (x *ActivityLogged) String() string {
 func (*ActivityLogged) ProtoMessage() {}
 
 func (x *ActivityLogged) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_twinning_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +582,7 @@ func (x *ActivityLogged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityLogged.ProtoReflect.Descriptor instead.
 func (*ActivityLogged) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{2}
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ActivityLogged) GetTwinningId() string {
@@ -245,7 +606,7 @@ func (x *ActivityLogged) GetTwinningTitle() string {
 	return ""
 }
 
-func (x *ActivityLogged) GetActivity() *v1.Activity {
+func (x *ActivityLogged) GetActivity() *ActivitySummary {
 	if x != nil {
 		return x.Activity
 	}
@@ -263,27 +624,65 @@ var File_gemella_events_v1_twinning_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_twinning_proto_rawDesc = "" +
 	"\n" +
-	" gemella/events/v1/twinning.proto\x12\x11gemella.events.v1\x1a\"gemella/twinning/v1/twinning.proto\"\x87\x01\n" +
-	"\x0fTwinningChanged\x129\n" +
-	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningR\btwinning\x129\n" +
-	"\x06change\x18\x02 \x01(\v2!.gemella.twinning.v1.StatusChangeR\x06change\"\x8f\x03\n" +
+	" gemella/events/v1/twinning.proto\x12\x11gemella.events.v1\x1a\"gemella/twinning/v1/twinning.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x03\n" +
+	"\vTwinningRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12;\n" +
+	"\x06status\x18\x04 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x06status\x12:\n" +
+	"\x19offering_organization_ids\x18\x05 \x03(\tR\x17offeringOrganizationIds\x12<\n" +
+	"\x1areceiving_organization_ids\x18\x06 \x03(\tR\x18receivingOrganizationIds\x12>\n" +
+	"\x1bcoordinator_organization_id\x18\a \x01(\tR\x19coordinatorOrganizationId\x12!\n" +
+	"\fpractice_ids\x18\b \x03(\tR\vpracticeIds\x123\n" +
+	"\x06origin\x18\t \x01(\x0e2\x1b.gemella.twinning.v1.OriginR\x06origin\x12\x1d\n" +
+	"\n" +
+	"origin_ref\x18\n" +
+	" \x01(\tR\toriginRef\x12\x18\n" +
+	"\aversion\x18\v \x01(\x03R\aversion\"\xdc\x02\n" +
+	"\vTransferRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vpractice_id\x18\x02 \x01(\tR\n" +
+	"practiceId\x12\x1d\n" +
+	"\n" +
+	"model_code\x18\x03 \x01(\tR\tmodelCode\x120\n" +
+	"\x14from_organization_id\x18\x04 \x01(\tR\x12fromOrganizationId\x12,\n" +
+	"\x12to_organization_id\x18\x05 \x01(\tR\x10toOrganizationId\x12;\n" +
+	"\x06status\x18\x06 \x01(\x0e2#.gemella.twinning.v1.TransferStatusR\x06status\x12%\n" +
+	"\x0epractice_title\x18\a \x01(\tR\rpracticeTitle\x12\x1f\n" +
+	"\vmodel_title\x18\b \x01(\tR\n" +
+	"modelTitle\x12\x18\n" +
+	"\aversion\x18\t \x01(\x03R\aversion\"\xa9\x02\n" +
+	"\x0fActivitySummary\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
+	"\x04kind\x18\x02 \x01(\x0e2!.gemella.twinning.v1.ActivityKindR\x04kind\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x12\n" +
+	"\x04date\x18\x04 \x01(\tR\x04date\x12\x1c\n" +
+	"\tmilestone\x18\x05 \x01(\bR\tmilestone\x12\x19\n" +
+	"\bdue_date\x18\x06 \x01(\tR\adueDate\x12\x12\n" +
+	"\x04done\x18\a \x01(\bR\x04done\x12\x1b\n" +
+	"\tlogged_by\x18\b \x01(\tR\bloggedBy\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\x8e\x01\n" +
+	"\x0fTwinningChanged\x12:\n" +
+	"\btwinning\x18\x03 \x01(\v2\x1e.gemella.events.v1.TwinningRefR\btwinning\x129\n" +
+	"\x06change\x18\x02 \x01(\v2!.gemella.twinning.v1.StatusChangeR\x06changeJ\x04\b\x01\x10\x02\"\x96\x03\n" +
 	"\x15TransferStatusChanged\x12\x1f\n" +
 	"\vtwinning_id\x18\x01 \x01(\tR\n" +
 	"twinningId\x12#\n" +
 	"\rtwinning_code\x18\x02 \x01(\tR\ftwinningCode\x12%\n" +
-	"\x0etwinning_title\x18\x03 \x01(\tR\rtwinningTitle\x129\n" +
-	"\btransfer\x18\x04 \x01(\v2\x1d.gemella.twinning.v1.TransferR\btransfer\x127\n" +
+	"\x0etwinning_title\x18\x03 \x01(\tR\rtwinningTitle\x12:\n" +
+	"\btransfer\x18\t \x01(\v2\x1e.gemella.events.v1.TransferRefR\btransfer\x127\n" +
 	"\x04from\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TransferStatusR\x04from\x123\n" +
 	"\x02to\x18\x06 \x01(\x0e2#.gemella.twinning.v1.TransferStatusR\x02to\x12\x12\n" +
 	"\x04note\x18\a \x01(\tR\x04note\x12L\n" +
-	"\x0ftwinning_status\x18\b \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatus\"\x86\x02\n" +
+	"\x0ftwinning_status\x18\b \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatusJ\x04\b\x04\x10\x05\"\x91\x02\n" +
 	"\x0eActivityLogged\x12\x1f\n" +
 	"\vtwinning_id\x18\x01 \x01(\tR\n" +
 	"twinningId\x12#\n" +
 	"\rtwinning_code\x18\x02 \x01(\tR\ftwinningCode\x12%\n" +
-	"\x0etwinning_title\x18\x03 \x01(\tR\rtwinningTitle\x129\n" +
-	"\bactivity\x18\x04 \x01(\v2\x1d.gemella.twinning.v1.ActivityR\bactivity\x12L\n" +
-	"\x0ftwinning_status\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatusB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
+	"\x0etwinning_title\x18\x03 \x01(\tR\rtwinningTitle\x12>\n" +
+	"\bactivity\x18\x06 \x01(\v2\".gemella.events.v1.ActivitySummaryR\bactivity\x12L\n" +
+	"\x0ftwinning_status\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatusJ\x04\b\x04\x10\x05B=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_gemella_events_v1_twinning_proto_rawDescOnce sync.Once
@@ -297,32 +696,40 @@ func file_gemella_events_v1_twinning_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_twinning_proto_rawDescData
 }
 
-var file_gemella_events_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_gemella_events_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_gemella_events_v1_twinning_proto_goTypes = []any{
-	(*TwinningChanged)(nil),       // 0: gemella.events.v1.TwinningChanged
-	(*TransferStatusChanged)(nil), // 1: gemella.events.v1.TransferStatusChanged
-	(*ActivityLogged)(nil),        // 2: gemella.events.v1.ActivityLogged
-	(*v1.Twinning)(nil),           // 3: gemella.twinning.v1.Twinning
-	(*v1.StatusChange)(nil),       // 4: gemella.twinning.v1.StatusChange
-	(*v1.Transfer)(nil),           // 5: gemella.twinning.v1.Transfer
-	(v1.TransferStatus)(0),        // 6: gemella.twinning.v1.TransferStatus
-	(v1.TwinningStatus)(0),        // 7: gemella.twinning.v1.TwinningStatus
-	(*v1.Activity)(nil),           // 8: gemella.twinning.v1.Activity
+	(*TwinningRef)(nil),           // 0: gemella.events.v1.TwinningRef
+	(*TransferRef)(nil),           // 1: gemella.events.v1.TransferRef
+	(*ActivitySummary)(nil),       // 2: gemella.events.v1.ActivitySummary
+	(*TwinningChanged)(nil),       // 3: gemella.events.v1.TwinningChanged
+	(*TransferStatusChanged)(nil), // 4: gemella.events.v1.TransferStatusChanged
+	(*ActivityLogged)(nil),        // 5: gemella.events.v1.ActivityLogged
+	(v1.TwinningStatus)(0),        // 6: gemella.twinning.v1.TwinningStatus
+	(v1.Origin)(0),                // 7: gemella.twinning.v1.Origin
+	(v1.TransferStatus)(0),        // 8: gemella.twinning.v1.TransferStatus
+	(v1.ActivityKind)(0),          // 9: gemella.twinning.v1.ActivityKind
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*v1.StatusChange)(nil),       // 11: gemella.twinning.v1.StatusChange
 }
 var file_gemella_events_v1_twinning_proto_depIdxs = []int32{
-	3, // 0: gemella.events.v1.TwinningChanged.twinning:type_name -> gemella.twinning.v1.Twinning
-	4, // 1: gemella.events.v1.TwinningChanged.change:type_name -> gemella.twinning.v1.StatusChange
-	5, // 2: gemella.events.v1.TransferStatusChanged.transfer:type_name -> gemella.twinning.v1.Transfer
-	6, // 3: gemella.events.v1.TransferStatusChanged.from:type_name -> gemella.twinning.v1.TransferStatus
-	6, // 4: gemella.events.v1.TransferStatusChanged.to:type_name -> gemella.twinning.v1.TransferStatus
-	7, // 5: gemella.events.v1.TransferStatusChanged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
-	8, // 6: gemella.events.v1.ActivityLogged.activity:type_name -> gemella.twinning.v1.Activity
-	7, // 7: gemella.events.v1.ActivityLogged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	6,  // 0: gemella.events.v1.TwinningRef.status:type_name -> gemella.twinning.v1.TwinningStatus
+	7,  // 1: gemella.events.v1.TwinningRef.origin:type_name -> gemella.twinning.v1.Origin
+	8,  // 2: gemella.events.v1.TransferRef.status:type_name -> gemella.twinning.v1.TransferStatus
+	9,  // 3: gemella.events.v1.ActivitySummary.kind:type_name -> gemella.twinning.v1.ActivityKind
+	10, // 4: gemella.events.v1.ActivitySummary.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: gemella.events.v1.TwinningChanged.twinning:type_name -> gemella.events.v1.TwinningRef
+	11, // 6: gemella.events.v1.TwinningChanged.change:type_name -> gemella.twinning.v1.StatusChange
+	1,  // 7: gemella.events.v1.TransferStatusChanged.transfer:type_name -> gemella.events.v1.TransferRef
+	8,  // 8: gemella.events.v1.TransferStatusChanged.from:type_name -> gemella.twinning.v1.TransferStatus
+	8,  // 9: gemella.events.v1.TransferStatusChanged.to:type_name -> gemella.twinning.v1.TransferStatus
+	6,  // 10: gemella.events.v1.TransferStatusChanged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	2,  // 11: gemella.events.v1.ActivityLogged.activity:type_name -> gemella.events.v1.ActivitySummary
+	6,  // 12: gemella.events.v1.ActivityLogged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_twinning_proto_init() }
@@ -336,7 +743,7 @@ func file_gemella_events_v1_twinning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_twinning_proto_rawDesc), len(file_gemella_events_v1_twinning_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

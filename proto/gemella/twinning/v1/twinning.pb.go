@@ -579,7 +579,7 @@ type Transfer struct {
 	ToOrganizationId string `protobuf:"bytes,5,opt,name=to_organization_id,json=toOrganizationId,proto3" json:"to_organization_id,omitempty"`
 	// Output only on create (PLANNED).
 	Status TransferStatus `protobuf:"varint,6,opt,name=status,proto3,enum=gemella.twinning.v1.TransferStatus" json:"status,omitempty"`
-	// Output only: progress notes, oldest first.
+	// Output only: the latest progress notes (at most 3), oldest first.
 	Notes []*Note `protobuf:"bytes,7,rep,name=notes,proto3" json:"notes,omitempty"`
 	// YYYY-MM-DD.
 	StartDate string `protobuf:"bytes,8,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
@@ -939,12 +939,15 @@ type Twinning struct {
 	TerritoryCodes []string `protobuf:"bytes,16,rep,name=territory_codes,json=territoryCodes,proto3" json:"territory_codes,omitempty"`
 	// Output only.
 	Status TwinningStatus `protobuf:"varint,20,opt,name=status,proto3,enum=gemella.twinning.v1.TwinningStatus" json:"status,omitempty"`
-	// Output only: every move, oldest first.
+	// Output only: the latest moves (at most 10), oldest first.
 	History []*StatusChange `protobuf:"bytes,21,rep,name=history,proto3" json:"history,omitempty"`
 	// Output only: change them with AddTransfer/UpdateTransfer.
 	Transfers []*Transfer `protobuf:"bytes,22,rep,name=transfers,proto3" json:"transfers,omitempty"`
-	// Output only: the activity log, by date.
+	// Output only: the activities last logged or changed (at most 10), by
+	// date; ListActivities pages the whole log.
 	Activities []*Activity `protobuf:"bytes,23,rep,name=activities,proto3" json:"activities,omitempty"`
+	// Output only: how many activities the log holds.
+	ActivityCount int32 `protobuf:"varint,24,opt,name=activity_count,json=activityCount,proto3" json:"activity_count,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
@@ -1122,6 +1125,13 @@ func (x *Twinning) GetActivities() []*Activity {
 		return x.Activities
 	}
 	return nil
+}
+
+func (x *Twinning) GetActivityCount() int32 {
+	if x != nil {
+		return x.ActivityCount
+	}
+	return 0
 }
 
 func (x *Twinning) GetCreateTime() *timestamppb.Timestamp {
@@ -1699,8 +1709,12 @@ func (x *LogActivityRequest) GetRequestId() string {
 }
 
 type ListActivitiesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TwinningId    string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TwinningId string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
+	// At most 100; 0 takes the default, 20.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1742,9 +1756,26 @@ func (x *ListActivitiesRequest) GetTwinningId() string {
 	return ""
 }
 
+func (x *ListActivitiesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListActivitiesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListActivitiesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Activities    []*Activity            `protobuf:"bytes,1,rep,name=activities,proto3" json:"activities,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The activity log by date, one page of it.
+	Activities []*Activity `protobuf:"bytes,1,rep,name=activities,proto3" json:"activities,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1784,6 +1815,13 @@ func (x *ListActivitiesResponse) GetActivities() []*Activity {
 		return x.Activities
 	}
 	return nil
+}
+
+func (x *ListActivitiesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type UpdateActivityRequest struct {
@@ -1907,7 +1945,7 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\x0fmilestone_state\x18\f \x01(\x0e2#.gemella.twinning.v1.MilestoneStateB\x03\xe0A\x03R\x0emilestoneState\x12 \n" +
 	"\tlogged_by\x18\r \x01(\tB\x03\xe0A\x03R\bloggedBy\x12@\n" +
 	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\xd1\b\n" +
+	"createTime\"\xfd\b\n" +
 	"\bTwinning\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x17\n" +
 	"\x04code\x18\x02 \x01(\tB\x03\xe0A\x02R\x04code\x12\x19\n" +
@@ -1935,7 +1973,8 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\ttransfers\x18\x16 \x03(\v2\x1d.gemella.twinning.v1.TransferB\x03\xe0A\x03R\ttransfers\x12B\n" +
 	"\n" +
 	"activities\x18\x17 \x03(\v2\x1d.gemella.twinning.v1.ActivityB\x03\xe0A\x03R\n" +
-	"activities\x12@\n" +
+	"activities\x12*\n" +
+	"\x0eactivity_count\x18\x18 \x01(\x05B\x03\xe0A\x03R\ractivityCount\x12@\n" +
 	"\vcreate_time\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -1987,14 +2026,18 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"twinningId\x12>\n" +
 	"\bactivity\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.ActivityB\x03\xe0A\x02R\bactivity\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"=\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"y\n" +
 	"\x15ListActivitiesRequest\x12$\n" +
 	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
-	"twinningId\"W\n" +
+	"twinningId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
 	"\x16ListActivitiesResponse\x12=\n" +
 	"\n" +
 	"activities\x18\x01 \x03(\v2\x1d.gemella.twinning.v1.ActivityR\n" +
-	"activities\"\xba\x01\n" +
+	"activities\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xba\x01\n" +
 	"\x15UpdateActivityRequest\x12$\n" +
 	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"twinningId\x12>\n" +

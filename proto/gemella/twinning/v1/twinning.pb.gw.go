@@ -725,6 +725,8 @@ func local_request_TwinningService_LogActivity_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
+var filter_TwinningService_ListActivities_0 = &utilities.DoubleArray{Encoding: map[string]int{"twinning_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_TwinningService_ListActivities_0(ctx context.Context, marshaler runtime.Marshaler, client TwinningServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ListActivitiesRequest
@@ -738,6 +740,12 @@ func request_TwinningService_ListActivities_0(ctx context.Context, marshaler run
 	protoReq.TwinningId, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "twinning_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TwinningService_ListActivities_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -759,6 +767,12 @@ func local_request_TwinningService_ListActivities_0(ctx context.Context, marshal
 	protoReq.TwinningId, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "twinning_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TwinningService_ListActivities_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.ListActivities(ctx, &protoReq)
 	return msg, metadata, err

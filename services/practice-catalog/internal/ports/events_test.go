@@ -27,7 +27,7 @@ func TestTwinningEvents(t *testing.T) {
 	h := ports.NewTwinningEvents(app.New(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: repo}), nil)
 	event := func(practiceID string, to twinningv1.TransferStatus, version int64) *eventsv1.Envelope {
 		env, err := events.NewEnvelope(ports.TransferStatusChanged, "anonymous", "twinning", "tw-1", version, &eventsv1.TransferStatusChanged{
-			TwinningId: "tw-1", Transfer: &twinningv1.Transfer{Id: "tr-1", PracticeId: practiceID, ModelCode: "A", ToOrganizationId: "o2"}, To: to,
+			TwinningId: "tw-1", Transfer: &eventsv1.TransferRef{Id: "tr-1", PracticeId: practiceID, ModelCode: "A", ToOrganizationId: "o2"}, To: to,
 		}, time.Now())
 		if err != nil {
 			t.Fatal(err)

@@ -1,13 +1,13 @@
 // Package adapters implements the twinning service's ports: the MongoDB
-// repository that writes its events into the same document (the outbox),
-// an in-memory twin for tests and benchmarks, the event encoder, and the
-// gRPC client of the practice catalogue.
+// repository on mongox.AggregateStore, which writes its events into the
+// same document (the outbox), its in-memory twin on mongox.MemoryStore for
+// tests and benchmarks, the event encoder, and the gRPC client of the
+// practice catalogue.
 package adapters
 
 import (
 	"time"
 
-	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
@@ -17,6 +17,7 @@ type objectiveDoc struct {
 }
 
 type statusChangeDoc struct {
+	Seq    int       `bson:"seq"`
 	From   string    `bson:"from,omitempty"`
 	To     string    `bson:"to"`
 	Actor  string    `bson:"actor"`
@@ -25,6 +26,7 @@ type statusChangeDoc struct {
 }
 
 type noteDoc struct {
+	Seq    int       `bson:"seq"`
 	Text   string    `bson:"text"`
 	Author string    `bson:"author"`
 	At     time.Time `bson:"at"`
@@ -38,6 +40,7 @@ type transferDoc struct {
 	ToOrganizationID   string    `bson:"to_organization_id"`
 	Status             string    `bson:"status"`
 	Notes              []noteDoc `bson:"notes,omitempty"`
+	NoteCount          int       `bson:"note_count"`
 	StartDate          string    `bson:"start_date,omitempty"`
 	EndDate            string    `bson:"end_date,omitempty"`
 	PracticeTitle      string    `bson:"practice_title,omitempty"`
@@ -64,6 +67,7 @@ type activityDoc struct {
 	Done         bool      `bson:"done"`
 	LoggedBy     string    `bson:"logged_by"`
 	CreatedAt    time.Time `bson:"created_at"`
+	Rev          int64     `bson:"rev"`
 }
 
 // twinningDoc is the stored twinning. organization_ids and practice_ids
@@ -91,12 +95,13 @@ type twinningDoc struct {
 	PracticeIDs               []string          `bson:"practice_ids"`
 	Status                    string            `bson:"status"`
 	History                   []statusChangeDoc `bson:"history"`
+	HistoryCount              int               `bson:"history_count"`
 	Transfers                 []transferDoc     `bson:"transfers"`
 	Activities                []activityDoc     `bson:"activities"`
+	ActivityCount             int               `bson:"activity_count"`
 	CreatedAt                 time.Time         `bson:"created_at"`
 	UpdatedAt                 time.Time         `bson:"updated_at"`
 	Version                   int64             `bson:"version"`
-	PendingEvents             []outbox.Record   `bson:"pending_events"`
 }
 
 func clone[T any](s []T) []T {
@@ -129,41 +134,81 @@ func toTwinningDoc(t *twinning.Twinning) twinningDoc {
 		CoordinatorOrganizationID: t.CoordinatorOrganizationID, StartDate: t.StartDate, EndDate: t.EndDate,
 		LiveStreamURL: t.LiveStreamURL, TerritoryCodes: nonNil(t.TerritoryCodes),
 		OrganizationIDs: nonNil(t.OrganizationIDs()), PracticeIDs: nonNil(t.PracticeIDs()),
-		Status: t.Status.String(), History: []statusChangeDoc{}, Transfers: []transferDoc{}, Activities: []activityDoc{},
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Version: t.Version, PendingEvents: []outbox.Record{},
+		Status: t.Status.String(), History: []statusChangeDoc{}, HistoryCount: t.HistoryCount, Transfers: []transferDoc{},
+		Activities: []activityDoc{}, ActivityCount: t.ActivityCount,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Version: t.Version,
 	}
 	for _, o := range t.Objectives {
 		d.Objectives = append(d.Objectives, objectiveDoc(o))
 	}
 	for _, h := range t.History {
-		d.History = append(d.History, statusChangeDoc{From: h.From.String(), To: h.To.String(), Actor: h.Actor, At: h.At, Reason: h.Reason})
+		d.History = append(d.History, toStatusChangeDoc(h))
 	}
 	for _, tr := range t.Transfers {
 		td := transferDoc{
 			ID: tr.ID, PracticeID: tr.PracticeID, ModelCode: tr.ModelCode, FromOrganizationID: tr.FromOrganizationID,
 			ToOrganizationID: tr.ToOrganizationID, Status: tr.Status.String(), StartDate: tr.StartDate, EndDate: tr.EndDate,
-			PracticeTitle: tr.PracticeTitle, ModelTitle: tr.ModelTitle, UpdatedAt: tr.UpdatedAt,
+			PracticeTitle: tr.PracticeTitle, ModelTitle: tr.ModelTitle, UpdatedAt: tr.UpdatedAt, NoteCount: tr.NoteCount,
 		}
 		for _, n := range tr.Notes {
-			td.Notes = append(td.Notes, noteDoc{Text: n.Text, Author: n.Author, At: n.At})
+			td.Notes = append(td.Notes, toNoteDoc(n))
 		}
 		d.Transfers = append(d.Transfers, td)
 	}
 	for _, a := range t.Activities {
-		ad := activityDoc{
-			ID: a.ID, Kind: a.Kind.String(), Title: a.Title, Description: a.Description, Date: a.Date,
-			Participants: clone(a.Participants), Outcome: a.Outcome, Milestone: a.Milestone, DueDate: a.DueDate,
-			Done: a.Done, LoggedBy: a.LoggedBy, CreatedAt: a.CreatedAt,
-		}
-		for _, l := range a.Links {
-			ad.Links = append(ad.Links, linkDoc(l))
-		}
-		d.Activities = append(d.Activities, ad)
+		d.Activities = append(d.Activities, toActivityDoc(a))
 	}
 	return d
 }
 
-func (d twinningDoc) toDomain() *twinning.Twinning {
+func toStatusChangeDoc(h twinning.StatusChange) statusChangeDoc {
+	return statusChangeDoc{Seq: h.Seq, From: h.From.String(), To: h.To.String(), Actor: h.Actor, At: h.At, Reason: h.Reason}
+}
+
+func (h *statusChangeDoc) toDomain() twinning.StatusChange {
+	from, _ := twinning.ParseStatus(h.From)
+	to, _ := twinning.ParseStatus(h.To)
+	return twinning.StatusChange{Seq: h.Seq, From: from, To: to, Actor: h.Actor, At: h.At.UTC(), Reason: h.Reason}
+}
+
+func toNoteDoc(n twinning.Note) noteDoc {
+	return noteDoc{Seq: n.Seq, Text: n.Text, Author: n.Author, At: n.At}
+}
+
+func (n *noteDoc) toDomain() twinning.Note {
+	return twinning.Note{Seq: n.Seq, Text: n.Text, Author: n.Author, At: n.At.UTC()}
+}
+
+func toActivityDoc(a twinning.Activity) activityDoc {
+	ad := activityDoc{
+		ID: a.ID, Kind: a.Kind.String(), Title: a.Title, Description: a.Description, Date: a.Date,
+		Participants: clone(a.Participants), Outcome: a.Outcome, Milestone: a.Milestone, DueDate: a.DueDate,
+		Done: a.Done, LoggedBy: a.LoggedBy, CreatedAt: a.CreatedAt, Rev: a.Rev,
+	}
+	for _, l := range a.Links {
+		ad.Links = append(ad.Links, linkDoc(l))
+	}
+	return ad
+}
+
+func (ad *activityDoc) toDomain() twinning.Activity {
+	kind, _ := twinning.ParseActivityKind(ad.Kind)
+	a := twinning.Activity{
+		ID: ad.ID, Kind: kind, Title: ad.Title, Description: ad.Description, Date: ad.Date,
+		Participants: clone(ad.Participants), Outcome: ad.Outcome, Milestone: ad.Milestone, DueDate: ad.DueDate,
+		Done: ad.Done, LoggedBy: ad.LoggedBy, CreatedAt: ad.CreatedAt.UTC(), Rev: ad.Rev,
+	}
+	for _, l := range ad.Links {
+		a.Links = append(a.Links, twinning.Link(l))
+	}
+	return a
+}
+
+// toDomain reads a stored twinning. A document written before the
+// windows (window.go) has its whole history, notes and log inline and no
+// counts: they count what it has, numbered in order, and its next write
+// moves what falls out of the windows into the log.
+func (d *twinningDoc) toDomain() *twinning.Twinning {
 	status, _ := twinning.ParseStatus(d.Status)
 	origin, _ := twinning.ParseOrigin(d.Origin)
 	t := &twinning.Twinning{
@@ -176,15 +221,18 @@ func (d twinningDoc) toDomain() *twinning.Twinning {
 			CoordinatorOrganizationID: d.CoordinatorOrganizationID, StartDate: d.StartDate, EndDate: d.EndDate,
 			LiveStreamURL: d.LiveStreamURL, TerritoryCodes: emptyToNil(d.TerritoryCodes),
 		},
-		Status: status, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version,
+		Status: status, HistoryCount: max(d.HistoryCount, len(d.History)), ActivityCount: max(d.ActivityCount, len(d.Activities)),
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version,
 	}
 	for _, o := range d.Objectives {
 		t.Objectives = append(t.Objectives, twinning.Objective(o))
 	}
-	for _, h := range d.History {
-		from, _ := twinning.ParseStatus(h.From)
-		to, _ := twinning.ParseStatus(h.To)
-		t.History = append(t.History, twinning.StatusChange{From: from, To: to, Actor: h.Actor, At: h.At.UTC(), Reason: h.Reason})
+	for i := range d.History {
+		h := d.History[i].toDomain()
+		if h.Seq == 0 {
+			h.Seq = i + 1
+		}
+		t.History = append(t.History, h)
 	}
 	for _, td := range d.Transfers {
 		st, _ := twinning.ParseTransferStatus(td.Status)
@@ -192,23 +240,19 @@ func (d twinningDoc) toDomain() *twinning.Twinning {
 			ID: td.ID, PracticeID: td.PracticeID, ModelCode: td.ModelCode, FromOrganizationID: td.FromOrganizationID,
 			ToOrganizationID: td.ToOrganizationID, Status: st, StartDate: td.StartDate, EndDate: td.EndDate,
 			PracticeTitle: td.PracticeTitle, ModelTitle: td.ModelTitle, UpdatedAt: td.UpdatedAt.UTC(),
+			NoteCount: max(td.NoteCount, len(td.Notes)),
 		}
-		for _, n := range td.Notes {
-			tr.Notes = append(tr.Notes, twinning.Note{Text: n.Text, Author: n.Author, At: n.At.UTC()})
+		for i := range td.Notes {
+			n := td.Notes[i].toDomain()
+			if n.Seq == 0 {
+				n.Seq = i + 1
+			}
+			tr.Notes = append(tr.Notes, n)
 		}
 		t.Transfers = append(t.Transfers, tr)
 	}
-	for _, ad := range d.Activities {
-		kind, _ := twinning.ParseActivityKind(ad.Kind)
-		a := twinning.Activity{
-			ID: ad.ID, Kind: kind, Title: ad.Title, Description: ad.Description, Date: ad.Date,
-			Participants: clone(ad.Participants), Outcome: ad.Outcome, Milestone: ad.Milestone, DueDate: ad.DueDate,
-			Done: ad.Done, LoggedBy: ad.LoggedBy, CreatedAt: ad.CreatedAt.UTC(),
-		}
-		for _, l := range ad.Links {
-			a.Links = append(a.Links, twinning.Link(l))
-		}
-		t.Activities = append(t.Activities, a)
+	for i := range d.Activities {
+		t.Activities = append(t.Activities, d.Activities[i].toDomain())
 	}
 	return t
 }

@@ -1,10 +1,11 @@
 package adapters
 
 import (
+	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/events"
@@ -18,11 +19,11 @@ import (
 // id and version: the version orders every event of one twinning.
 const AggregateType = "twinning"
 
-// EncodeTwinningEvent builds the envelope of a change; the payload carries
-// what consumers need without calling back, the twinning's status included
-// (the live feed shows nothing of a draft).
-func EncodeTwinningEvent(t *twinning.Twinning, c twinning.Change) (outbox.Record, error) {
-	today := c.At.Format(time.DateOnly)
+// EncodeTwinningEvent builds the envelope of a change. The payload is thin
+// (events/v1/twinning.proto): what changed and the references consumers
+// filter on, the twinning's status included (the live feed shows nothing
+// of a draft); never the whole twinning, transfer or activity.
+func EncodeTwinningEvent(ctx context.Context, t *twinning.Twinning, c twinning.Change) (outbox.Record, error) {
 	var payload proto.Message
 	switch c.Type {
 	case twinning.EventTransferStatusChanged:
@@ -32,7 +33,7 @@ func EncodeTwinningEvent(t *twinning.Twinning, c twinning.Change) (outbox.Record
 		}
 		payload = &eventsv1.TransferStatusChanged{
 			TwinningId: t.ID, TwinningCode: t.Code, TwinningTitle: t.Title,
-			Transfer: protoconv.Transfer(tr),
+			Transfer: transferRef(t, tr),
 			From:     protoconv.TransferStatusToProto(c.TransferFrom), To: protoconv.TransferStatusToProto(c.TransferTo),
 			Note:           c.Note,
 			TwinningStatus: protoconv.StatusToProto(t.Status),
@@ -44,15 +45,45 @@ func EncodeTwinningEvent(t *twinning.Twinning, c twinning.Change) (outbox.Record
 		}
 		payload = &eventsv1.ActivityLogged{
 			TwinningId: t.ID, TwinningCode: t.Code, TwinningTitle: t.Title,
-			Activity:       protoconv.Activity(*a, today),
+			Activity:       activitySummary(a),
 			TwinningStatus: protoconv.StatusToProto(t.Status),
 		}
 	default:
-		payload = &eventsv1.TwinningChanged{Twinning: protoconv.Twinning(t, today), Change: protoconv.StatusChange(c.StatusChange)}
+		payload = &eventsv1.TwinningChanged{Twinning: twinningRef(t), Change: protoconv.StatusChange(c.StatusChange)}
 	}
 	env, err := events.NewEnvelope(string(c.Type), c.Actor, AggregateType, t.ID, t.Version, payload, c.At)
 	if err != nil {
 		return outbox.Record{}, err
 	}
-	return outbox.NewRecord(env)
+	// The envelope carries the trace context of the request that wrote it.
+	return outbox.NewRecordContext(ctx, env)
+}
+
+func twinningRef(t *twinning.Twinning) *eventsv1.TwinningRef {
+	return &eventsv1.TwinningRef{
+		Id: t.ID, Code: t.Code, Title: t.Title, Status: protoconv.StatusToProto(t.Status),
+		OfferingOrganizationIds: clone(t.OfferingOrganizationIDs), ReceivingOrganizationIds: clone(t.ReceivingOrganizationIDs),
+		CoordinatorOrganizationId: t.CoordinatorOrganizationID, PracticeIds: t.PracticeIDs(),
+		Origin: protoconv.OriginToProto(t.Origin), OriginRef: t.OriginRef, Version: t.Version,
+	}
+}
+
+func transferRef(t *twinning.Twinning, tr *twinning.Transfer) *eventsv1.TransferRef {
+	return &eventsv1.TransferRef{
+		Id: tr.ID, PracticeId: tr.PracticeID, ModelCode: tr.ModelCode,
+		FromOrganizationId: tr.FromOrganizationID, ToOrganizationId: tr.ToOrganizationID,
+		Status: protoconv.TransferStatusToProto(tr.Status), PracticeTitle: tr.PracticeTitle, ModelTitle: tr.ModelTitle,
+		Version: t.Version,
+	}
+}
+
+func activitySummary(a *twinning.Activity) *eventsv1.ActivitySummary {
+	s := &eventsv1.ActivitySummary{
+		Id: a.ID, Kind: protoconv.ActivityKindToProto(a.Kind), Title: a.Title, Date: a.Date,
+		Milestone: a.Milestone, DueDate: a.DueDate, Done: a.Done, LoggedBy: a.LoggedBy,
+	}
+	if !a.CreatedAt.IsZero() {
+		s.CreateTime = timestamppb.New(a.CreatedAt)
+	}
+	return s
 }

@@ -5,110 +5,78 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
 
-// TwinningMemoryRepository is an in-memory twinning.Repository. It keeps
-// the same documents as MongoDB does, so a stored twinning is a deep copy
-// and sorting follows the same keys. Tests of the app layer and the
+// TwinningMemoryRepository is an in-memory twinning.Repository: the
+// twinnings on mongox.MemoryStore, which keeps the same documents as
+// MongoDB does (so a stored twinning is a deep copy and sorting follows
+// the same keys), and their logs in a map. Tests of the app layer and the
 // benchmarks use it; the contract test checks that it behaves like the
-// MongoDB one. Events are kept in order, not published.
+// MongoDB one. Events are kept in order (Events), not published.
 type TwinningMemoryRepository struct {
-	mu     sync.RWMutex
-	docs   map[string]twinningDoc
-	codes  map[string]string
-	events []twinning.Change
+	*TwinningRepository
+	store *memoryTwinnings
 }
 
 // NewTwinningMemoryRepository returns an empty repository.
 func NewTwinningMemoryRepository() *TwinningMemoryRepository {
-	return &TwinningMemoryRepository{docs: map[string]twinningDoc{}, codes: map[string]string{}}
+	// The store counts the changes without forgetting them (a round that
+	// loses the version race is not stored); Create and Update log those
+	// of the write that was.
+	count := mongox.Events[twinning.Twinning]{Count: func(t *twinning.Twinning) int { return len(t.PeekChanges()) }}
+	store := &memoryTwinnings{MemoryStore: mongox.NewMemoryStore(twinningAggregate(count), mongox.StoreOptions{})}
+	return &TwinningMemoryRepository{TwinningRepository: &TwinningRepository{twinningStore: store, log: &memoryLog{entries: map[string]logEntryDoc{}}}, store: store}
 }
 
-// Create implements twinning.Repository.
-func (r *TwinningMemoryRepository) Create(_ context.Context, t *twinning.Twinning) error {
+func (r *TwinningMemoryRepository) Events() []twinning.Change { return r.store.recorded() }
+
+// memoryTwinnings are the twinning documents in memory.
+type memoryTwinnings struct {
+	*mongox.MemoryStore[twinning.Twinning, twinningDoc]
+
+	mu     sync.Mutex
+	events []twinning.Change
+}
+
+func (r *memoryTwinnings) logChanges(t *twinning.Twinning) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.docs[t.ID]; ok {
-		return apperr.AlreadyExists("twinning %s already exists", t.ID)
-	}
-	if _, ok := r.codes[t.Code]; ok {
-		return twinning.ErrCodeTaken(t.Code)
-	}
-	t.Version = 1
 	r.events = append(r.events, t.Changes()...)
-	r.docs[t.ID] = toTwinningDoc(t)
-	r.codes[t.Code] = t.ID
+	r.mu.Unlock()
+}
+
+// Create stores a new twinning and logs its events.
+func (r *memoryTwinnings) Create(ctx context.Context, t *twinning.Twinning) error {
+	if err := r.MemoryStore.Create(ctx, t); err != nil {
+		return err
+	}
+	r.logChanges(t)
 	return nil
 }
 
-// Get implements twinning.Repository.
-func (r *TwinningMemoryRepository) Get(_ context.Context, id string) (*twinning.Twinning, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	d, ok := r.docs[id]
-	if !ok {
-		return nil, twinning.ErrNotFound(id)
-	}
-	return d.toDomain(), nil
-}
-
-// GetByCode implements twinning.Repository.
-func (r *TwinningMemoryRepository) GetByCode(ctx context.Context, code string) (*twinning.Twinning, error) {
-	r.mu.RLock()
-	id, ok := r.codes[code]
-	r.mu.RUnlock()
-	if !ok {
-		return nil, twinning.ErrNotFound(code)
-	}
-	return r.Get(ctx, id)
-}
-
-// Update implements twinning.Repository.
-func (r *TwinningMemoryRepository) Update(_ context.Context, id string, fn func(*twinning.Twinning) error) (*twinning.Twinning, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	d, ok := r.docs[id]
-	if !ok {
-		return nil, twinning.ErrNotFound(id)
-	}
-	t := d.toDomain()
-	if err := fn(t); err != nil {
+// Update writes a change and logs its events.
+func (r *memoryTwinnings) Update(ctx context.Context, id string, fn func(*twinning.Twinning) error) (*twinning.Twinning, error) {
+	t, err := r.MemoryStore.Update(ctx, id, fn)
+	if err != nil {
 		return nil, err
 	}
-	if owner, taken := r.codes[t.Code]; taken && owner != id {
-		return nil, twinning.ErrCodeTaken(t.Code)
-	}
-	t.Version = d.Version + 1
-	r.events = append(r.events, t.Changes()...)
-	delete(r.codes, d.Code)
-	r.codes[t.Code] = id
-	r.docs[id] = toTwinningDoc(t)
+	r.logChanges(t)
 	return t, nil
 }
 
-// List implements twinning.Repository.
-func (r *TwinningMemoryRepository) List(_ context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	var docs []twinningDoc
-	for _, d := range r.docs {
-		if !matches(d, f) || (after != nil && d.SortKey >= after.Key) {
-			continue
-		}
-		docs = append(docs, d)
-	}
-	sort.Slice(docs, func(i, j int) bool { return docs[i].SortKey > docs[j].SortKey })
-	var out []*twinning.Twinning
-	for i := 0; i < len(docs) && i < limit; i++ {
-		out = append(out, docs[i].toDomain())
-	}
-	return out, nil
+// GetByCode finds a twinning by its unique code.
+func (r *memoryTwinnings) GetByCode(_ context.Context, code string) (*twinning.Twinning, error) {
+	return r.FindUnique(codeKey(code), code)
 }
 
-func matches(d twinningDoc, f twinning.Filter) bool {
+// List reads a page of twinnings, newest first.
+func (r *memoryTwinnings) List(_ context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
+	return r.Find(func(d *twinningDoc) bool { return matches(d, f) }, mongox.Page{After: after, Limit: limit}), nil
+}
+
+func matches(d *twinningDoc, f twinning.Filter) bool {
 	return (f.Status.IsZero() || d.Status == f.Status.String()) &&
 		(f.OrganizationID == "" || contains(d.OrganizationIDs, f.OrganizationID)) &&
 		(f.PracticeID == "" || contains(d.PracticeIDs, f.PracticeID)) &&
@@ -126,9 +94,50 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Events returns the events that writes have recorded, oldest first.
-func (r *TwinningMemoryRepository) Events() []twinning.Change {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+func (r *memoryTwinnings) recorded() []twinning.Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return append([]twinning.Change(nil), r.events...)
+}
+
+// memoryLog is the twinnings' log in memory, with MongoDB's rules.
+type memoryLog struct {
+	mu      sync.RWMutex
+	entries map[string]logEntryDoc
+}
+
+func (l *memoryLog) put(_ context.Context, entries []logEntryDoc) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range entries {
+		if old, ok := l.entries[e.ID]; !ok || old.Rev <= e.Rev {
+			l.entries[e.ID] = e
+		}
+	}
+	return nil
+}
+
+func (l *memoryLog) get(_ context.Context, id string) (*logEntryDoc, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if e, ok := l.entries[id]; ok {
+		return &e, nil
+	}
+	return nil, nil
+}
+
+func (l *memoryLog) page(_ context.Context, twinningID, kind, parent, afterKey string, limit int) ([]logEntryDoc, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []logEntryDoc
+	for _, e := range l.entries {
+		if e.TwinningID == twinningID && e.Kind == kind && e.Parent == parent && e.SortKey > afterKey {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SortKey < out[j].SortKey })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

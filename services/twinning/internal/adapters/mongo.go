@@ -9,10 +9,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/doclock"
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
-	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 )
@@ -20,177 +19,77 @@ import (
 // TwinningsCollection is the collection of the twinning service's database.
 const TwinningsCollection = "twinnings"
 
-// maxUpdateAttempts bounds the retries of a versioned write that lost a race.
-const maxUpdateAttempts = 5
+// Collections are every collection of the twinning service's database.
+var Collections = []string{TwinningsCollection, LogCollection}
 
-// EnsureIndexes creates every index the twinning queries use.
+// OutboxCollections hold the documents whose writes leave events: the
+// outbox relay reads them.
+var OutboxCollections = []string{TwinningsCollection}
+
+// Indexes are every index the twinning queries use: the unique code, and
+// each list filter alone then the sort key, newest first.
+func Indexes() map[string][]mongo.IndexModel {
+	models := []mongo.IndexModel{{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true)}}
+	for _, f := range []string{"", "status", "organization_ids", "practice_ids", "programme_name", "territory_codes"} {
+		keys := bson.D{{Key: mongox.SortKeyField, Value: -1}}
+		if f != "" {
+			keys = append(bson.D{{Key: f, Value: 1}}, keys...)
+		}
+		models = append(models, mongo.IndexModel{Keys: keys})
+	}
+	return map[string][]mongo.IndexModel{
+		TwinningsCollection: models,
+		// One twinning's entries of one kind (and transfer), by sort key.
+		LogCollection: {{Keys: bson.D{{Key: "twinning_id", Value: 1}, {Key: "kind", Value: 1}, {Key: "parent", Value: 1}, {Key: mongox.SortKeyField, Value: 1}}}},
+	}
+}
+
+// EnsureIndexes creates every index the twinning queries use, and those
+// of the request ids of its creates (idempotency).
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
-	return mongox.EnsureIndexes(ctx, db.Collection(TwinningsCollection),
-		mongo.IndexModel{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetUnique(true)},
-		mongo.IndexModel{Keys: bson.D{{Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "organization_ids", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "practice_ids", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "programme_name", Value: 1}, {Key: "sort_key", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "territory_codes", Value: 1}, {Key: "sort_key", Value: -1}}},
-	)
-}
-
-// Encoder turns a recorded change into an outbox record.
-type Encoder func(t *twinning.Twinning, c twinning.Change) (outbox.Record, error)
-
-// TwinningMongoRepository stores twinnings in MongoDB, one document each,
-// with the events of every write in the document's outbox field.
-type TwinningMongoRepository struct {
-	coll   *mongo.Collection
-	encode Encoder
-	notify func()
-	locks  *doclock.Locks
-}
-
-// NewTwinningMongoRepository uses db's twinnings collection; notify wakes
-// the outbox relay after each write; locks are shared with the relay.
-func NewTwinningMongoRepository(db *mongo.Database, encode Encoder, notify func(), locks *doclock.Locks) *TwinningMongoRepository {
-	if notify == nil {
-		notify = func() {}
-	}
-	return &TwinningMongoRepository{coll: db.Collection(TwinningsCollection), encode: encode, notify: notify, locks: locks}
-}
-
-// lock serialises this process's writes to one document: the embedded
-// FerretDB does not apply a versioned replace atomically (see doclock).
-func (r *TwinningMongoRepository) lock(id string) func() { return r.locks.Lock(r.coll.Name(), id) }
-
-// records encodes t's changes, stamped with the trace context and request
-// id of ctx (as mongox.AggregateStore does).
-func (r *TwinningMongoRepository) records(ctx context.Context, t *twinning.Twinning) ([]outbox.Record, error) {
-	var out []outbox.Record
-	for _, c := range t.Changes() {
-		rec, err := r.encode(t, c)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s event of twinning %s: %w", c.Type, t.ID, err)
-		}
-		out = append(out, rec)
-	}
-	return out, outbox.StampContext(ctx, out)
-}
-
-// Create implements twinning.Repository.
-func (r *TwinningMongoRepository) Create(ctx context.Context, t *twinning.Twinning) error {
-	t.Version = 1
-	recs, err := r.records(ctx, t)
-	if err != nil {
-		return err
-	}
-	doc := toTwinningDoc(t)
-	doc.PendingEvents = append(doc.PendingEvents, recs...)
-	defer r.lock(t.ID)()
-	if _, err := r.coll.InsertOne(ctx, doc); err != nil {
-		if mongox.IsDuplicateKey(err) {
-			return r.whichDuplicate(ctx, t.ID, t.Code)
-		}
-		return fmt.Errorf("insert twinning: %w", err)
-	}
-	r.notify()
-	return nil
-}
-
-func (r *TwinningMongoRepository) whichDuplicate(ctx context.Context, id, code string) error {
-	existing, err := r.find(ctx, bson.D{{Key: "_id", Value: id}})
-	if err != nil {
-		return err
-	}
-	if existing != nil {
-		return apperr.AlreadyExists("twinning %s already exists", id)
-	}
-	return twinning.ErrCodeTaken(code)
-}
-
-func (r *TwinningMongoRepository) find(ctx context.Context, filter bson.D) (*twinningDoc, error) {
-	var doc twinningDoc
-	err := r.coll.FindOne(ctx, filter).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load twinning: %w", err)
-	}
-	return &doc, nil
-}
-
-// Get implements twinning.Repository.
-func (r *TwinningMongoRepository) Get(ctx context.Context, id string) (*twinning.Twinning, error) {
-	return r.get(ctx, bson.D{{Key: "_id", Value: id}}, id)
-}
-
-// GetByCode implements twinning.Repository.
-func (r *TwinningMongoRepository) GetByCode(ctx context.Context, code string) (*twinning.Twinning, error) {
-	return r.get(ctx, bson.D{{Key: "code", Value: code}}, code)
-}
-
-func (r *TwinningMongoRepository) get(ctx context.Context, filter bson.D, key string) (*twinning.Twinning, error) {
-	doc, err := r.find(ctx, filter)
-	if err != nil {
-		return nil, err
-	}
-	if doc == nil {
-		return nil, twinning.ErrNotFound(key)
-	}
-	return doc.toDomain(), nil
-}
-
-// Update implements twinning.Repository: load, let fn decide, and replace
-// the document if its version is still the one loaded, keeping the events
-// the relay has not published yet and adding the new ones.
-func (r *TwinningMongoRepository) Update(ctx context.Context, id string, fn func(*twinning.Twinning) error) (*twinning.Twinning, error) {
-	defer r.lock(id)()
-	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
-		doc, err := r.find(ctx, bson.D{{Key: "_id", Value: id}})
-		if err != nil {
-			return nil, err
-		}
-		if doc == nil {
-			return nil, twinning.ErrNotFound(id)
-		}
-		t := doc.toDomain()
-		if err := fn(t); err != nil {
-			return nil, err
-		}
-		t.Version = doc.Version + 1
-		recs, err := r.records(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		next := toTwinningDoc(t)
-		next.PendingEvents = append(append(next.PendingEvents, doc.PendingEvents...), recs...)
-		res, err := r.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: doc.Version}}, next)
-		if err != nil {
-			if mongox.IsDuplicateKey(err) {
-				return nil, twinning.ErrCodeTaken(t.Code)
-			}
-			return nil, fmt.Errorf("save twinning %s: %w", id, err)
-		}
-		if res.MatchedCount == 1 {
-			r.notify()
-			return t, nil
+	indexes := Indexes()
+	for _, name := range Collections {
+		if err := mongox.EnsureIndexes(ctx, db.Collection(name), indexes[name]...); err != nil {
+			return err
 		}
 	}
-	return nil, apperr.Aborted("twinning %s is being changed by others right now: retry", id)
+	return idempotency.NewMongoStore(db, nil).EnsureIndexes(ctx)
 }
 
-// List implements twinning.Repository.
-func (r *TwinningMongoRepository) List(ctx context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
+// mongoTwinnings stores twinnings in MongoDB, one document each: the
+// store gives it Create, Get and Update, and writes the events of a change
+// into the same document (the outbox, with pending_since for the relay's
+// indexed sweep).
+type mongoTwinnings struct {
+	*mongox.AggregateStore[twinning.Twinning, twinningDoc]
+}
+
+// NewTwinningMongoRepository keeps the twinnings in db's twinnings
+// collection and their logs in twinning_log. opts carry the relay's Notify
+// and the process's document locks (mongox.DocLocks), which the relay
+// shares.
+func NewTwinningMongoRepository(db *mongo.Database, opts mongox.StoreOptions) *TwinningRepository {
+	events := mongox.EncodeChanges((*twinning.Twinning).Changes, EncodeTwinningEvent)
+	store := &mongoTwinnings{mongox.NewAggregateStore(db.Collection(TwinningsCollection), twinningAggregate(events), opts)}
+	return &TwinningRepository{twinningStore: store, log: &mongoLog{coll: db.Collection(LogCollection), locks: opts.Locks}}
+}
+
+// GetByCode finds a twinning by its unique code.
+func (r *mongoTwinnings) GetByCode(ctx context.Context, code string) (*twinning.Twinning, error) {
+	return r.FindOne(ctx, bson.D{{Key: "code", Value: code}}, code)
+}
+
+// List reads a page of twinnings, newest first.
+func (r *mongoTwinnings) List(ctx context.Context, f twinning.Filter, after *paging.Cursor, limit int) ([]*twinning.Twinning, error) {
 	filter := bson.D{}
-	add := func(k, v string) {
-		if v != "" {
-			filter = append(filter, bson.E{Key: k, Value: v})
+	for _, kv := range [][2]string{
+		{"status", f.Status.String()}, {"organization_ids", f.OrganizationID}, {"practice_ids", f.PracticeID},
+		{"programme_name", f.Programme}, {"territory_codes", f.TerritoryCode},
+	} {
+		if kv[1] != "" {
+			filter = append(filter, bson.E{Key: kv[0], Value: kv[1]})
 		}
 	}
-	add("status", f.Status.String())
-	add("organization_ids", f.OrganizationID)
-	add("practice_ids", f.PracticeID)
-	add("programme_name", f.Programme)
-	add("territory_codes", f.TerritoryCode)
 	if f.Drafts.Restricted {
 		// A draft only where one of the caller's organisations is a party.
 		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
@@ -198,20 +97,87 @@ func (r *TwinningMongoRepository) List(ctx context.Context, f twinning.Filter, a
 			bson.D{{Key: "organization_ids", Value: bson.D{{Key: "$in", Value: nonNil(f.Drafts.Of)}}}},
 		}})
 	}
-	if after != nil {
-		filter = append(filter, bson.E{Key: "sort_key", Value: bson.D{{Key: "$lt", Value: after.Key}}})
+	return r.Find(ctx, filter, mongox.Page{After: after, Limit: limit})
+}
+
+// mongoLog is the twinnings' log in MongoDB.
+type mongoLog struct {
+	coll  *mongo.Collection
+	locks *doclock.Locks
+}
+
+// put copies each entry unless the log has it at the same or a newer rev.
+func (l *mongoLog) put(ctx context.Context, entries []logEntryDoc) error {
+	for _, e := range entries {
+		if err := l.putOne(ctx, e); err != nil {
+			return fmt.Errorf("copy %s to the twinning log: %w", e.ID, err)
+		}
 	}
-	cur, err := r.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "sort_key", Value: -1}}).SetLimit(int64(limit)))
+	return nil
+}
+
+// maxPutRounds bounds a copy that keeps meeting newer copies of others.
+const maxPutRounds = 4
+
+// putOne reads the entry's rev by _id first: most copies find the entry
+// there already (a window dropping what was copied after its write) or
+// find nothing and insert, and neither needs more than a lookup by _id,
+// which the embedded FerretDB does without scanning the collection. Only
+// a newer content replaces the stored one, on the condition that the rev
+// read is still the stored one.
+func (l *mongoLog) putOne(ctx context.Context, e logEntryDoc) error {
+	for round := 0; round < maxPutRounds; round++ {
+		var stored struct {
+			Rev int64 `bson:"rev"`
+		}
+		err := l.coll.FindOne(ctx, bson.D{{Key: mongox.IDField, Value: e.ID}}, options.FindOne().SetProjection(bson.D{{Key: "rev", Value: 1}})).Decode(&stored)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			if _, err := l.coll.InsertOne(ctx, e); !mongox.IsDuplicateKey(err) {
+				return err
+			}
+			continue // another copy came first: compare with it
+		case err != nil:
+			return err
+		case stored.Rev >= e.Rev:
+			return nil // the same content, or newer
+		}
+		unlock := l.locks.Lock(l.coll.Name(), e.ID)
+		res, err := l.coll.ReplaceOne(ctx, bson.D{{Key: mongox.IDField, Value: e.ID}, {Key: "rev", Value: stored.Rev}}, e)
+		unlock()
+		if err != nil || res.MatchedCount == 1 {
+			return err
+		}
+	}
+	return errors.New("it keeps changing")
+}
+
+func (l *mongoLog) get(ctx context.Context, id string) (*logEntryDoc, error) {
+	var e logEntryDoc
+	err := l.coll.FindOne(ctx, bson.D{{Key: mongox.IDField, Value: id}}).Decode(&e)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("list twinnings: %w", err)
+		return nil, fmt.Errorf("read the twinning log: %w", err)
 	}
-	var docs []twinningDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list twinnings: %w", err)
+	return &e, nil
+}
+
+func (l *mongoLog) page(ctx context.Context, twinningID, kind, parent, afterKey string, limit int) ([]logEntryDoc, error) {
+	filter := bson.D{{Key: "twinning_id", Value: twinningID}, {Key: "kind", Value: kind}, {Key: "parent", Value: parent},
+		{Key: mongox.SortKeyField, Value: bson.D{{Key: "$gt", Value: afterKey}}}}
+	opts := options.Find().SetSort(bson.D{{Key: mongox.SortKeyField, Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
 	}
-	out := make([]*twinning.Twinning, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain()
+	cur, err := l.coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("read the twinning log: %w", err)
+	}
+	var out []logEntryDoc
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read the twinning log: %w", err)
 	}
 	return out, nil
 }

@@ -3,22 +3,20 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
+	"log/slog"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/platform/doclock"
-	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/mongox"
+	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
@@ -28,53 +26,94 @@ import (
 type repo struct {
 	twinning.Repository
 	// pending returns the events waiting in the outbox of a twinning, or
-	// nil where the implementation has no outbox.
-	pending func(id string) []outbox.Record
+	// nil where the implementation has no outbox; since is the document's
+	// pending_since, which the relay's indexed sweep finds it by.
+	pending func(id string) (recs []outbox.Record, since *time.Time)
+	// base is the repository under the interface, whose log a test may
+	// swap for one that fails.
+	base *TwinningRepository
+	// docSize is the size in BSON of a twinning's document, outbox and all.
+	docSize func(id string) int
+	// relay, where there is an outbox, publishes what is pending as the
+	// outbox relay does, and returns the sizes of the events it published.
+	relay func() []int
 }
 
-var dbCounter atomic.Int64
+// sizes is an events.Publisher that keeps the size of each event.
+type sizes struct{ published []int }
 
-// implementations returns the in-memory repository, the MongoDB one on the
-// embedded FerretDB, and on a real MongoDB when GEMELLA_TEST_MONGO_URI is set.
+func (s *sizes) Publish(_ context.Context, _, _ string, data []byte) error {
+	s.published = append(s.published, len(data))
+	return nil
+}
+
+// implementations returns the in-memory repository, and the MongoDB one on
+// the embedded FerretDB and, when GEMELLA_TEST_MONGO_URI is set, on a real
+// MongoDB (mongoxtest.Servers): one harness runs over all of them.
 func implementations(t *testing.T) map[string]func(t *testing.T) repo {
 	impls := map[string]func(t *testing.T) repo{
-		"memory": func(t *testing.T) repo { return repo{Repository: NewTwinningMemoryRepository()} },
+		"memory": func(t *testing.T) repo {
+			m := NewTwinningMemoryRepository()
+			return repo{Repository: m, base: m.TwinningRepository, docSize: func(id string) int {
+				tw, err := m.Get(context.Background(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, err := bson.Marshal(toTwinningDoc(tw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(raw)
+			}}
+		},
 	}
-	mongoRepo := func(uri string) func(t *testing.T) repo {
-		return func(t *testing.T) repo {
-			client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(20 * time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-			db := client.Database(fmt.Sprintf("twinning_contract_%d_%d", os.Getpid(), dbCounter.Add(1)))
-			t.Cleanup(func() { _ = db.Drop(context.Background()) })
+	for _, server := range mongoxtest.Servers(t) {
+		impls[server.Name] = func(t *testing.T) repo {
+			db, cfg := server.Database(t)
 			if err := EnsureIndexes(context.Background(), db); err != nil {
 				t.Fatal(err)
 			}
+			// The embedded FerretDB needs the document locks; MongoDB none.
+			m := NewTwinningMongoRepository(db, mongox.StoreOptions{Locks: mongox.DocLocks(cfg)})
 			return repo{
-				Repository: NewTwinningMongoRepository(db, EncodeTwinningEvent, nil, &doclock.Locks{}),
-				pending: func(id string) []outbox.Record {
+				Repository: m, base: m,
+				docSize: func(id string) int {
+					raw, err := db.Collection(TwinningsCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Raw()
+					if err != nil {
+						t.Fatal(err)
+					}
+					return len(raw)
+				},
+				relay: func() []int {
+					pub := &sizes{}
+					relay := outbox.NewRelay(outbox.RelayConfig{Locks: mongox.DocLocks(cfg), Logger: quiet}, pub, db.Collection(TwinningsCollection))
+					for {
+						n, err := relay.RelayOnce(context.Background())
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n == 0 {
+							return pub.published
+						}
+					}
+				},
+				pending: func(id string) ([]outbox.Record, *time.Time) {
 					var doc struct {
 						Pending []outbox.Record `bson:"pending_events"`
+						Since   *time.Time      `bson:"pending_since"`
 					}
 					if err := db.Collection(TwinningsCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
 						t.Fatal(err)
 					}
-					return doc.Pending
+					return doc.Pending, doc.Since
 				},
 			}
 		}
 	}
-	if !testing.Short() {
-		f := embedded.FerretDBForTest(t)
-		impls["ferretdb"] = mongoRepo(f.URI())
-	}
-	if uri := os.Getenv("GEMELLA_TEST_MONGO_URI"); uri != "" {
-		impls["mongodb"] = mongoRepo(uri)
-	}
 	return impls
 }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var t0 = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 
@@ -105,6 +144,9 @@ func TestRepositoryContract(t *testing.T) {
 			t.Run("update", func(t *testing.T) { update(t, build(t)) })
 			t.Run("concurrent updates", func(t *testing.T) { concurrentUpdates(t, build(t)) })
 			t.Run("list", func(t *testing.T) { list(t, build(t)) })
+			t.Run("logs outgrow the windows", func(t *testing.T) { logsOutgrowWindows(t, build(t)) })
+			t.Run("a copy lost to a crash", func(t *testing.T) { copyLostToACrash(t, build(t)) })
+			t.Run("500 activities stay small", func(t *testing.T) { manyActivitiesStaySmall(t, build(t)) })
 		})
 	}
 }
@@ -173,9 +215,9 @@ func roundTrip(t *testing.T, r repo) {
 	}
 	if r.pending != nil {
 		// created, proposed, approved, activated, two transfer moves, two activities
-		recs := r.pending("t1")
-		if len(recs) != 8 {
-			t.Fatalf("outbox holds %d events, want 8", len(recs))
+		recs, since := r.pending("t1")
+		if len(recs) != 8 || since == nil {
+			t.Fatalf("outbox holds %d events since %v, want 8 with pending_since", len(recs), since)
 		}
 		var env eventsv1.Envelope
 		if err := proto.Unmarshal(recs[5].Data, &env); err != nil {
@@ -189,6 +231,29 @@ func roundTrip(t *testing.T, r repo) {
 			payload.To != twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS || payload.From != twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED ||
 			payload.Transfer.GetPracticeId() != "p1" || payload.TwinningCode != "TOSCA" || payload.TwinningStatus != twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE {
 			t.Fatalf("transfer event: %s %v", env.Type, &payload)
+		}
+		if tr := payload.Transfer; tr.GetId() != "tr-a" || tr.GetModelCode() != "A" || tr.GetToOrganizationId() != "calabria" || tr.GetVersion() != 1 ||
+			tr.GetStatus() != twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS || tr.GetModelTitle() != "Trio" {
+			t.Fatalf("the transfer's reference: %v", tr)
+		}
+		// Thin events: references, never the whole twinning or activity.
+		var created eventsv1.TwinningChanged
+		if err := proto.Unmarshal(recs[0].Data, &env); err != nil || env.Payload.UnmarshalTo(&created) != nil {
+			t.Fatal("the created event does not decode")
+		}
+		if ref := created.Twinning; ref.GetId() != "t1" || ref.GetCode() != "TOSCA" || ref.GetStatus() != twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE ||
+			fmt.Sprint(ref.GetOfferingOrganizationIds(), ref.GetReceivingOrganizationIds(), ref.GetPracticeIds()) != "[toscana] [calabria] [p1]" ||
+			ref.GetCoordinatorOrganizationId() != "formez" || ref.GetOrigin() != twinningv1.Origin_ORIGIN_OFFER || ref.GetOriginRef() != "offer-1" || ref.GetVersion() != 1 ||
+			created.Change.GetTo() != twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT {
+			t.Fatalf("the twinning's reference: %v", &created)
+		}
+		var logged eventsv1.ActivityLogged
+		if err := proto.Unmarshal(recs[6].Data, &env); err != nil || env.Payload.UnmarshalTo(&logged) != nil {
+			t.Fatal("the activity event does not decode")
+		}
+		if a := logged.Activity; a.GetId() != "a1" || a.GetKind() != twinningv1.ActivityKind_ACTIVITY_KIND_WORKSHOP || a.GetTitle() != "Workshop" || a.GetDate() != "2012-07-01" ||
+			a.GetLoggedBy() != "ed" || !a.GetCreateTime().AsTime().Equal(t0) || logged.TwinningCode != "TOSCA" {
+			t.Fatalf("the activity's summary: %v", &logged)
 		}
 	}
 }
@@ -246,8 +311,8 @@ func update(t *testing.T, r repo) {
 	}
 	if r.pending != nil {
 		// created (still waiting, no relay runs here) and proposed
-		if n := len(r.pending("t1")); n != 2 {
-			t.Fatalf("outbox holds %d events, want 2", n)
+		if recs, since := r.pending("t1"); len(recs) != 2 || since == nil {
+			t.Fatalf("outbox holds %d events since %v, want 2 with pending_since", len(recs), since)
 		}
 	}
 	if _, err := r.Update(ctx, "missing", func(*twinning.Twinning) error { return nil }); apperr.KindOf(err) != apperr.KindNotFound {
@@ -290,8 +355,8 @@ func concurrentUpdates(t *testing.T, r repo) {
 		}
 	}
 	got, _ := r.Get(ctx, "t1")
-	if len(got.Activities) != applied || got.Version != int64(1+applied) {
-		t.Fatalf("lost update: %d applied, %d activities, version %d", applied, len(got.Activities), got.Version)
+	if len(got.Activities) != applied || got.ActivityCount != applied || got.Version != int64(1+applied) {
+		t.Fatalf("lost update: %d applied, %d activities (%d counted), version %d", applied, len(got.Activities), got.ActivityCount, got.Version)
 	}
 }
 

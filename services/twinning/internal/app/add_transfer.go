@@ -43,7 +43,7 @@ func (h AddTransferHandler) Handle(ctx context.Context, cmd AddTransfer) (*twinn
 		return nil, notFound(cmd.TwinningID, err)
 	}
 	n := cmd.Transfer
-	n.ID = h.d.childID(t.ID, "transfer", cmd.RequestID)
+	n.ID = h.d.childID(ctx, t.ID, "transfer", cmd.RequestID)
 	if existing, ok := t.Transfer(n.ID); ok && cmd.RequestID != "" {
 		return existing, nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
 )
@@ -63,9 +64,15 @@ type Deps struct {
 	// BSON dates keep, when nil.
 	Now func() time.Time
 	// NewID makes an id; with a request id it must be deterministic, so a
-	// retried create finds the first one. uuid when nil.
+	// retried AddTransfer or LogActivity finds the first one. uuid when nil.
 	NewID func(requestID string) string
+	// Keys make a create with a request id happen once per caller and
+	// method (AIP-155); in memory when nil, which suits one process only.
+	Keys *idempotency.Keys
 }
+
+// ServiceName names the service in idempotency keys.
+const ServiceName = "twinning"
 
 // Application is every use case of the twinning service.
 type Application struct {
@@ -103,6 +110,9 @@ func New(d Deps) Application {
 	if d.NewID == nil {
 		d.NewID = NewID
 	}
+	if d.Keys == nil {
+		d.Keys = idempotency.New(idempotency.NewMemoryStore(), idempotency.Config{})
+	}
 	return Application{
 		CreateTwinning: CreateTwinningHandler{d},
 		UpdateTwinning: UpdateTwinningHandler{d},
@@ -121,7 +131,7 @@ func New(d Deps) Application {
 var requestNamespace = uuid.MustParse("0c1d7a3e-5b8f-4e21-9d36-2f4a6b7c8e90")
 
 // NewID returns a time-ordered uuid, or for a request id a name-based one,
-// so that the retry of a create maps onto the same id.
+// so that the retry of an AddTransfer or LogActivity maps onto the same id.
 func NewID(requestID string) string {
 	if requestID != "" {
 		return uuid.NewSHA1(requestNamespace, []byte(requestID)).String()
@@ -129,13 +139,14 @@ func NewID(requestID string) string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// childID is the id of a transfer or activity: scoped by the twinning, so
-// that the same request id sent for two twinnings makes two ids.
-func (d Deps) childID(twinningID, kind, requestID string) string {
+// childID is the id of a transfer or activity: scoped by the twinning and
+// the caller (AIP-155), so that the same request id sent for two twinnings,
+// or by two callers, makes two ids, and a caller's retry the same one.
+func (d Deps) childID(ctx context.Context, twinningID, kind, requestID string) string {
 	if requestID == "" {
 		return d.NewID("")
 	}
-	return d.NewID(twinningID + "/" + kind + "/" + requestID)
+	return d.NewID(twinningID + "/" + kind + "/" + idempotency.CallerID(auth.CallerFrom(ctx)) + "/" + requestID)
 }
 
 func validateRequestID(requestID string) error {

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -362,9 +363,72 @@ func TestActivitiesAndMilestonesFollowTheClock(t *testing.T) {
 	if _, err := f.app.LogActivity.Handle(ctx, app.LogActivity{TwinningID: tw.ID, Actor: "ed", Activity: twinning.Activity{Kind: twinning.StudyVisit, Title: "Visita a Firenze", Date: "2024-04-20"}}); err != nil {
 		t.Fatal(err)
 	}
-	log, err := f.app.ListActivities.Handle(ctx, "TOSCA")
-	if err != nil || len(log) != 2 || log[0].Kind != twinning.StudyVisit {
+	log, err := f.app.ListActivities.Handle(ctx, app.ListActivities{TwinningID: "TOSCA"})
+	if err != nil || len(log.Items) != 2 || log.Items[0].Kind != twinning.StudyVisit || log.NextPageToken != "" {
 		t.Fatalf("log by date: %+v %v", log, err)
+	}
+}
+
+// The twinning keeps a window of recent activities; the whole log pages
+// by date, an old activity can still be changed, and a retried log of an
+// activity that has left the window still finds it.
+func TestTheActivityLogOutgrowsTheWindow(t *testing.T) {
+	f := newFixture()
+	ctx := staff
+	tw := f.activeTwinning(t)
+	const n = 3*twinning.RecentActivities + 2
+	var first *twinning.Activity
+	for i := 0; i < n; i++ {
+		// Dates run backwards, so the first logged is the last by date.
+		a, err := f.app.LogActivity.Handle(ctx, app.LogActivity{TwinningID: tw.ID, RequestID: fmt.Sprintf("r%d", i), Actor: "ed", Activity: twinning.Activity{
+			Kind: twinning.Workshop, Title: fmt.Sprintf("Workshop %d", i), Date: fmt.Sprintf("2024-%02d-%02d", 12-i/28, 28-i%28),
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = a
+		}
+	}
+	got, _ := f.app.GetTwinning.Handle(ctx, tw.ID)
+	if len(got.Activities) != twinning.RecentActivities || got.ActivityCount != n {
+		t.Fatalf("the twinning keeps %d activities of %d, want the %d latest", len(got.Activities), got.ActivityCount, twinning.RecentActivities)
+	}
+	again, err := f.app.LogActivity.Handle(ctx, app.LogActivity{TwinningID: tw.ID, RequestID: "r0", Actor: "ed", Activity: twinning.Activity{Kind: twinning.Workshop, Title: "x", Date: "2024-01-01"}})
+	if err != nil || again.ID != first.ID || again.Title != "Workshop 0" {
+		t.Fatalf("a retried log of an activity out of the window: %+v %v", again, err)
+	}
+	changed, err := f.app.UpdateActivity.Handle(ctx, app.UpdateActivity{TwinningID: tw.ID, ActivityID: first.ID, Patch: func(a *twinning.Activity) { a.Outcome = "Fatto" }, Actor: "ed"})
+	if err != nil || changed.Outcome != "Fatto" || changed.Title != "Workshop 0" {
+		t.Fatalf("changing an activity out of the window: %+v %v", changed, err)
+	}
+	var seen []string
+	var token string
+	for page := 0; page < 10; page++ {
+		p, err := f.app.ListActivities.Handle(ctx, app.ListActivities{TwinningID: tw.ID, PageSize: 7, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range p.Items {
+			seen = append(seen, a.Title)
+			if a.ID == first.ID && a.Outcome != "Fatto" {
+				t.Fatalf("the log shows the activity as it was: %+v", a)
+			}
+		}
+		if token = p.NextPageToken; token == "" {
+			break
+		}
+	}
+	if len(seen) != n || seen[0] != fmt.Sprintf("Workshop %d", n-1) || seen[n-1] != "Workshop 0" {
+		t.Fatalf("the paged log, by date: %d entries %v", len(seen), seen)
+	}
+	other, err := f.app.CreateTwinning.Handle(ctx, app.CreateTwinning{Details: func() twinning.Details { d := toscaDetails(); d.Code = "ALTRO"; return d }(), Actor: "ed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := f.app.ListActivities.Handle(ctx, app.ListActivities{TwinningID: tw.ID, PageSize: 7})
+	if _, err := f.app.ListActivities.Handle(ctx, app.ListActivities{TwinningID: other.ID, PageToken: p.NextPageToken}); apperr.KindOf(err) != apperr.KindInvalidArgument {
+		t.Fatalf("a token of another twinning's log: %v", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
@@ -35,10 +36,16 @@ func (h LogActivityHandler) Handle(ctx context.Context, cmd LogActivity) (*twinn
 			return err
 		}
 		a := cmd.Activity
-		a.ID = h.d.childID(t.ID, "activity", cmd.RequestID)
-		if existing, ok := t.Activity(a.ID); ok && cmd.RequestID != "" {
-			logged = existing
-			return errUnchanged
+		a.ID = h.d.childID(ctx, t.ID, "activity", cmd.RequestID)
+		if cmd.RequestID != "" {
+			existing, err := h.d.Twinnings.Activity(ctx, t, a.ID)
+			if err == nil {
+				logged = existing
+				return errUnchanged
+			}
+			if apperr.KindOf(err) != apperr.KindNotFound {
+				return err
+			}
 		}
 		var err error
 		logged, err = t.LogActivity(a, cmd.Actor, h.d.Now())

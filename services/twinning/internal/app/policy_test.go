@@ -125,7 +125,7 @@ func TestADraftExistsOnlyForItsPartiesAndCoordinators(t *testing.T) {
 					t.Fatalf("a hidden draft must look missing: %v", err)
 				}
 			}
-			if _, err := f.app.ListActivities.Handle(ctx, draft.ID); tt.sees != (err == nil) {
+			if _, err := f.app.ListActivities.Handle(ctx, app.ListActivities{TwinningID: draft.ID}); tt.sees != (err == nil) {
 				t.Fatalf("activities: %v", err)
 			}
 			page, err := f.app.ListTwinnings.Handle(ctx, app.ListTwinnings{})

@@ -33,6 +33,15 @@ func (h UpdateActivityHandler) Handle(ctx context.Context, cmd UpdateActivity) (
 		if err := mayEdit(caller, t); err != nil {
 			return err
 		}
+		if _, recent := t.Activity(cmd.ActivityID); !recent {
+			// An older activity is in the log: read after the twinning, it
+			// is the newest there is (see adapters.TwinningRepository).
+			a, err := h.d.Twinnings.Activity(ctx, t, cmd.ActivityID)
+			if err != nil {
+				return err
+			}
+			t.Recall(*a)
+		}
 		var err error
 		updated, err = t.UpdateActivity(cmd.ActivityID, cmd.Patch, cmd.Actor, h.d.Now())
 		return err

@@ -208,13 +208,15 @@ func (s *GRPCServer) LogActivity(ctx context.Context, req *twinningv1.LogActivit
 
 // ListActivities implements twinningv1.TwinningServiceServer.
 func (s *GRPCServer) ListActivities(ctx context.Context, req *twinningv1.ListActivitiesRequest) (*twinningv1.ListActivitiesResponse, error) {
-	activities, err := s.app.ListActivities.Handle(ctx, req.GetTwinningId())
+	page, err := s.app.ListActivities.Handle(ctx, app.ListActivities{
+		TwinningID: req.GetTwinningId(), PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
+	})
 	if err != nil {
 		return nil, err
 	}
 	today := s.app.Today()
-	resp := &twinningv1.ListActivitiesResponse{}
-	for _, a := range activities {
+	resp := &twinningv1.ListActivitiesResponse{NextPageToken: page.NextPageToken}
+	for _, a := range page.Items {
 		resp.Activities = append(resp.Activities, protoconv.Activity(a, today))
 	}
 	return resp, nil

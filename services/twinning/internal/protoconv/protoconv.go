@@ -109,6 +109,7 @@ func Twinning(t *twinning.Twinning, today string) *twinningv1.Twinning {
 	for _, a := range t.ActivitiesByDate() {
 		m.Activities = append(m.Activities, Activity(a, today))
 	}
+	m.ActivityCount = int32(t.ActivityCount)
 	m.CreateTime = ts(t.CreatedAt)
 	m.UpdateTime = ts(t.UpdatedAt)
 	m.Etag = t.Etag()

@@ -31,6 +31,16 @@ type Activity struct {
 	Done         bool
 	LoggedBy     string
 	CreatedAt    time.Time
+	// Rev is the version of the twinning whose write last changed the
+	// activity: the log keeps the newest (see window.go).
+	Rev int64
+}
+
+// SortKey orders the log by date: an activity by the day it took place, a
+// milestone not yet done by its due date; then by when it was logged, and
+// its id.
+func (a Activity) SortKey() string {
+	return a.sortDate() + "\x00" + a.CreatedAt.UTC().Format("20060102T150405.000000000") + "\x00" + a.ID
 }
 
 // State is how the activity stands on the day today (YYYY-MM-DD): a
@@ -107,7 +117,8 @@ func (a Activity) validateInto(v *apperr.Violations) {
 	}
 }
 
-// Activity returns the activity with id, or false.
+// Activity returns the activity with id from the window of recent ones,
+// or false: an older one is in the log (see Recall).
 func (t *Twinning) Activity(id string) (*Activity, bool) {
 	for i := range t.Activities {
 		if t.Activities[i].ID == id {
@@ -126,14 +137,15 @@ func (t *Twinning) LogActivity(a Activity, actor string, now time.Time) (*Activi
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	if len(t.Activities) >= MaxActivities {
+	if t.ActivityCount >= MaxActivities {
 		return nil, apperr.FailedPrecondition("twinning %s has %d activities, the most one twinning may log", t.Code, MaxActivities).WithReason(apperr.ReasonLimitReached)
 	}
 	a.LoggedBy, a.CreatedAt = actor, now
-	t.Activities = append(t.Activities, a)
+	t.ActivityCount++
+	logged := t.putActivity(a)
 	t.UpdatedAt = now
 	t.record(Change{Type: EventActivityLogged, Actor: actor, At: now, ActivityID: a.ID})
-	return &t.Activities[len(t.Activities)-1], nil
+	return logged, nil
 }
 
 // UpdateActivity changes an activity, e.g. marks a milestone done, which
@@ -141,7 +153,7 @@ func (t *Twinning) LogActivity(a Activity, actor string, now time.Time) (*Activi
 func (t *Twinning) UpdateActivity(id string, patch func(a *Activity), actor string, now time.Time) (*Activity, error) {
 	a, ok := t.Activity(id)
 	if !ok {
-		return nil, apperr.NotFound("twinning %s has no activity %q", t.Code, id).WithReason(apperr.ReasonActivityNotFound)
+		return nil, ErrActivityNotFound(t.Code, id)
 	}
 	if !t.Status.Allows(MoveLogActivity) {
 		return nil, ErrIllegalMove(t.Code, t.Status, MoveLogActivity)
@@ -156,10 +168,15 @@ func (t *Twinning) UpdateActivity(id string, patch func(a *Activity), actor stri
 		return nil, err
 	}
 	reached := next.Milestone && next.Done && !(a.Milestone && a.Done)
-	*a = next
+	updated := t.putActivity(next)
 	t.UpdatedAt = now
 	if reached {
-		t.record(Change{Type: EventActivityLogged, Actor: actor, At: now, ActivityID: a.ID})
+		t.record(Change{Type: EventActivityLogged, Actor: actor, At: now, ActivityID: next.ID})
 	}
-	return a, nil
+	return updated, nil
+}
+
+// ErrActivityNotFound is the NotFound error for an activity of a twinning.
+func ErrActivityNotFound(code, id string) error {
+	return apperr.NotFound("twinning %s has no activity %q", code, id).WithReason(apperr.ReasonActivityNotFound)
 }

@@ -9,6 +9,8 @@ import (
 
 // Note is a progress note on a transfer.
 type Note struct {
+	// Seq numbers the note among its transfer's, from 1.
+	Seq    int
 	Text   string
 	Author string
 	At     time.Time
@@ -23,8 +25,10 @@ type Transfer struct {
 	FromOrganizationID string
 	ToOrganizationID   string
 	Status             TransferStatus
-	// Notes are the progress notes, oldest first.
+	// Notes are the window of the latest progress notes, oldest first;
+	// NoteCount counts them all (see window.go).
 	Notes     []Note
+	NoteCount int
 	StartDate string
 	EndDate   string
 	// PracticeTitle and ModelTitle are copied from the catalogue when the
@@ -183,7 +187,7 @@ func (t *Twinning) UpdateTransfer(id string, p TransferPatch, actor string, now 
 	if moves {
 		t.setTransferStatus(tr, p.Status, actor, p.Note, now)
 	} else if p.Note != "" {
-		tr.Notes = append(tr.Notes, Note{Text: p.Note, Author: actor, At: now})
+		tr.addNote(Note{Text: p.Note, Author: actor, At: now})
 	}
 	tr.UpdatedAt = now
 	t.UpdatedAt = now
@@ -204,7 +208,7 @@ func (t *Twinning) setTransferStatus(tr *Transfer, to TransferStatus, actor, not
 		}
 	}
 	if note != "" {
-		tr.Notes = append(tr.Notes, Note{Text: note, Author: actor, At: now})
+		tr.addNote(Note{Text: note, Author: actor, At: now})
 	}
 	tr.UpdatedAt = now
 	t.UpdatedAt = now

@@ -18,7 +18,8 @@ import (
 	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
 )
 
-// Limits that keep one twinning a reasonable single document.
+// Limits of one twinning. Parties and transfers live in its document;
+// activities in its log, of which the document keeps a window (window.go).
 const (
 	MaxParties    = 20
 	MaxTransfers  = 100
@@ -187,6 +188,8 @@ func (d *Details) completeness(v *apperr.Violations) {
 // StatusChange is one move of the twinning's life: who, when and why. The
 // creation is the first, from the zero status to draft.
 type StatusChange struct {
+	// Seq numbers the change in the twinning's history, from 1.
+	Seq    int
 	From   Status
 	To     Status
 	Actor  string
@@ -198,12 +201,18 @@ type StatusChange struct {
 type Twinning struct {
 	ID string
 	Details
-	Status     Status
-	History    []StatusChange
-	Transfers  []Transfer
-	Activities []Activity
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	Status Status
+	// History is the window of the latest status changes, oldest first;
+	// HistoryCount counts them all (see window.go).
+	History      []StatusChange
+	HistoryCount int
+	Transfers    []Transfer
+	// Activities is the window of the activities last logged or changed,
+	// oldest write first; ActivityCount counts every activity logged.
+	Activities    []Activity
+	ActivityCount int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 	// Version increases with every write; the etag is derived from it.
 	Version int64
 
@@ -257,8 +266,7 @@ func New(id string, d Details, actor string, now time.Time) (*Twinning, error) {
 		return nil, err
 	}
 	t := &Twinning{ID: id, Details: d, Status: Draft, CreatedAt: now, UpdatedAt: now}
-	change := StatusChange{To: Draft, Actor: actor, At: now}
-	t.History = append(t.History, change)
+	change := t.appendHistory(StatusChange{To: Draft, Actor: actor, At: now})
 	t.record(Change{Type: EventCreated, Actor: actor, At: now, StatusChange: change})
 	return t, nil
 }
@@ -355,10 +363,9 @@ func (t *Twinning) Move(m Move, actor, reason string, now time.Time) error {
 				t.Code, strings.Join(open, "; "))
 		}
 	}
-	change := StatusChange{From: t.Status, To: to, Actor: actor, At: now, Reason: reason}
+	change := t.appendHistory(StatusChange{From: t.Status, To: to, Actor: actor, At: now, Reason: reason})
 	t.Status = to
 	t.UpdatedAt = now
-	t.History = append(t.History, change)
 	t.record(Change{Type: moveEvent[m], Actor: actor, At: now, StatusChange: change})
 	if m == MoveCancel {
 		for i := range t.Transfers {
@@ -410,21 +417,16 @@ func (t *Twinning) SortKey() string {
 	return t.CreatedAt.UTC().Format("20060102T150405.000000000") + "\x00" + t.ID
 }
 
-// ActivitiesByDate is the activity log in date order: an activity by the
-// day it took place, a milestone not yet done by its due date.
+// ActivitiesByDate is the window of recent activities in date order (see
+// Activity.SortKey).
 func (t *Twinning) ActivitiesByDate() []Activity {
-	out := append([]Activity(nil), t.Activities...)
-	sort.SliceStable(out, func(i, j int) bool {
-		di, dj := out[i].sortDate(), out[j].sortDate()
-		if di != dj {
-			return di < dj
-		}
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+	return SortByDate(append([]Activity(nil), t.Activities...))
+}
+
+// SortByDate sorts activities in the log's order, by SortKey.
+func SortByDate(activities []Activity) []Activity {
+	sort.Slice(activities, func(i, j int) bool { return activities[i].SortKey() < activities[j].SortKey() })
+	return activities
 }
 
 // Filter selects twinnings in List; zero fields do not filter.
@@ -494,4 +496,19 @@ type Repository interface {
 	Update(ctx context.Context, id string, fn func(t *Twinning) error) (*Twinning, error)
 	// List returns up to limit twinnings after the cursor, newest first.
 	List(ctx context.Context, f Filter, after *paging.Cursor, limit int) ([]*Twinning, error)
+
+	// The whole logs of a twinning t as loaded, of which t keeps windows
+	// (window.go); each pages by its entries' SortKey.
+
+	// Activity returns an activity of t, from its window or its log:
+	// ErrActivityNotFound when neither has it.
+	Activity(ctx context.Context, t *Twinning, id string) (*Activity, error)
+	// Activities returns up to limit activities of t after the cursor, by date.
+	Activities(ctx context.Context, t *Twinning, after *paging.Cursor, limit int) ([]Activity, error)
+	// History returns up to limit status changes of t after the cursor,
+	// oldest first.
+	History(ctx context.Context, t *Twinning, after *paging.Cursor, limit int) ([]StatusChange, error)
+	// Notes returns up to limit notes of t's transfer after the cursor,
+	// oldest first: ErrTransferNotFound for a transfer t does not have.
+	Notes(ctx context.Context, t *Twinning, transferID string, after *paging.Cursor, limit int) ([]Note, error)
 }
