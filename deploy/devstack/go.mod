@@ -21,6 +21,7 @@ require (
 	github.com/gemella/gemella/services/platform v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/practice-catalog v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/twinning v0.0.0-00010101000000-000000000000
+	github.com/google/pprof v0.0.0-20240409012703-83162a5b38cd
 	github.com/nats-io/nats.go v1.55.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	go.opentelemetry.io/otel v1.47.0
@@ -71,7 +72,6 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/golang/snappy v0.0.4 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
-	github.com/google/pprof v0.0.0-20240409012703-83162a5b38cd // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/css v1.0.1 // indirect
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1 // indirect

@@ -181,7 +181,7 @@ func (s *Server) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime
 		if method, ok := runtime.RPCMethod(ctx); ok && method == deleteSessionMethod {
 			// Logging out with a token that is no longer valid: the
 			// session is over either way, so the browser drops the cookies.
-			req, _ := ctx.Value(sessionContextKey{}).(sessionRequest)
+			req := sessionFrom(ctx)
 			clearSessionCookies(w, req)
 		}
 	}

@@ -30,13 +30,6 @@ func chain(h http.Handler, mws ...middleware) http.Handler {
 	return h
 }
 
-type contextKey int
-
-const (
-	requestIDKey contextKey = iota
-	bodyLimitKey
-)
-
 const requestIDHeader = "X-Request-Id"
 
 // withRequestID gives every request an id: the caller's X-Request-Id when it
@@ -49,7 +42,8 @@ func withRequestID(next http.Handler) http.Handler {
 		if !saneRequestID(id) {
 			id = rand.Text()
 		}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		r, st := withState(r)
+		st.id = id
 		r.Header.Set(requestIDHeader, id)
 		w.Header().Set(requestIDHeader, id)
 		next.ServeHTTP(w, r)
@@ -74,8 +68,10 @@ func saneRequestID(id string) bool {
 }
 
 func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if st := stateFrom(ctx); st != nil {
+		return st.id
+	}
+	return ""
 }
 
 // logRequests writes one access log line per request, also for requests
@@ -154,8 +150,14 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			s.writeBodyTooLarge(w, r)
 			return
 		}
+		if r.Body == nil || r.Body == http.NoBody {
+			// A request without a body (most GETs) has nothing to cap.
+			next.ServeHTTP(w, r)
+			return
+		}
 		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)}
-		r = r.WithContext(context.WithValue(r.Context(), bodyLimitKey, body))
+		r, st := withState(r)
+		st.body = body
 		r.Body = body
 		next.ServeHTTP(w, r)
 	})
@@ -179,8 +181,8 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 func bodyLimitExceeded(ctx context.Context) bool {
-	body, _ := ctx.Value(bodyLimitKey).(*limitedBody)
-	return body != nil && body.exceeded
+	st := stateFrom(ctx)
+	return st != nil && st.body != nil && st.body.exceeded
 }
 
 // statusRecorder notes the status and size of a response. It keeps

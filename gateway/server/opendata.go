@@ -48,8 +48,8 @@ func withOpenData(next, od http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if label, ok := r.Context().Value(routeLabelKey{}).(*routeLabel); ok {
-			label.name = opendata.Route(r.URL.Path)
+		if st := stateFrom(r.Context()); st != nil && st.route != nil {
+			st.route.name = opendata.Route(r.URL.Path)
 		}
 		od.ServeHTTP(w, r)
 	})

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gemella/gemella/gateway/feed"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
@@ -298,15 +299,27 @@ func forwardedHeader(key string) (string, bool) {
 // names (as the OpenAPI document does), writes every scalar and list even
 // when empty but leaves unset messages out (the document declares them as
 // objects, not null), and refuses unknown fields.
+// Answers seen before are written from a cache of their JSON (encodedCache).
 type jsonMarshaler struct {
 	*runtime.JSONPb
+	cache *encodedCache
 }
 
 func newJSONMarshaler() jsonMarshaler {
-	return jsonMarshaler{&runtime.JSONPb{
+	return jsonMarshaler{JSONPb: &runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-	}}
+	}, cache: newEncodedCache(encodedCacheBytes, encodedEntryBytes)}
+}
+
+// Marshal writes a message's JSON, from the cache when the same message
+// was written before. grpc-gateway writes the bytes and keeps none.
+func (m jsonMarshaler) Marshal(v any) ([]byte, error) {
+	msg, ok := v.(proto.Message)
+	if !ok || m.cache == nil {
+		return m.JSONPb.Marshal(v)
+	}
+	return m.cache.marshal(msg, m.JSONPb)
 }
 
 // NewDecoder prefixes decoding errors so that the 400 a client gets says the

@@ -56,8 +56,6 @@ var anonymousEndpoints = map[string]bool{
 	http.MethodPost + " /v1/members":  true,
 }
 
-type sessionContextKey struct{}
-
 // sessionRequest is what the forward-response hook needs to know about the
 // request whose answer it sees.
 type sessionRequest struct {
@@ -78,7 +76,8 @@ func (s *Server) sessionCookies(next http.Handler) http.Handler {
 		if c, err := r.Cookie(csrfCookie); err == nil {
 			req.csrf = c.Value
 		}
-		r = r.WithContext(context.WithValue(r.Context(), sessionContextKey{}, req))
+		r, st := withState(r)
+		st.session, st.hasSession = req, true
 		api := strings.HasPrefix(r.URL.Path, "/v1/")
 		if r.Header.Get("Authorization") == "" && !(api && anonymousEndpoints[r.Method+" "+r.URL.Path]) {
 			if c, err := r.Cookie(credentialCookie); err == nil && c.Value != "" {
@@ -114,7 +113,7 @@ func validCSRF(cookie, header string) bool {
 // (and a CSRF value) until it expires; when it is a log-out, they are
 // removed.
 func setSessionCookie(ctx context.Context, w http.ResponseWriter, m proto.Message) error {
-	req, _ := ctx.Value(sessionContextKey{}).(sessionRequest)
+	req := sessionFrom(ctx)
 	if method, ok := runtime.RPCMethod(ctx); ok && method == deleteSessionMethod {
 		clearSessionCookies(w, req)
 		return nil
@@ -167,4 +166,13 @@ func clearSessionCookies(w http.ResponseWriter, req sessionRequest) {
 			HttpOnly: name == credentialCookie, Secure: req.secure, SameSite: http.SameSiteLaxMode,
 		})
 	}
+}
+
+// sessionFrom is what sessionCookies noted about the request, zero when it
+// did not run.
+func sessionFrom(ctx context.Context) sessionRequest {
+	if st := stateFrom(ctx); st != nil && st.hasSession {
+		return st.session
+	}
+	return sessionRequest{}
 }

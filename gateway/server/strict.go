@@ -23,12 +23,16 @@ import (
 // message can hold and the gRPC client can send.
 func (s *Server) strictInput(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
-		pattern, ok := runtime.HTTPPattern(r.Context())
-		if !ok {
+		template := ""
+		if st := stateFrom(r.Context()); st != nil && st.pattern != "" {
+			template = st.pattern // recordRoute's
+		} else if pattern, ok := runtime.HTTPPattern(r.Context()); ok {
+			template = pattern.String()
+		} else {
 			next(w, r, pathParams)
 			return
 		}
-		rt := s.routes.lookup(r, pattern.String())
+		rt := s.routes.lookup(r, template)
 		if rt == nil {
 			next(w, r, pathParams) // the gateway's own endpoints
 			return

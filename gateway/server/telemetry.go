@@ -25,7 +25,7 @@ import (
 	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
-// This file is the gateway's telemetry: a span per HTTP request (otelhttp)
+// This file is the gateway's telemetry: a span per HTTP request
 // whose trace continues into every backend call (otelgrpc), and Prometheus
 // series of the HTTP requests by route, method and status code.
 //
@@ -108,8 +108,6 @@ func (s *Server) Registry() *prometheus.Registry { return s.tel.registry }
 // for the middleware around it that counts and names the request.
 type routeLabel struct{ name string }
 
-type routeLabelKey struct{}
-
 // Route labels of requests that no pattern of the API names.
 const (
 	routePortal    = "portal"
@@ -120,9 +118,14 @@ const (
 // chosen a route, whose pattern is then in the request's context.
 func recordRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		if label, ok := r.Context().Value(routeLabelKey{}).(*routeLabel); ok {
+		if st := stateFrom(r.Context()); st != nil {
 			if p, ok := runtime.HTTPPattern(r.Context()); ok {
-				label.name = routeName(p)
+				// Pattern.String builds the string anew each time:
+				// strictInput, next, reads it from here.
+				st.pattern = p.String()
+				if st.route != nil {
+					st.route.name = routeName(st.pattern)
+				}
 			}
 		}
 		next(w, r, params)
@@ -131,8 +134,11 @@ func recordRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 
 // routeName is a pattern as written in the proto's http rule,
 // "/v1/practices/{id}", from grpc-gateway's "/v1/practices/{id=*}".
-func routeName(p runtime.Pattern) string {
-	return strings.ReplaceAll(p.String(), "=*}", "}")
+func routeName(pattern string) string {
+	if !strings.Contains(pattern, "=*}") {
+		return pattern
+	}
+	return strings.ReplaceAll(pattern, "=*}", "}")
 }
 
 // methodLabel bounds the method label to the methods HTTP defines.
@@ -146,8 +152,8 @@ func methodLabel(m string) string {
 }
 
 // instrument wraps the whole gateway: /metrics (when served here) first,
-// then a span per request, then the counting of every answer by route,
-// whatever answered it (the API, the portal, a rate limit, a panic).
+// then a span per request (otelhttp), then the counting of every answer by
+// route, whatever answered it (the API, the portal, a rate limit, a panic).
 func (s *Server) instrument(next http.Handler) http.Handler {
 	t := s.tel
 	metrics := promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{})
@@ -158,18 +164,23 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			label.name = routePortal
 		}
 		rec := &statusRecorder{ResponseWriter: w}
+		r, st := withState(r)
+		st.route = label
 		defer func() {
 			method := methodLabel(r.Method)
 			t.requests.WithLabelValues(label.name, method, strconv.Itoa(rec.statusOrOK())).Inc()
 			t.duration.WithLabelValues(label.name, method).Observe(time.Since(start).Seconds())
 			span := trace.SpanFromContext(r.Context())
+			if !span.IsRecording() {
+				return
+			}
 			span.SetName(method + " " + label.name)
 			span.SetAttributes(attribute.String("http.route", label.name))
 			if id := rec.Header().Get(requestIDHeader); id != "" {
 				span.SetAttributes(attribute.String("gemella.request_id", id))
 			}
 		}()
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeLabelKey{}, label)))
+		next.ServeHTTP(rec, r)
 	})
 	otelOpts := []otelhttp.Option{
 		otelhttp.WithPropagators(telemetry.Propagator()),
@@ -310,7 +321,8 @@ func withRequestIDMetadata(ctx context.Context) context.Context {
 	if id == "" {
 		return ctx
 	}
-	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(grpcx.RequestIDKey)) > 0 {
+	// ValueFromOutgoingContext reads without copying the metadata.
+	if len(metadata.ValueFromOutgoingContext(ctx, grpcx.RequestIDKey)) > 0 {
 		return ctx
 	}
 	return metadata.AppendToOutgoingContext(ctx, grpcx.RequestIDKey, id)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -387,5 +389,41 @@ func TestABackendDownLeavesTheGatewayReady(t *testing.T) {
 	unavailable("catalog, asked again", "/v1/practices/p1")
 	if r := get("/readyz"); r.status != http.StatusOK {
 		t.Errorf("readyz with every backend down: %d %s", r.status, r.body)
+	}
+}
+
+// TestAFailedRequestsSpanSaysSo: a 5xx answer leaves an error status and
+// the status code on the gateway's span, a 4xx only the code; probes are
+// not traced.
+func TestAFailedRequestsSpanSaysSo(t *testing.T) {
+	recorder := tracetest.NewSpanRecorder()
+	signal := endSignal{SpanProcessor: recorder, ended: make(chan struct{}, 16)}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(signal))
+	backend, _ := startBackend(t)
+	_, base := startInstrumentedGateway(t, func(c *Config) { c.CatalogAddr = backend }, WithTracerProvider(tp))
+	for _, id := range []string{"broken", "notfound"} {
+		do(t, http.MethodGet, base+"/v1/practices/"+id, nil, nil)
+	}
+	do(t, http.MethodGet, base+"/healthz", nil, nil)
+	waitForSpans(t, signal, 4) // two requests, each with its gRPC client span
+	got := map[int64]codes.Code{}
+	for _, s := range recorder.Ended() {
+		if s.SpanKind() != trace.SpanKindServer {
+			continue
+		}
+		if s.Name() != "GET /v1/practices/{id}" {
+			t.Errorf("server span %q, want only the two practice reads", s.Name())
+		}
+		attrs := map[attribute.Key]attribute.Value{}
+		for _, a := range s.Attributes() {
+			attrs[a.Key] = a.Value
+		}
+		if attrs["http.request.method"].AsString() != "GET" || attrs["url.path"].AsString() == "" || attrs["http.route"].AsString() != "/v1/practices/{id}" {
+			t.Errorf("span %q attributes %v", s.Name(), s.Attributes())
+		}
+		got[attrs["http.response.status_code"].AsInt64()] = s.Status().Code
+	}
+	if len(got) != 2 || got[500] != codes.Error || got[404] != codes.Unset {
+		t.Errorf("status code -> span status %v, want 500 -> Error and 404 -> Unset", got)
 	}
 }

@@ -5,7 +5,10 @@
 // judgement to the reader.
 //
 //	(a) REST GET /v1/practices/{id} through the gateway and the catalog,
-//	    against a bare net/http handler answering the same bytes;
+//	    against a bare net/http handler answering the same bytes, and the
+//	    floor: that handler after one plain GetPractice call; with the
+//	    process CPU time per request of each and a CPU profile of one more
+//	    gateway round (profile.go);
 //	(b) gRPC GetPractice on the catalog with its full interceptor chain,
 //	    against a bare gRPC server answering the same message, with
 //	    tracing off (no TracerProvider installed) and on (every call a

@@ -22,6 +22,11 @@ type loadStats struct {
 	Errors         int64   `json:"errors"`
 	FirstError     string  `json:"first_error,omitempty"`
 	Seconds        float64 `json:"seconds"`
+	// CPUMicrosPerRequest is the CPU time (user and system) this process
+	// used during the round over the requests answered: servers and load
+	// generator together. Unlike req/s it hardly moves when other work
+	// shares the machine.
+	CPUMicrosPerRequest float64 `json:"cpu_us_per_request"`
 }
 
 // callStats is one testing.Benchmark result.
@@ -42,9 +47,21 @@ type restPair struct {
 	Gateway       loadStats   `json:"gateway"`
 	BareRounds    []loadStats `json:"bare_rounds"`
 	GatewayRounds []loadStats `json:"gateway_rounds"`
-	Ratio         float64     `json:"ratio"`
-	Goal          float64     `json:"goal_min_ratio"`
-	Met           bool        `json:"met"`
+	// Floor is the bare handler after the one GetPractice call a gateway
+	// must make (startFloor); FloorRatio its req/s over bare's, the
+	// ceiling of Ratio for the gateway's own code.
+	Floor       loadStats   `json:"floor"`
+	FloorRounds []loadStats `json:"floor_rounds"`
+	FloorRatio  float64     `json:"floor_ratio"`
+	Ratio       float64     `json:"ratio"`
+	Goal        float64     `json:"goal_min_ratio"`
+	Met         bool        `json:"met"`
+	// CPURatio is bare CPU per request over gateway CPU per request, the
+	// lowest of each over the rounds: what Ratio would be on an idle
+	// machine where CPU is the limit.
+	CPURatio float64 `json:"cpu_ratio"`
+	// Profile is a CPU profile of one more gateway round.
+	Profile cpuProfile `json:"profile"`
 }
 
 // callPair is (b). Ratio is catalog ns/op over echo ns/op; Goal its maximum.
@@ -129,10 +146,17 @@ func (r *report) print(w io.Writer) {
 			a.Path, a.BodyBytes, a.Concurrency, s.Duration, s.Warmup, a.Pick)
 		fmt.Fprintf(w, "    %-26s %s\n", "bare net/http:", loadLine(a.Bare))
 		fmt.Fprintf(w, "    %-26s %s\n", "gateway+catalog:", loadLine(a.Gateway))
+		fmt.Fprintf(w, "    %-26s %s   ratio %.2f: the ceiling with the catalog call\n", "floor, bare+GetPractice:", loadLine(a.Floor), a.FloorRatio)
 		fmt.Fprintf(w, "    ratio %.2f (gateway/bare req/s)   goal >= %.2f   %s\n", a.Ratio, a.Goal, verdict(a.Met))
+		fmt.Fprintf(w, "    CPU per request (process, all of it): bare %.0fµs, gateway %.0fµs, floor %.0fµs; ratio %.2f (bare/gateway CPU, best rounds), which req/s would show with the CPUs to itself\n",
+			minCPU(a.BareRounds), minCPU(a.GatewayRounds), minCPU(a.FloorRounds), a.CPURatio)
 		for i := range a.BareRounds {
-			fmt.Fprintf(w, "      round %d: bare %s req/s, gateway %s req/s\n", i+1, thousands(a.BareRounds[i].RequestsPerSec), thousands(a.GatewayRounds[i].RequestsPerSec))
+			fmt.Fprintf(w, "      round %d: bare %s req/s %.0fµs CPU/req, gateway %s req/s %.0fµs CPU/req, floor %s req/s %.0fµs CPU/req\n", i+1,
+				thousands(a.BareRounds[i].RequestsPerSec), a.BareRounds[i].CPUMicrosPerRequest,
+				thousands(a.GatewayRounds[i].RequestsPerSec), a.GatewayRounds[i].CPUMicrosPerRequest,
+				thousands(a.FloorRounds[i].RequestsPerSec), a.FloorRounds[i].CPUMicrosPerRequest)
 		}
+		a.Profile.print(w)
 	}
 	if s.runs("b") {
 		for _, b := range []callPair{r.GRPCSerial, r.GRPCParallel, r.GRPCTracedSerial, r.GRPCTracedParallel} {

@@ -11,9 +11,14 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	gateway "github.com/gemella/gemella/gateway/server"
+	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 )
 
 // benchREST measures pair (a): the same GET through the gateway and the
@@ -37,17 +42,24 @@ func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logge
 	}
 	defer bare.stop()
 	bareURL := "http://" + bare.addr + path
+	floor, err := startFloor(catalog, body, contentType)
+	if err != nil {
+		return restPair{}, err
+	}
+	defer floor.stop()
+	floorURL := "http://" + floor.addr + path
 
 	p := restPair{
 		Path:        "GET /v1/practices/{id}",
 		BodyBytes:   len(body),
 		Concurrency: s.Concurrency,
-		Pick:        fmt.Sprintf("best of %d rounds (highest req/s), bare and gateway alternating", s.Rounds),
+		Pick:        fmt.Sprintf("best of %d rounds (highest req/s), bare, gateway and floor in turn", s.Rounds),
 		Goal:        0.40,
 	}
-	bareClient, gwClient := newLoadClient(s.Concurrency), newLoadClient(s.Concurrency)
+	bareClient, gwClient, floorClient := newLoadClient(s.Concurrency), newLoadClient(s.Concurrency), newLoadClient(s.Concurrency)
 	defer bareClient.CloseIdleConnections()
 	defer gwClient.CloseIdleConnections()
+	defer floorClient.CloseIdleConnections()
 	for round := 1; round <= s.Rounds; round++ {
 		for _, target := range []struct {
 			name   string
@@ -57,6 +69,7 @@ func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logge
 		}{
 			{"bare net/http", bareURL, bareClient, &p.BareRounds},
 			{"gateway+catalog", gatewayURL, gwClient, &p.GatewayRounds},
+			{"floor: bare + GetPractice", floorURL, floorClient, &p.FloorRounds},
 		} {
 			progress("(a) round %d/%d: %s, %d concurrent, %s warm-up + %s", round, s.Rounds, target.name, s.Concurrency, s.Warmup, s.Duration)
 			if s.Warmup > 0 {
@@ -71,11 +84,21 @@ func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logge
 			*target.rounds = append(*target.rounds, st)
 		}
 	}
-	p.Bare, p.Gateway = bestLoad(p.BareRounds), bestLoad(p.GatewayRounds)
+	p.Bare, p.Gateway, p.Floor = bestLoad(p.BareRounds), bestLoad(p.GatewayRounds), bestLoad(p.FloorRounds)
+	if p.Bare.RequestsPerSec > 0 {
+		p.FloorRatio = p.Floor.RequestsPerSec / p.Bare.RequestsPerSec
+	}
+	progress("(a) profiled gateway round (not counted), %s", profileDuration(s))
+	if p.Profile, err = profileGateway(ctx, gwClient, gatewayURL, s.Concurrency, profileDuration(s)); err != nil {
+		return p, fmt.Errorf("profile the gateway: %w", err)
+	}
 	if p.Bare.RequestsPerSec > 0 {
 		p.Ratio = p.Gateway.RequestsPerSec / p.Bare.RequestsPerSec
 	}
 	p.Met = p.Ratio >= p.Goal
+	if g := minCPU(p.GatewayRounds); g > 0 {
+		p.CPURatio = minCPU(p.BareRounds) / g
+	}
 	return p, nil
 }
 
@@ -105,6 +128,37 @@ func startGateway(ctx context.Context, catalogAddr string, logger *slog.Logger) 
 	go func() { g.served <- srv.Run(runCtx) }()
 	return g, nil
 }
+
+// startFloor serves body like startBare, after the one GetPractice call
+// to the catalog that any gateway must make for the answer: the least a
+// REST GET of a practice can cost with the catalog behind it, so the
+// ceiling of (a)'s ratio for the gateway's own code. Its connection has
+// no interceptor, no tracing and no metadata.
+func startFloor(catalog *catalogUnderTest, body []byte, contentType string) (*bareServer, error) {
+	conn, err := grpc.NewClient(catalog.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("floor server: %w", err)
+	}
+	client := catalogv1.NewCatalogServiceClient(conn)
+	id := catalog.practiceID
+	b, err := serveBare(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := client.GetPractice(r.Context(), &catalogv1.GetPracticeRequest{Id: id}); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(body)
+	}))
+	if err != nil {
+		return nil, errors.Join(err, conn.Close())
+	}
+	b.closers = append(b.closers, conn.Close)
+	return b, nil
+}
+
+// profileDuration is the profiled round's length: one measured round's, for
+// some hundreds of samples at pprof's 100 Hz on a busy machine.
+func profileDuration(s settings) time.Duration { return s.Duration }
 
 func (g *runningGateway) stop() {
 	g.cancel()
@@ -141,22 +195,26 @@ func fetchOnce(ctx context.Context, url string) ([]byte, string, error) {
 }
 
 type bareServer struct {
-	addr   string
-	srv    *http.Server
-	served chan error
+	addr    string
+	srv     *http.Server
+	served  chan error
+	closers []func() error
 }
 
 // startBare serves body to every request: the floor of what net/http on
 // loopback costs for a response of this size.
 func startBare(body []byte, contentType string) (*bareServer, error) {
+	return serveBare(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(body)
+	}))
+}
+
+func serveBare(handler http.Handler) (*bareServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("bare server: %w", err)
 	}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		_, _ = w.Write(body)
-	})
 	b := &bareServer{
 		addr:   ln.Addr().String(),
 		srv:    &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second},
@@ -173,6 +231,9 @@ func (b *bareServer) stop() {
 		_ = b.srv.Close()
 	}
 	<-b.served
+	for _, c := range b.closers {
+		_ = c()
+	}
 }
 
 // newLoadClient keeps one idle connection per worker, so every request
@@ -201,6 +262,7 @@ func hammer(ctx context.Context, client *http.Client, url string, workers int, d
 		wg       sync.WaitGroup
 	)
 	latencies := make([][]time.Duration, workers)
+	cpu0 := processCPU()
 	start := time.Now()
 	timer := time.AfterFunc(d, func() { stop.Store(true) })
 	defer timer.Stop()
@@ -224,6 +286,7 @@ func hammer(ctx context.Context, client *http.Client, url string, workers int, d
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	if err := ctx.Err(); err != nil {
 		return loadStats{}, err
 	}
@@ -242,6 +305,7 @@ func hammer(ctx context.Context, client *http.Client, url string, workers int, d
 		return st, fmt.Errorf("no request succeeded (first error: %s)", st.FirstError)
 	}
 	st.RequestsPerSec = float64(len(all)) / elapsed.Seconds()
+	st.CPUMicrosPerRequest = float64(cpu.Microseconds()) / float64(len(all))
 	st.P50Millis = millis(percentile(all, 0.50))
 	st.P99Millis = millis(percentile(all, 0.99))
 	return st, nil
@@ -275,6 +339,26 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// processCPU is the user and system time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// minCPU is the lowest CPU time per request of the rounds.
+func minCPU(rounds []loadStats) float64 {
+	low := 0.0
+	for _, r := range rounds {
+		if r.CPUMicrosPerRequest > 0 && (low == 0 || r.CPUMicrosPerRequest < low) {
+			low = r.CPUMicrosPerRequest
+		}
+	}
+	return low
+}
 
 func bestLoad(rounds []loadStats) loadStats {
 	best := rounds[0]
