@@ -20,6 +20,9 @@ import (
 type Config struct {
 	// NATSURL of the cluster the services publish on.
 	NATSURL string
+	// Auth are the credentials and TLS of the connection; none is an
+	// anonymous, plain connection (or what the URL says).
+	Auth NATSAuth
 	// Stream is the gateway's own stream that sources the services' streams,
 	// so that every event has one sequence: the SSE event id.
 	Stream string
@@ -106,7 +109,11 @@ type Hub struct {
 // NewHub connects to NATS and makes sure the feed stream exists.
 func NewHub(ctx context.Context, cfg Config) (*Hub, error) {
 	cfg = cfg.withDefaults()
-	nc, js, err := events.Connect(ctx, cfg.NATSURL, "gateway-feed", cfg.Logger)
+	opts, err := cfg.connectOptions()
+	if err != nil {
+		return nil, fmt.Errorf("live feed: %w", err)
+	}
+	nc, js, err := events.Connect(ctx, cfg.NATSURL, "gateway-feed", cfg.Logger, opts...)
 	if err != nil {
 		return nil, err
 	}

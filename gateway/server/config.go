@@ -9,6 +9,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/gemella/gemella/gateway/feed"
 	"github.com/gemella/gemella/gateway/opendata"
 	"github.com/gemella/gemella/gateway/portal"
 	"github.com/gemella/gemella/services/platform/config"
@@ -36,6 +37,10 @@ type Config struct {
 	NATSURL string `env:"GEMELLA_NATS_URL" envDefault:"nats://127.0.0.1:4222"`
 	// FeedStreamReplicas is 3 on a production NATS cluster.
 	FeedStreamReplicas int `env:"GEMELLA_NATS_STREAM_REPLICAS" envDefault:"1"`
+	// FeedNATS are the live feed's NATS credentials and TLS, the same
+	// variables as the services' (GEMELLA_NATS_USER, _PASSWORD,
+	// _CREDS_FILE, _NKEY_SEED_FILE, GEMELLA_NATS_TLS_*).
+	FeedNATS feed.NATSAuth `envPrefix:"GEMELLA_NATS_"`
 	// Rate limits per client address, in requests per minute with a burst;
 	// writes are limited per session at these figures and per address at
 	// five times them (many members may share an office address). Over a
@@ -119,6 +124,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.Backends.Validate("GEMELLA_"); err != nil {
 		errs = append(errs, err)
+	}
+	if c.NATSURL != "" && c.NATSURL != BackendDisabled {
+		if err := c.FeedNATS.NATS(c.NATSURL, c.FeedStreamReplicas).Validate("GEMELLA_"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for name, v := range map[string]int{"GEMELLA_RATE_LOGIN_PER_MINUTE": c.LoginPerMinute, "GEMELLA_RATE_LOGIN_BURST": c.LoginBurst,
 		"GEMELLA_RATE_REGISTER_PER_MINUTE": c.RegisterPerMinute, "GEMELLA_RATE_REGISTER_BURST": c.RegisterBurst,

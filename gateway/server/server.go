@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	}
 	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes, tel: tel}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
-		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
+		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Auth: cfg.FeedNATS, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
 		if err != nil {
 			return nil, fmt.Errorf("live feed: %w", err)
 		}

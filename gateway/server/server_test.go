@@ -505,10 +505,13 @@ func TestConfig(t *testing.T) {
 			wantErrors: []string{"GEMELLA_HTTP_ADDR", "GEMELLA_CATALOG_ADDR", "GEMELLA_REQUEST_TIMEOUT", "GEMELLA_MAX_BODY_BYTES", "GEMELLA_SHUTDOWN_TIMEOUT"},
 		},
 		{name: "unparsable duration", env: map[string]string{"GEMELLA_REQUEST_TIMEOUT": "soon"}, wantErrors: []string{"RequestTimeout"}},
+		// The live feed's NATS credentials are the services' variables.
+		{name: "feed credentials", env: map[string]string{"GEMELLA_NATS_USER": "gemella", "GEMELLA_NATS_PASSWORD": "secret"}},
+		{name: "feed user without password", env: map[string]string{"GEMELLA_NATS_USER": "gemella"}, wantErrors: []string{"GEMELLA_NATS_PASSWORD"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, key := range []string{"GEMELLA_HTTP_ADDR", "GEMELLA_CATALOG_ADDR", "GEMELLA_REQUEST_TIMEOUT", "GEMELLA_MAX_BODY_BYTES", "GEMELLA_SHUTDOWN_TIMEOUT"} {
+			for _, key := range []string{"GEMELLA_HTTP_ADDR", "GEMELLA_CATALOG_ADDR", "GEMELLA_REQUEST_TIMEOUT", "GEMELLA_MAX_BODY_BYTES", "GEMELLA_SHUTDOWN_TIMEOUT", "GEMELLA_NATS_USER", "GEMELLA_NATS_PASSWORD"} {
 				// An empty variable counts as unset: the default applies.
 				t.Setenv(key, tc.env[key])
 			}
@@ -519,6 +522,9 @@ func TestConfig(t *testing.T) {
 				}
 				if addr, ok := tc.env["GEMELLA_HTTP_ADDR"]; ok && cfg.HTTPAddr != addr {
 					t.Errorf("HTTPAddr = %q, want %q", cfg.HTTPAddr, addr)
+				}
+				if user := tc.env["GEMELLA_NATS_USER"]; cfg.FeedNATS.User != user || cfg.FeedNATS.Password != tc.env["GEMELLA_NATS_PASSWORD"] {
+					t.Errorf("FeedNATS = %+v, want user %q and its password", cfg.FeedNATS, user)
 				}
 				return
 			}

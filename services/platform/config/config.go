@@ -133,11 +133,13 @@ type Mongo struct {
 	Database string `env:"MONGO_DATABASE"`
 	// Timeout bounds connecting and each operation that has no deadline.
 	Timeout time.Duration `env:"MONGO_TIMEOUT" envDefault:"10s"`
-	// DocLocks (MONGO_DOC_LOCKS) serialises this process's writes to each
-	// document around the single update call (see platform/doclock): true
-	// only for the embedded FerretDB, which applies updates non-atomically
-	// (read, change, write back); false, the default, on MongoDB, whose
-	// single-document writes are atomic across every replica.
+	// DocLocks (MONGO_DOC_LOCKS) serialises the writes to each document
+	// around the single update call, across every replica on the database
+	// (a lease document per locked document in its doc_locks collection,
+	// see platform/doclock): true only for FerretDB, which applies updates
+	// non-atomically (read, change, write back); false, the default, on
+	// MongoDB, whose single-document writes are atomic across every
+	// replica and where no lock is held across network I/O.
 	DocLocks bool `env:"MONGO_DOC_LOCKS" envDefault:"false"`
 }
 

@@ -1,43 +1,357 @@
-// Package doclock serialises the writes to one document inside a process.
+// Package doclock serialises the writes to one document, across every
+// process that writes the same database, on a store whose updates are not
+// atomic.
 //
-// Why: the embedded FerretDB v1 applies an update by reading the document,
-// changing it in Go and writing it back by _id, without a transaction, so
-// two concurrent "update if version is still v" calls can both succeed and
-// one write is lost (the repository contract tests show it). Real MongoDB
-// does single-document writes atomically and needs none of this.
+// # Why
 //
-// So the locks are taken only where the configuration asks for them
-// (config.Mongo.DocLocks, GEMELLA_<SVC>_MONGO_DOC_LOCKS, true only for the
-// embedded store, which serves one process; mongox.DocLocks returns nil
-// otherwise, and a nil *Locks locks nothing). Where they are taken, they
-// are held around the single database call that writes, never across a
-// read or the domain's decision: the stores, the idempotency keys and the
-// outbox relay of one process share one set.
+// The embedded FerretDB v1 (SQLite backend) applies an update by reading
+// the matching documents, changing them in Go and writing each back with
+// "UPDATE … WHERE _id = ?", and a delete by reading the matches and then
+// "DELETE … WHERE _id IN (…)" (internal/handler/msg_update.go,
+// msg_delete.go and backends/sqlite/collection.go of FerretDB v1.24): the
+// filter is checked on the read, not in the write. So two "update if the
+// version is still v" calls can both succeed, each writing a document
+// computed from the same read, and one write is lost; the same holds for
+// any two writers of one document (an aggregate write and the outbox
+// relay's clear), and a conditional delete can delete what replaced the
+// document it read. Two service replicas on one FerretDB both answered 200
+// to two PATCHes with the same etag. MongoDB applies each single-document
+// write atomically with its filter and needs none of this.
+//
+// # The guard
+//
+// Locks taken with Acquire hold a lease: one document per locked document
+// in the database's doc_locks collection,
+//
+//	{_id: <random token>, key: "<collection>/<id>", holder, expires_at}
+//
+// under a unique index on key. Acquire inserts it; a duplicate-key error
+// means another writer holds the key, and Acquire waits and tries again.
+// Release deletes the lease by its token. A lease whose expires_at has
+// passed (its holder crashed, or lost the store, before releasing) is
+// deleted by its token by whoever finds it, and the key is then taken by
+// insert as usual.
+//
+// Why this holds on FerretDB v1 although its updates and deletes do not:
+//
+//   - An insert is one SQLite INSERT inside a transaction, and the unique
+//     index (CREATE UNIQUE INDEX on the key field) is checked by SQLite in
+//     that statement, under SQLite's single-writer lock; FerretDB returns
+//     the constraint failure as duplicate key (E11000). So at most one
+//     lease per key exists at any time: two inserts cannot both succeed.
+//   - The lease is never updated, and deleted only by its _id, a random
+//     token used for that one lease: FerretDB's read-then-delete-by-_id can
+//     at worst delete the lease it read, never a newer lease of the same key
+//     (which has another _id). Two writers taking over one expired lease
+//     both delete it (one deletes nothing) and then race on the insert,
+//     which one wins.
+//   - A lease is held around one write call (the relay: one read and one
+//     write), each bounded by the store's operation timeout
+//     (GEMELLA_<SVC>_MONGO_TIMEOUT, 10s by default), far inside the lease's
+//     time to live (Options.TTL, 30s): a live holder's lease does not
+//     expire under it. Expiry is judged on the taker's clock against the
+//     holder's: the processes of one embedded store must keep their clocks
+//     within TTL minus the operation timeout of each other (they run on one
+//     machine, or a few with NTP).
+//
+// Inside a process a semaphore (one per stripe of keys) comes first, so
+// the process's own writers of one document queue in memory and only one
+// of them polls the store.
+//
+// # Where
+//
+// The locks are taken only where the configuration asks for them
+// (config.Mongo.DocLocks, GEMELLA_<SVC>_MONGO_DOC_LOCKS, true for the
+// embedded store): servicekit then builds them with New on the service's
+// database, and a nil *Locks, which locks nothing, on MongoDB, so that no
+// lock is held across network I/O there. They are held around the single
+// database call that writes (the relay's clear: the read that decides it
+// and its write), never across the domain's decision:
+// the aggregate stores (mongox), the idempotency keys and the outbox
+// relay's clear of one database share one set. The zero Locks is the
+// in-process half only: for tests and tools of a single process.
 package doclock
 
 import (
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
 	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-const stripes = 256
+const (
+	stripes = 256
+	// DefaultCollection holds the leases of a database.
+	DefaultCollection = "doc_locks"
+	// DefaultTTL is a lease's time to live.
+	DefaultTTL = 30 * time.Second
+	// keyIndex is the unique index that makes a lease exclusive.
+	keyIndex = "doc_locks_key"
+	// releaseTimeout bounds the delete of a lease; a lease not deleted
+	// expires.
+	releaseTimeout = 5 * time.Second
+	// maxPoll is the longest pause between two attempts on a held key.
+	maxPoll = 25 * time.Millisecond
+)
 
-// Locks is a fixed set of mutexes chosen by hashing the document key; the
-// zero value is ready to use, and a nil *Locks locks nothing.
-type Locks struct {
-	mu [stripes]sync.Mutex
+// Options configure New.
+type Options struct {
+	// Collection holds the leases; DefaultCollection when empty.
+	Collection string
+	// TTL is how long a lease lasts unless released: what a crashed
+	// holder costs the next writer of its document. It must exceed the
+	// longest write a holder makes (see the package doc); DefaultTTL when 0.
+	TTL time.Duration
+	// Logger reports takeovers and failed releases; slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil (tests move it).
+	Now func() time.Time
 }
 
-// Lock locks the document id of collection and returns its unlock.
+// Locks serialise the writes to one document: among the goroutines of this
+// process (a semaphore per stripe of keys) and, when made by New, among
+// every process on the same database (a lease document). The zero value is
+// ready to use for the first half only; a nil *Locks locks nothing.
+type Locks struct {
+	initOnce sync.Once
+	sem      [stripes]chan struct{}
+
+	// leases is nil for the zero value: no lease, in-process only.
+	leases *mongo.Collection
+	ttl    time.Duration
+	log    *slog.Logger
+	now    func() time.Time
+	holder string
+
+	indexMu sync.Mutex
+	indexed bool
+}
+
+// New returns locks that hold across the processes on db, keeping their
+// leases in db's collection opts.Collection (created with its unique index
+// on first use, or by EnsureIndexes).
+func New(db *mongo.Database, opts Options) *Locks {
+	if opts.Collection == "" {
+		opts.Collection = DefaultCollection
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultTTL
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	host, _ := os.Hostname()
+	return &Locks{
+		leases: db.Collection(opts.Collection), ttl: opts.TTL, log: opts.Logger, now: opts.Now,
+		holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+	}
+}
+
+// EnsureIndexes creates the unique index the leases rely on; Acquire does
+// it on first use otherwise. A no-op for in-process locks.
+func (l *Locks) EnsureIndexes(ctx context.Context) error {
+	if l == nil || l.leases == nil {
+		return nil
+	}
+	l.indexMu.Lock()
+	defer l.indexMu.Unlock()
+	if l.indexed {
+		return nil
+	}
+	_, err := l.leases.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "key", Value: 1}},
+		Options: options.Index().SetName(keyIndex).SetUnique(true),
+	})
+	if err != nil {
+		return fmt.Errorf("document locks: create index %s on %s: %w", keyIndex, l.leases.Name(), err)
+	}
+	l.indexed = true
+	return nil
+}
+
+// Key names the lock of document id of collection.
+func Key(collection, id string) string { return collection + "/" + id }
+
+// Acquire waits until it holds the lock of document id of collection, or
+// ctx ends, or the store fails; release gives it back (and must be called
+// once, whatever the write did). On a nil *Locks it returns at once.
+func (l *Locks) Acquire(ctx context.Context, collection, id string) (release func(), err error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	key := Key(collection, id)
+	sem := l.stripe(key)
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("lock %s: %w", key, ctx.Err())
+	}
+	unlock := func() { <-sem }
+	if l.leases == nil {
+		return unlock, nil
+	}
+	token, err := l.lease(ctx, key)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("lock %s: %w", key, err)
+	}
+	return func() {
+		l.release(key, token)
+		unlock()
+	}, nil
+}
+
+// Lock is Acquire for callers without a context or a way to fail: it waits
+// for the lock, up to the lease's time to live and the store's answer;
+// should the store fail (the write that follows then fails too) it holds
+// only this process's half and logs why.
+//
+// Deprecated: use Acquire, which takes the caller's deadline and reports
+// the failure.
 func (l *Locks) Lock(collection, id string) (unlock func()) {
 	if l == nil {
 		return func() {}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*l.leaseTTL()+releaseTimeout)
+	defer cancel()
+	release, err := l.Acquire(ctx, collection, id)
+	if err == nil {
+		return release
+	}
+	l.logger().Warn("document lock: holding only this process's lock", slog.String("key", Key(collection, id)), slog.Any("error", err))
+	sem := l.stripe(Key(collection, id))
+	sem <- struct{}{}
+	return func() { <-sem }
+}
+
+// lease inserts the key's lease, waiting while another holds it and taking
+// over one that expired. It returns the lease's token.
+func (l *Locks) lease(ctx context.Context, key string) (string, error) {
+	if err := l.EnsureIndexes(ctx); err != nil {
+		return "", err
+	}
+	token := newToken()
+	for attempt := 0; ; attempt++ {
+		_, err := l.leases.InsertOne(ctx, bson.D{
+			{Key: "_id", Value: token}, {Key: "key", Value: key}, {Key: "holder", Value: l.holder},
+			{Key: "expires_at", Value: l.now().Add(l.ttl)},
+		})
+		if err == nil {
+			return token, nil
+		}
+		if !isDuplicateKey(err) {
+			// The insert may have gone through all the same (a timeout):
+			// a lease nobody holds would block the key until it expires.
+			l.release(key, token)
+			return "", fmt.Errorf("take lease: %w", err)
+		}
+		var held struct {
+			Token     string    `bson:"_id"`
+			ExpiresAt time.Time `bson:"expires_at"`
+			Holder    string    `bson:"holder"`
+		}
+		err = l.leases.FindOne(ctx, bson.D{{Key: "key", Value: key}}).Decode(&held)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			continue // released in between
+		case err != nil:
+			return "", fmt.Errorf("read lease: %w", err)
+		case held.Token == token:
+			// An earlier insert of ours went through although it failed.
+			return token, nil
+		case !l.now().Before(held.ExpiresAt):
+			// Deleted by its token: never a newer lease of the key.
+			if _, err := l.leases.DeleteOne(ctx, bson.D{{Key: "_id", Value: held.Token}}); err != nil {
+				return "", fmt.Errorf("take over expired lease: %w", err)
+			}
+			l.logger().Warn("document lock: took over an expired lease", slog.String("key", key),
+				slog.String("holder", held.Holder), slog.Time("expired_at", held.ExpiresAt))
+			continue
+		}
+		if err := pause(ctx, attempt, held.ExpiresAt.Sub(l.now())); err != nil {
+			return "", err
+		}
+	}
+}
+
+// release deletes the lease by its token, bounded; a lease it cannot
+// delete expires.
+func (l *Locks) release(key, token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	if _, err := l.leases.DeleteOne(ctx, bson.D{{Key: "_id", Value: token}}); err != nil {
+		l.logger().Warn("document lock: release failed; the lease expires", slog.String("key", key),
+			slog.Duration("ttl", l.ttl), slog.Any("error", err))
+	}
+}
+
+func (l *Locks) stripe(key string) chan struct{} {
+	l.initOnce.Do(func() {
+		for i := range l.sem {
+			l.sem[i] = make(chan struct{}, 1)
+		}
+	})
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(collection))
-	_, _ = h.Write([]byte{0})
-	_, _ = h.Write([]byte(id))
-	m := &l.mu[h.Sum32()%stripes]
-	m.Lock()
-	return m.Unlock
+	_, _ = h.Write([]byte(key))
+	return l.sem[h.Sum32()%stripes]
+}
+
+func (l *Locks) leaseTTL() time.Duration {
+	if l.ttl <= 0 {
+		return DefaultTTL
+	}
+	return l.ttl
+}
+
+func (l *Locks) logger() *slog.Logger {
+	if l.log == nil {
+		return slog.Default()
+	}
+	return l.log
+}
+
+// pause waits before the next attempt on a held key: a jittered delay
+// growing from about a millisecond to maxPoll, never past the lease's
+// expiry, when a takeover is due.
+func pause(ctx context.Context, attempt int, untilExpiry time.Duration) error {
+	ceiling := min(time.Millisecond<<min(attempt, 5), maxPoll)
+	d := rand.N(ceiling) + time.Millisecond/2
+	if untilExpiry > 0 {
+		d = min(d, untilExpiry+time.Millisecond)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = cryptorand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// isDuplicateKey is mongox.IsDuplicateKey (which imports this package):
+// the embedded store's error carries SQLite's text.
+func isDuplicateKey(err error) bool {
+	return mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

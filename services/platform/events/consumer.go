@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/grpcx"
 )
 
 // Headers of a dead-lettered message; its data is the original message's.
@@ -591,6 +592,14 @@ func (c *consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	defer span.End()
 	if sc := span.SpanContext(); sc.IsValid() {
 		log = log.With(slog.String("trace_id", sc.TraceID().String()))
+	}
+	if id := env.GetRequestId(); id != "" {
+		// The handler's work continues the request that wrote the event:
+		// its log lines, its calls (grpcx.Dial) and the events it writes
+		// (outbox.StampContext) carry the request id.
+		spanCtx = grpcx.WithRequestID(spanCtx, id)
+		log = log.With(slog.String("request_id", id))
+		span.SetAttributes(attribute.String("gemella.request_id", id))
 	}
 
 	err = c.call(spanCtx, log, &env)

@@ -19,6 +19,8 @@ import (
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 // recordSpans installs a tracer provider that records every span as the
@@ -62,7 +64,7 @@ func TestTraceContextTravelsToTheHandler(t *testing.T) {
 	}, {
 		name: "in the envelope only",
 		publish: func(ctx context.Context, ev *eventsv1.Envelope) error {
-			ev.Traceparent = events.Traceparent(ctx)
+			ev.Traceparent = telemetry.Traceparent(ctx)
 			if ev.GetTraceparent() == "" {
 				return errors.New("no traceparent for a context with a span")
 			}
@@ -299,5 +301,39 @@ func TestConnectNeedsNoServer(t *testing.T) {
 	}
 	if _, err := events.EnsureStream(testContext(t), js, events.StreamConfig{Name: "bad name"}); !errors.Is(err, events.ErrInvalidConfig) {
 		t.Fatalf("EnsureStream with a bad configuration = %v, want ErrInvalidConfig", err)
+	}
+}
+
+// The envelope's request id is the request id of the handler's work: its
+// calls (grpcx.Dial) and the events it writes carry it on.
+func TestTheRequestIDTravelsToTheHandler(t *testing.T) {
+	e := setup(t)
+	seen := make(chan string, 2)
+	e.consume(t, events.ConsumerConfig{Stream: testStream, Durable: "request-ids", Logger: debugLogger(t)},
+		func(ctx context.Context, _ *eventsv1.Envelope) error {
+			seen <- grpcx.RequestID(ctx)
+			return nil
+		})
+	for _, id := range []string{"req-7", ""} {
+		ev, err := events.NewEnvelope("things.thing.created", "system:test", "thing", "t-"+id, 1, wrapperspb.String(id), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.RequestId = id
+		data, err := proto.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.pub.Publish(testContext(t), ev.GetType(), ev.GetEventId(), data); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-seen:
+			if got != id {
+				t.Errorf("handler's request id = %q, want %q", got, id)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("event not handled within 20s")
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 // tracerName names the instrumentation scope of the consumer spans.
@@ -32,25 +33,6 @@ func (c headerCarrier) Keys() []string {
 	return keys
 }
 
-// Traceparent is the W3C traceparent of the span in ctx, or "" when ctx
-// carries none: what an envelope's traceparent field should hold.
-func Traceparent(ctx context.Context) string {
-	carrier := propagation.MapCarrier{}
-	traceContext.Inject(ctx, carrier)
-	return carrier["traceparent"]
-}
-
-// ContextWithTraceparent returns ctx carrying the remote span context that
-// traceparent names, so that work done later for an event (publishing it
-// from the outbox relay, say) continues the request's trace. An empty or
-// malformed traceparent leaves ctx as it is.
-func ContextWithTraceparent(ctx context.Context, traceparent string) context.Context {
-	if traceparent == "" {
-		return ctx
-	}
-	return traceContext.Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
-}
-
 // consumerTraceContext is ctx continued from the trace context of msg's
 // headers or, when they carry none, from the envelope's traceparent field.
 func consumerTraceContext(ctx context.Context, header nats.Header, env *eventsv1.Envelope) context.Context {
@@ -59,5 +41,5 @@ func consumerTraceContext(ctx context.Context, header nats.Header, env *eventsv1
 			return got
 		}
 	}
-	return ContextWithTraceparent(ctx, env.GetTraceparent())
+	return telemetry.WithTraceparent(ctx, env.GetTraceparent())
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/idempotency"
-	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 )
 
@@ -112,7 +112,11 @@ func stores(t *testing.T) map[string]func(t *testing.T) *fixture {
 	for _, server := range mongoxtest.Servers(t) {
 		out[server.Name] = build(func(t *testing.T) idempotency.Store {
 			db, cfg := server.Database(t)
-			s := idempotency.NewMongoStore(db, mongox.DocLocks(cfg))
+			var locks *doclock.Locks // a replica's: leases on the embedded store
+			if cfg.DocLocks {
+				locks = doclock.New(db, doclock.Options{})
+			}
+			s := idempotency.NewMongoStore(db, locks)
 			for i := 0; i < 2; i++ { // a restart creates the indexes again
 				if err := s.EnsureIndexes(context.Background()); err != nil {
 					t.Fatal(err)

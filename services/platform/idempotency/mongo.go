@@ -114,7 +114,10 @@ func (s *MongoStore) Release(ctx context.Context, key Key, resourceID string) er
 // the embedded FerretDB reads the match and then deletes by _id, which
 // without it could delete a key claimed in between.
 func (s *MongoStore) delete(ctx context.Context, filter bson.D, id string) (bool, error) {
-	unlock := s.locks.Lock(s.coll.Name(), id)
+	unlock, err := s.locks.Acquire(ctx, s.coll.Name(), id)
+	if err != nil {
+		return false, fmt.Errorf("delete idempotency key: %w", err)
+	}
 	defer unlock()
 	res, err := s.coll.DeleteOne(ctx, filter)
 	if err != nil {

@@ -61,13 +61,19 @@ func (g Aggregate[A, D]) check() {
 	}
 }
 
-// records encodes the events of the change a write is about to store.
+// records encodes the events of the change a write is about to store,
+// stamped with the trace context and request id of ctx.
 func (g Aggregate[A, D]) records(ctx context.Context, id string, a *A) ([]outbox.Record, error) {
 	if g.Events.Encode == nil {
 		return nil, nil
 	}
 	recs, err := g.Events.Encode(ctx, a)
 	if err != nil {
+		return nil, fmt.Errorf("encode events of %s %s: %w", g.Name, id, err)
+	}
+	// Every event of a write continues its request's trace and names its
+	// request id, however the service's encoder built the envelope.
+	if err := outbox.StampContext(ctx, recs); err != nil {
 		return nil, fmt.Errorf("encode events of %s %s: %w", g.Name, id, err)
 	}
 	return recs, nil
@@ -242,9 +248,10 @@ type Page struct {
 type StoreOptions struct {
 	// Notify wakes the outbox relay after a write that left events.
 	Notify func()
-	// Locks serialise this process's writes to one document, held around
-	// the single update call only; DocLocks gives them for the embedded
-	// FerretDB and nil, which locks nothing, for MongoDB.
+	// Locks serialise the writes to one document, held around the single
+	// update call only: on the embedded FerretDB the kit's doclock.New
+	// (across replicas; DocLocks for one process), on MongoDB nil, which
+	// locks nothing.
 	Locks *doclock.Locks
 	// MaxAttempts bounds the load–decide–write rounds of an Update that
 	// keeps losing races, after which it answers Aborted; default 8.
@@ -263,9 +270,12 @@ func (o StoreOptions) withDefaults() StoreOptions {
 	return o
 }
 
-// DocLocks returns the document locks cfg asks for: a set for the embedded
-// FerretDB (cfg.DocLocks), nil for MongoDB. One set serves a process: the
-// stores and the outbox relay of one database must share it.
+// DocLocks returns the in-process document locks cfg asks for: a set for
+// the embedded FerretDB (cfg.DocLocks), nil for MongoDB. They serialise
+// the writers of one process only, which is enough for a test or a tool
+// that is the store's only writer; a service's locks, which hold across
+// its replicas, are doclock.New's, built by servicekit. One set serves a
+// process: the stores and the outbox relay of one database must share it.
 func DocLocks(cfg config.Mongo) *doclock.Locks {
 	if !cfg.DocLocks {
 		return nil

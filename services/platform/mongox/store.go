@@ -153,7 +153,11 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 	_, pending := pendingWrite(s.agg.Events.Encode != nil, recs)
 	update = append(update, pending...)
 
-	unlock := s.opts.Locks.Lock(s.coll.Name(), id)
+	unlock, err := s.opts.Locks.Acquire(ctx, s.coll.Name(), id)
+	if err != nil {
+		*version = read
+		return false, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
+	}
 	res, err := s.coll.UpdateOne(ctx, bson.D{{Key: IDField, Value: id}, {Key: outbox.VersionField, Value: read}}, update)
 	unlock()
 	if err != nil {
@@ -173,8 +177,11 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 // Delete removes the aggregate's document, pending events and all; an id
 // naming nothing is no error.
 func (s *AggregateStore[A, D]) Delete(ctx context.Context, id string) error {
-	unlock := s.opts.Locks.Lock(s.coll.Name(), id)
-	_, err := s.coll.DeleteOne(ctx, bson.D{{Key: IDField, Value: id}})
+	unlock, err := s.opts.Locks.Acquire(ctx, s.coll.Name(), id)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", s.agg.Name, id, err)
+	}
+	_, err = s.coll.DeleteOne(ctx, bson.D{{Key: IDField, Value: id}})
 	unlock()
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", s.agg.Name, id, err)

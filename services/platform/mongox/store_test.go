@@ -126,7 +126,7 @@ func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testin
 			notified := &atomic.Int64{}
 			o := opts
 			o.Notify = func() { notified.Add(1) }
-			o.Locks = mongox.DocLocks(cfg)
+			o.Locks = replicaLocks(cfg, db)
 			s := mongox.NewAggregateStore(coll, items, o)
 			return harness{
 				store:  s,

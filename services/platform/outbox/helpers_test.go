@@ -29,7 +29,7 @@ import (
 var quiet = slog.New(slog.DiscardHandler)
 
 // store is one test's database, and the document locks its writers and
-// relays share: non-nil on the embedded FerretDB, nil on MongoDB.
+// relays take: leases on the embedded FerretDB, nil on MongoDB.
 type store struct {
 	db    *mongo.Database
 	locks *doclock.Locks
@@ -41,7 +41,9 @@ func stores(t *testing.T) map[string]func(t *testing.T) store {
 	t.Helper()
 	out := map[string]func(t *testing.T) store{
 		"ferretdb": func(t *testing.T) store {
-			return store{db: connectDB(t, embedded.FerretDBForTest(t).URI(), "outbox"), locks: &doclock.Locks{}}
+			db := connectDB(t, embedded.FerretDBForTest(t).URI(), "outbox")
+			// The locks of a service replica: leases that hold across processes.
+			return store{db: db, locks: doclock.New(db, doclock.Options{Logger: quiet})}
 		},
 	}
 	if uri := os.Getenv("GEMELLA_TEST_MONGO_URI"); uri != "" {
@@ -103,7 +105,8 @@ func newWorldOn(t testing.TB, url string) world {
 	if err != nil {
 		t.Fatalf("ensure dead-letter stream: %v", err)
 	}
-	st := store{db: connectDB(t, ferret.URI(), "outbox"), locks: &doclock.Locks{}}
+	db := connectDB(t, ferret.URI(), "outbox")
+	st := store{db: db, locks: doclock.New(db, doclock.Options{Logger: quiet})}
 	return world{store: st, js: js, pub: events.NewJetStreamPublisher(js), stream: stream, dead: dead}
 }
 

@@ -103,10 +103,11 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 const (
@@ -160,38 +161,59 @@ func NewRecord(env *eventsv1.Envelope) (Record, error) {
 }
 
 // NewRecordContext is NewRecord for an event caused by the request of ctx:
-// when ctx carries a span, its W3C traceparent is set into
-// env.Traceparent before encoding and kept in the record. Without a span,
-// env keeps whatever traceparent it had.
+// the envelope gets the request's W3C traceparent (when ctx carries a
+// span) and request id (grpcx.RequestID), before encoding; the record
+// keeps the traceparent. What ctx does not carry, env keeps as it was.
 func NewRecordContext(ctx context.Context, env *eventsv1.Envelope) (Record, error) {
 	if env != nil {
-		if tp := Traceparent(ctx); tp != "" {
-			env.Traceparent = tp
-		}
+		stampEnvelope(env, telemetry.Traceparent(ctx), grpcx.RequestID(ctx))
 	}
 	return NewRecord(env)
 }
 
+// StampContext gives the records that an encoder built without ctx (with
+// NewRecord) the trace context and request id of ctx's request, as
+// NewRecordContext would have: the aggregate stores call it on whatever a
+// write is about to store, so that every event continues the request's
+// trace whichever way it was encoded. A record that already has them is
+// left alone; one that has neither and ctx nothing to give costs nothing.
+func StampContext(ctx context.Context, recs []Record) error {
+	tp, requestID := telemetry.Traceparent(ctx), grpcx.RequestID(ctx)
+	if tp == "" && requestID == "" {
+		return nil
+	}
+	for i := range recs {
+		var env eventsv1.Envelope
+		if err := proto.Unmarshal(recs[i].Data, &env); err != nil {
+			return fmt.Errorf("stamp outbox record %s: decode envelope: %w", recs[i].ID, err)
+		}
+		if !stampEnvelope(&env, tp, requestID) {
+			continue
+		}
+		data, err := proto.Marshal(&env)
+		if err != nil {
+			return fmt.Errorf("stamp outbox record %s: encode envelope: %w", recs[i].ID, err)
+		}
+		recs[i].Data, recs[i].Traceparent = data, env.GetTraceparent()
+	}
+	return nil
+}
+
+// stampEnvelope fills env's empty traceparent and request id from tp and
+// requestID, and reports whether it changed anything.
+func stampEnvelope(env *eventsv1.Envelope, tp, requestID string) bool {
+	changed := false
+	if env.GetTraceparent() == "" && tp != "" {
+		env.Traceparent, changed = tp, true
+	}
+	if env.GetRequestId() == "" && requestID != "" {
+		env.RequestId, changed = requestID, true
+	}
+	return changed
+}
+
 // traceparentHeader is the W3C header (and carrier key) of a trace context.
 const traceparentHeader = "traceparent"
-
-// Traceparent is the W3C traceparent of ctx's span, or "" when it has none.
-func Traceparent(ctx context.Context) string {
-	carrier := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(ctx, carrier)
-	return carrier[traceparentHeader]
-}
-
-// ContextWithTraceparent returns ctx carrying the remote span context of a
-// W3C traceparent, so that whatever ctx is passed to (a publisher putting it
-// in NATS headers, a tracer starting a span) continues that trace. An empty
-// or malformed traceparent leaves ctx as it is.
-func ContextWithTraceparent(ctx context.Context, traceparent string) context.Context {
-	if traceparent == "" {
-		return ctx
-	}
-	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{traceparentHeader: traceparent})
-}
 
 // InsertFields is what a new aggregate document carries of the outbox: its
 // first records, and pending_since when there are any. pending_events is an

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
 const (
@@ -453,7 +454,7 @@ func (r *Relay) relayDocument(ctx context.Context, coll *mongo.Collection, doc p
 func (r *Relay) publish(ctx context.Context, rec Record) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
 	defer cancel()
-	return r.pub.Publish(ContextWithTraceparent(ctx, rec.Traceparent), rec.Subject, rec.ID, rec.Data)
+	return r.pub.Publish(telemetry.WithTraceparent(ctx, rec.Traceparent), rec.Subject, rec.ID, rec.Data)
 }
 
 // decodeRecord reads one pending record; reason says why it cannot be
@@ -550,7 +551,11 @@ func (r *Relay) clear(ctx context.Context, coll *mongo.Collection, id bson.RawVa
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.QueryTimeout)
 	defer cancel()
 	if r.cfg.Locks != nil {
-		defer r.cfg.Locks.Lock(coll.Name(), lockKey(id))()
+		unlock, err := r.cfg.Locks.Acquire(ctx, coll.Name(), lockKey(id))
+		if err != nil {
+			return fmt.Errorf("clear published events of %v: %w", id, err)
+		}
+		defer unlock()
 		return r.clearLocked(ctx, coll, id, done)
 	}
 	if len(done) > 0 {

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/outbox"
 )
@@ -321,7 +322,10 @@ func TestTwoRelaysOnOneDatabase(t *testing.T) {
 	colls := []*mongo.Collection{practices, needs}
 	relays := []*outbox.Relay{
 		outbox.NewRelay(outbox.RelayConfig{BatchSize: 5, Logger: quiet, Locks: w.locks}, w.pub, colls...),
-		outbox.NewRelay(outbox.RelayConfig{BatchSize: 5, Logger: quiet, Locks: w.locks}, events.NewJetStreamPublisher(connectNATS(t, w.nats.URL())), colls...),
+		// The other replica's locks: its own leases, no lock in common
+		// with the writers and the first relay but the lease documents.
+		outbox.NewRelay(outbox.RelayConfig{BatchSize: 5, Logger: quiet, Locks: doclock.New(w.db, doclock.Options{Logger: quiet})},
+			events.NewJetStreamPublisher(connectNATS(t, w.nats.URL())), colls...),
 	}
 	ctx := testContext(t)
 

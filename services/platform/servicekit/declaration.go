@@ -104,8 +104,9 @@ type Ports struct {
 	// Notify wakes the outbox relay after a write that left pending events;
 	// it never blocks, and does nothing in memory.
 	Notify func()
-	// Locks serialise the writes of one document among the repositories
-	// and the relay, which the embedded FerretDB needs (see doclock).
+	// Locks serialise the writes of one document among the repositories,
+	// the idempotency keys and the relay, across the service's replicas,
+	// which the embedded FerretDB needs (see doclock); nil on MongoDB.
 	Locks *doclock.Locks
 	// Logger carries the service's name.
 	Logger *slog.Logger

@@ -115,7 +115,7 @@ func build(ctx context.Context, d Declaration, cfg Config, logger *slog.Logger, 
 		logger = slog.Default()
 	}
 	logger = logger.With("service", d.Name)
-	s := &Service{decl: d, cfg: cfg, logger: logger, mongo: client, db: db, locks: newLocks(cfg.Mongo), stopped: make(chan struct{})}
+	s := &Service{decl: d, cfg: cfg, logger: logger, mongo: client, db: db, locks: newLocks(cfg.Mongo, db, logger), stopped: make(chan struct{})}
 	s.revoked.list = auth.NewRevocations()
 	verifier = verifier.WithRevocations(s.revoked.list)
 	if s.stopTracing, err = setupTracing(ctx, d.Name, logger); err != nil {
@@ -295,7 +295,7 @@ func report(fail func(error), err error) {
 // with backoff until it succeeds or ctx ends.
 func (s *Service) connectStore(ctx context.Context) {
 	err := Retry(ctx, s.logger, "store set-up", func(ctx context.Context) error {
-		err := prepareStore(ctx, s.mongo, s.db, s.decl, s.health.cfg.Timeout)
+		err := prepareStore(ctx, s.mongo, s.db, s.decl, s.locks, s.health.cfg.Timeout)
 		if err != nil && ctx.Err() == nil {
 			s.health.connecting(dependencyStore, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -39,10 +40,17 @@ func openStore(cfg config.Mongo, appName string) (*mongo.Client, *mongo.Database
 	return client, client.Database(cfg.Database), nil
 }
 
-// newLocks are the document locks the repositories and the relay share:
-// a set when cfg.DocLocks says the store is the embedded FerretDB, nil (no
-// lock at all) on MongoDB.
-func newLocks(cfg config.Mongo) *doclock.Locks { return mongox.DocLocks(cfg) }
+// newLocks are the document locks the repositories, the idempotency keys
+// and the relay share: when cfg.DocLocks says the store is the embedded
+// FerretDB, locks that hold across every replica on db (leases in its
+// doc_locks collection, see doclock); nil (no lock at all) on MongoDB and
+// in memory.
+func newLocks(cfg config.Mongo, db *mongo.Database, logger *slog.Logger) *doclock.Locks {
+	if !cfg.DocLocks || db == nil {
+		return nil
+	}
+	return doclock.New(db, doclock.Options{Logger: logger})
+}
 
 // pingStore is the store's health check.
 func pingStore(client *mongo.Client) func(ctx context.Context) error {
@@ -51,11 +59,14 @@ func pingStore(client *mongo.Client) func(ctx context.Context) error {
 
 // prepareStore creates the declared indexes, once the store answers a
 // ping within pingTimeout.
-func prepareStore(ctx context.Context, client *mongo.Client, db *mongo.Database, d Declaration, pingTimeout time.Duration) error {
+func prepareStore(ctx context.Context, client *mongo.Client, db *mongo.Database, d Declaration, locks *doclock.Locks, pingTimeout time.Duration) error {
 	pingCtx, cancel := context.WithTimeout(ctx, pingTimeout)
 	err := mongox.Ping(pingCtx, client)
 	cancel()
 	if err != nil {
+		return err
+	}
+	if err := locks.EnsureIndexes(ctx); err != nil {
 		return err
 	}
 	for _, c := range d.Collections {

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gemella/gemella/services/platform/telemetry"
 )
 
@@ -27,6 +30,23 @@ func setupTracing(ctx context.Context, name string, logger *slog.Logger) (shutdo
 		tracingShutdown, tracingErr = telemetry.Setup(ctx, name, logger)
 	})
 	return func(context.Context) error { return nil }, tracingErr
+}
+
+// UseTracerProvider makes tp the tracing of every service this process
+// builds from now on, installed with the W3C propagator as the global
+// provider (which the gateway and the event consumers use too), instead
+// of the provider telemetry.Setup would build from the environment. It is
+// for a process that records its own spans, a test with tracetest's
+// in-memory exporter; it must come before the first New, and reports
+// false, changing nothing, once the process's tracing is set up.
+func UseTracerProvider(tp trace.TracerProvider) bool {
+	used := false
+	tracingOnce.Do(func() {
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(telemetry.Propagator())
+		used = true
+	})
+	return used
 }
 
 // flushTracing exports the spans still buffered, bounded; Main calls it

@@ -19,6 +19,7 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
 // echoCatalog answers GetPractice with a fixed message equal to the real
@@ -195,6 +196,13 @@ func bestCalls(rounds []callStats) callStats {
 	}
 	return best
 }
+
+// turnTracingOff makes tracing off the process's default: the services
+// the bench starts get a no-op tracer provider instead of the one the kit
+// would build from the environment (an SDK provider that samples every
+// call even without an exporter), so that "tracing off" in (b) is off and
+// only benchGRPCTraced turns it on.
+func turnTracingOff() { servicekit.UseTracerProvider(noop.NewTracerProvider()) }
 
 // Tracing variants of (b).
 const (

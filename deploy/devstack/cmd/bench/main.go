@@ -172,6 +172,7 @@ func run(ctx context.Context, s settings) (err error) {
 		defer pprof.StopCPUProfile()
 	}
 
+	turnTracingOff()
 	rep := newReport(s)
 	// Services log only errors, and those go nowhere: logging is not what
 	// these pairs measure.

@@ -43,8 +43,12 @@ type Envelope struct {
 	// The aggregate's version after the change.
 	AggregateVersion int64 `protobuf:"varint,7,opt,name=aggregate_version,json=aggregateVersion,proto3" json:"aggregate_version,omitempty"`
 	// W3C traceparent of the request that caused it, when there was one.
-	Traceparent   string     `protobuf:"bytes,8,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
-	Payload       *anypb.Any `protobuf:"bytes,9,opt,name=payload,proto3" json:"payload,omitempty"`
+	Traceparent string     `protobuf:"bytes,8,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Payload     *anypb.Any `protobuf:"bytes,9,opt,name=payload,proto3" json:"payload,omitempty"`
+	// The id of the request that caused it (the gateway's X-Request-Id, passed
+	// on in gRPC metadata), when there was one: consumers log it and pass it on
+	// in what they do for the event, so one id finds a request's every trace.
+	RequestId     string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -142,11 +146,18 @@ func (x *Envelope) GetPayload() *anypb.Any {
 	return nil
 }
 
+func (x *Envelope) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_gemella_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	" gemella/events/v1/envelope.proto\x12\x11gemella.events.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n" +
+	" gemella/events/v1/envelope.proto\x12\x11gemella.events.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf4\x02\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12;\n" +
@@ -157,7 +168,10 @@ const file_gemella_events_v1_envelope_proto_rawDesc = "" +
 	"\faggregate_id\x18\x06 \x01(\tR\vaggregateId\x12+\n" +
 	"\x11aggregate_version\x18\a \x01(\x03R\x10aggregateVersion\x12 \n" +
 	"\vtraceparent\x18\b \x01(\tR\vtraceparent\x12.\n" +
-	"\apayload\x18\t \x01(\v2\x14.google.protobuf.AnyR\apayloadB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
+	"\apayload\x18\t \x01(\v2\x14.google.protobuf.AnyR\apayload\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\n" +
+	" \x01(\tR\trequestIdB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_gemella_events_v1_envelope_proto_rawDescOnce sync.Once
