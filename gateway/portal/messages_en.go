@@ -597,6 +597,7 @@ var english = messages{
 	"perm.author":                     "Only the author of the post can edit or delete it.",
 	"perm.stories":                    "Only moderators see stories that are not published yet.",
 	"perm.platform":                   "This operation is reserved to the platform.",
+	"refusal.unsubscribe_link":        "The unsubscribe link is not valid: use the one in the latest e-mail, or change your notification preferences.",
 	"form.gone":                       "What you are looking for no longer exists or is not visible to you.",
 	"form.busy":                       "Someone else is changing this right now: try again in a moment.",
 	"form.some_field":                 "A field of the form",

@@ -597,6 +597,7 @@ var italian = messages{
 	"perm.author":                     "Solo chi ha scritto il messaggio può modificarlo o eliminarlo.",
 	"perm.stories":                    "Solo chi modera vede le storie non ancora pubblicate.",
 	"perm.platform":                   "Questa operazione è riservata alla piattaforma.",
+	"refusal.unsubscribe_link":        "Il link per non ricevere più e-mail non è valido: usa quello dell'ultima e-mail, o cambia le preferenze delle notifiche.",
 	"form.gone":                       "Quello che cerchi non esiste più o non è visibile per te.",
 	"form.busy":                       "Qualcun altro sta modificando questi dati proprio ora: riprova tra un momento.",
 	"form.some_field":                 "Un campo del modulo",

@@ -179,3 +179,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	}
 	return parts, nil
 }
+
+// UnsubscribeToken is the token of memberID's one-click unsubscribe link
+// signed with key (GEMELLA_NOTIFICATION_UNSUBSCRIBE_KEY): for tests.
+func UnsubscribeToken(key, memberID string) string { return mail.NewTokens(key).Sign(memberID) }

@@ -153,11 +153,12 @@ func (a *App) PutFollow(ctx context.Context, kind, id string) (*store.Follow, er
 	if err != nil {
 		return nil, err
 	}
-	return a.follow(ctx, m.ID, kind, id, false)
+	return a.follow(ctx, m.ID, kind, id, false, a.now())
 }
 
-func (a *App) follow(ctx context.Context, memberID, kind, id string, automatic bool) (*store.Follow, error) {
-	now := a.now()
+// follow makes memberID follow kind/id since now; an automatic follow
+// dates from the event that caused it.
+func (a *App) follow(ctx context.Context, memberID, kind, id string, automatic bool, now time.Time) (*store.Follow, error) {
 	fid := store.FollowID(memberID, kind, id)
 	return a.store.Follows.Upsert(ctx, fid, func() *store.Follow {
 		return &store.Follow{ID: fid, MemberID: memberID, Kind: kind, TargetID: id, Automatic: automatic, CreatedAt: now,

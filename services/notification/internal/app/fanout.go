@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
@@ -96,7 +97,7 @@ func (a *App) handle(ctx context.Context, env *eventsv1.Envelope) error {
 	case t == SubjectMemberJoined:
 		return a.memberJoined(ctx, env.GetAggregateId())
 	case t == SubjectThreadOpened:
-		return a.autoFollow(ctx, env.GetActor(), KindThread, env.GetAggregateId())
+		return a.autoFollow(ctx, env, KindThread, env.GetAggregateId())
 	case t == SubjectPostAdded:
 		return a.postAdded(ctx, env)
 	case t == SubjectPostHidden:
@@ -105,15 +106,23 @@ func (a *App) handle(ctx context.Context, env *eventsv1.Envelope) error {
 	case t == SubjectStoryPublished:
 		return a.storyPublished(ctx, env)
 	case t == SubjectPracticeSubmitted:
-		return a.autoFollow(ctx, env.GetActor(), KindPractice, env.GetAggregateId())
+		return a.autoFollow(ctx, env, KindPractice, env.GetAggregateId())
 	case t == SubjectPracticePublished, t == SubjectPracticeRevised, t == SubjectPracticeArchived:
 		return a.practiceChanged(ctx, env)
 	case t == SubjectTwinningCreated:
-		return a.autoFollow(ctx, env.GetActor(), KindTwinning, env.GetAggregateId())
+		return a.autoFollow(ctx, env, KindTwinning, env.GetAggregateId())
 	case t == SubjectTransferChanged, strings.HasPrefix(t, twinningPrefix):
 		return a.twinningChanged(ctx, env)
 	}
 	return nil
+}
+
+// at is when the event happened; an event without a time counts as now.
+func at(env *eventsv1.Envelope) time.Time {
+	if env.GetOccurredAt() == nil {
+		return time.Now()
+	}
+	return env.GetOccurredAt().AsTime()
 }
 
 // isMember tells a member's actor id from system:… and anonymous.
@@ -121,11 +130,12 @@ func isMember(actor string) bool {
 	return actor != "" && actor != "anonymous" && !strings.HasPrefix(actor, "system:")
 }
 
-func (a *App) autoFollow(ctx context.Context, actor, kind, id string) error {
+func (a *App) autoFollow(ctx context.Context, env *eventsv1.Envelope, kind, id string) error {
+	actor := env.GetActor()
 	if !isMember(actor) || id == "" {
 		return nil
 	}
-	_, err := a.follow(ctx, actor, kind, id, true)
+	_, err := a.follow(ctx, actor, kind, id, true, at(env))
 	return err
 }
 
@@ -165,7 +175,7 @@ func (a *App) postAdded(ctx context.Context, env *eventsv1.Envelope) error {
 	if threadID == "" {
 		return events.Permanent(fmt.Errorf("post %s: the event names no thread", postID))
 	}
-	if err := a.autoFollow(ctx, env.GetActor(), KindThread, threadID); err != nil {
+	if err := a.autoFollow(ctx, env, KindThread, threadID); err != nil {
 		return err
 	}
 	th, err := a.peers.thread(ctx, threadID)
@@ -194,7 +204,7 @@ func (a *App) postAdded(ctx context.Context, env *eventsv1.Envelope) error {
 	for _, id := range mentioned {
 		r.add(id, ReasonMention)
 	}
-	if err := a.store.FollowerIDs(ctx, KindThread, threadID, func(id string) { r.add(id, ReasonThreadPost) }); err != nil {
+	if err := a.store.FollowerIDs(ctx, KindThread, threadID, at(env), func(id string) { r.add(id, ReasonThreadPost) }); err != nil {
 		return err
 	}
 	r.drop(p.GetAuthorId())
@@ -210,21 +220,21 @@ func (a *App) storyPublished(ctx context.Context, env *eventsv1.Envelope) error 
 	var r recipients
 	r.add(s.GetAuthorId(), ReasonNewStory)
 	if id := s.GetTwinningId(); id != "" {
-		if err := a.store.FollowerIDs(ctx, KindTwinning, id, func(m string) { r.add(m, ReasonNewStory) }); err != nil {
+		if err := a.store.FollowerIDs(ctx, KindTwinning, id, at(env), func(m string) { r.add(m, ReasonNewStory) }); err != nil {
 			return err
 		}
 		if tw, err := a.peers.twinning(ctx, id); err == nil {
-			if err := a.orgFollowers(ctx, parties(tw), ReasonNewStory, &r); err != nil {
+			if err := a.orgFollowers(ctx, env, parties(tw), ReasonNewStory, &r); err != nil {
 				return err
 			}
 		}
 	}
 	if id := s.GetPracticeId(); id != "" {
-		if err := a.store.FollowerIDs(ctx, KindPractice, id, func(m string) { r.add(m, ReasonNewStory) }); err != nil {
+		if err := a.store.FollowerIDs(ctx, KindPractice, id, at(env), func(m string) { r.add(m, ReasonNewStory) }); err != nil {
 			return err
 		}
 		if pr, err := a.peers.practice(ctx, id); err == nil {
-			if err := a.orgFollowers(ctx, pr.GetOwnerOrganizationIds(), ReasonNewStory, &r); err != nil {
+			if err := a.orgFollowers(ctx, env, pr.GetOwnerOrganizationIds(), ReasonNewStory, &r); err != nil {
 				return err
 			}
 		}
@@ -239,9 +249,9 @@ func storyLink(s *discussionv1.Story) string {
 	return "/practices/" + s.GetPracticeId()
 }
 
-func (a *App) orgFollowers(ctx context.Context, orgs []string, reason string, r *recipients) error {
+func (a *App) orgFollowers(ctx context.Context, env *eventsv1.Envelope, orgs []string, reason string, r *recipients) error {
 	for _, org := range orgs {
-		if err := a.store.FollowerIDs(ctx, KindOrganization, org, func(m string) { r.add(m, reason) }); err != nil {
+		if err := a.store.FollowerIDs(ctx, KindOrganization, org, at(env), func(m string) { r.add(m, reason) }); err != nil {
 			return err
 		}
 	}
@@ -262,15 +272,15 @@ func (a *App) practiceChanged(ctx context.Context, env *eventsv1.Envelope) error
 		if err := a.store.MembersOf(ctx, p.GetOwnerOrganizationIds(), func(m string) { r.add(m, ReasonPracticePublished) }); err != nil {
 			return err
 		}
-		if err := a.store.FollowerIDs(ctx, KindPractice, p.GetId(), func(m string) { r.add(m, ReasonPracticePublished) }); err != nil {
+		if err := a.store.FollowerIDs(ctx, KindPractice, p.GetId(), at(env), func(m string) { r.add(m, ReasonPracticePublished) }); err != nil {
 			return err
 		}
 		if p.GetRevision() <= 1 {
-			if err := a.orgFollowers(ctx, p.GetOwnerOrganizationIds(), ReasonNewPractice, &r); err != nil {
+			if err := a.orgFollowers(ctx, env, p.GetOwnerOrganizationIds(), ReasonNewPractice, &r); err != nil {
 				return err
 			}
 		}
-	} else if err := a.store.FollowerIDs(ctx, KindPractice, p.GetId(), func(m string) { r.add(m, ReasonPracticeChanged) }); err != nil {
+	} else if err := a.store.FollowerIDs(ctx, KindPractice, p.GetId(), at(env), func(m string) { r.add(m, ReasonPracticeChanged) }); err != nil {
 		return err
 	}
 	if isMember(env.GetActor()) {
@@ -313,7 +323,7 @@ func (a *App) twinningChanged(ctx context.Context, env *eventsv1.Envelope) error
 		}
 	}
 	var r recipients
-	if err := a.store.FollowerIDs(ctx, KindTwinning, tw.GetId(), func(m string) { r.add(m, reason) }); err != nil {
+	if err := a.store.FollowerIDs(ctx, KindTwinning, tw.GetId(), at(env), func(m string) { r.add(m, reason) }); err != nil {
 		return err
 	}
 	if err := a.store.MembersOf(ctx, parties(tw), func(m string) { r.add(m, reason) }); err != nil {

@@ -235,10 +235,13 @@ func onlyDuplicates(err error) bool {
 	return mongox.IsDuplicateKey(err)
 }
 
-// FollowerIDs calls fn with the members following kind/targetID, in
-// batches, reading them with a cursor (a twinning may have 10,000).
-func (s *Store) FollowerIDs(ctx context.Context, kind, targetID string, fn func(memberID string)) error {
-	cur, err := s.Follows.Collection().Find(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "target_id", Value: targetID}},
+// FollowerIDs calls fn with the members who followed kind/targetID by
+// since (an event's time: who follows later does not hear of it, also
+// when it is delivered again), in batches, reading them with a cursor (a
+// twinning may have 10,000).
+func (s *Store) FollowerIDs(ctx context.Context, kind, targetID string, since time.Time, fn func(memberID string)) error {
+	cur, err := s.Follows.Collection().Find(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "target_id", Value: targetID},
+		{Key: "created_at", Value: bson.D{{Key: "$lte", Value: since}}}},
 		options.Find().SetProjection(bson.D{{Key: "member_id", Value: 1}}).SetBatchSize(1000))
 	if err != nil {
 		return fmt.Errorf("followers of %s %s: %w", kind, targetID, err)
