@@ -4,6 +4,7 @@
 package notifytest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -110,6 +111,73 @@ func notificationsOf(t *testing.T, c client) []map[string]any {
 	return list
 }
 
+type sseEvent struct {
+	id, event string
+	data      map[string]any
+}
+
+type liveStream struct{ events chan sseEvent }
+
+// live opens A's notification stream; the test's end closes it.
+func (c client) live(t *testing.T, lastID string) liveStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/me/notifications/live", nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("live: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	s := liveStream{events: make(chan sseEvent, 100)}
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.event != "" {
+					s.events <- ev
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, "id: "):
+				ev.id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "event: "):
+				ev.event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev.data)
+			}
+		}
+	}()
+	return s
+}
+
+// notifications waits for n notification events.
+func (s liveStream) notifications(t *testing.T, n int) []sseEvent {
+	t.Helper()
+	var out []sseEvent
+	timeout := time.After(waitFor)
+	for len(out) < n {
+		select {
+		case ev := <-s.events:
+			if ev.event == "notification" {
+				out = append(out, ev)
+			}
+		case <-timeout:
+			t.Fatalf("live stream: %d notifications, want %d", len(out), n)
+		}
+	}
+	return out
+}
+
 func mailTo(box *mailbox.Mailbox, addr string) []mailbox.Message {
 	var out []mailbox.Message
 	for _, m := range box.Messages() {
@@ -189,6 +257,7 @@ func TestFollowReplyMentionAndMail(t *testing.T) {
 		}
 		return c.must(http.MethodPost, "/v1/threads/"+thread+"/posts", p)["id"].(string)
 	}
+	live := a.live(t, "")
 	mine := post(a, "Nel nostro comune abbiamo iniziato dal bilancio delle competenze.", "")
 	hidden := post(b, "@"+name+" scrivimi in privato per un'offerta imperdibile", "")
 	mod.must(http.MethodPost, "/v1/posts/"+hidden+":hide", map[string]any{"reason": "spam"})
@@ -236,6 +305,17 @@ func TestFollowReplyMentionAndMail(t *testing.T) {
 	}
 	if !strings.Contains(list[0]["text"].(string), "Demo Redattrice Calabria") {
 		t.Errorf("text %q does not name who wrote", list[0]["text"])
+	}
+
+	// The live stream told A of both as they came, and resumes after the
+	// first one with Last-Event-ID.
+	got := live.notifications(t, 2)
+	if got[0].data["id"] == got[1].data["id"] || got[0].id == "" {
+		t.Fatalf("live: %+v", got)
+	}
+	resumed := a.live(t, got[0].id).notifications(t, 1)
+	if resumed[0].id != got[1].id {
+		t.Errorf("resumed after %s: got %s, want %s", got[0].id, resumed[0].id, got[1].id)
 	}
 
 	// One e-mail for both, and the unsubscribe link works.

@@ -49,13 +49,11 @@ type Mailbox struct {
 	server *smtp.Server
 	log    *slog.Logger
 	seq    atomic.Int64
-	// Refuse, when it returns an error, refuses the next message with it
-	// (an *smtp.SMTPError with code 4xx is a temporary refusal): for tests.
-	Refuse func() error
 
-	mu   sync.Mutex
-	msgs []Message
-	wake chan struct{}
+	mu     sync.Mutex
+	refuse func() error
+	msgs   []Message
+	wake   chan struct{}
 }
 
 // Start listens on addr (host:port; port 0 picks a free one) and keeps
@@ -109,6 +107,15 @@ func (m *Mailbox) Dir() string { return m.dir }
 // Close stops the server.
 func (m *Mailbox) Close() error { return m.server.Close() }
 
+// SetRefuse makes the mailbox answer each message with what refuse
+// returns, when not nil (an *smtp.SMTPError with a 4xx code is a refusal
+// for now, 5xx for good): for tests. Nil accepts again.
+func (m *Mailbox) SetRefuse(refuse func() error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.refuse = refuse
+}
+
 // Messages are those received so far, oldest first.
 func (m *Mailbox) Messages() []Message {
 	m.mu.Lock()
@@ -158,8 +165,11 @@ func parse(file string, raw []byte) Message {
 }
 
 func (m *Mailbox) keep(from string, to []string, raw []byte) error {
-	if m.Refuse != nil {
-		if err := m.Refuse(); err != nil {
+	m.mu.Lock()
+	refuse := m.refuse
+	m.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(); err != nil {
 			return err
 		}
 	}

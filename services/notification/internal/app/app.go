@@ -8,6 +8,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +99,13 @@ func (a *App) member(ctx context.Context) (*store.Member, error) {
 		return nil, apperr.Unauthenticated("log in first: this needs a session token")
 	}
 	now := a.now()
+	stale := func(m *store.Member) bool {
+		return m.Email == "" || now.Sub(m.ProfileAt) >= a.opts.ProfileRefresh ||
+			(c.DisplayName != "" && m.DisplayName != c.DisplayName) || !slices.Equal(m.Organizations, c.Organizations)
+	}
+	if m, err := a.store.Members.Get(ctx, c.MemberID); err == nil && !stale(m) {
+		return m, nil // nothing new: no write on every call
+	}
 	m, err := a.store.Members.Upsert(ctx, c.MemberID, func() *store.Member { return &store.Member{ID: c.MemberID} }, func(m *store.Member) error {
 		if c.DisplayName != "" {
 			m.DisplayName, m.NameKey = c.DisplayName, NameKey(c.DisplayName)

@@ -50,6 +50,9 @@ func NewMailer(cfg Config, s *store.Store, sender Sender, logger *slog.Logger, m
 	return m
 }
 
+// SetClock replaces the clock: for tests.
+func (m *Mailer) SetClock(now func() time.Time) { m.now = now }
+
 // UnsubscribeURL is the one-click link of a member.
 func (m *Mailer) UnsubscribeURL(memberID string) string {
 	return strings.TrimRight(m.cfg.PublicURL, "/") + "/v1/unsubscribe?token=" + m.tokens.Sign(memberID)
