@@ -270,6 +270,7 @@ type world struct {
 	catalog    *fakeCatalog
 	twinning   *fakeTwinning
 	discussion *fakeDiscussion
+	notify     *fakeNotification
 }
 
 func newWorld() *world {
@@ -334,6 +335,7 @@ func newWorld() *world {
 			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT},
 			tw,
 		}},
+		notify: newFakeNotification(),
 		discussion: &fakeDiscussion{
 			rec: rec,
 			members: []*discussionv1.Member{{
@@ -354,5 +356,5 @@ func newWorld() *world {
 }
 
 func (w *world) backends() Backends {
-	return Backends{Catalog: w.catalog, Twinning: w.twinning, Discussion: w.discussion}
+	return Backends{Catalog: w.catalog, Twinning: w.twinning, Discussion: w.discussion, Notification: w.notify}
 }
