@@ -54,11 +54,14 @@ type Config struct {
 	// Shared are NATS's address and the public keys that verify session
 	// tokens; the keys are required.
 	servicekit.Shared `envPrefix:"GEMELLA_"`
-	// The other services, asked for what events do not carry.
-	CatalogAddr    string        `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
-	TwinningAddr   string        `env:"GEMELLA_TWINNING_ADDR" envDefault:"127.0.0.1:9092"`
-	DiscussionAddr string        `env:"GEMELLA_DISCUSSION_ADDR" envDefault:"127.0.0.1:9093"`
-	PeerTimeout    time.Duration `env:"GEMELLA_NOTIFICATION_PEER_TIMEOUT" envDefault:"5s"`
+	// The other services, asked for what events do not carry (without a
+	// token: what anyone may see) and for a member's own address (with
+	// theirs).
+	CatalogAddr    string `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
+	TwinningAddr   string `env:"GEMELLA_TWINNING_ADDR" envDefault:"127.0.0.1:9092"`
+	DiscussionAddr string `env:"GEMELLA_DISCUSSION_ADDR" envDefault:"127.0.0.1:9093"`
+	// PeerTimeout bounds each call to another service.
+	PeerTimeout time.Duration `env:"GEMELLA_NOTIFICATION_PEER_TIMEOUT" envDefault:"5s"`
 	// DefaultFrequency is the e-mail frequency of a member who chose
 	// none: immediate, daily, weekly or never.
 	DefaultFrequency string `env:"GEMELLA_NOTIFICATION_DEFAULT_EMAIL" envDefault:"immediate"`

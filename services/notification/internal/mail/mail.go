@@ -26,9 +26,10 @@ import (
 // SMTPConfig is the SMTP server and the sender, which every service
 // that sends e-mail reads alike (GEMELLA_SMTP_*, GEMELLA_MAIL_FROM*).
 type SMTPConfig struct {
-	// URL is smtp://[user:password@]host:port (STARTTLS when the server
-	// offers it), smtp+starttls:// (STARTTLS required) or
-	// smtps://host:port (TLS from the start); empty sends no e-mail.
+	// URL is the SMTP server's: smtp://[user:password@]host:port
+	// (STARTTLS when the server offers it), smtp+starttls:// (STARTTLS
+	// required) or smtps://host:port (TLS from the start); empty sends no
+	// e-mail.
 	URL string `env:"SMTP_URL"`
 	// Timeout bounds one SMTP conversation.
 	Timeout time.Duration `env:"SMTP_TIMEOUT" envDefault:"15s"`
