@@ -173,7 +173,9 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		Close: closeAll,
 	}
 	if sender != nil {
-		mailer := mail.NewMailer(cfg.Mail, st, sender, p.Logger.With("component", "mailer"), p.Metrics)
+		mcfg := cfg.Mail
+		mcfg.DefaultFrequency = cfg.DefaultFrequency
+		mailer := mail.NewMailer(mcfg, st, sender, p.Logger.With("component", "mailer"), p.Metrics)
 		parts.Workers = append(parts.Workers, servicekit.Worker{Name: "mailer", Run: func(ctx context.Context, _ servicekit.Runtime) error {
 			return mailer.Run(ctx)
 		}})

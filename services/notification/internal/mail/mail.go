@@ -74,6 +74,9 @@ type Config struct {
 	// waits double from RetryBase.
 	MaxAttempts int           `env:"MAIL_MAX_ATTEMPTS" envDefault:"6"`
 	RetryBase   time.Duration `env:"MAIL_RETRY_BASE" envDefault:"30s"`
+	// DefaultFrequency is the frequency of a member who chose none (the
+	// service's GEMELLA_NOTIFICATION_DEFAULT_EMAIL); immediate when empty.
+	DefaultFrequency string `env:"-"`
 }
 
 // Validate reports every problem, naming the variables with prefix;
@@ -271,8 +274,9 @@ type Item struct {
 	Link string
 }
 
-// Compose writes the message of items to a member in lang.
-func Compose(lang, publicURL, unsubURL string, items []Item) (subject, text, htmlBody string) {
+// Compose writes the message of items to a member in lang; digest is
+// daily or weekly for a digest, "" for a message at once.
+func Compose(lang, publicURL, unsubURL string, items []Item, digest string) (subject, text, htmlBody string) {
 	it := lang != "en"
 	pick := func(a, b string) string {
 		if it {
@@ -281,9 +285,14 @@ func Compose(lang, publicURL, unsubURL string, items []Item) (subject, text, htm
 		return b
 	}
 	base := strings.TrimRight(publicURL, "/")
-	if len(items) == 1 {
+	switch {
+	case digest == "daily":
+		subject = fmt.Sprintf(pick("Gemella: il riepilogo del giorno (%d novità)", "Gemella: your daily digest (%d updates)"), len(items))
+	case digest == "weekly":
+		subject = fmt.Sprintf(pick("Gemella: il riepilogo della settimana (%d novità)", "Gemella: your weekly digest (%d updates)"), len(items))
+	case len(items) == 1:
 		subject = "Gemella: " + items[0].Text
-	} else {
+	default:
 		subject = fmt.Sprintf(pick("Gemella: %d novità da ciò che segui", "Gemella: %d updates from what you follow"), len(items))
 	}
 	var t, h strings.Builder

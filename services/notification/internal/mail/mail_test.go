@@ -24,14 +24,17 @@ func TestUnsubscribeTokens(t *testing.T) {
 
 func TestComposeSpeaksTheMembersLanguage(t *testing.T) {
 	items := []Item{{Text: "Una novità", Link: "/threads/t1"}, {Text: "Un'altra", Link: "/twinnings/x"}}
-	subject, text, html := Compose("it", "http://portal.test/", "http://portal.test/v1/unsubscribe?token=t", items)
+	subject, text, html := Compose("it", "http://portal.test/", "http://portal.test/v1/unsubscribe?token=t", items, "")
 	if !strings.Contains(subject, "2 novità") || !strings.Contains(text, "http://portal.test/threads/t1") ||
 		!strings.Contains(html, `href="http://portal.test/twinnings/x"`) || !strings.Contains(text, "unsubscribe?token=t") {
 		t.Fatalf("it message:\n%s\n%s\n%s", subject, text, html)
 	}
-	subject, _, _ = Compose("en", "http://portal.test", "u", items)
+	subject, _, _ = Compose("en", "http://portal.test", "u", items, "")
 	if !strings.Contains(subject, "2 updates") {
 		t.Fatalf("en subject: %s", subject)
+	}
+	if subject, _, _ = Compose("it", "http://portal.test", "u", items, "weekly"); !strings.Contains(subject, "riepilogo della settimana (2 novità)") {
+		t.Fatalf("weekly digest subject: %s", subject)
 	}
 }
 

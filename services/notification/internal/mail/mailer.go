@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -104,7 +105,37 @@ func (m *Mailer) Pass(ctx context.Context) error {
 	for _, id := range order {
 		errs = append(errs, m.mailMember(ctx, id, byMember[id]))
 	}
+	// Digests: a member's digest goes when its oldest notification has
+	// waited the period, and takes every notification waiting for it.
+	due, err = m.store.Due(ctx, store.EmailDigest, now, 200)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	done := map[string]bool{}
+	for _, n := range due {
+		if done[n.MemberID] {
+			continue
+		}
+		done[n.MemberID] = true
+		all, err := m.store.OfMemberInState(ctx, n.MemberID, store.EmailDigest, maxDigestItems)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, m.send(ctx, n.MemberID, all, store.EmailDigest))
+	}
 	return errors.Join(errs...)
+}
+
+// maxDigestItems bounds one digest; the rest goes in the next.
+const maxDigestItems = 100
+
+// digestPeriod is how long a notification waits for its digest.
+func digestPeriod(frequency string) time.Duration {
+	if frequency == app.FrequencyWeekly {
+		return 7 * 24 * time.Hour
+	}
+	return 24 * time.Hour
 }
 
 func (m *Mailer) settle(ctx context.Context, ns []store.Notification, from string, e store.Email, outcome string) {
@@ -127,10 +158,7 @@ func (m *Mailer) mailMember(ctx context.Context, memberID string, ns []store.Not
 		m.settle(ctx, ns, store.EmailPending, store.Email{State: store.EmailSkipped, Error: "member unknown here"}, "skipped")
 		return nil
 	}
-	frequency := member.Frequency
-	if frequency == "" {
-		frequency = app.FrequencyImmediate
-	}
+	frequency := cmp.Or(member.Frequency, m.cfg.DefaultFrequency, app.FrequencyImmediate)
 	switch {
 	case frequency == app.FrequencyNever:
 		m.settle(ctx, ns, store.EmailPending, store.Email{State: store.EmailSkipped, Error: "e-mail off"}, "skipped")
@@ -139,7 +167,22 @@ func (m *Mailer) mailMember(ctx context.Context, memberID string, ns []store.Not
 		m.settle(ctx, ns, store.EmailPending, store.Email{State: store.EmailSkipped, Error: "no address known"}, "skipped")
 		return nil
 	case frequency == app.FrequencyDaily || frequency == app.FrequencyWeekly:
-		m.settle(ctx, ns, store.EmailPending, store.Email{State: store.EmailDigest}, "digest")
+		m.settle(ctx, ns, store.EmailPending, store.Email{State: store.EmailDigest, DueAt: m.now().Add(digestPeriod(frequency))}, "digest")
+		return nil
+	}
+	return m.send(ctx, memberID, ns, store.EmailPending)
+}
+
+// send claims ns (each still in state from), mails what it claimed in one
+// message and records the outcome; a refusal for now puts them back in
+// from, due after the backoff.
+func (m *Mailer) send(ctx context.Context, memberID string, ns []store.Notification, from string) error {
+	member, err := m.store.Members.Get(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	if member.Frequency == app.FrequencyNever || member.Email == "" {
+		m.settle(ctx, ns, from, store.Email{State: store.EmailSkipped, Error: "e-mail off or no address"}, "skipped")
 		return nil
 	}
 	// Claim each; only what this replica claimed goes out.
@@ -148,7 +191,7 @@ func (m *Mailer) mailMember(ctx context.Context, memberID string, ns []store.Not
 	for _, n := range ns {
 		e := n.Email
 		e.State, e.ClaimedUntil = store.EmailSending, now.Add(claimFor)
-		ok, err := m.store.SetEmail(ctx, n.ID, store.EmailPending, e)
+		ok, err := m.store.SetEmail(ctx, n.ID, from, e)
 		if err != nil {
 			return err
 		}
@@ -170,7 +213,11 @@ func (m *Mailer) mailMember(ctx context.Context, memberID string, ns []store.Not
 	sum := sha256.Sum256([]byte(strings.Join(ids, ",")))
 	batch := hex.EncodeToString(sum[:16])
 	unsub := m.UnsubscribeURL(memberID)
-	subject, text, htmlBody := Compose(member.Language, m.cfg.PublicURL, unsub, items)
+	kind := ""
+	if from == store.EmailDigest {
+		kind = cmp.Or(member.Frequency, m.cfg.DefaultFrequency)
+	}
+	subject, text, htmlBody := Compose(member.Language, m.cfg.PublicURL, unsub, items, kind)
 	sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
 	err = m.sender.Send(sendCtx, Message{ID: batch, To: member.Email, Subject: subject, Text: text, HTML: htmlBody, UnsubURL: unsub})
 	cancel()
@@ -182,7 +229,7 @@ func (m *Mailer) mailMember(ctx context.Context, memberID string, ns []store.Not
 		m.log.Info("e-mail sent", "member", memberID, "notifications", len(claimed), "message", batch)
 	case errors.As(err, &temp) && attempts < m.cfg.MaxAttempts:
 		wait := m.cfg.RetryBase << min(attempts-1, 10)
-		m.settle(ctx, claimed, store.EmailSending, store.Email{State: store.EmailPending, DueAt: m.now().Add(wait), Attempts: attempts, Error: err.Error()}, "retried")
+		m.settle(ctx, claimed, store.EmailSending, store.Email{State: from, DueAt: m.now().Add(wait), Attempts: attempts, Error: err.Error()}, "retried")
 		m.log.Warn("e-mail refused for now: will retry", "member", memberID, "attempt", attempts, "in", wait, "err", err)
 	default:
 		m.settle(ctx, claimed, store.EmailSending, store.Email{State: store.EmailFailed, Attempts: attempts, Error: truncate(err.Error(), 500)}, "failed")

@@ -67,9 +67,13 @@ func (e *env) mailer(t *testing.T) *mail.Mailer {
 	return m
 }
 
-func (e *env) member(t *testing.T, id, email, lang string) {
+func (e *env) member(t *testing.T, id, email, lang string, frequency ...string) {
 	t.Helper()
-	if err := e.store.Members.Create(context.Background(), &store.Member{ID: id, DisplayName: id, Email: email, Language: lang, Frequency: app.FrequencyImmediate}); err != nil {
+	f := app.FrequencyImmediate
+	if len(frequency) > 0 {
+		f = frequency[0]
+	}
+	if err := e.store.Members.Create(context.Background(), &store.Member{ID: id, DisplayName: id, Email: email, Language: lang, Frequency: f}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -164,5 +168,42 @@ func TestMailerRetriesRefusalsAndRecordsFailures(t *testing.T) {
 	}
 	if n := len(e.box.Messages()); n != 1 {
 		t.Fatalf("%d messages in all, want 1", n)
+	}
+}
+
+// TestDailyDigest: a member on the daily digest gets nothing at once, and
+// one message with everything a day after the first notification.
+func TestDailyDigest(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.member(t, "d1", "d1@example.it", "it", app.FrequencyDaily)
+	m := e.mailer(t)
+	a, b := e.notify(t, "d1", "ev-a"), e.notify(t, "d1", "ev-b")
+	if err := m.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.email(t, a); got.State != store.EmailDigest || len(e.box.Messages()) != 0 {
+		t.Fatalf("at once: %+v, %d messages; want waiting for the digest, none sent", got, len(e.box.Messages()))
+	}
+	e.now = e.now.Add(12 * time.Hour)
+	c := e.notify(t, "d1", "ev-c")
+	if err := m.Pass(ctx); err != nil || len(e.box.Messages()) != 0 {
+		t.Fatalf("half a day on: %v, %d messages", err, len(e.box.Messages()))
+	}
+	e.now = e.now.Add(13 * time.Hour)
+	if err := m.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.box.Messages()
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "riepilogo del giorno (3 novità)") {
+		t.Fatalf("a day on: %d messages %+v, want one digest of three", len(msgs), msgs)
+	}
+	for _, id := range []string{a, b, c} {
+		if got := e.email(t, id); got.State != store.EmailSent {
+			t.Errorf("notification %s: %+v, want sent in the digest", id, got)
+		}
+	}
+	if err := m.Pass(ctx); err != nil || len(e.box.Messages()) != 1 {
+		t.Fatalf("the digest went again: %v", err)
 	}
 }

@@ -190,7 +190,7 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 		mongox.EnsureIndexes(ctx, db.Collection(FollowsCollection), idx("member_id", "sort_key"), idx("kind", "target_id")),
 		mongox.EnsureIndexes(ctx, db.Collection(NotificationsCollection),
 			idx("member_id", "sort_key"), idx("member_id", "seq"), idx("member_id", "read"),
-			idx("email.state", "email.due_at"), idx("source_id")),
+			idx("email.state", "email.due_at"), idx("member_id", "email.state"), idx("source_id")),
 	)
 }
 
@@ -384,6 +384,19 @@ func (s *Store) StaleClaims(ctx context.Context, now time.Time, limit int) ([]No
 		options.Find().SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("stale e-mail claims: %w", err)
+	}
+	var out []Notification
+	return out, cur.All(ctx, &out)
+}
+
+// OfMemberInState are a member's notifications whose e-mail is in state,
+// oldest first: everything a digest gathers.
+func (s *Store) OfMemberInState(ctx context.Context, memberID, state string, limit int) ([]Notification, error) {
+	cur, err := s.Notifications.Collection().Find(ctx,
+		bson.D{{Key: "member_id", Value: memberID}, {Key: "email.state", Value: state}},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("notifications of %s in %s: %w", memberID, state, err)
 	}
 	var out []Notification
 	return out, cur.All(ctx, &out)
