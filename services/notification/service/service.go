@@ -116,12 +116,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 	return servicekit.New(ctx, declaration(cfg), &cfg, logger)
 }
 
+// inlineFanOut is how long a consumer's handler notifies followers itself
+// (well inside its 10 s deadline); a larger fan-out goes on in the
+// fan-out worker, which looks for such jobs every fanOutPoll.
+const (
+	inlineFanOut = 3 * time.Second
+	fanOutPoll   = 500 * time.Millisecond
+)
+
 func declaration(cfg Config) servicekit.Declaration {
 	return servicekit.Declaration{
 		Name:      Name,
 		EnvPrefix: envPrefix,
 		Collections: []servicekit.Collection{
-			{Name: store.MembersCollection}, {Name: store.FollowsCollection}, {Name: store.NotificationsCollection},
+			{Name: store.MembersCollection}, {Name: store.FollowsCollection}, {Name: store.NotificationsCollection}, {Name: store.FanOutsCollection},
 		},
 		EnsureIndexes: store.EnsureIndexes,
 		Build:         func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) { return build(cfg, p) },
@@ -157,7 +165,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	}
 	st := store.New(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
 	application := app.New(st, app.NewPeers(conns[0], conns[1], conns[2]),
-		app.Options{EmailDelay: cfg.Mail.Delay, DefaultFrequency: cfg.DefaultFrequency, Mailing: sender != nil}, p.Logger)
+		app.Options{EmailDelay: cfg.Mail.Delay, DefaultFrequency: cfg.DefaultFrequency, Mailing: sender != nil, InlineFanOut: inlineFanOut}, p.Logger)
 	tokens := mail.NewTokens(cfg.Mail.UnsubscribeKey)
 
 	handler := ports.NewEvents(application).Handle
@@ -170,6 +178,9 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 			{Stream: TwinningStream, Durable: TwinningConsumer, FilterSubjects: []string{"twinning.twinning.>", "twinning.transfer.>"}, Handler: handler},
 			{Stream: DiscussionStream, Durable: DiscussionConsumer, Handler: handler},
 		},
+		Workers: []servicekit.Worker{{Name: "fan-out", Run: func(ctx context.Context, _ servicekit.Runtime) error {
+			return application.RunFanOuts(ctx, fanOutPoll)
+		}}},
 		Close: closeAll,
 	}
 	if sender != nil {

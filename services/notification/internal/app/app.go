@@ -57,6 +57,10 @@ type Options struct {
 	DefaultFrequency string
 	// Mailing says that a mailer runs: notifications wait for it.
 	Mailing bool
+	// InlineFanOut is how long the consumer's handler itself notifies an
+	// event's followers before it leaves the rest to the fan-out worker;
+	// 0 is no limit.
+	InlineFanOut time.Duration
 }
 
 // Profiles reads a member's own profile with their token (the e-mail is

@@ -12,6 +12,7 @@ import (
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/notification/internal/store"
+	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/events"
 )
 
@@ -49,6 +50,17 @@ const (
 type recipients struct {
 	order  []string
 	reason map[string]string
+	// sources are the follower sets the event reaches, in the order of
+	// their reasons; they may be large, so they are read in pages by a
+	// fan-out job (fanoutjob.go).
+	sources []store.Source
+	// dropped are told nothing: the author, the actor.
+	dropped []string
+}
+
+// followers adds those who follow kind/id, for reason.
+func (r *recipients) followers(kind, id, reason string) {
+	r.sources = append(r.sources, store.Source{Kind: kind, TargetID: id, Reason: reason})
 }
 
 var rank = map[string]int{ReasonReply: 0, ReasonMention: 1, ReasonPracticePublished: 2, ReasonTwinningState: 3, ReasonTransferStatus: 4,
@@ -70,7 +82,10 @@ func (r *recipients) add(memberID, reason string) {
 	}
 }
 
-func (r *recipients) drop(memberID string) { delete(r.reason, memberID) }
+func (r *recipients) drop(memberID string) {
+	delete(r.reason, memberID)
+	r.dropped = append(r.dropped, memberID)
+}
 
 // about is what the notifications of one event say.
 type about struct {
@@ -204,9 +219,7 @@ func (a *App) postAdded(ctx context.Context, env *eventsv1.Envelope) error {
 	for _, id := range mentioned {
 		r.add(id, ReasonMention)
 	}
-	if err := a.store.FollowerIDs(ctx, KindThread, threadID, at(env), func(id string) { r.add(id, ReasonThreadPost) }); err != nil {
-		return err
-	}
+	r.followers(KindThread, threadID, ReasonThreadPost)
 	r.drop(p.GetAuthorId())
 	return a.notify(ctx, env, r, about{kind: KindThread, id: threadID, title: th.GetTitle(), link: "/threads/" + threadID,
 		actorName: p.GetAuthorName(), sourceID: postID})
@@ -220,9 +233,7 @@ func (a *App) storyPublished(ctx context.Context, env *eventsv1.Envelope) error 
 	var r recipients
 	r.add(s.GetAuthorId(), ReasonNewStory)
 	if id := s.GetTwinningId(); id != "" {
-		if err := a.store.FollowerIDs(ctx, KindTwinning, id, at(env), func(m string) { r.add(m, ReasonNewStory) }); err != nil {
-			return err
-		}
+		r.followers(KindTwinning, id, ReasonNewStory)
 		if tw, err := a.peers.twinning(ctx, id); err == nil {
 			if err := a.orgFollowers(ctx, env, parties(tw), ReasonNewStory, &r); err != nil {
 				return err
@@ -230,9 +241,7 @@ func (a *App) storyPublished(ctx context.Context, env *eventsv1.Envelope) error 
 		}
 	}
 	if id := s.GetPracticeId(); id != "" {
-		if err := a.store.FollowerIDs(ctx, KindPractice, id, at(env), func(m string) { r.add(m, ReasonNewStory) }); err != nil {
-			return err
-		}
+		r.followers(KindPractice, id, ReasonNewStory)
 		if pr, err := a.peers.practice(ctx, id); err == nil {
 			if err := a.orgFollowers(ctx, env, pr.GetOwnerOrganizationIds(), ReasonNewStory, &r); err != nil {
 				return err
@@ -251,9 +260,7 @@ func storyLink(s *discussionv1.Story) string {
 
 func (a *App) orgFollowers(ctx context.Context, env *eventsv1.Envelope, orgs []string, reason string, r *recipients) error {
 	for _, org := range orgs {
-		if err := a.store.FollowerIDs(ctx, KindOrganization, org, at(env), func(m string) { r.add(m, reason) }); err != nil {
-			return err
-		}
+		r.followers(KindOrganization, org, reason)
 	}
 	return nil
 }
@@ -272,16 +279,14 @@ func (a *App) practiceChanged(ctx context.Context, env *eventsv1.Envelope) error
 		if err := a.store.MembersOf(ctx, p.GetOwnerOrganizationIds(), func(m string) { r.add(m, ReasonPracticePublished) }); err != nil {
 			return err
 		}
-		if err := a.store.FollowerIDs(ctx, KindPractice, p.GetId(), at(env), func(m string) { r.add(m, ReasonPracticePublished) }); err != nil {
-			return err
-		}
+		r.followers(KindPractice, p.GetId(), ReasonPracticePublished)
 		if p.GetRevision() <= 1 {
 			if err := a.orgFollowers(ctx, env, p.GetOwnerOrganizationIds(), ReasonNewPractice, &r); err != nil {
 				return err
 			}
 		}
-	} else if err := a.store.FollowerIDs(ctx, KindPractice, p.GetId(), at(env), func(m string) { r.add(m, ReasonPracticeChanged) }); err != nil {
-		return err
+	} else {
+		r.followers(KindPractice, p.GetId(), ReasonPracticeChanged)
 	}
 	if isMember(env.GetActor()) {
 		r.drop(env.GetActor())
@@ -323,9 +328,7 @@ func (a *App) twinningChanged(ctx context.Context, env *eventsv1.Envelope) error
 		}
 	}
 	var r recipients
-	if err := a.store.FollowerIDs(ctx, KindTwinning, tw.GetId(), at(env), func(m string) { r.add(m, reason) }); err != nil {
-		return err
-	}
+	r.followers(KindTwinning, tw.GetId(), reason)
 	if err := a.store.MembersOf(ctx, parties(tw), func(m string) { r.add(m, reason) }); err != nil {
 		return err
 	}
@@ -355,36 +358,49 @@ func (a *App) transferDetail(env *eventsv1.Envelope, tw *twinningv1.Twinning) st
 
 func statusWord(s, prefix string) string { return strings.ToLower(strings.TrimPrefix(s, prefix)) }
 
-// notify stores one notification per recipient, in batches, each with its
-// deterministic id: a redelivered event stores nothing new.
+// notify stores one notification per recipient named, in batches, each
+// with its deterministic id (a redelivered event stores nothing new), and
+// leaves the follower sets to a fan-out job, which it runs at once for a
+// while: a small fan-out is done before the event is acknowledged, a large
+// one goes on in the background, in pages, on whichever replica holds it.
 func (a *App) notify(ctx context.Context, env *eventsv1.Envelope, r recipients, ab about) error {
-	if len(r.reason) == 0 {
+	now := a.now()
+	tpl := store.Template{EventID: env.GetEventId(), EventType: env.GetType(), SubjectKind: ab.kind, SubjectID: ab.id, SourceID: ab.sourceID,
+		Title: ab.title, ActorName: ab.actorName, Detail: ab.detail, Link: ab.link}
+	batch := make([]store.Notification, 0, len(r.reason))
+	for _, memberID := range r.order {
+		if reason, ok := r.reason[memberID]; ok {
+			batch = append(batch, a.notification(tpl, memberID, reason, now))
+		}
+	}
+	if len(batch) > 0 {
+		n, err := a.store.InsertNotifications(ctx, batch)
+		if err != nil {
+			return err
+		}
+		a.log.Debug("notified", "event", env.GetEventId(), "type", env.GetType(), "new", n, "recipients", len(batch))
+	}
+	if len(r.sources) == 0 {
 		return nil
 	}
-	now := a.now()
+	job := &store.FanOut{ID: env.GetEventId(), Template: tpl, Since: at(env), Sources: r.sources, Exclude: r.dropped, CreatedAt: now}
+	if err := a.store.FanOuts.Create(ctx, job); err != nil && apperr.KindOf(err) != apperr.KindAlreadyExists {
+		return err
+	}
+	return a.RunFanOut(ctx, env.GetEventId(), a.opts.InlineFanOut)
+}
+
+// notification is what tpl tells memberID, for reason.
+func (a *App) notification(tpl store.Template, memberID, reason string, now time.Time) store.Notification {
 	email := store.Email{State: store.EmailNone}
 	if a.opts.Mailing {
 		email = store.Email{State: store.EmailPending, DueAt: now.Add(a.opts.EmailDelay)}
 	}
-	batch := make([]store.Notification, 0, len(r.reason))
-	for _, memberID := range r.order {
-		reason, ok := r.reason[memberID]
-		if !ok {
-			continue
-		}
-		id := store.NotificationID(env.GetEventId(), memberID)
-		seq := store.SeqOf(now, id)
-		batch = append(batch, store.Notification{
-			ID: id, MemberID: memberID, Reason: reason, EventID: env.GetEventId(), EventType: env.GetType(),
-			SubjectKind: ab.kind, SubjectID: ab.id, SourceID: ab.sourceID, Title: ab.title, ActorName: ab.actorName,
-			Detail: ab.detail, Link: ab.link, CreatedAt: now, Seq: seq, SortKey: store.SortKeyOf(false, seq),
-			Email: email,
-		})
+	id := store.NotificationID(tpl.EventID, memberID)
+	seq := store.SeqOf(now, id)
+	return store.Notification{
+		ID: id, MemberID: memberID, Reason: reason, EventID: tpl.EventID, EventType: tpl.EventType,
+		SubjectKind: tpl.SubjectKind, SubjectID: tpl.SubjectID, SourceID: tpl.SourceID, Title: tpl.Title, ActorName: tpl.ActorName,
+		Detail: tpl.Detail, Link: tpl.Link, CreatedAt: now, Seq: seq, SortKey: store.SortKeyOf(false, seq), Email: email,
 	}
-	n, err := a.store.InsertNotifications(ctx, batch)
-	if err != nil {
-		return err
-	}
-	a.log.Debug("notified", "event", env.GetEventId(), "type", env.GetType(), "new", n, "recipients", len(batch))
-	return nil
 }

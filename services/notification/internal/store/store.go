@@ -27,7 +27,47 @@ const (
 	MembersCollection       = "members"
 	FollowsCollection       = "follows"
 	NotificationsCollection = "notifications"
+	FanOutsCollection       = "fanouts"
 )
+
+// Template is what every notification of one event says.
+type Template struct {
+	EventID     string `bson:"event_id"`
+	EventType   string `bson:"event_type"`
+	SubjectKind string `bson:"subject_kind"`
+	SubjectID   string `bson:"subject_id"`
+	SourceID    string `bson:"source_id,omitempty"`
+	Title       string `bson:"title"`
+	ActorName   string `bson:"actor_name,omitempty"`
+	Detail      string `bson:"detail,omitempty"`
+	Link        string `bson:"link"`
+}
+
+// Source is one follower set an event reaches.
+type Source struct {
+	Kind     string `bson:"kind"`
+	TargetID string `bson:"target_id"`
+	Reason   string `bson:"reason"`
+}
+
+// FanOut is the job of notifying an event's followers, page by page; its
+// id is the event's. Next and After are where it stands (the source, the
+// last member id done in it); a replica holds it until LeaseUntil.
+type FanOut struct {
+	ID       string    `bson:"_id"`
+	Template Template  `bson:"template"`
+	Since    time.Time `bson:"since"`
+	Sources  []Source  `bson:"sources"`
+	Exclude  []string  `bson:"exclude,omitempty"`
+	Next     int       `bson:"next"`
+	After    string    `bson:"after"`
+	Done     bool      `bson:"done"`
+	// LeaseUntil and Holder say which replica works on it, until when.
+	LeaseUntil time.Time `bson:"lease_until"`
+	Holder     string    `bson:"holder,omitempty"`
+	CreatedAt  time.Time `bson:"created_at"`
+	Version    int64     `bson:"version"`
+}
 
 // Member is what the service knows of a member.
 type Member struct {
@@ -165,6 +205,13 @@ type Store struct {
 	Members       *mongox.AggregateStore[Member, Member]
 	Follows       *mongox.AggregateStore[Follow, Follow]
 	Notifications *mongox.AggregateStore[Notification, Notification]
+	FanOuts       *mongox.AggregateStore[FanOut, FanOut]
+}
+
+var fanOutAggregate = mongox.Aggregate[FanOut, FanOut]{
+	Name: "fan-out", ToDoc: same[FanOut], ToDomain: ptr[FanOut],
+	Version:  func(f *FanOut) *int64 { return &f.Version },
+	NotFound: func(id string) error { return apperr.NotFound("fan-out %s not found", id) },
 }
 
 // New keeps the collections of db.
@@ -173,6 +220,7 @@ func New(db *mongo.Database, opts mongox.StoreOptions) *Store {
 		Members:       mongox.NewAggregateStore(db.Collection(MembersCollection), memberAggregate, opts),
 		Follows:       mongox.NewAggregateStore(db.Collection(FollowsCollection), followAggregate, opts),
 		Notifications: mongox.NewAggregateStore(db.Collection(NotificationsCollection), notificationAggregate, opts),
+		FanOuts:       mongox.NewAggregateStore(db.Collection(FanOutsCollection), fanOutAggregate, opts),
 	}
 }
 
@@ -187,7 +235,8 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 	}
 	return errors.Join(
 		mongox.EnsureIndexes(ctx, db.Collection(MembersCollection), idx("name_key"), idx("organizations")),
-		mongox.EnsureIndexes(ctx, db.Collection(FollowsCollection), idx("member_id", "sort_key"), idx("kind", "target_id")),
+		mongox.EnsureIndexes(ctx, db.Collection(FollowsCollection), idx("member_id", "sort_key"), idx("kind", "target_id", "member_id")),
+		mongox.EnsureIndexes(ctx, db.Collection(FanOutsCollection), idx("done", "lease_until")),
 		mongox.EnsureIndexes(ctx, db.Collection(NotificationsCollection),
 			idx("member_id", "sort_key"), idx("member_id", "seq"), idx("member_id", "read"),
 			idx("email.state", "email.due_at"), idx("member_id", "email.state"), idx("source_id")),
@@ -235,28 +284,88 @@ func onlyDuplicates(err error) bool {
 	return mongox.IsDuplicateKey(err)
 }
 
-// FollowerIDs calls fn with the members who followed kind/targetID by
-// since (an event's time: who follows later does not hear of it, also
-// when it is delivered again), in batches, reading them with a cursor (a
-// twinning may have 10,000).
-func (s *Store) FollowerIDs(ctx context.Context, kind, targetID string, since time.Time, fn func(memberID string)) error {
-	cur, err := s.Follows.Collection().Find(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "target_id", Value: targetID},
-		{Key: "created_at", Value: bson.D{{Key: "$lte", Value: since}}}},
-		options.Find().SetProjection(bson.D{{Key: "member_id", Value: 1}}).SetBatchSize(1000))
-	if err != nil {
-		return fmt.Errorf("followers of %s %s: %w", kind, targetID, err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d struct {
+// followersChunk bounds the member ids one query reads and holds.
+const followersChunk = 5000
+
+// FollowersFrom hands page, in pages of size, the members in member id
+// order after after who followed kind/targetID by since (an event's time:
+// who follows later does not hear of it, also when it is delivered
+// again). It reads them in chunks, each with its own short query, so that
+// no cursor stays open while page writes (the embedded store's SQLite
+// slows every write while a read is open) and one chunk costs one scan
+// where an index cannot be sought, not one a page.
+func (s *Store) FollowersFrom(ctx context.Context, kind, targetID string, since time.Time, after string, size int, page func([]string) error) error {
+	for {
+		cur, err := s.Follows.Collection().Find(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "target_id", Value: targetID},
+			{Key: "member_id", Value: bson.D{{Key: "$gt", Value: after}}}, {Key: "created_at", Value: bson.D{{Key: "$lte", Value: since}}}},
+			options.Find().SetProjection(bson.D{{Key: "member_id", Value: 1}}).SetSort(bson.D{{Key: "member_id", Value: 1}}).SetLimit(followersChunk))
+		if err != nil {
+			return fmt.Errorf("followers of %s %s: %w", kind, targetID, err)
+		}
+		var docs []struct {
 			MemberID string `bson:"member_id"`
 		}
-		if err := cur.Decode(&d); err != nil {
-			return err
+		if err := cur.All(ctx, &docs); err != nil {
+			return fmt.Errorf("followers of %s %s: %w", kind, targetID, err)
 		}
-		fn(d.MemberID)
+		for start := 0; start < len(docs); start += size {
+			members := make([]string, 0, size)
+			for _, d := range docs[start:min(start+size, len(docs))] {
+				members = append(members, d.MemberID)
+			}
+			if err := page(members); err != nil {
+				return err
+			}
+		}
+		if len(docs) < followersChunk {
+			return nil
+		}
+		after = docs[len(docs)-1].MemberID
 	}
-	return cur.Err()
+}
+
+// ClaimFanOut takes job id for holder until until, if nobody holds it;
+// false when another replica does or it is done.
+func (s *Store) ClaimFanOut(ctx context.Context, id, holder string, now, until time.Time) (bool, error) {
+	res, err := s.FanOuts.Collection().UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "done", Value: false}, {Key: "$or", Value: bson.A{
+			bson.D{{Key: "lease_until", Value: bson.D{{Key: "$lt", Value: now}}}}, bson.D{{Key: "holder", Value: holder}}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "lease_until", Value: until}, {Key: "holder", Value: holder}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
+	if err != nil {
+		return false, fmt.Errorf("claim fan-out %s: %w", id, err)
+	}
+	return res.ModifiedCount == 1, nil
+}
+
+// Checkpoint records a held job's progress and renews its lease.
+func (s *Store) Checkpoint(ctx context.Context, id, holder string, next int, after string, done bool, until time.Time) error {
+	_, err := s.FanOuts.Collection().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "holder", Value: holder}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "next", Value: next}, {Key: "after", Value: after}, {Key: "done", Value: done}, {Key: "lease_until", Value: until}}},
+			{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
+	if err != nil {
+		return fmt.Errorf("checkpoint fan-out %s: %w", id, err)
+	}
+	return nil
+}
+
+// OpenFanOuts are jobs not done whose lease has run out, oldest first.
+func (s *Store) OpenFanOuts(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	cur, err := s.FanOuts.Collection().Find(ctx, bson.D{{Key: "done", Value: false}, {Key: "lease_until", Value: bson.D{{Key: "$lt", Value: now}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("open fan-outs: %w", err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.ID
+	}
+	return out, nil
 }
 
 // MembersOf calls fn with the members known to hold a verified
