@@ -335,7 +335,7 @@ var refusalWords = []pattern{
 		return w.l.T("refusal.no_affiliation", w.org(m[1]))
 	}},
 	{rx(`twinning \S+ has no (?:transfer|activity) "[^"]*"|(?:member|need|offer|organisation|post|practice|story|thread|twinning) "[^"]*" not found|no member has this e-mail address`), msg("form.gone")},
-	{rx(`notification \S+ not found|member \S+ is not known here|you do not follow this`), msg("form.gone")},
+	{rx(`(?:notification|fan-out) \S+ not found|member \S+ is not known here|you do not follow this`), msg("form.gone")},
 	{rx(`the unsubscribe link is not valid: .*`), msg("refusal.unsubscribe_link")},
 	// Permissions: the rule the services' policies state.
 	{rx(`only a coordinator may validate and publish it`), msg("perm.publish")},
