@@ -101,17 +101,17 @@ func printWelcome(w io.Writer, u stack.URLs, dataDir string, freePorts bool) {
 	fmt.Fprintf(w, `
 Gemella is running (data in %s, on %s). Ctrl-C stops it.
 
-  portal           %s/
-  REST API         %s/v1/
-  OpenAPI          %s
-  catalog gRPC     %s
-  twinning gRPC    %s
-  discussion gRPC  %s
-  notification gRPC %s
-  live feed        %s/v1/events
-  e-mail sent      %s (SMTP %s; files in %s)
-  NATS             %s
-  MongoDB          %s
+  portal             %s/
+  REST API           %s/v1/
+  OpenAPI            %s
+  catalog gRPC       %s
+  twinning gRPC      %s
+  discussion gRPC    %s
+  notification gRPC  %s
+  live feed          %s/v1/events
+  e-mail sent        %s (SMTP %s; files in %s)
+  NATS               %s
+  MongoDB            %s
 
 Try:
   curl -s %s/v1/practices
