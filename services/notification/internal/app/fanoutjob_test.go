@@ -21,25 +21,9 @@ import (
 // lease runs out and finished: exactly one notification per follower, none
 // for the excluded author; a job held by a live replica is left alone.
 func TestFanOutResumesWhereAReplicaStopped(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded FerretDB")
-	}
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	fdb, err := embedded.StartFerretDB(ctx, embedded.FerretDBOptions{Dir: t.TempDir(), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fdb.Stop)
-	client, db, err := mongox.Connect(ctx, config.Mongo{URI: fdb.URI(), Database: "fanout_test", Timeout: time.Minute}, "fanout-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	if err := store.EnsureIndexes(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(db, mongox.StoreOptions{})
+	st := startStore(t)
 	a := New(st, Peers{}, Options{}, quiet)
 
 	const n = 1234
@@ -111,4 +95,28 @@ func TestFanOutResumesWhereAReplicaStopped(t *testing.T) {
 	if j, _ := st.FanOuts.Get(ctx, "ev-2"); j.Done || j.Holder != "alive" {
 		t.Errorf("a job a live replica holds was taken: %+v", j)
 	}
+}
+
+// startStore is a store on a fresh embedded FerretDB.
+func startStore(t *testing.T) *store.Store {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the embedded FerretDB")
+	}
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fdb, err := embedded.StartFerretDB(ctx, embedded.FerretDBOptions{Dir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fdb.Stop)
+	client, db, err := mongox.Connect(ctx, config.Mongo{URI: fdb.URI(), Database: "app_test", Timeout: time.Minute}, "app-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	if err := store.EnsureIndexes(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	return store.New(db, mongox.StoreOptions{})
 }
