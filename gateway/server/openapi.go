@@ -36,7 +36,8 @@ func sessionNeedOf(httpMethod, rpc string) sessionNeed {
 	switch {
 	case strings.HasSuffix(rpc, ".CreateSession"), strings.HasSuffix(rpc, ".RegisterMember"):
 		return sessionNone
-	case strings.HasSuffix(rpc, ".GetMyProfile"), strings.HasSuffix(rpc, ".ListReportedPosts"):
+	case strings.HasSuffix(rpc, ".GetMyProfile"), strings.HasSuffix(rpc, ".ListReportedPosts"),
+		strings.HasPrefix(rpc, "gemella.notification.v1.NotificationService."):
 		return sessionRequired
 	case httpMethod == http.MethodGet:
 		return sessionOptional

@@ -94,14 +94,23 @@ func New(s *store.Store, peers Peers, opts Options, logger *slog.Logger) *App {
 // Store is the application's store, for the mailer.
 func (a *App) Store() *store.Store { return a.store }
 
+// requireMember refuses a caller without a session, before anything
+// else is looked at: a visitor learns nothing from a 400.
+func requireMember(ctx context.Context) error {
+	if !auth.CallerFrom(ctx).IsMember() {
+		return apperr.Unauthenticated("log in first: this needs a session token")
+	}
+	return nil
+}
+
 // member is the calling member, known to the directory with what their
 // token says (name, verified organisations) and, every ProfileRefresh,
 // their address from their own profile.
 func (a *App) member(ctx context.Context) (*store.Member, error) {
-	c := auth.CallerFrom(ctx)
-	if !c.IsMember() {
-		return nil, apperr.Unauthenticated("log in first: this needs a session token")
+	if err := requireMember(ctx); err != nil {
+		return nil, err
 	}
+	c := auth.CallerFrom(ctx)
 	now := a.now()
 	stale := func(m *store.Member) bool {
 		return m.Email == "" || now.Sub(m.ProfileAt) >= a.opts.ProfileRefresh ||
@@ -158,6 +167,9 @@ func contains(list []string, s string) bool {
 // PutFollow follows kind/id for the caller; again, nothing changes (an
 // automatic follow becomes the member's own).
 func (a *App) PutFollow(ctx context.Context, kind, id string) (*store.Follow, error) {
+	if err := requireMember(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkFollow(kind, id); err != nil {
 		return nil, err
 	}
@@ -185,6 +197,9 @@ func (a *App) follow(ctx context.Context, memberID, kind, id string, automatic b
 
 // GetFollow is the caller's follow of kind/id, or NotFound.
 func (a *App) GetFollow(ctx context.Context, kind, id string) (*store.Follow, error) {
+	if err := requireMember(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkFollow(kind, id); err != nil {
 		return nil, err
 	}
@@ -197,6 +212,9 @@ func (a *App) GetFollow(ctx context.Context, kind, id string) (*store.Follow, er
 
 // DeleteFollow stops following.
 func (a *App) DeleteFollow(ctx context.Context, kind, id string) error {
+	if err := requireMember(ctx); err != nil {
+		return err
+	}
 	if err := checkFollow(kind, id); err != nil {
 		return err
 	}
@@ -255,6 +273,9 @@ type Notifications struct {
 
 // ListNotifications lists the caller's notifications, unread first.
 func (a *App) ListNotifications(ctx context.Context, size int32, token string, unreadOnly bool) (Notifications, error) {
+	if err := requireMember(ctx); err != nil {
+		return Notifications{}, err
+	}
 	m, err := a.member(ctx)
 	if err != nil {
 		return Notifications{}, err
@@ -289,6 +310,9 @@ const maxMarkAll = 1000
 // MarkRead marks the caller's notifications ids (or all) read and returns
 // how many stay unread.
 func (a *App) MarkRead(ctx context.Context, ids []string, all bool) (int, error) {
+	if err := requireMember(ctx); err != nil {
+		return 0, err
+	}
 	var v apperr.Violations
 	switch {
 	case all && len(ids) > 0:
@@ -379,6 +403,9 @@ func (a *App) GetPreferences(ctx context.Context) (Preferences, error) {
 // UpdatePreferences sets what is given: frequency and language, each
 // kept when empty.
 func (a *App) UpdatePreferences(ctx context.Context, frequency, language string) (Preferences, error) {
+	if err := requireMember(ctx); err != nil {
+		return Preferences{}, err
+	}
 	var v apperr.Violations
 	if frequency != "" && !contains([]string{FrequencyImmediate, FrequencyDaily, FrequencyWeekly, FrequencyNever}, frequency) {
 		v.Add("preferences.email", "must be EMAIL_FREQUENCY_IMMEDIATE, _DAILY, _WEEKLY or _NEVER")
@@ -429,6 +456,9 @@ type Watch struct {
 // StartWatch checks the caller and the cursor; an empty cursor starts
 // after the newest notification.
 func (a *App) StartWatch(ctx context.Context, after string) (Watch, error) {
+	if err := requireMember(ctx); err != nil {
+		return Watch{}, err
+	}
 	if len(after) > 200 {
 		return Watch{}, apperr.Invalid("after_cursor", "is not a cursor this service issued")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gemella/gemella/services/notification/internal/mail"
 	"github.com/gemella/gemella/services/notification/internal/store"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/auth"
 )
 
 // WatchPoll is how often a live stream looks for new notifications.
@@ -187,6 +188,9 @@ func (s *GRPCServer) GetPreferences(ctx context.Context, _ *notificationv1.GetPr
 
 // UpdatePreferences implements notificationv1.NotificationServiceServer.
 func (s *GRPCServer) UpdatePreferences(ctx context.Context, req *notificationv1.UpdatePreferencesRequest) (*notificationv1.Preferences, error) {
+	if !auth.CallerFrom(ctx).IsMember() {
+		return nil, apperr.Unauthenticated("log in first: this needs a session token")
+	}
 	if req.GetPreferences() == nil {
 		return nil, apperr.Invalid("preferences", "is required")
 	}
