@@ -11,7 +11,7 @@ PROTOC_GEN_GO_VERSION   := v1.36.12
 PROTOC_GEN_GO_GRPC_VER  := v1.6.2
 GRPC_GATEWAY_VERSION    := v2.33.0
 
-MODULES := proto services/platform services/practice-catalog services/twinning services/discussion gateway deploy/devstack deploy/check
+MODULES := proto services/platform services/practice-catalog services/twinning services/discussion services/notification gateway deploy/devstack deploy/check
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 .PHONY: run test test-unit web browser envdoc proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint check-deploy

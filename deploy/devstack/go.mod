@@ -6,6 +6,7 @@ replace (
 	github.com/gemella/gemella/gateway => ../../gateway
 	github.com/gemella/gemella/proto => ../../proto
 	github.com/gemella/gemella/services/discussion => ../../services/discussion
+	github.com/gemella/gemella/services/notification => ../../services/notification
 	github.com/gemella/gemella/services/platform => ../../services/platform
 	github.com/gemella/gemella/services/practice-catalog => ../../services/practice-catalog
 	github.com/gemella/gemella/services/twinning => ../../services/twinning
@@ -18,6 +19,7 @@ require (
 	github.com/gemella/gemella/gateway v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/proto v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/discussion v0.0.0-00010101000000-000000000000
+	github.com/gemella/gemella/services/notification v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/platform v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/practice-catalog v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/twinning v0.0.0-00010101000000-000000000000
@@ -64,6 +66,8 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/emersion/go-smtp v0.25.1 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
@@ -105,6 +109,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/rs/cors v1.11.1 // indirect
+	github.com/wneessen/go-mail v0.8.1 // indirect
 	github.com/xdg-go/scram v1.4.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect

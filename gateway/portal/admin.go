@@ -368,12 +368,14 @@ func (l *locale) DecisionText(d *discussionv1.MemberDecision, orgs orgNames) str
 
 type organizationData struct {
 	Organization *catalogv1.Organization
-	Orgs         orgNames
-	Practices    section[[]*catalogv1.Practice]
-	Twinnings    section[[]*twinningv1.Twinning]
-	Needs        section[[]*catalogv1.Need]
-	Offers       section[[]*catalogv1.Offer]
-	MayEdit      bool
+	// Following: the member follows the organisation.
+	Following bool
+	Orgs      orgNames
+	Practices section[[]*catalogv1.Practice]
+	Twinnings section[[]*twinningv1.Twinning]
+	Needs     section[[]*catalogv1.Need]
+	Offers    section[[]*catalogv1.Offer]
+	MayEdit   bool
 }
 
 // organization is an organisation's page: what it publishes, its
@@ -425,6 +427,7 @@ func (p *Portal) organization(w http.ResponseWriter, r *http.Request) {
 			d.Offers.Items = resp.GetOffers()
 		}),
 	)
+	d.Following = p.following(r, "organization", o.GetId())
 	p.renderTitled(w, r, http.StatusOK, "organization", o.GetName(), d)
 }
 

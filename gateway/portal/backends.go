@@ -13,6 +13,7 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	notificationv1 "github.com/gemella/gemella/proto/gemella/notification/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 )
 
@@ -25,6 +26,8 @@ type Backends struct {
 	Catalog    catalogv1.CatalogServiceClient
 	Twinning   twinningv1.TwinningServiceClient
 	Discussion discussionv1.DiscussionServiceClient
+	// Notification keeps follows, notifications and their preferences.
+	Notification notificationv1.NotificationServiceClient
 }
 
 func (b Backends) withDefaults() Backends {
@@ -36,6 +39,9 @@ func (b Backends) withDefaults() Backends {
 	}
 	if b.Discussion == nil {
 		b.Discussion = discussionv1.NewDiscussionServiceClient(unavailableConn{"discussion"})
+	}
+	if b.Notification == nil {
+		b.Notification = notificationv1.NewNotificationServiceClient(unavailableConn{"notification"})
 	}
 	return b
 }

@@ -233,6 +233,7 @@ var ruleWords = []pattern{
 	{rx(`must not be the organisation itself`), msg("rule.parent_self")},
 	{rx(`email cannot be changed: it identifies the account`), msg("rule.email_frozen")},
 	{rx(`is not a post of this thread`), msg("rule.not_in_thread")},
+	{rx(`must be one of twinning, practice, thread, organization|must be EMAIL_FREQUENCY_IMMEDIATE, _DAILY, _WEEKLY or _NEVER|must be it or en`), msg("rule.choose")},
 	{rx(`is not a token this service issued|was issued for other filters; repeat the filters of the first page`), msg("rule.page")},
 	{rx(`name at least one role to grant|"[^"]*" is not a role: .*|"[^"]*" is not granted: .*`), msg("rule.roles")},
 	{rx(`name at least one role to revoke|"[^"]*" is not revoked: .*`), msg("rule.roles_revoke")},
@@ -241,7 +242,8 @@ var ruleWords = []pattern{
 	// visitor can do nothing but try again.
 	{rx(`must be submit, publish or archive|must be one of propose, .*|names unknown or read-only field "[^"]*"|` +
 		`needs a positive maximum age|needs an id and a member|name the member by id|must not be negative|` +
-		`does not match the twinning_id or practice_id filter|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
+		`does not match the twinning_id or practice_id filter|must be empty when all is true|name at least one notification, or set all|` +
+		`at most 100 at a time|must not be empty|is not a cursor this service issued|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
 }
 
 // refusalWords are the messages of the other errors: refusals of state
@@ -340,6 +342,8 @@ var refusalWords = []pattern{
 		return w.l.T("refusal.no_affiliation", w.org(m[1]))
 	}},
 	{rx(`twinning \S+ has no (?:transfer|activity) "[^"]*"|(?:member|need|offer|organisation|post|practice|story|thread|twinning|moderation log entry) "[^"]*" not found|no member has this e-mail address`), msg("form.gone")},
+	{rx(`(?:notification|fan-out) \S+ not found|member \S+ is not known here|you do not follow this`), msg("form.gone")},
+	{rx(`the unsubscribe link is not valid: .*`), msg("refusal.unsubscribe_link")},
 	// Permissions: the rule the services' policies state.
 	{rx(`only a coordinator may validate and publish it`), msg("perm.publish")},
 	{rx(`only a coordinator or an editor of an owner may archive it`), msg("perm.archive")},

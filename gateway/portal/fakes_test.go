@@ -271,6 +271,7 @@ type world struct {
 	catalog    *fakeCatalog
 	twinning   *fakeTwinning
 	discussion *fakeDiscussion
+	notify     *fakeNotification
 }
 
 func newWorld() *world {
@@ -335,6 +336,7 @@ func newWorld() *world {
 			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT},
 			tw,
 		}},
+		notify: newFakeNotification(),
 		discussion: &fakeDiscussion{
 			rec: rec,
 			members: []*discussionv1.Member{{
@@ -363,5 +365,5 @@ func newWorld() *world {
 }
 
 func (w *world) backends() Backends {
-	return Backends{Catalog: w.catalog, Twinning: w.twinning, Discussion: w.discussion}
+	return Backends{Catalog: w.catalog, Twinning: w.twinning, Discussion: w.discussion, Notification: w.notify}
 }

@@ -278,6 +278,8 @@ type practiceData struct {
 	Stories   section[[]*discussionv1.Story]
 	// Form is the form to open a thread on the practice.
 	Form *form
+	// Following: the member follows the practice.
+	Following bool
 }
 
 // practice shows one practice: its value, models, results, evidence,
@@ -324,6 +326,7 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 			d.Stories.Items = resp.GetStories()
 		},
 	)
+	d.Following = p.following(r, "practice", pr.GetId())
 	p.renderTitled(w, r, code, "practice", pr.GetTitle(), d)
 }
 

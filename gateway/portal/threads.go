@@ -17,7 +17,9 @@ const threadPageSize = 50
 
 type threadData struct {
 	Thread *discussionv1.Thread
-	Posts  []*discussionv1.Post
+	// Following: the member follows the thread.
+	Following bool
+	Posts     []*discussionv1.Post
 	// ByID finds the post a reply answers, for its "in reply to" line.
 	ByID map[string]*discussionv1.Post
 	Next string
@@ -176,6 +178,7 @@ func (p *Portal) showThreadWith(w http.ResponseWriter, r *http.Request, code int
 	if parent := f.Val("parent_id"); parent != "" {
 		d.ReplyTo = d.ByID[parent]
 	}
+	d.Following = p.following(r, "thread", th.GetId())
 	p.renderTitled(w, r, code, "thread", th.GetTitle(), d)
 }
 

@@ -59,7 +59,9 @@ func (p *Portal) twinnings(w http.ResponseWriter, r *http.Request) {
 
 type twinningData struct {
 	Twinning *twinningv1.Twinning
-	Orgs     orgNames
+	// Following: the member follows the twinning.
+	Following bool
+	Orgs      orgNames
 	// Practices are the practices the twinning transfers, for their value.
 	Practices []*catalogv1.Practice
 	// General is the twinning's general discussion; nil until it is opened.
@@ -147,6 +149,7 @@ func (p *Portal) twinning(w http.ResponseWriter, r *http.Request) {
 			d.Practices = append(d.Practices, pr)
 		}
 	}
+	d.Following = p.following(r, "twinning", tw.GetId())
 	p.renderTitled(w, r, http.StatusOK, "twinning", tw.GetTitle(), d)
 }
 

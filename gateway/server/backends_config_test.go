@@ -5,7 +5,7 @@ import "testing"
 // Any backend may be left out, the catalog too; a bad address is still refused.
 func TestEveryBackendCanBeLeftOut(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.CatalogAddr, cfg.TwinningAddr, cfg.DiscussionAddr = BackendDisabled, BackendDisabled, BackendDisabled
+	cfg.CatalogAddr, cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NotificationAddr = BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("all backends left out: %v", err)
 	}

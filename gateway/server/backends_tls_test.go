@@ -58,7 +58,7 @@ func TestBackendsOverMutualTLS(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.HTTPAddr = "127.0.0.1:0"
 			cfg.CatalogAddr = backend
-			cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled
+			cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NotificationAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled
 			cfg.Backends.TLS = tt.tls
 			base := startGatewayWith(t, cfg)
 			if r := do(t, "GET", base+"/v1/practices/p1", nil, nil); r.status != tt.wantStatus {

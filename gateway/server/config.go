@@ -32,6 +32,10 @@ type Config struct {
 	// DiscussionAddr is the host:port of the discussion gRPC server; "none"
 	// leaves its routes out.
 	DiscussionAddr string `env:"GEMELLA_DISCUSSION_ADDR" envDefault:"127.0.0.1:9093"`
+	// NotificationAddr is the host:port of the notification gRPC server
+	// (follows, notifications, their live stream); "none" leaves its
+	// routes out.
+	NotificationAddr string `env:"GEMELLA_NOTIFICATION_ADDR" envDefault:"127.0.0.1:9094"`
 	// NATSURL is where the live feed (GET /v1/events) reads the services'
 	// events; "none" turns the feed off.
 	NATSURL string `env:"GEMELLA_NATS_URL" envDefault:"nats://127.0.0.1:4222"`
@@ -112,7 +116,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("GEMELLA_GATEWAY_METRICS_ADDR %q: must differ from GEMELLA_HTTP_ADDR (leave it empty to serve /metrics there)", c.MetricsAddr))
 		}
 	}
-	for name, addr := range map[string]string{"GEMELLA_CATALOG_ADDR": c.CatalogAddr, "GEMELLA_TWINNING_ADDR": c.TwinningAddr, "GEMELLA_DISCUSSION_ADDR": c.DiscussionAddr} {
+	for name, addr := range map[string]string{"GEMELLA_CATALOG_ADDR": c.CatalogAddr, "GEMELLA_TWINNING_ADDR": c.TwinningAddr, "GEMELLA_DISCUSSION_ADDR": c.DiscussionAddr, "GEMELLA_NOTIFICATION_ADDR": c.NotificationAddr} {
 		if addr == "" || addr == BackendDisabled {
 			continue
 		}

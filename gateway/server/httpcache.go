@@ -73,7 +73,7 @@ func noGRPCMetadata(string) (string, bool) { return "", false }
 
 // cacheable is a request whose answer the caching middleware handles.
 func cacheable(r *http.Request) bool {
-	return r.Method == http.MethodGet && isAPIPath(r.URL.Path) && r.URL.Path != feedPath &&
+	return r.Method == http.MethodGet && isAPIPath(r.URL.Path) && !isStream(r.URL.Path) && r.URL.Path != unsubscribePath &&
 		r.URL.Path != "/healthz" && r.URL.Path != "/readyz"
 }
 
@@ -175,7 +175,7 @@ func compressed() (middleware, error) {
 	return func(next http.Handler) http.Handler {
 		gz := wrap(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == feedPath {
+			if isStream(r.URL.Path) {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -17,7 +17,7 @@ func startGatewayChanged(t *testing.T, backendAddr string, change func(*Config))
 	cfg := DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.CatalogAddr = backendAddr
-	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled
+	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NotificationAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled
 	change(&cfg)
 	srv, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

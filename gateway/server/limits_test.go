@@ -14,7 +14,7 @@ import (
 func limitedHandler(t *testing.T, mutate func(*Config)) http.Handler {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled
+	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NotificationAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled
 	cfg.CatalogAddr = "127.0.0.1:1" // never reached by these requests' outcome checks
 	if mutate != nil {
 		mutate(&cfg)

@@ -128,7 +128,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func withTimeout(d time.Duration) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == feedPath || opendata.Owns(r.URL.Path) {
+			if isStream(r.URL.Path) || opendata.Owns(r.URL.Path) {
 				// A stream, or a download that sets its own deadline
 				// (GEMELLA_OPENDATA_EXPORT_TIMEOUT): it ends when the
 				// client or the gateway goes.

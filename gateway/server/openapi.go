@@ -37,7 +37,8 @@ func sessionNeedOf(httpMethod, rpc string) sessionNeed {
 	case strings.HasSuffix(rpc, ".CreateSession"), strings.HasSuffix(rpc, ".RegisterMember"):
 		return sessionNone
 	case strings.HasSuffix(rpc, ".GetMyProfile"), strings.HasSuffix(rpc, ".ListReportedPosts"),
-		strings.HasSuffix(rpc, ".ListModerationLog"), strings.HasSuffix(rpc, ".ListAffiliationRequests"):
+		strings.HasSuffix(rpc, ".ListModerationLog"), strings.HasSuffix(rpc, ".ListAffiliationRequests"),
+		strings.HasPrefix(rpc, "gemella.notification.v1.NotificationService."):
 		return sessionRequired
 	case httpMethod == http.MethodGet:
 		return sessionOptional
@@ -348,6 +349,47 @@ func gatewayPaths() docObject {
 				"400": ref("responses", "BadRequest"), "500": ref("responses", "Internal"), "503": ref("responses", "Unavailable"),
 			},
 		}},
+		notificationsLivePath: docObject{"get": docObject{
+			"summary": "The caller's own notifications, live, as Server-Sent Events.",
+			"description": "Needs a session (bearer token or the session cookie). First an `unread` event " +
+				"(`data: {\"unread_count\": n}`), then for every new notification a `notification` event whose `id:` is its " +
+				"cursor and whose data is a Notification in JSON, each followed by an `unread` event; an idle stream repeats " +
+				"`unread` every 15 s. Send the last id back in Last-Event-ID (or last_event_id) to get what was missed.",
+			"operationId": "Gateway_NotificationsLive", "tags": []any{"NotificationService"},
+			"security": []any{docObject{securityName: []any{}}},
+			"produces": []any{"text/event-stream", "application/json"},
+			"parameters": []any{
+				ref("parameters", "LastEventID"),
+				docObject{"name": "last_event_id", "in": "query", "required": false, "type": "string", "description": "As the Last-Event-ID header, for clients that cannot set it."},
+				ref("parameters", "XRequestId"),
+			},
+			"responses": docObject{
+				"200": docObject{"description": "A stream of notifications (text/event-stream).", "schema": ref("definitions", "v1Notification")},
+				"400": ref("responses", "BadRequest"), "401": ref("responses", "Unauthenticated"), "500": ref("responses", "Internal"), "503": ref("responses", "Unavailable"),
+			},
+		}},
+		unsubscribePath: docObject{
+			"get": docObject{
+				"summary":     "The e-mails' unsubscribe link: a page with a button that turns e-mail off.",
+				"operationId": "Gateway_UnsubscribePage", "tags": []any{"NotificationService"}, "security": []any{},
+				"produces":   []any{"text/html"},
+				"parameters": []any{docObject{"name": "token", "in": "query", "required": true, "type": "string", "description": "The signed token of the e-mail's link."}},
+				"responses": docObject{"200": docObject{"description": "The page.", "schema": docObject{"type": "string"}},
+					"400": ref("responses", "BadRequest"), "500": ref("responses", "Internal")},
+			},
+			"post": docObject{
+				"summary":     "One-click unsubscribe (RFC 8058): turns the member's e-mail off.",
+				"description": "The body (List-Unsubscribe=One-Click, form-encoded) is ignored: the signed token says who.",
+				"operationId": "Gateway_Unsubscribe", "tags": []any{"NotificationService"}, "security": []any{},
+				"consumes":   []any{"application/x-www-form-urlencoded"},
+				"produces":   []any{"application/json", "text/html"},
+				"parameters": []any{docObject{"name": "token", "in": "query", "required": true, "type": "string", "description": "The signed token of the e-mail's link."}},
+				"responses": docObject{
+					"200": docObject{"description": "E-mail is off.", "schema": docObject{"type": "object", "properties": docObject{"email": docObject{"type": "string", "description": "EMAIL_FREQUENCY_NEVER."}}}},
+					"400": ref("responses", "BadRequest"), "403": ref("responses", "PermissionDenied"), "500": ref("responses", "Internal"), "503": ref("responses", "Unavailable"),
+				},
+			},
+		},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	notificationv1 "github.com/gemella/gemella/proto/gemella/notification/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 
 	"github.com/gemella/gemella/gateway/portal"
@@ -24,6 +25,8 @@ func (s *Server) newPortal() (*portal.Portal, error) {
 			b.Twinning = twinningv1.NewTwinningServiceClient(bc.conn)
 		case "discussion":
 			b.Discussion = discussionv1.NewDiscussionServiceClient(bc.conn)
+		case "notification":
+			b.Notification = notificationv1.NewNotificationServiceClient(bc.conn)
 		}
 	}
 	cfg := s.cfg.Portal

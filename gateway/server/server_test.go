@@ -28,7 +28,7 @@ func startGateway(t *testing.T, backendAddr string) string {
 	cfg := DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.CatalogAddr = backendAddr
-	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled
+	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NotificationAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
 
 	srv, err := New(context.Background(), cfg, logger)

@@ -54,6 +54,8 @@ const (
 var anonymousEndpoints = map[string]bool{
 	http.MethodPost + " /v1/sessions": true,
 	http.MethodPost + " /v1/members":  true,
+	// The e-mails' one-click unsubscribe acts by its signed token.
+	http.MethodPost + " " + unsubscribePath: true,
 }
 
 // sessionRequest is what the forward-response hook needs to know about the

@@ -28,7 +28,7 @@ func startInstrumentedGateway(t *testing.T, mutate func(*Config), opts ...Option
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled
+	cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NotificationAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled
 	mutate(&cfg)
 	srv, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})), opts...)
 	if err != nil {

@@ -132,6 +132,13 @@ func contains(list []string, s string) bool {
 
 // idFor fills a path variable with an id of the right kind.
 func (a *api) idFor(template, variable string) string {
+	if strings.HasPrefix(template, "/v1/me/follows/") {
+		// The demo moderator follows the Tos.Ca. twinning (harness_test.go).
+		if variable == "kind" {
+			return "twinning"
+		}
+		return a.ids["twinning"]
+	}
 	switch variable {
 	case "twinning_id":
 		return a.ids["twinning"]

@@ -115,6 +115,7 @@ func startAPI(t *testing.T) *api {
 	gcfg := gateway.DefaultConfig()
 	gcfg.HTTPAddr = "127.0.0.1:0"
 	gcfg.CatalogAddr, gcfg.TwinningAddr, gcfg.DiscussionAddr = catAddr, twAddr, discAddr
+	gcfg.NotificationAddr = startNotification(t, pub, catAddr, twAddr, discAddr, quiet)
 	gcfg.NATSURL = gateway.BackendDisabled
 	// The table sends hundreds of writes from one address.
 	gcfg.WritePerMinute, gcfg.WriteBurst = 100000, 100000
@@ -145,6 +146,11 @@ func startAPI(t *testing.T) *api {
 		discussion: discussionv1.NewDiscussionServiceClient(dial(t, discAddr)),
 	}
 	a.seed(t, disc.GrantRoles)
+	// The demo moderator follows Tos.Ca., so that reading that follow
+	// answers 200.
+	if r := a.send(t, http.MethodPut, "/v1/me/follows/twinning/"+a.ids["twinning"], "{}", map[string]string{"Authorization": "Bearer " + a.memberToken(t)}); r.status != http.StatusOK {
+		t.Fatalf("follow Tos.Ca.: %d %s", r.status, r.body)
+	}
 	return a
 }
 

@@ -23,7 +23,9 @@ import (
 	"github.com/gemella/gemella/deploy/devstack/stack"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	notificationv1 "github.com/gemella/gemella/proto/gemella/notification/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	notification "github.com/gemella/gemella/services/notification/service"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/grpcx"
 )
@@ -76,6 +78,7 @@ type fixture struct {
 	catalog    catalogv1.CatalogServiceClient
 	twinning   twinningv1.TwinningServiceClient
 	discussion discussionv1.DiscussionServiceClient
+	notify     notificationv1.NotificationServiceClient
 	issuer     *auth.Issuer
 	foreign    *auth.Issuer
 	orgs       map[string]string // demo organisations by name
@@ -121,6 +124,7 @@ func newFixture(t *testing.T) *fixture {
 	f.catalog = catalogv1.NewCatalogServiceClient(dial(urls.Catalog))
 	f.twinning = twinningv1.NewTwinningServiceClient(dial(urls.Twinning))
 	f.discussion = discussionv1.NewDiscussionServiceClient(dial(urls.Discussion))
+	f.notify = notificationv1.NewNotificationServiceClient(dial(urls.Notification))
 	if f.admin, err = st.AdminContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -281,6 +285,7 @@ func checkEveryRPCHasARow(t *testing.T, table []row) {
 	want := map[string]bool{}
 	for service, desc := range map[string]grpc.ServiceDesc{
 		"catalog": catalogv1.CatalogService_ServiceDesc, "twinning": twinningv1.TwinningService_ServiceDesc, "discussion": discussionv1.DiscussionService_ServiceDesc,
+		"notification": notificationv1.NotificationService_ServiceDesc,
 	} {
 		var names []string
 		for _, m := range desc.Methods {
@@ -788,6 +793,49 @@ func rows() []row {
 			setup: func(t *testing.T, f *fixture) target { return target{ids: map[string]string{"s": f.story(t).GetId()}} },
 			call: func(ctx context.Context, f *fixture, tg target) error {
 				_, err := f.discussion.RejectStory(ctx, &discussionv1.DecideStoryRequest{Id: tg.ids["s"], Reason: "non pertinente"})
+				return err
+			}},
+
+		// --- notification: every call is the caller's own ---
+		{service: "notification", rpc: "PutFollow", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.notify.PutFollow(ctx, &notificationv1.PutFollowRequest{Kind: "practice", Id: f.tosCa.GetId()})
+				return err
+			}},
+		{service: "notification", rpc: "DeleteFollow", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.notify.DeleteFollow(ctx, &notificationv1.DeleteFollowRequest{Kind: "practice", Id: f.tosCa.GetId()})
+				return err
+			}},
+		{service: "notification", rpc: "MarkRead", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.notify.MarkRead(ctx, &notificationv1.MarkReadRequest{All: true})
+				return err
+			}},
+		{service: "notification", rpc: "UpdatePreferences", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.notify.UpdatePreferences(ctx, &notificationv1.UpdatePreferencesRequest{Preferences: &notificationv1.Preferences{Language: "it"}})
+				return err
+			}},
+		{service: "notification", rpc: "WatchNotifications", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				stream, err := f.notify.WatchNotifications(ctx, &notificationv1.WatchNotificationsRequest{})
+				if err == nil {
+					_, err = stream.Recv() // the first message, or the refusal
+				}
+				return err
+			}},
+		// Unsubscribe acts by the e-mail's signed token, not by a session:
+		// anyone holding the link may use it.
+		{service: "notification", rpc: "Unsubscribe", allowed: everyone,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				key, err := f.st.UnsubscribeKey()
+				if err != nil {
+					return err
+				}
+				_, err = f.notify.Unsubscribe(ctx, &notificationv1.UnsubscribeRequest{Token: notification.UnsubscribeToken(key, f.members[member])})
 				return err
 			}},
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gemella/gemella/deploy/devstack/stack"
 	gateway "github.com/gemella/gemella/gateway/server"
 	discussion "github.com/gemella/gemella/services/discussion/service"
+	notification "github.com/gemella/gemella/services/notification/service"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 	twinning "github.com/gemella/gemella/services/twinning/service"
 )
@@ -19,6 +20,8 @@ func Binaries() []Binary {
 			Intro: "Twinnings, transfers and activities (`services/twinning/cmd/twinning`)."},
 		{Name: "discussion", EnvFile: true, Configs: []any{discussion.DefaultConfig(), discussion.BootstrapConfig{}},
 			Intro: "Members, sessions, threads, posts and stories (`services/discussion/cmd/discussion`); `discussion bootstrap-admin` reads the same variables (it uses the store and the password hashing) and `GEMELLA_BOOTSTRAP_ADMIN_PASSWORD`."},
+		{Name: "notification", EnvFile: true, Configs: []any{notification.DefaultConfig()},
+			Intro: "Follows, notifications, their live stream and their e-mail (`services/notification/cmd/notification`)."},
 		{Name: "gateway", EnvFile: true, Configs: []any{gateway.DefaultConfig()},
 			Intro: "The REST API, the portal and the live feed (`gateway/cmd/gateway`)."},
 		{Name: "devstack", Configs: []any{stack.DefaultConfig()},

@@ -23,6 +23,13 @@ type Config struct {
 	TwinningAddr string `env:"GEMELLA_TWINNING_ADDR"`
 	// DiscussionAddr is where the discussion gRPC server listens.
 	DiscussionAddr string `env:"GEMELLA_DISCUSSION_ADDR"`
+	// NotificationAddr is where the notification gRPC server listens.
+	NotificationAddr string `env:"GEMELLA_NOTIFICATION_ADDR"`
+	// SMTPAddr is where the devstack's mailbox receives the e-mail the
+	// devstack sends (SMTP, kept under the data folder's mail/).
+	SMTPAddr string `env:"GEMELLA_DEVSTACK_SMTP_ADDR"`
+	// MailboxAddr is where the mailbox's page lists those messages.
+	MailboxAddr string `env:"GEMELLA_DEVSTACK_MAILBOX_ADDR"`
 	// NATSPort is the port of the embedded NATS server on 127.0.0.1; 0
 	// picks a free one.
 	NATSPort *int `env:"GEMELLA_NATS_PORT"`
@@ -44,7 +51,8 @@ func DefaultConfig() Config {
 	port := DefaultNATSPort
 	return Config{
 		HTTPAddr: DefaultHTTPAddr, CatalogAddr: DefaultCatalogAddr, TwinningAddr: DefaultTwinningAddr,
-		DiscussionAddr: DefaultDiscussionAddr, NATSPort: &port,
+		DiscussionAddr: DefaultDiscussionAddr, NotificationAddr: DefaultNotificationAddr,
+		SMTPAddr: DefaultSMTPAddr, MailboxAddr: DefaultMailboxAddr, NATSPort: &port,
 	}
 }
 
@@ -62,6 +70,7 @@ func (c *Config) Validate() error {
 	for _, a := range []struct{ name, value string }{
 		{"GEMELLA_HTTP_ADDR", c.HTTPAddr}, {"GEMELLA_CATALOG_ADDR", c.CatalogAddr}, {"GEMELLA_TWINNING_ADDR", c.TwinningAddr},
 		{"GEMELLA_DISCUSSION_ADDR", c.DiscussionAddr}, {"GEMELLA_DEVSTACK_MONGO_ADDR", c.MongoAddr},
+		{"GEMELLA_NOTIFICATION_ADDR", c.NotificationAddr}, {"GEMELLA_DEVSTACK_SMTP_ADDR", c.SMTPAddr}, {"GEMELLA_DEVSTACK_MAILBOX_ADDR", c.MailboxAddr},
 	} {
 		if a.value != "" {
 			p.HostPort(a.name, a.value)
@@ -94,18 +103,21 @@ func (c Config) Options(dataDir string) Options {
 		natsPort = 0
 	}
 	return Options{
-		DataDir:        dataDir,
-		HTTPAddr:       pick(c.HTTPAddr, d.HTTPAddr),
-		CatalogAddr:    pick(c.CatalogAddr, d.CatalogAddr),
-		TwinningAddr:   pick(c.TwinningAddr, d.TwinningAddr),
-		DiscussionAddr: pick(c.DiscussionAddr, d.DiscussionAddr),
-		NATSPort:       natsPort,
-		MongoAddr:      c.MongoAddr,
+		DataDir:          dataDir,
+		HTTPAddr:         pick(c.HTTPAddr, d.HTTPAddr),
+		CatalogAddr:      pick(c.CatalogAddr, d.CatalogAddr),
+		TwinningAddr:     pick(c.TwinningAddr, d.TwinningAddr),
+		DiscussionAddr:   pick(c.DiscussionAddr, d.DiscussionAddr),
+		NotificationAddr: pick(c.NotificationAddr, d.NotificationAddr),
+		SMTPAddr:         pick(c.SMTPAddr, d.SMTPAddr),
+		MailboxAddr:      pick(c.MailboxAddr, d.MailboxAddr),
+		NATSPort:         natsPort,
+		MongoAddr:        c.MongoAddr,
 	}
 }
 
 // String lists where everything listens, on one line.
 func (u URLs) String() string {
-	return fmt.Sprintf("gateway %s, catalog %s, twinning %s, discussion %s, NATS %s, MongoDB %s",
-		u.Gateway, u.Catalog, u.Twinning, u.Discussion, u.NATS, u.Mongo)
+	return fmt.Sprintf("gateway %s, catalog %s, twinning %s, discussion %s, notification %s, NATS %s, MongoDB %s, mailbox %s (SMTP %s)",
+		u.Gateway, u.Catalog, u.Twinning, u.Discussion, u.Notification, u.NATS, u.Mongo, u.Mailbox, u.SMTP)
 }

@@ -15,6 +15,9 @@ func TestConfigHonoursEveryAddressVariable(t *testing.T) {
 	t.Setenv("GEMELLA_CATALOG_ADDR", "127.0.0.1:19091")
 	t.Setenv("GEMELLA_TWINNING_ADDR", "127.0.0.1:19092")
 	t.Setenv("GEMELLA_DISCUSSION_ADDR", "127.0.0.1:19093")
+	t.Setenv("GEMELLA_NOTIFICATION_ADDR", "127.0.0.1:19094")
+	t.Setenv("GEMELLA_DEVSTACK_SMTP_ADDR", "127.0.0.1:12525")
+	t.Setenv("GEMELLA_DEVSTACK_MAILBOX_ADDR", "127.0.0.1:18025")
 	t.Setenv("GEMELLA_NATS_PORT", "14222")
 	t.Setenv("GEMELLA_DEVSTACK_MONGO_ADDR", "127.0.0.1:37017")
 	cfg, err := LoadConfig()
@@ -23,7 +26,8 @@ func TestConfigHonoursEveryAddressVariable(t *testing.T) {
 	}
 	got := cfg.Options("/data")
 	want := Options{DataDir: "/data", HTTPAddr: "127.0.0.1:18080", CatalogAddr: "127.0.0.1:19091", TwinningAddr: "127.0.0.1:19092",
-		DiscussionAddr: "127.0.0.1:19093", NATSPort: 14222, MongoAddr: "127.0.0.1:37017"}
+		DiscussionAddr: "127.0.0.1:19093", NotificationAddr: "127.0.0.1:19094", SMTPAddr: "127.0.0.1:12525", MailboxAddr: "127.0.0.1:18025",
+		NATSPort: 14222, MongoAddr: "127.0.0.1:37017"}
 	if got != want {
 		t.Fatalf("options = %+v\nwant      %+v", got, want)
 	}
@@ -39,11 +43,12 @@ func TestConfigDefaultsAndFreePorts(t *testing.T) {
 		want Options
 	}{
 		"every port free": {Config{FreePorts: true},
-			Options{DataDir: "d", HTTPAddr: freeAddr, CatalogAddr: freeAddr, TwinningAddr: freeAddr, DiscussionAddr: freeAddr, NATSPort: 0}},
+			Options{DataDir: "d", HTTPAddr: freeAddr, CatalogAddr: freeAddr, TwinningAddr: freeAddr, DiscussionAddr: freeAddr, NotificationAddr: freeAddr, SMTPAddr: freeAddr, MailboxAddr: freeAddr, NATSPort: 0}},
 		"free, but the gateway where asked": {Config{FreePorts: true, HTTPAddr: "127.0.0.1:8181"},
-			Options{DataDir: "d", HTTPAddr: "127.0.0.1:8181", CatalogAddr: freeAddr, TwinningAddr: freeAddr, DiscussionAddr: freeAddr, NATSPort: 0}},
+			Options{DataDir: "d", HTTPAddr: "127.0.0.1:8181", CatalogAddr: freeAddr, TwinningAddr: freeAddr, DiscussionAddr: freeAddr, NotificationAddr: freeAddr, SMTPAddr: freeAddr, MailboxAddr: freeAddr, NATSPort: 0}},
 		"NATS on a free port only": {Config{NATSPort: &zero},
-			Options{DataDir: "d", HTTPAddr: DefaultHTTPAddr, CatalogAddr: DefaultCatalogAddr, TwinningAddr: DefaultTwinningAddr, DiscussionAddr: DefaultDiscussionAddr, NATSPort: 0}},
+			Options{DataDir: "d", HTTPAddr: DefaultHTTPAddr, CatalogAddr: DefaultCatalogAddr, TwinningAddr: DefaultTwinningAddr, DiscussionAddr: DefaultDiscussionAddr,
+				NotificationAddr: DefaultNotificationAddr, SMTPAddr: DefaultSMTPAddr, MailboxAddr: DefaultMailboxAddr, NATSPort: 0}},
 	} {
 		if got := tc.cfg.Options("d"); got != tc.want {
 			t.Errorf("%s: %+v\nwant %+v", name, got, tc.want)

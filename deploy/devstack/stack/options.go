@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 )
 
 // The addresses a developer's tools expect, as in the services' own defaults.
@@ -13,7 +14,13 @@ const (
 	DefaultCatalogAddr    = "127.0.0.1:9091"
 	DefaultTwinningAddr   = "127.0.0.1:9092"
 	DefaultDiscussionAddr = "127.0.0.1:9093"
-	DefaultNATSPort       = 4222
+	// DefaultNotificationAddr is the notification service's gRPC port.
+	DefaultNotificationAddr = "127.0.0.1:9094"
+	// DefaultSMTPAddr is the devstack mailbox's SMTP port, and
+	// DefaultMailboxAddr its web page.
+	DefaultSMTPAddr    = "127.0.0.1:2525"
+	DefaultMailboxAddr = "127.0.0.1:8025"
+	DefaultNATSPort    = 4222
 )
 
 // Options configures Start.
@@ -35,6 +42,18 @@ type Options struct {
 	// DiscussionAddr is where the discussion gRPC server listens;
 	// DefaultDiscussionAddr when empty. Port 0 picks a free port.
 	DiscussionAddr string
+	// NotificationAddr is where the notification gRPC server listens; a
+	// free port when empty (DefaultOptions: DefaultNotificationAddr).
+	NotificationAddr string
+	// SMTPAddr is where the mailbox (an SMTP server that keeps what the
+	// devstack sends under DataDir/mail) listens, and MailboxAddr its web
+	// page; free ports when empty (DefaultOptions: DefaultSMTPAddr and
+	// DefaultMailboxAddr).
+	SMTPAddr    string
+	MailboxAddr string
+	// MailDelay is how long a notification waits before it is mailed
+	// (GEMELLA_NOTIFICATION_MAIL_DELAY); 5s when zero.
+	MailDelay time.Duration
 
 	// NATSPort is the port of the embedded NATS server. 0 picks a free port
 	// (for tests); DefaultOptions sets DefaultNATSPort.
@@ -68,6 +87,21 @@ func (o Options) withDefaults() Options {
 	if o.DiscussionAddr == "" {
 		o.DiscussionAddr = DefaultDiscussionAddr
 	}
+	// Added after the others: options written before them (tests) get
+	// free ports, not well-known ones that two stacks would share;
+	// DefaultOptions names the well-known ones.
+	if o.NotificationAddr == "" {
+		o.NotificationAddr = freeAddr
+	}
+	if o.SMTPAddr == "" {
+		o.SMTPAddr = freeAddr
+	}
+	if o.MailboxAddr == "" {
+		o.MailboxAddr = freeAddr
+	}
+	if o.MailDelay <= 0 {
+		o.MailDelay = 5 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -81,7 +115,8 @@ func (o Options) validate() error {
 		errs = append(errs, errors.New("DataDir: is required"))
 	}
 	for _, a := range []struct{ name, value string }{
-		{"HTTPAddr", o.HTTPAddr}, {"CatalogAddr", o.CatalogAddr}, {"TwinningAddr", o.TwinningAddr}, {"DiscussionAddr", o.DiscussionAddr}, {"MongoAddr", o.MongoAddr},
+		{"HTTPAddr", o.HTTPAddr}, {"CatalogAddr", o.CatalogAddr}, {"TwinningAddr", o.TwinningAddr}, {"DiscussionAddr", o.DiscussionAddr},
+		{"NotificationAddr", o.NotificationAddr}, {"SMTPAddr", o.SMTPAddr}, {"MailboxAddr", o.MailboxAddr}, {"MongoAddr", o.MongoAddr},
 	} {
 		if a.value == "" && a.name == "MongoAddr" {
 			continue

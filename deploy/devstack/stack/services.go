@@ -12,6 +12,7 @@ import (
 
 	gateway "github.com/gemella/gemella/gateway/server"
 	discussion "github.com/gemella/gemella/services/discussion/service"
+	notification "github.com/gemella/gemella/services/notification/service"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 	twinning "github.com/gemella/gemella/services/twinning/service"
 )
@@ -39,6 +40,10 @@ type infrastructure struct {
 	publicKeys string
 	// dataDir is the stack's data folder; services keep derived data there.
 	dataDir string
+	// smtpURL is the devstack mailbox, where the notification service
+	// sends e-mail; unsubscribeKey signs the e-mails' unsubscribe links.
+	smtpURL, unsubscribeKey, publicURL string
+	mailDelay                          time.Duration
 }
 
 // grpcService is the shape every service's `service` package has: build
@@ -67,7 +72,7 @@ type serviceSpec struct {
 // Twinning (:9092) and discussion (:9093) are one entry each here, with an
 // address field in Options and one in URLs.
 func services() []serviceSpec {
-	return []serviceSpec{catalogSpec(), twinningSpec(), discussionSpec()}
+	return []serviceSpec{catalogSpec(), twinningSpec(), discussionSpec(), notificationSpec()}
 }
 
 // embeddedDocLocks turns the document locks on: the embedded FerretDB
@@ -147,6 +152,36 @@ func discussionSpec() serviceSpec {
 			return discussion.New(ctx, cfg, logger)
 		},
 		toGateway: func(cfg *gateway.Config, addr string) { cfg.DiscussionAddr = addr },
+	}
+}
+
+// notificationDatabase is the notification service's own MongoDB database.
+const notificationDatabase = "gemella_notification"
+
+func notificationSpec() serviceSpec {
+	return serviceSpec{
+		name: "notification",
+		addr: func(o Options) string { return o.NotificationAddr },
+		build: func(ctx context.Context, infra infrastructure, addr string, logger *slog.Logger) (grpcService, error) {
+			cfg := notification.DefaultConfig()
+			cfg.GRPC.Addr = addr
+			cfg.Mongo.URI = infra.mongoURI
+			cfg.Mongo.DocLocks = embeddedDocLocks
+			cfg.Mongo.Database = notificationDatabase
+			cfg.Mongo.Timeout = orDefault(cfg.Mongo.Timeout, mongoTimeout)
+			cfg.NATS.URL = infra.natsURL
+			cfg.NATS.StreamReplicas = streamReplicas
+			cfg.Auth.PublicKeys = infra.publicKeys
+			cfg.CatalogAddr = dialable(infra.addrs["catalog"])
+			cfg.TwinningAddr = dialable(infra.addrs["twinning"])
+			cfg.DiscussionAddr = dialable(infra.addrs["discussion"])
+			cfg.SMTP.URL = infra.smtpURL
+			cfg.Mail.UnsubscribeKey = infra.unsubscribeKey
+			cfg.Mail.PublicURL = infra.publicURL
+			cfg.Mail.Delay = infra.mailDelay
+			return notification.New(ctx, cfg, logger)
+		},
+		toGateway: func(cfg *gateway.Config, addr string) { cfg.NotificationAddr = addr },
 	}
 }
 

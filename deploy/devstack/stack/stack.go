@@ -7,6 +7,9 @@ package stack
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +28,7 @@ import (
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	discussion "github.com/gemella/gemella/services/discussion/service"
+	"github.com/gemella/gemella/services/notification/mailbox"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/grpcx"
@@ -57,6 +61,12 @@ type URLs struct {
 	Twinning string
 	// Discussion is the discussion gRPC address, e.g. 127.0.0.1:9093.
 	Discussion string
+	// Notification is the notification gRPC address, e.g. 127.0.0.1:9094.
+	Notification string
+	// Mailbox is the page of the e-mail the devstack sent, e.g.
+	// http://127.0.0.1:8025/; SMTP is the mailbox's SMTP URL and MailDir
+	// the folder of its messages.
+	Mailbox, SMTP, MailDir string
 	// NATS is the client URL of the embedded NATS server.
 	NATS string
 	// Mongo is the MongoDB URI of the embedded FerretDB.
@@ -68,8 +78,12 @@ type URLs struct {
 type Stack struct {
 	logger *slog.Logger
 
-	nats   *embedded.NATS
-	ferret *embedded.FerretDB
+	nats    *embedded.NATS
+	ferret  *embedded.FerretDB
+	mailbox *mailbox.Mailbox
+	// mailboxPage serves the mailbox's page.
+	mailboxPage *http.Server
+	mailboxAddr string
 	// running are the services and the gateway, in start order.
 	running []*component
 	// addrs are the bound gRPC addresses by service name.
@@ -166,13 +180,23 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.loader, err = newLoader(key); err != nil {
 		return nil, err
 	}
-	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI(), addrs: s.addrs, signingKeyFile: s.keyFile, publicKeys: s.loader.publicKey(), dataDir: opts.DataDir}
+	// The e-mails link to the portal: a free port for the gateway is
+	// chosen now, before the notification service starts.
+	if opts.HTTPAddr, err = pickPort(opts.HTTPAddr); err != nil {
+		return nil, err
+	}
+	if err := s.startMailbox(filepath.Join(dataDir, "mail"), opts.SMTPAddr, opts.MailboxAddr); err != nil {
+		return nil, err
+	}
+	infra := infrastructure{natsURL: s.nats.URL(), mongoURI: s.ferret.URI(), addrs: s.addrs, signingKeyFile: s.keyFile, publicKeys: s.loader.publicKey(), dataDir: opts.DataDir,
+		smtpURL: s.mailbox.URL(), unsubscribeKey: unsubscribeKey(key), publicURL: "http://" + dialable(opts.HTTPAddr), mailDelay: opts.MailDelay}
 	gatewayCfg := gateway.DefaultConfig()
 	gatewayCfg.HTTPAddr = opts.HTTPAddr
 	// The gateway routes only to the services the stack runs; each
 	// service's entry sets its own address below.
 	gatewayCfg.TwinningAddr = gateway.BackendDisabled
 	gatewayCfg.DiscussionAddr = gateway.BackendDisabled
+	gatewayCfg.NotificationAddr = gateway.BackendDisabled
 	gatewayCfg.NATSURL = s.nats.URL()
 	for _, spec := range services() {
 		addr, err := s.startService(ctx, spec, infra, spec.addr(opts))
@@ -422,6 +446,13 @@ func (s *Stack) shutdown() error {
 		s.logger.Info("stopped", "component", c.name)
 	}
 	s.running = nil
+	if s.mailboxPage != nil {
+		_ = s.mailboxPage.Close()
+	}
+	if s.mailbox != nil {
+		_ = s.mailbox.Close()
+		s.logger.Info("stopped", "component", "mailbox")
+	}
 	if s.ferret != nil {
 		s.ferret.Stop()
 		s.logger.Info("stopped", "component", "ferretdb")
@@ -443,6 +474,11 @@ func (s *Stack) URLs() URLs {
 		Discussion: dialable(s.addrs["discussion"]),
 		NATS:       s.NATSURL(),
 		Mongo:      s.MongoURI(),
+
+		Notification: dialable(s.addrs["notification"]),
+		Mailbox:      "http://" + dialable(s.mailboxAddr) + "/",
+		SMTP:         s.mailbox.URL(),
+		MailDir:      s.mailbox.Dir(),
 	}
 }
 
@@ -496,4 +532,56 @@ func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
+}
+
+// startMailbox starts the SMTP receiver that keeps the devstack's e-mail
+// under dir, and its page.
+func (s *Stack) startMailbox(dir, smtpAddr, pageAddr string) error {
+	box, err := mailbox.Start(dir, smtpAddr, s.logger.With("component", "mailbox"))
+	if err != nil {
+		return err
+	}
+	s.mailbox = box
+	ln, err := net.Listen("tcp", pageAddr)
+	if err != nil {
+		return fmt.Errorf("mailbox page: listen on %s: %w", pageAddr, err)
+	}
+	s.mailboxAddr = ln.Addr().String()
+	s.mailboxPage = &http.Server{Handler: box.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.mailboxPage.Serve(ln) }()
+	s.logger.Info("started", "component", "mailbox", "smtp", box.URL(), "page", "http://"+dialable(s.mailboxAddr)+"/", "dir", dir)
+	return nil
+}
+
+// Mailbox is the devstack's SMTP receiver, for tests.
+func (s *Stack) Mailbox() *mailbox.Mailbox { return s.mailbox }
+
+// unsubscribeKey derives the key of the e-mails' unsubscribe links from
+// the signing key, so that links stay valid across restarts.
+func unsubscribeKey(key ed25519.PrivateKey) string {
+	sum := sha256.Sum256(append([]byte("gemella-unsubscribe\x00"), key.Seed()...))
+	return hex.EncodeToString(sum[:])
+}
+
+// pickPort turns a host:0 address into one with a port that was free a
+// moment ago.
+func pickPort(addr string) (string, error) {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port != "0" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("pick a port for %s: %w", addr, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// UnsubscribeKey signs the unsubscribe links of the devstack's e-mail.
+func (s *Stack) UnsubscribeKey() (string, error) {
+	key, err := auth.LoadKeyFile(s.keyFile)
+	if err != nil {
+		return "", err
+	}
+	return unsubscribeKey(key), nil
 }

@@ -3,6 +3,9 @@
 //    Server-Sent Events stream (/v1/events) and are listed as they come,
 //    and the list of discussions is re-rendered by the server (/feed)
 //    after each one; without EventSource it is refreshed every minute;
+//  - the header's bell shows the member's unread notifications, kept
+//    live by the gateway's stream /v1/me/notifications/live (the session
+//    cookie authenticates it); without EventSource it shows no count;
 //  - forms marked data-confirm ask before sending;
 //  - a form sent once cannot be sent again by a double click;
 //  - the error box of a refused form gets the focus, so screen readers
@@ -82,7 +85,24 @@
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
+  function startBell(bell) {
+    var count = bell.querySelector("[data-testid=bell-count]");
+    if (!window.EventSource || !count) return;
+    var source = new EventSource(bell.getAttribute("data-live"));
+    source.addEventListener("unread", function (e) {
+      var n;
+      try { n = JSON.parse(e.data).unread_count || 0; } catch (err) { return; }
+      count.textContent = String(n);
+      count.hidden = n === 0;
+      bell.setAttribute("data-unread", String(n));
+    });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var bell = document.querySelector("[data-testid=bell][data-live]");
+    if (bell) startBell(bell);
+
     var feed = document.getElementById("live-feed");
     if (feed && window.fetch && window.DOMParser) startFeed(feed);
 

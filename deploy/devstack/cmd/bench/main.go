@@ -22,6 +22,9 @@
 //	    (services/discussion/loginbench);
 //	(f) the catalog's search index at 10,000 and 100,000 practices
 //	    (services/practice-catalog/searchbench);
+//	(h) the notification fan-out of one twinning event to 1,000 and
+//	    10,000 followers, next to the same number of plain inserts
+//	    (services/notification/fanoutbench);
 //	(i) the open-data export of 100,000 practices as CSV
 //	    (gateway/opendata) against a plain encoding/csv of the same rows:
 //	    rows per second and peak memory (opendata.go).
@@ -51,16 +54,17 @@ import (
 	"time"
 
 	"github.com/gemella/gemella/services/discussion/loginbench"
+	"github.com/gemella/gemella/services/notification/fanoutbench"
 	"github.com/gemella/gemella/services/practice-catalog/searchbench"
 )
 
 // allPairs are the letters of -pairs, in the order they run.
-const allPairs = "abcdefgi"
+const allPairs = "abcdefghi"
 
 // defaultPairs is every section. (f) indexes 100,000 practices: from about
 // a minute and a half to over ten on a loaded 2-core machine; leave it out
-// with -pairs abcdegi when in a hurry.
-const defaultPairs = "abcdefgi"
+// with -pairs abcdeghi when in a hurry.
+const defaultPairs = "abcdefghi"
 
 // searchSizes are the catalogue sizes section (f) indexes and searches.
 var searchSizes = []int{10000, 100000}
@@ -205,6 +209,14 @@ func run(ctx context.Context, s settings) (err error) {
 		if rep.Feed, err = benchFeed(ctx, quiet); err != nil {
 			return fmt.Errorf("(g): %w", err)
 		}
+	}
+	if s.runs("h") {
+		progress("(h) notification fan-out to %v followers (services/notification/fanoutbench)", fanoutbench.Sizes)
+		var out bytes.Buffer
+		if err := fanoutbench.Run(ctx, &out, fanoutbench.Sizes); err != nil {
+			return fmt.Errorf("(h): %w", err)
+		}
+		rep.FanOut = out.String()
 	}
 	if s.runs("i") {
 		if rep.OpenData, err = benchOpenData(ctx, s, quiet); err != nil {

@@ -117,6 +117,8 @@ type report struct {
 	// Login and Search are what sections (e) and (f) printed.
 	Login  string `json:"e_login_output,omitempty"`
 	Search string `json:"f_search_output,omitempty"`
+	// FanOut is what section (h) printed.
+	FanOut string `json:"h_fanout_output,omitempty"`
 	// Feed is section (g): the live feed under 1,000 clients.
 	Feed feedResult `json:"g_feed"`
 	// OpenData is section (i): the open-data export of 100,000 practices.
@@ -184,6 +186,10 @@ func (r *report) print(w io.Writer) {
 	}
 	if s.runs("g") {
 		r.Feed.print(w)
+	}
+	if s.runs("h") {
+		fmt.Fprintf(w, "\n(h) notification fan-out (services/notification/fanoutbench)\n")
+		printIndented(w, r.FanOut)
 	}
 	if s.runs("i") {
 		r.OpenData.print(w)

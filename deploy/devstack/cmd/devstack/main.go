@@ -101,15 +101,17 @@ func printWelcome(w io.Writer, u stack.URLs, dataDir string, freePorts bool) {
 	fmt.Fprintf(w, `
 Gemella is running (data in %s, on %s). Ctrl-C stops it.
 
-  portal           %s/
-  REST API         %s/v1/
-  OpenAPI          %s
-  catalog gRPC     %s
-  twinning gRPC    %s
-  discussion gRPC  %s
-  live feed        %s/v1/events
-  NATS             %s
-  MongoDB          %s
+  portal             %s/
+  REST API           %s/v1/
+  OpenAPI            %s
+  catalog gRPC       %s
+  twinning gRPC      %s
+  discussion gRPC    %s
+  notification gRPC  %s
+  live feed          %s/v1/events
+  e-mail sent        %s (SMTP %s; files in %s)
+  NATS               %s
+  MongoDB            %s
 
 Try:
   curl -s %s/v1/practices
@@ -123,7 +125,7 @@ Demo accounts (README, "Demo accounts"), password %s:
   member@, editor.toscana@, editor.calabria@, coordinator@, moderator@, admin@demo.gemella.test
   curl -s -X POST %s/v1/sessions -d '{"email":"editor.toscana@demo.gemella.test","password":"%s"}'
 
-`, dataDir, ports, u.Gateway, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Discussion, u.Gateway, u.NATS, u.Mongo,
+`, dataDir, ports, u.Gateway, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Discussion, u.Notification, u.Gateway, u.Mailbox, u.SMTP, u.MailDir, u.NATS, u.Mongo,
 		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Gateway, u.Gateway, u.Catalog,
 		demo.AccountPassword, u.Gateway, demo.AccountPassword)
 }
