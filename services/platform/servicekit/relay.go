@@ -35,9 +35,9 @@ func newRelay(name string, js jetstream.JetStream, db *mongo.Database, collectio
 		Service: name, Logger: logger, Locks: locks, Registerer: reg,
 		// A record the stream keeps refusing goes to the dead-letter stream.
 		DeadLetters: js,
-		// Until every repository writes pending_since (mongox.AggregateStore),
-		// documents written the old way are found by a scan too.
-		LegacySweep: true,
+		// Every repository of every service writes through
+		// mongox.AggregateStore, which sets pending_since with the events:
+		// the indexed sweep finds them all, and no pass scans a collection.
 	}, events.NewJetStreamPublisher(js), colls...)
 }
 

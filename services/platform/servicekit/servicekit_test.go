@@ -99,10 +99,9 @@ func (th *things) EmptyCall(ctx context.Context, _ *testgrpc.Empty) (*testgrpc.E
 	if err != nil {
 		return nil, err
 	}
-	if _, err := th.db.Collection("things").InsertOne(ctx, bson.D{
+	if _, err := th.db.Collection("things").InsertOne(ctx, outbox.Insert(bson.D{
 		{Key: "_id", Value: id}, {Key: "name", Value: id}, {Key: outbox.VersionField, Value: int64(1)},
-		{Key: outbox.Field, Value: bson.A{rec}},
-	}); err != nil {
+	}, []outbox.Record{rec})); err != nil {
 		return nil, err
 	}
 	th.notify()
