@@ -41,6 +41,10 @@ type Config struct {
 	// MaxReplay bounds the events one reconnect replays.
 	MaxReplay int
 	Logger    *slog.Logger
+	// OnEvent, when set, is called for every message of the stream, public
+	// or not, as it arrives (the gateway empties its cache of anonymous
+	// reads); it must not block.
+	OnEvent func()
 }
 
 func (c Config) withDefaults() Config {
@@ -205,6 +209,9 @@ func (h *Hub) apply(seq uint64, data []byte) {
 	if err := proto.Unmarshal(data, &env); err != nil {
 		h.log.Warn("feed: undecodable message", "seq", seq, "err", err)
 		return
+	}
+	if h.cfg.OnEvent != nil {
+		h.cfg.OnEvent()
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -63,6 +63,11 @@ type Config struct {
 	CORSOrigins []string `env:"GEMELLA_CORS_ORIGINS" envSeparator:","`
 	// RequestTimeout bounds every request, the backend call included.
 	RequestTimeout time.Duration `env:"GEMELLA_REQUEST_TIMEOUT" envDefault:"10s"`
+	// PublicCacheTTL is how long a gateway replica reuses the answer of an
+	// anonymous API read (0 turns it off). Writes through the replica and
+	// the events its live feed receives empty it at once; browsers and
+	// proxies may keep the same answers for 10 s anyway (Cache-Control).
+	PublicCacheTTL time.Duration `env:"GEMELLA_GATEWAY_PUBLIC_CACHE_TTL" envDefault:"1s"`
 	// MaxBodyBytes bounds every request body; a larger one is answered with 413.
 	MaxBodyBytes int64 `env:"GEMELLA_MAX_BODY_BYTES" envDefault:"1048576"`
 	// ShutdownTimeout is how long in-flight requests may take to finish once
@@ -145,6 +150,9 @@ func (c Config) Validate() error {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
 			errs = append(errs, fmt.Errorf("GEMELLA_CORS_ORIGINS %q: must be an http(s) origin or *", o))
 		}
+	}
+	if c.PublicCacheTTL < 0 || c.PublicCacheTTL > time.Minute {
+		errs = append(errs, fmt.Errorf("GEMELLA_GATEWAY_PUBLIC_CACHE_TTL %s: must be between 0 (off) and 1m", c.PublicCacheTTL))
 	}
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("GEMELLA_REQUEST_TIMEOUT %s: must be positive", c.RequestTimeout))

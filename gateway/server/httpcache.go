@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/gzhttp"
 	"google.golang.org/protobuf/proto"
@@ -84,38 +85,70 @@ func (s *Server) httpCaching(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !cacheable(r) {
 			next.ServeHTTP(w, r)
+			if isWrite(r.Method) && isAPIPath(r.URL.Path) {
+				// What this write changed must not be served from the
+				// cache of anonymous reads.
+				s.publicCache.invalidate()
+			}
 			return
+		}
+		h := w.Header()
+		anonymous := r.Header.Get("Authorization") == ""
+		var key string
+		var gen uint64
+		var before http.Header
+		if anonymous && s.publicCache != nil {
+			key = cacheKey(r)
+			now := time.Now()
+			e, hit, g := s.publicCache.get(key, now)
+			if hit {
+				for k, v := range e.header {
+					h[k] = append([]string(nil), v...)
+				}
+				s.finishGET(w, r, http.StatusOK, e.body)
+				return
+			}
+			gen, before = g, h.Clone()
 		}
 		buf := &bufferedResponse{ResponseWriter: w}
 		next.ServeHTTP(buf, r)
-		h := w.Header()
-		h.Add("Vary", "Authorization, Cookie")
-		if buf.status != 0 && buf.status != http.StatusOK {
-			w.WriteHeader(buf.status)
-			_, _ = w.Write(buf.body.Bytes())
-			return
+		if before != nil && (buf.status == 0 || buf.status == http.StatusOK) {
+			s.publicCache.put(key, gen, time.Now(), headerChanges(before, h), buf.body.Bytes())
 		}
-		tag := h.Get("ETag")
-		if !validEntityTag(tag) {
-			sum := sha256.Sum256(buf.body.Bytes())
-			tag = `W/"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
-			h.Set("ETag", tag)
-		}
-		if r.Header.Get("Authorization") != "" {
-			h.Set("Cache-Control", "private, no-cache")
-		} else {
-			h.Set("Cache-Control", "public, max-age="+strconv.Itoa(publicMaxAge))
-		}
-		if noneMatch(r.Header.Get("If-None-Match"), tag) {
-			h.Del("Content-Type")
-			h.Del("Content-Length")
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h.Set("Content-Length", strconv.Itoa(buf.body.Len()))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(buf.body.Bytes())
+		s.finishGET(w, r, buf.status, buf.body.Bytes())
 	})
+}
+
+// finishGET sends a GET's complete answer with its ETag, Cache-Control and
+// Vary, or 304 when If-None-Match matches.
+func (s *Server) finishGET(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	h.Add("Vary", "Authorization, Cookie")
+	if status != 0 && status != http.StatusOK {
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+		return
+	}
+	tag := h.Get("ETag")
+	if !validEntityTag(tag) {
+		sum := sha256.Sum256(body)
+		tag = `W/"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+		h.Set("ETag", tag)
+	}
+	if r.Header.Get("Authorization") != "" {
+		h.Set("Cache-Control", "private, no-cache")
+	} else {
+		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(publicMaxAge))
+	}
+	if noneMatch(r.Header.Get("If-None-Match"), tag) {
+		h.Del("Content-Type")
+		h.Del("Content-Length")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // noneMatch is If-None-Match's weak comparison: any listed tag (or *)

@@ -75,6 +75,9 @@ type Server struct {
 	listener net.Listener
 	feed     *feed.Hub
 	tel      *gatewayTelemetry
+	// publicCache keeps anonymous API answers for a moment; nil when
+	// GEMELLA_GATEWAY_PUBLIC_CACHE_TTL is 0.
+	publicCache *publicCache
 }
 
 // feedPath is the live event feed; a stream, so no request deadline.
@@ -101,9 +104,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes, tel: tel}
+	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes, tel: tel, publicCache: newPublicCache(cfg.PublicCacheTTL)}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
-		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Auth: cfg.FeedNATS, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed")})
+		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Auth: cfg.FeedNATS, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed"),
+			// Any replica's write shows in every replica's anonymous reads
+			// as soon as its event arrives.
+			OnEvent: s.publicCache.invalidate})
 		if err != nil {
 			return nil, fmt.Errorf("live feed: %w", err)
 		}

@@ -53,9 +53,14 @@ type restPair struct {
 	Floor       loadStats   `json:"floor"`
 	FloorRounds []loadStats `json:"floor_rounds"`
 	FloorRatio  float64     `json:"floor_ratio"`
-	Ratio       float64     `json:"ratio"`
-	Goal        float64     `json:"goal_min_ratio"`
-	Met         bool        `json:"met"`
+	// Uncached is the gateway with GEMELLA_GATEWAY_PUBLIC_CACHE_TTL=0: what
+	// every read with a session costs; UncachedRatio its req/s over bare's.
+	Uncached       loadStats   `json:"gateway_uncached"`
+	UncachedRounds []loadStats `json:"gateway_uncached_rounds"`
+	UncachedRatio  float64     `json:"gateway_uncached_ratio"`
+	Ratio          float64     `json:"ratio"`
+	Goal           float64     `json:"goal_min_ratio"`
+	Met            bool        `json:"met"`
 	// CPURatio is bare CPU per request over gateway CPU per request, the
 	// lowest of each over the rounds: what Ratio would be on an idle
 	// machine where CPU is the limit.
@@ -148,14 +153,16 @@ func (r *report) print(w io.Writer) {
 			a.Path, a.BodyBytes, a.Concurrency, s.Duration, s.Warmup, a.Pick)
 		fmt.Fprintf(w, "    %-26s %s\n", "bare net/http:", loadLine(a.Bare))
 		fmt.Fprintf(w, "    %-26s %s\n", "gateway+catalog:", loadLine(a.Gateway))
+		fmt.Fprintf(w, "    %-26s %s   ratio %.2f: anonymous reads with GEMELLA_GATEWAY_PUBLIC_CACHE_TTL=0, as every read with a session\n", "gateway, no public cache:", loadLine(a.Uncached), a.UncachedRatio)
 		fmt.Fprintf(w, "    %-26s %s   ratio %.2f: the ceiling with the catalog call\n", "floor, bare+GetPractice:", loadLine(a.Floor), a.FloorRatio)
 		fmt.Fprintf(w, "    ratio %.2f (gateway/bare req/s)   goal >= %.2f   %s\n", a.Ratio, a.Goal, verdict(a.Met))
 		fmt.Fprintf(w, "    CPU per request (process, all of it): bare %.0fµs, gateway %.0fµs, floor %.0fµs; ratio %.2f (bare/gateway CPU, best rounds), which req/s would show with the CPUs to itself\n",
 			minCPU(a.BareRounds), minCPU(a.GatewayRounds), minCPU(a.FloorRounds), a.CPURatio)
 		for i := range a.BareRounds {
-			fmt.Fprintf(w, "      round %d: bare %s req/s %.0fµs CPU/req, gateway %s req/s %.0fµs CPU/req, floor %s req/s %.0fµs CPU/req\n", i+1,
+			fmt.Fprintf(w, "      round %d: bare %s req/s %.0fµs CPU/req, gateway %s req/s %.0fµs CPU/req, no cache %s req/s %.0fµs CPU/req, floor %s req/s %.0fµs CPU/req\n", i+1,
 				thousands(a.BareRounds[i].RequestsPerSec), a.BareRounds[i].CPUMicrosPerRequest,
 				thousands(a.GatewayRounds[i].RequestsPerSec), a.GatewayRounds[i].CPUMicrosPerRequest,
+				thousands(a.UncachedRounds[i].RequestsPerSec), a.UncachedRounds[i].CPUMicrosPerRequest,
 				thousands(a.FloorRounds[i].RequestsPerSec), a.FloorRounds[i].CPUMicrosPerRequest)
 		}
 		a.Profile.print(w)

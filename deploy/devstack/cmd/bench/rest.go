@@ -24,13 +24,21 @@ import (
 // benchREST measures pair (a): the same GET through the gateway and the
 // catalog, and from a bare handler that answers the bytes the gateway sent.
 func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logger *slog.Logger) (restPair, error) {
-	gw, err := startGateway(ctx, catalog.addr, logger)
+	gw, err := startGateway(ctx, catalog.addr, logger, gateway.DefaultConfig().PublicCacheTTL)
 	if err != nil {
 		return restPair{}, err
 	}
 	defer gw.stop()
+	// The same gateway without its cache of anonymous reads: what every
+	// read with a session costs, and what the profile shows.
+	nocache, err := startGateway(ctx, catalog.addr, logger, 0)
+	if err != nil {
+		return restPair{}, err
+	}
+	defer nocache.stop()
 	path := "/v1/practices/" + catalog.practiceID
 	gatewayURL := "http://" + gw.addr + path
+	uncachedURL := "http://" + nocache.addr + path
 
 	body, contentType, err := fetchOnce(ctx, gatewayURL)
 	if err != nil {
@@ -57,9 +65,11 @@ func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logge
 		Goal:        0.40,
 	}
 	bareClient, gwClient, floorClient := newLoadClient(s.Concurrency), newLoadClient(s.Concurrency), newLoadClient(s.Concurrency)
+	uncachedClient := newLoadClient(s.Concurrency)
 	defer bareClient.CloseIdleConnections()
 	defer gwClient.CloseIdleConnections()
 	defer floorClient.CloseIdleConnections()
+	defer uncachedClient.CloseIdleConnections()
 	for round := 1; round <= s.Rounds; round++ {
 		for _, target := range []struct {
 			name   string
@@ -69,6 +79,7 @@ func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logge
 		}{
 			{"bare net/http", bareURL, bareClient, &p.BareRounds},
 			{"gateway+catalog", gatewayURL, gwClient, &p.GatewayRounds},
+			{"gateway+catalog, no public cache", uncachedURL, uncachedClient, &p.UncachedRounds},
 			{"floor: bare + GetPractice", floorURL, floorClient, &p.FloorRounds},
 		} {
 			progress("(a) round %d/%d: %s, %d concurrent, %s warm-up + %s", round, s.Rounds, target.name, s.Concurrency, s.Warmup, s.Duration)
@@ -85,11 +96,13 @@ func benchREST(ctx context.Context, s settings, catalog *catalogUnderTest, logge
 		}
 	}
 	p.Bare, p.Gateway, p.Floor = bestLoad(p.BareRounds), bestLoad(p.GatewayRounds), bestLoad(p.FloorRounds)
+	p.Uncached = bestLoad(p.UncachedRounds)
 	if p.Bare.RequestsPerSec > 0 {
 		p.FloorRatio = p.Floor.RequestsPerSec / p.Bare.RequestsPerSec
+		p.UncachedRatio = p.Uncached.RequestsPerSec / p.Bare.RequestsPerSec
 	}
-	progress("(a) profiled gateway round (not counted), %s", profileDuration(s))
-	if p.Profile, err = profileGateway(ctx, gwClient, gatewayURL, s.Concurrency, profileDuration(s)); err != nil {
+	progress("(a) profiled gateway round without the public cache (not counted), %s", profileDuration(s))
+	if p.Profile, err = profileGateway(ctx, uncachedClient, uncachedURL, s.Concurrency, profileDuration(s)); err != nil {
 		return p, fmt.Errorf("profile the gateway: %w", err)
 	}
 	if p.Bare.RequestsPerSec > 0 {
@@ -109,9 +122,10 @@ type runningGateway struct {
 	served chan error
 }
 
-func startGateway(ctx context.Context, catalogAddr string, logger *slog.Logger) (*runningGateway, error) {
+func startGateway(ctx context.Context, catalogAddr string, logger *slog.Logger, publicCacheTTL time.Duration) (*runningGateway, error) {
 	cfg := gateway.DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.PublicCacheTTL = publicCacheTTL
 	cfg.CatalogAddr = catalogAddr
 	// Only the catalog's routes are measured: no other backend, no live
 	// feed (it would need NATS).
