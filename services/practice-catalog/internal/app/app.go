@@ -46,6 +46,7 @@ type Application struct {
 	GetPractice           GetPracticeHandler
 	ListPractices         ListPracticesHandler
 	ListPracticeRevisions ListPracticeRevisionsHandler
+	GetPracticeLineage    GetPracticeLineageHandler
 
 	// ApplyTransferEvent keeps adoption figures from twinning events.
 	ApplyTransferEvent ApplyTransferEventHandler
@@ -77,6 +78,7 @@ func New(d Deps) Application {
 		GetPractice:           GetPracticeHandler{d},
 		ListPractices:         ListPracticesHandler{d},
 		ListPracticeRevisions: ListPracticeRevisionsHandler{d},
+		GetPracticeLineage:    GetPracticeLineageHandler{d},
 		ApplyTransferEvent:    ApplyTransferEventHandler{d},
 		SeekOffer:             newSeekOffer(d),
 	}
