@@ -28,6 +28,9 @@ type Deps struct {
 	// Keys make a create with a request id happen once per caller and
 	// method (AIP-155); in memory when nil, which suits one process only.
 	Keys *idempotency.Keys
+	// Lineage finds the practices that adapt others' models; when nil,
+	// Practices must implement it.
+	Lineage practice.LineageFinder
 	// SeekOfferDeps are the ports of needs, offers, search and matching.
 	SeekOfferDeps
 }

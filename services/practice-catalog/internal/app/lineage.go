@@ -30,10 +30,13 @@ func (h GetPracticeLineageHandler) Handle(ctx context.Context, idOrSlug string) 
 	if err != nil {
 		return practice.Lineage{}, err
 	}
-	find, ok := h.d.Practices.(practice.LineageFinder)
-	if !ok {
-		// Both repositories implement it (adapters assert so): only a
-		// test's own fake could lack it.
+	find := h.d.Lineage
+	if find == nil {
+		find, _ = h.d.Practices.(practice.LineageFinder)
+	}
+	if find == nil {
+		// Both repositories implement it (adapters assert so) and the
+		// service wires it: only a test's own fake could lack it.
 		return practice.Lineage{}, errors.New("practice repository has no ListAdapting")
 	}
 	caller := auth.CallerFrom(ctx)
