@@ -31,7 +31,9 @@ func TestAdaptationsThroughTheHandlers(t *testing.T) {
 	a, _ := newApp()
 	toscana, _ := a.CreateOrganization.Handle(staff(), app.CreateOrganization{Details: organization.Details{Name: "Regione Toscana", Kind: organization.Region}, Actor: "t"})
 	calabria, _ := a.CreateOrganization.Handle(staff(), app.CreateOrganization{Details: organization.Details{Name: "Regione Calabria", Kind: organization.Region}, Actor: "t"})
-	models := func() []practice.Model { return []practice.Model{{Code: "A", Title: "Modello A"}, {Code: "B", Title: "Modello B"}} }
+	models := func() []practice.Model {
+		return []practice.Model{{Code: "A", Title: "Modello A"}, {Code: "B", Title: "Modello B"}}
+	}
 	tosca, err := a.CreatePractice.Handle(staff(toscana.ID), app.CreatePractice{Content: practice.Content{Title: "Tos.Ca.", OwnerOrganizationIDs: []string{toscana.ID}, Models: models()}, Actor: "t"})
 	if err != nil {
 		t.Fatal(err)
