@@ -83,6 +83,8 @@ var lineageItalian = messages{
 	"travel.title":                 "Dove ha viaggiato",
 	"travel.none":                  "I suoi modelli non sono ancora stati trasferiti.",
 	"travel.other":                 "Altri territori",
+	"travel.models_one":            "modello %s",
+	"travel.models_many":           "modelli %s",
 	"travel.orgs":                  forms{"%d amministrazione", "%d amministrazioni"},
 	"adapt.title":                  "Crea la tua versione",
 	"adapt.offer":                  "%s ha adottato il modello %s: crea la tua versione",
@@ -112,6 +114,8 @@ var lineageEnglish = messages{
 	"travel.title":                 "Where it travelled",
 	"travel.none":                  "Its models have not been transferred yet.",
 	"travel.other":                 "Other territories",
+	"travel.models_one":            "model %s",
+	"travel.models_many":           "models %s",
 	"travel.orgs":                  forms{"%d administration", "%d administrations"},
 	"adapt.title":                  "Write your own version",
 	"adapt.offer":                  "%s adopted model %s: write your own version",
@@ -170,8 +174,9 @@ type lineageNode struct {
 }
 
 type travelOrg struct {
-	Name   string
-	Models []string
+	Name string
+	// Models names the models it received, in words.
+	Models string
 }
 
 type travelRegion struct {
@@ -191,10 +196,12 @@ type lineageView struct {
 	Down        string
 	Ancestors   []*lineageNode
 	Descendants []*lineageNode
-	Adoptions   int32
-	Truncated   bool
-	Regions     []travelRegion
-	Offers      []adaptOffer
+	// Via is what the practice itself adapts, in words.
+	Via       string
+	Adoptions int32
+	Truncated bool
+	Regions   []travelRegion
+	Offers    []adaptOffer
 }
 
 // getLineage asks the catalogue for the practice's lineage.
@@ -245,6 +252,7 @@ func (p *Portal) lineageSection(r *http.Request, pr *catalogv1.Practice, l secti
 			}
 			return v.L.T("lineage.adapts_many", strings.Join(codes, ", "))
 		}
+		view.Via = via(lin.GetPractice(), "")
 		// Ancestors farthest first, down to the practice.
 		anc := append([]*catalogv1.LineagePractice(nil), lin.GetAncestors()...)
 		sort.SliceStable(anc, func(i, j int) bool { return anc[i].GetGeneration() > anc[j].GetGeneration() })
@@ -297,7 +305,11 @@ func travels(l *locale, pr *catalogv1.Practice, orgs orgNames) []travelRegion {
 			name = l.T("words.an_organisation")
 		}
 		region := regionOf(orgs, id)
-		byRegion[region] = append(byRegion[region], travelOrg{Name: name, Models: codes})
+		label := l.T("travel.models_many", strings.Join(codes, ", "))
+		if len(codes) == 1 {
+			label = l.T("travel.models_one", codes[0])
+		}
+		byRegion[region] = append(byRegion[region], travelOrg{Name: name, Models: label})
 	}
 	var out []travelRegion
 	for region, list := range byRegion {
