@@ -115,6 +115,7 @@ func (p *Portal) newPracticeForm(w http.ResponseWriter, r *http.Request) {
 	if mine := visitOf(r).User.Organizations; len(mine) == 1 {
 		f.Values.Set("owner_organization_ids", mine[0])
 	}
+	p.prefillAdaptation(r, f)
 	p.showPracticeForm(w, r, http.StatusOK, f, nil)
 }
 
@@ -318,6 +319,7 @@ func practiceFromForm(f *form) *catalogv1.Practice {
 		Ongoing:              f.Val("ongoing") != "",
 		Languages:            splitList(f.Val("languages")),
 		Attachments:          linksFromText(f.Val("attachments")),
+		Adapts:               adaptsFromForm(f),
 	}
 	if f.Val("programme.name") != "" || f.Val("programme.priorities") != "" {
 		pr.Programme = &catalogv1.Programme{Name: f.Val("programme.name"), Priorities: splitList(f.Val("programme.priorities"))}

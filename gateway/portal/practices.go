@@ -280,6 +280,8 @@ type practiceData struct {
 	Form *form
 	// Following: the member follows the practice.
 	Following bool
+	// Lineage is the lineage and travels section (lineage.go).
+	Lineage template.HTML
 }
 
 // practice shows one practice: its value, models, results, evidence,
@@ -298,8 +300,10 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 		return
 	}
 	d := practiceData{Practice: pr, Form: f}
+	var lineage section[*catalogv1.PracticeLineage]
 	parallel(
 		func() { d.Orgs = p.orgNames(r) },
+		func() { lineage = p.getLineage(r, pr.GetId()) },
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
@@ -326,6 +330,7 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 			d.Stories.Items = resp.GetStories()
 		},
 	)
+	d.Lineage = p.lineageSection(r, pr, lineage, d.Orgs, d.Twinnings.Items)
 	d.Following = p.following(r, "practice", pr.GetId())
 	p.renderTitled(w, r, code, "practice", pr.GetTitle(), d)
 }

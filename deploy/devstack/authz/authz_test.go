@@ -869,12 +869,14 @@ func TestReadRules(t *testing.T) {
 		ctx := f.as(t, p, right)
 		_, errPractice := f.catalog.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: draft.GetId()})
 		_, errTwinning := f.twinning.GetTwinning(ctx, &twinningv1.GetTwinningRequest{Id: tw.GetId()})
+		// A draft's lineage is as hidden as the draft.
+		_, errLineage := f.catalog.GetPracticeLineage(ctx, &catalogv1.GetPracticeLineageRequest{Id: draft.GetId()})
 		if sees(p) {
-			if errPractice != nil || errTwinning != nil {
-				t.Errorf("%s does not see the drafts: %v / %v", p, errPractice, errTwinning)
+			if errPractice != nil || errTwinning != nil || errLineage != nil {
+				t.Errorf("%s does not see the drafts: %v / %v / %v", p, errPractice, errTwinning, errLineage)
 			}
-		} else if status.Code(errPractice) != codes.NotFound || status.Code(errTwinning) != codes.NotFound {
-			t.Errorf("%s sees a draft: %v / %v", p, errPractice, errTwinning)
+		} else if status.Code(errPractice) != codes.NotFound || status.Code(errTwinning) != codes.NotFound || status.Code(errLineage) != codes.NotFound {
+			t.Errorf("%s sees a draft: %v / %v / %v", p, errPractice, errTwinning, errLineage)
 		}
 		practices := try(f.catalog.ListPractices(ctx, &catalogv1.ListPracticesRequest{PageSize: 100})).must(t, "list practices")
 		listed := slices.ContainsFunc(practices.GetPractices(), func(x *catalogv1.Practice) bool { return x.GetId() == draft.GetId() })

@@ -138,9 +138,11 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 func repositories(cfg Config, p servicekit.Ports) (app.Deps, *idempotency.Keys) {
 	if p.InMemory() {
 		keys := idempotency.New(idempotency.NewMemoryStore(), cfg.Idempotency)
+		practices := adapters.NewPracticeMemoryRepository()
 		return app.Deps{
 			Organizations: adapters.NewOrganizationMemoryRepository(),
-			Practices:     adapters.NewPracticeMemoryRepository(),
+			Practices:     practices,
+			Lineage:       practices,
 			SeekOfferDeps: app.SeekOfferDeps{Needs: adapters.NewNeedMemoryRepository(), Offers: adapters.NewOfferMemoryRepository()},
 			Keys:          keys,
 		}, keys
@@ -150,6 +152,7 @@ func repositories(cfg Config, p servicekit.Ports) (app.Deps, *idempotency.Keys) 
 	return app.Deps{
 		Organizations: repos.Organizations,
 		Practices:     repos.Practices,
+		Lineage:       repos.Practices,
 		SeekOfferDeps: app.SeekOfferDeps{Needs: repos.Needs, Offers: repos.Offers},
 		Keys:          keys,
 	}, keys

@@ -1080,6 +1080,11 @@ type Practice struct {
 	Languages   []string `protobuf:"bytes,19,rep,name=languages,proto3" json:"languages,omitempty"`
 	Attachments []*Link  `protobuf:"bytes,20,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	Models      []*Model `protobuf:"bytes,21,rep,name=models,proto3" json:"models,omitempty"`
+	// The models of other practices this one adapts: settable while the
+	// practice is a draft (create or update), kept by a revision. Each must
+	// name an existing practice and one of its models; a practice cannot
+	// adapt itself or one of its own descendants.
+	Adapts []*PracticeAdaptation `protobuf:"bytes,22,rep,name=adapts,proto3" json:"adapts,omitempty"`
 	// Output only.
 	Status PracticeStatus `protobuf:"varint,30,opt,name=status,proto3,enum=gemella.catalog.v1.PracticeStatus" json:"status,omitempty"`
 	// Output only: 1 for the first published content, +1 for each revision.
@@ -1270,6 +1275,13 @@ func (x *Practice) GetAttachments() []*Link {
 func (x *Practice) GetModels() []*Model {
 	if x != nil {
 		return x.Models
+	}
+	return nil
+}
+
+func (x *Practice) GetAdapts() []*PracticeAdaptation {
+	if x != nil {
+		return x.Adapts
 	}
 	return nil
 }
@@ -3962,6 +3974,309 @@ func (x *ListMatchingNeedsResponse) GetMatches() []*NeedMatch {
 	return nil
 }
 
+// A practice adapts a model of another practice: where it comes from.
+type PracticeAdaptation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The practice whose model is adapted.
+	PracticeId string `protobuf:"bytes,1,opt,name=practice_id,json=practiceId,proto3" json:"practice_id,omitempty"`
+	// The code of the model in that practice, e.g. "B".
+	ModelCode string `protobuf:"bytes,2,opt,name=model_code,json=modelCode,proto3" json:"model_code,omitempty"`
+	// The twinning the model was transferred through, if any.
+	TwinningId    string `protobuf:"bytes,3,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PracticeAdaptation) Reset() {
+	*x = PracticeAdaptation{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PracticeAdaptation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PracticeAdaptation) ProtoMessage() {}
+
+func (x *PracticeAdaptation) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PracticeAdaptation.ProtoReflect.Descriptor instead.
+func (*PracticeAdaptation) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *PracticeAdaptation) GetPracticeId() string {
+	if x != nil {
+		return x.PracticeId
+	}
+	return ""
+}
+
+func (x *PracticeAdaptation) GetModelCode() string {
+	if x != nil {
+		return x.ModelCode
+	}
+	return ""
+}
+
+func (x *PracticeAdaptation) GetTwinningId() string {
+	if x != nil {
+		return x.TwinningId
+	}
+	return ""
+}
+
+type GetPracticeLineageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The practice id or its slug.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPracticeLineageRequest) Reset() {
+	*x = GetPracticeLineageRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPracticeLineageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPracticeLineageRequest) ProtoMessage() {}
+
+func (x *GetPracticeLineageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPracticeLineageRequest.ProtoReflect.Descriptor instead.
+func (*GetPracticeLineageRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetPracticeLineageRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// A practice in a lineage.
+type LineagePractice struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Id                   string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Slug                 string                 `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
+	Title                string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Status               PracticeStatus         `protobuf:"varint,4,opt,name=status,proto3,enum=gemella.catalog.v1.PracticeStatus" json:"status,omitempty"`
+	OwnerOrganizationIds []string               `protobuf:"bytes,5,rep,name=owner_organization_ids,json=ownerOrganizationIds,proto3" json:"owner_organization_ids,omitempty"`
+	Territory            *Territory             `protobuf:"bytes,6,opt,name=territory,proto3" json:"territory,omitempty"`
+	// 1 for what the practice adapts directly (an ancestor) or what adapts
+	// it directly (a descendant), 2 for the generation beyond, …
+	Generation int32 `protobuf:"varint,7,opt,name=generation,proto3" json:"generation,omitempty"`
+	// What this practice adapts: the links of the tree.
+	Adapts        []*PracticeAdaptation `protobuf:"bytes,8,rep,name=adapts,proto3" json:"adapts,omitempty"`
+	Adoption      *AdoptionFigures      `protobuf:"bytes,9,opt,name=adoption,proto3" json:"adoption,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineagePractice) Reset() {
+	*x = LineagePractice{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineagePractice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineagePractice) ProtoMessage() {}
+
+func (x *LineagePractice) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineagePractice.ProtoReflect.Descriptor instead.
+func (*LineagePractice) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *LineagePractice) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LineagePractice) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *LineagePractice) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *LineagePractice) GetStatus() PracticeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return PracticeStatus_PRACTICE_STATUS_UNSPECIFIED
+}
+
+func (x *LineagePractice) GetOwnerOrganizationIds() []string {
+	if x != nil {
+		return x.OwnerOrganizationIds
+	}
+	return nil
+}
+
+func (x *LineagePractice) GetTerritory() *Territory {
+	if x != nil {
+		return x.Territory
+	}
+	return nil
+}
+
+func (x *LineagePractice) GetGeneration() int32 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *LineagePractice) GetAdapts() []*PracticeAdaptation {
+	if x != nil {
+		return x.Adapts
+	}
+	return nil
+}
+
+func (x *LineagePractice) GetAdoption() *AdoptionFigures {
+	if x != nil {
+		return x.Adoption
+	}
+	return nil
+}
+
+type PracticeLineage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The practice asked about.
+	Practice *LineagePractice `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	// Nearest generation first.
+	Ancestors []*LineagePractice `protobuf:"bytes,2,rep,name=ancestors,proto3" json:"ancestors,omitempty"`
+	// Nearest generation first.
+	Descendants []*LineagePractice `protobuf:"bytes,3,rep,name=descendants,proto3" json:"descendants,omitempty"`
+	// The transfers of the descendants' models that were adopted or
+	// partially adopted: adoptions of the second and later generations.
+	DescendantAdoptions int32 `protobuf:"varint,4,opt,name=descendant_adoptions,json=descendantAdoptions,proto3" json:"descendant_adoptions,omitempty"`
+	// True when the lineage is larger than what one answer lists.
+	Truncated     bool `protobuf:"varint,5,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PracticeLineage) Reset() {
+	*x = PracticeLineage{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PracticeLineage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PracticeLineage) ProtoMessage() {}
+
+func (x *PracticeLineage) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PracticeLineage.ProtoReflect.Descriptor instead.
+func (*PracticeLineage) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *PracticeLineage) GetPractice() *LineagePractice {
+	if x != nil {
+		return x.Practice
+	}
+	return nil
+}
+
+func (x *PracticeLineage) GetAncestors() []*LineagePractice {
+	if x != nil {
+		return x.Ancestors
+	}
+	return nil
+}
+
+func (x *PracticeLineage) GetDescendants() []*LineagePractice {
+	if x != nil {
+		return x.Descendants
+	}
+	return nil
+}
+
+func (x *PracticeLineage) GetDescendantAdoptions() int32 {
+	if x != nil {
+		return x.DescendantAdoptions
+	}
+	return 0
+}
+
+func (x *PracticeLineage) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
 var File_gemella_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
@@ -4031,7 +4346,7 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\"8\n" +
 	"\x04Link\x12\x19\n" +
 	"\x05title\x18\x01 \x01(\tB\x03\xe0A\x02R\x05title\x12\x15\n" +
-	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\"\x86\t\n" +
+	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\"\xc6\t\n" +
 	"\bPractice\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x19\n" +
@@ -4055,7 +4370,8 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\acontact\x18\x12 \x01(\v2\x1b.gemella.catalog.v1.ContactR\acontact\x12\x1c\n" +
 	"\tlanguages\x18\x13 \x03(\tR\tlanguages\x12:\n" +
 	"\vattachments\x18\x14 \x03(\v2\x18.gemella.catalog.v1.LinkR\vattachments\x121\n" +
-	"\x06models\x18\x15 \x03(\v2\x19.gemella.catalog.v1.ModelR\x06models\x12?\n" +
+	"\x06models\x18\x15 \x03(\v2\x19.gemella.catalog.v1.ModelR\x06models\x12>\n" +
+	"\x06adapts\x18\x16 \x03(\v2&.gemella.catalog.v1.PracticeAdaptationR\x06adapts\x12?\n" +
 	"\x06status\x18\x1e \x01(\x0e2\".gemella.catalog.v1.PracticeStatusB\x03\xe0A\x03R\x06status\x12\x1f\n" +
 	"\brevision\x18\x1f \x01(\x05B\x03\xe0A\x03R\brevision\x12D\n" +
 	"\badoption\x18  \x01(\v2#.gemella.catalog.v1.AdoptionFiguresB\x03\xe0A\x03R\badoption\x12@\n" +
@@ -4276,7 +4592,34 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0forganization_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x0eorganizationId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"T\n" +
 	"\x19ListMatchingNeedsResponse\x127\n" +
-	"\amatches\x18\x01 \x03(\v2\x1d.gemella.catalog.v1.NeedMatchR\amatches*\xaa\x03\n" +
+	"\amatches\x18\x01 \x03(\v2\x1d.gemella.catalog.v1.NeedMatchR\amatches\"\x7f\n" +
+	"\x12PracticeAdaptation\x12$\n" +
+	"\vpractice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"practiceId\x12\"\n" +
+	"\n" +
+	"model_code\x18\x02 \x01(\tB\x03\xe0A\x02R\tmodelCode\x12\x1f\n" +
+	"\vtwinning_id\x18\x03 \x01(\tR\n" +
+	"twinningId\"0\n" +
+	"\x19GetPracticeLineageRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x9b\x03\n" +
+	"\x0fLineagePractice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12:\n" +
+	"\x06status\x18\x04 \x01(\x0e2\".gemella.catalog.v1.PracticeStatusR\x06status\x124\n" +
+	"\x16owner_organization_ids\x18\x05 \x03(\tR\x14ownerOrganizationIds\x12;\n" +
+	"\tterritory\x18\x06 \x01(\v2\x1d.gemella.catalog.v1.TerritoryR\tterritory\x12\x1e\n" +
+	"\n" +
+	"generation\x18\a \x01(\x05R\n" +
+	"generation\x12>\n" +
+	"\x06adapts\x18\b \x03(\v2&.gemella.catalog.v1.PracticeAdaptationR\x06adapts\x12?\n" +
+	"\badoption\x18\t \x01(\v2#.gemella.catalog.v1.AdoptionFiguresR\badoption\"\xad\x02\n" +
+	"\x0fPracticeLineage\x12?\n" +
+	"\bpractice\x18\x01 \x01(\v2#.gemella.catalog.v1.LineagePracticeR\bpractice\x12A\n" +
+	"\tancestors\x18\x02 \x03(\v2#.gemella.catalog.v1.LineagePracticeR\tancestors\x12E\n" +
+	"\vdescendants\x18\x03 \x03(\v2#.gemella.catalog.v1.LineagePracticeR\vdescendants\x121\n" +
+	"\x14descendant_adoptions\x18\x04 \x01(\x05R\x13descendantAdoptions\x12\x1c\n" +
+	"\ttruncated\x18\x05 \x01(\bR\ttruncated*\xaa\x03\n" +
 	"\x10OrganizationKind\x12!\n" +
 	"\x1dORGANIZATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ORGANIZATION_KIND_REGION\x10\x01\x12\x1e\n" +
@@ -4306,7 +4649,7 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vOfferStatus\x12\x1c\n" +
 	"\x18OFFER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OFFER_STATUS_OPEN\x10\x01\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x022\x93\x13\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x022\xfd\x13\n" +
 	"\x0eCatalogService\x12e\n" +
 	"\x12CreateOrganization\x12-.gemella.catalog.v1.CreateOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12_\n" +
 	"\x0fGetOrganization\x12*.gemella.catalog.v1.GetOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12p\n" +
@@ -4320,7 +4663,8 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0fPublishPractice\x12*.gemella.catalog.v1.PublishPracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12[\n" +
 	"\x0fArchivePractice\x12*.gemella.catalog.v1.ArchivePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12Y\n" +
 	"\x0eRevisePractice\x12).gemella.catalog.v1.RevisePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12|\n" +
-	"\x15ListPracticeRevisions\x120.gemella.catalog.v1.ListPracticeRevisionsRequest\x1a1.gemella.catalog.v1.ListPracticeRevisionsResponse\x12j\n" +
+	"\x15ListPracticeRevisions\x120.gemella.catalog.v1.ListPracticeRevisionsRequest\x1a1.gemella.catalog.v1.ListPracticeRevisionsResponse\x12h\n" +
+	"\x12GetPracticeLineage\x12-.gemella.catalog.v1.GetPracticeLineageRequest\x1a#.gemella.catalog.v1.PracticeLineage\x12j\n" +
 	"\x0fSearchPractices\x12*.gemella.catalog.v1.SearchPracticesRequest\x1a+.gemella.catalog.v1.SearchPracticesResponse\x12^\n" +
 	"\vSearchNeeds\x12&.gemella.catalog.v1.SearchNeedsRequest\x1a'.gemella.catalog.v1.SearchNeedsResponse\x12M\n" +
 	"\n" +
@@ -4352,7 +4696,7 @@ func file_gemella_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(OrganizationKind)(0),                 // 0: gemella.catalog.v1.OrganizationKind
 	(PracticeStatus)(0),                   // 1: gemella.catalog.v1.PracticeStatus
@@ -4412,127 +4756,141 @@ var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(*NeedMatch)(nil),                     // 55: gemella.catalog.v1.NeedMatch
 	(*ListMatchingNeedsRequest)(nil),      // 56: gemella.catalog.v1.ListMatchingNeedsRequest
 	(*ListMatchingNeedsResponse)(nil),     // 57: gemella.catalog.v1.ListMatchingNeedsResponse
-	(*timestamppb.Timestamp)(nil),         // 58: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 59: google.protobuf.FieldMask
+	(*PracticeAdaptation)(nil),            // 58: gemella.catalog.v1.PracticeAdaptation
+	(*GetPracticeLineageRequest)(nil),     // 59: gemella.catalog.v1.GetPracticeLineageRequest
+	(*LineagePractice)(nil),               // 60: gemella.catalog.v1.LineagePractice
+	(*PracticeLineage)(nil),               // 61: gemella.catalog.v1.PracticeLineage
+	(*timestamppb.Timestamp)(nil),         // 62: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 63: google.protobuf.FieldMask
 }
 var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: gemella.catalog.v1.Organization.kind:type_name -> gemella.catalog.v1.OrganizationKind
 	4,  // 1: gemella.catalog.v1.Organization.territory:type_name -> gemella.catalog.v1.Territory
-	58, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	58, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	62, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	62, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 4: gemella.catalog.v1.CreateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
 	0,  // 5: gemella.catalog.v1.ListOrganizationsRequest.kind:type_name -> gemella.catalog.v1.OrganizationKind
 	5,  // 6: gemella.catalog.v1.ListOrganizationsResponse.organizations:type_name -> gemella.catalog.v1.Organization
 	5,  // 7: gemella.catalog.v1.UpdateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
-	59, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12, // 9: gemella.catalog.v1.Model.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
 	13, // 10: gemella.catalog.v1.Practice.programme:type_name -> gemella.catalog.v1.Programme
 	4,  // 11: gemella.catalog.v1.Practice.territory:type_name -> gemella.catalog.v1.Territory
 	14, // 12: gemella.catalog.v1.Practice.contact:type_name -> gemella.catalog.v1.Contact
 	15, // 13: gemella.catalog.v1.Practice.attachments:type_name -> gemella.catalog.v1.Link
 	11, // 14: gemella.catalog.v1.Practice.models:type_name -> gemella.catalog.v1.Model
-	1,  // 15: gemella.catalog.v1.Practice.status:type_name -> gemella.catalog.v1.PracticeStatus
-	12, // 16: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	58, // 17: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
-	58, // 18: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
-	58, // 19: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
-	16, // 20: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	1,  // 21: gemella.catalog.v1.ListPracticesRequest.status:type_name -> gemella.catalog.v1.PracticeStatus
-	16, // 22: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
-	16, // 23: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	59, // 24: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	16, // 25: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	59, // 26: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 27: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
-	16, // 28: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
-	26, // 29: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
-	4,  // 30: gemella.catalog.v1.Need.territory:type_name -> gemella.catalog.v1.Territory
-	2,  // 31: gemella.catalog.v1.Need.status:type_name -> gemella.catalog.v1.NeedStatus
-	58, // 32: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	58, // 33: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
-	29, // 34: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
-	2,  // 35: gemella.catalog.v1.ListNeedsRequest.status:type_name -> gemella.catalog.v1.NeedStatus
-	29, // 36: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
-	29, // 37: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
-	59, // 38: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 39: gemella.catalog.v1.Offer.status:type_name -> gemella.catalog.v1.OfferStatus
-	58, // 40: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	58, // 41: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
-	36, // 42: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
-	3,  // 43: gemella.catalog.v1.ListOffersRequest.status:type_name -> gemella.catalog.v1.OfferStatus
-	36, // 44: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
-	42, // 45: gemella.catalog.v1.Facet.counts:type_name -> gemella.catalog.v1.FacetCount
-	16, // 46: gemella.catalog.v1.PracticeHit.practice:type_name -> gemella.catalog.v1.Practice
-	44, // 47: gemella.catalog.v1.PracticeHit.highlights:type_name -> gemella.catalog.v1.Highlight
-	45, // 48: gemella.catalog.v1.SearchPracticesResponse.hits:type_name -> gemella.catalog.v1.PracticeHit
-	43, // 49: gemella.catalog.v1.SearchPracticesResponse.facets:type_name -> gemella.catalog.v1.Facet
-	29, // 50: gemella.catalog.v1.NeedHit.need:type_name -> gemella.catalog.v1.Need
-	44, // 51: gemella.catalog.v1.NeedHit.highlights:type_name -> gemella.catalog.v1.Highlight
-	48, // 52: gemella.catalog.v1.SearchNeedsResponse.hits:type_name -> gemella.catalog.v1.NeedHit
-	43, // 53: gemella.catalog.v1.SearchNeedsResponse.facets:type_name -> gemella.catalog.v1.Facet
-	16, // 54: gemella.catalog.v1.PracticeMatch.practice:type_name -> gemella.catalog.v1.Practice
-	51, // 55: gemella.catalog.v1.PracticeMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
-	52, // 56: gemella.catalog.v1.ListNeedMatchesResponse.matches:type_name -> gemella.catalog.v1.PracticeMatch
-	29, // 57: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
-	51, // 58: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
-	55, // 59: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
-	6,  // 60: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
-	7,  // 61: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
-	8,  // 62: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
-	10, // 63: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
-	17, // 64: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
-	18, // 65: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
-	19, // 66: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
-	21, // 67: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
-	22, // 68: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
-	23, // 69: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
-	24, // 70: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
-	25, // 71: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
-	27, // 72: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
-	46, // 73: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
-	49, // 74: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
-	30, // 75: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
-	31, // 76: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
-	32, // 77: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
-	34, // 78: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
-	35, // 79: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
-	53, // 80: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
-	37, // 81: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
-	38, // 82: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
-	39, // 83: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
-	41, // 84: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
-	56, // 85: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
-	5,  // 86: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
-	5,  // 87: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
-	9,  // 88: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
-	5,  // 89: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
-	16, // 90: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 91: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
-	20, // 92: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
-	16, // 93: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 94: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 95: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 96: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 97: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
-	28, // 98: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
-	47, // 99: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
-	50, // 100: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
-	29, // 101: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
-	29, // 102: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
-	33, // 103: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
-	29, // 104: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
-	29, // 105: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
-	54, // 106: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
-	36, // 107: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
-	36, // 108: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
-	40, // 109: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
-	36, // 110: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
-	57, // 111: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
-	86, // [86:112] is the sub-list for method output_type
-	60, // [60:86] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	58, // 15: gemella.catalog.v1.Practice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
+	1,  // 16: gemella.catalog.v1.Practice.status:type_name -> gemella.catalog.v1.PracticeStatus
+	12, // 17: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
+	62, // 18: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
+	62, // 19: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
+	62, // 20: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
+	16, // 21: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	1,  // 22: gemella.catalog.v1.ListPracticesRequest.status:type_name -> gemella.catalog.v1.PracticeStatus
+	16, // 23: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
+	16, // 24: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	63, // 25: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	16, // 26: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	63, // 27: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 28: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
+	16, // 29: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
+	26, // 30: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
+	4,  // 31: gemella.catalog.v1.Need.territory:type_name -> gemella.catalog.v1.Territory
+	2,  // 32: gemella.catalog.v1.Need.status:type_name -> gemella.catalog.v1.NeedStatus
+	62, // 33: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	62, // 34: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	29, // 35: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	2,  // 36: gemella.catalog.v1.ListNeedsRequest.status:type_name -> gemella.catalog.v1.NeedStatus
+	29, // 37: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
+	29, // 38: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	63, // 39: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 40: gemella.catalog.v1.Offer.status:type_name -> gemella.catalog.v1.OfferStatus
+	62, // 41: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	62, // 42: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	36, // 43: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
+	3,  // 44: gemella.catalog.v1.ListOffersRequest.status:type_name -> gemella.catalog.v1.OfferStatus
+	36, // 45: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
+	42, // 46: gemella.catalog.v1.Facet.counts:type_name -> gemella.catalog.v1.FacetCount
+	16, // 47: gemella.catalog.v1.PracticeHit.practice:type_name -> gemella.catalog.v1.Practice
+	44, // 48: gemella.catalog.v1.PracticeHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	45, // 49: gemella.catalog.v1.SearchPracticesResponse.hits:type_name -> gemella.catalog.v1.PracticeHit
+	43, // 50: gemella.catalog.v1.SearchPracticesResponse.facets:type_name -> gemella.catalog.v1.Facet
+	29, // 51: gemella.catalog.v1.NeedHit.need:type_name -> gemella.catalog.v1.Need
+	44, // 52: gemella.catalog.v1.NeedHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	48, // 53: gemella.catalog.v1.SearchNeedsResponse.hits:type_name -> gemella.catalog.v1.NeedHit
+	43, // 54: gemella.catalog.v1.SearchNeedsResponse.facets:type_name -> gemella.catalog.v1.Facet
+	16, // 55: gemella.catalog.v1.PracticeMatch.practice:type_name -> gemella.catalog.v1.Practice
+	51, // 56: gemella.catalog.v1.PracticeMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	52, // 57: gemella.catalog.v1.ListNeedMatchesResponse.matches:type_name -> gemella.catalog.v1.PracticeMatch
+	29, // 58: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
+	51, // 59: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	55, // 60: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
+	1,  // 61: gemella.catalog.v1.LineagePractice.status:type_name -> gemella.catalog.v1.PracticeStatus
+	4,  // 62: gemella.catalog.v1.LineagePractice.territory:type_name -> gemella.catalog.v1.Territory
+	58, // 63: gemella.catalog.v1.LineagePractice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
+	12, // 64: gemella.catalog.v1.LineagePractice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
+	60, // 65: gemella.catalog.v1.PracticeLineage.practice:type_name -> gemella.catalog.v1.LineagePractice
+	60, // 66: gemella.catalog.v1.PracticeLineage.ancestors:type_name -> gemella.catalog.v1.LineagePractice
+	60, // 67: gemella.catalog.v1.PracticeLineage.descendants:type_name -> gemella.catalog.v1.LineagePractice
+	6,  // 68: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
+	7,  // 69: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
+	8,  // 70: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
+	10, // 71: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
+	17, // 72: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
+	18, // 73: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
+	19, // 74: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
+	21, // 75: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
+	22, // 76: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
+	23, // 77: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
+	24, // 78: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
+	25, // 79: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
+	27, // 80: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
+	59, // 81: gemella.catalog.v1.CatalogService.GetPracticeLineage:input_type -> gemella.catalog.v1.GetPracticeLineageRequest
+	46, // 82: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
+	49, // 83: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
+	30, // 84: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
+	31, // 85: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
+	32, // 86: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
+	34, // 87: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
+	35, // 88: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
+	53, // 89: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
+	37, // 90: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
+	38, // 91: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
+	39, // 92: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
+	41, // 93: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
+	56, // 94: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
+	5,  // 95: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
+	5,  // 96: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
+	9,  // 97: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
+	5,  // 98: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
+	16, // 99: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 100: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
+	20, // 101: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
+	16, // 102: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 103: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 104: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 105: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 106: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
+	28, // 107: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
+	61, // 108: gemella.catalog.v1.CatalogService.GetPracticeLineage:output_type -> gemella.catalog.v1.PracticeLineage
+	47, // 109: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
+	50, // 110: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
+	29, // 111: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
+	29, // 112: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
+	33, // 113: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
+	29, // 114: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
+	29, // 115: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
+	54, // 116: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
+	36, // 117: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
+	36, // 118: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
+	40, // 119: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
+	36, // 120: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
+	57, // 121: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
+	95, // [95:122] is the sub-list for method output_type
+	68, // [68:95] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_gemella_catalog_v1_catalog_proto_init() }
@@ -4546,7 +4904,7 @@ func file_gemella_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_catalog_v1_catalog_proto_rawDesc), len(file_gemella_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   54,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

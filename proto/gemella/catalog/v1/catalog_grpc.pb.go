@@ -37,6 +37,7 @@ const (
 	CatalogService_ArchivePractice_FullMethodName       = "/gemella.catalog.v1.CatalogService/ArchivePractice"
 	CatalogService_RevisePractice_FullMethodName        = "/gemella.catalog.v1.CatalogService/RevisePractice"
 	CatalogService_ListPracticeRevisions_FullMethodName = "/gemella.catalog.v1.CatalogService/ListPracticeRevisions"
+	CatalogService_GetPracticeLineage_FullMethodName    = "/gemella.catalog.v1.CatalogService/GetPracticeLineage"
 	CatalogService_SearchPractices_FullMethodName       = "/gemella.catalog.v1.CatalogService/SearchPractices"
 	CatalogService_SearchNeeds_FullMethodName           = "/gemella.catalog.v1.CatalogService/SearchNeeds"
 	CatalogService_CreateNeed_FullMethodName            = "/gemella.catalog.v1.CatalogService/CreateNeed"
@@ -93,6 +94,11 @@ type CatalogServiceClient interface {
 	RevisePractice(ctx context.Context, in *RevisePracticeRequest, opts ...grpc.CallOption) (*Practice, error)
 	// The earlier revisions of a practice, newest first.
 	ListPracticeRevisions(ctx context.Context, in *ListPracticeRevisionsRequest, opts ...grpc.CallOption) (*ListPracticeRevisionsResponse, error)
+	// Where a practice comes from (the practices whose models it adapts, and
+	// theirs) and where it went (the practices that adapt its models, and
+	// theirs), with the adoptions of those descendants. Only practices the
+	// caller may see are listed.
+	GetPracticeLineage(ctx context.Context, in *GetPracticeLineageRequest, opts ...grpc.CallOption) (*PracticeLineage, error)
 	// Full-text search over published practices (title, summary, description,
 	// results, models), with facets, highlighted snippets and page tokens.
 	SearchPractices(ctx context.Context, in *SearchPracticesRequest, opts ...grpc.CallOption) (*SearchPracticesResponse, error)
@@ -254,6 +260,16 @@ func (c *catalogServiceClient) ListPracticeRevisions(ctx context.Context, in *Li
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListPracticeRevisionsResponse)
 	err := c.cc.Invoke(ctx, CatalogService_ListPracticeRevisions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) GetPracticeLineage(ctx context.Context, in *GetPracticeLineageRequest, opts ...grpc.CallOption) (*PracticeLineage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PracticeLineage)
+	err := c.cc.Invoke(ctx, CatalogService_GetPracticeLineage_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -431,6 +447,11 @@ type CatalogServiceServer interface {
 	RevisePractice(context.Context, *RevisePracticeRequest) (*Practice, error)
 	// The earlier revisions of a practice, newest first.
 	ListPracticeRevisions(context.Context, *ListPracticeRevisionsRequest) (*ListPracticeRevisionsResponse, error)
+	// Where a practice comes from (the practices whose models it adapts, and
+	// theirs) and where it went (the practices that adapt its models, and
+	// theirs), with the adoptions of those descendants. Only practices the
+	// caller may see are listed.
+	GetPracticeLineage(context.Context, *GetPracticeLineageRequest) (*PracticeLineage, error)
 	// Full-text search over published practices (title, summary, description,
 	// results, models), with facets, highlighted snippets and page tokens.
 	SearchPractices(context.Context, *SearchPracticesRequest) (*SearchPracticesResponse, error)
@@ -506,6 +527,9 @@ func (UnimplementedCatalogServiceServer) RevisePractice(context.Context, *Revise
 }
 func (UnimplementedCatalogServiceServer) ListPracticeRevisions(context.Context, *ListPracticeRevisionsRequest) (*ListPracticeRevisionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPracticeRevisions not implemented")
+}
+func (UnimplementedCatalogServiceServer) GetPracticeLineage(context.Context, *GetPracticeLineageRequest) (*PracticeLineage, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPracticeLineage not implemented")
 }
 func (UnimplementedCatalogServiceServer) SearchPractices(context.Context, *SearchPracticesRequest) (*SearchPracticesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SearchPractices not implemented")
@@ -797,6 +821,24 @@ func _CatalogService_ListPracticeRevisions_Handler(srv interface{}, ctx context.
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).ListPracticeRevisions(ctx, req.(*ListPracticeRevisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_GetPracticeLineage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPracticeLineageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetPracticeLineage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetPracticeLineage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetPracticeLineage(ctx, req.(*GetPracticeLineageRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1093,6 +1135,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPracticeRevisions",
 			Handler:    _CatalogService_ListPracticeRevisions_Handler,
+		},
+		{
+			MethodName: "GetPracticeLineage",
+			Handler:    _CatalogService_GetPracticeLineage_Handler,
 		},
 		{
 			MethodName: "SearchPractices",

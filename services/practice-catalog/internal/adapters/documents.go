@@ -102,6 +102,8 @@ type contentDoc struct {
 	Languages            []string     `bson:"languages,omitempty"`
 	Attachments          []linkDoc    `bson:"attachments,omitempty"`
 	Models               []modelDoc   `bson:"models"`
+	// Adapts: see practice_lineage.go.
+	Adapts []adaptationDoc `bson:"adapts,omitempty"`
 }
 
 type revisionDoc struct {
@@ -161,7 +163,7 @@ func toContentDoc(c practice.Content) contentDoc {
 		Territory: territoryDoc(c.Territory), Problem: c.Problem, Results: c.Results, Evidence: c.Evidence,
 		Resources: c.Resources, Prerequisites: c.Prerequisites, StartDate: c.StartDate, Ongoing: c.Ongoing,
 		ContactName: c.Contact.Name, ContactEmail: c.Contact.Email, ContactPhone: c.Contact.Phone,
-		Languages: clone(c.Languages), Models: []modelDoc{},
+		Languages: clone(c.Languages), Models: []modelDoc{}, Adapts: toAdaptationDocs(c.Adapts),
 	}
 	for _, a := range c.Attachments {
 		d.Attachments = append(d.Attachments, linkDoc(a))
@@ -187,7 +189,7 @@ func (d *contentDoc) toDomain() practice.Content {
 		Territory: organization.Territory(d.Territory), Problem: d.Problem, Results: d.Results, Evidence: d.Evidence,
 		Resources: d.Resources, Prerequisites: d.Prerequisites, StartDate: d.StartDate, Ongoing: d.Ongoing,
 		Contact:   practice.Contact{Name: d.ContactName, Email: d.ContactEmail, Phone: d.ContactPhone},
-		Languages: clone(d.Languages),
+		Languages: clone(d.Languages), Adapts: adaptationsOf(d.Adapts),
 	}
 	for _, a := range d.Attachments {
 		c.Attachments = append(c.Attachments, practice.Link(a))

@@ -95,7 +95,7 @@ func sortedBy(direction int, fields ...string) []mongo.IndexModel {
 // of the request ids of its creates (idempotency).
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 	for _, name := range OutboxCollections {
-		if err := mongox.EnsureIndexes(ctx, db.Collection(name), Indexes()[name]...); err != nil {
+		if err := mongox.EnsureIndexes(ctx, db.Collection(name), append(Indexes()[name], lineageIndexes()[name]...)...); err != nil {
 			return err
 		}
 	}

@@ -28,6 +28,9 @@ type Deps struct {
 	// Keys make a create with a request id happen once per caller and
 	// method (AIP-155); in memory when nil, which suits one process only.
 	Keys *idempotency.Keys
+	// Lineage finds the practices that adapt others' models; when nil,
+	// Practices must implement it.
+	Lineage practice.LineageFinder
 	// SeekOfferDeps are the ports of needs, offers, search and matching.
 	SeekOfferDeps
 }
@@ -46,6 +49,7 @@ type Application struct {
 	GetPractice           GetPracticeHandler
 	ListPractices         ListPracticesHandler
 	ListPracticeRevisions ListPracticeRevisionsHandler
+	GetPracticeLineage    GetPracticeLineageHandler
 
 	// ApplyTransferEvent keeps adoption figures from twinning events.
 	ApplyTransferEvent ApplyTransferEventHandler
@@ -77,6 +81,7 @@ func New(d Deps) Application {
 		GetPractice:           GetPracticeHandler{d},
 		ListPractices:         ListPracticesHandler{d},
 		ListPracticeRevisions: ListPracticeRevisionsHandler{d},
+		GetPracticeLineage:    GetPracticeLineageHandler{d},
 		ApplyTransferEvent:    ApplyTransferEventHandler{d},
 		SeekOffer:             newSeekOffer(d),
 	}

@@ -41,7 +41,10 @@ func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (
 			if err := mayCreatePractice(auth.CallerFrom(ctx), cmd.Content.OwnerOrganizationIDs); err != nil {
 				return nil, err
 			}
-			return p, checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs)
+			if err := checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs); err != nil {
+				return nil, err
+			}
+			return p, checkLineage(ctx, h.d, "", p.Adapts)
 		}, h.d.Practices.Create, h.d.Practices.Get)
 }
 
@@ -74,7 +77,10 @@ func (h UpdatePracticeHandler) Handle(ctx context.Context, cmd UpdatePractice) (
 		if err := p.Edit(next, h.d.Now()); err != nil {
 			return err
 		}
-		return checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs)
+		if err := checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs); err != nil {
+			return err
+		}
+		return checkLineage(ctx, h.d, p.ID, p.Adapts)
 	})
 	return p, hiddenAsNotFound(cmd.ID, err)
 }
@@ -165,6 +171,7 @@ func cloneContent(c practice.Content) practice.Content {
 	c.Languages = append([]string(nil), c.Languages...)
 	c.Attachments = append([]practice.Link(nil), c.Attachments...)
 	c.Models = append([]practice.Model(nil), c.Models...)
+	c.Adapts = append([]practice.Adaptation(nil), c.Adapts...)
 	return c
 }
 

@@ -40,6 +40,7 @@ var contentFields = map[string]func(dst *practice.Content, src practice.Content)
 	"languages":              func(d *practice.Content, s practice.Content) { d.Languages = s.Languages },
 	"attachments":            func(d *practice.Content, s practice.Content) { d.Attachments = s.Attachments },
 	"models":                 func(d *practice.Content, s practice.Content) { d.Models = s.Models },
+	"adapts":                 func(d *practice.Content, s practice.Content) { d.Adapts = s.Adapts },
 }
 
 // read-only fields a client may echo back; a mask naming them is ignored.

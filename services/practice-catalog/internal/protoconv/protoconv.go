@@ -149,6 +149,7 @@ func content(c practice.Content) *catalogv1.Practice {
 			OwnerOrganizationId: md.OwnerOrganizationID, Adoption: Adoption(md.Adoption),
 		})
 	}
+	m.Adapts = Adaptations(c.Adapts)
 	return m
 }
 
@@ -191,5 +192,6 @@ func Content(m *catalogv1.Practice) practice.Content {
 	for _, md := range m.GetModels() {
 		c.Models = append(c.Models, practice.Model{Code: md.GetCode(), Title: md.GetTitle(), Description: md.GetDescription(), OwnerOrganizationID: md.GetOwnerOrganizationId()})
 	}
+	c.Adapts = AdaptationsFrom(m.GetAdapts())
 	return c
 }

@@ -153,6 +153,8 @@ type Content struct {
 	Languages            []string
 	Attachments          []Link
 	Models               []Model
+	// Adapts are the models of other practices this one adapts (lineage.go).
+	Adapts []Adaptation
 }
 
 // Revision is an earlier published content, kept when the practice is revised.
@@ -305,6 +307,7 @@ func (c *Content) validateInto(v *apperr.Violations) {
 			v.Add(f+".owner_organization_id", "must be one of the practice's owner_organization_ids")
 		}
 	}
+	validateAdapts(v, c.Adapts)
 }
 
 // completeness lists what a practice needs before coordinators see it.
@@ -425,6 +428,9 @@ func (p *Practice) Revise(c Content, actor, note string, now time.Time) error {
 	if !p.Status.allows(MoveRevise) {
 		return ErrIllegalMove(p.ID, p.Status, MoveRevise)
 	}
+	// Where a practice comes from is declared while it is a draft; a
+	// revision of the published practice keeps it.
+	c.Adapts = p.Adapts
 	c.normalise()
 	var v apperr.Violations
 	c.validateInto(&v)
