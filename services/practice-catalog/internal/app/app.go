@@ -43,6 +43,7 @@ type Application struct {
 	UpdatePractice        UpdatePracticeHandler
 	MovePractice          MovePracticeHandler
 	RevisePractice        RevisePracticeHandler
+	DeletePractice        DeletePracticeHandler
 	GetPractice           GetPracticeHandler
 	ListPractices         ListPracticesHandler
 	ListPracticeRevisions ListPracticeRevisionsHandler
@@ -74,6 +75,7 @@ func New(d Deps) Application {
 		UpdatePractice:        UpdatePracticeHandler{d},
 		MovePractice:          MovePracticeHandler{d},
 		RevisePractice:        RevisePracticeHandler{d},
+		DeletePractice:        DeletePracticeHandler{d},
 		GetPractice:           GetPracticeHandler{d},
 		ListPractices:         ListPracticesHandler{d},
 		ListPracticeRevisions: ListPracticeRevisionsHandler{d},
