@@ -195,6 +195,11 @@ var pageCases = []struct {
 	{path: "/members/m9", roles: []string{"administrator"}, status: 200, want: []string{`data-testid="block-form"`, "Sblocca l&#39;account", "Account bloccato dal 16 giugno 2018, 11:00."}},
 	{path: "/members/m9", roles: []string{"moderator"}, status: 200, not: []string{`data-testid="block-form"`}},
 	{path: "/organizations/toscana", status: 200, want: []string{"Regione Toscana", "Tos.Ca. – Valorizzare", "Le sue buone pratiche"}},
+	// A member's page shows what they published and the twinnings of the
+	// organisations they speak for; an organisation's, who speaks for it
+	// (a pending request is nobody's voice yet).
+	{path: "/members/m1", status: 200, want: []string{`data-testid="member-practices"`, "Buone pratiche pubblicate", `data-testid="member-twinnings"`}},
+	{path: "/organizations/calabria", status: 200, want: []string{`data-testid="org-people"`, "Nessuna persona con affiliazione verificata."}, not: []string{"Maico Centis"}},
 	{path: "/admin/organizations/new", roles: []string{"administrator"}, status: 200, want: []string{`name="kind"`, "Comune"}},
 	{path: "/login", status: 200, want: []string{`autocomplete="current-password"`}},
 	{path: "/register", status: 200, want: []string{"Nome e cognome", "Regione Calabria", `name="privacy_consent"`, `href="/privacy"`}},
