@@ -358,7 +358,8 @@ func newWorld() *world {
 			posts: []*discussionv1.Post{{
 				Id: "post-1", ThreadId: "th-general", AuthorId: "m2", AuthorName: "Isabella Tisci",
 				BodyHtml: "<p>Il libretto <strong>funziona</strong>.</p>", State: discussionv1.PostState_POST_STATE_VISIBLE,
-				CreateTime: ts(testNow.Add(-48 * time.Hour)),
+				CreateTime: ts(testNow.Add(-48 * time.Hour)), ReportCount: 1,
+				Reports: []*discussionv1.PostReport{{MemberId: "m1", MemberName: "Maico Centis", Reason: "Fuori tema: parla d'altro", ReportTime: ts(testNow.Add(-time.Hour))}},
 			}},
 		},
 	}

@@ -153,7 +153,11 @@ var pageCases = []struct {
 	{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
 		"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16/05/2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
 	{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},
-	{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"}},
+	{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"},
+		not: []string{`data-testid="reports"`, "Maico Centis"}},
+	// A moderator sees on the thread who reported a post and why, as in
+	// the queue, and moderates it from there.
+	{path: "/threads/th-general", roles: []string{"moderator"}, status: 200, want: []string{`data-testid="reports"`, "Maico Centis", "Fuori tema: parla d&#39;altro", `data-testid="thread-moderation"`}},
 	{path: "/threads/th-general", roles: []string{}, status: 200, want: []string{`data-testid="reply-form"`, "Segnala"}},
 	{path: "/members", status: 200, want: []string{"Maico Centis"}},
 	{path: "/notifications", roles: []string{}, status: 200, want: []string{"1 notifica da leggere", "Isabella Tisci ha risposto", `value="/threads/th-general"`,
