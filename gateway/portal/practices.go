@@ -306,6 +306,13 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 		p.fail(w, r, err)
 		return
 	}
+	if st := pr.GetStatus(); st == catalogv1.PracticeStatus_PRACTICE_STATUS_DRAFT || st == catalogv1.PracticeStatus_PRACTICE_STATUS_SUBMITTED {
+		// Not public yet: the catalogue shows it only to its editors and
+		// coordinators, and their page for it is the desk's, not a public
+		// page with discussions and stories.
+		http.Redirect(w, r, "/manage/practices/"+url.PathEscape(pr.GetId()), http.StatusSeeOther)
+		return
+	}
 	d := practiceData{Practice: pr, Form: f}
 	parallel(
 		func() { d.Orgs = p.orgNames(r) },
