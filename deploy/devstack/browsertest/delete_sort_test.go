@@ -95,3 +95,51 @@ func TestCatalogueSortSelect(t *testing.T) {
 	}
 	tb.checkAccessibility("catalogue sorted")
 }
+
+// A moderator sees on the thread page who reported a post and why, hides
+// it there and restores it there.
+func TestModeratorSeesReportersAndRestoresFromTheThread(t *testing.T) {
+	tb := newTab(t)
+	author := registerAndLogIn(tb)
+	tb.visit("/twinnings/" + demo.TosCaCode)
+	tb.click("[data-testid=general-discussion-link]")
+	thread := eval[string](tb, `location.pathname`)
+	body := fmt.Sprintf("Vendo corsi a pagamento, scrivetemi (%s)", author.name)
+	tb.fill(map[string]string{"#f-body": body})
+	tb.click("[data-testid=reply-form] button[type=submit]")
+	tb.waitText("[data-testid=posts]", body)
+	postID := eval[string](tb, fmt.Sprintf(`Array.from(document.querySelectorAll("[data-testid=posts] > li")).find(li => li.textContent.includes(%s)).id.replace("post-", "")`, js(body)))
+	post := "#post-" + postID
+
+	reporter := registerAndLogIn(tb)
+	tb.visit(thread)
+	tb.tap(post + " details.portal-report summary")
+	tb.tap(post + ` input[name=kind][value=spam]`)
+	tb.fill(map[string]string{post + " input[name=note]": "annuncio commerciale"})
+	tb.click(post + ` [data-testid=report-form] button[type=submit]`)
+	if n := eval[int](tb, `document.querySelectorAll(`+js(post+" [data-testid=reports]")+`).length`); n != 0 {
+		tb.errorf("a member sees who reported the post")
+	}
+
+	logInAs(tb, "moderator@demo.gemella.test", demo.AccountPassword)
+	tb.visit(thread)
+	if got := tb.text(post + " [data-testid=reports]"); !strings.Contains(got, reporter.name) || !strings.Contains(got, "annuncio commerciale") {
+		tb.fatalf("the thread does not tell the moderator who reported the post and why: %q", got)
+	}
+	tb.checkAccessibility("thread with reports")
+	tb.fill(map[string]string{post + " [data-testid=thread-moderation] input[name=reason]": "Pubblicità"})
+	tb.click(post + ` [data-testid=thread-moderation] button[value=hide]`)
+	if got := tb.text(".alert"); !strings.Contains(got, "Messaggio nascosto") {
+		tb.fatalf("hiding from the thread did not work: %q", got)
+	}
+	tb.visit(thread)
+	tb.fill(map[string]string{post + " [data-testid=thread-moderation] input[name=reason]": "Era un annuncio del Comune"})
+	tb.click(post + ` [data-testid=thread-moderation] button[value=restore]`)
+	if got := tb.text(".alert"); !strings.Contains(got, "Messaggio ripristinato") {
+		tb.fatalf("restoring from the thread did not work: %q", got)
+	}
+	tb.visit(thread)
+	if got := tb.text(post); !strings.Contains(got, body) {
+		tb.errorf("the restored post reads %q", got)
+	}
+}
