@@ -333,7 +333,8 @@ func newWorld() *world {
 		catalog: &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}, so: newSeekOffer()},
 		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{
 			{Id: "t-cancelled", Code: "OLD-1", Title: "Un gemellaggio annullato", Status: twinningv1.TwinningStatus_TWINNING_STATUS_CANCELLED},
-			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT},
+			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT,
+				OfferingOrganizationIds: []string{"toscana"}},
 			tw,
 		}},
 		notify: newFakeNotification(),

@@ -48,6 +48,12 @@ func (p *Portal) confirmDeletePractice(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	if !(practiceFormData{Practice: pr}).Deletable(visitOf(r).User) {
+		// Only the actions a member may take: back to the page that
+		// offers the others.
+		http.Redirect(w, r, "/manage/practices/"+url.PathEscape(pr.GetId()), http.StatusSeeOther)
+		return
+	}
 	p.showConfirmDelete(w, r, http.StatusOK, confirmDeleteData{
 		Kind: "practice", Name: pr.GetTitle(), Etag: pr.GetEtag(),
 		Action: "/manage/practices/" + url.PathEscape(pr.GetId()) + "/delete", Back: "/manage/practices/" + url.PathEscape(pr.GetId()),
@@ -80,6 +86,10 @@ func (p *Portal) confirmDeleteTwinning(w http.ResponseWriter, r *http.Request) {
 	}
 	tw, ok := p.loadTwinning(w, r)
 	if !ok {
+		return
+	}
+	if !(twinningFormData{Twinning: tw}).Deletable(visitOf(r).User) {
+		http.Redirect(w, r, "/manage/twinnings/"+url.PathEscape(tw.GetId()), http.StatusSeeOther)
 		return
 	}
 	p.showConfirmDelete(w, r, http.StatusOK, confirmDeleteData{

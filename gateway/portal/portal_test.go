@@ -217,8 +217,14 @@ var pageCases = []struct {
 		not: []string{`data-testid="practice-delete"`}},
 	{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Archivia", `data-testid="read-only"`}, not: []string{`data-testid="practice-form"`}},
 	{path: "/manage/practices/p-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`data-testid="read-only"`}, not: []string{`data-testid="practice-form"`, "Archivia"}},
-	{path: "/manage/practices/p-tosca/delete", roles: []string{"editor"}, status: 200, want: []string{"Eliminare la bozza «Tos.Ca.", `data-testid="confirm-delete"`}},
-	{path: "/manage/twinnings/t-tosca/delete", roles: []string{"editor"}, status: 200, want: []string{"Eliminare la bozza del gemellaggio", `data-testid="confirm-delete"`}},
+	// Only a draft is offered for deletion, to its editors: a published
+	// practice or an active twinning sends back to its page.
+	{path: "/manage/practices/p-tosca/delete", roles: []string{"editor"}, status: 303},
+	{path: "/manage/twinnings/t-tosca/delete", roles: []string{"editor"}, status: 303},
+	{path: "/manage/twinnings/t-draft/delete", roles: []string{"editor", "org:calabria"}, status: 303},
+	{path: "/manage/twinnings/t-draft/delete", roles: []string{"editor"}, status: 200, want: []string{"Eliminare la bozza del gemellaggio «Una bozza di gemellaggio»?", `data-testid="confirm-delete"`}},
+	{path: "/manage/twinnings/t-draft", roles: []string{"editor"}, status: 200, want: []string{`data-testid="twinning-delete"`}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, not: []string{`data-testid="twinning-delete"`}},
 	{path: "/manage/twinnings/new", roles: []string{"editor"}, status: 200, want: []string{"Nuovo gemellaggio"}},
 	{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Segna come completata", `data-testid="transfer-form"`},
 		not: []string{"Concludi", "Annulla il gemellaggio"}},
