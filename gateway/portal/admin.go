@@ -261,6 +261,8 @@ type memberData struct {
 	// those an administrator gave, for an administrator's forms.
 	Grantable, Revocable []discussionv1.Role
 	Failed               map[string]*form
+	// Work is what the member published and the twinnings they work on.
+	Work memberWork
 }
 
 // Form is the decision form on an organisation ("roles" for the grant,
@@ -327,6 +329,7 @@ func (p *Portal) showMember(w http.ResponseWriter, r *http.Request, code int, fa
 			mu.Unlock()
 		})
 	}
+	calls = append(calls, func() { d.Work = p.memberWork(r, m) })
 	parallel(calls...)
 	for _, role := range grantableRoles {
 		if slices.Contains(m.GetRoles(), role) {
@@ -375,7 +378,9 @@ type organizationData struct {
 	Twinnings section[[]*twinningv1.Twinning]
 	Needs     section[[]*catalogv1.Need]
 	Offers    section[[]*catalogv1.Offer]
-	MayEdit   bool
+	// People are the members who speak for it.
+	People  section[[]*discussionv1.Member]
+	MayEdit bool
 }
 
 // organization is an organisation's page: what it publishes, its
@@ -410,6 +415,7 @@ func (p *Portal) organization(w http.ResponseWriter, r *http.Request) {
 		each(func(ctx context.Context) {
 			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{OrganizationId: o.GetId()}, 50)
 		}),
+		func() { d.People = p.organizationPeople(r, o.GetId()) },
 		each(func(ctx context.Context) {
 			resp, err := p.b.Catalog.ListNeeds(ctx, &catalogv1.ListNeedsRequest{PageSize: 50, OrganizationId: o.GetId(), Status: catalogv1.NeedStatus_NEED_STATUS_OPEN})
 			if err != nil {

@@ -238,6 +238,7 @@ var ruleWords = []pattern{
 	{rx(`name at least one role to grant|"[^"]*" is not a role: .*|"[^"]*" is not granted: .*`), msg("rule.roles")},
 	{rx(`name at least one role to revoke|"[^"]*" is not revoked: .*`), msg("rule.roles_revoke")},
 	{rx(`must be accepted to register`), msg("rule.privacy_consent")},
+	{rx(`must be newest, most_adopted or title|must be relevance, newest, most_adopted or title`), msg("rule.order")},
 	// What only a wrong request from the portal itself would get: the
 	// visitor can do nothing but try again.
 	{rx(`must be submit, publish or archive|must be one of propose, .*|names unknown or read-only field "[^"]*"|` +
@@ -280,6 +281,12 @@ var refusalWords = []pattern{
 	}},
 	{rx(`twinning \S+ has (\d+) activities, the most one twinning may log`), func(w wording, m []string) string {
 		return w.l.N("refusal.max_activities", num(m, 1))
+	}},
+	{rx(`practice \S+ is (\w+): only a draft can be deleted; a published practice is archived, never deleted`), func(w wording, m []string) string {
+		return w.l.T("refusal.practice_not_deletable", w.quoted(w.state("practice", m[1])))
+	}},
+	{rx(`twinning \S+ is (\w+): only a draft that was never proposed can be deleted; a proposed twinning is cancelled, never deleted`), func(w wording, m []string) string {
+		return w.l.T("refusal.twinning_not_deletable", w.quoted(w.state("twinning", m[1])))
 	}},
 	{rx(`need \S+ is (\w+): it cannot be closed again`), msg("refusal.need_closed")},
 	{rx(`need \S+ is (\w+): it cannot be .*`), func(w wording, m []string) string {
@@ -351,6 +358,8 @@ var refusalWords = []pattern{
 	{rx(`only an editor of a party may propose it`), msg("perm.propose")},
 	{rx(`only an editor of a party, or a coordinator, may change it`), msg("perm.twinning_edit")},
 	{rx(`only an editor of an owner may change it`), msg("perm.practice_edit")},
+	{rx(`only an editor of an owner may delete it`), msg("perm.practice_delete")},
+	{rx(`only an editor of a party may delete it`), msg("perm.twinning_delete")},
 	{rx(`only an editor of organisation (\S+) may write its needs`), func(w wording, m []string) string { return w.l.T("perm.need_write", w.org(m[1])) }},
 	{rx(`only an editor of organisation (\S+) may write its offers`), func(w wording, m []string) string { return w.l.T("perm.offer_write", w.org(m[1])) }},
 	{rx(`only an editor of organisation (\S+), or a coordinator, may close its need`), func(w wording, m []string) string {

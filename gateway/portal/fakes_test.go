@@ -333,7 +333,8 @@ func newWorld() *world {
 		catalog: &fakeCatalog{rec: rec, orgs: orgs, practices: []*catalogv1.Practice{tosca}, so: newSeekOffer()},
 		twinning: &fakeTwinning{rec: rec, twinnings: []*twinningv1.Twinning{
 			{Id: "t-cancelled", Code: "OLD-1", Title: "Un gemellaggio annullato", Status: twinningv1.TwinningStatus_TWINNING_STATUS_CANCELLED},
-			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT},
+			{Id: "t-draft", Code: "NEW-1", Title: "Una bozza di gemellaggio", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT,
+				OfferingOrganizationIds: []string{"toscana"}},
 			tw,
 		}},
 		notify: newFakeNotification(),
@@ -358,7 +359,8 @@ func newWorld() *world {
 			posts: []*discussionv1.Post{{
 				Id: "post-1", ThreadId: "th-general", AuthorId: "m2", AuthorName: "Isabella Tisci",
 				BodyHtml: "<p>Il libretto <strong>funziona</strong>.</p>", State: discussionv1.PostState_POST_STATE_VISIBLE,
-				CreateTime: ts(testNow.Add(-48 * time.Hour)),
+				CreateTime: ts(testNow.Add(-48 * time.Hour)), ReportCount: 1,
+				Reports: []*discussionv1.PostReport{{MemberId: "m1", MemberName: "Maico Centis", Reason: "Fuori tema: parla d'altro", ReportTime: ts(testNow.Add(-time.Hour))}},
 			}},
 		},
 	}

@@ -153,7 +153,11 @@ var pageCases = []struct {
 	{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
 		"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16/05/2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
 	{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},
-	{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"}},
+	{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"},
+		not: []string{`data-testid="reports"`, "Maico Centis"}},
+	// A moderator sees on the thread who reported a post and why, as in
+	// the queue, and moderates it from there.
+	{path: "/threads/th-general", roles: []string{"moderator"}, status: 200, want: []string{`data-testid="reports"`, "Maico Centis", "Fuori tema: parla d&#39;altro", `data-testid="thread-moderation"`}},
 	{path: "/threads/th-general", roles: []string{}, status: 200, want: []string{`data-testid="reply-form"`, "Segnala"}},
 	{path: "/members", status: 200, want: []string{"Maico Centis"}},
 	{path: "/notifications", roles: []string{}, status: 200, want: []string{"1 notifica da leggere", "Isabella Tisci ha risposto", `value="/threads/th-general"`,
@@ -195,6 +199,11 @@ var pageCases = []struct {
 	{path: "/members/m9", roles: []string{"administrator"}, status: 200, want: []string{`data-testid="block-form"`, "Sblocca l&#39;account", "Account bloccato dal 16 giugno 2018, 11:00."}},
 	{path: "/members/m9", roles: []string{"moderator"}, status: 200, not: []string{`data-testid="block-form"`}},
 	{path: "/organizations/toscana", status: 200, want: []string{"Regione Toscana", "Tos.Ca. – Valorizzare", "Le sue buone pratiche"}},
+	// A member's page shows what they published and the twinnings of the
+	// organisations they speak for; an organisation's, who speaks for it
+	// (a pending request is nobody's voice yet).
+	{path: "/members/m1", status: 200, want: []string{`data-testid="member-practices"`, "Buone pratiche pubblicate", `data-testid="member-twinnings"`}},
+	{path: "/organizations/calabria", status: 200, want: []string{`data-testid="org-people"`, "Nessuna persona con affiliazione verificata."}, not: []string{"Maico Centis"}},
 	{path: "/admin/organizations/new", roles: []string{"administrator"}, status: 200, want: []string{`name="kind"`, "Comune"}},
 	{path: "/login", status: 200, want: []string{`autocomplete="current-password"`}},
 	{path: "/register", status: 200, want: []string{"Nome e cognome", "Regione Calabria", `name="privacy_consent"`, `href="/privacy"`}},
@@ -204,9 +213,18 @@ var pageCases = []struct {
 	{path: "/manage", roles: []string{}, status: 403, want: []string{"Accesso negato"}},
 	{path: "/manage", roles: []string{"editor"}, status: 200, want: []string{"Nuova buona pratica"}},
 	{path: "/manage/practices/new", roles: []string{"editor"}, status: 200, want: []string{`name="models[1].code"`}},
-	{path: "/manage/practices/p-tosca", roles: []string{"editor"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`}},
+	{path: "/manage/practices/p-tosca", roles: []string{"editor"}, status: 200, want: []string{`value="Tos.Ca. – Valorizzare le competenze dei cittadini"`, "Archivia", `name="models[6].code"`},
+		not: []string{`data-testid="practice-delete"`}},
 	{path: "/manage/practices/p-tosca", roles: []string{"coordinator"}, status: 200, want: []string{"Archivia", `data-testid="read-only"`}, not: []string{`data-testid="practice-form"`}},
 	{path: "/manage/practices/p-tosca", roles: []string{"editor", "org:calabria"}, status: 200, want: []string{`data-testid="read-only"`}, not: []string{`data-testid="practice-form"`, "Archivia"}},
+	// Only a draft is offered for deletion, to its editors: a published
+	// practice or an active twinning sends back to its page.
+	{path: "/manage/practices/p-tosca/delete", roles: []string{"editor"}, status: 303},
+	{path: "/manage/twinnings/t-tosca/delete", roles: []string{"editor"}, status: 303},
+	{path: "/manage/twinnings/t-draft/delete", roles: []string{"editor", "org:calabria"}, status: 303},
+	{path: "/manage/twinnings/t-draft/delete", roles: []string{"editor"}, status: 200, want: []string{"Eliminare la bozza del gemellaggio «Una bozza di gemellaggio»?", `data-testid="confirm-delete"`}},
+	{path: "/manage/twinnings/t-draft", roles: []string{"editor"}, status: 200, want: []string{`data-testid="twinning-delete"`}},
+	{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, not: []string{`data-testid="twinning-delete"`}},
 	{path: "/manage/twinnings/new", roles: []string{"editor"}, status: 200, want: []string{"Nuovo gemellaggio"}},
 	{path: "/manage/twinnings/t-tosca", roles: []string{"editor"}, status: 200, want: []string{"Sospendi", "Segna come completata", `data-testid="transfer-form"`},
 		not: []string{"Concludi", "Annulla il gemellaggio"}},

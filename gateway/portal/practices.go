@@ -142,6 +142,8 @@ func (p *Portal) catalogue(w http.ResponseWriter, r *http.Request) {
 		req := &catalogv1.ListPracticesRequest{
 			PageSize: 100, Theme: f.Val("theme"), Sector: f.Val("sector"), TerritoryCode: f.Val("territory"),
 			OwnerOrganizationId: owner, Status: catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED,
+			// A list has no relevance: without search it is newest first.
+			OrderBy: strings.TrimPrefix(serviceOrder[f.Val("sort")], "relevance"),
 		}
 		for len(d.Results) < catalogueMax {
 			ctx, cancel := p.call(r)
@@ -163,6 +165,7 @@ func (p *Portal) catalogue(w http.ResponseWriter, r *http.Request) {
 		req := &catalogv1.SearchPracticesRequest{
 			Q: words, PageSize: 100,
 			Theme: nonEmpty(f.Val("theme")), Sector: nonEmpty(f.Val("sector")), TerritoryCode: nonEmpty(f.Val("territory")),
+			OrderBy: serviceOrder[f.Val("sort")],
 		}
 		for len(d.Results) < catalogueMax {
 			ctx, cancel := p.call(r)
@@ -227,6 +230,12 @@ func (p *Portal) catalogue(w http.ResponseWriter, r *http.Request) {
 	d.Results = d.Results[min(from, len(d.Results)):min(from+cataloguePageSize, len(d.Results))]
 	p.render(w, r, http.StatusOK, "catalogue", "catalogue.title", d)
 }
+
+// serviceOrder is the catalogue's order_by for each of the page's sorts:
+// the catalogue hands over its first catalogueMax in that order, which
+// sortPractices then orders as the page's language does (titles by its
+// alphabet).
+var serviceOrder = map[string]string{"relevance": "relevance", "newest": "newest", "adopted": "most_adopted", "title": "title"}
 
 // sortPractices orders results: by relevance as search gave them, newest
 // published first, most adopted first, or by title in the language's
@@ -297,6 +306,13 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 	pr, err := p.b.Catalog.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: r.PathValue("id")})
 	if err != nil {
 		p.fail(w, r, err)
+		return
+	}
+	if st := pr.GetStatus(); st == catalogv1.PracticeStatus_PRACTICE_STATUS_DRAFT || st == catalogv1.PracticeStatus_PRACTICE_STATUS_SUBMITTED {
+		// Not public yet: the catalogue shows it only to its editors and
+		// coordinators, and their page for it is the desk's, not a public
+		// page with discussions and stories.
+		http.Redirect(w, r, "/manage/practices/"+url.PathEscape(pr.GetId()), http.StatusSeeOther)
 		return
 	}
 	d := practiceData{Practice: pr, Form: f}

@@ -521,6 +521,16 @@ func rows() []row {
 				})
 				return err
 			}},
+		// A draft is deleted by its owners' editors only: the coordinator,
+		// who sees it, did not write it.
+		{service: "catalog", rpc: "DeletePractice", allowed: []persona{editorRight}, hidden: true,
+			setup: func(t *testing.T, f *fixture) target {
+				return target{ids: map[string]string{"p": f.draftPractice(t).GetId()}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.catalog.DeletePractice(ctx, &catalogv1.DeletePracticeRequest{Id: tg.ids["p"]})
+				return err
+			}},
 		{service: "catalog", rpc: "CreateNeed", allowed: []persona{editorRight},
 			call: func(ctx context.Context, f *fixture, _ target) error {
 				_, err := f.catalog.CreateNeed(ctx, &catalogv1.CreateNeedRequest{Need: &catalogv1.Need{
@@ -574,6 +584,14 @@ func rows() []row {
 			},
 			call: func(ctx context.Context, f *fixture, tg target) error {
 				_, err := f.twinning.UpdateTwinning(ctx, &twinningv1.UpdateTwinningRequest{Twinning: &twinningv1.Twinning{Id: tg.ids["tw"], Summary: "Nuova sintesi"}, UpdateMask: mask("summary")})
+				return err
+			}},
+		{service: "twinning", rpc: "DeleteTwinning", allowed: []persona{editorRight}, hidden: true,
+			setup: func(t *testing.T, f *fixture) target {
+				return target{ids: map[string]string{"tw": f.twinningIn(t).GetId()}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.twinning.DeleteTwinning(ctx, &twinningv1.DeleteTwinningRequest{Id: tg.ids["tw"]})
 				return err
 			}},
 		transition("ProposeTwinning", nil, true, []persona{editorRight}, (twinningv1.TwinningServiceClient).ProposeTwinning),

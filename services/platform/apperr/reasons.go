@@ -66,6 +66,8 @@ const (
 	ReasonEditWindowPassed       Reason = "EDIT_WINDOW_PASSED"
 	ReasonPracticeNotPublished   Reason = "PRACTICE_NOT_PUBLISHED"
 	ReasonTransfersOpen          Reason = "TRANSFERS_WITHOUT_OUTCOME"
+	ReasonPracticeNotDeletable   Reason = "PRACTICE_NOT_DELETABLE"
+	ReasonTwinningNotDeletable   Reason = "TWINNING_NOT_DELETABLE"
 	ReasonOwnPostReport          Reason = "OWN_POST_REPORT"
 	ReasonOwnRoleRevoke          Reason = "OWN_ROLE_REVOKE"
 	ReasonSessionNotRefreshable  Reason = "SESSION_NOT_REFRESHABLE"
@@ -145,6 +147,8 @@ var registry = []ReasonInfo{
 	{ReasonEditWindowPassed, 409, "The time in which a post can be edited has passed."},
 	{ReasonPracticeNotPublished, 409, "Only a published practice can be offered or transferred."},
 	{ReasonTransfersOpen, 409, "A twinning cannot be completed while transfers have no outcome."},
+	{ReasonPracticeNotDeletable, 409, "Only a draft practice can be deleted: a submitted one goes back to draft first, a published one is archived."},
+	{ReasonTwinningNotDeletable, 409, "Only a draft twinning that was never proposed can be deleted: a proposed one is cancelled."},
 	{ReasonOwnPostReport, 409, "A member cannot report their own post."},
 	{ReasonOwnRoleRevoke, 409, "An administrator cannot revoke their own administrator role: another administrator must."},
 	{ReasonSessionNotRefreshable, 409, "The token was not issued by a log-in, so there is no session to refresh."},

@@ -15,6 +15,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -1096,8 +1097,10 @@ type Practice struct {
 	// Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,41,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Output only.
-	PublishTime   *timestamppb.Timestamp `protobuf:"bytes,42,opt,name=publish_time,json=publishTime,proto3" json:"publish_time,omitempty"`
-	Etag          string                 `protobuf:"bytes,43,opt,name=etag,proto3" json:"etag,omitempty"`
+	PublishTime *timestamppb.Timestamp `protobuf:"bytes,42,opt,name=publish_time,json=publishTime,proto3" json:"publish_time,omitempty"`
+	Etag        string                 `protobuf:"bytes,43,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: the id of the member who created it.
+	CreatedBy     string `protobuf:"bytes,44,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1335,6 +1338,13 @@ func (x *Practice) GetEtag() string {
 	return ""
 }
 
+func (x *Practice) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
 type CreatePracticeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Practice      *Practice              `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
@@ -1442,8 +1452,13 @@ type ListPracticesRequest struct {
 	TerritoryCode       string         `protobuf:"bytes,5,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	OwnerOrganizationId string         `protobuf:"bytes,6,opt,name=owner_organization_id,json=ownerOrganizationId,proto3" json:"owner_organization_id,omitempty"`
 	Status              PracticeStatus `protobuf:"varint,7,opt,name=status,proto3,enum=gemella.catalog.v1.PracticeStatus" json:"status,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The order: "newest" (the default: newest first), "most_adopted" (most
+	// twinnings first) or "title" (A to Z). Anything else is INVALID_ARGUMENT.
+	OrderBy string `protobuf:"bytes,8,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Only the practices the member with this id created.
+	CreatedBy     string `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListPracticesRequest) Reset() {
@@ -1523,6 +1538,20 @@ func (x *ListPracticesRequest) GetStatus() PracticeStatus {
 		return x.Status
 	}
 	return PracticeStatus_PRACTICE_STATUS_UNSPECIFIED
+}
+
+func (x *ListPracticesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListPracticesRequest) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
 }
 
 type ListPracticesResponse struct {
@@ -1681,6 +1710,59 @@ func (x *SubmitPracticeRequest) GetEtag() string {
 	return ""
 }
 
+type DeletePracticeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The practice's etag, or the If-Match header; empty skips the check.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePracticeRequest) Reset() {
+	*x = DeletePracticeRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePracticeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePracticeRequest) ProtoMessage() {}
+
+func (x *DeletePracticeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePracticeRequest.ProtoReflect.Descriptor instead.
+func (*DeletePracticeRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeletePracticeRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeletePracticeRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 type PublishPracticeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1691,7 +1773,7 @@ type PublishPracticeRequest struct {
 
 func (x *PublishPracticeRequest) Reset() {
 	*x = PublishPracticeRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1785,7 @@ func (x *PublishPracticeRequest) String() string {
 func (*PublishPracticeRequest) ProtoMessage() {}
 
 func (x *PublishPracticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1798,7 @@ func (x *PublishPracticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPracticeRequest.ProtoReflect.Descriptor instead.
 func (*PublishPracticeRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PublishPracticeRequest) GetId() string {
@@ -1744,7 +1826,7 @@ type ArchivePracticeRequest struct {
 
 func (x *ArchivePracticeRequest) Reset() {
 	*x = ArchivePracticeRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1756,7 +1838,7 @@ func (x *ArchivePracticeRequest) String() string {
 func (*ArchivePracticeRequest) ProtoMessage() {}
 
 func (x *ArchivePracticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1769,7 +1851,7 @@ func (x *ArchivePracticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchivePracticeRequest.ProtoReflect.Descriptor instead.
 func (*ArchivePracticeRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ArchivePracticeRequest) GetId() string {
@@ -1805,7 +1887,7 @@ type RevisePracticeRequest struct {
 
 func (x *RevisePracticeRequest) Reset() {
 	*x = RevisePracticeRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1899,7 @@ func (x *RevisePracticeRequest) String() string {
 func (*RevisePracticeRequest) ProtoMessage() {}
 
 func (x *RevisePracticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1912,7 @@ func (x *RevisePracticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisePracticeRequest.ProtoReflect.Descriptor instead.
 func (*RevisePracticeRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RevisePracticeRequest) GetPractice() *Practice {
@@ -1868,7 +1950,7 @@ type PracticeRevision struct {
 
 func (x *PracticeRevision) Reset() {
 	*x = PracticeRevision{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +1962,7 @@ func (x *PracticeRevision) String() string {
 func (*PracticeRevision) ProtoMessage() {}
 
 func (x *PracticeRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +1975,7 @@ func (x *PracticeRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeRevision.ProtoReflect.Descriptor instead.
 func (*PracticeRevision) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PracticeRevision) GetRevision() int32 {
@@ -1940,7 +2022,7 @@ type ListPracticeRevisionsRequest struct {
 
 func (x *ListPracticeRevisionsRequest) Reset() {
 	*x = ListPracticeRevisionsRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2034,7 @@ func (x *ListPracticeRevisionsRequest) String() string {
 func (*ListPracticeRevisionsRequest) ProtoMessage() {}
 
 func (x *ListPracticeRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2047,7 @@ func (x *ListPracticeRevisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPracticeRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPracticeRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListPracticeRevisionsRequest) GetId() string {
@@ -1984,7 +2066,7 @@ type ListPracticeRevisionsResponse struct {
 
 func (x *ListPracticeRevisionsResponse) Reset() {
 	*x = ListPracticeRevisionsResponse{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2078,7 @@ func (x *ListPracticeRevisionsResponse) String() string {
 func (*ListPracticeRevisionsResponse) ProtoMessage() {}
 
 func (x *ListPracticeRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2091,7 @@ func (x *ListPracticeRevisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPracticeRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPracticeRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListPracticeRevisionsResponse) GetRevisions() []*PracticeRevision {
@@ -2051,7 +2133,7 @@ type Need struct {
 
 func (x *Need) Reset() {
 	*x = Need{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2063,7 +2145,7 @@ func (x *Need) String() string {
 func (*Need) ProtoMessage() {}
 
 func (x *Need) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2076,7 +2158,7 @@ func (x *Need) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Need.ProtoReflect.Descriptor instead.
 func (*Need) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Need) GetId() string {
@@ -2187,7 +2269,7 @@ type CreateNeedRequest struct {
 
 func (x *CreateNeedRequest) Reset() {
 	*x = CreateNeedRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2281,7 @@ func (x *CreateNeedRequest) String() string {
 func (*CreateNeedRequest) ProtoMessage() {}
 
 func (x *CreateNeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +2294,7 @@ func (x *CreateNeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNeedRequest.ProtoReflect.Descriptor instead.
 func (*CreateNeedRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateNeedRequest) GetNeed() *Need {
@@ -2238,7 +2320,7 @@ type GetNeedRequest struct {
 
 func (x *GetNeedRequest) Reset() {
 	*x = GetNeedRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2332,7 @@ func (x *GetNeedRequest) String() string {
 func (*GetNeedRequest) ProtoMessage() {}
 
 func (x *GetNeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2345,7 @@ func (x *GetNeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNeedRequest.ProtoReflect.Descriptor instead.
 func (*GetNeedRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetNeedRequest) GetId() string {
@@ -2288,7 +2370,7 @@ type ListNeedsRequest struct {
 
 func (x *ListNeedsRequest) Reset() {
 	*x = ListNeedsRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2382,7 @@ func (x *ListNeedsRequest) String() string {
 func (*ListNeedsRequest) ProtoMessage() {}
 
 func (x *ListNeedsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2395,7 @@ func (x *ListNeedsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNeedsRequest.ProtoReflect.Descriptor instead.
 func (*ListNeedsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListNeedsRequest) GetPageSize() int32 {
@@ -2375,7 +2457,7 @@ type ListNeedsResponse struct {
 
 func (x *ListNeedsResponse) Reset() {
 	*x = ListNeedsResponse{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2469,7 @@ func (x *ListNeedsResponse) String() string {
 func (*ListNeedsResponse) ProtoMessage() {}
 
 func (x *ListNeedsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2482,7 @@ func (x *ListNeedsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNeedsResponse.ProtoReflect.Descriptor instead.
 func (*ListNeedsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListNeedsResponse) GetNeeds() []*Need {
@@ -2427,7 +2509,7 @@ type UpdateNeedRequest struct {
 
 func (x *UpdateNeedRequest) Reset() {
 	*x = UpdateNeedRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2439,7 +2521,7 @@ func (x *UpdateNeedRequest) String() string {
 func (*UpdateNeedRequest) ProtoMessage() {}
 
 func (x *UpdateNeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2452,7 +2534,7 @@ func (x *UpdateNeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNeedRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNeedRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateNeedRequest) GetNeed() *Need {
@@ -2480,7 +2562,7 @@ type CloseNeedRequest struct {
 
 func (x *CloseNeedRequest) Reset() {
 	*x = CloseNeedRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2492,7 +2574,7 @@ func (x *CloseNeedRequest) String() string {
 func (*CloseNeedRequest) ProtoMessage() {}
 
 func (x *CloseNeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2505,7 +2587,7 @@ func (x *CloseNeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseNeedRequest.ProtoReflect.Descriptor instead.
 func (*CloseNeedRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CloseNeedRequest) GetId() string {
@@ -2557,7 +2639,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2651,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2664,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Offer) GetId() string {
@@ -2679,7 +2761,7 @@ type CreateOfferRequest struct {
 
 func (x *CreateOfferRequest) Reset() {
 	*x = CreateOfferRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2691,7 +2773,7 @@ func (x *CreateOfferRequest) String() string {
 func (*CreateOfferRequest) ProtoMessage() {}
 
 func (x *CreateOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2704,7 +2786,7 @@ func (x *CreateOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOfferRequest.ProtoReflect.Descriptor instead.
 func (*CreateOfferRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateOfferRequest) GetOffer() *Offer {
@@ -2730,7 +2812,7 @@ type GetOfferRequest struct {
 
 func (x *GetOfferRequest) Reset() {
 	*x = GetOfferRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2742,7 +2824,7 @@ func (x *GetOfferRequest) String() string {
 func (*GetOfferRequest) ProtoMessage() {}
 
 func (x *GetOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2755,7 +2837,7 @@ func (x *GetOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOfferRequest.ProtoReflect.Descriptor instead.
 func (*GetOfferRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetOfferRequest) GetId() string {
@@ -2778,7 +2860,7 @@ type ListOffersRequest struct {
 
 func (x *ListOffersRequest) Reset() {
 	*x = ListOffersRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[35]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2790,7 +2872,7 @@ func (x *ListOffersRequest) String() string {
 func (*ListOffersRequest) ProtoMessage() {}
 
 func (x *ListOffersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[35]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2803,7 +2885,7 @@ func (x *ListOffersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOffersRequest.ProtoReflect.Descriptor instead.
 func (*ListOffersRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListOffersRequest) GetPageSize() int32 {
@@ -2851,7 +2933,7 @@ type ListOffersResponse struct {
 
 func (x *ListOffersResponse) Reset() {
 	*x = ListOffersResponse{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[36]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2863,7 +2945,7 @@ func (x *ListOffersResponse) String() string {
 func (*ListOffersResponse) ProtoMessage() {}
 
 func (x *ListOffersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[36]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2876,7 +2958,7 @@ func (x *ListOffersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOffersResponse.ProtoReflect.Descriptor instead.
 func (*ListOffersResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListOffersResponse) GetOffers() []*Offer {
@@ -2904,7 +2986,7 @@ type CloseOfferRequest struct {
 
 func (x *CloseOfferRequest) Reset() {
 	*x = CloseOfferRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[37]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2916,7 +2998,7 @@ func (x *CloseOfferRequest) String() string {
 func (*CloseOfferRequest) ProtoMessage() {}
 
 func (x *CloseOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[37]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2929,7 +3011,7 @@ func (x *CloseOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseOfferRequest.ProtoReflect.Descriptor instead.
 func (*CloseOfferRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{37}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CloseOfferRequest) GetId() string {
@@ -2964,7 +3046,7 @@ type FacetCount struct {
 
 func (x *FacetCount) Reset() {
 	*x = FacetCount{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[38]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2976,7 +3058,7 @@ func (x *FacetCount) String() string {
 func (*FacetCount) ProtoMessage() {}
 
 func (x *FacetCount) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[38]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2989,7 +3071,7 @@ func (x *FacetCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FacetCount.ProtoReflect.Descriptor instead.
 func (*FacetCount) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{38}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FacetCount) GetValue() string {
@@ -3017,7 +3099,7 @@ type Facet struct {
 
 func (x *Facet) Reset() {
 	*x = Facet{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[39]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3029,7 +3111,7 @@ func (x *Facet) String() string {
 func (*Facet) ProtoMessage() {}
 
 func (x *Facet) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[39]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3042,7 +3124,7 @@ func (x *Facet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Facet.ProtoReflect.Descriptor instead.
 func (*Facet) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{39}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Facet) GetField() string {
@@ -3071,7 +3153,7 @@ type Highlight struct {
 
 func (x *Highlight) Reset() {
 	*x = Highlight{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[40]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3083,7 +3165,7 @@ func (x *Highlight) String() string {
 func (*Highlight) ProtoMessage() {}
 
 func (x *Highlight) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[40]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3096,7 +3178,7 @@ func (x *Highlight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Highlight.ProtoReflect.Descriptor instead.
 func (*Highlight) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{40}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Highlight) GetField() string {
@@ -3124,7 +3206,7 @@ type PracticeHit struct {
 
 func (x *PracticeHit) Reset() {
 	*x = PracticeHit{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[41]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3136,7 +3218,7 @@ func (x *PracticeHit) String() string {
 func (*PracticeHit) ProtoMessage() {}
 
 func (x *PracticeHit) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[41]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3149,7 +3231,7 @@ func (x *PracticeHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeHit.ProtoReflect.Descriptor instead.
 func (*PracticeHit) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{41}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PracticeHit) GetPractice() *Practice {
@@ -3184,13 +3266,17 @@ type SearchPracticesRequest struct {
 	Sector        []string `protobuf:"bytes,5,rep,name=sector,proto3" json:"sector,omitempty"`
 	TerritoryCode []string `protobuf:"bytes,6,rep,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	OwnerKind     []string `protobuf:"bytes,7,rep,name=owner_kind,json=ownerKind,proto3" json:"owner_kind,omitempty"`
+	// The order: "relevance" (the default: best match first, newest first
+	// when q is empty), "newest", "most_adopted" or "title". Anything else
+	// is INVALID_ARGUMENT.
+	OrderBy       string `protobuf:"bytes,8,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SearchPracticesRequest) Reset() {
 	*x = SearchPracticesRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[42]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3202,7 +3288,7 @@ func (x *SearchPracticesRequest) String() string {
 func (*SearchPracticesRequest) ProtoMessage() {}
 
 func (x *SearchPracticesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[42]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3215,7 +3301,7 @@ func (x *SearchPracticesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPracticesRequest.ProtoReflect.Descriptor instead.
 func (*SearchPracticesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{42}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SearchPracticesRequest) GetQ() string {
@@ -3267,6 +3353,13 @@ func (x *SearchPracticesRequest) GetOwnerKind() []string {
 	return nil
 }
 
+func (x *SearchPracticesRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
 type SearchPracticesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Hits          []*PracticeHit         `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
@@ -3279,7 +3372,7 @@ type SearchPracticesResponse struct {
 
 func (x *SearchPracticesResponse) Reset() {
 	*x = SearchPracticesResponse{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[43]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3291,7 +3384,7 @@ func (x *SearchPracticesResponse) String() string {
 func (*SearchPracticesResponse) ProtoMessage() {}
 
 func (x *SearchPracticesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[43]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3304,7 +3397,7 @@ func (x *SearchPracticesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPracticesResponse.ProtoReflect.Descriptor instead.
 func (*SearchPracticesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{43}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SearchPracticesResponse) GetHits() []*PracticeHit {
@@ -3346,7 +3439,7 @@ type NeedHit struct {
 
 func (x *NeedHit) Reset() {
 	*x = NeedHit{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[44]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3358,7 +3451,7 @@ func (x *NeedHit) String() string {
 func (*NeedHit) ProtoMessage() {}
 
 func (x *NeedHit) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[44]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3371,7 +3464,7 @@ func (x *NeedHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeedHit.ProtoReflect.Descriptor instead.
 func (*NeedHit) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{44}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *NeedHit) GetNeed() *Need {
@@ -3409,7 +3502,7 @@ type SearchNeedsRequest struct {
 
 func (x *SearchNeedsRequest) Reset() {
 	*x = SearchNeedsRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[45]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3421,7 +3514,7 @@ func (x *SearchNeedsRequest) String() string {
 func (*SearchNeedsRequest) ProtoMessage() {}
 
 func (x *SearchNeedsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[45]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3434,7 +3527,7 @@ func (x *SearchNeedsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchNeedsRequest.ProtoReflect.Descriptor instead.
 func (*SearchNeedsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{45}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SearchNeedsRequest) GetQ() string {
@@ -3491,7 +3584,7 @@ type SearchNeedsResponse struct {
 
 func (x *SearchNeedsResponse) Reset() {
 	*x = SearchNeedsResponse{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[46]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +3596,7 @@ func (x *SearchNeedsResponse) String() string {
 func (*SearchNeedsResponse) ProtoMessage() {}
 
 func (x *SearchNeedsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[46]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3609,7 @@ func (x *SearchNeedsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchNeedsResponse.ProtoReflect.Descriptor instead.
 func (*SearchNeedsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{46}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SearchNeedsResponse) GetHits() []*NeedHit {
@@ -3568,7 +3661,7 @@ type MatchReasons struct {
 
 func (x *MatchReasons) Reset() {
 	*x = MatchReasons{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[47]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3580,7 +3673,7 @@ func (x *MatchReasons) String() string {
 func (*MatchReasons) ProtoMessage() {}
 
 func (x *MatchReasons) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[47]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3593,7 +3686,7 @@ func (x *MatchReasons) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchReasons.ProtoReflect.Descriptor instead.
 func (*MatchReasons) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{47}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *MatchReasons) GetMatchedTerms() []string {
@@ -3663,7 +3756,7 @@ type PracticeMatch struct {
 
 func (x *PracticeMatch) Reset() {
 	*x = PracticeMatch{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[48]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3675,7 +3768,7 @@ func (x *PracticeMatch) String() string {
 func (*PracticeMatch) ProtoMessage() {}
 
 func (x *PracticeMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[48]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3688,7 +3781,7 @@ func (x *PracticeMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeMatch.ProtoReflect.Descriptor instead.
 func (*PracticeMatch) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{48}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PracticeMatch) GetPractice() *Practice {
@@ -3723,7 +3816,7 @@ type ListNeedMatchesRequest struct {
 
 func (x *ListNeedMatchesRequest) Reset() {
 	*x = ListNeedMatchesRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[49]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3735,7 +3828,7 @@ func (x *ListNeedMatchesRequest) String() string {
 func (*ListNeedMatchesRequest) ProtoMessage() {}
 
 func (x *ListNeedMatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[49]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3748,7 +3841,7 @@ func (x *ListNeedMatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNeedMatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListNeedMatchesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{49}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListNeedMatchesRequest) GetId() string {
@@ -3774,7 +3867,7 @@ type ListNeedMatchesResponse struct {
 
 func (x *ListNeedMatchesResponse) Reset() {
 	*x = ListNeedMatchesResponse{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[50]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +3879,7 @@ func (x *ListNeedMatchesResponse) String() string {
 func (*ListNeedMatchesResponse) ProtoMessage() {}
 
 func (x *ListNeedMatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[50]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +3892,7 @@ func (x *ListNeedMatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNeedMatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListNeedMatchesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{50}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListNeedMatchesResponse) GetMatches() []*PracticeMatch {
@@ -3822,7 +3915,7 @@ type NeedMatch struct {
 
 func (x *NeedMatch) Reset() {
 	*x = NeedMatch{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[51]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3834,7 +3927,7 @@ func (x *NeedMatch) String() string {
 func (*NeedMatch) ProtoMessage() {}
 
 func (x *NeedMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[51]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3847,7 +3940,7 @@ func (x *NeedMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeedMatch.ProtoReflect.Descriptor instead.
 func (*NeedMatch) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{51}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *NeedMatch) GetNeed() *Need {
@@ -3888,7 +3981,7 @@ type ListMatchingNeedsRequest struct {
 
 func (x *ListMatchingNeedsRequest) Reset() {
 	*x = ListMatchingNeedsRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[52]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3900,7 +3993,7 @@ func (x *ListMatchingNeedsRequest) String() string {
 func (*ListMatchingNeedsRequest) ProtoMessage() {}
 
 func (x *ListMatchingNeedsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[52]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3913,7 +4006,7 @@ func (x *ListMatchingNeedsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMatchingNeedsRequest.ProtoReflect.Descriptor instead.
 func (*ListMatchingNeedsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{52}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListMatchingNeedsRequest) GetOrganizationId() string {
@@ -3939,7 +4032,7 @@ type ListMatchingNeedsResponse struct {
 
 func (x *ListMatchingNeedsResponse) Reset() {
 	*x = ListMatchingNeedsResponse{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[53]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3951,7 +4044,7 @@ func (x *ListMatchingNeedsResponse) String() string {
 func (*ListMatchingNeedsResponse) ProtoMessage() {}
 
 func (x *ListMatchingNeedsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[53]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3964,7 +4057,7 @@ func (x *ListMatchingNeedsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMatchingNeedsResponse.ProtoReflect.Descriptor instead.
 func (*ListMatchingNeedsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{53}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListMatchingNeedsResponse) GetMatches() []*NeedMatch {
@@ -3989,7 +4082,7 @@ type PracticeAdaptation struct {
 
 func (x *PracticeAdaptation) Reset() {
 	*x = PracticeAdaptation{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4001,7 +4094,7 @@ func (x *PracticeAdaptation) String() string {
 func (*PracticeAdaptation) ProtoMessage() {}
 
 func (x *PracticeAdaptation) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4014,7 +4107,7 @@ func (x *PracticeAdaptation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeAdaptation.ProtoReflect.Descriptor instead.
 func (*PracticeAdaptation) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{54}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PracticeAdaptation) GetPracticeId() string {
@@ -4048,7 +4141,7 @@ type GetPracticeLineageRequest struct {
 
 func (x *GetPracticeLineageRequest) Reset() {
 	*x = GetPracticeLineageRequest{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4060,7 +4153,7 @@ func (x *GetPracticeLineageRequest) String() string {
 func (*GetPracticeLineageRequest) ProtoMessage() {}
 
 func (x *GetPracticeLineageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4073,7 +4166,7 @@ func (x *GetPracticeLineageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPracticeLineageRequest.ProtoReflect.Descriptor instead.
 func (*GetPracticeLineageRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{55}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetPracticeLineageRequest) GetId() string {
@@ -4104,7 +4197,7 @@ type LineagePractice struct {
 
 func (x *LineagePractice) Reset() {
 	*x = LineagePractice{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4116,7 +4209,7 @@ func (x *LineagePractice) String() string {
 func (*LineagePractice) ProtoMessage() {}
 
 func (x *LineagePractice) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4129,7 +4222,7 @@ func (x *LineagePractice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineagePractice.ProtoReflect.Descriptor instead.
 func (*LineagePractice) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{56}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *LineagePractice) GetId() string {
@@ -4214,7 +4307,7 @@ type PracticeLineage struct {
 
 func (x *PracticeLineage) Reset() {
 	*x = PracticeLineage{}
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[57]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4226,7 +4319,7 @@ func (x *PracticeLineage) String() string {
 func (*PracticeLineage) ProtoMessage() {}
 
 func (x *PracticeLineage) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[57]
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4239,7 +4332,7 @@ func (x *PracticeLineage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeLineage.ProtoReflect.Descriptor instead.
 func (*PracticeLineage) Descriptor() ([]byte, []int) {
-	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{57}
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *PracticeLineage) GetPractice() *LineagePractice {
@@ -4281,7 +4374,7 @@ var File_gemella_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	" gemella/catalog/v1/catalog.proto\x12\x12gemella.catalog.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"3\n" +
+	" gemella/catalog/v1/catalog.proto\x12\x12gemella.catalog.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"3\n" +
 	"\tTerritory\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\xca\x03\n" +
@@ -4346,7 +4439,7 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\"8\n" +
 	"\x04Link\x12\x19\n" +
 	"\x05title\x18\x01 \x01(\tB\x03\xe0A\x02R\x05title\x12\x15\n" +
-	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\"\xc6\t\n" +
+	"\x03url\x18\x02 \x01(\tB\x03\xe0A\x02R\x03url\"\xea\t\n" +
 	"\bPractice\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x19\n" +
@@ -4380,13 +4473,15 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vupdate_time\x18) \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12B\n" +
 	"\fpublish_time\x18* \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vpublishTime\x12\x12\n" +
-	"\x04etag\x18+ \x01(\tR\x04etag\"u\n" +
+	"\x04etag\x18+ \x01(\tR\x04etag\x12\"\n" +
+	"\n" +
+	"created_by\x18, \x01(\tB\x03\xe0A\x03R\tcreatedBy\"u\n" +
 	"\x15CreatePracticeRequest\x12=\n" +
 	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeB\x03\xe0A\x02R\bpractice\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\")\n" +
 	"\x12GetPracticeRequest\x12\x13\n" +
-	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x97\x02\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\xd1\x02\n" +
 	"\x14ListPracticesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4395,7 +4490,10 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x06sector\x18\x04 \x01(\tR\x06sector\x12%\n" +
 	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x122\n" +
 	"\x15owner_organization_id\x18\x06 \x01(\tR\x13ownerOrganizationId\x12:\n" +
-	"\x06status\x18\a \x01(\x0e2\".gemella.catalog.v1.PracticeStatusR\x06status\"{\n" +
+	"\x06status\x18\a \x01(\x0e2\".gemella.catalog.v1.PracticeStatusR\x06status\x12\x19\n" +
+	"\border_by\x18\b \x01(\tR\aorderBy\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\t \x01(\tR\tcreatedBy\"{\n" +
 	"\x15ListPracticesResponse\x12:\n" +
 	"\tpractices\x18\x01 \x03(\v2\x1c.gemella.catalog.v1.PracticeR\tpractices\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x93\x01\n" +
@@ -4404,6 +4502,9 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"@\n" +
 	"\x15SubmitPracticeRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"@\n" +
+	"\x15DeletePracticeRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"A\n" +
 	"\x16PublishPracticeRequest\x12\x13\n" +
@@ -4529,7 +4630,7 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12=\n" +
 	"\n" +
 	"highlights\x18\x03 \x03(\v2\x1d.gemella.catalog.v1.HighlightR\n" +
-	"highlights\"\xd6\x01\n" +
+	"highlights\"\xf1\x01\n" +
 	"\x16SearchPracticesRequest\x12\f\n" +
 	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -4539,7 +4640,8 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x06sector\x18\x05 \x03(\tR\x06sector\x12%\n" +
 	"\x0eterritory_code\x18\x06 \x03(\tR\rterritoryCode\x12\x1d\n" +
 	"\n" +
-	"owner_kind\x18\a \x03(\tR\townerKind\"\xbf\x01\n" +
+	"owner_kind\x18\a \x03(\tR\townerKind\x12\x19\n" +
+	"\border_by\x18\b \x01(\tR\aorderBy\"\xbf\x01\n" +
 	"\x17SearchPracticesResponse\x123\n" +
 	"\x04hits\x18\x01 \x03(\v2\x1f.gemella.catalog.v1.PracticeHitR\x04hits\x121\n" +
 	"\x06facets\x18\x02 \x03(\v2\x19.gemella.catalog.v1.FacetR\x06facets\x12\x14\n" +
@@ -4649,7 +4751,7 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vOfferStatus\x12\x1c\n" +
 	"\x18OFFER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OFFER_STATUS_OPEN\x10\x01\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x022\xfd\x13\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x022\xd2\x14\n" +
 	"\x0eCatalogService\x12e\n" +
 	"\x12CreateOrganization\x12-.gemella.catalog.v1.CreateOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12_\n" +
 	"\x0fGetOrganization\x12*.gemella.catalog.v1.GetOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12p\n" +
@@ -4662,7 +4764,8 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0eSubmitPractice\x12).gemella.catalog.v1.SubmitPracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12[\n" +
 	"\x0fPublishPractice\x12*.gemella.catalog.v1.PublishPracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12[\n" +
 	"\x0fArchivePractice\x12*.gemella.catalog.v1.ArchivePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12Y\n" +
-	"\x0eRevisePractice\x12).gemella.catalog.v1.RevisePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12|\n" +
+	"\x0eRevisePractice\x12).gemella.catalog.v1.RevisePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12S\n" +
+	"\x0eDeletePractice\x12).gemella.catalog.v1.DeletePracticeRequest\x1a\x16.google.protobuf.Empty\x12|\n" +
 	"\x15ListPracticeRevisions\x120.gemella.catalog.v1.ListPracticeRevisionsRequest\x1a1.gemella.catalog.v1.ListPracticeRevisionsResponse\x12h\n" +
 	"\x12GetPracticeLineage\x12-.gemella.catalog.v1.GetPracticeLineageRequest\x1a#.gemella.catalog.v1.PracticeLineage\x12j\n" +
 	"\x0fSearchPractices\x12*.gemella.catalog.v1.SearchPracticesRequest\x1a+.gemella.catalog.v1.SearchPracticesResponse\x12^\n" +
@@ -4696,7 +4799,7 @@ func file_gemella_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(OrganizationKind)(0),                 // 0: gemella.catalog.v1.OrganizationKind
 	(PracticeStatus)(0),                   // 1: gemella.catalog.v1.PracticeStatus
@@ -4721,117 +4824,119 @@ var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(*ListPracticesResponse)(nil),         // 20: gemella.catalog.v1.ListPracticesResponse
 	(*UpdatePracticeRequest)(nil),         // 21: gemella.catalog.v1.UpdatePracticeRequest
 	(*SubmitPracticeRequest)(nil),         // 22: gemella.catalog.v1.SubmitPracticeRequest
-	(*PublishPracticeRequest)(nil),        // 23: gemella.catalog.v1.PublishPracticeRequest
-	(*ArchivePracticeRequest)(nil),        // 24: gemella.catalog.v1.ArchivePracticeRequest
-	(*RevisePracticeRequest)(nil),         // 25: gemella.catalog.v1.RevisePracticeRequest
-	(*PracticeRevision)(nil),              // 26: gemella.catalog.v1.PracticeRevision
-	(*ListPracticeRevisionsRequest)(nil),  // 27: gemella.catalog.v1.ListPracticeRevisionsRequest
-	(*ListPracticeRevisionsResponse)(nil), // 28: gemella.catalog.v1.ListPracticeRevisionsResponse
-	(*Need)(nil),                          // 29: gemella.catalog.v1.Need
-	(*CreateNeedRequest)(nil),             // 30: gemella.catalog.v1.CreateNeedRequest
-	(*GetNeedRequest)(nil),                // 31: gemella.catalog.v1.GetNeedRequest
-	(*ListNeedsRequest)(nil),              // 32: gemella.catalog.v1.ListNeedsRequest
-	(*ListNeedsResponse)(nil),             // 33: gemella.catalog.v1.ListNeedsResponse
-	(*UpdateNeedRequest)(nil),             // 34: gemella.catalog.v1.UpdateNeedRequest
-	(*CloseNeedRequest)(nil),              // 35: gemella.catalog.v1.CloseNeedRequest
-	(*Offer)(nil),                         // 36: gemella.catalog.v1.Offer
-	(*CreateOfferRequest)(nil),            // 37: gemella.catalog.v1.CreateOfferRequest
-	(*GetOfferRequest)(nil),               // 38: gemella.catalog.v1.GetOfferRequest
-	(*ListOffersRequest)(nil),             // 39: gemella.catalog.v1.ListOffersRequest
-	(*ListOffersResponse)(nil),            // 40: gemella.catalog.v1.ListOffersResponse
-	(*CloseOfferRequest)(nil),             // 41: gemella.catalog.v1.CloseOfferRequest
-	(*FacetCount)(nil),                    // 42: gemella.catalog.v1.FacetCount
-	(*Facet)(nil),                         // 43: gemella.catalog.v1.Facet
-	(*Highlight)(nil),                     // 44: gemella.catalog.v1.Highlight
-	(*PracticeHit)(nil),                   // 45: gemella.catalog.v1.PracticeHit
-	(*SearchPracticesRequest)(nil),        // 46: gemella.catalog.v1.SearchPracticesRequest
-	(*SearchPracticesResponse)(nil),       // 47: gemella.catalog.v1.SearchPracticesResponse
-	(*NeedHit)(nil),                       // 48: gemella.catalog.v1.NeedHit
-	(*SearchNeedsRequest)(nil),            // 49: gemella.catalog.v1.SearchNeedsRequest
-	(*SearchNeedsResponse)(nil),           // 50: gemella.catalog.v1.SearchNeedsResponse
-	(*MatchReasons)(nil),                  // 51: gemella.catalog.v1.MatchReasons
-	(*PracticeMatch)(nil),                 // 52: gemella.catalog.v1.PracticeMatch
-	(*ListNeedMatchesRequest)(nil),        // 53: gemella.catalog.v1.ListNeedMatchesRequest
-	(*ListNeedMatchesResponse)(nil),       // 54: gemella.catalog.v1.ListNeedMatchesResponse
-	(*NeedMatch)(nil),                     // 55: gemella.catalog.v1.NeedMatch
-	(*ListMatchingNeedsRequest)(nil),      // 56: gemella.catalog.v1.ListMatchingNeedsRequest
-	(*ListMatchingNeedsResponse)(nil),     // 57: gemella.catalog.v1.ListMatchingNeedsResponse
-	(*PracticeAdaptation)(nil),            // 58: gemella.catalog.v1.PracticeAdaptation
-	(*GetPracticeLineageRequest)(nil),     // 59: gemella.catalog.v1.GetPracticeLineageRequest
-	(*LineagePractice)(nil),               // 60: gemella.catalog.v1.LineagePractice
-	(*PracticeLineage)(nil),               // 61: gemella.catalog.v1.PracticeLineage
-	(*timestamppb.Timestamp)(nil),         // 62: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 63: google.protobuf.FieldMask
+	(*DeletePracticeRequest)(nil),         // 23: gemella.catalog.v1.DeletePracticeRequest
+	(*PublishPracticeRequest)(nil),        // 24: gemella.catalog.v1.PublishPracticeRequest
+	(*ArchivePracticeRequest)(nil),        // 25: gemella.catalog.v1.ArchivePracticeRequest
+	(*RevisePracticeRequest)(nil),         // 26: gemella.catalog.v1.RevisePracticeRequest
+	(*PracticeRevision)(nil),              // 27: gemella.catalog.v1.PracticeRevision
+	(*ListPracticeRevisionsRequest)(nil),  // 28: gemella.catalog.v1.ListPracticeRevisionsRequest
+	(*ListPracticeRevisionsResponse)(nil), // 29: gemella.catalog.v1.ListPracticeRevisionsResponse
+	(*Need)(nil),                          // 30: gemella.catalog.v1.Need
+	(*CreateNeedRequest)(nil),             // 31: gemella.catalog.v1.CreateNeedRequest
+	(*GetNeedRequest)(nil),                // 32: gemella.catalog.v1.GetNeedRequest
+	(*ListNeedsRequest)(nil),              // 33: gemella.catalog.v1.ListNeedsRequest
+	(*ListNeedsResponse)(nil),             // 34: gemella.catalog.v1.ListNeedsResponse
+	(*UpdateNeedRequest)(nil),             // 35: gemella.catalog.v1.UpdateNeedRequest
+	(*CloseNeedRequest)(nil),              // 36: gemella.catalog.v1.CloseNeedRequest
+	(*Offer)(nil),                         // 37: gemella.catalog.v1.Offer
+	(*CreateOfferRequest)(nil),            // 38: gemella.catalog.v1.CreateOfferRequest
+	(*GetOfferRequest)(nil),               // 39: gemella.catalog.v1.GetOfferRequest
+	(*ListOffersRequest)(nil),             // 40: gemella.catalog.v1.ListOffersRequest
+	(*ListOffersResponse)(nil),            // 41: gemella.catalog.v1.ListOffersResponse
+	(*CloseOfferRequest)(nil),             // 42: gemella.catalog.v1.CloseOfferRequest
+	(*FacetCount)(nil),                    // 43: gemella.catalog.v1.FacetCount
+	(*Facet)(nil),                         // 44: gemella.catalog.v1.Facet
+	(*Highlight)(nil),                     // 45: gemella.catalog.v1.Highlight
+	(*PracticeHit)(nil),                   // 46: gemella.catalog.v1.PracticeHit
+	(*SearchPracticesRequest)(nil),        // 47: gemella.catalog.v1.SearchPracticesRequest
+	(*SearchPracticesResponse)(nil),       // 48: gemella.catalog.v1.SearchPracticesResponse
+	(*NeedHit)(nil),                       // 49: gemella.catalog.v1.NeedHit
+	(*SearchNeedsRequest)(nil),            // 50: gemella.catalog.v1.SearchNeedsRequest
+	(*SearchNeedsResponse)(nil),           // 51: gemella.catalog.v1.SearchNeedsResponse
+	(*MatchReasons)(nil),                  // 52: gemella.catalog.v1.MatchReasons
+	(*PracticeMatch)(nil),                 // 53: gemella.catalog.v1.PracticeMatch
+	(*ListNeedMatchesRequest)(nil),        // 54: gemella.catalog.v1.ListNeedMatchesRequest
+	(*ListNeedMatchesResponse)(nil),       // 55: gemella.catalog.v1.ListNeedMatchesResponse
+	(*NeedMatch)(nil),                     // 56: gemella.catalog.v1.NeedMatch
+	(*ListMatchingNeedsRequest)(nil),      // 57: gemella.catalog.v1.ListMatchingNeedsRequest
+	(*ListMatchingNeedsResponse)(nil),     // 58: gemella.catalog.v1.ListMatchingNeedsResponse
+	(*PracticeAdaptation)(nil),            // 59: gemella.catalog.v1.PracticeAdaptation
+	(*GetPracticeLineageRequest)(nil),     // 60: gemella.catalog.v1.GetPracticeLineageRequest
+	(*LineagePractice)(nil),               // 61: gemella.catalog.v1.LineagePractice
+	(*PracticeLineage)(nil),               // 62: gemella.catalog.v1.PracticeLineage
+	(*timestamppb.Timestamp)(nil),         // 63: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 64: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                 // 65: google.protobuf.Empty
 }
 var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: gemella.catalog.v1.Organization.kind:type_name -> gemella.catalog.v1.OrganizationKind
 	4,  // 1: gemella.catalog.v1.Organization.territory:type_name -> gemella.catalog.v1.Territory
-	62, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	62, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	63, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	63, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 4: gemella.catalog.v1.CreateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
 	0,  // 5: gemella.catalog.v1.ListOrganizationsRequest.kind:type_name -> gemella.catalog.v1.OrganizationKind
 	5,  // 6: gemella.catalog.v1.ListOrganizationsResponse.organizations:type_name -> gemella.catalog.v1.Organization
 	5,  // 7: gemella.catalog.v1.UpdateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
-	63, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12, // 9: gemella.catalog.v1.Model.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
 	13, // 10: gemella.catalog.v1.Practice.programme:type_name -> gemella.catalog.v1.Programme
 	4,  // 11: gemella.catalog.v1.Practice.territory:type_name -> gemella.catalog.v1.Territory
 	14, // 12: gemella.catalog.v1.Practice.contact:type_name -> gemella.catalog.v1.Contact
 	15, // 13: gemella.catalog.v1.Practice.attachments:type_name -> gemella.catalog.v1.Link
 	11, // 14: gemella.catalog.v1.Practice.models:type_name -> gemella.catalog.v1.Model
-	58, // 15: gemella.catalog.v1.Practice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
+	59, // 15: gemella.catalog.v1.Practice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
 	1,  // 16: gemella.catalog.v1.Practice.status:type_name -> gemella.catalog.v1.PracticeStatus
 	12, // 17: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	62, // 18: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
-	62, // 19: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
-	62, // 20: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
+	63, // 18: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
+	63, // 19: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
+	63, // 20: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
 	16, // 21: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
 	1,  // 22: gemella.catalog.v1.ListPracticesRequest.status:type_name -> gemella.catalog.v1.PracticeStatus
 	16, // 23: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
 	16, // 24: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	63, // 25: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 25: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
 	16, // 26: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	63, // 27: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 28: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
+	64, // 27: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 28: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
 	16, // 29: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
-	26, // 30: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
+	27, // 30: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
 	4,  // 31: gemella.catalog.v1.Need.territory:type_name -> gemella.catalog.v1.Territory
 	2,  // 32: gemella.catalog.v1.Need.status:type_name -> gemella.catalog.v1.NeedStatus
-	62, // 33: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	62, // 34: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
-	29, // 35: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	63, // 33: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	63, // 34: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	30, // 35: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
 	2,  // 36: gemella.catalog.v1.ListNeedsRequest.status:type_name -> gemella.catalog.v1.NeedStatus
-	29, // 37: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
-	29, // 38: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
-	63, // 39: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	30, // 37: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
+	30, // 38: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	64, // 39: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
 	3,  // 40: gemella.catalog.v1.Offer.status:type_name -> gemella.catalog.v1.OfferStatus
-	62, // 41: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	62, // 42: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
-	36, // 43: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
+	63, // 41: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	63, // 42: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	37, // 43: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
 	3,  // 44: gemella.catalog.v1.ListOffersRequest.status:type_name -> gemella.catalog.v1.OfferStatus
-	36, // 45: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
-	42, // 46: gemella.catalog.v1.Facet.counts:type_name -> gemella.catalog.v1.FacetCount
+	37, // 45: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
+	43, // 46: gemella.catalog.v1.Facet.counts:type_name -> gemella.catalog.v1.FacetCount
 	16, // 47: gemella.catalog.v1.PracticeHit.practice:type_name -> gemella.catalog.v1.Practice
-	44, // 48: gemella.catalog.v1.PracticeHit.highlights:type_name -> gemella.catalog.v1.Highlight
-	45, // 49: gemella.catalog.v1.SearchPracticesResponse.hits:type_name -> gemella.catalog.v1.PracticeHit
-	43, // 50: gemella.catalog.v1.SearchPracticesResponse.facets:type_name -> gemella.catalog.v1.Facet
-	29, // 51: gemella.catalog.v1.NeedHit.need:type_name -> gemella.catalog.v1.Need
-	44, // 52: gemella.catalog.v1.NeedHit.highlights:type_name -> gemella.catalog.v1.Highlight
-	48, // 53: gemella.catalog.v1.SearchNeedsResponse.hits:type_name -> gemella.catalog.v1.NeedHit
-	43, // 54: gemella.catalog.v1.SearchNeedsResponse.facets:type_name -> gemella.catalog.v1.Facet
+	45, // 48: gemella.catalog.v1.PracticeHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	46, // 49: gemella.catalog.v1.SearchPracticesResponse.hits:type_name -> gemella.catalog.v1.PracticeHit
+	44, // 50: gemella.catalog.v1.SearchPracticesResponse.facets:type_name -> gemella.catalog.v1.Facet
+	30, // 51: gemella.catalog.v1.NeedHit.need:type_name -> gemella.catalog.v1.Need
+	45, // 52: gemella.catalog.v1.NeedHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	49, // 53: gemella.catalog.v1.SearchNeedsResponse.hits:type_name -> gemella.catalog.v1.NeedHit
+	44, // 54: gemella.catalog.v1.SearchNeedsResponse.facets:type_name -> gemella.catalog.v1.Facet
 	16, // 55: gemella.catalog.v1.PracticeMatch.practice:type_name -> gemella.catalog.v1.Practice
-	51, // 56: gemella.catalog.v1.PracticeMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
-	52, // 57: gemella.catalog.v1.ListNeedMatchesResponse.matches:type_name -> gemella.catalog.v1.PracticeMatch
-	29, // 58: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
-	51, // 59: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
-	55, // 60: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
+	52, // 56: gemella.catalog.v1.PracticeMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	53, // 57: gemella.catalog.v1.ListNeedMatchesResponse.matches:type_name -> gemella.catalog.v1.PracticeMatch
+	30, // 58: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
+	52, // 59: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	56, // 60: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
 	1,  // 61: gemella.catalog.v1.LineagePractice.status:type_name -> gemella.catalog.v1.PracticeStatus
 	4,  // 62: gemella.catalog.v1.LineagePractice.territory:type_name -> gemella.catalog.v1.Territory
-	58, // 63: gemella.catalog.v1.LineagePractice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
+	59, // 63: gemella.catalog.v1.LineagePractice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
 	12, // 64: gemella.catalog.v1.LineagePractice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	60, // 65: gemella.catalog.v1.PracticeLineage.practice:type_name -> gemella.catalog.v1.LineagePractice
-	60, // 66: gemella.catalog.v1.PracticeLineage.ancestors:type_name -> gemella.catalog.v1.LineagePractice
-	60, // 67: gemella.catalog.v1.PracticeLineage.descendants:type_name -> gemella.catalog.v1.LineagePractice
+	61, // 65: gemella.catalog.v1.PracticeLineage.practice:type_name -> gemella.catalog.v1.LineagePractice
+	61, // 66: gemella.catalog.v1.PracticeLineage.ancestors:type_name -> gemella.catalog.v1.LineagePractice
+	61, // 67: gemella.catalog.v1.PracticeLineage.descendants:type_name -> gemella.catalog.v1.LineagePractice
 	6,  // 68: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
 	7,  // 69: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
 	8,  // 70: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
@@ -4841,53 +4946,55 @@ var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
 	19, // 74: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
 	21, // 75: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
 	22, // 76: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
-	23, // 77: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
-	24, // 78: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
-	25, // 79: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
-	27, // 80: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
-	59, // 81: gemella.catalog.v1.CatalogService.GetPracticeLineage:input_type -> gemella.catalog.v1.GetPracticeLineageRequest
-	46, // 82: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
-	49, // 83: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
-	30, // 84: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
-	31, // 85: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
-	32, // 86: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
-	34, // 87: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
-	35, // 88: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
-	53, // 89: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
-	37, // 90: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
-	38, // 91: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
-	39, // 92: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
-	41, // 93: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
-	56, // 94: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
-	5,  // 95: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
-	5,  // 96: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
-	9,  // 97: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
-	5,  // 98: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
-	16, // 99: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 100: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
-	20, // 101: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
-	16, // 102: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 103: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 104: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 105: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 106: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
-	28, // 107: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
-	61, // 108: gemella.catalog.v1.CatalogService.GetPracticeLineage:output_type -> gemella.catalog.v1.PracticeLineage
-	47, // 109: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
-	50, // 110: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
-	29, // 111: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
-	29, // 112: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
-	33, // 113: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
-	29, // 114: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
-	29, // 115: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
-	54, // 116: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
-	36, // 117: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
-	36, // 118: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
-	40, // 119: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
-	36, // 120: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
-	57, // 121: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
-	95, // [95:122] is the sub-list for method output_type
-	68, // [68:95] is the sub-list for method input_type
+	24, // 77: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
+	25, // 78: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
+	26, // 79: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
+	23, // 80: gemella.catalog.v1.CatalogService.DeletePractice:input_type -> gemella.catalog.v1.DeletePracticeRequest
+	28, // 81: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
+	60, // 82: gemella.catalog.v1.CatalogService.GetPracticeLineage:input_type -> gemella.catalog.v1.GetPracticeLineageRequest
+	47, // 83: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
+	50, // 84: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
+	31, // 85: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
+	32, // 86: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
+	33, // 87: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
+	35, // 88: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
+	36, // 89: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
+	54, // 90: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
+	38, // 91: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
+	39, // 92: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
+	40, // 93: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
+	42, // 94: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
+	57, // 95: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
+	5,  // 96: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
+	5,  // 97: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
+	9,  // 98: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
+	5,  // 99: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
+	16, // 100: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 101: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
+	20, // 102: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
+	16, // 103: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 104: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 105: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 106: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 107: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
+	65, // 108: gemella.catalog.v1.CatalogService.DeletePractice:output_type -> google.protobuf.Empty
+	29, // 109: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
+	62, // 110: gemella.catalog.v1.CatalogService.GetPracticeLineage:output_type -> gemella.catalog.v1.PracticeLineage
+	48, // 111: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
+	51, // 112: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
+	30, // 113: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
+	30, // 114: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
+	34, // 115: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
+	30, // 116: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
+	30, // 117: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
+	55, // 118: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
+	37, // 119: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
+	37, // 120: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
+	41, // 121: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
+	37, // 122: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
+	58, // 123: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
+	96, // [96:124] is the sub-list for method output_type
+	68, // [68:96] is the sub-list for method input_type
 	68, // [68:68] is the sub-list for extension type_name
 	68, // [68:68] is the sub-list for extension extendee
 	0,  // [0:68] is the sub-list for field type_name
@@ -4904,7 +5011,7 @@ func file_gemella_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_catalog_v1_catalog_proto_rawDesc), len(file_gemella_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   58,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

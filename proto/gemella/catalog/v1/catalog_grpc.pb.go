@@ -16,6 +16,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -36,6 +37,7 @@ const (
 	CatalogService_PublishPractice_FullMethodName       = "/gemella.catalog.v1.CatalogService/PublishPractice"
 	CatalogService_ArchivePractice_FullMethodName       = "/gemella.catalog.v1.CatalogService/ArchivePractice"
 	CatalogService_RevisePractice_FullMethodName        = "/gemella.catalog.v1.CatalogService/RevisePractice"
+	CatalogService_DeletePractice_FullMethodName        = "/gemella.catalog.v1.CatalogService/DeletePractice"
 	CatalogService_ListPracticeRevisions_FullMethodName = "/gemella.catalog.v1.CatalogService/ListPracticeRevisions"
 	CatalogService_GetPracticeLineage_FullMethodName    = "/gemella.catalog.v1.CatalogService/GetPracticeLineage"
 	CatalogService_SearchPractices_FullMethodName       = "/gemella.catalog.v1.CatalogService/SearchPractices"
@@ -92,6 +94,11 @@ type CatalogServiceClient interface {
 	ArchivePractice(ctx context.Context, in *ArchivePracticeRequest, opts ...grpc.CallOption) (*Practice, error)
 	// Changes a PUBLISHED practice; the previous content is kept as a revision.
 	RevisePractice(ctx context.Context, in *RevisePracticeRequest, opts ...grpc.CallOption) (*Practice, error)
+	// Deletes a DRAFT practice, which was never submitted or published: an
+	// editor of an owner removes work nobody else has seen. FAILED_PRECONDITION
+	// (reason PRACTICE_NOT_DELETABLE) for any other status: published work
+	// is archived, never deleted. ABORTED when etag is stale.
+	DeletePractice(ctx context.Context, in *DeletePracticeRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// The earlier revisions of a practice, newest first.
 	ListPracticeRevisions(ctx context.Context, in *ListPracticeRevisionsRequest, opts ...grpc.CallOption) (*ListPracticeRevisionsResponse, error)
 	// Where a practice comes from (the practices whose models it adapts, and
@@ -250,6 +257,16 @@ func (c *catalogServiceClient) RevisePractice(ctx context.Context, in *RevisePra
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Practice)
 	err := c.cc.Invoke(ctx, CatalogService_RevisePractice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) DeletePractice(ctx context.Context, in *DeletePracticeRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, CatalogService_DeletePractice_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -445,6 +462,11 @@ type CatalogServiceServer interface {
 	ArchivePractice(context.Context, *ArchivePracticeRequest) (*Practice, error)
 	// Changes a PUBLISHED practice; the previous content is kept as a revision.
 	RevisePractice(context.Context, *RevisePracticeRequest) (*Practice, error)
+	// Deletes a DRAFT practice, which was never submitted or published: an
+	// editor of an owner removes work nobody else has seen. FAILED_PRECONDITION
+	// (reason PRACTICE_NOT_DELETABLE) for any other status: published work
+	// is archived, never deleted. ABORTED when etag is stale.
+	DeletePractice(context.Context, *DeletePracticeRequest) (*emptypb.Empty, error)
 	// The earlier revisions of a practice, newest first.
 	ListPracticeRevisions(context.Context, *ListPracticeRevisionsRequest) (*ListPracticeRevisionsResponse, error)
 	// Where a practice comes from (the practices whose models it adapts, and
@@ -524,6 +546,9 @@ func (UnimplementedCatalogServiceServer) ArchivePractice(context.Context, *Archi
 }
 func (UnimplementedCatalogServiceServer) RevisePractice(context.Context, *RevisePracticeRequest) (*Practice, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevisePractice not implemented")
+}
+func (UnimplementedCatalogServiceServer) DeletePractice(context.Context, *DeletePracticeRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePractice not implemented")
 }
 func (UnimplementedCatalogServiceServer) ListPracticeRevisions(context.Context, *ListPracticeRevisionsRequest) (*ListPracticeRevisionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPracticeRevisions not implemented")
@@ -803,6 +828,24 @@ func _CatalogService_RevisePractice_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).RevisePractice(ctx, req.(*RevisePracticeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_DeletePractice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePracticeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).DeletePractice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_DeletePractice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).DeletePractice(ctx, req.(*DeletePracticeRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1131,6 +1174,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevisePractice",
 			Handler:    _CatalogService_RevisePractice_Handler,
+		},
+		{
+			MethodName: "DeletePractice",
+			Handler:    _CatalogService_DeletePractice_Handler,
 		},
 		{
 			MethodName: "ListPracticeRevisions",

@@ -424,6 +424,60 @@ func (x *OfferChanged) GetReason() string {
 	return ""
 }
 
+// catalog.practice.deleted: a draft practice removed by an editor of an
+// owner. Thin: the practice no longer exists to be fetched.
+type PracticeDeleted struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Id                   string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	OwnerOrganizationIds []string               `protobuf:"bytes,2,rep,name=owner_organization_ids,json=ownerOrganizationIds,proto3" json:"owner_organization_ids,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PracticeDeleted) Reset() {
+	*x = PracticeDeleted{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PracticeDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PracticeDeleted) ProtoMessage() {}
+
+func (x *PracticeDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PracticeDeleted.ProtoReflect.Descriptor instead.
+func (*PracticeDeleted) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PracticeDeleted) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PracticeDeleted) GetOwnerOrganizationIds() []string {
+	if x != nil {
+		return x.OwnerOrganizationIds
+	}
+	return nil
+}
+
 var File_gemella_events_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_catalog_proto_rawDesc = "" +
@@ -449,7 +503,10 @@ const file_gemella_events_v1_catalog_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
 	"\fOfferChanged\x12/\n" +
 	"\x05offer\x18\x01 \x01(\v2\x19.gemella.catalog.v1.OfferR\x05offer\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reasonB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
+	"\x0fPracticeDeleted\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\x16owner_organization_ids\x18\x02 \x03(\tR\x14ownerOrganizationIdsB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_gemella_events_v1_catalog_proto_rawDescOnce sync.Once
@@ -463,7 +520,7 @@ func file_gemella_events_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_catalog_proto_rawDescData
 }
 
-var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_gemella_events_v1_catalog_proto_goTypes = []any{
 	(*OrganizationCreated)(nil), // 0: gemella.events.v1.OrganizationCreated
 	(*OrganizationUpdated)(nil), // 1: gemella.events.v1.OrganizationUpdated
@@ -473,20 +530,21 @@ var file_gemella_events_v1_catalog_proto_goTypes = []any{
 	(*PracticeArchived)(nil),    // 5: gemella.events.v1.PracticeArchived
 	(*NeedChanged)(nil),         // 6: gemella.events.v1.NeedChanged
 	(*OfferChanged)(nil),        // 7: gemella.events.v1.OfferChanged
-	(*v1.Organization)(nil),     // 8: gemella.catalog.v1.Organization
-	(*v1.Practice)(nil),         // 9: gemella.catalog.v1.Practice
-	(*v1.Need)(nil),             // 10: gemella.catalog.v1.Need
-	(*v1.Offer)(nil),            // 11: gemella.catalog.v1.Offer
+	(*PracticeDeleted)(nil),     // 8: gemella.events.v1.PracticeDeleted
+	(*v1.Organization)(nil),     // 9: gemella.catalog.v1.Organization
+	(*v1.Practice)(nil),         // 10: gemella.catalog.v1.Practice
+	(*v1.Need)(nil),             // 11: gemella.catalog.v1.Need
+	(*v1.Offer)(nil),            // 12: gemella.catalog.v1.Offer
 }
 var file_gemella_events_v1_catalog_proto_depIdxs = []int32{
-	8,  // 0: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.catalog.v1.Organization
-	8,  // 1: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.catalog.v1.Organization
-	9,  // 2: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.catalog.v1.Practice
-	9,  // 3: gemella.events.v1.PracticePublished.practice:type_name -> gemella.catalog.v1.Practice
-	9,  // 4: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.catalog.v1.Practice
-	9,  // 5: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.catalog.v1.Practice
-	10, // 6: gemella.events.v1.NeedChanged.need:type_name -> gemella.catalog.v1.Need
-	11, // 7: gemella.events.v1.OfferChanged.offer:type_name -> gemella.catalog.v1.Offer
+	9,  // 0: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.catalog.v1.Organization
+	9,  // 1: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.catalog.v1.Organization
+	10, // 2: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.catalog.v1.Practice
+	10, // 3: gemella.events.v1.PracticePublished.practice:type_name -> gemella.catalog.v1.Practice
+	10, // 4: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.catalog.v1.Practice
+	10, // 5: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.catalog.v1.Practice
+	11, // 6: gemella.events.v1.NeedChanged.need:type_name -> gemella.catalog.v1.Need
+	12, // 7: gemella.events.v1.OfferChanged.offer:type_name -> gemella.catalog.v1.Offer
 	8,  // [8:8] is the sub-list for method output_type
 	8,  // [8:8] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
@@ -505,7 +563,7 @@ func file_gemella_events_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_catalog_proto_rawDesc), len(file_gemella_events_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -620,6 +620,53 @@ func (x *ActivityLogged) GetTwinningStatus() v1.TwinningStatus {
 	return v1.TwinningStatus(0)
 }
 
+// twinning.twinning.deleted: a draft twinning, never proposed, removed by
+// an editor of one of its organisations. Thin: the twinning as it was
+// when deleted; it can no longer be fetched.
+type TwinningDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Twinning      *TwinningRef           `protobuf:"bytes,1,opt,name=twinning,proto3" json:"twinning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TwinningDeleted) Reset() {
+	*x = TwinningDeleted{}
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TwinningDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TwinningDeleted) ProtoMessage() {}
+
+func (x *TwinningDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TwinningDeleted.ProtoReflect.Descriptor instead.
+func (*TwinningDeleted) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TwinningDeleted) GetTwinning() *TwinningRef {
+	if x != nil {
+		return x.Twinning
+	}
+	return nil
+}
+
 var File_gemella_events_v1_twinning_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_twinning_proto_rawDesc = "" +
@@ -682,7 +729,9 @@ const file_gemella_events_v1_twinning_proto_rawDesc = "" +
 	"\rtwinning_code\x18\x02 \x01(\tR\ftwinningCode\x12%\n" +
 	"\x0etwinning_title\x18\x03 \x01(\tR\rtwinningTitle\x12>\n" +
 	"\bactivity\x18\x06 \x01(\v2\".gemella.events.v1.ActivitySummaryR\bactivity\x12L\n" +
-	"\x0ftwinning_status\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatusJ\x04\b\x04\x10\x05B=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
+	"\x0ftwinning_status\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatusJ\x04\b\x04\x10\x05\"M\n" +
+	"\x0fTwinningDeleted\x12:\n" +
+	"\btwinning\x18\x01 \x01(\v2\x1e.gemella.events.v1.TwinningRefR\btwinningB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_gemella_events_v1_twinning_proto_rawDescOnce sync.Once
@@ -696,7 +745,7 @@ func file_gemella_events_v1_twinning_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_twinning_proto_rawDescData
 }
 
-var file_gemella_events_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_gemella_events_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_gemella_events_v1_twinning_proto_goTypes = []any{
 	(*TwinningRef)(nil),           // 0: gemella.events.v1.TwinningRef
 	(*TransferRef)(nil),           // 1: gemella.events.v1.TransferRef
@@ -704,32 +753,34 @@ var file_gemella_events_v1_twinning_proto_goTypes = []any{
 	(*TwinningChanged)(nil),       // 3: gemella.events.v1.TwinningChanged
 	(*TransferStatusChanged)(nil), // 4: gemella.events.v1.TransferStatusChanged
 	(*ActivityLogged)(nil),        // 5: gemella.events.v1.ActivityLogged
-	(v1.TwinningStatus)(0),        // 6: gemella.twinning.v1.TwinningStatus
-	(v1.Origin)(0),                // 7: gemella.twinning.v1.Origin
-	(v1.TransferStatus)(0),        // 8: gemella.twinning.v1.TransferStatus
-	(v1.ActivityKind)(0),          // 9: gemella.twinning.v1.ActivityKind
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*v1.StatusChange)(nil),       // 11: gemella.twinning.v1.StatusChange
+	(*TwinningDeleted)(nil),       // 6: gemella.events.v1.TwinningDeleted
+	(v1.TwinningStatus)(0),        // 7: gemella.twinning.v1.TwinningStatus
+	(v1.Origin)(0),                // 8: gemella.twinning.v1.Origin
+	(v1.TransferStatus)(0),        // 9: gemella.twinning.v1.TransferStatus
+	(v1.ActivityKind)(0),          // 10: gemella.twinning.v1.ActivityKind
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*v1.StatusChange)(nil),       // 12: gemella.twinning.v1.StatusChange
 }
 var file_gemella_events_v1_twinning_proto_depIdxs = []int32{
-	6,  // 0: gemella.events.v1.TwinningRef.status:type_name -> gemella.twinning.v1.TwinningStatus
-	7,  // 1: gemella.events.v1.TwinningRef.origin:type_name -> gemella.twinning.v1.Origin
-	8,  // 2: gemella.events.v1.TransferRef.status:type_name -> gemella.twinning.v1.TransferStatus
-	9,  // 3: gemella.events.v1.ActivitySummary.kind:type_name -> gemella.twinning.v1.ActivityKind
-	10, // 4: gemella.events.v1.ActivitySummary.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 0: gemella.events.v1.TwinningRef.status:type_name -> gemella.twinning.v1.TwinningStatus
+	8,  // 1: gemella.events.v1.TwinningRef.origin:type_name -> gemella.twinning.v1.Origin
+	9,  // 2: gemella.events.v1.TransferRef.status:type_name -> gemella.twinning.v1.TransferStatus
+	10, // 3: gemella.events.v1.ActivitySummary.kind:type_name -> gemella.twinning.v1.ActivityKind
+	11, // 4: gemella.events.v1.ActivitySummary.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: gemella.events.v1.TwinningChanged.twinning:type_name -> gemella.events.v1.TwinningRef
-	11, // 6: gemella.events.v1.TwinningChanged.change:type_name -> gemella.twinning.v1.StatusChange
+	12, // 6: gemella.events.v1.TwinningChanged.change:type_name -> gemella.twinning.v1.StatusChange
 	1,  // 7: gemella.events.v1.TransferStatusChanged.transfer:type_name -> gemella.events.v1.TransferRef
-	8,  // 8: gemella.events.v1.TransferStatusChanged.from:type_name -> gemella.twinning.v1.TransferStatus
-	8,  // 9: gemella.events.v1.TransferStatusChanged.to:type_name -> gemella.twinning.v1.TransferStatus
-	6,  // 10: gemella.events.v1.TransferStatusChanged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	9,  // 8: gemella.events.v1.TransferStatusChanged.from:type_name -> gemella.twinning.v1.TransferStatus
+	9,  // 9: gemella.events.v1.TransferStatusChanged.to:type_name -> gemella.twinning.v1.TransferStatus
+	7,  // 10: gemella.events.v1.TransferStatusChanged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
 	2,  // 11: gemella.events.v1.ActivityLogged.activity:type_name -> gemella.events.v1.ActivitySummary
-	6,  // 12: gemella.events.v1.ActivityLogged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	7,  // 12: gemella.events.v1.ActivityLogged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	0,  // 13: gemella.events.v1.TwinningDeleted.twinning:type_name -> gemella.events.v1.TwinningRef
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_twinning_proto_init() }
@@ -743,7 +794,7 @@ func file_gemella_events_v1_twinning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_twinning_proto_rawDesc), len(file_gemella_events_v1_twinning_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

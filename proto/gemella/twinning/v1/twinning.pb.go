@@ -13,6 +13,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -1449,6 +1450,60 @@ func (x *UpdateTwinningRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+type DeleteTwinningRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The twinning id or its code.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The twinning's etag, or the If-Match header; empty skips the check.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTwinningRequest) Reset() {
+	*x = DeleteTwinningRequest{}
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTwinningRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTwinningRequest) ProtoMessage() {}
+
+func (x *DeleteTwinningRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTwinningRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTwinningRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeleteTwinningRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteTwinningRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 type TransitionTwinningRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1461,7 +1516,7 @@ type TransitionTwinningRequest struct {
 
 func (x *TransitionTwinningRequest) Reset() {
 	*x = TransitionTwinningRequest{}
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[13]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +1528,7 @@ func (x *TransitionTwinningRequest) String() string {
 func (*TransitionTwinningRequest) ProtoMessage() {}
 
 func (x *TransitionTwinningRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[13]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +1541,7 @@ func (x *TransitionTwinningRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionTwinningRequest.ProtoReflect.Descriptor instead.
 func (*TransitionTwinningRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{13}
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TransitionTwinningRequest) GetId() string {
@@ -1521,7 +1576,7 @@ type AddTransferRequest struct {
 
 func (x *AddTransferRequest) Reset() {
 	*x = AddTransferRequest{}
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[14]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1588,7 @@ func (x *AddTransferRequest) String() string {
 func (*AddTransferRequest) ProtoMessage() {}
 
 func (x *AddTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[14]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1601,7 @@ func (x *AddTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddTransferRequest.ProtoReflect.Descriptor instead.
 func (*AddTransferRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{14}
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AddTransferRequest) GetTwinningId() string {
@@ -1585,7 +1640,7 @@ type UpdateTransferRequest struct {
 
 func (x *UpdateTransferRequest) Reset() {
 	*x = UpdateTransferRequest{}
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[15]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1652,7 @@ func (x *UpdateTransferRequest) String() string {
 func (*UpdateTransferRequest) ProtoMessage() {}
 
 func (x *UpdateTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[15]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1665,7 @@ func (x *UpdateTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTransferRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTransferRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{15}
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateTransferRequest) GetTwinningId() string {
@@ -1659,7 +1714,7 @@ type LogActivityRequest struct {
 
 func (x *LogActivityRequest) Reset() {
 	*x = LogActivityRequest{}
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[16]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1726,7 @@ func (x *LogActivityRequest) String() string {
 func (*LogActivityRequest) ProtoMessage() {}
 
 func (x *LogActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[16]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1739,7 @@ func (x *LogActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogActivityRequest.ProtoReflect.Descriptor instead.
 func (*LogActivityRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{16}
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LogActivityRequest) GetTwinningId() string {
@@ -1721,7 +1776,7 @@ type ListActivitiesRequest struct {
 
 func (x *ListActivitiesRequest) Reset() {
 	*x = ListActivitiesRequest{}
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[17]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1788,7 @@ func (x *ListActivitiesRequest) String() string {
 func (*ListActivitiesRequest) ProtoMessage() {}
 
 func (x *ListActivitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[17]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1801,7 @@ func (x *ListActivitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActivitiesRequest.ProtoReflect.Descriptor instead.
 func (*ListActivitiesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{17}
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListActivitiesRequest) GetTwinningId() string {
@@ -1782,7 +1837,7 @@ type ListActivitiesResponse struct {
 
 func (x *ListActivitiesResponse) Reset() {
 	*x = ListActivitiesResponse{}
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[18]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1849,7 @@ func (x *ListActivitiesResponse) String() string {
 func (*ListActivitiesResponse) ProtoMessage() {}
 
 func (x *ListActivitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[18]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1862,7 @@ func (x *ListActivitiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActivitiesResponse.ProtoReflect.Descriptor instead.
 func (*ListActivitiesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{18}
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListActivitiesResponse) GetActivities() []*Activity {
@@ -1835,7 +1890,7 @@ type UpdateActivityRequest struct {
 
 func (x *UpdateActivityRequest) Reset() {
 	*x = UpdateActivityRequest{}
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[19]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +1902,7 @@ func (x *UpdateActivityRequest) String() string {
 func (*UpdateActivityRequest) ProtoMessage() {}
 
 func (x *UpdateActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[19]
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +1915,7 @@ func (x *UpdateActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateActivityRequest.ProtoReflect.Descriptor instead.
 func (*UpdateActivityRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{19}
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateActivityRequest) GetTwinningId() string {
@@ -1888,7 +1943,7 @@ var File_gemella_twinning_v1_twinning_proto protoreflect.FileDescriptor
 
 const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\n" +
-	"\"gemella/twinning/v1/twinning.proto\x12\x13gemella.twinning.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"?\n" +
+	"\"gemella/twinning/v1/twinning.proto\x12\x13gemella.twinning.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"?\n" +
 	"\tObjective\x12\x19\n" +
 	"\x05level\x18\x01 \x01(\tB\x03\xe0A\x02R\x05level\x12\x17\n" +
 	"\x04text\x18\x02 \x01(\tB\x03\xe0A\x02R\x04text\"?\n" +
@@ -2002,7 +2057,10 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\x15UpdateTwinningRequest\x12>\n" +
 	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningB\x03\xe0A\x02R\btwinning\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\\\n" +
+	"updateMask\"@\n" +
+	"\x15DeleteTwinningRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\\\n" +
 	"\x19TransitionTwinningRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x16\n" +
@@ -2079,12 +2137,13 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\x1bMILESTONE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MILESTONE_STATE_DONE\x10\x01\x12\x17\n" +
 	"\x13MILESTONE_STATE_DUE\x10\x02\x12\x1b\n" +
-	"\x17MILESTONE_STATE_OVERDUE\x10\x032\x8b\f\n" +
+	"\x17MILESTONE_STATE_OVERDUE\x10\x032\xe1\f\n" +
 	"\x0fTwinningService\x12[\n" +
 	"\x0eCreateTwinning\x12*.gemella.twinning.v1.CreateTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12U\n" +
 	"\vGetTwinning\x12'.gemella.twinning.v1.GetTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12f\n" +
 	"\rListTwinnings\x12).gemella.twinning.v1.ListTwinningsRequest\x1a*.gemella.twinning.v1.ListTwinningsResponse\x12[\n" +
-	"\x0eUpdateTwinning\x12*.gemella.twinning.v1.UpdateTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12`\n" +
+	"\x0eUpdateTwinning\x12*.gemella.twinning.v1.UpdateTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12T\n" +
+	"\x0eDeleteTwinning\x12*.gemella.twinning.v1.DeleteTwinningRequest\x1a\x16.google.protobuf.Empty\x12`\n" +
 	"\x0fProposeTwinning\x12..gemella.twinning.v1.TransitionTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12`\n" +
 	"\x0fApproveTwinning\x12..gemella.twinning.v1.TransitionTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12a\n" +
 	"\x10ActivateTwinning\x12..gemella.twinning.v1.TransitionTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12`\n" +
@@ -2111,7 +2170,7 @@ func file_gemella_twinning_v1_twinning_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_twinning_v1_twinning_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gemella_twinning_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_gemella_twinning_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_gemella_twinning_v1_twinning_proto_goTypes = []any{
 	(TwinningStatus)(0),               // 0: gemella.twinning.v1.TwinningStatus
 	(Origin)(0),                       // 1: gemella.twinning.v1.Origin
@@ -2131,28 +2190,30 @@ var file_gemella_twinning_v1_twinning_proto_goTypes = []any{
 	(*ListTwinningsRequest)(nil),      // 15: gemella.twinning.v1.ListTwinningsRequest
 	(*ListTwinningsResponse)(nil),     // 16: gemella.twinning.v1.ListTwinningsResponse
 	(*UpdateTwinningRequest)(nil),     // 17: gemella.twinning.v1.UpdateTwinningRequest
-	(*TransitionTwinningRequest)(nil), // 18: gemella.twinning.v1.TransitionTwinningRequest
-	(*AddTransferRequest)(nil),        // 19: gemella.twinning.v1.AddTransferRequest
-	(*UpdateTransferRequest)(nil),     // 20: gemella.twinning.v1.UpdateTransferRequest
-	(*LogActivityRequest)(nil),        // 21: gemella.twinning.v1.LogActivityRequest
-	(*ListActivitiesRequest)(nil),     // 22: gemella.twinning.v1.ListActivitiesRequest
-	(*ListActivitiesResponse)(nil),    // 23: gemella.twinning.v1.ListActivitiesResponse
-	(*UpdateActivityRequest)(nil),     // 24: gemella.twinning.v1.UpdateActivityRequest
-	(*timestamppb.Timestamp)(nil),     // 25: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 26: google.protobuf.FieldMask
+	(*DeleteTwinningRequest)(nil),     // 18: gemella.twinning.v1.DeleteTwinningRequest
+	(*TransitionTwinningRequest)(nil), // 19: gemella.twinning.v1.TransitionTwinningRequest
+	(*AddTransferRequest)(nil),        // 20: gemella.twinning.v1.AddTransferRequest
+	(*UpdateTransferRequest)(nil),     // 21: gemella.twinning.v1.UpdateTransferRequest
+	(*LogActivityRequest)(nil),        // 22: gemella.twinning.v1.LogActivityRequest
+	(*ListActivitiesRequest)(nil),     // 23: gemella.twinning.v1.ListActivitiesRequest
+	(*ListActivitiesResponse)(nil),    // 24: gemella.twinning.v1.ListActivitiesResponse
+	(*UpdateActivityRequest)(nil),     // 25: gemella.twinning.v1.UpdateActivityRequest
+	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 27: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 28: google.protobuf.Empty
 }
 var file_gemella_twinning_v1_twinning_proto_depIdxs = []int32{
 	0,  // 0: gemella.twinning.v1.StatusChange.from:type_name -> gemella.twinning.v1.TwinningStatus
 	0,  // 1: gemella.twinning.v1.StatusChange.to:type_name -> gemella.twinning.v1.TwinningStatus
-	25, // 2: gemella.twinning.v1.StatusChange.time:type_name -> google.protobuf.Timestamp
-	25, // 3: gemella.twinning.v1.Note.time:type_name -> google.protobuf.Timestamp
+	26, // 2: gemella.twinning.v1.StatusChange.time:type_name -> google.protobuf.Timestamp
+	26, // 3: gemella.twinning.v1.Note.time:type_name -> google.protobuf.Timestamp
 	2,  // 4: gemella.twinning.v1.Transfer.status:type_name -> gemella.twinning.v1.TransferStatus
 	8,  // 5: gemella.twinning.v1.Transfer.notes:type_name -> gemella.twinning.v1.Note
-	25, // 6: gemella.twinning.v1.Transfer.update_time:type_name -> google.protobuf.Timestamp
+	26, // 6: gemella.twinning.v1.Transfer.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: gemella.twinning.v1.Activity.kind:type_name -> gemella.twinning.v1.ActivityKind
 	10, // 8: gemella.twinning.v1.Activity.links:type_name -> gemella.twinning.v1.Link
 	4,  // 9: gemella.twinning.v1.Activity.milestone_state:type_name -> gemella.twinning.v1.MilestoneState
-	25, // 10: gemella.twinning.v1.Activity.create_time:type_name -> google.protobuf.Timestamp
+	26, // 10: gemella.twinning.v1.Activity.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 11: gemella.twinning.v1.Twinning.objectives:type_name -> gemella.twinning.v1.Objective
 	6,  // 12: gemella.twinning.v1.Twinning.programme:type_name -> gemella.twinning.v1.Programme
 	1,  // 13: gemella.twinning.v1.Twinning.origin:type_name -> gemella.twinning.v1.Origin
@@ -2160,54 +2221,56 @@ var file_gemella_twinning_v1_twinning_proto_depIdxs = []int32{
 	7,  // 15: gemella.twinning.v1.Twinning.history:type_name -> gemella.twinning.v1.StatusChange
 	9,  // 16: gemella.twinning.v1.Twinning.transfers:type_name -> gemella.twinning.v1.Transfer
 	11, // 17: gemella.twinning.v1.Twinning.activities:type_name -> gemella.twinning.v1.Activity
-	25, // 18: gemella.twinning.v1.Twinning.create_time:type_name -> google.protobuf.Timestamp
-	25, // 19: gemella.twinning.v1.Twinning.update_time:type_name -> google.protobuf.Timestamp
+	26, // 18: gemella.twinning.v1.Twinning.create_time:type_name -> google.protobuf.Timestamp
+	26, // 19: gemella.twinning.v1.Twinning.update_time:type_name -> google.protobuf.Timestamp
 	12, // 20: gemella.twinning.v1.CreateTwinningRequest.twinning:type_name -> gemella.twinning.v1.Twinning
 	0,  // 21: gemella.twinning.v1.ListTwinningsRequest.status:type_name -> gemella.twinning.v1.TwinningStatus
 	12, // 22: gemella.twinning.v1.ListTwinningsResponse.twinnings:type_name -> gemella.twinning.v1.Twinning
 	12, // 23: gemella.twinning.v1.UpdateTwinningRequest.twinning:type_name -> gemella.twinning.v1.Twinning
-	26, // 24: gemella.twinning.v1.UpdateTwinningRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 24: gemella.twinning.v1.UpdateTwinningRequest.update_mask:type_name -> google.protobuf.FieldMask
 	9,  // 25: gemella.twinning.v1.AddTransferRequest.transfer:type_name -> gemella.twinning.v1.Transfer
 	9,  // 26: gemella.twinning.v1.UpdateTransferRequest.transfer:type_name -> gemella.twinning.v1.Transfer
-	26, // 27: gemella.twinning.v1.UpdateTransferRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 27: gemella.twinning.v1.UpdateTransferRequest.update_mask:type_name -> google.protobuf.FieldMask
 	11, // 28: gemella.twinning.v1.LogActivityRequest.activity:type_name -> gemella.twinning.v1.Activity
 	11, // 29: gemella.twinning.v1.ListActivitiesResponse.activities:type_name -> gemella.twinning.v1.Activity
 	11, // 30: gemella.twinning.v1.UpdateActivityRequest.activity:type_name -> gemella.twinning.v1.Activity
-	26, // 31: gemella.twinning.v1.UpdateActivityRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 31: gemella.twinning.v1.UpdateActivityRequest.update_mask:type_name -> google.protobuf.FieldMask
 	13, // 32: gemella.twinning.v1.TwinningService.CreateTwinning:input_type -> gemella.twinning.v1.CreateTwinningRequest
 	14, // 33: gemella.twinning.v1.TwinningService.GetTwinning:input_type -> gemella.twinning.v1.GetTwinningRequest
 	15, // 34: gemella.twinning.v1.TwinningService.ListTwinnings:input_type -> gemella.twinning.v1.ListTwinningsRequest
 	17, // 35: gemella.twinning.v1.TwinningService.UpdateTwinning:input_type -> gemella.twinning.v1.UpdateTwinningRequest
-	18, // 36: gemella.twinning.v1.TwinningService.ProposeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	18, // 37: gemella.twinning.v1.TwinningService.ApproveTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	18, // 38: gemella.twinning.v1.TwinningService.ActivateTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	18, // 39: gemella.twinning.v1.TwinningService.SuspendTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	18, // 40: gemella.twinning.v1.TwinningService.ResumeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	18, // 41: gemella.twinning.v1.TwinningService.CompleteTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	18, // 42: gemella.twinning.v1.TwinningService.CancelTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	19, // 43: gemella.twinning.v1.TwinningService.AddTransfer:input_type -> gemella.twinning.v1.AddTransferRequest
-	20, // 44: gemella.twinning.v1.TwinningService.UpdateTransfer:input_type -> gemella.twinning.v1.UpdateTransferRequest
-	21, // 45: gemella.twinning.v1.TwinningService.LogActivity:input_type -> gemella.twinning.v1.LogActivityRequest
-	22, // 46: gemella.twinning.v1.TwinningService.ListActivities:input_type -> gemella.twinning.v1.ListActivitiesRequest
-	24, // 47: gemella.twinning.v1.TwinningService.UpdateActivity:input_type -> gemella.twinning.v1.UpdateActivityRequest
-	12, // 48: gemella.twinning.v1.TwinningService.CreateTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 49: gemella.twinning.v1.TwinningService.GetTwinning:output_type -> gemella.twinning.v1.Twinning
-	16, // 50: gemella.twinning.v1.TwinningService.ListTwinnings:output_type -> gemella.twinning.v1.ListTwinningsResponse
-	12, // 51: gemella.twinning.v1.TwinningService.UpdateTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 52: gemella.twinning.v1.TwinningService.ProposeTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 53: gemella.twinning.v1.TwinningService.ApproveTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 54: gemella.twinning.v1.TwinningService.ActivateTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 55: gemella.twinning.v1.TwinningService.SuspendTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 56: gemella.twinning.v1.TwinningService.ResumeTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 57: gemella.twinning.v1.TwinningService.CompleteTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 58: gemella.twinning.v1.TwinningService.CancelTwinning:output_type -> gemella.twinning.v1.Twinning
-	9,  // 59: gemella.twinning.v1.TwinningService.AddTransfer:output_type -> gemella.twinning.v1.Transfer
-	9,  // 60: gemella.twinning.v1.TwinningService.UpdateTransfer:output_type -> gemella.twinning.v1.Transfer
-	11, // 61: gemella.twinning.v1.TwinningService.LogActivity:output_type -> gemella.twinning.v1.Activity
-	23, // 62: gemella.twinning.v1.TwinningService.ListActivities:output_type -> gemella.twinning.v1.ListActivitiesResponse
-	11, // 63: gemella.twinning.v1.TwinningService.UpdateActivity:output_type -> gemella.twinning.v1.Activity
-	48, // [48:64] is the sub-list for method output_type
-	32, // [32:48] is the sub-list for method input_type
+	18, // 36: gemella.twinning.v1.TwinningService.DeleteTwinning:input_type -> gemella.twinning.v1.DeleteTwinningRequest
+	19, // 37: gemella.twinning.v1.TwinningService.ProposeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 38: gemella.twinning.v1.TwinningService.ApproveTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 39: gemella.twinning.v1.TwinningService.ActivateTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 40: gemella.twinning.v1.TwinningService.SuspendTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 41: gemella.twinning.v1.TwinningService.ResumeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 42: gemella.twinning.v1.TwinningService.CompleteTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 43: gemella.twinning.v1.TwinningService.CancelTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	20, // 44: gemella.twinning.v1.TwinningService.AddTransfer:input_type -> gemella.twinning.v1.AddTransferRequest
+	21, // 45: gemella.twinning.v1.TwinningService.UpdateTransfer:input_type -> gemella.twinning.v1.UpdateTransferRequest
+	22, // 46: gemella.twinning.v1.TwinningService.LogActivity:input_type -> gemella.twinning.v1.LogActivityRequest
+	23, // 47: gemella.twinning.v1.TwinningService.ListActivities:input_type -> gemella.twinning.v1.ListActivitiesRequest
+	25, // 48: gemella.twinning.v1.TwinningService.UpdateActivity:input_type -> gemella.twinning.v1.UpdateActivityRequest
+	12, // 49: gemella.twinning.v1.TwinningService.CreateTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 50: gemella.twinning.v1.TwinningService.GetTwinning:output_type -> gemella.twinning.v1.Twinning
+	16, // 51: gemella.twinning.v1.TwinningService.ListTwinnings:output_type -> gemella.twinning.v1.ListTwinningsResponse
+	12, // 52: gemella.twinning.v1.TwinningService.UpdateTwinning:output_type -> gemella.twinning.v1.Twinning
+	28, // 53: gemella.twinning.v1.TwinningService.DeleteTwinning:output_type -> google.protobuf.Empty
+	12, // 54: gemella.twinning.v1.TwinningService.ProposeTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 55: gemella.twinning.v1.TwinningService.ApproveTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 56: gemella.twinning.v1.TwinningService.ActivateTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 57: gemella.twinning.v1.TwinningService.SuspendTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 58: gemella.twinning.v1.TwinningService.ResumeTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 59: gemella.twinning.v1.TwinningService.CompleteTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 60: gemella.twinning.v1.TwinningService.CancelTwinning:output_type -> gemella.twinning.v1.Twinning
+	9,  // 61: gemella.twinning.v1.TwinningService.AddTransfer:output_type -> gemella.twinning.v1.Transfer
+	9,  // 62: gemella.twinning.v1.TwinningService.UpdateTransfer:output_type -> gemella.twinning.v1.Transfer
+	11, // 63: gemella.twinning.v1.TwinningService.LogActivity:output_type -> gemella.twinning.v1.Activity
+	24, // 64: gemella.twinning.v1.TwinningService.ListActivities:output_type -> gemella.twinning.v1.ListActivitiesResponse
+	11, // 65: gemella.twinning.v1.TwinningService.UpdateActivity:output_type -> gemella.twinning.v1.Activity
+	49, // [49:66] is the sub-list for method output_type
+	32, // [32:49] is the sub-list for method input_type
 	32, // [32:32] is the sub-list for extension type_name
 	32, // [32:32] is the sub-list for extension extendee
 	0,  // [0:32] is the sub-list for field type_name
@@ -2224,7 +2287,7 @@ func file_gemella_twinning_v1_twinning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_twinning_v1_twinning_proto_rawDesc), len(file_gemella_twinning_v1_twinning_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -14,6 +14,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -26,6 +27,7 @@ const (
 	TwinningService_GetTwinning_FullMethodName      = "/gemella.twinning.v1.TwinningService/GetTwinning"
 	TwinningService_ListTwinnings_FullMethodName    = "/gemella.twinning.v1.TwinningService/ListTwinnings"
 	TwinningService_UpdateTwinning_FullMethodName   = "/gemella.twinning.v1.TwinningService/UpdateTwinning"
+	TwinningService_DeleteTwinning_FullMethodName   = "/gemella.twinning.v1.TwinningService/DeleteTwinning"
 	TwinningService_ProposeTwinning_FullMethodName  = "/gemella.twinning.v1.TwinningService/ProposeTwinning"
 	TwinningService_ApproveTwinning_FullMethodName  = "/gemella.twinning.v1.TwinningService/ApproveTwinning"
 	TwinningService_ActivateTwinning_FullMethodName = "/gemella.twinning.v1.TwinningService/ActivateTwinning"
@@ -61,6 +63,11 @@ type TwinningServiceClient interface {
 	ListTwinnings(ctx context.Context, in *ListTwinningsRequest, opts ...grpc.CallOption) (*ListTwinningsResponse, error)
 	// Updates the fields named by update_mask (all writable fields when empty).
 	UpdateTwinning(ctx context.Context, in *UpdateTwinningRequest, opts ...grpc.CallOption) (*Twinning, error)
+	// Deletes a DRAFT twinning, which was never proposed: an editor of one of
+	// its organisations removes what nobody else has seen. FAILED_PRECONDITION
+	// (reason TWINNING_NOT_DELETABLE) for any other status: a twinning once
+	// proposed is cancelled, never deleted. ABORTED when etag is stale.
+	DeleteTwinning(ctx context.Context, in *DeleteTwinningRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// DRAFT → PROPOSED.
 	ProposeTwinning(ctx context.Context, in *TransitionTwinningRequest, opts ...grpc.CallOption) (*Twinning, error)
 	// PROPOSED → APPROVED (a coordinator).
@@ -130,6 +137,16 @@ func (c *twinningServiceClient) UpdateTwinning(ctx context.Context, in *UpdateTw
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Twinning)
 	err := c.cc.Invoke(ctx, TwinningService_UpdateTwinning_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *twinningServiceClient) DeleteTwinning(ctx context.Context, in *DeleteTwinningRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, TwinningService_DeleteTwinning_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -277,6 +294,11 @@ type TwinningServiceServer interface {
 	ListTwinnings(context.Context, *ListTwinningsRequest) (*ListTwinningsResponse, error)
 	// Updates the fields named by update_mask (all writable fields when empty).
 	UpdateTwinning(context.Context, *UpdateTwinningRequest) (*Twinning, error)
+	// Deletes a DRAFT twinning, which was never proposed: an editor of one of
+	// its organisations removes what nobody else has seen. FAILED_PRECONDITION
+	// (reason TWINNING_NOT_DELETABLE) for any other status: a twinning once
+	// proposed is cancelled, never deleted. ABORTED when etag is stale.
+	DeleteTwinning(context.Context, *DeleteTwinningRequest) (*emptypb.Empty, error)
 	// DRAFT → PROPOSED.
 	ProposeTwinning(context.Context, *TransitionTwinningRequest) (*Twinning, error)
 	// PROPOSED → APPROVED (a coordinator).
@@ -323,6 +345,9 @@ func (UnimplementedTwinningServiceServer) ListTwinnings(context.Context, *ListTw
 }
 func (UnimplementedTwinningServiceServer) UpdateTwinning(context.Context, *UpdateTwinningRequest) (*Twinning, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateTwinning not implemented")
+}
+func (UnimplementedTwinningServiceServer) DeleteTwinning(context.Context, *DeleteTwinningRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTwinning not implemented")
 }
 func (UnimplementedTwinningServiceServer) ProposeTwinning(context.Context, *TransitionTwinningRequest) (*Twinning, error) {
 	return nil, status.Error(codes.Unimplemented, "method ProposeTwinning not implemented")
@@ -449,6 +474,24 @@ func _TwinningService_UpdateTwinning_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(TwinningServiceServer).UpdateTwinning(ctx, req.(*UpdateTwinningRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TwinningService_DeleteTwinning_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTwinningRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TwinningServiceServer).DeleteTwinning(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TwinningService_DeleteTwinning_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TwinningServiceServer).DeleteTwinning(ctx, req.(*DeleteTwinningRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -691,6 +734,10 @@ var TwinningService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateTwinning",
 			Handler:    _TwinningService_UpdateTwinning_Handler,
+		},
+		{
+			MethodName: "DeleteTwinning",
+			Handler:    _TwinningService_DeleteTwinning_Handler,
 		},
 		{
 			MethodName: "ProposeTwinning",

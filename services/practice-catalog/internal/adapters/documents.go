@@ -128,6 +128,7 @@ type practiceDoc struct {
 	Version     int64         `bson:"version"`
 	// Transfers are the adoption records the figures derive from.
 	Transfers []transferRecordDoc `bson:"adoption_transfers,omitempty"`
+	CreatedBy string              `bson:"created_by,omitempty"`
 }
 
 type transferRecordDoc struct {
@@ -211,7 +212,7 @@ func toPracticeDoc(p *practice.Practice) practiceDoc {
 	d := practiceDoc{
 		ID: p.ID, SortKey: p.SortKey(), Content: toContentDoc(p.Content), Status: p.Status.String(),
 		Revision: p.Revision, Adoption: toAdoptionDoc(p.Adoption), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		PublishedAt: p.PublishedAt, Version: p.Version,
+		PublishedAt: p.PublishedAt, Version: p.Version, CreatedBy: p.CreatedBy,
 	}
 	for _, r := range p.History {
 		d.History = append(d.History, revisionDoc{r.Number, r.RevisedAt, r.RevisedBy, r.Note, toContentDoc(r.Content)})
@@ -226,7 +227,7 @@ func (d *practiceDoc) toDomain() *practice.Practice {
 	st, _ := practice.ParseStatus(d.Status)
 	p := &practice.Practice{
 		ID: d.ID, Content: d.Content.toDomain(), Status: st, Revision: d.Revision, Adoption: d.Adoption.toDomain(),
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version, CreatedBy: d.CreatedBy,
 	}
 	if !d.PublishedAt.IsZero() {
 		p.PublishedAt = d.PublishedAt.UTC()

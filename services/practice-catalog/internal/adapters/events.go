@@ -38,6 +38,9 @@ func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.C
 		payload = &eventsv1.PracticePublished{Practice: msg}
 	case practice.EventRevised:
 		payload = &eventsv1.PracticeRevised{Practice: msg, PreviousRevision: int32(c.PreviousRevision), Note: c.Note}
+	case practice.EventDeleted:
+		// Thin: nothing of a deleted draft but what it was and whose.
+		payload = &eventsv1.PracticeDeleted{Id: p.ID, OwnerOrganizationIds: p.OwnerOrganizationIDs}
 	default:
 		payload = &eventsv1.PracticeArchived{Practice: msg, Reason: c.Note}
 	}

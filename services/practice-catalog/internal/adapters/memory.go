@@ -59,11 +59,15 @@ func (r *PracticeMemoryRepository) GetBySlug(_ context.Context, slug string) (*p
 
 // List implements practice.Repository.
 func (r *PracticeMemoryRepository) List(_ context.Context, f practice.Filter, after *paging.Cursor, limit int) ([]*practice.Practice, error) {
+	if f.Order != practice.OrderNewest {
+		return orderedPage(r.Find(func(d *practiceDoc) bool { return matchesPractice(d, f) }, mongox.Page{}), f.Order, after, limit), nil
+	}
 	return r.Find(func(d *practiceDoc) bool { return matchesPractice(d, f) }, mongox.Page{After: after, Limit: limit}), nil
 }
 
 func matchesPractice(d *practiceDoc, f practice.Filter) bool {
-	return (f.Status.IsZero() || d.Status == f.Status.String()) &&
+	return (f.Status.IsZero() && d.Status != practice.Deleted.String() || d.Status == f.Status.String()) &&
+		(f.CreatedBy == "" || d.CreatedBy == f.CreatedBy) &&
 		(f.Theme == "" || contains(d.Content.Themes, f.Theme)) &&
 		(f.Sector == "" || contains(d.Content.Sectors, f.Sector)) &&
 		(f.TerritoryCode == "" || d.Content.Territory.Code == f.TerritoryCode) &&

@@ -69,8 +69,11 @@ var OutboxCollections = []string{OrganizationsCollection, PracticesCollection, N
 func Indexes() map[string][]mongo.IndexModel {
 	return map[string][]mongo.IndexModel{
 		OrganizationsCollection: sortedBy(1, "", "kind", "territory.code", "parent_id"),
-		PracticesCollection: append(sortedBy(-1, "", "status", "themes", "sectors", "territory.code", "owner_organization_ids"),
-			mongo.IndexModel{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)}),
+		PracticesCollection: append(sortedBy(-1, "", "status", "themes", "sectors", "territory.code", "owner_organization_ids", "created_by"),
+			mongo.IndexModel{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
+			// The other orders of the lists (practice_order.go).
+			mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: titleField, Value: 1}, {Key: mongox.IDField, Value: 1}}},
+			mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: twinningsField, Value: -1}, {Key: mongox.IDField, Value: -1}}}),
 		NeedsCollection: sortedBy(-1, "", "status", "organization_id", "themes", "sectors", "territory.code"),
 		OffersCollection: append(sortedBy(-1, "", "status", "organization_id"),
 			mongo.IndexModel{Keys: bson.D{{Key: "practice_id", Value: 1}, {Key: "status", Value: 1}}}),

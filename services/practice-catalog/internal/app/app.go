@@ -46,6 +46,7 @@ type Application struct {
 	UpdatePractice        UpdatePracticeHandler
 	MovePractice          MovePracticeHandler
 	RevisePractice        RevisePracticeHandler
+	DeletePractice        DeletePracticeHandler
 	GetPractice           GetPracticeHandler
 	ListPractices         ListPracticesHandler
 	ListPracticeRevisions ListPracticeRevisionsHandler
@@ -78,6 +79,7 @@ func New(d Deps) Application {
 		UpdatePractice:        UpdatePracticeHandler{d},
 		MovePractice:          MovePracticeHandler{d},
 		RevisePractice:        RevisePracticeHandler{d},
+		DeletePractice:        DeletePracticeHandler{d},
 		GetPractice:           GetPracticeHandler{d},
 		ListPractices:         ListPracticesHandler{d},
 		ListPracticeRevisions: ListPracticeRevisionsHandler{d},

@@ -24,6 +24,7 @@ import (
 //	RevisePractice                       an editor of an owner (and of every owner a change adds)
 //	PublishPractice                      a coordinator
 //	ArchivePractice                      a coordinator, or an editor of an owner
+//	DeletePractice (a draft only)        an editor of an owner
 //	CreateNeed, UpdateNeed               an editor of the requesting organisation
 //	CloseNeed                            an editor of the requesting organisation, or a coordinator
 //	CreateOffer, CloseOffer              an editor of the offering organisation
@@ -93,6 +94,10 @@ func mayUpdateOrganization(c auth.Caller, o *organization.Organization) error {
 
 // canSeePractice reports whether the practice exists for the caller.
 func canSeePractice(c auth.Caller, p *practice.Practice) bool {
+	if p.Status == practice.Deleted {
+		// A deleted draft's tombstone exists for nobody.
+		return false
+	}
 	return p.Status.IsPublic() || isCoordinator(c) || editsAnyOf(c, p.OwnerOrganizationIDs)
 }
 
@@ -168,6 +173,12 @@ func mayMovePractice(c auth.Caller, p *practice.Practice, m practice.Move) error
 			"only a coordinator or an editor of an owner may archive it")
 	}
 	return decidePractice(c, p, false, "unknown move")
+}
+
+// mayDeletePractice: an editor of an owner deletes its draft; nobody
+// else, coordinators included: they have not seen a draft.
+func mayDeletePractice(c auth.Caller, p *practice.Practice) error {
+	return decidePractice(c, p, editsAnyOf(c, p.OwnerOrganizationIDs), "only an editor of an owner may delete it")
 }
 
 // mayWriteNeed: the requesting organisation's editors open and edit it.

@@ -38,6 +38,7 @@ func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (
 			if err != nil {
 				return nil, err
 			}
+			p.CreatedBy = cmd.Actor
 			if err := mayCreatePractice(auth.CallerFrom(ctx), cmd.Content.OwnerOrganizationIDs); err != nil {
 				return nil, err
 			}
@@ -248,7 +249,7 @@ func (h ListPracticesHandler) Handle(ctx context.Context, q ListPractices) (Prac
 	if len(items) > size {
 		page.Items = items[:size]
 		last := page.Items[size-1]
-		page.NextPageToken = paging.Encode(paging.Cursor{Key: last.SortKey(), ID: last.ID}, q.Filter.Hash())
+		page.NextPageToken = paging.Encode(q.Filter.Order.Cursor(last), q.Filter.Hash())
 	}
 	return page, nil
 }

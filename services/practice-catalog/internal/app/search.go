@@ -145,6 +145,8 @@ type SearchRequest struct {
 	Sectors        []string
 	TerritoryCodes []string
 	OwnerKinds     []string
+	// OrderBy is the order of practices (search_order.go); empty is relevance.
+	OrderBy string
 }
 
 // hash identifies the query and its filters in page tokens.
@@ -152,6 +154,10 @@ func (r SearchRequest) hash(kind string) uint32 {
 	parts := []string{kind, strings.TrimSpace(r.Text)}
 	for _, list := range [][]string{r.Themes, r.Sectors, r.TerritoryCodes, r.OwnerKinds} {
 		parts = append(parts, strings.Join(list, "\x01"))
+	}
+	if o := strings.TrimSpace(r.OrderBy); o != "" && o != orderRelevance {
+		// Tokens of the default order stay what they were.
+		parts = append(parts, "order", o)
 	}
 	return paging.FilterHash(parts...)
 }
@@ -219,12 +225,19 @@ type SearchPracticesHandler struct{ d Deps }
 
 // Handle validates the request and asks the index.
 func (h SearchPracticesHandler) Handle(ctx context.Context, r SearchRequest) (SearchPracticesPage, error) {
+	order, sorted, err := searchOrder(r.OrderBy)
+	if err != nil {
+		return SearchPracticesPage{}, err
+	}
 	offset, size, err := r.page("practices")
 	if err != nil {
 		return SearchPracticesPage{}, err
 	}
 	if h.d.Search == nil {
 		return SearchPracticesPage{}, errNoSearch
+	}
+	if sorted {
+		return h.sorted(ctx, r, order, offset, size)
 	}
 	res, err := h.d.Search.SearchPractices(ctx, PracticeSearch{
 		Text: strings.TrimSpace(r.Text), Themes: r.Themes, Sectors: r.Sectors, TerritoryCodes: r.TerritoryCodes, OwnerKinds: r.OwnerKinds,

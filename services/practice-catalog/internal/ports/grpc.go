@@ -112,10 +112,15 @@ func (s *GRPCServer) ListPractices(ctx context.Context, req *catalogv1.ListPract
 	if _, known := catalogv1.PracticeStatus_name[int32(req.GetStatus())]; !known {
 		return nil, apperr.Invalid("status", "is not a known practice status")
 	}
+	order, err := practice.ParseOrder("order_by", req.GetOrderBy())
+	if err != nil {
+		return nil, err
+	}
 	page, err := s.app.ListPractices.Handle(ctx, app.ListPractices{
 		Filter: practice.Filter{
 			Theme: req.GetTheme(), Sector: req.GetSector(), TerritoryCode: req.GetTerritoryCode(),
 			OwnerOrganizationID: req.GetOwnerOrganizationId(), Status: protoconv.StatusFromProto(req.GetStatus()),
+			CreatedBy: req.GetCreatedBy(), Order: order,
 		},
 		PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
 	})

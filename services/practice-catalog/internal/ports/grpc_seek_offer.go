@@ -160,6 +160,7 @@ func (s *GRPCServer) SearchPractices(ctx context.Context, req *catalogv1.SearchP
 	page, err := s.app.SearchPractices.Handle(ctx, app.SearchRequest{
 		Text: req.GetQ(), PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
 		Themes: req.GetTheme(), Sectors: req.GetSector(), TerritoryCodes: req.GetTerritoryCode(), OwnerKinds: kinds,
+		OrderBy: req.GetOrderBy(),
 	})
 	if err != nil {
 		return nil, err

@@ -112,6 +112,7 @@ func Practice(p *practice.Practice) *catalogv1.Practice {
 	m.UpdateTime = ts(p.UpdatedAt)
 	m.PublishTime = ts(p.PublishedAt)
 	m.Etag = p.Etag()
+	m.CreatedBy = p.CreatedBy
 	return m
 }
 

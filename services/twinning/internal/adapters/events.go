@@ -48,6 +48,11 @@ func EncodeTwinningEvent(ctx context.Context, t *twinning.Twinning, c twinning.C
 			Activity:       activitySummary(a),
 			TwinningStatus: protoconv.StatusToProto(t.Status),
 		}
+	case twinning.EventDeleted:
+		// Thin: the twinning as it was, a draft; it can no longer be fetched.
+		ref := twinningRef(t)
+		ref.Status = protoconv.StatusToProto(twinning.Draft)
+		payload = &eventsv1.TwinningDeleted{Twinning: ref}
 	default:
 		payload = &eventsv1.TwinningChanged{Twinning: twinningRef(t), Change: protoconv.StatusChange(c.StatusChange)}
 	}

@@ -77,7 +77,7 @@ func (r *memoryTwinnings) List(_ context.Context, f twinning.Filter, after *pagi
 }
 
 func matches(d *twinningDoc, f twinning.Filter) bool {
-	return (f.Status.IsZero() || d.Status == f.Status.String()) &&
+	return (f.Status.IsZero() && d.Status != twinning.Deleted.String() || d.Status == f.Status.String()) &&
 		(f.OrganizationID == "" || contains(d.OrganizationIDs, f.OrganizationID)) &&
 		(f.PracticeID == "" || contains(d.PracticeIDs, f.PracticeID)) &&
 		(f.Programme == "" || d.ProgrammeName == f.Programme) &&

@@ -90,6 +90,10 @@ func (r *mongoTwinnings) List(ctx context.Context, f twinning.Filter, after *pag
 			filter = append(filter, bson.E{Key: kv[0], Value: kv[1]})
 		}
 	}
+	if f.Status.IsZero() {
+		// A deleted draft is a tombstone: no list shows it.
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$ne", Value: twinning.Deleted.String()}}})
+	}
 	if f.Drafts.Restricted {
 		// A draft only where one of the caller's organisations is a party.
 		filter = append(filter, bson.E{Key: "$or", Value: bson.A{

@@ -79,6 +79,7 @@ type Application struct {
 	CreateTwinning CreateTwinningHandler
 	UpdateTwinning UpdateTwinningHandler
 	MoveTwinning   MoveTwinningHandler
+	DeleteTwinning DeleteTwinningHandler
 	GetTwinning    GetTwinningHandler
 	ListTwinnings  ListTwinningsHandler
 
@@ -117,6 +118,7 @@ func New(d Deps) Application {
 		CreateTwinning: CreateTwinningHandler{d},
 		UpdateTwinning: UpdateTwinningHandler{d},
 		MoveTwinning:   MoveTwinningHandler{d},
+		DeleteTwinning: DeleteTwinningHandler{d},
 		GetTwinning:    GetTwinningHandler{d},
 		ListTwinnings:  ListTwinningsHandler{d},
 		AddTransfer:    AddTransferHandler{d},

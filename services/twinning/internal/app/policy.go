@@ -18,6 +18,7 @@ import (
 //	UpdateTwinning, LogActivity,
 //	UpdateActivity                      an editor of a party, or a coordinator
 //	ProposeTwinning                     an editor of a party
+//	DeleteTwinning (a draft only)       an editor of a party
 //	Approve/Complete/CancelTwinning     a coordinator
 //	Activate/Suspend/ResumeTwinning     a coordinator, or an editor of an offering party
 //	AddTransfer                         an editor of the transfer's from-party, or a coordinator
@@ -47,6 +48,10 @@ func editsAnyOf(c auth.Caller, orgs []string) bool {
 
 // canSee reports whether the twinning exists for the caller.
 func canSee(c auth.Caller, t *twinning.Twinning) bool {
+	if t.Status == twinning.Deleted {
+		// A deleted draft's tombstone exists for nobody.
+		return false
+	}
 	return t.Status != twinning.Draft || isCoordinator(c) || editsAnyOf(c, t.OrganizationIDs())
 }
 
@@ -137,6 +142,12 @@ func mayMove(c auth.Caller, t *twinning.Twinning, m twinning.Move) error {
 			"only a coordinator or an editor of an offering party may "+string(m)+" it")
 	}
 	return decide(c, t, false, "unknown move "+string(m))
+}
+
+// mayDelete: an editor of a party deletes its draft; a coordinator, who
+// may see it, did not write it.
+func mayDelete(c auth.Caller, t *twinning.Twinning) error {
+	return decide(c, t, editsAnyOf(c, t.OrganizationIDs()), "only an editor of a party may delete it")
 }
 
 // mayAddTransfer: the offering side transfers its own models.

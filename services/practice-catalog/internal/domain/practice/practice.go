@@ -27,10 +27,13 @@ var (
 	Submitted = Status{"submitted"}
 	Published = Status{"published"}
 	Archived  = Status{"archived"}
+	// Deleted is a draft its editors deleted (see delete.go): what is
+	// left is a tombstone that no read returns.
+	Deleted = Status{"deleted"}
 )
 
 // Statuses lists every status.
-var Statuses = []Status{Draft, Submitted, Published, Archived}
+var Statuses = []Status{Draft, Submitted, Published, Archived, Deleted}
 
 func (s Status) String() string { return s.s }
 
@@ -56,14 +59,16 @@ const (
 	MoveArchive Move = "archive"
 	MoveRevise  Move = "revise"
 	MoveEdit    Move = "update"
+	MoveDelete  Move = "delete"
 )
 
 // allowed is the state machine: which moves each status accepts.
 var allowed = map[Status][]Move{
-	Draft:     {MoveEdit, MoveSubmit},
+	Draft:     {MoveEdit, MoveSubmit, MoveDelete},
 	Submitted: {MoveEdit, MovePublish},
 	Published: {MoveRevise, MoveArchive},
 	Archived:  {},
+	Deleted:   {},
 }
 
 func (s Status) allows(m Move) bool {
@@ -178,6 +183,9 @@ type Practice struct {
 	UpdatedAt   time.Time
 	PublishedAt time.Time
 	Version     int64
+	// CreatedBy is the id of the member who created it; empty for
+	// practices stored before it was recorded.
+	CreatedBy string
 
 	// Transfers are the latest known status of every transfer of one of
 	// the practice's models, by transfer id; the adoption figures of the
@@ -195,6 +203,7 @@ const (
 	EventPublished EventType = "catalog.practice.published"
 	EventRevised   EventType = "catalog.practice.revised"
 	EventArchived  EventType = "catalog.practice.archived"
+	EventDeleted   EventType = "catalog.practice.deleted"
 )
 
 // Change is a domain event not yet published.
@@ -625,6 +634,10 @@ type Filter struct {
 	TerritoryCode       string
 	OwnerOrganizationID string
 	Status              Status
+	// CreatedBy is the id of the member who created it.
+	CreatedBy string
+	// Order sorts the list; the zero value is newest first.
+	Order Order
 	// Unpublished says which drafts and submitted practices the caller may
 	// see; the zero value does not restrict them.
 	Unpublished Visibility
@@ -657,6 +670,10 @@ func (v Visibility) Shows(status Status, owners []string) bool {
 // Hash identifies the filter in page tokens.
 func (f Filter) Hash() uint32 {
 	parts := []string{"practice", f.Theme, f.Sector, f.TerritoryCode, f.OwnerOrganizationID, f.Status.String()}
+	if f.CreatedBy != "" || f.Order != OrderNewest {
+		// Tokens of the default list stay what they were.
+		parts = append(parts, "created-by", f.CreatedBy, "order", f.Order.String())
+	}
 	if f.Unpublished.Restricted {
 		parts = append(parts, "unpublished-of")
 		parts = append(parts, f.Unpublished.Of...)

@@ -35,6 +35,9 @@ func ParseStatus(s string) (Status, bool) {
 			return st, true
 		}
 	}
+	if s == Deleted.s {
+		return Deleted, true
+	}
 	return Status{}, false
 }
 
@@ -64,13 +67,14 @@ var StateMoves = []Move{MovePropose, MoveApprove, MoveActivate, MoveSuspend, Mov
 // change status only while the twinning is active; a suspended twinning
 // keeps them as they are. Completed and cancelled are final.
 var allowed = map[Status][]Move{
-	Draft:     {MoveUpdate, MoveAddTransfer, MoveLogActivity, MovePropose, MoveCancel},
+	Draft:     {MoveUpdate, MoveAddTransfer, MoveLogActivity, MovePropose, MoveCancel, MoveDelete},
 	Proposed:  {MoveUpdate, MoveAddTransfer, MoveLogActivity, MoveApprove, MoveCancel},
 	Approved:  {MoveUpdate, MoveAddTransfer, MoveLogActivity, MoveActivate, MoveCancel},
 	Active:    {MoveUpdate, MoveAddTransfer, MoveUpdateTransfer, MoveLogActivity, MoveSuspend, MoveComplete, MoveCancel},
 	Suspended: {MoveUpdate, MoveLogActivity, MoveResume, MoveCancel},
 	Completed: {},
 	Cancelled: {},
+	Deleted:   {},
 }
 
 // target is where each state move leads.
