@@ -225,7 +225,7 @@ func (r *Report) CheckEtag(etag string) error {
 // a draft is edited.
 func (r *Report) Edit(edits []Section, now time.Time) error {
 	if r.State != Draft {
-		return apperr.FailedPrecondition("the report is %s: only a draft can be edited (return it to draft first)", r.State).
+		return apperr.FailedPrecondition("the report is %s: only a draft can be edited", r.State).
 			WithMove("reports/"+r.ID, string(r.State), "edit", names(moves[r.State])...)
 	}
 	var v apperr.Violations
@@ -233,7 +233,7 @@ func (r *Report) Edit(edits []Section, now time.Time) error {
 	for i, e := range edits {
 		f := validate.Index("report.sections", i)
 		if _, ok := SectionTitles[e.Key]; !ok {
-			v.Addf(f+".key", "must be one of %s", strings.Join(SectionKeys, ", "))
+			v.Add(f+".key", "is not a section of a report")
 			continue
 		}
 		if seen[e.Key] {
