@@ -98,10 +98,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 // NewInMemory builds the twinning service on the in-memory repository,
 // without MongoDB or NATS, asking the catalogue at catalogAddr: for
 // benchmarks of the service's own code. It accepts the tokens that keys
-// verify; without keys every caller is anonymous, and may only read.
+// verify; without keys every caller is anonymous, and may only read. It
+// asks no discussion service: reports it drafts say their figures are
+// missing.
 func NewInMemory(cfg config.GRPCServer, catalogAddr string, logger *slog.Logger, keys ...ed25519.PublicKey) (*Service, error) {
 	c := DefaultConfig()
 	c.CatalogAddr = catalogAddr
+	c.DiscussionAddr = ""
 	return servicekit.NewInMemory(context.Background(), declaration(c), cfg, logger, keys...)
 }
 
@@ -124,10 +127,16 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	if err != nil {
 		return servicekit.Parts{}, err
 	}
-	discussion, err := grpcx.Dial(cfg.DiscussionAddr, cfg.DiscussionTimeout, grpcx.WithClientTLS(cfg.GRPCClient.TLS))
-	if err != nil {
-		_ = catalog.Close()
-		return servicekit.Parts{}, err
+	// No discussion address (the in-memory service): the drafts say the
+	// discussion's figures are missing.
+	var discussion *grpc.ClientConn
+	var figures app.Discussion
+	if cfg.DiscussionAddr != "" {
+		if discussion, err = grpcx.Dial(cfg.DiscussionAddr, cfg.DiscussionTimeout, grpcx.WithClientTLS(cfg.GRPCClient.TLS)); err != nil {
+			_ = catalog.Close()
+			return servicekit.Parts{}, err
+		}
+		figures = adapters.NewDiscussionClient(discussionv1.NewDiscussionServiceClient(discussion), cfg.DiscussionTimeout)
 	}
 	var twinnings twinning.Repository = adapters.NewTwinningMemoryRepository()
 	var reports report.Repository = adapters.NewReportMemoryRepository()
@@ -144,7 +153,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		Keys:      keys,
 	}
 	application := app.New(deps)
-	reporting := app.NewReports(deps, reports, adapters.NewDiscussionClient(discussionv1.NewDiscussionServiceClient(discussion), cfg.DiscussionTimeout))
+	reporting := app.NewReports(deps, reports, figures)
 	return servicekit.Parts{
 		Register: func(s *grpc.Server) {
 			twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application))
@@ -153,7 +162,12 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		Workers: []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
 			return keys.Run(ctx, rt.Logger)
 		}}},
-		Close: func() { _ = catalog.Close(); _ = discussion.Close() },
+		Close: func() {
+			_ = catalog.Close()
+			if discussion != nil {
+				_ = discussion.Close()
+			}
+		},
 	}, nil
 }
 

@@ -3421,7 +3421,7 @@ type GetTwinningDiscussionFiguresRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TwinningId string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
 	// The first and last day of the period, YYYY-MM-DD, both included, as
-	// days in Europe/Rome.
+	// days in Europe/Rome; empty: from the first post, to the last.
 	StartDate     string `protobuf:"bytes,2,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
 	EndDate       string `protobuf:"bytes,3,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -3817,13 +3817,13 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"A\n" +
 	"\x12DecideStoryRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x8f\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x85\x01\n" +
 	"#GetTwinningDiscussionFiguresRequest\x12$\n" +
 	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
-	"twinningId\x12\"\n" +
+	"twinningId\x12\x1d\n" +
 	"\n" +
-	"start_date\x18\x02 \x01(\tB\x03\xe0A\x02R\tstartDate\x12\x1e\n" +
-	"\bend_date\x18\x03 \x01(\tB\x03\xe0A\x02R\aendDate\"\xd1\x01\n" +
+	"start_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x03 \x01(\tR\aendDate\"\xd1\x01\n" +
 	"\x19TwinningDiscussionFigures\x12\x18\n" +
 	"\athreads\x18\x01 \x01(\x05R\athreads\x12\x14\n" +
 	"\x05posts\x18\x02 \x01(\x05R\x05posts\x12\"\n" +

@@ -13,7 +13,8 @@ import (
 	"github.com/gemella/gemella/services/platform/paging"
 )
 
-// TwinningFigures asks what a twinning's discussion did in a period.
+// TwinningFigures asks what a twinning's discussion did in a period; an
+// empty day leaves that end of the period open.
 type TwinningFigures struct {
 	TwinningID         string
 	StartDate, EndDate string
@@ -49,7 +50,6 @@ var rome = func() *time.Location {
 
 func validDay(v *apperr.Violations, field, s string) {
 	if s == "" {
-		v.Add(field, "is required (YYYY-MM-DD)")
 		return
 	}
 	if _, err := time.Parse(time.DateOnly, s); err != nil {
@@ -68,6 +68,13 @@ func (h TwinningFiguresHandler) Handle(ctx context.Context, q TwinningFigures) (
 	}
 	if err := v.Err(); err != nil {
 		return Figures{}, err
+	}
+	// An open end counts from the first post, or to the last.
+	if q.StartDate == "" {
+		q.StartDate = "0000-01-01"
+	}
+	if q.EndDate == "" {
+		q.EndDate = "9999-12-31"
 	}
 	in := func(t time.Time) bool {
 		d := t.In(rome).Format(time.DateOnly)

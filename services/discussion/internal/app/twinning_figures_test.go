@@ -40,6 +40,7 @@ func TestTwinningFiguresCountThePeriod(t *testing.T) {
 		{"2025-04-01", "2025-06-30", 1, 1, 1},
 		{"2025-03-10", "2025-04-19", 1, 4, 2},
 		{"2024-10-01", "2024-12-31", 0, 0, 0},
+		{"", "", 1, 4, 2},
 	} {
 		got, err := w.app.TwinningFigures.Handle(context.Background(), app.TwinningFigures{TwinningID: "tw-tosca", StartDate: tc.from, EndDate: tc.to})
 		if err != nil {
