@@ -214,6 +214,22 @@ func TestTosCaQuarterlyReportFromDraftToPublic(t *testing.T) {
 		t.Errorf("2015-Q1 had no discussion yet:\n%s", got)
 	}
 
+	// The final report covers the whole twinning: every activity of the
+	// demo, and the final milestone, due in 2016 and not done, is late.
+	final := coordinator.must(http.MethodPost, reports, map[string]any{"kind": "REPORT_KIND_FINAL"})
+	if final["period_start"] != "2015-01-15" || final["period_end"] != "2016-06-30" || final["quarter"] != "" {
+		t.Errorf("final report's period: %v..%v %v", final["period_start"], final["period_end"], final["quarter"])
+	}
+	if got := section(final, "activities"); !strings.Contains(got, "Visita di studio ai servizi integrati e ai nidi di Firenze") || !strings.Contains(got, "Comitato di pilotaggio di avvio") {
+		t.Errorf("final activities:\n%s", got)
+	}
+	if got := section(final, "milestones"); !strings.Contains(got, "Rapporto finale sul trasferimento dei modelli – **in ritardo**: scadenza 30/06/2016") {
+		t.Errorf("final milestones:\n%s", got)
+	}
+	if a := coordinator.call(http.MethodPost, reports, map[string]any{"kind": "REPORT_KIND_FINAL", "quarter": "2015-Q1"}); a.status != http.StatusBadRequest {
+		t.Errorf("a final report with a quarter: %d %s", a.status, a.raw)
+	}
+
 	// The editor rewrites a section; a stale etag is refused.
 	etag := r["etag"].(string)
 	r = editor.must(http.MethodPatch, reports+"/"+rid, map[string]any{"etag": etag, "report": map[string]any{
@@ -276,8 +292,8 @@ func TestTosCaQuarterlyReportFromDraftToPublic(t *testing.T) {
 	if n := len(list["reports"].([]any)); n != 1 {
 		t.Errorf("anonymous list: %d reports, want the approved one only", n)
 	}
-	if n := len(editor.must(http.MethodGet, reports, nil)["reports"].([]any)); n != 2 {
-		t.Errorf("editor's list: %d reports, want 2", n)
+	if n := len(editor.must(http.MethodGet, reports, nil)["reports"].([]any)); n != 3 {
+		t.Errorf("editor's list: %d reports, want 3", n)
 	}
 	if a := editor.call(http.MethodPatch, reports+"/"+rid, map[string]any{"report": map[string]any{
 		"sections": []any{map[string]any{"key": "summary", "markdown": "Dopo."}},

@@ -60,8 +60,9 @@ func (h *Reports) draft(ctx context.Context, t *twinning.Twinning, from, to stri
 	}
 	// Milestones are judged on the last day of the period, or today when
 	// the period has not ended yet.
+	today := h.d.Now().Format(time.DateOnly)
 	ref := to
-	if today := h.d.Now().Format(time.DateOnly); today < ref {
+	if today < ref {
 		ref = today
 	}
 	var done, milestones []twinning.Activity
@@ -141,8 +142,14 @@ func (h *Reports) draft(ctx context.Context, t *twinning.Twinning, from, to stri
 			if a.DueDate != "" {
 				fmt.Fprintf(&b, " (scadenza %s)", day(a.DueDate))
 			}
-		case a.DueDate < ref:
-			fmt.Fprintf(&b, "**in ritardo**: scadenza %s", day(a.DueDate))
+		case a.Done && a.DueDate != "" && a.DueDate < ref:
+			// Done after the period, late at its end.
+			fmt.Fprintf(&b, "**in ritardo** alla fine del periodo: scadenza %s, svolta poi il %s", day(a.DueDate), day(a.Date))
+		case a.Done:
+			fmt.Fprintf(&b, "**in scadenza** il %s, svolta poi il %s", day(a.DueDate), day(a.Date))
+		case a.DueDate < today:
+			// Not done yet: late as of today.
+			fmt.Fprintf(&b, "**in ritardo**: scadenza %s, non ancora svolta", day(a.DueDate))
 		default:
 			fmt.Fprintf(&b, "**in scadenza** il %s", day(a.DueDate))
 		}
