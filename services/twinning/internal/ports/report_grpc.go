@@ -3,7 +3,6 @@ package ports
 import (
 	"context"
 	"strings"
-	"time"
 
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
@@ -18,11 +17,10 @@ import (
 type ReportServer struct {
 	twinningv1.UnimplementedReportServiceServer
 	reports *app.Reports
-	now     func() time.Time
 }
 
 // NewReportServer wraps the report use cases.
-func NewReportServer(r *app.Reports) *ReportServer { return &ReportServer{reports: r, now: time.Now} }
+func NewReportServer(r *app.Reports) *ReportServer { return &ReportServer{reports: r} }
 
 // CreateReport implements twinningv1.ReportServiceServer.
 func (s *ReportServer) CreateReport(ctx context.Context, req *twinningv1.CreateReportRequest) (*twinningv1.Report, error) {
