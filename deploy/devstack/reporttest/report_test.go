@@ -322,6 +322,11 @@ func TestTosCaQuarterlyReportFromDraftToPublic(t *testing.T) {
 		!strings.Contains(string(html.raw), "<h2>Attività svolte</h2>") || !strings.Contains(string(html.raw), "<strong>adottato</strong>") {
 		t.Errorf("HTML: %d %s", html.status, html.raw[:min(len(html.raw), 400)])
 	}
+	// The portal's download button answers the same file.
+	portalPDF := anon.call(http.MethodGet, "/twinnings/"+demo.TosCaCode+"/reports/"+rid+"/download?format=pdf", nil)
+	if portalPDF.status != http.StatusOK || portalPDF.header.Get("Content-Type") != "application/pdf" || !strings.Contains(pdfText(portalPDF.raw), title) {
+		t.Errorf("the portal's PDF download: %d %v", portalPDF.status, portalPDF.header)
+	}
 	if a := anon.call(http.MethodGet, reports+"/"+rid+"/download?format=odt", nil); a.status != http.StatusBadRequest {
 		t.Errorf("unknown format: %d", a.status)
 	}
