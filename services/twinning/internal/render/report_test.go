@@ -67,3 +67,13 @@ func TestPlainUndoesMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// Letters cp1252 does not have (a Greek beta, an emoji) do not stop the PDF.
+func TestPDFTakesAnyText(t *testing.T) {
+	r := sample()
+	r.Sections = append(r.Sections, report.Section{Key: report.SectionDiscussion, Markdown: "Costi in € ≥ β 😀 «citazione» — fine…"})
+	doc, err := PDF(r, time.Date(2015, 7, 1, 9, 0, 0, 0, time.UTC))
+	if err != nil || !bytes.HasPrefix(doc, []byte("%PDF-")) {
+		t.Fatalf("PDF: %v", err)
+	}
+}
