@@ -12,6 +12,7 @@ replace (
 )
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/gemella/gemella/gateway v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/proto v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/platform v0.0.0-00010101000000-000000000000
@@ -24,7 +25,6 @@ require (
 )
 
 require (
-	codeberg.org/go-pdf/fpdf v0.12.0 // indirect
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/AlekSi/pointer v1.2.0 // indirect
 	github.com/FerretDB/FerretDB v1.24.0 // indirect
