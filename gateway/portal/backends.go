@@ -26,6 +26,8 @@ type Backends struct {
 	Catalog    catalogv1.CatalogServiceClient
 	Twinning   twinningv1.TwinningServiceClient
 	Discussion discussionv1.DiscussionServiceClient
+	// Reports are the twinnings' reports, served by the twinning service.
+	Reports twinningv1.ReportServiceClient
 	// Notification keeps follows, notifications and their preferences.
 	Notification notificationv1.NotificationServiceClient
 }
@@ -36,6 +38,9 @@ func (b Backends) withDefaults() Backends {
 	}
 	if b.Twinning == nil {
 		b.Twinning = twinningv1.NewTwinningServiceClient(unavailableConn{"twinning"})
+	}
+	if b.Reports == nil {
+		b.Reports = twinningv1.NewReportServiceClient(unavailableConn{"twinning"})
 	}
 	if b.Discussion == nil {
 		b.Discussion = discussionv1.NewDiscussionServiceClient(unavailableConn{"discussion"})

@@ -73,7 +73,7 @@ func (w wording) state(kind, s string) string {
 var statePrefix = map[string]string{
 	"practice": "PRACTICE_STATUS", "twinning": "TWINNING_STATUS", "transfer": "TRANSFER_STATUS",
 	"need": "NEED_STATUS", "offer": "OFFER_STATUS", "post": "POST_STATE", "story": "STORY_STATUS",
-	"affiliation": "AFFILIATION_STATUS",
+	"affiliation": "AFFILIATION_STATUS", "report": "REPORT_STATE",
 }
 
 // verb is what a move does, in the infinitive ("pubblicarla").
@@ -239,12 +239,14 @@ var ruleWords = []pattern{
 	{rx(`name at least one role to revoke|"[^"]*" is not revoked: .*`), msg("rule.roles_revoke")},
 	{rx(`must be accepted to register`), msg("rule.privacy_consent")},
 	{rx(`must be newest, most_adopted or title|must be relevance, newest, most_adopted or title`), msg("rule.order")},
+	{rx(`is required for a quarterly report: YYYY-Qn, e.g. 2015-Q2|must be a year and a quarter, YYYY-Qn, e.g. 2015-Q2`), msg("rule.quarter")},
+	{rx(`must be empty for a final report, which covers the whole twinning`), msg("rule.quarter_final")},
 	// What only a wrong request from the portal itself would get: the
 	// visitor can do nothing but try again.
 	{rx(`must be submit, publish or archive|must be one of propose, .*|names unknown or read-only field "[^"]*"|` +
 		`needs a positive maximum age|needs an id and a member|name the member by id|must not be negative|` +
 		`does not match the twinning_id or practice_id filter|must be empty when all is true|name at least one notification, or set all|` +
-		`at most 100 at a time|must not be empty|is not a cursor this service issued|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
+		`at most 100 at a time|must not be empty|must be html or pdf|is not a section of a report|names a section twice|is not a cursor this service issued|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
 }
 
 // refusalWords are the messages of the other errors: refusals of state
@@ -305,6 +307,13 @@ var refusalWords = []pattern{
 	{rx(`post \S+ is (\w+): it can no longer be edited`), func(w wording, m []string) string {
 		return w.l.T("refusal.post_not_editable", w.quoted(w.state("post", m[1])))
 	}},
+	{rx(`the report is (\w+): (\w+) is not allowed \(allowed from \w+: (.*)\)`), func(w wording, m []string) string {
+		return w.l.T("refusal.report_move", w.quoted(w.state("report", m[1])), w.verb("report", m[2])) + " " +
+			w.moves("report", m[3], "refusal.allowed_none")
+	}},
+	{rx(`the report is (\w+): only a draft can be edited`), func(w wording, m []string) string {
+		return w.l.T("refusal.report_not_draft", w.quoted(w.state("report", m[1])))
+	}},
 	{rx(`post \S+ is (\w+): only a hidden post can be restored`), msg("refusal.post_not_hidden")},
 	{rx(`post \S+ is already hidden by a moderator`), msg("refusal.post_already_hidden")},
 	{rx(`post \S+ was deleted by its author`), msg("refusal.post_deleted")},
@@ -348,11 +357,14 @@ var refusalWords = []pattern{
 	{rx(`member \S+ has not asked to speak for (\S+)`), func(w wording, m []string) string {
 		return w.l.T("refusal.no_affiliation", w.org(m[1]))
 	}},
-	{rx(`twinning \S+ has no (?:transfer|activity) "[^"]*"|(?:member|need|offer|organisation|post|practice|story|thread|twinning|moderation log entry) "[^"]*" not found|no member has this e-mail address`), msg("form.gone")},
+	{rx(`twinning \S+ has no (?:transfer|activity) "[^"]*"|(?:member|need|offer|organisation|post|practice|report|story|thread|twinning|moderation log entry) "[^"]*" not found|no member has this e-mail address`), msg("form.gone")},
 	{rx(`(?:notification|fan-out) \S+ not found|member \S+ is not known here|you do not follow this`), msg("form.gone")},
 	{rx(`the unsubscribe link is not valid: .*`), msg("refusal.unsubscribe_link")},
 	// Permissions: the rule the services' policies state.
 	{rx(`only a coordinator may validate and publish it`), msg("perm.publish")},
+	{rx(`only a coordinator may (\w+) a report`), func(w wording, m []string) string { return w.l.T("perm.report_coordinator", w.verb("report", m[1])) }},
+	{rx(`only an editor of a party may submit its reports`), msg("perm.report_submit")},
+	{rx(`only an editor of a party, or a coordinator, may (?:draft|edit) its reports`), msg("perm.report_edit")},
 	{rx(`only a coordinator or an editor of an owner may archive it`), msg("perm.archive")},
 	{rx(`only an administrator or a coordinator may register an organisation`), msg("perm.register_organisation")},
 	{rx(`only an editor of a party may propose it`), msg("perm.propose")},

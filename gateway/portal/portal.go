@@ -202,6 +202,7 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /follow", p.follow)
 	mux.HandleFunc("GET /twinnings", p.twinnings)
 	mux.HandleFunc("GET /twinnings/{id}", p.twinning)
+	p.reportRoutes(mux)
 	mux.HandleFunc("GET /threads", p.threads)
 	mux.HandleFunc("POST /threads", p.openGeneralThread)
 	mux.HandleFunc("GET /threads/{id}", p.thread)

@@ -23,6 +23,7 @@ func (s *Server) newPortal() (*portal.Portal, error) {
 			b.Catalog = catalogv1.NewCatalogServiceClient(bc.conn)
 		case "twinning":
 			b.Twinning = twinningv1.NewTwinningServiceClient(bc.conn)
+			b.Reports = twinningv1.NewReportServiceClient(bc.conn)
 		case "discussion":
 			b.Discussion = discussionv1.NewDiscussionServiceClient(bc.conn)
 		case "notification":

@@ -26,7 +26,6 @@ import (
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	notificationv1 "github.com/gemella/gemella/proto/gemella/notification/v1"
-	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/proto/openapi"
 )
 
@@ -42,7 +41,7 @@ type backend struct {
 func backends(cfg Config) []backend {
 	all := []backend{
 		{name: "catalog", addr: cfg.CatalogAddr, register: catalogv1.RegisterCatalogServiceHandler},
-		{name: "twinning", addr: cfg.TwinningAddr, register: twinningv1.RegisterTwinningServiceHandler},
+		{name: "twinning", addr: cfg.TwinningAddr, register: registerTwinning},
 		{name: "discussion", addr: cfg.DiscussionAddr, register: discussionv1.RegisterDiscussionServiceHandler},
 		{name: "notification", addr: cfg.NotificationAddr, register: notificationv1.RegisterNotificationServiceHandler},
 	}
@@ -139,6 +138,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		s.backends = append(s.backends, backendConn{name: b.name, conn: conn, health: grpc_health_v1.NewHealthClient(conn)})
 		if err := b.register(ctx, mux, conn); err != nil {
 			return nil, errors.Join(fmt.Errorf("register %s routes: %w", b.name, err), s.Close())
+		}
+		if b.name == "twinning" {
+			if err := s.reportRoutes(mux, conn); err != nil {
+				return nil, errors.Join(fmt.Errorf("register %s routes: %w", b.name, err), s.Close())
+			}
 		}
 		if b.name == "notification" {
 			if err := s.notificationRoutes(mux, conn); err != nil {

@@ -12,6 +12,7 @@ replace (
 )
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/gemella/gemella/gateway v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/proto v0.0.0-00010101000000-000000000000
 	github.com/gemella/gemella/services/platform v0.0.0-00010101000000-000000000000

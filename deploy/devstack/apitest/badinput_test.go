@@ -139,6 +139,9 @@ func (a *api) idFor(template, variable string) string {
 		}
 		return a.ids["twinning"]
 	}
+	if strings.Contains(template, "/reports/") && (variable == "id" || variable == "report.id") {
+		return a.ids["report"]
+	}
 	switch variable {
 	case "twinning_id":
 		return a.ids["twinning"]

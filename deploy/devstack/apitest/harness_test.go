@@ -37,6 +37,7 @@ type api struct {
 
 	catalog    catalogv1.CatalogServiceClient
 	twinning   twinningv1.TwinningServiceClient
+	reports    twinningv1.ReportServiceClient
 	discussion discussionv1.DiscussionServiceClient
 }
 
@@ -143,6 +144,7 @@ func startAPI(t *testing.T) *api {
 		base: "http://" + gw.Addr(), issuer: issuer, ids: map[string]string{},
 		catalog:    catalogv1.NewCatalogServiceClient(dial(t, catAddr)),
 		twinning:   twinningv1.NewTwinningServiceClient(dial(t, twAddr)),
+		reports:    twinningv1.NewReportServiceClient(dial(t, twAddr)),
 		discussion: discussionv1.NewDiscussionServiceClient(dial(t, discAddr)),
 	}
 	a.seed(t, disc.GrantRoles)
@@ -211,6 +213,14 @@ func (a *api) seed(t *testing.T, grant demo.GrantFunc) {
 	if len(tw.GetActivities()) > 0 {
 		a.ids["activity"] = tw.GetActivities()[0].GetId()
 	}
+	// An approved report of Tos.Ca., public like the twinning.
+	rep, err := a.reports.CreateReport(asStaff, &twinningv1.CreateReportRequest{TwinningId: tw.GetId(), Kind: twinningv1.ReportKind_REPORT_KIND_QUARTERLY, Quarter: "2015-Q2"})
+	must("report", err)
+	_, err = a.reports.SubmitReport(asStaff, &twinningv1.TransitionReportRequest{TwinningId: tw.GetId(), Id: rep.GetId()})
+	must("submit the report", err)
+	_, err = a.reports.ApproveReport(asStaff, &twinningv1.TransitionReportRequest{TwinningId: tw.GetId(), Id: rep.GetId()})
+	must("approve the report", err)
+	a.ids["report"] = rep.GetId()
 	needs, err := a.catalog.ListNeeds(ctx, &catalogv1.ListNeedsRequest{})
 	must("needs", err)
 	a.ids["need"] = needs.GetNeeds()[0].GetId()

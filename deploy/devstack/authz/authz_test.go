@@ -57,7 +57,7 @@ type target struct {
 
 // row is one mutating RPC: who may call it, and how.
 type row struct {
-	service string // "catalog", "twinning" or "discussion"
+	service string // "catalog", "twinning", "report", "discussion" or "notification"
 	rpc     string
 	allowed []persona
 	// hidden: the target is a draft that only its editors and coordinators
@@ -77,6 +77,7 @@ type fixture struct {
 	admin      context.Context // the demo loader: every role, every organisation at start
 	catalog    catalogv1.CatalogServiceClient
 	twinning   twinningv1.TwinningServiceClient
+	reports    twinningv1.ReportServiceClient
 	discussion discussionv1.DiscussionServiceClient
 	notify     notificationv1.NotificationServiceClient
 	issuer     *auth.Issuer
@@ -123,6 +124,7 @@ func newFixture(t *testing.T) *fixture {
 	urls := st.URLs()
 	f.catalog = catalogv1.NewCatalogServiceClient(dial(urls.Catalog))
 	f.twinning = twinningv1.NewTwinningServiceClient(dial(urls.Twinning))
+	f.reports = twinningv1.NewReportServiceClient(dial(urls.Twinning))
 	f.discussion = discussionv1.NewDiscussionServiceClient(dial(urls.Discussion))
 	f.notify = notificationv1.NewNotificationServiceClient(dial(urls.Notification))
 	if f.admin, err = st.AdminContext(context.Background()); err != nil {
@@ -270,7 +272,7 @@ func boolInt(b bool) int {
 }
 
 // checkEveryRPCHasARow fails for a mutating RPC (one whose name does not
-// start with Get, List or Search) that the table leaves out, so that a new
+// start with Get, List, Search or Render) that the table leaves out, so that a new
 // RPC cannot ship without its authorization being tested.
 func checkEveryRPCHasARow(t *testing.T, table []row) {
 	t.Helper()
@@ -285,7 +287,7 @@ func checkEveryRPCHasARow(t *testing.T, table []row) {
 	want := map[string]bool{}
 	for service, desc := range map[string]grpc.ServiceDesc{
 		"catalog": catalogv1.CatalogService_ServiceDesc, "twinning": twinningv1.TwinningService_ServiceDesc, "discussion": discussionv1.DiscussionService_ServiceDesc,
-		"notification": notificationv1.NotificationService_ServiceDesc,
+		"notification": notificationv1.NotificationService_ServiceDesc, "report": twinningv1.ReportService_ServiceDesc,
 	} {
 		var names []string
 		for _, m := range desc.Methods {
@@ -295,7 +297,7 @@ func checkEveryRPCHasARow(t *testing.T, table []row) {
 			names = append(names, s.StreamName)
 		}
 		for _, name := range names {
-			if strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Search") {
+			if strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Search") || strings.HasPrefix(name, "Render") {
 				continue
 			}
 			key := service + "/" + name
@@ -649,6 +651,29 @@ func rows() []row {
 				return err
 			}},
 
+		// --- reports (served by the twinning service) ---
+		{service: "report", rpc: "CreateReport", allowed: []persona{editorRight, coordinator},
+			setup: func(t *testing.T, f *fixture) target {
+				return target{ids: map[string]string{"tw": f.twinningIn(t, toActive...).GetId()}}
+			},
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.reports.CreateReport(ctx, &twinningv1.CreateReportRequest{TwinningId: tg.ids["tw"], Kind: twinningv1.ReportKind_REPORT_KIND_QUARTERLY, Quarter: "2025-Q1"})
+				return err
+			}},
+		// A report that is not approved is seen only by the parties' editors
+		// and the coordinators: NotFound to anyone else.
+		{service: "report", rpc: "UpdateReport", allowed: []persona{editorRight, coordinator}, hidden: true,
+			setup: func(t *testing.T, f *fixture) target { return f.reportIn(t) },
+			call: func(ctx context.Context, f *fixture, tg target) error {
+				_, err := f.reports.UpdateReport(ctx, &twinningv1.UpdateReportRequest{TwinningId: tg.ids["tw"], Report: &twinningv1.Report{
+					Id: tg.ids["r"], Sections: []*twinningv1.ReportSection{{Key: "summary", Markdown: fmt.Sprintf("Sintesi %d", f.next())}},
+				}})
+				return err
+			}},
+		reportMove("SubmitReport", nil, []persona{editorRight}, (twinningv1.ReportServiceClient).SubmitReport),
+		reportMove("ApproveReport", []string{"submit"}, []persona{coordinator}, (twinningv1.ReportServiceClient).ApproveReport),
+		reportMove("ReturnReport", []string{"submit"}, []persona{coordinator}, (twinningv1.ReportServiceClient).ReturnReport),
+
 		// --- discussion ---
 		{service: "discussion", rpc: "RegisterMember", allowed: everyone,
 			call: func(ctx context.Context, f *fixture, _ target) error {
@@ -869,6 +894,33 @@ func transition(rpc string, moves []string, hidden bool, allowed []persona,
 		},
 		call: func(ctx context.Context, f *fixture, tg target) error {
 			_, err := call(f.twinning, ctx, &twinningv1.TransitionTwinningRequest{Id: tg.ids["tw"], Reason: "motivo"})
+			return err
+		}}
+}
+
+// reportIn drafts a report of an active twinning of Regione Toscana, moved
+// on by the demo loader as moves say.
+func (f *fixture) reportIn(t *testing.T, moves ...string) target {
+	t.Helper()
+	tw := f.twinningIn(t, toActive...)
+	r := try(f.reports.CreateReport(f.admin, &twinningv1.CreateReportRequest{
+		TwinningId: tw.GetId(), Kind: twinningv1.ReportKind_REPORT_KIND_QUARTERLY, Quarter: "2025-Q1",
+	})).must(t, "draft a report")
+	for _, m := range moves {
+		if m == "submit" {
+			try(f.reports.SubmitReport(f.admin, &twinningv1.TransitionReportRequest{TwinningId: tw.GetId(), Id: r.GetId()})).must(t, "submit the report")
+		}
+	}
+	return target{ids: map[string]string{"tw": tw.GetId(), "r": r.GetId()}}
+}
+
+// reportMove is the row of a report's state move.
+func reportMove(rpc string, moves []string, allowed []persona,
+	call func(twinningv1.ReportServiceClient, context.Context, *twinningv1.TransitionReportRequest, ...grpc.CallOption) (*twinningv1.Report, error)) row {
+	return row{service: "report", rpc: rpc, allowed: allowed, hidden: true,
+		setup: func(t *testing.T, f *fixture) target { return f.reportIn(t, moves...) },
+		call: func(ctx context.Context, f *fixture, tg target) error {
+			_, err := call(f.reports, ctx, &twinningv1.TransitionReportRequest{TwinningId: tg.ids["tw"], Id: tg.ids["r"], Reason: "da completare"})
 			return err
 		}}
 }

@@ -70,9 +70,10 @@ type serviceSpec struct {
 
 // services lists the gRPC services in start order; they stop in reverse.
 // Twinning (:9092) and discussion (:9093) are one entry each here, with an
-// address field in Options and one in URLs.
+// address field in Options and one in URLs. Discussion starts before
+// twinning, which asks it for a report's figures and must know its address.
 func services() []serviceSpec {
-	return []serviceSpec{catalogSpec(), twinningSpec(), discussionSpec(), notificationSpec()}
+	return []serviceSpec{catalogSpec(), discussionSpec(), twinningSpec(), notificationSpec()}
 }
 
 // embeddedDocLocks turns the document locks on: the embedded FerretDB
@@ -126,6 +127,7 @@ func twinningSpec() serviceSpec {
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
 			cfg.CatalogAddr = dialable(infra.addrs["catalog"])
+			cfg.DiscussionAddr = dialable(infra.addrs["discussion"])
 			cfg.Auth.PublicKeys = infra.publicKeys
 			return twinning.New(ctx, cfg, logger)
 		},

@@ -48,6 +48,7 @@ const (
 	ReasonThreadNotFound       Reason = "THREAD_NOT_FOUND"
 	ReasonPostNotFound         Reason = "POST_NOT_FOUND"
 	ReasonStoryNotFound        Reason = "STORY_NOT_FOUND"
+	ReasonReportNotFound       Reason = "REPORT_NOT_FOUND"
 
 	// Conflicts with what exists.
 	ReasonAlreadyExists       Reason = "ALREADY_EXISTS"
@@ -131,6 +132,7 @@ var registry = []ReasonInfo{
 	{ReasonThreadNotFound, 404, "No discussion thread has this id."},
 	{ReasonPostNotFound, 404, "No post has this id."},
 	{ReasonStoryNotFound, 404, "No story has this id."},
+	{ReasonReportNotFound, 404, "No report of this twinning has this id."},
 
 	{ReasonAlreadyExists, 409, "A resource with this id already exists."},
 	{ReasonPracticeSlugTaken, 409, "Another practice already has this slug (derived from the title): choose another title or slug."},

@@ -9,11 +9,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"log/slog"
+	"slices"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/grpc"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/grpcx"
@@ -22,6 +25,7 @@ import (
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/twinning/internal/adapters"
 	"github.com/gemella/gemella/services/twinning/internal/app"
+	"github.com/gemella/gemella/services/twinning/internal/domain/report"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/ports"
 )
@@ -37,7 +41,8 @@ const envPrefix = "GEMELLA_TWINNING_"
 
 // Config is the twinning service's configuration; LoadConfig reads it from
 // GEMELLA_TWINNING_* (GEMELLA_TWINNING_IDEMPOTENCY_TTL among them),
-// GEMELLA_NATS_*, GEMELLA_AUTH_PUBLIC_KEYS and GEMELLA_CATALOG_ADDR.
+// GEMELLA_NATS_*, GEMELLA_AUTH_PUBLIC_KEYS, GEMELLA_CATALOG_ADDR and
+// GEMELLA_DISCUSSION_ADDR.
 type Config struct {
 	// Own are GEMELLA_TWINNING_GRPC_* and GEMELLA_TWINNING_MONGO_*.
 	servicekit.Own `envPrefix:"GEMELLA_TWINNING_"`
@@ -49,6 +54,11 @@ type Config struct {
 	CatalogAddr string `env:"GEMELLA_CATALOG_ADDR" envDefault:"127.0.0.1:9091"`
 	// CatalogTimeout bounds each call to the catalogue.
 	CatalogTimeout time.Duration `env:"GEMELLA_TWINNING_CATALOG_TIMEOUT" envDefault:"3s"`
+	// DiscussionAddr is the discussion service's gRPC address, asked for
+	// the figures of a twinning's discussion when a report is drafted.
+	DiscussionAddr string `env:"GEMELLA_DISCUSSION_ADDR" envDefault:"127.0.0.1:9093"`
+	// DiscussionTimeout bounds each call to the discussion service.
+	DiscussionTimeout time.Duration `env:"GEMELLA_TWINNING_DISCUSSION_TIMEOUT" envDefault:"3s"`
 	// Idempotency keeps the request ids of twinning creates, per caller,
 	// for GEMELLA_TWINNING_IDEMPOTENCY_TTL (default 24h).
 	Idempotency idempotency.Config `envPrefix:"GEMELLA_TWINNING_"`
@@ -67,6 +77,8 @@ func (c *Config) Validate() error {
 	p.Add(c.Shared.Validate(true))
 	p.Target("GEMELLA_CATALOG_ADDR", c.CatalogAddr)
 	p.Positive("GEMELLA_TWINNING_CATALOG_TIMEOUT", c.CatalogTimeout)
+	p.Target("GEMELLA_DISCUSSION_ADDR", c.DiscussionAddr)
+	p.Positive("GEMELLA_TWINNING_DISCUSSION_TIMEOUT", c.DiscussionTimeout)
 	p.Add(c.Idempotency.Validate(envPrefix))
 	return p.Err()
 }
@@ -86,10 +98,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error)
 // NewInMemory builds the twinning service on the in-memory repository,
 // without MongoDB or NATS, asking the catalogue at catalogAddr: for
 // benchmarks of the service's own code. It accepts the tokens that keys
-// verify; without keys every caller is anonymous, and may only read.
+// verify; without keys every caller is anonymous, and may only read. It
+// asks no discussion service: reports it drafts say their figures are
+// missing.
 func NewInMemory(cfg config.GRPCServer, catalogAddr string, logger *slog.Logger, keys ...ed25519.PublicKey) (*Service, error) {
 	c := DefaultConfig()
 	c.CatalogAddr = catalogAddr
+	c.DiscussionAddr = ""
 	return servicekit.NewInMemory(context.Background(), declaration(c), cfg, logger, keys...)
 }
 
@@ -99,8 +114,8 @@ func declaration(cfg Config) servicekit.Declaration {
 		Name:          Name,
 		EnvPrefix:     envPrefix,
 		Stream:        servicekit.Stream{Name: StreamName, Subjects: []string{"twinning.>"}},
-		Collections:   servicekit.Outboxes(adapters.OutboxCollections...),
-		EnsureIndexes: adapters.EnsureIndexes,
+		Collections:   servicekit.Outboxes(append(slices.Clone(adapters.OutboxCollections), adapters.ReportsCollection)...),
+		EnsureIndexes: ensureIndexes,
 		Build:         func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) { return build(cfg, p) },
 	}
 }
@@ -112,24 +127,57 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	if err != nil {
 		return servicekit.Parts{}, err
 	}
+	// No discussion address (the in-memory service): the drafts say the
+	// discussion's figures are missing.
+	var discussion *grpc.ClientConn
+	var figures app.Discussion
+	if cfg.DiscussionAddr != "" {
+		if discussion, err = grpcx.Dial(cfg.DiscussionAddr, cfg.DiscussionTimeout, grpcx.WithClientTLS(cfg.GRPCClient.TLS)); err != nil {
+			_ = catalog.Close()
+			return servicekit.Parts{}, err
+		}
+		figures = adapters.NewDiscussionClient(discussionv1.NewDiscussionServiceClient(discussion), cfg.DiscussionTimeout)
+	}
 	var twinnings twinning.Repository = adapters.NewTwinningMemoryRepository()
+	var reports report.Repository = adapters.NewReportMemoryRepository()
 	keys := idempotency.New(idempotency.NewMemoryStore(), cfg.Idempotency)
 	if !p.InMemory() {
-		twinnings = adapters.NewTwinningMongoRepository(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks}).WithLogger(p.Logger)
+		opts := mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks}
+		twinnings = adapters.NewTwinningMongoRepository(p.DB, opts).WithLogger(p.Logger)
+		reports = adapters.NewReportMongoRepository(p.DB, opts)
 		keys = idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)
 	}
-	application := app.New(app.Deps{
+	deps := app.Deps{
 		Twinnings: twinnings,
 		Catalog:   adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(catalog), cfg.CatalogTimeout),
 		Keys:      keys,
-	})
+	}
+	application := app.New(deps)
+	reporting := app.NewReports(deps, reports, figures)
 	return servicekit.Parts{
-		Register: func(s *grpc.Server) { twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application)) },
+		Register: func(s *grpc.Server) {
+			twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application))
+			twinningv1.RegisterReportServiceServer(s, ports.NewReportServer(reporting))
+		},
 		Workers: []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
 			return keys.Run(ctx, rt.Logger)
 		}}},
-		Close: func() { _ = catalog.Close() },
+		Close: func() {
+			_ = catalog.Close()
+			if discussion != nil {
+				_ = discussion.Close()
+			}
+		},
 	}, nil
+}
+
+// ensureIndexes creates the indexes of the twinnings, their logs and
+// their reports.
+func ensureIndexes(ctx context.Context, db *mongo.Database) error {
+	if err := adapters.EnsureIndexes(ctx, db); err != nil {
+		return err
+	}
+	return adapters.EnsureReportIndexes(ctx, db)
 }
 
 // dialCatalog connects to the catalogue lazily (over TLS when configured).

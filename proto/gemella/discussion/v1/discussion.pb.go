@@ -3417,6 +3417,158 @@ func (x *DecideStoryRequest) GetReason() string {
 	return ""
 }
 
+type GetTwinningDiscussionFiguresRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TwinningId string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
+	// The first and last day of the period, YYYY-MM-DD, both included, as
+	// days in Europe/Rome; empty: from the first post, to the last.
+	StartDate     string `protobuf:"bytes,2,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate       string `protobuf:"bytes,3,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTwinningDiscussionFiguresRequest) Reset() {
+	*x = GetTwinningDiscussionFiguresRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTwinningDiscussionFiguresRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTwinningDiscussionFiguresRequest) ProtoMessage() {}
+
+func (x *GetTwinningDiscussionFiguresRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTwinningDiscussionFiguresRequest.ProtoReflect.Descriptor instead.
+func (*GetTwinningDiscussionFiguresRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *GetTwinningDiscussionFiguresRequest) GetTwinningId() string {
+	if x != nil {
+		return x.TwinningId
+	}
+	return ""
+}
+
+func (x *GetTwinningDiscussionFiguresRequest) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *GetTwinningDiscussionFiguresRequest) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+type TwinningDiscussionFigures struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Threads of the twinning opened or with posts in the period.
+	Threads int32 `protobuf:"varint,1,opt,name=threads,proto3" json:"threads,omitempty"`
+	// Visible posts written in the period, opening posts of threads included.
+	Posts int32 `protobuf:"varint,2,opt,name=posts,proto3" json:"posts,omitempty"`
+	// Members who wrote them.
+	Participants int32 `protobuf:"varint,3,opt,name=participants,proto3" json:"participants,omitempty"`
+	// Stories about the twinning published in the period.
+	Stories int32 `protobuf:"varint,4,opt,name=stories,proto3" json:"stories,omitempty"`
+	// The titles of those threads (at most 20), most recently active first.
+	ThreadTitles []string `protobuf:"bytes,5,rep,name=thread_titles,json=threadTitles,proto3" json:"thread_titles,omitempty"`
+	// The titles of those stories (at most 20), newest first.
+	StoryTitles   []string `protobuf:"bytes,6,rep,name=story_titles,json=storyTitles,proto3" json:"story_titles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TwinningDiscussionFigures) Reset() {
+	*x = TwinningDiscussionFigures{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TwinningDiscussionFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TwinningDiscussionFigures) ProtoMessage() {}
+
+func (x *TwinningDiscussionFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TwinningDiscussionFigures.ProtoReflect.Descriptor instead.
+func (*TwinningDiscussionFigures) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *TwinningDiscussionFigures) GetThreads() int32 {
+	if x != nil {
+		return x.Threads
+	}
+	return 0
+}
+
+func (x *TwinningDiscussionFigures) GetPosts() int32 {
+	if x != nil {
+		return x.Posts
+	}
+	return 0
+}
+
+func (x *TwinningDiscussionFigures) GetParticipants() int32 {
+	if x != nil {
+		return x.Participants
+	}
+	return 0
+}
+
+func (x *TwinningDiscussionFigures) GetStories() int32 {
+	if x != nil {
+		return x.Stories
+	}
+	return 0
+}
+
+func (x *TwinningDiscussionFigures) GetThreadTitles() []string {
+	if x != nil {
+		return x.ThreadTitles
+	}
+	return nil
+}
+
+func (x *TwinningDiscussionFigures) GetStoryTitles() []string {
+	if x != nil {
+		return x.StoryTitles
+	}
+	return nil
+}
+
 var File_gemella_discussion_v1_discussion_proto protoreflect.FileDescriptor
 
 const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
@@ -3665,7 +3817,20 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"A\n" +
 	"\x12DecideStoryRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason*\x80\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x85\x01\n" +
+	"#GetTwinningDiscussionFiguresRequest\x12$\n" +
+	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"twinningId\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x03 \x01(\tR\aendDate\"\xd1\x01\n" +
+	"\x19TwinningDiscussionFigures\x12\x18\n" +
+	"\athreads\x18\x01 \x01(\x05R\athreads\x12\x14\n" +
+	"\x05posts\x18\x02 \x01(\x05R\x05posts\x12\"\n" +
+	"\fparticipants\x18\x03 \x01(\x05R\fparticipants\x12\x18\n" +
+	"\astories\x18\x04 \x01(\x05R\astories\x12#\n" +
+	"\rthread_titles\x18\x05 \x03(\tR\fthreadTitles\x12!\n" +
+	"\fstory_titles\x18\x06 \x03(\tR\vstoryTitles*\x80\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x01\x12\x0f\n" +
@@ -3706,7 +3871,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x18STORY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STORY_STATUS_PENDING\x10\x01\x12\x1a\n" +
 	"\x16STORY_STATUS_PUBLISHED\x10\x02\x12\x19\n" +
-	"\x15STORY_STATUS_REJECTED\x10\x032\xab\x18\n" +
+	"\x15STORY_STATUS_REJECTED\x10\x032\xba\x19\n" +
 	"\x11DiscussionService\x12]\n" +
 	"\x0eRegisterMember\x12,.gemella.discussion.v1.RegisterMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\\\n" +
 	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12^\n" +
@@ -3743,7 +3908,8 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\vListStories\x12).gemella.discussion.v1.ListStoriesRequest\x1a*.gemella.discussion.v1.ListStoriesResponse\x12P\n" +
 	"\bGetStory\x12&.gemella.discussion.v1.GetStoryRequest\x1a\x1c.gemella.discussion.v1.Story\x12W\n" +
 	"\fPublishStory\x12).gemella.discussion.v1.DecideStoryRequest\x1a\x1c.gemella.discussion.v1.Story\x12V\n" +
-	"\vRejectStory\x12).gemella.discussion.v1.DecideStoryRequest\x1a\x1c.gemella.discussion.v1.StoryBEZCgithub.com/gemella/gemella/proto/gemella/discussion/v1;discussionv1b\x06proto3"
+	"\vRejectStory\x12).gemella.discussion.v1.DecideStoryRequest\x1a\x1c.gemella.discussion.v1.Story\x12\x8c\x01\n" +
+	"\x1cGetTwinningDiscussionFigures\x12:.gemella.discussion.v1.GetTwinningDiscussionFiguresRequest\x1a0.gemella.discussion.v1.TwinningDiscussionFiguresBEZCgithub.com/gemella/gemella/proto/gemella/discussion/v1;discussionv1b\x06proto3"
 
 var (
 	file_gemella_discussion_v1_discussion_proto_rawDescOnce sync.Once
@@ -3758,109 +3924,111 @@ func file_gemella_discussion_v1_discussion_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
-	(Role)(0),                               // 0: gemella.discussion.v1.Role
-	(AffiliationStatus)(0),                  // 1: gemella.discussion.v1.AffiliationStatus
-	(DecisionKind)(0),                       // 2: gemella.discussion.v1.DecisionKind
-	(Scope)(0),                              // 3: gemella.discussion.v1.Scope
-	(PostState)(0),                          // 4: gemella.discussion.v1.PostState
-	(ModerationAction)(0),                   // 5: gemella.discussion.v1.ModerationAction
-	(StoryStatus)(0),                        // 6: gemella.discussion.v1.StoryStatus
-	(*Affiliation)(nil),                     // 7: gemella.discussion.v1.Affiliation
-	(*Member)(nil),                          // 8: gemella.discussion.v1.Member
-	(*MemberDecision)(nil),                  // 9: gemella.discussion.v1.MemberDecision
-	(*RegisterMemberRequest)(nil),           // 10: gemella.discussion.v1.RegisterMemberRequest
-	(*CreateSessionRequest)(nil),            // 11: gemella.discussion.v1.CreateSessionRequest
-	(*RefreshSessionRequest)(nil),           // 12: gemella.discussion.v1.RefreshSessionRequest
-	(*DeleteSessionRequest)(nil),            // 13: gemella.discussion.v1.DeleteSessionRequest
-	(*GrantRolesRequest)(nil),               // 14: gemella.discussion.v1.GrantRolesRequest
-	(*RevokeRolesRequest)(nil),              // 15: gemella.discussion.v1.RevokeRolesRequest
-	(*BlockMemberRequest)(nil),              // 16: gemella.discussion.v1.BlockMemberRequest
-	(*UnblockMemberRequest)(nil),            // 17: gemella.discussion.v1.UnblockMemberRequest
-	(*ListAffiliationRequestsRequest)(nil),  // 18: gemella.discussion.v1.ListAffiliationRequestsRequest
-	(*AffiliationRequest)(nil),              // 19: gemella.discussion.v1.AffiliationRequest
-	(*ListAffiliationRequestsResponse)(nil), // 20: gemella.discussion.v1.ListAffiliationRequestsResponse
-	(*Session)(nil),                         // 21: gemella.discussion.v1.Session
-	(*GetMyProfileRequest)(nil),             // 22: gemella.discussion.v1.GetMyProfileRequest
-	(*UpdateMyProfileRequest)(nil),          // 23: gemella.discussion.v1.UpdateMyProfileRequest
-	(*GetMemberRequest)(nil),                // 24: gemella.discussion.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),              // 25: gemella.discussion.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),             // 26: gemella.discussion.v1.ListMembersResponse
-	(*RequestAffiliationRequest)(nil),       // 27: gemella.discussion.v1.RequestAffiliationRequest
-	(*DecideAffiliationRequest)(nil),        // 28: gemella.discussion.v1.DecideAffiliationRequest
-	(*Thread)(nil),                          // 29: gemella.discussion.v1.Thread
-	(*CreateThreadRequest)(nil),             // 30: gemella.discussion.v1.CreateThreadRequest
-	(*GetThreadRequest)(nil),                // 31: gemella.discussion.v1.GetThreadRequest
-	(*ListThreadsRequest)(nil),              // 32: gemella.discussion.v1.ListThreadsRequest
-	(*ListThreadsResponse)(nil),             // 33: gemella.discussion.v1.ListThreadsResponse
-	(*Post)(nil),                            // 34: gemella.discussion.v1.Post
-	(*PostReport)(nil),                      // 35: gemella.discussion.v1.PostReport
-	(*AddPostRequest)(nil),                  // 36: gemella.discussion.v1.AddPostRequest
-	(*ListPostsRequest)(nil),                // 37: gemella.discussion.v1.ListPostsRequest
-	(*ListPostsResponse)(nil),               // 38: gemella.discussion.v1.ListPostsResponse
-	(*EditPostRequest)(nil),                 // 39: gemella.discussion.v1.EditPostRequest
-	(*DeletePostRequest)(nil),               // 40: gemella.discussion.v1.DeletePostRequest
-	(*ReportPostRequest)(nil),               // 41: gemella.discussion.v1.ReportPostRequest
-	(*ModeratePostRequest)(nil),             // 42: gemella.discussion.v1.ModeratePostRequest
-	(*ListReportedPostsRequest)(nil),        // 43: gemella.discussion.v1.ListReportedPostsRequest
-	(*ModerationEntry)(nil),                 // 44: gemella.discussion.v1.ModerationEntry
-	(*ListModerationLogRequest)(nil),        // 45: gemella.discussion.v1.ListModerationLogRequest
-	(*ListModerationLogResponse)(nil),       // 46: gemella.discussion.v1.ListModerationLogResponse
-	(*Story)(nil),                           // 47: gemella.discussion.v1.Story
-	(*SubmitStoryRequest)(nil),              // 48: gemella.discussion.v1.SubmitStoryRequest
-	(*ListStoriesRequest)(nil),              // 49: gemella.discussion.v1.ListStoriesRequest
-	(*ListStoriesResponse)(nil),             // 50: gemella.discussion.v1.ListStoriesResponse
-	(*GetStoryRequest)(nil),                 // 51: gemella.discussion.v1.GetStoryRequest
-	(*DecideStoryRequest)(nil),              // 52: gemella.discussion.v1.DecideStoryRequest
-	(*timestamppb.Timestamp)(nil),           // 53: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 54: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                   // 55: google.protobuf.Empty
+	(Role)(0),                                   // 0: gemella.discussion.v1.Role
+	(AffiliationStatus)(0),                      // 1: gemella.discussion.v1.AffiliationStatus
+	(DecisionKind)(0),                           // 2: gemella.discussion.v1.DecisionKind
+	(Scope)(0),                                  // 3: gemella.discussion.v1.Scope
+	(PostState)(0),                              // 4: gemella.discussion.v1.PostState
+	(ModerationAction)(0),                       // 5: gemella.discussion.v1.ModerationAction
+	(StoryStatus)(0),                            // 6: gemella.discussion.v1.StoryStatus
+	(*Affiliation)(nil),                         // 7: gemella.discussion.v1.Affiliation
+	(*Member)(nil),                              // 8: gemella.discussion.v1.Member
+	(*MemberDecision)(nil),                      // 9: gemella.discussion.v1.MemberDecision
+	(*RegisterMemberRequest)(nil),               // 10: gemella.discussion.v1.RegisterMemberRequest
+	(*CreateSessionRequest)(nil),                // 11: gemella.discussion.v1.CreateSessionRequest
+	(*RefreshSessionRequest)(nil),               // 12: gemella.discussion.v1.RefreshSessionRequest
+	(*DeleteSessionRequest)(nil),                // 13: gemella.discussion.v1.DeleteSessionRequest
+	(*GrantRolesRequest)(nil),                   // 14: gemella.discussion.v1.GrantRolesRequest
+	(*RevokeRolesRequest)(nil),                  // 15: gemella.discussion.v1.RevokeRolesRequest
+	(*BlockMemberRequest)(nil),                  // 16: gemella.discussion.v1.BlockMemberRequest
+	(*UnblockMemberRequest)(nil),                // 17: gemella.discussion.v1.UnblockMemberRequest
+	(*ListAffiliationRequestsRequest)(nil),      // 18: gemella.discussion.v1.ListAffiliationRequestsRequest
+	(*AffiliationRequest)(nil),                  // 19: gemella.discussion.v1.AffiliationRequest
+	(*ListAffiliationRequestsResponse)(nil),     // 20: gemella.discussion.v1.ListAffiliationRequestsResponse
+	(*Session)(nil),                             // 21: gemella.discussion.v1.Session
+	(*GetMyProfileRequest)(nil),                 // 22: gemella.discussion.v1.GetMyProfileRequest
+	(*UpdateMyProfileRequest)(nil),              // 23: gemella.discussion.v1.UpdateMyProfileRequest
+	(*GetMemberRequest)(nil),                    // 24: gemella.discussion.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),                  // 25: gemella.discussion.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),                 // 26: gemella.discussion.v1.ListMembersResponse
+	(*RequestAffiliationRequest)(nil),           // 27: gemella.discussion.v1.RequestAffiliationRequest
+	(*DecideAffiliationRequest)(nil),            // 28: gemella.discussion.v1.DecideAffiliationRequest
+	(*Thread)(nil),                              // 29: gemella.discussion.v1.Thread
+	(*CreateThreadRequest)(nil),                 // 30: gemella.discussion.v1.CreateThreadRequest
+	(*GetThreadRequest)(nil),                    // 31: gemella.discussion.v1.GetThreadRequest
+	(*ListThreadsRequest)(nil),                  // 32: gemella.discussion.v1.ListThreadsRequest
+	(*ListThreadsResponse)(nil),                 // 33: gemella.discussion.v1.ListThreadsResponse
+	(*Post)(nil),                                // 34: gemella.discussion.v1.Post
+	(*PostReport)(nil),                          // 35: gemella.discussion.v1.PostReport
+	(*AddPostRequest)(nil),                      // 36: gemella.discussion.v1.AddPostRequest
+	(*ListPostsRequest)(nil),                    // 37: gemella.discussion.v1.ListPostsRequest
+	(*ListPostsResponse)(nil),                   // 38: gemella.discussion.v1.ListPostsResponse
+	(*EditPostRequest)(nil),                     // 39: gemella.discussion.v1.EditPostRequest
+	(*DeletePostRequest)(nil),                   // 40: gemella.discussion.v1.DeletePostRequest
+	(*ReportPostRequest)(nil),                   // 41: gemella.discussion.v1.ReportPostRequest
+	(*ModeratePostRequest)(nil),                 // 42: gemella.discussion.v1.ModeratePostRequest
+	(*ListReportedPostsRequest)(nil),            // 43: gemella.discussion.v1.ListReportedPostsRequest
+	(*ModerationEntry)(nil),                     // 44: gemella.discussion.v1.ModerationEntry
+	(*ListModerationLogRequest)(nil),            // 45: gemella.discussion.v1.ListModerationLogRequest
+	(*ListModerationLogResponse)(nil),           // 46: gemella.discussion.v1.ListModerationLogResponse
+	(*Story)(nil),                               // 47: gemella.discussion.v1.Story
+	(*SubmitStoryRequest)(nil),                  // 48: gemella.discussion.v1.SubmitStoryRequest
+	(*ListStoriesRequest)(nil),                  // 49: gemella.discussion.v1.ListStoriesRequest
+	(*ListStoriesResponse)(nil),                 // 50: gemella.discussion.v1.ListStoriesResponse
+	(*GetStoryRequest)(nil),                     // 51: gemella.discussion.v1.GetStoryRequest
+	(*DecideStoryRequest)(nil),                  // 52: gemella.discussion.v1.DecideStoryRequest
+	(*GetTwinningDiscussionFiguresRequest)(nil), // 53: gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
+	(*TwinningDiscussionFigures)(nil),           // 54: gemella.discussion.v1.TwinningDiscussionFigures
+	(*timestamppb.Timestamp)(nil),               // 55: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 56: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                       // 57: google.protobuf.Empty
 }
 var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	1,  // 0: gemella.discussion.v1.Affiliation.status:type_name -> gemella.discussion.v1.AffiliationStatus
-	53, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
-	53, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
+	55, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
+	55, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: gemella.discussion.v1.Member.roles:type_name -> gemella.discussion.v1.Role
 	7,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
-	53, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	53, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
-	53, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
+	55, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	55, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
+	55, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
 	9,  // 8: gemella.discussion.v1.Member.decisions:type_name -> gemella.discussion.v1.MemberDecision
-	53, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
+	55, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: gemella.discussion.v1.MemberDecision.kind:type_name -> gemella.discussion.v1.DecisionKind
 	0,  // 11: gemella.discussion.v1.MemberDecision.role:type_name -> gemella.discussion.v1.Role
-	53, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
+	55, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
 	8,  // 13: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
 	0,  // 14: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	0,  // 15: gemella.discussion.v1.RevokeRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	8,  // 16: gemella.discussion.v1.AffiliationRequest.member:type_name -> gemella.discussion.v1.Member
-	53, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
+	55, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
 	19, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
-	53, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	55, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 20: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
 	8,  // 21: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
-	54, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	56, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
 	8,  // 23: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
 	3,  // 24: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
-	53, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
-	53, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
+	55, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
+	55, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
 	29, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
 	3,  // 28: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
 	29, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
 	4,  // 30: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
-	53, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
-	53, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
+	55, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
+	55, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
 	35, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
-	53, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
+	55, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
 	34, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
 	34, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
 	5,  // 37: gemella.discussion.v1.ModerationEntry.action:type_name -> gemella.discussion.v1.ModerationAction
-	53, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
+	55, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
 	44, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
 	6,  // 40: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
-	53, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
-	53, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
+	55, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
+	55, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
 	47, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
 	6,  // 44: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
 	47, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
@@ -3897,41 +4065,43 @@ var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	51, // 76: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
 	52, // 77: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
 	52, // 78: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	8,  // 79: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
-	21, // 80: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
-	21, // 81: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
-	55, // 82: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
-	8,  // 83: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 84: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 85: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
-	26, // 86: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
-	8,  // 87: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 88: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 89: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 90: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 91: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
-	8,  // 92: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
-	20, // 93: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
-	29, // 94: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
-	29, // 95: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
-	33, // 96: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
-	34, // 97: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
-	38, // 98: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	34, // 99: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
-	34, // 100: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
-	34, // 101: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
-	34, // 102: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
-	34, // 103: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
-	34, // 104: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
-	38, // 105: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	46, // 106: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
-	47, // 107: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
-	50, // 108: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
-	47, // 109: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
-	47, // 110: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
-	47, // 111: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
-	79, // [79:112] is the sub-list for method output_type
-	46, // [46:79] is the sub-list for method input_type
+	53, // 79: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:input_type -> gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
+	8,  // 80: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
+	21, // 81: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
+	21, // 82: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
+	57, // 83: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
+	8,  // 84: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 85: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 86: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
+	26, // 87: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
+	8,  // 88: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 89: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 90: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 91: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 92: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
+	8,  // 93: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
+	20, // 94: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
+	29, // 95: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
+	29, // 96: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
+	33, // 97: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
+	34, // 98: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
+	38, // 99: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	34, // 100: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
+	34, // 101: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
+	34, // 102: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
+	34, // 103: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
+	34, // 104: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
+	34, // 105: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
+	38, // 106: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	46, // 107: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
+	47, // 108: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
+	50, // 109: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
+	47, // 110: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
+	47, // 111: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
+	47, // 112: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
+	54, // 113: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:output_type -> gemella.discussion.v1.TwinningDiscussionFigures
+	80, // [80:114] is the sub-list for method output_type
+	46, // [46:80] is the sub-list for method input_type
 	46, // [46:46] is the sub-list for extension type_name
 	46, // [46:46] is the sub-list for extension extendee
 	0,  // [0:46] is the sub-list for field type_name
@@ -3948,7 +4118,7 @@ func file_gemella_discussion_v1_discussion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_discussion_v1_discussion_proto_rawDesc), len(file_gemella_discussion_v1_discussion_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   46,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1382,6 +1382,59 @@ func local_request_DiscussionService_RejectStory_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+var filter_DiscussionService_GetTwinningDiscussionFigures_0 = &utilities.DoubleArray{Encoding: map[string]int{"twinning_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_DiscussionService_GetTwinningDiscussionFigures_0(ctx context.Context, marshaler runtime.Marshaler, client DiscussionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetTwinningDiscussionFiguresRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["twinning_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "twinning_id")
+	}
+	protoReq.TwinningId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "twinning_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DiscussionService_GetTwinningDiscussionFigures_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetTwinningDiscussionFigures(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DiscussionService_GetTwinningDiscussionFigures_0(ctx context.Context, marshaler runtime.Marshaler, server DiscussionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetTwinningDiscussionFiguresRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["twinning_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "twinning_id")
+	}
+	protoReq.TwinningId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "twinning_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DiscussionService_GetTwinningDiscussionFigures_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetTwinningDiscussionFigures(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterDiscussionServiceHandlerServer registers the http handlers for service DiscussionService to "mux".
 // UnaryRPC     :call DiscussionServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -2048,6 +2101,26 @@ func RegisterDiscussionServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_DiscussionService_RejectStory_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DiscussionService_GetTwinningDiscussionFigures_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/gemella.discussion.v1.DiscussionService/GetTwinningDiscussionFigures", runtime.WithHTTPPathPattern("/v1/twinnings/{twinning_id}/discussion-figures"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DiscussionService_GetTwinningDiscussionFigures_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DiscussionService_GetTwinningDiscussionFigures_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -2649,77 +2722,96 @@ func RegisterDiscussionServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_DiscussionService_RejectStory_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DiscussionService_GetTwinningDiscussionFigures_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/gemella.discussion.v1.DiscussionService/GetTwinningDiscussionFigures", runtime.WithHTTPPathPattern("/v1/twinnings/{twinning_id}/discussion-figures"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DiscussionService_GetTwinningDiscussionFigures_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DiscussionService_GetTwinningDiscussionFigures_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_DiscussionService_RegisterMember_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "members"}, ""))
-	pattern_DiscussionService_CreateSession_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "sessions"}, ""))
-	pattern_DiscussionService_RefreshSession_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "sessions"}, "refresh"))
-	pattern_DiscussionService_DeleteSession_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "sessions", "current"}, ""))
-	pattern_DiscussionService_GetMyProfile_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "me"}, ""))
-	pattern_DiscussionService_UpdateMyProfile_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "me"}, ""))
-	pattern_DiscussionService_GetMember_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "id"}, ""))
-	pattern_DiscussionService_ListMembers_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "members"}, ""))
-	pattern_DiscussionService_RequestAffiliation_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "members", "member_id", "affiliations"}, ""))
-	pattern_DiscussionService_DecideAffiliation_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "members", "member_id", "affiliations", "organization_id"}, "decide"))
-	pattern_DiscussionService_GrantRoles_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "grantRoles"))
-	pattern_DiscussionService_RevokeRoles_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "revokeRoles"))
-	pattern_DiscussionService_BlockMember_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "block"))
-	pattern_DiscussionService_UnblockMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "unblock"))
-	pattern_DiscussionService_ListAffiliationRequests_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "affiliationRequests"}, ""))
-	pattern_DiscussionService_CreateThread_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "threads"}, ""))
-	pattern_DiscussionService_GetThread_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "threads", "id"}, ""))
-	pattern_DiscussionService_ListThreads_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "threads"}, ""))
-	pattern_DiscussionService_AddPost_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "threads", "thread_id", "posts"}, ""))
-	pattern_DiscussionService_ListPosts_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "threads", "thread_id", "posts"}, ""))
-	pattern_DiscussionService_EditPost_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, ""))
-	pattern_DiscussionService_DeletePost_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, ""))
-	pattern_DiscussionService_ReportPost_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "report"))
-	pattern_DiscussionService_HidePost_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "hide"))
-	pattern_DiscussionService_RestorePost_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "restore"))
-	pattern_DiscussionService_DismissReports_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "dismissReports"))
-	pattern_DiscussionService_ListReportedPosts_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "moderation", "posts"}, ""))
-	pattern_DiscussionService_ListModerationLog_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "moderation", "log"}, ""))
-	pattern_DiscussionService_SubmitStory_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "stories"}, ""))
-	pattern_DiscussionService_ListStories_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "stories"}, ""))
-	pattern_DiscussionService_GetStory_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "stories", "id"}, ""))
-	pattern_DiscussionService_PublishStory_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "stories", "id"}, "publish"))
-	pattern_DiscussionService_RejectStory_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "stories", "id"}, "reject"))
+	pattern_DiscussionService_RegisterMember_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "members"}, ""))
+	pattern_DiscussionService_CreateSession_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "sessions"}, ""))
+	pattern_DiscussionService_RefreshSession_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "sessions"}, "refresh"))
+	pattern_DiscussionService_DeleteSession_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "sessions", "current"}, ""))
+	pattern_DiscussionService_GetMyProfile_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "me"}, ""))
+	pattern_DiscussionService_UpdateMyProfile_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "me"}, ""))
+	pattern_DiscussionService_GetMember_0                    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "id"}, ""))
+	pattern_DiscussionService_ListMembers_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "members"}, ""))
+	pattern_DiscussionService_RequestAffiliation_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "members", "member_id", "affiliations"}, ""))
+	pattern_DiscussionService_DecideAffiliation_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "members", "member_id", "affiliations", "organization_id"}, "decide"))
+	pattern_DiscussionService_GrantRoles_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "grantRoles"))
+	pattern_DiscussionService_RevokeRoles_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "revokeRoles"))
+	pattern_DiscussionService_BlockMember_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "block"))
+	pattern_DiscussionService_UnblockMember_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "unblock"))
+	pattern_DiscussionService_ListAffiliationRequests_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "affiliationRequests"}, ""))
+	pattern_DiscussionService_CreateThread_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "threads"}, ""))
+	pattern_DiscussionService_GetThread_0                    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "threads", "id"}, ""))
+	pattern_DiscussionService_ListThreads_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "threads"}, ""))
+	pattern_DiscussionService_AddPost_0                      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "threads", "thread_id", "posts"}, ""))
+	pattern_DiscussionService_ListPosts_0                    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "threads", "thread_id", "posts"}, ""))
+	pattern_DiscussionService_EditPost_0                     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, ""))
+	pattern_DiscussionService_DeletePost_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, ""))
+	pattern_DiscussionService_ReportPost_0                   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "report"))
+	pattern_DiscussionService_HidePost_0                     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "hide"))
+	pattern_DiscussionService_RestorePost_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "restore"))
+	pattern_DiscussionService_DismissReports_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "posts", "id"}, "dismissReports"))
+	pattern_DiscussionService_ListReportedPosts_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "moderation", "posts"}, ""))
+	pattern_DiscussionService_ListModerationLog_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "moderation", "log"}, ""))
+	pattern_DiscussionService_SubmitStory_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "stories"}, ""))
+	pattern_DiscussionService_ListStories_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "stories"}, ""))
+	pattern_DiscussionService_GetStory_0                     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "stories", "id"}, ""))
+	pattern_DiscussionService_PublishStory_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "stories", "id"}, "publish"))
+	pattern_DiscussionService_RejectStory_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "stories", "id"}, "reject"))
+	pattern_DiscussionService_GetTwinningDiscussionFigures_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "twinnings", "twinning_id", "discussion-figures"}, ""))
 )
 
 var (
-	forward_DiscussionService_RegisterMember_0          = runtime.ForwardResponseMessage
-	forward_DiscussionService_CreateSession_0           = runtime.ForwardResponseMessage
-	forward_DiscussionService_RefreshSession_0          = runtime.ForwardResponseMessage
-	forward_DiscussionService_DeleteSession_0           = runtime.ForwardResponseMessage
-	forward_DiscussionService_GetMyProfile_0            = runtime.ForwardResponseMessage
-	forward_DiscussionService_UpdateMyProfile_0         = runtime.ForwardResponseMessage
-	forward_DiscussionService_GetMember_0               = runtime.ForwardResponseMessage
-	forward_DiscussionService_ListMembers_0             = runtime.ForwardResponseMessage
-	forward_DiscussionService_RequestAffiliation_0      = runtime.ForwardResponseMessage
-	forward_DiscussionService_DecideAffiliation_0       = runtime.ForwardResponseMessage
-	forward_DiscussionService_GrantRoles_0              = runtime.ForwardResponseMessage
-	forward_DiscussionService_RevokeRoles_0             = runtime.ForwardResponseMessage
-	forward_DiscussionService_BlockMember_0             = runtime.ForwardResponseMessage
-	forward_DiscussionService_UnblockMember_0           = runtime.ForwardResponseMessage
-	forward_DiscussionService_ListAffiliationRequests_0 = runtime.ForwardResponseMessage
-	forward_DiscussionService_CreateThread_0            = runtime.ForwardResponseMessage
-	forward_DiscussionService_GetThread_0               = runtime.ForwardResponseMessage
-	forward_DiscussionService_ListThreads_0             = runtime.ForwardResponseMessage
-	forward_DiscussionService_AddPost_0                 = runtime.ForwardResponseMessage
-	forward_DiscussionService_ListPosts_0               = runtime.ForwardResponseMessage
-	forward_DiscussionService_EditPost_0                = runtime.ForwardResponseMessage
-	forward_DiscussionService_DeletePost_0              = runtime.ForwardResponseMessage
-	forward_DiscussionService_ReportPost_0              = runtime.ForwardResponseMessage
-	forward_DiscussionService_HidePost_0                = runtime.ForwardResponseMessage
-	forward_DiscussionService_RestorePost_0             = runtime.ForwardResponseMessage
-	forward_DiscussionService_DismissReports_0          = runtime.ForwardResponseMessage
-	forward_DiscussionService_ListReportedPosts_0       = runtime.ForwardResponseMessage
-	forward_DiscussionService_ListModerationLog_0       = runtime.ForwardResponseMessage
-	forward_DiscussionService_SubmitStory_0             = runtime.ForwardResponseMessage
-	forward_DiscussionService_ListStories_0             = runtime.ForwardResponseMessage
-	forward_DiscussionService_GetStory_0                = runtime.ForwardResponseMessage
-	forward_DiscussionService_PublishStory_0            = runtime.ForwardResponseMessage
-	forward_DiscussionService_RejectStory_0             = runtime.ForwardResponseMessage
+	forward_DiscussionService_RegisterMember_0               = runtime.ForwardResponseMessage
+	forward_DiscussionService_CreateSession_0                = runtime.ForwardResponseMessage
+	forward_DiscussionService_RefreshSession_0               = runtime.ForwardResponseMessage
+	forward_DiscussionService_DeleteSession_0                = runtime.ForwardResponseMessage
+	forward_DiscussionService_GetMyProfile_0                 = runtime.ForwardResponseMessage
+	forward_DiscussionService_UpdateMyProfile_0              = runtime.ForwardResponseMessage
+	forward_DiscussionService_GetMember_0                    = runtime.ForwardResponseMessage
+	forward_DiscussionService_ListMembers_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_RequestAffiliation_0           = runtime.ForwardResponseMessage
+	forward_DiscussionService_DecideAffiliation_0            = runtime.ForwardResponseMessage
+	forward_DiscussionService_GrantRoles_0                   = runtime.ForwardResponseMessage
+	forward_DiscussionService_RevokeRoles_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_BlockMember_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_UnblockMember_0                = runtime.ForwardResponseMessage
+	forward_DiscussionService_ListAffiliationRequests_0      = runtime.ForwardResponseMessage
+	forward_DiscussionService_CreateThread_0                 = runtime.ForwardResponseMessage
+	forward_DiscussionService_GetThread_0                    = runtime.ForwardResponseMessage
+	forward_DiscussionService_ListThreads_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_AddPost_0                      = runtime.ForwardResponseMessage
+	forward_DiscussionService_ListPosts_0                    = runtime.ForwardResponseMessage
+	forward_DiscussionService_EditPost_0                     = runtime.ForwardResponseMessage
+	forward_DiscussionService_DeletePost_0                   = runtime.ForwardResponseMessage
+	forward_DiscussionService_ReportPost_0                   = runtime.ForwardResponseMessage
+	forward_DiscussionService_HidePost_0                     = runtime.ForwardResponseMessage
+	forward_DiscussionService_RestorePost_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_DismissReports_0               = runtime.ForwardResponseMessage
+	forward_DiscussionService_ListReportedPosts_0            = runtime.ForwardResponseMessage
+	forward_DiscussionService_ListModerationLog_0            = runtime.ForwardResponseMessage
+	forward_DiscussionService_SubmitStory_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_ListStories_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_GetStory_0                     = runtime.ForwardResponseMessage
+	forward_DiscussionService_PublishStory_0                 = runtime.ForwardResponseMessage
+	forward_DiscussionService_RejectStory_0                  = runtime.ForwardResponseMessage
+	forward_DiscussionService_GetTwinningDiscussionFigures_0 = runtime.ForwardResponseMessage
 )

@@ -23,39 +23,40 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DiscussionService_RegisterMember_FullMethodName          = "/gemella.discussion.v1.DiscussionService/RegisterMember"
-	DiscussionService_CreateSession_FullMethodName           = "/gemella.discussion.v1.DiscussionService/CreateSession"
-	DiscussionService_RefreshSession_FullMethodName          = "/gemella.discussion.v1.DiscussionService/RefreshSession"
-	DiscussionService_DeleteSession_FullMethodName           = "/gemella.discussion.v1.DiscussionService/DeleteSession"
-	DiscussionService_GetMyProfile_FullMethodName            = "/gemella.discussion.v1.DiscussionService/GetMyProfile"
-	DiscussionService_UpdateMyProfile_FullMethodName         = "/gemella.discussion.v1.DiscussionService/UpdateMyProfile"
-	DiscussionService_GetMember_FullMethodName               = "/gemella.discussion.v1.DiscussionService/GetMember"
-	DiscussionService_ListMembers_FullMethodName             = "/gemella.discussion.v1.DiscussionService/ListMembers"
-	DiscussionService_RequestAffiliation_FullMethodName      = "/gemella.discussion.v1.DiscussionService/RequestAffiliation"
-	DiscussionService_DecideAffiliation_FullMethodName       = "/gemella.discussion.v1.DiscussionService/DecideAffiliation"
-	DiscussionService_GrantRoles_FullMethodName              = "/gemella.discussion.v1.DiscussionService/GrantRoles"
-	DiscussionService_RevokeRoles_FullMethodName             = "/gemella.discussion.v1.DiscussionService/RevokeRoles"
-	DiscussionService_BlockMember_FullMethodName             = "/gemella.discussion.v1.DiscussionService/BlockMember"
-	DiscussionService_UnblockMember_FullMethodName           = "/gemella.discussion.v1.DiscussionService/UnblockMember"
-	DiscussionService_ListAffiliationRequests_FullMethodName = "/gemella.discussion.v1.DiscussionService/ListAffiliationRequests"
-	DiscussionService_CreateThread_FullMethodName            = "/gemella.discussion.v1.DiscussionService/CreateThread"
-	DiscussionService_GetThread_FullMethodName               = "/gemella.discussion.v1.DiscussionService/GetThread"
-	DiscussionService_ListThreads_FullMethodName             = "/gemella.discussion.v1.DiscussionService/ListThreads"
-	DiscussionService_AddPost_FullMethodName                 = "/gemella.discussion.v1.DiscussionService/AddPost"
-	DiscussionService_ListPosts_FullMethodName               = "/gemella.discussion.v1.DiscussionService/ListPosts"
-	DiscussionService_EditPost_FullMethodName                = "/gemella.discussion.v1.DiscussionService/EditPost"
-	DiscussionService_DeletePost_FullMethodName              = "/gemella.discussion.v1.DiscussionService/DeletePost"
-	DiscussionService_ReportPost_FullMethodName              = "/gemella.discussion.v1.DiscussionService/ReportPost"
-	DiscussionService_HidePost_FullMethodName                = "/gemella.discussion.v1.DiscussionService/HidePost"
-	DiscussionService_RestorePost_FullMethodName             = "/gemella.discussion.v1.DiscussionService/RestorePost"
-	DiscussionService_DismissReports_FullMethodName          = "/gemella.discussion.v1.DiscussionService/DismissReports"
-	DiscussionService_ListReportedPosts_FullMethodName       = "/gemella.discussion.v1.DiscussionService/ListReportedPosts"
-	DiscussionService_ListModerationLog_FullMethodName       = "/gemella.discussion.v1.DiscussionService/ListModerationLog"
-	DiscussionService_SubmitStory_FullMethodName             = "/gemella.discussion.v1.DiscussionService/SubmitStory"
-	DiscussionService_ListStories_FullMethodName             = "/gemella.discussion.v1.DiscussionService/ListStories"
-	DiscussionService_GetStory_FullMethodName                = "/gemella.discussion.v1.DiscussionService/GetStory"
-	DiscussionService_PublishStory_FullMethodName            = "/gemella.discussion.v1.DiscussionService/PublishStory"
-	DiscussionService_RejectStory_FullMethodName             = "/gemella.discussion.v1.DiscussionService/RejectStory"
+	DiscussionService_RegisterMember_FullMethodName               = "/gemella.discussion.v1.DiscussionService/RegisterMember"
+	DiscussionService_CreateSession_FullMethodName                = "/gemella.discussion.v1.DiscussionService/CreateSession"
+	DiscussionService_RefreshSession_FullMethodName               = "/gemella.discussion.v1.DiscussionService/RefreshSession"
+	DiscussionService_DeleteSession_FullMethodName                = "/gemella.discussion.v1.DiscussionService/DeleteSession"
+	DiscussionService_GetMyProfile_FullMethodName                 = "/gemella.discussion.v1.DiscussionService/GetMyProfile"
+	DiscussionService_UpdateMyProfile_FullMethodName              = "/gemella.discussion.v1.DiscussionService/UpdateMyProfile"
+	DiscussionService_GetMember_FullMethodName                    = "/gemella.discussion.v1.DiscussionService/GetMember"
+	DiscussionService_ListMembers_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/ListMembers"
+	DiscussionService_RequestAffiliation_FullMethodName           = "/gemella.discussion.v1.DiscussionService/RequestAffiliation"
+	DiscussionService_DecideAffiliation_FullMethodName            = "/gemella.discussion.v1.DiscussionService/DecideAffiliation"
+	DiscussionService_GrantRoles_FullMethodName                   = "/gemella.discussion.v1.DiscussionService/GrantRoles"
+	DiscussionService_RevokeRoles_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/RevokeRoles"
+	DiscussionService_BlockMember_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/BlockMember"
+	DiscussionService_UnblockMember_FullMethodName                = "/gemella.discussion.v1.DiscussionService/UnblockMember"
+	DiscussionService_ListAffiliationRequests_FullMethodName      = "/gemella.discussion.v1.DiscussionService/ListAffiliationRequests"
+	DiscussionService_CreateThread_FullMethodName                 = "/gemella.discussion.v1.DiscussionService/CreateThread"
+	DiscussionService_GetThread_FullMethodName                    = "/gemella.discussion.v1.DiscussionService/GetThread"
+	DiscussionService_ListThreads_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/ListThreads"
+	DiscussionService_AddPost_FullMethodName                      = "/gemella.discussion.v1.DiscussionService/AddPost"
+	DiscussionService_ListPosts_FullMethodName                    = "/gemella.discussion.v1.DiscussionService/ListPosts"
+	DiscussionService_EditPost_FullMethodName                     = "/gemella.discussion.v1.DiscussionService/EditPost"
+	DiscussionService_DeletePost_FullMethodName                   = "/gemella.discussion.v1.DiscussionService/DeletePost"
+	DiscussionService_ReportPost_FullMethodName                   = "/gemella.discussion.v1.DiscussionService/ReportPost"
+	DiscussionService_HidePost_FullMethodName                     = "/gemella.discussion.v1.DiscussionService/HidePost"
+	DiscussionService_RestorePost_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/RestorePost"
+	DiscussionService_DismissReports_FullMethodName               = "/gemella.discussion.v1.DiscussionService/DismissReports"
+	DiscussionService_ListReportedPosts_FullMethodName            = "/gemella.discussion.v1.DiscussionService/ListReportedPosts"
+	DiscussionService_ListModerationLog_FullMethodName            = "/gemella.discussion.v1.DiscussionService/ListModerationLog"
+	DiscussionService_SubmitStory_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/SubmitStory"
+	DiscussionService_ListStories_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/ListStories"
+	DiscussionService_GetStory_FullMethodName                     = "/gemella.discussion.v1.DiscussionService/GetStory"
+	DiscussionService_PublishStory_FullMethodName                 = "/gemella.discussion.v1.DiscussionService/PublishStory"
+	DiscussionService_RejectStory_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/RejectStory"
+	DiscussionService_GetTwinningDiscussionFigures_FullMethodName = "/gemella.discussion.v1.DiscussionService/GetTwinningDiscussionFigures"
 )
 
 // DiscussionServiceClient is the client API for DiscussionService service.
@@ -160,6 +161,10 @@ type DiscussionServiceClient interface {
 	PublishStory(ctx context.Context, in *DecideStoryRequest, opts ...grpc.CallOption) (*Story, error)
 	// A moderator rejects a pending story with a reason.
 	RejectStory(ctx context.Context, in *DecideStoryRequest, opts ...grpc.CallOption) (*Story, error)
+	// What a twinning's discussion did in a period, for its reports: the
+	// threads with posts in it, their visible posts and authors, and the
+	// stories published in it. Public figures: anyone may ask.
+	GetTwinningDiscussionFigures(ctx context.Context, in *GetTwinningDiscussionFiguresRequest, opts ...grpc.CallOption) (*TwinningDiscussionFigures, error)
 }
 
 type discussionServiceClient struct {
@@ -500,6 +505,16 @@ func (c *discussionServiceClient) RejectStory(ctx context.Context, in *DecideSto
 	return out, nil
 }
 
+func (c *discussionServiceClient) GetTwinningDiscussionFigures(ctx context.Context, in *GetTwinningDiscussionFiguresRequest, opts ...grpc.CallOption) (*TwinningDiscussionFigures, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TwinningDiscussionFigures)
+	err := c.cc.Invoke(ctx, DiscussionService_GetTwinningDiscussionFigures_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DiscussionServiceServer is the server API for DiscussionService service.
 // All implementations must embed UnimplementedDiscussionServiceServer
 // for forward compatibility.
@@ -602,6 +617,10 @@ type DiscussionServiceServer interface {
 	PublishStory(context.Context, *DecideStoryRequest) (*Story, error)
 	// A moderator rejects a pending story with a reason.
 	RejectStory(context.Context, *DecideStoryRequest) (*Story, error)
+	// What a twinning's discussion did in a period, for its reports: the
+	// threads with posts in it, their visible posts and authors, and the
+	// stories published in it. Public figures: anyone may ask.
+	GetTwinningDiscussionFigures(context.Context, *GetTwinningDiscussionFiguresRequest) (*TwinningDiscussionFigures, error)
 	mustEmbedUnimplementedDiscussionServiceServer()
 }
 
@@ -710,6 +729,9 @@ func (UnimplementedDiscussionServiceServer) PublishStory(context.Context, *Decid
 }
 func (UnimplementedDiscussionServiceServer) RejectStory(context.Context, *DecideStoryRequest) (*Story, error) {
 	return nil, status.Error(codes.Unimplemented, "method RejectStory not implemented")
+}
+func (UnimplementedDiscussionServiceServer) GetTwinningDiscussionFigures(context.Context, *GetTwinningDiscussionFiguresRequest) (*TwinningDiscussionFigures, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTwinningDiscussionFigures not implemented")
 }
 func (UnimplementedDiscussionServiceServer) mustEmbedUnimplementedDiscussionServiceServer() {}
 func (UnimplementedDiscussionServiceServer) testEmbeddedByValue()                           {}
@@ -1326,6 +1348,24 @@ func _DiscussionService_RejectStory_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DiscussionService_GetTwinningDiscussionFigures_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTwinningDiscussionFiguresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).GetTwinningDiscussionFigures(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_GetTwinningDiscussionFigures_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).GetTwinningDiscussionFigures(ctx, req.(*GetTwinningDiscussionFiguresRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DiscussionService_ServiceDesc is the grpc.ServiceDesc for DiscussionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1464,6 +1504,10 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RejectStory",
 			Handler:    _DiscussionService_RejectStory_Handler,
+		},
+		{
+			MethodName: "GetTwinningDiscussionFigures",
+			Handler:    _DiscussionService_GetTwinningDiscussionFigures_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

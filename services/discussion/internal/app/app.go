@@ -116,6 +116,9 @@ type Application struct {
 	GetStory    GetStoryHandler
 	DecideStory DecideStoryHandler
 
+	// TwinningFigures counts a twinning's discussion in a period.
+	TwinningFigures TwinningFiguresHandler
+
 	// BootstrapAdministrator is no API call: see its command.
 	BootstrapAdministrator BootstrapAdministratorHandler
 }
@@ -174,6 +177,7 @@ func New(d Deps) Application {
 		ListModerationLog:       ListModerationLogHandler{d},
 		SubmitStory:             SubmitStoryHandler{d},
 		ListStories:             ListStoriesHandler{d},
+		TwinningFigures:         TwinningFiguresHandler{d},
 		GetStory:                GetStoryHandler{d},
 		DecideStory:             DecideStoryHandler{d},
 
