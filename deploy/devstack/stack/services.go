@@ -123,6 +123,7 @@ func twinningSpec() serviceSpec {
 			cfg.Mongo.URI = infra.mongoURI
 			cfg.Mongo.DocLocks = embeddedDocLocks
 			cfg.Mongo.Database = twinningDatabase
+			cfg.Search.Dir = filepath.Join(infra.dataDir, "search-twinning")
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
 			cfg.CatalogAddr = dialable(infra.addrs["catalog"])
@@ -146,6 +147,7 @@ func discussionSpec() serviceSpec {
 			cfg.Mongo.URI = infra.mongoURI
 			cfg.Mongo.DocLocks = embeddedDocLocks
 			cfg.Mongo.Database = discussionDatabase
+			cfg.Search.Dir = filepath.Join(infra.dataDir, "search-discussion")
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
 			cfg.Auth.KeyFile = infra.signingKeyFile

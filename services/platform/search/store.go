@@ -75,6 +75,10 @@ type StoreConfig struct {
 	SynonymsFile string
 	// Synonyms, when set, is used instead of SynonymsFile.
 	Synonyms *Synonyms
+	// Static says that no Follower rebuilds the index (it is written to
+	// directly): a new one is ready at once. Otherwise a new index answers
+	// searches only once a Follower has built it.
+	Static bool
 }
 
 // Keys of the index's own state, kept inside it.
@@ -175,6 +179,9 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	}
 	if err := s.create(); err != nil {
 		return nil, err
+	}
+	if !cfg.Static {
+		s.setReady(false)
 	}
 	return s, nil
 }
@@ -316,7 +323,7 @@ func (s *Store) awaitReady(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-	return ErrNotReady
+	return Unavailable
 }
 
 // State reads the recorded state.

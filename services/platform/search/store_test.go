@@ -20,7 +20,7 @@ func testDocs() []Document {
 }
 
 func TestStoreFindsHighlightsFiltersAndCountsKinds(t *testing.T) {
-	s, err := OpenStore(StoreConfig{Schema: "test"})
+	s, err := OpenStore(StoreConfig{Schema: "test", Static: true})
 	if err != nil {
 		t.Fatal(err)
 	}

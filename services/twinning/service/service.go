@@ -19,11 +19,13 @@ import (
 	"github.com/gemella/gemella/services/platform/grpcx"
 	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/twinning/internal/adapters"
 	"github.com/gemella/gemella/services/twinning/internal/app"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/ports"
+	"github.com/gemella/gemella/services/twinning/internal/searchindex"
 )
 
 // Name is the service's name in logs, metrics and NATS connections.
@@ -52,6 +54,9 @@ type Config struct {
 	// Idempotency keeps the request ids of twinning creates, per caller,
 	// for GEMELLA_TWINNING_IDEMPOTENCY_TTL (default 24h).
 	Idempotency idempotency.Config `envPrefix:"GEMELLA_TWINNING_"`
+	// Search is the full-text index of the public twinnings
+	// (GEMELLA_TWINNING_SEARCH_*).
+	Search psearch.Config `envPrefix:"GEMELLA_TWINNING_SEARCH_"`
 }
 
 // DefaultConfig is what a single machine needs.
@@ -68,6 +73,7 @@ func (c *Config) Validate() error {
 	p.Target("GEMELLA_CATALOG_ADDR", c.CatalogAddr)
 	p.Positive("GEMELLA_TWINNING_CATALOG_TIMEOUT", c.CatalogTimeout)
 	p.Add(c.Idempotency.Validate(envPrefix))
+	p.Add(c.Search.Validate(envPrefix + "SEARCH_"))
 	return p.Err()
 }
 
@@ -118,18 +124,58 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		twinnings = adapters.NewTwinningMongoRepository(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks}).WithLogger(p.Logger)
 		keys = idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)
 	}
+	catalogClient := adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(catalog), cfg.CatalogTimeout)
 	application := app.New(app.Deps{
 		Twinnings: twinnings,
-		Catalog:   adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(catalog), cfg.CatalogTimeout),
+		Catalog:   catalogClient,
 		Keys:      keys,
 	})
+	workers := []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+		return keys.Run(ctx, rt.Logger)
+	}}}
+	src := searchindex.Source{Twinnings: twinnings, Catalog: catalogClient, Today: application.Today, Logger: p.Logger}
+	idx, worker, err := openSearch(cfg, src, p)
+	if err != nil {
+		_ = catalog.Close()
+		return servicekit.Parts{}, err
+	}
+	if worker != nil {
+		workers = append(workers, *worker)
+	}
 	return servicekit.Parts{
-		Register: func(s *grpc.Server) { twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application)) },
-		Workers: []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
-			return keys.Run(ctx, rt.Logger)
-		}}},
-		Close: func() { _ = catalog.Close() },
+		Register: func(s *grpc.Server) {
+			twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application).WithSearch(idx))
+		},
+		Workers: workers,
+		Close:   func() { _ = idx.Close(); _ = catalog.Close() },
 	}, nil
+}
+
+// openSearch opens the index of public twinnings and, on MongoDB and
+// NATS, the worker that keeps it current from the twinning stream
+// (rebuilding it in the background when it must: searches answer
+// UNAVAILABLE meanwhile, everything else is served). In memory it stays
+// empty.
+func openSearch(cfg Config, src searchindex.Source, p servicekit.Ports) (*psearch.Store, *servicekit.Worker, error) {
+	if p.InMemory() {
+		idx, err := psearch.OpenStore(psearch.StoreConfig{Schema: searchindex.Schema, Logger: p.Logger, Static: true})
+		return idx, nil, err
+	}
+	idx, err := psearch.OpenStore(psearch.StoreConfig{Dir: cfg.Search.Dir, Schema: searchindex.Schema, Logger: p.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	f := &psearch.Follower{
+		Store: idx, Stream: StreamName, Subjects: searchindex.Subjects, Changes: src.Changes, All: src.All,
+		ReconcileEvery: cfg.Search.ReconcileInterval, Logger: p.Logger,
+	}
+	return idx, &servicekit.Worker{Name: "search-index", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+		f.JS = rt.JS
+		if err := servicekit.Retry(ctx, rt.Logger, "search index preparation", f.Prepare); err != nil {
+			return nil // stopped before it was ready
+		}
+		return f.Run(ctx)
+	}}, nil
 }
 
 // dialCatalog connects to the catalogue lazily (over TLS when configured).

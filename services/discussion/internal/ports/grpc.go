@@ -19,6 +19,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/protoconv"
 	"github.com/gemella/gemella/services/platform/apperr"
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/grpcx"
 )
@@ -26,7 +27,8 @@ import (
 // GRPCServer implements discussionv1.DiscussionServiceServer.
 type GRPCServer struct {
 	discussionv1.UnimplementedDiscussionServiceServer
-	app app.Application
+	app    app.Application
+	search *psearch.Store
 }
 
 // NewGRPCServer wraps the application.
