@@ -19,9 +19,9 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
 	"github.com/gemella/gemella/services/discussion/internal/protoconv"
 	"github.com/gemella/gemella/services/platform/apperr"
-	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	psearch "github.com/gemella/gemella/services/platform/search"
 )
 
 // GRPCServer implements discussionv1.DiscussionServiceServer.

@@ -199,4 +199,3 @@ func eachPage[T any](ctx context.Context, list func(after *paging.Cursor) ([]T, 
 		after = cursor(items[len(items)-1])
 	}
 }
-
