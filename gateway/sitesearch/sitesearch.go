@@ -115,6 +115,24 @@ type Hit struct {
 	Highlights []Highlight `json:"highlights"`
 }
 
+// Snippets are at most n of the hit's fragments, leaving out those of
+// its title, which a page shows anyway.
+func (h Hit) Snippets(n int) []string {
+	var out []string
+	for _, hl := range h.Highlights {
+		if hl.Field == "title" {
+			continue
+		}
+		for _, f := range hl.Fragments {
+			if len(out) == n {
+				return out
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // KindResult is one kind's part of the results.
 type KindResult struct {
 	Kind   string `json:"kind"`
