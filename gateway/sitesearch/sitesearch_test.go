@@ -25,7 +25,9 @@ func (catalog) SearchNeeds(context.Context, *catalogv1.SearchNeedsRequest, ...gr
 }
 
 // twinning is slower than the deadline.
-type twinning struct{ twinningv1.TwinningServiceClient }
+type twinning struct {
+	twinningv1.TwinningServiceClient
+}
 
 func (twinning) SearchTwinnings(ctx context.Context, _ *twinningv1.SearchTwinningsRequest, _ ...grpc.CallOption) (*twinningv1.SearchTwinningsResponse, error) {
 	<-ctx.Done()
@@ -33,7 +35,9 @@ func (twinning) SearchTwinnings(ctx context.Context, _ *twinningv1.SearchTwinnin
 }
 
 // discussion is down.
-type discussion struct{ discussionv1.DiscussionServiceClient }
+type discussion struct {
+	discussionv1.DiscussionServiceClient
+}
 
 func (discussion) SearchThreads(context.Context, *discussionv1.SearchDiscussionRequest, ...grpc.CallOption) (*discussionv1.SearchThreadsResponse, error) {
 	return nil, status.Error(codes.Unavailable, "down")
