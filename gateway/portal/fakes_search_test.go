@@ -18,6 +18,12 @@ func (f *fakeCatalog) SearchNeeds(ctx context.Context, _ *catalogv1.SearchNeedsR
 	return &catalogv1.SearchNeedsResponse{}, nil
 }
 
+// SearchOrganizations finds Regione Toscana.
+func (f *fakeCatalog) SearchOrganizations(ctx context.Context, _ *catalogv1.SearchOrganizationsRequest, _ ...grpc.CallOption) (*catalogv1.SearchOrganizationsResponse, error) {
+	f.rec.note(ctx)
+	return &catalogv1.SearchOrganizationsResponse{Total: 1, Hits: []*catalogv1.OrganizationHit{{Organization: &catalogv1.Organization{Id: "o-toscana", Name: "Regione Toscana"}}}}, nil
+}
+
 // SearchTwinnings answers every public twinning, its models' titles
 // marked, with a fragment that tries to smuggle in markup.
 func (f *fakeTwinning) SearchTwinnings(ctx context.Context, req *twinningv1.SearchTwinningsRequest, _ ...grpc.CallOption) (*twinningv1.SearchTwinningsResponse, error) {

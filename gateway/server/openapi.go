@@ -350,18 +350,18 @@ func gatewayPaths() docObject {
 			},
 		}},
 		searchPath: docObject{"get": docObject{
-			"summary": "Search everything: practices, twinnings, threads, posts, stories and needs, grouped by kind.",
+			"summary": "Search everything: practices, twinnings, threads, posts, stories, needs and organisations, grouped by kind.",
 			"description": "The gateway asks each service's own search in parallel (GET /v1/search/practices, /twinnings, " +
-				"/threads, /posts, /stories, /needs) within 2 s and merges the answers: each kind with its count and first " +
+				"/threads, /posts, /stories, /needs, /organizations) within 2 s and merges the answers: each kind with its count and first " +
 				"hits, highlighted (HTML fragments whose only markup is <mark>). A kind whose service is down or slow has " +
 				"status `unavailable` and is listed in `unavailable`; the answer is still 200. Filtering by territory or " +
-				"theme leaves out the kinds that have neither (threads, posts, stories: status `skipped`).",
+				"theme leaves out the kinds that have none (threads, posts, stories; organisations have a territory but no theme): status `skipped`.",
 			"operationId": "Gateway_Search", "tags": []any{"Gateway"},
 			"security": []any{docObject{}, docObject{securityName: []any{}}},
 			"produces": []any{"application/json"},
 			"parameters": []any{
 				docObject{"name": "q", "in": "query", "required": false, "type": "string", "maxLength": 500, "description": "The words, analysed in Italian and English."},
-				docObject{"name": "kind", "in": "query", "required": false, "type": "array", "items": docObject{"type": "string", "enum": []any{"practice", "twinning", "thread", "post", "story", "need"}}, "collectionFormat": "multi", "description": "Only these kinds (repeated, or separated by commas)."},
+				docObject{"name": "kind", "in": "query", "required": false, "type": "array", "items": docObject{"type": "string", "enum": []any{"practice", "twinning", "thread", "post", "story", "need", "organization"}}, "collectionFormat": "multi", "description": "Only these kinds (repeated, or separated by commas)."},
 				docObject{"name": "territory", "in": "query", "required": false, "type": "string", "description": "An ISTAT/NUTS territory code."},
 				docObject{"name": "theme", "in": "query", "required": false, "type": "string", "description": "A theme, e.g. lavoro."},
 				docObject{"name": "page_size", "in": "query", "required": false, "type": "integer", "minimum": 1, "maximum": 50, "description": "Hits per kind (5)."},

@@ -32,14 +32,19 @@ const (
 	KindPost     = "post"
 	KindStory    = "story"
 	KindNeed     = "need"
+	// KindOrganization: the catalogue's organisations.
+	KindOrganization = "organization"
 )
 
 // Kinds lists every kind, in order.
-var Kinds = []string{KindPractice, KindTwinning, KindThread, KindPost, KindStory, KindNeed}
+var Kinds = []string{KindPractice, KindTwinning, KindThread, KindPost, KindStory, KindNeed, KindOrganization}
 
-// filterable are the kinds that have a territory and themes: a search
-// filtered by either leaves the others out.
-var filterable = map[string]bool{KindPractice: true, KindTwinning: true, KindNeed: true}
+// territorial are the kinds that have a territory, themed those that
+// have themes: a search filtered by either leaves the others out.
+var (
+	territorial = map[string]bool{KindPractice: true, KindTwinning: true, KindNeed: true, KindOrganization: true}
+	themed      = map[string]bool{KindPractice: true, KindTwinning: true, KindNeed: true}
+)
 
 // Statuses of a kind in the results.
 const (
@@ -170,7 +175,7 @@ func Search(ctx context.Context, b Backends, q Query) Results {
 		if len(q.Kinds) > 0 && !slices.Contains(q.Kinds, kind) {
 			continue
 		}
-		if (q.Territory != "" || q.Theme != "") && !filterable[kind] {
+		if q.Territory != "" && !territorial[kind] || q.Theme != "" && !themed[kind] {
 			continue
 		}
 		wg.Add(1)
@@ -249,6 +254,20 @@ func searchKind(ctx context.Context, b Backends, kind string, q Query) (int, []H
 			n := h.GetNeed()
 			hits = append(hits, Hit{Kind: kind, ID: n.GetId(), Title: n.GetTitle(), Context: n.GetTerritory().GetName(),
 				Link: "/needs/" + url.PathEscape(n.GetId()), Score: h.GetScore(), Highlights: catalogHighlights(h.GetHighlights())})
+		}
+		return int(r.GetTotal()), hits, nil
+	case KindOrganization:
+		if b.Catalog == nil {
+			return 0, nil, errNoBackend
+		}
+		r, err := b.Catalog.SearchOrganizations(ctx, &catalogv1.SearchOrganizationsRequest{Q: q.Q, PageSize: size, TerritoryCode: list(q.Territory)})
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, h := range r.GetHits() {
+			o := h.GetOrganization()
+			hits = append(hits, Hit{Kind: kind, ID: o.GetId(), Title: o.GetName(), Context: o.GetTerritory().GetName(),
+				Link: "/organizations/" + url.PathEscape(o.GetId()), Score: h.GetScore(), Highlights: catalogHighlights(h.GetHighlights())})
 		}
 		return int(r.GetTotal()), hits, nil
 	case KindTwinning:

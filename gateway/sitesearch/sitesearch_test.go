@@ -24,6 +24,10 @@ func (catalog) SearchNeeds(context.Context, *catalogv1.SearchNeedsRequest, ...gr
 	return &catalogv1.SearchNeedsResponse{}, nil
 }
 
+func (catalog) SearchOrganizations(context.Context, *catalogv1.SearchOrganizationsRequest, ...grpc.CallOption) (*catalogv1.SearchOrganizationsResponse, error) {
+	return &catalogv1.SearchOrganizationsResponse{}, nil
+}
+
 // twinning is slower than the deadline.
 type twinning struct {
 	twinningv1.TwinningServiceClient
@@ -59,7 +63,7 @@ func TestAKindWhoseServiceIsDownOrSlowIsReportedUnavailable(t *testing.T) {
 	for _, k := range r.Kinds {
 		status[k.Kind] = k.Status
 	}
-	want := map[string]string{KindPractice: StatusOK, KindNeed: StatusOK, KindTwinning: StatusUnavailable, KindThread: StatusUnavailable, KindPost: StatusUnavailable, KindStory: StatusUnavailable}
+	want := map[string]string{KindPractice: StatusOK, KindNeed: StatusOK, KindOrganization: StatusOK, KindTwinning: StatusUnavailable, KindThread: StatusUnavailable, KindPost: StatusUnavailable, KindStory: StatusUnavailable}
 	for k, s := range want {
 		if status[k] != s {
 			t.Errorf("%s: %s, want %s", k, status[k], s)

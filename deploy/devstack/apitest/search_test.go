@@ -101,14 +101,17 @@ func TestSearchEverythingFindsTheTosCaPracticeTwinningAndDiscussion(t *testing.T
 			t.Errorf("%s: first hit %+v, want %q with <mark>ed words", k.Kind, hit, title)
 		}
 	}
-	if strings.Join(order, ",") != "practice,twinning,thread,post,story,need" {
+	if strings.Join(order, ",") != "practice,twinning,thread,post,story,need,organization" {
 		t.Errorf("kinds in the order %v", order)
 	}
 
 	// The per-kind searches beside it, and the filters.
-	for _, path := range []string{"/v1/search/twinnings?q=competenze", "/v1/search/threads?q=competenze"} {
-		if code, body := get(path); code != http.StatusOK || !strings.Contains(string(body), "Tos.Ca.") {
-			t.Errorf("GET %s: %d %s", path, code, body)
+	for path, want := range map[string]string{
+		"/v1/search/twinnings?q=competenze": "Tos.Ca.", "/v1/search/threads?q=competenze": "Tos.Ca.",
+		"/v1/search/organizations?q=toscana": "Regione Toscana", "/v1/search?q=calabria&kind=organization": "Regione Calabria",
+	} {
+		if code, body := get(path); code != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d %s, want %q", path, code, body, want)
 		}
 	}
 	if code, body := get("/v1/search?q=competenze&kind=twinning&territory=ITF6"); code != http.StatusOK ||

@@ -3962,6 +3962,196 @@ func (x *ListMatchingNeedsResponse) GetMatches() []*NeedMatch {
 	return nil
 }
 
+type SearchOrganizationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query; empty lists every organisation, newest first.
+	Q         string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Filters; repeated values are OR.
+	TerritoryCode []string `protobuf:"bytes,4,rep,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchOrganizationsRequest) Reset() {
+	*x = SearchOrganizationsRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchOrganizationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchOrganizationsRequest) ProtoMessage() {}
+
+func (x *SearchOrganizationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchOrganizationsRequest.ProtoReflect.Descriptor instead.
+func (*SearchOrganizationsRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *SearchOrganizationsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchOrganizationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchOrganizationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *SearchOrganizationsRequest) GetTerritoryCode() []string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return nil
+}
+
+type OrganizationHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organization  *Organization          `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight           `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrganizationHit) Reset() {
+	*x = OrganizationHit{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganizationHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganizationHit) ProtoMessage() {}
+
+func (x *OrganizationHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganizationHit.ProtoReflect.Descriptor instead.
+func (*OrganizationHit) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *OrganizationHit) GetOrganization() *Organization {
+	if x != nil {
+		return x.Organization
+	}
+	return nil
+}
+
+func (x *OrganizationHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *OrganizationHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchOrganizationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*OrganizationHit     `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchOrganizationsResponse) Reset() {
+	*x = SearchOrganizationsResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchOrganizationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchOrganizationsResponse) ProtoMessage() {}
+
+func (x *SearchOrganizationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchOrganizationsResponse.ProtoReflect.Descriptor instead.
+func (*SearchOrganizationsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *SearchOrganizationsResponse) GetHits() []*OrganizationHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchOrganizationsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchOrganizationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_gemella_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
@@ -4276,7 +4466,23 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0forganization_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x0eorganizationId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"T\n" +
 	"\x19ListMatchingNeedsResponse\x127\n" +
-	"\amatches\x18\x01 \x03(\v2\x1d.gemella.catalog.v1.NeedMatchR\amatches*\xaa\x03\n" +
+	"\amatches\x18\x01 \x03(\v2\x1d.gemella.catalog.v1.NeedMatchR\amatches\"\x8d\x01\n" +
+	"\x1aSearchOrganizationsRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12%\n" +
+	"\x0eterritory_code\x18\x04 \x03(\tR\rterritoryCode\"\xac\x01\n" +
+	"\x0fOrganizationHit\x12D\n" +
+	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12=\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2\x1d.gemella.catalog.v1.HighlightR\n" +
+	"highlights\"\x94\x01\n" +
+	"\x1bSearchOrganizationsResponse\x127\n" +
+	"\x04hits\x18\x01 \x03(\v2#.gemella.catalog.v1.OrganizationHitR\x04hits\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken*\xaa\x03\n" +
 	"\x10OrganizationKind\x12!\n" +
 	"\x1dORGANIZATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ORGANIZATION_KIND_REGION\x10\x01\x12\x1e\n" +
@@ -4306,11 +4512,12 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vOfferStatus\x12\x1c\n" +
 	"\x18OFFER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OFFER_STATUS_OPEN\x10\x01\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x022\x93\x13\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x022\x8b\x14\n" +
 	"\x0eCatalogService\x12e\n" +
 	"\x12CreateOrganization\x12-.gemella.catalog.v1.CreateOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12_\n" +
 	"\x0fGetOrganization\x12*.gemella.catalog.v1.GetOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12p\n" +
-	"\x11ListOrganizations\x12,.gemella.catalog.v1.ListOrganizationsRequest\x1a-.gemella.catalog.v1.ListOrganizationsResponse\x12e\n" +
+	"\x11ListOrganizations\x12,.gemella.catalog.v1.ListOrganizationsRequest\x1a-.gemella.catalog.v1.ListOrganizationsResponse\x12v\n" +
+	"\x13SearchOrganizations\x12..gemella.catalog.v1.SearchOrganizationsRequest\x1a/.gemella.catalog.v1.SearchOrganizationsResponse\x12e\n" +
 	"\x12UpdateOrganization\x12-.gemella.catalog.v1.UpdateOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12Y\n" +
 	"\x0eCreatePractice\x12).gemella.catalog.v1.CreatePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12S\n" +
 	"\vGetPractice\x12&.gemella.catalog.v1.GetPracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12d\n" +
@@ -4352,7 +4559,7 @@ func file_gemella_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(OrganizationKind)(0),                 // 0: gemella.catalog.v1.OrganizationKind
 	(PracticeStatus)(0),                   // 1: gemella.catalog.v1.PracticeStatus
@@ -4412,19 +4619,22 @@ var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(*NeedMatch)(nil),                     // 55: gemella.catalog.v1.NeedMatch
 	(*ListMatchingNeedsRequest)(nil),      // 56: gemella.catalog.v1.ListMatchingNeedsRequest
 	(*ListMatchingNeedsResponse)(nil),     // 57: gemella.catalog.v1.ListMatchingNeedsResponse
-	(*timestamppb.Timestamp)(nil),         // 58: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 59: google.protobuf.FieldMask
+	(*SearchOrganizationsRequest)(nil),    // 58: gemella.catalog.v1.SearchOrganizationsRequest
+	(*OrganizationHit)(nil),               // 59: gemella.catalog.v1.OrganizationHit
+	(*SearchOrganizationsResponse)(nil),   // 60: gemella.catalog.v1.SearchOrganizationsResponse
+	(*timestamppb.Timestamp)(nil),         // 61: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 62: google.protobuf.FieldMask
 }
 var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: gemella.catalog.v1.Organization.kind:type_name -> gemella.catalog.v1.OrganizationKind
 	4,  // 1: gemella.catalog.v1.Organization.territory:type_name -> gemella.catalog.v1.Territory
-	58, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	58, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	61, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	61, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 4: gemella.catalog.v1.CreateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
 	0,  // 5: gemella.catalog.v1.ListOrganizationsRequest.kind:type_name -> gemella.catalog.v1.OrganizationKind
 	5,  // 6: gemella.catalog.v1.ListOrganizationsResponse.organizations:type_name -> gemella.catalog.v1.Organization
 	5,  // 7: gemella.catalog.v1.UpdateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
-	59, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12, // 9: gemella.catalog.v1.Model.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
 	13, // 10: gemella.catalog.v1.Practice.programme:type_name -> gemella.catalog.v1.Programme
 	4,  // 11: gemella.catalog.v1.Practice.territory:type_name -> gemella.catalog.v1.Territory
@@ -4433,31 +4643,31 @@ var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
 	11, // 14: gemella.catalog.v1.Practice.models:type_name -> gemella.catalog.v1.Model
 	1,  // 15: gemella.catalog.v1.Practice.status:type_name -> gemella.catalog.v1.PracticeStatus
 	12, // 16: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	58, // 17: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
-	58, // 18: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
-	58, // 19: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
+	61, // 17: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
+	61, // 18: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
+	61, // 19: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
 	16, // 20: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
 	1,  // 21: gemella.catalog.v1.ListPracticesRequest.status:type_name -> gemella.catalog.v1.PracticeStatus
 	16, // 22: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
 	16, // 23: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	59, // 24: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 24: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
 	16, // 25: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	59, // 26: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 27: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
+	62, // 26: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	61, // 27: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
 	16, // 28: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
 	26, // 29: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
 	4,  // 30: gemella.catalog.v1.Need.territory:type_name -> gemella.catalog.v1.Territory
 	2,  // 31: gemella.catalog.v1.Need.status:type_name -> gemella.catalog.v1.NeedStatus
-	58, // 32: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	58, // 33: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	61, // 32: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	61, // 33: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
 	29, // 34: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
 	2,  // 35: gemella.catalog.v1.ListNeedsRequest.status:type_name -> gemella.catalog.v1.NeedStatus
 	29, // 36: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
 	29, // 37: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
-	59, // 38: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 38: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
 	3,  // 39: gemella.catalog.v1.Offer.status:type_name -> gemella.catalog.v1.OfferStatus
-	58, // 40: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	58, // 41: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	61, // 40: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	61, // 41: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
 	36, // 42: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
 	3,  // 43: gemella.catalog.v1.ListOffersRequest.status:type_name -> gemella.catalog.v1.OfferStatus
 	36, // 44: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
@@ -4476,63 +4686,68 @@ var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
 	29, // 57: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
 	51, // 58: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
 	55, // 59: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
-	6,  // 60: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
-	7,  // 61: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
-	8,  // 62: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
-	10, // 63: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
-	17, // 64: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
-	18, // 65: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
-	19, // 66: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
-	21, // 67: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
-	22, // 68: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
-	23, // 69: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
-	24, // 70: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
-	25, // 71: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
-	27, // 72: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
-	46, // 73: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
-	49, // 74: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
-	30, // 75: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
-	31, // 76: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
-	32, // 77: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
-	34, // 78: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
-	35, // 79: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
-	53, // 80: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
-	37, // 81: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
-	38, // 82: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
-	39, // 83: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
-	41, // 84: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
-	56, // 85: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
-	5,  // 86: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
-	5,  // 87: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
-	9,  // 88: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
-	5,  // 89: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
-	16, // 90: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 91: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
-	20, // 92: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
-	16, // 93: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 94: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 95: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 96: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 97: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
-	28, // 98: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
-	47, // 99: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
-	50, // 100: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
-	29, // 101: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
-	29, // 102: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
-	33, // 103: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
-	29, // 104: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
-	29, // 105: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
-	54, // 106: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
-	36, // 107: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
-	36, // 108: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
-	40, // 109: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
-	36, // 110: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
-	57, // 111: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
-	86, // [86:112] is the sub-list for method output_type
-	60, // [60:86] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	5,  // 60: gemella.catalog.v1.OrganizationHit.organization:type_name -> gemella.catalog.v1.Organization
+	44, // 61: gemella.catalog.v1.OrganizationHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	59, // 62: gemella.catalog.v1.SearchOrganizationsResponse.hits:type_name -> gemella.catalog.v1.OrganizationHit
+	6,  // 63: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
+	7,  // 64: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
+	8,  // 65: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
+	58, // 66: gemella.catalog.v1.CatalogService.SearchOrganizations:input_type -> gemella.catalog.v1.SearchOrganizationsRequest
+	10, // 67: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
+	17, // 68: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
+	18, // 69: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
+	19, // 70: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
+	21, // 71: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
+	22, // 72: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
+	23, // 73: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
+	24, // 74: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
+	25, // 75: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
+	27, // 76: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
+	46, // 77: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
+	49, // 78: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
+	30, // 79: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
+	31, // 80: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
+	32, // 81: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
+	34, // 82: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
+	35, // 83: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
+	53, // 84: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
+	37, // 85: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
+	38, // 86: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
+	39, // 87: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
+	41, // 88: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
+	56, // 89: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
+	5,  // 90: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
+	5,  // 91: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
+	9,  // 92: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
+	60, // 93: gemella.catalog.v1.CatalogService.SearchOrganizations:output_type -> gemella.catalog.v1.SearchOrganizationsResponse
+	5,  // 94: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
+	16, // 95: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 96: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
+	20, // 97: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
+	16, // 98: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 99: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 100: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
+	16, // 101: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
+	16, // 102: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
+	28, // 103: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
+	47, // 104: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
+	50, // 105: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
+	29, // 106: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
+	29, // 107: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
+	33, // 108: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
+	29, // 109: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
+	29, // 110: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
+	54, // 111: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
+	36, // 112: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
+	36, // 113: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
+	40, // 114: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
+	36, // 115: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
+	57, // 116: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
+	90, // [90:117] is the sub-list for method output_type
+	63, // [63:90] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_gemella_catalog_v1_catalog_proto_init() }
@@ -4546,7 +4761,7 @@ func file_gemella_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_catalog_v1_catalog_proto_rawDesc), len(file_gemella_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   54,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
