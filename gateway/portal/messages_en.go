@@ -402,10 +402,6 @@ var english = messages{
 	"rule.duplicate": "Repeated: give each value once.",
 	"rule.required":  "This field is required.",
 
-	"search.button":      "Search",
-	"search.label":       "Search the good practices",
-	"search.placeholder": "Search good practices",
-
 	"section.error":       "This part could not be loaded.",
 	"section.unavailable": "This part is not available right now: the service does not answer. Try again shortly.",
 
@@ -988,4 +984,30 @@ var english = messages{
 	"twinning.cancelled_note": "This twinning was cancelled: the page stays as a record.",
 
 	"manage.f.origin_ref_hint": "For a twinning that starts from a request or an offer, start it from its page in “Seek / offer”: this field fills itself.",
+	// The site-wide search (search.go).
+	"search.button":            "Search",
+	"search.label":             "Search the whole site",
+	"search.placeholder":       "Search practices, twinnings, discussions",
+	"search.title":             "Search",
+	"search.filters":           "Search filters",
+	"search.words":             "Words",
+	"search.kind":              "Kind",
+	"search.kind.all":          "All kinds",
+	"search.kind.practice":     "Good practices",
+	"search.kind.twinning":     "Twinnings",
+	"search.kind.thread":       "Discussions",
+	"search.kind.post":         "Posts",
+	"search.kind.story":        "Stories",
+	"search.kind.organization": "Organisations",
+	"search.kind.need":         "Needs",
+	"search.territory":         "Territory (ISTAT or NUTS code)",
+	"search.theme":             "Theme",
+	"search.invalid":           "The search is too long or uses a kind that does not exist: shorten it or pick a kind from the list.",
+	"search.by_kind":           "Results by kind",
+	"search.unavailable":       "This part of the search is not available right now; try again shortly.",
+	"search.none":              "No results of this kind.",
+	"search.untitled":          "Untitled",
+	"search.more":              "All the results of this kind",
+	"search.filtered_kinds":    "Discussions, posts and stories have no territory or theme: with these filters they do not appear.",
+	"search.found":             forms{"%d result found", "%d results found"},
 }

@@ -402,10 +402,6 @@ var italian = messages{
 	"rule.duplicate": "È ripetuto: indica ogni valore una volta sola.",
 	"rule.required":  "Campo obbligatorio.",
 
-	"search.button":      "Cerca",
-	"search.label":       "Cerca tra le buone pratiche",
-	"search.placeholder": "Cerca buone pratiche",
-
 	"section.error":       "Questa parte non si è potuta caricare.",
 	"section.unavailable": "Questa parte non è disponibile in questo momento: il servizio non risponde. Riprova tra poco.",
 
@@ -988,4 +984,30 @@ var italian = messages{
 	"twinning.cancelled_note": "Questo gemellaggio è stato annullato: la pagina resta a documentarlo.",
 
 	"manage.f.origin_ref_hint": "Per un gemellaggio nato da una richiesta o da un'offerta, avvialo dalla sua pagina in «Cerco / offro»: questo campo si compila da solo.",
+	// The site-wide search (search.go).
+	"search.button":            "Cerca",
+	"search.label":             "Cerca in tutto il sito",
+	"search.placeholder":       "Cerca pratiche, gemellaggi, discussioni",
+	"search.title":             "Cerca",
+	"search.filters":           "Filtri della ricerca",
+	"search.words":             "Parole",
+	"search.kind":              "Tipo",
+	"search.kind.all":          "Tutti i tipi",
+	"search.kind.practice":     "Buone pratiche",
+	"search.kind.twinning":     "Gemellaggi",
+	"search.kind.thread":       "Discussioni",
+	"search.kind.post":         "Messaggi",
+	"search.kind.story":        "Storie",
+	"search.kind.organization": "Organizzazioni",
+	"search.kind.need":         "Cerco",
+	"search.territory":         "Territorio (codice ISTAT o NUTS)",
+	"search.theme":             "Tema",
+	"search.invalid":           "La ricerca è troppo lunga o usa un tipo che non esiste: accorciala o scegli un tipo dall'elenco.",
+	"search.by_kind":           "Risultati per tipo",
+	"search.unavailable":       "Questa parte della ricerca non è disponibile in questo momento; riprova tra poco.",
+	"search.none":              "Nessun risultato di questo tipo.",
+	"search.untitled":          "Senza titolo",
+	"search.more":              "Tutti i risultati di questo tipo",
+	"search.filtered_kinds":    "Discussioni, messaggi e storie non hanno territorio né tema: con questi filtri non compaiono.",
+	"search.found":             forms{"%d risultato trovato", "%d risultati trovati"},
 }

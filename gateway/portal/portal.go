@@ -193,6 +193,7 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /feed", p.feed)
 	mux.HandleFunc("POST /language", p.switchLanguage)
 
+	mux.HandleFunc("GET /search", p.search)
 	mux.HandleFunc("GET /practices", p.catalogue)
 	mux.HandleFunc("GET /practices/{id}", p.practice)
 	mux.HandleFunc("POST /practices/{id}/threads", p.openPracticeThread)

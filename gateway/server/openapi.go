@@ -349,6 +349,29 @@ func gatewayPaths() docObject {
 				"400": ref("responses", "BadRequest"), "500": ref("responses", "Internal"), "503": ref("responses", "Unavailable"),
 			},
 		}},
+		searchPath: docObject{"get": docObject{
+			"summary": "Search everything: practices, twinnings, threads, posts, stories, needs and organisations, grouped by kind.",
+			"description": "The gateway asks each service's own search in parallel (GET /v1/search/practices, /twinnings, " +
+				"/threads, /posts, /stories, /needs, /organizations) within 2 s and merges the answers: each kind with its count and first " +
+				"hits, highlighted (HTML fragments whose only markup is <mark>). A kind whose service is down or slow has " +
+				"status `unavailable` and is listed in `unavailable`; the answer is still 200. Filtering by territory or " +
+				"theme leaves out the kinds that have none (threads, posts, stories; organisations have a territory but no theme): status `skipped`.",
+			"operationId": "Gateway_Search", "tags": []any{"Gateway"},
+			"security": []any{docObject{}, docObject{securityName: []any{}}},
+			"produces": []any{"application/json"},
+			"parameters": []any{
+				docObject{"name": "q", "in": "query", "required": false, "type": "string", "maxLength": 500, "description": "The words, analysed in Italian and English."},
+				docObject{"name": "kind", "in": "query", "required": false, "type": "array", "items": docObject{"type": "string", "enum": []any{"practice", "twinning", "thread", "post", "story", "need", "organization"}}, "collectionFormat": "multi", "description": "Only these kinds (repeated, or separated by commas)."},
+				docObject{"name": "territory", "in": "query", "required": false, "type": "string", "description": "An ISTAT/NUTS territory code."},
+				docObject{"name": "theme", "in": "query", "required": false, "type": "string", "description": "A theme, e.g. lavoro."},
+				docObject{"name": "page_size", "in": "query", "required": false, "type": "integer", "minimum": 1, "maximum": 50, "description": "Hits per kind (5)."},
+				ref("parameters", "XRequestId"),
+			},
+			"responses": docObject{
+				"200": docObject{"description": "The kinds, in order, each with its count and first hits.", "schema": ref("definitions", "SearchResults")},
+				"400": ref("responses", "BadRequest"), "500": ref("responses", "Internal"),
+			},
+		}},
 		notificationsLivePath: docObject{"get": docObject{
 			"summary": "The caller's own notifications, live, as Server-Sent Events.",
 			"description": "Needs a session (bearer token or the session cookie). First an `unread` event " +
@@ -400,6 +423,29 @@ func gatewayDefinitions() docObject {
 			"status":   docObject{"type": "string", "description": "ok, ready or not_ready."},
 			"backends": docObject{"type": "object", "additionalProperties": docObject{"type": "string"}, "description": "Each backend's health status (SERVING, NOT_SERVING, UNREACHABLE)."},
 		}, "required": []any{"status"}},
+		"SearchResults": docObject{"type": "object", "properties": docObject{
+			"q":           docObject{"type": "string"},
+			"total":       docObject{"type": "integer", "format": "int32", "description": "The hits of every kind."},
+			"counts":      docObject{"type": "object", "additionalProperties": docObject{"type": "integer", "format": "int32"}, "description": "Hits per kind."},
+			"unavailable": docObject{"type": "array", "items": docObject{"type": "string"}, "description": "The kinds whose service did not answer."},
+			"kinds": docObject{"type": "array", "items": docObject{"type": "object", "properties": docObject{
+				"kind":   docObject{"type": "string"},
+				"status": docObject{"type": "string", "enum": []any{"ok", "unavailable", "skipped"}},
+				"total":  docObject{"type": "integer", "format": "int32"},
+				"hits": docObject{"type": "array", "items": docObject{"type": "object", "properties": docObject{
+					"kind":    docObject{"type": "string"},
+					"id":      docObject{"type": "string"},
+					"title":   docObject{"type": "string"},
+					"context": docObject{"type": "string", "description": "Where it is: a territory, a twinning's code, a post's author."},
+					"link":    docObject{"type": "string", "description": "Its page on the portal."},
+					"score":   docObject{"type": "number", "format": "double"},
+					"highlights": docObject{"type": "array", "items": docObject{"type": "object", "properties": docObject{
+						"field":     docObject{"type": "string"},
+						"fragments": docObject{"type": "array", "items": docObject{"type": "string"}},
+					}}},
+				}, "required": []any{"kind", "id", "title", "link"}}},
+			}, "required": []any{"kind", "status", "total", "hits"}}},
+		}, "required": []any{"q", "kinds", "total", "counts", "unavailable"}},
 		"FeedEvent": docObject{"type": "object", "properties": docObject{
 			"id":             docObject{"type": "integer", "format": "int64"},
 			"type":           docObject{"type": "string"},

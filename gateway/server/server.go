@@ -150,6 +150,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 			}
 		}
 	}
+	if err := s.searchRoute(mux); err != nil {
+		return nil, errors.Join(fmt.Errorf("route %s: %w", searchPath, err), s.Close())
+	}
 	if s.feed != nil {
 		if err := mux.HandlePath(http.MethodGet, feedPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 			s.feed.ServeHTTP(w, r)

@@ -124,6 +124,7 @@ func twinningSpec() serviceSpec {
 			cfg.Mongo.URI = infra.mongoURI
 			cfg.Mongo.DocLocks = embeddedDocLocks
 			cfg.Mongo.Database = twinningDatabase
+			cfg.Search.Dir = filepath.Join(infra.dataDir, "search-twinning")
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
 			cfg.CatalogAddr = dialable(infra.addrs["catalog"])
@@ -148,6 +149,7 @@ func discussionSpec() serviceSpec {
 			cfg.Mongo.URI = infra.mongoURI
 			cfg.Mongo.DocLocks = embeddedDocLocks
 			cfg.Mongo.Database = discussionDatabase
+			cfg.Search.Dir = filepath.Join(infra.dataDir, "search-discussion")
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
 			cfg.Auth.KeyFile = infra.signingKeyFile

@@ -23,9 +23,11 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/password"
 	"github.com/gemella/gemella/services/discussion/internal/ports"
+	"github.com/gemella/gemella/services/discussion/internal/searchindex"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/mongox"
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
@@ -61,6 +63,9 @@ type Config struct {
 	EditWindow time.Duration `env:"GEMELLA_DISCUSSION_EDIT_WINDOW" envDefault:"15m"`
 	// ReportThreshold is how many members' reports hide a post pending review.
 	ReportThreshold int `env:"GEMELLA_DISCUSSION_REPORT_THRESHOLD" envDefault:"3"`
+	// Search is the full-text index of threads, visible posts and
+	// published stories (GEMELLA_DISCUSSION_SEARCH_*).
+	Search psearch.Config `envPrefix:"GEMELLA_DISCUSSION_SEARCH_"`
 	// ExpirySweepInterval is how often expired log-in records and sessions
 	// are deleted on a store without TTL indexes (the embedded FerretDB);
 	// MongoDB deletes them itself and the sweep stays idle there.
@@ -153,6 +158,9 @@ func (c *Config) validateOwn() error {
 	}
 	p.Positive("GEMELLA_DISCUSSION_EDIT_WINDOW", c.EditWindow)
 	p.Positive("GEMELLA_DISCUSSION_EXPIRY_SWEEP_INTERVAL", c.ExpirySweepInterval)
+	if err := c.Search.Validate("GEMELLA_DISCUSSION_SEARCH_"); err != nil {
+		p.Add(err)
+	}
 	if c.ReportThreshold < 1 {
 		p.Addf("GEMELLA_DISCUSSION_REPORT_THRESHOLD: must be at least 1, got %d", c.ReportThreshold)
 	}
@@ -259,7 +267,7 @@ func (s *Service) declaration(cfg Config) servicekit.Declaration {
 			adapters.MembersCollection, adapters.ThreadsCollection, adapters.PostsCollection, adapters.StoriesCollection),
 		EnsureIndexes: adapters.EnsureIndexes,
 		Build: func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) {
-			return s.build(cfg, p), nil
+			return s.build(cfg, p)
 		},
 	}
 }
@@ -275,7 +283,7 @@ const (
 
 // build wires the repositories into the one application that gRPC and
 // the consumer of approvals call.
-func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
+func (s *Service) build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	d := repositories(p)
 	d.Passwords, d.Tokens, d.Logger = s.hasher, s.issuer, p.Logger
 	d.LoginPolicy, d.SessionMaxAge = cfg.Login.Policy(), cfg.SessionMaxAge
@@ -283,6 +291,13 @@ func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
 	d.EditWindow, d.ReportThreshold = cfg.EditWindow, cfg.ReportThreshold
 	s.app = app.New(d)
 	var workers []servicekit.Worker
+	idx, searchWorker, err := openSearch(cfg, d, p)
+	if err != nil {
+		return servicekit.Parts{}, err
+	}
+	if searchWorker != nil {
+		workers = append(workers, *searchWorker)
+	}
 	if !p.InMemory() {
 		sweeper := adapters.NewSweeper(p.DB, p.Locks)
 		workers = append(workers, servicekit.Worker{Name: "expiry sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
@@ -290,13 +305,44 @@ func (s *Service) build(cfg Config, p servicekit.Ports) servicekit.Parts {
 		}})
 	}
 	return servicekit.Parts{
-		Workers:  workers,
-		Register: func(g *grpc.Server) { discussionv1.RegisterDiscussionServiceServer(g, ports.NewGRPCServer(s.app)) },
+		Workers: workers,
+		Register: func(g *grpc.Server) {
+			discussionv1.RegisterDiscussionServiceServer(g, ports.NewGRPCServer(s.app).WithSearch(idx))
+		},
+		Close: func() { _ = idx.Close() },
 		Consumers: []servicekit.Consumer{{
 			Stream: TwinningStream, Durable: TwinningConsumer, FilterSubjects: []string{ports.TwinningApprovedSubject},
 			Handler: ports.TwinningApprovedHandler(s.app, p.Logger),
 		}},
+	}, nil
+}
+
+// openSearch opens the index of threads, posts and stories and, on
+// MongoDB and NATS, the worker that keeps it current from the
+// discussion's own stream (rebuilding it in the background when it must:
+// searches answer UNAVAILABLE meanwhile, everything else is served). In
+// memory it stays empty.
+func openSearch(cfg Config, d app.Deps, p servicekit.Ports) (*psearch.Store, *servicekit.Worker, error) {
+	if p.InMemory() {
+		idx, err := psearch.OpenStore(psearch.StoreConfig{Schema: searchindex.Schema, Logger: p.Logger, Static: true})
+		return idx, nil, err
 	}
+	idx, err := psearch.OpenStore(psearch.StoreConfig{Dir: cfg.Search.Dir, Schema: searchindex.Schema, Logger: p.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	src := searchindex.Source{Threads: d.Threads, Posts: d.Posts, Stories: d.Stories}
+	f := &psearch.Follower{
+		Store: idx, Stream: StreamName, Subjects: searchindex.Subjects, Changes: src.Changes, All: src.All,
+		ReconcileEvery: cfg.Search.ReconcileInterval, Logger: p.Logger,
+	}
+	return idx, &servicekit.Worker{Name: "search-index", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+		f.JS = rt.JS
+		if err := servicekit.Retry(ctx, rt.Logger, "search index preparation", f.Prepare); err != nil {
+			return nil // stopped before it was ready
+		}
+		return f.Run(ctx)
+	}}, nil
 }
 
 // repositories are the discussion's six, on MongoDB or in memory.

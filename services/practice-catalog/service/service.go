@@ -115,9 +115,20 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	if err != nil {
 		return servicekit.Parts{}, err
 	}
+	orgs, orgsWorker, err := openOrganizationSearch(cfg, deps, p)
+	if err != nil {
+		so.close()
+		return servicekit.Parts{}, err
+	}
+	workers := so.workers()
+	if orgsWorker != nil {
+		workers = append(workers, *orgsWorker)
+	}
 	application := app.New(deps)
 	return servicekit.Parts{
-		Register: func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, ports.NewGRPCServer(application)) },
+		Register: func(s *grpc.Server) {
+			catalogv1.RegisterCatalogServiceServer(s, ports.NewGRPCServer(application).WithOrganizationSearch(orgs))
+		},
 		Consumers: []servicekit.Consumer{{
 			Stream: TwinningStream, Durable: AdoptionConsumer, FilterSubjects: []string{"twinning.transfer.>"},
 			Handler: ports.NewTwinningEvents(application, p.Logger).Handle, Observe: cfg.EventObserver,
@@ -125,11 +136,11 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 			Stream: TwinningStream, Durable: NeedOriginsConsumer, FilterSubjects: []string{ports.TwinningCreated},
 			Handler: ports.NewNeedOrigins(application, p.Logger).Handle,
 		}},
-		Workers: append(so.workers(), servicekit.Worker{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+		Workers: append(workers, servicekit.Worker{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
 			return keys.Run(ctx, rt.Logger)
 		}}),
 		Checks: []servicekit.Check{{Name: "search-index", Check: so.ready}},
-		Close:  so.close,
+		Close:  func() { so.close(); _ = orgs.Close() },
 	}, nil
 }
 

@@ -22,12 +22,14 @@ import (
 	"github.com/gemella/gemella/services/platform/grpcx"
 	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/twinning/internal/adapters"
 	"github.com/gemella/gemella/services/twinning/internal/app"
 	"github.com/gemella/gemella/services/twinning/internal/domain/report"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/ports"
+	"github.com/gemella/gemella/services/twinning/internal/searchindex"
 )
 
 // Name is the service's name in logs, metrics and NATS connections.
@@ -62,6 +64,9 @@ type Config struct {
 	// Idempotency keeps the request ids of twinning creates, per caller,
 	// for GEMELLA_TWINNING_IDEMPOTENCY_TTL (default 24h).
 	Idempotency idempotency.Config `envPrefix:"GEMELLA_TWINNING_"`
+	// Search is the full-text index of the public twinnings
+	// (GEMELLA_TWINNING_SEARCH_*).
+	Search psearch.Config `envPrefix:"GEMELLA_TWINNING_SEARCH_"`
 }
 
 // DefaultConfig is what a single machine needs.
@@ -80,6 +85,7 @@ func (c *Config) Validate() error {
 	p.Target("GEMELLA_DISCUSSION_ADDR", c.DiscussionAddr)
 	p.Positive("GEMELLA_TWINNING_DISCUSSION_TIMEOUT", c.DiscussionTimeout)
 	p.Add(c.Idempotency.Validate(envPrefix))
+	p.Add(c.Search.Validate(envPrefix + "SEARCH_"))
 	return p.Err()
 }
 
@@ -147,22 +153,37 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		reports = adapters.NewReportMongoRepository(p.DB, opts)
 		keys = idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)
 	}
+	catalogClient := adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(catalog), cfg.CatalogTimeout)
 	deps := app.Deps{
 		Twinnings: twinnings,
-		Catalog:   adapters.NewCatalogClient(catalogv1.NewCatalogServiceClient(catalog), cfg.CatalogTimeout),
+		Catalog:   catalogClient,
 		Keys:      keys,
 	}
 	application := app.New(deps)
 	reporting := app.NewReports(deps, reports, figures)
+	workers := []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+		return keys.Run(ctx, rt.Logger)
+	}}}
+	src := searchindex.Source{Twinnings: twinnings, Catalog: catalogClient, Today: application.Today, Logger: p.Logger}
+	idx, worker, err := openSearch(cfg, src, p)
+	if err != nil {
+		_ = catalog.Close()
+		if discussion != nil {
+			_ = discussion.Close()
+		}
+		return servicekit.Parts{}, err
+	}
+	if worker != nil {
+		workers = append(workers, *worker)
+	}
 	return servicekit.Parts{
 		Register: func(s *grpc.Server) {
-			twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application))
+			twinningv1.RegisterTwinningServiceServer(s, ports.NewGRPCServer(application).WithSearch(idx))
 			twinningv1.RegisterReportServiceServer(s, ports.NewReportServer(reporting))
 		},
-		Workers: []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
-			return keys.Run(ctx, rt.Logger)
-		}}},
+		Workers: workers,
 		Close: func() {
+			_ = idx.Close()
 			_ = catalog.Close()
 			if discussion != nil {
 				_ = discussion.Close()
@@ -178,6 +199,33 @@ func ensureIndexes(ctx context.Context, db *mongo.Database) error {
 		return err
 	}
 	return adapters.EnsureReportIndexes(ctx, db)
+}
+
+// openSearch opens the index of public twinnings and, on MongoDB and
+// NATS, the worker that keeps it current from the twinning stream
+// (rebuilding it in the background when it must: searches answer
+// UNAVAILABLE meanwhile, everything else is served). In memory it stays
+// empty.
+func openSearch(cfg Config, src searchindex.Source, p servicekit.Ports) (*psearch.Store, *servicekit.Worker, error) {
+	if p.InMemory() {
+		idx, err := psearch.OpenStore(psearch.StoreConfig{Schema: searchindex.Schema, Logger: p.Logger, Static: true})
+		return idx, nil, err
+	}
+	idx, err := psearch.OpenStore(psearch.StoreConfig{Dir: cfg.Search.Dir, Schema: searchindex.Schema, Logger: p.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	f := &psearch.Follower{
+		Store: idx, Stream: StreamName, Subjects: searchindex.Subjects, Changes: src.Changes, All: src.All,
+		ReconcileEvery: cfg.Search.ReconcileInterval, Logger: p.Logger,
+	}
+	return idx, &servicekit.Worker{Name: "search-index", Run: func(ctx context.Context, rt servicekit.Runtime) error {
+		f.JS = rt.JS
+		if err := servicekit.Retry(ctx, rt.Logger, "search index preparation", f.Prepare); err != nil {
+			return nil // stopped before it was ready
+		}
+		return f.Run(ctx)
+	}}, nil
 }
 
 // dialCatalog connects to the catalogue lazily (over TLS when configured).

@@ -4370,6 +4370,196 @@ func (x *PracticeLineage) GetTruncated() bool {
 	return false
 }
 
+type SearchOrganizationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query; empty lists every organisation, newest first.
+	Q         string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Filters; repeated values are OR.
+	TerritoryCode []string `protobuf:"bytes,4,rep,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchOrganizationsRequest) Reset() {
+	*x = SearchOrganizationsRequest{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchOrganizationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchOrganizationsRequest) ProtoMessage() {}
+
+func (x *SearchOrganizationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchOrganizationsRequest.ProtoReflect.Descriptor instead.
+func (*SearchOrganizationsRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *SearchOrganizationsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchOrganizationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchOrganizationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *SearchOrganizationsRequest) GetTerritoryCode() []string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return nil
+}
+
+type OrganizationHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organization  *Organization          `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight           `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrganizationHit) Reset() {
+	*x = OrganizationHit{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganizationHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganizationHit) ProtoMessage() {}
+
+func (x *OrganizationHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganizationHit.ProtoReflect.Descriptor instead.
+func (*OrganizationHit) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *OrganizationHit) GetOrganization() *Organization {
+	if x != nil {
+		return x.Organization
+	}
+	return nil
+}
+
+func (x *OrganizationHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *OrganizationHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchOrganizationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*OrganizationHit     `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchOrganizationsResponse) Reset() {
+	*x = SearchOrganizationsResponse{}
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchOrganizationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchOrganizationsResponse) ProtoMessage() {}
+
+func (x *SearchOrganizationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_catalog_v1_catalog_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchOrganizationsResponse.ProtoReflect.Descriptor instead.
+func (*SearchOrganizationsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_catalog_v1_catalog_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *SearchOrganizationsResponse) GetHits() []*OrganizationHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchOrganizationsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchOrganizationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_gemella_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
@@ -4721,7 +4911,23 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\tancestors\x18\x02 \x03(\v2#.gemella.catalog.v1.LineagePracticeR\tancestors\x12E\n" +
 	"\vdescendants\x18\x03 \x03(\v2#.gemella.catalog.v1.LineagePracticeR\vdescendants\x121\n" +
 	"\x14descendant_adoptions\x18\x04 \x01(\x05R\x13descendantAdoptions\x12\x1c\n" +
-	"\ttruncated\x18\x05 \x01(\bR\ttruncated*\xaa\x03\n" +
+	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"\x8d\x01\n" +
+	"\x1aSearchOrganizationsRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12%\n" +
+	"\x0eterritory_code\x18\x04 \x03(\tR\rterritoryCode\"\xac\x01\n" +
+	"\x0fOrganizationHit\x12D\n" +
+	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12=\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2\x1d.gemella.catalog.v1.HighlightR\n" +
+	"highlights\"\x94\x01\n" +
+	"\x1bSearchOrganizationsResponse\x127\n" +
+	"\x04hits\x18\x01 \x03(\v2#.gemella.catalog.v1.OrganizationHitR\x04hits\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken*\xaa\x03\n" +
 	"\x10OrganizationKind\x12!\n" +
 	"\x1dORGANIZATION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ORGANIZATION_KIND_REGION\x10\x01\x12\x1e\n" +
@@ -4751,11 +4957,12 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vOfferStatus\x12\x1c\n" +
 	"\x18OFFER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OFFER_STATUS_OPEN\x10\x01\x12\x17\n" +
-	"\x13OFFER_STATUS_CLOSED\x10\x022\xd2\x14\n" +
+	"\x13OFFER_STATUS_CLOSED\x10\x022\xca\x15\n" +
 	"\x0eCatalogService\x12e\n" +
 	"\x12CreateOrganization\x12-.gemella.catalog.v1.CreateOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12_\n" +
 	"\x0fGetOrganization\x12*.gemella.catalog.v1.GetOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12p\n" +
-	"\x11ListOrganizations\x12,.gemella.catalog.v1.ListOrganizationsRequest\x1a-.gemella.catalog.v1.ListOrganizationsResponse\x12e\n" +
+	"\x11ListOrganizations\x12,.gemella.catalog.v1.ListOrganizationsRequest\x1a-.gemella.catalog.v1.ListOrganizationsResponse\x12v\n" +
+	"\x13SearchOrganizations\x12..gemella.catalog.v1.SearchOrganizationsRequest\x1a/.gemella.catalog.v1.SearchOrganizationsResponse\x12e\n" +
 	"\x12UpdateOrganization\x12-.gemella.catalog.v1.UpdateOrganizationRequest\x1a .gemella.catalog.v1.Organization\x12Y\n" +
 	"\x0eCreatePractice\x12).gemella.catalog.v1.CreatePracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12S\n" +
 	"\vGetPractice\x12&.gemella.catalog.v1.GetPracticeRequest\x1a\x1c.gemella.catalog.v1.Practice\x12d\n" +
@@ -4799,7 +5006,7 @@ func file_gemella_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_gemella_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(OrganizationKind)(0),                 // 0: gemella.catalog.v1.OrganizationKind
 	(PracticeStatus)(0),                   // 1: gemella.catalog.v1.PracticeStatus
@@ -4864,140 +5071,148 @@ var file_gemella_catalog_v1_catalog_proto_goTypes = []any{
 	(*GetPracticeLineageRequest)(nil),     // 60: gemella.catalog.v1.GetPracticeLineageRequest
 	(*LineagePractice)(nil),               // 61: gemella.catalog.v1.LineagePractice
 	(*PracticeLineage)(nil),               // 62: gemella.catalog.v1.PracticeLineage
-	(*timestamppb.Timestamp)(nil),         // 63: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 64: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                 // 65: google.protobuf.Empty
+	(*SearchOrganizationsRequest)(nil),    // 63: gemella.catalog.v1.SearchOrganizationsRequest
+	(*OrganizationHit)(nil),               // 64: gemella.catalog.v1.OrganizationHit
+	(*SearchOrganizationsResponse)(nil),   // 65: gemella.catalog.v1.SearchOrganizationsResponse
+	(*timestamppb.Timestamp)(nil),         // 66: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 67: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                 // 68: google.protobuf.Empty
 }
 var file_gemella_catalog_v1_catalog_proto_depIdxs = []int32{
-	0,  // 0: gemella.catalog.v1.Organization.kind:type_name -> gemella.catalog.v1.OrganizationKind
-	4,  // 1: gemella.catalog.v1.Organization.territory:type_name -> gemella.catalog.v1.Territory
-	63, // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	63, // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 4: gemella.catalog.v1.CreateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
-	0,  // 5: gemella.catalog.v1.ListOrganizationsRequest.kind:type_name -> gemella.catalog.v1.OrganizationKind
-	5,  // 6: gemella.catalog.v1.ListOrganizationsResponse.organizations:type_name -> gemella.catalog.v1.Organization
-	5,  // 7: gemella.catalog.v1.UpdateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
-	64, // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
-	12, // 9: gemella.catalog.v1.Model.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	13, // 10: gemella.catalog.v1.Practice.programme:type_name -> gemella.catalog.v1.Programme
-	4,  // 11: gemella.catalog.v1.Practice.territory:type_name -> gemella.catalog.v1.Territory
-	14, // 12: gemella.catalog.v1.Practice.contact:type_name -> gemella.catalog.v1.Contact
-	15, // 13: gemella.catalog.v1.Practice.attachments:type_name -> gemella.catalog.v1.Link
-	11, // 14: gemella.catalog.v1.Practice.models:type_name -> gemella.catalog.v1.Model
-	59, // 15: gemella.catalog.v1.Practice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
-	1,  // 16: gemella.catalog.v1.Practice.status:type_name -> gemella.catalog.v1.PracticeStatus
-	12, // 17: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	63, // 18: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
-	63, // 19: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
-	63, // 20: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
-	16, // 21: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	1,  // 22: gemella.catalog.v1.ListPracticesRequest.status:type_name -> gemella.catalog.v1.PracticeStatus
-	16, // 23: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
-	16, // 24: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	64, // 25: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	16, // 26: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
-	64, // 27: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 28: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
-	16, // 29: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
-	27, // 30: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
-	4,  // 31: gemella.catalog.v1.Need.territory:type_name -> gemella.catalog.v1.Territory
-	2,  // 32: gemella.catalog.v1.Need.status:type_name -> gemella.catalog.v1.NeedStatus
-	63, // 33: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
-	63, // 34: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
-	30, // 35: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
-	2,  // 36: gemella.catalog.v1.ListNeedsRequest.status:type_name -> gemella.catalog.v1.NeedStatus
-	30, // 37: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
-	30, // 38: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
-	64, // 39: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 40: gemella.catalog.v1.Offer.status:type_name -> gemella.catalog.v1.OfferStatus
-	63, // 41: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	63, // 42: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
-	37, // 43: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
-	3,  // 44: gemella.catalog.v1.ListOffersRequest.status:type_name -> gemella.catalog.v1.OfferStatus
-	37, // 45: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
-	43, // 46: gemella.catalog.v1.Facet.counts:type_name -> gemella.catalog.v1.FacetCount
-	16, // 47: gemella.catalog.v1.PracticeHit.practice:type_name -> gemella.catalog.v1.Practice
-	45, // 48: gemella.catalog.v1.PracticeHit.highlights:type_name -> gemella.catalog.v1.Highlight
-	46, // 49: gemella.catalog.v1.SearchPracticesResponse.hits:type_name -> gemella.catalog.v1.PracticeHit
-	44, // 50: gemella.catalog.v1.SearchPracticesResponse.facets:type_name -> gemella.catalog.v1.Facet
-	30, // 51: gemella.catalog.v1.NeedHit.need:type_name -> gemella.catalog.v1.Need
-	45, // 52: gemella.catalog.v1.NeedHit.highlights:type_name -> gemella.catalog.v1.Highlight
-	49, // 53: gemella.catalog.v1.SearchNeedsResponse.hits:type_name -> gemella.catalog.v1.NeedHit
-	44, // 54: gemella.catalog.v1.SearchNeedsResponse.facets:type_name -> gemella.catalog.v1.Facet
-	16, // 55: gemella.catalog.v1.PracticeMatch.practice:type_name -> gemella.catalog.v1.Practice
-	52, // 56: gemella.catalog.v1.PracticeMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
-	53, // 57: gemella.catalog.v1.ListNeedMatchesResponse.matches:type_name -> gemella.catalog.v1.PracticeMatch
-	30, // 58: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
-	52, // 59: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
-	56, // 60: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
-	1,  // 61: gemella.catalog.v1.LineagePractice.status:type_name -> gemella.catalog.v1.PracticeStatus
-	4,  // 62: gemella.catalog.v1.LineagePractice.territory:type_name -> gemella.catalog.v1.Territory
-	59, // 63: gemella.catalog.v1.LineagePractice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
-	12, // 64: gemella.catalog.v1.LineagePractice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
-	61, // 65: gemella.catalog.v1.PracticeLineage.practice:type_name -> gemella.catalog.v1.LineagePractice
-	61, // 66: gemella.catalog.v1.PracticeLineage.ancestors:type_name -> gemella.catalog.v1.LineagePractice
-	61, // 67: gemella.catalog.v1.PracticeLineage.descendants:type_name -> gemella.catalog.v1.LineagePractice
-	6,  // 68: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
-	7,  // 69: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
-	8,  // 70: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
-	10, // 71: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
-	17, // 72: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
-	18, // 73: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
-	19, // 74: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
-	21, // 75: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
-	22, // 76: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
-	24, // 77: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
-	25, // 78: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
-	26, // 79: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
-	23, // 80: gemella.catalog.v1.CatalogService.DeletePractice:input_type -> gemella.catalog.v1.DeletePracticeRequest
-	28, // 81: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
-	60, // 82: gemella.catalog.v1.CatalogService.GetPracticeLineage:input_type -> gemella.catalog.v1.GetPracticeLineageRequest
-	47, // 83: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
-	50, // 84: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
-	31, // 85: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
-	32, // 86: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
-	33, // 87: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
-	35, // 88: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
-	36, // 89: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
-	54, // 90: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
-	38, // 91: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
-	39, // 92: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
-	40, // 93: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
-	42, // 94: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
-	57, // 95: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
-	5,  // 96: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
-	5,  // 97: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
-	9,  // 98: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
-	5,  // 99: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
-	16, // 100: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 101: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
-	20, // 102: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
-	16, // 103: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 104: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 105: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
-	16, // 106: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
-	16, // 107: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
-	65, // 108: gemella.catalog.v1.CatalogService.DeletePractice:output_type -> google.protobuf.Empty
-	29, // 109: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
-	62, // 110: gemella.catalog.v1.CatalogService.GetPracticeLineage:output_type -> gemella.catalog.v1.PracticeLineage
-	48, // 111: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
-	51, // 112: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
-	30, // 113: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
-	30, // 114: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
-	34, // 115: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
-	30, // 116: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
-	30, // 117: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
-	55, // 118: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
-	37, // 119: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
-	37, // 120: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
-	41, // 121: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
-	37, // 122: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
-	58, // 123: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
-	96, // [96:124] is the sub-list for method output_type
-	68, // [68:96] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	0,   // 0: gemella.catalog.v1.Organization.kind:type_name -> gemella.catalog.v1.OrganizationKind
+	4,   // 1: gemella.catalog.v1.Organization.territory:type_name -> gemella.catalog.v1.Territory
+	66,  // 2: gemella.catalog.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	66,  // 3: gemella.catalog.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	5,   // 4: gemella.catalog.v1.CreateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
+	0,   // 5: gemella.catalog.v1.ListOrganizationsRequest.kind:type_name -> gemella.catalog.v1.OrganizationKind
+	5,   // 6: gemella.catalog.v1.ListOrganizationsResponse.organizations:type_name -> gemella.catalog.v1.Organization
+	5,   // 7: gemella.catalog.v1.UpdateOrganizationRequest.organization:type_name -> gemella.catalog.v1.Organization
+	67,  // 8: gemella.catalog.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12,  // 9: gemella.catalog.v1.Model.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
+	13,  // 10: gemella.catalog.v1.Practice.programme:type_name -> gemella.catalog.v1.Programme
+	4,   // 11: gemella.catalog.v1.Practice.territory:type_name -> gemella.catalog.v1.Territory
+	14,  // 12: gemella.catalog.v1.Practice.contact:type_name -> gemella.catalog.v1.Contact
+	15,  // 13: gemella.catalog.v1.Practice.attachments:type_name -> gemella.catalog.v1.Link
+	11,  // 14: gemella.catalog.v1.Practice.models:type_name -> gemella.catalog.v1.Model
+	59,  // 15: gemella.catalog.v1.Practice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
+	1,   // 16: gemella.catalog.v1.Practice.status:type_name -> gemella.catalog.v1.PracticeStatus
+	12,  // 17: gemella.catalog.v1.Practice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
+	66,  // 18: gemella.catalog.v1.Practice.create_time:type_name -> google.protobuf.Timestamp
+	66,  // 19: gemella.catalog.v1.Practice.update_time:type_name -> google.protobuf.Timestamp
+	66,  // 20: gemella.catalog.v1.Practice.publish_time:type_name -> google.protobuf.Timestamp
+	16,  // 21: gemella.catalog.v1.CreatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	1,   // 22: gemella.catalog.v1.ListPracticesRequest.status:type_name -> gemella.catalog.v1.PracticeStatus
+	16,  // 23: gemella.catalog.v1.ListPracticesResponse.practices:type_name -> gemella.catalog.v1.Practice
+	16,  // 24: gemella.catalog.v1.UpdatePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	67,  // 25: gemella.catalog.v1.UpdatePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	16,  // 26: gemella.catalog.v1.RevisePracticeRequest.practice:type_name -> gemella.catalog.v1.Practice
+	67,  // 27: gemella.catalog.v1.RevisePracticeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66,  // 28: gemella.catalog.v1.PracticeRevision.revise_time:type_name -> google.protobuf.Timestamp
+	16,  // 29: gemella.catalog.v1.PracticeRevision.content:type_name -> gemella.catalog.v1.Practice
+	27,  // 30: gemella.catalog.v1.ListPracticeRevisionsResponse.revisions:type_name -> gemella.catalog.v1.PracticeRevision
+	4,   // 31: gemella.catalog.v1.Need.territory:type_name -> gemella.catalog.v1.Territory
+	2,   // 32: gemella.catalog.v1.Need.status:type_name -> gemella.catalog.v1.NeedStatus
+	66,  // 33: gemella.catalog.v1.Need.create_time:type_name -> google.protobuf.Timestamp
+	66,  // 34: gemella.catalog.v1.Need.update_time:type_name -> google.protobuf.Timestamp
+	30,  // 35: gemella.catalog.v1.CreateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	2,   // 36: gemella.catalog.v1.ListNeedsRequest.status:type_name -> gemella.catalog.v1.NeedStatus
+	30,  // 37: gemella.catalog.v1.ListNeedsResponse.needs:type_name -> gemella.catalog.v1.Need
+	30,  // 38: gemella.catalog.v1.UpdateNeedRequest.need:type_name -> gemella.catalog.v1.Need
+	67,  // 39: gemella.catalog.v1.UpdateNeedRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,   // 40: gemella.catalog.v1.Offer.status:type_name -> gemella.catalog.v1.OfferStatus
+	66,  // 41: gemella.catalog.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	66,  // 42: gemella.catalog.v1.Offer.update_time:type_name -> google.protobuf.Timestamp
+	37,  // 43: gemella.catalog.v1.CreateOfferRequest.offer:type_name -> gemella.catalog.v1.Offer
+	3,   // 44: gemella.catalog.v1.ListOffersRequest.status:type_name -> gemella.catalog.v1.OfferStatus
+	37,  // 45: gemella.catalog.v1.ListOffersResponse.offers:type_name -> gemella.catalog.v1.Offer
+	43,  // 46: gemella.catalog.v1.Facet.counts:type_name -> gemella.catalog.v1.FacetCount
+	16,  // 47: gemella.catalog.v1.PracticeHit.practice:type_name -> gemella.catalog.v1.Practice
+	45,  // 48: gemella.catalog.v1.PracticeHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	46,  // 49: gemella.catalog.v1.SearchPracticesResponse.hits:type_name -> gemella.catalog.v1.PracticeHit
+	44,  // 50: gemella.catalog.v1.SearchPracticesResponse.facets:type_name -> gemella.catalog.v1.Facet
+	30,  // 51: gemella.catalog.v1.NeedHit.need:type_name -> gemella.catalog.v1.Need
+	45,  // 52: gemella.catalog.v1.NeedHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	49,  // 53: gemella.catalog.v1.SearchNeedsResponse.hits:type_name -> gemella.catalog.v1.NeedHit
+	44,  // 54: gemella.catalog.v1.SearchNeedsResponse.facets:type_name -> gemella.catalog.v1.Facet
+	16,  // 55: gemella.catalog.v1.PracticeMatch.practice:type_name -> gemella.catalog.v1.Practice
+	52,  // 56: gemella.catalog.v1.PracticeMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	53,  // 57: gemella.catalog.v1.ListNeedMatchesResponse.matches:type_name -> gemella.catalog.v1.PracticeMatch
+	30,  // 58: gemella.catalog.v1.NeedMatch.need:type_name -> gemella.catalog.v1.Need
+	52,  // 59: gemella.catalog.v1.NeedMatch.reasons:type_name -> gemella.catalog.v1.MatchReasons
+	56,  // 60: gemella.catalog.v1.ListMatchingNeedsResponse.matches:type_name -> gemella.catalog.v1.NeedMatch
+	1,   // 61: gemella.catalog.v1.LineagePractice.status:type_name -> gemella.catalog.v1.PracticeStatus
+	4,   // 62: gemella.catalog.v1.LineagePractice.territory:type_name -> gemella.catalog.v1.Territory
+	59,  // 63: gemella.catalog.v1.LineagePractice.adapts:type_name -> gemella.catalog.v1.PracticeAdaptation
+	12,  // 64: gemella.catalog.v1.LineagePractice.adoption:type_name -> gemella.catalog.v1.AdoptionFigures
+	61,  // 65: gemella.catalog.v1.PracticeLineage.practice:type_name -> gemella.catalog.v1.LineagePractice
+	61,  // 66: gemella.catalog.v1.PracticeLineage.ancestors:type_name -> gemella.catalog.v1.LineagePractice
+	61,  // 67: gemella.catalog.v1.PracticeLineage.descendants:type_name -> gemella.catalog.v1.LineagePractice
+	5,   // 68: gemella.catalog.v1.OrganizationHit.organization:type_name -> gemella.catalog.v1.Organization
+	45,  // 69: gemella.catalog.v1.OrganizationHit.highlights:type_name -> gemella.catalog.v1.Highlight
+	64,  // 70: gemella.catalog.v1.SearchOrganizationsResponse.hits:type_name -> gemella.catalog.v1.OrganizationHit
+	6,   // 71: gemella.catalog.v1.CatalogService.CreateOrganization:input_type -> gemella.catalog.v1.CreateOrganizationRequest
+	7,   // 72: gemella.catalog.v1.CatalogService.GetOrganization:input_type -> gemella.catalog.v1.GetOrganizationRequest
+	8,   // 73: gemella.catalog.v1.CatalogService.ListOrganizations:input_type -> gemella.catalog.v1.ListOrganizationsRequest
+	63,  // 74: gemella.catalog.v1.CatalogService.SearchOrganizations:input_type -> gemella.catalog.v1.SearchOrganizationsRequest
+	10,  // 75: gemella.catalog.v1.CatalogService.UpdateOrganization:input_type -> gemella.catalog.v1.UpdateOrganizationRequest
+	17,  // 76: gemella.catalog.v1.CatalogService.CreatePractice:input_type -> gemella.catalog.v1.CreatePracticeRequest
+	18,  // 77: gemella.catalog.v1.CatalogService.GetPractice:input_type -> gemella.catalog.v1.GetPracticeRequest
+	19,  // 78: gemella.catalog.v1.CatalogService.ListPractices:input_type -> gemella.catalog.v1.ListPracticesRequest
+	21,  // 79: gemella.catalog.v1.CatalogService.UpdatePractice:input_type -> gemella.catalog.v1.UpdatePracticeRequest
+	22,  // 80: gemella.catalog.v1.CatalogService.SubmitPractice:input_type -> gemella.catalog.v1.SubmitPracticeRequest
+	24,  // 81: gemella.catalog.v1.CatalogService.PublishPractice:input_type -> gemella.catalog.v1.PublishPracticeRequest
+	25,  // 82: gemella.catalog.v1.CatalogService.ArchivePractice:input_type -> gemella.catalog.v1.ArchivePracticeRequest
+	26,  // 83: gemella.catalog.v1.CatalogService.RevisePractice:input_type -> gemella.catalog.v1.RevisePracticeRequest
+	23,  // 84: gemella.catalog.v1.CatalogService.DeletePractice:input_type -> gemella.catalog.v1.DeletePracticeRequest
+	28,  // 85: gemella.catalog.v1.CatalogService.ListPracticeRevisions:input_type -> gemella.catalog.v1.ListPracticeRevisionsRequest
+	60,  // 86: gemella.catalog.v1.CatalogService.GetPracticeLineage:input_type -> gemella.catalog.v1.GetPracticeLineageRequest
+	47,  // 87: gemella.catalog.v1.CatalogService.SearchPractices:input_type -> gemella.catalog.v1.SearchPracticesRequest
+	50,  // 88: gemella.catalog.v1.CatalogService.SearchNeeds:input_type -> gemella.catalog.v1.SearchNeedsRequest
+	31,  // 89: gemella.catalog.v1.CatalogService.CreateNeed:input_type -> gemella.catalog.v1.CreateNeedRequest
+	32,  // 90: gemella.catalog.v1.CatalogService.GetNeed:input_type -> gemella.catalog.v1.GetNeedRequest
+	33,  // 91: gemella.catalog.v1.CatalogService.ListNeeds:input_type -> gemella.catalog.v1.ListNeedsRequest
+	35,  // 92: gemella.catalog.v1.CatalogService.UpdateNeed:input_type -> gemella.catalog.v1.UpdateNeedRequest
+	36,  // 93: gemella.catalog.v1.CatalogService.CloseNeed:input_type -> gemella.catalog.v1.CloseNeedRequest
+	54,  // 94: gemella.catalog.v1.CatalogService.ListNeedMatches:input_type -> gemella.catalog.v1.ListNeedMatchesRequest
+	38,  // 95: gemella.catalog.v1.CatalogService.CreateOffer:input_type -> gemella.catalog.v1.CreateOfferRequest
+	39,  // 96: gemella.catalog.v1.CatalogService.GetOffer:input_type -> gemella.catalog.v1.GetOfferRequest
+	40,  // 97: gemella.catalog.v1.CatalogService.ListOffers:input_type -> gemella.catalog.v1.ListOffersRequest
+	42,  // 98: gemella.catalog.v1.CatalogService.CloseOffer:input_type -> gemella.catalog.v1.CloseOfferRequest
+	57,  // 99: gemella.catalog.v1.CatalogService.ListMatchingNeeds:input_type -> gemella.catalog.v1.ListMatchingNeedsRequest
+	5,   // 100: gemella.catalog.v1.CatalogService.CreateOrganization:output_type -> gemella.catalog.v1.Organization
+	5,   // 101: gemella.catalog.v1.CatalogService.GetOrganization:output_type -> gemella.catalog.v1.Organization
+	9,   // 102: gemella.catalog.v1.CatalogService.ListOrganizations:output_type -> gemella.catalog.v1.ListOrganizationsResponse
+	65,  // 103: gemella.catalog.v1.CatalogService.SearchOrganizations:output_type -> gemella.catalog.v1.SearchOrganizationsResponse
+	5,   // 104: gemella.catalog.v1.CatalogService.UpdateOrganization:output_type -> gemella.catalog.v1.Organization
+	16,  // 105: gemella.catalog.v1.CatalogService.CreatePractice:output_type -> gemella.catalog.v1.Practice
+	16,  // 106: gemella.catalog.v1.CatalogService.GetPractice:output_type -> gemella.catalog.v1.Practice
+	20,  // 107: gemella.catalog.v1.CatalogService.ListPractices:output_type -> gemella.catalog.v1.ListPracticesResponse
+	16,  // 108: gemella.catalog.v1.CatalogService.UpdatePractice:output_type -> gemella.catalog.v1.Practice
+	16,  // 109: gemella.catalog.v1.CatalogService.SubmitPractice:output_type -> gemella.catalog.v1.Practice
+	16,  // 110: gemella.catalog.v1.CatalogService.PublishPractice:output_type -> gemella.catalog.v1.Practice
+	16,  // 111: gemella.catalog.v1.CatalogService.ArchivePractice:output_type -> gemella.catalog.v1.Practice
+	16,  // 112: gemella.catalog.v1.CatalogService.RevisePractice:output_type -> gemella.catalog.v1.Practice
+	68,  // 113: gemella.catalog.v1.CatalogService.DeletePractice:output_type -> google.protobuf.Empty
+	29,  // 114: gemella.catalog.v1.CatalogService.ListPracticeRevisions:output_type -> gemella.catalog.v1.ListPracticeRevisionsResponse
+	62,  // 115: gemella.catalog.v1.CatalogService.GetPracticeLineage:output_type -> gemella.catalog.v1.PracticeLineage
+	48,  // 116: gemella.catalog.v1.CatalogService.SearchPractices:output_type -> gemella.catalog.v1.SearchPracticesResponse
+	51,  // 117: gemella.catalog.v1.CatalogService.SearchNeeds:output_type -> gemella.catalog.v1.SearchNeedsResponse
+	30,  // 118: gemella.catalog.v1.CatalogService.CreateNeed:output_type -> gemella.catalog.v1.Need
+	30,  // 119: gemella.catalog.v1.CatalogService.GetNeed:output_type -> gemella.catalog.v1.Need
+	34,  // 120: gemella.catalog.v1.CatalogService.ListNeeds:output_type -> gemella.catalog.v1.ListNeedsResponse
+	30,  // 121: gemella.catalog.v1.CatalogService.UpdateNeed:output_type -> gemella.catalog.v1.Need
+	30,  // 122: gemella.catalog.v1.CatalogService.CloseNeed:output_type -> gemella.catalog.v1.Need
+	55,  // 123: gemella.catalog.v1.CatalogService.ListNeedMatches:output_type -> gemella.catalog.v1.ListNeedMatchesResponse
+	37,  // 124: gemella.catalog.v1.CatalogService.CreateOffer:output_type -> gemella.catalog.v1.Offer
+	37,  // 125: gemella.catalog.v1.CatalogService.GetOffer:output_type -> gemella.catalog.v1.Offer
+	41,  // 126: gemella.catalog.v1.CatalogService.ListOffers:output_type -> gemella.catalog.v1.ListOffersResponse
+	37,  // 127: gemella.catalog.v1.CatalogService.CloseOffer:output_type -> gemella.catalog.v1.Offer
+	58,  // 128: gemella.catalog.v1.CatalogService.ListMatchingNeeds:output_type -> gemella.catalog.v1.ListMatchingNeedsResponse
+	100, // [100:129] is the sub-list for method output_type
+	71,  // [71:100] is the sub-list for method input_type
+	71,  // [71:71] is the sub-list for extension type_name
+	71,  // [71:71] is the sub-list for extension extendee
+	0,   // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_gemella_catalog_v1_catalog_proto_init() }
@@ -5011,7 +5226,7 @@ func file_gemella_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_catalog_v1_catalog_proto_rawDesc), len(file_gemella_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   59,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	CatalogService_CreateOrganization_FullMethodName    = "/gemella.catalog.v1.CatalogService/CreateOrganization"
 	CatalogService_GetOrganization_FullMethodName       = "/gemella.catalog.v1.CatalogService/GetOrganization"
 	CatalogService_ListOrganizations_FullMethodName     = "/gemella.catalog.v1.CatalogService/ListOrganizations"
+	CatalogService_SearchOrganizations_FullMethodName   = "/gemella.catalog.v1.CatalogService/SearchOrganizations"
 	CatalogService_UpdateOrganization_FullMethodName    = "/gemella.catalog.v1.CatalogService/UpdateOrganization"
 	CatalogService_CreatePractice_FullMethodName        = "/gemella.catalog.v1.CatalogService/CreatePractice"
 	CatalogService_GetPractice_FullMethodName           = "/gemella.catalog.v1.CatalogService/GetPractice"
@@ -74,6 +75,10 @@ type CatalogServiceClient interface {
 	GetOrganization(ctx context.Context, in *GetOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
 	// Lists organisations by name, optionally filtered by kind and territory.
 	ListOrganizations(ctx context.Context, in *ListOrganizationsRequest, opts ...grpc.CallOption) (*ListOrganizationsResponse, error)
+	// Full-text search of the organisations: name, description, territory,
+	// analysed in Italian and English, with highlights. UNAVAILABLE while
+	// the index is being rebuilt.
+	SearchOrganizations(ctx context.Context, in *SearchOrganizationsRequest, opts ...grpc.CallOption) (*SearchOrganizationsResponse, error)
 	// Updates the fields named by update_mask (all fields when empty).
 	// ABORTED when etag is stale.
 	UpdateOrganization(ctx context.Context, in *UpdateOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
@@ -167,6 +172,16 @@ func (c *catalogServiceClient) ListOrganizations(ctx context.Context, in *ListOr
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListOrganizationsResponse)
 	err := c.cc.Invoke(ctx, CatalogService_ListOrganizations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) SearchOrganizations(ctx context.Context, in *SearchOrganizationsRequest, opts ...grpc.CallOption) (*SearchOrganizationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchOrganizationsResponse)
+	err := c.cc.Invoke(ctx, CatalogService_SearchOrganizations_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -442,6 +457,10 @@ type CatalogServiceServer interface {
 	GetOrganization(context.Context, *GetOrganizationRequest) (*Organization, error)
 	// Lists organisations by name, optionally filtered by kind and territory.
 	ListOrganizations(context.Context, *ListOrganizationsRequest) (*ListOrganizationsResponse, error)
+	// Full-text search of the organisations: name, description, territory,
+	// analysed in Italian and English, with highlights. UNAVAILABLE while
+	// the index is being rebuilt.
+	SearchOrganizations(context.Context, *SearchOrganizationsRequest) (*SearchOrganizationsResponse, error)
 	// Updates the fields named by update_mask (all fields when empty).
 	// ABORTED when etag is stale.
 	UpdateOrganization(context.Context, *UpdateOrganizationRequest) (*Organization, error)
@@ -519,6 +538,9 @@ func (UnimplementedCatalogServiceServer) GetOrganization(context.Context, *GetOr
 }
 func (UnimplementedCatalogServiceServer) ListOrganizations(context.Context, *ListOrganizationsRequest) (*ListOrganizationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOrganizations not implemented")
+}
+func (UnimplementedCatalogServiceServer) SearchOrganizations(context.Context, *SearchOrganizationsRequest) (*SearchOrganizationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchOrganizations not implemented")
 }
 func (UnimplementedCatalogServiceServer) UpdateOrganization(context.Context, *UpdateOrganizationRequest) (*Organization, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateOrganization not implemented")
@@ -666,6 +688,24 @@ func _CatalogService_ListOrganizations_Handler(srv interface{}, ctx context.Cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).ListOrganizations(ctx, req.(*ListOrganizationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_SearchOrganizations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchOrganizationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).SearchOrganizations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_SearchOrganizations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).SearchOrganizations(ctx, req.(*SearchOrganizationsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1138,6 +1178,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOrganizations",
 			Handler:    _CatalogService_ListOrganizations_Handler,
+		},
+		{
+			MethodName: "SearchOrganizations",
+			Handler:    _CatalogService_SearchOrganizations_Handler,
 		},
 		{
 			MethodName: "UpdateOrganization",

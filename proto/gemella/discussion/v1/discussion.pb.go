@@ -3569,6 +3569,490 @@ func (x *TwinningDiscussionFigures) GetStoryTitles() []string {
 	return nil
 }
 
+// The words of a query found in one field of a hit: HTML fragments of
+// its text with the words in <mark></mark>; the rest is escaped.
+type Highlight struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Fragments     []string               `protobuf:"bytes,2,rep,name=fragments,proto3" json:"fragments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Highlight) Reset() {
+	*x = Highlight{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Highlight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Highlight) ProtoMessage() {}
+
+func (x *Highlight) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Highlight.ProtoReflect.Descriptor instead.
+func (*Highlight) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *Highlight) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *Highlight) GetFragments() []string {
+	if x != nil {
+		return x.Fragments
+	}
+	return nil
+}
+
+type SearchDiscussionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query; empty lists everything, newest first.
+	Q             string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchDiscussionRequest) Reset() {
+	*x = SearchDiscussionRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchDiscussionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchDiscussionRequest) ProtoMessage() {}
+
+func (x *SearchDiscussionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchDiscussionRequest.ProtoReflect.Descriptor instead.
+func (*SearchDiscussionRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *SearchDiscussionRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchDiscussionRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchDiscussionRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ThreadHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Thread        *Thread                `protobuf:"bytes,1,opt,name=thread,proto3" json:"thread,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight           `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThreadHit) Reset() {
+	*x = ThreadHit{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThreadHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThreadHit) ProtoMessage() {}
+
+func (x *ThreadHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThreadHit.ProtoReflect.Descriptor instead.
+func (*ThreadHit) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ThreadHit) GetThread() *Thread {
+	if x != nil {
+		return x.Thread
+	}
+	return nil
+}
+
+func (x *ThreadHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *ThreadHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchThreadsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*ThreadHit           `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchThreadsResponse) Reset() {
+	*x = SearchThreadsResponse{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchThreadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchThreadsResponse) ProtoMessage() {}
+
+func (x *SearchThreadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchThreadsResponse.ProtoReflect.Descriptor instead.
+func (*SearchThreadsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SearchThreadsResponse) GetHits() []*ThreadHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchThreadsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchThreadsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type PostHit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Post  *Post                  `protobuf:"bytes,1,opt,name=post,proto3" json:"post,omitempty"`
+	// The title of the post's thread.
+	ThreadTitle   string       `protobuf:"bytes,2,opt,name=thread_title,json=threadTitle,proto3" json:"thread_title,omitempty"`
+	Score         float64      `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight `protobuf:"bytes,4,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostHit) Reset() {
+	*x = PostHit{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostHit) ProtoMessage() {}
+
+func (x *PostHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostHit.ProtoReflect.Descriptor instead.
+func (*PostHit) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *PostHit) GetPost() *Post {
+	if x != nil {
+		return x.Post
+	}
+	return nil
+}
+
+func (x *PostHit) GetThreadTitle() string {
+	if x != nil {
+		return x.ThreadTitle
+	}
+	return ""
+}
+
+func (x *PostHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *PostHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchPostsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*PostHit             `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchPostsResponse) Reset() {
+	*x = SearchPostsResponse{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchPostsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchPostsResponse) ProtoMessage() {}
+
+func (x *SearchPostsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchPostsResponse.ProtoReflect.Descriptor instead.
+func (*SearchPostsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *SearchPostsResponse) GetHits() []*PostHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchPostsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchPostsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type StoryHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Story         *Story                 `protobuf:"bytes,1,opt,name=story,proto3" json:"story,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight           `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoryHit) Reset() {
+	*x = StoryHit{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoryHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoryHit) ProtoMessage() {}
+
+func (x *StoryHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoryHit.ProtoReflect.Descriptor instead.
+func (*StoryHit) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *StoryHit) GetStory() *Story {
+	if x != nil {
+		return x.Story
+	}
+	return nil
+}
+
+func (x *StoryHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *StoryHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchStoriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*StoryHit            `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchStoriesResponse) Reset() {
+	*x = SearchStoriesResponse{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchStoriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchStoriesResponse) ProtoMessage() {}
+
+func (x *SearchStoriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchStoriesResponse.ProtoReflect.Descriptor instead.
+func (*SearchStoriesResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *SearchStoriesResponse) GetHits() []*StoryHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchStoriesResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchStoriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_gemella_discussion_v1_discussion_proto protoreflect.FileDescriptor
 
 const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
@@ -3830,7 +4314,46 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\fparticipants\x18\x03 \x01(\x05R\fparticipants\x12\x18\n" +
 	"\astories\x18\x04 \x01(\x05R\astories\x12#\n" +
 	"\rthread_titles\x18\x05 \x03(\tR\fthreadTitles\x12!\n" +
-	"\fstory_titles\x18\x06 \x03(\tR\vstoryTitles*\x80\x01\n" +
+	"\fstory_titles\x18\x06 \x03(\tR\vstoryTitles\"?\n" +
+	"\tHighlight\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1c\n" +
+	"\tfragments\x18\x02 \x03(\tR\tfragments\"c\n" +
+	"\x17SearchDiscussionRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x9a\x01\n" +
+	"\tThreadHit\x125\n" +
+	"\x06thread\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.ThreadR\x06thread\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12@\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2 .gemella.discussion.v1.HighlightR\n" +
+	"highlights\"\x8b\x01\n" +
+	"\x15SearchThreadsResponse\x124\n" +
+	"\x04hits\x18\x01 \x03(\v2 .gemella.discussion.v1.ThreadHitR\x04hits\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
+	"\aPostHit\x12/\n" +
+	"\x04post\x18\x01 \x01(\v2\x1b.gemella.discussion.v1.PostR\x04post\x12!\n" +
+	"\fthread_title\x18\x02 \x01(\tR\vthreadTitle\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x01R\x05score\x12@\n" +
+	"\n" +
+	"highlights\x18\x04 \x03(\v2 .gemella.discussion.v1.HighlightR\n" +
+	"highlights\"\x87\x01\n" +
+	"\x13SearchPostsResponse\x122\n" +
+	"\x04hits\x18\x01 \x03(\v2\x1e.gemella.discussion.v1.PostHitR\x04hits\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"\bStoryHit\x122\n" +
+	"\x05story\x18\x01 \x01(\v2\x1c.gemella.discussion.v1.StoryR\x05story\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12@\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2 .gemella.discussion.v1.HighlightR\n" +
+	"highlights\"\x8a\x01\n" +
+	"\x15SearchStoriesResponse\x123\n" +
+	"\x04hits\x18\x01 \x03(\v2\x1f.gemella.discussion.v1.StoryHitR\x04hits\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken*\x80\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x01\x12\x0f\n" +
@@ -3871,7 +4394,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x18STORY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STORY_STATUS_PENDING\x10\x01\x12\x1a\n" +
 	"\x16STORY_STATUS_PUBLISHED\x10\x02\x12\x19\n" +
-	"\x15STORY_STATUS_REJECTED\x10\x032\xba\x19\n" +
+	"\x15STORY_STATUS_REJECTED\x10\x032\x83\x1c\n" +
 	"\x11DiscussionService\x12]\n" +
 	"\x0eRegisterMember\x12,.gemella.discussion.v1.RegisterMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\\\n" +
 	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12^\n" +
@@ -3891,7 +4414,10 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x17ListAffiliationRequests\x125.gemella.discussion.v1.ListAffiliationRequestsRequest\x1a6.gemella.discussion.v1.ListAffiliationRequestsResponse\x12Y\n" +
 	"\fCreateThread\x12*.gemella.discussion.v1.CreateThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12S\n" +
 	"\tGetThread\x12'.gemella.discussion.v1.GetThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12d\n" +
-	"\vListThreads\x12).gemella.discussion.v1.ListThreadsRequest\x1a*.gemella.discussion.v1.ListThreadsResponse\x12M\n" +
+	"\vListThreads\x12).gemella.discussion.v1.ListThreadsRequest\x1a*.gemella.discussion.v1.ListThreadsResponse\x12m\n" +
+	"\rSearchThreads\x12..gemella.discussion.v1.SearchDiscussionRequest\x1a,.gemella.discussion.v1.SearchThreadsResponse\x12i\n" +
+	"\vSearchPosts\x12..gemella.discussion.v1.SearchDiscussionRequest\x1a*.gemella.discussion.v1.SearchPostsResponse\x12m\n" +
+	"\rSearchStories\x12..gemella.discussion.v1.SearchDiscussionRequest\x1a,.gemella.discussion.v1.SearchStoriesResponse\x12M\n" +
 	"\aAddPost\x12%.gemella.discussion.v1.AddPostRequest\x1a\x1b.gemella.discussion.v1.Post\x12^\n" +
 	"\tListPosts\x12'.gemella.discussion.v1.ListPostsRequest\x1a(.gemella.discussion.v1.ListPostsResponse\x12O\n" +
 	"\bEditPost\x12&.gemella.discussion.v1.EditPostRequest\x1a\x1b.gemella.discussion.v1.Post\x12S\n" +
@@ -3924,7 +4450,7 @@ func file_gemella_discussion_v1_discussion_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(Role)(0),                                   // 0: gemella.discussion.v1.Role
 	(AffiliationStatus)(0),                      // 1: gemella.discussion.v1.AffiliationStatus
@@ -3981,130 +4507,153 @@ var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(*DecideStoryRequest)(nil),                  // 52: gemella.discussion.v1.DecideStoryRequest
 	(*GetTwinningDiscussionFiguresRequest)(nil), // 53: gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
 	(*TwinningDiscussionFigures)(nil),           // 54: gemella.discussion.v1.TwinningDiscussionFigures
-	(*timestamppb.Timestamp)(nil),               // 55: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 56: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                       // 57: google.protobuf.Empty
+	(*Highlight)(nil),                           // 55: gemella.discussion.v1.Highlight
+	(*SearchDiscussionRequest)(nil),             // 56: gemella.discussion.v1.SearchDiscussionRequest
+	(*ThreadHit)(nil),                           // 57: gemella.discussion.v1.ThreadHit
+	(*SearchThreadsResponse)(nil),               // 58: gemella.discussion.v1.SearchThreadsResponse
+	(*PostHit)(nil),                             // 59: gemella.discussion.v1.PostHit
+	(*SearchPostsResponse)(nil),                 // 60: gemella.discussion.v1.SearchPostsResponse
+	(*StoryHit)(nil),                            // 61: gemella.discussion.v1.StoryHit
+	(*SearchStoriesResponse)(nil),               // 62: gemella.discussion.v1.SearchStoriesResponse
+	(*timestamppb.Timestamp)(nil),               // 63: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 64: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                       // 65: google.protobuf.Empty
 }
 var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	1,  // 0: gemella.discussion.v1.Affiliation.status:type_name -> gemella.discussion.v1.AffiliationStatus
-	55, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
-	55, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
+	63, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
+	63, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: gemella.discussion.v1.Member.roles:type_name -> gemella.discussion.v1.Role
 	7,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
-	55, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	55, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
-	55, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
+	63, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	63, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
+	63, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
 	9,  // 8: gemella.discussion.v1.Member.decisions:type_name -> gemella.discussion.v1.MemberDecision
-	55, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
+	63, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: gemella.discussion.v1.MemberDecision.kind:type_name -> gemella.discussion.v1.DecisionKind
 	0,  // 11: gemella.discussion.v1.MemberDecision.role:type_name -> gemella.discussion.v1.Role
-	55, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
+	63, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
 	8,  // 13: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
 	0,  // 14: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	0,  // 15: gemella.discussion.v1.RevokeRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	8,  // 16: gemella.discussion.v1.AffiliationRequest.member:type_name -> gemella.discussion.v1.Member
-	55, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
+	63, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
 	19, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
-	55, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	63, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 20: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
 	8,  // 21: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
-	56, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
 	8,  // 23: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
 	3,  // 24: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
-	55, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
-	55, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
+	63, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
+	63, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
 	29, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
 	3,  // 28: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
 	29, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
 	4,  // 30: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
-	55, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
-	55, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
+	63, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
+	63, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
 	35, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
-	55, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
+	63, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
 	34, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
 	34, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
 	5,  // 37: gemella.discussion.v1.ModerationEntry.action:type_name -> gemella.discussion.v1.ModerationAction
-	55, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
+	63, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
 	44, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
 	6,  // 40: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
-	55, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
-	55, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
+	63, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
+	63, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
 	47, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
 	6,  // 44: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
 	47, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
-	10, // 46: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
-	11, // 47: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
-	12, // 48: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
-	13, // 49: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
-	22, // 50: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
-	23, // 51: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
-	24, // 52: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
-	25, // 53: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
-	27, // 54: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
-	28, // 55: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
-	14, // 56: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
-	15, // 57: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
-	16, // 58: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
-	17, // 59: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
-	18, // 60: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
-	30, // 61: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
-	31, // 62: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
-	32, // 63: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
-	36, // 64: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
-	37, // 65: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
-	39, // 66: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
-	40, // 67: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
-	41, // 68: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
-	42, // 69: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	42, // 70: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	42, // 71: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
-	43, // 72: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
-	45, // 73: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
-	48, // 74: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
-	49, // 75: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
-	51, // 76: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
-	52, // 77: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	52, // 78: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	53, // 79: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:input_type -> gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
-	8,  // 80: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
-	21, // 81: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
-	21, // 82: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
-	57, // 83: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
-	8,  // 84: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 85: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 86: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
-	26, // 87: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
-	8,  // 88: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 89: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 90: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 91: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 92: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
-	8,  // 93: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
-	20, // 94: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
-	29, // 95: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
-	29, // 96: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
-	33, // 97: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
-	34, // 98: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
-	38, // 99: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	34, // 100: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
-	34, // 101: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
-	34, // 102: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
-	34, // 103: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
-	34, // 104: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
-	34, // 105: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
-	38, // 106: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	46, // 107: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
-	47, // 108: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
-	50, // 109: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
-	47, // 110: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
-	47, // 111: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
-	47, // 112: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
-	54, // 113: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:output_type -> gemella.discussion.v1.TwinningDiscussionFigures
-	80, // [80:114] is the sub-list for method output_type
-	46, // [46:80] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	29, // 46: gemella.discussion.v1.ThreadHit.thread:type_name -> gemella.discussion.v1.Thread
+	55, // 47: gemella.discussion.v1.ThreadHit.highlights:type_name -> gemella.discussion.v1.Highlight
+	57, // 48: gemella.discussion.v1.SearchThreadsResponse.hits:type_name -> gemella.discussion.v1.ThreadHit
+	34, // 49: gemella.discussion.v1.PostHit.post:type_name -> gemella.discussion.v1.Post
+	55, // 50: gemella.discussion.v1.PostHit.highlights:type_name -> gemella.discussion.v1.Highlight
+	59, // 51: gemella.discussion.v1.SearchPostsResponse.hits:type_name -> gemella.discussion.v1.PostHit
+	47, // 52: gemella.discussion.v1.StoryHit.story:type_name -> gemella.discussion.v1.Story
+	55, // 53: gemella.discussion.v1.StoryHit.highlights:type_name -> gemella.discussion.v1.Highlight
+	61, // 54: gemella.discussion.v1.SearchStoriesResponse.hits:type_name -> gemella.discussion.v1.StoryHit
+	10, // 55: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
+	11, // 56: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
+	12, // 57: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
+	13, // 58: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
+	22, // 59: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
+	23, // 60: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
+	24, // 61: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
+	25, // 62: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
+	27, // 63: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
+	28, // 64: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
+	14, // 65: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
+	15, // 66: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
+	16, // 67: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
+	17, // 68: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
+	18, // 69: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
+	30, // 70: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
+	31, // 71: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
+	32, // 72: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
+	56, // 73: gemella.discussion.v1.DiscussionService.SearchThreads:input_type -> gemella.discussion.v1.SearchDiscussionRequest
+	56, // 74: gemella.discussion.v1.DiscussionService.SearchPosts:input_type -> gemella.discussion.v1.SearchDiscussionRequest
+	56, // 75: gemella.discussion.v1.DiscussionService.SearchStories:input_type -> gemella.discussion.v1.SearchDiscussionRequest
+	36, // 76: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
+	37, // 77: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
+	39, // 78: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
+	40, // 79: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
+	41, // 80: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
+	42, // 81: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	42, // 82: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	42, // 83: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
+	43, // 84: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
+	45, // 85: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
+	48, // 86: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
+	49, // 87: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
+	51, // 88: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
+	52, // 89: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	52, // 90: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	53, // 91: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:input_type -> gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
+	8,  // 92: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
+	21, // 93: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
+	21, // 94: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
+	65, // 95: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
+	8,  // 96: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 97: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 98: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
+	26, // 99: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
+	8,  // 100: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 101: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 102: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 103: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 104: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
+	8,  // 105: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
+	20, // 106: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
+	29, // 107: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
+	29, // 108: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
+	33, // 109: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
+	58, // 110: gemella.discussion.v1.DiscussionService.SearchThreads:output_type -> gemella.discussion.v1.SearchThreadsResponse
+	60, // 111: gemella.discussion.v1.DiscussionService.SearchPosts:output_type -> gemella.discussion.v1.SearchPostsResponse
+	62, // 112: gemella.discussion.v1.DiscussionService.SearchStories:output_type -> gemella.discussion.v1.SearchStoriesResponse
+	34, // 113: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
+	38, // 114: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	34, // 115: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
+	34, // 116: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
+	34, // 117: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
+	34, // 118: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
+	34, // 119: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
+	34, // 120: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
+	38, // 121: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	46, // 122: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
+	47, // 123: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
+	50, // 124: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
+	47, // 125: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
+	47, // 126: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
+	47, // 127: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
+	54, // 128: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:output_type -> gemella.discussion.v1.TwinningDiscussionFigures
+	92, // [92:129] is the sub-list for method output_type
+	55, // [55:92] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_gemella_discussion_v1_discussion_proto_init() }
@@ -4118,7 +4667,7 @@ func file_gemella_discussion_v1_discussion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_discussion_v1_discussion_proto_rawDesc), len(file_gemella_discussion_v1_discussion_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   48,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -41,6 +41,9 @@ const (
 	DiscussionService_CreateThread_FullMethodName                 = "/gemella.discussion.v1.DiscussionService/CreateThread"
 	DiscussionService_GetThread_FullMethodName                    = "/gemella.discussion.v1.DiscussionService/GetThread"
 	DiscussionService_ListThreads_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/ListThreads"
+	DiscussionService_SearchThreads_FullMethodName                = "/gemella.discussion.v1.DiscussionService/SearchThreads"
+	DiscussionService_SearchPosts_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/SearchPosts"
+	DiscussionService_SearchStories_FullMethodName                = "/gemella.discussion.v1.DiscussionService/SearchStories"
 	DiscussionService_AddPost_FullMethodName                      = "/gemella.discussion.v1.DiscussionService/AddPost"
 	DiscussionService_ListPosts_FullMethodName                    = "/gemella.discussion.v1.DiscussionService/ListPosts"
 	DiscussionService_EditPost_FullMethodName                     = "/gemella.discussion.v1.DiscussionService/EditPost"
@@ -126,6 +129,15 @@ type DiscussionServiceClient interface {
 	GetThread(ctx context.Context, in *GetThreadRequest, opts ...grpc.CallOption) (*Thread, error)
 	// Threads by last activity, newest first; filter by twinning or practice.
 	ListThreads(ctx context.Context, in *ListThreadsRequest, opts ...grpc.CallOption) (*ListThreadsResponse, error)
+	// Full-text search of the threads (title and opening text), analysed in
+	// Italian and English, with highlights. UNAVAILABLE while the index is
+	// being rebuilt.
+	SearchThreads(ctx context.Context, in *SearchDiscussionRequest, opts ...grpc.CallOption) (*SearchThreadsResponse, error)
+	// Full-text search of the visible posts: a hidden or deleted post is
+	// never found, and leaves the index when it is hidden.
+	SearchPosts(ctx context.Context, in *SearchDiscussionRequest, opts ...grpc.CallOption) (*SearchPostsResponse, error)
+	// Full-text search of the published stories.
+	SearchStories(ctx context.Context, in *SearchDiscussionRequest, opts ...grpc.CallOption) (*SearchStoriesResponse, error)
 	// Adds a post or a reply to a thread.
 	AddPost(ctx context.Context, in *AddPostRequest, opts ...grpc.CallOption) (*Post, error)
 	// The posts of a thread, oldest first; hidden ones only for moderators.
@@ -349,6 +361,36 @@ func (c *discussionServiceClient) ListThreads(ctx context.Context, in *ListThrea
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListThreadsResponse)
 	err := c.cc.Invoke(ctx, DiscussionService_ListThreads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) SearchThreads(ctx context.Context, in *SearchDiscussionRequest, opts ...grpc.CallOption) (*SearchThreadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchThreadsResponse)
+	err := c.cc.Invoke(ctx, DiscussionService_SearchThreads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) SearchPosts(ctx context.Context, in *SearchDiscussionRequest, opts ...grpc.CallOption) (*SearchPostsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchPostsResponse)
+	err := c.cc.Invoke(ctx, DiscussionService_SearchPosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) SearchStories(ctx context.Context, in *SearchDiscussionRequest, opts ...grpc.CallOption) (*SearchStoriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchStoriesResponse)
+	err := c.cc.Invoke(ctx, DiscussionService_SearchStories_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -582,6 +624,15 @@ type DiscussionServiceServer interface {
 	GetThread(context.Context, *GetThreadRequest) (*Thread, error)
 	// Threads by last activity, newest first; filter by twinning or practice.
 	ListThreads(context.Context, *ListThreadsRequest) (*ListThreadsResponse, error)
+	// Full-text search of the threads (title and opening text), analysed in
+	// Italian and English, with highlights. UNAVAILABLE while the index is
+	// being rebuilt.
+	SearchThreads(context.Context, *SearchDiscussionRequest) (*SearchThreadsResponse, error)
+	// Full-text search of the visible posts: a hidden or deleted post is
+	// never found, and leaves the index when it is hidden.
+	SearchPosts(context.Context, *SearchDiscussionRequest) (*SearchPostsResponse, error)
+	// Full-text search of the published stories.
+	SearchStories(context.Context, *SearchDiscussionRequest) (*SearchStoriesResponse, error)
 	// Adds a post or a reply to a thread.
 	AddPost(context.Context, *AddPostRequest) (*Post, error)
 	// The posts of a thread, oldest first; hidden ones only for moderators.
@@ -684,6 +735,15 @@ func (UnimplementedDiscussionServiceServer) GetThread(context.Context, *GetThrea
 }
 func (UnimplementedDiscussionServiceServer) ListThreads(context.Context, *ListThreadsRequest) (*ListThreadsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListThreads not implemented")
+}
+func (UnimplementedDiscussionServiceServer) SearchThreads(context.Context, *SearchDiscussionRequest) (*SearchThreadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchThreads not implemented")
+}
+func (UnimplementedDiscussionServiceServer) SearchPosts(context.Context, *SearchDiscussionRequest) (*SearchPostsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchPosts not implemented")
+}
+func (UnimplementedDiscussionServiceServer) SearchStories(context.Context, *SearchDiscussionRequest) (*SearchStoriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchStories not implemented")
 }
 func (UnimplementedDiscussionServiceServer) AddPost(context.Context, *AddPostRequest) (*Post, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddPost not implemented")
@@ -1078,6 +1138,60 @@ func _DiscussionService_ListThreads_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DiscussionService_SearchThreads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchDiscussionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).SearchThreads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_SearchThreads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).SearchThreads(ctx, req.(*SearchDiscussionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_SearchPosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchDiscussionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).SearchPosts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_SearchPosts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).SearchPosts(ctx, req.(*SearchDiscussionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_SearchStories_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchDiscussionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).SearchStories(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_SearchStories_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).SearchStories(ctx, req.(*SearchDiscussionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DiscussionService_AddPost_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AddPostRequest)
 	if err := dec(in); err != nil {
@@ -1444,6 +1558,18 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListThreads",
 			Handler:    _DiscussionService_ListThreads_Handler,
+		},
+		{
+			MethodName: "SearchThreads",
+			Handler:    _DiscussionService_SearchThreads_Handler,
+		},
+		{
+			MethodName: "SearchPosts",
+			Handler:    _DiscussionService_SearchPosts_Handler,
+		},
+		{
+			MethodName: "SearchStories",
+			Handler:    _DiscussionService_SearchStories_Handler,
 		},
 		{
 			MethodName: "AddPost",

@@ -1939,6 +1939,259 @@ func (x *UpdateActivityRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+// The words of a query found in one field of a hit: HTML fragments of
+// its text with the words in <mark></mark>; the rest is escaped.
+type Highlight struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Fragments     []string               `protobuf:"bytes,2,rep,name=fragments,proto3" json:"fragments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Highlight) Reset() {
+	*x = Highlight{}
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Highlight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Highlight) ProtoMessage() {}
+
+func (x *Highlight) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Highlight.ProtoReflect.Descriptor instead.
+func (*Highlight) Descriptor() ([]byte, []int) {
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Highlight) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *Highlight) GetFragments() []string {
+	if x != nil {
+		return x.Fragments
+	}
+	return nil
+}
+
+type SearchTwinningsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query; empty lists every public twinning, newest first.
+	Q         string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
+	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Filters: repeated values of one field are OR, fields are AND.
+	TerritoryCode []string `protobuf:"bytes,4,rep,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// Themes of the practices the twinning transfers.
+	Theme         []string `protobuf:"bytes,5,rep,name=theme,proto3" json:"theme,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchTwinningsRequest) Reset() {
+	*x = SearchTwinningsRequest{}
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchTwinningsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchTwinningsRequest) ProtoMessage() {}
+
+func (x *SearchTwinningsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchTwinningsRequest.ProtoReflect.Descriptor instead.
+func (*SearchTwinningsRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SearchTwinningsRequest) GetQ() string {
+	if x != nil {
+		return x.Q
+	}
+	return ""
+}
+
+func (x *SearchTwinningsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchTwinningsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *SearchTwinningsRequest) GetTerritoryCode() []string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return nil
+}
+
+func (x *SearchTwinningsRequest) GetTheme() []string {
+	if x != nil {
+		return x.Theme
+	}
+	return nil
+}
+
+type TwinningHit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Twinning      *Twinning              `protobuf:"bytes,1,opt,name=twinning,proto3" json:"twinning,omitempty"`
+	Score         float64                `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Highlights    []*Highlight           `protobuf:"bytes,3,rep,name=highlights,proto3" json:"highlights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TwinningHit) Reset() {
+	*x = TwinningHit{}
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TwinningHit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TwinningHit) ProtoMessage() {}
+
+func (x *TwinningHit) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TwinningHit.ProtoReflect.Descriptor instead.
+func (*TwinningHit) Descriptor() ([]byte, []int) {
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TwinningHit) GetTwinning() *Twinning {
+	if x != nil {
+		return x.Twinning
+	}
+	return nil
+}
+
+func (x *TwinningHit) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *TwinningHit) GetHighlights() []*Highlight {
+	if x != nil {
+		return x.Highlights
+	}
+	return nil
+}
+
+type SearchTwinningsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hits          []*TwinningHit         `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchTwinningsResponse) Reset() {
+	*x = SearchTwinningsResponse{}
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchTwinningsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchTwinningsResponse) ProtoMessage() {}
+
+func (x *SearchTwinningsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_twinning_v1_twinning_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchTwinningsResponse.ProtoReflect.Descriptor instead.
+func (*SearchTwinningsResponse) Descriptor() ([]byte, []int) {
+	return file_gemella_twinning_v1_twinning_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SearchTwinningsResponse) GetHits() []*TwinningHit {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchTwinningsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SearchTwinningsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_gemella_twinning_v1_twinning_proto protoreflect.FileDescriptor
 
 const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
@@ -2101,7 +2354,27 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"twinningId\x12>\n" +
 	"\bactivity\x18\x02 \x01(\v2\x1d.gemella.twinning.v1.ActivityB\x03\xe0A\x02R\bactivity\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask*\x81\x02\n" +
+	"updateMask\"?\n" +
+	"\tHighlight\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1c\n" +
+	"\tfragments\x18\x02 \x03(\tR\tfragments\"\x9f\x01\n" +
+	"\x16SearchTwinningsRequest\x12\f\n" +
+	"\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12%\n" +
+	"\x0eterritory_code\x18\x04 \x03(\tR\rterritoryCode\x12\x14\n" +
+	"\x05theme\x18\x05 \x03(\tR\x05theme\"\x9e\x01\n" +
+	"\vTwinningHit\x129\n" +
+	"\btwinning\x18\x01 \x01(\v2\x1d.gemella.twinning.v1.TwinningR\btwinning\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12>\n" +
+	"\n" +
+	"highlights\x18\x03 \x03(\v2\x1e.gemella.twinning.v1.HighlightR\n" +
+	"highlights\"\x8d\x01\n" +
+	"\x17SearchTwinningsResponse\x124\n" +
+	"\x04hits\x18\x01 \x03(\v2 .gemella.twinning.v1.TwinningHitR\x04hits\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken*\x81\x02\n" +
 	"\x0eTwinningStatus\x12\x1f\n" +
 	"\x1bTWINNING_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15TWINNING_STATUS_DRAFT\x10\x01\x12\x1c\n" +
@@ -2137,11 +2410,12 @@ const file_gemella_twinning_v1_twinning_proto_rawDesc = "" +
 	"\x1bMILESTONE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MILESTONE_STATE_DONE\x10\x01\x12\x17\n" +
 	"\x13MILESTONE_STATE_DUE\x10\x02\x12\x1b\n" +
-	"\x17MILESTONE_STATE_OVERDUE\x10\x032\xe1\f\n" +
+	"\x17MILESTONE_STATE_OVERDUE\x10\x032\xcf\r\n" +
 	"\x0fTwinningService\x12[\n" +
 	"\x0eCreateTwinning\x12*.gemella.twinning.v1.CreateTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12U\n" +
 	"\vGetTwinning\x12'.gemella.twinning.v1.GetTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12f\n" +
-	"\rListTwinnings\x12).gemella.twinning.v1.ListTwinningsRequest\x1a*.gemella.twinning.v1.ListTwinningsResponse\x12[\n" +
+	"\rListTwinnings\x12).gemella.twinning.v1.ListTwinningsRequest\x1a*.gemella.twinning.v1.ListTwinningsResponse\x12l\n" +
+	"\x0fSearchTwinnings\x12+.gemella.twinning.v1.SearchTwinningsRequest\x1a,.gemella.twinning.v1.SearchTwinningsResponse\x12[\n" +
 	"\x0eUpdateTwinning\x12*.gemella.twinning.v1.UpdateTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12T\n" +
 	"\x0eDeleteTwinning\x12*.gemella.twinning.v1.DeleteTwinningRequest\x1a\x16.google.protobuf.Empty\x12`\n" +
 	"\x0fProposeTwinning\x12..gemella.twinning.v1.TransitionTwinningRequest\x1a\x1d.gemella.twinning.v1.Twinning\x12`\n" +
@@ -2170,7 +2444,7 @@ func file_gemella_twinning_v1_twinning_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_twinning_v1_twinning_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gemella_twinning_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_gemella_twinning_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_gemella_twinning_v1_twinning_proto_goTypes = []any{
 	(TwinningStatus)(0),               // 0: gemella.twinning.v1.TwinningStatus
 	(Origin)(0),                       // 1: gemella.twinning.v1.Origin
@@ -2198,22 +2472,26 @@ var file_gemella_twinning_v1_twinning_proto_goTypes = []any{
 	(*ListActivitiesRequest)(nil),     // 23: gemella.twinning.v1.ListActivitiesRequest
 	(*ListActivitiesResponse)(nil),    // 24: gemella.twinning.v1.ListActivitiesResponse
 	(*UpdateActivityRequest)(nil),     // 25: gemella.twinning.v1.UpdateActivityRequest
-	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 27: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),             // 28: google.protobuf.Empty
+	(*Highlight)(nil),                 // 26: gemella.twinning.v1.Highlight
+	(*SearchTwinningsRequest)(nil),    // 27: gemella.twinning.v1.SearchTwinningsRequest
+	(*TwinningHit)(nil),               // 28: gemella.twinning.v1.TwinningHit
+	(*SearchTwinningsResponse)(nil),   // 29: gemella.twinning.v1.SearchTwinningsResponse
+	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 31: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),             // 32: google.protobuf.Empty
 }
 var file_gemella_twinning_v1_twinning_proto_depIdxs = []int32{
 	0,  // 0: gemella.twinning.v1.StatusChange.from:type_name -> gemella.twinning.v1.TwinningStatus
 	0,  // 1: gemella.twinning.v1.StatusChange.to:type_name -> gemella.twinning.v1.TwinningStatus
-	26, // 2: gemella.twinning.v1.StatusChange.time:type_name -> google.protobuf.Timestamp
-	26, // 3: gemella.twinning.v1.Note.time:type_name -> google.protobuf.Timestamp
+	30, // 2: gemella.twinning.v1.StatusChange.time:type_name -> google.protobuf.Timestamp
+	30, // 3: gemella.twinning.v1.Note.time:type_name -> google.protobuf.Timestamp
 	2,  // 4: gemella.twinning.v1.Transfer.status:type_name -> gemella.twinning.v1.TransferStatus
 	8,  // 5: gemella.twinning.v1.Transfer.notes:type_name -> gemella.twinning.v1.Note
-	26, // 6: gemella.twinning.v1.Transfer.update_time:type_name -> google.protobuf.Timestamp
+	30, // 6: gemella.twinning.v1.Transfer.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: gemella.twinning.v1.Activity.kind:type_name -> gemella.twinning.v1.ActivityKind
 	10, // 8: gemella.twinning.v1.Activity.links:type_name -> gemella.twinning.v1.Link
 	4,  // 9: gemella.twinning.v1.Activity.milestone_state:type_name -> gemella.twinning.v1.MilestoneState
-	26, // 10: gemella.twinning.v1.Activity.create_time:type_name -> google.protobuf.Timestamp
+	30, // 10: gemella.twinning.v1.Activity.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 11: gemella.twinning.v1.Twinning.objectives:type_name -> gemella.twinning.v1.Objective
 	6,  // 12: gemella.twinning.v1.Twinning.programme:type_name -> gemella.twinning.v1.Programme
 	1,  // 13: gemella.twinning.v1.Twinning.origin:type_name -> gemella.twinning.v1.Origin
@@ -2221,59 +2499,64 @@ var file_gemella_twinning_v1_twinning_proto_depIdxs = []int32{
 	7,  // 15: gemella.twinning.v1.Twinning.history:type_name -> gemella.twinning.v1.StatusChange
 	9,  // 16: gemella.twinning.v1.Twinning.transfers:type_name -> gemella.twinning.v1.Transfer
 	11, // 17: gemella.twinning.v1.Twinning.activities:type_name -> gemella.twinning.v1.Activity
-	26, // 18: gemella.twinning.v1.Twinning.create_time:type_name -> google.protobuf.Timestamp
-	26, // 19: gemella.twinning.v1.Twinning.update_time:type_name -> google.protobuf.Timestamp
+	30, // 18: gemella.twinning.v1.Twinning.create_time:type_name -> google.protobuf.Timestamp
+	30, // 19: gemella.twinning.v1.Twinning.update_time:type_name -> google.protobuf.Timestamp
 	12, // 20: gemella.twinning.v1.CreateTwinningRequest.twinning:type_name -> gemella.twinning.v1.Twinning
 	0,  // 21: gemella.twinning.v1.ListTwinningsRequest.status:type_name -> gemella.twinning.v1.TwinningStatus
 	12, // 22: gemella.twinning.v1.ListTwinningsResponse.twinnings:type_name -> gemella.twinning.v1.Twinning
 	12, // 23: gemella.twinning.v1.UpdateTwinningRequest.twinning:type_name -> gemella.twinning.v1.Twinning
-	27, // 24: gemella.twinning.v1.UpdateTwinningRequest.update_mask:type_name -> google.protobuf.FieldMask
+	31, // 24: gemella.twinning.v1.UpdateTwinningRequest.update_mask:type_name -> google.protobuf.FieldMask
 	9,  // 25: gemella.twinning.v1.AddTransferRequest.transfer:type_name -> gemella.twinning.v1.Transfer
 	9,  // 26: gemella.twinning.v1.UpdateTransferRequest.transfer:type_name -> gemella.twinning.v1.Transfer
-	27, // 27: gemella.twinning.v1.UpdateTransferRequest.update_mask:type_name -> google.protobuf.FieldMask
+	31, // 27: gemella.twinning.v1.UpdateTransferRequest.update_mask:type_name -> google.protobuf.FieldMask
 	11, // 28: gemella.twinning.v1.LogActivityRequest.activity:type_name -> gemella.twinning.v1.Activity
 	11, // 29: gemella.twinning.v1.ListActivitiesResponse.activities:type_name -> gemella.twinning.v1.Activity
 	11, // 30: gemella.twinning.v1.UpdateActivityRequest.activity:type_name -> gemella.twinning.v1.Activity
-	27, // 31: gemella.twinning.v1.UpdateActivityRequest.update_mask:type_name -> google.protobuf.FieldMask
-	13, // 32: gemella.twinning.v1.TwinningService.CreateTwinning:input_type -> gemella.twinning.v1.CreateTwinningRequest
-	14, // 33: gemella.twinning.v1.TwinningService.GetTwinning:input_type -> gemella.twinning.v1.GetTwinningRequest
-	15, // 34: gemella.twinning.v1.TwinningService.ListTwinnings:input_type -> gemella.twinning.v1.ListTwinningsRequest
-	17, // 35: gemella.twinning.v1.TwinningService.UpdateTwinning:input_type -> gemella.twinning.v1.UpdateTwinningRequest
-	18, // 36: gemella.twinning.v1.TwinningService.DeleteTwinning:input_type -> gemella.twinning.v1.DeleteTwinningRequest
-	19, // 37: gemella.twinning.v1.TwinningService.ProposeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	19, // 38: gemella.twinning.v1.TwinningService.ApproveTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	19, // 39: gemella.twinning.v1.TwinningService.ActivateTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	19, // 40: gemella.twinning.v1.TwinningService.SuspendTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	19, // 41: gemella.twinning.v1.TwinningService.ResumeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	19, // 42: gemella.twinning.v1.TwinningService.CompleteTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	19, // 43: gemella.twinning.v1.TwinningService.CancelTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
-	20, // 44: gemella.twinning.v1.TwinningService.AddTransfer:input_type -> gemella.twinning.v1.AddTransferRequest
-	21, // 45: gemella.twinning.v1.TwinningService.UpdateTransfer:input_type -> gemella.twinning.v1.UpdateTransferRequest
-	22, // 46: gemella.twinning.v1.TwinningService.LogActivity:input_type -> gemella.twinning.v1.LogActivityRequest
-	23, // 47: gemella.twinning.v1.TwinningService.ListActivities:input_type -> gemella.twinning.v1.ListActivitiesRequest
-	25, // 48: gemella.twinning.v1.TwinningService.UpdateActivity:input_type -> gemella.twinning.v1.UpdateActivityRequest
-	12, // 49: gemella.twinning.v1.TwinningService.CreateTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 50: gemella.twinning.v1.TwinningService.GetTwinning:output_type -> gemella.twinning.v1.Twinning
-	16, // 51: gemella.twinning.v1.TwinningService.ListTwinnings:output_type -> gemella.twinning.v1.ListTwinningsResponse
-	12, // 52: gemella.twinning.v1.TwinningService.UpdateTwinning:output_type -> gemella.twinning.v1.Twinning
-	28, // 53: gemella.twinning.v1.TwinningService.DeleteTwinning:output_type -> google.protobuf.Empty
-	12, // 54: gemella.twinning.v1.TwinningService.ProposeTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 55: gemella.twinning.v1.TwinningService.ApproveTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 56: gemella.twinning.v1.TwinningService.ActivateTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 57: gemella.twinning.v1.TwinningService.SuspendTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 58: gemella.twinning.v1.TwinningService.ResumeTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 59: gemella.twinning.v1.TwinningService.CompleteTwinning:output_type -> gemella.twinning.v1.Twinning
-	12, // 60: gemella.twinning.v1.TwinningService.CancelTwinning:output_type -> gemella.twinning.v1.Twinning
-	9,  // 61: gemella.twinning.v1.TwinningService.AddTransfer:output_type -> gemella.twinning.v1.Transfer
-	9,  // 62: gemella.twinning.v1.TwinningService.UpdateTransfer:output_type -> gemella.twinning.v1.Transfer
-	11, // 63: gemella.twinning.v1.TwinningService.LogActivity:output_type -> gemella.twinning.v1.Activity
-	24, // 64: gemella.twinning.v1.TwinningService.ListActivities:output_type -> gemella.twinning.v1.ListActivitiesResponse
-	11, // 65: gemella.twinning.v1.TwinningService.UpdateActivity:output_type -> gemella.twinning.v1.Activity
-	49, // [49:66] is the sub-list for method output_type
-	32, // [32:49] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	31, // 31: gemella.twinning.v1.UpdateActivityRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 32: gemella.twinning.v1.TwinningHit.twinning:type_name -> gemella.twinning.v1.Twinning
+	26, // 33: gemella.twinning.v1.TwinningHit.highlights:type_name -> gemella.twinning.v1.Highlight
+	28, // 34: gemella.twinning.v1.SearchTwinningsResponse.hits:type_name -> gemella.twinning.v1.TwinningHit
+	13, // 35: gemella.twinning.v1.TwinningService.CreateTwinning:input_type -> gemella.twinning.v1.CreateTwinningRequest
+	14, // 36: gemella.twinning.v1.TwinningService.GetTwinning:input_type -> gemella.twinning.v1.GetTwinningRequest
+	15, // 37: gemella.twinning.v1.TwinningService.ListTwinnings:input_type -> gemella.twinning.v1.ListTwinningsRequest
+	27, // 38: gemella.twinning.v1.TwinningService.SearchTwinnings:input_type -> gemella.twinning.v1.SearchTwinningsRequest
+	17, // 39: gemella.twinning.v1.TwinningService.UpdateTwinning:input_type -> gemella.twinning.v1.UpdateTwinningRequest
+	18, // 40: gemella.twinning.v1.TwinningService.DeleteTwinning:input_type -> gemella.twinning.v1.DeleteTwinningRequest
+	19, // 41: gemella.twinning.v1.TwinningService.ProposeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 42: gemella.twinning.v1.TwinningService.ApproveTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 43: gemella.twinning.v1.TwinningService.ActivateTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 44: gemella.twinning.v1.TwinningService.SuspendTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 45: gemella.twinning.v1.TwinningService.ResumeTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 46: gemella.twinning.v1.TwinningService.CompleteTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	19, // 47: gemella.twinning.v1.TwinningService.CancelTwinning:input_type -> gemella.twinning.v1.TransitionTwinningRequest
+	20, // 48: gemella.twinning.v1.TwinningService.AddTransfer:input_type -> gemella.twinning.v1.AddTransferRequest
+	21, // 49: gemella.twinning.v1.TwinningService.UpdateTransfer:input_type -> gemella.twinning.v1.UpdateTransferRequest
+	22, // 50: gemella.twinning.v1.TwinningService.LogActivity:input_type -> gemella.twinning.v1.LogActivityRequest
+	23, // 51: gemella.twinning.v1.TwinningService.ListActivities:input_type -> gemella.twinning.v1.ListActivitiesRequest
+	25, // 52: gemella.twinning.v1.TwinningService.UpdateActivity:input_type -> gemella.twinning.v1.UpdateActivityRequest
+	12, // 53: gemella.twinning.v1.TwinningService.CreateTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 54: gemella.twinning.v1.TwinningService.GetTwinning:output_type -> gemella.twinning.v1.Twinning
+	16, // 55: gemella.twinning.v1.TwinningService.ListTwinnings:output_type -> gemella.twinning.v1.ListTwinningsResponse
+	29, // 56: gemella.twinning.v1.TwinningService.SearchTwinnings:output_type -> gemella.twinning.v1.SearchTwinningsResponse
+	12, // 57: gemella.twinning.v1.TwinningService.UpdateTwinning:output_type -> gemella.twinning.v1.Twinning
+	32, // 58: gemella.twinning.v1.TwinningService.DeleteTwinning:output_type -> google.protobuf.Empty
+	12, // 59: gemella.twinning.v1.TwinningService.ProposeTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 60: gemella.twinning.v1.TwinningService.ApproveTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 61: gemella.twinning.v1.TwinningService.ActivateTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 62: gemella.twinning.v1.TwinningService.SuspendTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 63: gemella.twinning.v1.TwinningService.ResumeTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 64: gemella.twinning.v1.TwinningService.CompleteTwinning:output_type -> gemella.twinning.v1.Twinning
+	12, // 65: gemella.twinning.v1.TwinningService.CancelTwinning:output_type -> gemella.twinning.v1.Twinning
+	9,  // 66: gemella.twinning.v1.TwinningService.AddTransfer:output_type -> gemella.twinning.v1.Transfer
+	9,  // 67: gemella.twinning.v1.TwinningService.UpdateTransfer:output_type -> gemella.twinning.v1.Transfer
+	11, // 68: gemella.twinning.v1.TwinningService.LogActivity:output_type -> gemella.twinning.v1.Activity
+	24, // 69: gemella.twinning.v1.TwinningService.ListActivities:output_type -> gemella.twinning.v1.ListActivitiesResponse
+	11, // 70: gemella.twinning.v1.TwinningService.UpdateActivity:output_type -> gemella.twinning.v1.Activity
+	53, // [53:71] is the sub-list for method output_type
+	35, // [35:53] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_gemella_twinning_v1_twinning_proto_init() }
@@ -2287,7 +2570,7 @@ func file_gemella_twinning_v1_twinning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_twinning_v1_twinning_proto_rawDesc), len(file_gemella_twinning_v1_twinning_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -150,6 +150,41 @@ func local_request_TwinningService_ListTwinnings_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+var filter_TwinningService_SearchTwinnings_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_TwinningService_SearchTwinnings_0(ctx context.Context, marshaler runtime.Marshaler, client TwinningServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq SearchTwinningsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TwinningService_SearchTwinnings_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.SearchTwinnings(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_TwinningService_SearchTwinnings_0(ctx context.Context, marshaler runtime.Marshaler, server TwinningServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq SearchTwinningsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_TwinningService_SearchTwinnings_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.SearchTwinnings(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_TwinningService_UpdateTwinning_0 = &utilities.DoubleArray{Encoding: map[string]int{"twinning": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 3}}
 
 func request_TwinningService_UpdateTwinning_0(ctx context.Context, marshaler runtime.Marshaler, client TwinningServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -994,6 +1029,26 @@ func RegisterTwinningServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_TwinningService_ListTwinnings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_TwinningService_SearchTwinnings_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/gemella.twinning.v1.TwinningService/SearchTwinnings", runtime.WithHTTPPathPattern("/v1/search/twinnings"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_TwinningService_SearchTwinnings_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TwinningService_SearchTwinnings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPatch, pattern_TwinningService_UpdateTwinning_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1365,6 +1420,23 @@ func RegisterTwinningServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_TwinningService_ListTwinnings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_TwinningService_SearchTwinnings_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/gemella.twinning.v1.TwinningService/SearchTwinnings", runtime.WithHTTPPathPattern("/v1/search/twinnings"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_TwinningService_SearchTwinnings_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_TwinningService_SearchTwinnings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPatch, pattern_TwinningService_UpdateTwinning_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1610,6 +1682,7 @@ var (
 	pattern_TwinningService_CreateTwinning_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "twinnings"}, ""))
 	pattern_TwinningService_GetTwinning_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "twinnings", "id"}, ""))
 	pattern_TwinningService_ListTwinnings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "twinnings"}, ""))
+	pattern_TwinningService_SearchTwinnings_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "search", "twinnings"}, ""))
 	pattern_TwinningService_UpdateTwinning_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "twinnings", "twinning.id"}, ""))
 	pattern_TwinningService_DeleteTwinning_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "twinnings", "id"}, ""))
 	pattern_TwinningService_ProposeTwinning_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "twinnings", "id"}, "propose"))
@@ -1630,6 +1703,7 @@ var (
 	forward_TwinningService_CreateTwinning_0   = runtime.ForwardResponseMessage
 	forward_TwinningService_GetTwinning_0      = runtime.ForwardResponseMessage
 	forward_TwinningService_ListTwinnings_0    = runtime.ForwardResponseMessage
+	forward_TwinningService_SearchTwinnings_0  = runtime.ForwardResponseMessage
 	forward_TwinningService_UpdateTwinning_0   = runtime.ForwardResponseMessage
 	forward_TwinningService_DeleteTwinning_0   = runtime.ForwardResponseMessage
 	forward_TwinningService_ProposeTwinning_0  = runtime.ForwardResponseMessage

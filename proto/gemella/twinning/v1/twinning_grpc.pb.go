@@ -26,6 +26,7 @@ const (
 	TwinningService_CreateTwinning_FullMethodName   = "/gemella.twinning.v1.TwinningService/CreateTwinning"
 	TwinningService_GetTwinning_FullMethodName      = "/gemella.twinning.v1.TwinningService/GetTwinning"
 	TwinningService_ListTwinnings_FullMethodName    = "/gemella.twinning.v1.TwinningService/ListTwinnings"
+	TwinningService_SearchTwinnings_FullMethodName  = "/gemella.twinning.v1.TwinningService/SearchTwinnings"
 	TwinningService_UpdateTwinning_FullMethodName   = "/gemella.twinning.v1.TwinningService/UpdateTwinning"
 	TwinningService_DeleteTwinning_FullMethodName   = "/gemella.twinning.v1.TwinningService/DeleteTwinning"
 	TwinningService_ProposeTwinning_FullMethodName  = "/gemella.twinning.v1.TwinningService/ProposeTwinning"
@@ -61,6 +62,12 @@ type TwinningServiceClient interface {
 	GetTwinning(ctx context.Context, in *GetTwinningRequest, opts ...grpc.CallOption) (*Twinning, error)
 	// Lists twinnings, newest first.
 	ListTwinnings(ctx context.Context, in *ListTwinningsRequest, opts ...grpc.CallOption) (*ListTwinningsResponse, error)
+	// Full-text search of the public twinnings (neither drafts nor
+	// cancelled ones): title, summary, objectives, the models' and
+	// practices' titles, the parties' names and the programme, analysed in
+	// Italian and English, with highlights. UNAVAILABLE while the index is
+	// being rebuilt.
+	SearchTwinnings(ctx context.Context, in *SearchTwinningsRequest, opts ...grpc.CallOption) (*SearchTwinningsResponse, error)
 	// Updates the fields named by update_mask (all writable fields when empty).
 	UpdateTwinning(ctx context.Context, in *UpdateTwinningRequest, opts ...grpc.CallOption) (*Twinning, error)
 	// Deletes a DRAFT twinning, which was never proposed: an editor of one of
@@ -127,6 +134,16 @@ func (c *twinningServiceClient) ListTwinnings(ctx context.Context, in *ListTwinn
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTwinningsResponse)
 	err := c.cc.Invoke(ctx, TwinningService_ListTwinnings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *twinningServiceClient) SearchTwinnings(ctx context.Context, in *SearchTwinningsRequest, opts ...grpc.CallOption) (*SearchTwinningsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchTwinningsResponse)
+	err := c.cc.Invoke(ctx, TwinningService_SearchTwinnings_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +309,12 @@ type TwinningServiceServer interface {
 	GetTwinning(context.Context, *GetTwinningRequest) (*Twinning, error)
 	// Lists twinnings, newest first.
 	ListTwinnings(context.Context, *ListTwinningsRequest) (*ListTwinningsResponse, error)
+	// Full-text search of the public twinnings (neither drafts nor
+	// cancelled ones): title, summary, objectives, the models' and
+	// practices' titles, the parties' names and the programme, analysed in
+	// Italian and English, with highlights. UNAVAILABLE while the index is
+	// being rebuilt.
+	SearchTwinnings(context.Context, *SearchTwinningsRequest) (*SearchTwinningsResponse, error)
 	// Updates the fields named by update_mask (all writable fields when empty).
 	UpdateTwinning(context.Context, *UpdateTwinningRequest) (*Twinning, error)
 	// Deletes a DRAFT twinning, which was never proposed: an editor of one of
@@ -342,6 +365,9 @@ func (UnimplementedTwinningServiceServer) GetTwinning(context.Context, *GetTwinn
 }
 func (UnimplementedTwinningServiceServer) ListTwinnings(context.Context, *ListTwinningsRequest) (*ListTwinningsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTwinnings not implemented")
+}
+func (UnimplementedTwinningServiceServer) SearchTwinnings(context.Context, *SearchTwinningsRequest) (*SearchTwinningsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchTwinnings not implemented")
 }
 func (UnimplementedTwinningServiceServer) UpdateTwinning(context.Context, *UpdateTwinningRequest) (*Twinning, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateTwinning not implemented")
@@ -456,6 +482,24 @@ func _TwinningService_ListTwinnings_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(TwinningServiceServer).ListTwinnings(ctx, req.(*ListTwinningsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TwinningService_SearchTwinnings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchTwinningsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TwinningServiceServer).SearchTwinnings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TwinningService_SearchTwinnings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TwinningServiceServer).SearchTwinnings(ctx, req.(*SearchTwinningsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -730,6 +774,10 @@ var TwinningService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTwinnings",
 			Handler:    _TwinningService_ListTwinnings_Handler,
+		},
+		{
+			MethodName: "SearchTwinnings",
+			Handler:    _TwinningService_SearchTwinnings_Handler,
 		},
 		{
 			MethodName: "UpdateTwinning",

@@ -21,12 +21,14 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	psearch "github.com/gemella/gemella/services/platform/search"
 )
 
 // GRPCServer implements discussionv1.DiscussionServiceServer.
 type GRPCServer struct {
 	discussionv1.UnimplementedDiscussionServiceServer
-	app app.Application
+	app    app.Application
+	search *psearch.Store
 }
 
 // NewGRPCServer wraps the application.

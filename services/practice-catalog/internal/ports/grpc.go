@@ -10,6 +10,7 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -19,7 +20,8 @@ import (
 // GRPCServer implements catalogv1.CatalogServiceServer.
 type GRPCServer struct {
 	catalogv1.UnimplementedCatalogServiceServer
-	app app.Application
+	app  app.Application
+	orgs *psearch.Store
 }
 
 // NewGRPCServer wraps the application.

@@ -31,6 +31,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
@@ -192,7 +193,7 @@ func Open(cfg Config) (*Index, error) {
 	for lang, seqs := range x.synonymSeqs {
 		x.synonymMatchers[lang] = newSynonymMatcher(seqs)
 	}
-	x.schema = schemaVersion + x.synonyms.schema()
+	x.schema = schemaVersion + x.synonyms.Schema()
 	m, err := newMapping(x.synonymSeqs)
 	if err != nil {
 		return nil, fmt.Errorf("search mapping: %w", err)
@@ -267,14 +268,9 @@ func (x *Index) index() bleve.Index {
 	return x.idx
 }
 
-// State is what the index knows of the stream it follows.
-type State struct {
-	// Sequence is the stream sequence of the last event applied.
-	Sequence uint64
-	// Stream identifies the stream's incarnation (its creation time): a
-	// stream created anew restarts its sequences.
-	Stream string
-}
+// State is what the index knows of the stream it follows (the
+// platform's search.State: sequence and stream incarnation).
+type State = psearch.State
 
 // State reads the recorded state.
 func (x *Index) State() (State, error) {

@@ -7,6 +7,8 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
+
+	psearch "github.com/gemella/gemella/services/platform/search"
 )
 
 // schemaVersion changes whenever the mapping or the documents change; an
@@ -81,9 +83,9 @@ func newMapping(syn map[string][]synonymSeq) (*mapping.IndexMappingImpl, error) 
 		if len(seqs) == 0 {
 			continue
 		}
-		registerSynonymFilter()
+		psearch.RegisterSynonymFilter()
 		name := "gemella_synonyms_" + lang
-		if err := m.AddCustomTokenFilter(name, filterConfig(seqs)); err != nil {
+		if err := m.AddCustomTokenFilter(name, psearch.SynonymFilterConfig(seqs)); err != nil {
 			return nil, fmt.Errorf("synonym filter %s: %w", name, err)
 		}
 		filters[lang] = name
@@ -158,7 +160,7 @@ func analysedSynonyms(s *Synonyms) (map[string][]synonymSeq, error) {
 		if a == nil {
 			return nil, fmt.Errorf("no analyzer for %s", lang)
 		}
-		out[lang] = s.analysed(a)
+		out[lang] = analysed(s, a)
 	}
 	return out, nil
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 
+	psearch "github.com/gemella/gemella/services/platform/search"
+
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/matching"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -48,57 +50,14 @@ var (
 )
 
 // word is one word of a query and the term it becomes in each language.
-type word struct {
-	raw   string
-	terms map[string]string
-}
+type word = psearch.Word
 
-// words splits text into the words worth searching: each analysed in every
-// language, and dropped when it is a stop word in any of them ("la" is
-// nothing in Italian, whatever it is in English). Repeated words count once.
+// words splits text into the words worth searching (psearch.Words).
 func (x *Index) words(text string, limit int) []word {
-	m := x.index().Mapping()
-	splitter := m.AnalyzerNamed(analyzerWords)
-	analyzers := map[string]analysis.Analyzer{}
-	for _, l := range languages {
-		analyzers[l] = m.AnalyzerNamed(analyzerFor(l))
-	}
-	seen := map[string]bool{}
-	var out []word
-	for _, tok := range splitter.Analyze([]byte(text)) {
-		w := word{raw: string(tok.Term), terms: map[string]string{}}
-		stop := false
-		for _, l := range languages {
-			term := lastTerm(analyzers[l].Analyze(tok.Term))
-			if term == "" {
-				stop = true
-				break
-			}
-			w.terms[l] = term
-		}
-		key := w.terms[Italian] + "\x00" + w.terms[English]
-		if stop || seen[key] {
-			continue
-		}
-		seen[key] = true
-		out = append(out, w)
-		if len(out) == limit {
-			break
-		}
-	}
-	return out
+	return psearch.Words(x.index().Mapping(), text, limit)
 }
 
-// lastTerm is the last term of an analysed word, leaving out the terms of
-// synonym groups.
-func lastTerm(toks analysis.TokenStream) string {
-	for i := len(toks) - 1; i >= 0; i-- {
-		if !isSynonymTerm(toks[i].Term) {
-			return string(toks[i].Term)
-		}
-	}
-	return ""
-}
+func lastTerm(toks analysis.TokenStream) string { return psearch.LastTerm(toks) }
 
 // fuzzinessFor allows one typo in a stem of four letters or more, two
 // from eight: "competnze" (stem competnz) still finds "competenze"
@@ -126,7 +85,7 @@ func expansions(reader index.IndexReader, kind string, words []word) (map[string
 	out := map[string][]string{}
 	for _, w := range words {
 		known := false
-		for l, t := range w.terms {
+		for l, t := range w.Terms {
 			k, err := termKnown(reader, t, textFieldOf(kind, fieldText, l))
 			if err != nil {
 				return nil, err
@@ -136,7 +95,7 @@ func expansions(reader index.IndexReader, kind string, words []word) (map[string
 		if known {
 			continue
 		}
-		for l, t := range w.terms {
+		for l, t := range w.Terms {
 			f := fuzzinessFor(t)
 			if f == 0 {
 				continue
@@ -190,7 +149,7 @@ func termKnown(reader index.IndexReader, term, field string) (bool, error) {
 func wordOf(kind string, w word, expanded map[string][]string) wordPlan {
 	var out wordPlan
 	for _, l := range languages {
-		term, ok := w.terms[l]
+		term, ok := w.Terms[l]
 		if !ok || term == "" {
 			continue
 		}
@@ -229,9 +188,9 @@ func (x *Index) textPlan(kind string, words []word, expanded map[string][]string
 				own.words = append(own.words, wordOf(kind, w, expanded))
 			}
 			term := synonymTerm(f.group)
-			syn := word{raw: term, terms: map[string]string{}}
+			syn := word{Raw: term, Terms: map[string]string{}}
 			for _, l := range languages {
-				syn.terms[l] = term
+				syn.Terms[l] = term
 			}
 			clauses = append(clauses, clausePlan{options: []optionPlan{own, {words: []wordPlan{wordOf(kind, syn, nil)}, boost: synonymBoost}}})
 			marked = appendNewWords(marked, x.synonymWords(f.group))
@@ -249,7 +208,7 @@ func (x *Index) textPlan(kind string, words []word, expanded map[string][]string
 
 // appendNewWords appends the words not in list yet.
 func appendNewWords(list, words []word) []word {
-	key := func(w word) string { return w.terms[Italian] + "\x00" + w.terms[English] }
+	key := func(w word) string { return w.Terms[Italian] + "\x00" + w.Terms[English] }
 	seen := map[string]bool{}
 	for _, w := range list {
 		seen[key(w)] = true
@@ -411,7 +370,7 @@ func (x *Index) SearchPractices(ctx context.Context, q app.PracticeSearch) (app.
 	ph.lap(phasePage, &at)
 	for i := range out.Hits {
 		p := out.Hits[i].Practice
-		out.Hits[i].Highlights = f.marker.highlights(practiceTexts(p), first(p.Languages))
+		out.Hits[i].Highlights = highlights(f.marker, practiceTexts(p), first(p.Languages))
 	}
 	ph.lap(phaseHighlights, &at)
 	return out, nil
@@ -434,20 +393,20 @@ func (x *Index) SearchNeeds(ctx context.Context, q app.NeedSearch) (app.NeedResu
 		if err != nil {
 			return app.NeedResults{}, fmt.Errorf("search: a need's stored document: %w", err)
 		}
-		out.Hits = append(out.Hits, app.NeedHit{Need: n, Score: hit.score, Highlights: f.marker.highlights(needTexts(n), n.Language)})
+		out.Hits = append(out.Hits, app.NeedHit{Need: n, Score: hit.score, Highlights: highlights(f.marker, needTexts(n), n.Language)})
 	}
 	return out, nil
 }
 
 // highlights marks the query's words in each text of a hit; a nil marker
 // (a search without words) marks nothing.
-func (m *marker) highlights(texts []namedText, lang string) []app.Highlight {
+func highlights(m *marker, texts []namedText, lang string) []app.Highlight {
 	if m == nil {
 		return nil
 	}
 	var out []app.Highlight
 	for _, t := range texts {
-		if frags := fragments(t.text, m.scan(t.text, lang)); len(frags) > 0 {
+		if frags := fragments(t.text, m.Scan(t.text, lang)); len(frags) > 0 {
 			out = append(out, app.Highlight{Field: t.field, Fragments: frags})
 		}
 	}
@@ -455,17 +414,17 @@ func (m *marker) highlights(texts []namedText, lang string) []app.Highlight {
 }
 
 // matchedWords lists the query words found in the texts, in the query's order.
-func (m *marker) matchedWords(words []word, texts []namedText, lang string) []string {
+func matchedWords(m *marker, words []word, texts []namedText, lang string) []string {
 	seen := map[int]bool{}
 	for _, t := range texts {
-		for _, s := range m.spans(t.text, lang) {
-			seen[s.word] = true
+		for _, s := range m.Spans(t.text, lang) {
+			seen[s.Word()] = true
 		}
 	}
 	var out []string
 	for i, w := range words {
 		if seen[i] && len(out) < maxMatchedTerms {
-			out = append(out, w.raw)
+			out = append(out, w.Raw)
 		}
 	}
 	return out
@@ -587,7 +546,7 @@ func (x *Index) MatchPractices(ctx context.Context, q app.MatchQuery) ([]app.Pra
 		}
 		var terms []string
 		if c.text > 0 {
-			terms = mk.matchedWords(words, practiceTexts(p), first(p.Languages))
+			terms = matchedWords(mk, words, practiceTexts(p), first(p.Languages))
 		}
 		out = append(out, app.PracticeCandidate{Practice: p, TextScore: finite(c.text), MatchedTerms: terms})
 	}
@@ -612,7 +571,7 @@ func (x *Index) MatchNeeds(ctx context.Context, q app.MatchQuery) ([]app.NeedCan
 		}
 		var terms []string
 		if c.text > 0 {
-			terms = mk.matchedWords(words, needTexts(n), n.Language)
+			terms = matchedWords(mk, words, needTexts(n), n.Language)
 		}
 		out = append(out, app.NeedCandidate{Need: n, TextScore: finite(c.text), MatchedTerms: terms})
 	}

@@ -15,6 +15,7 @@ import (
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/paging"
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -337,19 +338,9 @@ func (f *Follower) rebuildInBackground(ctx context.Context) bool {
 }
 
 // rebuildReason says why the index cannot be brought up to date by
-// replaying the stream, or "" when it can.
+// replaying the stream, or "" when it can (psearch.RebuildReason).
 func rebuildReason(fresh bool, recorded, current State, firstSeq uint64) string {
-	switch {
-	case fresh:
-		return "new index"
-	case recorded.Stream != current.Stream:
-		return "the stream is not the one the index followed"
-	case recorded.Sequence > current.Sequence:
-		return "the index is ahead of the stream"
-	case recorded.Sequence+1 < firstSeq:
-		return "events the index has not applied are no longer on the stream"
-	}
-	return ""
+	return psearch.RebuildReason(fresh, recorded, current, firstSeq)
 }
 
 // Run rebuilds the index first when Prepare said so, then applies the

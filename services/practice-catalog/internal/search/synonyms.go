@@ -1,256 +1,39 @@
 package search
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/sha256"
-	_ "embed"
-	"encoding/hex"
-	"fmt"
-	"io"
-	"os"
-	"strconv"
-	"strings"
-	"sync"
-
 	"github.com/blevesearch/bleve/v2/analysis"
-	"github.com/blevesearch/bleve/v2/registry"
+
+	psearch "github.com/gemella/gemella/services/platform/search"
 )
 
-// Synonyms are groups of expressions that say the same thing in the
-// field's words: "asili nido" and "servizi per la prima infanzia", "SUAP"
-// and "sportello unico per le attività produttive". A document that says
-// one is found by a search, and a match, that says another.
-//
-// They work at both ends. When a document is indexed, every expression it
-// contains, as consecutive words once analysed (so "asilo nido" and "asili
-// nido" are the same, and stop words in between do not count), adds a
-// term that stands for its group to the same field. When a query contains
-// an expression, that part of the query matches either its own words or
-// the group's term. So a multi-word expression matches only where its
-// words stand together, never as scattered words; and the list is part of
-// the index's schema: an index built with another list is rebuilt.
-type Synonyms struct {
-	groups [][]string
-	digest string
-}
-
-//go:embed synonyms_it.txt
-var shippedSynonyms string
+// Synonyms are the platform's synonym list (services/platform/search):
+// the shipped Italian set for public administration, or a file of one's
+// own, or none.
+type Synonyms = psearch.Synonyms
 
 // SynonymsOff, as Config.SynonymsFile, turns synonyms off.
-const SynonymsOff = "off"
+const SynonymsOff = psearch.SynonymsOff
 
-// LoadSynonyms reads the synonyms of a file: the shipped Italian set for
-// public administration when path is empty, none when it is SynonymsOff.
-func LoadSynonyms(path string) (*Synonyms, error) {
-	switch path {
-	case "":
-		return ParseSynonyms(strings.NewReader(shippedSynonyms))
-	case SynonymsOff:
-		return &Synonyms{}, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("synonyms: %w", err)
-	}
-	defer f.Close()
-	s, err := ParseSynonyms(f)
-	if err != nil {
-		return nil, fmt.Errorf("synonyms %s: %w", path, err)
-	}
-	return s, nil
-}
+// LoadSynonyms reads the synonyms of a file: the shipped Italian set when
+// path is empty, none when it is SynonymsOff.
+func LoadSynonyms(path string) (*Synonyms, error) { return psearch.LoadSynonyms(path) }
 
-// ParseSynonyms reads one group per line, its expressions separated by
-// commas; blank lines and lines starting with # are skipped. A group
-// needs two expressions or more.
-func ParseSynonyms(r io.Reader) (*Synonyms, error) {
-	s := &Synonyms{}
-	sc := bufio.NewScanner(r)
-	h := sha256.New()
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		var group []string
-		for _, e := range strings.Split(line, ",") {
-			if e = strings.Join(strings.Fields(e), " "); e != "" {
-				group = append(group, e)
-			}
-		}
-		if len(group) < 2 {
-			return nil, fmt.Errorf("line %d: a group needs at least two expressions separated by commas, got %q", n, line)
-		}
-		s.groups = append(s.groups, group)
-		fmt.Fprintf(h, "%q\n", group)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(s.groups) > 0 {
-		s.digest = hex.EncodeToString(h.Sum(nil))[:12]
-	}
-	return s, nil
-}
+// ParseSynonyms reads one group per line, expressions separated by commas.
+var ParseSynonyms = psearch.ParseSynonyms
 
-// Len is the number of groups.
-func (s *Synonyms) Len() int {
-	if s == nil {
-		return 0
-	}
-	return len(s.groups)
-}
+type (
+	synonymSeq     = psearch.SynonymSeq
+	synonymMatcher = psearch.SynonymMatcher
+)
 
-// schema is what the index's schema records of the list.
-func (s *Synonyms) schema() string {
-	if s.Len() == 0 {
-		return ""
-	}
-	return "+syn-" + s.digest
-}
+func newSynonymMatcher(seqs []synonymSeq) *synonymMatcher { return psearch.NewSynonymMatcher(seqs) }
 
-// synonymPrefix starts every group's term: no word starts with it.
-const synonymPrefix = "\x1esyn"
+func isSynonymTerm(term []byte) bool { return psearch.IsSynonymTerm(term) }
 
-func synonymTerm(group int) string { return synonymPrefix + strconv.Itoa(group) }
-
-func isSynonymTerm(term []byte) bool { return bytes.HasPrefix(term, []byte(synonymPrefix)) }
-
-// synonymSeq is one expression as analysed in one language.
-type synonymSeq struct {
-	terms []string
-	group int
-}
-
-// synonymMatcher finds expressions in sequences of analysed terms.
-type synonymMatcher struct {
-	// byFirst lists the expressions by their first term, longest first.
-	byFirst map[string][]synonymSeq
-}
-
-func newSynonymMatcher(seqs []synonymSeq) *synonymMatcher {
-	m := &synonymMatcher{byFirst: map[string][]synonymSeq{}}
-	for _, s := range seqs {
-		if len(s.terms) == 0 {
-			continue
-		}
-		list := append(m.byFirst[s.terms[0]], s)
-		for i := len(list) - 1; i > 0 && len(list[i].terms) > len(list[i-1].terms); i-- {
-			list[i], list[i-1] = list[i-1], list[i]
-		}
-		m.byFirst[s.terms[0]] = list
-	}
-	return m
-}
-
-// at reports the expressions that start at position i of terms: each
-// group once, with the length of its longest expression there.
-func (m *synonymMatcher) at(i int, term func(int) string, n int) []synonymSeq {
-	var out []synonymSeq
-next:
-	for _, s := range m.byFirst[term(i)] {
-		if i+len(s.terms) > n {
-			continue
-		}
-		for j := 1; j < len(s.terms); j++ {
-			if term(i+j) != s.terms[j] {
-				continue next
-			}
-		}
-		for _, o := range out {
-			if o.group == s.group {
-				continue next
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// synonymFilter is the token filter that adds the groups' terms to an
-// analysed text.
-type synonymFilter struct{ m *synonymMatcher }
-
-func (f synonymFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
-	n := len(in)
-	term := func(i int) string { return string(in[i].Term) }
-	for i := 0; i < n; i++ {
-		if _, ok := f.m.byFirst[term(i)]; !ok {
-			continue
-		}
-		for _, s := range f.m.at(i, term, n) {
-			last := in[i+len(s.terms)-1]
-			in = append(in, &analysis.Token{
-				Term: []byte(synonymTerm(s.group)), Start: in[i].Start, End: last.End,
-				Position: in[i].Position, Type: analysis.AlphaNumeric,
-			})
-		}
-	}
-	return in
-}
-
-// synonymFilterType is the registered type of the synonym token filters:
-// each index mapping declares its own, with its list's analysed
-// expressions in its configuration, so that an index reopened from disk
-// finds the synonyms it was built with.
-const synonymFilterType = "gemella_synonyms"
-
-var registerSynonymsOnce sync.Once
-
-func registerSynonymFilter() {
-	registerSynonymsOnce.Do(func() {
-		err := registry.RegisterTokenFilter(synonymFilterType, func(config map[string]interface{}, _ *registry.Cache) (analysis.TokenFilter, error) {
-			raw, _ := config["expressions"].([]interface{})
-			var seqs []synonymSeq
-			for _, r := range raw {
-				s, _ := r.(string)
-				group, terms, ok := strings.Cut(s, "\t")
-				g, err := strconv.Atoi(group)
-				if !ok || err != nil {
-					return nil, fmt.Errorf("synonym filter: bad expression %q", s)
-				}
-				seqs = append(seqs, synonymSeq{terms: strings.Split(terms, " "), group: g})
-			}
-			return synonymFilter{m: newSynonymMatcher(seqs)}, nil
-		})
-		if err != nil {
-			panic(fmt.Sprintf("register %s: %v", synonymFilterType, err))
-		}
-	})
-}
+func synonymTerm(group int) string { return psearch.SynonymTerm(group) }
 
 // analysed is the list's expressions as an analyzer turns them into terms.
-func (s *Synonyms) analysed(a analysis.Analyzer) []synonymSeq {
-	if s.Len() == 0 {
-		return nil
-	}
-	var out []synonymSeq
-	for g, group := range s.groups {
-		for _, e := range group {
-			var terms []string
-			for _, t := range a.Analyze([]byte(e)) {
-				if !isSynonymTerm(t.Term) {
-					terms = append(terms, string(t.Term))
-				}
-			}
-			if len(terms) > 0 {
-				out = append(out, synonymSeq{terms: terms, group: g})
-			}
-		}
-	}
-	return out
-}
-
-// filterConfig is the configuration of a mapping's synonym filter.
-func filterConfig(seqs []synonymSeq) map[string]interface{} {
-	exprs := make([]interface{}, len(seqs))
-	for i, s := range seqs {
-		exprs[i] = strconv.Itoa(s.group) + "\t" + strings.Join(s.terms, " ")
-	}
-	return map[string]interface{}{"type": synonymFilterType, "expressions": exprs}
-}
+func analysed(s *Synonyms, a analysis.Analyzer) []synonymSeq { return s.Analysed(a) }
 
 // synonymsFound is an expression of a query: words [start, start+n) of
 // it say what group says.
@@ -268,10 +51,10 @@ func (x *Index) findSynonyms(words []word) []synonymsFound {
 	for i := 0; i < len(words); {
 		best := synonymsFound{n: 0}
 		for lang, m := range x.synonymMatchers {
-			term := func(j int) string { return words[j].terms[lang] }
-			for _, s := range m.at(i, term, len(words)) {
-				if len(s.terms) > best.n {
-					best = synonymsFound{start: i, n: len(s.terms), group: s.group}
+			term := func(j int) string { return words[j].Terms[lang] }
+			for _, s := range m.At(i, term, len(words)) {
+				if len(s.Terms) > best.n {
+					best = synonymsFound{start: i, n: len(s.Terms), group: s.Group}
 				}
 			}
 		}
@@ -288,11 +71,11 @@ func (x *Index) findSynonyms(words []word) []synonymsFound {
 // synonymWords are the words of a group's expressions, as a query's words:
 // what highlights mark in a document found through the group.
 func (x *Index) synonymWords(group int) []word {
-	if x.synonyms == nil || group >= len(x.synonyms.groups) {
+	if x.synonyms == nil || group >= len(x.synonyms.Groups()) {
 		return nil
 	}
 	var out []word
-	for _, e := range x.synonyms.groups[group] {
+	for _, e := range x.synonyms.Groups()[group] {
 		out = append(out, x.words(e, maxMatchWords)...)
 	}
 	return out

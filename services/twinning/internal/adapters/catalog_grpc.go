@@ -37,6 +37,7 @@ func (c *CatalogClient) Practice(ctx context.Context, idOrSlug string) (app.Prac
 		ID: p.GetId(), Title: p.GetTitle(),
 		Status:               strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "PRACTICE_STATUS_")),
 		OwnerOrganizationIDs: p.GetOwnerOrganizationIds(),
+		Themes:               p.GetThemes(),
 	}
 	for _, m := range p.GetModels() {
 		out.Models = append(out.Models, app.Model{Code: m.GetCode(), Title: m.GetTitle(), OwnerOrganizationID: m.GetOwnerOrganizationId()})

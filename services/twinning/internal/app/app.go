@@ -37,6 +37,8 @@ type Practice struct {
 	Status               string
 	OwnerOrganizationIDs []string
 	Models               []Model
+	// Themes are the practice's themes (search filters twinnings by them).
+	Themes []string
 }
 
 // Published is the status a practice must have to be transferred.

@@ -13,6 +13,7 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/twinning/internal/app"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
 	"github.com/gemella/gemella/services/twinning/internal/protoconv"
@@ -21,7 +22,8 @@ import (
 // GRPCServer implements twinningv1.TwinningServiceServer.
 type GRPCServer struct {
 	twinningv1.UnimplementedTwinningServiceServer
-	app app.Application
+	app    app.Application
+	search *psearch.Store
 }
 
 // NewGRPCServer wraps the application.

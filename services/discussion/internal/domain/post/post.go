@@ -96,6 +96,10 @@ const (
 	// EventReportsDismissed: a moderator found the reports unfounded; a
 	// post that reports had hidden is shown again.
 	EventReportsDismissed EventType = "discussion.post.reports_dismissed"
+	// EventEdited and EventDeleted: the author changed the body, or took
+	// the post away; the search index follows them.
+	EventEdited  EventType = "discussion.post.edited"
+	EventDeleted EventType = "discussion.post.deleted"
 )
 
 // Change is a domain event not yet published.
@@ -149,6 +153,7 @@ func (p *Post) Edit(authorID, body string, window time.Duration, now time.Time) 
 		return err
 	}
 	p.Body, p.EditedAt = body, now
+	p.record(Change{Type: EventEdited, Actor: authorID, At: now})
 	return nil
 }
 
@@ -162,6 +167,7 @@ func (p *Post) Delete(authorID string, now time.Time) error {
 		return nil
 	}
 	p.State, p.EditedAt = Deleted, now
+	p.record(Change{Type: EventDeleted, Actor: authorID, At: now})
 	return nil
 }
 
