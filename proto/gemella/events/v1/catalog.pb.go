@@ -5,6 +5,14 @@
 // source: gemella/events/v1/catalog.proto
 
 // Payloads of the practice-catalog's events (subjects catalog.>).
+//
+// Practice events are thin: they name the practice with the few fields
+// consumers filter on (PracticeRef) and never embed the whole practice,
+// whose texts, models and figures would make an event grow with it (a
+// practice may reach hundreds of KB, past NATS's payload limit). A
+// consumer that needs more asks GetPractice. PracticeRef uses the field
+// names of gemella.catalog.v1.Practice, so code that read those fields
+// reads these alike.
 
 package eventsv1
 
@@ -114,17 +122,114 @@ func (x *OrganizationUpdated) GetOrganization() *v1.Organization {
 	return nil
 }
 
+// A practice as events name it: gemella.catalog.v1.Practice's names.
+// Every field is bounded by the API's limits: well under 64 KB.
+type PracticeRef struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Slug   string                 `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
+	Title  string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Status v1.PracticeStatus      `protobuf:"varint,4,opt,name=status,proto3,enum=gemella.catalog.v1.PracticeStatus" json:"status,omitempty"`
+	// 1 for the first published content, +1 for each revision.
+	Revision             int32    `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
+	OwnerOrganizationIds []string `protobuf:"bytes,6,rep,name=owner_organization_ids,json=ownerOrganizationIds,proto3" json:"owner_organization_ids,omitempty"`
+	// The practice's version after the change (the envelope's
+	// aggregate_version).
+	Version       int64 `protobuf:"varint,7,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PracticeRef) Reset() {
+	*x = PracticeRef{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PracticeRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PracticeRef) ProtoMessage() {}
+
+func (x *PracticeRef) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PracticeRef.ProtoReflect.Descriptor instead.
+func (*PracticeRef) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PracticeRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PracticeRef) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *PracticeRef) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PracticeRef) GetStatus() v1.PracticeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.PracticeStatus(0)
+}
+
+func (x *PracticeRef) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *PracticeRef) GetOwnerOrganizationIds() []string {
+	if x != nil {
+		return x.OwnerOrganizationIds
+	}
+	return nil
+}
+
+func (x *PracticeRef) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // catalog.practice.submitted
 type PracticeSubmitted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Practice      *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice      *PracticeRef           `protobuf:"bytes,2,opt,name=practice,proto3" json:"practice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PracticeSubmitted) Reset() {
 	*x = PracticeSubmitted{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -136,7 +241,7 @@ func (x *PracticeSubmitted) String() string {
 func (*PracticeSubmitted) ProtoMessage() {}
 
 func (x *PracticeSubmitted) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -149,10 +254,10 @@ func (x *PracticeSubmitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeSubmitted.ProtoReflect.Descriptor instead.
 func (*PracticeSubmitted) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{2}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *PracticeSubmitted) GetPractice() *v1.Practice {
+func (x *PracticeSubmitted) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -162,14 +267,14 @@ func (x *PracticeSubmitted) GetPractice() *v1.Practice {
 // catalog.practice.published
 type PracticePublished struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Practice      *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice      *PracticeRef           `protobuf:"bytes,2,opt,name=practice,proto3" json:"practice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PracticePublished) Reset() {
 	*x = PracticePublished{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -181,7 +286,7 @@ func (x *PracticePublished) String() string {
 func (*PracticePublished) ProtoMessage() {}
 
 func (x *PracticePublished) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -194,10 +299,10 @@ func (x *PracticePublished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticePublished.ProtoReflect.Descriptor instead.
 func (*PracticePublished) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{3}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *PracticePublished) GetPractice() *v1.Practice {
+func (x *PracticePublished) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -207,7 +312,7 @@ func (x *PracticePublished) GetPractice() *v1.Practice {
 // catalog.practice.revised
 type PracticeRevised struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
-	Practice         *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice         *PracticeRef           `protobuf:"bytes,4,opt,name=practice,proto3" json:"practice,omitempty"`
 	PreviousRevision int32                  `protobuf:"varint,2,opt,name=previous_revision,json=previousRevision,proto3" json:"previous_revision,omitempty"`
 	Note             string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields    protoimpl.UnknownFields
@@ -216,7 +321,7 @@ type PracticeRevised struct {
 
 func (x *PracticeRevised) Reset() {
 	*x = PracticeRevised{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -228,7 +333,7 @@ func (x *PracticeRevised) String() string {
 func (*PracticeRevised) ProtoMessage() {}
 
 func (x *PracticeRevised) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -241,10 +346,10 @@ func (x *PracticeRevised) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeRevised.ProtoReflect.Descriptor instead.
 func (*PracticeRevised) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{4}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *PracticeRevised) GetPractice() *v1.Practice {
+func (x *PracticeRevised) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -268,7 +373,7 @@ func (x *PracticeRevised) GetNote() string {
 // catalog.practice.archived
 type PracticeArchived struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Practice      *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice      *PracticeRef           `protobuf:"bytes,3,opt,name=practice,proto3" json:"practice,omitempty"`
 	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -276,7 +381,7 @@ type PracticeArchived struct {
 
 func (x *PracticeArchived) Reset() {
 	*x = PracticeArchived{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +393,7 @@ func (x *PracticeArchived) String() string {
 func (*PracticeArchived) ProtoMessage() {}
 
 func (x *PracticeArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,10 +406,10 @@ func (x *PracticeArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeArchived.ProtoReflect.Descriptor instead.
 func (*PracticeArchived) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *PracticeArchived) GetPractice() *v1.Practice {
+func (x *PracticeArchived) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -329,7 +434,7 @@ type NeedChanged struct {
 
 func (x *NeedChanged) Reset() {
 	*x = NeedChanged{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -341,7 +446,7 @@ func (x *NeedChanged) String() string {
 func (*NeedChanged) ProtoMessage() {}
 
 func (x *NeedChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -354,7 +459,7 @@ func (x *NeedChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeedChanged.ProtoReflect.Descriptor instead.
 func (*NeedChanged) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *NeedChanged) GetNeed() *v1.Need {
@@ -382,7 +487,7 @@ type OfferChanged struct {
 
 func (x *OfferChanged) Reset() {
 	*x = OfferChanged{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +499,7 @@ func (x *OfferChanged) String() string {
 func (*OfferChanged) ProtoMessage() {}
 
 func (x *OfferChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +512,7 @@ func (x *OfferChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferChanged.ProtoReflect.Descriptor instead.
 func (*OfferChanged) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{7}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OfferChanged) GetOffer() *v1.Offer {
@@ -432,18 +537,26 @@ const file_gemella_events_v1_catalog_proto_rawDesc = "" +
 	"\x13OrganizationCreated\x12D\n" +
 	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\"[\n" +
 	"\x13OrganizationUpdated\x12D\n" +
-	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\"M\n" +
-	"\x11PracticeSubmitted\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\"M\n" +
-	"\x11PracticePublished\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\"\x8c\x01\n" +
-	"\x0fPracticeRevised\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12+\n" +
+	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\"\xef\x01\n" +
+	"\vPracticeRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12:\n" +
+	"\x06status\x18\x04 \x01(\x0e2\".gemella.catalog.v1.PracticeStatusR\x06status\x12\x1a\n" +
+	"\brevision\x18\x05 \x01(\x05R\brevision\x124\n" +
+	"\x16owner_organization_ids\x18\x06 \x03(\tR\x14ownerOrganizationIds\x12\x18\n" +
+	"\aversion\x18\a \x01(\x03R\aversion\"U\n" +
+	"\x11PracticeSubmitted\x12:\n" +
+	"\bpractice\x18\x02 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpracticeJ\x04\b\x01\x10\x02\"U\n" +
+	"\x11PracticePublished\x12:\n" +
+	"\bpractice\x18\x02 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpracticeJ\x04\b\x01\x10\x02\"\x94\x01\n" +
+	"\x0fPracticeRevised\x12:\n" +
+	"\bpractice\x18\x04 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpractice\x12+\n" +
 	"\x11previous_revision\x18\x02 \x01(\x05R\x10previousRevision\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"d\n" +
-	"\x10PracticeArchived\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"S\n" +
+	"\x04note\x18\x03 \x01(\tR\x04noteJ\x04\b\x01\x10\x02\"l\n" +
+	"\x10PracticeArchived\x12:\n" +
+	"\bpractice\x18\x03 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpractice\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reasonJ\x04\b\x01\x10\x02\"S\n" +
 	"\vNeedChanged\x12,\n" +
 	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
@@ -463,35 +576,37 @@ func file_gemella_events_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_catalog_proto_rawDescData
 }
 
-var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_gemella_events_v1_catalog_proto_goTypes = []any{
 	(*OrganizationCreated)(nil), // 0: gemella.events.v1.OrganizationCreated
 	(*OrganizationUpdated)(nil), // 1: gemella.events.v1.OrganizationUpdated
-	(*PracticeSubmitted)(nil),   // 2: gemella.events.v1.PracticeSubmitted
-	(*PracticePublished)(nil),   // 3: gemella.events.v1.PracticePublished
-	(*PracticeRevised)(nil),     // 4: gemella.events.v1.PracticeRevised
-	(*PracticeArchived)(nil),    // 5: gemella.events.v1.PracticeArchived
-	(*NeedChanged)(nil),         // 6: gemella.events.v1.NeedChanged
-	(*OfferChanged)(nil),        // 7: gemella.events.v1.OfferChanged
-	(*v1.Organization)(nil),     // 8: gemella.catalog.v1.Organization
-	(*v1.Practice)(nil),         // 9: gemella.catalog.v1.Practice
-	(*v1.Need)(nil),             // 10: gemella.catalog.v1.Need
-	(*v1.Offer)(nil),            // 11: gemella.catalog.v1.Offer
+	(*PracticeRef)(nil),         // 2: gemella.events.v1.PracticeRef
+	(*PracticeSubmitted)(nil),   // 3: gemella.events.v1.PracticeSubmitted
+	(*PracticePublished)(nil),   // 4: gemella.events.v1.PracticePublished
+	(*PracticeRevised)(nil),     // 5: gemella.events.v1.PracticeRevised
+	(*PracticeArchived)(nil),    // 6: gemella.events.v1.PracticeArchived
+	(*NeedChanged)(nil),         // 7: gemella.events.v1.NeedChanged
+	(*OfferChanged)(nil),        // 8: gemella.events.v1.OfferChanged
+	(*v1.Organization)(nil),     // 9: gemella.catalog.v1.Organization
+	(v1.PracticeStatus)(0),      // 10: gemella.catalog.v1.PracticeStatus
+	(*v1.Need)(nil),             // 11: gemella.catalog.v1.Need
+	(*v1.Offer)(nil),            // 12: gemella.catalog.v1.Offer
 }
 var file_gemella_events_v1_catalog_proto_depIdxs = []int32{
-	8,  // 0: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.catalog.v1.Organization
-	8,  // 1: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.catalog.v1.Organization
-	9,  // 2: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.catalog.v1.Practice
-	9,  // 3: gemella.events.v1.PracticePublished.practice:type_name -> gemella.catalog.v1.Practice
-	9,  // 4: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.catalog.v1.Practice
-	9,  // 5: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.catalog.v1.Practice
-	10, // 6: gemella.events.v1.NeedChanged.need:type_name -> gemella.catalog.v1.Need
-	11, // 7: gemella.events.v1.OfferChanged.offer:type_name -> gemella.catalog.v1.Offer
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	9,  // 0: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.catalog.v1.Organization
+	9,  // 1: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.catalog.v1.Organization
+	10, // 2: gemella.events.v1.PracticeRef.status:type_name -> gemella.catalog.v1.PracticeStatus
+	2,  // 3: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.events.v1.PracticeRef
+	2,  // 4: gemella.events.v1.PracticePublished.practice:type_name -> gemella.events.v1.PracticeRef
+	2,  // 5: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.events.v1.PracticeRef
+	2,  // 6: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.events.v1.PracticeRef
+	11, // 7: gemella.events.v1.NeedChanged.need:type_name -> gemella.catalog.v1.Need
+	12, // 8: gemella.events.v1.OfferChanged.offer:type_name -> gemella.catalog.v1.Offer
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_catalog_proto_init() }
@@ -505,7 +620,7 @@ func file_gemella_events_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_catalog_proto_rawDesc), len(file_gemella_events_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -27,9 +27,10 @@ func EncodeOrganizationEvent(ctx context.Context, o *organization.Organization, 
 	return record(ctx, string(c.Type), c.Actor, "organisation", o.ID, o.Version, payload, c.At)
 }
 
-// EncodePracticeEvent builds the envelope of a practice event.
+// EncodePracticeEvent builds the envelope of a practice event: a thin
+// reference to the practice after the change, never its content.
 func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.Change) (outbox.Record, error) {
-	msg := protoconv.Practice(p)
+	msg := PracticeRef(p)
 	var payload proto.Message
 	switch c.Type {
 	case practice.EventSubmitted:
@@ -42,6 +43,14 @@ func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.C
 		payload = &eventsv1.PracticeArchived{Practice: msg, Reason: c.Note}
 	}
 	return record(ctx, string(c.Type), c.Actor, "practice", p.ID, p.Version, payload, c.At)
+}
+
+// PracticeRef is how events name a practice.
+func PracticeRef(p *practice.Practice) *eventsv1.PracticeRef {
+	return &eventsv1.PracticeRef{
+		Id: p.ID, Slug: p.Slug, Title: p.Title, Status: protoconv.StatusToProto(p.Status), Revision: int32(p.Revision),
+		OwnerOrganizationIds: append([]string(nil), p.OwnerOrganizationIDs...), Version: p.Version,
+	}
 }
 
 // record builds every outbox record of the catalog, with the request's

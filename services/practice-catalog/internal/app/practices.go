@@ -286,7 +286,7 @@ func (h ListPracticeRevisionsHandler) Handle(ctx context.Context, q ListPractice
 	below := 0
 	if after != nil {
 		if below, err = strconv.Atoi(after.Key); err != nil || below < 1 {
-			return RevisionPage{}, apperr.Invalid("page_token", "is not a token of this list")
+			return RevisionPage{}, apperr.Invalid("page_token", "is not a token this service issued")
 		}
 	}
 	items, err := h.d.Practices.ListRevisions(ctx, p.ID, below, size+1)

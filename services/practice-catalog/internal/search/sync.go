@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
@@ -176,16 +178,18 @@ func nextCursor[T any](items []T, key func(T) (string, string)) *paging.Cursor {
 // ApplyEvent applies one event of the catalog stream at sequence seq.
 // Events of no interest, and those that cannot be read (they would stop
 // the index for good), only move the recorded sequence.
-func (x *Index) ApplyEvent(env *eventsv1.Envelope, seq uint64) error {
+// Practice events are references: the practice is read from practices.
+func (x *Index) ApplyEvent(ctx context.Context, practices practice.Repository, env *eventsv1.Envelope, seq uint64) error {
 	version := env.GetAggregateVersion()
 	switch {
 	case strings.HasPrefix(env.GetType(), "catalog.practice."):
-		m, err := practiceOf(env)
-		if err != nil || m == nil {
+		p, err := practiceOf(ctx, practices, env)
+		if err != nil && apperr.KindOf(err) != apperr.KindInvalidArgument && !errors.Is(err, errNoPractices) {
+			return err // the store is away: the event is read again
+		}
+		if err != nil || p == nil {
 			return x.skip(env, seq, err)
 		}
-		p := protoconv.PracticeFromMessage(m)
-		p.Version = version
 		return x.ApplyPractice(p, seq)
 	case strings.HasPrefix(env.GetType(), "catalog.need."):
 		var m eventsv1.NeedChanged
@@ -207,28 +211,24 @@ func (x *Index) ApplyEvent(env *eventsv1.Envelope, seq uint64) error {
 	return x.skip(env, seq, nil)
 }
 
-// practiceOf reads the practice a practice event carries, as it is
-// after the change.
-func practiceOf(env *eventsv1.Envelope) (*catalogv1.Practice, error) {
+// practiceOf reads the practice a practice event names, as the
+// repository has it now: the events are thin and carry only a reference.
+// nil, without error, when it is gone or the event is not one of a
+// practice's moves.
+func practiceOf(ctx context.Context, practices practice.Repository, env *eventsv1.Envelope) (*practice.Practice, error) {
 	switch env.GetType() {
-	case string(practice.EventPublished):
-		var m eventsv1.PracticePublished
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
-	case string(practice.EventRevised):
-		var m eventsv1.PracticeRevised
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
-	case string(practice.EventArchived):
-		var m eventsv1.PracticeArchived
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
-	case string(practice.EventSubmitted):
-		var m eventsv1.PracticeSubmitted
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
+	case string(practice.EventPublished), string(practice.EventRevised), string(practice.EventArchived), string(practice.EventSubmitted):
+	default:
+		return nil, nil
 	}
-	return nil, nil
+	if practices == nil {
+		return nil, errNoPractices
+	}
+	p, err := practices.Get(ctx, env.GetAggregateId())
+	if apperr.KindOf(err) == apperr.KindNotFound {
+		return nil, nil
+	}
+	return p, err
 }
 
 // organizationOf reads the organisation an organisation event carries.
@@ -249,6 +249,8 @@ func (x *Index) skip(env *eventsv1.Envelope, seq uint64, err error) error {
 	}
 	return x.write(seq)
 }
+
+var errNoPractices = errors.New("no practice repository to read the practice from")
 
 // Subjects the index follows.
 var followedSubjects = []string{"catalog.practice.>", "catalog.need.>", "catalog.organisation.>"}
@@ -463,7 +465,7 @@ func (f *Follower) followOnce(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := f.Index.ApplyEvent(&env, meta.Sequence.Stream); err != nil {
+		if err := f.Index.ApplyEvent(ctx, f.Source.Practices, &env, meta.Sequence.Stream); err != nil {
 			return fmt.Errorf("event %s at %d: %w", env.GetEventId(), meta.Sequence.Stream, err)
 		}
 	}
