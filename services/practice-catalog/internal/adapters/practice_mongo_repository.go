@@ -91,8 +91,11 @@ func (r *PracticeMongoRepository) ListRevisions(ctx context.Context, id string, 
 // RecordTransfer implements practice.Repository with three kinds of small
 // writes, none of which reads or rewrites the practice: the transfer's
 // record (by _id), the parties a first record names (inserts by _id, one
-// round trip), and the counters ($inc by _id, with the version, under the
-// practice's document lock like every other write of it).
+// round trip), and the counters ($inc by _id, with the version). On the
+// embedded FerretDB all three happen under the practice's document lock,
+// which every other write of the practice takes too, and which also
+// serialises the writers of its transfers' records (a transfer belongs to
+// one practice): one lease, not one per document.
 //
 // A crash between the record and the counters loses that change of the
 // figures: the record says it was applied. The window is one round trip.
@@ -103,6 +106,11 @@ func (r *PracticeMongoRepository) RecordTransfer(ctx context.Context, practiceID
 	if practiceID == "" {
 		return false, practice.ErrNotFound(practiceID)
 	}
+	unlock, err := r.opts.Locks.Acquire(ctx, PracticesCollection, practiceID)
+	if err != nil {
+		return false, fmt.Errorf("record transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
+	}
+	defer unlock()
 	previous, applied, err := r.record(ctx, practiceID, rec)
 	if err != nil || !applied {
 		if err == nil {
@@ -120,12 +128,7 @@ func (r *PracticeMongoRepository) RecordTransfer(ctx context.Context, practiceID
 	inc := bson.D{{Key: outbox.VersionField, Value: int64(1)}}
 	inc = appendCounts(inc, "adoption.", practice.DeltaOf(previous, rec, newInPractice))
 	inc = appendCounts(inc, "model_adoption."+rec.ModelCode+".", practice.DeltaOf(previous, rec, newInModel))
-	unlock, err := r.opts.Locks.Acquire(ctx, PracticesCollection, practiceID)
-	if err != nil {
-		return false, fmt.Errorf("count transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
-	}
 	res, err := r.Collection().UpdateOne(ctx, bson.D{{Key: mongox.IDField, Value: practiceID}}, bson.D{{Key: "$inc", Value: inc}})
-	unlock()
 	if err != nil {
 		return false, fmt.Errorf("count transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
 	}
@@ -150,17 +153,13 @@ func appendCounts(inc bson.D, prefix string, d practice.AdoptionDelta) bson.D {
 // record stores rec as its transfer's record if it is newer than the
 // stored one, which it returns (nil: none). On MongoDB the replace is
 // conditioned on the version it read; on the embedded FerretDB, which
-// serves only filters on _id alone, under the record's document lock.
+// serves only filters on _id alone, under the practice's lock that the
+// caller holds.
 func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string, rec practice.TransferRecord) (previous *practice.TransferRecord, applied bool, err error) {
 	doc := toAdoptionRecordDoc(practiceID, rec)
 	byID := bson.D{{Key: mongox.IDField, Value: rec.TransferID}}
 	for attempt := 0; attempt < 8; attempt++ {
 		done, prev, applied, err := func() (bool, *practice.TransferRecord, bool, error) {
-			unlock, err := r.opts.Locks.Acquire(ctx, AdoptionsCollection, rec.TransferID)
-			if err != nil {
-				return true, nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
-			}
-			defer unlock()
 			var known adoptionRecordDoc
 			err = r.adoptions.FindOne(ctx, byID).Decode(&known)
 			if errors.Is(err, mongo.ErrNoDocuments) {
