@@ -14,15 +14,17 @@ import (
 	"github.com/gemella/gemella/services/practice-catalog/internal/protoconv"
 )
 
-// EncodeOrganizationEvent builds the envelope of an organisation event; the
-// payload carries the organisation as it is after the change.
+// EncodeOrganizationEvent builds the envelope of an organisation event: a
+// thin reference to the organisation after the change.
 func EncodeOrganizationEvent(ctx context.Context, o *organization.Organization, c organization.Change) (outbox.Record, error) {
+	m := protoconv.Organization(o)
+	ref := &eventsv1.OrganizationRef{Id: m.GetId(), Name: m.GetName(), Kind: m.GetKind(), ParentId: m.GetParentId(), Version: o.Version}
 	var payload proto.Message
 	switch c.Type {
 	case organization.Created:
-		payload = &eventsv1.OrganizationCreated{Organization: protoconv.Organization(o)}
+		payload = &eventsv1.OrganizationCreated{Organization: ref}
 	default:
-		payload = &eventsv1.OrganizationUpdated{Organization: protoconv.Organization(o)}
+		payload = &eventsv1.OrganizationUpdated{Organization: ref}
 	}
 	return record(ctx, string(c.Type), c.Actor, "organisation", o.ID, o.Version, payload, c.At)
 }

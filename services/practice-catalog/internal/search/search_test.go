@@ -343,7 +343,7 @@ func TestEventsApplyByVersionAndMoveTheSequence(t *testing.T) {
 	apply := func(p *practice.Practice, subject practice.EventType, seq uint64) {
 		t.Helper()
 		repo.p = p
-		if err := x.ApplyEvent(context.Background(), repo, publishedEvent(t, p, subject), seq); err != nil {
+		if err := x.ApplyEvent(context.Background(), Source{Practices: repo}, publishedEvent(t, p, subject), seq); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -379,7 +379,7 @@ func TestEventsApplyByVersionAndMoveTheSequence(t *testing.T) {
 	}
 	// A practice the store no longer has is skipped; the sequence moves.
 	repo.p = nil
-	if err := x.ApplyEvent(context.Background(), repo, publishedEvent(t, p, practice.EventRevised), 11); err != nil {
+	if err := x.ApplyEvent(context.Background(), Source{Practices: repo}, publishedEvent(t, p, practice.EventRevised), 11); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := x.State(); st.Sequence != 11 {
