@@ -102,12 +102,17 @@ func sortedBy(direction int, fields ...string) []mongo.IndexModel {
 }
 
 // EnsureIndexes creates every index the catalog's queries use, and those
-// of the request ids of its creates (idempotency).
+// of the request ids of its creates (idempotency), and moves what older
+// practice documents kept inline into the collections beside them
+// (MigrateInline).
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
 	for name, indexes := range Indexes() {
 		if err := mongox.EnsureIndexes(ctx, db.Collection(name), indexes...); err != nil {
 			return err
 		}
+	}
+	if _, err := MigrateInline(ctx, db); err != nil {
+		return err
 	}
 	return idempotency.NewMongoStore(db, nil).EnsureIndexes(ctx)
 }
