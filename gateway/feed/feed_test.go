@@ -151,10 +151,10 @@ func TestFeedShowsPublicEventsWithStreamSequenceIDs(t *testing.T) {
 	w := newWorld(t, Config{})
 	c := connect(t, w.srv.URL, 0)
 	w.publish(t, "twinning.twinning.created", "tw-draft", twinningEvent("tw-draft", twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT))
-	w.publish(t, "catalog.practice.submitted", "p1", &eventsv1.PracticeSubmitted{Practice: &catalogv1.Practice{Id: "p1", Status: catalogv1.PracticeStatus_PRACTICE_STATUS_SUBMITTED}})
+	w.publish(t, "catalog.practice.submitted", "p1", &eventsv1.PracticeSubmitted{Practice: &eventsv1.PracticeRef{Id: "p1", Status: catalogv1.PracticeStatus_PRACTICE_STATUS_SUBMITTED}})
 	w.publish(t, "twinning.transfer.status_changed", "tw-draft", &eventsv1.TransferStatusChanged{TwinningId: "tw-draft", TwinningStatus: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT, Transfer: &eventsv1.TransferRef{PracticeId: "p1"}})
 	w.publish(t, "twinning.twinning.approved", "tw1", twinningEvent("tw1", twinningv1.TwinningStatus_TWINNING_STATUS_APPROVED))
-	w.publish(t, "catalog.practice.published", "p1", &eventsv1.PracticePublished{Practice: &catalogv1.Practice{Id: "p1", Title: "Tos.Ca.", Status: catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED}})
+	w.publish(t, "catalog.practice.published", "p1", &eventsv1.PracticePublished{Practice: &eventsv1.PracticeRef{Id: "p1", Title: "Tos.Ca.", Status: catalogv1.PracticeStatus_PRACTICE_STATUS_PUBLISHED}})
 	w.publish(t, "discussion.member.joined", "m1", &eventsv1.MemberJoined{Member: &discussionv1.Member{Id: "m1", DisplayName: "Giulia", Email: "giulia@example.org"}})
 
 	// Sourcing interleaves the three streams, so only the set is fixed.

@@ -42,7 +42,8 @@ func public(env *eventsv1.Envelope) (Event, bool) {
 		var pub eventsv1.PracticePublished
 		var rev eventsv1.PracticeRevised
 		var arc eventsv1.PracticeArchived
-		var p *catalogv1.Practice
+		// Thin events: the reference names the practice and its state.
+		var p *eventsv1.PracticeRef
 		switch {
 		case unpack(env, &pub):
 			p = pub.GetPractice()

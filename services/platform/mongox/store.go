@@ -158,7 +158,13 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 		*version = read
 		return false, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
 	}
-	res, err := s.coll.UpdateOne(ctx, bson.D{{Key: IDField, Value: id}, {Key: outbox.VersionField, Value: read}}, update)
+	filter, current, err := s.versioned(ctx, id, read)
+	if err != nil || !current {
+		unlock()
+		*version = read
+		return false, err
+	}
+	res, err := s.coll.UpdateOne(ctx, filter, update)
 	unlock()
 	if err != nil {
 		if IsDuplicateKey(err) {
@@ -172,6 +178,40 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 	}
 	s.notify(recs)
 	return true, nil
+}
+
+// versioned is the filter of a write that must find the document at
+// version read. On MongoDB (no Locks) that is the filter {_id, version},
+// atomic by itself and served by the _id index. The embedded FerretDB
+// (Locks set, and held by the caller) hands its SQLite backend only a
+// filter on _id alone; any other condition scans the whole collection and
+// decodes every document, which made a versioned write cost as much as
+// the collection is large. There the version is checked on a read by _id,
+// which the lock every writer of the document holds keeps true until the
+// update by _id that follows. current false: another write came first.
+func (s *AggregateStore[A, D]) versioned(ctx context.Context, id string, read int64) (filter bson.D, current bool, err error) {
+	return VersionedFilter(ctx, s.coll, s.opts.Locks != nil, id, read)
+}
+
+// VersionedFilter is AggregateStore's version-conditioned filter for other
+// writers of a collection: locked says the caller holds the document's
+// lock (the embedded FerretDB), and then the version is read by _id first.
+func VersionedFilter(ctx context.Context, coll *mongo.Collection, locked bool, id string, read int64) (filter bson.D, current bool, err error) {
+	byID := bson.D{{Key: IDField, Value: id}}
+	if !locked {
+		return append(byID, bson.E{Key: outbox.VersionField, Value: read}), true, nil
+	}
+	var doc struct {
+		Version int64 `bson:"version"`
+	}
+	err = coll.FindOne(ctx, byID, options.FindOne().SetProjection(bson.D{{Key: outbox.VersionField, Value: 1}})).Decode(&doc)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("read version of %s: %w", id, err)
+	}
+	return byID, doc.Version == read, nil
 }
 
 // Delete removes the aggregate's document, pending events and all; an id

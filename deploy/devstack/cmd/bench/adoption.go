@@ -64,15 +64,25 @@ func summarise(samples []time.Duration) latencySummary {
 	}
 }
 
+// priorTransfers are the variants of (d): the transfers the practice whose
+// figures change has when the window starts. With few, each twinning
+// transfers a practice of its own; with many, every twinning transfers
+// the one practice, and the transfers beyond the twinnings' own are
+// recorded before the window by events of twinnings that exist only on
+// the stream.
+var priorTransfers = []int{10, 1000}
+
 // adoptionPair is (d). Ratio is the p50 event latency over the p50 of the
 // two writes; Goal its maximum.
 type adoptionPair struct {
-	EventsPerSec  int     `json:"events_per_sec"`
-	Seconds       float64 `json:"seconds"`
-	WarmupSeconds float64 `json:"warmup_seconds"`
-	Twinnings     int     `json:"twinnings"`
-	Transfers     int     `json:"transfers"`
-	SetupSeconds  float64 `json:"setup_seconds"`
+	// PriorTransfers are the transfers the practice had before the window.
+	PriorTransfers int     `json:"prior_transfers"`
+	EventsPerSec   int     `json:"events_per_sec"`
+	Seconds        float64 `json:"seconds"`
+	WarmupSeconds  float64 `json:"warmup_seconds"`
+	Twinnings      int     `json:"twinnings"`
+	Transfers      int     `json:"transfers"`
+	SetupSeconds   float64 `json:"setup_seconds"`
 	// Moves are the UpdateTransfer calls of the window; MoveErrors failed.
 	Moves      int    `json:"moves"`
 	MoveErrors int    `json:"move_errors"`
@@ -103,8 +113,9 @@ type adoptionPair struct {
 }
 
 // benchAdoption measures pair (d).
-func benchAdoption(ctx context.Context, s settings, logger *slog.Logger) (_ adoptionPair, err error) {
-	p := adoptionPair{EventsPerSec: s.EventRate, Seconds: s.EventDuration.Seconds(), WarmupSeconds: eventWarmup.Seconds(), Goal: adoptionGoal}
+func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior int) (_ adoptionPair, err error) {
+	p := adoptionPair{EventsPerSec: s.EventRate, Seconds: s.EventDuration.Seconds(), WarmupSeconds: eventWarmup.Seconds(), Goal: adoptionGoal, PriorTransfers: prior}
+	shared := prior > len(modelCodes)
 	// Two moves per transfer (to in progress, then to adopted), for the
 	// warm-up, the window and a second to spare.
 	moves := int(math.Ceil(float64(s.EventRate) * (eventWarmup + s.EventDuration + time.Second).Seconds()))
@@ -124,18 +135,27 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger) (_ adop
 	}
 	defer func() { err = errors.Join(err, pl.stop()) }()
 
-	progress("(d) setting up %d active twinnings with %d transfers each", p.Twinnings, len(modelCodes))
+	progress("(d) %d prior transfers: setting up %d active twinnings with %d transfers each", prior, p.Twinnings, len(modelCodes))
 	start := time.Now()
-	seed, err := pl.seed(ctx, p.Twinnings)
+	seed, err := pl.seed(ctx, p.Twinnings, shared)
 	if err != nil {
 		return p, err
 	}
+	setupEvents := p.Transfers
+	if shared && prior > p.Transfers {
+		extra := prior - p.Transfers
+		progress("(d) recording %d more transfers of the practice from the stream", extra)
+		if err := pl.priorTransfers(ctx, seed, extra); err != nil {
+			return p, err
+		}
+		setupEvents += extra
+	}
 	// Every added transfer is a status change to planned: the window
 	// starts with the consumer idle.
-	if n, err := obs.waitFor(ctx, p.Transfers, eventDrainTimeout); err != nil {
+	if n, err := obs.waitFor(ctx, setupEvents, 3*eventDrainTimeout); err != nil {
 		return p, err
-	} else if n < p.Transfers {
-		return p, fmt.Errorf("the catalog handled %d of the %d events of the set-up within %s", n, p.Transfers, eventDrainTimeout)
+	} else if n < setupEvents {
+		return p, fmt.Errorf("the catalog handled %d of the %d events of the set-up within %s", n, setupEvents, 3*eventDrainTimeout)
 	}
 	p.SetupSeconds = time.Since(start).Seconds()
 
@@ -158,7 +178,7 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger) (_ adop
 	p.UpdateCall = summarise(d.calls)
 
 	progress("(d) waiting for the catalog to handle the events of the window")
-	if _, err := obs.waitFor(ctx, p.Transfers+d.succeeded, eventDrainTimeout); err != nil {
+	if _, err := obs.waitFor(ctx, setupEvents+d.succeeded, eventDrainTimeout); err != nil {
 		return p, err
 	}
 	lags, last := obs.lagsOf(d.window)

@@ -17,7 +17,8 @@
 //	    of (b), to show where the time of a real request goes;
 //	(d) the latency of a transfer's status change in the twinning service
 //	    to the updated adoption figures in the catalog (outbox, relay,
-//	    JetStream, consumer), against the two store writes that path needs;
+//	    JetStream, consumer), against the two store writes that path needs,
+//	    on a practice with 10 and with 1,000 prior transfers;
 //	(e) log-in costs and the log-in limiter under password guessing
 //	    (services/discussion/loginbench);
 //	(f) the catalog's search index at 10,000 and 100,000 practices
@@ -193,8 +194,12 @@ func run(ctx context.Context, s settings) (err error) {
 		}
 	}
 	if s.runs("d") {
-		if rep.Adoption, err = benchAdoption(ctx, s, quiet); err != nil {
-			return fmt.Errorf("(d): %w", err)
+		for _, prior := range priorTransfers {
+			pair, err := benchAdoption(ctx, s, quiet, prior)
+			if err != nil {
+				return fmt.Errorf("(d) at %d prior transfers: %w", prior, err)
+			}
+			rep.Adoption = append(rep.Adoption, pair)
 		}
 	}
 	if s.runs("e") {

@@ -10,14 +10,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/embedded"
+	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/grpcx"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 	twinning "github.com/gemella/gemella/services/twinning/service"
@@ -201,12 +204,15 @@ func (p *pipeline) stop() error {
 // organisations need ten models.
 var modelCodes = []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J"}
 
-// seeded is what the set-up made: one published practice and twinnings,
+// seeded is what the set-up made: published practices and twinnings,
 // all active, each with one planned transfer of every model.
 type seeded struct {
 	offering, receiving string
-	practiceID          string
-	twinnings           []seededTwinning
+	// practiceID is the practice of the first twinning; practiceIDs that
+	// of each (all the same one when the twinnings share it).
+	practiceID  string
+	practiceIDs []string
+	twinnings   []seededTwinning
 }
 
 type seededTwinning struct {
@@ -214,10 +220,12 @@ type seededTwinning struct {
 	transferIDs []string
 }
 
-// seed creates an offering organisation that owns the practice and a
-// receiving one, publishes the practice, and sets up n twinnings between
-// them, several at a time.
-func (p *pipeline) seed(ctx context.Context, n int) (seeded, error) {
+// seed creates an offering organisation that owns the practices and a
+// receiving one, publishes the practices, and sets up n twinnings between
+// them, several at a time. With shared, every twinning transfers the
+// models of one practice (n×10 transfers on it); otherwise each twinning
+// has a practice of its own, with its 10 transfers.
+func (p *pipeline) seed(ctx context.Context, n int, shared bool) (seeded, error) {
 	var out seeded
 	adminCtx, err := p.id.as(ctx)
 	if err != nil {
@@ -235,9 +243,16 @@ func (p *pipeline) seed(ctx context.Context, n int) (seeded, error) {
 	if ctx, err = p.asEditor(ctx, out); err != nil {
 		return out, err
 	}
-	if out.practiceID, err = p.publishPractice(ctx, offering); err != nil {
-		return out, err
+	out.practiceIDs = make([]string, n)
+	for i := range n {
+		if i == 0 || !shared {
+			if out.practiceID, err = p.publishPractice(ctx, offering, i); err != nil {
+				return out, err
+			}
+		}
+		out.practiceIDs[i] = out.practiceID
 	}
+	out.practiceID = out.practiceIDs[0]
 
 	out.twinnings = make([]seededTwinning, n)
 	const workers = 4
@@ -252,7 +267,7 @@ func (p *pipeline) seed(ctx context.Context, n int) (seeded, error) {
 				if errs[w] != nil {
 					continue
 				}
-				out.twinnings[i], errs[w] = p.seedTwinning(ctx, i, out.practiceID, offering, receiving)
+				out.twinnings[i], errs[w] = p.seedTwinning(ctx, i, out.practiceIDs[i], offering, receiving)
 			}
 		}()
 	}
@@ -286,11 +301,11 @@ func (p *pipeline) createOrganization(ctx context.Context, name string, kind cat
 
 // publishPractice creates a practice of a realistic size with a model per
 // code, owned by owner, and walks it to PUBLISHED.
-func (p *pipeline) publishPractice(ctx context.Context, owner string) (string, error) {
+func (p *pipeline) publishPractice(ctx context.Context, owner string, i int) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*callDeadline)
 	defer cancel()
 	msg := &catalogv1.Practice{
-		Title:                "Laboratori territoriali per l'occupabilità",
+		Title:                fmt.Sprintf("Laboratori territoriali per l'occupabilità %d", i),
 		Summary:              "Scuole, imprese e centri per l'impiego progettano insieme percorsi brevi che portano i giovani dalla formazione al lavoro.",
 		Description:          strings.Repeat("Il percorso alterna aula e impresa; ogni gruppo ha un tutor scolastico e uno aziendale. ", 4),
 		OwnerOrganizationIds: []string{owner},
@@ -309,7 +324,7 @@ func (p *pipeline) publishPractice(ctx context.Context, owner string) (string, e
 			Description: "Un tavolo stabile di scuole e imprese decide i contenuti dei moduli e ne verifica i risultati.",
 		})
 	}
-	pr, err := p.catalog.CreatePractice(ctx, &catalogv1.CreatePracticeRequest{Practice: msg, RequestId: "bench-practice"})
+	pr, err := p.catalog.CreatePractice(ctx, &catalogv1.CreatePracticeRequest{Practice: msg, RequestId: fmt.Sprintf("bench-practice-%d", i)})
 	if err != nil {
 		return "", fmt.Errorf("create practice: %w", err)
 	}
@@ -392,4 +407,43 @@ func (p *pipeline) seedTwinning(ctx context.Context, i int, practiceID, offering
 		}
 	}
 	return out, nil
+}
+
+// priorTransfers publishes, straight onto the twinning stream, the events
+// of n planned transfers of the seeded practice by twinnings that exist
+// only there: the catalog records them as it does any transfer, so the
+// practice has n more before the window.
+func (p *pipeline) priorTransfers(ctx context.Context, s seeded, n int) error {
+	nc, js, err := events.Connect(ctx, p.nats.URL(), "bench-prior-transfers", slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	for i := range n {
+		twinningID, transferID := fmt.Sprintf("bench-prior-twinning-%04d", i/len(modelCodes)), fmt.Sprintf("bench-prior-transfer-%04d", i)
+		msg := &eventsv1.TransferStatusChanged{
+			TwinningId: twinningID, TwinningTitle: "Gemellaggio precedente",
+			Transfer: &eventsv1.TransferRef{
+				Id: transferID, PracticeId: s.practiceID, ModelCode: modelCodes[i%len(modelCodes)],
+				FromOrganizationId: s.offering, ToOrganizationId: s.receiving,
+				Status: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED, Version: 1,
+			},
+			To: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED, TwinningStatus: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE,
+		}
+		env, err := events.NewEnvelope(transferStatusChanged, "system:bench", "twinning", twinningID, 1, msg, time.Now())
+		if err != nil {
+			return err
+		}
+		data, err := proto.Marshal(env)
+		if err != nil {
+			return err
+		}
+		pubCtx, cancel := context.WithTimeout(ctx, callDeadline)
+		_, err = js.Publish(pubCtx, transferStatusChanged, data, jetstream.WithMsgID(env.GetEventId()))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("publish prior transfer %d: %w", i, err)
+		}
+	}
+	return nil
 }

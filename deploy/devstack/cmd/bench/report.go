@@ -115,10 +115,11 @@ type report struct {
 	GRPCSerial   callPair `json:"b_grpc_serial"`
 	GRPCParallel callPair `json:"b_grpc_parallel"`
 	// GRPCTraced* are (b) with tracing on, the others with it off.
-	GRPCTracedSerial   callPair     `json:"b_grpc_traced_serial"`
-	GRPCTracedParallel callPair     `json:"b_grpc_traced_parallel"`
-	Store              storePair    `json:"c_store"`
-	Adoption           adoptionPair `json:"d_adoption"`
+	GRPCTracedSerial   callPair  `json:"b_grpc_traced_serial"`
+	GRPCTracedParallel callPair  `json:"b_grpc_traced_parallel"`
+	Store              storePair `json:"c_store"`
+	// Adoption is (d) at each of priorTransfers.
+	Adoption []adoptionPair `json:"d_adoption"`
 	// Login and Search are what sections (e) and (f) printed.
 	Login  string `json:"e_login_output,omitempty"`
 	Search string `json:"f_search_output,omitempty"`
@@ -185,7 +186,14 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "    ratio %.0f (FindOne/GetPractice)   no goal: on FerretDB the store would take %.0f%% of a GetPractice\n", c.Ratio, 100*c.StoreShare)
 	}
 	if s.runs("d") {
-		r.Adoption.print(w)
+		for _, d := range r.Adoption {
+			d.print(w)
+		}
+		if n := len(r.Adoption); n > 1 && r.Adoption[0].Latency.P50Millis > 0 {
+			first, last := r.Adoption[0], r.Adoption[n-1]
+			fmt.Fprintf(w, "    growth from %d to %d prior transfers: latency p50 x%.2f, ratio %.2f -> %.2f (goal: no growth)\n",
+				first.PriorTransfers, last.PriorTransfers, last.Latency.P50Millis/first.Latency.P50Millis, first.Ratio, last.Ratio)
+		}
 	}
 	if s.runs("e") {
 		fmt.Fprintf(w, "\n(e) log-in (services/discussion/loginbench)\n")
@@ -208,9 +216,14 @@ func (r *report) print(w io.Writer) {
 }
 
 func (d adoptionPair) print(w io.Writer) {
-	fmt.Fprintf(w, "\n(d) transfer status change -> adoption figures in the catalog: real catalog and twinning on embedded NATS and FerretDB (SQLite),\n")
-	fmt.Fprintf(w, "    %d status changes/s for %gs after %gs warm-up; %d active twinnings x %d transfers of one practice (set up in %.1fs)\n",
-		d.EventsPerSec, d.Seconds, d.WarmupSeconds, d.Twinnings, d.Transfers/max(1, d.Twinnings), d.SetupSeconds)
+	fmt.Fprintf(w, "\n(d) transfer status change -> adoption figures in the catalog, %s prior transfers of the practice: real catalog and twinning on embedded NATS and FerretDB (SQLite),\n",
+		thousands(float64(d.PriorTransfers)))
+	of := "one practice"
+	if d.PriorTransfers <= len(modelCodes) {
+		of = "a practice each"
+	}
+	fmt.Fprintf(w, "    %d status changes/s for %gs after %gs warm-up; %d active twinnings x %d transfers of %s (set up in %.1fs)\n",
+		d.EventsPerSec, d.Seconds, d.WarmupSeconds, d.Twinnings, d.Transfers/max(1, d.Twinnings), of, d.SetupSeconds)
 	fmt.Fprintf(w, "    %-34s %s   (%d events, %d missing; the last handled %.2fs after the window)\n",
 		"event latency, occurred -> handled:", latencyLine(d.Latency), d.Latency.Count, d.Missing, d.CatchUpSeconds)
 	fmt.Fprintf(w, "    %-34s %s   (%d calls, %d errors)\n", "UpdateTransfer call:", latencyLine(d.UpdateCall), d.Moves, d.MoveErrors)

@@ -2014,8 +2014,11 @@ func (x *PracticeRevision) GetContent() *Practice {
 }
 
 type ListPracticeRevisionsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// At most 100; 0 means 20.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2057,9 +2060,26 @@ func (x *ListPracticeRevisionsRequest) GetId() string {
 	return ""
 }
 
+func (x *ListPracticeRevisionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPracticeRevisionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Earlier revisions, newest first; each is kept in its own document, not
+// in the practice's.
 type ListPracticeRevisionsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Revisions     []*PracticeRevision    `protobuf:"bytes,1,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2099,6 +2119,13 @@ func (x *ListPracticeRevisionsResponse) GetRevisions() []*PracticeRevision {
 		return x.Revisions
 	}
 	return nil
+}
+
+func (x *ListPracticeRevisionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // An administration's request for help ("cerco").
@@ -4716,11 +4743,15 @@ const file_gemella_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
 	"revised_by\x18\x03 \x01(\tR\trevisedBy\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\x126\n" +
-	"\acontent\x18\x05 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\acontent\"3\n" +
+	"\acontent\x18\x05 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\acontent\"o\n" +
 	"\x1cListPracticeRevisionsRequest\x12\x13\n" +
-	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"c\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8b\x01\n" +
 	"\x1dListPracticeRevisionsResponse\x12B\n" +
-	"\trevisions\x18\x01 \x03(\v2$.gemella.catalog.v1.PracticeRevisionR\trevisions\"\xc0\x04\n" +
+	"\trevisions\x18\x01 \x03(\v2$.gemella.catalog.v1.PracticeRevisionR\trevisions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc0\x04\n" +
 	"\x04Need\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12/\n" +
 	"\x0forganization_id\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x05R\x0eorganizationId\x12\x19\n" +

@@ -5,6 +5,14 @@
 // source: gemella/events/v1/catalog.proto
 
 // Payloads of the practice-catalog's events (subjects catalog.>).
+//
+// Events are thin: they name the resource with the few fields consumers
+// filter on (PracticeRef, OrganizationRef, NeedRef, OfferRef) and never
+// embed it whole: a practice's texts, models and figures would make an
+// event grow with it (hundreds of KB, past NATS's payload limit). A
+// consumer that needs more asks GetPractice, GetNeed and so on. The
+// references use the field names of the resources' own messages, so code
+// that read those fields reads these alike.
 
 package eventsv1
 
@@ -24,17 +32,96 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// An organisation as events name it: gemella.catalog.v1.Organization's
+// names.
+type OrganizationRef struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Kind     v1.OrganizationKind    `protobuf:"varint,3,opt,name=kind,proto3,enum=gemella.catalog.v1.OrganizationKind" json:"kind,omitempty"`
+	ParentId string                 `protobuf:"bytes,4,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	// The organisation's version after the change.
+	Version       int64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrganizationRef) Reset() {
+	*x = OrganizationRef{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganizationRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganizationRef) ProtoMessage() {}
+
+func (x *OrganizationRef) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganizationRef.ProtoReflect.Descriptor instead.
+func (*OrganizationRef) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *OrganizationRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *OrganizationRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OrganizationRef) GetKind() v1.OrganizationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return v1.OrganizationKind(0)
+}
+
+func (x *OrganizationRef) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+func (x *OrganizationRef) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // catalog.organisation.created
 type OrganizationCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Organization  *v1.Organization       `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	Organization  *OrganizationRef       `protobuf:"bytes,2,opt,name=organization,proto3" json:"organization,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrganizationCreated) Reset() {
 	*x = OrganizationCreated{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[0]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +133,7 @@ func (x *OrganizationCreated) String() string {
 func (*OrganizationCreated) ProtoMessage() {}
 
 func (x *OrganizationCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[0]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,10 +146,10 @@ func (x *OrganizationCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganizationCreated.ProtoReflect.Descriptor instead.
 func (*OrganizationCreated) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{0}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *OrganizationCreated) GetOrganization() *v1.Organization {
+func (x *OrganizationCreated) GetOrganization() *OrganizationRef {
 	if x != nil {
 		return x.Organization
 	}
@@ -72,14 +159,14 @@ func (x *OrganizationCreated) GetOrganization() *v1.Organization {
 // catalog.organisation.updated
 type OrganizationUpdated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Organization  *v1.Organization       `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	Organization  *OrganizationRef       `protobuf:"bytes,2,opt,name=organization,proto3" json:"organization,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrganizationUpdated) Reset() {
 	*x = OrganizationUpdated{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[1]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -91,7 +178,7 @@ func (x *OrganizationUpdated) String() string {
 func (*OrganizationUpdated) ProtoMessage() {}
 
 func (x *OrganizationUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[1]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -104,27 +191,124 @@ func (x *OrganizationUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganizationUpdated.ProtoReflect.Descriptor instead.
 func (*OrganizationUpdated) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{1}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *OrganizationUpdated) GetOrganization() *v1.Organization {
+func (x *OrganizationUpdated) GetOrganization() *OrganizationRef {
 	if x != nil {
 		return x.Organization
 	}
 	return nil
 }
 
+// A practice as events name it: gemella.catalog.v1.Practice's names.
+// Every field is bounded by the API's limits: well under 64 KB.
+type PracticeRef struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Slug   string                 `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
+	Title  string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Status v1.PracticeStatus      `protobuf:"varint,4,opt,name=status,proto3,enum=gemella.catalog.v1.PracticeStatus" json:"status,omitempty"`
+	// 1 for the first published content, +1 for each revision.
+	Revision             int32    `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
+	OwnerOrganizationIds []string `protobuf:"bytes,6,rep,name=owner_organization_ids,json=ownerOrganizationIds,proto3" json:"owner_organization_ids,omitempty"`
+	// The practice's version after the change (the envelope's
+	// aggregate_version).
+	Version       int64 `protobuf:"varint,7,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PracticeRef) Reset() {
+	*x = PracticeRef{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PracticeRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PracticeRef) ProtoMessage() {}
+
+func (x *PracticeRef) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PracticeRef.ProtoReflect.Descriptor instead.
+func (*PracticeRef) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PracticeRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PracticeRef) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *PracticeRef) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PracticeRef) GetStatus() v1.PracticeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.PracticeStatus(0)
+}
+
+func (x *PracticeRef) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *PracticeRef) GetOwnerOrganizationIds() []string {
+	if x != nil {
+		return x.OwnerOrganizationIds
+	}
+	return nil
+}
+
+func (x *PracticeRef) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // catalog.practice.submitted
 type PracticeSubmitted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Practice      *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice      *PracticeRef           `protobuf:"bytes,2,opt,name=practice,proto3" json:"practice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PracticeSubmitted) Reset() {
 	*x = PracticeSubmitted{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -136,7 +320,7 @@ func (x *PracticeSubmitted) String() string {
 func (*PracticeSubmitted) ProtoMessage() {}
 
 func (x *PracticeSubmitted) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -149,10 +333,10 @@ func (x *PracticeSubmitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeSubmitted.ProtoReflect.Descriptor instead.
 func (*PracticeSubmitted) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{2}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *PracticeSubmitted) GetPractice() *v1.Practice {
+func (x *PracticeSubmitted) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -162,14 +346,14 @@ func (x *PracticeSubmitted) GetPractice() *v1.Practice {
 // catalog.practice.published
 type PracticePublished struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Practice      *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice      *PracticeRef           `protobuf:"bytes,2,opt,name=practice,proto3" json:"practice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PracticePublished) Reset() {
 	*x = PracticePublished{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -181,7 +365,7 @@ func (x *PracticePublished) String() string {
 func (*PracticePublished) ProtoMessage() {}
 
 func (x *PracticePublished) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[3]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -194,10 +378,10 @@ func (x *PracticePublished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticePublished.ProtoReflect.Descriptor instead.
 func (*PracticePublished) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{3}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *PracticePublished) GetPractice() *v1.Practice {
+func (x *PracticePublished) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -207,7 +391,7 @@ func (x *PracticePublished) GetPractice() *v1.Practice {
 // catalog.practice.revised
 type PracticeRevised struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
-	Practice         *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice         *PracticeRef           `protobuf:"bytes,4,opt,name=practice,proto3" json:"practice,omitempty"`
 	PreviousRevision int32                  `protobuf:"varint,2,opt,name=previous_revision,json=previousRevision,proto3" json:"previous_revision,omitempty"`
 	Note             string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields    protoimpl.UnknownFields
@@ -216,7 +400,7 @@ type PracticeRevised struct {
 
 func (x *PracticeRevised) Reset() {
 	*x = PracticeRevised{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -228,7 +412,7 @@ func (x *PracticeRevised) String() string {
 func (*PracticeRevised) ProtoMessage() {}
 
 func (x *PracticeRevised) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[4]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -241,10 +425,10 @@ func (x *PracticeRevised) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeRevised.ProtoReflect.Descriptor instead.
 func (*PracticeRevised) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{4}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *PracticeRevised) GetPractice() *v1.Practice {
+func (x *PracticeRevised) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -268,7 +452,7 @@ func (x *PracticeRevised) GetNote() string {
 // catalog.practice.archived
 type PracticeArchived struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Practice      *v1.Practice           `protobuf:"bytes,1,opt,name=practice,proto3" json:"practice,omitempty"`
+	Practice      *PracticeRef           `protobuf:"bytes,3,opt,name=practice,proto3" json:"practice,omitempty"`
 	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -276,7 +460,7 @@ type PracticeArchived struct {
 
 func (x *PracticeArchived) Reset() {
 	*x = PracticeArchived{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +472,7 @@ func (x *PracticeArchived) String() string {
 func (*PracticeArchived) ProtoMessage() {}
 
 func (x *PracticeArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[5]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,10 +485,10 @@ func (x *PracticeArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeArchived.ProtoReflect.Descriptor instead.
 func (*PracticeArchived) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *PracticeArchived) GetPractice() *v1.Practice {
+func (x *PracticeArchived) GetPractice() *PracticeRef {
 	if x != nil {
 		return x.Practice
 	}
@@ -318,10 +502,182 @@ func (x *PracticeArchived) GetReason() string {
 	return ""
 }
 
+// A need as events name it: gemella.catalog.v1.Need's names.
+type NeedRef struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	OrganizationId    string                 `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	Title             string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Status            v1.NeedStatus          `protobuf:"varint,4,opt,name=status,proto3,enum=gemella.catalog.v1.NeedStatus" json:"status,omitempty"`
+	MatchedTwinningId string                 `protobuf:"bytes,5,opt,name=matched_twinning_id,json=matchedTwinningId,proto3" json:"matched_twinning_id,omitempty"`
+	// The need's version after the change.
+	Version       int64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedRef) Reset() {
+	*x = NeedRef{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedRef) ProtoMessage() {}
+
+func (x *NeedRef) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedRef.ProtoReflect.Descriptor instead.
+func (*NeedRef) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *NeedRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NeedRef) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *NeedRef) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *NeedRef) GetStatus() v1.NeedStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.NeedStatus(0)
+}
+
+func (x *NeedRef) GetMatchedTwinningId() string {
+	if x != nil {
+		return x.MatchedTwinningId
+	}
+	return ""
+}
+
+func (x *NeedRef) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// An offer as events name it: gemella.catalog.v1.Offer's names.
+type OfferRef struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	OrganizationId string                 `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	PracticeId     string                 `protobuf:"bytes,3,opt,name=practice_id,json=practiceId,proto3" json:"practice_id,omitempty"`
+	PracticeTitle  string                 `protobuf:"bytes,4,opt,name=practice_title,json=practiceTitle,proto3" json:"practice_title,omitempty"`
+	Status         v1.OfferStatus         `protobuf:"varint,5,opt,name=status,proto3,enum=gemella.catalog.v1.OfferStatus" json:"status,omitempty"`
+	// The offer's version after the change.
+	Version       int64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferRef) Reset() {
+	*x = OfferRef{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferRef) ProtoMessage() {}
+
+func (x *OfferRef) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferRef.ProtoReflect.Descriptor instead.
+func (*OfferRef) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *OfferRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *OfferRef) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *OfferRef) GetPracticeId() string {
+	if x != nil {
+		return x.PracticeId
+	}
+	return ""
+}
+
+func (x *OfferRef) GetPracticeTitle() string {
+	if x != nil {
+		return x.PracticeTitle
+	}
+	return ""
+}
+
+func (x *OfferRef) GetStatus() v1.OfferStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.OfferStatus(0)
+}
+
+func (x *OfferRef) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // catalog.need.opened, catalog.need.matched, catalog.need.closed
 type NeedChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Need          *v1.Need               `protobuf:"bytes,1,opt,name=need,proto3" json:"need,omitempty"`
+	Need          *NeedRef               `protobuf:"bytes,3,opt,name=need,proto3" json:"need,omitempty"`
 	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -329,7 +685,7 @@ type NeedChanged struct {
 
 func (x *NeedChanged) Reset() {
 	*x = NeedChanged{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -341,7 +697,7 @@ func (x *NeedChanged) String() string {
 func (*NeedChanged) ProtoMessage() {}
 
 func (x *NeedChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[6]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -354,10 +710,10 @@ func (x *NeedChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeedChanged.ProtoReflect.Descriptor instead.
 func (*NeedChanged) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *NeedChanged) GetNeed() *v1.Need {
+func (x *NeedChanged) GetNeed() *NeedRef {
 	if x != nil {
 		return x.Need
 	}
@@ -374,7 +730,7 @@ func (x *NeedChanged) GetReason() string {
 // catalog.offer.opened, catalog.offer.closed
 type OfferChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Offer         *v1.Offer              `protobuf:"bytes,1,opt,name=offer,proto3" json:"offer,omitempty"`
+	Offer         *OfferRef              `protobuf:"bytes,3,opt,name=offer,proto3" json:"offer,omitempty"`
 	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -382,7 +738,7 @@ type OfferChanged struct {
 
 func (x *OfferChanged) Reset() {
 	*x = OfferChanged{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +750,7 @@ func (x *OfferChanged) String() string {
 func (*OfferChanged) ProtoMessage() {}
 
 func (x *OfferChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[7]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,10 +763,10 @@ func (x *OfferChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferChanged.ProtoReflect.Descriptor instead.
 func (*OfferChanged) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{7}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *OfferChanged) GetOffer() *v1.Offer {
+func (x *OfferChanged) GetOffer() *OfferRef {
 	if x != nil {
 		return x.Offer
 	}
@@ -436,7 +792,7 @@ type PracticeDeleted struct {
 
 func (x *PracticeDeleted) Reset() {
 	*x = PracticeDeleted{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +804,7 @@ func (x *PracticeDeleted) String() string {
 func (*PracticeDeleted) ProtoMessage() {}
 
 func (x *PracticeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[8]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +817,7 @@ func (x *PracticeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeDeleted.ProtoReflect.Descriptor instead.
 func (*PracticeDeleted) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{8}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PracticeDeleted) GetId() string {
@@ -482,28 +838,57 @@ var File_gemella_events_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x1fgemella/events/v1/catalog.proto\x12\x11gemella.events.v1\x1a gemella/catalog/v1/catalog.proto\"[\n" +
-	"\x13OrganizationCreated\x12D\n" +
-	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\"[\n" +
-	"\x13OrganizationUpdated\x12D\n" +
-	"\forganization\x18\x01 \x01(\v2 .gemella.catalog.v1.OrganizationR\forganization\"M\n" +
-	"\x11PracticeSubmitted\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\"M\n" +
-	"\x11PracticePublished\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\"\x8c\x01\n" +
-	"\x0fPracticeRevised\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12+\n" +
+	"\x1fgemella/events/v1/catalog.proto\x12\x11gemella.events.v1\x1a gemella/catalog/v1/catalog.proto\"\xa6\x01\n" +
+	"\x0fOrganizationRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
+	"\x04kind\x18\x03 \x01(\x0e2$.gemella.catalog.v1.OrganizationKindR\x04kind\x12\x1b\n" +
+	"\tparent_id\x18\x04 \x01(\tR\bparentId\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\"c\n" +
+	"\x13OrganizationCreated\x12F\n" +
+	"\forganization\x18\x02 \x01(\v2\".gemella.events.v1.OrganizationRefR\forganizationJ\x04\b\x01\x10\x02\"c\n" +
+	"\x13OrganizationUpdated\x12F\n" +
+	"\forganization\x18\x02 \x01(\v2\".gemella.events.v1.OrganizationRefR\forganizationJ\x04\b\x01\x10\x02\"\xef\x01\n" +
+	"\vPracticeRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12:\n" +
+	"\x06status\x18\x04 \x01(\x0e2\".gemella.catalog.v1.PracticeStatusR\x06status\x12\x1a\n" +
+	"\brevision\x18\x05 \x01(\x05R\brevision\x124\n" +
+	"\x16owner_organization_ids\x18\x06 \x03(\tR\x14ownerOrganizationIds\x12\x18\n" +
+	"\aversion\x18\a \x01(\x03R\aversion\"U\n" +
+	"\x11PracticeSubmitted\x12:\n" +
+	"\bpractice\x18\x02 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpracticeJ\x04\b\x01\x10\x02\"U\n" +
+	"\x11PracticePublished\x12:\n" +
+	"\bpractice\x18\x02 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpracticeJ\x04\b\x01\x10\x02\"\x94\x01\n" +
+	"\x0fPracticeRevised\x12:\n" +
+	"\bpractice\x18\x04 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpractice\x12+\n" +
 	"\x11previous_revision\x18\x02 \x01(\x05R\x10previousRevision\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"d\n" +
-	"\x10PracticeArchived\x128\n" +
-	"\bpractice\x18\x01 \x01(\v2\x1c.gemella.catalog.v1.PracticeR\bpractice\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"S\n" +
-	"\vNeedChanged\x12,\n" +
-	"\x04need\x18\x01 \x01(\v2\x18.gemella.catalog.v1.NeedR\x04need\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
-	"\fOfferChanged\x12/\n" +
-	"\x05offer\x18\x01 \x01(\v2\x19.gemella.catalog.v1.OfferR\x05offer\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
+	"\x04note\x18\x03 \x01(\tR\x04noteJ\x04\b\x01\x10\x02\"l\n" +
+	"\x10PracticeArchived\x12:\n" +
+	"\bpractice\x18\x03 \x01(\v2\x1e.gemella.events.v1.PracticeRefR\bpractice\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reasonJ\x04\b\x01\x10\x02\"\xda\x01\n" +
+	"\aNeedRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x126\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x1e.gemella.catalog.v1.NeedStatusR\x06status\x12.\n" +
+	"\x13matched_twinning_id\x18\x05 \x01(\tR\x11matchedTwinningId\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x03R\aversion\"\xde\x01\n" +
+	"\bOfferRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1f\n" +
+	"\vpractice_id\x18\x03 \x01(\tR\n" +
+	"practiceId\x12%\n" +
+	"\x0epractice_title\x18\x04 \x01(\tR\rpracticeTitle\x127\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x1f.gemella.catalog.v1.OfferStatusR\x06status\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x03R\aversion\"[\n" +
+	"\vNeedChanged\x12.\n" +
+	"\x04need\x18\x03 \x01(\v2\x1a.gemella.events.v1.NeedRefR\x04need\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reasonJ\x04\b\x01\x10\x02\"_\n" +
+	"\fOfferChanged\x121\n" +
+	"\x05offer\x18\x03 \x01(\v2\x1b.gemella.events.v1.OfferRefR\x05offer\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reasonJ\x04\b\x01\x10\x02\"W\n" +
 	"\x0fPracticeDeleted\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\x16owner_organization_ids\x18\x02 \x03(\tR\x14ownerOrganizationIdsB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
@@ -520,36 +905,44 @@ func file_gemella_events_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_catalog_proto_rawDescData
 }
 
-var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_gemella_events_v1_catalog_proto_goTypes = []any{
-	(*OrganizationCreated)(nil), // 0: gemella.events.v1.OrganizationCreated
-	(*OrganizationUpdated)(nil), // 1: gemella.events.v1.OrganizationUpdated
-	(*PracticeSubmitted)(nil),   // 2: gemella.events.v1.PracticeSubmitted
-	(*PracticePublished)(nil),   // 3: gemella.events.v1.PracticePublished
-	(*PracticeRevised)(nil),     // 4: gemella.events.v1.PracticeRevised
-	(*PracticeArchived)(nil),    // 5: gemella.events.v1.PracticeArchived
-	(*NeedChanged)(nil),         // 6: gemella.events.v1.NeedChanged
-	(*OfferChanged)(nil),        // 7: gemella.events.v1.OfferChanged
-	(*PracticeDeleted)(nil),     // 8: gemella.events.v1.PracticeDeleted
-	(*v1.Organization)(nil),     // 9: gemella.catalog.v1.Organization
-	(*v1.Practice)(nil),         // 10: gemella.catalog.v1.Practice
-	(*v1.Need)(nil),             // 11: gemella.catalog.v1.Need
-	(*v1.Offer)(nil),            // 12: gemella.catalog.v1.Offer
+	(*OrganizationRef)(nil),     // 0: gemella.events.v1.OrganizationRef
+	(*OrganizationCreated)(nil), // 1: gemella.events.v1.OrganizationCreated
+	(*OrganizationUpdated)(nil), // 2: gemella.events.v1.OrganizationUpdated
+	(*PracticeRef)(nil),         // 3: gemella.events.v1.PracticeRef
+	(*PracticeSubmitted)(nil),   // 4: gemella.events.v1.PracticeSubmitted
+	(*PracticePublished)(nil),   // 5: gemella.events.v1.PracticePublished
+	(*PracticeRevised)(nil),     // 6: gemella.events.v1.PracticeRevised
+	(*PracticeArchived)(nil),    // 7: gemella.events.v1.PracticeArchived
+	(*NeedRef)(nil),             // 8: gemella.events.v1.NeedRef
+	(*OfferRef)(nil),            // 9: gemella.events.v1.OfferRef
+	(*NeedChanged)(nil),         // 10: gemella.events.v1.NeedChanged
+	(*OfferChanged)(nil),        // 11: gemella.events.v1.OfferChanged
+	(*PracticeDeleted)(nil),     // 12: gemella.events.v1.PracticeDeleted
+	(v1.OrganizationKind)(0),    // 13: gemella.catalog.v1.OrganizationKind
+	(v1.PracticeStatus)(0),      // 14: gemella.catalog.v1.PracticeStatus
+	(v1.NeedStatus)(0),          // 15: gemella.catalog.v1.NeedStatus
+	(v1.OfferStatus)(0),         // 16: gemella.catalog.v1.OfferStatus
 }
 var file_gemella_events_v1_catalog_proto_depIdxs = []int32{
-	9,  // 0: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.catalog.v1.Organization
-	9,  // 1: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.catalog.v1.Organization
-	10, // 2: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.catalog.v1.Practice
-	10, // 3: gemella.events.v1.PracticePublished.practice:type_name -> gemella.catalog.v1.Practice
-	10, // 4: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.catalog.v1.Practice
-	10, // 5: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.catalog.v1.Practice
-	11, // 6: gemella.events.v1.NeedChanged.need:type_name -> gemella.catalog.v1.Need
-	12, // 7: gemella.events.v1.OfferChanged.offer:type_name -> gemella.catalog.v1.Offer
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 0: gemella.events.v1.OrganizationRef.kind:type_name -> gemella.catalog.v1.OrganizationKind
+	0,  // 1: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.events.v1.OrganizationRef
+	0,  // 2: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.events.v1.OrganizationRef
+	14, // 3: gemella.events.v1.PracticeRef.status:type_name -> gemella.catalog.v1.PracticeStatus
+	3,  // 4: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.events.v1.PracticeRef
+	3,  // 5: gemella.events.v1.PracticePublished.practice:type_name -> gemella.events.v1.PracticeRef
+	3,  // 6: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.events.v1.PracticeRef
+	3,  // 7: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.events.v1.PracticeRef
+	15, // 8: gemella.events.v1.NeedRef.status:type_name -> gemella.catalog.v1.NeedStatus
+	16, // 9: gemella.events.v1.OfferRef.status:type_name -> gemella.catalog.v1.OfferStatus
+	8,  // 10: gemella.events.v1.NeedChanged.need:type_name -> gemella.events.v1.NeedRef
+	9,  // 11: gemella.events.v1.OfferChanged.offer:type_name -> gemella.events.v1.OfferRef
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_catalog_proto_init() }
@@ -563,7 +956,7 @@ func file_gemella_events_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_catalog_proto_rawDesc), len(file_gemella_events_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

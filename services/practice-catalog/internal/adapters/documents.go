@@ -4,6 +4,7 @@
 package adapters
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
@@ -56,21 +57,23 @@ func (d *organizationDoc) toDomain() *organization.Organization {
 	}
 }
 
+// adoptionDoc are the counters a practice keeps of its transfers, and of
+// each model's: counters only, int64 as the $inc of RecordTransfer adds
+// them. The receiving organisations and the records themselves are in
+// their own collections (adoption_documents.go).
 type adoptionDoc struct {
-	Twinnings                int      `bson:"twinnings"`
-	ReceivingOrganizationIDs []string `bson:"receiving_organization_ids,omitempty"`
-	InProgress               int      `bson:"in_progress"`
-	Adopted                  int      `bson:"adopted"`
-	PartiallyAdopted         int      `bson:"partially_adopted"`
-	Dropped                  int      `bson:"dropped"`
+	Twinnings        int64 `bson:"twinnings"`
+	InProgress       int64 `bson:"in_progress"`
+	Adopted          int64 `bson:"adopted"`
+	PartiallyAdopted int64 `bson:"partially_adopted"`
+	Dropped          int64 `bson:"dropped"`
 }
 
 type modelDoc struct {
-	Code                string      `bson:"code"`
-	Title               string      `bson:"title"`
-	Description         string      `bson:"description,omitempty"`
-	OwnerOrganizationID string      `bson:"owner_organization_id,omitempty"`
-	Adoption            adoptionDoc `bson:"adoption"`
+	Code                string `bson:"code"`
+	Title               string `bson:"title"`
+	Description         string `bson:"description,omitempty"`
+	OwnerOrganizationID string `bson:"owner_organization_id,omitempty"`
 }
 
 type linkDoc struct {
@@ -106,39 +109,44 @@ type contentDoc struct {
 	Adapts []adaptationDoc `bson:"adapts,omitempty"`
 }
 
+// revisionDoc is an earlier content of a practice, one document per
+// revision in practice_revisions, keyed "<practice id>/<number>".
 type revisionDoc struct {
-	Number    int        `bson:"number"`
-	RevisedAt time.Time  `bson:"revised_at"`
-	RevisedBy string     `bson:"revised_by"`
-	Note      string     `bson:"note,omitempty"`
-	Content   contentDoc `bson:"content"`
+	ID         string     `bson:"_id"`
+	PracticeID string     `bson:"practice_id"`
+	Number     int        `bson:"number"`
+	RevisedAt  time.Time  `bson:"revised_at"`
+	RevisedBy  string     `bson:"revised_by"`
+	Note       string     `bson:"note,omitempty"`
+	Content    contentDoc `bson:"content"`
+}
+
+func revisionID(practiceID string, number int) string {
+	return fmt.Sprintf("%s/%d", practiceID, number)
+}
+
+func toRevisionDoc(practiceID string, r practice.Revision) revisionDoc {
+	return revisionDoc{revisionID(practiceID, r.Number), practiceID, r.Number, r.RevisedAt, r.RevisedBy, r.Note, toContentDoc(r.Content)}
+}
+
+func (r *revisionDoc) toDomain() practice.Revision {
+	return practice.Revision{Number: r.Number, RevisedAt: r.RevisedAt.UTC(), RevisedBy: r.RevisedBy, Note: r.Note, Content: r.Content.toDomain()}
 }
 
 type practiceDoc struct {
-	ID          string        `bson:"_id"`
-	SortKey     string        `bson:"sort_key"`
-	Content     contentDoc    `bson:",inline"`
-	Status      string        `bson:"status"`
-	Revision    int           `bson:"revision"`
-	Adoption    adoptionDoc   `bson:"adoption"`
-	History     []revisionDoc `bson:"history,omitempty"`
-	CreatedAt   time.Time     `bson:"created_at"`
-	UpdatedAt   time.Time     `bson:"updated_at"`
-	PublishedAt time.Time     `bson:"published_at,omitempty"`
-	Version     int64         `bson:"version"`
-	// Transfers are the adoption records the figures derive from.
-	Transfers []transferRecordDoc `bson:"adoption_transfers,omitempty"`
-	CreatedBy string              `bson:"created_by,omitempty"`
-}
-
-type transferRecordDoc struct {
-	TransferID              string    `bson:"transfer_id"`
-	TwinningID              string    `bson:"twinning_id"`
-	ModelCode               string    `bson:"model_code"`
-	ReceivingOrganizationID string    `bson:"receiving_organization_id,omitempty"`
-	Status                  string    `bson:"status"`
-	Version                 int64     `bson:"version"`
-	At                      time.Time `bson:"at"`
+	ID       string      `bson:"_id"`
+	SortKey  string      `bson:"sort_key"`
+	Content  contentDoc  `bson:",inline"`
+	Status   string      `bson:"status"`
+	Revision int         `bson:"revision"`
+	Adoption adoptionDoc `bson:"adoption"`
+	// ModelAdoption are the counters of each model, by code.
+	ModelAdoption map[string]adoptionDoc `bson:"model_adoption,omitempty"`
+	CreatedAt     time.Time              `bson:"created_at"`
+	UpdatedAt     time.Time              `bson:"updated_at"`
+	PublishedAt   time.Time              `bson:"published_at,omitempty"`
+	Version       int64                  `bson:"version"`
+	CreatedBy     string                 `bson:"created_by,omitempty"`
 }
 
 func clone[T any](s []T) []T {
@@ -149,11 +157,11 @@ func clone[T any](s []T) []T {
 }
 
 func toAdoptionDoc(a practice.Adoption) adoptionDoc {
-	return adoptionDoc{a.Twinnings, clone(a.ReceivingOrganizationIDs), a.InProgress, a.Adopted, a.PartiallyAdopted, a.Dropped}
+	return adoptionDoc{int64(a.Twinnings), int64(a.InProgress), int64(a.Adopted), int64(a.PartiallyAdopted), int64(a.Dropped)}
 }
 
 func (a adoptionDoc) toDomain() practice.Adoption {
-	return practice.Adoption{Twinnings: a.Twinnings, ReceivingOrganizationIDs: clone(a.ReceivingOrganizationIDs), InProgress: a.InProgress, Adopted: a.Adopted, PartiallyAdopted: a.PartiallyAdopted, Dropped: a.Dropped}
+	return practice.Adoption{Twinnings: int(a.Twinnings), InProgress: int(a.InProgress), Adopted: int(a.Adopted), PartiallyAdopted: int(a.PartiallyAdopted), Dropped: int(a.Dropped)}
 }
 
 func toContentDoc(c practice.Content) contentDoc {
@@ -170,7 +178,7 @@ func toContentDoc(c practice.Content) contentDoc {
 		d.Attachments = append(d.Attachments, linkDoc(a))
 	}
 	for _, m := range c.Models {
-		d.Models = append(d.Models, modelDoc{m.Code, m.Title, m.Description, m.OwnerOrganizationID, toAdoptionDoc(m.Adoption)})
+		d.Models = append(d.Models, modelDoc{m.Code, m.Title, m.Description, m.OwnerOrganizationID})
 	}
 	return d
 }
@@ -196,7 +204,7 @@ func (d *contentDoc) toDomain() practice.Content {
 		c.Attachments = append(c.Attachments, practice.Link(a))
 	}
 	for _, m := range d.Models {
-		c.Models = append(c.Models, practice.Model{Code: m.Code, Title: m.Title, Description: m.Description, OwnerOrganizationID: m.OwnerOrganizationID, Adoption: m.Adoption.toDomain()})
+		c.Models = append(c.Models, practice.Model{Code: m.Code, Title: m.Title, Description: m.Description, OwnerOrganizationID: m.OwnerOrganizationID})
 	}
 	return c
 }
@@ -214,11 +222,19 @@ func toPracticeDoc(p *practice.Practice) practiceDoc {
 		Revision: p.Revision, Adoption: toAdoptionDoc(p.Adoption), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		PublishedAt: p.PublishedAt, Version: p.Version, CreatedBy: p.CreatedBy,
 	}
-	for _, r := range p.History {
-		d.History = append(d.History, revisionDoc{r.Number, r.RevisedAt, r.RevisedBy, r.Note, toContentDoc(r.Content)})
+	add := func(code string, a practice.Adoption) {
+		if doc := toAdoptionDoc(a); doc != (adoptionDoc{}) {
+			if d.ModelAdoption == nil {
+				d.ModelAdoption = map[string]adoptionDoc{}
+			}
+			d.ModelAdoption[code] = doc
+		}
 	}
-	for _, t := range p.Transfers {
-		d.Transfers = append(d.Transfers, transferRecordDoc{t.TransferID, t.TwinningID, t.ModelCode, t.ReceivingOrganizationID, t.Status.String(), t.Version, t.At})
+	for code, a := range p.UnlistedAdoption {
+		add(code, a)
+	}
+	for _, m := range p.Models {
+		add(m.Code, m.Adoption)
 	}
 	return d
 }
@@ -232,15 +248,18 @@ func (d *practiceDoc) toDomain() *practice.Practice {
 	if !d.PublishedAt.IsZero() {
 		p.PublishedAt = d.PublishedAt.UTC()
 	}
-	for _, r := range d.History {
-		p.History = append(p.History, practice.Revision{Number: r.Number, RevisedAt: r.RevisedAt.UTC(), RevisedBy: r.RevisedBy, Note: r.Note, Content: r.Content.toDomain()})
+	listed := map[string]bool{}
+	for i := range p.Models {
+		p.Models[i].Adoption = d.ModelAdoption[p.Models[i].Code].toDomain()
+		listed[p.Models[i].Code] = true
 	}
-	for _, t := range d.Transfers {
-		st, _ := practice.ParseTransferStatus(t.Status)
-		p.Transfers = append(p.Transfers, practice.TransferRecord{
-			TransferID: t.TransferID, TwinningID: t.TwinningID, ModelCode: t.ModelCode, ReceivingOrganizationID: t.ReceivingOrganizationID,
-			Status: st, Version: t.Version, At: t.At.UTC(),
-		})
+	for code, a := range d.ModelAdoption {
+		if !listed[code] {
+			if p.UnlistedAdoption == nil {
+				p.UnlistedAdoption = map[string]practice.Adoption{}
+			}
+			p.UnlistedAdoption[code] = a.toDomain()
+		}
 	}
 	return p
 }

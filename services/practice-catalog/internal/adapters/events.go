@@ -14,22 +14,25 @@ import (
 	"github.com/gemella/gemella/services/practice-catalog/internal/protoconv"
 )
 
-// EncodeOrganizationEvent builds the envelope of an organisation event; the
-// payload carries the organisation as it is after the change.
+// EncodeOrganizationEvent builds the envelope of an organisation event: a
+// thin reference to the organisation after the change.
 func EncodeOrganizationEvent(ctx context.Context, o *organization.Organization, c organization.Change) (outbox.Record, error) {
+	m := protoconv.Organization(o)
+	ref := &eventsv1.OrganizationRef{Id: m.GetId(), Name: m.GetName(), Kind: m.GetKind(), ParentId: m.GetParentId(), Version: o.Version}
 	var payload proto.Message
 	switch c.Type {
 	case organization.Created:
-		payload = &eventsv1.OrganizationCreated{Organization: protoconv.Organization(o)}
+		payload = &eventsv1.OrganizationCreated{Organization: ref}
 	default:
-		payload = &eventsv1.OrganizationUpdated{Organization: protoconv.Organization(o)}
+		payload = &eventsv1.OrganizationUpdated{Organization: ref}
 	}
 	return record(ctx, string(c.Type), c.Actor, "organisation", o.ID, o.Version, payload, c.At)
 }
 
-// EncodePracticeEvent builds the envelope of a practice event.
+// EncodePracticeEvent builds the envelope of a practice event: a thin
+// reference to the practice after the change, never its content.
 func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.Change) (outbox.Record, error) {
-	msg := protoconv.Practice(p)
+	msg := PracticeRef(p)
 	var payload proto.Message
 	switch c.Type {
 	case practice.EventSubmitted:
@@ -45,6 +48,14 @@ func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.C
 		payload = &eventsv1.PracticeArchived{Practice: msg, Reason: c.Note}
 	}
 	return record(ctx, string(c.Type), c.Actor, "practice", p.ID, p.Version, payload, c.At)
+}
+
+// PracticeRef is how events name a practice.
+func PracticeRef(p *practice.Practice) *eventsv1.PracticeRef {
+	return &eventsv1.PracticeRef{
+		Id: p.ID, Slug: p.Slug, Title: p.Title, Status: protoconv.StatusToProto(p.Status), Revision: int32(p.Revision),
+		OwnerOrganizationIds: append([]string(nil), p.OwnerOrganizationIDs...), Version: p.Version,
+	}
 }
 
 // record builds every outbox record of the catalog, with the request's

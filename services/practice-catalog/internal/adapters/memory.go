@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"sync"
 
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/paging"
@@ -45,11 +46,116 @@ func (r *OrganizationMemoryRepository) List(_ context.Context, f organization.Fi
 // PracticeMemoryRepository is an in-memory practice.Repository.
 type PracticeMemoryRepository struct {
 	*mongox.MemoryStore[practice.Practice, practiceDoc]
+
+	mu        sync.Mutex
+	revisions map[string]revisionDoc
+	adoptions map[string]adoptionRecordDoc
+	parties   map[string]partyDoc
 }
 
 // NewPracticeMemoryRepository returns an empty repository.
 func NewPracticeMemoryRepository() *PracticeMemoryRepository {
-	return &PracticeMemoryRepository{mongox.NewMemoryStore(practiceAggregate, mongox.StoreOptions{})}
+	return &PracticeMemoryRepository{
+		MemoryStore: mongox.NewMemoryStore(practiceAggregate, mongox.StoreOptions{}),
+		revisions:   map[string]revisionDoc{}, adoptions: map[string]adoptionRecordDoc{}, parties: map[string]partyDoc{},
+	}
+}
+
+// Update implements practice.Repository, keeping revisions apart as the
+// MongoDB repository does.
+func (r *PracticeMemoryRepository) Update(ctx context.Context, id string, fn func(p *practice.Practice) error) (*practice.Practice, error) {
+	return r.MemoryStore.Update(ctx, id, func(p *practice.Practice) error {
+		if err := fn(p); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, rev := range p.History {
+			doc := toRevisionDoc(p.ID, rev)
+			r.revisions[doc.ID] = doc
+		}
+		return nil
+	})
+}
+
+// ListRevisions implements practice.Repository.
+func (r *PracticeMemoryRepository) ListRevisions(ctx context.Context, id string, below, limit int) ([]practice.Revision, error) {
+	p, err := r.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if below <= 0 || below > p.Revision {
+		below = p.Revision
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []practice.Revision
+	for n := below - 1; n >= 1 && (limit <= 0 || len(out) < limit); n-- {
+		if doc, ok := r.revisions[revisionID(id, n)]; ok {
+			out = append(out, doc.toDomain())
+		}
+	}
+	return out, nil
+}
+
+// RecordTransfer implements practice.Repository.
+func (r *PracticeMemoryRepository) RecordTransfer(ctx context.Context, practiceID string, rec practice.TransferRecord) (bool, error) {
+	if err := practice.ValidateTransfer(rec); err != nil {
+		return false, err
+	}
+	if _, err := r.Get(ctx, practiceID); err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	var previous *practice.TransferRecord
+	if known, ok := r.adoptions[rec.TransferID]; ok {
+		prev := known.toDomain()
+		previous = &prev
+	}
+	if !rec.Newer(previous) {
+		r.mu.Unlock()
+		return false, nil
+	}
+	r.adoptions[rec.TransferID] = toAdoptionRecordDoc(practiceID, rec)
+	newInPractice, newInModel := false, false
+	if previous == nil {
+		for i, party := range partiesOf(practiceID, rec) {
+			if _, taken := r.parties[party.ID]; !taken {
+				r.parties[party.ID] = party
+				newInPractice, newInModel = newInPractice || i == 0, newInModel || i == 1
+			}
+		}
+	}
+	r.mu.Unlock()
+	_, err := r.MemoryStore.Update(ctx, practiceID, func(p *practice.Practice) error {
+		p.Adoption.Add(practice.DeltaOf(previous, rec, newInPractice))
+		if m, ok := p.Model(rec.ModelCode); ok {
+			m.Adoption.Add(practice.DeltaOf(previous, rec, newInModel))
+		} else {
+			if p.UnlistedAdoption == nil {
+				p.UnlistedAdoption = map[string]practice.Adoption{}
+			}
+			a := p.UnlistedAdoption[rec.ModelCode]
+			a.Add(practice.DeltaOf(previous, rec, newInModel))
+			p.UnlistedAdoption[rec.ModelCode] = a
+		}
+		return nil
+	})
+	return err == nil, err
+}
+
+// Receivers implements practice.Repository.
+func (r *PracticeMemoryRepository) Receivers(_ context.Context, practiceIDs []string) (map[string]practice.Receivers, error) {
+	wanted := set(practiceIDs)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var docs []partyDoc
+	for _, p := range r.parties {
+		if wanted[p.PracticeID] {
+			docs = append(docs, p)
+		}
+	}
+	return receiversOf(docs), nil
 }
 
 // GetBySlug implements practice.Repository.

@@ -30,6 +30,9 @@ type (
 	}
 	PracticeMongoRepository struct {
 		*mongox.AggregateStore[practice.Practice, practiceDoc]
+		// The collections beside the practices (adoption_documents.go).
+		adoptions, parties, revisions *mongo.Collection
+		opts                          mongox.StoreOptions
 	}
 	NeedMongoRepository struct {
 		*mongox.AggregateStore[need.Need, needDoc]
@@ -53,9 +56,11 @@ type MongoRepositories struct {
 func NewMongoRepositories(db *mongo.Database, opts mongox.StoreOptions) MongoRepositories {
 	return MongoRepositories{
 		Organizations: &OrganizationMongoRepository{mongox.NewAggregateStore(db.Collection(OrganizationsCollection), organizationAggregate, opts)},
-		Practices:     &PracticeMongoRepository{mongox.NewAggregateStore(db.Collection(PracticesCollection), practiceAggregate, opts)},
-		Needs:         &NeedMongoRepository{mongox.NewAggregateStore(db.Collection(NeedsCollection), needAggregate, opts)},
-		Offers:        &OfferMongoRepository{mongox.NewAggregateStore(db.Collection(OffersCollection), offerAggregate, opts)},
+		Practices: &PracticeMongoRepository{AggregateStore: mongox.NewAggregateStore(db.Collection(PracticesCollection), practiceAggregate, opts),
+			adoptions: db.Collection(AdoptionsCollection), parties: db.Collection(AdoptionPartiesCollection),
+			revisions: db.Collection(RevisionsCollection), opts: opts},
+		Needs:  &NeedMongoRepository{mongox.NewAggregateStore(db.Collection(NeedsCollection), needAggregate, opts)},
+		Offers: &OfferMongoRepository{mongox.NewAggregateStore(db.Collection(OffersCollection), offerAggregate, opts)},
 	}
 }
 
@@ -77,6 +82,11 @@ func Indexes() map[string][]mongo.IndexModel {
 		NeedsCollection: sortedBy(-1, "", "status", "organization_id", "themes", "sectors", "territory.code"),
 		OffersCollection: append(sortedBy(-1, "", "status", "organization_id"),
 			mongo.IndexModel{Keys: bson.D{{Key: "practice_id", Value: 1}, {Key: "status", Value: 1}}}),
+		// The writes of adoption records and parties go by _id alone; the
+		// reads of a practice's parties and revisions by practice.
+		AdoptionsCollection:       {{Keys: bson.D{{Key: "practice_id", Value: 1}, {Key: "model_code", Value: 1}}}},
+		AdoptionPartiesCollection: {{Keys: bson.D{{Key: "practice_id", Value: 1}, {Key: "kind", Value: 1}}}},
+		RevisionsCollection:       {{Keys: bson.D{{Key: "practice_id", Value: 1}, {Key: "number", Value: -1}}}},
 	}
 }
 
@@ -95,12 +105,17 @@ func sortedBy(direction int, fields ...string) []mongo.IndexModel {
 }
 
 // EnsureIndexes creates every index the catalog's queries use, and those
-// of the request ids of its creates (idempotency).
+// of the request ids of its creates (idempotency), and moves what older
+// practice documents kept inline into the collections beside them
+// (MigrateInline).
 func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
-	for _, name := range OutboxCollections {
-		if err := mongox.EnsureIndexes(ctx, db.Collection(name), append(Indexes()[name], lineageIndexes()[name]...)...); err != nil {
+	for name, indexes := range Indexes() {
+		if err := mongox.EnsureIndexes(ctx, db.Collection(name), append(indexes, lineageIndexes()[name]...)...); err != nil {
 			return err
 		}
+	}
+	if _, err := MigrateInline(ctx, db); err != nil {
+		return err
 	}
 	return idempotency.NewMongoStore(db, nil).EnsureIndexes(ctx)
 }

@@ -10,14 +10,17 @@ import (
 	"github.com/gemella/gemella/services/practice-catalog/internal/protoconv"
 )
 
-// EncodeNeedEvent builds the envelope of a need event; the payload carries
-// the need as it is after the change, so the search index and other
-// services need not call back.
+// EncodeNeedEvent builds the envelope of a need event: a thin reference
+// to the need after the change.
 func EncodeNeedEvent(ctx context.Context, n *need.Need, c need.Change) (outbox.Record, error) {
-	return record(ctx, string(c.Type), c.Actor, "need", n.ID, n.Version, &eventsv1.NeedChanged{Need: protoconv.Need(n), Reason: c.Reason}, c.At)
+	m := protoconv.Need(n)
+	ref := &eventsv1.NeedRef{Id: m.GetId(), OrganizationId: m.GetOrganizationId(), Title: m.GetTitle(), Status: m.GetStatus(), MatchedTwinningId: m.GetMatchedTwinningId(), Version: n.Version}
+	return record(ctx, string(c.Type), c.Actor, "need", n.ID, n.Version, &eventsv1.NeedChanged{Need: ref, Reason: c.Reason}, c.At)
 }
 
-// EncodeOfferEvent builds the envelope of an offer event.
+// EncodeOfferEvent builds the envelope of an offer event: a thin reference.
 func EncodeOfferEvent(ctx context.Context, o *offer.Offer, c offer.Change) (outbox.Record, error) {
-	return record(ctx, string(c.Type), c.Actor, "offer", o.ID, o.Version, &eventsv1.OfferChanged{Offer: protoconv.Offer(o), Reason: c.Reason}, c.At)
+	m := protoconv.Offer(o)
+	ref := &eventsv1.OfferRef{Id: m.GetId(), OrganizationId: m.GetOrganizationId(), PracticeId: m.GetPracticeId(), PracticeTitle: m.GetPracticeTitle(), Status: m.GetStatus(), Version: o.Version}
+	return record(ctx, string(c.Type), c.Actor, "offer", o.ID, o.Version, &eventsv1.OfferChanged{Offer: ref, Reason: c.Reason}, c.At)
 }

@@ -2,8 +2,15 @@ package adapters
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/outbox"
 
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/paging"
@@ -33,6 +40,213 @@ func (r *PracticeMongoRepository) List(ctx context.Context, f practice.Filter, a
 	if f.Order != practice.OrderNewest {
 		return r.listOrdered(ctx, filter, f.Order, after, limit)
 	}
-	// A list shows no history: leave it in the store.
-	return r.Find(ctx, filter, mongox.Page{After: after, Limit: limit, Omit: []string{"history"}})
+	// Older documents kept their history and transfer records inline: a
+	// list leaves them in the store.
+	return r.Find(ctx, filter, mongox.Page{After: after, Limit: limit, Omit: []string{"history", "adoption_transfers"}})
+}
+
+// Update implements practice.Repository: the revisions fn made (Revise
+// puts them in History) are stored in practice_revisions before the
+// practice, each under its number, so that fn running again, or a write
+// that loses its race, stores the same document again. A revision whose
+// practice write never succeeded is below no practice's revision number
+// and never listed; the next revise replaces it.
+func (r *PracticeMongoRepository) Update(ctx context.Context, id string, fn func(p *practice.Practice) error) (*practice.Practice, error) {
+	return r.AggregateStore.Update(ctx, id, func(p *practice.Practice) error {
+		if err := fn(p); err != nil {
+			return err
+		}
+		for _, rev := range p.History {
+			doc := toRevisionDoc(p.ID, rev)
+			if _, err := r.revisions.ReplaceOne(ctx, bson.D{{Key: mongox.IDField, Value: doc.ID}}, doc, options.Replace().SetUpsert(true)); err != nil {
+				return fmt.Errorf("store revision %d of practice %s: %w", rev.Number, p.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ListRevisions implements practice.Repository.
+func (r *PracticeMongoRepository) ListRevisions(ctx context.Context, id string, below, limit int) ([]practice.Revision, error) {
+	p, err := r.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if below <= 0 || below > p.Revision {
+		below = p.Revision
+	}
+	filter := bson.D{{Key: "practice_id", Value: id}, {Key: "number", Value: bson.D{{Key: "$lt", Value: below}}}}
+	opts := options.Find().SetSort(bson.D{{Key: "number", Value: -1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := r.revisions.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list revisions of practice %s: %w", id, err)
+	}
+	var docs []revisionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list revisions of practice %s: %w", id, err)
+	}
+	out := make([]practice.Revision, len(docs))
+	for i := range docs {
+		out[i] = docs[i].toDomain()
+	}
+	return out, nil
+}
+
+// RecordTransfer implements practice.Repository with three kinds of small
+// writes, none of which reads or rewrites the practice: the transfer's
+// record (by _id), the parties a first record names (inserts by _id, one
+// round trip), and the counters ($inc by _id, with the version). On the
+// embedded FerretDB all three happen under the practice's document lock,
+// which every other write of the practice takes too, and which also
+// serialises the writers of its transfers' records (a transfer belongs to
+// one practice): one lease, not one per document.
+//
+// A crash between the record and the counters loses that change of the
+// figures: the record says it was applied. The window is one round trip.
+func (r *PracticeMongoRepository) RecordTransfer(ctx context.Context, practiceID string, rec practice.TransferRecord) (bool, error) {
+	if err := practice.ValidateTransfer(rec); err != nil {
+		return false, err
+	}
+	if practiceID == "" {
+		return false, practice.ErrNotFound(practiceID)
+	}
+	unlock, err := r.opts.Locks.Acquire(ctx, PracticesCollection, practiceID)
+	if err != nil {
+		return false, fmt.Errorf("record transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
+	}
+	defer unlock()
+	previous, applied, err := r.record(ctx, practiceID, rec)
+	if err != nil || !applied {
+		if err == nil {
+			// Nothing new; an unknown practice is NotFound all the same.
+			_, err = r.Get(ctx, practiceID)
+		}
+		return false, err
+	}
+	newInPractice, newInModel := false, false
+	if previous == nil {
+		if newInPractice, newInModel, err = r.join(ctx, practiceID, rec); err != nil {
+			return false, err
+		}
+	}
+	inc := bson.D{{Key: outbox.VersionField, Value: int64(1)}}
+	inc = appendCounts(inc, "adoption.", practice.DeltaOf(previous, rec, newInPractice))
+	inc = appendCounts(inc, "model_adoption."+rec.ModelCode+".", practice.DeltaOf(previous, rec, newInModel))
+	res, err := r.Collection().UpdateOne(ctx, bson.D{{Key: mongox.IDField, Value: practiceID}}, bson.D{{Key: "$inc", Value: inc}})
+	if err != nil {
+		return false, fmt.Errorf("count transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
+	}
+	if res.MatchedCount == 0 {
+		return false, practice.ErrNotFound(practiceID)
+	}
+	return true, nil
+}
+
+func appendCounts(inc bson.D, prefix string, d practice.AdoptionDelta) bson.D {
+	for _, c := range []struct {
+		field string
+		by    int
+	}{{"twinnings", d.Twinnings}, {"in_progress", d.InProgress}, {"adopted", d.Adopted}, {"partially_adopted", d.PartiallyAdopted}, {"dropped", d.Dropped}} {
+		if c.by != 0 {
+			inc = append(inc, bson.E{Key: prefix + c.field, Value: int64(c.by)})
+		}
+	}
+	return inc
+}
+
+// record stores rec as its transfer's record if it is newer than the
+// stored one, which it returns (nil: none). On MongoDB the replace is
+// conditioned on the version it read; on the embedded FerretDB, which
+// serves only filters on _id alone, under the practice's lock that the
+// caller holds.
+func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string, rec practice.TransferRecord) (previous *practice.TransferRecord, applied bool, err error) {
+	doc := toAdoptionRecordDoc(practiceID, rec)
+	byID := bson.D{{Key: mongox.IDField, Value: rec.TransferID}}
+	for attempt := 0; attempt < 8; attempt++ {
+		done, prev, applied, err := func() (bool, *practice.TransferRecord, bool, error) {
+			var known adoptionRecordDoc
+			err = r.adoptions.FindOne(ctx, byID).Decode(&known)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				if _, err := r.adoptions.InsertOne(ctx, doc); mongox.IsDuplicateKey(err) {
+					return false, nil, false, nil // another replica came first
+				} else if err != nil {
+					return true, nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
+				}
+				return true, nil, true, nil
+			}
+			if err != nil {
+				return true, nil, false, fmt.Errorf("read record of transfer %s: %w", rec.TransferID, err)
+			}
+			prev := known.toDomain()
+			if !rec.Newer(&prev) {
+				return true, &prev, false, nil
+			}
+			filter := byID
+			if r.opts.Locks == nil {
+				filter = append(bson.D{}, byID...)
+				filter = append(filter, bson.E{Key: "version", Value: known.Version})
+			}
+			res, err := r.adoptions.ReplaceOne(ctx, filter, doc)
+			if err != nil {
+				return true, nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
+			}
+			return res.MatchedCount == 1, &prev, res.MatchedCount == 1, nil
+		}()
+		if done {
+			return prev, applied, err
+		}
+	}
+	return nil, false, apperr.Aborted("the record of transfer %s is being changed by others right now: retry", rec.TransferID)
+}
+
+// join inserts the parties rec names, in one round trip; a party already
+// there is a duplicate key. It reports whether rec's twinning is new to
+// the practice and to the model.
+func (r *PracticeMongoRepository) join(ctx context.Context, practiceID string, rec practice.TransferRecord) (newInPractice, newInModel bool, err error) {
+	parties := partiesOf(practiceID, rec)
+	docs := make([]any, len(parties))
+	for i := range parties {
+		docs[i] = parties[i]
+	}
+	_, err = r.parties.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	taken := map[int]bool{}
+	var bulk mongo.BulkWriteException
+	switch {
+	case err == nil:
+	case errors.As(err, &bulk) && bulk.WriteConcernError == nil:
+		for _, we := range bulk.WriteErrors {
+			if we.Code != 11000 && !mongox.IsDuplicateKey(errors.New(we.Message)) {
+				return false, false, fmt.Errorf("record parties of transfer %s: %w", rec.TransferID, err)
+			}
+			taken[we.Index] = true
+		}
+	default:
+		return false, false, fmt.Errorf("record parties of transfer %s: %w", rec.TransferID, err)
+	}
+	return !taken[0], !taken[1], nil
+}
+
+// Receivers implements practice.Repository.
+func (r *PracticeMongoRepository) Receivers(ctx context.Context, practiceIDs []string) (map[string]practice.Receivers, error) {
+	if len(practiceIDs) == 0 {
+		return map[string]practice.Receivers{}, nil
+	}
+	var filter bson.D
+	if len(practiceIDs) == 1 {
+		filter = bson.D{{Key: "practice_id", Value: practiceIDs[0]}, {Key: "kind", Value: partyReceiver}}
+	} else {
+		filter = bson.D{{Key: "practice_id", Value: bson.D{{Key: "$in", Value: practiceIDs}}}, {Key: "kind", Value: partyReceiver}}
+	}
+	cur, err := r.parties.Find(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("read receiving organisations: %w", err)
+	}
+	var docs []partyDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read receiving organisations: %w", err)
+	}
+	return receiversOf(docs), nil
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gemella/gemella/services/platform/auth"
 
@@ -26,28 +25,13 @@ func NewApplyTransferEventHandler(d Deps) ApplyTransferEventHandler {
 	return ApplyTransferEventHandler{d}
 }
 
-// errNothingNew stops a write that would change nothing.
-var errNothingNew = errors.New("nothing new")
-
-// Handle records the transfer's status on the practice and recomputes its
-// figures. It is idempotent: an event delivered again, or one older than
-// what the practice knows, writes nothing and reports applied false.
+// Handle records the transfer's status beside the practice and adds the
+// change to its counters. It is idempotent: an event delivered again, or
+// one older than what the catalogue knows, writes nothing and reports
+// applied false.
 func (h ApplyTransferEventHandler) Handle(ctx context.Context, cmd ApplyTransferEvent) (applied bool, err error) {
 	if err := mayApplyTwinningEvents(auth.CallerFrom(ctx)); err != nil {
 		return false, err
 	}
-	_, err = h.d.Practices.Update(ctx, cmd.PracticeID, func(p *practice.Practice) error {
-		changed, err := p.ApplyTransfer(cmd.Record)
-		if err != nil {
-			return err
-		}
-		if !changed {
-			return errNothingNew
-		}
-		return nil
-	})
-	if errors.Is(err, errNothingNew) {
-		return false, nil
-	}
-	return err == nil, err
+	return h.d.Practices.RecordTransfer(ctx, cmd.PracticeID, cmd.Record)
 }

@@ -223,7 +223,7 @@ func TestUnpublishedPracticesExistOnlyForTheirEditorsAndCoordinators(t *testing.
 				t.Errorf("%s reads %s: %v", name, ref, err)
 			}
 		}
-		if _, err := a.ListPracticeRevisions.Handle(ctx, draft.ID); tt.sees != (err == nil) {
+		if _, err := a.ListPracticeRevisions.Handle(ctx, app.ListPracticeRevisions{ID: draft.ID}); tt.sees != (err == nil) {
 			t.Errorf("%s reads the revisions: %v", name, err)
 		}
 		page, err := a.ListPractices.Handle(ctx, app.ListPractices{})

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -186,7 +187,10 @@ func (h GetPracticeHandler) Handle(ctx context.Context, idOrSlug string) (*pract
 	if err == nil && !canSeePractice(auth.CallerFrom(ctx), p) {
 		return nil, practice.ErrNotFound(idOrSlug)
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	return p, withReceivers(ctx, h.d.Practices, p)
 }
 
 func (h GetPracticeHandler) get(ctx context.Context, idOrSlug string) (*practice.Practice, error) {
@@ -251,21 +255,82 @@ func (h ListPracticesHandler) Handle(ctx context.Context, q ListPractices) (Prac
 		last := page.Items[size-1]
 		page.NextPageToken = paging.Encode(q.Filter.Order.Cursor(last), q.Filter.Hash())
 	}
-	return page, nil
+	return page, withReceivers(ctx, h.d.Practices, page.Items...)
+}
+
+// ListPracticeRevisions is a page of a practice's earlier revisions.
+type ListPracticeRevisions struct {
+	ID        string
+	PageSize  int32
+	PageToken string
+}
+
+// RevisionPage is one page of revisions and the token of the next.
+type RevisionPage struct {
+	Items         []practice.Revision
+	NextPageToken string
 }
 
 // ListPracticeRevisionsHandler returns the history of a practice.
 type ListPracticeRevisionsHandler struct{ d Deps }
 
-// Handle returns earlier revisions, newest first.
-func (h ListPracticeRevisionsHandler) Handle(ctx context.Context, idOrSlug string) ([]practice.Revision, error) {
-	p, err := GetPracticeHandler(h).Handle(ctx, idOrSlug)
+// Handle returns one page of earlier revisions, newest first, of a
+// practice the caller may see. The token names the practice: a token of
+// another practice's list is refused.
+func (h ListPracticeRevisionsHandler) Handle(ctx context.Context, q ListPracticeRevisions) (RevisionPage, error) {
+	p, err := GetPracticeHandler(h).Handle(ctx, q.ID)
 	if err != nil {
-		return nil, err
+		return RevisionPage{}, err
 	}
-	out := make([]practice.Revision, 0, len(p.History))
-	for i := len(p.History) - 1; i >= 0; i-- {
-		out = append(out, p.History[i])
+	size, err := paging.Size(q.PageSize)
+	if err != nil {
+		return RevisionPage{}, err
 	}
-	return out, nil
+	hash := paging.FilterHash("practice-revisions", p.ID)
+	after, err := paging.Decode(q.PageToken, hash)
+	if err != nil {
+		return RevisionPage{}, err
+	}
+	below := 0
+	if after != nil {
+		if below, err = strconv.Atoi(after.Key); err != nil || below < 1 {
+			return RevisionPage{}, apperr.Invalid("page_token", "is not a token this service issued")
+		}
+	}
+	items, err := h.d.Practices.ListRevisions(ctx, p.ID, below, size+1)
+	if err != nil {
+		return RevisionPage{}, err
+	}
+	page := RevisionPage{Items: items}
+	if len(items) > size {
+		page.Items = items[:size]
+		last := page.Items[size-1]
+		page.NextPageToken = paging.Encode(paging.Cursor{Key: strconv.Itoa(last.Number), ID: p.ID}, hash)
+	}
+	return page, nil
+}
+
+// withReceivers fills the receiving organisations of the practices'
+// figures, which are read from the adoption records, not kept on the
+// practice: one query for the lot.
+func withReceivers(ctx context.Context, repo practice.Repository, ps ...*practice.Practice) error {
+	ids := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if p != nil && p.Adoption.Twinnings > 0 {
+			ids = append(ids, p.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	receivers, err := repo.Receivers(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p != nil {
+			p.WithReceivers(receivers[p.ID])
+		}
+	}
+	return nil
 }

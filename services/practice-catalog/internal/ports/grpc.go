@@ -197,12 +197,12 @@ func (s *GRPCServer) RevisePractice(ctx context.Context, req *catalogv1.RevisePr
 
 // ListPracticeRevisions implements catalogv1.CatalogServiceServer.
 func (s *GRPCServer) ListPracticeRevisions(ctx context.Context, req *catalogv1.ListPracticeRevisionsRequest) (*catalogv1.ListPracticeRevisionsResponse, error) {
-	revs, err := s.app.ListPracticeRevisions.Handle(ctx, req.GetId())
+	page, err := s.app.ListPracticeRevisions.Handle(ctx, app.ListPracticeRevisions{ID: req.GetId(), PageSize: req.GetPageSize(), PageToken: req.GetPageToken()})
 	if err != nil {
 		return nil, err
 	}
-	resp := &catalogv1.ListPracticeRevisionsResponse{}
-	for _, r := range revs {
+	resp := &catalogv1.ListPracticeRevisionsResponse{NextPageToken: page.NextPageToken}
+	for _, r := range page.Items {
 		resp.Revisions = append(resp.Revisions, protoconv.Revision(r, req.GetId()))
 	}
 	return resp, nil

@@ -305,7 +305,7 @@ func TestPagesAndSortWithoutQuery(t *testing.T) {
 
 func publishedEvent(t *testing.T, p *practice.Practice, subject practice.EventType) *eventsv1.Envelope {
 	t.Helper()
-	msg := protoconv.Practice(p)
+	msg := &eventsv1.PracticeRef{Id: p.ID, Title: p.Title, Status: protoconv.StatusToProto(p.Status), Version: p.Version}
 	var env *eventsv1.Envelope
 	var err error
 	switch subject {
@@ -322,23 +322,43 @@ func publishedEvent(t *testing.T, p *practice.Practice, subject practice.EventTy
 	return env
 }
 
+// readAs is a repository whose Get answers the practice it holds now:
+// how the index reads what a thin event names.
+type readAs struct {
+	practice.Repository
+	p *practice.Practice
+}
+
+func (r *readAs) Get(_ context.Context, id string) (*practice.Practice, error) {
+	if r.p == nil || r.p.ID != id {
+		return nil, practice.ErrNotFound(id)
+	}
+	c := *r.p
+	return &c, nil
+}
+
 func TestEventsApplyByVersionAndMoveTheSequence(t *testing.T) {
 	x := newFixtureIndex(t)
+	repo := &readAs{}
+	apply := func(p *practice.Practice, subject practice.EventType, seq uint64) {
+		t.Helper()
+		repo.p = p
+		if err := x.ApplyEvent(context.Background(), Source{Practices: repo}, publishedEvent(t, p, subject), seq); err != nil {
+			t.Fatal(err)
+		}
+	}
 	p := fixtures[0].practice(t)
 	p.Version = 5
 	p.Title = "Tos.Ca. rivista: competenze e orientamento"
-	if err := x.ApplyEvent(publishedEvent(t, p, practice.EventRevised), 7); err != nil {
-		t.Fatal(err)
-	}
+	apply(p, practice.EventRevised, 7)
 	if got := searchIDs(t, x, app.PracticeSearch{Text: "orientamento"}); !has(got, "tos-ca") {
 		t.Fatalf("revision not applied: %v", got)
 	}
+	// A read that answers an older version (a late replica) changes nothing.
 	older := fixtures[0].practice(t)
 	older.Version = 4
 	older.Status = practice.Archived
-	if err := x.ApplyEvent(publishedEvent(t, older, practice.EventArchived), 8); err != nil {
-		t.Fatal(err)
-	}
+	apply(older, practice.EventArchived, 8)
 	if got := searchIDs(t, x, app.PracticeSearch{Text: "orientamento"}); !has(got, "tos-ca") {
 		t.Fatalf("an older event changed the index: %v", got)
 	}
@@ -348,22 +368,26 @@ func TestEventsApplyByVersionAndMoveTheSequence(t *testing.T) {
 	archived := fixtures[0].practice(t)
 	archived.Version = 6
 	archived.Status = practice.Archived
-	if err := x.ApplyEvent(publishedEvent(t, archived, practice.EventArchived), 9); err != nil {
-		t.Fatal(err)
-	}
+	apply(archived, practice.EventArchived, 9)
 	if got := searchIDs(t, x, app.PracticeSearch{Text: "competenze"}); has(got, "tos-ca") {
 		t.Fatalf("archived practice still found: %v", got)
 	}
 	// A replayed older publication cannot bring it back.
-	if err := x.ApplyEvent(publishedEvent(t, p, practice.EventRevised), 10); err != nil {
-		t.Fatal(err)
-	}
+	apply(p, practice.EventRevised, 10)
 	if got := searchIDs(t, x, app.PracticeSearch{Text: "competenze"}); has(got, "tos-ca") {
 		t.Fatalf("a replayed event resurrected an archived practice: %v", got)
 	}
+	// A practice the store no longer has is skipped; the sequence moves.
+	repo.p = nil
+	if err := x.ApplyEvent(context.Background(), Source{Practices: repo}, publishedEvent(t, p, practice.EventRevised), 11); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := x.State(); st.Sequence != 11 {
+		t.Fatalf("sequence = %d after an event of a practice gone", st.Sequence)
+	}
 
 	// An organisation that becomes another kind changes its practices' facet.
-	if err := x.ApplyOrganization(&organization.Organization{ID: "marche", Details: organization.Details{Name: "Marche", Kind: organization.PublicAgency}, Version: 2}, 11); err != nil {
+	if err := x.ApplyOrganization(&organization.Organization{ID: "marche", Details: organization.Details{Name: "Marche", Kind: organization.PublicAgency}, Version: 2}, 12); err != nil {
 		t.Fatal(err)
 	}
 	if got := searchIDs(t, x, app.PracticeSearch{OwnerKinds: []string{"public_agency"}}); fmt.Sprint(got) != "[gol]" {

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,15 +12,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
-	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
 	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
-	"github.com/gemella/gemella/services/practice-catalog/internal/protoconv"
 )
 
 // Source is where the index is rebuilt from: the repositories, the truth.
@@ -176,72 +175,62 @@ func nextCursor[T any](items []T, key func(T) (string, string)) *paging.Cursor {
 
 // ApplyEvent applies one event of the catalog stream at sequence seq.
 // Events of no interest, and those that cannot be read (they would stop
-// the index for good), only move the recorded sequence.
-func (x *Index) ApplyEvent(env *eventsv1.Envelope, seq uint64) error {
-	version := env.GetAggregateVersion()
-	switch {
-	case strings.HasPrefix(env.GetType(), "catalog.practice."):
-		m, err := practiceOf(env)
-		if err != nil || m == nil {
-			return x.skip(env, seq, err)
+// the index for good), only move the recorded sequence. The events are
+// thin references: what one names is read from src as it is now, which
+// is at least as new as the event (a resource gone is skipped); the store
+// being away fails the event, which is read again.
+func (x *Index) ApplyEvent(ctx context.Context, src Source, env *eventsv1.Envelope, seq uint64) error {
+	id := env.GetAggregateId()
+	switch t := env.GetType(); {
+	case strings.HasPrefix(t, "catalog.practice."):
+		if t != string(practice.EventPublished) && t != string(practice.EventRevised) && t != string(practice.EventArchived) && t != string(practice.EventSubmitted) {
+			return x.skip(env, seq, nil)
 		}
-		p := protoconv.PracticeFromMessage(m)
-		p.Version = version
+		p, err := current(ctx, src.Practices, id)
+		if err != nil || p == nil {
+			return x.skipOr(env, seq, err)
+		}
 		return x.ApplyPractice(p, seq)
-	case strings.HasPrefix(env.GetType(), "catalog.need."):
-		var m eventsv1.NeedChanged
-		if err := events.Unpack(env, &m); err != nil {
-			return x.skip(env, seq, err)
+	case strings.HasPrefix(t, "catalog.need."):
+		n, err := current(ctx, src.Needs, id)
+		if err != nil || n == nil {
+			return x.skipOr(env, seq, err)
 		}
-		n := protoconv.NeedFromMessage(m.GetNeed())
-		n.Version = version
 		return x.ApplyNeed(n, seq)
-	case strings.HasPrefix(env.GetType(), "catalog.organisation."):
-		m, err := organizationOf(env)
-		if err != nil {
-			return x.skip(env, seq, err)
+	case strings.HasPrefix(t, "catalog.organisation."):
+		o, err := current(ctx, src.Organizations, id)
+		if err != nil || o == nil {
+			return x.skipOr(env, seq, err)
 		}
-		o := protoconv.OrganizationFromMessage(m)
-		o.Version = version
 		return x.ApplyOrganization(o, seq)
 	}
 	return x.skip(env, seq, nil)
 }
 
-// practiceOf reads the practice a practice event carries, as it is
-// after the change.
-func practiceOf(env *eventsv1.Envelope) (*catalogv1.Practice, error) {
-	switch env.GetType() {
-	case string(practice.EventPublished):
-		var m eventsv1.PracticePublished
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
-	case string(practice.EventRevised):
-		var m eventsv1.PracticeRevised
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
-	case string(practice.EventArchived):
-		var m eventsv1.PracticeArchived
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
-	case string(practice.EventSubmitted):
-		var m eventsv1.PracticeSubmitted
-		err := events.Unpack(env, &m)
-		return m.GetPractice(), err
+var errNoRepository = errors.New("no repository to read what the event names")
+
+// current reads what an event names from its repository; nil, without
+// error, when it is gone.
+func current[A any, R interface {
+	Get(context.Context, string) (*A, error)
+}](ctx context.Context, repo R, id string) (*A, error) {
+	if any(repo) == nil {
+		return nil, errNoRepository
 	}
-	return nil, nil
+	a, err := repo.Get(ctx, id)
+	if k := apperr.KindOf(err); k == apperr.KindNotFound || k == apperr.KindInvalidArgument {
+		return nil, nil
+	}
+	return a, err
 }
 
-// organizationOf reads the organisation an organisation event carries.
-func organizationOf(env *eventsv1.Envelope) (*catalogv1.Organization, error) {
-	if env.GetType() == string(organization.Created) {
-		var m eventsv1.OrganizationCreated
-		err := events.Unpack(env, &m)
-		return m.GetOrganization(), err
+// skipOr skips an event whose resource cannot be had (no repository), and
+// fails on a store error so that the event is read again.
+func (x *Index) skipOr(env *eventsv1.Envelope, seq uint64, err error) error {
+	if err != nil && !errors.Is(err, errNoRepository) {
+		return fmt.Errorf("read what event %s names: %w", env.GetEventId(), err)
 	}
-	var m eventsv1.OrganizationUpdated
-	err := events.Unpack(env, &m)
-	return m.GetOrganization(), err
+	return x.skip(env, seq, err)
 }
 
 func (x *Index) skip(env *eventsv1.Envelope, seq uint64, err error) error {
@@ -454,7 +443,7 @@ func (f *Follower) followOnce(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := f.Index.ApplyEvent(&env, meta.Sequence.Stream); err != nil {
+		if err := f.Index.ApplyEvent(ctx, f.Source, &env, meta.Sequence.Stream); err != nil {
 			return fmt.Errorf("event %s at %d: %w", env.GetEventId(), meta.Sequence.Stream, err)
 		}
 	}

@@ -128,9 +128,15 @@ func catalogStream(t *testing.T) jetstream.JetStream {
 	return js
 }
 
-func publishPractice(t *testing.T, js jetstream.JetStream, p *practice.Practice) {
+// publishPractice stores p and publishes the thin event of its
+// publication: the follower reads the practice from src.
+func publishPractice(t *testing.T, js jetstream.JetStream, src Source, p *practice.Practice) {
 	t.Helper()
-	env, err := events.NewEnvelope(string(practice.EventPublished), "t", "practice", p.ID, p.Version, &eventsv1.PracticePublished{Practice: protoconv.Practice(p)}, t0)
+	if err := src.Practices.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	ref := &eventsv1.PracticeRef{Id: p.ID, Title: p.Title, Status: protoconv.StatusToProto(p.Status), Version: p.Version}
+	env, err := events.NewEnvelope(string(practice.EventPublished), "t", "practice", p.ID, p.Version, &eventsv1.PracticePublished{Practice: ref}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +220,7 @@ func TestTheIndexIsKeptOnDiskOrRebuiltInTheBackground(t *testing.T) {
 	}
 	published := fixtures[0].practice(t)
 	published.ID, published.Slug, published.Title, published.Version = "seguita", "seguita", "Osservatorio delle imprese agricole", 4
-	publishPractice(t, js, published)
+	publishPractice(t, js, src, published)
 	waitFor(t, "an event applied", func() bool { return has(searchIDs(t, x, app.PracticeSearch{Text: "osservatorio imprese"}), "seguita") })
 	stop()
 
@@ -222,7 +228,7 @@ func TestTheIndexIsKeptOnDiskOrRebuiltInTheBackground(t *testing.T) {
 	// at once, not rebuilt) and catches up from where it was.
 	later := fixtures[0].practice(t)
 	later.ID, later.Slug, later.Title, later.Version = "dopo", "dopo", "Telemedicina per le aree interne", 4
-	publishPractice(t, js, later)
+	publishPractice(t, js, src, later)
 	x, f = follow(t, js, src, dir)
 	if f.Rebuilding() || !x.Ready() {
 		t.Fatalf("a kept index: rebuilding %v, ready %v", f.Rebuilding(), x.Ready())

@@ -29,67 +29,65 @@ func figures(a Adoption) string {
 		a.Twinnings, a.ReceivingOrganizationIDs, a.InProgress, a.Adopted, a.PartiallyAdopted, a.Dropped)
 }
 
-func TestAdoptionIsRecomputedFromTheLatestStatusOfEachTransfer(t *testing.T) {
-	p := published(t)
+func TestCountersFollowTheLatestStatusOfEachTransfer(t *testing.T) {
+	var a Adoption
+	planned := record("tr-a", "tosca", "A", "calabria", TransferPlanned, 2)
 	steps := []struct {
-		r       TransferRecord
-		applied bool
+		previous *TransferRecord
+		next     TransferRecord
+		first    bool
 	}{
-		{record("tr-a", "tosca", "A", "calabria", TransferPlanned, 2), true},
-		{record("tr-d", "tosca", "D", "vibo", TransferPlanned, 3), true},
-		{record("tr-a", "tosca", "A", "calabria", TransferInProgress, 5), true},
-		{record("tr-a", "tosca", "A", "calabria", TransferInProgress, 5), false}, // delivered twice
-		{record("tr-a", "tosca", "A", "calabria", TransferPlanned, 2), false},    // older, late
-		{record("tr-a2", "other", "A", "puglia", TransferInProgress, 4), true},
-		{record("tr-a", "tosca", "A", "calabria", TransferAdopted, 9), true},
-		{record("tr-d", "tosca", "D", "vibo", TransferDropped, 9), true},
-		{record("tr-a2", "other", "A", "puglia", TransferPartiallyAdopted, 7), true},
+		{nil, planned, true},
+		{&planned, record("tr-a", "tosca", "A", "calabria", TransferInProgress, 5), false},
+		{nil, record("tr-b", "tosca", "B", "calabria", TransferInProgress, 6), false},
+		{nil, record("tr-c", "other", "A", "puglia", TransferDropped, 4), true},
 	}
-	for i, s := range steps {
-		applied, err := p.ApplyTransfer(s.r)
-		if err != nil || applied != s.applied {
-			t.Fatalf("step %d: applied %v (%v), want %v", i, applied, err, s.applied)
+	for _, s := range steps {
+		a.Add(DeltaOf(s.previous, s.next, s.first))
+	}
+	inProgress := record("tr-a", "tosca", "A", "calabria", TransferInProgress, 5)
+	a.Add(DeltaOf(&inProgress, record("tr-a", "tosca", "A", "calabria", TransferAdopted, 9), false))
+	if got, want := figures(a), "twinnings=2 receivers=[] in_progress=1 adopted=1 partially=0 dropped=1"; got != want {
+		t.Errorf("counters: %s, want %s", got, want)
+	}
+}
+
+func TestOnlyALaterVersionReplacesARecord(t *testing.T) {
+	known := record("tr-a", "tosca", "A", "calabria", TransferInProgress, 5)
+	for v, want := range map[int64]bool{4: false, 5: false, 6: true} {
+		if got := record("tr-a", "tosca", "A", "calabria", TransferAdopted, v).Newer(&known); got != want {
+			t.Errorf("version %d newer than 5: %v", v, got)
 		}
 	}
-	if got, want := figures(p.Adoption), "twinnings=2 receivers=[calabria puglia vibo] in_progress=0 adopted=1 partially=1 dropped=1"; got != want {
-		t.Errorf("practice: %s, want %s", got, want)
-	}
-	a, _ := p.Model("A")
-	if got, want := figures(a.Adoption), "twinnings=2 receivers=[calabria puglia] in_progress=0 adopted=1 partially=1 dropped=0"; got != want {
-		t.Errorf("model A: %s, want %s", got, want)
-	}
-	d, _ := p.Model("D")
-	if got, want := figures(d.Adoption), "twinnings=1 receivers=[vibo] in_progress=0 adopted=0 partially=0 dropped=1"; got != want {
-		t.Errorf("model D: %s, want %s", got, want)
-	}
-	e, _ := p.Model("E")
-	if e.Adoption.Twinnings != 0 {
-		t.Errorf("model E is transferred by no twinning: %s", figures(e.Adoption))
+	if !known.Newer(nil) {
+		t.Error("a first record is newer than none")
 	}
 }
 
 func TestAdoptionSurvivesARevisionThatAddsAModel(t *testing.T) {
 	p := published(t)
-	if _, err := p.ApplyTransfer(record("tr-f", "tosca", "F", "vibo", TransferInProgress, 2)); err != nil {
-		t.Fatal(err)
-	}
-	if p.Adoption.InProgress != 1 {
-		t.Fatalf("a transfer of a model the practice does not list yet still counts for the practice: %s", figures(p.Adoption))
-	}
+	p.UnlistedAdoption = map[string]Adoption{"F": {Twinnings: 1, InProgress: 1}}
 	c := p.Content
 	c.Models = append(append([]Model(nil), c.Models...), Model{Code: "F", Title: "Modello F"})
 	if err := p.Revise(c, "ed", "new model", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	f, _ := p.Model("F")
-	if f.Adoption.InProgress != 1 || f.Adoption.Twinnings != 1 {
-		t.Fatalf("model F after the revision: %s", figures(f.Adoption))
+	if f.Adoption.InProgress != 1 || f.Adoption.Twinnings != 1 || len(p.UnlistedAdoption) != 0 {
+		t.Fatalf("model F after the revision: %s (unlisted %v)", figures(f.Adoption), p.UnlistedAdoption)
+	}
+	c = p.Content
+	c.Models = c.Models[:len(c.Models)-1]
+	if err := p.Revise(c, "ed", "model dropped", now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if p.UnlistedAdoption["F"].InProgress != 1 {
+		t.Fatalf("a revision that drops model F keeps its figures: %v", p.UnlistedAdoption)
 	}
 }
 
-func TestApplyTransferRefusesAnIncompleteRecord(t *testing.T) {
-	p := published(t)
-	if _, err := p.ApplyTransfer(TransferRecord{Version: 1}); len(violations(err)) != 4 {
+func TestValidateTransferRefusesAnIncompleteRecord(t *testing.T) {
+	if err := ValidateTransfer(TransferRecord{Version: 1}); len(violations(err)) != 4 {
 		t.Fatalf("violations = %v", violations(err))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -187,10 +186,10 @@ type Practice struct {
 	// practices stored before it was recorded.
 	CreatedBy string
 
-	// Transfers are the latest known status of every transfer of one of
-	// the practice's models, by transfer id; the adoption figures of the
-	// practice and its models are computed from them.
-	Transfers []TransferRecord
+	// UnlistedAdoption are the counters of transfers of model codes the
+	// content does not list (any more, or yet): kept, so that a revision
+	// that lists the model again shows them.
+	UnlistedAdoption map[string]Adoption
 
 	changes []Change
 }
@@ -378,9 +377,8 @@ func (p *Practice) Edit(c Content, now time.Time) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	keepAdoption(&c, p.Models)
+	p.keepAdoption(&c)
 	p.Content = c
-	p.recomputeAdoption()
 	p.Status = Draft
 	p.UpdatedAt = now
 	return nil
@@ -432,7 +430,9 @@ func (p *Practice) Archive(actor, reason string, now time.Time) error {
 	return nil
 }
 
-// Revise changes a published practice and keeps the previous content.
+// Revise changes a published practice and keeps the previous content: the
+// revision is in History until the repository stores it in its own
+// collection (a loaded practice has an empty History).
 func (p *Practice) Revise(c Content, actor, note string, now time.Time) error {
 	if !p.Status.allows(MoveRevise) {
 		return ErrIllegalMove(p.ID, p.Status, MoveRevise)
@@ -448,11 +448,10 @@ func (p *Practice) Revise(c Content, actor, note string, now time.Time) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	keepAdoption(&c, p.Models)
+	p.keepAdoption(&c)
 	p.History = append(p.History, Revision{Number: p.Revision, RevisedAt: now, RevisedBy: actor, Note: note, Content: p.Content})
 	previous := p.Revision
 	p.Content = c
-	p.recomputeAdoption()
 	p.Revision++
 	p.UpdatedAt = now
 	p.record(Change{Type: EventRevised, Actor: actor, At: now, Note: note, PreviousRevision: previous})
@@ -460,14 +459,29 @@ func (p *Practice) Revise(c Content, actor, note string, now time.Time) error {
 }
 
 // keepAdoption carries the figures of models that keep their code: they
-// are derived from twinnings, not written by editors.
-func keepAdoption(c *Content, old []Model) {
+// are derived from twinnings, not written by editors. The figures of codes
+// c no longer lists stay in UnlistedAdoption.
+func (p *Practice) keepAdoption(c *Content) {
 	byCode := map[string]Adoption{}
-	for _, m := range old {
+	for code, a := range p.UnlistedAdoption {
+		byCode[code] = a
+	}
+	for _, m := range p.Models {
 		byCode[m.Code] = m.Adoption
 	}
 	for i := range c.Models {
 		c.Models[i].Adoption = byCode[c.Models[i].Code]
+		delete(byCode, c.Models[i].Code)
+	}
+	p.UnlistedAdoption = nil
+	for code, a := range byCode {
+		if a.Twinnings == 0 && a.InProgress == 0 && a.Adopted == 0 && a.PartiallyAdopted == 0 && a.Dropped == 0 {
+			continue
+		}
+		if p.UnlistedAdoption == nil {
+			p.UnlistedAdoption = map[string]Adoption{}
+		}
+		p.UnlistedAdoption[code] = a
 	}
 }
 
@@ -517,11 +531,8 @@ type TransferRecord struct {
 	At time.Time
 }
 
-// ApplyTransfer records the status of a transfer that an event reports and
-// recomputes the adoption figures. It reports false, changing nothing,
-// when the record is not newer than what is known: delivered twice, or
-// overtaken by a later event.
-func (p *Practice) ApplyTransfer(r TransferRecord) (bool, error) {
+// ValidateTransfer checks a record an event reports.
+func ValidateTransfer(r TransferRecord) error {
 	var v apperr.Violations
 	if r.TransferID == "" {
 		v.Add("transfer.id", "is required")
@@ -533,71 +544,78 @@ func (p *Practice) ApplyTransfer(r TransferRecord) (bool, error) {
 	if r.Status.IsZero() {
 		v.Add("to", "must be a transfer status")
 	}
-	if err := v.Err(); err != nil {
-		return false, err
-	}
-	for i, known := range p.Transfers {
-		if known.TransferID != r.TransferID {
-			continue
-		}
-		if r.Version <= known.Version {
-			return false, nil
-		}
-		p.Transfers[i] = r
-		p.recomputeAdoption()
-		return true, nil
-	}
-	p.Transfers = append(p.Transfers, r)
-	sort.Slice(p.Transfers, func(i, j int) bool { return p.Transfers[i].TransferID < p.Transfers[j].TransferID })
-	p.recomputeAdoption()
-	return true, nil
+	return v.Err()
 }
 
-// recomputeAdoption derives the figures of the practice and of each model
-// from the transfer records: figures computed afresh cannot drift, however
-// often or in whatever order events arrive. Without records there is
-// nothing to derive from, and the figures stay as they are.
-func (p *Practice) recomputeAdoption() {
-	if len(p.Transfers) == 0 {
-		return
+// Newer reports whether r replaces known, the stored record of the same
+// transfer (nil: none): only a later version of the twinning does, so an
+// event delivered twice, or overtaken by a later one, changes nothing.
+func (r TransferRecord) Newer(known *TransferRecord) bool {
+	return known == nil || r.Version > known.Version
+}
+
+// AdoptionDelta is what one transfer record changes in a practice's or a
+// model's counters. The practice keeps counters only; the records stay in
+// their own collection, one per transfer, so the practice stays small
+// however many transfers it has.
+type AdoptionDelta struct {
+	Twinnings, InProgress, Adopted, PartiallyAdopted, Dropped int
+}
+
+// IsZero reports a delta that changes nothing.
+func (d AdoptionDelta) IsZero() bool { return d == AdoptionDelta{} }
+
+func (d *AdoptionDelta) count(s TransferStatus, by int) {
+	switch s {
+	case TransferInProgress:
+		d.InProgress += by
+	case TransferAdopted:
+		d.Adopted += by
+	case TransferPartiallyAdopted:
+		d.PartiallyAdopted += by
+	case TransferDropped:
+		d.Dropped += by
 	}
-	p.Adoption = adoptionOf(p.Transfers, func(TransferRecord) bool { return true })
+}
+
+// DeltaOf is the change from previous (nil for a transfer not seen
+// before) to next; newTwinning says next is the first transfer of its
+// twinning counted here (the practice, or the model).
+func DeltaOf(previous *TransferRecord, next TransferRecord, newTwinning bool) AdoptionDelta {
+	var d AdoptionDelta
+	if previous != nil {
+		d.count(previous.Status, -1)
+	}
+	d.count(next.Status, 1)
+	if newTwinning {
+		d.Twinnings = 1
+	}
+	return d
+}
+
+// Add applies d to the figures.
+func (a *Adoption) Add(d AdoptionDelta) {
+	a.Twinnings += d.Twinnings
+	a.InProgress += d.InProgress
+	a.Adopted += d.Adopted
+	a.PartiallyAdopted += d.PartiallyAdopted
+	a.Dropped += d.Dropped
+}
+
+// Receivers are the receiving organisations of a practice's transfers,
+// each once and sorted: of the whole practice, and by model code. They
+// are read from the adoption records, not kept on the practice.
+type Receivers struct {
+	Practice []string
+	Models   map[string][]string
+}
+
+// WithReceivers fills the receiving organisations of the figures.
+func (p *Practice) WithReceivers(r Receivers) {
+	p.Adoption.ReceivingOrganizationIDs = r.Practice
 	for i := range p.Models {
-		code := p.Models[i].Code
-		p.Models[i].Adoption = adoptionOf(p.Transfers, func(r TransferRecord) bool { return r.ModelCode == code })
+		p.Models[i].Adoption.ReceivingOrganizationIDs = r.Models[p.Models[i].Code]
 	}
-}
-
-// adoptionOf counts the twinnings and the receiving organisations (each once,
-// sorted) and the transfers by status.
-func adoptionOf(records []TransferRecord, include func(TransferRecord) bool) Adoption {
-	var a Adoption
-	twinnings, receivers := map[string]bool{}, map[string]bool{}
-	for _, r := range records {
-		if !include(r) {
-			continue
-		}
-		if !twinnings[r.TwinningID] {
-			twinnings[r.TwinningID] = true
-			a.Twinnings++
-		}
-		if r.ReceivingOrganizationID != "" && !receivers[r.ReceivingOrganizationID] {
-			receivers[r.ReceivingOrganizationID] = true
-			a.ReceivingOrganizationIDs = append(a.ReceivingOrganizationIDs, r.ReceivingOrganizationID)
-		}
-		switch r.Status {
-		case TransferInProgress:
-			a.InProgress++
-		case TransferAdopted:
-			a.Adopted++
-		case TransferPartiallyAdopted:
-			a.PartiallyAdopted++
-		case TransferDropped:
-			a.Dropped++
-		}
-	}
-	sort.Strings(a.ReceivingOrganizationIDs)
-	return a
 }
 
 // Model returns the model with code, or false.
@@ -704,4 +722,17 @@ type Repository interface {
 	Update(ctx context.Context, id string, fn func(p *Practice) error) (*Practice, error)
 	// List returns up to limit practices after the cursor, newest first.
 	List(ctx context.Context, f Filter, after *paging.Cursor, limit int) ([]*Practice, error)
+	// Update stores the revisions Revise put in History in their own
+	// collection; ListRevisions returns up to limit of them with a number
+	// below below (0: from the newest), newest first.
+	ListRevisions(ctx context.Context, id string, below, limit int) ([]Revision, error)
+	// RecordTransfer keeps r as its transfer's adoption record, one per
+	// transfer in its own collection, unless the stored one is as new
+	// (r.Newer), and adds the change to the counters of the practice and
+	// of r's model. applied false: nothing was written. NotFound for an
+	// unknown practice.
+	RecordTransfer(ctx context.Context, practiceID string, r TransferRecord) (applied bool, err error)
+	// Receivers returns the receiving organisations of each practice's
+	// transfers, by practice id.
+	Receivers(ctx context.Context, practiceIDs []string) (map[string]Receivers, error)
 }
