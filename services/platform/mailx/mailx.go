@@ -100,11 +100,11 @@ func parseSMTPURL(raw string) (smtpTarget, error) {
 // Message is one e-mail to one member.
 type Message struct {
 	// ID is the idempotency key, sent as the Message-ID.
-	ID       string
-	To       string
-	Subject  string
-	Text     string
-	HTML     string
+	ID      string
+	To      string
+	Subject string
+	Text    string
+	HTML    string
 	// UnsubURL is the one-click unsubscribe link (List-Unsubscribe, RFC
 	// 8058); empty for a message nobody unsubscribes from (a password
 	// reset).
@@ -193,7 +193,6 @@ func domainOf(addr string) string {
 	}
 	return "gemella.test"
 }
-
 
 // Disabled reports a configuration that sends no e-mail.
 func (c SMTPConfig) Disabled() bool { return c.URL == "" }
