@@ -166,14 +166,22 @@ type Member struct {
 // EventType names what happened; it is also the event subject.
 type EventType string
 
-// Joined is published when a member registers.
-const Joined EventType = "discussion.member.joined"
+// Joined is published when a member registers; AffiliationDecided when
+// an administrator verifies or refuses an affiliation (the member is
+// told).
+const (
+	Joined             EventType = "discussion.member.joined"
+	AffiliationDecided EventType = "discussion.member.affiliation_decided"
+)
 
 // Change is a domain event not yet published.
 type Change struct {
 	Type  EventType
 	Actor string
 	At    time.Time
+	// OrganizationID and Verified say what AffiliationDecided decided.
+	OrganizationID string
+	Verified       bool
 }
 
 // Password rules. The upper bound keeps a request from making the server
@@ -538,6 +546,7 @@ func (m *Member) DecideAffiliation(orgID string, verify bool, by Actor, reason s
 	}
 	a.DecidedAt, a.DecidedBy, a.Reason = now, by.ID, strings.TrimSpace(reason)
 	m.decide(Decision{Kind: kind, OrganizationID: orgID, By: by, At: now, Reason: a.Reason})
+	m.changes = append(m.changes, Change{Type: AffiliationDecided, Actor: by.ID, At: now, OrganizationID: orgID, Verified: verify})
 	return nil
 }
 
