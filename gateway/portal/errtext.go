@@ -161,6 +161,7 @@ var ruleWords = []pattern{
 	{rx(`is required before the twinning is proposed`), msg("rule.required_to_propose")},
 	{rx(`is a duplicate`), msg("rule.duplicate")},
 	{rx(`is not a valid link: ask for a new one`), msg("link.invalid")},
+	{rx(`is not the account's current password`), msg("rule.not_current_password")},
 	{rx(`must be at most (\d+) characters, got (\d+)`), func(w wording, m []string) string {
 		return w.l.N("rule.max_chars_got", num(m, 1), num(m, 2))
 	}},

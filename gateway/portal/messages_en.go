@@ -617,6 +617,7 @@ var english = messages{
 	"link.invalid":                    "This link is not valid: ask for a new one.",
 	"refusal.verify_email":            "Confirm your e-mail address first: open the link we sent you, or ask for a new one.",
 	"verify.already":                  "Your e-mail address is already confirmed.",
+	"rule.not_current_password":       "This is not the account's current password.",
 	"refusal.too_many_logins":         forms{"Too many failed log-ins: try again in %d second.", "Too many failed log-ins: try again in %d seconds."},
 	"refusal.retry_in":                forms{"Too many requests: try again in %d second.", "Too many requests: try again in %d seconds."},
 	"exists.slug":                     "A practice with the address “%s” exists already: choose another.",

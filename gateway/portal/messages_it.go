@@ -617,6 +617,7 @@ var italian = messages{
 	"link.invalid":                    "Questo collegamento non è valido: chiedine uno nuovo.",
 	"refusal.verify_email":            "Prima conferma il tuo indirizzo e-mail: apri il collegamento che ti abbiamo inviato, oppure chiedine uno nuovo.",
 	"verify.already":                  "Il tuo indirizzo e-mail è già confermato.",
+	"rule.not_current_password":       "Non è la password attuale dell'account.",
 	"refusal.too_many_logins":         forms{"Troppi accessi non riusciti: riprova tra %d secondo.", "Troppi accessi non riusciti: riprova tra %d secondi."},
 	"refusal.retry_in":                forms{"Troppe richieste: riprova tra %d secondo.", "Troppe richieste: riprova tra %d secondi."},
 	"exists.slug":                     "Esiste già una buona pratica con l'indirizzo «%s»: scegline un altro.",

@@ -202,6 +202,18 @@ func TestVerifyEmailAndResetPasswordThroughTheMailbox(t *testing.T) {
 	if code, out := anon.call(http.MethodPost, "/v1/members:resetPassword", map[string]any{"token": strings.Repeat("x", 43), "new_password": newPassword}); code != http.StatusBadRequest || reasonOf(out) != "LINK_INVALID" {
 		t.Errorf("a made-up link: %d %v, want 400 LINK_INVALID", code, out)
 	}
+	// Changing the password ends the member's other sessions, not this one.
+	second := client{t: t, base: base}
+	second.token, _ = anon.must(http.MethodPost, "/v1/sessions", map[string]any{"email": email, "password": newPassword})["token"].(string)
+	if code, out := fresh.call(http.MethodPost, "/v1/me:changePassword", map[string]any{"current_password": "non è questa", "new_password": "la terza password di Anna"}); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out), "current_password") {
+		t.Errorf("a wrong current password: %d %v, want 400 naming current_password", code, out)
+	}
+	fresh.must(http.MethodPost, "/v1/me:changePassword", map[string]any{"current_password": newPassword, "new_password": "la terza password di Anna"})
+	fresh.must(http.MethodGet, "/v1/me", nil)
+	if code, _ := second.call(http.MethodGet, "/v1/me", nil); code != http.StatusUnauthorized {
+		t.Errorf("the other session after a password change: %d, want 401", code)
+	}
+
 	if n := countTo(box, "nessuno@example.it"); n != 0 {
 		t.Errorf("%d messages to an address nobody registered", n)
 	}

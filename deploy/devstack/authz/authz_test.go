@@ -662,6 +662,13 @@ func rows() []row {
 				_, err := f.discussion.VerifyEmail(ctx, &discussionv1.VerifyEmailRequest{Token: "nessuno-lo-ha-emesso"})
 				return err
 			}},
+		// A wrong current password is INVALID_ARGUMENT: an answer to a
+		// member, not a refusal; anonymous callers are refused first.
+		{service: "discussion", rpc: "ChangePassword", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.discussion.ChangePassword(ctx, &discussionv1.ChangePasswordRequest{CurrentPassword: "non è la sua", NewPassword: "una password abbastanza lunga"})
+				return err
+			}},
 		{service: "discussion", rpc: "SendVerificationEmail", allowed: members,
 			call: func(ctx context.Context, f *fixture, _ target) error {
 				_, err := f.discussion.SendVerificationEmail(ctx, &discussionv1.SendVerificationEmailRequest{})

@@ -1009,6 +1009,59 @@ func (*SendVerificationEmailRequest) Descriptor() ([]byte, []int) {
 	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{7}
 }
 
+type ChangePasswordRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CurrentPassword string                 `protobuf:"bytes,1,opt,name=current_password,json=currentPassword,proto3" json:"current_password,omitempty"`
+	// At least 12 characters.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ChangePasswordRequest) GetCurrentPassword() string {
+	if x != nil {
+		return x.CurrentPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
 type CreateSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
@@ -1019,7 +1072,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1084,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1097,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateSessionRequest) GetEmail() string {
@@ -1070,7 +1123,7 @@ type RefreshSessionRequest struct {
 
 func (x *RefreshSessionRequest) Reset() {
 	*x = RefreshSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1135,7 @@ func (x *RefreshSessionRequest) String() string {
 func (*RefreshSessionRequest) ProtoMessage() {}
 
 func (x *RefreshSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1148,7 @@ func (x *RefreshSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshSessionRequest.ProtoReflect.Descriptor instead.
 func (*RefreshSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
 }
 
 // The session to end is the caller's own (the Authorization header).
@@ -1107,7 +1160,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1172,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1185,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
 }
 
 type GrantRolesRequest struct {
@@ -1149,7 +1202,7 @@ type GrantRolesRequest struct {
 
 func (x *GrantRolesRequest) Reset() {
 	*x = GrantRolesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1214,7 @@ func (x *GrantRolesRequest) String() string {
 func (*GrantRolesRequest) ProtoMessage() {}
 
 func (x *GrantRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1227,7 @@ func (x *GrantRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantRolesRequest.ProtoReflect.Descriptor instead.
 func (*GrantRolesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GrantRolesRequest) GetMemberId() string {
@@ -1211,7 +1264,7 @@ type RevokeRolesRequest struct {
 
 func (x *RevokeRolesRequest) Reset() {
 	*x = RevokeRolesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1276,7 @@ func (x *RevokeRolesRequest) String() string {
 func (*RevokeRolesRequest) ProtoMessage() {}
 
 func (x *RevokeRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1289,7 @@ func (x *RevokeRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRolesRequest.ProtoReflect.Descriptor instead.
 func (*RevokeRolesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeRolesRequest) GetMemberId() string {
@@ -1271,7 +1324,7 @@ type BlockMemberRequest struct {
 
 func (x *BlockMemberRequest) Reset() {
 	*x = BlockMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1336,7 @@ func (x *BlockMemberRequest) String() string {
 func (*BlockMemberRequest) ProtoMessage() {}
 
 func (x *BlockMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1349,7 @@ func (x *BlockMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockMemberRequest.ProtoReflect.Descriptor instead.
 func (*BlockMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BlockMemberRequest) GetMemberId() string {
@@ -1323,7 +1376,7 @@ type UnblockMemberRequest struct {
 
 func (x *UnblockMemberRequest) Reset() {
 	*x = UnblockMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1388,7 @@ func (x *UnblockMemberRequest) String() string {
 func (*UnblockMemberRequest) ProtoMessage() {}
 
 func (x *UnblockMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1401,7 @@ func (x *UnblockMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockMemberRequest.ProtoReflect.Descriptor instead.
 func (*UnblockMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UnblockMemberRequest) GetMemberId() string {
@@ -1375,7 +1428,7 @@ type ListAffiliationRequestsRequest struct {
 
 func (x *ListAffiliationRequestsRequest) Reset() {
 	*x = ListAffiliationRequestsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1440,7 @@ func (x *ListAffiliationRequestsRequest) String() string {
 func (*ListAffiliationRequestsRequest) ProtoMessage() {}
 
 func (x *ListAffiliationRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1453,7 @@ func (x *ListAffiliationRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAffiliationRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListAffiliationRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAffiliationRequestsRequest) GetPageSize() int32 {
@@ -1430,7 +1483,7 @@ type AffiliationRequest struct {
 
 func (x *AffiliationRequest) Reset() {
 	*x = AffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1495,7 @@ func (x *AffiliationRequest) String() string {
 func (*AffiliationRequest) ProtoMessage() {}
 
 func (x *AffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1508,7 @@ func (x *AffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AffiliationRequest.ProtoReflect.Descriptor instead.
 func (*AffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AffiliationRequest) GetMember() *Member {
@@ -1489,7 +1542,7 @@ type ListAffiliationRequestsResponse struct {
 
 func (x *ListAffiliationRequestsResponse) Reset() {
 	*x = ListAffiliationRequestsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1554,7 @@ func (x *ListAffiliationRequestsResponse) String() string {
 func (*ListAffiliationRequestsResponse) ProtoMessage() {}
 
 func (x *ListAffiliationRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1567,7 @@ func (x *ListAffiliationRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAffiliationRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListAffiliationRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAffiliationRequestsResponse) GetRequests() []*AffiliationRequest {
@@ -1543,7 +1596,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1608,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +1621,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Session) GetToken() string {
@@ -1600,7 +1653,7 @@ type GetMyProfileRequest struct {
 
 func (x *GetMyProfileRequest) Reset() {
 	*x = GetMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1665,7 @@ func (x *GetMyProfileRequest) String() string {
 func (*GetMyProfileRequest) ProtoMessage() {}
 
 func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1678,7 @@ func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
 }
 
 type UpdateMyProfileRequest struct {
@@ -1638,7 +1691,7 @@ type UpdateMyProfileRequest struct {
 
 func (x *UpdateMyProfileRequest) Reset() {
 	*x = UpdateMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1703,7 @@ func (x *UpdateMyProfileRequest) String() string {
 func (*UpdateMyProfileRequest) ProtoMessage() {}
 
 func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1716,7 @@ func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateMyProfileRequest) GetMember() *Member {
@@ -1689,7 +1742,7 @@ type GetMemberRequest struct {
 
 func (x *GetMemberRequest) Reset() {
 	*x = GetMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +1754,7 @@ func (x *GetMemberRequest) String() string {
 func (*GetMemberRequest) ProtoMessage() {}
 
 func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1767,7 @@ func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetMemberRequest) GetId() string {
@@ -1734,7 +1787,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1799,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1812,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListMembersRequest) GetPageSize() int32 {
@@ -1786,7 +1839,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1851,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1864,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -1838,7 +1891,7 @@ type RequestAffiliationRequest struct {
 
 func (x *RequestAffiliationRequest) Reset() {
 	*x = RequestAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +1903,7 @@ func (x *RequestAffiliationRequest) String() string {
 func (*RequestAffiliationRequest) ProtoMessage() {}
 
 func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +1916,7 @@ func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RequestAffiliationRequest) GetMemberId() string {
@@ -1892,7 +1945,7 @@ type DecideAffiliationRequest struct {
 
 func (x *DecideAffiliationRequest) Reset() {
 	*x = DecideAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1904,7 +1957,7 @@ func (x *DecideAffiliationRequest) String() string {
 func (*DecideAffiliationRequest) ProtoMessage() {}
 
 func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1917,7 +1970,7 @@ func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*DecideAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DecideAffiliationRequest) GetMemberId() string {
@@ -1978,7 +2031,7 @@ type Thread struct {
 
 func (x *Thread) Reset() {
 	*x = Thread{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2043,7 @@ func (x *Thread) String() string {
 func (*Thread) ProtoMessage() {}
 
 func (x *Thread) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2056,7 @@ func (x *Thread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thread.ProtoReflect.Descriptor instead.
 func (*Thread) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Thread) GetId() string {
@@ -2100,7 +2153,7 @@ type CreateThreadRequest struct {
 
 func (x *CreateThreadRequest) Reset() {
 	*x = CreateThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2165,7 @@ func (x *CreateThreadRequest) String() string {
 func (*CreateThreadRequest) ProtoMessage() {}
 
 func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2178,7 @@ func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateThreadRequest.ProtoReflect.Descriptor instead.
 func (*CreateThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateThreadRequest) GetThread() *Thread {
@@ -2151,7 +2204,7 @@ type GetThreadRequest struct {
 
 func (x *GetThreadRequest) Reset() {
 	*x = GetThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2216,7 @@ func (x *GetThreadRequest) String() string {
 func (*GetThreadRequest) ProtoMessage() {}
 
 func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2229,7 @@ func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadRequest.ProtoReflect.Descriptor instead.
 func (*GetThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetThreadRequest) GetId() string {
@@ -2199,7 +2252,7 @@ type ListThreadsRequest struct {
 
 func (x *ListThreadsRequest) Reset() {
 	*x = ListThreadsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2211,7 +2264,7 @@ func (x *ListThreadsRequest) String() string {
 func (*ListThreadsRequest) ProtoMessage() {}
 
 func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2224,7 +2277,7 @@ func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsRequest.ProtoReflect.Descriptor instead.
 func (*ListThreadsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListThreadsRequest) GetPageSize() int32 {
@@ -2272,7 +2325,7 @@ type ListThreadsResponse struct {
 
 func (x *ListThreadsResponse) Reset() {
 	*x = ListThreadsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2284,7 +2337,7 @@ func (x *ListThreadsResponse) String() string {
 func (*ListThreadsResponse) ProtoMessage() {}
 
 func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2297,7 +2350,7 @@ func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsResponse.ProtoReflect.Descriptor instead.
 func (*ListThreadsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListThreadsResponse) GetThreads() []*Thread {
@@ -2353,7 +2406,7 @@ type Post struct {
 
 func (x *Post) Reset() {
 	*x = Post{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2418,7 @@ func (x *Post) String() string {
 func (*Post) ProtoMessage() {}
 
 func (x *Post) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2431,7 @@ func (x *Post) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Post.ProtoReflect.Descriptor instead.
 func (*Post) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Post) GetId() string {
@@ -2500,7 +2553,7 @@ type PostReport struct {
 
 func (x *PostReport) Reset() {
 	*x = PostReport{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2512,7 +2565,7 @@ func (x *PostReport) String() string {
 func (*PostReport) ProtoMessage() {}
 
 func (x *PostReport) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2525,7 +2578,7 @@ func (x *PostReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReport.ProtoReflect.Descriptor instead.
 func (*PostReport) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PostReport) GetMemberId() string {
@@ -2567,7 +2620,7 @@ type AddPostRequest struct {
 
 func (x *AddPostRequest) Reset() {
 	*x = AddPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2632,7 @@ func (x *AddPostRequest) String() string {
 func (*AddPostRequest) ProtoMessage() {}
 
 func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2645,7 @@ func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPostRequest.ProtoReflect.Descriptor instead.
 func (*AddPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AddPostRequest) GetThreadId() string {
@@ -2627,7 +2680,7 @@ type ListPostsRequest struct {
 
 func (x *ListPostsRequest) Reset() {
 	*x = ListPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2639,7 +2692,7 @@ func (x *ListPostsRequest) String() string {
 func (*ListPostsRequest) ProtoMessage() {}
 
 func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2652,7 +2705,7 @@ func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListPostsRequest) GetThreadId() string {
@@ -2686,7 +2739,7 @@ type ListPostsResponse struct {
 
 func (x *ListPostsResponse) Reset() {
 	*x = ListPostsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2698,7 +2751,7 @@ func (x *ListPostsResponse) String() string {
 func (*ListPostsResponse) ProtoMessage() {}
 
 func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2711,7 +2764,7 @@ func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsResponse.ProtoReflect.Descriptor instead.
 func (*ListPostsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{35}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListPostsResponse) GetPosts() []*Post {
@@ -2738,7 +2791,7 @@ type EditPostRequest struct {
 
 func (x *EditPostRequest) Reset() {
 	*x = EditPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +2803,7 @@ func (x *EditPostRequest) String() string {
 func (*EditPostRequest) ProtoMessage() {}
 
 func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +2816,7 @@ func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditPostRequest.ProtoReflect.Descriptor instead.
 func (*EditPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{36}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *EditPostRequest) GetId() string {
@@ -2789,7 +2842,7 @@ type DeletePostRequest struct {
 
 func (x *DeletePostRequest) Reset() {
 	*x = DeletePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2801,7 +2854,7 @@ func (x *DeletePostRequest) String() string {
 func (*DeletePostRequest) ProtoMessage() {}
 
 func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2814,7 +2867,7 @@ func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePostRequest.ProtoReflect.Descriptor instead.
 func (*DeletePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{37}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeletePostRequest) GetId() string {
@@ -2835,7 +2888,7 @@ type ReportPostRequest struct {
 
 func (x *ReportPostRequest) Reset() {
 	*x = ReportPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2847,7 +2900,7 @@ func (x *ReportPostRequest) String() string {
 func (*ReportPostRequest) ProtoMessage() {}
 
 func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2860,7 +2913,7 @@ func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportPostRequest.ProtoReflect.Descriptor instead.
 func (*ReportPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{38}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReportPostRequest) GetId() string {
@@ -2887,7 +2940,7 @@ type ModeratePostRequest struct {
 
 func (x *ModeratePostRequest) Reset() {
 	*x = ModeratePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +2952,7 @@ func (x *ModeratePostRequest) String() string {
 func (*ModeratePostRequest) ProtoMessage() {}
 
 func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +2965,7 @@ func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModeratePostRequest.ProtoReflect.Descriptor instead.
 func (*ModeratePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{39}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ModeratePostRequest) GetId() string {
@@ -2939,7 +2992,7 @@ type ListReportedPostsRequest struct {
 
 func (x *ListReportedPostsRequest) Reset() {
 	*x = ListReportedPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2951,7 +3004,7 @@ func (x *ListReportedPostsRequest) String() string {
 func (*ListReportedPostsRequest) ProtoMessage() {}
 
 func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2964,7 +3017,7 @@ func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportedPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportedPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{40}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListReportedPostsRequest) GetPageSize() int32 {
@@ -2999,7 +3052,7 @@ type ModerationEntry struct {
 
 func (x *ModerationEntry) Reset() {
 	*x = ModerationEntry{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3011,7 +3064,7 @@ func (x *ModerationEntry) String() string {
 func (*ModerationEntry) ProtoMessage() {}
 
 func (x *ModerationEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3024,7 +3077,7 @@ func (x *ModerationEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerationEntry.ProtoReflect.Descriptor instead.
 func (*ModerationEntry) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{41}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ModerationEntry) GetId() string {
@@ -3093,7 +3146,7 @@ type ListModerationLogRequest struct {
 
 func (x *ListModerationLogRequest) Reset() {
 	*x = ListModerationLogRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3105,7 +3158,7 @@ func (x *ListModerationLogRequest) String() string {
 func (*ListModerationLogRequest) ProtoMessage() {}
 
 func (x *ListModerationLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3118,7 +3171,7 @@ func (x *ListModerationLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModerationLogRequest.ProtoReflect.Descriptor instead.
 func (*ListModerationLogRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{42}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListModerationLogRequest) GetPageSize() int32 {
@@ -3145,7 +3198,7 @@ type ListModerationLogResponse struct {
 
 func (x *ListModerationLogResponse) Reset() {
 	*x = ListModerationLogResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3157,7 +3210,7 @@ func (x *ListModerationLogResponse) String() string {
 func (*ListModerationLogResponse) ProtoMessage() {}
 
 func (x *ListModerationLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3170,7 +3223,7 @@ func (x *ListModerationLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModerationLogResponse.ProtoReflect.Descriptor instead.
 func (*ListModerationLogResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{43}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListModerationLogResponse) GetEntries() []*ModerationEntry {
@@ -3217,7 +3270,7 @@ type Story struct {
 
 func (x *Story) Reset() {
 	*x = Story{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3229,7 +3282,7 @@ func (x *Story) String() string {
 func (*Story) ProtoMessage() {}
 
 func (x *Story) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3242,7 +3295,7 @@ func (x *Story) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Story.ProtoReflect.Descriptor instead.
 func (*Story) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{44}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Story) GetId() string {
@@ -3339,7 +3392,7 @@ type SubmitStoryRequest struct {
 
 func (x *SubmitStoryRequest) Reset() {
 	*x = SubmitStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3351,7 +3404,7 @@ func (x *SubmitStoryRequest) String() string {
 func (*SubmitStoryRequest) ProtoMessage() {}
 
 func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3364,7 +3417,7 @@ func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitStoryRequest.ProtoReflect.Descriptor instead.
 func (*SubmitStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{45}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SubmitStoryRequest) GetStory() *Story {
@@ -3395,7 +3448,7 @@ type ListStoriesRequest struct {
 
 func (x *ListStoriesRequest) Reset() {
 	*x = ListStoriesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3407,7 +3460,7 @@ func (x *ListStoriesRequest) String() string {
 func (*ListStoriesRequest) ProtoMessage() {}
 
 func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3420,7 +3473,7 @@ func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListStoriesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{46}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListStoriesRequest) GetPageSize() int32 {
@@ -3468,7 +3521,7 @@ type ListStoriesResponse struct {
 
 func (x *ListStoriesResponse) Reset() {
 	*x = ListStoriesResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3480,7 +3533,7 @@ func (x *ListStoriesResponse) String() string {
 func (*ListStoriesResponse) ProtoMessage() {}
 
 func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3493,7 +3546,7 @@ func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListStoriesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{47}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListStoriesResponse) GetStories() []*Story {
@@ -3519,7 +3572,7 @@ type GetStoryRequest struct {
 
 func (x *GetStoryRequest) Reset() {
 	*x = GetStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3531,7 +3584,7 @@ func (x *GetStoryRequest) String() string {
 func (*GetStoryRequest) ProtoMessage() {}
 
 func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3544,7 +3597,7 @@ func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStoryRequest.ProtoReflect.Descriptor instead.
 func (*GetStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{48}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetStoryRequest) GetId() string {
@@ -3564,7 +3617,7 @@ type DecideStoryRequest struct {
 
 func (x *DecideStoryRequest) Reset() {
 	*x = DecideStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3576,7 +3629,7 @@ func (x *DecideStoryRequest) String() string {
 func (*DecideStoryRequest) ProtoMessage() {}
 
 func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3589,7 +3642,7 @@ func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideStoryRequest.ProtoReflect.Descriptor instead.
 func (*DecideStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{49}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DecideStoryRequest) GetId() string {
@@ -3660,7 +3713,10 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\fnew_password\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewPassword\"/\n" +
 	"\x12VerifyEmailRequest\x12\x19\n" +
 	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x1e\n" +
-	"\x1cSendVerificationEmailRequest\"R\n" +
+	"\x1cSendVerificationEmailRequest\"o\n" +
+	"\x15ChangePasswordRequest\x12.\n" +
+	"\x10current_password\x18\x01 \x01(\tB\x03\xe0A\x02R\x0fcurrentPassword\x12&\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewPassword\"R\n" +
 	"\x14CreateSessionRequest\x12\x19\n" +
 	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x02R\x05email\x12\x1f\n" +
 	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\"\x17\n" +
@@ -3904,7 +3960,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x18STORY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STORY_STATUS_PENDING\x10\x01\x12\x1a\n" +
 	"\x16STORY_STATUS_PUBLISHED\x10\x02\x12\x19\n" +
-	"\x15STORY_STATUS_REJECTED\x10\x032\xa4\x1b\n" +
+	"\x15STORY_STATUS_REJECTED\x10\x032\xfc\x1b\n" +
 	"\x11DiscussionService\x12]\n" +
 	"\x0eRegisterMember\x12,.gemella.discussion.v1.RegisterMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\\\n" +
 	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12^\n" +
@@ -3924,7 +3980,8 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x17ListAffiliationRequests\x125.gemella.discussion.v1.ListAffiliationRequestsRequest\x1a6.gemella.discussion.v1.ListAffiliationRequestsResponse\x12b\n" +
 	"\x14RequestPasswordReset\x122.gemella.discussion.v1.RequestPasswordResetRequest\x1a\x16.google.protobuf.Empty\x12T\n" +
 	"\rResetPassword\x12+.gemella.discussion.v1.ResetPasswordRequest\x1a\x16.google.protobuf.Empty\x12W\n" +
-	"\vVerifyEmail\x12).gemella.discussion.v1.VerifyEmailRequest\x1a\x1d.gemella.discussion.v1.Member\x12d\n" +
+	"\vVerifyEmail\x12).gemella.discussion.v1.VerifyEmailRequest\x1a\x1d.gemella.discussion.v1.Member\x12V\n" +
+	"\x0eChangePassword\x12,.gemella.discussion.v1.ChangePasswordRequest\x1a\x16.google.protobuf.Empty\x12d\n" +
 	"\x15SendVerificationEmail\x123.gemella.discussion.v1.SendVerificationEmailRequest\x1a\x16.google.protobuf.Empty\x12Y\n" +
 	"\fCreateThread\x12*.gemella.discussion.v1.CreateThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12S\n" +
 	"\tGetThread\x12'.gemella.discussion.v1.GetThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12d\n" +
@@ -3960,7 +4017,7 @@ func file_gemella_discussion_v1_discussion_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(Role)(0),                               // 0: gemella.discussion.v1.Role
 	(AffiliationStatus)(0),                  // 1: gemella.discussion.v1.AffiliationStatus
@@ -3977,175 +4034,178 @@ var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(*ResetPasswordRequest)(nil),            // 12: gemella.discussion.v1.ResetPasswordRequest
 	(*VerifyEmailRequest)(nil),              // 13: gemella.discussion.v1.VerifyEmailRequest
 	(*SendVerificationEmailRequest)(nil),    // 14: gemella.discussion.v1.SendVerificationEmailRequest
-	(*CreateSessionRequest)(nil),            // 15: gemella.discussion.v1.CreateSessionRequest
-	(*RefreshSessionRequest)(nil),           // 16: gemella.discussion.v1.RefreshSessionRequest
-	(*DeleteSessionRequest)(nil),            // 17: gemella.discussion.v1.DeleteSessionRequest
-	(*GrantRolesRequest)(nil),               // 18: gemella.discussion.v1.GrantRolesRequest
-	(*RevokeRolesRequest)(nil),              // 19: gemella.discussion.v1.RevokeRolesRequest
-	(*BlockMemberRequest)(nil),              // 20: gemella.discussion.v1.BlockMemberRequest
-	(*UnblockMemberRequest)(nil),            // 21: gemella.discussion.v1.UnblockMemberRequest
-	(*ListAffiliationRequestsRequest)(nil),  // 22: gemella.discussion.v1.ListAffiliationRequestsRequest
-	(*AffiliationRequest)(nil),              // 23: gemella.discussion.v1.AffiliationRequest
-	(*ListAffiliationRequestsResponse)(nil), // 24: gemella.discussion.v1.ListAffiliationRequestsResponse
-	(*Session)(nil),                         // 25: gemella.discussion.v1.Session
-	(*GetMyProfileRequest)(nil),             // 26: gemella.discussion.v1.GetMyProfileRequest
-	(*UpdateMyProfileRequest)(nil),          // 27: gemella.discussion.v1.UpdateMyProfileRequest
-	(*GetMemberRequest)(nil),                // 28: gemella.discussion.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),              // 29: gemella.discussion.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),             // 30: gemella.discussion.v1.ListMembersResponse
-	(*RequestAffiliationRequest)(nil),       // 31: gemella.discussion.v1.RequestAffiliationRequest
-	(*DecideAffiliationRequest)(nil),        // 32: gemella.discussion.v1.DecideAffiliationRequest
-	(*Thread)(nil),                          // 33: gemella.discussion.v1.Thread
-	(*CreateThreadRequest)(nil),             // 34: gemella.discussion.v1.CreateThreadRequest
-	(*GetThreadRequest)(nil),                // 35: gemella.discussion.v1.GetThreadRequest
-	(*ListThreadsRequest)(nil),              // 36: gemella.discussion.v1.ListThreadsRequest
-	(*ListThreadsResponse)(nil),             // 37: gemella.discussion.v1.ListThreadsResponse
-	(*Post)(nil),                            // 38: gemella.discussion.v1.Post
-	(*PostReport)(nil),                      // 39: gemella.discussion.v1.PostReport
-	(*AddPostRequest)(nil),                  // 40: gemella.discussion.v1.AddPostRequest
-	(*ListPostsRequest)(nil),                // 41: gemella.discussion.v1.ListPostsRequest
-	(*ListPostsResponse)(nil),               // 42: gemella.discussion.v1.ListPostsResponse
-	(*EditPostRequest)(nil),                 // 43: gemella.discussion.v1.EditPostRequest
-	(*DeletePostRequest)(nil),               // 44: gemella.discussion.v1.DeletePostRequest
-	(*ReportPostRequest)(nil),               // 45: gemella.discussion.v1.ReportPostRequest
-	(*ModeratePostRequest)(nil),             // 46: gemella.discussion.v1.ModeratePostRequest
-	(*ListReportedPostsRequest)(nil),        // 47: gemella.discussion.v1.ListReportedPostsRequest
-	(*ModerationEntry)(nil),                 // 48: gemella.discussion.v1.ModerationEntry
-	(*ListModerationLogRequest)(nil),        // 49: gemella.discussion.v1.ListModerationLogRequest
-	(*ListModerationLogResponse)(nil),       // 50: gemella.discussion.v1.ListModerationLogResponse
-	(*Story)(nil),                           // 51: gemella.discussion.v1.Story
-	(*SubmitStoryRequest)(nil),              // 52: gemella.discussion.v1.SubmitStoryRequest
-	(*ListStoriesRequest)(nil),              // 53: gemella.discussion.v1.ListStoriesRequest
-	(*ListStoriesResponse)(nil),             // 54: gemella.discussion.v1.ListStoriesResponse
-	(*GetStoryRequest)(nil),                 // 55: gemella.discussion.v1.GetStoryRequest
-	(*DecideStoryRequest)(nil),              // 56: gemella.discussion.v1.DecideStoryRequest
-	(*timestamppb.Timestamp)(nil),           // 57: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 58: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                   // 59: google.protobuf.Empty
+	(*ChangePasswordRequest)(nil),           // 15: gemella.discussion.v1.ChangePasswordRequest
+	(*CreateSessionRequest)(nil),            // 16: gemella.discussion.v1.CreateSessionRequest
+	(*RefreshSessionRequest)(nil),           // 17: gemella.discussion.v1.RefreshSessionRequest
+	(*DeleteSessionRequest)(nil),            // 18: gemella.discussion.v1.DeleteSessionRequest
+	(*GrantRolesRequest)(nil),               // 19: gemella.discussion.v1.GrantRolesRequest
+	(*RevokeRolesRequest)(nil),              // 20: gemella.discussion.v1.RevokeRolesRequest
+	(*BlockMemberRequest)(nil),              // 21: gemella.discussion.v1.BlockMemberRequest
+	(*UnblockMemberRequest)(nil),            // 22: gemella.discussion.v1.UnblockMemberRequest
+	(*ListAffiliationRequestsRequest)(nil),  // 23: gemella.discussion.v1.ListAffiliationRequestsRequest
+	(*AffiliationRequest)(nil),              // 24: gemella.discussion.v1.AffiliationRequest
+	(*ListAffiliationRequestsResponse)(nil), // 25: gemella.discussion.v1.ListAffiliationRequestsResponse
+	(*Session)(nil),                         // 26: gemella.discussion.v1.Session
+	(*GetMyProfileRequest)(nil),             // 27: gemella.discussion.v1.GetMyProfileRequest
+	(*UpdateMyProfileRequest)(nil),          // 28: gemella.discussion.v1.UpdateMyProfileRequest
+	(*GetMemberRequest)(nil),                // 29: gemella.discussion.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),              // 30: gemella.discussion.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),             // 31: gemella.discussion.v1.ListMembersResponse
+	(*RequestAffiliationRequest)(nil),       // 32: gemella.discussion.v1.RequestAffiliationRequest
+	(*DecideAffiliationRequest)(nil),        // 33: gemella.discussion.v1.DecideAffiliationRequest
+	(*Thread)(nil),                          // 34: gemella.discussion.v1.Thread
+	(*CreateThreadRequest)(nil),             // 35: gemella.discussion.v1.CreateThreadRequest
+	(*GetThreadRequest)(nil),                // 36: gemella.discussion.v1.GetThreadRequest
+	(*ListThreadsRequest)(nil),              // 37: gemella.discussion.v1.ListThreadsRequest
+	(*ListThreadsResponse)(nil),             // 38: gemella.discussion.v1.ListThreadsResponse
+	(*Post)(nil),                            // 39: gemella.discussion.v1.Post
+	(*PostReport)(nil),                      // 40: gemella.discussion.v1.PostReport
+	(*AddPostRequest)(nil),                  // 41: gemella.discussion.v1.AddPostRequest
+	(*ListPostsRequest)(nil),                // 42: gemella.discussion.v1.ListPostsRequest
+	(*ListPostsResponse)(nil),               // 43: gemella.discussion.v1.ListPostsResponse
+	(*EditPostRequest)(nil),                 // 44: gemella.discussion.v1.EditPostRequest
+	(*DeletePostRequest)(nil),               // 45: gemella.discussion.v1.DeletePostRequest
+	(*ReportPostRequest)(nil),               // 46: gemella.discussion.v1.ReportPostRequest
+	(*ModeratePostRequest)(nil),             // 47: gemella.discussion.v1.ModeratePostRequest
+	(*ListReportedPostsRequest)(nil),        // 48: gemella.discussion.v1.ListReportedPostsRequest
+	(*ModerationEntry)(nil),                 // 49: gemella.discussion.v1.ModerationEntry
+	(*ListModerationLogRequest)(nil),        // 50: gemella.discussion.v1.ListModerationLogRequest
+	(*ListModerationLogResponse)(nil),       // 51: gemella.discussion.v1.ListModerationLogResponse
+	(*Story)(nil),                           // 52: gemella.discussion.v1.Story
+	(*SubmitStoryRequest)(nil),              // 53: gemella.discussion.v1.SubmitStoryRequest
+	(*ListStoriesRequest)(nil),              // 54: gemella.discussion.v1.ListStoriesRequest
+	(*ListStoriesResponse)(nil),             // 55: gemella.discussion.v1.ListStoriesResponse
+	(*GetStoryRequest)(nil),                 // 56: gemella.discussion.v1.GetStoryRequest
+	(*DecideStoryRequest)(nil),              // 57: gemella.discussion.v1.DecideStoryRequest
+	(*timestamppb.Timestamp)(nil),           // 58: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 59: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                   // 60: google.protobuf.Empty
 }
 var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	1,  // 0: gemella.discussion.v1.Affiliation.status:type_name -> gemella.discussion.v1.AffiliationStatus
-	57, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
-	57, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
+	58, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
+	58, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: gemella.discussion.v1.Member.roles:type_name -> gemella.discussion.v1.Role
 	7,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
-	57, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	57, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
-	57, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
+	58, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	58, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
+	58, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
 	9,  // 8: gemella.discussion.v1.Member.decisions:type_name -> gemella.discussion.v1.MemberDecision
-	57, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
+	58, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: gemella.discussion.v1.MemberDecision.kind:type_name -> gemella.discussion.v1.DecisionKind
 	0,  // 11: gemella.discussion.v1.MemberDecision.role:type_name -> gemella.discussion.v1.Role
-	57, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
+	58, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
 	8,  // 13: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
 	0,  // 14: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	0,  // 15: gemella.discussion.v1.RevokeRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	8,  // 16: gemella.discussion.v1.AffiliationRequest.member:type_name -> gemella.discussion.v1.Member
-	57, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
-	23, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
-	57, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	58, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
+	24, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
+	58, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 20: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
 	8,  // 21: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
-	58, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
 	8,  // 23: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
 	3,  // 24: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
-	57, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
-	57, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
-	33, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
+	58, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
+	58, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
+	34, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
 	3,  // 28: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
-	33, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
+	34, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
 	4,  // 30: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
-	57, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
-	57, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
-	39, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
-	57, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
-	38, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
-	38, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
+	58, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
+	58, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
+	40, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
+	58, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
+	39, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
+	39, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
 	5,  // 37: gemella.discussion.v1.ModerationEntry.action:type_name -> gemella.discussion.v1.ModerationAction
-	57, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
-	48, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
+	58, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
+	49, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
 	6,  // 40: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
-	57, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
-	57, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
-	51, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
+	58, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
+	58, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
+	52, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
 	6,  // 44: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
-	51, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
+	52, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
 	10, // 46: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
-	15, // 47: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
-	16, // 48: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
-	17, // 49: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
-	26, // 50: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
-	27, // 51: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
-	28, // 52: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
-	29, // 53: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
-	31, // 54: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
-	32, // 55: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
-	18, // 56: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
-	19, // 57: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
-	20, // 58: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
-	21, // 59: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
-	22, // 60: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
+	16, // 47: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
+	17, // 48: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
+	18, // 49: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
+	27, // 50: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
+	28, // 51: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
+	29, // 52: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
+	30, // 53: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
+	32, // 54: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
+	33, // 55: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
+	19, // 56: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
+	20, // 57: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
+	21, // 58: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
+	22, // 59: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
+	23, // 60: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
 	11, // 61: gemella.discussion.v1.DiscussionService.RequestPasswordReset:input_type -> gemella.discussion.v1.RequestPasswordResetRequest
 	12, // 62: gemella.discussion.v1.DiscussionService.ResetPassword:input_type -> gemella.discussion.v1.ResetPasswordRequest
 	13, // 63: gemella.discussion.v1.DiscussionService.VerifyEmail:input_type -> gemella.discussion.v1.VerifyEmailRequest
-	14, // 64: gemella.discussion.v1.DiscussionService.SendVerificationEmail:input_type -> gemella.discussion.v1.SendVerificationEmailRequest
-	34, // 65: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
-	35, // 66: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
-	36, // 67: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
-	40, // 68: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
-	41, // 69: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
-	43, // 70: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
-	44, // 71: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
-	45, // 72: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
-	46, // 73: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	46, // 74: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	46, // 75: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
-	47, // 76: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
-	49, // 77: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
-	52, // 78: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
-	53, // 79: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
-	55, // 80: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
-	56, // 81: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	56, // 82: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	8,  // 83: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
-	25, // 84: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
-	25, // 85: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
-	59, // 86: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
-	8,  // 87: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 88: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 89: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
-	30, // 90: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
-	8,  // 91: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 92: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 93: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 94: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 95: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
-	8,  // 96: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
-	24, // 97: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
-	59, // 98: gemella.discussion.v1.DiscussionService.RequestPasswordReset:output_type -> google.protobuf.Empty
-	59, // 99: gemella.discussion.v1.DiscussionService.ResetPassword:output_type -> google.protobuf.Empty
-	8,  // 100: gemella.discussion.v1.DiscussionService.VerifyEmail:output_type -> gemella.discussion.v1.Member
-	59, // 101: gemella.discussion.v1.DiscussionService.SendVerificationEmail:output_type -> google.protobuf.Empty
-	33, // 102: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
-	33, // 103: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
-	37, // 104: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
-	38, // 105: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
-	42, // 106: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	38, // 107: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
-	38, // 108: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
-	38, // 109: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
-	38, // 110: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
-	38, // 111: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
-	38, // 112: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
-	42, // 113: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	50, // 114: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
-	51, // 115: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
-	54, // 116: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
-	51, // 117: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
-	51, // 118: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
-	51, // 119: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
-	83, // [83:120] is the sub-list for method output_type
-	46, // [46:83] is the sub-list for method input_type
+	15, // 64: gemella.discussion.v1.DiscussionService.ChangePassword:input_type -> gemella.discussion.v1.ChangePasswordRequest
+	14, // 65: gemella.discussion.v1.DiscussionService.SendVerificationEmail:input_type -> gemella.discussion.v1.SendVerificationEmailRequest
+	35, // 66: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
+	36, // 67: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
+	37, // 68: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
+	41, // 69: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
+	42, // 70: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
+	44, // 71: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
+	45, // 72: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
+	46, // 73: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
+	47, // 74: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	47, // 75: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	47, // 76: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
+	48, // 77: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
+	50, // 78: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
+	53, // 79: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
+	54, // 80: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
+	56, // 81: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
+	57, // 82: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	57, // 83: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	8,  // 84: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
+	26, // 85: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
+	26, // 86: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
+	60, // 87: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
+	8,  // 88: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 89: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 90: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
+	31, // 91: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
+	8,  // 92: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 93: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 94: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 95: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 96: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
+	8,  // 97: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
+	25, // 98: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
+	60, // 99: gemella.discussion.v1.DiscussionService.RequestPasswordReset:output_type -> google.protobuf.Empty
+	60, // 100: gemella.discussion.v1.DiscussionService.ResetPassword:output_type -> google.protobuf.Empty
+	8,  // 101: gemella.discussion.v1.DiscussionService.VerifyEmail:output_type -> gemella.discussion.v1.Member
+	60, // 102: gemella.discussion.v1.DiscussionService.ChangePassword:output_type -> google.protobuf.Empty
+	60, // 103: gemella.discussion.v1.DiscussionService.SendVerificationEmail:output_type -> google.protobuf.Empty
+	34, // 104: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
+	34, // 105: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
+	38, // 106: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
+	39, // 107: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
+	43, // 108: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	39, // 109: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
+	39, // 110: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
+	39, // 111: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
+	39, // 112: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
+	39, // 113: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
+	39, // 114: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
+	43, // 115: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	51, // 116: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
+	52, // 117: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
+	55, // 118: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
+	52, // 119: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
+	52, // 120: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
+	52, // 121: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
+	84, // [84:122] is the sub-list for method output_type
+	46, // [46:84] is the sub-list for method input_type
 	46, // [46:46] is the sub-list for extension type_name
 	46, // [46:46] is the sub-list for extension extendee
 	0,  // [0:46] is the sub-list for field type_name
@@ -4162,7 +4222,7 @@ func file_gemella_discussion_v1_discussion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_discussion_v1_discussion_proto_rawDesc), len(file_gemella_discussion_v1_discussion_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   50,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

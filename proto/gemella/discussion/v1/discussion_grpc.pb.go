@@ -41,6 +41,7 @@ const (
 	DiscussionService_RequestPasswordReset_FullMethodName    = "/gemella.discussion.v1.DiscussionService/RequestPasswordReset"
 	DiscussionService_ResetPassword_FullMethodName           = "/gemella.discussion.v1.DiscussionService/ResetPassword"
 	DiscussionService_VerifyEmail_FullMethodName             = "/gemella.discussion.v1.DiscussionService/VerifyEmail"
+	DiscussionService_ChangePassword_FullMethodName          = "/gemella.discussion.v1.DiscussionService/ChangePassword"
 	DiscussionService_SendVerificationEmail_FullMethodName   = "/gemella.discussion.v1.DiscussionService/SendVerificationEmail"
 	DiscussionService_CreateThread_FullMethodName            = "/gemella.discussion.v1.DiscussionService/CreateThread"
 	DiscussionService_GetThread_FullMethodName               = "/gemella.discussion.v1.DiscussionService/GetThread"
@@ -137,6 +138,11 @@ type DiscussionServiceClient interface {
 	// Confirms the member's e-mail address with the token of the link mailed
 	// at sign-up; errors as ResetPassword.
 	VerifyEmail(ctx context.Context, in *VerifyEmailRequest, opts ...grpc.CallOption) (*Member, error)
+	// The caller changes their password, giving the current one; every other
+	// session of the member ends (their tokens are refused at once), the
+	// caller's own goes on. INVALID_ARGUMENT naming current_password when it
+	// is wrong (tries are throttled like log-ins of the account).
+	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Mails the caller a new link to confirm their address.
 	// FAILED_PRECONDITION (EMAIL_ALREADY_VERIFIED) when it is confirmed.
 	SendVerificationEmail(ctx context.Context, in *SendVerificationEmailRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -365,6 +371,16 @@ func (c *discussionServiceClient) VerifyEmail(ctx context.Context, in *VerifyEma
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Member)
 	err := c.cc.Invoke(ctx, DiscussionService_VerifyEmail_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, DiscussionService_ChangePassword_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -636,6 +652,11 @@ type DiscussionServiceServer interface {
 	// Confirms the member's e-mail address with the token of the link mailed
 	// at sign-up; errors as ResetPassword.
 	VerifyEmail(context.Context, *VerifyEmailRequest) (*Member, error)
+	// The caller changes their password, giving the current one; every other
+	// session of the member ends (their tokens are refused at once), the
+	// caller's own goes on. INVALID_ARGUMENT naming current_password when it
+	// is wrong (tries are throttled like log-ins of the account).
+	ChangePassword(context.Context, *ChangePasswordRequest) (*emptypb.Empty, error)
 	// Mails the caller a new link to confirm their address.
 	// FAILED_PRECONDITION (EMAIL_ALREADY_VERIFIED) when it is confirmed.
 	SendVerificationEmail(context.Context, *SendVerificationEmailRequest) (*emptypb.Empty, error)
@@ -743,6 +764,9 @@ func (UnimplementedDiscussionServiceServer) ResetPassword(context.Context, *Rese
 }
 func (UnimplementedDiscussionServiceServer) VerifyEmail(context.Context, *VerifyEmailRequest) (*Member, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyEmail not implemented")
+}
+func (UnimplementedDiscussionServiceServer) ChangePassword(context.Context, *ChangePasswordRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangePassword not implemented")
 }
 func (UnimplementedDiscussionServiceServer) SendVerificationEmail(context.Context, *SendVerificationEmailRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendVerificationEmail not implemented")
@@ -1142,6 +1166,24 @@ func _DiscussionService_VerifyEmail_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DiscussionServiceServer).VerifyEmail(ctx, req.(*VerifyEmailRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_ChangePassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangePasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).ChangePassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_ChangePassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).ChangePassword(ctx, req.(*ChangePasswordRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1566,6 +1608,10 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyEmail",
 			Handler:    _DiscussionService_VerifyEmail_Handler,
+		},
+		{
+			MethodName: "ChangePassword",
+			Handler:    _DiscussionService_ChangePassword_Handler,
 		},
 		{
 			MethodName: "SendVerificationEmail",

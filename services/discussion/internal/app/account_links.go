@@ -309,3 +309,64 @@ func (h SendVerificationEmailHandler) Handle(ctx context.Context, cmd SendVerifi
 	h.d.mailLink(ctx, onetime.PurposeVerifyEmail, m, h.d.Links.VerifyTTL, VerifyEmailPath)
 	return nil
 }
+
+// ChangePassword replaces the caller's password, given the current one.
+type ChangePassword struct {
+	Caller          auth.Caller
+	CurrentPassword string
+	NewPassword     string
+}
+
+// ChangePasswordHandler handles ChangePassword.
+type ChangePasswordHandler struct{ d Deps }
+
+// Handle checks the current password (throttled as a log-in of the
+// account), sets the new one, and ends every other session of the
+// member; the caller's own session goes on.
+func (h ChangePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) error {
+	if err := requireMember(cmd.Caller); err != nil {
+		return err
+	}
+	var v apperr.Violations
+	if cmd.CurrentPassword == "" {
+		v.Add("current_password", "is required")
+	} else if len(cmd.CurrentPassword) > member.MaxPasswordBytes {
+		v.Addf("current_password", "must be at most %d bytes", member.MaxPasswordBytes)
+	}
+	member.ValidatePassword(&v, "new_password", cmd.NewPassword)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	accountKey := login.AccountKey(cmd.Caller.MemberID)
+	if _, err := h.d.Logins.Update(ctx, accountKey, func(a *login.Attempts) error { return a.Begin(h.d.LoginPolicy, h.d.Now()) }); err != nil {
+		return err
+	}
+	m, err := h.d.Members.Get(ctx, cmd.Caller.MemberID)
+	if err != nil {
+		return err
+	}
+	match, _, err := h.d.Passwords.Verify(ctx, cmd.CurrentPassword, m.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !match {
+		// The caller is who the token says: a wrong current password is
+		// a bad field, not a reason to drop the session.
+		return apperr.Invalid("current_password", "is not the account's current password")
+	}
+	hash, err := h.d.Passwords.Hash(ctx, cmd.NewPassword)
+	if err != nil {
+		return err
+	}
+	now := h.d.Now()
+	if _, err := h.d.Members.Update(ctx, m.ID, func(m *member.Member) error {
+		m.PasswordHash, m.PasswordChangedAt = hash, now
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := h.d.Logins.Reset(ctx, accountKey); err != nil {
+		h.d.Logger.WarnContext(ctx, "forget failed log-ins after a password change", slog.String("member", m.ID), slog.Any("error", err))
+	}
+	return h.d.endSessionsOf(ctx, m.ID, cmd.Caller.SessionID)
+}

@@ -199,3 +199,35 @@ func TestEmailVerification(t *testing.T) {
 		t.Fatalf("anonymous resend: %v", err)
 	}
 }
+
+func TestChangingThePasswordEndsTheOtherSessions(t *testing.T) {
+	ctx := context.Background()
+	w, _, a := accountWorld(t, nil)
+	w.register(t, "Anna Rossi", "anna@example.it")
+	other := w.login(t, "anna@example.it")
+	here := w.login(t, "anna@example.it")
+	const newPassword = "una password nuova e lunga"
+	err := a.ChangePassword.Handle(ctx, app.ChangePassword{Caller: here, CurrentPassword: "sbagliata", NewPassword: newPassword})
+	if apperr.KindOf(err) != apperr.KindInvalidArgument || !strings.Contains(err.Error(), "current_password") {
+		t.Fatalf("wrong current password: %v", err)
+	}
+	if err := a.ChangePassword.Handle(ctx, app.ChangePassword{Caller: here, CurrentPassword: goodPassword, NewPassword: "corta"}); apperr.KindOf(err) != apperr.KindInvalidArgument {
+		t.Fatalf("short new password: %v", err)
+	}
+	w.revoked = nil
+	if err := a.ChangePassword.Handle(ctx, app.ChangePassword{Caller: here, CurrentPassword: goodPassword, NewPassword: newPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.revoked) != 1 || w.revoked[0] != other.SessionID {
+		t.Fatalf("revoked %v, want the other session %s only", w.revoked, other.SessionID)
+	}
+	if _, err := a.RefreshSession.Handle(ctx, app.RefreshSession{Caller: here}); err != nil {
+		t.Errorf("the caller's own session ended: %v", err)
+	}
+	if _, err := a.RefreshSession.Handle(ctx, app.RefreshSession{Caller: other}); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Errorf("the other session: %v, want it ended", err)
+	}
+	if _, err := a.CreateSession.Handle(ctx, app.CreateSession{Email: "anna@example.it", Password: newPassword}); err != nil {
+		t.Errorf("log in with the new password: %v", err)
+	}
+}

@@ -110,6 +110,7 @@ type Application struct {
 	ResetPassword           ResetPasswordHandler
 	VerifyEmail             VerifyEmailHandler
 	SendVerificationEmail   SendVerificationEmailHandler
+	ChangePassword          ChangePasswordHandler
 
 	CreateThread       CreateThreadHandler
 	OpenTwinningThread OpenTwinningThreadHandler
@@ -179,6 +180,7 @@ func New(d Deps) Application {
 		ResetPassword:           ResetPasswordHandler{d},
 		VerifyEmail:             VerifyEmailHandler{d},
 		SendVerificationEmail:   SendVerificationEmailHandler{d},
+		ChangePassword:          ChangePasswordHandler{d},
 		CreateThread:            CreateThreadHandler{d},
 		OpenTwinningThread:      OpenTwinningThreadHandler{d},
 		GetThread:               GetThreadHandler{d},

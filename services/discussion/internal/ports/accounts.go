@@ -63,3 +63,12 @@ func (s *GRPCServer) SendVerificationEmail(ctx context.Context, _ *discussionv1.
 	}
 	return &emptypb.Empty{}, nil
 }
+
+// ChangePassword implements discussionv1.DiscussionServiceServer.
+func (s *GRPCServer) ChangePassword(ctx context.Context, req *discussionv1.ChangePasswordRequest) (*emptypb.Empty, error) {
+	err := s.app.ChangePassword.Handle(ctx, app.ChangePassword{Caller: auth.CallerFrom(ctx), CurrentPassword: req.GetCurrentPassword(), NewPassword: req.GetNewPassword()})
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
