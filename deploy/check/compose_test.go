@@ -58,7 +58,7 @@ func TestComposeFileFollowsTheSpecification(t *testing.T) {
 		t.Errorf("project name %q, want gemella (COMPOSE_PROJECT_NAME in .env)", project.Name)
 	}
 	var want []string
-	for _, s := range []string{"mongo1", "mongo2", "mongo3", "mongo-init", "nats1", "nats2", "nats3", "catalog", "twinning", "discussion", "gateway"} {
+	for _, s := range []string{"mongo1", "mongo2", "mongo3", "mongo-init", "nats1", "nats2", "nats3", "catalog", "twinning", "discussion", "notification", "gateway"} {
 		want = append(want, s)
 	}
 	got := project.ServiceNames()
@@ -103,8 +103,8 @@ func TestComposeConnectionsAreTLS(t *testing.T) {
 			t.Errorf("%s: %s = %q is not a secret the service mounts", s.Name, name, *v)
 		}
 	}
-	own := map[string]string{"catalog": "GEMELLA_CATALOG_", "twinning": "GEMELLA_TWINNING_", "discussion": "GEMELLA_DISCUSSION_"}
-	for _, name := range []string{"catalog", "twinning", "discussion", "gateway"} {
+	own := map[string]string{"catalog": "GEMELLA_CATALOG_", "twinning": "GEMELLA_TWINNING_", "discussion": "GEMELLA_DISCUSSION_", "notification": "GEMELLA_NOTIFICATION_"}
+	for _, name := range []string{"catalog", "twinning", "discussion", "notification", "gateway"} {
 		t.Run(name, func(t *testing.T) {
 			s, err := project.GetService(name)
 			if err != nil {
@@ -119,7 +119,7 @@ func TestComposeConnectionsAreTLS(t *testing.T) {
 				}
 			}
 			secretFile(t, s, "GEMELLA_GRPC_CLIENT_TLS_CA_FILE")
-			if name == "gateway" || name == "twinning" {
+			if name == "gateway" || name == "twinning" || name == "notification" {
 				// They call services, which require client certificates.
 				secretFile(t, s, "GEMELLA_GRPC_CLIENT_TLS_CERT_FILE")
 				secretFile(t, s, "GEMELLA_GRPC_CLIENT_TLS_KEY_FILE")

@@ -32,9 +32,10 @@ type service struct {
 }
 
 var services = []service{
-	{"practice-catalog", "StatefulSet", "GEMELLA_CATALOG_", 9091, 9291, "GEMELLA_CATALOG_ADDR", []string{"gateway", "twinning"}},
-	{"twinning", "Deployment", "GEMELLA_TWINNING_", 9092, 9292, "GEMELLA_TWINNING_ADDR", []string{"gateway"}},
-	{"discussion", "Deployment", "GEMELLA_DISCUSSION_", 9093, 9293, "GEMELLA_DISCUSSION_ADDR", []string{"gateway"}},
+	{"practice-catalog", "StatefulSet", "GEMELLA_CATALOG_", 9091, 9291, "GEMELLA_CATALOG_ADDR", []string{"gateway", "twinning", "notification"}},
+	{"twinning", "Deployment", "GEMELLA_TWINNING_", 9092, 9292, "GEMELLA_TWINNING_ADDR", []string{"gateway", "notification"}},
+	{"discussion", "Deployment", "GEMELLA_DISCUSSION_", 9093, 9293, "GEMELLA_DISCUSSION_ADDR", []string{"gateway", "notification"}},
+	{"notification", "Deployment", "GEMELLA_NOTIFICATION_", 9094, 9294, "GEMELLA_NOTIFICATION_ADDR", []string{"gateway"}},
 }
 
 // workload is a Deployment, StatefulSet or Job with its pod template.
@@ -446,7 +447,7 @@ func TestEveryConnectionIsTLS(t *testing.T) {
 			t.Errorf("%s = %q is not a key of the Secret %s mounted in the container", name, path, secret)
 		}
 	}
-	clients := append([]string{"gateway"}, "practice-catalog", "twinning", "discussion")
+	clients := append([]string{"gateway"}, "practice-catalog", "twinning", "discussion", "notification")
 	for _, app := range clients {
 		t.Run(app, func(t *testing.T) {
 			w := c.workload(t, app)
@@ -522,11 +523,11 @@ func TestNetworkPoliciesLetInOnlyTheCallers(t *testing.T) {
 		t.Run(s.app, func(t *testing.T) { check(t, s.app, s.grpcPort, s.callers) })
 	}
 	t.Run("nats", func(t *testing.T) {
-		check(t, "nats", 4222, []string{"practice-catalog", "twinning", "discussion", "gateway"})
+		check(t, "nats", 4222, []string{"practice-catalog", "twinning", "discussion", "notification", "gateway"})
 		check(t, "nats", 6222, []string{"nats"})
 	})
 	t.Run("mongo", func(t *testing.T) {
-		check(t, "mongo", 27017, []string{"practice-catalog", "twinning", "discussion", "mongo", "mongo-init"})
+		check(t, "mongo", 27017, []string{"practice-catalog", "twinning", "discussion", "notification", "mongo", "mongo-init"})
 	})
 }
 

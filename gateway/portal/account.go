@@ -118,6 +118,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	}
 	expires := s.GetExpireTime().AsTime()
 	p.setSessionCookie(w, r, s.GetToken(), expires)
+	p.setUnverified(w, r, !s.GetMember().GetEmailVerified())
 	p.setBrowserID(w, r, newBrowserID())
 	p.redirect(w, r, localPath(f.Val("next"), "/"), "flash.logged_in")
 }
@@ -134,6 +135,7 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	}
 	p.clearSessionCookie(w, r)
+	p.setUnverified(w, r, false)
 	p.setBrowserID(w, r, newBrowserID())
 	p.redirect(w, r, "/", "flash.logged_out")
 }

@@ -160,6 +160,8 @@ var ruleWords = []pattern{
 	{rx(`is required before the practice is submitted`), msg("rule.required_to_submit")},
 	{rx(`is required before the twinning is proposed`), msg("rule.required_to_propose")},
 	{rx(`is a duplicate`), msg("rule.duplicate")},
+	{rx(`is not a valid link: ask for a new one`), msg("link.invalid")},
+	{rx(`is not the account's current password`), msg("rule.not_current_password")},
 	{rx(`must be at most (\d+) characters, got (\d+)`), func(w wording, m []string) string {
 		return w.l.N("rule.max_chars_got", num(m, 1), num(m, 2))
 	}},
@@ -354,6 +356,13 @@ var refusalWords = []pattern{
 	{rx(`too many failed log-ins: try again in (\d+)s`), func(w wording, m []string) string {
 		return w.l.N("refusal.too_many_logins", num(m, 1))
 	}},
+	{rx(`too many password reset requests: try again in (\d+) minutes`), func(w wording, m []string) string {
+		return w.l.N("refusal.too_many_resets", num(m, 1))
+	}},
+	{rx(`this link has already been used: ask for a new one`), msg("link.used")},
+	{rx(`this link has expired: ask for a new one`), msg("link.expired")},
+	{rx(`verify your e-mail address first: .*`), msg("refusal.verify_email")},
+	{rx(`your e-mail address is already verified`), msg("verify.already")},
 	{rx(`member \S+ has not asked to speak for (\S+)`), func(w wording, m []string) string {
 		return w.l.T("refusal.no_affiliation", w.org(m[1]))
 	}},

@@ -233,6 +233,13 @@ func (p *Portal) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", p.loginForm)
 	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("POST /logout", p.logout)
+	mux.HandleFunc("GET /password/forgot", p.forgotForm)
+	mux.HandleFunc("POST /password/forgot", p.forgot)
+	mux.HandleFunc("GET /password/reset", p.resetForm)
+	mux.HandleFunc("POST /password/reset", p.reset)
+	mux.HandleFunc("GET /email/verify", p.verifyForm)
+	mux.HandleFunc("POST /email/verify", p.verify)
+	mux.HandleFunc("POST /email/verify/resend", p.resendVerification)
 	mux.HandleFunc("GET /profile", p.profile)
 	mux.HandleFunc("POST /profile", p.updateProfile)
 	mux.HandleFunc("POST /profile/affiliations", p.requestAffiliation)
@@ -288,6 +295,9 @@ type visit struct {
 	browserID string
 	requestID string
 	expired   bool
+	// Unverified says the member has not confirmed the e-mail address
+	// yet (a hint kept in a cookie at log-in): the banner reminds them.
+	Unverified bool
 	// formMember is the member the visit's form tokens are for: the
 	// session's member, also when its token has just expired, so that a
 	// form sent after the expiry is answered with "log in again" rather
@@ -324,6 +334,9 @@ func (p *Portal) begin(next http.Handler) http.Handler {
 			switch {
 			case err == nil:
 				v.User, v.token, v.formMember = u, c.Value, u.ID
+				if c, err := r.Cookie(unverifiedCookie); err == nil && c.Value == "1" {
+					v.Unverified = true
+				}
 			case errors.Is(err, errExpiredToken):
 				p.clearSessionCookie(w, r)
 				v.expired, v.formMember = true, u.ID

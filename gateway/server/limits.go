@@ -32,7 +32,7 @@ const (
 // loginPaths and registerPaths are the REST and portal forms that log in
 // and sign up; the portal's forms are limited like the API.
 var (
-	loginPaths    = map[string]bool{"/v1/sessions": true, "/login": true}
+	loginPaths    = map[string]bool{"/v1/sessions": true, "/login": true, "/v1/members:requestPasswordReset": true, "/password/forgot": true}
 	registerPaths = map[string]bool{"/v1/members": true, "/register": true}
 )
 
@@ -148,6 +148,10 @@ func newLimits(cfg Config) *limits {
 func (l *limits) middleware(s *Server) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The services count some requests per client address in their
+			// store (password reset requests): they learn it from this
+			// header, always set here and never taken from the client.
+			r.Header.Set(ClientAddressHeader, l.clientIP(r))
 			class := classify(r)
 			if class == classRead {
 				next.ServeHTTP(w, r)
@@ -184,6 +188,11 @@ func setRateLimitHeaders(h http.Header, name string, set *limiterSet, left budge
 	h.Set("RateLimit-Policy", fmt.Sprintf("%q;q=%d;w=%d", name, quota, window))
 	h.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", name, left.remaining, int(math.Ceil(left.reset.Seconds()))))
 }
+
+// ClientAddressHeader carries the client's address, as the limits see it,
+// from the limits middleware to the handlers behind it; the REST mux and
+// the portal send it on to the services (metadata gemella-client-address).
+const ClientAddressHeader = "X-Gemella-Client-Address"
 
 // clientIP is the peer address, or the first X-Forwarded-For address when
 // the gateway runs behind a trusted proxy.

@@ -19,6 +19,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -118,6 +119,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
 		runtime.WithIncomingHeaderMatcher(forwardedHeader),
+		runtime.WithMetadata(clientAddressMetadata),
 		runtime.WithErrorHandler(s.handleError),
 		runtime.WithRoutingErrorHandler(s.handleRoutingError),
 		runtime.WithForwardResponseOption(setSessionCookie),
@@ -307,6 +309,15 @@ func (s *Server) Close() error {
 // forwardedHeader chooses the HTTP headers that reach the backends as gRPC
 // metadata. Authorization is not listed because grpc-gateway always forwards
 // it as "authorization"; listing it would send it twice.
+// clientAddressMetadata tells the services the client's address, which the
+// limits middleware put in ClientAddressHeader.
+func clientAddressMetadata(_ context.Context, r *http.Request) metadata.MD {
+	if a := r.Header.Get(ClientAddressHeader); a != "" {
+		return metadata.Pairs("gemella-client-address", a)
+	}
+	return nil
+}
+
 func forwardedHeader(key string) (string, bool) {
 	switch k := strings.ToLower(key); k {
 	case "if-match", "x-request-id":

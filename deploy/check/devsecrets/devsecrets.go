@@ -51,6 +51,7 @@ func Components(l Layout) []Component {
 			{"practice-catalog", []string{"catalog", "localhost"}},
 			{"twinning", []string{"twinning", "localhost"}},
 			{"discussion", []string{"discussion", "localhost"}},
+			{"notification", []string{"notification", "localhost"}},
 			{"gateway", []string{"gateway", "localhost"}},
 			{"nats", []string{"nats1", "nats2", "nats3", "localhost"}},
 			{"mongo", []string{"mongo1", "mongo2", "mongo3", "localhost"}},
@@ -64,6 +65,7 @@ func Components(l Layout) []Component {
 		{"practice-catalog", headless("practice-catalog")},
 		{"twinning", headless("twinning")},
 		{"discussion", headless("discussion")},
+		{"notification", headless("notification")},
 		{"gateway", []string{"gateway." + ns, "gateway"}},
 		{"nats", append(headless("nats"), "nats-0.nats-headless."+ns, "nats-1.nats-headless."+ns, "nats-2.nats-headless."+ns)},
 		{"mongo", []string{"mongo-0.mongo." + ns, "mongo-1.mongo." + ns, "mongo-2.mongo." + ns, "*.mongo." + ns, "localhost"}},
@@ -76,14 +78,14 @@ func Passwords(l Layout) []string {
 		return nil
 	}
 	return []string{
-		"mongo-root-password", "mongo-practice-catalog-password", "mongo-twinning-password", "mongo-discussion-password",
-		"nats-practice-catalog-password", "nats-twinning-password", "nats-discussion-password", "nats-gateway-password",
+		"mongo-root-password", "mongo-practice-catalog-password", "mongo-twinning-password", "mongo-discussion-password", "mongo-notification-password",
+		"nats-practice-catalog-password", "nats-twinning-password", "nats-discussion-password", "nats-notification-password", "nats-gateway-password",
 	}
 }
 
 // Files lists every file Write makes for a layout, by name.
 func Files(l Layout) []string {
-	files := []string{"ca.crt", "ca.key", "session.pem", "session.pub.pem", "csrf-key"}
+	files := []string{"ca.crt", "ca.key", "session.pem", "session.pub.pem", "csrf-key", "unsubscribe-key"}
 	for _, c := range Components(l) {
 		files = append(files, c.Name+".crt", c.Name+".key")
 		if c.Name == "mongo" && l == Compose {
@@ -122,6 +124,9 @@ func Write(dir string, l Layout) error {
 		return err
 	}
 	if err := w.missing("csrf-key", func() ([]byte, error) { return randomHex(32) }); err != nil {
+		return err
+	}
+	if err := w.missing("unsubscribe-key", func() ([]byte, error) { return randomHex(32) }); err != nil {
 		return err
 	}
 	for _, p := range Passwords(l) {

@@ -688,6 +688,35 @@ func rows() []row {
 				_, err := f.discussion.CreateSession(ctx, &discussionv1.CreateSessionRequest{Email: "member@demo.gemella.test", Password: demo.AccountPassword})
 				return err
 			}},
+		// A link is the credential of these: anyone may present one (a
+		// made-up token is INVALID_ARGUMENT, no refusal of the caller).
+		{service: "discussion", rpc: "RequestPasswordReset", allowed: everyone,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.discussion.RequestPasswordReset(ctx, &discussionv1.RequestPasswordResetRequest{Email: fmt.Sprintf("dimenticata-%d@example.it", f.next())})
+				return err
+			}},
+		{service: "discussion", rpc: "ResetPassword", allowed: everyone,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.discussion.ResetPassword(ctx, &discussionv1.ResetPasswordRequest{Token: "nessuno-lo-ha-emesso", NewPassword: "una password abbastanza lunga"})
+				return err
+			}},
+		{service: "discussion", rpc: "VerifyEmail", allowed: everyone,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.discussion.VerifyEmail(ctx, &discussionv1.VerifyEmailRequest{Token: "nessuno-lo-ha-emesso"})
+				return err
+			}},
+		// A wrong current password is INVALID_ARGUMENT: an answer to a
+		// member, not a refusal; anonymous callers are refused first.
+		{service: "discussion", rpc: "ChangePassword", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.discussion.ChangePassword(ctx, &discussionv1.ChangePasswordRequest{CurrentPassword: "non è la sua", NewPassword: "una password abbastanza lunga"})
+				return err
+			}},
+		{service: "discussion", rpc: "SendVerificationEmail", allowed: members,
+			call: func(ctx context.Context, f *fixture, _ target) error {
+				_, err := f.discussion.SendVerificationEmail(ctx, &discussionv1.SendVerificationEmailRequest{})
+				return err
+			}},
 		{service: "discussion", rpc: "RefreshSession", allowed: members,
 			call: func(ctx context.Context, f *fixture, _ target) error {
 				// The minted tokens come from no log-in: FailedPrecondition,

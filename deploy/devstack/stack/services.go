@@ -153,6 +153,10 @@ func discussionSpec() serviceSpec {
 			cfg.NATS.URL = infra.natsURL
 			cfg.NATS.StreamReplicas = streamReplicas
 			cfg.Auth.KeyFile = infra.signingKeyFile
+			// Account links (sign-up verification, password reset) go to
+			// the devstack's mailbox too.
+			cfg.SMTP.URL = infra.smtpURL
+			cfg.Accounts.PublicURL = infra.publicURL
 			return discussion.New(ctx, cfg, logger)
 		},
 		toGateway: func(cfg *gateway.Config, addr string) { cfg.DiscussionAddr = addr },

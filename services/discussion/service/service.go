@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -26,6 +28,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/searchindex"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
+	"github.com/gemella/gemella/services/platform/mailx"
 	"github.com/gemella/gemella/services/platform/mongox"
 	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/servicekit"
@@ -72,6 +75,57 @@ type Config struct {
 	ExpirySweepInterval time.Duration `env:"GEMELLA_DISCUSSION_EXPIRY_SWEEP_INTERVAL" envDefault:"10m"`
 	Login               LoginLimits   `envPrefix:"GEMELLA_DISCUSSION_LOGIN_"`
 	Argon2              Argon2        `envPrefix:"GEMELLA_DISCUSSION_ARGON2_"`
+	// SMTP is the server and sender of the account e-mail (sign-up
+	// verification, password reset): GEMELLA_SMTP_URL and
+	// GEMELLA_MAIL_FROM*, read as the notification service reads them.
+	// Without a URL no link is mailed (a warning is logged).
+	SMTP     mailx.SMTPConfig `envPrefix:"GEMELLA_"`
+	Accounts AccountLinks     `envPrefix:"GEMELLA_DISCUSSION_"`
+}
+
+// AccountLinks are the mailed single-use links and who may write before
+// verifying their address.
+type AccountLinks struct {
+	// PublicURL is the portal's address, which the links open.
+	PublicURL string `env:"PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
+	// ResetLinkTTL is how long a password reset link works.
+	ResetLinkTTL time.Duration `env:"RESET_LINK_TTL" envDefault:"1h"`
+	// VerifyLinkTTL is how long the link that confirms an address works.
+	VerifyLinkTTL time.Duration `env:"VERIFY_LINK_TTL" envDefault:"72h"`
+	// ResetPerAddress is how many reset links one e-mail address may be
+	// sent per ResetWindow (and verification links one member).
+	ResetPerAddress int `env:"RESET_PER_ADDRESS" envDefault:"3"`
+	// ResetPerClient is how many reset requests one client address may
+	// make per ResetWindow. Counted in the database: every replica sees
+	// the same counts.
+	ResetPerClient int           `env:"RESET_PER_CLIENT" envDefault:"20"`
+	ResetWindow    time.Duration `env:"RESET_WINDOW" envDefault:"1h"`
+	// UnverifiedMayWrite is what a member who has not confirmed their
+	// address may write: "all", "none", or a comma-separated list of
+	// threads, posts, stories, affiliations, reports. Reading is always
+	// allowed.
+	UnverifiedMayWrite string `env:"UNVERIFIED_MAY_WRITE" envDefault:"all"`
+}
+
+// mayWrite is UnverifiedMayWrite as the application takes it: nil for
+// "all".
+func (a AccountLinks) mayWrite() (func(string) bool, error) {
+	v := strings.TrimSpace(a.UnverifiedMayWrite)
+	switch v {
+	case "all", "":
+		return nil, nil
+	case "none":
+		return func(string) bool { return false }, nil
+	}
+	allowed := map[string]bool{}
+	for _, k := range strings.Split(v, ",") {
+		k = strings.TrimSpace(k)
+		if !slices.Contains(app.WriteKinds, k) {
+			return nil, fmt.Errorf("GEMELLA_DISCUSSION_UNVERIFIED_MAY_WRITE: %q is none of all, none, %s", k, strings.Join(app.WriteKinds, ", "))
+		}
+		allowed[k] = true
+	}
+	return func(kind string) bool { return allowed[kind] }, nil
 }
 
 // LoginLimits throttle password guessing (see package login): after
@@ -170,6 +224,16 @@ func (c *Config) validateOwn() error {
 	if err := c.Argon2.Params().Validate(); err != nil {
 		p.Addf("GEMELLA_DISCUSSION_ARGON2_*: %v", err)
 	}
+	if _, err := c.Accounts.mayWrite(); err != nil {
+		p.Add(err)
+	}
+	p.Add(c.SMTP.Validate("GEMELLA_"))
+	p.Positive("GEMELLA_DISCUSSION_RESET_LINK_TTL", c.Accounts.ResetLinkTTL)
+	p.Positive("GEMELLA_DISCUSSION_VERIFY_LINK_TTL", c.Accounts.VerifyLinkTTL)
+	p.Positive("GEMELLA_DISCUSSION_RESET_WINDOW", c.Accounts.ResetWindow)
+	if c.Accounts.ResetPerAddress < 1 || c.Accounts.ResetPerClient < 1 {
+		p.Addf("GEMELLA_DISCUSSION_RESET_PER_ADDRESS and _PER_CLIENT: must be at least 1")
+	}
 	if c.Argon2.MaxConcurrent < 0 {
 		p.Addf("GEMELLA_DISCUSSION_ARGON2_MAX_CONCURRENT: must not be negative")
 	}
@@ -187,6 +251,8 @@ type Service struct {
 	issuer *auth.Issuer
 	hasher *password.Hasher
 	argon2 Argon2
+	// mailer sends account e-mail; nil without GEMELLA_SMTP_URL.
+	mailer mailx.Sender
 }
 
 // New builds the service on MongoDB and NATS; Run connects and serves.
@@ -251,6 +317,13 @@ func newSecured(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.argon2.MaxConcurrent = cfg.Argon2.concurrency()
+	if !cfg.SMTP.Disabled() {
+		smtp, err := mailx.NewSMTP(cfg.SMTP)
+		if err != nil {
+			return nil, fmt.Errorf("%s: GEMELLA_SMTP_URL: %w", Name, err)
+		}
+		s.mailer = smtp
+	}
 	return s, nil
 }
 
@@ -289,6 +362,14 @@ func (s *Service) build(cfg Config, p servicekit.Ports) (servicekit.Parts, error
 	d.LoginPolicy, d.SessionMaxAge = cfg.Login.Policy(), cfg.SessionMaxAge
 	d.RevokeSession = p.RevokeSession
 	d.EditWindow, d.ReportThreshold = cfg.EditWindow, cfg.ReportThreshold
+	d.UnverifiedMayWrite, _ = cfg.Accounts.mayWrite() // valid: checked by Validate
+	d.Links = app.AccountLinks{
+		PublicURL: cfg.Accounts.PublicURL, ResetTTL: cfg.Accounts.ResetLinkTTL, VerifyTTL: cfg.Accounts.VerifyLinkTTL,
+		PerAddress: cfg.Accounts.ResetPerAddress, PerClient: cfg.Accounts.ResetPerClient, Window: cfg.Accounts.ResetWindow,
+	}
+	if s.mailer != nil {
+		d.Mail = adapters.AccountMailer{Sender: s.mailer, Timeout: cfg.SMTP.Timeout}
+	}
 	s.app = app.New(d)
 	var workers []servicekit.Worker
 	idx, searchWorker, err := openSearch(cfg, d, p)
@@ -356,11 +437,13 @@ func repositories(p servicekit.Ports) app.Deps {
 			Stories:    adapters.NewStoryMemoryRepository(),
 			Sessions:   adapters.NewSessionMemoryRepository(),
 			Moderation: adapters.NewModerationMemoryRepository(),
+			Onetime:    adapters.NewOnetimeMemoryRepository(),
 		}
 	}
 	m := adapters.NewMongoRepositories(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
 	return app.Deps{
 		Members: m.Members, Logins: m.Logins, Threads: m.Threads, Posts: m.Posts, Stories: m.Stories, Sessions: m.Sessions, Moderation: m.Moderation,
+		Onetime: m.Onetime,
 	}
 }
 

@@ -86,6 +86,12 @@ const (
 	ReasonSessionExpired         Reason = "SESSION_EXPIRED"
 	ReasonRateLimited            Reason = "RATE_LIMITED"
 	ReasonLoginThrottled         Reason = "LOGIN_THROTTLED"
+	ReasonResetThrottled         Reason = "RESET_THROTTLED"
+	ReasonLinkInvalid            Reason = "LINK_INVALID"
+	ReasonLinkUsed               Reason = "LINK_USED"
+	ReasonLinkExpired            Reason = "LINK_EXPIRED"
+	ReasonEmailNotVerified       Reason = "EMAIL_NOT_VERIFIED"
+	ReasonEmailAlreadyVerified   Reason = "EMAIL_ALREADY_VERIFIED"
 	ReasonServiceUnavailable     Reason = "SERVICE_UNAVAILABLE"
 	ReasonSearchUnavailable      Reason = "SEARCH_UNAVAILABLE"
 	ReasonDeadlineExceeded       Reason = "DEADLINE_EXCEEDED"
@@ -171,6 +177,12 @@ var registry = []ReasonInfo{
 
 	{ReasonRateLimited, 429, "Too many requests: retry after the time in Retry-After (and the RetryInfo detail)."},
 	{ReasonLoginThrottled, 429, "Too many failed log-ins for this account: retry later."},
+	{ReasonResetThrottled, 429, "Too many password reset requests for this address or from this client: retry later."},
+	{ReasonLinkInvalid, 400, "The link (password reset or e-mail verification) was not issued by this service: ask for a new one."},
+	{ReasonLinkUsed, 409, "The link (password reset or e-mail verification) has already been used: ask for a new one."},
+	{ReasonLinkExpired, 409, "The link (password reset or e-mail verification) has expired: ask for a new one."},
+	{ReasonEmailNotVerified, 403, "The member has not verified their e-mail address yet, and this installation lets only verified members write."},
+	{ReasonEmailAlreadyVerified, 409, "The member's e-mail address is already verified: no new link is needed."},
 	{ReasonServiceUnavailable, 503, "A service is temporarily unavailable: retry later."},
 	{ReasonSearchUnavailable, 503, "Search is not available on this catalogue."},
 	{ReasonDeadlineExceeded, 504, "The request took too long."},

@@ -526,8 +526,11 @@ type Member struct {
 	Decisions []*MemberDecision `protobuf:"bytes,12,rep,name=decisions,proto3" json:"decisions,omitempty"`
 	// Output only: an administrator blocked the member, who cannot log in.
 	// Shown only to the member and administrators.
-	Blocked       bool                   `protobuf:"varint,13,opt,name=blocked,proto3" json:"blocked,omitempty"`
-	BlockTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=block_time,json=blockTime,proto3" json:"block_time,omitempty"`
+	Blocked   bool                   `protobuf:"varint,13,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	BlockTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=block_time,json=blockTime,proto3" json:"block_time,omitempty"`
+	// Output only: the member confirmed the e-mail address (the link mailed
+	// at sign-up). Shown only to the member and administrators.
+	EmailVerified bool `protobuf:"varint,15,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -658,6 +661,13 @@ func (x *Member) GetBlockTime() *timestamppb.Timestamp {
 		return x.BlockTime
 	}
 	return nil
+}
+
+func (x *Member) GetEmailVerified() bool {
+	if x != nil {
+		return x.EmailVerified
+	}
+	return false
 }
 
 // One decision about a member: who took it, when, what and why.
@@ -820,6 +830,238 @@ func (x *RegisterMemberRequest) GetPrivacyConsent() bool {
 	return false
 }
 
+type RequestPasswordResetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestPasswordResetRequest) Reset() {
+	*x = RequestPasswordResetRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestPasswordResetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestPasswordResetRequest) ProtoMessage() {}
+
+func (x *RequestPasswordResetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestPasswordResetRequest.ProtoReflect.Descriptor instead.
+func (*RequestPasswordResetRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RequestPasswordResetRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+type ResetPasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the mailed link.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// At least 12 characters.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetPasswordRequest) Reset() {
+	*x = ResetPasswordRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetPasswordRequest) ProtoMessage() {}
+
+func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ResetPasswordRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *ResetPasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+type VerifyEmailRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the mailed link.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyEmailRequest) Reset() {
+	*x = VerifyEmailRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyEmailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyEmailRequest) ProtoMessage() {}
+
+func (x *VerifyEmailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyEmailRequest.ProtoReflect.Descriptor instead.
+func (*VerifyEmailRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *VerifyEmailRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type SendVerificationEmailRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendVerificationEmailRequest) Reset() {
+	*x = SendVerificationEmailRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendVerificationEmailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendVerificationEmailRequest) ProtoMessage() {}
+
+func (x *SendVerificationEmailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendVerificationEmailRequest.ProtoReflect.Descriptor instead.
+func (*SendVerificationEmailRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{7}
+}
+
+type ChangePasswordRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CurrentPassword string                 `protobuf:"bytes,1,opt,name=current_password,json=currentPassword,proto3" json:"current_password,omitempty"`
+	// At least 12 characters.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ChangePasswordRequest) GetCurrentPassword() string {
+	if x != nil {
+		return x.CurrentPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
 type CreateSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
@@ -830,7 +1072,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +1084,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +1097,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{4}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateSessionRequest) GetEmail() string {
@@ -881,7 +1123,7 @@ type RefreshSessionRequest struct {
 
 func (x *RefreshSessionRequest) Reset() {
 	*x = RefreshSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1135,7 @@ func (x *RefreshSessionRequest) String() string {
 func (*RefreshSessionRequest) ProtoMessage() {}
 
 func (x *RefreshSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[5]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1148,7 @@ func (x *RefreshSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshSessionRequest.ProtoReflect.Descriptor instead.
 func (*RefreshSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{5}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
 }
 
 // The session to end is the caller's own (the Authorization header).
@@ -918,7 +1160,7 @@ type DeleteSessionRequest struct {
 
 func (x *DeleteSessionRequest) Reset() {
 	*x = DeleteSessionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1172,7 @@ func (x *DeleteSessionRequest) String() string {
 func (*DeleteSessionRequest) ProtoMessage() {}
 
 func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[6]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1185,7 @@ func (x *DeleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{6}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
 }
 
 type GrantRolesRequest struct {
@@ -960,7 +1202,7 @@ type GrantRolesRequest struct {
 
 func (x *GrantRolesRequest) Reset() {
 	*x = GrantRolesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1214,7 @@ func (x *GrantRolesRequest) String() string {
 func (*GrantRolesRequest) ProtoMessage() {}
 
 func (x *GrantRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[7]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1227,7 @@ func (x *GrantRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantRolesRequest.ProtoReflect.Descriptor instead.
 func (*GrantRolesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{7}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GrantRolesRequest) GetMemberId() string {
@@ -1022,7 +1264,7 @@ type RevokeRolesRequest struct {
 
 func (x *RevokeRolesRequest) Reset() {
 	*x = RevokeRolesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1276,7 @@ func (x *RevokeRolesRequest) String() string {
 func (*RevokeRolesRequest) ProtoMessage() {}
 
 func (x *RevokeRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[8]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1289,7 @@ func (x *RevokeRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRolesRequest.ProtoReflect.Descriptor instead.
 func (*RevokeRolesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{8}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeRolesRequest) GetMemberId() string {
@@ -1082,7 +1324,7 @@ type BlockMemberRequest struct {
 
 func (x *BlockMemberRequest) Reset() {
 	*x = BlockMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1336,7 @@ func (x *BlockMemberRequest) String() string {
 func (*BlockMemberRequest) ProtoMessage() {}
 
 func (x *BlockMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[9]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1349,7 @@ func (x *BlockMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockMemberRequest.ProtoReflect.Descriptor instead.
 func (*BlockMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{9}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BlockMemberRequest) GetMemberId() string {
@@ -1134,7 +1376,7 @@ type UnblockMemberRequest struct {
 
 func (x *UnblockMemberRequest) Reset() {
 	*x = UnblockMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1388,7 @@ func (x *UnblockMemberRequest) String() string {
 func (*UnblockMemberRequest) ProtoMessage() {}
 
 func (x *UnblockMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[10]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1401,7 @@ func (x *UnblockMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockMemberRequest.ProtoReflect.Descriptor instead.
 func (*UnblockMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{10}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UnblockMemberRequest) GetMemberId() string {
@@ -1186,7 +1428,7 @@ type ListAffiliationRequestsRequest struct {
 
 func (x *ListAffiliationRequestsRequest) Reset() {
 	*x = ListAffiliationRequestsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1440,7 @@ func (x *ListAffiliationRequestsRequest) String() string {
 func (*ListAffiliationRequestsRequest) ProtoMessage() {}
 
 func (x *ListAffiliationRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[11]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1453,7 @@ func (x *ListAffiliationRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAffiliationRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListAffiliationRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{11}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAffiliationRequestsRequest) GetPageSize() int32 {
@@ -1241,7 +1483,7 @@ type AffiliationRequest struct {
 
 func (x *AffiliationRequest) Reset() {
 	*x = AffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1495,7 @@ func (x *AffiliationRequest) String() string {
 func (*AffiliationRequest) ProtoMessage() {}
 
 func (x *AffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[12]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1508,7 @@ func (x *AffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AffiliationRequest.ProtoReflect.Descriptor instead.
 func (*AffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{12}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AffiliationRequest) GetMember() *Member {
@@ -1300,7 +1542,7 @@ type ListAffiliationRequestsResponse struct {
 
 func (x *ListAffiliationRequestsResponse) Reset() {
 	*x = ListAffiliationRequestsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1554,7 @@ func (x *ListAffiliationRequestsResponse) String() string {
 func (*ListAffiliationRequestsResponse) ProtoMessage() {}
 
 func (x *ListAffiliationRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[13]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1567,7 @@ func (x *ListAffiliationRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAffiliationRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListAffiliationRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{13}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAffiliationRequestsResponse) GetRequests() []*AffiliationRequest {
@@ -1354,7 +1596,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1608,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[14]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1621,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{14}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Session) GetToken() string {
@@ -1411,7 +1653,7 @@ type GetMyProfileRequest struct {
 
 func (x *GetMyProfileRequest) Reset() {
 	*x = GetMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1665,7 @@ func (x *GetMyProfileRequest) String() string {
 func (*GetMyProfileRequest) ProtoMessage() {}
 
 func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[15]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1678,7 @@ func (x *GetMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{15}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
 }
 
 type UpdateMyProfileRequest struct {
@@ -1449,7 +1691,7 @@ type UpdateMyProfileRequest struct {
 
 func (x *UpdateMyProfileRequest) Reset() {
 	*x = UpdateMyProfileRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1703,7 @@ func (x *UpdateMyProfileRequest) String() string {
 func (*UpdateMyProfileRequest) ProtoMessage() {}
 
 func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[16]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1716,7 @@ func (x *UpdateMyProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMyProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMyProfileRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{16}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateMyProfileRequest) GetMember() *Member {
@@ -1500,7 +1742,7 @@ type GetMemberRequest struct {
 
 func (x *GetMemberRequest) Reset() {
 	*x = GetMemberRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1512,7 +1754,7 @@ func (x *GetMemberRequest) String() string {
 func (*GetMemberRequest) ProtoMessage() {}
 
 func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[17]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1525,7 +1767,7 @@ func (x *GetMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetMemberRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{17}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetMemberRequest) GetId() string {
@@ -1545,7 +1787,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1799,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[18]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1812,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{18}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListMembersRequest) GetPageSize() int32 {
@@ -1597,7 +1839,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1851,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[19]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1864,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{19}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -1649,7 +1891,7 @@ type RequestAffiliationRequest struct {
 
 func (x *RequestAffiliationRequest) Reset() {
 	*x = RequestAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1903,7 @@ func (x *RequestAffiliationRequest) String() string {
 func (*RequestAffiliationRequest) ProtoMessage() {}
 
 func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[20]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1916,7 @@ func (x *RequestAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*RequestAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{20}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RequestAffiliationRequest) GetMemberId() string {
@@ -1703,7 +1945,7 @@ type DecideAffiliationRequest struct {
 
 func (x *DecideAffiliationRequest) Reset() {
 	*x = DecideAffiliationRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1957,7 @@ func (x *DecideAffiliationRequest) String() string {
 func (*DecideAffiliationRequest) ProtoMessage() {}
 
 func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[21]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1970,7 @@ func (x *DecideAffiliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideAffiliationRequest.ProtoReflect.Descriptor instead.
 func (*DecideAffiliationRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{21}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DecideAffiliationRequest) GetMemberId() string {
@@ -1789,7 +2031,7 @@ type Thread struct {
 
 func (x *Thread) Reset() {
 	*x = Thread{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +2043,7 @@ func (x *Thread) String() string {
 func (*Thread) ProtoMessage() {}
 
 func (x *Thread) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[22]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +2056,7 @@ func (x *Thread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Thread.ProtoReflect.Descriptor instead.
 func (*Thread) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{22}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Thread) GetId() string {
@@ -1911,7 +2153,7 @@ type CreateThreadRequest struct {
 
 func (x *CreateThreadRequest) Reset() {
 	*x = CreateThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1923,7 +2165,7 @@ func (x *CreateThreadRequest) String() string {
 func (*CreateThreadRequest) ProtoMessage() {}
 
 func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[23]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1936,7 +2178,7 @@ func (x *CreateThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateThreadRequest.ProtoReflect.Descriptor instead.
 func (*CreateThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{23}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateThreadRequest) GetThread() *Thread {
@@ -1962,7 +2204,7 @@ type GetThreadRequest struct {
 
 func (x *GetThreadRequest) Reset() {
 	*x = GetThreadRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2216,7 @@ func (x *GetThreadRequest) String() string {
 func (*GetThreadRequest) ProtoMessage() {}
 
 func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[24]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2229,7 @@ func (x *GetThreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetThreadRequest.ProtoReflect.Descriptor instead.
 func (*GetThreadRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{24}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetThreadRequest) GetId() string {
@@ -2010,7 +2252,7 @@ type ListThreadsRequest struct {
 
 func (x *ListThreadsRequest) Reset() {
 	*x = ListThreadsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2264,7 @@ func (x *ListThreadsRequest) String() string {
 func (*ListThreadsRequest) ProtoMessage() {}
 
 func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[25]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2277,7 @@ func (x *ListThreadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsRequest.ProtoReflect.Descriptor instead.
 func (*ListThreadsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{25}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListThreadsRequest) GetPageSize() int32 {
@@ -2083,7 +2325,7 @@ type ListThreadsResponse struct {
 
 func (x *ListThreadsResponse) Reset() {
 	*x = ListThreadsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2337,7 @@ func (x *ListThreadsResponse) String() string {
 func (*ListThreadsResponse) ProtoMessage() {}
 
 func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[26]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2350,7 @@ func (x *ListThreadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListThreadsResponse.ProtoReflect.Descriptor instead.
 func (*ListThreadsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{26}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListThreadsResponse) GetThreads() []*Thread {
@@ -2164,7 +2406,7 @@ type Post struct {
 
 func (x *Post) Reset() {
 	*x = Post{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2418,7 @@ func (x *Post) String() string {
 func (*Post) ProtoMessage() {}
 
 func (x *Post) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[27]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2431,7 @@ func (x *Post) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Post.ProtoReflect.Descriptor instead.
 func (*Post) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{27}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Post) GetId() string {
@@ -2311,7 +2553,7 @@ type PostReport struct {
 
 func (x *PostReport) Reset() {
 	*x = PostReport{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2565,7 @@ func (x *PostReport) String() string {
 func (*PostReport) ProtoMessage() {}
 
 func (x *PostReport) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[28]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2578,7 @@ func (x *PostReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostReport.ProtoReflect.Descriptor instead.
 func (*PostReport) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{28}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PostReport) GetMemberId() string {
@@ -2378,7 +2620,7 @@ type AddPostRequest struct {
 
 func (x *AddPostRequest) Reset() {
 	*x = AddPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2390,7 +2632,7 @@ func (x *AddPostRequest) String() string {
 func (*AddPostRequest) ProtoMessage() {}
 
 func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[29]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2403,7 +2645,7 @@ func (x *AddPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPostRequest.ProtoReflect.Descriptor instead.
 func (*AddPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{29}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AddPostRequest) GetThreadId() string {
@@ -2438,7 +2680,7 @@ type ListPostsRequest struct {
 
 func (x *ListPostsRequest) Reset() {
 	*x = ListPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2692,7 @@ func (x *ListPostsRequest) String() string {
 func (*ListPostsRequest) ProtoMessage() {}
 
 func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[30]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2705,7 @@ func (x *ListPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{30}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListPostsRequest) GetThreadId() string {
@@ -2497,7 +2739,7 @@ type ListPostsResponse struct {
 
 func (x *ListPostsResponse) Reset() {
 	*x = ListPostsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2509,7 +2751,7 @@ func (x *ListPostsResponse) String() string {
 func (*ListPostsResponse) ProtoMessage() {}
 
 func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[31]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2522,7 +2764,7 @@ func (x *ListPostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPostsResponse.ProtoReflect.Descriptor instead.
 func (*ListPostsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{31}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListPostsResponse) GetPosts() []*Post {
@@ -2549,7 +2791,7 @@ type EditPostRequest struct {
 
 func (x *EditPostRequest) Reset() {
 	*x = EditPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2561,7 +2803,7 @@ func (x *EditPostRequest) String() string {
 func (*EditPostRequest) ProtoMessage() {}
 
 func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[32]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2574,7 +2816,7 @@ func (x *EditPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditPostRequest.ProtoReflect.Descriptor instead.
 func (*EditPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{32}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *EditPostRequest) GetId() string {
@@ -2600,7 +2842,7 @@ type DeletePostRequest struct {
 
 func (x *DeletePostRequest) Reset() {
 	*x = DeletePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2612,7 +2854,7 @@ func (x *DeletePostRequest) String() string {
 func (*DeletePostRequest) ProtoMessage() {}
 
 func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[33]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2625,7 +2867,7 @@ func (x *DeletePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePostRequest.ProtoReflect.Descriptor instead.
 func (*DeletePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{33}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeletePostRequest) GetId() string {
@@ -2646,7 +2888,7 @@ type ReportPostRequest struct {
 
 func (x *ReportPostRequest) Reset() {
 	*x = ReportPostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2658,7 +2900,7 @@ func (x *ReportPostRequest) String() string {
 func (*ReportPostRequest) ProtoMessage() {}
 
 func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[34]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2671,7 +2913,7 @@ func (x *ReportPostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportPostRequest.ProtoReflect.Descriptor instead.
 func (*ReportPostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{34}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReportPostRequest) GetId() string {
@@ -2698,7 +2940,7 @@ type ModeratePostRequest struct {
 
 func (x *ModeratePostRequest) Reset() {
 	*x = ModeratePostRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2710,7 +2952,7 @@ func (x *ModeratePostRequest) String() string {
 func (*ModeratePostRequest) ProtoMessage() {}
 
 func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[35]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2723,7 +2965,7 @@ func (x *ModeratePostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModeratePostRequest.ProtoReflect.Descriptor instead.
 func (*ModeratePostRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{35}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ModeratePostRequest) GetId() string {
@@ -2750,7 +2992,7 @@ type ListReportedPostsRequest struct {
 
 func (x *ListReportedPostsRequest) Reset() {
 	*x = ListReportedPostsRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +3004,7 @@ func (x *ListReportedPostsRequest) String() string {
 func (*ListReportedPostsRequest) ProtoMessage() {}
 
 func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[36]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +3017,7 @@ func (x *ListReportedPostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportedPostsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportedPostsRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{36}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListReportedPostsRequest) GetPageSize() int32 {
@@ -2810,7 +3052,7 @@ type ModerationEntry struct {
 
 func (x *ModerationEntry) Reset() {
 	*x = ModerationEntry{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2822,7 +3064,7 @@ func (x *ModerationEntry) String() string {
 func (*ModerationEntry) ProtoMessage() {}
 
 func (x *ModerationEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[37]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2835,7 +3077,7 @@ func (x *ModerationEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerationEntry.ProtoReflect.Descriptor instead.
 func (*ModerationEntry) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{37}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ModerationEntry) GetId() string {
@@ -2904,7 +3146,7 @@ type ListModerationLogRequest struct {
 
 func (x *ListModerationLogRequest) Reset() {
 	*x = ListModerationLogRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2916,7 +3158,7 @@ func (x *ListModerationLogRequest) String() string {
 func (*ListModerationLogRequest) ProtoMessage() {}
 
 func (x *ListModerationLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[38]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2929,7 +3171,7 @@ func (x *ListModerationLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModerationLogRequest.ProtoReflect.Descriptor instead.
 func (*ListModerationLogRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{38}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListModerationLogRequest) GetPageSize() int32 {
@@ -2956,7 +3198,7 @@ type ListModerationLogResponse struct {
 
 func (x *ListModerationLogResponse) Reset() {
 	*x = ListModerationLogResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2968,7 +3210,7 @@ func (x *ListModerationLogResponse) String() string {
 func (*ListModerationLogResponse) ProtoMessage() {}
 
 func (x *ListModerationLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[39]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2981,7 +3223,7 @@ func (x *ListModerationLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModerationLogResponse.ProtoReflect.Descriptor instead.
 func (*ListModerationLogResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{39}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListModerationLogResponse) GetEntries() []*ModerationEntry {
@@ -3028,7 +3270,7 @@ type Story struct {
 
 func (x *Story) Reset() {
 	*x = Story{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3040,7 +3282,7 @@ func (x *Story) String() string {
 func (*Story) ProtoMessage() {}
 
 func (x *Story) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[40]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3053,7 +3295,7 @@ func (x *Story) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Story.ProtoReflect.Descriptor instead.
 func (*Story) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{40}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Story) GetId() string {
@@ -3150,7 +3392,7 @@ type SubmitStoryRequest struct {
 
 func (x *SubmitStoryRequest) Reset() {
 	*x = SubmitStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3404,7 @@ func (x *SubmitStoryRequest) String() string {
 func (*SubmitStoryRequest) ProtoMessage() {}
 
 func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[41]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3417,7 @@ func (x *SubmitStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitStoryRequest.ProtoReflect.Descriptor instead.
 func (*SubmitStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{41}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SubmitStoryRequest) GetStory() *Story {
@@ -3206,7 +3448,7 @@ type ListStoriesRequest struct {
 
 func (x *ListStoriesRequest) Reset() {
 	*x = ListStoriesRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3218,7 +3460,7 @@ func (x *ListStoriesRequest) String() string {
 func (*ListStoriesRequest) ProtoMessage() {}
 
 func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[42]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3231,7 +3473,7 @@ func (x *ListStoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListStoriesRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{42}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListStoriesRequest) GetPageSize() int32 {
@@ -3279,7 +3521,7 @@ type ListStoriesResponse struct {
 
 func (x *ListStoriesResponse) Reset() {
 	*x = ListStoriesResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3291,7 +3533,7 @@ func (x *ListStoriesResponse) String() string {
 func (*ListStoriesResponse) ProtoMessage() {}
 
 func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[43]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3304,7 +3546,7 @@ func (x *ListStoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListStoriesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{43}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListStoriesResponse) GetStories() []*Story {
@@ -3330,7 +3572,7 @@ type GetStoryRequest struct {
 
 func (x *GetStoryRequest) Reset() {
 	*x = GetStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3342,7 +3584,7 @@ func (x *GetStoryRequest) String() string {
 func (*GetStoryRequest) ProtoMessage() {}
 
 func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[44]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3355,7 +3597,7 @@ func (x *GetStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStoryRequest.ProtoReflect.Descriptor instead.
 func (*GetStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{44}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetStoryRequest) GetId() string {
@@ -3375,7 +3617,7 @@ type DecideStoryRequest struct {
 
 func (x *DecideStoryRequest) Reset() {
 	*x = DecideStoryRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3387,7 +3629,7 @@ func (x *DecideStoryRequest) String() string {
 func (*DecideStoryRequest) ProtoMessage() {}
 
 func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[45]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3400,7 +3642,7 @@ func (x *DecideStoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideStoryRequest.ProtoReflect.Descriptor instead.
 func (*DecideStoryRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{45}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DecideStoryRequest) GetId() string {
@@ -3430,7 +3672,7 @@ type GetTwinningDiscussionFiguresRequest struct {
 
 func (x *GetTwinningDiscussionFiguresRequest) Reset() {
 	*x = GetTwinningDiscussionFiguresRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3442,7 +3684,7 @@ func (x *GetTwinningDiscussionFiguresRequest) String() string {
 func (*GetTwinningDiscussionFiguresRequest) ProtoMessage() {}
 
 func (x *GetTwinningDiscussionFiguresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[46]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3455,7 +3697,7 @@ func (x *GetTwinningDiscussionFiguresRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use GetTwinningDiscussionFiguresRequest.ProtoReflect.Descriptor instead.
 func (*GetTwinningDiscussionFiguresRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{46}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetTwinningDiscussionFiguresRequest) GetTwinningId() string {
@@ -3499,7 +3741,7 @@ type TwinningDiscussionFigures struct {
 
 func (x *TwinningDiscussionFigures) Reset() {
 	*x = TwinningDiscussionFigures{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3511,7 +3753,7 @@ func (x *TwinningDiscussionFigures) String() string {
 func (*TwinningDiscussionFigures) ProtoMessage() {}
 
 func (x *TwinningDiscussionFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[47]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3524,7 +3766,7 @@ func (x *TwinningDiscussionFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TwinningDiscussionFigures.ProtoReflect.Descriptor instead.
 func (*TwinningDiscussionFigures) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{47}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *TwinningDiscussionFigures) GetThreads() int32 {
@@ -3581,7 +3823,7 @@ type Highlight struct {
 
 func (x *Highlight) Reset() {
 	*x = Highlight{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3593,7 +3835,7 @@ func (x *Highlight) String() string {
 func (*Highlight) ProtoMessage() {}
 
 func (x *Highlight) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[48]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3606,7 +3848,7 @@ func (x *Highlight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Highlight.ProtoReflect.Descriptor instead.
 func (*Highlight) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{48}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Highlight) GetField() string {
@@ -3635,7 +3877,7 @@ type SearchDiscussionRequest struct {
 
 func (x *SearchDiscussionRequest) Reset() {
 	*x = SearchDiscussionRequest{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3647,7 +3889,7 @@ func (x *SearchDiscussionRequest) String() string {
 func (*SearchDiscussionRequest) ProtoMessage() {}
 
 func (x *SearchDiscussionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[49]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3660,7 +3902,7 @@ func (x *SearchDiscussionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchDiscussionRequest.ProtoReflect.Descriptor instead.
 func (*SearchDiscussionRequest) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{49}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SearchDiscussionRequest) GetQ() string {
@@ -3695,7 +3937,7 @@ type ThreadHit struct {
 
 func (x *ThreadHit) Reset() {
 	*x = ThreadHit{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3707,7 +3949,7 @@ func (x *ThreadHit) String() string {
 func (*ThreadHit) ProtoMessage() {}
 
 func (x *ThreadHit) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[50]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3720,7 +3962,7 @@ func (x *ThreadHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadHit.ProtoReflect.Descriptor instead.
 func (*ThreadHit) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{50}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ThreadHit) GetThread() *Thread {
@@ -3755,7 +3997,7 @@ type SearchThreadsResponse struct {
 
 func (x *SearchThreadsResponse) Reset() {
 	*x = SearchThreadsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[51]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3767,7 +4009,7 @@ func (x *SearchThreadsResponse) String() string {
 func (*SearchThreadsResponse) ProtoMessage() {}
 
 func (x *SearchThreadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[51]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3780,7 +4022,7 @@ func (x *SearchThreadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchThreadsResponse.ProtoReflect.Descriptor instead.
 func (*SearchThreadsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{51}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SearchThreadsResponse) GetHits() []*ThreadHit {
@@ -3817,7 +4059,7 @@ type PostHit struct {
 
 func (x *PostHit) Reset() {
 	*x = PostHit{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[52]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3829,7 +4071,7 @@ func (x *PostHit) String() string {
 func (*PostHit) ProtoMessage() {}
 
 func (x *PostHit) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[52]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3842,7 +4084,7 @@ func (x *PostHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostHit.ProtoReflect.Descriptor instead.
 func (*PostHit) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{52}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PostHit) GetPost() *Post {
@@ -3884,7 +4126,7 @@ type SearchPostsResponse struct {
 
 func (x *SearchPostsResponse) Reset() {
 	*x = SearchPostsResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[53]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3896,7 +4138,7 @@ func (x *SearchPostsResponse) String() string {
 func (*SearchPostsResponse) ProtoMessage() {}
 
 func (x *SearchPostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[53]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3909,7 +4151,7 @@ func (x *SearchPostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPostsResponse.ProtoReflect.Descriptor instead.
 func (*SearchPostsResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{53}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SearchPostsResponse) GetHits() []*PostHit {
@@ -3944,7 +4186,7 @@ type StoryHit struct {
 
 func (x *StoryHit) Reset() {
 	*x = StoryHit{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[54]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3956,7 +4198,7 @@ func (x *StoryHit) String() string {
 func (*StoryHit) ProtoMessage() {}
 
 func (x *StoryHit) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[54]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3969,7 +4211,7 @@ func (x *StoryHit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoryHit.ProtoReflect.Descriptor instead.
 func (*StoryHit) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{54}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *StoryHit) GetStory() *Story {
@@ -4004,7 +4246,7 @@ type SearchStoriesResponse struct {
 
 func (x *SearchStoriesResponse) Reset() {
 	*x = SearchStoriesResponse{}
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[55]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4016,7 +4258,7 @@ func (x *SearchStoriesResponse) String() string {
 func (*SearchStoriesResponse) ProtoMessage() {}
 
 func (x *SearchStoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[55]
+	mi := &file_gemella_discussion_v1_discussion_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4029,7 +4271,7 @@ func (x *SearchStoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchStoriesResponse.ProtoReflect.Descriptor instead.
 func (*SearchStoriesResponse) Descriptor() ([]byte, []int) {
-	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{55}
+	return file_gemella_discussion_v1_discussion_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SearchStoriesResponse) GetHits() []*StoryHit {
@@ -4066,7 +4308,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"decideTime\x12\"\n" +
 	"\n" +
 	"decided_by\x18\x05 \x01(\tB\x03\xe0A\x03R\tdecidedBy\x12\x1b\n" +
-	"\x06reason\x18\x06 \x01(\tB\x03\xe0A\x03R\x06reason\"\xdd\x05\n" +
+	"\x06reason\x18\x06 \x01(\tB\x03\xe0A\x03R\x06reason\"\x89\x06\n" +
 	"\x06Member\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x19\n" +
@@ -4084,7 +4326,8 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\tdecisions\x18\f \x03(\v2%.gemella.discussion.v1.MemberDecisionB\x03\xe0A\x03R\tdecisions\x12\x1d\n" +
 	"\ablocked\x18\r \x01(\bB\x03\xe0A\x03R\ablocked\x12>\n" +
 	"\n" +
-	"block_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tblockTime\"\xe2\x02\n" +
+	"block_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tblockTime\x12*\n" +
+	"\x0eemail_verified\x18\x0f \x01(\bB\x03\xe0A\x03R\remailVerified\"\xe2\x02\n" +
 	"\x0eMemberDecision\x12<\n" +
 	"\x04kind\x18\x01 \x01(\x0e2#.gemella.discussion.v1.DecisionKindB\x03\xe0A\x03R\x04kind\x124\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1b.gemella.discussion.v1.RoleB\x03\xe0A\x03R\x04role\x12,\n" +
@@ -4098,7 +4341,18 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x15RegisterMemberRequest\x12:\n" +
 	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberB\x03\xe0A\x02R\x06member\x12\x1f\n" +
 	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\x12,\n" +
-	"\x0fprivacy_consent\x18\x03 \x01(\bB\x03\xe0A\x02R\x0eprivacyConsent\"R\n" +
+	"\x0fprivacy_consent\x18\x03 \x01(\bB\x03\xe0A\x02R\x0eprivacyConsent\"8\n" +
+	"\x1bRequestPasswordResetRequest\x12\x19\n" +
+	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x02R\x05email\"Y\n" +
+	"\x14ResetPasswordRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12&\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewPassword\"/\n" +
+	"\x12VerifyEmailRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x1e\n" +
+	"\x1cSendVerificationEmailRequest\"o\n" +
+	"\x15ChangePasswordRequest\x12.\n" +
+	"\x10current_password\x18\x01 \x01(\tB\x03\xe0A\x02R\x0fcurrentPassword\x12&\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewPassword\"R\n" +
 	"\x14CreateSessionRequest\x12\x19\n" +
 	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x02R\x05email\x12\x1f\n" +
 	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\"\x17\n" +
@@ -4394,7 +4648,7 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\x18STORY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STORY_STATUS_PENDING\x10\x01\x12\x1a\n" +
 	"\x16STORY_STATUS_PUBLISHED\x10\x02\x12\x19\n" +
-	"\x15STORY_STATUS_REJECTED\x10\x032\x83\x1c\n" +
+	"\x15STORY_STATUS_REJECTED\x10\x032\xd4\x1f\n" +
 	"\x11DiscussionService\x12]\n" +
 	"\x0eRegisterMember\x12,.gemella.discussion.v1.RegisterMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\\\n" +
 	"\rCreateSession\x12+.gemella.discussion.v1.CreateSessionRequest\x1a\x1e.gemella.discussion.v1.Session\x12^\n" +
@@ -4411,7 +4665,12 @@ const file_gemella_discussion_v1_discussion_proto_rawDesc = "" +
 	"\vRevokeRoles\x12).gemella.discussion.v1.RevokeRolesRequest\x1a\x1d.gemella.discussion.v1.Member\x12W\n" +
 	"\vBlockMember\x12).gemella.discussion.v1.BlockMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12[\n" +
 	"\rUnblockMember\x12+.gemella.discussion.v1.UnblockMemberRequest\x1a\x1d.gemella.discussion.v1.Member\x12\x88\x01\n" +
-	"\x17ListAffiliationRequests\x125.gemella.discussion.v1.ListAffiliationRequestsRequest\x1a6.gemella.discussion.v1.ListAffiliationRequestsResponse\x12Y\n" +
+	"\x17ListAffiliationRequests\x125.gemella.discussion.v1.ListAffiliationRequestsRequest\x1a6.gemella.discussion.v1.ListAffiliationRequestsResponse\x12b\n" +
+	"\x14RequestPasswordReset\x122.gemella.discussion.v1.RequestPasswordResetRequest\x1a\x16.google.protobuf.Empty\x12T\n" +
+	"\rResetPassword\x12+.gemella.discussion.v1.ResetPasswordRequest\x1a\x16.google.protobuf.Empty\x12W\n" +
+	"\vVerifyEmail\x12).gemella.discussion.v1.VerifyEmailRequest\x1a\x1d.gemella.discussion.v1.Member\x12V\n" +
+	"\x0eChangePassword\x12,.gemella.discussion.v1.ChangePasswordRequest\x1a\x16.google.protobuf.Empty\x12d\n" +
+	"\x15SendVerificationEmail\x123.gemella.discussion.v1.SendVerificationEmailRequest\x1a\x16.google.protobuf.Empty\x12Y\n" +
 	"\fCreateThread\x12*.gemella.discussion.v1.CreateThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12S\n" +
 	"\tGetThread\x12'.gemella.discussion.v1.GetThreadRequest\x1a\x1d.gemella.discussion.v1.Thread\x12d\n" +
 	"\vListThreads\x12).gemella.discussion.v1.ListThreadsRequest\x1a*.gemella.discussion.v1.ListThreadsResponse\x12m\n" +
@@ -4450,7 +4709,7 @@ func file_gemella_discussion_v1_discussion_proto_rawDescGZIP() []byte {
 }
 
 var file_gemella_discussion_v1_discussion_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_gemella_discussion_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(Role)(0),                                   // 0: gemella.discussion.v1.Role
 	(AffiliationStatus)(0),                      // 1: gemella.discussion.v1.AffiliationStatus
@@ -4463,194 +4722,209 @@ var file_gemella_discussion_v1_discussion_proto_goTypes = []any{
 	(*Member)(nil),                              // 8: gemella.discussion.v1.Member
 	(*MemberDecision)(nil),                      // 9: gemella.discussion.v1.MemberDecision
 	(*RegisterMemberRequest)(nil),               // 10: gemella.discussion.v1.RegisterMemberRequest
-	(*CreateSessionRequest)(nil),                // 11: gemella.discussion.v1.CreateSessionRequest
-	(*RefreshSessionRequest)(nil),               // 12: gemella.discussion.v1.RefreshSessionRequest
-	(*DeleteSessionRequest)(nil),                // 13: gemella.discussion.v1.DeleteSessionRequest
-	(*GrantRolesRequest)(nil),                   // 14: gemella.discussion.v1.GrantRolesRequest
-	(*RevokeRolesRequest)(nil),                  // 15: gemella.discussion.v1.RevokeRolesRequest
-	(*BlockMemberRequest)(nil),                  // 16: gemella.discussion.v1.BlockMemberRequest
-	(*UnblockMemberRequest)(nil),                // 17: gemella.discussion.v1.UnblockMemberRequest
-	(*ListAffiliationRequestsRequest)(nil),      // 18: gemella.discussion.v1.ListAffiliationRequestsRequest
-	(*AffiliationRequest)(nil),                  // 19: gemella.discussion.v1.AffiliationRequest
-	(*ListAffiliationRequestsResponse)(nil),     // 20: gemella.discussion.v1.ListAffiliationRequestsResponse
-	(*Session)(nil),                             // 21: gemella.discussion.v1.Session
-	(*GetMyProfileRequest)(nil),                 // 22: gemella.discussion.v1.GetMyProfileRequest
-	(*UpdateMyProfileRequest)(nil),              // 23: gemella.discussion.v1.UpdateMyProfileRequest
-	(*GetMemberRequest)(nil),                    // 24: gemella.discussion.v1.GetMemberRequest
-	(*ListMembersRequest)(nil),                  // 25: gemella.discussion.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),                 // 26: gemella.discussion.v1.ListMembersResponse
-	(*RequestAffiliationRequest)(nil),           // 27: gemella.discussion.v1.RequestAffiliationRequest
-	(*DecideAffiliationRequest)(nil),            // 28: gemella.discussion.v1.DecideAffiliationRequest
-	(*Thread)(nil),                              // 29: gemella.discussion.v1.Thread
-	(*CreateThreadRequest)(nil),                 // 30: gemella.discussion.v1.CreateThreadRequest
-	(*GetThreadRequest)(nil),                    // 31: gemella.discussion.v1.GetThreadRequest
-	(*ListThreadsRequest)(nil),                  // 32: gemella.discussion.v1.ListThreadsRequest
-	(*ListThreadsResponse)(nil),                 // 33: gemella.discussion.v1.ListThreadsResponse
-	(*Post)(nil),                                // 34: gemella.discussion.v1.Post
-	(*PostReport)(nil),                          // 35: gemella.discussion.v1.PostReport
-	(*AddPostRequest)(nil),                      // 36: gemella.discussion.v1.AddPostRequest
-	(*ListPostsRequest)(nil),                    // 37: gemella.discussion.v1.ListPostsRequest
-	(*ListPostsResponse)(nil),                   // 38: gemella.discussion.v1.ListPostsResponse
-	(*EditPostRequest)(nil),                     // 39: gemella.discussion.v1.EditPostRequest
-	(*DeletePostRequest)(nil),                   // 40: gemella.discussion.v1.DeletePostRequest
-	(*ReportPostRequest)(nil),                   // 41: gemella.discussion.v1.ReportPostRequest
-	(*ModeratePostRequest)(nil),                 // 42: gemella.discussion.v1.ModeratePostRequest
-	(*ListReportedPostsRequest)(nil),            // 43: gemella.discussion.v1.ListReportedPostsRequest
-	(*ModerationEntry)(nil),                     // 44: gemella.discussion.v1.ModerationEntry
-	(*ListModerationLogRequest)(nil),            // 45: gemella.discussion.v1.ListModerationLogRequest
-	(*ListModerationLogResponse)(nil),           // 46: gemella.discussion.v1.ListModerationLogResponse
-	(*Story)(nil),                               // 47: gemella.discussion.v1.Story
-	(*SubmitStoryRequest)(nil),                  // 48: gemella.discussion.v1.SubmitStoryRequest
-	(*ListStoriesRequest)(nil),                  // 49: gemella.discussion.v1.ListStoriesRequest
-	(*ListStoriesResponse)(nil),                 // 50: gemella.discussion.v1.ListStoriesResponse
-	(*GetStoryRequest)(nil),                     // 51: gemella.discussion.v1.GetStoryRequest
-	(*DecideStoryRequest)(nil),                  // 52: gemella.discussion.v1.DecideStoryRequest
-	(*GetTwinningDiscussionFiguresRequest)(nil), // 53: gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
-	(*TwinningDiscussionFigures)(nil),           // 54: gemella.discussion.v1.TwinningDiscussionFigures
-	(*Highlight)(nil),                           // 55: gemella.discussion.v1.Highlight
-	(*SearchDiscussionRequest)(nil),             // 56: gemella.discussion.v1.SearchDiscussionRequest
-	(*ThreadHit)(nil),                           // 57: gemella.discussion.v1.ThreadHit
-	(*SearchThreadsResponse)(nil),               // 58: gemella.discussion.v1.SearchThreadsResponse
-	(*PostHit)(nil),                             // 59: gemella.discussion.v1.PostHit
-	(*SearchPostsResponse)(nil),                 // 60: gemella.discussion.v1.SearchPostsResponse
-	(*StoryHit)(nil),                            // 61: gemella.discussion.v1.StoryHit
-	(*SearchStoriesResponse)(nil),               // 62: gemella.discussion.v1.SearchStoriesResponse
-	(*timestamppb.Timestamp)(nil),               // 63: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 64: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                       // 65: google.protobuf.Empty
+	(*RequestPasswordResetRequest)(nil),         // 11: gemella.discussion.v1.RequestPasswordResetRequest
+	(*ResetPasswordRequest)(nil),                // 12: gemella.discussion.v1.ResetPasswordRequest
+	(*VerifyEmailRequest)(nil),                  // 13: gemella.discussion.v1.VerifyEmailRequest
+	(*SendVerificationEmailRequest)(nil),        // 14: gemella.discussion.v1.SendVerificationEmailRequest
+	(*ChangePasswordRequest)(nil),               // 15: gemella.discussion.v1.ChangePasswordRequest
+	(*CreateSessionRequest)(nil),                // 16: gemella.discussion.v1.CreateSessionRequest
+	(*RefreshSessionRequest)(nil),               // 17: gemella.discussion.v1.RefreshSessionRequest
+	(*DeleteSessionRequest)(nil),                // 18: gemella.discussion.v1.DeleteSessionRequest
+	(*GrantRolesRequest)(nil),                   // 19: gemella.discussion.v1.GrantRolesRequest
+	(*RevokeRolesRequest)(nil),                  // 20: gemella.discussion.v1.RevokeRolesRequest
+	(*BlockMemberRequest)(nil),                  // 21: gemella.discussion.v1.BlockMemberRequest
+	(*UnblockMemberRequest)(nil),                // 22: gemella.discussion.v1.UnblockMemberRequest
+	(*ListAffiliationRequestsRequest)(nil),      // 23: gemella.discussion.v1.ListAffiliationRequestsRequest
+	(*AffiliationRequest)(nil),                  // 24: gemella.discussion.v1.AffiliationRequest
+	(*ListAffiliationRequestsResponse)(nil),     // 25: gemella.discussion.v1.ListAffiliationRequestsResponse
+	(*Session)(nil),                             // 26: gemella.discussion.v1.Session
+	(*GetMyProfileRequest)(nil),                 // 27: gemella.discussion.v1.GetMyProfileRequest
+	(*UpdateMyProfileRequest)(nil),              // 28: gemella.discussion.v1.UpdateMyProfileRequest
+	(*GetMemberRequest)(nil),                    // 29: gemella.discussion.v1.GetMemberRequest
+	(*ListMembersRequest)(nil),                  // 30: gemella.discussion.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),                 // 31: gemella.discussion.v1.ListMembersResponse
+	(*RequestAffiliationRequest)(nil),           // 32: gemella.discussion.v1.RequestAffiliationRequest
+	(*DecideAffiliationRequest)(nil),            // 33: gemella.discussion.v1.DecideAffiliationRequest
+	(*Thread)(nil),                              // 34: gemella.discussion.v1.Thread
+	(*CreateThreadRequest)(nil),                 // 35: gemella.discussion.v1.CreateThreadRequest
+	(*GetThreadRequest)(nil),                    // 36: gemella.discussion.v1.GetThreadRequest
+	(*ListThreadsRequest)(nil),                  // 37: gemella.discussion.v1.ListThreadsRequest
+	(*ListThreadsResponse)(nil),                 // 38: gemella.discussion.v1.ListThreadsResponse
+	(*Post)(nil),                                // 39: gemella.discussion.v1.Post
+	(*PostReport)(nil),                          // 40: gemella.discussion.v1.PostReport
+	(*AddPostRequest)(nil),                      // 41: gemella.discussion.v1.AddPostRequest
+	(*ListPostsRequest)(nil),                    // 42: gemella.discussion.v1.ListPostsRequest
+	(*ListPostsResponse)(nil),                   // 43: gemella.discussion.v1.ListPostsResponse
+	(*EditPostRequest)(nil),                     // 44: gemella.discussion.v1.EditPostRequest
+	(*DeletePostRequest)(nil),                   // 45: gemella.discussion.v1.DeletePostRequest
+	(*ReportPostRequest)(nil),                   // 46: gemella.discussion.v1.ReportPostRequest
+	(*ModeratePostRequest)(nil),                 // 47: gemella.discussion.v1.ModeratePostRequest
+	(*ListReportedPostsRequest)(nil),            // 48: gemella.discussion.v1.ListReportedPostsRequest
+	(*ModerationEntry)(nil),                     // 49: gemella.discussion.v1.ModerationEntry
+	(*ListModerationLogRequest)(nil),            // 50: gemella.discussion.v1.ListModerationLogRequest
+	(*ListModerationLogResponse)(nil),           // 51: gemella.discussion.v1.ListModerationLogResponse
+	(*Story)(nil),                               // 52: gemella.discussion.v1.Story
+	(*SubmitStoryRequest)(nil),                  // 53: gemella.discussion.v1.SubmitStoryRequest
+	(*ListStoriesRequest)(nil),                  // 54: gemella.discussion.v1.ListStoriesRequest
+	(*ListStoriesResponse)(nil),                 // 55: gemella.discussion.v1.ListStoriesResponse
+	(*GetStoryRequest)(nil),                     // 56: gemella.discussion.v1.GetStoryRequest
+	(*DecideStoryRequest)(nil),                  // 57: gemella.discussion.v1.DecideStoryRequest
+	(*GetTwinningDiscussionFiguresRequest)(nil), // 58: gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
+	(*TwinningDiscussionFigures)(nil),           // 59: gemella.discussion.v1.TwinningDiscussionFigures
+	(*Highlight)(nil),                           // 60: gemella.discussion.v1.Highlight
+	(*SearchDiscussionRequest)(nil),             // 61: gemella.discussion.v1.SearchDiscussionRequest
+	(*ThreadHit)(nil),                           // 62: gemella.discussion.v1.ThreadHit
+	(*SearchThreadsResponse)(nil),               // 63: gemella.discussion.v1.SearchThreadsResponse
+	(*PostHit)(nil),                             // 64: gemella.discussion.v1.PostHit
+	(*SearchPostsResponse)(nil),                 // 65: gemella.discussion.v1.SearchPostsResponse
+	(*StoryHit)(nil),                            // 66: gemella.discussion.v1.StoryHit
+	(*SearchStoriesResponse)(nil),               // 67: gemella.discussion.v1.SearchStoriesResponse
+	(*timestamppb.Timestamp)(nil),               // 68: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 69: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                       // 70: google.protobuf.Empty
 }
 var file_gemella_discussion_v1_discussion_proto_depIdxs = []int32{
 	1,  // 0: gemella.discussion.v1.Affiliation.status:type_name -> gemella.discussion.v1.AffiliationStatus
-	63, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
-	63, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
+	68, // 1: gemella.discussion.v1.Affiliation.request_time:type_name -> google.protobuf.Timestamp
+	68, // 2: gemella.discussion.v1.Affiliation.decide_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: gemella.discussion.v1.Member.roles:type_name -> gemella.discussion.v1.Role
 	7,  // 4: gemella.discussion.v1.Member.affiliations:type_name -> gemella.discussion.v1.Affiliation
-	63, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	63, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
-	63, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
+	68, // 5: gemella.discussion.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	68, // 6: gemella.discussion.v1.Member.last_login_time:type_name -> google.protobuf.Timestamp
+	68, // 7: gemella.discussion.v1.Member.privacy_consent_time:type_name -> google.protobuf.Timestamp
 	9,  // 8: gemella.discussion.v1.Member.decisions:type_name -> gemella.discussion.v1.MemberDecision
-	63, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
+	68, // 9: gemella.discussion.v1.Member.block_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: gemella.discussion.v1.MemberDecision.kind:type_name -> gemella.discussion.v1.DecisionKind
 	0,  // 11: gemella.discussion.v1.MemberDecision.role:type_name -> gemella.discussion.v1.Role
-	63, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
+	68, // 12: gemella.discussion.v1.MemberDecision.decide_time:type_name -> google.protobuf.Timestamp
 	8,  // 13: gemella.discussion.v1.RegisterMemberRequest.member:type_name -> gemella.discussion.v1.Member
 	0,  // 14: gemella.discussion.v1.GrantRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	0,  // 15: gemella.discussion.v1.RevokeRolesRequest.roles:type_name -> gemella.discussion.v1.Role
 	8,  // 16: gemella.discussion.v1.AffiliationRequest.member:type_name -> gemella.discussion.v1.Member
-	63, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
-	19, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
-	63, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	68, // 17: gemella.discussion.v1.AffiliationRequest.request_time:type_name -> google.protobuf.Timestamp
+	24, // 18: gemella.discussion.v1.ListAffiliationRequestsResponse.requests:type_name -> gemella.discussion.v1.AffiliationRequest
+	68, // 19: gemella.discussion.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 20: gemella.discussion.v1.Session.member:type_name -> gemella.discussion.v1.Member
 	8,  // 21: gemella.discussion.v1.UpdateMyProfileRequest.member:type_name -> gemella.discussion.v1.Member
-	64, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 22: gemella.discussion.v1.UpdateMyProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
 	8,  // 23: gemella.discussion.v1.ListMembersResponse.members:type_name -> gemella.discussion.v1.Member
 	3,  // 24: gemella.discussion.v1.Thread.scope:type_name -> gemella.discussion.v1.Scope
-	63, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
-	63, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
-	29, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
+	68, // 25: gemella.discussion.v1.Thread.create_time:type_name -> google.protobuf.Timestamp
+	68, // 26: gemella.discussion.v1.Thread.last_activity_time:type_name -> google.protobuf.Timestamp
+	34, // 27: gemella.discussion.v1.CreateThreadRequest.thread:type_name -> gemella.discussion.v1.Thread
 	3,  // 28: gemella.discussion.v1.ListThreadsRequest.scope:type_name -> gemella.discussion.v1.Scope
-	29, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
+	34, // 29: gemella.discussion.v1.ListThreadsResponse.threads:type_name -> gemella.discussion.v1.Thread
 	4,  // 30: gemella.discussion.v1.Post.state:type_name -> gemella.discussion.v1.PostState
-	63, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
-	63, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
-	35, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
-	63, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
-	34, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
-	34, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
+	68, // 31: gemella.discussion.v1.Post.create_time:type_name -> google.protobuf.Timestamp
+	68, // 32: gemella.discussion.v1.Post.edit_time:type_name -> google.protobuf.Timestamp
+	40, // 33: gemella.discussion.v1.Post.reports:type_name -> gemella.discussion.v1.PostReport
+	68, // 34: gemella.discussion.v1.PostReport.report_time:type_name -> google.protobuf.Timestamp
+	39, // 35: gemella.discussion.v1.AddPostRequest.post:type_name -> gemella.discussion.v1.Post
+	39, // 36: gemella.discussion.v1.ListPostsResponse.posts:type_name -> gemella.discussion.v1.Post
 	5,  // 37: gemella.discussion.v1.ModerationEntry.action:type_name -> gemella.discussion.v1.ModerationAction
-	63, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
-	44, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
+	68, // 38: gemella.discussion.v1.ModerationEntry.create_time:type_name -> google.protobuf.Timestamp
+	49, // 39: gemella.discussion.v1.ListModerationLogResponse.entries:type_name -> gemella.discussion.v1.ModerationEntry
 	6,  // 40: gemella.discussion.v1.Story.status:type_name -> gemella.discussion.v1.StoryStatus
-	63, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
-	63, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
-	47, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
+	68, // 41: gemella.discussion.v1.Story.create_time:type_name -> google.protobuf.Timestamp
+	68, // 42: gemella.discussion.v1.Story.publish_time:type_name -> google.protobuf.Timestamp
+	52, // 43: gemella.discussion.v1.SubmitStoryRequest.story:type_name -> gemella.discussion.v1.Story
 	6,  // 44: gemella.discussion.v1.ListStoriesRequest.status:type_name -> gemella.discussion.v1.StoryStatus
-	47, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
-	29, // 46: gemella.discussion.v1.ThreadHit.thread:type_name -> gemella.discussion.v1.Thread
-	55, // 47: gemella.discussion.v1.ThreadHit.highlights:type_name -> gemella.discussion.v1.Highlight
-	57, // 48: gemella.discussion.v1.SearchThreadsResponse.hits:type_name -> gemella.discussion.v1.ThreadHit
-	34, // 49: gemella.discussion.v1.PostHit.post:type_name -> gemella.discussion.v1.Post
-	55, // 50: gemella.discussion.v1.PostHit.highlights:type_name -> gemella.discussion.v1.Highlight
-	59, // 51: gemella.discussion.v1.SearchPostsResponse.hits:type_name -> gemella.discussion.v1.PostHit
-	47, // 52: gemella.discussion.v1.StoryHit.story:type_name -> gemella.discussion.v1.Story
-	55, // 53: gemella.discussion.v1.StoryHit.highlights:type_name -> gemella.discussion.v1.Highlight
-	61, // 54: gemella.discussion.v1.SearchStoriesResponse.hits:type_name -> gemella.discussion.v1.StoryHit
+	52, // 45: gemella.discussion.v1.ListStoriesResponse.stories:type_name -> gemella.discussion.v1.Story
+	34, // 46: gemella.discussion.v1.ThreadHit.thread:type_name -> gemella.discussion.v1.Thread
+	60, // 47: gemella.discussion.v1.ThreadHit.highlights:type_name -> gemella.discussion.v1.Highlight
+	62, // 48: gemella.discussion.v1.SearchThreadsResponse.hits:type_name -> gemella.discussion.v1.ThreadHit
+	39, // 49: gemella.discussion.v1.PostHit.post:type_name -> gemella.discussion.v1.Post
+	60, // 50: gemella.discussion.v1.PostHit.highlights:type_name -> gemella.discussion.v1.Highlight
+	64, // 51: gemella.discussion.v1.SearchPostsResponse.hits:type_name -> gemella.discussion.v1.PostHit
+	52, // 52: gemella.discussion.v1.StoryHit.story:type_name -> gemella.discussion.v1.Story
+	60, // 53: gemella.discussion.v1.StoryHit.highlights:type_name -> gemella.discussion.v1.Highlight
+	66, // 54: gemella.discussion.v1.SearchStoriesResponse.hits:type_name -> gemella.discussion.v1.StoryHit
 	10, // 55: gemella.discussion.v1.DiscussionService.RegisterMember:input_type -> gemella.discussion.v1.RegisterMemberRequest
-	11, // 56: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
-	12, // 57: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
-	13, // 58: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
-	22, // 59: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
-	23, // 60: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
-	24, // 61: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
-	25, // 62: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
-	27, // 63: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
-	28, // 64: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
-	14, // 65: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
-	15, // 66: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
-	16, // 67: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
-	17, // 68: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
-	18, // 69: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
-	30, // 70: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
-	31, // 71: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
-	32, // 72: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
-	56, // 73: gemella.discussion.v1.DiscussionService.SearchThreads:input_type -> gemella.discussion.v1.SearchDiscussionRequest
-	56, // 74: gemella.discussion.v1.DiscussionService.SearchPosts:input_type -> gemella.discussion.v1.SearchDiscussionRequest
-	56, // 75: gemella.discussion.v1.DiscussionService.SearchStories:input_type -> gemella.discussion.v1.SearchDiscussionRequest
-	36, // 76: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
-	37, // 77: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
-	39, // 78: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
-	40, // 79: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
-	41, // 80: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
-	42, // 81: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	42, // 82: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
-	42, // 83: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
-	43, // 84: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
-	45, // 85: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
-	48, // 86: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
-	49, // 87: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
-	51, // 88: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
-	52, // 89: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	52, // 90: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
-	53, // 91: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:input_type -> gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
-	8,  // 92: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
-	21, // 93: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
-	21, // 94: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
-	65, // 95: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
-	8,  // 96: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 97: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
-	8,  // 98: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
-	26, // 99: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
-	8,  // 100: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 101: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
-	8,  // 102: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 103: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
-	8,  // 104: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
-	8,  // 105: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
-	20, // 106: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
-	29, // 107: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
-	29, // 108: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
-	33, // 109: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
-	58, // 110: gemella.discussion.v1.DiscussionService.SearchThreads:output_type -> gemella.discussion.v1.SearchThreadsResponse
-	60, // 111: gemella.discussion.v1.DiscussionService.SearchPosts:output_type -> gemella.discussion.v1.SearchPostsResponse
-	62, // 112: gemella.discussion.v1.DiscussionService.SearchStories:output_type -> gemella.discussion.v1.SearchStoriesResponse
-	34, // 113: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
-	38, // 114: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	34, // 115: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
-	34, // 116: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
-	34, // 117: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
-	34, // 118: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
-	34, // 119: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
-	34, // 120: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
-	38, // 121: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
-	46, // 122: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
-	47, // 123: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
-	50, // 124: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
-	47, // 125: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
-	47, // 126: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
-	47, // 127: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
-	54, // 128: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:output_type -> gemella.discussion.v1.TwinningDiscussionFigures
-	92, // [92:129] is the sub-list for method output_type
-	55, // [55:92] is the sub-list for method input_type
+	16, // 56: gemella.discussion.v1.DiscussionService.CreateSession:input_type -> gemella.discussion.v1.CreateSessionRequest
+	17, // 57: gemella.discussion.v1.DiscussionService.RefreshSession:input_type -> gemella.discussion.v1.RefreshSessionRequest
+	18, // 58: gemella.discussion.v1.DiscussionService.DeleteSession:input_type -> gemella.discussion.v1.DeleteSessionRequest
+	27, // 59: gemella.discussion.v1.DiscussionService.GetMyProfile:input_type -> gemella.discussion.v1.GetMyProfileRequest
+	28, // 60: gemella.discussion.v1.DiscussionService.UpdateMyProfile:input_type -> gemella.discussion.v1.UpdateMyProfileRequest
+	29, // 61: gemella.discussion.v1.DiscussionService.GetMember:input_type -> gemella.discussion.v1.GetMemberRequest
+	30, // 62: gemella.discussion.v1.DiscussionService.ListMembers:input_type -> gemella.discussion.v1.ListMembersRequest
+	32, // 63: gemella.discussion.v1.DiscussionService.RequestAffiliation:input_type -> gemella.discussion.v1.RequestAffiliationRequest
+	33, // 64: gemella.discussion.v1.DiscussionService.DecideAffiliation:input_type -> gemella.discussion.v1.DecideAffiliationRequest
+	19, // 65: gemella.discussion.v1.DiscussionService.GrantRoles:input_type -> gemella.discussion.v1.GrantRolesRequest
+	20, // 66: gemella.discussion.v1.DiscussionService.RevokeRoles:input_type -> gemella.discussion.v1.RevokeRolesRequest
+	21, // 67: gemella.discussion.v1.DiscussionService.BlockMember:input_type -> gemella.discussion.v1.BlockMemberRequest
+	22, // 68: gemella.discussion.v1.DiscussionService.UnblockMember:input_type -> gemella.discussion.v1.UnblockMemberRequest
+	23, // 69: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:input_type -> gemella.discussion.v1.ListAffiliationRequestsRequest
+	11, // 70: gemella.discussion.v1.DiscussionService.RequestPasswordReset:input_type -> gemella.discussion.v1.RequestPasswordResetRequest
+	12, // 71: gemella.discussion.v1.DiscussionService.ResetPassword:input_type -> gemella.discussion.v1.ResetPasswordRequest
+	13, // 72: gemella.discussion.v1.DiscussionService.VerifyEmail:input_type -> gemella.discussion.v1.VerifyEmailRequest
+	15, // 73: gemella.discussion.v1.DiscussionService.ChangePassword:input_type -> gemella.discussion.v1.ChangePasswordRequest
+	14, // 74: gemella.discussion.v1.DiscussionService.SendVerificationEmail:input_type -> gemella.discussion.v1.SendVerificationEmailRequest
+	35, // 75: gemella.discussion.v1.DiscussionService.CreateThread:input_type -> gemella.discussion.v1.CreateThreadRequest
+	36, // 76: gemella.discussion.v1.DiscussionService.GetThread:input_type -> gemella.discussion.v1.GetThreadRequest
+	37, // 77: gemella.discussion.v1.DiscussionService.ListThreads:input_type -> gemella.discussion.v1.ListThreadsRequest
+	61, // 78: gemella.discussion.v1.DiscussionService.SearchThreads:input_type -> gemella.discussion.v1.SearchDiscussionRequest
+	61, // 79: gemella.discussion.v1.DiscussionService.SearchPosts:input_type -> gemella.discussion.v1.SearchDiscussionRequest
+	61, // 80: gemella.discussion.v1.DiscussionService.SearchStories:input_type -> gemella.discussion.v1.SearchDiscussionRequest
+	41, // 81: gemella.discussion.v1.DiscussionService.AddPost:input_type -> gemella.discussion.v1.AddPostRequest
+	42, // 82: gemella.discussion.v1.DiscussionService.ListPosts:input_type -> gemella.discussion.v1.ListPostsRequest
+	44, // 83: gemella.discussion.v1.DiscussionService.EditPost:input_type -> gemella.discussion.v1.EditPostRequest
+	45, // 84: gemella.discussion.v1.DiscussionService.DeletePost:input_type -> gemella.discussion.v1.DeletePostRequest
+	46, // 85: gemella.discussion.v1.DiscussionService.ReportPost:input_type -> gemella.discussion.v1.ReportPostRequest
+	47, // 86: gemella.discussion.v1.DiscussionService.HidePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	47, // 87: gemella.discussion.v1.DiscussionService.RestorePost:input_type -> gemella.discussion.v1.ModeratePostRequest
+	47, // 88: gemella.discussion.v1.DiscussionService.DismissReports:input_type -> gemella.discussion.v1.ModeratePostRequest
+	48, // 89: gemella.discussion.v1.DiscussionService.ListReportedPosts:input_type -> gemella.discussion.v1.ListReportedPostsRequest
+	50, // 90: gemella.discussion.v1.DiscussionService.ListModerationLog:input_type -> gemella.discussion.v1.ListModerationLogRequest
+	53, // 91: gemella.discussion.v1.DiscussionService.SubmitStory:input_type -> gemella.discussion.v1.SubmitStoryRequest
+	54, // 92: gemella.discussion.v1.DiscussionService.ListStories:input_type -> gemella.discussion.v1.ListStoriesRequest
+	56, // 93: gemella.discussion.v1.DiscussionService.GetStory:input_type -> gemella.discussion.v1.GetStoryRequest
+	57, // 94: gemella.discussion.v1.DiscussionService.PublishStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	57, // 95: gemella.discussion.v1.DiscussionService.RejectStory:input_type -> gemella.discussion.v1.DecideStoryRequest
+	58, // 96: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:input_type -> gemella.discussion.v1.GetTwinningDiscussionFiguresRequest
+	8,  // 97: gemella.discussion.v1.DiscussionService.RegisterMember:output_type -> gemella.discussion.v1.Member
+	26, // 98: gemella.discussion.v1.DiscussionService.CreateSession:output_type -> gemella.discussion.v1.Session
+	26, // 99: gemella.discussion.v1.DiscussionService.RefreshSession:output_type -> gemella.discussion.v1.Session
+	70, // 100: gemella.discussion.v1.DiscussionService.DeleteSession:output_type -> google.protobuf.Empty
+	8,  // 101: gemella.discussion.v1.DiscussionService.GetMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 102: gemella.discussion.v1.DiscussionService.UpdateMyProfile:output_type -> gemella.discussion.v1.Member
+	8,  // 103: gemella.discussion.v1.DiscussionService.GetMember:output_type -> gemella.discussion.v1.Member
+	31, // 104: gemella.discussion.v1.DiscussionService.ListMembers:output_type -> gemella.discussion.v1.ListMembersResponse
+	8,  // 105: gemella.discussion.v1.DiscussionService.RequestAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 106: gemella.discussion.v1.DiscussionService.DecideAffiliation:output_type -> gemella.discussion.v1.Member
+	8,  // 107: gemella.discussion.v1.DiscussionService.GrantRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 108: gemella.discussion.v1.DiscussionService.RevokeRoles:output_type -> gemella.discussion.v1.Member
+	8,  // 109: gemella.discussion.v1.DiscussionService.BlockMember:output_type -> gemella.discussion.v1.Member
+	8,  // 110: gemella.discussion.v1.DiscussionService.UnblockMember:output_type -> gemella.discussion.v1.Member
+	25, // 111: gemella.discussion.v1.DiscussionService.ListAffiliationRequests:output_type -> gemella.discussion.v1.ListAffiliationRequestsResponse
+	70, // 112: gemella.discussion.v1.DiscussionService.RequestPasswordReset:output_type -> google.protobuf.Empty
+	70, // 113: gemella.discussion.v1.DiscussionService.ResetPassword:output_type -> google.protobuf.Empty
+	8,  // 114: gemella.discussion.v1.DiscussionService.VerifyEmail:output_type -> gemella.discussion.v1.Member
+	70, // 115: gemella.discussion.v1.DiscussionService.ChangePassword:output_type -> google.protobuf.Empty
+	70, // 116: gemella.discussion.v1.DiscussionService.SendVerificationEmail:output_type -> google.protobuf.Empty
+	34, // 117: gemella.discussion.v1.DiscussionService.CreateThread:output_type -> gemella.discussion.v1.Thread
+	34, // 118: gemella.discussion.v1.DiscussionService.GetThread:output_type -> gemella.discussion.v1.Thread
+	38, // 119: gemella.discussion.v1.DiscussionService.ListThreads:output_type -> gemella.discussion.v1.ListThreadsResponse
+	63, // 120: gemella.discussion.v1.DiscussionService.SearchThreads:output_type -> gemella.discussion.v1.SearchThreadsResponse
+	65, // 121: gemella.discussion.v1.DiscussionService.SearchPosts:output_type -> gemella.discussion.v1.SearchPostsResponse
+	67, // 122: gemella.discussion.v1.DiscussionService.SearchStories:output_type -> gemella.discussion.v1.SearchStoriesResponse
+	39, // 123: gemella.discussion.v1.DiscussionService.AddPost:output_type -> gemella.discussion.v1.Post
+	43, // 124: gemella.discussion.v1.DiscussionService.ListPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	39, // 125: gemella.discussion.v1.DiscussionService.EditPost:output_type -> gemella.discussion.v1.Post
+	39, // 126: gemella.discussion.v1.DiscussionService.DeletePost:output_type -> gemella.discussion.v1.Post
+	39, // 127: gemella.discussion.v1.DiscussionService.ReportPost:output_type -> gemella.discussion.v1.Post
+	39, // 128: gemella.discussion.v1.DiscussionService.HidePost:output_type -> gemella.discussion.v1.Post
+	39, // 129: gemella.discussion.v1.DiscussionService.RestorePost:output_type -> gemella.discussion.v1.Post
+	39, // 130: gemella.discussion.v1.DiscussionService.DismissReports:output_type -> gemella.discussion.v1.Post
+	43, // 131: gemella.discussion.v1.DiscussionService.ListReportedPosts:output_type -> gemella.discussion.v1.ListPostsResponse
+	51, // 132: gemella.discussion.v1.DiscussionService.ListModerationLog:output_type -> gemella.discussion.v1.ListModerationLogResponse
+	52, // 133: gemella.discussion.v1.DiscussionService.SubmitStory:output_type -> gemella.discussion.v1.Story
+	55, // 134: gemella.discussion.v1.DiscussionService.ListStories:output_type -> gemella.discussion.v1.ListStoriesResponse
+	52, // 135: gemella.discussion.v1.DiscussionService.GetStory:output_type -> gemella.discussion.v1.Story
+	52, // 136: gemella.discussion.v1.DiscussionService.PublishStory:output_type -> gemella.discussion.v1.Story
+	52, // 137: gemella.discussion.v1.DiscussionService.RejectStory:output_type -> gemella.discussion.v1.Story
+	59, // 138: gemella.discussion.v1.DiscussionService.GetTwinningDiscussionFigures:output_type -> gemella.discussion.v1.TwinningDiscussionFigures
+	97, // [97:139] is the sub-list for method output_type
+	55, // [55:97] is the sub-list for method input_type
 	55, // [55:55] is the sub-list for extension type_name
 	55, // [55:55] is the sub-list for extension extendee
 	0,  // [0:55] is the sub-list for field type_name
@@ -4667,7 +4941,7 @@ func file_gemella_discussion_v1_discussion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_discussion_v1_discussion_proto_rawDesc), len(file_gemella_discussion_v1_discussion_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   56,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,11 @@ const (
 	DiscussionService_BlockMember_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/BlockMember"
 	DiscussionService_UnblockMember_FullMethodName                = "/gemella.discussion.v1.DiscussionService/UnblockMember"
 	DiscussionService_ListAffiliationRequests_FullMethodName      = "/gemella.discussion.v1.DiscussionService/ListAffiliationRequests"
+	DiscussionService_RequestPasswordReset_FullMethodName         = "/gemella.discussion.v1.DiscussionService/RequestPasswordReset"
+	DiscussionService_ResetPassword_FullMethodName                = "/gemella.discussion.v1.DiscussionService/ResetPassword"
+	DiscussionService_VerifyEmail_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/VerifyEmail"
+	DiscussionService_ChangePassword_FullMethodName               = "/gemella.discussion.v1.DiscussionService/ChangePassword"
+	DiscussionService_SendVerificationEmail_FullMethodName        = "/gemella.discussion.v1.DiscussionService/SendVerificationEmail"
 	DiscussionService_CreateThread_FullMethodName                 = "/gemella.discussion.v1.DiscussionService/CreateThread"
 	DiscussionService_GetThread_FullMethodName                    = "/gemella.discussion.v1.DiscussionService/GetThread"
 	DiscussionService_ListThreads_FullMethodName                  = "/gemella.discussion.v1.DiscussionService/ListThreads"
@@ -123,6 +128,28 @@ type DiscussionServiceClient interface {
 	// The pending affiliation requests, oldest member first: administrators
 	// (who decide them, and see e-mail addresses) and coordinators.
 	ListAffiliationRequests(ctx context.Context, in *ListAffiliationRequestsRequest, opts ...grpc.CallOption) (*ListAffiliationRequestsResponse, error)
+	// Anyone asks for a link that sets a new password, mailed to the address
+	// when a member has it. The answer is the same whether or not the
+	// address is registered. RESOURCE_EXHAUSTED (RESET_THROTTLED) beyond a
+	// few requests per address, or many per client address, per hour.
+	RequestPasswordReset(ctx context.Context, in *RequestPasswordResetRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Sets a new password with the token of a mailed link; the link works
+	// once. Every session of the member ends (their tokens are refused at
+	// once). INVALID_ARGUMENT (LINK_INVALID) for a token nobody issued;
+	// FAILED_PRECONDITION (LINK_USED, LINK_EXPIRED) for a used or expired
+	// link.
+	ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Confirms the member's e-mail address with the token of the link mailed
+	// at sign-up; errors as ResetPassword.
+	VerifyEmail(ctx context.Context, in *VerifyEmailRequest, opts ...grpc.CallOption) (*Member, error)
+	// The caller changes their password, giving the current one; every other
+	// session of the member ends (their tokens are refused at once), the
+	// caller's own goes on. INVALID_ARGUMENT naming current_password when it
+	// is wrong (tries are throttled like log-ins of the account).
+	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Mails the caller a new link to confirm their address.
+	// FAILED_PRECONDITION (EMAIL_ALREADY_VERIFIED) when it is confirmed.
+	SendVerificationEmail(ctx context.Context, in *SendVerificationEmailRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(ctx context.Context, in *CreateThreadRequest, opts ...grpc.CallOption) (*Thread, error)
 	// Gets a thread by id.
@@ -331,6 +358,56 @@ func (c *discussionServiceClient) ListAffiliationRequests(ctx context.Context, i
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAffiliationRequestsResponse)
 	err := c.cc.Invoke(ctx, DiscussionService_ListAffiliationRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) RequestPasswordReset(ctx context.Context, in *RequestPasswordResetRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, DiscussionService_RequestPasswordReset_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) ResetPassword(ctx context.Context, in *ResetPasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, DiscussionService_ResetPassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) VerifyEmail(ctx context.Context, in *VerifyEmailRequest, opts ...grpc.CallOption) (*Member, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Member)
+	err := c.cc.Invoke(ctx, DiscussionService_VerifyEmail_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, DiscussionService_ChangePassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *discussionServiceClient) SendVerificationEmail(ctx context.Context, in *SendVerificationEmailRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, DiscussionService_SendVerificationEmail_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -618,6 +695,28 @@ type DiscussionServiceServer interface {
 	// The pending affiliation requests, oldest member first: administrators
 	// (who decide them, and see e-mail addresses) and coordinators.
 	ListAffiliationRequests(context.Context, *ListAffiliationRequestsRequest) (*ListAffiliationRequestsResponse, error)
+	// Anyone asks for a link that sets a new password, mailed to the address
+	// when a member has it. The answer is the same whether or not the
+	// address is registered. RESOURCE_EXHAUSTED (RESET_THROTTLED) beyond a
+	// few requests per address, or many per client address, per hour.
+	RequestPasswordReset(context.Context, *RequestPasswordResetRequest) (*emptypb.Empty, error)
+	// Sets a new password with the token of a mailed link; the link works
+	// once. Every session of the member ends (their tokens are refused at
+	// once). INVALID_ARGUMENT (LINK_INVALID) for a token nobody issued;
+	// FAILED_PRECONDITION (LINK_USED, LINK_EXPIRED) for a used or expired
+	// link.
+	ResetPassword(context.Context, *ResetPasswordRequest) (*emptypb.Empty, error)
+	// Confirms the member's e-mail address with the token of the link mailed
+	// at sign-up; errors as ResetPassword.
+	VerifyEmail(context.Context, *VerifyEmailRequest) (*Member, error)
+	// The caller changes their password, giving the current one; every other
+	// session of the member ends (their tokens are refused at once), the
+	// caller's own goes on. INVALID_ARGUMENT naming current_password when it
+	// is wrong (tries are throttled like log-ins of the account).
+	ChangePassword(context.Context, *ChangePasswordRequest) (*emptypb.Empty, error)
+	// Mails the caller a new link to confirm their address.
+	// FAILED_PRECONDITION (EMAIL_ALREADY_VERIFIED) when it is confirmed.
+	SendVerificationEmail(context.Context, *SendVerificationEmailRequest) (*emptypb.Empty, error)
 	// Opens a thread on a twinning, a practice, or the general board.
 	CreateThread(context.Context, *CreateThreadRequest) (*Thread, error)
 	// Gets a thread by id.
@@ -726,6 +825,21 @@ func (UnimplementedDiscussionServiceServer) UnblockMember(context.Context, *Unbl
 }
 func (UnimplementedDiscussionServiceServer) ListAffiliationRequests(context.Context, *ListAffiliationRequestsRequest) (*ListAffiliationRequestsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAffiliationRequests not implemented")
+}
+func (UnimplementedDiscussionServiceServer) RequestPasswordReset(context.Context, *RequestPasswordResetRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestPasswordReset not implemented")
+}
+func (UnimplementedDiscussionServiceServer) ResetPassword(context.Context, *ResetPasswordRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResetPassword not implemented")
+}
+func (UnimplementedDiscussionServiceServer) VerifyEmail(context.Context, *VerifyEmailRequest) (*Member, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyEmail not implemented")
+}
+func (UnimplementedDiscussionServiceServer) ChangePassword(context.Context, *ChangePasswordRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangePassword not implemented")
+}
+func (UnimplementedDiscussionServiceServer) SendVerificationEmail(context.Context, *SendVerificationEmailRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendVerificationEmail not implemented")
 }
 func (UnimplementedDiscussionServiceServer) CreateThread(context.Context, *CreateThreadRequest) (*Thread, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateThread not implemented")
@@ -1080,6 +1194,96 @@ func _DiscussionService_ListAffiliationRequests_Handler(srv interface{}, ctx con
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DiscussionServiceServer).ListAffiliationRequests(ctx, req.(*ListAffiliationRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_RequestPasswordReset_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestPasswordResetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).RequestPasswordReset(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_RequestPasswordReset_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).RequestPasswordReset(ctx, req.(*RequestPasswordResetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_ResetPassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResetPasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).ResetPassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_ResetPassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).ResetPassword(ctx, req.(*ResetPasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_VerifyEmail_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyEmailRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).VerifyEmail(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_VerifyEmail_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).VerifyEmail(ctx, req.(*VerifyEmailRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_ChangePassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangePasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).ChangePassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_ChangePassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).ChangePassword(ctx, req.(*ChangePasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DiscussionService_SendVerificationEmail_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendVerificationEmailRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DiscussionServiceServer).SendVerificationEmail(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DiscussionService_SendVerificationEmail_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DiscussionServiceServer).SendVerificationEmail(ctx, req.(*SendVerificationEmailRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1546,6 +1750,26 @@ var DiscussionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAffiliationRequests",
 			Handler:    _DiscussionService_ListAffiliationRequests_Handler,
+		},
+		{
+			MethodName: "RequestPasswordReset",
+			Handler:    _DiscussionService_RequestPasswordReset_Handler,
+		},
+		{
+			MethodName: "ResetPassword",
+			Handler:    _DiscussionService_ResetPassword_Handler,
+		},
+		{
+			MethodName: "VerifyEmail",
+			Handler:    _DiscussionService_VerifyEmail_Handler,
+		},
+		{
+			MethodName: "ChangePassword",
+			Handler:    _DiscussionService_ChangePassword_Handler,
+		},
+		{
+			MethodName: "SendVerificationEmail",
+			Handler:    _DiscussionService_SendVerificationEmail_Handler,
 		},
 		{
 			MethodName: "CreateThread",

@@ -70,6 +70,62 @@ func (x *MemberJoined) GetMember() *v1.Member {
 	return nil
 }
 
+// discussion.member.affiliation_decided: an administrator verified or
+// refused a member's request to speak for an organisation (the member is
+// the envelope's aggregate). Ids and the outcome only; the reason of a
+// refusal stays in the discussion service.
+type MemberAffiliationDecided struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	OrganizationId string                 `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	Verified       bool                   `protobuf:"varint,2,opt,name=verified,proto3" json:"verified,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MemberAffiliationDecided) Reset() {
+	*x = MemberAffiliationDecided{}
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberAffiliationDecided) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberAffiliationDecided) ProtoMessage() {}
+
+func (x *MemberAffiliationDecided) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberAffiliationDecided.ProtoReflect.Descriptor instead.
+func (*MemberAffiliationDecided) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MemberAffiliationDecided) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *MemberAffiliationDecided) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
 // discussion.thread.opened
 type ThreadOpened struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -80,7 +136,7 @@ type ThreadOpened struct {
 
 func (x *ThreadOpened) Reset() {
 	*x = ThreadOpened{}
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[1]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -92,7 +148,7 @@ func (x *ThreadOpened) String() string {
 func (*ThreadOpened) ProtoMessage() {}
 
 func (x *ThreadOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[1]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -105,7 +161,7 @@ func (x *ThreadOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadOpened.ProtoReflect.Descriptor instead.
 func (*ThreadOpened) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{1}
+	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ThreadOpened) GetThread() *v1.Thread {
@@ -127,7 +183,7 @@ type PostAdded struct {
 
 func (x *PostAdded) Reset() {
 	*x = PostAdded{}
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -139,7 +195,7 @@ func (x *PostAdded) String() string {
 func (*PostAdded) ProtoMessage() {}
 
 func (x *PostAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[2]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -152,7 +208,7 @@ func (x *PostAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAdded.ProtoReflect.Descriptor instead.
 func (*PostAdded) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{2}
+	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PostAdded) GetPost() *v1.Post {
@@ -190,7 +246,7 @@ type PostModerated struct {
 
 func (x *PostModerated) Reset() {
 	*x = PostModerated{}
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[3]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -202,7 +258,7 @@ func (x *PostModerated) String() string {
 func (*PostModerated) ProtoMessage() {}
 
 func (x *PostModerated) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[3]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -215,7 +271,7 @@ func (x *PostModerated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostModerated.ProtoReflect.Descriptor instead.
 func (*PostModerated) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{3}
+	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PostModerated) GetPostId() string {
@@ -256,7 +312,7 @@ type StoryPublished struct {
 
 func (x *StoryPublished) Reset() {
 	*x = StoryPublished{}
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +324,7 @@ func (x *StoryPublished) String() string {
 func (*StoryPublished) ProtoMessage() {}
 
 func (x *StoryPublished) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_discussion_proto_msgTypes[4]
+	mi := &file_gemella_events_v1_discussion_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +337,7 @@ func (x *StoryPublished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoryPublished.ProtoReflect.Descriptor instead.
 func (*StoryPublished) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{4}
+	return file_gemella_events_v1_discussion_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StoryPublished) GetStory() *v1.Story {
@@ -297,7 +353,10 @@ const file_gemella_events_v1_discussion_proto_rawDesc = "" +
 	"\n" +
 	"\"gemella/events/v1/discussion.proto\x12\x11gemella.events.v1\x1a&gemella/discussion/v1/discussion.proto\"E\n" +
 	"\fMemberJoined\x125\n" +
-	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberR\x06member\"E\n" +
+	"\x06member\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.MemberR\x06member\"_\n" +
+	"\x18MemberAffiliationDecided\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\bverified\x18\x02 \x01(\bR\bverified\"E\n" +
 	"\fThreadOpened\x125\n" +
 	"\x06thread\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.ThreadR\x06thread\"\x8b\x01\n" +
 	"\tPostAdded\x12/\n" +
@@ -324,30 +383,31 @@ func file_gemella_events_v1_discussion_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_discussion_proto_rawDescData
 }
 
-var file_gemella_events_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_gemella_events_v1_discussion_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_gemella_events_v1_discussion_proto_goTypes = []any{
-	(*MemberJoined)(nil),   // 0: gemella.events.v1.MemberJoined
-	(*ThreadOpened)(nil),   // 1: gemella.events.v1.ThreadOpened
-	(*PostAdded)(nil),      // 2: gemella.events.v1.PostAdded
-	(*PostModerated)(nil),  // 3: gemella.events.v1.PostModerated
-	(*StoryPublished)(nil), // 4: gemella.events.v1.StoryPublished
-	(*v1.Member)(nil),      // 5: gemella.discussion.v1.Member
-	(*v1.Thread)(nil),      // 6: gemella.discussion.v1.Thread
-	(*v1.Post)(nil),        // 7: gemella.discussion.v1.Post
-	(v1.Scope)(0),          // 8: gemella.discussion.v1.Scope
-	(*v1.Story)(nil),       // 9: gemella.discussion.v1.Story
+	(*MemberJoined)(nil),             // 0: gemella.events.v1.MemberJoined
+	(*MemberAffiliationDecided)(nil), // 1: gemella.events.v1.MemberAffiliationDecided
+	(*ThreadOpened)(nil),             // 2: gemella.events.v1.ThreadOpened
+	(*PostAdded)(nil),                // 3: gemella.events.v1.PostAdded
+	(*PostModerated)(nil),            // 4: gemella.events.v1.PostModerated
+	(*StoryPublished)(nil),           // 5: gemella.events.v1.StoryPublished
+	(*v1.Member)(nil),                // 6: gemella.discussion.v1.Member
+	(*v1.Thread)(nil),                // 7: gemella.discussion.v1.Thread
+	(*v1.Post)(nil),                  // 8: gemella.discussion.v1.Post
+	(v1.Scope)(0),                    // 9: gemella.discussion.v1.Scope
+	(*v1.Story)(nil),                 // 10: gemella.discussion.v1.Story
 }
 var file_gemella_events_v1_discussion_proto_depIdxs = []int32{
-	5, // 0: gemella.events.v1.MemberJoined.member:type_name -> gemella.discussion.v1.Member
-	6, // 1: gemella.events.v1.ThreadOpened.thread:type_name -> gemella.discussion.v1.Thread
-	7, // 2: gemella.events.v1.PostAdded.post:type_name -> gemella.discussion.v1.Post
-	8, // 3: gemella.events.v1.PostAdded.scope:type_name -> gemella.discussion.v1.Scope
-	9, // 4: gemella.events.v1.StoryPublished.story:type_name -> gemella.discussion.v1.Story
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6,  // 0: gemella.events.v1.MemberJoined.member:type_name -> gemella.discussion.v1.Member
+	7,  // 1: gemella.events.v1.ThreadOpened.thread:type_name -> gemella.discussion.v1.Thread
+	8,  // 2: gemella.events.v1.PostAdded.post:type_name -> gemella.discussion.v1.Post
+	9,  // 3: gemella.events.v1.PostAdded.scope:type_name -> gemella.discussion.v1.Scope
+	10, // 4: gemella.events.v1.StoryPublished.story:type_name -> gemella.discussion.v1.Story
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_discussion_proto_init() }
@@ -361,7 +421,7 @@ func file_gemella_events_v1_discussion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_discussion_proto_rawDesc), len(file_gemella_events_v1_discussion_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

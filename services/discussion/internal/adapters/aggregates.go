@@ -7,6 +7,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
+	"github.com/gemella/gemella/services/discussion/internal/domain/onetime"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -39,6 +40,11 @@ var (
 	sessionAggregate = mongox.Aggregate[session.Session, sessionDoc]{
 		Name: "session", ToDoc: toSessionDoc, ToDomain: (*sessionDoc).toDomain, NotFound: session.ErrNotFound,
 		Version: func(s *session.Session) *int64 { return &s.Version },
+	}
+	onetimeAggregate = mongox.Aggregate[onetime.Token, onetimeDoc]{
+		Name: "one-time link", ToDoc: toOnetimeDoc, ToDomain: (*onetimeDoc).toDomain,
+		NotFound: func(string) error { return onetime.ErrInvalid() },
+		Version:  func(t *onetime.Token) *int64 { return &t.Version },
 	}
 	// Moderation log entries are written once and never changed.
 	moderationAggregate = mongox.Aggregate[moderation.Entry, moderationDoc]{

@@ -10,6 +10,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
+	"github.com/gemella/gemella/services/discussion/internal/domain/onetime"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -57,9 +58,13 @@ type memberDoc struct {
 	JoinedAt         time.Time        `bson:"joined_at"`
 	LastLoginAt      time.Time        `bson:"last_login_at,omitempty"`
 	PrivacyConsentAt time.Time        `bson:"privacy_consent_at,omitempty"`
-	Blocked          bool             `bson:"blocked,omitempty"`
-	BlockedAt        time.Time        `bson:"blocked_at,omitempty"`
-	Version          int64            `bson:"version"`
+	// EmailUnverified is absent from members who were never asked.
+	EmailUnverified   bool      `bson:"email_unverified,omitempty"`
+	EmailVerifiedAt   time.Time `bson:"email_verified_at,omitempty"`
+	PasswordChangedAt time.Time `bson:"password_changed_at,omitempty"`
+	Blocked           bool      `bson:"blocked,omitempty"`
+	BlockedAt         time.Time `bson:"blocked_at,omitempty"`
+	Version           int64     `bson:"version"`
 }
 
 func toMemberDoc(m *member.Member) memberDoc {
@@ -68,6 +73,7 @@ func toMemberDoc(m *member.Member) memberDoc {
 		OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName, RoleTitle: m.RoleTitle,
 		Granted: []string{}, Affiliations: []affiliationDoc{}, JoinedAt: m.JoinedAt, LastLoginAt: m.LastLoginAt,
 		PrivacyConsentAt: m.PrivacyConsentAt, Blocked: m.Blocked, BlockedAt: m.BlockedAt, Version: m.Version,
+		EmailUnverified: m.EmailUnverified, EmailVerifiedAt: m.EmailVerifiedAt, PasswordChangedAt: m.PasswordChangedAt,
 	}
 	for _, r := range m.Granted {
 		d.Granted = append(d.Granted, r.String())
@@ -89,6 +95,7 @@ func (d memberDoc) toDomain() *member.Member {
 		},
 		Email: d.Email, PasswordHash: d.PasswordHash, JoinedAt: utc(d.JoinedAt), LastLoginAt: utc(d.LastLoginAt),
 		PrivacyConsentAt: utc(d.PrivacyConsentAt), Blocked: d.Blocked, BlockedAt: utc(d.BlockedAt), Version: d.Version,
+		EmailUnverified: d.EmailUnverified, EmailVerifiedAt: utc(d.EmailVerifiedAt), PasswordChangedAt: utc(d.PasswordChangedAt),
 	}
 	for _, r := range d.Granted {
 		if role, ok := member.ParseRole(r); ok {
@@ -338,4 +345,26 @@ func (d moderationDoc) toDomain() *moderation.Entry {
 	return &moderation.Entry{
 		ID: d.ID, PostID: d.PostID, ThreadID: d.ThreadID, Action: a, ByID: d.ByID, ByName: d.ByName, Reason: d.Reason, At: utc(d.At), Version: d.Version,
 	}
+}
+
+type onetimeDoc struct {
+	ID         string    `bson:"_id"`
+	Purpose    string    `bson:"purpose"`
+	MemberID   string    `bson:"member_id"`
+	Email      string    `bson:"email"`
+	CreatedAt  time.Time `bson:"created_at"`
+	ValidUntil time.Time `bson:"valid_until"`
+	UsedAt     time.Time `bson:"used_at,omitempty"`
+	ExpireAt   time.Time `bson:"expire_at"`
+	Version    int64     `bson:"version"`
+}
+
+func toOnetimeDoc(t *onetime.Token) onetimeDoc {
+	return onetimeDoc{t.ID, t.Purpose.String(), t.MemberID, t.Email, t.CreatedAt, t.ValidUntil, t.UsedAt, t.ExpireAt, t.Version}
+}
+
+func (d onetimeDoc) toDomain() *onetime.Token {
+	p, _ := onetime.ParsePurpose(d.Purpose)
+	return &onetime.Token{ID: d.ID, Purpose: p, MemberID: d.MemberID, Email: d.Email, CreatedAt: utc(d.CreatedAt),
+		ValidUntil: utc(d.ValidUntil), UsedAt: utc(d.UsedAt), ExpireAt: utc(d.ExpireAt), Version: d.Version}
 }

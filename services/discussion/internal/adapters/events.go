@@ -19,7 +19,11 @@ import (
 // EncodeMemberEvent builds the envelope of a member event. The payload is
 // the public profile: events never carry e-mail addresses.
 func EncodeMemberEvent(ctx context.Context, m *member.Member, c member.Change) (outbox.Record, error) {
-	return record(ctx, string(c.Type), c.Actor, "member", m.ID, m.Version, &eventsv1.MemberJoined{Member: protoconv.Member(m.Public())}, c.At)
+	var payload proto.Message = &eventsv1.MemberJoined{Member: protoconv.Member(m.Public())}
+	if c.Type == member.AffiliationDecided {
+		payload = &eventsv1.MemberAffiliationDecided{OrganizationId: c.OrganizationID, Verified: c.Verified}
+	}
+	return record(ctx, string(c.Type), c.Actor, "member", m.ID, m.Version, payload, c.At)
 }
 
 // EncodeThreadEvent builds the envelope of a thread event.

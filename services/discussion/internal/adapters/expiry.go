@@ -29,7 +29,7 @@ import (
 const expireField = "expire_at"
 
 // ExpiringCollections are the collections whose records carry expire_at.
-var ExpiringCollections = []string{LoginAttemptsCollection, SessionsCollection}
+var ExpiringCollections = []string{LoginAttemptsCollection, SessionsCollection, OnetimeCollection}
 
 // Server error codes: what FerretDB answers a TTL index with, and what a
 // listing of a collection that does not exist yet gets.

@@ -8,6 +8,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
+	"github.com/gemella/gemella/services/discussion/internal/domain/onetime"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -173,4 +174,14 @@ func (r *StoryMemoryRepository) List(_ context.Context, f story.Filter, after *p
 	return r.Find(func(d *storyDoc) bool {
 		return d.Status == f.Status.String() && (f.TwinningID == "" || d.TwinningID == f.TwinningID) && (f.PracticeID == "" || d.PracticeID == f.PracticeID)
 	}, mongox.Page{After: after, Limit: limit}), nil
+}
+
+// OnetimeMemoryRepository is an in-memory onetime.Repository.
+type OnetimeMemoryRepository struct {
+	*mongox.MemoryStore[onetime.Token, onetimeDoc]
+}
+
+// NewOnetimeMemoryRepository returns an empty repository.
+func NewOnetimeMemoryRepository() *OnetimeMemoryRepository {
+	return &OnetimeMemoryRepository{mongox.NewMemoryStore(onetimeAggregate, mongox.StoreOptions{})}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
+	"github.com/gemella/gemella/services/discussion/internal/domain/onetime"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -27,6 +28,8 @@ const (
 	StoriesCollection       = "stories"
 	SessionsCollection      = "sessions"
 	ModerationLogCollection = "moderation_log"
+	// OnetimeCollection holds the hashes of mailed single-use links.
+	OnetimeCollection = "onetime_links"
 )
 
 // OutboxCollections hold aggregates with pending events: the relay reads them.
@@ -52,6 +55,9 @@ type (
 	LoginMongoRepository struct {
 		*mongox.AggregateStore[login.Attempts, attemptsDoc]
 	}
+	OnetimeMongoRepository struct {
+		*mongox.AggregateStore[onetime.Token, onetimeDoc]
+	}
 	SessionMongoRepository struct {
 		*mongox.AggregateStore[session.Session, sessionDoc]
 	}
@@ -68,6 +74,7 @@ type MongoRepositories struct {
 	Stories  *StoryMongoRepository
 	Logins   *LoginMongoRepository
 	Sessions *SessionMongoRepository
+	Onetime  *OnetimeMongoRepository
 	// Moderation is the moderation log.
 	Moderation *ModerationMongoRepository
 }
@@ -83,6 +90,7 @@ func NewMongoRepositories(db *mongo.Database, opts mongox.StoreOptions) MongoRep
 		Stories:  &StoryMongoRepository{mongox.NewAggregateStore(db.Collection(StoriesCollection), storyAggregate, opts)},
 		Logins:   &LoginMongoRepository{mongox.NewAggregateStore(db.Collection(LoginAttemptsCollection), attemptsAggregate, opts)},
 		Sessions: &SessionMongoRepository{mongox.NewAggregateStore(db.Collection(SessionsCollection), sessionAggregate, opts)},
+		Onetime:  &OnetimeMongoRepository{mongox.NewAggregateStore(db.Collection(OnetimeCollection), onetimeAggregate, opts)},
 		Moderation: &ModerationMongoRepository{
 			mongox.NewAggregateStore(db.Collection(ModerationLogCollection), moderationAggregate, opts)},
 	}

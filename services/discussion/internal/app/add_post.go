@@ -30,6 +30,9 @@ func (h AddPostHandler) Handle(ctx context.Context, cmd AddPost) (*post.Post, er
 	if err := requireMember(cmd.Caller); err != nil {
 		return nil, err
 	}
+	if err := h.d.mayWrite(ctx, cmd.Caller.MemberID, WritePosts); err != nil {
+		return nil, err
+	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/login"
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/moderation"
+	"github.com/gemella/gemella/services/discussion/internal/domain/onetime"
 	"github.com/gemella/gemella/services/discussion/internal/domain/post"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
 	"github.com/gemella/gemella/services/discussion/internal/domain/story"
@@ -46,6 +47,15 @@ type Deps struct {
 	Posts    post.Repository
 	Stories  story.Repository
 	Sessions session.Repository
+	// Onetime keeps the hashes of mailed single-use links.
+	Onetime onetime.Repository
+	// Mail mails account links; nil mails none (a warning is logged).
+	Mail AccountMail
+	// Links are the settings of the mailed links and the reset quotas.
+	Links AccountLinks
+	// UnverifiedMayWrite says which writes (WriteKinds) a member whose
+	// address is not verified may do; nil lets them do everything.
+	UnverifiedMayWrite func(kind string) bool
 	// Moderation is the moderation log.
 	Moderation moderation.Repository
 	Passwords  Passwords
@@ -96,6 +106,11 @@ type Application struct {
 	RevokeRoles             RevokeRolesHandler
 	BlockMember             BlockMemberHandler
 	ListAffiliationRequests ListAffiliationRequestsHandler
+	RequestPasswordReset    RequestPasswordResetHandler
+	ResetPassword           ResetPasswordHandler
+	VerifyEmail             VerifyEmailHandler
+	SendVerificationEmail   SendVerificationEmailHandler
+	ChangePassword          ChangePasswordHandler
 
 	CreateThread       CreateThreadHandler
 	OpenTwinningThread OpenTwinningThreadHandler
@@ -145,6 +160,7 @@ func New(d Deps) Application {
 	if d.ReportThreshold <= 0 {
 		d.ReportThreshold = 3
 	}
+	d.Links = d.Links.withDefaults()
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -163,6 +179,11 @@ func New(d Deps) Application {
 		RevokeRoles:             RevokeRolesHandler{d},
 		BlockMember:             BlockMemberHandler{d},
 		ListAffiliationRequests: ListAffiliationRequestsHandler{d},
+		RequestPasswordReset:    RequestPasswordResetHandler{d},
+		ResetPassword:           ResetPasswordHandler{d},
+		VerifyEmail:             VerifyEmailHandler{d},
+		SendVerificationEmail:   SendVerificationEmailHandler{d},
+		ChangePassword:          ChangePasswordHandler{d},
 		CreateThread:            CreateThreadHandler{d},
 		OpenTwinningThread:      OpenTwinningThreadHandler{d},
 		GetThread:               GetThreadHandler{d},

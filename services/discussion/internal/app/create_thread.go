@@ -24,6 +24,9 @@ func (h CreateThreadHandler) Handle(ctx context.Context, cmd CreateThread) (*thr
 	if err := requireMember(cmd.Caller); err != nil {
 		return nil, err
 	}
+	if err := h.d.mayWrite(ctx, cmd.Caller.MemberID, WriteThreads); err != nil {
+		return nil, err
+	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}

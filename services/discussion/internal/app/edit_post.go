@@ -23,6 +23,9 @@ func (h EditPostHandler) Handle(ctx context.Context, cmd EditPost) (*post.Post, 
 	if err := requireMember(cmd.Caller); err != nil {
 		return nil, err
 	}
+	if err := h.d.mayWrite(ctx, cmd.Caller.MemberID, WritePosts); err != nil {
+		return nil, err
+	}
 	if cmd.ID == "" {
 		return nil, apperr.Invalid("id", "is required")
 	}

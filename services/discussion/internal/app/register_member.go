@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
+	"github.com/gemella/gemella/services/discussion/internal/domain/onetime"
 	"github.com/gemella/gemella/services/platform/apperr"
 )
 
@@ -44,8 +45,13 @@ func (h RegisterMemberHandler) Handle(ctx context.Context, cmd RegisterMember) (
 		return nil, err
 	}
 	m.PrivacyConsentAt = now
+	m.EmailUnverified = true
 	if err := h.d.Members.Create(ctx, m); err != nil {
 		return nil, err
 	}
+	// The member can read and log in at once; the link verifies the
+	// address (a failure to mail it is logged, and the member can ask
+	// again: SendVerificationEmail).
+	h.d.mailLink(ctx, onetime.PurposeVerifyEmail, m, h.d.Links.VerifyTTL, VerifyEmailPath)
 	return m.Private(), nil
 }

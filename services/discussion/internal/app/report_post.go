@@ -25,6 +25,9 @@ func (h ReportPostHandler) Handle(ctx context.Context, cmd ReportPost) (*post.Po
 	if err := requireMember(cmd.Caller); err != nil {
 		return nil, err
 	}
+	if err := h.d.mayWrite(ctx, cmd.Caller.MemberID, WriteReports); err != nil {
+		return nil, err
+	}
 	if cmd.ID == "" {
 		return nil, apperr.Invalid("id", "is required")
 	}

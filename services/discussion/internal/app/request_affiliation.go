@@ -24,7 +24,11 @@ func (h RequestAffiliationHandler) Handle(ctx context.Context, cmd RequestAffili
 		return nil, err
 	}
 	now := h.d.Now()
+	restricted := h.d.UnverifiedMayWrite != nil && !h.d.UnverifiedMayWrite(WriteAffiliations)
 	m, err := h.d.Members.Update(ctx, cmd.Caller.MemberID, func(m *member.Member) error {
+		if restricted && !m.EmailVerified() {
+			return member.ErrEmailNotVerified()
+		}
 		return m.RequestAffiliation(cmd.OrganizationID, now)
 	})
 	if err != nil {

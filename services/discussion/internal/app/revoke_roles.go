@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gemella/gemella/services/discussion/internal/domain/member"
 	"github.com/gemella/gemella/services/discussion/internal/domain/session"
@@ -57,13 +58,16 @@ func (h RevokeRolesHandler) Handle(ctx context.Context, cmd RevokeRoles) (*membe
 // that every service refuses its tokens at once (the revocation KV that
 // log-out uses); the member logs in again, and the new token carries what
 // the member holds now.
-func (d Deps) endSessionsOf(ctx context.Context, memberID string) error {
+func (d Deps) endSessionsOf(ctx context.Context, memberID string, keep ...string) error {
 	now := d.Now()
 	open, err := d.Sessions.ListOpen(ctx, memberID, now)
 	if err != nil {
 		return err
 	}
 	for _, s := range open {
+		if slices.Contains(keep, s.ID) {
+			continue
+		}
 		// Revoked first: a session whose revocation failed stays open, and
 		// the next call finds it again.
 		if d.RevokeSession != nil {

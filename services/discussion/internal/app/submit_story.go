@@ -24,6 +24,9 @@ func (h SubmitStoryHandler) Handle(ctx context.Context, cmd SubmitStory) (*story
 	if err := requireMember(cmd.Caller); err != nil {
 		return nil, err
 	}
+	if err := h.d.mayWrite(ctx, cmd.Caller.MemberID, WriteStories); err != nil {
+		return nil, err
+	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}

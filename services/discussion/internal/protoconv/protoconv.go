@@ -60,6 +60,8 @@ func Member(m *member.Member) *discussionv1.Member {
 		PrivacyConsentTime: ts(m.PrivacyConsentAt),
 		Blocked:            m.Blocked,
 		BlockTime:          ts(m.BlockedAt),
+		// Public views carry no e-mail, and so say nothing about it.
+		EmailVerified: m.Email != "" && m.EmailVerified(),
 	}
 	for _, d := range m.NewestDecisions() {
 		msg.Decisions = append(msg.Decisions, &discussionv1.MemberDecision{

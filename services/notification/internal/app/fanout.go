@@ -28,6 +28,7 @@ const (
 	ReasonNewStory          = "new_story"
 	ReasonPracticeChanged   = "practice_changed"
 	ReasonThreadPost        = "thread_post"
+	ReasonAffiliation       = "affiliation_decided"
 )
 
 // Event subjects the service acts on.
@@ -37,6 +38,7 @@ const (
 	SubjectThreadOpened      = "discussion.thread.opened"
 	SubjectStoryPublished    = "discussion.story.published"
 	SubjectMemberJoined      = "discussion.member.joined"
+	SubjectAffiliation       = "discussion.member.affiliation_decided"
 	SubjectPracticeSubmitted = "catalog.practice.submitted"
 	SubjectPracticePublished = "catalog.practice.published"
 	SubjectPracticeRevised   = "catalog.practice.revised"
@@ -64,7 +66,7 @@ func (r *recipients) followers(kind, id, reason string) {
 }
 
 var rank = map[string]int{ReasonReply: 0, ReasonMention: 1, ReasonPracticePublished: 2, ReasonTwinningState: 3, ReasonTransferStatus: 4,
-	ReasonNewPractice: 5, ReasonNewStory: 6, ReasonPracticeChanged: 7, ReasonThreadPost: 8}
+	ReasonNewPractice: 5, ReasonNewStory: 6, ReasonPracticeChanged: 7, ReasonThreadPost: 8, ReasonAffiliation: 9}
 
 func (r *recipients) add(memberID, reason string) {
 	if memberID == "" {
@@ -111,6 +113,8 @@ func (a *App) handle(ctx context.Context, env *eventsv1.Envelope) error {
 	switch {
 	case t == SubjectMemberJoined:
 		return a.memberJoined(ctx, env.GetAggregateId())
+	case t == SubjectAffiliation:
+		return a.affiliationDecided(ctx, env)
 	case t == SubjectThreadOpened:
 		return a.autoFollow(ctx, env, KindThread, env.GetAggregateId())
 	case t == SubjectPostAdded:
@@ -179,6 +183,37 @@ func (a *App) remember(ctx context.Context, p *discussionv1.Member) error {
 		return nil
 	})
 	return err
+}
+
+// affiliationDecided tells the member that an administrator verified or
+// refused their affiliation, and keeps the directory's organisations of
+// the member current (they decide who hears of an organisation's
+// twinnings).
+func (a *App) affiliationDecided(ctx context.Context, env *eventsv1.Envelope) error {
+	var ev eventsv1.MemberAffiliationDecided
+	if err := events.Unpack(env, &ev); err != nil {
+		return events.Permanent(err)
+	}
+	memberID, orgID := env.GetAggregateId(), ev.GetOrganizationId()
+	if memberID == "" || orgID == "" {
+		return events.Permanent(fmt.Errorf("affiliation event %s names no member or organisation", env.GetEventId()))
+	}
+	if err := a.memberJoined(ctx, memberID); err != nil {
+		return err
+	}
+	title := ""
+	if org, err := a.peers.organization(ctx, orgID); err == nil {
+		title = org.GetName()
+	} else if !errors.Is(err, errInvisible) {
+		return err
+	}
+	detail := "refused"
+	if ev.GetVerified() {
+		detail = "verified"
+	}
+	var r recipients
+	r.add(memberID, ReasonAffiliation)
+	return a.notify(ctx, env, r, about{kind: "organization", id: orgID, title: title, link: "/profile", detail: detail})
 }
 
 func (a *App) postAdded(ctx context.Context, env *eventsv1.Envelope) error {

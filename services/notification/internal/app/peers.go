@@ -91,3 +91,7 @@ func (p Peers) practice(ctx context.Context, id string) (*catalogv1.Practice, er
 func (p Peers) twinning(ctx context.Context, id string) (*twinningv1.Twinning, error) {
 	return visible(p.Twinning.GetTwinning(ctx, &twinningv1.GetTwinningRequest{Id: id}))
 }
+
+func (p Peers) organization(ctx context.Context, id string) (*catalogv1.Organization, error) {
+	return visible(p.Catalog.GetOrganization(ctx, &catalogv1.GetOrganizationRequest{Id: id}))
+}

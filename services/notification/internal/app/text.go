@@ -39,6 +39,15 @@ func Text(n *store.Notification, lang string) string {
 		return fmt.Sprintf(pick("Nuova storia pubblicata: «%s»", "A new story was published: “%s”"), n.Title)
 	case ReasonPracticePublished:
 		return fmt.Sprintf(pick("La buona pratica «%s» è stata pubblicata", "Practice “%s” was published"), n.Title)
+	case ReasonAffiliation:
+		org := n.Title
+		if org == "" {
+			org = pick("un'organizzazione", "an organisation")
+		}
+		if n.Detail == "verified" {
+			return fmt.Sprintf(pick("La tua richiesta di rappresentare %s è stata verificata", "Your request to speak for %s was verified"), org)
+		}
+		return fmt.Sprintf(pick("La tua richiesta di rappresentare %s non è stata accolta", "Your request to speak for %s was refused"), org)
 	case ReasonPracticeChanged:
 		if n.Detail == "archived" {
 			return fmt.Sprintf(pick("La buona pratica «%s» è stata archiviata", "Practice “%s” was archived"), n.Title)

@@ -50,6 +50,7 @@ var reasons = map[string]notificationv1.NotificationReason{
 	app.ReasonTransferStatus: notificationv1.NotificationReason_NOTIFICATION_REASON_TRANSFER_STATUS, app.ReasonNewPractice: notificationv1.NotificationReason_NOTIFICATION_REASON_NEW_PRACTICE,
 	app.ReasonNewStory: notificationv1.NotificationReason_NOTIFICATION_REASON_NEW_STORY, app.ReasonPracticePublished: notificationv1.NotificationReason_NOTIFICATION_REASON_PRACTICE_PUBLISHED,
 	app.ReasonPracticeChanged: notificationv1.NotificationReason_NOTIFICATION_REASON_PRACTICE_CHANGED,
+	app.ReasonAffiliation:     notificationv1.NotificationReason_NOTIFICATION_REASON_AFFILIATION_DECIDED,
 }
 
 // Notification is a notification as the API shows it, in lang.

@@ -144,6 +144,15 @@ type Member struct {
 	// blocked them (the decision log says who and why).
 	Blocked   bool
 	BlockedAt time.Time
+	// EmailUnverified marks a member who signed up and has not yet
+	// followed the link mailed to their address; members registered
+	// before addresses were verified, and the first administrator, are
+	// not asked to. EmailVerifiedAt is when the link was followed.
+	EmailUnverified bool
+	EmailVerifiedAt time.Time
+	// PasswordChangedAt is when the password was last set by a reset;
+	// zero when never.
+	PasswordChangedAt time.Time
 	// PrivacyConsentAt is when the member accepted the privacy notice at
 	// sign-up; zero for members registered before it was asked (and the
 	// first administrator, made by the operator's command).
@@ -157,14 +166,22 @@ type Member struct {
 // EventType names what happened; it is also the event subject.
 type EventType string
 
-// Joined is published when a member registers.
-const Joined EventType = "discussion.member.joined"
+// Joined is published when a member registers; AffiliationDecided when
+// an administrator verifies or refuses an affiliation (the member is
+// told).
+const (
+	Joined             EventType = "discussion.member.joined"
+	AffiliationDecided EventType = "discussion.member.affiliation_decided"
+)
 
 // Change is a domain event not yet published.
 type Change struct {
 	Type  EventType
 	Actor string
 	At    time.Time
+	// OrganizationID and Verified say what AffiliationDecided decided.
+	OrganizationID string
+	Verified       bool
 }
 
 // Password rules. The upper bound keeps a request from making the server
@@ -249,6 +266,41 @@ func (m *Member) RecordLogin(now time.Time, rehash string) {
 	if rehash != "" {
 		m.PasswordHash = rehash
 	}
+}
+
+// EmailVerified reports whether the member's address is known to reach
+// them.
+func (m *Member) EmailVerified() bool { return !m.EmailUnverified }
+
+// VerifyEmail records that the member followed the link mailed to email;
+// a link mailed to an address the member no longer has verifies nothing.
+// It reports whether anything changed.
+func (m *Member) VerifyEmail(email string, now time.Time) bool {
+	if email != m.Email || !m.EmailUnverified {
+		return false
+	}
+	m.EmailUnverified, m.EmailVerifiedAt = false, now
+	return true
+}
+
+// SetPassword replaces the password hash, made from a password that passed
+// ValidatePassword. Following a reset link mailed to the address also
+// proves the address reaches the member.
+func (m *Member) SetPassword(hash string, now time.Time) error {
+	if hash == "" {
+		return fmt.Errorf("set password of member %s: no hash", m.ID)
+	}
+	m.PasswordHash, m.PasswordChangedAt = hash, now
+	if m.EmailUnverified {
+		m.EmailUnverified, m.EmailVerifiedAt = false, now
+	}
+	return nil
+}
+
+// ErrEmailNotVerified refuses a write that this installation lets only
+// members with a verified address do.
+func ErrEmailNotVerified() error {
+	return apperr.PermissionDenied("verify your e-mail address first: follow the link we mailed you, or ask for a new one from your profile").WithReason(apperr.ReasonEmailNotVerified)
 }
 
 // Actor is who decides: a member's id and display name at the time, or
@@ -494,6 +546,7 @@ func (m *Member) DecideAffiliation(orgID string, verify bool, by Actor, reason s
 	}
 	a.DecidedAt, a.DecidedBy, a.Reason = now, by.ID, strings.TrimSpace(reason)
 	m.decide(Decision{Kind: kind, OrganizationID: orgID, By: by, At: now, Reason: a.Reason})
+	m.changes = append(m.changes, Change{Type: AffiliationDecided, Actor: by.ID, At: now, OrganizationID: orgID, Verified: verify})
 	return nil
 }
 

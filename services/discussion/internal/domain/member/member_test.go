@@ -195,3 +195,23 @@ func TestRevokeRecordsAndGuards(t *testing.T) {
 		t.Fatalf("%d decisions kept, want %d", len(m.Decisions), MaxDecisions)
 	}
 }
+
+// A decided affiliation is an event, so that the member is told.
+func TestDecidingAnAffiliationRecordsAnEvent(t *testing.T) {
+	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	m, err := New("m1", Profile{DisplayName: "Anna Rossi"}, "anna@example.it", "hash", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Changes()
+	if err := m.RequestAffiliation("org-a", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DecideAffiliation("org-a", true, Actor{ID: "admin"}, "", now); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Changes()
+	if len(got) != 1 || got[0].Type != AffiliationDecided || got[0].OrganizationID != "org-a" || !got[0].Verified || got[0].Actor != "admin" {
+		t.Fatalf("changes %+v", got)
+	}
+}
