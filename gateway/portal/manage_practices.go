@@ -2,6 +2,7 @@ package portal
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -103,6 +104,9 @@ type practiceFormData struct {
 	Moves []string
 	// MayEdit offers the edit form: the member edits for an owner.
 	MayEdit bool
+	// Lineage is where a practice that adapts others' models comes from
+	// (lineage.go), so that its editors see it before it is public.
+	Lineage template.HTML
 }
 
 const emptyModelRows = 2
@@ -138,6 +142,9 @@ func (p *Portal) showPracticeForm(w http.ResponseWriter, r *http.Request, code i
 		d.Moves = allowedPracticeMoves(u, pr)
 		d.MayEdit = u.EditsAny(pr.GetOwnerOrganizationIds()) && pr.GetStatus() != catalogv1.PracticeStatus_PRACTICE_STATUS_ARCHIVED
 		title = pr.GetTitle()
+		if len(pr.GetAdapts()) > 0 {
+			d.Lineage = p.lineageSection(r, pr, p.getLineage(r, pr.GetId()), p.orgNames(r), nil)
+		}
 	}
 	p.renderTitled(w, r, code, "practice-form", title, d)
 }

@@ -45,6 +45,7 @@ func TestEditorWritesAnAdaptedVersionAndTheLineageShowsIt(t *testing.T) {
 	tb.screenshot("practice-lineage")
 	tb.checkAccessibility("practice lineage")
 
+	// A draft's page is its editors' desk page, which shows the lineage too.
 	tb.click(`[data-testid=lineage-descendants] a`)
 	if got := tb.text("[data-testid=lineage-ancestors]"); !strings.Contains(got, "Tos.Ca.") {
 		tb.errorf("the adapted practice does not name Tos.Ca. as where it comes from: %q", got)

@@ -211,7 +211,9 @@ func TestFollowReplyMentionAndMail(t *testing.T) {
 	defer cancel()
 	opts := stack.Config{FreePorts: true}.Options(t.TempDir())
 	opts.LoadDemo = true
-	opts.MailDelay = 2 * time.Second
+	// Long enough that the reply and the mention, written one after the
+	// other, are mailed together even on a loaded machine.
+	opts.MailDelay = 6 * time.Second
 	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st, err := stack.Start(ctx, opts)
 	if err != nil {
