@@ -12,9 +12,9 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/idempotency"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // Deps are the ports the application needs.

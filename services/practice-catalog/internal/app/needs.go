@@ -7,8 +7,8 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // CreateNeed is the command to ask for help ("cerco").

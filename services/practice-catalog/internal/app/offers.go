@@ -6,9 +6,9 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/offer"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // CreateOffer is the command to offer support on a practice ("offro").

@@ -6,8 +6,8 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // CreateOrganization is the command to register an organisation.

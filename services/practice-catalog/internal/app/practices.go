@@ -9,8 +9,8 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // CreatePractice is the command to write a new draft practice.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // SearchIndex is the full-text index of published practices and open

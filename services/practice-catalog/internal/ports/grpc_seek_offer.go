@@ -7,11 +7,11 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/offer"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/protoconv"
 )
 

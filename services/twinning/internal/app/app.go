@@ -15,8 +15,8 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/idempotency"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
-	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
 )
 
 // Catalog is what the twinning service asks the practice catalogue. Both

@@ -6,8 +6,8 @@ import (
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
-	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
 )
 
 // ListTwinnings is a page of twinnings.

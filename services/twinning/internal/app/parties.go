@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
-	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
 )
 
 // resolveParties checks that every organisation the details name exists

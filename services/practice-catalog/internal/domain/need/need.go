@@ -9,8 +9,8 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // Status is where a need is in its life. The zero value is not a status.
@@ -113,11 +113,11 @@ func (d Details) Validate() error {
 	}
 	validate.Text(&v, "title", d.Title, true, 200)
 	validate.Text(&v, "problem", d.Problem, true, 10000)
-	validate.Labels(&v, "themes", d.Themes, 20)
-	validate.Labels(&v, "sectors", d.Sectors, 20)
+	validate.Labels(&v, "themes", d.Themes, 20, 80)
+	validate.Labels(&v, "sectors", d.Sectors, 20, 80)
 	validate.TerritoryCode(&v, "territory.code", d.Territory.Code)
 	validate.Text(&v, "territory.name", d.Territory.Name, d.Territory.Code != "", 120)
-	validate.Date(&v, "desired_start", d.DesiredStart)
+	validate.Date(&v, "desired_start", d.DesiredStart, false)
 	validate.Language(&v, "language", d.Language)
 	return v.Err()
 }

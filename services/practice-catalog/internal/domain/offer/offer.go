@@ -10,8 +10,8 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // Status is where an offer is in its life. The zero value is not a status.

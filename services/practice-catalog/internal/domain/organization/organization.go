@@ -11,7 +11,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
+	"github.com/gemella/gemella/services/platform/validate"
 )
 
 // Kind is what sort of organisation it is. Callers cannot invent values:

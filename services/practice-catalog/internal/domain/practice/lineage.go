@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
+	"github.com/gemella/gemella/services/platform/validate"
 )
 
 // Adaptation says that a practice adapts a model of another practice,

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
+	"github.com/gemella/gemella/services/platform/validate"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
-	"github.com/gemella/gemella/services/practice-catalog/internal/domain/validate"
 )
 
 // Status is where a practice is in its life. The zero value is not a status.
@@ -270,10 +270,10 @@ func (c *Content) validateInto(v *apperr.Violations) {
 		}
 		owners[id] = true
 	}
-	validate.Labels(v, "themes", c.Themes, 20)
-	validate.Labels(v, "sectors", c.Sectors, 20)
+	validate.Labels(v, "themes", c.Themes, 20, 80)
+	validate.Labels(v, "sectors", c.Sectors, 20, 80)
 	validate.Text(v, "programme.name", c.Programme.Name, false, 200)
-	validate.Labels(v, "programme.priorities", c.Programme.Priorities, 30)
+	validate.Labels(v, "programme.priorities", c.Programme.Priorities, 30, 80)
 	validate.TerritoryCode(v, "territory.code", c.Territory.Code)
 	validate.Text(v, "territory.name", c.Territory.Name, c.Territory.Code != "", 120)
 	for _, f := range []struct {
@@ -281,7 +281,7 @@ func (c *Content) validateInto(v *apperr.Violations) {
 	}{{"problem", c.Problem}, {"results", c.Results}, {"evidence", c.Evidence}, {"resources", c.Resources}, {"prerequisites", c.Prerequisites}} {
 		validate.Text(v, f.name, f.value, false, 10000)
 	}
-	validate.Date(v, "start_date", c.StartDate)
+	validate.Date(v, "start_date", c.StartDate, false)
 	validate.Text(v, "contact.name", c.Contact.Name, false, 200)
 	validate.Email(v, "contact.email", c.Contact.Email)
 	validate.Text(v, "contact.phone", c.Contact.Phone, false, 40)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
-	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
+	"github.com/gemella/gemella/services/platform/validate"
 )
 
 // Kind is what a report covers.

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
+	"github.com/gemella/gemella/services/platform/validate"
 )
 
 // Link is an attachment or a recording by reference.

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/gemella/gemella/services/platform/apperr"
-	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
+	"github.com/gemella/gemella/services/platform/validate"
 )
 
 // Note is a progress note on a transfer.

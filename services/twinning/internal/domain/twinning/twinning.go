@@ -15,7 +15,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
-	"github.com/gemella/gemella/services/twinning/internal/domain/validate"
+	"github.com/gemella/gemella/services/platform/validate"
 )
 
 // Limits of one twinning. Parties and transfers live in its document;

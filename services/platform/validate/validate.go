@@ -1,7 +1,10 @@
-// Package validate holds the field rules of the twinning service's aggregates.
+// Package validate holds the field rules the services' aggregates share.
+// Each rule adds to an apperr.Violations, so that one error names every
+// bad field by its API name and the rule it breaks.
 package validate
 
 import (
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -15,6 +18,7 @@ import (
 var (
 	territoryCode = regexp.MustCompile(`^([A-Z]{2}[A-Z0-9]{0,3}|[0-9]{2,6})$`)
 	identifier    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	languageCode  = regexp.MustCompile(`^[a-z]{2}$`)
 )
 
 // Text checks a free-text field's length in characters; required means not blank.
@@ -127,3 +131,20 @@ func Labels(v *apperr.Violations, field string, values []string, max, maxLen int
 
 // Index names the element of a list field, e.g. transfers[2].
 func Index(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
+
+// Email checks an optional e-mail address.
+func Email(v *apperr.Violations, field, value string) {
+	if value == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(value); err != nil || a.Address != value {
+		v.Add(field, "must be an e-mail address")
+	}
+}
+
+// Language checks an ISO 639-1 code.
+func Language(v *apperr.Violations, field, value string) {
+	if !languageCode.MatchString(value) {
+		v.Add(field, "must be an ISO 639-1 code of two lower-case letters, e.g. it")
+	}
+}
