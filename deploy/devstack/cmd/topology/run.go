@@ -57,11 +57,17 @@ func (t *topology) run(ctx context.Context) error {
 			return t.killNATSLeader(ctx, "TWINNING", "catalog-adoption")
 		}},
 	}
+	// A read that reaches each service, sent while a restarted replica is
+	// waited for: the writers alone call some services seldom.
+	probes := map[string]string{
+		"practice-catalog": "/v1/practices?page_size=1", "twinning": "/v1/twinnings?page_size=1",
+		"discussion": "/v1/me", "notification": "/v1/me/notifications?page_size=1",
+	}
 	for i, name := range []string{"practice-catalog", "twinning", "discussion", "notification"} {
 		s := t.svc(name)
 		r := s.replicas[i%replicas]
 		scenarios = append(scenarios, scenario{"replica killed: " + name, func(ctx context.Context) (string, time.Duration, error) {
-			return t.killReplica(ctx, r)
+			return t.killReplica(ctx, w, r, probes[name])
 		}})
 	}
 	scenarios = append(scenarios, scenario{"store stopped", func(ctx context.Context) (string, time.Duration, error) {
@@ -115,7 +121,7 @@ func (t *topology) run(ctx context.Context) error {
 		w.l.mu.Lock()
 		flows := w.l.flows
 		w.l.mu.Unlock()
-		fmt.Printf("scenario %d %-32s %s: %s; back in %s; %s; %d lost, %d duplicated, converged in %s; %d rounds so far; %s\n",
+		fmt.Printf("scenario %d %-32s %s: %s; back in %s; %s; %d lost, %d duplicated, checked and converged in %s; %d rounds so far; %s\n",
 			i+1, sc.name, status, what, recovered.Round(time.Millisecond), tl, v.lost, v.duplicated,
 			v.converged.Round(time.Millisecond), flows, time.Since(start).Round(100*time.Millisecond))
 		for _, b := range bad {
@@ -240,7 +246,7 @@ func (t *topology) streamCurrent(ctx context.Context, stream, consumer string) b
 // killReplica kills -9 one replica and starts it again after downFor;
 // recovered is how long after it served again (health check) a client
 // (a gateway, another service) had a call answered by it.
-func (t *topology) killReplica(ctx context.Context, r *replica) (string, time.Duration, error) {
+func (t *topology) killReplica(ctx context.Context, w *workload, r *replica, probe string) (string, time.Duration, error) {
 	r.kill()
 	if err := sleep(ctx, downFor); err != nil {
 		return "", 0, err
@@ -256,10 +262,13 @@ func (t *topology) killReplica(ctx context.Context, r *replica) (string, time.Du
 	if err != nil {
 		return "", 0, fmt.Errorf("%s metrics: %w", r.name, err)
 	}
-	for {
+	for i := 0; ; i++ {
 		n, err := handled(r.metrics)
 		if err == nil && n > base {
 			break
+		}
+		if _, err := w.c.once(ctx, i, http.MethodGet, probe, nil, w.member); err != nil {
+			return "", 0, err
 		}
 		if time.Since(back) > 30*time.Second {
 			return "", 0, fmt.Errorf("%s: no call reached it in 30s after its restart", r.name)

@@ -194,6 +194,19 @@ func (t *topology) setup(ctx context.Context) error {
 		}
 	}
 	t.logf("started 3 NATS servers, the store, %d service replicas and 2 gateways in %s", replicas*len(t.services), time.Since(start).Round(time.Millisecond))
+	// Every stream the services and the gateways declared is at three
+	// replicas, as GEMELLA_NATS_STREAM_REPLICAS says.
+	for _, name := range []string{"CATALOG", "TWINNING", "DISCUSSION", "DEADLETTER", "FEED"} {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		s, err := t.js.Stream(cctx, name)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+		if got := s.CachedInfo().Config.Replicas; got != 3 {
+			return fmt.Errorf("stream %s has %d replicas, want 3", name, got)
+		}
+	}
 	return nil
 }
 
