@@ -149,7 +149,12 @@ func (w *workload) start(ctx context.Context, n int) {
 		go func() {
 			defer w.running.Done()
 			for it := 0; ctx.Err() == nil; it++ {
-				if err := w.flow(ctx, i, it); err != nil && ctx.Err() == nil {
+				// A whole round under the gate: the checks never see a
+				// write answered but not yet in the ledger.
+				w.gate.RLock()
+				err := w.flow(ctx, i, it)
+				w.gate.RUnlock()
+				if err != nil && ctx.Err() == nil {
 					w.fail(fmt.Errorf("writer %d round %d: %w", i+1, it+1, err))
 					time.Sleep(time.Second)
 				}
@@ -158,11 +163,8 @@ func (w *workload) start(ctx context.Context, n int) {
 	}
 }
 
-// step is one write, under the gate so that the checks see no write in
-// flight.
+// step is one call of a round (which holds the gate).
 func (w *workload) step(ctx context.Context, g int, method, path string, body any, token string) (answer, error) {
-	w.gate.RLock()
-	defer w.gate.RUnlock()
 	return w.c.do(ctx, g, method, path, body, token)
 }
 
