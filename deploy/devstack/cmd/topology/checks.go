@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -237,66 +238,104 @@ func missingEvents(ix *eventIndex, ps []practiceRec, ts []twinningRec, posts []p
 // practice not searched before, asked through both gateways twice (so
 // both catalog replicas' indexes answer).
 func (t *topology) effects(ctx context.Context, w *workload, ps []practiceRec, ts []twinningRec, searched map[string]bool, v *verdict) ([]string, error) {
-	var pending []string
-	practice := map[string]practiceRec{}
-	for _, p := range ps {
-		practice[p.id] = p
+	var (
+		mu       sync.Mutex
+		pending  []string
+		firstErr error
+	)
+	note := func(err error, format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			return
+		}
+		pending = append(pending, fmt.Sprintf(format, args...))
+	}
+	dup := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		v.duplicated++
+		v.addf(format, args...)
+	}
+	// Four requests at a time: the checks are reads, the machine small.
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	spawn := func(f func()) {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() { defer wg.Done(); defer func() { <-sem }(); f() }()
 	}
 	for i, tw := range ts {
 		if tw.transferStatus == "TRANSFER_STATUS_IN_PROGRESS" {
-			a, err := w.c.do(ctx, i, http.MethodGet, "/v1/practices/"+tw.practiceID, nil, w.editor)
-			if err != nil {
-				return nil, err
-			}
-			models := list(a.json(), "models")
-			if len(models) != 1 {
-				pending = append(pending, fmt.Sprintf("practice %s: %d models", tw.practiceID, len(models)))
-				continue
-			}
-			ad, _ := models[0]["adoption"].(map[string]any)
-			if num(ad, "twinnings") != 1 || num(ad, "in_progress") != 1 {
-				pending = append(pending, fmt.Sprintf("practice %s model A: adoption %v, want 1 twinning, 1 in progress", tw.practiceID, ad))
-				if num(ad, "twinnings") > 1 || num(ad, "in_progress") > 1 {
-					v.duplicated++
-					v.addf("practice %s model A counted twice: %v", tw.practiceID, ad)
+			spawn(func() {
+				a, err := w.c.do(ctx, i, http.MethodGet, "/v1/practices/"+tw.practiceID, nil, w.editor)
+				if err != nil {
+					note(err, "")
+					return
 				}
-			}
+				models := list(a.json(), "models")
+				if len(models) != 1 {
+					note(nil, "practice %s: %d models", tw.practiceID, len(models))
+					return
+				}
+				ad, _ := models[0]["adoption"].(map[string]any)
+				if num(ad, "twinnings") != 1 || num(ad, "in_progress") != 1 {
+					note(nil, "practice %s model A: adoption %v, want 1 twinning, 1 in progress", tw.practiceID, ad)
+					if num(ad, "twinnings") > 1 || num(ad, "in_progress") > 1 {
+						dup("practice %s model A counted twice: %v", tw.practiceID, ad)
+					}
+				}
+			})
 		}
 		if !tw.approvedAt.IsZero() {
-			a, err := w.c.do(ctx, i+1, http.MethodGet, "/v1/threads?twinning_id="+url.QueryEscape(tw.id), nil, w.member)
-			if err != nil {
-				return nil, err
-			}
-			n := len(list(a.json(), "threads"))
-			switch {
-			case n == 0:
-				pending = append(pending, fmt.Sprintf("twinning %s: no thread", tw.id))
-			case n > 1:
-				v.duplicated++
-				v.addf("twinning %s: %d threads", tw.id, n)
-			}
+			spawn(func() {
+				a, err := w.c.do(ctx, i+1, http.MethodGet, "/v1/threads?twinning_id="+url.QueryEscape(tw.id), nil, w.member)
+				if err != nil {
+					note(err, "")
+					return
+				}
+				switch n := len(list(a.json(), "threads")); {
+				case n == 0:
+					note(nil, "twinning %s: no thread", tw.id)
+				case n > 1:
+					dup("twinning %s: %d threads", tw.id, n)
+				}
+			})
 		}
 	}
 	for _, p := range ps {
 		if p.status != "PRACTICE_STATUS_PUBLISHED" || searched[p.id] {
 			continue
 		}
-		found := 0
-		for g := range 4 {
-			a, err := w.c.do(ctx, g, http.MethodGet, "/v1/search/practices?q="+url.QueryEscape(p.token), nil, "")
-			if err != nil {
-				return nil, err
+		spawn(func() {
+			found := 0
+			for g := range 4 {
+				a, err := w.c.do(ctx, g, http.MethodGet, "/v1/search/practices?q="+url.QueryEscape(p.token), nil, "")
+				if err != nil {
+					note(err, "")
+					return
+				}
+				if a.status == 200 && strings.Contains(string(a.body), p.id) {
+					found++
+				}
 			}
-			if a.status == 200 && strings.Contains(string(a.body), p.id) {
-				found++
+			if found == 4 {
+				mu.Lock()
+				searched[p.id] = true
+				mu.Unlock()
+			} else {
+				note(nil, "practice %s: found by %d of 4 searches", p.id, found)
 			}
-		}
-		if found == 4 {
-			searched[p.id] = true
-		} else {
-			pending = append(pending, fmt.Sprintf("practice %s: found by %d of 4 searches", p.id, found))
-		}
+		})
 	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	sort.Strings(pending)
 	return pending, nil
 }
 
