@@ -133,12 +133,13 @@ func (t *topology) readStream(ctx context.Context, name string) ([]*eventsv1.Env
 		return nil, fmt.Errorf("read stream %s: %w", name, err)
 	}
 	var out []*eventsv1.Envelope
+	var seq uint64
 	for {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(3*time.Second))
+		// As many as are left, so that the last batch does not wait.
+		batch, err := cons.Fetch(int(min(last-seq, 1000)), jetstream.FetchMaxWait(3*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("read stream %s: %w", name, err)
 		}
-		var seq uint64
 		n := 0
 		for msg := range batch.Messages() {
 			n++
