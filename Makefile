@@ -14,7 +14,7 @@ GRPC_GATEWAY_VERSION    := v2.33.0
 MODULES := proto services/platform services/practice-catalog services/twinning services/discussion services/notification gateway deploy/devstack deploy/check
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
-.PHONY: run test test-unit web browser envdoc proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint check-deploy
+.PHONY: run test test-topology test-unit web browser envdoc proto proto-check tools bench lint fmt vet tidy clean-data openapi-lint check-deploy
 
 # The portal's front-end packages (bootstrap-italia, and axe-core for the
 # browser tests) at the versions pinned in package-lock.json; installed by
@@ -76,6 +76,13 @@ test: web browser proto-check vet openapi-lint ## unit, integration and browser 
 	go test -count=1 -timeout 20m $(PKGS)
 	@# go test hides a passing test's output; the matchmaking figure is shown on purpose.
 	@go test -count=1 -run TestMatchmakingPrecisionAt3 -v ./services/practice-catalog/internal/app/ | grep 'precision@3 ='
+
+# The production shape on loopback, with faults: the real binaries, three
+# clustered NATS servers, FerretDB, two replicas of each service and two
+# gateways, each its own process (deploy/devstack/cmd/topology). Bounded
+# by its own -timeout; ends "topology: N scenarios, 0 lost, 0 duplicated".
+test-topology: ## kill -9 NATS leaders, service replicas; stop the store; nothing acknowledged is lost
+	go run ./deploy/devstack/cmd/topology -timeout 9m
 
 test-unit:
 	go test -count=1 -short $(PKGS)

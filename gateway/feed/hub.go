@@ -141,12 +141,57 @@ func (h *Hub) ensureStream(ctx context.Context) error {
 	for _, src := range h.cfg.Sources {
 		sc.Sources = append(sc.Sources, &jetstream.StreamSource{Name: src})
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Two gateways starting together on a NATS cluster send the same
+	// create at once; the server may leave one request, or both, without
+	// an answer, while the stream is created all the same. So each
+	// attempt is short, a stream that exists with this configuration is
+	// success (whoever made it), and the attempts go on until
+	// ensureStreamTimeout.
+	ctx, cancel := context.WithTimeout(ctx, ensureStreamTimeout)
 	defer cancel()
-	if _, err := h.js.CreateOrUpdateStream(ctx, sc); err != nil {
-		return fmt.Errorf("ensure feed stream %s: %w", h.cfg.Stream, err)
+	var err error
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, ensureStreamAttempt)
+		_, err = h.js.CreateOrUpdateStream(attempt, sc)
+		if err != nil && h.streamExists(attempt, sc) {
+			err = nil
+		}
+		cancelAttempt()
+		if err == nil {
+			return nil
+		}
+		h.log.Warn("live feed: ensure feed stream; trying again", "stream", sc.Name, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ensure feed stream %s: %w", h.cfg.Stream, err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return nil
+}
+
+// Bounds of ensureStream: the whole, and each request.
+const (
+	ensureStreamTimeout = 60 * time.Second
+	ensureStreamAttempt = 5 * time.Second
+)
+
+// streamExists reports whether the feed stream exists with the sources and
+// replicas sc asks for (another gateway created it).
+func (h *Hub) streamExists(ctx context.Context, sc jetstream.StreamConfig) bool {
+	s, err := h.js.Stream(ctx, sc.Name)
+	if err != nil {
+		return false
+	}
+	got := s.CachedInfo().Config
+	if got.Replicas != sc.Replicas || len(got.Sources) != len(sc.Sources) {
+		return false
+	}
+	for i, src := range sc.Sources {
+		if got.Sources[i] == nil || got.Sources[i].Name != src.Name {
+			return false
+		}
+	}
+	return true
 }
 
 // Run follows the stream until ctx is done, then closes every subscriber so

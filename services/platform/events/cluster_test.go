@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"strconv"
@@ -548,4 +549,48 @@ func startNATSOn(t *testing.T, port string) *embedded.NATS {
 	}
 	t.Cleanup(srv.Shutdown)
 	return srv
+}
+
+// Replicas of a service start together and declare their stream at the
+// same moment: every declaration must succeed, with the stream at three
+// replicas, on the first call that has time enough (the topology test saw
+// each first declaration hang for its whole 10 s on a cluster).
+func TestReplicasDeclareTheirStreamTogetherOnACluster(t *testing.T) {
+	c := embedded.NATSClusterForTest(t, 3)
+	const replicas = 4
+	js := make([]jetstream.JetStream, replicas)
+	for i := range js {
+		nc, j, err := events.Connect(testContext(t), c.URLs(), t.Name()+"-"+strconv.Itoa(i), quiet)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		t.Cleanup(nc.Close)
+		js[i] = j
+	}
+	// Placement may not know every peer right after the election.
+	eventuallyWithin(t, 30*time.Second, "a first stream at three replicas", func() bool {
+		_, err := events.EnsureStream(attemptContext(t), js[0], events.StreamConfig{Name: "WARMUP", Subjects: []string{"warmup.>"}, Replicas: 3})
+		return err == nil
+	})
+	errs := make([]error, replicas)
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s, err := events.EnsureStream(ctx, js[i], events.StreamConfig{Name: "TOGETHER", Subjects: []string{"together.>"}, Replicas: 3})
+			if err == nil && s.CachedInfo().Config.Replicas != 3 {
+				err = errors.New("not at three replicas")
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: %v", i+1, err)
+		}
+	}
 }

@@ -106,7 +106,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 	cfg = cfg.withDefaults()
 	ctx, cancel := withDefaultTimeout(ctx, streamCallTimeout)
 	defer cancel()
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	sc := jetstream.StreamConfig{
 		Name:       cfg.Name,
 		Subjects:   cfg.Subjects,
 		Storage:    jetstream.FileStorage,
@@ -114,11 +114,59 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 		Duplicates: cfg.Duplicates,
 		Replicas:   cfg.Replicas,
 		MaxAge:     cfg.MaxAge,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ensure stream %q: %w", cfg.Name, err)
 	}
-	return stream, nil
+	// Replicas starting together send the same create at once. On a
+	// NATS cluster the server then may leave every one of those requests
+	// unanswered while it creates the stream (make test-topology saw each
+	// service's first declaration time out after 10 s): so each request
+	// is given streamAttemptTimeout, a stream that is there with this
+	// configuration is success, whoever made it, and the requests go on
+	// until ctx ends.
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, streamAttemptTimeout)
+		stream, err := js.CreateOrUpdateStream(attempt, sc)
+		if err != nil {
+			if s, ok := existingStream(attempt, js, sc); ok {
+				stream, err = s, nil
+			}
+		}
+		cancelAttempt()
+		if err == nil {
+			return stream, nil
+		}
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || ctx.Err() != nil {
+			return nil, fmt.Errorf("ensure stream %q: %w", cfg.Name, err)
+		}
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 408 {
+			// A refusal (a subject taken by another stream, a limit of the
+			// account) does not change by asking again at once.
+			return nil, fmt.Errorf("ensure stream %q: %w", cfg.Name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("ensure stream %q: %w", cfg.Name, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// streamAttemptTimeout bounds one create request of EnsureStream.
+const streamAttemptTimeout = 3 * time.Second
+
+// existingStream is the stream named by sc when it exists with sc's
+// subjects, replicas, retention and duplicate window.
+func existingStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) (jetstream.Stream, bool) {
+	s, err := js.Stream(ctx, sc.Name)
+	if err != nil {
+		return nil, false
+	}
+	got := s.CachedInfo().Config
+	if got.Replicas != sc.Replicas || got.Retention != sc.Retention || got.Duplicates != sc.Duplicates ||
+		got.MaxAge != sc.MaxAge || strings.Join(got.Subjects, " ") != strings.Join(sc.Subjects, " ") {
+		return nil, false
+	}
+	return s, true
 }
 
 // EnsureDeadLetterStream declares DeadLetterStream, which every Consume
