@@ -31,6 +31,7 @@ import (
 	"github.com/gemella/gemella/services/platform/mailx"
 	"github.com/gemella/gemella/services/platform/mongox"
 	psearch "github.com/gemella/gemella/services/platform/search"
+	"github.com/gemella/gemella/services/platform/search/searchkit"
 	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
@@ -372,7 +373,14 @@ func (s *Service) build(cfg Config, p servicekit.Ports) (servicekit.Parts, error
 	}
 	s.app = app.New(d)
 	var workers []servicekit.Worker
-	idx, searchWorker, err := openSearch(cfg, d, p)
+	// The index of threads, posts and stories, kept current from the
+	// discussion's own stream.
+	src := searchindex.Source{Threads: d.Threads, Posts: d.Posts, Stories: d.Stories}
+	idx, searchWorker, err := searchkit.Open(searchkit.Index{
+		Name: "search-index", Dir: cfg.Search.Dir, Schema: searchindex.Schema,
+		Stream: StreamName, Subjects: searchindex.Subjects, Changes: src.Changes, All: src.All,
+		ReconcileEvery: cfg.Search.ReconcileInterval,
+	}, p)
 	if err != nil {
 		return servicekit.Parts{}, err
 	}
@@ -396,34 +404,6 @@ func (s *Service) build(cfg Config, p servicekit.Ports) (servicekit.Parts, error
 			Handler: ports.TwinningApprovedHandler(s.app, p.Logger),
 		}},
 	}, nil
-}
-
-// openSearch opens the index of threads, posts and stories and, on
-// MongoDB and NATS, the worker that keeps it current from the
-// discussion's own stream (rebuilding it in the background when it must:
-// searches answer UNAVAILABLE meanwhile, everything else is served). In
-// memory it stays empty.
-func openSearch(cfg Config, d app.Deps, p servicekit.Ports) (*psearch.Store, *servicekit.Worker, error) {
-	if p.InMemory() {
-		idx, err := psearch.OpenStore(psearch.StoreConfig{Schema: searchindex.Schema, Logger: p.Logger, Static: true})
-		return idx, nil, err
-	}
-	idx, err := psearch.OpenStore(psearch.StoreConfig{Dir: cfg.Search.Dir, Schema: searchindex.Schema, Logger: p.Logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	src := searchindex.Source{Threads: d.Threads, Posts: d.Posts, Stories: d.Stories}
-	f := &psearch.Follower{
-		Store: idx, Stream: StreamName, Subjects: searchindex.Subjects, Changes: src.Changes, All: src.All,
-		ReconcileEvery: cfg.Search.ReconcileInterval, Logger: p.Logger,
-	}
-	return idx, &servicekit.Worker{Name: "search-index", Run: func(ctx context.Context, rt servicekit.Runtime) error {
-		f.JS = rt.JS
-		if err := servicekit.Retry(ctx, rt.Logger, "search index preparation", f.Prepare); err != nil {
-			return nil // stopped before it was ready
-		}
-		return f.Run(ctx)
-	}}, nil
 }
 
 // repositories are the discussion's six, on MongoDB or in memory.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/config"
 	psearch "github.com/gemella/gemella/services/platform/search"
+	"github.com/gemella/gemella/services/platform/search/searchkit"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/matching"
@@ -131,31 +132,16 @@ type MatchingWeights = matching.Weights
 
 // openOrganizationSearch opens the index of organisations (a folder
 // beside the practices' one, "<dir>-organizations") and, on MongoDB and
-// NATS, the worker that keeps it current from the catalog's stream. In
-// memory it stays empty.
+// NATS, the worker that keeps it current from the catalog's stream.
 func openOrganizationSearch(cfg Config, deps app.Deps, p servicekit.Ports) (*psearch.Store, *servicekit.Worker, error) {
-	if p.InMemory() {
-		idx, err := psearch.OpenStore(psearch.StoreConfig{Schema: orgsearch.Schema, Logger: p.Logger, Static: true, SynonymsFile: cfg.Search.SynonymsFile})
-		return idx, nil, err
-	}
 	dir := ""
 	if cfg.Search.Dir != "" {
 		dir = filepath.Clean(cfg.Search.Dir) + "-organizations"
 	}
-	idx, err := psearch.OpenStore(psearch.StoreConfig{Dir: dir, Schema: orgsearch.Schema, Logger: p.Logger, SynonymsFile: cfg.Search.SynonymsFile})
-	if err != nil {
-		return nil, nil, err
-	}
 	src := orgsearch.Source{Organizations: deps.Organizations}
-	f := &psearch.Follower{
-		Store: idx, Stream: StreamName, Subjects: orgsearch.Subjects, Changes: src.Changes, All: src.All,
-		ReconcileEvery: cfg.Search.ReconcileInterval, Logger: p.Logger,
-	}
-	return idx, &servicekit.Worker{Name: "organization-search", Run: func(ctx context.Context, rt servicekit.Runtime) error {
-		f.JS = rt.JS
-		if err := servicekit.Retry(ctx, rt.Logger, "organisation search preparation", f.Prepare); err != nil {
-			return nil // stopped before it was ready
-		}
-		return f.Run(ctx)
-	}}, nil
+	return searchkit.Open(searchkit.Index{
+		Name: "organization-search", Dir: dir, Schema: orgsearch.Schema, SynonymsFile: cfg.Search.SynonymsFile,
+		Stream: StreamName, Subjects: orgsearch.Subjects, Changes: src.Changes, All: src.All,
+		ReconcileEvery: cfg.Search.ReconcileInterval,
+	}, p)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/mongox"
 	psearch "github.com/gemella/gemella/services/platform/search"
+	"github.com/gemella/gemella/services/platform/search/searchkit"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/twinning/internal/adapters"
 	"github.com/gemella/gemella/services/twinning/internal/app"
@@ -165,7 +166,13 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		return keys.Run(ctx, rt.Logger)
 	}}}
 	src := searchindex.Source{Twinnings: twinnings, Catalog: catalogClient, Today: application.Today, Logger: p.Logger}
-	idx, worker, err := openSearch(cfg, src, p)
+	// The index of public twinnings, kept current from the twinning
+	// stream.
+	idx, worker, err := searchkit.Open(searchkit.Index{
+		Name: "search-index", Dir: cfg.Search.Dir, Schema: searchindex.Schema,
+		Stream: StreamName, Subjects: searchindex.Subjects, Changes: src.Changes, All: src.All,
+		ReconcileEvery: cfg.Search.ReconcileInterval,
+	}, p)
 	if err != nil {
 		_ = catalog.Close()
 		if discussion != nil {
@@ -199,33 +206,6 @@ func ensureIndexes(ctx context.Context, db *mongo.Database) error {
 		return err
 	}
 	return adapters.EnsureReportIndexes(ctx, db)
-}
-
-// openSearch opens the index of public twinnings and, on MongoDB and
-// NATS, the worker that keeps it current from the twinning stream
-// (rebuilding it in the background when it must: searches answer
-// UNAVAILABLE meanwhile, everything else is served). In memory it stays
-// empty.
-func openSearch(cfg Config, src searchindex.Source, p servicekit.Ports) (*psearch.Store, *servicekit.Worker, error) {
-	if p.InMemory() {
-		idx, err := psearch.OpenStore(psearch.StoreConfig{Schema: searchindex.Schema, Logger: p.Logger, Static: true})
-		return idx, nil, err
-	}
-	idx, err := psearch.OpenStore(psearch.StoreConfig{Dir: cfg.Search.Dir, Schema: searchindex.Schema, Logger: p.Logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	f := &psearch.Follower{
-		Store: idx, Stream: StreamName, Subjects: searchindex.Subjects, Changes: src.Changes, All: src.All,
-		ReconcileEvery: cfg.Search.ReconcileInterval, Logger: p.Logger,
-	}
-	return idx, &servicekit.Worker{Name: "search-index", Run: func(ctx context.Context, rt servicekit.Runtime) error {
-		f.JS = rt.JS
-		if err := servicekit.Retry(ctx, rt.Logger, "search index preparation", f.Prepare); err != nil {
-			return nil // stopped before it was ready
-		}
-		return f.Run(ctx)
-	}}, nil
 }
 
 // dialCatalog connects to the catalogue lazily (over TLS when configured).
