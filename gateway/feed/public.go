@@ -96,6 +96,20 @@ func public(env *eventsv1.Envelope) (Event, bool) {
 		ev.TwinningID, ev.Title, ev.Summary = a.GetTwinningId(), a.GetTwinningTitle(), a.GetActivity().GetTitle()
 		ev.Link = "/v1/twinnings/" + a.GetTwinningId() + "/activities"
 		return ev, isPublicTwinning(a.GetTwinningStatus())
+	case "twinning.report.approved":
+		// A report is public once approved; its drafts, submissions and
+		// returns (twinning.report.created, .submitted, .returned) are the
+		// parties' and the coordinators' business, so they fall through to
+		// the end and stay out of the feed. The title is the quarter of a
+		// quarterly report (empty for the final one); the summary is the
+		// kind, which the portal turns into words.
+		var r eventsv1.ReportChanged
+		if !unpack(env, &r) || r.GetState() != twinningv1.ReportState_REPORT_STATE_APPROVED || r.GetTwinningId() == "" {
+			return ev, false
+		}
+		ev.TwinningID, ev.Title, ev.Summary = r.GetTwinningId(), r.GetQuarter(), reportKindWord(r.GetKind())
+		ev.Link = "/v1/twinnings/" + r.GetTwinningId() + "/reports/" + r.GetReportId()
+		return ev, true
 	case "discussion.member.joined":
 		var m eventsv1.MemberJoined
 		if !unpack(env, &m) {
@@ -174,4 +188,14 @@ func statusWord(s twinningv1.TransferStatus) string {
 		return "dropped"
 	}
 	return "changed"
+}
+
+func reportKindWord(k twinningv1.ReportKind) string {
+	switch k {
+	case twinningv1.ReportKind_REPORT_KIND_QUARTERLY:
+		return "quarterly"
+	case twinningv1.ReportKind_REPORT_KIND_FINAL:
+		return "final"
+	}
+	return "report"
 }

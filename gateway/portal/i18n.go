@@ -314,6 +314,13 @@ var liveCategories = map[string]string{
 	"discussion.thread": "live.thread",
 	"discussion.post":   "live.post",
 	"discussion.story":  "live.story",
+
+	// Reports: only their approval is in the feed. The label says the
+	// kind (the event's summary), the link the quarter or "open the report".
+	"twinning.report":           "live.report",
+	"twinning.report.quarterly": "live.report.quarterly",
+	"twinning.report.final":     "live.report.final",
+	"twinning.report.open":      "live.report.open",
 }
 
 // LiveLabels are the labels of the live feed's event kinds, as JSON for

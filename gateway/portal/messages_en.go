@@ -209,6 +209,11 @@ var english = messages{
 	"live.transfer":  "Transfer of a model",
 	"live.twinning":  "Twinning",
 
+	"live.report":           "Report approved",
+	"live.report.quarterly": "Quarterly report approved",
+	"live.report.final":     "Final report approved",
+	"live.report.open":      "open the report",
+
 	"recovery.forgot_link":    "Forgot your password?",
 	"recovery.forgot_title":   "Forgotten password",
 	"recovery.forgot_intro":   "Enter the e-mail address you registered with: we will send you a link to set a new password. The link is valid for an hour and works once.",

@@ -209,6 +209,11 @@ var italian = messages{
 	"live.transfer":  "Trasferimento di un modello",
 	"live.twinning":  "Gemellaggio",
 
+	"live.report":           "Relazione approvata",
+	"live.report.quarterly": "Relazione trimestrale approvata",
+	"live.report.final":     "Relazione finale approvata",
+	"live.report.open":      "apri la relazione",
+
 	"recovery.forgot_link":    "Password dimenticata?",
 	"recovery.forgot_title":   "Password dimenticata",
 	"recovery.forgot_intro":   "Scrivi l'indirizzo e-mail con cui ti sei registrato: ti invieremo un collegamento per impostare una nuova password. Il collegamento vale un'ora e si usa una volta sola.",

@@ -20,7 +20,7 @@
     "twinning.twinning.created", "twinning.twinning.proposed", "twinning.twinning.approved",
     "twinning.twinning.activated", "twinning.twinning.suspended", "twinning.twinning.resumed",
     "twinning.twinning.completed", "twinning.twinning.cancelled",
-    "twinning.transfer.status_changed", "twinning.activity.logged",
+    "twinning.transfer.status_changed", "twinning.activity.logged", "twinning.report.approved",
     "discussion.member.joined", "discussion.thread.opened", "discussion.post.added",
     "discussion.story.published"
   ];
@@ -53,12 +53,15 @@
     var kind = type.split(".").slice(0, 2).join(".");
     var li = document.createElement("li");
     var label = document.createElement("strong");
-    label.textContent = (labels[kind] || kind) + " ";
+    // A report's label says its kind (the event's summary: quarterly or
+    // final); its link, the quarter, or words when it has none.
+    var isReport = kind === "twinning.report";
+    label.textContent = ((isReport && labels[kind + "." + ev.summary]) || labels[kind] || kind) + " ";
     li.appendChild(label);
     var href = portalLink(ev.link);
     var title = document.createElement(href ? "a" : "span");
     if (href) title.setAttribute("href", href);
-    title.textContent = ev.title || "";
+    title.textContent = ev.title || (isReport ? labels["twinning.report.open"] || "" : "");
     li.appendChild(title);
     list.insertBefore(li, list.firstChild);
     while (list.children.length > MAX_EVENTS) list.removeChild(list.lastChild);

@@ -58,6 +58,18 @@ func TestATwinningIsFoundByAModelsTitleOnceItIsPublic(t *testing.T) {
 	s.searchTwinnings(t, "q=libretto&territory_code=ITC1", 0)
 	s.searchTwinnings(t, "q=libretto&theme=sanita", 0)
 
+	// Edited: found by its new title within seconds (the edit's event, not
+	// the reconcile ten minutes away), and no longer by the one before.
+	s.searchTwinnings(t, "q=botteghe", 0)
+	s.ok(t, "PATCH", "/v1/twinnings/"+id, map[string]any{"title": "Tos.Ca. – Botteghe artigiane in rete"})
+	hit = s.searchTwinnings(t, "q=botteghe+artigiane", 1)["hits"].([]any)[0].(map[string]any)
+	if tw := hit["twinning"].(map[string]any); tw["id"] != id || !strings.Contains(fmt.Sprint(hit["highlights"]), "<mark>Botteghe</mark>") {
+		t.Fatalf("hit after the edit: %v", hit)
+	}
+	s.ok(t, "PATCH", "/v1/twinnings/"+id, map[string]any{"title": "Tos.Ca. – Orti urbani condivisi"})
+	s.searchTwinnings(t, "q=orti+urbani", 1)
+	s.searchTwinnings(t, "q=botteghe", 0)
+
 	// Cancelled: gone.
 	s.ok(t, "POST", "/v1/twinnings/"+id+":cancel", `{"reason":"prova"}`)
 	s.searchTwinnings(t, "q=libretto", 0)

@@ -667,6 +667,55 @@ func (x *TwinningDeleted) GetTwinning() *TwinningRef {
 	return nil
 }
 
+// twinning.twinning.updated: a twinning's details were edited
+// (UpdateTwinning: title, summary, objectives, programme, parties, ...).
+// Thin: the twinning after the edit, as events name it; what changed is
+// read with GetTwinning. The search index follows it; the live feed and
+// the notifications ignore it (an edit is not news, and forms save often).
+type TwinningUpdated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Twinning      *TwinningRef           `protobuf:"bytes,1,opt,name=twinning,proto3" json:"twinning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TwinningUpdated) Reset() {
+	*x = TwinningUpdated{}
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TwinningUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TwinningUpdated) ProtoMessage() {}
+
+func (x *TwinningUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_twinning_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TwinningUpdated.ProtoReflect.Descriptor instead.
+func (*TwinningUpdated) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_twinning_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TwinningUpdated) GetTwinning() *TwinningRef {
+	if x != nil {
+		return x.Twinning
+	}
+	return nil
+}
+
 var File_gemella_events_v1_twinning_proto protoreflect.FileDescriptor
 
 const file_gemella_events_v1_twinning_proto_rawDesc = "" +
@@ -731,6 +780,8 @@ const file_gemella_events_v1_twinning_proto_rawDesc = "" +
 	"\bactivity\x18\x06 \x01(\v2\".gemella.events.v1.ActivitySummaryR\bactivity\x12L\n" +
 	"\x0ftwinning_status\x18\x05 \x01(\x0e2#.gemella.twinning.v1.TwinningStatusR\x0etwinningStatusJ\x04\b\x04\x10\x05\"M\n" +
 	"\x0fTwinningDeleted\x12:\n" +
+	"\btwinning\x18\x01 \x01(\v2\x1e.gemella.events.v1.TwinningRefR\btwinning\"M\n" +
+	"\x0fTwinningUpdated\x12:\n" +
 	"\btwinning\x18\x01 \x01(\v2\x1e.gemella.events.v1.TwinningRefR\btwinningB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
 
 var (
@@ -745,7 +796,7 @@ func file_gemella_events_v1_twinning_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_twinning_proto_rawDescData
 }
 
-var file_gemella_events_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_gemella_events_v1_twinning_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_gemella_events_v1_twinning_proto_goTypes = []any{
 	(*TwinningRef)(nil),           // 0: gemella.events.v1.TwinningRef
 	(*TransferRef)(nil),           // 1: gemella.events.v1.TransferRef
@@ -754,33 +805,35 @@ var file_gemella_events_v1_twinning_proto_goTypes = []any{
 	(*TransferStatusChanged)(nil), // 4: gemella.events.v1.TransferStatusChanged
 	(*ActivityLogged)(nil),        // 5: gemella.events.v1.ActivityLogged
 	(*TwinningDeleted)(nil),       // 6: gemella.events.v1.TwinningDeleted
-	(v1.TwinningStatus)(0),        // 7: gemella.twinning.v1.TwinningStatus
-	(v1.Origin)(0),                // 8: gemella.twinning.v1.Origin
-	(v1.TransferStatus)(0),        // 9: gemella.twinning.v1.TransferStatus
-	(v1.ActivityKind)(0),          // 10: gemella.twinning.v1.ActivityKind
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*v1.StatusChange)(nil),       // 12: gemella.twinning.v1.StatusChange
+	(*TwinningUpdated)(nil),       // 7: gemella.events.v1.TwinningUpdated
+	(v1.TwinningStatus)(0),        // 8: gemella.twinning.v1.TwinningStatus
+	(v1.Origin)(0),                // 9: gemella.twinning.v1.Origin
+	(v1.TransferStatus)(0),        // 10: gemella.twinning.v1.TransferStatus
+	(v1.ActivityKind)(0),          // 11: gemella.twinning.v1.ActivityKind
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*v1.StatusChange)(nil),       // 13: gemella.twinning.v1.StatusChange
 }
 var file_gemella_events_v1_twinning_proto_depIdxs = []int32{
-	7,  // 0: gemella.events.v1.TwinningRef.status:type_name -> gemella.twinning.v1.TwinningStatus
-	8,  // 1: gemella.events.v1.TwinningRef.origin:type_name -> gemella.twinning.v1.Origin
-	9,  // 2: gemella.events.v1.TransferRef.status:type_name -> gemella.twinning.v1.TransferStatus
-	10, // 3: gemella.events.v1.ActivitySummary.kind:type_name -> gemella.twinning.v1.ActivityKind
-	11, // 4: gemella.events.v1.ActivitySummary.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 0: gemella.events.v1.TwinningRef.status:type_name -> gemella.twinning.v1.TwinningStatus
+	9,  // 1: gemella.events.v1.TwinningRef.origin:type_name -> gemella.twinning.v1.Origin
+	10, // 2: gemella.events.v1.TransferRef.status:type_name -> gemella.twinning.v1.TransferStatus
+	11, // 3: gemella.events.v1.ActivitySummary.kind:type_name -> gemella.twinning.v1.ActivityKind
+	12, // 4: gemella.events.v1.ActivitySummary.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: gemella.events.v1.TwinningChanged.twinning:type_name -> gemella.events.v1.TwinningRef
-	12, // 6: gemella.events.v1.TwinningChanged.change:type_name -> gemella.twinning.v1.StatusChange
+	13, // 6: gemella.events.v1.TwinningChanged.change:type_name -> gemella.twinning.v1.StatusChange
 	1,  // 7: gemella.events.v1.TransferStatusChanged.transfer:type_name -> gemella.events.v1.TransferRef
-	9,  // 8: gemella.events.v1.TransferStatusChanged.from:type_name -> gemella.twinning.v1.TransferStatus
-	9,  // 9: gemella.events.v1.TransferStatusChanged.to:type_name -> gemella.twinning.v1.TransferStatus
-	7,  // 10: gemella.events.v1.TransferStatusChanged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	10, // 8: gemella.events.v1.TransferStatusChanged.from:type_name -> gemella.twinning.v1.TransferStatus
+	10, // 9: gemella.events.v1.TransferStatusChanged.to:type_name -> gemella.twinning.v1.TransferStatus
+	8,  // 10: gemella.events.v1.TransferStatusChanged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
 	2,  // 11: gemella.events.v1.ActivityLogged.activity:type_name -> gemella.events.v1.ActivitySummary
-	7,  // 12: gemella.events.v1.ActivityLogged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
+	8,  // 12: gemella.events.v1.ActivityLogged.twinning_status:type_name -> gemella.twinning.v1.TwinningStatus
 	0,  // 13: gemella.events.v1.TwinningDeleted.twinning:type_name -> gemella.events.v1.TwinningRef
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	0,  // 14: gemella.events.v1.TwinningUpdated.twinning:type_name -> gemella.events.v1.TwinningRef
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_gemella_events_v1_twinning_proto_init() }
@@ -794,7 +847,7 @@ func file_gemella_events_v1_twinning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_twinning_proto_rawDesc), len(file_gemella_events_v1_twinning_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

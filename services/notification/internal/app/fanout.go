@@ -44,8 +44,11 @@ const (
 	SubjectPracticeRevised   = "catalog.practice.revised"
 	SubjectPracticeArchived  = "catalog.practice.archived"
 	SubjectTwinningCreated   = "twinning.twinning.created"
-	SubjectTransferChanged   = "twinning.transfer.status_changed"
-	twinningPrefix           = "twinning.twinning."
+	// SubjectTwinningUpdated is an edit of a twinning's details: no news
+	// for its followers (forms save often), so nobody is notified.
+	SubjectTwinningUpdated = "twinning.twinning.updated"
+	SubjectTransferChanged = "twinning.transfer.status_changed"
+	twinningPrefix         = "twinning.twinning."
 )
 
 // recipients gathers who an event concerns and why, each member once.
@@ -130,6 +133,8 @@ func (a *App) handle(ctx context.Context, env *eventsv1.Envelope) error {
 		return a.practiceChanged(ctx, env)
 	case t == SubjectTwinningCreated:
 		return a.autoFollow(ctx, env, KindTwinning, env.GetAggregateId())
+	case t == SubjectTwinningUpdated:
+		return nil
 	case t == SubjectTransferChanged, strings.HasPrefix(t, twinningPrefix):
 		return a.twinningChanged(ctx, env)
 	}

@@ -137,6 +137,8 @@ func TestWhoHearsOfWhat(t *testing.T) {
 		&eventsv1.TwinningChanged{Change: &twinningv1.StatusChange{To: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}})
 	expect("a state move", told(moved), map[string]string{"m-follower": ReasonTwinningState, "m-editor": ReasonTwinningState})
 	expect("the same event again", told(moved), map[string]string{"m-follower": ReasonTwinningState, "m-editor": ReasonTwinningState})
+	expect("an edit of the details", told(event(t, "twinning.twinning.updated", "m-mover", "twinning", "tw1",
+		&eventsv1.TwinningUpdated{Twinning: &eventsv1.TwinningRef{Id: "tw1", Status: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}})), map[string]string{})
 	expect("a draft's move", told(event(t, "twinning.twinning.proposed", "m-mover", "twinning", "draft", &eventsv1.TwinningChanged{})), map[string]string{})
 	expect("a publication", told(event(t, "catalog.practice.published", "system:x", "practice", "p1", &eventsv1.PracticePublished{})),
 		map[string]string{"m-editor": ReasonPracticePublished, "m-fan": ReasonNewPractice})

@@ -53,6 +53,8 @@ func EncodeTwinningEvent(ctx context.Context, t *twinning.Twinning, c twinning.C
 		ref := twinningRef(t)
 		ref.Status = protoconv.StatusToProto(twinning.Draft)
 		payload = &eventsv1.TwinningDeleted{Twinning: ref}
+	case twinning.EventUpdated:
+		payload = &eventsv1.TwinningUpdated{Twinning: twinningRef(t)}
 	default:
 		payload = &eventsv1.TwinningChanged{Twinning: twinningRef(t), Change: protoconv.StatusChange(c.StatusChange)}
 	}

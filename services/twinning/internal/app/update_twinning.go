@@ -69,7 +69,7 @@ func (h UpdateTwinningHandler) Handle(ctx context.Context, cmd UpdateTwinning) (
 		if deriveTerritories {
 			d.TerritoryCodes = codes
 		}
-		return t.Edit(d, h.d.Now())
+		return t.Edit(d, cmd.Actor, h.d.Now())
 	})
 	return t, notFound(cmd.ID, err)
 }

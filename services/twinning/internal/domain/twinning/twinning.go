@@ -231,6 +231,8 @@ const (
 	EventResumed   EventType = "twinning.twinning.resumed"
 	EventCompleted EventType = "twinning.twinning.completed"
 	EventCancelled EventType = "twinning.twinning.cancelled"
+	// EventUpdated: the details were edited (Edit); no status moved.
+	EventUpdated EventType = "twinning.twinning.updated"
 
 	EventTransferStatusChanged EventType = "twinning.transfer.status_changed"
 	EventActivityLogged        EventType = "twinning.activity.logged"
@@ -288,7 +290,10 @@ func (t *Twinning) CheckEtag(etag string) error {
 // Edit replaces the details. The code changes only while the twinning is
 // a draft, since others refer to it by code once it is proposed; parties
 // that transfer models stay.
-func (t *Twinning) Edit(d Details, now time.Time) error {
+//
+// It records EventUpdated, so that what reads the twinning's texts (the
+// search index) hears of the edit in the same write.
+func (t *Twinning) Edit(d Details, actor string, now time.Time) error {
 	if !t.Status.Allows(MoveUpdate) {
 		return ErrIllegalMove(t.Code, t.Status, MoveUpdate)
 	}
@@ -307,6 +312,7 @@ func (t *Twinning) Edit(d Details, now time.Time) error {
 	}
 	t.Details = d
 	t.UpdatedAt = now
+	t.record(Change{Type: EventUpdated, Actor: actor, At: now})
 	return nil
 }
 

@@ -235,7 +235,7 @@ func TestTransfers(t *testing.T) {
 	if apperr.KindOf(err) != apperr.KindFailedPrecondition || !strings.Contains(err.Error(), "is draft") {
 		t.Fatalf("a transfer moves only while the twinning is active: %v", err)
 	}
-	if err := tw.Edit(Details{Code: "TOSCA", Title: "t", OfferingOrganizationIDs: []string{"firenze"}, ReceivingOrganizationIDs: []string{"calabria"}}, now); violations(err)["offering_organization_ids"] == "" {
+	if err := tw.Edit(Details{Code: "TOSCA", Title: "t", OfferingOrganizationIDs: []string{"firenze"}, ReceivingOrganizationIDs: []string{"calabria"}}, "m", now); violations(err)["offering_organization_ids"] == "" {
 		t.Fatalf("dropping a party that transfers a model: %v", err)
 	}
 }
@@ -385,12 +385,12 @@ func TestEditKeepsTheCodeOnceProposed(t *testing.T) {
 	}
 	d := tw.Details
 	d.Code = "OTHER"
-	if err := tw.Edit(d, now); violations(err)["code"] == "" {
+	if err := tw.Edit(d, "m", now); violations(err)["code"] == "" {
 		t.Fatalf("code change of a proposed twinning: %v", err)
 	}
 	d = tw.Details
 	d.Summary = ""
-	if err := tw.Edit(d, now); violations(err)["summary"] == "" {
+	if err := tw.Edit(d, "m", now); violations(err)["summary"] == "" {
 		t.Fatalf("a proposed twinning stays complete: %v", err)
 	}
 }
