@@ -170,7 +170,41 @@ func (m *Mailer) mailMember(ctx context.Context, memberID string, ns []store.Not
 		m.settle(ctx, ns, store.EmailPending, store.Email{State: store.EmailDigest, DueAt: m.now().Add(digestPeriod(frequency))}, "digest")
 		return nil
 	}
-	return m.send(ctx, memberID, ns, store.EmailPending)
+	return m.send(ctx, memberID, withWaiting(ns, m.waiting(ctx, memberID)), store.EmailPending)
+}
+
+// waiting are the member's notifications waiting for their first e-mail
+// but not due yet: the message that goes now takes them too, so that a
+// reply and a mention written a few seconds apart make one e-mail, not
+// two a few seconds apart. One that is waiting out a refusal's backoff
+// is left to wait.
+func (m *Mailer) waiting(ctx context.Context, memberID string) []store.Notification {
+	all, err := m.store.OfMemberInState(ctx, memberID, store.EmailPending, maxDigestItems)
+	if err != nil {
+		m.log.Warn("read the member's waiting notifications", "member", memberID, "err", err)
+		return nil
+	}
+	var out []store.Notification
+	for _, n := range all {
+		if n.Email.Attempts == 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// withWaiting is due followed by what of waiting it does not hold.
+func withWaiting(due, waiting []store.Notification) []store.Notification {
+	seen := make(map[string]bool, len(due))
+	for _, n := range due {
+		seen[n.ID] = true
+	}
+	for _, n := range waiting {
+		if !seen[n.ID] {
+			due, seen[n.ID] = append(due, n), true
+		}
+	}
+	return due
 }
 
 // send claims ns (each still in state from), mails what it claimed in one

@@ -171,6 +171,44 @@ func TestMailerRetriesRefusalsAndRecordsFailures(t *testing.T) {
 	}
 }
 
+// TestOneEMailTakesWhatIsWaiting: when the first of two notifications is
+// due, the second, written a moment later and not due yet, goes in the
+// same message; a notification waiting out a refusal's backoff does not.
+func TestOneEMailTakesWhatIsWaiting(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.member(t, "m1", "m1@example.it", "it")
+	m := e.mailer(t)
+
+	first := e.notify(t, "m1", "ev-1")
+	e.now = e.now.Add(3 * time.Second)
+	second := e.notify(t, "m1", "ev-2")
+	backoff := e.notify(t, "m1", "ev-3")
+	if ok, err := e.store.SetEmail(ctx, backoff, store.EmailPending, store.Email{State: store.EmailPending, Attempts: 1, DueAt: e.now.Add(time.Hour)}); !ok || err != nil {
+		t.Fatalf("put ev-3 in its backoff: %v %v", ok, err)
+	}
+	for _, id := range []string{second} {
+		if ok, err := e.store.SetEmail(ctx, id, store.EmailPending, store.Email{State: store.EmailPending, DueAt: e.now.Add(5 * time.Second)}); !ok || err != nil {
+			t.Fatalf("make %s due later: %v %v", id, ok, err)
+		}
+	}
+	if err := m.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.box.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want one for both", len(msgs))
+	}
+	for _, id := range []string{first, second} {
+		if got := e.email(t, id); got.State != store.EmailSent {
+			t.Errorf("%s: %+v, want sent in the one message", id, got)
+		}
+	}
+	if got := e.email(t, backoff); got.State != store.EmailPending || got.Attempts != 1 {
+		t.Errorf("the notification in its backoff: %+v, want still waiting", got)
+	}
+}
+
 // TestDailyDigest: a member on the daily digest gets nothing at once, and
 // one message with everything a day after the first notification.
 func TestDailyDigest(t *testing.T) {
