@@ -284,8 +284,13 @@ func onlyDuplicates(err error) bool {
 	return mongox.IsDuplicateKey(err)
 }
 
-// followersChunk bounds the member ids one query reads and holds.
-const followersChunk = 5000
+// followersChunk bounds the member ids one query reads and holds. The
+// embedded store serves a filter on anything but an exact _id by scanning
+// the whole collection (measured: a range or $in on _id too), so every
+// chunk costs a full scan: a chunk large enough for the largest follower
+// sets makes their fan-out one scan instead of one per 5,000 members (and
+// one more to learn that nothing is left). 50,000 ids are a few MB.
+const followersChunk = 50000
 
 // FollowersFrom hands page, in pages of size, the members in member id
 // order after after who followed kind/targetID by since (an event's time:
