@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+	"unicode/utf8"
 )
 
 // Config is the portal's part of the gateway configuration; the gateway
@@ -180,12 +181,25 @@ func New(cfg Config, b Backends, logger *slog.Logger, opts ...Option) (*Portal, 
 	crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, http.StatusForbidden, "error.csrf")
 	}))
-	p.handler = p.recoverPanics(securityHeaders(p.begin(crossOrigin.Handler(p.checkCSRF(mux)))))
+	p.handler = p.recoverPanics(securityHeaders(p.begin(p.validPath(crossOrigin.Handler(p.checkCSRF(mux))))))
 	return p, nil
 }
 
 // ServeHTTP serves the portal.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
+
+// validPath answers "not found" for a path that is not UTF-8 text (such as
+// /practices/%FF): it can name no page, and its id could not even be sent
+// to a service, which would fail as an internal error.
+func (p *Portal) validPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) {
+			p.renderError(w, r, http.StatusNotFound, "error.not_found")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // routes lists every page and form target.
 func (p *Portal) routes(mux *http.ServeMux) {

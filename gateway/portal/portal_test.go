@@ -923,3 +923,16 @@ func TestAssetsAreServedFromTheConfiguredFolder(t *testing.T) {
 		t.Errorf("without assets the home page = %d and links bootstrap-italia or lacks its own stylesheet", rec.Code)
 	}
 }
+
+// A path that is not UTF-8 names no page: "not found", in words, on every
+// route that takes an id (the fakes, like the services, would fail on it).
+func TestAPathThatIsNotUTF8IsNotFound(t *testing.T) {
+	b := startPortal(t, newWorld())
+	for _, path := range []string{"/practices/%FF", "/twinnings/%FF", "/twinnings/%FF/reports", "/threads/%FF", "/members/%FF",
+		"/needs/%FF", "/offers/%FF", "/organizations/%FF", "/manage/practices/%C0%AF"} {
+		a := b.get(path)
+		if a.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, a.status)
+		}
+	}
+}

@@ -191,9 +191,12 @@ func Search(ctx context.Context, b Backends, q Query) Results {
 			total, hits, err := searchKind(ctx, b, kind, q)
 			switch {
 			case err == nil:
+				if hits == nil {
+					hits = []Hit{} // an array, as the document says, never null
+				}
 				results[i] = KindResult{Kind: kind, Status: StatusOK, Total: total, Hits: hits}
 			default:
-				results[i].Status = StatusUnavailable
+				results[i].Status, results[i].Hits = StatusUnavailable, []Hit{}
 			}
 		}()
 	}

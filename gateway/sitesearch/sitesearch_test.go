@@ -69,6 +69,13 @@ func TestAKindWhoseServiceIsDownOrSlowIsReportedUnavailable(t *testing.T) {
 			t.Errorf("%s: %s, want %s", k, status[k], s)
 		}
 	}
+	// Every kind has an array of hits, empty when it found nothing or
+	// could not search: never null.
+	for _, k := range r.Kinds {
+		if k.Hits == nil {
+			t.Errorf("%s (%s): hits is null", k.Kind, k.Status)
+		}
+	}
 	if r.Count[KindPractice] != 7 || r.Total != 7 || len(r.Unavailable) != 4 || r.Kinds[0].Hits[0].Link != "/practices/tos-ca" {
 		t.Errorf("results: %+v", r)
 	}

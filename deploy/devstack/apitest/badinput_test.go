@@ -347,3 +347,19 @@ func TestServicesRefuseControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestPortalPagesRefuseAPathThatIsNotUTF8: the pages that take an id
+// answer "not found" to one that is not text, never a 500 (the id could
+// not even be sent to a service).
+func TestPortalPagesRefuseAPathThatIsNotUTF8(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the services and the gateway")
+	}
+	a := startAPI(t)
+	for _, path := range []string{"/practices/%FF", "/twinnings/%FF", "/twinnings/%FF/reports", "/threads/%FF", "/members/%FF",
+		"/needs/%FF", "/offers/%FF", "/organizations/%FF"} {
+		if r := a.send(t, http.MethodGet, path, "", nil); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404; body %.200s", path, r.status, r.body)
+		}
+	}
+}

@@ -780,6 +780,70 @@ func (x *OfferChanged) GetReason() string {
 	return ""
 }
 
+// catalog.adoption.changed: a transfer's status changed the adoption
+// figures of a practice and of one of its models. Thin: the figures are
+// read from the practice. Its aggregate is the transfer, its version the
+// twinning's version the change came with.
+type AdoptionChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PracticeId    string                 `protobuf:"bytes,1,opt,name=practice_id,json=practiceId,proto3" json:"practice_id,omitempty"`
+	TransferId    string                 `protobuf:"bytes,2,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
+	ModelCode     string                 `protobuf:"bytes,3,opt,name=model_code,json=modelCode,proto3" json:"model_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdoptionChanged) Reset() {
+	*x = AdoptionChanged{}
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdoptionChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdoptionChanged) ProtoMessage() {}
+
+func (x *AdoptionChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdoptionChanged.ProtoReflect.Descriptor instead.
+func (*AdoptionChanged) Descriptor() ([]byte, []int) {
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AdoptionChanged) GetPracticeId() string {
+	if x != nil {
+		return x.PracticeId
+	}
+	return ""
+}
+
+func (x *AdoptionChanged) GetTransferId() string {
+	if x != nil {
+		return x.TransferId
+	}
+	return ""
+}
+
+func (x *AdoptionChanged) GetModelCode() string {
+	if x != nil {
+		return x.ModelCode
+	}
+	return ""
+}
+
 // catalog.practice.deleted: a draft practice removed by an editor of an
 // owner. Thin: the practice no longer exists to be fetched.
 type PracticeDeleted struct {
@@ -792,7 +856,7 @@ type PracticeDeleted struct {
 
 func (x *PracticeDeleted) Reset() {
 	*x = PracticeDeleted{}
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[12]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +868,7 @@ func (x *PracticeDeleted) String() string {
 func (*PracticeDeleted) ProtoMessage() {}
 
 func (x *PracticeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_gemella_events_v1_catalog_proto_msgTypes[12]
+	mi := &file_gemella_events_v1_catalog_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +881,7 @@ func (x *PracticeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PracticeDeleted.ProtoReflect.Descriptor instead.
 func (*PracticeDeleted) Descriptor() ([]byte, []int) {
-	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{12}
+	return file_gemella_events_v1_catalog_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PracticeDeleted) GetId() string {
@@ -888,7 +952,14 @@ const file_gemella_events_v1_catalog_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reasonJ\x04\b\x01\x10\x02\"_\n" +
 	"\fOfferChanged\x121\n" +
 	"\x05offer\x18\x03 \x01(\v2\x1b.gemella.events.v1.OfferRefR\x05offer\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reasonJ\x04\b\x01\x10\x02\"W\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reasonJ\x04\b\x01\x10\x02\"r\n" +
+	"\x0fAdoptionChanged\x12\x1f\n" +
+	"\vpractice_id\x18\x01 \x01(\tR\n" +
+	"practiceId\x12\x1f\n" +
+	"\vtransfer_id\x18\x02 \x01(\tR\n" +
+	"transferId\x12\x1d\n" +
+	"\n" +
+	"model_code\x18\x03 \x01(\tR\tmodelCode\"W\n" +
 	"\x0fPracticeDeleted\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\x16owner_organization_ids\x18\x02 \x03(\tR\x14ownerOrganizationIdsB=Z;github.com/gemella/gemella/proto/gemella/events/v1;eventsv1b\x06proto3"
@@ -905,7 +976,7 @@ func file_gemella_events_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_gemella_events_v1_catalog_proto_rawDescData
 }
 
-var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_gemella_events_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_gemella_events_v1_catalog_proto_goTypes = []any{
 	(*OrganizationRef)(nil),     // 0: gemella.events.v1.OrganizationRef
 	(*OrganizationCreated)(nil), // 1: gemella.events.v1.OrganizationCreated
@@ -919,23 +990,24 @@ var file_gemella_events_v1_catalog_proto_goTypes = []any{
 	(*OfferRef)(nil),            // 9: gemella.events.v1.OfferRef
 	(*NeedChanged)(nil),         // 10: gemella.events.v1.NeedChanged
 	(*OfferChanged)(nil),        // 11: gemella.events.v1.OfferChanged
-	(*PracticeDeleted)(nil),     // 12: gemella.events.v1.PracticeDeleted
-	(v1.OrganizationKind)(0),    // 13: gemella.catalog.v1.OrganizationKind
-	(v1.PracticeStatus)(0),      // 14: gemella.catalog.v1.PracticeStatus
-	(v1.NeedStatus)(0),          // 15: gemella.catalog.v1.NeedStatus
-	(v1.OfferStatus)(0),         // 16: gemella.catalog.v1.OfferStatus
+	(*AdoptionChanged)(nil),     // 12: gemella.events.v1.AdoptionChanged
+	(*PracticeDeleted)(nil),     // 13: gemella.events.v1.PracticeDeleted
+	(v1.OrganizationKind)(0),    // 14: gemella.catalog.v1.OrganizationKind
+	(v1.PracticeStatus)(0),      // 15: gemella.catalog.v1.PracticeStatus
+	(v1.NeedStatus)(0),          // 16: gemella.catalog.v1.NeedStatus
+	(v1.OfferStatus)(0),         // 17: gemella.catalog.v1.OfferStatus
 }
 var file_gemella_events_v1_catalog_proto_depIdxs = []int32{
-	13, // 0: gemella.events.v1.OrganizationRef.kind:type_name -> gemella.catalog.v1.OrganizationKind
+	14, // 0: gemella.events.v1.OrganizationRef.kind:type_name -> gemella.catalog.v1.OrganizationKind
 	0,  // 1: gemella.events.v1.OrganizationCreated.organization:type_name -> gemella.events.v1.OrganizationRef
 	0,  // 2: gemella.events.v1.OrganizationUpdated.organization:type_name -> gemella.events.v1.OrganizationRef
-	14, // 3: gemella.events.v1.PracticeRef.status:type_name -> gemella.catalog.v1.PracticeStatus
+	15, // 3: gemella.events.v1.PracticeRef.status:type_name -> gemella.catalog.v1.PracticeStatus
 	3,  // 4: gemella.events.v1.PracticeSubmitted.practice:type_name -> gemella.events.v1.PracticeRef
 	3,  // 5: gemella.events.v1.PracticePublished.practice:type_name -> gemella.events.v1.PracticeRef
 	3,  // 6: gemella.events.v1.PracticeRevised.practice:type_name -> gemella.events.v1.PracticeRef
 	3,  // 7: gemella.events.v1.PracticeArchived.practice:type_name -> gemella.events.v1.PracticeRef
-	15, // 8: gemella.events.v1.NeedRef.status:type_name -> gemella.catalog.v1.NeedStatus
-	16, // 9: gemella.events.v1.OfferRef.status:type_name -> gemella.catalog.v1.OfferStatus
+	16, // 8: gemella.events.v1.NeedRef.status:type_name -> gemella.catalog.v1.NeedStatus
+	17, // 9: gemella.events.v1.OfferRef.status:type_name -> gemella.catalog.v1.OfferStatus
 	8,  // 10: gemella.events.v1.NeedChanged.need:type_name -> gemella.events.v1.NeedRef
 	9,  // 11: gemella.events.v1.OfferChanged.offer:type_name -> gemella.events.v1.OfferRef
 	12, // [12:12] is the sub-list for method output_type
@@ -956,7 +1028,7 @@ func file_gemella_events_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gemella_events_v1_catalog_proto_rawDesc), len(file_gemella_events_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

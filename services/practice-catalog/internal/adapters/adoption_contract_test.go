@@ -161,6 +161,7 @@ func practiceStaysSmall(t *testing.T, r repos) {
 	ctx := context.Background()
 	publishedPractice(t, r, "p1")
 	empty := r.docBytes("p1")
+	waiting := r.pending(PracticesCollection, "p1")
 	const transfers, workers = 1000, 4
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -195,6 +196,11 @@ func practiceStaysSmall(t *testing.T, r repos) {
 	}
 	if got.Adoption.Twinnings != transfers/2 || got.Adoption.Adopted != transfers/2 {
 		t.Fatalf("figures after %d transfers: %s", transfers, figures(got.Adoption))
+	}
+	// Each change of the figures left one event for the relay, which
+	// makes every replica's search index read them again.
+	if n := r.pending(PracticesCollection, "p1") - waiting; r.adoptionEvents && n != transfers+transfers/2 {
+		t.Errorf("%d more events wait for the relay after %d changes of the figures", n, transfers+transfers/2)
 	}
 	size := r.docBytes("p1")
 	t.Logf("practice document: %d bytes with no transfer, %d bytes after %d transfers", empty, size, transfers)

@@ -50,6 +50,21 @@ func EncodePracticeEvent(ctx context.Context, p *practice.Practice, c practice.C
 	return record(ctx, string(c.Type), c.Actor, "practice", p.ID, p.Version, payload, c.At)
 }
 
+// AdoptionChangedSubject is the event a recorded transfer leaves: the
+// search index of every replica reads the practice's figures again.
+const AdoptionChangedSubject = "catalog.adoption.changed"
+
+// EncodeAdoptionChanged builds the event of a transfer record that changed
+// a practice's figures.
+func EncodeAdoptionChanged(ctx context.Context, practiceID string, rec practice.TransferRecord) (outbox.Record, error) {
+	at := rec.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	payload := &eventsv1.AdoptionChanged{PracticeId: practiceID, TransferId: rec.TransferID, ModelCode: rec.ModelCode}
+	return record(ctx, AdoptionChangedSubject, "system:adoption", "transfer", rec.TransferID, rec.Version, payload, at)
+}
+
 // PracticeRef is how events name a practice.
 func PracticeRef(p *practice.Practice) *eventsv1.PracticeRef {
 	return &eventsv1.PracticeRef{

@@ -135,12 +135,22 @@ func (r *PracticeMongoRepository) RecordTransfer(ctx context.Context, practiceID
 	inc := bson.D{{Key: outbox.VersionField, Value: int64(1)}}
 	inc = appendCounts(inc, "adoption.", practice.DeltaOf(previous, rec, newInPractice))
 	inc = appendCounts(inc, "model_adoption."+rec.ModelCode+".", practice.DeltaOf(previous, rec, newInModel))
-	res, err := r.Collection().UpdateOne(ctx, bson.D{{Key: mongox.IDField, Value: practiceID}}, bson.D{{Key: "$inc", Value: inc}})
+	// The counters and the event that tells every replica's search index
+	// to read them again, in one write.
+	ev, err := EncodeAdoptionChanged(ctx, practiceID, rec)
+	if err != nil {
+		return false, err
+	}
+	update := append(bson.D{{Key: "$inc", Value: inc}}, outbox.UpdateOps([]outbox.Record{ev})...)
+	res, err := r.Collection().UpdateOne(ctx, bson.D{{Key: mongox.IDField, Value: practiceID}}, update)
 	if err != nil {
 		return false, fmt.Errorf("count transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
 	}
 	if res.MatchedCount == 0 {
 		return false, practice.ErrNotFound(practiceID)
+	}
+	if r.opts.Notify != nil {
+		r.opts.Notify()
 	}
 	return true, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/mongox"
@@ -30,8 +31,13 @@ type repos struct {
 	// pending counts the events waiting in the outbox of a document: the
 	// events its writes recorded, as no relay runs here.
 	pending func(collection, id string) int
-	// docBytes is the size of a practice's stored document.
+	// docBytes is the size of a practice's stored document, without the
+	// events waiting for the relay (they leave once published).
 	docBytes func(id string) int
+	// adoptionEvents: a recorded transfer leaves an event in the
+	// practice's outbox (the stored repositories; in memory the search
+	// index is written through).
+	adoptionEvents bool
 }
 
 // implementations returns the in-memory repositories, and the MongoDB ones
@@ -80,12 +86,14 @@ func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 					return len(doc.Pending)
 				},
 				docBytes: func(id string) int {
-					raw, err := db.Collection(PracticesCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Raw()
+					raw, err := db.Collection(PracticesCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}},
+						options.FindOne().SetProjection(bson.D{{Key: outbox.Field, Value: 0}, {Key: outbox.SinceField, Value: 0}})).Raw()
 					if err != nil {
 						t.Fatal(err)
 					}
 					return len(raw)
 				},
+				adoptionEvents: true,
 			}
 		}
 	}

@@ -519,3 +519,41 @@ func TestRebuildAndReopenFromDisk(t *testing.T) {
 	}
 	_ = x.Close()
 }
+
+// TestAnAdoptionChangeReachesTheIndex: the event a recorded transfer
+// leaves makes the index read the practice's figures again, so that the
+// most adopted order and the figures of a hit follow the transfers.
+func TestAnAdoptionChangeReachesTheIndex(t *testing.T) {
+	x := newFixtureIndex(t)
+	p := fixtures[0].practice(t)
+	p.Version = 5
+	repo := &readAs{p: p}
+	if err := x.ApplyEvent(context.Background(), Source{Practices: repo}, publishedEvent(t, p, practice.EventRevised), 1); err != nil {
+		t.Fatal(err)
+	}
+	adopted := fixtures[0].practice(t)
+	adopted.Version = 6
+	adopted.Adoption = practice.Adoption{Twinnings: 2, InProgress: 1, Adopted: 1}
+	repo.p = adopted
+	env, err := events.NewEnvelope("catalog.adoption.changed", "system:adoption", "transfer", "transfer-1", 3,
+		&eventsv1.AdoptionChanged{PracticeId: p.ID, TransferId: "transfer-1", ModelCode: "A"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.ApplyEvent(context.Background(), Source{Practices: repo}, env, 2); err != nil {
+		t.Fatal(err)
+	}
+	res, err := x.SearchPractices(ctx, app.PracticeSearch{Text: "competenze", Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range res.Hits {
+		if h.Practice.ID == p.ID {
+			if got := h.Practice.Adoption; got.Twinnings != 2 || got.Adopted != 1 {
+				t.Fatalf("figures in the index after the adoption event: %+v, want 2 twinnings, 1 adopted", got)
+			}
+			return
+		}
+	}
+	t.Fatalf("practice %s not found: %v", p.ID, ids(res))
+}

@@ -191,6 +191,18 @@ func (x *Index) ApplyEvent(ctx context.Context, src Source, env *eventsv1.Envelo
 			return x.skipOr(env, seq, err)
 		}
 		return x.ApplyPractice(p, seq)
+	case t == "catalog.adoption.changed":
+		// A transfer changed the practice's figures (the most adopted
+		// order, the figures of a hit).
+		var ac eventsv1.AdoptionChanged
+		if err := env.GetPayload().UnmarshalTo(&ac); err != nil || ac.GetPracticeId() == "" {
+			return x.skip(env, seq, err)
+		}
+		p, err := current(ctx, src.Practices, ac.GetPracticeId())
+		if err != nil || p == nil {
+			return x.skipOr(env, seq, err)
+		}
+		return x.ApplyPractice(p, seq)
 	case strings.HasPrefix(t, "catalog.need."):
 		n, err := current(ctx, src.Needs, id)
 		if err != nil || n == nil {
@@ -241,7 +253,7 @@ func (x *Index) skip(env *eventsv1.Envelope, seq uint64, err error) error {
 }
 
 // Subjects the index follows.
-var followedSubjects = []string{"catalog.practice.>", "catalog.need.>", "catalog.organisation.>"}
+var followedSubjects = []string{"catalog.practice.>", "catalog.adoption.>", "catalog.need.>", "catalog.organisation.>"}
 
 // Follower keeps an index current from the catalog's stream.
 type Follower struct {

@@ -68,6 +68,19 @@ func (r practicesThrough) Update(ctx context.Context, id string, fn func(*practi
 	return p, r.x.ApplyPractice(p, 0)
 }
 
+// RecordTransfer: the figures a transfer changed reach the index too.
+func (r practicesThrough) RecordTransfer(ctx context.Context, practiceID string, rec practice.TransferRecord) (bool, error) {
+	applied, err := r.Repository.RecordTransfer(ctx, practiceID, rec)
+	if err != nil || !applied {
+		return applied, err
+	}
+	p, err := r.Repository.Get(ctx, practiceID)
+	if err != nil {
+		return applied, err
+	}
+	return applied, r.x.ApplyPractice(p, 0)
+}
+
 type needsThrough struct {
 	need.Repository
 	x *Index
