@@ -247,10 +247,21 @@ func (l *Locks) lease(ctx context.Context, key string) (string, error) {
 	}
 	token := newToken()
 	for attempt := 0; ; attempt++ {
-		_, err := l.leases.InsertOne(ctx, bson.D{
+		// The insert is not cut short when the caller gives up (a
+		// shutdown, a deadline): the server would go on with it after the
+		// client stopped waiting, and leave a lease that nobody holds
+		// blocking the key until it expires. It is bounded by itself.
+		insertCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		_, err := l.leases.InsertOne(insertCtx, bson.D{
 			{Key: "_id", Value: token}, {Key: "key", Value: key}, {Key: "holder", Value: l.holder},
 			{Key: "expires_at", Value: l.now().Add(l.ttl)},
 		})
+		cancel()
+		if err == nil && ctx.Err() != nil {
+			// Taken, but the caller no longer waits for it.
+			l.release(key, token)
+			return "", ctx.Err()
+		}
 		if err == nil {
 			return token, nil
 		}

@@ -16,8 +16,9 @@ import (
 	"github.com/gemella/gemella/services/platform/outbox"
 )
 
-// lastPassTimeout bounds the relay's last pass at stop.
-const lastPassTimeout = 5 * time.Second
+// lastPassTimeout bounds the relay's last pass at stop, well inside the
+// 30 s a Kubernetes pod has to stop by default.
+const lastPassTimeout = 10 * time.Second
 
 // newRelay is the relay of the declared outbox collections, publishing on
 // js; nil when no collection carries an outbox.
@@ -51,21 +52,33 @@ func runRelay(ctx context.Context, r *outbox.Relay) error {
 
 // lastPass publishes what the last calls and event handlers left pending,
 // bounded: what it cannot publish waits in the documents for the next
-// start, or another replica's relay.
+// start, or another replica's relay. A pass that fails (a publish that
+// timed out on a loaded broker, a lease still held) is tried again until
+// the bound: one failure must not leave the rest for later.
 func lastPass(r *outbox.Relay, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), lastPassTimeout)
 	defer cancel()
+	var last error
 	for ctx.Err() == nil {
 		n, err := r.RelayOnce(ctx)
-		if err != nil {
-			logger.Warn("outbox relay: last pass stopped; pending events wait for the next relay", slog.Any("error", err))
+		if err == nil && n == 0 {
 			return
 		}
-		if n == 0 {
-			return
+		if err != nil {
+			last = err
+			select {
+			case <-ctx.Done():
+			case <-time.After(lastPassRetry):
+			}
 		}
 	}
+	if last != nil {
+		logger.Warn("outbox relay: last pass stopped; pending events wait for the next relay", slog.Any("error", last))
+	}
 }
+
+// lastPassRetry is the pause between two tries of a failed last pass.
+const lastPassRetry = 100 * time.Millisecond
 
 // notifier wakes the relay once it exists: repositories get Notify before
 // the kit has connected to NATS, and the relay's first pass finds what
