@@ -156,6 +156,29 @@ func (l *locale) N(id string, count any, args ...any) string {
 	return l.T(id, append([]any{n}, args...)...)
 }
 
+// Label is the word that follows a figure shown apart (<strong>1</strong>
+// gemellaggio): the form of message id, a forms, that the language's CLDR
+// rules choose for count, without the count.
+func (l *locale) Label(id string, count any) string {
+	f, ok := l.messages[id].(forms)
+	if !ok {
+		return l.T(id)
+	}
+	var n int
+	switch c := count.(type) {
+	case int:
+		n = c
+	case int32:
+		n = int(c)
+	case int64:
+		n = int(c)
+	}
+	if plural.Cardinal.MatchPlural(language.Make(string(l.Lang)), n, 0, 0, 0, 0) == plural.One {
+		return f.One
+	}
+	return f.Other
+}
+
 // Num formats an integer with the language's digit grouping: 1.234 or 1,234.
 func (l *locale) Num(n any) string {
 	return l.printer.Sprintf("%d", n)

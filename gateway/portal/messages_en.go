@@ -2,11 +2,11 @@ package portal
 
 var english = messages{
 	"adoption.adopted":                 forms{"%d adoption", "%d adoptions"},
-	"adoption.label.adopted":           "models adopted",
-	"adoption.label.dropped":           "dropped",
-	"adoption.label.in_progress":       "transfers in progress",
-	"adoption.label.partially_adopted": "partially adopted",
-	"adoption.label.twinnings":         "twinnings",
+	"adoption.label.adopted":           forms{"model adopted", "models adopted"},
+	"adoption.label.dropped":           forms{"dropped", "dropped"},
+	"adoption.label.in_progress":       forms{"transfer in progress", "transfers in progress"},
+	"adoption.label.partially_adopted": forms{"partially adopted", "partially adopted"},
+	"adoption.label.twinnings":         forms{"twinning", "twinnings"},
 	"adoption.none":                    "Not transferred yet.",
 	"adoption.receivers":               "Administrations that received it:",
 	"adoption.twinnings":               forms{"%d twinning", "%d twinnings"},

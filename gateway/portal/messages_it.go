@@ -2,11 +2,11 @@ package portal
 
 var italian = messages{
 	"adoption.adopted":                 forms{"%d adozione", "%d adozioni"},
-	"adoption.label.adopted":           "modelli adottati",
-	"adoption.label.dropped":           "abbandonati",
-	"adoption.label.in_progress":       "trasferimenti in corso",
-	"adoption.label.partially_adopted": "adottati in parte",
-	"adoption.label.twinnings":         "gemellaggi",
+	"adoption.label.adopted":           forms{"modello adottato", "modelli adottati"},
+	"adoption.label.dropped":           forms{"abbandonato", "abbandonati"},
+	"adoption.label.in_progress":       forms{"trasferimento in corso", "trasferimenti in corso"},
+	"adoption.label.partially_adopted": forms{"adottato in parte", "adottati in parte"},
+	"adoption.label.twinnings":         forms{"gemellaggio", "gemellaggi"},
 	"adoption.none":                    "Non ancora trasferita.",
 	"adoption.receivers":               "Amministrazioni che l'hanno ricevuta:",
 	"adoption.twinnings":               forms{"%d gemellaggio", "%d gemellaggi"},

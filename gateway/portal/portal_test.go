@@ -936,3 +936,17 @@ func TestAPathThatIsNotUTF8IsNotFound(t *testing.T) {
 		}
 	}
 }
+
+// The figures of a practice agree with their numbers: 1 gemellaggio, 5
+// trasferimenti in corso; 1 twinning, 5 transfers in progress.
+func TestAdoptionFiguresAgreeWithTheirNumbers(t *testing.T) {
+	for lang, want := range map[Lang][]string{
+		Italian: {"<strong>1</strong> gemellaggio<", "<strong>5</strong> trasferimenti in corso<", "<strong>0</strong> modelli adottati<"},
+		English: {"<strong>1</strong> twinning<", "<strong>5</strong> transfers in progress<", "<strong>0</strong> models adopted<"},
+	} {
+		b := startPortal(t, newWorld())
+		u, _ := url.Parse(b.base)
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: langCookie, Value: string(lang), Path: "/"}})
+		mustContain(t, b.get("/practices/tos-ca"), want...)
+	}
+}
