@@ -63,7 +63,8 @@ func (c *publicCache) get(key string, now time.Time) (cachedAnswer, bool, uint64
 
 // put keeps an answer unless the cache was emptied since gen was read.
 func (c *publicCache) put(key string, gen uint64, now time.Time, header http.Header, body []byte) {
-	if len(body) > c.maxBody {
+	if len(body) > c.maxBody || len(header.Values("Set-Cookie")) > 0 {
+		// A cookie is one client's: never handed to the next.
 		return
 	}
 	c.mu.Lock()

@@ -91,6 +91,10 @@ func TestPublicCacheDropsAFillOverlappingAnInvalidation(t *testing.T) {
 	if _, hit, _ := c.get("k", now.Add(2*time.Minute)); hit {
 		t.Fatal("an expired entry was served")
 	}
+	c.put("cookie", gen, now, http.Header{"Set-Cookie": {"gemella_session=x"}}, []byte(`{}`))
+	if _, hit, _ := c.get("cookie", now); hit {
+		t.Fatal("an answer that sets a cookie was kept for the next client")
+	}
 	if c.put("big", gen, now, http.Header{}, []byte(strings.Repeat("x", c.maxBody+1))); len(c.entries) != 0 {
 		t.Fatalf("an oversized answer was kept (%d entries)", len(c.entries))
 	}
