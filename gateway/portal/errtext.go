@@ -243,6 +243,9 @@ var ruleWords = []pattern{
 	{rx(`must be newest, most_adopted or title|must be relevance, newest, most_adopted or title`), msg("rule.order")},
 	{rx(`is required for a quarterly report: YYYY-Qn, e.g. 2015-Q2|must be a year and a quarter, YYYY-Qn, e.g. 2015-Q2`), msg("rule.quarter")},
 	{rx(`must be empty for a final report, which covers the whole twinning`), msg("rule.quarter_final")},
+	{rx(`must be a quarter of the twinning, from (\S+) to (\S+)`), func(w wording, m []string) string {
+		return w.l.T("rule.quarter_range", m[1], m[2])
+	}},
 	// What only a wrong request from the portal itself would get: the
 	// visitor can do nothing but try again.
 	{rx(`must be submit, publish or archive|must be one of propose, .*|names unknown or read-only field "[^"]*"|` +
@@ -347,6 +350,8 @@ var refusalWords = []pattern{
 		return w.l.T("exists.transfer", m[1], w.org(m[2]))
 	}},
 	{rx(`you have already reported post \S+`), msg("flash.already_reported")},
+	{rx(`twinning \S+ has a report for (\S+) already: edit it`), func(w wording, m []string) string { return w.l.T("exists.quarter_report", m[1]) }},
+	{rx(`twinning \S+ has a final report already: edit it`), msg("exists.final_report")},
 	{rx(`request id "[^"]*" was used for .*|(?:member|need|offer|organisation|post|practice|session|story|thread|twinning) \S+ already exists`), msg("exists.request")},
 	// The aggregate store's own words, when a repository adds none.
 	{rx(`\S+ \S+ already exists`), msg("exists.request")},

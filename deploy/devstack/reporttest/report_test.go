@@ -213,6 +213,16 @@ func TestTosCaQuarterlyReportFromDraftToPublic(t *testing.T) {
 	if got := section(old, "discussion"); !strings.Contains(got, "0 messaggi") {
 		t.Errorf("2015-Q1 had no discussion yet:\n%s", got)
 	}
+	// One report a quarter: a second draft of 2015-Q1 is refused, and so
+	// is a quarter before the twinning began.
+	if a := coordinator.call(http.MethodPost, reports, map[string]any{"kind": "REPORT_KIND_QUARTERLY", "quarter": "2015-Q1"}); a.status != http.StatusConflict ||
+		!strings.Contains(string(a.raw), "REPORT_EXISTS") {
+		t.Errorf("a second 2015-Q1 report: %d %s", a.status, a.raw)
+	}
+	if a := editor.call(http.MethodPost, reports, map[string]any{"kind": "REPORT_KIND_QUARTERLY", "quarter": "2014-Q4"}); a.status != http.StatusBadRequest ||
+		!strings.Contains(string(a.raw), "from 2015-Q1") {
+		t.Errorf("a quarter before the twinning: %d %s", a.status, a.raw)
+	}
 
 	// The final report covers the whole twinning: every activity of the
 	// demo, and the final milestone, due in 2016 and not done, is late.

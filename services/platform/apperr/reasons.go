@@ -59,6 +59,7 @@ const (
 	ReasonTransferDuplicate   Reason = "TRANSFER_DUPLICATE"
 	ReasonAffiliationExists   Reason = "AFFILIATION_EXISTS"
 	ReasonPostAlreadyReported Reason = "POST_ALREADY_REPORTED"
+	ReasonReportExists        Reason = "REPORT_EXISTS"
 
 	// The current state does not allow the request.
 	ReasonFailedPrecondition     Reason = "FAILED_PRECONDITION"
@@ -148,6 +149,7 @@ var registry = []ReasonInfo{
 	{ReasonTransferDuplicate, 409, "The twinning already transfers this model to this organisation."},
 	{ReasonAffiliationExists, 409, "The member has already asked to speak for this organisation."},
 	{ReasonPostAlreadyReported, 409, "The member has already reported this post."},
+	{ReasonReportExists, 409, "The twinning has a report for this quarter already (or its final report): edit that one."},
 
 	{ReasonFailedPrecondition, 409, "The current state of the resource does not allow the request."},
 	{ReasonIllegalStateMove, 409, "The state move is not allowed from the current state; the PreconditionFailure detail lists the allowed moves."},

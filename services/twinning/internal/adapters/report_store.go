@@ -70,6 +70,7 @@ type reportDoc struct {
 	CreatedAt     time.Time          `bson:"created_at"`
 	UpdatedAt     time.Time          `bson:"updated_at"`
 	Version       int64              `bson:"version"`
+	RequestKey    string             `bson:"request_key,omitempty"`
 }
 
 func toReportDoc(r *report.Report) reportDoc {
@@ -79,6 +80,7 @@ func toReportDoc(r *report.Report) reportDoc {
 		State: string(r.State), ReturnReason: r.ReturnReason,
 		Discussion: [4]int{r.Discussion.Threads, r.Discussion.Posts, r.Discussion.Participants, r.Discussion.Stories},
 		CreatedBy:  r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
+		RequestKey: r.RequestKey,
 	}
 	for _, s := range r.Sections {
 		d.Sections = append(d.Sections, reportSectionDoc{Key: s.Key, Markdown: s.Markdown})
@@ -96,6 +98,7 @@ func (d *reportDoc) toDomain() *report.Report {
 		State: report.State(d.State), ReturnReason: d.ReturnReason,
 		Discussion: report.Discussion{Threads: d.Discussion[0], Posts: d.Discussion[1], Participants: d.Discussion[2], Stories: d.Discussion[3]},
 		CreatedBy:  d.CreatedBy, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version,
+		RequestKey: d.RequestKey,
 	}
 	for _, s := range d.Sections {
 		r.Sections = append(r.Sections, report.Section{Key: s.Key, Markdown: s.Markdown})

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/idempotency"
 	"github.com/gemella/gemella/services/platform/paging"
 	"github.com/gemella/gemella/services/twinning/internal/domain/report"
 	"github.com/gemella/gemella/services/twinning/internal/domain/twinning"
@@ -109,11 +111,18 @@ func (h *Reports) Create(ctx context.Context, cmd CreateReport) (*report.Report,
 			return nil, err
 		}
 	}
-	r.ID = h.d.childID(ctx, t.ID, "report", cmd.RequestID)
-	if cmd.RequestID != "" {
-		if existing, err := h.reports.Get(ctx, r.ID); err == nil {
-			return existing, nil
+	if r.Kind == report.Quarterly {
+		if err := h.withinTwinning(t, r.PeriodStart, r.PeriodEnd); err != nil {
+			return nil, err
 		}
+	}
+	// One report per quarter, and one final report: the id is the
+	// period's, so that two replicas drafting the same quarter at once
+	// cannot both succeed (the second insert finds the id taken).
+	r.ID = h.d.NewID(t.ID + "/report/" + string(r.Kind) + "/" + r.Quarter)
+	r.RequestKey = requestKey(ctx, cmd.RequestID)
+	if existing, err := h.existing(ctx, t, r); err != nil || existing != nil {
+		return existing, err
 	}
 	sections, figures, err := h.draft(ctx, t, r.PeriodStart, r.PeriodEnd)
 	if err != nil {
@@ -125,12 +134,89 @@ func (h *Reports) Create(ctx context.Context, cmd CreateReport) (*report.Report,
 		return nil, err
 	}
 	if err := h.reports.Create(ctx, drafted); err != nil {
-		if apperr.KindOf(err) == apperr.KindAlreadyExists && cmd.RequestID != "" {
-			return h.reports.Get(ctx, r.ID)
+		if apperr.KindOf(err) == apperr.KindAlreadyExists {
+			if existing, err := h.existing(ctx, t, r); err != nil || existing != nil {
+				return existing, err
+			}
 		}
 		return nil, err
 	}
 	return drafted, nil
+}
+
+// requestKey is what a report keeps of the request that drafted it: the
+// caller and their request id (AIP-155), empty without a request id.
+func requestKey(ctx context.Context, requestID string) string {
+	if requestID == "" {
+		return ""
+	}
+	return idempotency.CallerID(auth.CallerFrom(ctx)) + "/" + requestID
+}
+
+// existing is the report of r's period that t has already: the same
+// caller's retry (same request id) gets it back, anyone else is refused
+// with AlreadyExists. Reports drafted before the period's id was the
+// report's id are found by listing the twinning's reports.
+func (h *Reports) existing(ctx context.Context, t *twinning.Twinning, r report.Report) (*report.Report, error) {
+	found, err := h.reports.Get(ctx, r.ID)
+	switch {
+	case apperr.KindOf(err) == apperr.KindNotFound:
+		found = nil
+		if found, err = h.samePeriod(ctx, t.ID, r); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	}
+	if found == nil {
+		return nil, nil
+	}
+	if r.RequestKey != "" && found.RequestKey == r.RequestKey {
+		return found, nil
+	}
+	if r.Kind == report.Final {
+		return nil, apperr.AlreadyExists("twinning %s has a final report already: edit it", t.Code).WithReason(apperr.ReasonReportExists)
+	}
+	return nil, apperr.AlreadyExists("twinning %s has a report for %s already: edit it", t.Code, r.Quarter).WithReason(apperr.ReasonReportExists)
+}
+
+// samePeriod is a report of t for r's kind and quarter, nil when none.
+func (h *Reports) samePeriod(ctx context.Context, twinningID string, r report.Report) (*report.Report, error) {
+	var after *paging.Cursor
+	for {
+		page, err := h.reports.List(ctx, twinningID, false, after, 100)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range page {
+			if p.Kind == r.Kind && p.Quarter == r.Quarter {
+				return p, nil
+			}
+		}
+		if len(page) < 100 {
+			return nil, nil
+		}
+		last := page[len(page)-1]
+		after = &paging.Cursor{Key: last.SortKey(), ID: last.ID}
+	}
+}
+
+// withinTwinning refuses a quarter that ends before the twinning began or
+// begins after today. The planned end date is no bound: a twinning that
+// runs past it reports on its quarters all the same.
+func (h *Reports) withinTwinning(t *twinning.Twinning, start, end string) error {
+	first := t.StartDate
+	if first == "" {
+		first = t.CreatedAt.In(Location).Format(time.DateOnly)
+	}
+	last := h.d.Now().Format(time.DateOnly)
+	if last < first {
+		last = first
+	}
+	if end < first || start > last {
+		return apperr.Invalid("quarter", fmt.Sprintf("must be a quarter of the twinning, from %s to %s", report.QuarterOf(first), report.QuarterOf(last)))
+	}
+	return nil
 }
 
 // load returns the twinning and its report as the caller may see them.

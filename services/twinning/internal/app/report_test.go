@@ -168,3 +168,52 @@ func TestReportPolicyAndStates(t *testing.T) {
 		t.Errorf("an unknown report: %v", err)
 	}
 }
+
+// A twinning has one report a quarter and one final report: a second
+// draft of the same period is refused (its author's retry with the same
+// request id gets the first back); a quarter outside the twinning's life,
+// or missing, is refused naming the quarter alone.
+func TestReportsOnePerPeriodWithinTheTwinning(t *testing.T) {
+	f := newFixture()
+	tw := f.activeTwinning(t)
+	reports := app.NewReports(app.Deps{Twinnings: f.repo, Catalog: f.catalog, Now: func() time.Time { return *f.clock }}, adapters.NewReportMemoryRepository(), nil)
+	calabria := reportCaller([]string{auth.RoleEditor}, "calabria")
+	toscana := reportCaller([]string{auth.RoleEditor}, "toscana")
+
+	missing, err := reports.Create(calabria, app.CreateReport{TwinningID: tw.ID, Kind: report.Quarterly})
+	if got := fields(err); got["quarter"] == "" || len(got) != 1 {
+		t.Errorf("no quarter: %v %v, want one violation on quarter", missing, got)
+	}
+	for _, q := range []string{"2011-Q4", "2012-Q1", "2024-Q3", "2031-Q1"} {
+		_, err := reports.Create(calabria, app.CreateReport{TwinningID: tw.ID, Kind: report.Quarterly, Quarter: q})
+		if rule := fields(err)["quarter"]; !strings.Contains(rule, "from 2012-Q2 to 2024-Q2") {
+			t.Errorf("quarter %s of a twinning from 2012-06-01 on 2024-05-01: %v", q, err)
+		}
+	}
+	first, err := reports.Create(calabria, app.CreateReport{TwinningID: tw.ID, Kind: report.Quarterly, Quarter: "2024-Q1", RequestID: "r1", Actor: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := reports.Create(calabria, app.CreateReport{TwinningID: tw.ID, Kind: report.Quarterly, Quarter: "2024-Q1", RequestID: "r1", Actor: "c"})
+	if err != nil || again.ID != first.ID {
+		t.Errorf("the author's retry: %v %v, want report %s", again, err, first.ID)
+	}
+	for name, ctx := range map[string]context.Context{"another party": toscana, "the author without the request id": calabria} {
+		_, err := reports.Create(ctx, app.CreateReport{TwinningID: tw.ID, Kind: report.Quarterly, Quarter: "2024-Q1", Actor: "x"})
+		if apperr.ReasonOf(err) != apperr.ReasonReportExists {
+			t.Errorf("%s drafts 2024-Q1 again: %v, want %s", name, err, apperr.ReasonReportExists)
+		}
+	}
+	if _, err := reports.Create(calabria, app.CreateReport{TwinningID: tw.ID, Kind: report.Quarterly, Quarter: "2024-Q2"}); err != nil {
+		t.Errorf("another quarter: %v", err)
+	}
+	if _, err := reports.Create(calabria, app.CreateReport{TwinningID: tw.ID, Kind: report.Final}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reports.Create(toscana, app.CreateReport{TwinningID: tw.ID, Kind: report.Final}); apperr.ReasonOf(err) != apperr.ReasonReportExists {
+		t.Errorf("a second final report: %v", err)
+	}
+	if page, err := reports.List(calabria, tw.ID, 0, ""); err != nil || len(page.Items) != 3 {
+		t.Errorf("reports: %v %v, want 3", page, err)
+	}
+}

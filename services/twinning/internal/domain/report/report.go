@@ -131,6 +131,9 @@ type Report struct {
 	UpdatedAt    time.Time
 	// Version increases with every write; the etag is derived from it.
 	Version int64
+	// RequestKey is the caller and request id that drafted it, so that
+	// their retry gets it back; empty without a request id.
+	RequestKey string
 
 	changes []Change
 }
@@ -159,6 +162,15 @@ func QuarterPeriod(q string) (start, end string, err error) {
 	return first.Format(time.DateOnly), last.Format(time.DateOnly), nil
 }
 
+// QuarterOf is the quarter, YYYY-Qn, of a day YYYY-MM-DD.
+func QuarterOf(day string) string {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return day
+	}
+	return fmt.Sprintf("%d-Q%d", d.Year(), (int(d.Month())-1)/3+1)
+}
+
 // Title is the report's title.
 func (r *Report) Title() string {
 	if r.Kind == Final {
@@ -183,6 +195,10 @@ func New(r Report, actor string, now time.Time) (*Report, error) {
 		}
 	default:
 		v.Add("kind", "is required: quarterly or final")
+	}
+	if err := v.Err(); err != nil {
+		// The period follows from the kind and the quarter: name those.
+		return nil, err
 	}
 	validate.Date(&v, "period_start", r.PeriodStart, true)
 	validate.Date(&v, "period_end", r.PeriodEnd, true)
