@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -75,9 +76,16 @@ func (t *topology) run(ctx context.Context) error {
 			return t.killReplica(ctx, w, r, probes[name])
 		}})
 	}
-	scenarios = append(scenarios, scenario{"store stopped", recoverLimit, func(ctx context.Context) (string, time.Duration, error) {
-		return t.stopStore(ctx, w)
-	}})
+	scenarios = append(scenarios,
+		scenario{"gateway killed", recoverLimit, func(ctx context.Context) (string, time.Duration, error) {
+			return t.killGateway(ctx, w, t.gateways[0])
+		}},
+		scenario{"every replica killed: twinning", recoverLimit, func(ctx context.Context) (string, time.Duration, error) {
+			return t.killService(ctx, w, t.svc("twinning"), "/v1/twinnings?page_size=1", "/v1/practices?page_size=1")
+		}},
+		scenario{"store stopped", recoverLimit, func(ctx context.Context) (string, time.Duration, error) {
+			return t.stopStore(ctx, w)
+		}})
 
 	var lost, duplicated int
 	var failed []string
@@ -317,4 +325,116 @@ func (t *topology) stopStore(ctx context.Context, w *workload) (string, time.Dur
 		}
 	}
 	return fmt.Sprintf("SIGSTOP ferretdb for %s", storeStopFor), time.Since(back), nil
+}
+
+// killGateway kills -9 a gateway and starts it again after downFor (the
+// writers go on through the other one, as behind a load balancer);
+// recovered is how long after it was ready again its live feed handed on
+// an event of the writers.
+func (t *topology) killGateway(ctx context.Context, w *workload, g *proc) (string, time.Duration, error) {
+	g.kill()
+	if err := sleep(ctx, downFor); err != nil {
+		return "", 0, err
+	}
+	if err := g.start(); err != nil {
+		return "", 0, err
+	}
+	if err := t.waitGateway(ctx, g); err != nil {
+		return "", 0, err
+	}
+	back := time.Now()
+	if err := firstFeedEvent(ctx, "http://"+g.addr, 30*time.Second); err != nil {
+		return "", 0, fmt.Errorf("%s after its restart: %w", g.name, err)
+	}
+	return fmt.Sprintf("kill -9 %s, restarted after %s", g.name, downFor), time.Since(back), nil
+}
+
+// firstFeedEvent waits for the first event of the gateway's live feed.
+func firstFeedEvent(ctx context.Context, base string, within time.Duration) error {
+	cctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, base+"/v1/events", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("live feed: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("live feed: %d", res.StatusCode)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "data:") {
+			return nil
+		}
+	}
+	if cctx.Err() != nil {
+		return fmt.Errorf("live feed: no event in %s", within)
+	}
+	return fmt.Errorf("live feed ended without an event: %v", sc.Err())
+}
+
+// killService kills -9 every replica of s, and while they are gone reads
+// probe (which only s serves) and other (which it does not) through each
+// gateway: probe must answer 503 at once, never hang, and other 200.
+// Then it starts them again; recovered is how long after they served
+// again probe answered 200 through each gateway.
+func (t *topology) killService(ctx context.Context, w *workload, s *service, probe, other string) (string, time.Duration, error) {
+	for _, r := range s.replicas {
+		r.kill()
+	}
+	down := time.Now()
+	tl := w.c.cur.Load()
+	for i := 0; time.Since(down) < downFor; i++ {
+		g := i % len(t.gateways)
+		a, err := w.c.once(ctx, g, http.MethodGet, probe, nil, w.member)
+		if err != nil {
+			return "", 0, err
+		}
+		if a.status != http.StatusServiceUnavailable {
+			tl.fail("GET %s through gateway %d with every %s replica down: %d, want 503", probe, g+1, s.name, a.status)
+		}
+		if b, err := w.c.once(ctx, g, http.MethodGet, other, nil, w.member); err != nil {
+			return "", 0, err
+		} else if b.status != http.StatusOK {
+			tl.fail("GET %s through gateway %d with every %s replica down: %d, want 200", other, g+1, s.name, b.status)
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return "", 0, err
+		}
+	}
+	for _, r := range s.replicas {
+		if err := r.start(); err != nil {
+			return "", 0, err
+		}
+	}
+	for _, r := range s.replicas {
+		if err := t.waitServing(ctx, r.proc); err != nil {
+			return "", 0, err
+		}
+	}
+	back := time.Now()
+	for g := range t.gateways {
+		for {
+			a, err := w.c.once(ctx, g, http.MethodGet, probe, nil, w.member)
+			if err != nil {
+				return "", 0, err
+			}
+			if a.status == http.StatusOK {
+				break
+			}
+			if time.Since(back) > 60*time.Second {
+				return "", 0, fmt.Errorf("GET %s through gateway %d: %d 60s after every %s replica's return", probe, g+1, a.status, s.name)
+			}
+			if err := sleep(ctx, 50*time.Millisecond); err != nil {
+				return "", 0, err
+			}
+		}
+	}
+	return fmt.Sprintf("kill -9 every %s replica, restarted after %s", s.name, downFor), time.Since(back), nil
 }
