@@ -488,17 +488,22 @@ func TestATwinningFromANeedMarksItMatched(t *testing.T) {
 	if _, err := events.EnsureStream(ctx, js, events.StreamConfig{Name: service.TwinningStream, Subjects: []string{"twinning.>"}}); err != nil {
 		t.Fatal(err)
 	}
-	publish := func(tw *eventsv1.TwinningRef) {
+	publishAs := func(subject string, version int64, tw *eventsv1.TwinningRef) {
 		t.Helper()
-		env, err := events.NewEnvelope("twinning.twinning.created", "tester", "twinning", tw.Id, 1, &eventsv1.TwinningChanged{Twinning: tw}, time.Now())
+		var payload proto.Message = &eventsv1.TwinningChanged{Twinning: tw}
+		if subject == "twinning.twinning.deleted" {
+			payload = &eventsv1.TwinningDeleted{Twinning: tw}
+		}
+		env, err := events.NewEnvelope(subject, "tester", "twinning", tw.Id, version, payload, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		data, _ := proto.Marshal(env)
-		if _, err := js.Publish(ctx, "twinning.twinning.created", data, jetstream.WithMsgID(env.EventId)); err != nil {
+		if _, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(env.EventId)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	publish := func(tw *eventsv1.TwinningRef) { t.Helper(); publishAs("twinning.twinning.created", 1, tw) }
 	publish(&eventsv1.TwinningRef{Id: "tw-direct", Origin: twinningv1.Origin_ORIGIN_DIRECT})
 	publish(&eventsv1.TwinningRef{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id})
 	publish(&eventsv1.TwinningRef{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id}) // delivered again, as a new event
@@ -522,4 +527,31 @@ func TestATwinningFromANeedMarksItMatched(t *testing.T) {
 	if again.Etag != got.Etag {
 		t.Fatalf("the repeated event wrote again: etag %s then %s", got.Etag, again.Etag)
 	}
+
+	// The twinning is cancelled: the need is open again, and the
+	// twinning's creation delivered late does not match it again; a new
+	// twinning from it matches it, and its deletion opens it again.
+	publishAs("twinning.twinning.cancelled", 3, &eventsv1.TwinningRef{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id})
+	eventually(t, "the need is open again", func() bool {
+		got, err = cat.client.GetNeed(ctx, &catalogv1.GetNeedRequest{Id: n.Id})
+		return err == nil && got.Status == catalogv1.NeedStatus_NEED_STATUS_OPEN && got.MatchedTwinningId == ""
+	})
+	publish(&eventsv1.TwinningRef{Id: "tw-1", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id})
+	publish(&eventsv1.TwinningRef{Id: "tw-3", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id})
+	eventually(t, "the need is matched by the new twinning", func() bool {
+		got, err = cat.client.GetNeed(ctx, &catalogv1.GetNeedRequest{Id: n.Id})
+		return err == nil && got.Status == catalogv1.NeedStatus_NEED_STATUS_MATCHED
+	})
+	if got.MatchedTwinningId != "tw-3" {
+		t.Fatalf("matched by %q, want tw-3 (tw-1 was cancelled)", got.MatchedTwinningId)
+	}
+	publishAs("twinning.twinning.deleted", 2, &eventsv1.TwinningRef{Id: "tw-3", Origin: twinningv1.Origin_ORIGIN_NEED, OriginRef: n.Id})
+	eventually(t, "the need is open after the deletion", func() bool {
+		got, err = cat.client.GetNeed(ctx, &catalogv1.GetNeedRequest{Id: n.Id})
+		return err == nil && got.Status == catalogv1.NeedStatus_NEED_STATUS_OPEN
+	})
+	eventually(t, "two catalog.need.reopened events", func() bool {
+		counts := catalogSubjects(ctx, t, js)
+		return counts["catalog.need.reopened"] == 2 && counts["catalog.need.matched"] == 2
+	})
 }

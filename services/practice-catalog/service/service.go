@@ -133,7 +133,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 			Stream: TwinningStream, Durable: AdoptionConsumer, FilterSubjects: []string{"twinning.transfer.>"},
 			Handler: ports.NewTwinningEvents(application, p.Logger).Handle, Observe: cfg.EventObserver,
 		}, {
-			Stream: TwinningStream, Durable: NeedOriginsConsumer, FilterSubjects: []string{ports.TwinningCreated},
+			Stream: TwinningStream, Durable: NeedOriginsConsumer, FilterSubjects: ports.NeedOriginSubjects,
 			Handler: ports.NewNeedOrigins(application, p.Logger).Handle,
 		}},
 		Workers: append(workers, servicekit.Worker{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {

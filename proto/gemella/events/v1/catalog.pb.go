@@ -674,7 +674,8 @@ func (x *OfferRef) GetVersion() int64 {
 	return 0
 }
 
-// catalog.need.opened, catalog.need.matched, catalog.need.closed
+// catalog.need.opened, catalog.need.matched, catalog.need.reopened (its
+// twinning was cancelled or deleted), catalog.need.closed
 type NeedChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Need          *NeedRef               `protobuf:"bytes,3,opt,name=need,proto3" json:"need,omitempty"`

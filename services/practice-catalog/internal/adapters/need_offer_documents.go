@@ -30,6 +30,7 @@ type needDoc struct {
 	Language          string       `bson:"language"`
 	Status            string       `bson:"status"`
 	MatchedTwinningID string       `bson:"matched_twinning_id,omitempty"`
+	Released          []string     `bson:"released_twinning_ids,omitempty"`
 	CreatedAt         time.Time    `bson:"created_at"`
 	UpdatedAt         time.Time    `bson:"updated_at"`
 	Version           int64        `bson:"version"`
@@ -40,6 +41,7 @@ func toNeedDoc(n *need.Need) needDoc {
 		ID: n.ID, SortKey: n.SortKey(), OrganizationID: n.OrganizationID, Title: n.Title, Problem: n.Problem,
 		Themes: nonNil(n.Themes), Sectors: nonNil(n.Sectors), Territory: territoryDoc(n.Territory),
 		DesiredStart: n.DesiredStart, Language: n.Language, Status: n.Status.String(), MatchedTwinningID: n.MatchedTwinningID,
+		Released:  n.Released,
 		CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt, Version: n.Version,
 	}
 }
@@ -53,7 +55,7 @@ func (d *needDoc) toDomain() *need.Need {
 			Themes: emptyToNil(d.Themes), Sectors: emptyToNil(d.Sectors), Territory: organization.Territory(d.Territory),
 			DesiredStart: d.DesiredStart, Language: d.Language,
 		},
-		Status: st, MatchedTwinningID: d.MatchedTwinningID,
+		Status: st, MatchedTwinningID: d.MatchedTwinningID, Released: d.Released,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version,
 	}
 }

@@ -182,6 +182,37 @@ type MarkNeedMatched struct {
 // errNeedUnchanged stops a write that would change nothing.
 var errNeedUnchanged = errors.New("need unchanged")
 
+// ReleaseNeed is what a twinning event says: the twinning that started
+// from the need was cancelled or deleted.
+type ReleaseNeed struct {
+	NeedID     string
+	TwinningID string
+	Actor      string
+}
+
+// ReleaseNeedHandler moves a need matched by a twinning back to open when
+// that twinning is cancelled or deleted.
+type ReleaseNeedHandler struct{ d Deps }
+
+// Handle is idempotent: a need not matched by that twinning (closed,
+// matched by another, released already) writes nothing and reports
+// applied false.
+func (h ReleaseNeedHandler) Handle(ctx context.Context, cmd ReleaseNeed) (applied bool, err error) {
+	if err := mayApplyTwinningEvents(auth.CallerFrom(ctx)); err != nil {
+		return false, err
+	}
+	_, err = h.d.Needs.Update(ctx, cmd.NeedID, func(n *need.Need) error {
+		if !n.Release(cmd.TwinningID, cmd.Actor, h.d.Now()) {
+			return errNeedUnchanged
+		}
+		return nil
+	})
+	if errors.Is(err, errNeedUnchanged) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // MarkNeedMatchedHandler moves a need to matched when a twinning starts
 // from it.
 type MarkNeedMatchedHandler struct{ d Deps }

@@ -26,6 +26,7 @@ type SeekOffer struct {
 	GetNeed         GetNeedHandler
 	ListNeeds       ListNeedsHandler
 	MarkNeedMatched MarkNeedMatchedHandler
+	ReleaseNeed     ReleaseNeedHandler
 
 	CreateOffer CreateOfferHandler
 	CloseOffer  CloseOfferHandler
@@ -45,7 +46,7 @@ func newSeekOffer(d Deps) SeekOffer {
 	}
 	return SeekOffer{
 		CreateNeed: CreateNeedHandler{d}, UpdateNeed: UpdateNeedHandler{d}, CloseNeed: CloseNeedHandler{d},
-		GetNeed: GetNeedHandler{d}, ListNeeds: ListNeedsHandler{d}, MarkNeedMatched: MarkNeedMatchedHandler{d},
+		GetNeed: GetNeedHandler{d}, ListNeeds: ListNeedsHandler{d}, MarkNeedMatched: MarkNeedMatchedHandler{d}, ReleaseNeed: ReleaseNeedHandler{d},
 		CreateOffer: CreateOfferHandler{d}, CloseOffer: CloseOfferHandler{d}, GetOffer: GetOfferHandler{d}, ListOffers: ListOffersHandler{d},
 		SearchPractices: SearchPracticesHandler{d}, SearchNeeds: SearchNeedsHandler{d},
 		ListNeedMatches: ListNeedMatchesHandler{d}, ListMatchingNeeds: ListMatchingNeedsHandler{d},

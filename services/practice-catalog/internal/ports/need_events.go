@@ -14,14 +14,23 @@ import (
 )
 
 // TwinningCreated is the subject of the twinning event that marks the need
-// a twinning started from as matched.
-const TwinningCreated = "twinning.twinning.created"
+// a twinning started from as matched; TwinningCancelled and
+// TwinningDeleted open it again.
+const (
+	TwinningCreated   = "twinning.twinning.created"
+	TwinningCancelled = "twinning.twinning.cancelled"
+	TwinningDeleted   = "twinning.twinning.deleted"
+)
+
+// NeedOriginSubjects are the subjects NeedOrigins handles.
+var NeedOriginSubjects = []string{TwinningCreated, TwinningCancelled, TwinningDeleted}
 
 // NeedOrigins turns "a twinning started from a need" into the need's move
 // to matched.
 type NeedOrigins struct {
-	mark   app.MarkNeedMatchedHandler
-	logger *slog.Logger
+	mark    app.MarkNeedMatchedHandler
+	release app.ReleaseNeedHandler
+	logger  *slog.Logger
 }
 
 // NewNeedOrigins calls the application's MarkNeedMatched, as gRPC calls
@@ -30,7 +39,7 @@ func NewNeedOrigins(a app.Application, logger *slog.Logger) *NeedOrigins {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &NeedOrigins{mark: a.MarkNeedMatched, logger: logger}
+	return &NeedOrigins{mark: a.MarkNeedMatched, release: a.ReleaseNeed, logger: logger}
 }
 
 // Handle is an events.Handler. Twinnings that did not start from a need
@@ -41,16 +50,25 @@ func NewNeedOrigins(a app.Application, logger *slog.Logger) *NeedOrigins {
 // It acts as the catalog itself (auth.System), the one caller allowed to
 // mark a need matched.
 func (c *NeedOrigins) Handle(ctx context.Context, env *eventsv1.Envelope) error {
-	if env.GetType() != TwinningCreated {
+	var tw *eventsv1.TwinningRef
+	switch env.GetType() {
+	case TwinningCreated, TwinningCancelled:
+		var msg eventsv1.TwinningChanged
+		if err := events.Unpack(env, &msg); err != nil {
+			return events.Permanent(err)
+		}
+		tw = msg.GetTwinning()
+	case TwinningDeleted:
+		var msg eventsv1.TwinningDeleted
+		if err := events.Unpack(env, &msg); err != nil {
+			return events.Permanent(err)
+		}
+		tw = msg.GetTwinning()
+	default:
 		return nil
 	}
 	system := auth.System(app.ServiceName)
 	ctx = auth.WithCaller(ctx, system)
-	var msg eventsv1.TwinningChanged
-	if err := events.Unpack(env, &msg); err != nil {
-		return events.Permanent(err)
-	}
-	tw := msg.GetTwinning()
 	if tw.GetOrigin() != twinningv1.Origin_ORIGIN_NEED || tw.GetOriginRef() == "" {
 		return nil
 	}
@@ -58,7 +76,13 @@ func (c *NeedOrigins) Handle(ctx context.Context, env *eventsv1.Envelope) error 
 	if twinningID == "" {
 		twinningID = env.GetAggregateId()
 	}
-	applied, err := c.mark.Handle(ctx, app.MarkNeedMatched{NeedID: tw.GetOriginRef(), TwinningID: twinningID, Actor: system.Actor()})
+	var applied bool
+	var err error
+	if env.GetType() == TwinningCreated {
+		applied, err = c.mark.Handle(ctx, app.MarkNeedMatched{NeedID: tw.GetOriginRef(), TwinningID: twinningID, Actor: system.Actor()})
+	} else {
+		applied, err = c.release.Handle(ctx, app.ReleaseNeed{NeedID: tw.GetOriginRef(), TwinningID: twinningID, Actor: system.Actor()})
+	}
 	switch apperr.KindOf(err) {
 	case apperr.KindUnknown:
 		if err != nil {
@@ -70,6 +94,6 @@ func (c *NeedOrigins) Handle(ctx context.Context, env *eventsv1.Envelope) error 
 	default:
 		return fmt.Errorf("event %s: need %s: %w", env.GetEventId(), tw.GetOriginRef(), err)
 	}
-	c.logger.Debug("need matched by twinning", "event_id", env.GetEventId(), "need_id", tw.GetOriginRef(), "twinning_id", twinningID, "applied", applied)
+	c.logger.Debug("need's twinning event applied", "type", env.GetType(), "event_id", env.GetEventId(), "need_id", tw.GetOriginRef(), "twinning_id", twinningID, "applied", applied)
 	return nil
 }

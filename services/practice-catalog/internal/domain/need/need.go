@@ -4,6 +4,7 @@ package need
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,8 +71,12 @@ type Need struct {
 	Status Status
 	// MatchedTwinningID is the twinning that started from the need.
 	MatchedTwinningID string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Released are the twinnings that started from the need and were
+	// cancelled or deleted, newest last, at most maxReleased: an event of
+	// theirs delivered late never matches the need again.
+	Released  []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version increases with every write; the etag is derived from it.
 	Version int64
 
@@ -85,7 +90,13 @@ const (
 	EventOpened  EventType = "catalog.need.opened"
 	EventMatched EventType = "catalog.need.matched"
 	EventClosed  EventType = "catalog.need.closed"
+	// EventReopened: the twinning that matched the need was cancelled or
+	// deleted; the need is open again.
+	EventReopened EventType = "catalog.need.reopened"
 )
+
+// maxReleased bounds Need.Released.
+const maxReleased = 20
 
 // Change is a domain event not yet published.
 type Change struct {
@@ -164,7 +175,7 @@ func (n *Need) Match(twinningID, actor string, now time.Time) (bool, error) {
 		return false, apperr.Invalid("twinning_id", "is required")
 	}
 	switch {
-	case n.Status == Matched && n.MatchedTwinningID == twinningID:
+	case n.Status == Matched && n.MatchedTwinningID == twinningID, slices.Contains(n.Released, twinningID):
 		return false, nil
 	case n.Status != Open:
 		return false, ErrIllegalMove(n.ID, n.Status, "matched by twinning "+twinningID)
@@ -174,6 +185,25 @@ func (n *Need) Match(twinningID, actor string, now time.Time) (bool, error) {
 	n.UpdatedAt = now
 	n.record(Change{Type: EventMatched, Actor: actor, At: now})
 	return true, nil
+}
+
+// Release is what a cancelled or deleted twinning says: the need it
+// started from is open again, and that twinning never matches it again.
+// It reports false, changing nothing, when the need is not matched by that
+// twinning (closed, matched by another, or released already).
+func (n *Need) Release(twinningID, actor string, now time.Time) bool {
+	if twinningID == "" || n.Status != Matched || n.MatchedTwinningID != twinningID {
+		return false
+	}
+	n.Status = Open
+	n.MatchedTwinningID = ""
+	n.Released = append(n.Released, twinningID)
+	if len(n.Released) > maxReleased {
+		n.Released = slices.Clone(n.Released[len(n.Released)-maxReleased:])
+	}
+	n.UpdatedAt = now
+	n.record(Change{Type: EventReopened, Actor: actor, At: now})
+	return true
 }
 
 // Close ends an open or matched need.

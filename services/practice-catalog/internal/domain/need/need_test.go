@@ -2,6 +2,7 @@ package need
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -162,5 +163,40 @@ func TestFilter(t *testing.T) {
 		if got := c.f.Matches(n); got != c.want {
 			t.Errorf("%+v matches = %v", c.f, got)
 		}
+	}
+}
+
+// A cancelled or deleted twinning releases the need it matched: open
+// again, never matched again by that twinning; releasing what another
+// twinning matched, or a closed need, changes nothing.
+func TestReleaseOpensTheNeedForGood(t *testing.T) {
+	n, _ := New("n1", vibo(), "anonymous", now)
+	if n.Release("tw-1", "system", now) {
+		t.Fatal("an open need released")
+	}
+	if _, err := n.Match("tw-1", "system", now); err != nil {
+		t.Fatal(err)
+	}
+	if n.Release("tw-2", "system", now) || n.Status != Matched {
+		t.Fatalf("released by another twinning: %s", n.Status)
+	}
+	if !n.Release("tw-1", "system", now) || n.Status != Open || n.MatchedTwinningID != "" {
+		t.Fatalf("after release: %s %q", n.Status, n.MatchedTwinningID)
+	}
+	if changes := n.Changes(); changes[len(changes)-1].Type != EventReopened {
+		t.Fatalf("changes %v", changes)
+	}
+	if changed, err := n.Match("tw-1", "system", now); changed || err != nil || n.Status != Open {
+		t.Fatalf("the released twinning matches again: %v %v %s", changed, err, n.Status)
+	}
+	if changed, err := n.Match("tw-2", "system", now); !changed || err != nil || n.MatchedTwinningID != "tw-2" {
+		t.Fatalf("a new twinning: %v %v %q", changed, err, n.MatchedTwinningID)
+	}
+	for i := range 30 {
+		n.Status, n.MatchedTwinningID = Matched, fmt.Sprintf("tw-x%d", i)
+		n.Release(n.MatchedTwinningID, "system", now)
+	}
+	if len(n.Released) != maxReleased || n.Released[len(n.Released)-1] != "tw-x29" {
+		t.Fatalf("released %d, last %q", len(n.Released), n.Released[len(n.Released)-1])
 	}
 }
