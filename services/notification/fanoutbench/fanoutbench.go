@@ -77,6 +77,10 @@ func Run(ctx context.Context, w io.Writer, sizes []int) error {
 		return err
 	}
 	st := store.New(db, mongox.StoreOptions{})
+	// A database made after the follower buckets: nothing to backfill.
+	if err := st.BackfillFollowerBuckets(ctx, "fanoutbench"); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "one twinning event, n followers, embedded FerretDB (SQLite); plain = the same documents by InsertMany in batches of 500 into a collection with the same indexes\n")
 	for i, n := range sizes {
 		r, err := measure(ctx, db, st, n, fmt.Sprintf("tw-%d", i), quiet)
@@ -92,18 +96,24 @@ func Run(ctx context.Context, w io.Writer, sizes []int) error {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func measure(ctx context.Context, db *mongo.Database, st *store.Store, n int, twinningID string, logger *slog.Logger) (Result, error) {
-	// n members follow the twinning since an hour ago.
+	// n members follow the twinning since an hour ago: their follows, and
+	// their entries in the follower buckets, which a follow writes too.
 	since := time.Now().Add(-time.Hour)
 	follows := make([]any, n)
+	entries := make([]store.Follower, n)
 	for i := range n {
 		member := fmt.Sprintf("m-%s-%06d", twinningID, i)
 		id := store.FollowID(member, app.KindTwinning, twinningID)
 		follows[i] = store.Follow{ID: id, MemberID: member, Kind: app.KindTwinning, TargetID: twinningID, CreatedAt: since, SortKey: store.SeqOf(since, id), Version: 1}
+		entries[i] = store.Follower{MemberID: member, At: since}
 	}
 	for start := 0; start < n; start += 1000 {
 		if _, err := st.Follows.Collection().InsertMany(ctx, follows[start:min(start+1000, n)]); err != nil {
 			return Result{}, fmt.Errorf("seed follows: %w", err)
 		}
+	}
+	if err := st.AddFollowers(ctx, app.KindTwinning, twinningID, entries); err != nil {
+		return Result{}, fmt.Errorf("seed follower buckets: %w", err)
 	}
 	tw := &twinningv1.Twinning{Id: twinningID, Code: twinningID, Title: "Gemellaggio " + twinningID, Status: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}
 	application := app.New(st, app.Peers{Twinning: twinningPeer{tw: tw}}, app.Options{Mailing: true, EmailDelay: time.Minute}, logger)
