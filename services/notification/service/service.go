@@ -130,6 +130,7 @@ func declaration(cfg Config) servicekit.Declaration {
 		EnvPrefix: envPrefix,
 		Collections: []servicekit.Collection{
 			{Name: store.MembersCollection}, {Name: store.FollowsCollection}, {Name: store.NotificationsCollection}, {Name: store.FanOutsCollection},
+			{Name: store.FollowerBucketsCollection}, {Name: store.FollowerBackfillCollection},
 		},
 		EnsureIndexes: store.EnsureIndexes,
 		Build:         func(_ context.Context, p servicekit.Ports) (servicekit.Parts, error) { return build(cfg, p) },
@@ -180,6 +181,8 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		},
 		Workers: []servicekit.Worker{{Name: "fan-out", Run: func(ctx context.Context, _ servicekit.Runtime) error {
 			return application.RunFanOuts(ctx, fanOutPoll)
+		}}, {Name: "follower-backfill", Run: func(ctx context.Context, _ servicekit.Runtime) error {
+			return application.BackfillFollowers(ctx)
 		}}},
 		Close: closeAll,
 	}

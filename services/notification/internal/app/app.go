@@ -184,7 +184,7 @@ func (a *App) PutFollow(ctx context.Context, kind, id string) (*store.Follow, er
 // dates from the event that caused it.
 func (a *App) follow(ctx context.Context, memberID, kind, id string, automatic bool, now time.Time) (*store.Follow, error) {
 	fid := store.FollowID(memberID, kind, id)
-	return a.store.Follows.Upsert(ctx, fid, func() *store.Follow {
+	f, err := a.store.Follows.Upsert(ctx, fid, func() *store.Follow {
 		return &store.Follow{ID: fid, MemberID: memberID, Kind: kind, TargetID: id, Automatic: automatic, CreatedAt: now,
 			SortKey: store.SeqOf(now, fid)}
 	}, func(f *store.Follow) error {
@@ -193,6 +193,15 @@ func (a *App) follow(ctx context.Context, memberID, kind, id string, automatic b
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Then among the followers the fan-out reads, every time: a follow
+	// whose bucket write failed is put there by the next.
+	if err := a.store.AddFollower(ctx, kind, id, memberID, f.CreatedAt); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // GetFollow is the caller's follow of kind/id, or NotFound.
@@ -222,7 +231,7 @@ func (a *App) DeleteFollow(ctx context.Context, kind, id string) error {
 	if err != nil {
 		return err
 	}
-	return a.store.Follows.Delete(ctx, store.FollowID(m.ID, kind, id))
+	return a.store.DeleteFollow(ctx, m.ID, kind, id)
 }
 
 // Page is one page of a list.

@@ -91,6 +91,9 @@ func TestWhoHearsOfWhat(t *testing.T) {
 		}},
 	}
 	a := New(st, peers, Options{}, quiet)
+	if err := a.BackfillFollowers(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range []*store.Member{{ID: "m-editor", Organizations: []string{"org-a"}}, {ID: "m-other", Organizations: []string{"org-z"}}, {ID: "m-author"}} {
 		if err := st.Members.Create(ctx, m); err != nil {
 			t.Fatal(err)
@@ -136,6 +139,11 @@ func TestWhoHearsOfWhat(t *testing.T) {
 	moved := event(t, "twinning.twinning.activated", "m-mover", "twinning", "tw1",
 		&eventsv1.TwinningChanged{Change: &twinningv1.StatusChange{To: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}})
 	expect("a state move", told(moved), map[string]string{"m-follower": ReasonTwinningState, "m-editor": ReasonTwinningState})
+	// Who follows after the event does not hear of it, also when it is
+	// delivered again.
+	if _, err := a.follow(ctx, "m-late", KindTwinning, "tw1", false, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	expect("the same event again", told(moved), map[string]string{"m-follower": ReasonTwinningState, "m-editor": ReasonTwinningState})
 	expect("an edit of the details", told(event(t, "twinning.twinning.updated", "m-mover", "twinning", "tw1",
 		&eventsv1.TwinningUpdated{Twinning: &eventsv1.TwinningRef{Id: "tw1", Status: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}})), map[string]string{})

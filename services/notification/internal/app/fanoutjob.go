@@ -103,3 +103,31 @@ func (a *App) RunFanOuts(ctx context.Context, interval time.Duration) error {
 		}
 	}
 }
+
+// backfillRetry is how long BackfillFollowers waits before it tries again.
+const backfillRetry = 5 * time.Second
+
+// BackfillFollowers fills the follower buckets from the follows made
+// before them, once for the database (store.BackfillFollowerBuckets),
+// trying again while another replica holds the work or the store fails;
+// it returns when they are filled or ctx ends. Until then the fan-out
+// reads the follows collection.
+func (a *App) BackfillFollowers(ctx context.Context) error {
+	for {
+		err := a.store.BackfillFollowerBuckets(ctx, holder)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrBackfillHeld) {
+			a.log.Warn("fill the follower buckets", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backfillRetry):
+		}
+	}
+}

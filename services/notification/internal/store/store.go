@@ -1,7 +1,8 @@
-// Package store keeps the notification service's three collections on
+// Package store keeps the notification service's collections on
 // mongox.AggregateStore: members (what the service knows of each member:
-// name, verified organisations, address, preferences), follows, and
-// notifications with their e-mail state. Writes of many notifications at
+// name, verified organisations, address, preferences), follows,
+// notifications with their e-mail state and fan-out jobs; and, beside
+// them, the follower buckets the fan-out reads (buckets.go). Writes of many notifications at
 // once (a fan-out) go through InsertMany with deterministic ids, so that a
 // redelivered event inserts nothing twice.
 package store
@@ -206,6 +207,8 @@ type Store struct {
 	Follows       *mongox.AggregateStore[Follow, Follow]
 	Notifications *mongox.AggregateStore[Notification, Notification]
 	FanOuts       *mongox.AggregateStore[FanOut, FanOut]
+	// buckets are who follows what, for the fan-out (buckets.go).
+	buckets *buckets
 }
 
 var fanOutAggregate = mongox.Aggregate[FanOut, FanOut]{
@@ -221,6 +224,7 @@ func New(db *mongo.Database, opts mongox.StoreOptions) *Store {
 		Follows:       mongox.NewAggregateStore(db.Collection(FollowsCollection), followAggregate, opts),
 		Notifications: mongox.NewAggregateStore(db.Collection(NotificationsCollection), notificationAggregate, opts),
 		FanOuts:       mongox.NewAggregateStore(db.Collection(FanOutsCollection), fanOutAggregate, opts),
+		buckets:       newBuckets(db, opts.Locks),
 	}
 }
 
@@ -284,22 +288,79 @@ func onlyDuplicates(err error) bool {
 	return mongox.IsDuplicateKey(err)
 }
 
-// followersChunk bounds the member ids one query reads and holds. The
-// embedded store serves a filter on anything but an exact _id by scanning
-// the whole collection (measured: a range or $in on _id too), so every
-// chunk costs a full scan: a chunk large enough for the largest follower
-// sets makes their fan-out one scan instead of one per 5,000 members (and
-// one more to learn that nothing is left). 50,000 ids are a few MB.
+// followersChunk bounds the member ids one query of the follows
+// collection reads and holds, before the buckets are filled. The embedded
+// store serves a filter on anything but an exact _id by scanning the
+// whole collection, so every chunk costs a full scan: 50,000 ids are a
+// few MB.
 const followersChunk = 50000
+
+// AddFollower puts memberID, who follows kind/targetID since at, among
+// the followers the fan-out reads; again, nothing changes (it reads the
+// target's buckets, a few by their ids, and writes nothing). The follow
+// itself is kept in Follows first.
+func (s *Store) AddFollower(ctx context.Context, kind, targetID, memberID string, at time.Time) error {
+	return s.buckets.add(ctx, kind, targetID, []Follower{{MemberID: memberID, At: at}})
+}
+
+// AddFollowers puts many followers of kind/targetID in at once, leaving
+// out who is there already: for the backfill and for seeding a bench.
+func (s *Store) AddFollowers(ctx context.Context, kind, targetID string, fs []Follower) error {
+	return s.buckets.add(ctx, kind, targetID, fs)
+}
+
+// DeleteFollow stops memberID following kind/targetID: out of the
+// buckets first, then the follow (a failure in between leaves a follow
+// the member sees and deletes again, never one they hear of without
+// seeing it), and, while the backfill runs, out of the buckets once more
+// (it may have put them back from the follow it read before).
+func (s *Store) DeleteFollow(ctx context.Context, memberID, kind, targetID string) error {
+	ready, err := s.buckets.isReady(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.buckets.remove(ctx, kind, targetID, memberID, nil); err != nil {
+		return err
+	}
+	if err := s.Follows.Delete(ctx, FollowID(memberID, kind, targetID)); err != nil {
+		return err
+	}
+	if !ready {
+		return s.buckets.remove(ctx, kind, targetID, memberID, nil)
+	}
+	return nil
+}
+
+// BackfillFollowerBuckets fills the follower buckets from the follows
+// made before them, once for the database: a replica that finds another
+// at it answers ErrBackfillHeld (try again later: the claim expires if
+// its holder stopped); when done, or done before, nil.
+func (s *Store) BackfillFollowerBuckets(ctx context.Context, holder string) error {
+	return s.buckets.backfill(ctx, holder)
+}
+
+// ErrBackfillHeld says that another replica fills the follower buckets.
+var ErrBackfillHeld = errBackfillHeld
 
 // FollowersFrom hands page, in pages of size, the members in member id
 // order after after who followed kind/targetID by since (an event's time:
 // who follows later does not hear of it, also when it is delivered
-// again). It reads them in chunks, each with its own short query, so that
-// no cursor stays open while page writes (the embedded store's SQLite
-// slows every write while a read is open) and one chunk costs one scan
-// where an index cannot be sought, not one a page.
+// again). It reads the follower buckets by their ids; until they are
+// filled, the follows collection, in chunks, each with its own short
+// query, so that no cursor stays open while page writes (the embedded
+// store's SQLite slows every write while a read is open).
 func (s *Store) FollowersFrom(ctx context.Context, kind, targetID string, since time.Time, after string, size int, page func([]string) error) error {
+	ready, err := s.buckets.isReady(ctx)
+	if err != nil {
+		return err
+	}
+	if ready {
+		members, err := s.buckets.followers(ctx, kind, targetID, since, after)
+		if err != nil {
+			return err
+		}
+		return pages(members, size, page)
+	}
 	for {
 		cur, err := s.Follows.Collection().Find(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "target_id", Value: targetID},
 			{Key: "member_id", Value: bson.D{{Key: "$gt", Value: after}}}, {Key: "created_at", Value: bson.D{{Key: "$lte", Value: since}}}},
@@ -313,20 +374,28 @@ func (s *Store) FollowersFrom(ctx context.Context, kind, targetID string, since 
 		if err := cur.All(ctx, &docs); err != nil {
 			return fmt.Errorf("followers of %s %s: %w", kind, targetID, err)
 		}
-		for start := 0; start < len(docs); start += size {
-			members := make([]string, 0, size)
-			for _, d := range docs[start:min(start+size, len(docs))] {
-				members = append(members, d.MemberID)
-			}
-			if err := page(members); err != nil {
-				return err
-			}
+		members := make([]string, len(docs))
+		for i, d := range docs {
+			members[i] = d.MemberID
+		}
+		if err := pages(members, size, page); err != nil {
+			return err
 		}
 		if len(docs) < followersChunk {
 			return nil
 		}
 		after = docs[len(docs)-1].MemberID
 	}
+}
+
+// pages hands members to page, size at a time.
+func pages(members []string, size int, page func([]string) error) error {
+	for start := 0; start < len(members); start += size {
+		if err := page(members[start:min(start+size, len(members))]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ClaimFanOut takes job id for holder until until, if nobody holds it;
