@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -23,30 +22,23 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func testStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	ns := embedded.NATSForTest(t)
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := embedded.JetStreamForTest(t)
 	if _, err := events.EnsureStream(context.Background(), js, events.StreamConfig{Name: "TEST", Subjects: []string{"test.>"}}); err != nil {
 		t.Fatal(err)
 	}
 	return js
 }
 
+// waitUntil polls cond until it holds, for 20s at the most.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	timeout := time.After(20 * time.Second)
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-timeout:
 			t.Fatalf("%s: not within 20s", what)
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -26,16 +24,7 @@ import (
 // the index is prepared and rebuilt, passing after.
 func TestTheWorkerHoldsTheServiceNotServingUntilTheIndexIsBuilt(t *testing.T) {
 	ctx := context.Background()
-	ns := embedded.NATSForTest(t)
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := embedded.JetStreamForTest(t)
 	if _, err := events.EnsureStream(ctx, js, events.StreamConfig{Name: "KIT", Subjects: []string{"kit.>"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +65,13 @@ func TestTheWorkerHoldsTheServiceNotServingUntilTheIndexIsBuilt(t *testing.T) {
 		t.Fatal("ready while the index is rebuilt")
 	}
 	close(release)
-	deadline := time.Now().Add(20 * time.Second)
+	timeout := time.After(20 * time.Second)
 	for w.Ready(ctx) != nil {
-		if time.Now().After(deadline) {
+		select {
+		case <-timeout:
 			t.Fatalf("not ready 20s after the rebuild could finish: %v", w.Ready(ctx))
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	if res, err := idx.Search(ctx, search.Query{Text: "competenze"}); err != nil || res.Total != 1 {
 		t.Fatalf("once ready: %+v, %v", res, err)

@@ -200,18 +200,14 @@ func (x *Index) ApplyNeed(n *need.Need, seq uint64) error {
 func (x *Index) ApplyOrganization(o *organization.Organization, seq uint64) error {
 	changed := false
 	err := x.Update(seq, func(t *psearch.Txn) error {
-		known, err := t.Value(versionKey(orgDocID(o.ID)))
+		known, old, err := knownOrganization(t.Value, o.ID)
 		if err != nil {
 			return err
 		}
-		old, err := t.Value(orgKindKey(o.ID))
-		if err != nil {
-			return err
-		}
-		if o.Version > decodeInt(known) {
+		if o.Version > known {
 			t.SetValue(versionKey(orgDocID(o.ID)), encodeInt(o.Version))
 			t.SetValue(orgKindKey(o.ID), []byte(o.Kind.String()))
-			changed = string(old) != o.Kind.String()
+			changed = old != o.Kind.String()
 		}
 		return nil
 	})
@@ -222,6 +218,17 @@ func (x *Index) ApplyOrganization(o *organization.Organization, seq uint64) erro
 	// relay publishes collection by collection): a practice indexed before
 	// its owner was known gets the owner's kind now.
 	return x.reindexOwnedBy(o.ID)
+}
+
+// knownOrganization is the version and kind of an organisation the
+// index knows, read with value (of the index or of a batch being made).
+func knownOrganization(value func(key []byte) ([]byte, error), id string) (int64, string, error) {
+	version, err := value(versionKey(orgDocID(id)))
+	if err != nil {
+		return 0, "", err
+	}
+	kind, err := value(orgKindKey(id))
+	return decodeInt(version), string(kind), err
 }
 
 // reindexOwnedBy rebuilds the documents of the practices an organisation

@@ -236,15 +236,11 @@ func (x *Index) reconcileOrganizations(ctx context.Context, repo organization.Re
 		items, err := repo.List(ctx, organization.Filter{}, after, rebuildPage)
 		return items, nextCursor(items, func(o *organization.Organization) (string, string) { return o.SortKey(), o.ID }), err
 	}, func(o *organization.Organization) error {
-		known, err := x.Value(versionKey(orgDocID(o.ID)))
+		known, kind, err := knownOrganization(x.Value, o.ID)
 		if err != nil {
 			return err
 		}
-		kind, err := x.Value(orgKindKey(o.ID))
-		if err != nil {
-			return err
-		}
-		if decodeInt(known) >= o.Version && string(kind) == o.Kind.String() {
+		if known >= o.Version && kind == o.Kind.String() {
 			return nil
 		}
 		d.Organizations++
