@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // NATSForTest starts a quiet NATS server with JetStream on a free port, its
@@ -17,6 +20,22 @@ func NATSForTest(t testing.TB) *NATS {
 	}
 	t.Cleanup(n.Shutdown)
 	return n
+}
+
+// JetStreamForTest is a JetStream client of a NATSForTest server; both
+// end with the test.
+func JetStreamForTest(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(NATSForTest(t).URL())
+	if err != nil {
+		t.Fatalf("connect to embedded nats: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return js
 }
 
 // FerretDBForTest starts a quiet FerretDB on a free port with its SQLite

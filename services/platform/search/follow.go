@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,14 +29,48 @@ type Follower struct {
 	// no interest. An error stops the follower, which starts again from
 	// the last sequence applied.
 	Changes func(ctx context.Context, env *eventsv1.Envelope) ([]Change, error)
+	// Apply, when set, is used instead of Changes by an index of the
+	// service's own shape: it applies the event, at stream sequence seq,
+	// and records seq in the same write (Store.Write, Store.Update).
+	Apply func(ctx context.Context, env *eventsv1.Envelope, seq uint64) error
 	// All rebuilds and reconciles the index.
 	All All
+	// Rebuild and Reconcile, when set, are used instead of rebuilding
+	// from All (Store.Rebuild) and reconciling with it (Store.Reconcile).
+	Rebuild   func(ctx context.Context, st State) error
+	Reconcile func(ctx context.Context) (Repairs, error)
 	// ReconcileEvery is how often the index is compared with All; 0 never.
 	ReconcileEvery time.Duration
-	Logger         *slog.Logger
+	// CompactAfterRebuild merges a disk index into one segment after a
+	// rebuild (Store.Compact), while the follower goes on.
+	CompactAfterRebuild bool
+	Logger              *slog.Logger
 
-	rebuild *State
+	// rebuild is the stream state a rebuild Prepare asked for starts from;
+	// rebuilding tells, to anyone, that Run has not done it yet.
+	rebuild    *State
+	rebuilding atomic.Bool
+	prepared   atomic.Bool
 }
+
+// Repairs is what a reconcile found and repaired (Drift).
+type Repairs interface {
+	Repaired() int
+}
+
+// Ready is the readiness check of a service whose index f keeps current
+// (servicekit.Worker.Ready): ErrNotReady until Prepare has decided how
+// the index is brought up to date and while it is rebuilt, nil once the
+// index holds everything but the events being replayed.
+func (f *Follower) Ready(context.Context) error {
+	if !f.prepared.Load() || !f.Store.Ready() {
+		return ErrNotReady
+	}
+	return nil
+}
+
+// Rebuilding tells whether Prepare left a rebuild that Run has not done yet.
+func (f *Follower) Rebuilding() bool { return f.rebuilding.Load() }
 
 func (f *Follower) logger() *slog.Logger {
 	if f.Logger == nil {
@@ -66,11 +101,14 @@ func (f *Follower) Prepare(ctx context.Context) error {
 	if reason == "" {
 		f.logger().Info("search index kept", "sequence", recorded.Sequence, "stream_last", current.Sequence)
 		f.Store.setReady(true)
+		f.prepared.Store(true)
 		return nil
 	}
 	f.logger().Info("search index to rebuild in the background", "reason", reason)
 	f.rebuild = &current
+	f.rebuilding.Store(true)
 	f.Store.setReady(false)
+	f.prepared.Store(true)
 	return nil
 }
 
@@ -96,27 +134,20 @@ func RebuildReason(fresh bool, recorded, current State, firstSeq uint64) string 
 // timer, until ctx ends.
 func (f *Follower) Run(ctx context.Context) error {
 	if f.rebuild != nil {
-		wait := 250 * time.Millisecond
-		for {
-			start := time.Now()
-			n, err := f.Store.load(ctx, f.All, *f.rebuild)
-			if err == nil {
-				f.logger().Info("search index rebuilt", "documents", n, "from_sequence", f.rebuild.Sequence, "took", time.Since(start).Round(time.Millisecond))
-				break
-			}
-			if ctx.Err() != nil {
-				return nil
-			}
-			f.logger().Warn("search index: rebuild failed; retrying", "err", err, "retry_in", wait)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
-			}
-			wait = min(2*wait, 30*time.Second)
+		if !f.rebuildInBackground(ctx) {
+			return nil
 		}
-		f.rebuild = nil
-		f.Store.setReady(true)
+		if f.CompactAfterRebuild {
+			// One segment answers fastest; the follower goes on meanwhile.
+			done := make(chan struct{})
+			defer func() { <-done }()
+			go func() {
+				defer close(done)
+				if err := f.Store.Compact(ctx); err != nil && ctx.Err() == nil {
+					f.logger().Warn("search index: compact after the rebuild", "err", err)
+				}
+			}()
+		}
 	}
 	if f.ReconcileEvery > 0 {
 		done := make(chan struct{})
@@ -139,6 +170,52 @@ func (f *Follower) Run(ctx context.Context) error {
 	return nil
 }
 
+// rebuildInBackground rebuilds the index, retrying until it succeeds or
+// ctx ends, then reports it ready.
+func (f *Follower) rebuildInBackground(ctx context.Context) bool {
+	wait := 250 * time.Millisecond
+	for {
+		start := time.Now()
+		err := f.rebuildOnce(ctx, *f.rebuild)
+		if err == nil {
+			f.logger().Info("search index rebuilt", "from_sequence", f.rebuild.Sequence, "took", time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		f.logger().Warn("search index: rebuild failed; retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+	f.rebuild = nil
+	f.rebuilding.Store(false)
+	f.Store.setReady(true)
+	return true
+}
+
+func (f *Follower) rebuildOnce(ctx context.Context, st State) error {
+	if f.Rebuild != nil {
+		return f.Rebuild(ctx, st)
+	}
+	n, err := f.Store.load(ctx, f.All, st)
+	if err == nil {
+		f.logger().Info("search index loaded", "documents", n)
+	}
+	return err
+}
+
+func (f *Follower) reconcileOnce(ctx context.Context) (Repairs, error) {
+	if f.Reconcile != nil {
+		return f.Reconcile(ctx)
+	}
+	return f.Store.Reconcile(ctx, f.All)
+}
+
 func (f *Follower) reconcile(ctx context.Context) {
 	t := time.NewTicker(f.ReconcileEvery)
 	defer t.Stop()
@@ -147,12 +224,12 @@ func (f *Follower) reconcile(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d, err := f.Store.Reconcile(ctx, f.All)
+			d, err := f.reconcileOnce(ctx)
 			switch {
 			case err != nil && ctx.Err() == nil:
-				f.logger().Warn("search index: reconcile", "err", err)
-			case d.Repaired() > 0:
-				f.logger().Warn("search index: drift repaired", "stale", d.Stale, "missing", d.Missing, "extra", d.Extra)
+				f.logger().Warn("search index: reconcile", "err", err, "drift", d)
+			case err == nil && d != nil && d.Repaired() > 0:
+				f.logger().Warn("search index: drift repaired", "drift", d)
 			}
 		}
 	}
@@ -202,28 +279,37 @@ func (f *Follower) followOnce(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		seq := meta.Sequence.Stream
-		var env eventsv1.Envelope
-		if err := proto.Unmarshal(msg.Data(), &env); err != nil {
-			f.logger().Warn("search index: unreadable event skipped", "sequence", seq, "err", err)
-			if err := f.Store.Apply(seq); err != nil {
-				return err
-			}
-			continue
-		}
-		changes, err := f.changes(ctx, &env)
-		if err != nil {
-			return fmt.Errorf("event %s at %d: %w", env.GetEventId(), seq, err)
-		}
-		if err := f.Store.Apply(seq, changes...); err != nil {
-			return fmt.Errorf("event %s at %d: %w", env.GetEventId(), seq, err)
+		if err := f.handle(ctx, msg.Data(), meta.Sequence.Stream); err != nil {
+			return err
 		}
 	}
 }
 
-// changes asks the service, within a deadline, what an event changes.
-func (f *Follower) changes(ctx context.Context, env *eventsv1.Envelope) ([]Change, error) {
+// handle applies one event of the stream, at sequence seq. One that
+// cannot be read (it would stop the index for good) only moves the
+// recorded sequence.
+func (f *Follower) handle(ctx context.Context, data []byte, seq uint64) error {
+	var env eventsv1.Envelope
+	if err := proto.Unmarshal(data, &env); err != nil {
+		f.logger().Warn("search index: unreadable event skipped", "sequence", seq, "err", err)
+		return f.Store.Apply(seq)
+	}
+	if err := f.apply(ctx, &env, seq); err != nil {
+		return fmt.Errorf("event %s at %d: %w", env.GetEventId(), seq, err)
+	}
+	return nil
+}
+
+// apply has the service apply an event, within a deadline.
+func (f *Follower) apply(ctx context.Context, env *eventsv1.Envelope, seq uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return f.Changes(ctx, env)
+	if f.Apply != nil {
+		return f.Apply(ctx, env, seq)
+	}
+	changes, err := f.Changes(ctx, env)
+	if err != nil {
+		return err
+	}
+	return f.Store.Apply(seq, changes...)
 }

@@ -79,6 +79,16 @@ type StoreConfig struct {
 	// directly): a new one is ready at once. Otherwise a new index answers
 	// searches only once a Follower has built it.
 	Static bool
+	// Documents, when set, maps the documents of an index the service
+	// shapes itself (written with Write and Update, searched through
+	// Bleve) instead of Document's; the analysis, synonyms and scoring
+	// are the platform's still. It must map FieldKind as a keyword and
+	// FieldVersion as a stored number: the version checks and the
+	// tombstones use them.
+	Documents func() *mapping.DocumentMapping
+	// RebuildBatch is how many documents one batch of a rebuild carries
+	// (each a segment to merge later); 1000 when 0.
+	RebuildBatch int
 }
 
 // Keys of the index's own state, kept inside it.
@@ -91,17 +101,26 @@ var (
 // storeSchema versions the mapping below.
 const storeSchema = "gemella-store-1"
 
-// Fields of a stored document.
+// The fields every index has, whatever its documents: the kind, which a
+// tombstone sets to KindRemoved, and the version of the aggregate a
+// document was built from.
 const (
-	fKind      = "kind"
+	FieldKind    = "kind"
+	FieldVersion = "version"
+	KindRemoved  = "removed"
+)
+
+// Fields of a stored Document.
+const (
+	fKind      = FieldKind
 	fLead      = "lead"
 	fText      = "text"
 	fTerritory = "territory"
 	fTheme     = "theme"
 	fTime      = "time"
-	fVersion   = "version"
+	fVersion   = FieldVersion
 	fStored    = "_doc"
-	kindGone   = "removed"
+	kindGone   = KindRemoved
 )
 
 // stored is what the index keeps of a document to render its hit.
@@ -124,10 +143,13 @@ type State struct {
 // Store is a service's search index. Searches run concurrently with
 // writes; writes are serialised, each with its version checks.
 type Store struct {
-	dir    string
-	logger *slog.Logger
-	schema string
-	seqs   map[string][]SynonymSeq
+	dir       string
+	logger    *slog.Logger
+	schema    string
+	synonyms  *Synonyms
+	seqs      map[string][]SynonymSeq
+	documents func() *mapping.DocumentMapping
+	batchSize int
 
 	mu      sync.RWMutex
 	idx     bleve.Index
@@ -142,8 +164,14 @@ type Store struct {
 // memory). One that cannot be opened, or has another schema or synonym
 // list, is replaced by an empty one, which the Follower rebuilds.
 func OpenStore(cfg StoreConfig) (*Store, error) {
-	s := &Store{dir: cfg.Dir, logger: cfg.Logger, ready: make(chan struct{})}
+	s := &Store{dir: cfg.Dir, logger: cfg.Logger, documents: cfg.Documents, batchSize: cfg.RebuildBatch, ready: make(chan struct{})}
 	close(s.ready)
+	if s.documents == nil {
+		s.documents = documentMapping
+	}
+	if s.batchSize <= 0 {
+		s.batchSize = 1000
+	}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -154,6 +182,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 			return nil, fmt.Errorf("search index: %w", err)
 		}
 	}
+	s.synonyms = syn
 	var err error
 	if s.seqs, err = AnalysedSynonyms(syn); err != nil {
 		return nil, fmt.Errorf("search index: synonyms: %w", err)
@@ -227,6 +256,12 @@ func (s *Store) mapping() (*mapping.IndexMappingImpl, error) {
 	m.ScoringModel = bindex.BM25Scoring
 	m.DefaultAnalyzer = keyword.Name
 	m.IndexDynamic, m.StoreDynamic, m.DocValuesDynamic = false, false, false
+	m.DefaultMapping = s.documents()
+	return m, m.Validate()
+}
+
+// documentMapping maps a Document.
+func documentMapping() *mapping.DocumentMapping {
 	doc := bleve.NewDocumentStaticMapping()
 	for _, lang := range Languages {
 		for _, f := range []string{fLead, fText} {
@@ -251,8 +286,7 @@ func (s *Store) mapping() (*mapping.IndexMappingImpl, error) {
 	src := bleve.NewTextFieldMapping()
 	src.Index, src.Store, src.IncludeInAll, src.IncludeTermVectors, src.DocValues = false, true, false, false, false
 	doc.AddFieldMappingsAt(fStored, src)
-	m.DefaultMapping = doc
-	return m, m.Validate()
+	return doc
 }
 
 func (s *Store) index() bleve.Index {
@@ -343,56 +377,122 @@ func (s *Store) State() (State, error) {
 // DocCount is how many documents (tombstones included) the index holds.
 func (s *Store) DocCount() (uint64, error) { return s.index().DocCount() }
 
-// Apply writes the changes newer than what the index has and records seq
-// (when not 0) in the same batch: the documents and the sequence that
-// produced them are persisted together or not at all.
+// Apply writes the changes not older than what the index has (the same
+// version is written again: a document may carry what is not the
+// aggregate's, a party's name) and records seq (when not 0) in the same
+// batch: the documents and the sequence that produced them are persisted
+// together or not at all.
 func (s *Store) Apply(seq uint64, changes ...Change) error {
-	return s.apply(seq, false, changes)
-}
-
-func (s *Store) apply(seq uint64, unchecked bool, changes []Change) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	idx := s.index()
-	b := idx.NewBatch()
+	ws := make([]Write, 0, len(changes))
 	for _, c := range changes {
-		var known int64
-		if !unchecked {
-			var err error
-			if known, err = storedVersion(idx, c.ID); err != nil {
-				return fmt.Errorf("search index: version of %s: %w", c.ID, err)
-			}
-			// The same version is written again: a document may carry
-			// what is not the aggregate's (a party's name).
-			if c.Version < known {
-				continue
-			}
-		} else if c.Doc == nil {
-			continue
-		}
-		fields, err := fieldsOf(c, max(c.Version, known))
+		w, err := writeOf(c)
 		if err != nil {
 			return err
 		}
-		if err := b.Index(c.ID, fields); err != nil {
-			return fmt.Errorf("search index: %s: %w", c.ID, err)
+		ws = append(ws, w)
+	}
+	return s.Write(seq, ws...)
+}
+
+// Write is one write of a document of the service's own shape
+// (StoreConfig.Documents): its fields, or, when Fields is nil, a
+// tombstone of ID at Version, so that an older event replayed later does
+// not bring it back. The version is stored in the document.
+type Write struct {
+	ID      string
+	Version int64
+	Fields  map[string]interface{}
+	// A write replaces only an older version; with Again the same one
+	// too, with Force whatever the index has (written at the newer of
+	// the two versions).
+	Again, Force bool
+	// Unchecked skips the version lookup, for an index known to hold
+	// none of the documents (being built); a tombstone is then nothing.
+	Unchecked bool
+}
+
+// Write writes ws, each unless the index has a newer version, and records
+// seq (when not 0), in one batch.
+func (s *Store) Write(seq uint64, ws ...Write) error {
+	return s.Update(seq, func(t *Txn) error {
+		for _, w := range ws {
+			if err := t.Put(w); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+}
+
+// Txn is one batch being made under the index's write lock: the versions
+// and values it reads do not change before it is written.
+type Txn struct {
+	idx bleve.Index
+	b   *bleve.Batch
+}
+
+// Put adds w to the batch, unless the index has a newer version.
+func (t *Txn) Put(w Write) error {
+	var known int64
+	if !w.Unchecked {
+		var err error
+		if known, err = storedVersion(t.idx, w.ID); err != nil {
+			return fmt.Errorf("search index: version of %s: %w", w.ID, err)
+		}
+		if !w.Force && (w.Version < known || w.Version == known && !w.Again) {
+			return nil
+		}
+	} else if w.Fields == nil {
+		return nil // nothing to remove from an index being built
+	}
+	fields := w.Fields
+	if fields == nil {
+		fields = map[string]interface{}{fKind: kindGone}
+	}
+	fields[fVersion] = float64(max(w.Version, known))
+	if err := t.b.Index(w.ID, fields); err != nil {
+		return fmt.Errorf("search index: %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+// Value reads a value the service keeps in the index beside its
+// documents (not one of the batch); nil when there is none.
+func (t *Txn) Value(key []byte) ([]byte, error) { return t.idx.GetInternal(key) }
+
+// SetValue keeps a value in the index, in the batch.
+func (t *Txn) SetValue(key, value []byte) { t.b.SetInternal(key, value) }
+
+// Update makes a batch with fn, under the write lock, and writes it with
+// seq (when not 0) recorded.
+func (s *Store) Update(seq uint64, fn func(*Txn) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	idx := s.index()
+	t := &Txn{idx: idx, b: idx.NewBatch()}
+	if err := fn(t); err != nil {
+		return err
 	}
 	if seq > 0 {
-		b.SetInternal(keySequence, encodeUint(seq))
+		t.b.SetInternal(keySequence, encodeUint(seq))
 	}
-	if b.Size() == 0 {
+	if t.b.Size() == 0 {
 		return nil
 	}
-	if err := idx.Batch(b); err != nil {
+	if err := idx.Batch(t.b); err != nil {
 		return fmt.Errorf("search index: write batch: %w", err)
 	}
 	return nil
 }
 
-func fieldsOf(c Change, version int64) (map[string]interface{}, error) {
+// Value reads a value the service keeps in the index; nil when none.
+func (s *Store) Value(key []byte) ([]byte, error) { return s.index().GetInternal(key) }
+
+// writeOf is the write of a Change.
+func writeOf(c Change) (Write, error) {
+	w := Write{ID: c.ID, Version: c.Version, Again: true}
 	if c.Doc == nil {
-		return map[string]interface{}{fKind: kindGone, fVersion: float64(version)}, nil
+		return w, nil
 	}
 	d := c.Doc
 	lang := LanguageOf(d.Language)
@@ -402,18 +502,18 @@ func fieldsOf(c Change, version int64) (map[string]interface{}, error) {
 	}
 	src, err := json.Marshal(stored{Language: lang, Title: d.Title, Texts: d.Texts, Source: d.Source})
 	if err != nil {
-		return nil, fmt.Errorf("search index: %s: %w", c.ID, err)
+		return w, fmt.Errorf("search index: %s: %w", c.ID, err)
 	}
-	return map[string]interface{}{
+	w.Fields = map[string]interface{}{
 		fKind:              d.Kind,
 		fLead + "_" + lang: d.Title,
 		fText + "_" + lang: strings.Join(texts, "\n"),
 		fTerritory:         d.Territories,
 		fTheme:             foldAll(d.Themes),
 		fTime:              float64(d.Time.Unix()),
-		fVersion:           float64(version),
 		fStored:            string(src),
-	}, nil
+	}
+	return w, nil
 }
 
 // foldAll is how theme labels are compared: trimmed, lower case.
@@ -445,9 +545,51 @@ func storedVersion(idx bleve.Index, id string) (int64, error) {
 	return int64(v), nil
 }
 
-// load empties the index and fills it from docs, then records st: how
-// a Follower rebuilds it.
-func (s *Store) load(ctx context.Context, all func(ctx context.Context, yield func(Document) error) error, st State) (int, error) {
+// Loader writes the documents of a rebuild into the emptied index, in
+// batches, without looking for versions it cannot have yet.
+type Loader struct {
+	s     *Store
+	batch []Write
+	n     int
+}
+
+// Put adds a Document.
+func (l *Loader) Put(d Document) error {
+	w, err := writeOf(Put(d))
+	if err != nil {
+		return err
+	}
+	return l.Write(w)
+}
+
+// Write adds documents of the service's own shape.
+func (l *Loader) Write(ws ...Write) error {
+	for _, w := range ws {
+		w.Unchecked = true
+		l.batch = append(l.batch, w)
+		l.n++
+		if len(l.batch) >= l.s.batchSize {
+			if err := l.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Flush writes what was added so far.
+func (l *Loader) Flush() error {
+	err := l.s.Write(0, l.batch...)
+	l.batch = l.batch[:0]
+	return err
+}
+
+// Rebuild empties the index, has fill write every document (and value)
+// it is to hold, then records st: every event after st.Sequence is
+// applied on top, and an event older than a document's version changes
+// nothing, so writes that race with the rebuild are safe. It returns how
+// many documents fill wrote.
+func (s *Store) Rebuild(ctx context.Context, st State, fill func(ctx context.Context, l *Loader) error) (int, error) {
 	s.writeMu.Lock()
 	s.mu.Lock()
 	if !s.fresh {
@@ -462,36 +604,30 @@ func (s *Store) load(ctx context.Context, all func(ctx context.Context, yield fu
 	}
 	s.mu.Unlock()
 	s.writeMu.Unlock()
-	var batch []Change
-	n := 0
-	flush := func() error {
-		err := s.apply(0, true, batch)
-		batch = batch[:0]
-		return err
-	}
-	err := all(ctx, func(d Document) error {
-		batch = append(batch, Put(d))
-		n++
-		if len(batch) >= 1000 {
-			return flush()
-		}
-		return nil
-	})
+	l := &Loader{s: s}
+	err := fill(ctx, l)
 	if err == nil {
-		err = flush()
+		err = l.Flush()
 	}
 	if err != nil {
-		return n, err
+		return l.n, err
 	}
 	idx := s.index()
 	b := idx.NewBatch()
 	b.SetInternal(keySequence, encodeUint(st.Sequence))
 	b.SetInternal(keyStream, []byte(st.Stream))
 	if err := idx.Batch(b); err != nil {
-		return n, fmt.Errorf("search index: record state: %w", err)
+		return l.n, fmt.Errorf("search index: record state: %w", err)
 	}
+	s.mu.Lock()
 	s.fresh = false
-	return n, nil
+	s.mu.Unlock()
+	return l.n, nil
+}
+
+// load rebuilds the index from all.
+func (s *Store) load(ctx context.Context, all All, st State) (int, error) {
+	return s.Rebuild(ctx, st, func(ctx context.Context, l *Loader) error { return all(ctx, l.Put) })
 }
 
 // Drift is what a reconcile found and repaired.

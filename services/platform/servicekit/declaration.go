@@ -165,6 +165,10 @@ type Consumer struct {
 type Worker struct {
 	Name string
 	Run  func(ctx context.Context, rt Runtime) error
+	// Ready, when set, is a readiness check of the worker's, watched as
+	// one of Parts.Checks under the worker's name: the service is
+	// NOT_SERVING while it fails (a search index being rebuilt at start).
+	Ready func(ctx context.Context) error
 }
 
 // Runtime is what the kit has connected by the time workers start. In
@@ -215,8 +219,8 @@ func (p Parts) validate(name string) error {
 		}
 	}
 	for i, w := range p.Workers {
-		if w.Run == nil {
-			errs = append(errs, fmt.Errorf("workers[%d] (%s): run is required", i, w.Name))
+		if w.Run == nil || w.Name == "" && w.Ready != nil {
+			errs = append(errs, fmt.Errorf("workers[%d] (%s): run is required, and a name with ready", i, w.Name))
 		}
 	}
 	for i, c := range p.Checks {

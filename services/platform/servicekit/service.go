@@ -156,6 +156,11 @@ func build(ctx context.Context, d Declaration, cfg Config, logger *slog.Logger, 
 	for _, c := range s.parts.Checks {
 		s.health.watch(c.Name, c.Check)
 	}
+	for _, w := range s.parts.Workers {
+		if w.Ready != nil {
+			s.health.watch(w.Name, w.Ready)
+		}
+	}
 	// Every registered service NOT_SERVING until the first round of checks.
 	s.server.SetServing(false)
 	return s, nil

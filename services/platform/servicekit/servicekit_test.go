@@ -47,8 +47,10 @@ type things struct {
 	testgrpc.UnimplementedTestServiceServer
 	db     *mongo.Database
 	notify func()
-	// notReady is what its readiness check answers; nil is ready.
+	// notReady is what its readiness check answers, indexing what its
+	// worker's (Worker.Ready); nil is ready.
 	notReady atomic.Pointer[error]
+	indexing atomic.Pointer[error]
 
 	mu      sync.Mutex
 	handled map[string]int
@@ -80,6 +82,16 @@ func (th *things) declaration() servicekit.Declaration {
 					}
 					return nil
 				}}},
+				Workers: []servicekit.Worker{{
+					Name: "things-index",
+					Run:  func(ctx context.Context, _ servicekit.Runtime) error { <-ctx.Done(); return nil },
+					Ready: func(context.Context) error {
+						if err := th.indexing.Load(); err != nil {
+							return *err
+						}
+						return nil
+					},
+				}},
 			}, nil
 		},
 	}
@@ -312,6 +324,16 @@ func TestHealthTellsTheTruthAboutTheStoreAndNATS(t *testing.T) {
 	th.setReady(nil)
 	r.waitStatus(t, healthpb.HealthCheckResponse_SERVING)
 	waitFor(t, "the fourth event consumed", func() bool { return th.handledCount() == 4 })
+
+	// So does a worker's readiness (a search index being rebuilt).
+	rebuilding := errors.New("search index being rebuilt")
+	th.indexing.Store(&rebuilding)
+	r.waitStatus(t, healthpb.HealthCheckResponse_NOT_SERVING)
+	if err := r.call(); err != nil {
+		t.Fatalf("call while a worker is not ready: %v", err)
+	}
+	th.indexing.Store(nil)
+	r.waitStatus(t, healthpb.HealthCheckResponse_SERVING)
 }
 
 func TestStartsWithoutStoreOrNATSAndSetsUpWhenTheyCome(t *testing.T) {

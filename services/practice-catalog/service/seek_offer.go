@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gemella/gemella/services/platform/config"
@@ -52,17 +51,12 @@ func validateSeekOffer(search SearchConfig, weights matching.Weights) error {
 	return errors.Join(search.Validate("GEMELLA_CATALOG_SEARCH_"), weights.Validate("GEMELLA_CATALOG_MATCH_"))
 }
 
-// errIndexNotReady keeps the catalog NOT_SERVING while its search index is
-// being rebuilt or brought up to date at start.
-var errIndexNotReady = errors.New("the search index is being brought up to date")
-
 // seekOffer is the search index of "cerco / offro" and what keeps it
 // current: on MongoDB, a follower of the catalog's stream, a worker of the
 // kit; in memory, the repositories writing through to it.
 type seekOffer struct {
 	index    *search.Index
 	follower *search.Follower // nil in memory
-	prepared atomic.Bool
 	closed   sync.Once
 }
 
@@ -78,9 +72,7 @@ func openSeekOffer(cfg Config, deps *app.Deps, p servicekit.Ports) (*seekOffer, 
 		deps.Organizations = search.WriteThroughOrganizations(deps.Organizations, idx)
 		deps.Practices = search.WriteThroughPractices(deps.Practices, idx)
 		deps.Needs, deps.Search = search.WriteThroughNeeds(deps.Needs, idx), idx
-		so := &seekOffer{index: idx}
-		so.prepared.Store(true)
-		return so, nil
+		return &seekOffer{index: idx}, nil
 	}
 	idx, err := search.Open(search.Config{Dir: cfg.Search.Dir, Logger: p.Logger, SynonymsFile: cfg.Search.SynonymsFile})
 	if err != nil {
@@ -108,17 +100,17 @@ func (so *seekOffer) run(ctx context.Context, rt servicekit.Runtime) error {
 	if err := servicekit.Retry(ctx, rt.Logger, "search index preparation", so.follower.Prepare); err != nil {
 		return nil // stopped before it was ready
 	}
-	so.prepared.Store(true)
 	return so.follower.Run(ctx)
 }
 
-// ready is the catalog's readiness check of its index.
-func (so *seekOffer) ready(context.Context) error {
-	// Prepared, and not rebuilding in the background (search.Index.Ready).
-	if !so.prepared.Load() || !so.index.Ready() {
-		return errIndexNotReady
+// ready is the catalog's readiness check of its index: prepared, and not
+// rebuilding in the background (the platform's Follower.Ready); always
+// in memory, where the repositories write through.
+func (so *seekOffer) ready(ctx context.Context) error {
+	if so.follower == nil {
+		return nil
 	}
-	return nil
+	return so.follower.Ready(ctx)
 }
 
 // close releases the index, which a disk index needs before another

@@ -34,7 +34,8 @@ type Index struct {
 }
 
 // Open opens the index and, on MongoDB and NATS, the worker that keeps it
-// current.
+// current, whose readiness check keeps the service NOT_SERVING until the
+// index is brought up to date at start (rebuilt when it must).
 func Open(ix Index, p servicekit.Ports) (*search.Store, *servicekit.Worker, error) {
 	if p.InMemory() {
 		idx, err := search.OpenStore(search.StoreConfig{Schema: ix.Schema, Logger: p.Logger, Static: true, SynonymsFile: ix.SynonymsFile})
@@ -54,5 +55,5 @@ func Open(ix Index, p servicekit.Ports) (*search.Store, *servicekit.Worker, erro
 			return nil // stopped before it was ready
 		}
 		return f.Run(ctx)
-	}}, nil
+	}, Ready: f.Ready}, nil
 }

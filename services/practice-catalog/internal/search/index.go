@@ -13,36 +13,17 @@ package search
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
-	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
-	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
-	bindex "github.com/blevesearch/bleve_index_api"
 
 	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
-)
-
-// Keys of the index's own state, kept inside it.
-var (
-	keySchema   = []byte("meta:schema")
-	keySequence = []byte("meta:sequence")
-	keyStream   = []byte("meta:stream")
 )
 
 // Config says where the index lives.
@@ -62,113 +43,41 @@ type Config struct {
 	Synonyms *Synonyms
 }
 
-// Index is the catalog's search index. Searches may run concurrently with
+// Index is the catalog's search index: the platform's store
+// (services/platform/search) with the catalog's own documents, and the
+// catalog's own queries on them. Searches may run concurrently with
 // writes; writes are serialised, each with the version checks it needs.
 type Index struct {
-	dir    string
+	*psearch.Store
 	logger *slog.Logger
 
-	// mu guards idx: a rebuild swaps it.
-	mu  sync.RWMutex
-	idx bleve.Index
-	// writeMu serialises writes, so a version check and its write are one step.
-	writeMu sync.Mutex
-	// fresh is set when the index was created empty and has never been built.
-	fresh bool
 	// segments caches what searches read of each segment (execute.go),
 	// postings the decoded postings scoring reads (impacts.go).
 	segments segmentCaches
 	postings *postingsCache
 
-	// synonyms is the list in use, analysed per language in
-	// synonymSeqs for the mapping and in synonymMatchers for queries;
-	// schema is the schema the index is written with.
-	synonyms        *Synonyms
-	synonymSeqs     map[string][]synonymSeq
+	// synonymMatchers are the synonyms of the store, by language, for
+	// queries.
 	synonymMatchers map[string]*synonymMatcher
-	schema          string
-
-	// readyMu guards ready, which is closed while the index holds the
-	// whole catalogue and open while it is being rebuilt.
-	readyMu sync.Mutex
-	ready   chan struct{}
 }
 
-// Ready tells whether the index answers searches: false while a
-// Follower rebuilds it. An index nobody rebuilds (kept from disk, or kept
-// current by writing through) is ready from the start.
-func (x *Index) Ready() bool {
-	select {
-	case <-x.readyCh():
-		return true
-	default:
-		return false
-	}
-}
-
-// WaitReady waits until the index is ready or ctx ends.
-func (x *Index) WaitReady(ctx context.Context) error {
-	select {
-	case <-x.readyCh():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (x *Index) readyCh() chan struct{} {
-	x.readyMu.Lock()
-	defer x.readyMu.Unlock()
-	return x.ready
-}
-
-func (x *Index) setReady(ready bool) {
-	x.readyMu.Lock()
-	defer x.readyMu.Unlock()
-	select {
-	case <-x.ready:
-		if !ready {
-			x.ready = make(chan struct{})
-		}
-	default:
-		if ready {
-			close(x.ready)
-		}
-	}
-}
-
-// searchWait is how long a search waits for an index being rebuilt
-// before it answers that search is unavailable: a small catalogue is
-// rebuilt in less.
-const searchWait = 2 * time.Second
-
-// awaitReady waits, up to searchWait and within ctx, for the index to be
-// ready; app.ErrSearchNotReady when it is not.
+// awaitReady waits a little, within ctx, for an index being rebuilt;
+// app.ErrSearchNotReady when it is not ready by then.
 func (x *Index) awaitReady(ctx context.Context) error {
-	ch := x.readyCh()
-	select {
-	case <-ch:
-		return nil
-	default:
+	if err := x.AwaitReady(ctx); err != nil {
+		return app.ErrSearchNotReady
 	}
-	t := time.NewTimer(searchWait)
-	defer t.Stop()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-	case <-t.C:
-	}
-	return app.ErrSearchNotReady
+	return nil
 }
 
 // Open opens the index in cfg.Dir, or creates it empty there (or in
 // memory). An index that cannot be opened, or was written with another
-// schema, is replaced by an empty one: it is derived data, and Prepare
-// rebuilds it.
+// schema, is replaced by an empty one: it is derived data, and a
+// Follower rebuilds it. It answers searches at once (an index nobody
+// rebuilds, kept from disk or kept current by writing through, is ready
+// from the start); Follower.Prepare says otherwise when it rebuilds.
 func Open(cfg Config) (*Index, error) {
-	x := &Index{dir: cfg.Dir, logger: cfg.Logger, ready: make(chan struct{})}
-	close(x.ready)
+	x := &Index{logger: cfg.Logger}
 	switch budget := cfg.PostingsCacheBytes; {
 	case budget == 0:
 		x.postings = newPostingsCache(DefaultPostingsCacheBytes)
@@ -178,197 +87,32 @@ func Open(cfg Config) (*Index, error) {
 	if x.logger == nil {
 		x.logger = slog.Default()
 	}
-	x.synonyms = cfg.Synonyms
-	if x.synonyms == nil {
-		var err error
-		if x.synonyms, err = LoadSynonyms(cfg.SynonymsFile); err != nil {
-			return nil, fmt.Errorf("search index: %w", err)
-		}
+	store, err := psearch.OpenStore(psearch.StoreConfig{
+		Dir: cfg.Dir, Logger: x.logger, Schema: schemaVersion, SynonymsFile: cfg.SynonymsFile, Synonyms: cfg.Synonyms,
+		Static: true, Documents: documentMapping, RebuildBatch: rebuildBatch,
+	})
+	if err != nil {
+		return nil, err
 	}
-	var err error
-	if x.synonymSeqs, err = analysedSynonyms(x.synonyms); err != nil {
-		return nil, fmt.Errorf("search index: synonyms: %w", err)
-	}
+	x.Store = store
 	x.synonymMatchers = map[string]*synonymMatcher{}
-	for lang, seqs := range x.synonymSeqs {
+	for lang, seqs := range store.SynonymSeqs() {
 		x.synonymMatchers[lang] = newSynonymMatcher(seqs)
 	}
-	x.schema = schemaVersion + x.synonyms.Schema()
-	m, err := newMapping(x.synonymSeqs)
-	if err != nil {
-		return nil, fmt.Errorf("search mapping: %w", err)
-	}
-	if x.dir == "" {
-		x.idx, err = x.newIndex("", m)
-		x.fresh = true
-		return x, err
-	}
-	if _, statErr := os.Stat(filepath.Join(x.dir, "index_meta.json")); statErr == nil {
-		idx, err := bleve.OpenUsing(x.dir, openConfig())
-		if err == nil {
-			schema, _ := idx.GetInternal(keySchema)
-			if string(schema) == x.schema {
-				x.idx = idx
-				return x, nil
-			}
-			x.logger.Info("search index has another schema: rebuilding", "dir", x.dir, "schema", string(schema), "want", x.schema)
-			_ = idx.Close()
-		} else {
-			if strings.Contains(err.Error(), "timeout") {
-				// bbolt's file lock: another process has it open.
-				return nil, fmt.Errorf("search index %s is in use by another process: %w", x.dir, err)
-			}
-			x.logger.Warn("search index unreadable: rebuilding", "dir", x.dir, "err", err)
-		}
-	}
-	if err := os.RemoveAll(x.dir); err != nil {
-		return nil, fmt.Errorf("remove search index %s: %w", x.dir, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(x.dir), 0o755); err != nil {
-		return nil, fmt.Errorf("search index %s: %w", x.dir, err)
-	}
-	x.idx, err = x.newIndex(x.dir, m)
-	x.fresh = true
-	return x, err
+	return x, nil
 }
 
-// openConfig makes a second process fail instead of waiting forever for
-// the file lock of an index in use.
-func openConfig() map[string]interface{} {
-	return map[string]interface{}{"bolt_timeout": "10s"}
-}
-
-func (x *Index) newIndex(dir string, m *mapping.IndexMappingImpl) (bleve.Index, error) {
-	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, openConfig())
-	if err != nil {
-		return nil, fmt.Errorf("create search index %q: %w", dir, err)
-	}
-	if err := idx.SetInternal(keySchema, []byte(x.schema)); err != nil {
-		_ = idx.Close()
-		return nil, fmt.Errorf("create search index %q: %w", dir, err)
-	}
-	return idx, nil
-}
-
-// Close releases the index; a disk index keeps what it has for the next start.
-func (x *Index) Close() error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.idx == nil {
-		return nil
-	}
-	err := x.idx.Close()
-	x.idx = nil
-	return err
-}
-
-func (x *Index) index() bleve.Index {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.idx
-}
+func (x *Index) index() bleve.Index { return x.Bleve() }
 
 // State is what the index knows of the stream it follows (the
 // platform's search.State: sequence and stream incarnation).
 type State = psearch.State
 
-// State reads the recorded state.
-func (x *Index) State() (State, error) {
-	idx := x.index()
-	seq, err := idx.GetInternal(keySequence)
-	if err != nil {
-		return State{}, err
-	}
-	stream, err := idx.GetInternal(keyStream)
-	if err != nil {
-		return State{}, err
-	}
-	return State{Sequence: decodeUint(seq), Stream: string(stream)}, nil
-}
-
-// Settle waits, up to maxWait, until the index has persisted and merged
-// what it was given: a benchmark measures queries on an index at rest.
-func (x *Index) Settle(ctx context.Context, maxWait time.Duration) {
-	deadline := time.Now().Add(maxWait)
-	last, stable := uint64(0), 0
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		stats, _ := x.index().StatsMap()["index"].(map[string]interface{})
-		mem, _ := stats["num_root_memorysegments"].(uint64)
-		files, _ := stats["num_root_filesegments"].(uint64)
-		if mem == 0 && files == last {
-			stable++
-		} else {
-			stable = 0
-		}
-		if stable >= 5 {
-			return
-		}
-		last = files
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// Compact merges the segments of a disk index into one, once what it was
-// given is persisted: a search reads every segment, so an index loaded in
-// bulk (a rebuild) answers fastest as one. Later writes add small
-// segments, which the index merges by its usual policy. An index in
-// memory is left as it is.
-func (x *Index) Compact(ctx context.Context) error {
-	if x.dir == "" {
-		return nil
-	}
-	x.Settle(ctx, time.Minute)
-	adv, err := x.index().Advanced()
-	if err != nil {
-		return err
-	}
-	s, ok := adv.(*scorch.Scorch)
-	if !ok {
-		return nil
-	}
-	if err := s.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
-		return fmt.Errorf("search index: compact: %w", err)
-	}
-	return nil
-}
-
-// DiskBytes is the size of the index's folder; 0 in memory.
-func (x *Index) DiskBytes() (int64, error) {
-	if x.dir == "" {
-		return 0, nil
-	}
-	var n int64
-	err := filepath.WalkDir(x.dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			var info fs.FileInfo
-			if info, err = d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // a segment merged away meanwhile
-		}
-		return err
-	})
-	return n, err
-}
-
-// DocCount is how many documents the index holds: practices and needs.
-func (x *Index) DocCount() (uint64, error) { return x.index().DocCount() }
-
 // entry is one document write: the document, or nil to remove it, at the
-// version of the aggregate it comes from.
-type entry struct {
-	docID   string
-	version int64
-	doc     map[string]interface{}
-	// force writes even when the version is not newer: the owner kinds of
-	// a practice change without the practice changing.
-	force bool
-	// unchecked skips the version lookup: the index is being built and
-	// has no such document yet.
-	unchecked bool
-}
+// version of the aggregate it comes from (Force writes even when the
+// version is not newer: the owner kinds of a practice change without the
+// practice changing).
+type entry = psearch.Write
 
 // write applies the entries newer than what the index has, and records seq
 // when it is not 0, in one batch: the documents and the sequence that
@@ -376,87 +120,29 @@ type entry struct {
 //
 // A document's version is stored in it. A removed one leaves a tombstone
 // with its version, so that an older event replayed later cannot bring it
-// back; searches only ever ask for practices and needs. (Versions are not
-// kept as the index's internal values: the index rewrites all of those
-// whenever it persists.)
-func (x *Index) write(seq uint64, entries ...entry) error {
-	x.writeMu.Lock()
-	defer x.writeMu.Unlock()
-	idx := x.index()
-	b := idx.NewBatch()
-	for _, e := range entries {
-		var known int64
-		if !e.unchecked {
-			var err error
-			if known, err = storedVersion(idx, e.docID); err != nil {
-				return fmt.Errorf("search index: version of %s: %w", e.docID, err)
-			}
-			if !e.force && e.version <= known {
-				continue
-			}
-		} else if e.doc == nil {
-			continue // nothing to remove from an index being built
-		}
-		doc := e.doc
-		if doc == nil {
-			doc = map[string]interface{}{fieldKind: kindRemoved}
-		}
-		doc[fieldVersion] = float64(max(e.version, known))
-		if err := b.Index(e.docID, doc); err != nil {
-			return fmt.Errorf("search index: %s: %w", e.docID, err)
-		}
-	}
-	if seq > 0 {
-		b.SetInternal(keySequence, encodeUint(seq))
-	}
-	if b.Size() == 0 {
-		return nil
-	}
-	if err := idx.Batch(b); err != nil {
-		return fmt.Errorf("search index: write batch: %w", err)
-	}
-	return nil
-}
-
-// storedVersion is the version a document was written at; 0 when there is
-// none.
-func storedVersion(idx bleve.Index, docID string) (int64, error) {
-	doc, err := idx.Document(docID)
-	if err != nil || doc == nil {
-		return 0, err
-	}
-	var v float64
-	doc.VisitFields(func(f bindex.Field) {
-		if f.Name() != fieldVersion {
-			return
-		}
-		if n, ok := f.(bindex.NumericField); ok {
-			v, _ = n.Number()
-		}
-	})
-	return int64(v), nil
-}
+// back; searches only ever ask for practices and needs.
+func (x *Index) write(seq uint64, entries ...entry) error { return x.Write(seq, entries...) }
 
 // practiceEntry is the write that brings a practice's document up to p: a
 // published practice is indexed, any other is removed.
 func (x *Index) practiceEntry(p *practice.Practice) (entry, error) {
-	e := entry{docID: practiceDocID(p.ID), version: p.Version}
+	e := entry{ID: practiceDocID(p.ID), Version: p.Version}
 	if p.Status != practice.Published {
 		return e, nil
 	}
 	doc, err := practiceDoc(p, x.ownerKinds(p.OwnerOrganizationIDs))
-	e.doc = doc
+	e.Fields = doc
 	return e, err
 }
 
 // needEntry indexes an open need and removes any other.
 func (x *Index) needEntry(n *need.Need) (entry, error) {
-	e := entry{docID: needDocID(n.ID), version: n.Version}
+	e := entry{ID: needDocID(n.ID), Version: n.Version}
 	if n.Status != need.Open {
 		return e, nil
 	}
 	doc, err := needDoc(n)
-	e.doc = doc
+	e.Fields = doc
 	return e, err
 }
 
@@ -481,7 +167,7 @@ func (x *Index) LoadPractices(ps []*practice.Practice) error {
 		if err != nil {
 			return err
 		}
-		e.unchecked = true
+		e.Unchecked = true
 		entries = append(entries, e)
 	}
 	return x.write(0, entries...)
@@ -489,15 +175,13 @@ func (x *Index) LoadPractices(ps []*practice.Practice) error {
 
 // ApplyOrganizations records the kinds of many organisations in one batch.
 func (x *Index) ApplyOrganizations(orgs []*organization.Organization) error {
-	x.writeMu.Lock()
-	defer x.writeMu.Unlock()
-	idx := x.index()
-	b := idx.NewBatch()
-	for _, o := range orgs {
-		b.SetInternal(versionKey(orgDocID(o.ID)), encodeInt(o.Version))
-		b.SetInternal(orgKindKey(o.ID), []byte(o.Kind.String()))
-	}
-	return idx.Batch(b)
+	return x.Update(0, func(t *psearch.Txn) error {
+		for _, o := range orgs {
+			t.SetValue(versionKey(orgDocID(o.ID)), encodeInt(o.Version))
+			t.SetValue(orgKindKey(o.ID), []byte(o.Kind.String()))
+		}
+		return nil
+	})
 }
 
 // ApplyNeed indexes an open need or removes any other, unless the index
@@ -514,30 +198,19 @@ func (x *Index) ApplyNeed(n *need.Need, seq uint64) error {
 // is new, the organisation's practices are indexed again with their owner
 // kinds.
 func (x *Index) ApplyOrganization(o *organization.Organization, seq uint64) error {
-	x.writeMu.Lock()
-	idx := x.index()
-	known, err := idx.GetInternal(versionKey(orgDocID(o.ID)))
-	if err != nil {
-		x.writeMu.Unlock()
-		return err
-	}
-	old, err := idx.GetInternal(orgKindKey(o.ID))
-	if err != nil {
-		x.writeMu.Unlock()
-		return err
-	}
-	b := idx.NewBatch()
 	changed := false
-	if o.Version > decodeInt(known) {
-		b.SetInternal(versionKey(orgDocID(o.ID)), encodeInt(o.Version))
-		b.SetInternal(orgKindKey(o.ID), []byte(o.Kind.String()))
-		changed = string(old) != o.Kind.String()
-	}
-	if seq > 0 {
-		b.SetInternal(keySequence, encodeUint(seq))
-	}
-	err = idx.Batch(b)
-	x.writeMu.Unlock()
+	err := x.Update(seq, func(t *psearch.Txn) error {
+		known, old, err := knownOrganization(t.Value, o.ID)
+		if err != nil {
+			return err
+		}
+		if o.Version > known {
+			t.SetValue(versionKey(orgDocID(o.ID)), encodeInt(o.Version))
+			t.SetValue(orgKindKey(o.ID), []byte(o.Kind.String()))
+			changed = old != o.Kind.String()
+		}
+		return nil
+	})
 	if err != nil || !changed {
 		return err
 	}
@@ -545,6 +218,17 @@ func (x *Index) ApplyOrganization(o *organization.Organization, seq uint64) erro
 	// relay publishes collection by collection): a practice indexed before
 	// its owner was known gets the owner's kind now.
 	return x.reindexOwnedBy(o.ID)
+}
+
+// knownOrganization is the version and kind of an organisation the
+// index knows, read with value (of the index or of a batch being made).
+func knownOrganization(value func(key []byte) ([]byte, error), id string) (int64, string, error) {
+	version, err := value(versionKey(orgDocID(id)))
+	if err != nil {
+		return 0, "", err
+	}
+	kind, err := value(orgKindKey(id))
+	return decodeInt(version), string(kind), err
 }
 
 // reindexOwnedBy rebuilds the documents of the practices an organisation
@@ -570,7 +254,7 @@ func (x *Index) reindexOwnedBy(orgID string) error {
 		if err != nil {
 			return err
 		}
-		e.force = true
+		e.Force = true
 		entries = append(entries, e)
 	}
 	return x.write(0, entries...)
@@ -578,11 +262,10 @@ func (x *Index) reindexOwnedBy(orgID string) error {
 
 // ownerKinds are the kinds of the owners the index knows, each once.
 func (x *Index) ownerKinds(ids []string) []string {
-	idx := x.index()
 	var out []string
 	seen := map[string]bool{}
 	for _, id := range ids {
-		k, err := idx.GetInternal(orgKindKey(id))
+		k, err := x.Value(orgKindKey(id))
 		if err != nil || len(k) == 0 || seen[string(k)] {
 			continue
 		}
@@ -592,19 +275,6 @@ func (x *Index) ownerKinds(ids []string) []string {
 	return out
 }
 
-func encodeInt(v int64) []byte { return encodeUint(uint64(v)) }
+func encodeInt(v int64) []byte { return psearch.EncodeInt(v) }
 
-func decodeInt(b []byte) int64 { return int64(decodeUint(b)) }
-
-func encodeUint(v uint64) []byte {
-	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, v)
-	return b
-}
-
-func decodeUint(b []byte) uint64 {
-	if len(b) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(b)
-}
+func decodeInt(b []byte) int64 { return psearch.DecodeInt(b) }

@@ -1,14 +1,8 @@
 package search
 
 import (
-	"fmt"
-
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/mapping"
-	index "github.com/blevesearch/bleve_index_api"
-
-	psearch "github.com/gemella/gemella/services/platform/search"
 )
 
 // schemaVersion changes whenever the mapping or the documents change; an
@@ -74,29 +68,10 @@ func textFieldOf(kind, name, lang string) string {
 
 func textField(name, lang string) string { return name + "_" + lang }
 
-// newMapping declares what is indexed and how; syn, by language, are the
-// synonyms' expressions as that language's analysis has them.
-func newMapping(syn map[string][]synonymSeq) (*mapping.IndexMappingImpl, error) {
-	m := bleve.NewIndexMapping()
-	filters := map[string]string{}
-	for lang, seqs := range syn {
-		if len(seqs) == 0 {
-			continue
-		}
-		psearch.RegisterSynonymFilter()
-		name := "gemella_synonyms_" + lang
-		if err := m.AddCustomTokenFilter(name, psearch.SynonymFilterConfig(seqs)); err != nil {
-			return nil, fmt.Errorf("synonym filter %s: %w", name, err)
-		}
-		filters[lang] = name
-	}
-	if err := addAnalyzers(m, filters); err != nil {
-		return nil, err
-	}
-	m.ScoringModel = index.BM25Scoring
-	m.DefaultAnalyzer = keyword.Name
-	m.IndexDynamic, m.StoreDynamic, m.DocValuesDynamic = false, false, false
-
+// documentMapping declares what is indexed of a document and how; the
+// analysis (with the synonyms), the scoring and the rest of the mapping
+// are the platform's store's.
+func documentMapping() *mapping.DocumentMapping {
 	doc := bleve.NewDocumentStaticMapping()
 	for _, lang := range languages {
 		for _, f := range textFields {
@@ -140,27 +115,5 @@ func newMapping(syn map[string][]synonymSeq) (*mapping.IndexMappingImpl, error) 
 	source.DocValues = false
 	doc.AddFieldMappingsAt(fieldSource, source)
 
-	m.DefaultMapping = doc
-	return m, m.Validate()
-}
-
-// analysedSynonyms is, by language, how that language's analysis (without
-// synonyms) turns the expressions of s into terms.
-func analysedSynonyms(s *Synonyms) (map[string][]synonymSeq, error) {
-	if s.Len() == 0 {
-		return nil, nil
-	}
-	base, err := newMapping(nil)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]synonymSeq{}
-	for _, lang := range languages {
-		a := base.AnalyzerNamed(analyzerFor(lang))
-		if a == nil {
-			return nil, fmt.Errorf("no analyzer for %s", lang)
-		}
-		out[lang] = analysed(s, a)
-	}
-	return out, nil
+	return doc
 }

@@ -173,7 +173,7 @@ func (x *Index) reconcileOne(d *Drift, id string, doc indexed, version int64, sh
 		if version <= doc.version {
 			// Same version, another state: the index is wrong; the
 			// repository says how it is.
-			e.force = true
+			e.Force = true
 		}
 		return x.repair(d, doc, shown, e)
 	}
@@ -199,7 +199,7 @@ func (x *Index) reconcileUnseen(d *Drift, id string, doc indexed, reread func() 
 		return nil
 	}
 	if v <= doc.version {
-		e.force = true
+		e.Force = true
 	}
 	return x.repair(d, doc, shown, e)
 }
@@ -226,7 +226,7 @@ func (x *Index) removeGone(d *Drift, id string, doc indexed) error {
 		return nil
 	}
 	d.Extra++
-	return x.write(0, entry{docID: id, version: doc.version, force: true})
+	return x.write(0, entry{ID: id, Version: doc.version, Force: true})
 }
 
 // reconcileOrganizations brings the kinds the index knows to the
@@ -236,15 +236,11 @@ func (x *Index) reconcileOrganizations(ctx context.Context, repo organization.Re
 		items, err := repo.List(ctx, organization.Filter{}, after, rebuildPage)
 		return items, nextCursor(items, func(o *organization.Organization) (string, string) { return o.SortKey(), o.ID }), err
 	}, func(o *organization.Organization) error {
-		known, err := x.index().GetInternal(versionKey(orgDocID(o.ID)))
+		known, kind, err := knownOrganization(x.Value, o.ID)
 		if err != nil {
 			return err
 		}
-		kind, err := x.index().GetInternal(orgKindKey(o.ID))
-		if err != nil {
-			return err
-		}
-		if decodeInt(known) >= o.Version && string(kind) == o.Kind.String() {
+		if known >= o.Version && kind == o.Kind.String() {
 			return nil
 		}
 		d.Organizations++

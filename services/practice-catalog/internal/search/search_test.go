@@ -453,7 +453,7 @@ func TestRebuildAndReopenFromDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !x.fresh {
+	if !x.Fresh() {
 		t.Fatal("a new directory is a fresh index")
 	}
 	if err := x.Rebuild(ctx, src, State{Sequence: 42, Stream: "s1"}); err != nil {
@@ -472,13 +472,13 @@ func TestRebuildAndReopenFromDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := x.State()
-	if x.fresh || st != (State{Sequence: 42, Stream: "s1"}) {
-		t.Fatalf("reopened: fresh %v, state %+v", x.fresh, st)
+	if x.Fresh() || st != (State{Sequence: 42, Stream: "s1"}) {
+		t.Fatalf("reopened: fresh %v, state %+v", x.Fresh(), st)
 	}
 	if n, _ := x.DocCount(); n != uint64(len(fixtures)) {
 		t.Fatalf("reopened with %d documents", n)
 	}
-	if reason := rebuildReason(x.fresh, st, State{Sequence: 50, Stream: "s1"}, 1); reason != "" {
+	if reason := rebuildReason(x.Fresh(), st, State{Sequence: 50, Stream: "s1"}, 1); reason != "" {
 		t.Fatalf("an index behind by replayable events needs no rebuild: %s", reason)
 	}
 	for _, c := range []struct {
@@ -500,15 +500,15 @@ func TestRebuildAndReopenFromDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, err = Open(Config{Dir: dir, Logger: quiet})
-	if err != nil || !x.fresh {
-		t.Fatalf("deleted index: fresh %v, %v", x != nil && x.fresh, err)
+	if err != nil || !x.Fresh() {
+		t.Fatalf("deleted index: fresh %v, %v", x != nil && x.Fresh(), err)
 	}
 	_ = x.Close()
 	if err := os.WriteFile(filepath.Join(dir, "index_meta.json"), []byte("{broken"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	x, err = Open(Config{Dir: dir, Logger: quiet})
-	if err != nil || !x.fresh {
+	if err != nil || !x.Fresh() {
 		t.Fatalf("broken index: %v", err)
 	}
 	if err := x.Rebuild(ctx, src, State{Sequence: 1, Stream: "s3"}); err != nil {

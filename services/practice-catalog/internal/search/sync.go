@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
@@ -42,64 +41,30 @@ const (
 // st.Sequence is applied on top, and an event older than a document's
 // version changes nothing, so writes that race with the rebuild are safe.
 func (x *Index) Rebuild(ctx context.Context, src Source, st State) error {
-	start := time.Now()
-	if err := x.reset(); err != nil {
-		return err
-	}
-	orgs, err := x.loadOrganizations(ctx, src.Organizations)
-	if err != nil {
-		return err
-	}
-	practices, err := loadPages(ctx, x, func(after *paging.Cursor) ([]*practice.Practice, *paging.Cursor, error) {
-		items, err := src.Practices.List(ctx, practice.Filter{Status: practice.Published}, after, rebuildPage)
-		return items, nextCursor(items, func(p *practice.Practice) (string, string) { return p.SortKey(), p.ID }), err
-	}, unchecked(x.practiceEntry))
-	if err != nil {
-		return err
-	}
-	needs, err := loadPages(ctx, x, func(after *paging.Cursor) ([]*need.Need, *paging.Cursor, error) {
-		items, err := src.Needs.List(ctx, need.Filter{Status: need.Open}, after, rebuildPage)
-		return items, nextCursor(items, func(n *need.Need) (string, string) { return n.SortKey(), n.ID }), err
-	}, unchecked(x.needEntry))
-	if err != nil {
-		return err
-	}
-	idx := x.index()
-	b := idx.NewBatch()
-	b.SetInternal(keySequence, encodeUint(st.Sequence))
-	b.SetInternal(keyStream, []byte(st.Stream))
-	if err := idx.Batch(b); err != nil {
-		return fmt.Errorf("search index: record state: %w", err)
-	}
-	x.fresh = false
-	x.logger.Info("search index rebuilt", "organisations", orgs, "practices", practices, "needs", needs,
-		"from_sequence", st.Sequence, "took", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// reset empties the index unless it is empty already.
-func (x *Index) reset() error {
-	if x.fresh {
-		return nil
-	}
-	m, err := newMapping(x.synonymSeqs)
-	if err != nil {
-		return err
-	}
-	x.writeMu.Lock()
-	defer x.writeMu.Unlock()
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.idx != nil {
-		_ = x.idx.Close()
-	}
-	if x.dir != "" {
-		if err := os.RemoveAll(x.dir); err != nil {
-			return fmt.Errorf("remove search index %s: %w", x.dir, err)
+	var orgs, practices, needs int
+	_, err := x.Store.Rebuild(ctx, st, func(ctx context.Context, l *psearch.Loader) error {
+		var err error
+		if orgs, err = x.loadOrganizations(ctx, src.Organizations); err != nil {
+			return err
 		}
+		practices, err = loadPages(ctx, l, func(after *paging.Cursor) ([]*practice.Practice, *paging.Cursor, error) {
+			items, err := src.Practices.List(ctx, practice.Filter{Status: practice.Published}, after, rebuildPage)
+			return items, nextCursor(items, func(p *practice.Practice) (string, string) { return p.SortKey(), p.ID }), err
+		}, x.practiceEntry)
+		if err != nil {
+			return err
+		}
+		needs, err = loadPages(ctx, l, func(after *paging.Cursor) ([]*need.Need, *paging.Cursor, error) {
+			items, err := src.Needs.List(ctx, need.Filter{Status: need.Open}, after, rebuildPage)
+			return items, nextCursor(items, func(n *need.Need) (string, string) { return n.SortKey(), n.ID }), err
+		}, x.needEntry)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	x.idx, err = x.newIndex(x.dir, m)
-	return err
+	x.logger.Info("search index loaded", "organisations", orgs, "practices", practices, "needs", needs)
+	return nil
 }
 
 func (x *Index) loadOrganizations(ctx context.Context, repo organization.Repository) (int, error) {
@@ -120,21 +85,10 @@ func (x *Index) loadOrganizations(ctx context.Context, repo organization.Reposit
 	}
 }
 
-// unchecked marks the entries of a rebuild: the index was emptied first.
-func unchecked[T any](toEntry func(T) (entry, error)) func(T) (entry, error) {
-	return func(v T) (entry, error) {
-		e, err := toEntry(v)
-		e.unchecked = true
-		return e, err
-	}
-}
-
-// loadPages writes every page a repository returns, in batches of about
-// rebuildBatch documents.
-func loadPages[T any](ctx context.Context, x *Index, page func(after *paging.Cursor) ([]T, *paging.Cursor, error), toEntry func(T) (entry, error)) (int, error) {
+// loadPages loads every page a repository returns into a rebuild.
+func loadPages[T any](ctx context.Context, l *psearch.Loader, page func(after *paging.Cursor) ([]T, *paging.Cursor, error), toEntry func(T) (entry, error)) (int, error) {
 	var after *paging.Cursor
 	n := 0
-	var entries []entry
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
@@ -148,15 +102,11 @@ func loadPages[T any](ctx context.Context, x *Index, page func(after *paging.Cur
 			if err != nil {
 				return n, err
 			}
-			entries = append(entries, e)
-		}
-		n += len(items)
-		if len(entries) >= rebuildBatch || next == nil {
-			if err := x.write(0, entries...); err != nil {
+			if err := l.Write(e); err != nil {
 				return n, err
 			}
-			entries = entries[:0]
 		}
+		n += len(items)
 		if next == nil {
 			return n, nil
 		}
@@ -255,7 +205,9 @@ func (x *Index) skip(env *eventsv1.Envelope, seq uint64, err error) error {
 // Subjects the index follows.
 var followedSubjects = []string{"catalog.practice.>", "catalog.adoption.>", "catalog.need.>", "catalog.organisation.>"}
 
-// Follower keeps an index current from the catalog's stream.
+// Follower keeps an index current from the catalog's stream: the
+// platform's follower (services/platform/search), with the catalog's
+// events, rebuild and reconcile.
 type Follower struct {
 	Index  *Index
 	JS     jetstream.JetStream
@@ -266,77 +218,43 @@ type Follower struct {
 	ReconcileEvery time.Duration
 	Logger         *slog.Logger
 
-	// rebuild is the stream state a rebuild Prepare asked for starts from.
-	rebuild *State
+	once sync.Once
+	f    *psearch.Follower
 }
 
-func (f *Follower) logger() *slog.Logger {
-	if f.Logger == nil {
-		return slog.Default()
-	}
-	return f.Logger
+func (f *Follower) platform() *psearch.Follower {
+	f.once.Do(func() {
+		f.f = &psearch.Follower{
+			Store: f.Index.Store, Stream: f.Stream, Subjects: followedSubjects,
+			Apply: func(ctx context.Context, env *eventsv1.Envelope, seq uint64) error {
+				return f.Index.ApplyEvent(ctx, f.Source, env, seq)
+			},
+			Rebuild:             func(ctx context.Context, st State) error { return f.Index.Rebuild(ctx, f.Source, st) },
+			Reconcile:           func(ctx context.Context) (psearch.Repairs, error) { return f.Index.Reconcile(ctx, f.Source) },
+			ReconcileEvery:      f.ReconcileEvery,
+			CompactAfterRebuild: true,
+			Logger:              f.Logger,
+		}
+	})
+	return f.f
 }
 
 // Prepare decides, at start, how the index is brought up to date: it is
 // kept when the stream still has every event it has not applied, and Run
-// replays them; otherwise (a new index, missing or unreadable on disk, or
-// in memory; another stream; events gone from the stream) it is to be
-// rebuilt from the repositories, which Run does in the background while
-// the index reports not ready. Prepare itself only asks the stream where
-// it is, so the service starts at once either way.
+// replays them; otherwise it is to be rebuilt from the repositories, which
+// Run does in the background while the index reports not ready.
 func (f *Follower) Prepare(ctx context.Context) error {
-	stream, err := f.JS.Stream(ctx, f.Stream)
-	if err != nil {
-		return fmt.Errorf("search index: stream %s: %w", f.Stream, err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("search index: stream %s: %w", f.Stream, err)
-	}
-	current := State{Sequence: info.State.LastSeq, Stream: info.Created.UTC().Format(time.RFC3339Nano)}
-	recorded, err := f.Index.State()
-	if err != nil {
-		return err
-	}
-	reason := rebuildReason(f.Index.fresh, recorded, current, info.State.FirstSeq)
-	if reason == "" {
-		f.logger().Info("search index kept", "sequence", recorded.Sequence, "stream_last", current.Sequence)
-		f.Index.setReady(true)
-		return nil
-	}
-	f.logger().Info("search index to rebuild in the background", "reason", reason)
-	f.rebuild = &current
-	f.Index.setReady(false)
-	return nil
+	p := f.platform()
+	p.JS = f.JS
+	return p.Prepare(ctx)
 }
 
 // Rebuilding tells whether Prepare left a rebuild for Run to do.
-func (f *Follower) Rebuilding() bool { return f.rebuild != nil }
+func (f *Follower) Rebuilding() bool { return f.platform().Rebuilding() }
 
-// rebuildInBackground rebuilds the index, retrying until it succeeds or
-// ctx ends, then reports it ready and compacts it.
-func (f *Follower) rebuildInBackground(ctx context.Context) bool {
-	wait := 250 * time.Millisecond
-	for {
-		err := f.Index.Rebuild(ctx, f.Source, *f.rebuild)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		f.logger().Warn("search index: rebuild failed; retrying", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 30*time.Second)
-	}
-	f.rebuild = nil
-	f.Index.setReady(true)
-	return true
-}
+// Ready is the catalog's readiness check of its index: an error until
+// Prepare has run and while the index is being rebuilt.
+func (f *Follower) Ready(ctx context.Context) error { return f.platform().Ready(ctx) }
 
 // rebuildReason says why the index cannot be brought up to date by
 // replaying the stream, or "" when it can (psearch.RebuildReason).
@@ -344,119 +262,7 @@ func rebuildReason(fresh bool, recorded, current State, firstSeq uint64) string 
 	return psearch.RebuildReason(fresh, recorded, current, firstSeq)
 }
 
-// Run rebuilds the index first when Prepare said so, then applies the
-// stream's events from the recorded sequence on, and reconciles on its
-// timer, until ctx ends. It outlives NATS outages: an interrupted consumer
-// starts again from the recorded sequence.
-func (f *Follower) Run(ctx context.Context) error {
-	if f.rebuild != nil {
-		if !f.rebuildInBackground(ctx) {
-			return nil
-		}
-		// One segment answers fastest; the follower goes on meanwhile.
-		done := make(chan struct{})
-		defer func() { <-done }()
-		go func() {
-			defer close(done)
-			if err := f.Index.Compact(ctx); err != nil && ctx.Err() == nil {
-				f.logger().Warn("search index: compact after the rebuild", "err", err)
-			}
-		}()
-	}
-	if f.ReconcileEvery > 0 {
-		done := make(chan struct{})
-		defer func() { <-done }()
-		go func() { defer close(done); f.reconcile(ctx) }()
-	}
-	wait := 250 * time.Millisecond
-	for ctx.Err() == nil {
-		err := f.followOnce(ctx)
-		if ctx.Err() != nil {
-			break
-		}
-		f.logger().Warn("search index: following the stream interrupted; retrying", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
-	}
-	return nil
-}
-
-func (f *Follower) reconcile(ctx context.Context) {
-	t := time.NewTicker(f.ReconcileEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			d, err := f.Index.Reconcile(ctx, f.Source)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				f.logger().Warn("search index: reconcile", "err", err, "drift", d)
-			case d.Repaired() > 0:
-				f.logger().Warn("search index: drift repaired", "drift", d)
-			}
-		}
-	}
-}
-
-// followOnce reads the stream with an ordered consumer from the recorded
-// sequence: nothing to acknowledge, nothing left on the server when the
-// replica goes away, and no name to share between replicas.
-func (f *Follower) followOnce(ctx context.Context) error {
-	st, err := f.Index.State()
-	if err != nil {
-		return err
-	}
-	setup, cancel := context.WithTimeout(ctx, 10*time.Second)
-	cons, err := f.JS.OrderedConsumer(setup, f.Stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: followedSubjects,
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    st.Sequence + 1,
-	})
-	cancel()
-	if err != nil {
-		return fmt.Errorf("ordered consumer: %w", err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("ordered consumer: %w", err)
-	}
-	defer it.Stop()
-	// Next does not take a context: stopping the iterator ends it.
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			it.Stop()
-		case <-done:
-		}
-	}()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			continue
-		}
-		var env eventsv1.Envelope
-		if err := proto.Unmarshal(msg.Data(), &env); err != nil {
-			if err := f.Index.skip(&env, meta.Sequence.Stream, err); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := f.Index.ApplyEvent(ctx, f.Source, &env, meta.Sequence.Stream); err != nil {
-			return fmt.Errorf("event %s at %d: %w", env.GetEventId(), meta.Sequence.Stream, err)
-		}
-	}
-}
+// Run rebuilds the index first when Prepare said so (and then compacts
+// it), then applies the stream's events from the recorded sequence on,
+// and reconciles on its timer, until ctx ends.
+func (f *Follower) Run(ctx context.Context) error { return f.platform().Run(ctx) }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
@@ -112,16 +111,7 @@ func TestReconcileFindsAndRepairsDrift(t *testing.T) {
 // catalogStream is a catalog stream on an embedded NATS server.
 func catalogStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	ns := embedded.NATSForTest(t)
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := embedded.JetStreamForTest(t)
 	if _, err := events.EnsureStream(ctx, js, events.StreamConfig{Name: "CATALOG", Subjects: []string{"catalog.>"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -71,11 +71,11 @@ func (x *Index) findSynonyms(words []word) []synonymsFound {
 // synonymWords are the words of a group's expressions, as a query's words:
 // what highlights mark in a document found through the group.
 func (x *Index) synonymWords(group int) []word {
-	if x.synonyms == nil || group >= len(x.synonyms.Groups()) {
+	if x.Synonyms() == nil || group >= len(x.Synonyms().Groups()) {
 		return nil
 	}
 	var out []word
-	for _, e := range x.synonyms.Groups()[group] {
+	for _, e := range x.Synonyms().Groups()[group] {
 		out = append(out, x.words(e, maxMatchWords)...)
 	}
 	return out

@@ -1,10 +1,12 @@
 package search
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
@@ -160,19 +162,21 @@ func TestAnotherSynonymListRebuildsTheIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.fresh = false // as if built
+	if _, err := x.Store.Rebuild(context.Background(), State{}, func(context.Context, *psearch.Loader) error { return nil }); err != nil { // as if built
+		t.Fatal(err)
+	}
 	if err := x.Close(); err != nil {
 		t.Fatal(err)
 	}
 	x, err = Open(Config{Dir: dir, Logger: quiet})
-	if err != nil || x.fresh {
-		t.Fatalf("the same list: fresh %v, %v", x != nil && x.fresh, err)
+	if err != nil || x.Fresh() {
+		t.Fatalf("the same list: fresh %v, %v", x != nil && x.Fresh(), err)
 	}
 	_ = x.Close()
 	other, _ := ParseSynonyms(strings.NewReader("asilo nido, nido d'infanzia\n"))
 	x, err = Open(Config{Dir: dir, Logger: quiet, Synonyms: other})
-	if err != nil || !x.fresh {
-		t.Fatalf("another list: fresh %v, %v", x != nil && x.fresh, err)
+	if err != nil || !x.Fresh() {
+		t.Fatalf("another list: fresh %v, %v", x != nil && x.Fresh(), err)
 	}
 	_ = x.Close()
 }
