@@ -12,6 +12,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	notification "github.com/gemella/gemella/services/notification/service"
+	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/embedded"
 )
 
@@ -34,7 +35,7 @@ func startNotification(t *testing.T, pub ed25519.PublicKey, catalog, twinning, d
 	t.Cleanup(fdb.Stop)
 	cfg := notification.DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
-	cfg.Mongo.URI, cfg.Mongo.DocLocks = fdb.URI(), true
+	cfg.Mongo.URI, cfg.Mongo.DocLocks = fdb.URI(), config.DocLocksLease
 	cfg.NATS.URL = nats.URL()
 	cfg.Auth.PublicKeys = base64.StdEncoding.EncodeToString(pub)
 	cfg.CatalogAddr, cfg.TwinningAddr, cfg.DiscussionAddr = catalog, twinning, discussion

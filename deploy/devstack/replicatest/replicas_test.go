@@ -17,6 +17,7 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	"github.com/gemella/gemella/services/platform/auth"
+	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/grpcx"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
@@ -115,7 +116,7 @@ func startCatalog(ctx context.Context, t *testing.T, n int, mongoURI, natsURL, p
 	cfg.GRPC.DefaultDeadline = 30 * time.Second
 	cfg.Mongo.URI = mongoURI
 	cfg.Mongo.Database = "gemella_catalog"
-	cfg.Mongo.DocLocks = true
+	cfg.Mongo.DocLocks = config.DocLocksLease
 	cfg.Mongo.Timeout = 20 * time.Second
 	cfg.Search.Dir = filepath.Join(t.TempDir(), fmt.Sprintf("search-%d", n))
 	cfg.NATS.URL = natsURL

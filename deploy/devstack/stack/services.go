@@ -13,6 +13,7 @@ import (
 	gateway "github.com/gemella/gemella/gateway/server"
 	discussion "github.com/gemella/gemella/services/discussion/service"
 	notification "github.com/gemella/gemella/services/notification/service"
+	"github.com/gemella/gemella/services/platform/config"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 	twinning "github.com/gemella/gemella/services/twinning/service"
 )
@@ -76,9 +77,14 @@ func services() []serviceSpec {
 	return []serviceSpec{catalogSpec(), discussionSpec(), twinningSpec(), notificationSpec()}
 }
 
-// embeddedDocLocks turns the document locks on: the embedded FerretDB
-// applies updates non-atomically (see platform/doclock).
-const embeddedDocLocks = true
+// embeddedDocLocks turns the document locks on, in process mode: the
+// embedded FerretDB applies updates non-atomically (see platform/doclock),
+// and every writer of its databases is a service of this process, each
+// running once, so a semaphore per document suffices and no lease is
+// written. (Another process writing these databases while the stack runs
+// would need lease mode; the topology test, several processes on one
+// FerretDB, sets it.)
+const embeddedDocLocks = config.DocLocksProcess
 
 // catalogDatabase is the catalog's own MongoDB database.
 const catalogDatabase = "gemella_catalog"

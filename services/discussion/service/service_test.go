@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"github.com/gemella/gemella/services/platform/apperr/errbody"
+	"github.com/gemella/gemella/services/platform/config"
 
 	"bytes"
 	"context"
@@ -56,7 +57,7 @@ func start(t *testing.T) *env {
 	e.cfg = service.DefaultConfig()
 	e.cfg.GRPC.Addr = "127.0.0.1:0"
 	e.cfg.Mongo.URI = fdb.URI()
-	e.cfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
+	e.cfg.Mongo.DocLocks = config.DocLocksLease // the embedded FerretDB writes non-atomically
 	e.cfg.NATS.URL = e.nats.URL()
 	e.cfg.Auth.KeyFile = keyFile
 	e.startService(t)

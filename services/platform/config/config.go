@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"go.mongodb.org/mongo-driver/v2/event"
 )
 
 // Validator is implemented by configuration structs that check themselves.
@@ -134,13 +135,27 @@ type Mongo struct {
 	// Timeout bounds connecting and each operation that has no deadline.
 	Timeout time.Duration `env:"MONGO_TIMEOUT" envDefault:"10s"`
 	// DocLocks (MONGO_DOC_LOCKS) serialises the writes to each document
-	// around the single update call, across every replica on the database
-	// (a lease document per locked document in its doc_locks collection,
-	// see platform/doclock): true only for FerretDB, which applies updates
-	// non-atomically (read, change, write back); false, the default, on
+	// around its single update call, for a store that applies updates
+	// non-atomically (FerretDB v1 reads, changes and writes back; see
+	// platform/doclock). off (or false), the default, takes no lock: for
 	// MongoDB, whose single-document writes are atomic across every
-	// replica and where no lock is held across network I/O.
-	DocLocks bool `env:"MONGO_DOC_LOCKS" envDefault:"false"`
+	// replica, with the conditions in the filters and no lock held across
+	// network I/O. process keeps a semaphore per document in memory and
+	// writes nothing to the store: right only when every writer of the
+	// database runs in this one process (the dev stack of make run, where
+	// each service runs once beside its embedded FerretDB). lease (or
+	// true) adds a lease document per locked document in the database's
+	// doc_locks collection, inserted before and deleted after each write,
+	// which holds across every process on the database: for FerretDB
+	// shared by several processes (the topology test). With process or
+	// lease every write is filtered by exact _id and its conditions are
+	// checked on a read under the lock, which FerretDB serves through its
+	// _id index rather than a scan of the collection.
+	DocLocks DocLockMode `env:"MONGO_DOC_LOCKS" envDefault:"off"`
+	// Monitor, when set, sees every command the service's client sends:
+	// the bench counts what one event costs the store. Not read from the
+	// environment.
+	Monitor *event.CommandMonitor `env:"-"`
 }
 
 // Validate implements Validator.
@@ -151,6 +166,9 @@ func (c Mongo) Validate(prefix string) error {
 		p.Addf("%sMONGO_DATABASE: is required", prefix)
 	}
 	p.Positive(prefix+"MONGO_TIMEOUT", c.Timeout)
+	if !c.DocLocks.valid() {
+		p.Addf("%sMONGO_DOC_LOCKS: %q is not one of off, process, lease", prefix, string(c.DocLocks))
+	}
 	return p.Err()
 }
 

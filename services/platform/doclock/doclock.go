@@ -20,8 +20,9 @@
 //
 // # The guard
 //
-// Locks taken with Acquire hold a lease: one document per locked document
-// in the database's doc_locks collection,
+// Locks made by New (the lease mode) hold a lease while Acquire holds
+// them: one document per locked document in the database's doc_locks
+// collection,
 //
 //	{_id: <random token>, key: "<collection>/<id>", holder, expires_at}
 //
@@ -58,18 +59,32 @@
 // the process's own writers of one document queue in memory and only one
 // of them polls the store.
 //
-// # Where
+// # Where, and which mode
 //
 // The locks are taken only where the configuration asks for them
-// (config.Mongo.DocLocks, GEMELLA_<SVC>_MONGO_DOC_LOCKS, true for the
-// embedded store): servicekit then builds them with New on the service's
-// database, and a nil *Locks, which locks nothing, on MongoDB, so that no
-// lock is held across network I/O there. They are held around the single
-// database call that writes (the relay's clear: the read that decides it
-// and its write), never across the domain's decision:
-// the aggregate stores (mongox), the idempotency keys and the outbox
-// relay's clear of one database share one set. The zero Locks is the
-// in-process half only: for tests and tools of a single process.
+// (config.Mongo.DocLocks, GEMELLA_<SVC>_MONGO_DOC_LOCKS), and servicekit
+// builds them for the service's database by its mode:
+//
+//   - off (or false), the default, for MongoDB: a nil *Locks, which locks
+//     nothing, so that no lock is held across network I/O there;
+//   - process, for a store whose every writer runs in this one process
+//     (the dev stack of make run, each service once beside its embedded
+//     FerretDB): InProcess, the semaphores alone, shared by every user of
+//     the same database in the process, writing nothing to the store;
+//   - lease (or true), for a store shared by several processes (the
+//     topology test): New, the semaphores and the leases above, an insert
+//     and a delete of a doc_locks document around every locked write.
+//
+// In either locked mode the writers filter each write by exact _id and
+// check its conditions (a version, a rev, "no pending events") on a read
+// by _id under the lock: FerretDB v1 uses an index only for a filter that
+// is exactly {_id: value} and scans the whole collection for any other,
+// so a conditional filter would cost as much as the collection is large.
+// The locks are held around the single database call that writes (with
+// the read that decides it), never across the domain's decision: the
+// aggregate stores (mongox), the idempotency keys and the outbox relay's
+// clear of one database share one set. The zero Locks is the in-process
+// half only, for tests and tools of a single process.
 package doclock
 
 import (
@@ -161,6 +176,27 @@ func New(db *mongo.Database, opts Options) *Locks {
 		holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
 	}
 }
+
+// InProcess returns the in-process locks of database, one set for every
+// caller in this process that names the same database (two instances of
+// a service in one process share them, as they share its documents). They
+// write nothing to the store: right only when no other process writes the
+// database.
+func InProcess(database string) *Locks {
+	processMu.Lock()
+	defer processMu.Unlock()
+	l := processLocks[database]
+	if l == nil {
+		l = &Locks{}
+		processLocks[database] = l
+	}
+	return l
+}
+
+var (
+	processMu    sync.Mutex
+	processLocks = map[string]*Locks{}
+)
 
 // EnsureIndexes creates the unique index the leases rely on; Acquire does
 // it on first use otherwise. A no-op for in-process locks.

@@ -113,7 +113,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) *fixture {
 		out[server.Name] = build(func(t *testing.T) idempotency.Store {
 			db, cfg := server.Database(t)
 			var locks *doclock.Locks // a replica's: leases on the embedded store
-			if cfg.DocLocks {
+			if cfg.DocLocks.On() {
 				locks = doclock.New(db, doclock.Options{})
 			}
 			s := idempotency.NewMongoStore(db, locks)

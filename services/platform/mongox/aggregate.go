@@ -250,8 +250,8 @@ type StoreOptions struct {
 	Notify func()
 	// Locks serialise the writes to one document, held around the single
 	// update call only: on the embedded FerretDB the kit's doclock.New
-	// (across replicas; DocLocks for one process), on MongoDB nil, which
-	// locks nothing.
+	// (lease mode, across processes) or doclock.InProcess (process mode),
+	// on MongoDB nil, which locks nothing.
 	Locks *doclock.Locks
 	// MaxAttempts bounds the load–decide–write rounds of an Update that
 	// keeps losing races, after which it answers Aborted; default 8.
@@ -271,13 +271,13 @@ func (o StoreOptions) withDefaults() StoreOptions {
 }
 
 // DocLocks returns the in-process document locks cfg asks for: a set for
-// the embedded FerretDB (cfg.DocLocks), nil for MongoDB. They serialise
+// the embedded FerretDB (cfg.DocLocks process or lease), nil for MongoDB. They serialise
 // the writers of one process only, which is enough for a test or a tool
 // that is the store's only writer; a service's locks, which hold across
 // its replicas, are doclock.New's, built by servicekit. One set serves a
 // process: the stores and the outbox relay of one database must share it.
 func DocLocks(cfg config.Mongo) *doclock.Locks {
-	if !cfg.DocLocks {
+	if !cfg.DocLocks.On() {
 		return nil
 	}
 	return &doclock.Locks{}

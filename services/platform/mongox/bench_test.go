@@ -30,7 +30,7 @@ func BenchmarkUpdate(b *testing.B) {
 				}
 			}
 		})
-		if cfg.DocLocks {
+		if cfg.DocLocks.On() {
 			// What a service replica does: its locks hold across replicas
 			// (doclock's leases), at an insert and a delete more per write.
 			leased := mongox.NewAggregateStore(db.Collection("items"), items, mongox.StoreOptions{Locks: doclock.New(db, doclock.Options{})})

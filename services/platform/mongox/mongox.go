@@ -25,7 +25,8 @@ func Connect(ctx context.Context, cfg config.Mongo, appName string) (*mongo.Clie
 		SetAppName(appName).
 		SetConnectTimeout(timeout).
 		SetServerSelectionTimeout(timeout).
-		SetTimeout(timeout)
+		SetTimeout(timeout).
+		SetMonitor(cfg.Monitor)
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to mongodb: %w", err)

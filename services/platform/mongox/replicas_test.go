@@ -19,7 +19,7 @@ import (
 // replicaLocks are the locks a service replica gets from the kit: leases
 // on the database where the store needs them, none on MongoDB.
 func replicaLocks(cfg config.Mongo, db *mongo.Database) *doclock.Locks {
-	if !cfg.DocLocks {
+	if !cfg.DocLocks.On() {
 		return nil
 	}
 	return doclock.New(db, doclock.Options{})

@@ -168,7 +168,7 @@ func testSettings(mongoURI, natsURL string) settings {
 	return settings{
 		Own: servicekit.Own{
 			GRPC:  config.GRPCServer{Addr: "127.0.0.1:0", DefaultDeadline: 10 * time.Second},
-			Mongo: config.Mongo{URI: mongoURI, Database: "kittest", Timeout: 10 * time.Second, DocLocks: true},
+			Mongo: config.Mongo{URI: mongoURI, Database: "kittest", Timeout: 10 * time.Second, DocLocks: config.DocLocksLease},
 		},
 		Shared: servicekit.Shared{
 			NATS: config.NATS{URL: natsURL, StreamReplicas: 1},

@@ -33,7 +33,8 @@ func openStore(cfg config.Mongo, appName string) (*mongo.Client, *mongo.Database
 		SetAppName(appName).
 		SetConnectTimeout(timeout).
 		SetServerSelectionTimeout(timeout).
-		SetTimeout(timeout))
+		SetTimeout(timeout).
+		SetMonitor(cfg.Monitor))
 	if err != nil {
 		return nil, nil, fmt.Errorf("mongodb client for %s: %w", cfg.Database, err)
 	}
@@ -41,15 +42,20 @@ func openStore(cfg config.Mongo, appName string) (*mongo.Client, *mongo.Database
 }
 
 // newLocks are the document locks the repositories, the idempotency keys
-// and the relay share: when cfg.DocLocks says the store is the embedded
-// FerretDB, locks that hold across every replica on db (leases in its
-// doc_locks collection, see doclock); nil (no lock at all) on MongoDB and
-// in memory.
+// and the relay share, by cfg.DocLocks (see doclock): with lease, locks
+// that hold across every replica on db (leases in its doc_locks
+// collection); with process, the in-process locks of the database, which
+// every user of it in this process shares; nil (no lock at all) with off,
+// on MongoDB, and in memory.
 func newLocks(cfg config.Mongo, db *mongo.Database, logger *slog.Logger) *doclock.Locks {
-	if !cfg.DocLocks || db == nil {
+	switch {
+	case !cfg.DocLocks.On() || db == nil:
 		return nil
+	case cfg.DocLocks.Leases():
+		return doclock.New(db, doclock.Options{Logger: logger})
+	default:
+		return doclock.InProcess(cfg.URI + "\x00" + cfg.Database)
 	}
-	return doclock.New(db, doclock.Options{Logger: logger})
 }
 
 // pingStore is the store's health check.

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"github.com/gemella/gemella/services/platform/apperr/errbody"
+	"github.com/gemella/gemella/services/platform/config"
 
 	"context"
 	"encoding/json"
@@ -44,7 +45,7 @@ func runCatalog(t *testing.T, mongoURI, natsURL, searchDir string) *catalogUnder
 	cfg := service.DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
 	cfg.Mongo.URI = mongoURI
-	cfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
+	cfg.Mongo.DocLocks = config.DocLocksLease // the embedded FerretDB writes non-atomically
 	cfg.NATS.URL = natsURL
 	cfg.Search.Dir = searchDir
 	cfg.Auth.PublicKeys = testStaff.publicKey()

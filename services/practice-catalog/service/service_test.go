@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"github.com/gemella/gemella/services/platform/apperr/errbody"
+	"github.com/gemella/gemella/services/platform/config"
 
 	"context"
 	"encoding/json"
@@ -55,7 +56,7 @@ func startOn(t *testing.T, mongoURI string) *env {
 	cfg := service.DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
 	cfg.Mongo.URI = mongoURI
-	cfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
+	cfg.Mongo.DocLocks = config.DocLocksLease // the embedded FerretDB writes non-atomically
 	cfg.NATS.URL = e.nats.URL()
 	cfg.Auth.PublicKeys = testStaff.publicKey()
 	svc, err := service.New(ctx, cfg, quiet)

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"github.com/gemella/gemella/services/platform/apperr/errbody"
+	"github.com/gemella/gemella/services/platform/config"
 
 	"context"
 	"encoding/base64"
@@ -111,7 +112,7 @@ func start(t *testing.T) *stack {
 	s.catalogCfg = catalog.DefaultConfig()
 	s.catalogCfg.GRPC.Addr = "127.0.0.1:0"
 	s.catalogCfg.Mongo.URI = fdb.URI()
-	s.catalogCfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
+	s.catalogCfg.Mongo.DocLocks = config.DocLocksLease // the embedded FerretDB writes non-atomically
 	s.catalogCfg.NATS.URL = s.nats.URL()
 	s.catalogCfg.Auth.PublicKeys = publicKey
 	s.startCatalog(t)
@@ -119,7 +120,7 @@ func start(t *testing.T) *stack {
 	cfg := service.DefaultConfig()
 	cfg.GRPC.Addr = "127.0.0.1:0"
 	cfg.Mongo.URI = fdb.URI()
-	cfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
+	cfg.Mongo.DocLocks = config.DocLocksLease // the embedded FerretDB writes non-atomically
 	cfg.NATS.URL = s.nats.URL()
 	cfg.Auth.PublicKeys = publicKey
 	cfg.CatalogAddr = s.catalogCfg.GRPC.Addr

@@ -76,13 +76,15 @@ var priorTransfers = []int{10, 1000}
 // two writes; Goal its maximum.
 type adoptionPair struct {
 	// PriorTransfers are the transfers the practice had before the window.
-	PriorTransfers int     `json:"prior_transfers"`
-	EventsPerSec   int     `json:"events_per_sec"`
-	Seconds        float64 `json:"seconds"`
-	WarmupSeconds  float64 `json:"warmup_seconds"`
-	Twinnings      int     `json:"twinnings"`
-	Transfers      int     `json:"transfers"`
-	SetupSeconds   float64 `json:"setup_seconds"`
+	PriorTransfers int `json:"prior_transfers"`
+	// DocLocks is the services' document lock mode.
+	DocLocks      string  `json:"doclocks"`
+	EventsPerSec  int     `json:"events_per_sec"`
+	Seconds       float64 `json:"seconds"`
+	WarmupSeconds float64 `json:"warmup_seconds"`
+	Twinnings     int     `json:"twinnings"`
+	Transfers     int     `json:"transfers"`
+	SetupSeconds  float64 `json:"setup_seconds"`
 	// Moves are the UpdateTransfer calls of the window; MoveErrors failed.
 	Moves      int    `json:"moves"`
 	MoveErrors int    `json:"move_errors"`
@@ -108,13 +110,16 @@ type adoptionPair struct {
 	PracticeWrite    latencySummary `json:"practice_write"`
 	TwoWrites        latencySummary `json:"two_writes"`
 	Ratio            float64        `json:"ratio"`
-	Goal             float64        `json:"goal_max_ratio"`
-	Met              bool           `json:"met"`
+	// Commands are the store commands of both services during the
+	// window, per event of it.
+	Commands storeCommands `json:"store_commands"`
+	Goal     float64       `json:"goal_max_ratio"`
+	Met      bool          `json:"met"`
 }
 
 // benchAdoption measures pair (d).
 func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior int) (_ adoptionPair, err error) {
-	p := adoptionPair{EventsPerSec: s.EventRate, Seconds: s.EventDuration.Seconds(), WarmupSeconds: eventWarmup.Seconds(), Goal: adoptionGoal, PriorTransfers: prior}
+	p := adoptionPair{EventsPerSec: s.EventRate, Seconds: s.EventDuration.Seconds(), WarmupSeconds: eventWarmup.Seconds(), Goal: adoptionGoal, PriorTransfers: prior, DocLocks: s.DocLocks.String()}
 	shared := prior > len(modelCodes)
 	// Two moves per transfer (to in progress, then to adopted), for the
 	// warm-up, the window and a second to spare.
@@ -129,7 +134,8 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior i
 	defer os.RemoveAll(dir)
 	progress("(d) starting NATS, FerretDB, catalog and twinning in %s", dir)
 	obs := newLagObserver()
-	pl, err := startPipeline(ctx, dir, logger, obs.observe)
+	counter := newCommandCounter()
+	pl, err := startPipeline(ctx, dir, logger, s.DocLocks, obs.observe, counter.monitor())
 	if err != nil {
 		return p, err
 	}
@@ -170,7 +176,7 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior i
 	if err != nil {
 		return p, err
 	}
-	d, err := drive(editorCtx, pl.twinning, plan(seed), s.EventRate, s.EventDuration, writes)
+	d, err := drive(editorCtx, pl.twinning, plan(seed), s.EventRate, s.EventDuration, writes, counter)
 	if err != nil {
 		return p, err
 	}
@@ -185,6 +191,7 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior i
 	p.Missing = len(d.window) - d.errorsInWindow - len(lags)
 	p.Latency = summarise(lags)
 	p.CatchUpSeconds = last.Sub(d.windowEnd).Seconds()
+	p.Commands = counter.report(len(d.window))
 
 	p.TwinningWrite, p.PracticeWrite, p.TwoWrites = summarise(d.twinningWrites), summarise(d.practiceWrites), summarise(d.twoWrites)
 	if p.TwoWrites.P50Millis > 0 {
@@ -235,12 +242,21 @@ type driven struct {
 // window. The moves keep to a fixed schedule, each in its own goroutine, so
 // that a slow call holds no later one back and a stalled process catches up
 // rather than asking for less. Half an interval after each move it times
-// the two scratch writes.
-func drive(ctx context.Context, client twinningv1.TwinningServiceClient, moves []transferMove, rate int, window time.Duration, writes *scratchWrites) (*driven, error) {
+// the two scratch writes. counter counts the services' store commands
+// during the window.
+func drive(ctx context.Context, client twinningv1.TwinningServiceClient, moves []transferMove, rate int, window time.Duration, writes *scratchWrites, counter *commandCounter) (*driven, error) {
 	interval := time.Second / time.Duration(rate)
 	start := time.Now()
 	windowStart, windowEnd := start.Add(eventWarmup), start.Add(eventWarmup+window)
 	d := &driven{windowEnd: windowEnd}
+	countOn := time.AfterFunc(time.Until(windowStart), func() { counter.count(true) })
+	countOff := time.AfterFunc(time.Until(windowEnd), func() { counter.count(false) })
+	defer func() {
+		countOn.Stop()
+		if countOff.Stop() {
+			counter.count(false)
+		}
+	}()
 	var mu sync.Mutex
 	var calls sync.WaitGroup
 

@@ -56,6 +56,7 @@ import (
 
 	"github.com/gemella/gemella/services/discussion/loginbench"
 	"github.com/gemella/gemella/services/notification/fanoutbench"
+	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/practice-catalog/searchbench"
 )
 
@@ -82,7 +83,11 @@ type settings struct {
 	// EventRate and EventDuration are (d)'s steady load.
 	EventRate     int
 	EventDuration time.Duration
-	Pairs         string
+	// DocLocks is the services' document lock mode in (d): process, as
+	// make run sets it, or lease, as several processes on one FerretDB
+	// need it.
+	DocLocks config.DocLockMode
+	Pairs    string
 
 	out        string
 	cpuProfile string
@@ -99,6 +104,7 @@ func parseSettings(args []string) (settings, error) {
 	fs.IntVar(&s.Documents, "docs", 1000, "(c) documents of about 1 KB in the FerretDB collection")
 	fs.IntVar(&s.EventRate, "event-rate", 20, "(d) transfer status changes per second")
 	fs.DurationVar(&s.EventDuration, "event-duration", 30*time.Second, "(d) measured window of steady status changes")
+	fs.TextVar(&s.DocLocks, "doclocks", config.DocLocksProcess, "(d) the services' document locks: process (as make run sets them) or lease (several processes on one FerretDB)")
 	fs.StringVar(&s.Pairs, "pairs", defaultPairs, "which pairs and sections to run, any of "+allPairs+" (f is slow: see defaultPairs)")
 	fs.StringVar(&s.out, "out", "", "JSON results file (default artifacts/bench.json at the repository root; \"-\" for none)")
 	fs.StringVar(&s.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -124,6 +130,9 @@ func parseSettings(args []string) (settings, error) {
 	if s.EventDuration < time.Second || s.EventDuration > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("-event-duration %s: must be between 1s and 10m", s.EventDuration))
 	}
+	if !s.DocLocks.On() {
+		errs = append(errs, fmt.Errorf("-doclocks %s: must be process or lease, the embedded FerretDB writes non-atomically", s.DocLocks))
+	}
 	if strings.Trim(s.Pairs, allPairs) != "" || s.Pairs == "" {
 		errs = append(errs, fmt.Errorf("-pairs %q: must be made of the letters %s", s.Pairs, allPairs))
 	}
@@ -137,7 +146,7 @@ func (s settings) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"duration": s.Duration.String(), "warmup": s.Warmup.String(), "concurrency": s.Concurrency,
 		"rounds": s.Rounds, "benchtime": s.BenchTime.String(), "documents": s.Documents,
-		"event_rate": s.EventRate, "event_duration": s.EventDuration.String(), "pairs": s.Pairs,
+		"event_rate": s.EventRate, "event_duration": s.EventDuration.String(), "doclocks": s.DocLocks.String(), "pairs": s.Pairs,
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
@@ -19,6 +20,7 @@ import (
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/grpcx"
@@ -58,7 +60,9 @@ type runningService struct {
 // startPipeline starts NATS and FerretDB in dir, then the catalog (whose
 // adoption consumer reports every handled event to observe) and the
 // twinning service, in the dev stack's order.
-func startPipeline(ctx context.Context, dir string, logger *slog.Logger, observe func(*eventsv1.Envelope, time.Time)) (_ *pipeline, err error) {
+// Both services' store clients report their commands to monitor.
+// Their document locks are of mode locks.
+func startPipeline(ctx context.Context, dir string, logger *slog.Logger, locks config.DocLockMode, observe func(*eventsv1.Envelope, time.Time), monitor *event.CommandMonitor) (_ *pipeline, err error) {
 	p := &pipeline{}
 	if p.id, err = newIdentity(); err != nil {
 		return nil, err
@@ -83,8 +87,9 @@ func startPipeline(ctx context.Context, dir string, logger *slog.Logger, observe
 	catalogCfg := catalog.DefaultConfig()
 	catalogCfg.GRPC.Addr = "127.0.0.1:0"
 	catalogCfg.Mongo.URI = p.ferret.URI()
-	catalogCfg.Mongo.DocLocks = true // the embedded FerretDB writes non-atomically
+	catalogCfg.Mongo.DocLocks = locks // the embedded FerretDB writes non-atomically
 	catalogCfg.Mongo.Database = catalogDatabase
+	catalogCfg.Mongo.Monitor = monitor
 	catalogCfg.NATS.URL = p.nats.URL()
 	catalogCfg.NATS.StreamReplicas = 1
 	catalogCfg.Auth.PublicKeys = p.id.publicKeys()
@@ -101,8 +106,9 @@ func startPipeline(ctx context.Context, dir string, logger *slog.Logger, observe
 	twinningCfg := twinning.DefaultConfig()
 	twinningCfg.GRPC.Addr = "127.0.0.1:0"
 	twinningCfg.Mongo.URI = p.ferret.URI()
-	twinningCfg.Mongo.DocLocks = true
+	twinningCfg.Mongo.DocLocks = locks
 	twinningCfg.Mongo.Database = twinningDatabase
+	twinningCfg.Mongo.Monitor = monitor
 	twinningCfg.NATS.URL = p.nats.URL()
 	twinningCfg.NATS.StreamReplicas = 1
 	twinningCfg.CatalogAddr = catalogAddr

@@ -222,8 +222,8 @@ func (d adoptionPair) print(w io.Writer) {
 	if d.PriorTransfers <= len(modelCodes) {
 		of = "a practice each"
 	}
-	fmt.Fprintf(w, "    %d status changes/s for %gs after %gs warm-up; %d active twinnings x %d transfers of %s (set up in %.1fs)\n",
-		d.EventsPerSec, d.Seconds, d.WarmupSeconds, d.Twinnings, d.Transfers/max(1, d.Twinnings), of, d.SetupSeconds)
+	fmt.Fprintf(w, "    %d status changes/s for %gs after %gs warm-up; %d active twinnings x %d transfers of %s (set up in %.1fs); document locks: %s\n",
+		d.EventsPerSec, d.Seconds, d.WarmupSeconds, d.Twinnings, d.Transfers/max(1, d.Twinnings), of, d.SetupSeconds, d.DocLocks)
 	fmt.Fprintf(w, "    %-34s %s   (%d events, %d missing; the last handled %.2fs after the window)\n",
 		"event latency, occurred -> handled:", latencyLine(d.Latency), d.Latency.Count, d.Missing, d.CatchUpSeconds)
 	fmt.Fprintf(w, "    %-34s %s   (%d calls, %d errors)\n", "UpdateTransfer call:", latencyLine(d.UpdateCall), d.Moves, d.MoveErrors)
@@ -231,6 +231,7 @@ func (d adoptionPair) print(w io.Writer) {
 	fmt.Fprintf(w, "    %-34s %s   (%s B document)\n", "  versioned replace, twinning:", latencyLine(d.TwinningWrite), thousands(float64(d.TwinningDocBytes)))
 	fmt.Fprintf(w, "    %-34s %s   (%s B document)\n", "  versioned replace, practice:", latencyLine(d.PracticeWrite), thousands(float64(d.PracticeDocBytes)))
 	fmt.Fprintf(w, "    ratio %.2f (latency p50 / two writes p50)   goal <= %.2f   %s\n", d.Ratio, d.Goal, verdict(d.Met))
+	d.Commands.print(w)
 	if d.MoveErrors > 0 {
 		fmt.Fprintf(w, "    FIRST ERROR: %s\n", d.FirstError)
 	}

@@ -36,7 +36,7 @@ func Servers(t testing.TB) []Server {
 	t.Helper()
 	var out []Server
 	if !testing.Short() {
-		out = append(out, Server{Name: "ferretdb", Config: config.Mongo{URI: embedded.FerretDBForTest(t).URI(), DocLocks: true}})
+		out = append(out, Server{Name: "ferretdb", Config: config.Mongo{URI: embedded.FerretDBForTest(t).URI(), DocLocks: config.DocLocksLease}})
 	}
 	if uri := os.Getenv(URIEnv); uri != "" {
 		out = append(out, Server{Name: "mongodb", Config: config.Mongo{URI: uri}})

@@ -146,14 +146,45 @@ func (l *mongoLog) putOne(ctx context.Context, e logEntryDoc) error {
 		case stored.Rev >= e.Rev:
 			return nil // the same content, or newer
 		}
-		unlock := l.locks.Lock(l.coll.Name(), e.ID)
-		res, err := l.coll.ReplaceOne(ctx, bson.D{{Key: mongox.IDField, Value: e.ID}, {Key: "rev", Value: stored.Rev}}, e)
-		unlock()
-		if err != nil || res.MatchedCount == 1 {
+		replaced, err := l.replaceIfRev(ctx, e, stored.Rev)
+		if err != nil || replaced {
 			return err
 		}
 	}
 	return errors.New("it keeps changing")
+}
+
+// replaceIfRev replaces the stored entry with e if its rev is still rev.
+// On MongoDB (no locks) the condition is in the filter, atomic by itself.
+// With document locks (the embedded FerretDB, which scans the whole log
+// for any filter but exactly {_id}), the rev is read again by _id under
+// the entry's lock, which every writer of it holds, and the replace is
+// filtered by _id alone.
+func (l *mongoLog) replaceIfRev(ctx context.Context, e logEntryDoc, rev int64) (bool, error) {
+	byID := bson.D{{Key: mongox.IDField, Value: e.ID}}
+	if l.locks == nil {
+		res, err := l.coll.ReplaceOne(ctx, append(byID, bson.E{Key: "rev", Value: rev}), e)
+		return err == nil && res.MatchedCount == 1, err
+	}
+	unlock, err := l.locks.Acquire(ctx, l.coll.Name(), e.ID)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	var stored struct {
+		Rev int64 `bson:"rev"`
+	}
+	err = l.coll.FindOne(ctx, byID, options.FindOne().SetProjection(bson.D{{Key: "rev", Value: 1}})).Decode(&stored)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return false, nil // deleted meanwhile: the next round inserts
+	case err != nil:
+		return false, err
+	case stored.Rev != rev:
+		return false, nil // another copy came first: compare with it
+	}
+	res, err := l.coll.ReplaceOne(ctx, byID, e)
+	return err == nil && res.MatchedCount == 1, err
 }
 
 func (l *mongoLog) get(ctx context.Context, id string) (*logEntryDoc, error) {
