@@ -195,6 +195,9 @@ func (s *Server) handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ ru
 	case http.StatusNotFound:
 		s.writeError(w, r, httpStatus, codes.NotFound, apperr.ReasonRouteNotFound, "no route for "+r.URL.Path)
 	case http.StatusMethodNotAllowed:
+		if allow := s.methods.allowed(r.URL.Path); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
 		s.writeError(w, r, httpStatus, codes.Unimplemented, apperr.ReasonMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path)
 	case http.StatusBadRequest:
 		s.writeViolations(w, r, violations{{field: "path", reason: apperr.ReasonFieldInvalid, rule: "is malformed"}})

@@ -45,9 +45,9 @@ func (s *Server) notificationRoutes(mux *runtime.ServeMux, conn *grpc.ClientConn
 	}
 	unsub := func(w http.ResponseWriter, r *http.Request, _ map[string]string) { s.serveUnsubscribe(w, r, client) }
 	return errors.Join(
-		mux.HandlePath(http.MethodGet, notificationsLivePath, live),
-		mux.HandlePath(http.MethodGet, unsubscribePath, unsub),
-		mux.HandlePath(http.MethodPost, unsubscribePath, unsub),
+		s.handlePath(mux, http.MethodGet, notificationsLivePath, live),
+		s.handlePath(mux, http.MethodGet, unsubscribePath, unsub),
+		s.handlePath(mux, http.MethodPost, unsubscribePath, unsub),
 	)
 }
 

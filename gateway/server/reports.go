@@ -31,7 +31,7 @@ func registerTwinning(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Cli
 // reportRoutes adds the download of a rendered report.
 func (s *Server) reportRoutes(mux *runtime.ServeMux, conn *grpc.ClientConn) error {
 	client := twinningv1.NewReportServiceClient(conn)
-	return mux.HandlePath(http.MethodGet, reportDownloadPath, func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+	return s.handlePath(mux, http.MethodGet, reportDownloadPath, func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		s.serveReportDownload(w, r, client, params)
 	})
 }

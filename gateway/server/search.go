@@ -40,7 +40,7 @@ func (s *Server) searchBackends() sitesearch.Backends {
 // searchRoute serves GET /v1/search?q=&kind=&territory=&theme=&page_size=.
 func (s *Server) searchRoute(mux *runtime.ServeMux) error {
 	b := s.searchBackends()
-	return mux.HandlePath(http.MethodGet, searchPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	return s.handlePath(mux, http.MethodGet, searchPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 		q, v := parseSearchQuery(r.URL.RawQuery)
 		if len(v) > 0 {
 			s.writeViolations(w, r, v)

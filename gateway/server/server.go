@@ -70,6 +70,8 @@ type Server struct {
 	handler  http.Handler
 	openAPI  []byte
 	routes   routeTable
+	// methods are the methods of every path, for the Allow of a 405.
+	methods pathMethods
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -105,6 +107,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: logger, openAPI: doc, routes: routes, tel: tel, publicCache: newPublicCache(cfg.PublicCacheTTL)}
+	for _, rt := range routes.unique() {
+		s.methods.add(rt.method, rt.template)
+	}
 	if cfg.NATSURL != "" && cfg.NATSURL != BackendDisabled {
 		hub, err := feed.NewHub(ctx, feed.Config{NATSURL: cfg.NATSURL, Auth: cfg.FeedNATS, Replicas: cfg.FeedStreamReplicas, Logger: logger.With("component", "feed"),
 			// Any replica's write shows in every replica's anonymous reads
@@ -127,6 +132,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		runtime.WithOutgoingHeaderMatcher(noGRPCMetadata),
 		runtime.WithOutgoingTrailerMatcher(noGRPCMetadata),
 		runtime.WithMiddlewares(recordRoute, s.strictInput),
+		// A route answers its own methods only (see methods.go).
+		runtime.WithDisablePathLengthFallback(),
 	)
 	dialOpts, err := s.backendDialOptions()
 	if err != nil {
@@ -156,7 +163,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		return nil, errors.Join(fmt.Errorf("route %s: %w", searchPath, err), s.Close())
 	}
 	if s.feed != nil {
-		if err := mux.HandlePath(http.MethodGet, feedPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+		if err := s.handlePath(mux, http.MethodGet, feedPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 			s.feed.ServeHTTP(w, r)
 		}); err != nil {
 			return nil, errors.Join(fmt.Errorf("route %s: %w", feedPath, err), s.Close())
@@ -169,7 +176,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	} {
 		// Registered on the grpc-gateway mux so that routing errors on these
 		// paths have the same JSON shape as on the API.
-		if err := mux.HandlePath(http.MethodGet, path, h); err != nil {
+		if err := s.handlePath(mux, http.MethodGet, path, h); err != nil {
 			return nil, errors.Join(fmt.Errorf("route %s: %w", path, err), s.Close())
 		}
 	}
@@ -187,7 +194,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
-	s.handler = s.instrument(chain(withOpenData(withPortal(mux, site), open),
+	s.handler = s.instrument(chain(withOpenData(withPortal(s.onlyOwnMethods(mux), site), open),
 		withRequestID,
 		s.logRequests,
 		s.recoverPanics,

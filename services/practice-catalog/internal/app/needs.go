@@ -24,6 +24,11 @@ type CreateNeedHandler struct{ d Deps }
 // Handle opens the need, or returns the one this caller's previous call
 // with the same request id opened.
 func (h CreateNeedHandler) Handle(ctx context.Context, cmd CreateNeed) (*need.Need, error) {
+	// The details first, as CreatePractice does: who may write depends on
+	// the organisation they name.
+	if err := need.CheckNew(cmd.Details); err != nil {
+		return nil, err
+	}
 	if err := mayWriteNeed(auth.CallerFrom(ctx), cmd.Details.OrganizationID); err != nil {
 		return nil, err
 	}

@@ -25,13 +25,15 @@ type CreateOfferHandler struct{ d Deps }
 // the one this caller's previous call with the same request id opened.
 func (h CreateOfferHandler) Handle(ctx context.Context, cmd CreateOffer) (*offer.Offer, error) {
 	caller := auth.CallerFrom(ctx)
+	// The terms first, as CreatePractice does: who may write depends on
+	// the organisation they name.
+	if err := cmd.Terms.Validate(); err != nil {
+		return nil, err
+	}
 	if err := mayWriteOffer(caller, cmd.Terms.OrganizationID); err != nil {
 		return nil, err
 	}
 	if err := validateRequestID(cmd.RequestID); err != nil {
-		return nil, err
-	}
-	if err := cmd.Terms.Validate(); err != nil {
 		return nil, err
 	}
 	p, err := h.d.Practices.Get(ctx, cmd.Terms.PracticeID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/gemella/gemella/services/platform/apperr"
@@ -256,5 +257,38 @@ func TestAnonymousCreateGetsFieldErrorsThenUnauthenticated(t *testing.T) {
 	}
 	if _, err := a.CreatePractice.Handle(as(editorOf(toscana.ID)), valid); err != nil {
 		t.Fatalf("editor create: %v", err)
+	}
+}
+
+// violated lists the fields an InvalidArgument names, nil for another error.
+func violated(err error) []string {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Kind != apperr.KindInvalidArgument {
+		return nil
+	}
+	var out []string
+	for _, v := range ae.Violations {
+		out = append(out, v.Field)
+	}
+	return out
+}
+
+// An empty need or offer is a 400 naming each missing field, for anyone:
+// who may write depends on the organisation it names, so the fields come
+// before the decision (they once got 403 first).
+func TestAnEmptyNeedOrOfferIsA400NamingEachFieldBeforeAnyRight(t *testing.T) {
+	a := app.New(app.Deps{
+		Organizations: adapters.NewOrganizationMemoryRepository(), Practices: adapters.NewPracticeMemoryRepository(),
+		SeekOfferDeps: app.SeekOfferDeps{Needs: adapters.NewNeedMemoryRepository(), Offers: adapters.NewOfferMemoryRepository()},
+	})
+	for name, c := range map[string]auth.Caller{"anonymous": anonymous, "member": member, "editor of another": editorOf("01a23816-c47c-7e2e-9608-72259dd60e48")} {
+		_, err := a.CreateNeed.Handle(as(c), app.CreateNeed{})
+		if got := violated(err); !slices.Contains(got, "organization_id") || !slices.Contains(got, "title") || !slices.Contains(got, "problem") {
+			t.Errorf("%s, empty need: %v, want InvalidArgument naming organization_id, title and problem", name, err)
+		}
+		_, err = a.CreateOffer.Handle(as(c), app.CreateOffer{})
+		if got := violated(err); !slices.Contains(got, "organization_id") || !slices.Contains(got, "practice_id") {
+			t.Errorf("%s, empty offer: %v, want InvalidArgument naming organization_id and practice_id", name, err)
+		}
 	}
 }

@@ -26,6 +26,12 @@ type CreateTwinningHandler struct{ d Deps }
 // request_id, and another caller's identical request id is theirs.
 func (h CreateTwinningHandler) Handle(ctx context.Context, cmd CreateTwinning) (*twinning.Twinning, error) {
 	caller := auth.CallerFrom(ctx)
+	// The details first, as CreatePractice does: who may create depends on
+	// the parties they name, and the rules are public (the OpenAPI
+	// document), so a 400 naming the bad fields tells no one anything.
+	if err := twinning.CheckNew(cmd.Details); err != nil {
+		return nil, err
+	}
 	if err := mayCreate(caller, cmd.Details); err != nil {
 		return nil, err
 	}

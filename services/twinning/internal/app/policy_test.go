@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/gemella/gemella/services/platform/apperr"
@@ -214,10 +217,36 @@ func TestWhoMayWorkOnTransfersActivitiesAndDetails(t *testing.T) {
 		"editor without affiliation": {roleOnly, "permission denied"}, "receiving editor": {receiving, "ok"}, "coordinator": {coordinator, "ok"},
 	} {
 		d := toscaDetails()
-		d.Code = "NEW-" + string(rune('A'+len(name)))
+		d.Code = "NEW-" + strconv.Itoa(len(name)) // a valid code: the fields are checked first
 		_, err := f.app.CreateTwinning.Handle(as(tt.c), app.CreateTwinning{Details: d, RequestID: "create-" + name})
 		if got := kindOf(err); got != tt.want && !(tt.want == "ok" && got == "already exists") {
 			t.Errorf("create as %s: %s (%v), want %s", name, got, err, tt.want)
 		}
+	}
+}
+
+// An empty twinning is a 400 naming each missing field, for anyone: who
+// may create depends on the parties it names, so the fields come before
+// the decision (POST /v1/twinnings {} once got 403 first); a well-formed
+// one of no party of the caller's is still refused.
+func TestAnEmptyTwinningIsA400NamingEachFieldBeforeAnyRight(t *testing.T) {
+	f := newFixture()
+	for name, c := range map[string]auth.Caller{"anonymous": anonymous, "member": member, "outsider": outsider, "role only": roleOnly} {
+		_, err := f.app.CreateTwinning.Handle(as(c), app.CreateTwinning{Actor: c.MemberID})
+		var ae *apperr.Error
+		if !errors.As(err, &ae) || ae.Kind != apperr.KindInvalidArgument {
+			t.Errorf("%s: %v, want InvalidArgument", name, err)
+			continue
+		}
+		var fields []string
+		for _, v := range ae.Violations {
+			fields = append(fields, v.Field)
+		}
+		if !slices.Contains(fields, "code") || !slices.Contains(fields, "title") {
+			t.Errorf("%s: fields %v, want code and title", name, fields)
+		}
+	}
+	if _, err := f.app.CreateTwinning.Handle(as(outsider), app.CreateTwinning{Details: toscaDetails(), Actor: "ed"}); apperr.KindOf(err) != apperr.KindPermissionDenied {
+		t.Errorf("an outsider's well-formed twinning: %v, want PermissionDenied", err)
 	}
 }

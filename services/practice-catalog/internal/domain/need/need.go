@@ -114,6 +114,13 @@ func (d *Details) normalise() {
 	}
 }
 
+// CheckNew reports what New would refuse in the details of a new need,
+// without building it.
+func CheckNew(d Details) error {
+	d.normalise()
+	return d.Validate()
+}
+
 // Validate checks every field and reports all problems at once.
 func (d Details) Validate() error {
 	var v apperr.Violations

@@ -89,6 +89,15 @@ func (d *Details) normalise() {
 	}
 }
 
+// CheckNew reports what New would refuse in the details of a new
+// twinning, without building it, so that a request missing what it must
+// say is a 400 naming the fields before any decision on who may make it.
+func CheckNew(d Details) error {
+	d.Objectives = slices.Clone(d.Objectives)
+	d.normalise()
+	return d.Validate()
+}
+
 // Validate checks every field and reports all problems at once. A draft
 // may be incomplete; what it says must be right.
 func (d *Details) Validate() error {
