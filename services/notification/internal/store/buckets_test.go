@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
@@ -32,7 +33,7 @@ func replicas(t *testing.T, srv mongoxtest.Server, n, size int) (*mongo.Database
 	var out []*Store
 	for range n {
 		var locks *doclock.Locks
-		if cfg.DocLocks {
+		if cfg.DocLocks != config.DocLocksOff && cfg.DocLocks != "" {
 			locks = doclock.New(db, doclock.Options{Logger: quiet})
 		}
 		s := New(db, mongox.StoreOptions{Locks: locks})
