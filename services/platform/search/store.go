@@ -190,6 +190,12 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	s.schema = storeSchema + "/" + cfg.Schema + syn.Schema()
 	if s.dir != "" {
 		if _, statErr := os.Stat(filepath.Join(s.dir, "index_meta.json")); statErr == nil {
+			// The mapping stored on disk names our own token filters:
+			// a process that opens the index before it has built any
+			// mapping must register them first, or every start finds
+			// the index unreadable and rebuilds it.
+			registerFold()
+			RegisterSynonymFilter()
 			idx, err := bleve.OpenUsing(s.dir, openConfig())
 			if err == nil {
 				if schema, _ := idx.GetInternal(keySchema); string(schema) == s.schema {
