@@ -130,8 +130,14 @@ func (src Source) Changes(ctx context.Context, env *eventsv1.Envelope) ([]psearc
 
 const page = 200
 
-// All lists every public twinning.
+// All lists every public twinning. The catalogue is asked once per
+// practice and organisation for the whole listing (errors included):
+// a rebuild after a restart reads hundreds of twinnings that share a
+// few dozen parties and practices.
 func (src Source) All(ctx context.Context, yield func(psearch.Document) error) error {
+	if src.Catalog != nil {
+		src.Catalog = &onceCatalog{Catalog: src.Catalog, practices: map[string]practiceAnswer{}, orgs: map[string]orgAnswer{}}
+	}
 	var after *paging.Cursor
 	for {
 		items, err := src.Twinnings.List(ctx, twinning.Filter{}, after, page)
@@ -156,4 +162,40 @@ func (src Source) All(ctx context.Context, yield func(psearch.Document) error) e
 		last := items[len(items)-1]
 		after = &paging.Cursor{Key: last.SortKey(), ID: last.ID}
 	}
+}
+
+type practiceAnswer struct {
+	p   app.Practice
+	err error
+}
+
+type orgAnswer struct {
+	o   app.Organization
+	err error
+}
+
+// onceCatalog remembers the catalogue's answers for one listing; it is
+// used by one goroutine.
+type onceCatalog struct {
+	app.Catalog
+	practices map[string]practiceAnswer
+	orgs      map[string]orgAnswer
+}
+
+func (c *onceCatalog) Practice(ctx context.Context, idOrSlug string) (app.Practice, error) {
+	a, ok := c.practices[idOrSlug]
+	if !ok {
+		a.p, a.err = c.Catalog.Practice(ctx, idOrSlug)
+		c.practices[idOrSlug] = a
+	}
+	return a.p, a.err
+}
+
+func (c *onceCatalog) Organization(ctx context.Context, id string) (app.Organization, error) {
+	a, ok := c.orgs[id]
+	if !ok {
+		a.o, a.err = c.Catalog.Organization(ctx, id)
+		c.orgs[id] = a
+	}
+	return a.o, a.err
 }
