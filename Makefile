@@ -82,7 +82,7 @@ test: web browser proto-check vet openapi-lint ## unit, integration and browser 
 # gateways, each its own process (deploy/devstack/cmd/topology). Bounded
 # by its own -timeout; ends "topology: N scenarios, 0 lost, 0 duplicated".
 test-topology: ## kill -9 NATS leaders, service replicas; stop the store; nothing acknowledged is lost
-	go run ./deploy/devstack/cmd/topology -timeout 9m
+	go run ./deploy/devstack/cmd/topology -timeout 14m
 
 test-unit:
 	go test -count=1 -short $(PKGS)

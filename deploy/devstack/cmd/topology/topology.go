@@ -360,10 +360,14 @@ func (t *topology) serviceEnv(s *service, i int, metrics string) []string {
 		p+"METRICS_ADDR="+metrics,
 	)
 	switch s.name {
+	case "practice-catalog", "twinning", "discussion":
+		// Each replica keeps its search index on its own disk, as in
+		// production: a killed replica reopens it and catches up.
+		env = append(env, p+"SEARCH_DIR="+filepath.Join(t.dir, fmt.Sprintf("search-%s-%d", s.name, i+1)))
+	}
+	switch s.name {
 	case "discussion":
 		env = append(env, "GEMELLA_AUTH_KEY_FILE="+t.keyFile, "GEMELLA_AUTH_PUBLIC_KEYS=")
-	case "practice-catalog":
-		env = append(env, p+"SEARCH_DIR="+filepath.Join(t.dir, fmt.Sprintf("search-%d", i+1)))
 	case "notification":
 		env = append(env, p+"UNSUBSCRIBE_KEY="+t.csrfKey)
 	}
