@@ -29,7 +29,6 @@ import (
 	"github.com/gemella/gemella/services/platform/auth"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/mailx"
-	"github.com/gemella/gemella/services/platform/mongox"
 	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/search/searchkit"
 	"github.com/gemella/gemella/services/platform/servicekit"
@@ -420,7 +419,7 @@ func repositories(p servicekit.Ports) app.Deps {
 			Onetime:    adapters.NewOnetimeMemoryRepository(),
 		}
 	}
-	m := adapters.NewMongoRepositories(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
+	m := adapters.NewMongoRepositories(p.DB, p.StoreOptions())
 	return app.Deps{
 		Members: m.Members, Logins: m.Logins, Threads: m.Threads, Posts: m.Posts, Stories: m.Stories, Sessions: m.Sessions, Moderation: m.Moderation,
 		Onetime: m.Onetime,

@@ -23,7 +23,6 @@ import (
 	"github.com/gemella/gemella/services/notification/internal/store"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/grpcx"
-	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/servicekit"
 )
 
@@ -164,7 +163,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 		}
 		sender = s
 	}
-	st := store.New(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
+	st := store.New(p.DB, p.StoreOptions())
 	application := app.New(st, app.NewPeers(conns[0], conns[1], conns[2]),
 		app.Options{EmailDelay: cfg.Mail.Delay, DefaultFrequency: cfg.DefaultFrequency, Mailing: sender != nil, InlineFanOut: inlineFanOut}, p.Logger)
 	tokens := mail.NewTokens(cfg.Mail.UnsubscribeKey)

@@ -248,6 +248,10 @@ type Page struct {
 type StoreOptions struct {
 	// Notify wakes the outbox relay after a write that left events.
 	Notify func()
+	// NotifyDocument, when set, is called instead of Notify with the
+	// collection and _id of the document written, so that the relay reads
+	// that one document rather than sweeping (outbox.Relay.NotifyDocument).
+	NotifyDocument func(collection, id string)
 	// Locks serialise the writes to one document, held around the single
 	// update call only: on the embedded FerretDB the kit's doclock.New
 	// (lease mode, across processes) or doclock.InProcess (process mode),
@@ -259,6 +263,18 @@ type StoreOptions struct {
 }
 
 const defaultMaxAttempts = 8
+
+// Written tells the relay that a write left events events on the document
+// id of collection: NotifyDocument if set, else Notify.
+func (o StoreOptions) Written(collection, id string, events int) {
+	switch {
+	case events == 0:
+	case o.NotifyDocument != nil:
+		o.NotifyDocument(collection, id)
+	case o.Notify != nil:
+		o.Notify()
+	}
+}
 
 func (o StoreOptions) withDefaults() StoreOptions {
 	if o.Notify == nil {

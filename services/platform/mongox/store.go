@@ -65,7 +65,7 @@ func (s *AggregateStore[A, D]) insert(ctx context.Context, a *A) (idTaken bool, 
 		}
 		return false, fmt.Errorf("insert %s %s: %w", s.agg.Name, doc.id, err)
 	}
-	s.notify(recs)
+	s.notify(doc.id, recs)
 	return false, nil
 }
 
@@ -176,7 +176,7 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 		*version = read
 		return false, nil
 	}
-	s.notify(recs)
+	s.notify(id, recs)
 	return true, nil
 }
 
@@ -261,10 +261,8 @@ func (s *AggregateStore[A, D]) Find(ctx context.Context, filter bson.D, page Pag
 	return out, nil
 }
 
-func (s *AggregateStore[A, D]) notify(recs []outbox.Record) {
-	if len(recs) > 0 {
-		s.opts.Notify()
-	}
+func (s *AggregateStore[A, D]) notify(id string, recs []outbox.Record) {
+	s.opts.Written(s.coll.Name(), id, len(recs))
 }
 
 // exclude is the projection that leaves out the outbox fields and omit.

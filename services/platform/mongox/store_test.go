@@ -90,6 +90,9 @@ type harness struct {
 	// writer would, and reads it back; nil in memory.
 	foreign  func(id string, set bool) any
 	notified *atomic.Int64
+	// named is the last document the store named to the relay
+	// (NotifyDocument), as "collection/id"; nil in memory.
+	named func() string
 }
 
 func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testing.T) harness {
@@ -124,8 +127,11 @@ func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testin
 				t.Fatal(err)
 			}
 			notified := &atomic.Int64{}
+			var named atomic.Value
+			named.Store("")
 			o := opts
-			o.Notify = func() { notified.Add(1) }
+			o.Notify = func() { t.Error("the store swept (Notify) where it could name the document") }
+			o.NotifyDocument = func(coll, id string) { named.Store(coll + "/" + id); notified.Add(1) }
 			o.Locks = replicaLocks(cfg, db)
 			s := mongox.NewAggregateStore(coll, items, o)
 			return harness{
@@ -163,6 +169,7 @@ func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testin
 					return doc["counter"]
 				},
 				notified: notified,
+				named:    func() string { return named.Load().(string) },
 			}
 		}
 	}
@@ -211,6 +218,9 @@ func createAndGet(t *testing.T, h harness) {
 	}
 	if h.notified.Load() == 0 {
 		t.Fatal("the relay was not woken after a write with events")
+	}
+	if h.named != nil && h.named() != "items/i1" {
+		t.Fatalf("the store named %q to the relay, want items/i1", h.named())
 	}
 	byName, err := h.byName("alpha")
 	if err != nil || byName.ID != "i1" {

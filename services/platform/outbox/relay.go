@@ -139,8 +139,17 @@ type Relay struct {
 	initErr error
 
 	passMu    sync.Mutex // one pass at a time, whether from Run or RelayOnce
+	byName    map[string]*mongo.Collection
 	attempts  map[string]*attempt
 	lastCount map[string]time.Time // last backlog count, by collection
+
+	// The documents this process's writers just gave events, by
+	// collection (NotifyDocument), and whether a writer asked for a
+	// whole sweep (Notify) or more documents were named than are kept.
+	hintMu      sync.Mutex
+	hints       map[string]map[string]struct{}
+	hinted      int
+	sweepWanted bool
 
 	published, failures, refused, deadLettered atomic.Uint64
 }
@@ -167,6 +176,13 @@ func NewRelay(cfg RelayConfig, pub events.Publisher, collections ...*mongo.Colle
 		wake:      make(chan struct{}, 1),
 		attempts:  map[string]*attempt{},
 		lastCount: map[string]time.Time{},
+		byName:    map[string]*mongo.Collection{},
+		hints:     map[string]map[string]struct{}{},
+	}
+	for _, c := range collections {
+		if c != nil {
+			r.byName[c.Name()] = c
+		}
 	}
 	if r.dead == nil {
 		r.dead, _ = pub.(DeadLetterPublisher)
@@ -175,13 +191,65 @@ func NewRelay(cfg RelayConfig, pub events.Publisher, collections ...*mongo.Colle
 	return r
 }
 
-// Notify wakes the relay after a write that left pending events. It never
-// blocks, and notifications that arrive while one is waiting merge into it.
+// Notify wakes the relay after a write that left pending events, for a
+// sweep of every collection. It never blocks, and notifications that
+// arrive while one is waiting merge into it.
 func (r *Relay) Notify() {
+	r.hintMu.Lock()
+	r.sweepWanted = true
+	r.hintMu.Unlock()
+	r.wake1()
+}
+
+// maxHints bounds the documents NotifyDocument remembers between two
+// passes; past it the relay sweeps instead.
+const maxHints = 10000
+
+// NotifyDocument wakes the relay after a write that left pending events
+// on one document: the relay reads that document by its _id and publishes
+// its events, without sweeping the collections (on the embedded FerretDB
+// a sweep reads the whole collection, as it uses an index only for
+// filters on _id alone). The periodic sweep still finds whatever a
+// crashed writer or another replica left. A collection the relay does not
+// serve falls back to Notify. It never blocks.
+func (r *Relay) NotifyDocument(collection, id string) {
+	if _, ok := r.byName[collection]; !ok {
+		r.Notify()
+		return
+	}
+	r.hintMu.Lock()
+	if r.hinted >= maxHints {
+		r.sweepWanted = true
+	} else {
+		ids := r.hints[collection]
+		if ids == nil {
+			ids = map[string]struct{}{}
+			r.hints[collection] = ids
+		}
+		if _, ok := ids[id]; !ok {
+			ids[id] = struct{}{}
+			r.hinted++
+		}
+	}
+	r.hintMu.Unlock()
+	r.wake1()
+}
+
+func (r *Relay) wake1() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
+}
+
+// takeHints returns the documents named since the last call and whether
+// a sweep is wanted, and forgets both.
+func (r *Relay) takeHints() (map[string]map[string]struct{}, bool) {
+	r.hintMu.Lock()
+	defer r.hintMu.Unlock()
+	hints, sweep := r.hints, r.sweepWanted
+	r.hints, r.hinted, r.sweepWanted = map[string]map[string]struct{}{}, 0, false
+	return hints, sweep
 }
 
 // Stats returns the relay's counters.
@@ -206,8 +274,16 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer ticker.Stop()
 
 	var failedPasses int
+	sweep := true // the first pass finds what was written before the relay ran
 	for {
-		err := r.drain(ctx)
+		hints, wanted := r.takeHints()
+		var err error
+		if sweep || wanted {
+			// A sweep reads every pending document, the named ones too.
+			err = r.drain(ctx)
+		} else {
+			err = r.relayNamed(ctx, hints)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -223,13 +299,65 @@ func (r *Relay) Run(ctx context.Context) error {
 			failedPasses = 0
 		}
 
+		// After a failure, the next pass is a sweep, whatever wakes it.
+		sweep = err != nil
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
 		case <-ticker.C:
+			sweep = true
 		}
 	}
+}
+
+// relayNamed publishes the pending events of the documents named by
+// NotifyDocument, each read by its _id.
+func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string]struct{}) error {
+	if len(hints) == 0 {
+		return nil
+	}
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	var errs []error
+	for name, ids := range hints {
+		coll := r.byName[name]
+		for id := range ids {
+			doc, found, err := r.findByID(ctx, coll, id)
+			if err == nil && found && len(doc.Pending) > 0 {
+				_, err = r.relayDocument(ctx, coll, doc)
+			}
+			if err == nil {
+				continue
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			r.failures.Add(1)
+			errs = append(errs, fmt.Errorf("relay %s.%s %s: %w", coll.Database().Name(), name, id, err))
+			var down *errUnavailable
+			if errors.As(err, &down) {
+				return errors.Join(errs...) // the sweep that follows retries the rest
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// findByID reads the pending events of one document.
+func (r *Relay) findByID(ctx context.Context, coll *mongo.Collection, id string) (pendingDoc, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.QueryTimeout)
+	defer cancel()
+	var doc pendingDoc
+	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}},
+		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: Field, Value: 1}})).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return doc, false, nil
+	}
+	if err != nil {
+		return doc, false, fmt.Errorf("read pending events of %s: %w", id, err)
+	}
+	return doc, true, nil
 }
 
 // drain runs passes while some collection fills its batch and the pass makes

@@ -31,6 +31,7 @@ import (
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/events"
+	"github.com/gemella/gemella/services/platform/mongox"
 )
 
 // Declaration is what a service is. The kit reads it once, in New or
@@ -104,6 +105,9 @@ type Ports struct {
 	// Notify wakes the outbox relay after a write that left pending events;
 	// it never blocks, and does nothing in memory.
 	Notify func()
+	// NotifyDocument wakes the relay for one document just written with
+	// events: it reads that document alone instead of sweeping.
+	NotifyDocument func(collection, id string)
 	// Locks serialise the writes of one document among the repositories,
 	// the idempotency keys and the relay, across the service's replicas,
 	// which the embedded FerretDB needs (see doclock); nil on MongoDB.
@@ -118,6 +122,12 @@ type Ports struct {
 	// through NATS (milliseconds). until is when the last token of the
 	// session expires anyway.
 	RevokeSession func(ctx context.Context, sessionID string, until time.Time) error
+}
+
+// StoreOptions are the options every aggregate store of the service
+// shares: the relay's wake-ups and the document locks.
+func (p Ports) StoreOptions() mongox.StoreOptions {
+	return mongox.StoreOptions{Notify: p.Notify, NotifyDocument: p.NotifyDocument, Locks: p.Locks}
 }
 
 // InMemory reports a service without MongoDB or NATS.

@@ -88,3 +88,11 @@ func (s *Service) notify() {
 		r.Notify()
 	}
 }
+
+// notifyDocument names the document written; before the relay exists,
+// its first sweep finds it.
+func (s *Service) notifyDocument(collection, id string) {
+	if r := s.relay.Load(); r != nil {
+		r.NotifyDocument(collection, id)
+	}
+}

@@ -143,7 +143,7 @@ func build(ctx context.Context, d Declaration, cfg Config, logger *slog.Logger, 
 		s.health.watch(dependencyStore, nil)
 		s.health.watch(dependencyNATS, nil)
 	}
-	if s.parts, err = d.Build(ctx, Ports{DB: db, Notify: s.notify, Locks: s.locks, Logger: logger, Metrics: s.server.Registry(), RevokeSession: s.revokeSession}); err != nil {
+	if s.parts, err = d.Build(ctx, Ports{DB: db, Notify: s.notify, NotifyDocument: s.notifyDocument, Locks: s.locks, Logger: logger, Metrics: s.server.Registry(), RevokeSession: s.revokeSession}); err != nil {
 		return nil, err
 	}
 	if err := s.parts.validate(d.Name); err != nil {

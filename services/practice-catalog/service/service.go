@@ -18,7 +18,6 @@ import (
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/idempotency"
-	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/servicekit"
 	"github.com/gemella/gemella/services/practice-catalog/internal/adapters"
 	"github.com/gemella/gemella/services/practice-catalog/internal/app"
@@ -158,7 +157,7 @@ func repositories(cfg Config, p servicekit.Ports) (app.Deps, *idempotency.Keys) 
 			Keys:          keys,
 		}, keys
 	}
-	repos := adapters.NewMongoRepositories(p.DB, mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks})
+	repos := adapters.NewMongoRepositories(p.DB, p.StoreOptions())
 	keys := idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)
 	return app.Deps{
 		Organizations: repos.Organizations,

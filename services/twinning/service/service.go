@@ -21,7 +21,6 @@ import (
 	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/grpcx"
 	"github.com/gemella/gemella/services/platform/idempotency"
-	"github.com/gemella/gemella/services/platform/mongox"
 	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/platform/search/searchkit"
 	"github.com/gemella/gemella/services/platform/servicekit"
@@ -149,7 +148,7 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	var reports report.Repository = adapters.NewReportMemoryRepository()
 	keys := idempotency.New(idempotency.NewMemoryStore(), cfg.Idempotency)
 	if !p.InMemory() {
-		opts := mongox.StoreOptions{Notify: p.Notify, Locks: p.Locks}
+		opts := p.StoreOptions()
 		twinnings = adapters.NewTwinningMongoRepository(p.DB, opts).WithLogger(p.Logger)
 		reports = adapters.NewReportMongoRepository(p.DB, opts)
 		keys = idempotency.New(idempotency.NewMongoStore(p.DB, p.Locks), cfg.Idempotency)

@@ -149,9 +149,7 @@ func (r *PracticeMongoRepository) RecordTransfer(ctx context.Context, practiceID
 	if res.MatchedCount == 0 {
 		return false, practice.ErrNotFound(practiceID)
 	}
-	if r.opts.Notify != nil {
-		r.opts.Notify()
-	}
+	r.opts.Written(r.Collection().Name(), practiceID, 1)
 	return true, nil
 }
 
