@@ -31,8 +31,8 @@ type (
 	PracticeMongoRepository struct {
 		*mongox.AggregateStore[practice.Practice, practiceDoc]
 		// The collections beside the practices (adoption_documents.go).
-		adoptions, parties, revisions *mongo.Collection
-		opts                          mongox.StoreOptions
+		adoptions, parties, receivers, revisions *mongo.Collection
+		opts                                     mongox.StoreOptions
 	}
 	NeedMongoRepository struct {
 		*mongox.AggregateStore[need.Need, needDoc]
@@ -58,6 +58,7 @@ func NewMongoRepositories(db *mongo.Database, opts mongox.StoreOptions) MongoRep
 		Organizations: &OrganizationMongoRepository{mongox.NewAggregateStore(db.Collection(OrganizationsCollection), organizationAggregate, opts)},
 		Practices: &PracticeMongoRepository{AggregateStore: mongox.NewAggregateStore(db.Collection(PracticesCollection), practiceAggregate, opts),
 			adoptions: db.Collection(AdoptionsCollection), parties: db.Collection(AdoptionPartiesCollection),
+			receivers: db.Collection(AdoptionReceiversCollection),
 			revisions: db.Collection(RevisionsCollection), opts: opts},
 		Needs:  &NeedMongoRepository{mongox.NewAggregateStore(db.Collection(NeedsCollection), needAggregate, opts)},
 		Offers: &OfferMongoRepository{mongox.NewAggregateStore(db.Collection(OffersCollection), offerAggregate, opts)},

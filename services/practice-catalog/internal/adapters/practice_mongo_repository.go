@@ -214,6 +214,11 @@ func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string,
 // there is a duplicate key. It reports whether rec's twinning is new to
 // the practice and to the model.
 func (r *PracticeMongoRepository) join(ctx context.Context, practiceID string, rec practice.TransferRecord) (newInPractice, newInModel bool, err error) {
+	// The summary first: a crash before the parties leaves it ahead,
+	// and the event delivered again writes the parties.
+	if err := r.addReceivers(ctx, practiceID, receiverEntries(rec)); err != nil {
+		return false, false, err
+	}
 	parties := partiesOf(practiceID, rec)
 	docs := make([]any, len(parties))
 	for i := range parties {
@@ -235,26 +240,4 @@ func (r *PracticeMongoRepository) join(ctx context.Context, practiceID string, r
 		return false, false, fmt.Errorf("record parties of transfer %s: %w", rec.TransferID, err)
 	}
 	return !taken[0], !taken[1], nil
-}
-
-// Receivers implements practice.Repository.
-func (r *PracticeMongoRepository) Receivers(ctx context.Context, practiceIDs []string) (map[string]practice.Receivers, error) {
-	if len(practiceIDs) == 0 {
-		return map[string]practice.Receivers{}, nil
-	}
-	var filter bson.D
-	if len(practiceIDs) == 1 {
-		filter = bson.D{{Key: "practice_id", Value: practiceIDs[0]}, {Key: "kind", Value: partyReceiver}}
-	} else {
-		filter = bson.D{{Key: "practice_id", Value: bson.D{{Key: "$in", Value: practiceIDs}}}, {Key: "kind", Value: partyReceiver}}
-	}
-	cur, err := r.parties.Find(ctx, filter)
-	if err != nil {
-		return nil, fmt.Errorf("read receiving organisations: %w", err)
-	}
-	var docs []partyDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read receiving organisations: %w", err)
-	}
-	return receiversOf(docs), nil
 }
