@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -90,6 +91,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		logUnary(logger),
 		recovery.UnaryServerInterceptor(recoverOpt),
 		defaultDeadlineUnary(opts.Config.DefaultDeadline),
+		retryPushbackUnary(),
 		errorMappingUnary(logger),
 	}
 	unary = append(unary, opts.Unary...)
@@ -239,6 +241,26 @@ func defaultDeadlineUnary(d time.Duration) grpc.UnaryServerInterceptor {
 			defer cancel()
 		}
 		return handler(ctx, req)
+	}
+}
+
+// slowUnavailable is how long a call may take before failing UNAVAILABLE
+// for its client to try it again (readRetry): a quick refusal (the store
+// known to be away, the service not ready) is worth another replica, a
+// call that waited out its store or its search index is not, as another
+// attempt would wait as long and the caller's deadline would pass first.
+const slowUnavailable = 300 * time.Millisecond
+
+// retryPushbackUnary tells the client not to retry a slow UNAVAILABLE
+// (gRPC's server pushback, grpc-retry-pushback-ms below zero).
+func retryPushbackUnary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		if err != nil && status.Code(err) == codes.Unavailable && time.Since(start) > slowUnavailable {
+			_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", "-1"))
+		}
+		return resp, err
 	}
 }
 
