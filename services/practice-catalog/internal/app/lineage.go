@@ -11,12 +11,14 @@ import (
 // checkLineage checks the adaptations a practice declares (self is its
 // id, empty for a new one): they must name practices and models the
 // caller can see, not the practice itself, and form no cycle.
-func checkLineage(ctx context.Context, d Deps, self string, adapts []practice.Adaptation) error {
+// stored are the adaptations it declared before this write, not checked
+// again (their parent may have been deleted since).
+func checkLineage(ctx context.Context, d Deps, self string, adapts, stored []practice.Adaptation) error {
 	if len(adapts) == 0 {
 		return nil
 	}
 	caller := auth.CallerFrom(ctx)
-	return practice.CheckLineage(ctx, self, adapts, d.Practices.Get, func(p *practice.Practice) bool { return canSeePractice(caller, p) })
+	return practice.CheckChangedLineage(ctx, self, adapts, stored, d.Practices.Get, func(p *practice.Practice) bool { return canSeePractice(caller, p) })
 }
 
 // GetPracticeLineageHandler returns where a practice comes from and where

@@ -84,3 +84,49 @@ func TestAdaptationsThroughTheHandlers(t *testing.T) {
 		t.Errorf("a refused update changed the adaptations: %v", stored.Adapts)
 	}
 }
+
+// A draft that adapts another draft stays editable after that draft is
+// deleted: the adaptation it already declared is not checked again, while
+// a new one naming the deleted practice is refused.
+func TestADraftWhoseParentWasDeletedCanStillBeEdited(t *testing.T) {
+	a, _ := newApp()
+	toscana, _ := a.CreateOrganization.Handle(staff(), app.CreateOrganization{Details: organization.Details{Name: "Regione Toscana", Kind: organization.Region}, Actor: "t"})
+	ctx := staff(toscana.ID)
+	models := []practice.Model{{Code: "A", Title: "Modello A"}, {Code: "B", Title: "Modello B"}}
+	parent, err := a.CreatePractice.Handle(ctx, app.CreatePractice{Content: practice.Content{Title: "Bozza madre", OwnerOrganizationIDs: []string{toscana.ID}, Models: models}, Actor: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := a.CreatePractice.Handle(ctx, app.CreatePractice{Content: practice.Content{Title: "Altra bozza", OwnerOrganizationIDs: []string{toscana.ID}, Models: models}, Actor: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := a.CreatePractice.Handle(ctx, app.CreatePractice{Content: practice.Content{
+		Title: "Bozza figlia", OwnerOrganizationIDs: []string{toscana.ID}, Models: models,
+		Adapts: []practice.Adaptation{{PracticeID: parent.ID, ModelCode: "A"}},
+	}, Actor: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeletePractice.Handle(ctx, app.DeletePractice{ID: parent.ID, Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	edited, err := a.UpdatePractice.Handle(ctx, app.UpdatePractice{ID: child.ID, Patch: func(c *practice.Content) { c.Title = "Bozza figlia, rivista" }, Actor: "t"})
+	if err != nil || edited.Title != "Bozza figlia, rivista" {
+		t.Fatalf("editing the child of a deleted draft: %v", err)
+	}
+	// Adding a second adaptation checks that one only.
+	_, err = a.UpdatePractice.Handle(ctx, app.UpdatePractice{ID: child.ID, Patch: func(c *practice.Content) {
+		c.Adapts = append(c.Adapts, practice.Adaptation{PracticeID: other.ID, ModelCode: "B"})
+	}, Actor: "t"})
+	if err != nil {
+		t.Fatalf("adding an adaptation beside one whose practice was deleted: %v", err)
+	}
+	// Naming the deleted practice anew (another model) is refused.
+	_, err = a.UpdatePractice.Handle(ctx, app.UpdatePractice{ID: child.ID, Patch: func(c *practice.Content) {
+		c.Adapts = append(c.Adapts, practice.Adaptation{PracticeID: parent.ID, ModelCode: "B"})
+	}, Actor: "t"})
+	if rule := violationOf(err, "adapts[2].practice_id"); rule == "" {
+		t.Fatalf("a new adaptation of a deleted practice: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -46,7 +47,7 @@ func (h CreatePracticeHandler) Handle(ctx context.Context, cmd CreatePractice) (
 			if err := checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs); err != nil {
 				return nil, err
 			}
-			return p, checkLineage(ctx, h.d, "", p.Adapts)
+			return p, checkLineage(ctx, h.d, "", p.Adapts, nil)
 		}, h.d.Practices.Create, h.d.Practices.Get)
 }
 
@@ -68,6 +69,7 @@ func (h UpdatePracticeHandler) Handle(ctx context.Context, cmd UpdatePractice) (
 		return nil, err
 	}
 	p, err := h.d.Practices.Update(ctx, cmd.ID, func(p *practice.Practice) error {
+		stored := slices.Clone(p.Adapts)
 		next := cloneContent(p.Content)
 		cmd.Patch(&next)
 		if err := mayEditPractice(caller, p, &next); err != nil {
@@ -82,7 +84,7 @@ func (h UpdatePracticeHandler) Handle(ctx context.Context, cmd UpdatePractice) (
 		if err := checkOrganizationsExist(ctx, h.d.Organizations, "owner_organization_ids", p.OwnerOrganizationIDs); err != nil {
 			return err
 		}
-		return checkLineage(ctx, h.d, p.ID, p.Adapts)
+		return checkLineage(ctx, h.d, p.ID, p.Adapts, stored)
 	})
 	return p, hiddenAsNotFound(cmd.ID, err)
 }

@@ -2,6 +2,7 @@ package practice
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	"github.com/gemella/gemella/services/platform/apperr"
@@ -65,8 +66,19 @@ type Getter func(ctx context.Context, id string) (*Practice, error)
 // cycles, so that walking it ends. visible says which practices the
 // caller may name: one they cannot see is reported as not existing.
 func CheckLineage(ctx context.Context, self string, adapts []Adaptation, get Getter, visible func(*Practice) bool) error {
+	return CheckChangedLineage(ctx, self, adapts, nil, get, visible)
+}
+
+// CheckChangedLineage is CheckLineage for an edit: the adaptations the
+// practice already declared (stored) are not checked again, so that a
+// practice whose parent was deleted since (a draft, deleted by its
+// editors) can still be edited; only what the edit adds must hold.
+func CheckChangedLineage(ctx context.Context, self string, adapts, stored []Adaptation, get Getter, visible func(*Practice) bool) error {
 	var v apperr.Violations
 	for i, a := range adapts {
+		if slices.Contains(stored, a) {
+			continue
+		}
 		f := validate.Index(adaptsField, i)
 		if self != "" && a.PracticeID == self {
 			v.Add(f+".practice_id", "must not be the practice itself: a practice cannot adapt its own model")
