@@ -404,6 +404,20 @@ func (tb *tab) checkAccessibility(name string) {
 	for _, v := range violations {
 		tb.t.Errorf("accessibility of %s: %s %s: %s\n  %s", name, v.Impact, v.ID, v.Help, strings.Join(v.Nodes, "\n  "))
 	}
+	// axe-core does not see a label drawn over its control: Bootstrap
+	// Italia floats a .form-group label without .form-label over the
+	// field, which hides a select's value (the trial saw "E-mail" written
+	// over "Subito").
+	for _, o := range eval[[]string](tb, `Array.from(document.querySelectorAll("label[for]")).flatMap(l => {
+		const c = document.getElementById(l.htmlFor);
+		if (!c || c.tagName !== "SELECT") return [];
+		const a = l.getBoundingClientRect(), b = c.getBoundingClientRect();
+		if (!a.width || !a.height || !b.width || !b.height) return [];
+		const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+		return w > 2 && h > 2 ? ["#" + c.id + ": " + l.textContent.trim()] : [];
+	})`) {
+		tb.t.Errorf("layout of %s: the label is drawn over its select %s", name, o)
+	}
 }
 
 // dialogOpened reports a JavaScript dialog (alert, confirm) seen so far.
