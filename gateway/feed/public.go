@@ -28,6 +28,11 @@ type Event struct {
 	Title         string    `json:"title"`
 	Summary       string    `json:"summary,omitempty"`
 	Link          string    `json:"link,omitempty"`
+	// ModelCode and Status are a transfer's model and its new status
+	// (the enum's name, as in the REST API: TRANSFER_STATUS_ADOPTED), so
+	// that a page can say them in its reader's language.
+	ModelCode string `json:"model_code,omitempty"`
+	Status    string `json:"status,omitempty"`
 
 	// postID is kept to withhold a post that was hidden after it was added.
 	postID string
@@ -86,6 +91,7 @@ func public(env *eventsv1.Envelope) (Event, bool) {
 		tr := t.GetTransfer()
 		ev.TwinningID, ev.PracticeID, ev.Title = t.GetTwinningId(), tr.GetPracticeId(), t.GetTwinningTitle()
 		ev.Summary = fmt.Sprintf("%s %s: %s", tr.GetPracticeTitle(), tr.GetModelCode(), statusWord(t.GetTo()))
+		ev.ModelCode, ev.Status = tr.GetModelCode(), t.GetTo().String()
 		ev.Link = "/v1/twinnings/" + t.GetTwinningId()
 		return ev, isPublicTwinning(t.GetTwinningStatus())
 	case "twinning.activity.logged":

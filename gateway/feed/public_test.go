@@ -77,3 +77,20 @@ func TestAnApprovedReportReachesItsTwinningsFeed(t *testing.T) {
 	}
 	c.none(t, 300*time.Millisecond)
 }
+
+// A transfer's event names its model and new status apart, for pages to
+// say them in their reader's language.
+func TestATransferEventNamesItsModelAndStatus(t *testing.T) {
+	env, err := events.NewEnvelope("twinning.transfer.status_changed", "m-ed", "twinning", "tw1", 4, &eventsv1.TransferStatusChanged{
+		TwinningId: "tw1", TwinningTitle: "Tos.Ca.", TwinningStatus: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE,
+		To:       twinningv1.TransferStatus_TRANSFER_STATUS_ADOPTED,
+		Transfer: &eventsv1.TransferRef{PracticeId: "p1", PracticeTitle: "Tos.Ca.", ModelCode: "A"},
+	}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, ok := public(env)
+	if !ok || ev.ModelCode != "A" || ev.Status != "TRANSFER_STATUS_ADOPTED" || ev.Link != "/v1/twinnings/tw1" {
+		t.Fatalf("%v %+v", ok, ev)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/text/message"
 	"golang.org/x/text/message/catalog"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 )
 
 // The portal speaks Italian by default and English on request. Its strings
@@ -349,9 +351,15 @@ var liveCategories = map[string]string{
 // LiveLabels are the labels of the live feed's event kinds, as JSON for
 // portal.js (which writes them with textContent).
 func (l *locale) LiveLabels() string {
-	labels := make(map[string]string, len(liveCategories))
+	labels := make(map[string]string, len(liveCategories)+8)
 	for kind, id := range liveCategories {
 		labels[kind] = l.T(id)
+	}
+	// A transfer's line says its model and new status in words.
+	labels["twinning.transfer.model"] = l.T("live.transfer.model")
+	for _, s := range []twinningv1.TransferStatus{twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED, twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS,
+		twinningv1.TransferStatus_TRANSFER_STATUS_ADOPTED, twinningv1.TransferStatus_TRANSFER_STATUS_PARTIALLY_ADOPTED, twinningv1.TransferStatus_TRANSFER_STATUS_DROPPED} {
+		labels["twinning.transfer."+s.String()] = l.T(enumID(s))
 	}
 	b, _ := json.Marshal(labels)
 	return string(b)

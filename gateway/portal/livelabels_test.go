@@ -42,3 +42,23 @@ func TestTheLiveFeedSaysAReportWasApproved(t *testing.T) {
 		t.Error("portal.js listens to a report event that is never public")
 	}
 }
+
+// A transfer's line in the live feed says its model and new status in
+// words (portal.js reads them from the event's model_code and status).
+func TestTheLiveFeedSaysATransfersStatusInWords(t *testing.T) {
+	want := map[Lang]map[string]string{
+		Italian: {"twinning.transfer.model": "modello", "twinning.transfer.TRANSFER_STATUS_ADOPTED": "adottato", "twinning.transfer.TRANSFER_STATUS_IN_PROGRESS": "in corso"},
+		English: {"twinning.transfer.model": "model", "twinning.transfer.TRANSFER_STATUS_ADOPTED": "adopted", "twinning.transfer.TRANSFER_STATUS_DROPPED": "dropped"},
+	}
+	for lang, labels := range want {
+		var got map[string]string
+		if err := json.Unmarshal([]byte(newLocale(lang, time.Now).LiveLabels()), &got); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range labels {
+			if got[k] != v {
+				t.Errorf("%s: label %s is %q, want %q", lang, k, got[k], v)
+			}
+		}
+	}
+}

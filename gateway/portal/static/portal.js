@@ -63,6 +63,12 @@
     if (href) title.setAttribute("href", href);
     title.textContent = ev.title || (isReport ? labels["twinning.report.open"] || "" : "");
     li.appendChild(title);
+    // A transfer says which model and what became of it, in words.
+    if (kind === "twinning.transfer" && ev.model_code) {
+      var what = " \u2014 " + (labels["twinning.transfer.model"] || "") + " " + ev.model_code;
+      var status = labels["twinning.transfer." + ev.status];
+      li.appendChild(document.createTextNode(status ? what + ": " + status : what));
+    }
     list.insertBefore(li, list.firstChild);
     while (list.children.length > MAX_EVENTS) list.removeChild(list.lastChild);
     list.hidden = false;
@@ -78,6 +84,7 @@
     }
     var pending = null;
     var source = new EventSource(box.getAttribute("data-events-url"));
+    source.addEventListener("open", function () { box.setAttribute("data-live", "open"); });
     EVENT_TYPES.forEach(function (type) {
       source.addEventListener(type, function (e) {
         showEvent(list, labels, type, e.data);
