@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -122,10 +123,21 @@ Try:
   grpcurl -plaintext %s list
 
 Demo accounts (README, "Demo accounts"), password %s:
-  member@, editor.toscana@, editor.calabria@, coordinator@, moderator@, admin@demo.gemella.test
+  %s
   curl -s -X POST %s/v1/sessions -d '{"email":"editor.toscana@demo.gemella.test","password":"%s"}'
 
 `, dataDir, ports, u.Gateway, u.Gateway, u.OpenAPI, u.Catalog, u.Twinning, u.Discussion, u.Notification, u.Gateway, u.Mailbox, u.SMTP, u.MailDir, u.NATS, u.Mongo,
 		u.Gateway, u.Gateway, demo.TosCaSlug, u.Gateway, u.Gateway, u.Gateway, u.Catalog,
-		demo.AccountPassword, u.Gateway, demo.AccountPassword)
+		demo.AccountPassword, accountList(), u.Gateway, demo.AccountPassword)
+}
+
+// accountList names every demo account, as "member@, …, admin@demo.gemella.test".
+func accountList() string {
+	names := make([]string, len(demo.Accounts))
+	domain := ""
+	for i, a := range demo.Accounts {
+		local, d, _ := strings.Cut(a.Email, "@")
+		names[i], domain = local+"@", d
+	}
+	return strings.Join(names, ", ") + domain
 }
