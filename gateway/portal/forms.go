@@ -238,61 +238,89 @@ func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 	if !ok {
 		st = status.New(codes.Unknown, err.Error())
 	}
-	var w wording
+	// Server-side failures need no names: describe never shows them.
+	w := wording{l: l}
 	switch st.Code() {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled, codes.Internal, codes.Unknown, codes.DataLoss:
 	default:
 		w = p.wording(r, f.names)
 	}
+	msg, fields := w.describe(st)
+	f.Message = msg
 	switch st.Code() {
 	case codes.InvalidArgument, codes.OutOfRange:
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok {
-				for _, v := range br.GetFieldViolations() {
-					f.fieldError(l, formFieldName(v.GetField()), w.fieldSentence(v))
-				}
-			}
+		for _, fv := range fields {
+			f.fieldError(l, formFieldName(fv.field), fv.sentence)
 		}
-		if len(f.Summary) == 0 {
-			f.Message = w.refusal(st, "form.invalid")
-		} else {
+		if len(f.Summary) > 0 {
 			f.Message = l.T("form.fix_fields")
 		}
 		return failure{status: http.StatusBadRequest}
-	case codes.AlreadyExists:
-		f.Message = w.refusal(st, "form.already_exists")
-		return failure{status: http.StatusConflict}
-	case codes.FailedPrecondition:
-		f.Message = w.refusal(st, "form.not_now")
-		return failure{status: http.StatusConflict}
-	case codes.Aborted:
-		f.Message = w.refusal(st, "form.stale")
+	case codes.AlreadyExists, codes.FailedPrecondition, codes.Aborted:
 		return failure{status: http.StatusConflict}
 	case codes.NotFound:
-		f.Message = l.T("form.gone")
 		return failure{status: http.StatusNotFound, notFound: true}
 	case codes.PermissionDenied:
-		f.Message = w.refusal(st, "form.denied")
 		return failure{status: http.StatusForbidden}
 	case codes.Unauthenticated:
-		f.Message = l.T("form.log_in")
 		return failure{status: http.StatusUnauthorized, mustLogIn: true}
 	case codes.ResourceExhausted:
-		f.Message = w.refusal(st, "form.too_many")
-		for _, d := range st.Details() {
-			if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().AsDuration() > 0 && f.Message == l.T("form.too_many") {
-				f.Message = l.N("refusal.retry_in", int(ri.GetRetryDelay().AsDuration().Seconds()+0.999))
-			}
-		}
 		return failure{status: http.StatusTooManyRequests}
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled:
-		f.Message = l.T("form.unavailable")
 		p.logBackend(r, err)
 		return failure{status: http.StatusServiceUnavailable}
 	default:
-		f.Message = l.T("form.internal")
 		p.logBackend(r, err)
 		return failure{status: http.StatusInternalServerError, unexpected: true}
+	}
+}
+
+// fieldWords is a field violation in words.
+type fieldWords struct{ field, sentence string }
+
+// describe says st in w's language: the sentence for the whole error,
+// and one per field violation of its BadRequest, in their order. A
+// server-side failure never shows the service's words.
+func (w wording) describe(st *status.Status) (string, []fieldWords) {
+	l := w.l
+	switch st.Code() {
+	case codes.InvalidArgument, codes.OutOfRange:
+		var fields []fieldWords
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					fields = append(fields, fieldWords{v.GetField(), w.fieldSentence(v)})
+				}
+			}
+		}
+		if len(fields) == 0 {
+			return w.refusal(st, "form.invalid"), nil
+		}
+		return l.T("form.fix_fields"), fields
+	case codes.AlreadyExists:
+		return w.refusal(st, "form.already_exists"), nil
+	case codes.FailedPrecondition:
+		return w.refusal(st, "form.not_now"), nil
+	case codes.Aborted:
+		return w.refusal(st, "form.stale"), nil
+	case codes.NotFound:
+		return l.T("form.gone"), nil
+	case codes.PermissionDenied:
+		return w.refusal(st, "form.denied"), nil
+	case codes.Unauthenticated:
+		return l.T("form.log_in"), nil
+	case codes.ResourceExhausted:
+		msg := w.refusal(st, "form.too_many")
+		for _, d := range st.Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().AsDuration() > 0 && msg == l.T("form.too_many") {
+				msg = l.N("refusal.retry_in", int(ri.GetRetryDelay().AsDuration().Seconds()+0.999))
+			}
+		}
+		return msg, nil
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled:
+		return l.T("form.unavailable"), nil
+	default:
+		return l.T("form.internal"), nil
 	}
 }
 

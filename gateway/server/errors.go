@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/gemella/gemella/gateway/portal"
 	"github.com/gemella/gemella/services/platform/apperr"
 )
 
@@ -266,7 +267,7 @@ var errorJSON = protojson.MarshalOptions{UseProtoNames: true}
 // writeStatus writes the one error body of the gateway: st as a
 // google.rpc.Status, with the details a client may see.
 func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, httpStatus int, st *status.Status) {
-	body := publicStatus(st, httpStatus, requestIDFrom(r.Context()))
+	body := publicStatus(st, httpStatus, requestIDFrom(r.Context()), r.Header.Get("Accept-Language"))
 	h := w.Header()
 	// A failed gRPC call may already have set headers for a success answer.
 	h.Del("Trailer")
@@ -299,8 +300,15 @@ func (s *Server) writeStatus(w http.ResponseWriter, r *http.Request, httpStatus 
 }
 
 // publicStatus keeps the details a client may see, adds an ErrorInfo when
-// there is none, and the request id.
-func publicStatus(st *status.Status, httpStatus int, requestID string) *spb.Status {
+// there is none, the request id, and the error in words of the language
+// acceptLanguage asks for, if the portal speaks it (LocalizedMessage, on
+// the status and on each field violation; see portal.LocalizedError).
+func publicStatus(st *status.Status, httpStatus int, requestID, acceptLanguage string) *spb.Status {
+	var localized *errdetails.LocalizedMessage
+	var fieldWords []*errdetails.LocalizedMessage
+	if lang, ok := portal.APIErrorLanguage(acceptLanguage); ok {
+		localized, fieldWords = portal.LocalizedError(st, lang)
+	}
 	in := st.Proto()
 	out := &spb.Status{Code: in.GetCode(), Message: publicMessage(st.Code(), httpStatus, in.GetMessage())}
 	serverSide := httpStatus >= http.StatusInternalServerError
@@ -323,9 +331,16 @@ func publicStatus(st *status.Status, httpStatus int, requestID string) *spb.Stat
 			hasBadRequest = len(d.GetFieldViolations()) > 0
 			for _, fv := range d.GetFieldViolations() {
 				fv.Field, fv.Description = safeText(fv.GetField()), safeText(fv.GetDescription())
+				if len(fieldWords) > 0 {
+					fv.LocalizedMessage, fieldWords = fieldWords[0], fieldWords[1:]
+				}
 			}
 			details = append(details, d)
-		case *errdetails.PreconditionFailure, *errdetails.ResourceInfo, *errdetails.QuotaFailure, *errdetails.LocalizedMessage, *errdetails.Help:
+		case *errdetails.LocalizedMessage:
+			if !serverSide && localized == nil {
+				details = append(details, d)
+			}
+		case *errdetails.PreconditionFailure, *errdetails.ResourceInfo, *errdetails.QuotaFailure, *errdetails.Help:
 			if !serverSide {
 				details = append(details, d.(proto.Message))
 			}
@@ -341,6 +356,9 @@ func publicStatus(st *status.Status, httpStatus int, requestID string) *spb.Stat
 		details = append(details, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
 			Field: fieldFromMessage(in.GetMessage()), Description: out.Message, Reason: string(apperr.ReasonFieldInvalid),
 		}}})
+	}
+	if localized != nil {
+		details = append(details, localized)
 	}
 	if requestID != "" {
 		details = append(details, &errdetails.RequestInfo{RequestId: requestID})
