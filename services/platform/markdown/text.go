@@ -2,6 +2,7 @@ package markdown
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
@@ -16,10 +17,29 @@ import (
 // line break. Search indexes this, so that its highlighted fragments read
 // as plain text; the result is text, not HTML: whoever shows it escapes it.
 // It is parsed by the same goldmark as HTML, with the same extensions.
+//
+// Texts are kept in a small cache, as HTML is: a search that highlights its
+// hits' texts at every query parses each text once.
 func Text(src string) string {
 	if src == "" {
 		return ""
 	}
+	if noMarkdown(src) {
+		return lines(src)
+	}
+	key := sha256.Sum256([]byte(src))
+	if text, ok := texts.get(key); ok {
+		return text
+	}
+	text := plainText(src)
+	texts.put(key, text)
+	return text
+}
+
+// texts maps the SHA-256 of a body to its text.
+var texts = newLRU(cacheBytes / 4)
+
+func plainText(src string) string {
 	source := []byte(src)
 	doc := markdown.Parser().Parse(text.NewReader(source))
 	var b strings.Builder
@@ -102,4 +122,48 @@ func plain(v []byte) []byte {
 		v = util.ResolveEntityNames(util.ResolveNumericReferences(v))
 	}
 	return v
+}
+
+// noMarkdown tells a text that has nothing Markdown would change but
+// blank lines: no emphasis, link, code, HTML, escape, entity or heading
+// marks, and no line that opens a list, a quote, an underline or indented
+// code. Most texts of a catalogue are such, and parsing costs a hundred
+// times more than this look.
+func noMarkdown(src string) bool {
+	if strings.ContainsAny(src, "*_[]`<\\&~#|") {
+		return false
+	}
+	for line := range strings.Lines(src) {
+		if strings.HasPrefix(line, "    ") || strings.HasPrefix(line, "\t") {
+			return false
+		}
+		line = strings.TrimLeft(line, " ")
+		if line == "" {
+			continue
+		}
+		switch line[0] {
+		case '-', '+', '>', '=':
+			return false
+		}
+		digits := len(line) - len(strings.TrimLeft(line, "0123456789"))
+		if digits > 0 && digits < len(line) && (line[digits] == '.' || line[digits] == ')') {
+			return false
+		}
+	}
+	return true
+}
+
+// lines is a text without Markdown as the parser gives it: each line
+// trimmed, blank lines left out.
+func lines(src string) string {
+	var b strings.Builder
+	for line := range strings.Lines(src) {
+		if line = strings.TrimSpace(line); line != "" {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }

@@ -37,3 +37,22 @@ func TestTextCannotBlowUp(t *testing.T) {
 		t.Fatalf("%d bytes of Markdown became %d bytes of text", len(src), len(got))
 	}
 }
+
+// Texts without Markdown skip the parser; what they give must be what the
+// parser would have given.
+func TestTextWithoutMarkdownIsWhatTheParserGives(t *testing.T) {
+	for _, src := range []string{
+		"Il sistema regionale delle competenze.", "prima riga\nseconda riga  \n\n\n  terza, dopo: l'altra (sì) -- fine!",
+		"L’“Istituto degli Innocenti” e l'asilo > 3 = vero", "vedi https://www.regione.toscana.it per i dettagli", "  rientrata\n\tcodice",
+		"1999 fu l'anno", "a\r\nb",
+	} {
+		if got, want := Text(src), plainText(src); got != want {
+			t.Errorf("Text(%q) = %q, the parser gives %q", src, got, want)
+		}
+	}
+	for _, src := range []string{"- lista", "1. primo", "2) secondo", "> citato", "titolo\n===", "    codice", "\tcodice", "**x**", "a & b", "[x](y)", "a\\b"} {
+		if noMarkdown(src) {
+			t.Errorf("noMarkdown(%q) is true", src)
+		}
+	}
+}
