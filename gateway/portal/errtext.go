@@ -251,7 +251,7 @@ var ruleWords = []pattern{
 	{rx(`must be submit, publish or archive|must be one of propose, .*|names unknown or read-only field "[^"]*"|` +
 		`needs a positive maximum age|needs an id and a member|name the member by id|must not be negative|` +
 		`does not match the twinning_id or practice_id filter|must be empty when all is true|name at least one notification, or set all|` +
-		`at most 100 at a time|must not be empty|must be html or pdf|is not a section of a report|names a section twice|is not a cursor this service issued|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
+		`at most 100 at a time|must not be empty|must be html or pdf|must be it or en|is not a section of a report|names a section twice|is not a cursor this service issued|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
 }
 
 // refusalWords are the messages of the other errors: refusals of state

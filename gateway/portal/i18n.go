@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 	"golang.org/x/text/message"
 	"golang.org/x/text/message/catalog"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -65,7 +66,9 @@ type locale struct {
 	messages messages
 	months   [12]string
 	printer  *message.Printer
-	now      func() time.Time
+	// names names languages in this one: "italiano", "Italian".
+	names display.Namer
+	now   func() time.Time
 }
 
 // messages is one language's table: each id maps to a string (a format
@@ -122,6 +125,7 @@ func newLocale(lang Lang, now func() time.Time) *locale {
 		l.months = [12]string{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"}
 	}
 	l.printer = message.NewPrinter(language.Make(string(l.Lang)), message.Catalog(portalCatalogue))
+	l.names = display.Tags(language.Make(string(l.Lang)))
 	return l
 }
 
@@ -184,6 +188,31 @@ func (l *locale) Label(id string, count any) string {
 // Num formats an integer with the language's digit grouping: 1.234 or 1,234.
 func (l *locale) Num(n any) string {
 	return l.printer.Sprintf("%d", n)
+}
+
+// LanguageName is the name of the language of an ISO 639 code (as
+// practices list them) in the reader's language, from the CLDR data of
+// golang.org/x/text: "it" is "italiano" in Italian and "Italian" in
+// English. A code it does not know is shown as it is.
+func (l *locale) LanguageName(code string) string {
+	code = strings.TrimSpace(code)
+	tag, err := language.Parse(code)
+	if err != nil {
+		return code
+	}
+	if name := l.names.Name(tag); name != "" {
+		return name
+	}
+	return code
+}
+
+// LanguageNames names each language of codes, separated by commas.
+func (l *locale) LanguageNames(codes []string) string {
+	names := make([]string, len(codes))
+	for i, c := range codes {
+		names[i] = l.LanguageName(c)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Other is the other language, offered by the language switch.

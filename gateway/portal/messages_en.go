@@ -691,6 +691,8 @@ var english = messages{
 	"reports.downloads":             "Download",
 	"reports.quarterly":             "Quarter %s",
 	"reports.final":                 "Final report",
+	"reports.title_quarterly":       "Quarterly report %s – %s",
+	"reports.title_final":           "Final report – %s",
 	"reports.from_to":               "from %s to %s",
 	"reports.download_pdf":          "PDF",
 	"reports.download_html":         "HTML",

@@ -691,6 +691,8 @@ var italian = messages{
 	"reports.downloads":             "Scarica",
 	"reports.quarterly":             "Trimestre %s",
 	"reports.final":                 "Rapporto finale",
+	"reports.title_quarterly":       "Rapporto trimestrale %s – %s",
+	"reports.title_final":           "Rapporto finale – %s",
 	"reports.from_to":               "dal %s al %s",
 	"reports.download_pdf":          "PDF",
 	"reports.download_html":         "HTML",

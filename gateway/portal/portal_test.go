@@ -321,6 +321,28 @@ func TestPracticeTextsAreRenderedFromMarkdown(t *testing.T) {
 	}
 }
 
+// A practice's languages are named in the reader's language, not given as
+// the codes it stores; a code nobody knows is still shown.
+func TestPracticeLanguagesAreNamedInTheReadersLanguage(t *testing.T) {
+	w := newWorld()
+	w.catalog.practices[0].Languages = []string{"it", "en", "fur", "zz"}
+	for lang, want := range map[Lang]string{
+		Italian: "<dd>italiano, inglese, friulano, zz</dd>",
+		English: "<dd>Italian, English, Friulian, zz</dd>",
+	} {
+		b := startPortal(t, w)
+		u, _ := url.Parse(b.base)
+		b.client.Jar.SetCookies(u, []*http.Cookie{{Name: langCookie, Value: string(lang), Path: "/"}})
+		mustContain(t, b.get("/practices/tos-ca"), want)
+	}
+	l := newLocale(English, func() time.Time { return testNow })
+	for code, want := range map[string]string{"de": "German", " sl ": "Slovenian", "IT": "Italian", "not a code": "not a code", "": ""} {
+		if got := l.LanguageName(code); got != want {
+			t.Errorf("LanguageName(%q) = %q, want %q", code, got, want)
+		}
+	}
+}
+
 // Only the discussion service's body_html fields are ever taken as HTML.
 func TestOnlyBodyHTMLIsTrustedByTemplates(t *testing.T) {
 	uses := regexp.MustCompile(`sanitizedHTML\s+([^}\s)]+)`)

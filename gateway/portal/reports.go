@@ -160,7 +160,17 @@ func (p *Portal) showReport(w http.ResponseWriter, r *http.Request, code int, f,
 		move = newForm(url.Values{}).withLabels(reportLabels)
 	}
 	d := reportData{Twinning: tw, Report: rep, May: reportRights(visitOf(r).User, tw), Form: f, Move: move}
-	p.renderTitled(w, r, code, "report", rep.GetTitle(), d)
+	p.renderTitled(w, r, code, "report", visitOf(r).L.ReportTitle(rep), d)
+}
+
+// ReportTitle is a report's title in the reader's language. The twinning
+// service titles a report in Italian, the language of the documents it
+// renders; the page says it in the portal's own words.
+func (l *locale) ReportTitle(rep *twinningv1.Report) string {
+	if rep.GetKind() == twinningv1.ReportKind_REPORT_KIND_FINAL || rep.GetQuarter() == "" {
+		return l.T("reports.title_final", rep.GetTwinningTitle())
+	}
+	return l.T("reports.title_quarterly", rep.GetQuarter(), rep.GetTwinningTitle())
 }
 
 // saveReport rewrites the sections of a draft.
@@ -238,7 +248,9 @@ func (p *Portal) downloadReport(w http.ResponseWriter, r *http.Request) {
 	if format != "pdf" {
 		format = "html"
 	}
-	out, err := p.b.Reports.RenderReport(ctx, &twinningv1.RenderReportRequest{TwinningId: r.PathValue("id"), Id: r.PathValue("report"), Format: format})
+	// The HTML is titled in the reader's language; the PDF is the report
+	// as filed, in Italian.
+	out, err := p.b.Reports.RenderReport(ctx, &twinningv1.RenderReportRequest{TwinningId: r.PathValue("id"), Id: r.PathValue("report"), Format: format, Language: string(visitOf(r).L.Lang)})
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -36,12 +36,13 @@ func (s *Server) reportRoutes(mux *runtime.ServeMux, conn *grpc.ClientConn) erro
 	})
 }
 
-// serveReportDownload answers GET …/reports/{id}/download?format=pdf|html.
+// serveReportDownload answers GET …/reports/{id}/download?format=pdf|html,
+// the HTML titled in ?language=it|en.
 func (s *Server) serveReportDownload(w http.ResponseWriter, r *http.Request, client twinningv1.ReportServiceClient, params map[string]string) {
 	ctx, cancel := context.WithTimeout(withAuthorization(r), 30*time.Second)
 	defer cancel()
 	out, err := client.RenderReport(ctx, &twinningv1.RenderReportRequest{
-		TwinningId: params["twinning_id"], Id: params["id"], Format: r.URL.Query().Get("format"),
+		TwinningId: params["twinning_id"], Id: params["id"], Format: r.URL.Query().Get("format"), Language: r.URL.Query().Get("language"),
 	})
 	if err != nil {
 		s.handleError(r.Context(), nil, nil, w, r, err)

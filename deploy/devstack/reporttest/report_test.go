@@ -332,6 +332,27 @@ func TestTosCaQuarterlyReportFromDraftToPublic(t *testing.T) {
 		!strings.Contains(string(html.raw), "<h2>Attività svolte</h2>") || !strings.Contains(string(html.raw), "<strong>adottato</strong>") {
 		t.Errorf("HTML: %d %s", html.status, html.raw[:min(len(html.raw), 400)])
 	}
+	// In English, the HTML's title and headings are English, the text as
+	// written; the portal's English page asks for it so.
+	english := anon.call(http.MethodGet, reports+"/"+rid+"/download?format=html&language=en", nil)
+	if page := string(english.raw); english.status != http.StatusOK || !strings.Contains(page, `<html lang="en">`) ||
+		!strings.Contains(page, "<h2>Activities carried out</h2>") || strings.Contains(page, "<h2>Attività svolte</h2>") || !strings.Contains(page, "<strong>adottato</strong>") {
+		t.Errorf("English HTML: %d %s", english.status, english.raw[:min(len(english.raw), 400)])
+	}
+	req, _ := http.NewRequest(http.MethodGet, anon.base+"/twinnings/"+demo.TosCaCode+"/reports/"+rid+"/download?format=html", nil)
+	req.AddCookie(&http.Cookie{Name: "gemella_lang", Value: "en"})
+	if resp, err := httpClient.Do(req); err != nil {
+		t.Errorf("the portal's English HTML download: %v", err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "<h2>Activities carried out</h2>") {
+			t.Errorf("the portal's English HTML download: %d %.400s", resp.StatusCode, page)
+		}
+	}
+	if a := anon.call(http.MethodGet, reports+"/"+rid+"/download?format=html&language=de", nil); a.status != http.StatusBadRequest {
+		t.Errorf("unknown language: %d", a.status)
+	}
 	// The portal's download button answers the same file.
 	portalPDF := anon.call(http.MethodGet, "/twinnings/"+demo.TosCaCode+"/reports/"+rid+"/download?format=pdf", nil)
 	if portalPDF.status != http.StatusOK || portalPDF.header.Get("Content-Type") != "application/pdf" || !strings.Contains(pdfText(portalPDF.raw), title) {

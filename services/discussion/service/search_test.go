@@ -32,6 +32,24 @@ func searchUntil(t *testing.T, c rest, path, q string, want int) reply {
 	}
 }
 
+// bodyFragment is the first highlighted fragment of the body of a page's
+// first hit.
+func bodyFragment(r reply) string {
+	hits := r.list("hits")
+	if len(hits) == 0 {
+		return ""
+	}
+	hl, _ := hits[0]["highlights"].([]any)
+	for _, h := range hl {
+		h, _ := h.(map[string]any)
+		if frags, _ := h["fragments"].([]any); h["field"] == "body" && len(frags) > 0 {
+			f, _ := frags[0].(string)
+			return f
+		}
+	}
+	return ""
+}
+
 func TestAPostIsFoundOncePublishedAndLeavesTheIndexWhenHidden(t *testing.T) {
 	e := start(t)
 	e.cfg.Search.Dir = filepath.Join(t.TempDir(), "search")
@@ -54,11 +72,13 @@ func TestAPostIsFoundOncePublishedAndLeavesTheIndexWhenHidden(t *testing.T) {
 	}
 	author, moderator := logIn(people[0].email), logIn(people[1].email)
 
-	th := author.must(200, "POST", "/v1/threads", map[string]any{"scope": "SCOPE_GENERAL", "title": "Libretto formativo del cittadino", "body": "Come lo usate?"})
-	post := author.must(200, "POST", "/v1/threads/"+th.str("id")+"/posts", map[string]any{"body": "Le competenze certificate in Calabria: il <b>modello B</b> funziona."})
+	th := author.must(200, "POST", "/v1/threads", map[string]any{"scope": "SCOPE_GENERAL", "title": "Libretto formativo del cittadino", "body": `Come lo **usate**, \*questo\*?`})
+	post := author.must(200, "POST", "/v1/threads/"+th.str("id")+"/posts", map[string]any{"body": "Le **competenze certificate** in [Calabria](http://example.org/bando): il <b>modello B</b> funziona se 2 < 3."})
 
 	// Italian stems (competenza finds competenze), the thread's title
-	// with the post, the words marked in escaped text.
+	// with the post, the words marked in escaped plain text: the
+	// Markdown is gone (no asterisks, no link address), as is the raw
+	// HTML the page leaves out, and what is left is escaped.
 	r := searchUntil(t, anon, "/v1/search/posts", "competenza certificata", 1)
 	hit := r.list("hits")[0]
 	if p, _ := hit["post"].(map[string]any); p["id"] != post.str("id") || hit["thread_title"] != "Libretto formativo del cittadino" {
@@ -69,10 +89,13 @@ func TestAPostIsFoundOncePublishedAndLeavesTheIndexWhenHidden(t *testing.T) {
 		t.Fatalf("highlights: %s", r.raw)
 	}
 	frags, _ := hl[0].(map[string]any)["fragments"].([]any)
-	if frag, _ := frags[0].(string); !strings.Contains(frag, "<mark>competenze</mark> <mark>certificate</mark>") || !strings.Contains(frag, "&lt;b&gt;modello") {
-		t.Fatalf("highlight, marked and escaped: %q", frag)
+	if frag, _ := frags[0].(string); frag != "Le <mark>competenze</mark> <mark>certificate</mark> in Calabria: il modello B funziona se 2 &lt; 3." {
+		t.Fatalf("highlight, marked, plain and escaped: %q", frag)
 	}
 	searchUntil(t, anon, "/v1/search/threads", "libretto", 1)
+	if got := bodyFragment(searchUntil(t, anon, "/v1/search/threads", "usate", 1)); got != "Come lo <mark>usate</mark>, *questo*?" {
+		t.Fatalf("a thread's highlight, without its Markdown: %q", got)
+	}
 	if r := anon.do("GET", "/v1/search/posts?page_token=zz", nil); r.status != 400 || !strings.Contains(r.raw, "page_token") {
 		t.Fatalf("a bad page token: %s", r.raw)
 	}
@@ -89,13 +112,15 @@ func TestAPostIsFoundOncePublishedAndLeavesTheIndexWhenHidden(t *testing.T) {
 	searchUntil(t, anon, "/v1/search/posts", "competenze", 0)
 
 	// A story is found only once published.
-	story := author.must(200, "POST", "/v1/stories", map[string]any{"title": "Il nostro sportello unico", "body": "Abbiamo aperto lo sportello.", "twinning_id": "tw-1"})
+	story := author.must(200, "POST", "/v1/stories", map[string]any{"title": "Il nostro sportello unico", "body": "Abbiamo aperto lo _sportello_ ([orari](https://example.org/orari)).", "twinning_id": "tw-1"})
 	time.Sleep(300 * time.Millisecond)
 	if r := anon.must(200, "GET", "/v1/search/stories?q=sportello", nil); r.num("total") != 0 {
 		t.Fatalf("a pending story is found: %s", r.raw)
 	}
 	moderator.must(200, "POST", "/v1/stories/"+story.str("id")+":publish", map[string]any{})
-	searchUntil(t, anon, "/v1/search/stories", "sportello", 1)
+	if got := bodyFragment(searchUntil(t, anon, "/v1/search/stories", "orari", 1)); got != "Abbiamo aperto lo sportello (<mark>orari</mark>)." {
+		t.Fatalf("a story's highlight, without its Markdown: %q", got)
+	}
 
 	// A restart reopens the index from its folder and goes on from where
 	// it was: what it had is there at once, what came meanwhile follows.

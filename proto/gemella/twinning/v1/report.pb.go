@@ -908,7 +908,11 @@ type RenderReportRequest struct {
 	TwinningId string                 `protobuf:"bytes,1,opt,name=twinning_id,json=twinningId,proto3" json:"twinning_id,omitempty"`
 	Id         string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	// "html" (the default) or "pdf".
-	Format        string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	Format string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	// The language of an HTML rendering's headings, title and dates: "it"
+	// (the default) or "en". The sections' text is shown as written. A PDF
+	// is always in Italian, the language the reports are drafted in.
+	Language      string `protobuf:"bytes,4,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -960,6 +964,13 @@ func (x *RenderReportRequest) GetId() string {
 func (x *RenderReportRequest) GetFormat() string {
 	if x != nil {
 		return x.Format
+	}
+	return ""
+}
+
+func (x *RenderReportRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
 	}
 	return ""
 }
@@ -1103,12 +1114,13 @@ const file_gemella_twinning_v1_report_proto_rawDesc = "" +
 	"twinningId\x12\x13\n" +
 	"\x02id\x18\x02 \x01(\tB\x03\xe0A\x02R\x02id\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"h\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x84\x01\n" +
 	"\x13RenderReportRequest\x12$\n" +
 	"\vtwinning_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"twinningId\x12\x13\n" +
 	"\x02id\x18\x02 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\tR\x06format\"c\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\x12\x1a\n" +
+	"\blanguage\x18\x04 \x01(\tR\blanguage\"c\n" +
 	"\x0eRenderedReport\x12!\n" +
 	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x1a\n" +
 	"\bfilename\x18\x02 \x01(\tR\bfilename\x12\x12\n" +

@@ -20,6 +20,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/thread"
 	"github.com/gemella/gemella/services/discussion/internal/protoconv"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/markdown"
 	"github.com/gemella/gemella/services/platform/paging"
 	psearch "github.com/gemella/gemella/services/platform/search"
 )
@@ -32,7 +33,8 @@ const (
 )
 
 // Schema versions the documents below: change it when they change.
-const Schema = "discussion-1"
+// discussion-2: bodies are indexed as plain text, without their Markdown.
+const Schema = "discussion-2"
 
 // Subjects the index follows.
 var Subjects = []string{"discussion.thread.>", "discussion.post.>", "discussion.story.>"}
@@ -46,12 +48,17 @@ type Source struct {
 
 func docID(kind, id string) string { return kind + ":" + id }
 
+// body is the text of a Markdown body that is indexed: its words without
+// the Markdown, so that a hit's highlighted fragments read as the page
+// does, not as "**grassetto**" or "[link](http://…)".
+func body(md string) string { return markdown.Text(md) }
+
 // ThreadDoc is the document of a thread.
 func ThreadDoc(t *thread.Thread) (psearch.Document, error) {
 	src, err := proto.Marshal(&discussionv1.ThreadHit{Thread: protoconv.Thread(t)})
 	return psearch.Document{
 		ID: docID(KindThread, t.ID), Kind: KindThread, Version: t.Version, Language: psearch.DefaultLanguage,
-		Title: t.Title, Texts: []psearch.NamedText{{Field: "body", Text: t.Body}}, Time: t.CreatedAt, Source: src,
+		Title: t.Title, Texts: []psearch.NamedText{{Field: "body", Text: body(t.Body)}}, Time: t.CreatedAt, Source: src,
 	}, err
 }
 
@@ -60,7 +67,7 @@ func PostDoc(p *post.Post, threadTitle string) (psearch.Document, error) {
 	src, err := proto.Marshal(&discussionv1.PostHit{Post: protoconv.Post(p.Redacted()), ThreadTitle: threadTitle})
 	return psearch.Document{
 		ID: docID(KindPost, p.ID), Kind: KindPost, Version: p.Version, Language: psearch.DefaultLanguage,
-		Texts: []psearch.NamedText{{Field: "body", Text: p.Body}}, Time: p.CreatedAt, Source: src,
+		Texts: []psearch.NamedText{{Field: "body", Text: body(p.Body)}}, Time: p.CreatedAt, Source: src,
 	}, err
 }
 
@@ -69,7 +76,7 @@ func StoryDoc(s *story.Story) (psearch.Document, error) {
 	src, err := proto.Marshal(&discussionv1.StoryHit{Story: protoconv.Story(s)})
 	return psearch.Document{
 		ID: docID(KindStory, s.ID), Kind: KindStory, Version: s.Version, Language: psearch.DefaultLanguage,
-		Title: s.Title, Texts: []psearch.NamedText{{Field: "body", Text: s.Body}}, Time: s.PublishedAt, Source: src,
+		Title: s.Title, Texts: []psearch.NamedText{{Field: "body", Text: body(s.Body)}}, Time: s.PublishedAt, Source: src,
 	}, err
 }
 

@@ -15,6 +15,7 @@ import (
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/markdown"
 	"github.com/gemella/gemella/services/platform/paging"
 	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/organization"
@@ -25,7 +26,9 @@ import (
 const Kind = "organization"
 
 // Schema versions the documents below.
-const Schema = "organizations-1"
+// organizations-2: the description is indexed as plain text, without its
+// Markdown.
+const Schema = "organizations-2"
 
 // Subjects the index follows.
 var Subjects = []string{"catalog.organisation.>"}
@@ -38,7 +41,9 @@ func Doc(o *organization.Organization) (psearch.Document, error) {
 	src, err := proto.Marshal(&catalogv1.OrganizationHit{Organization: protoconv.Organization(o)})
 	var texts []psearch.NamedText
 	if o.Description != "" {
-		texts = append(texts, psearch.NamedText{Field: "description", Text: o.Description})
+		// Markdown, shown rendered: its words are indexed, so that a
+		// hit's snippet reads as the page does.
+		texts = append(texts, psearch.NamedText{Field: "description", Text: markdown.Text(o.Description)})
 	}
 	if o.Territory.Name != "" {
 		texts = append(texts, psearch.NamedText{Field: "territory", Text: o.Territory.Name})

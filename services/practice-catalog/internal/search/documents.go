@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
+	"github.com/gemella/gemella/services/platform/markdown"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/matching"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/need"
 	"github.com/gemella/gemella/services/practice-catalog/internal/domain/practice"
@@ -27,21 +28,24 @@ func orgKindKey(id string) []byte { return []byte("org:" + id) }
 func orgDocID(id string) string   { return "o:" + id }
 
 // practiceTexts are the texts of a practice that search reads and
-// highlights, by field name as the API calls them.
+// highlights, by field name as the API calls them. The description, the
+// problem, the results and the models' descriptions are Markdown, shown
+// rendered: search reads their words (markdown.Text), so that a hit's
+// snippet reads as the page does, without asterisks or link addresses.
 func practiceTexts(p *practice.Practice) []namedText {
 	var models []string
 	for _, m := range p.Models {
-		models = append(models, strings.TrimSpace(m.Code+" "+m.Title+"\n"+m.Description))
+		models = append(models, strings.TrimSpace(m.Code+" "+m.Title+"\n"+markdown.Text(m.Description)))
 	}
 	return []namedText{
 		{"title", p.Title}, {"summary", p.Summary}, {"models", strings.Join(models, "\n\n")},
-		{"problem", p.Problem}, {"description", p.Description}, {"results", p.Results},
+		{"problem", markdown.Text(p.Problem)}, {"description", markdown.Text(p.Description)}, {"results", markdown.Text(p.Results)},
 	}
 }
 
-// needTexts are the texts of a need.
+// needTexts are the texts of a need; its problem is Markdown.
 func needTexts(n *need.Need) []namedText {
-	return []namedText{{"title", n.Title}, {"problem", n.Problem}}
+	return []namedText{{"title", n.Title}, {"problem", markdown.Text(n.Problem)}}
 }
 
 type namedText struct{ field, text string }

@@ -7,8 +7,9 @@ import (
 
 // schemaVersion changes whenever the mapping or the documents change; an
 // index written with another one is rebuilt at start. The synonym list in
-// use is part of the schema too (Synonyms.schema).
-const schemaVersion = "gemella-search-10"
+// use is part of the schema too (Synonyms.schema). 11: Markdown texts are
+// indexed as their words (markdown.Text).
+const schemaVersion = "gemella-search-11"
 
 // Document kinds, the value of fieldKind.
 const (

@@ -287,6 +287,46 @@ func TestHighlightsMarkMatchesAndEscapeHTML(t *testing.T) {
 	}
 }
 
+// Practices' texts are Markdown: a hit's highlights are their words, with
+// no asterisks, underscores or link addresses, and still escaped.
+func TestHighlightsAreTheWordsWithoutTheMarkdown(t *testing.T) {
+	x, err := Open(Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = x.Close() })
+	if err := x.ApplyOrganization(&organization.Organization{ID: "toscana", Details: organization.Details{Name: "toscana", Kind: organization.Region}, Version: 1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	f := fixture{id: "md", title: "Sportello unico", summary: "Un solo sportello.",
+		description: "Lo **sportello unico** per le _imprese_, vedi [il bando](https://www.regione.toscana.it/bando) & altro <0-3>.",
+		results:     "- tempi **dimezzati**", owners: []string{"toscana"}, themes: []string{"lavoro"}, territory: "ITI1",
+		models: []practice.Model{{Code: "A", Title: "Modello", Description: "Un `modulo` **unico** per le imprese"}}}
+	if err := x.ApplyPractice(f.practice(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	res, err := x.SearchPractices(ctx, app.PracticeSearch{Text: "imprese bando dimezzati", Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hits) != 1 {
+		t.Fatalf("hits = %v", ids(res))
+	}
+	got := map[string]string{}
+	for _, h := range res.Hits[0].Highlights {
+		got[h.Field] = strings.Join(h.Fragments, " … ")
+	}
+	for field, want := range map[string]string{
+		"description": "Lo sportello unico per le <mark>imprese</mark>, vedi il <mark>bando</mark> &amp; altro &lt;0-3&gt;.",
+		"results":     "tempi <mark>dimezzati</mark>",
+		"models":      "A Modello\nUn modulo unico per le <mark>imprese</mark>",
+	} {
+		if got[field] != want {
+			t.Errorf("%s highlight = %q, want %q", field, got[field], want)
+		}
+	}
+}
+
 func TestPagesAndSortWithoutQuery(t *testing.T) {
 	x := newFixtureIndex(t)
 	first := searchIDs(t, x, app.PracticeSearch{Limit: 4})

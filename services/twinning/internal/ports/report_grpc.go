@@ -109,6 +109,10 @@ func (s *ReportServer) RenderReport(ctx context.Context, req *twinningv1.RenderR
 	if format != "" && format != "html" && format != "pdf" {
 		return nil, apperr.Invalid("format", "must be html or pdf")
 	}
+	lang, ok := render.ParseLanguage(strings.ToLower(strings.TrimSpace(req.GetLanguage())))
+	if !ok {
+		return nil, apperr.Invalid("language", "must be it or en")
+	}
 	r, err := s.reports.Get(ctx, req.GetTwinningId(), req.GetId())
 	if err != nil {
 		return nil, err
@@ -120,9 +124,11 @@ func (s *ReportServer) RenderReport(ctx context.Context, req *twinningv1.RenderR
 		}
 		return &twinningv1.RenderedReport{ContentType: "application/pdf", Filename: render.Filename(r, "pdf"), Data: data}, nil
 	}
-	data, err := render.HTML(r)
+	// The PDF is the report as filed, in Italian; the HTML is titled in
+	// the reader's language.
+	data, err := render.HTMLIn(lang, r)
 	if err != nil {
 		return nil, err
 	}
-	return &twinningv1.RenderedReport{ContentType: "text/html; charset=utf-8", Filename: render.Filename(r, "html"), Data: data}, nil
+	return &twinningv1.RenderedReport{ContentType: "text/html; charset=utf-8", Filename: render.FilenameIn(lang, r, "html"), Data: data}, nil
 }

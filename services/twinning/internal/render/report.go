@@ -2,6 +2,11 @@
 // (the sections' Markdown through the platform's goldmark and bluemonday)
 // and PDF (go-pdf/fpdf with its core fonts and the cp1252 translator, which
 // has every letter Italian needs: à è é ì ò ù, ’ “ ” – …).
+//
+// Reports are drafted and written in Italian, and the PDF, the document a
+// twinning files, is Italian throughout. The HTML is what a reader of the
+// portal downloads: its title, headings and dates are in the reader's
+// language (Italian or English), the sections' text as it was written.
 package render
 
 import (
@@ -18,32 +23,101 @@ import (
 	"github.com/gemella/gemella/services/twinning/internal/domain/report"
 )
 
-var stateWords = map[report.State]string{report.Draft: "bozza", report.Submitted: "inviato", report.Approved: "approvato"}
+// Language is a language a report's HTML is titled in.
+type Language string
+
+const (
+	Italian Language = "it"
+	English Language = "en"
+)
+
+// ParseLanguage accepts "it", "en" and "" (Italian).
+func ParseLanguage(s string) (Language, bool) {
+	switch Language(s) {
+	case "", Italian:
+		return Italian, true
+	case English:
+		return English, true
+	}
+	return "", false
+}
+
+// words are what a rendering says around the report's own text.
+type words struct {
+	quarterly, final string // titles: %s the quarter and the twinning's title; %s the twinning's title
+	subtitle         string // %s the code, the first and last day, the state
+	day              func(string) string
+	states           map[report.State]string
+	sections         map[string]string
+	filename, period string // the file's name begins with filename; period names the final report
+}
+
+var vocabulary = map[Language]words{
+	Italian: {
+		quarterly: "Rapporto trimestrale %s – %s", final: "Rapporto finale – %s",
+		subtitle: "Gemellaggio %s · periodo dal %s al %s · stato: %s",
+		day:      day("02/01/2006"),
+		states:   map[report.State]string{report.Draft: "bozza", report.Submitted: "inviato", report.Approved: "approvato"},
+		sections: report.SectionTitles,
+		filename: "rapporto-", period: "finale",
+	},
+	English: {
+		quarterly: "Quarterly report %s – %s", final: "Final report – %s",
+		subtitle: "Twinning %s · period from %s to %s · state: %s",
+		day:      day("2 January 2006"),
+		states:   map[report.State]string{report.Draft: "draft", report.Submitted: "submitted", report.Approved: "approved"},
+		sections: map[string]string{
+			report.SectionSummary:    "Summary of the period",
+			report.SectionActivities: "Activities carried out",
+			report.SectionMilestones: "Milestones: done, due, overdue",
+			report.SectionTransfers:  "Transfers: status changes and notes",
+			report.SectionAdoption:   "Adoption outcomes",
+			report.SectionDiscussion: "Discussion in the period",
+			report.SectionObjectives: "Objectives and expected results next to what happened",
+		},
+		filename: "report-", period: "final",
+	},
+}
+
+func day(layout string) func(string) string {
+	return func(d string) string {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			return d
+		}
+		return t.Format(layout)
+	}
+}
+
+func (w words) title(r *report.Report) string {
+	if r.Kind == report.Final {
+		return fmt.Sprintf(w.final, r.TwinningTitle)
+	}
+	return fmt.Sprintf(w.quarterly, r.Quarter, r.TwinningTitle)
+}
+
+func (w words) subtitleOf(r *report.Report) string {
+	return fmt.Sprintf(w.subtitle, r.TwinningCode, w.day(r.PeriodStart), w.day(r.PeriodEnd), w.states[r.State])
+}
 
 // Filename is the download's name: the twinning's code and the period.
-func Filename(r *report.Report, ext string) string {
+func Filename(r *report.Report, ext string) string { return FilenameIn(Italian, r, ext) }
+
+// FilenameIn is the download's name in a language.
+func FilenameIn(lang Language, r *report.Report, ext string) string {
+	w := vocabulary[lang]
 	period := r.Quarter
 	if r.Kind == report.Final {
-		period = "finale"
+		period = w.period
 	}
 	name := regexp.MustCompile(`[^A-Za-z0-9.-]+`).ReplaceAllString(r.TwinningCode+"-"+period, "-")
-	return "rapporto-" + name + "." + ext
+	return w.filename + name + "." + ext
 }
 
-func dayIT(d string) string {
-	t, err := time.Parse(time.DateOnly, d)
-	if err != nil {
-		return d
-	}
-	return t.Format("02/01/2006")
-}
-
-func subtitle(r *report.Report) string {
-	return fmt.Sprintf("Gemellaggio %s · periodo dal %s al %s · stato: %s", r.TwinningCode, dayIT(r.PeriodStart), dayIT(r.PeriodEnd), stateWords[r.State])
-}
+func subtitle(r *report.Report) string { return vocabulary[Italian].subtitleOf(r) }
 
 var page = template.Must(template.New("report").Parse(`<!doctype html>
-<html lang="it">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <title>{{.Title}}</title>
@@ -59,26 +133,37 @@ h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bott
 <p class="meta">{{.Subtitle}}</p>
 {{range .Sections}}<section>
 <h2>{{.Title}}</h2>
+{{if ne $.Lang "it"}}<div lang="it">
 {{.HTML}}
+</div>{{else}}{{.HTML}}{{end}}
 </section>
 {{end}}</main>
 </body>
 </html>
 `))
 
-// HTML is the report as a standalone page.
-func HTML(r *report.Report) ([]byte, error) {
+// HTML is the report as a standalone page, titled in Italian.
+func HTML(r *report.Report) ([]byte, error) { return HTMLIn(Italian, r) }
+
+// HTMLIn is the report as a standalone page whose title, headings and
+// dates are in lang; the sections' text, written in Italian, is marked so.
+func HTMLIn(lang Language, r *report.Report) ([]byte, error) {
+	w, ok := vocabulary[lang]
+	if !ok {
+		lang, w = Italian, vocabulary[Italian]
+	}
 	type section struct {
 		Title string
 		HTML  template.HTML
 	}
 	data := struct {
+		Lang            Language
 		Title, Subtitle string
 		Sections        []section
-	}{Title: r.Title(), Subtitle: subtitle(r)}
+	}{Lang: lang, Title: w.title(r), Subtitle: w.subtitleOf(r)}
 	for _, s := range r.Sections {
 		// markdown.HTML sanitises with bluemonday: safe to put in the page.
-		data.Sections = append(data.Sections, section{Title: report.SectionTitles[s.Key], HTML: template.HTML(markdown.HTML(s.Markdown))}) //nolint:gosec
+		data.Sections = append(data.Sections, section{Title: w.sections[s.Key], HTML: template.HTML(markdown.HTML(s.Markdown))}) //nolint:gosec
 	}
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, data); err != nil {

@@ -37,6 +37,44 @@ func TestHTMLIsAWholePageWithSanitisedSections(t *testing.T) {
 	}
 }
 
+// The HTML a reader of the English portal downloads is titled in English;
+// the sections' text, written in Italian, is marked as Italian.
+func TestHTMLInEnglishHasEnglishHeadings(t *testing.T) {
+	page, err := HTMLIn(English, sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(page)
+	for _, want := range []string{`<html lang="en">`, "<h1>Quarterly report 2015-Q2 – Tos.Ca. – Valorizzare le competenze &lt;dei&gt; cittadini</h1>",
+		"Twinning TOSCA · period from 1 April 2015 to 30 June 2015 · state: approved",
+		"<h2>Summary of the period</h2>", "<h2>Activities carried out</h2>", `<div lang="it">`, "<strong>di attività</strong>"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the page has no %q:\n%s", want, s)
+		}
+	}
+	for _, italian := range []string{"Rapporto", "Sintesi del periodo", "Attività svolte", "Gemellaggio", "approvato"} {
+		if strings.Contains(s, italian) {
+			t.Errorf("the English page says %q:\n%s", italian, s)
+		}
+	}
+	final := sample()
+	final.Kind, final.Quarter = report.Final, ""
+	if page, _ := HTMLIn(English, final); !strings.Contains(string(page), "<h1>Final report – Tos.Ca.") {
+		t.Errorf("the final report's English title:\n%s", page)
+	}
+	if got := FilenameIn(English, final, "html"); got != "report-TOSCA-final.html" {
+		t.Errorf("English file name %q", got)
+	}
+	for _, s := range []string{"", "it", "en"} {
+		if _, ok := ParseLanguage(s); !ok {
+			t.Errorf("ParseLanguage(%q) refused", s)
+		}
+	}
+	if _, ok := ParseLanguage("de"); ok {
+		t.Error("ParseLanguage accepts de")
+	}
+}
+
 func TestPDFIsAWholeDocumentNamedForTheTwinning(t *testing.T) {
 	doc, err := PDF(sample(), time.Date(2015, 7, 1, 9, 0, 0, 0, time.UTC))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/markdown"
 	"github.com/gemella/gemella/services/platform/paging"
 	psearch "github.com/gemella/gemella/services/platform/search"
 	"github.com/gemella/gemella/services/twinning/internal/app"
@@ -28,7 +29,8 @@ import (
 const Kind = "twinning"
 
 // Schema versions the documents below: change it when they change.
-const Schema = "twinning-1"
+// twinning-2: the summary is indexed as plain text, without its Markdown.
+const Schema = "twinning-2"
 
 // Subjects the index follows.
 var Subjects = []string{"twinning.>"}
@@ -57,7 +59,9 @@ func (src Source) Doc(ctx context.Context, t *twinning.Twinning) (psearch.Docume
 		}
 	}
 	add("code", t.Code)
-	add("summary", t.Summary)
+	// The summary is Markdown, shown rendered: its words are indexed, so
+	// that a hit's snippet reads as the page does.
+	add("summary", markdown.Text(t.Summary))
 	for _, o := range t.Objectives {
 		add("objectives", o.Text)
 	}

@@ -120,3 +120,23 @@ func docsTwinning(t *testing.T, repo *adapters.TwinningMemoryRepository, id stri
 	}
 	return tw
 }
+
+// A twinning's summary is Markdown; search indexes its words, so that a
+// hit's snippet shows no asterisks or link addresses.
+func TestTheSummaryIsIndexedWithoutItsMarkdown(t *testing.T) {
+	tw := &twinning.Twinning{ID: "tw-1", Status: twinning.Active, Version: 1}
+	tw.Summary = "Il **Libretto formativo** in [Calabria](https://example.org/bando)."
+	d, err := Source{}.Doc(context.Background(), tw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tx := range d.Texts {
+		if tx.Field == "summary" {
+			if tx.Text != "Il Libretto formativo in Calabria." {
+				t.Fatalf("summary indexed as %q", tx.Text)
+			}
+			return
+		}
+	}
+	t.Fatalf("no summary in %+v", d.Texts)
+}
