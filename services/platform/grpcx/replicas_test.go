@@ -37,6 +37,13 @@ func (r *replica) EmptyCall(context.Context, *testgrpc.Empty) (*testgrpc.Empty, 
 // port) until the test ends or r.stop.
 func startReplica(t *testing.T, r *replica, addr string, tlsCfg config.ServerTLS) {
 	t.Helper()
+	r.addr, r.stop = serveReplica(t, addr, tlsCfg, func(s *grpc.Server) { testgrpc.RegisterTestServiceServer(s, r) })
+}
+
+// serveReplica runs a real grpcx server with what register puts on it until the
+// test ends or stop; it returns the address it listens on.
+func serveReplica(t *testing.T, addr string, tlsCfg config.ServerTLS, register func(*grpc.Server)) (string, func()) {
+	t.Helper()
 	srv, err := grpcx.NewServer(grpcx.ServerOptions{
 		Name:   "replica",
 		Config: config.GRPCServer{Addr: addr, DefaultDeadline: 5 * time.Second, TLS: tlsCfg},
@@ -45,26 +52,27 @@ func startReplica(t *testing.T, r *replica, addr string, tlsCfg config.ServerTLS
 	if err != nil {
 		t.Fatal(err)
 	}
-	testgrpc.RegisterTestServiceServer(srv.GRPC(), r)
+	register(srv.GRPC())
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	r.addr = srv.Addr()
+	bound := srv.Addr()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
 	var once bool
-	r.stop = func() {
+	stop := func() {
 		if once {
 			return
 		}
 		once = true
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("replica at %s: %v", r.addr, err)
+			t.Errorf("replica at %s: %v", bound, err)
 		}
 	}
-	t.Cleanup(r.stop)
+	t.Cleanup(stop)
+	return bound, stop
 }
 
 // twoReplicas resolves to both replicas' addresses, as DNS answers for a

@@ -2,8 +2,6 @@ package grpcx_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,23 +47,7 @@ func (r *catalogReplica) CreatePractice(context.Context, *catalogv1.CreatePracti
 
 func startCatalogReplica(t *testing.T, r *catalogReplica) {
 	t.Helper()
-	srv, err := grpcx.NewServer(grpcx.ServerOptions{
-		Name:   "catalog",
-		Config: config.GRPCServer{Addr: "127.0.0.1:0", DefaultDeadline: 5 * time.Second},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalogv1.RegisterCatalogServiceServer(srv.GRPC(), r)
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	r.addr = srv.Addr()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	r.addr, _ = serveReplica(t, "127.0.0.1:0", config.ServerTLS{}, func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, r) })
 }
 
 // A read that one replica answers UNAVAILABLE is tried again on the
