@@ -156,7 +156,10 @@ var pageCases = []struct {
 	{path: "/practices", status: 200, want: []string{"Catalogo delle buone pratiche", "lavoro (1.234)", "Regione Toscana", `<option value="ITI1">Toscana (2)</option>`,
 		"1 buona pratica pubblicata", `<option value="newest" selected>più recenti</option>`, "1 gemellaggio"}, not: []string{"ITI1 (2)", "pertinenza"}},
 	{path: "/practices?q=competenze", status: 200, want: []string{"1 buona pratica trovata", "<mark>competenze</mark> &amp; i &lt;cittadini&gt;"}},
-	{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione"}},
+	// A practice lists its cancelled twinnings, marked so, as its figures
+	// count them; never drafts.
+	{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione",
+		`href="/twinnings/t-cancelled">Un gemellaggio annullato</a>`}, not: []string{"Una bozza di gemellaggio"}},
 	{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"},
 		not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio", "TWINNING_STATUS_DRAFT"}},
 	{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",

@@ -333,7 +333,7 @@ func (p *Portal) showPractice(w http.ResponseWriter, r *http.Request, code int, 
 		func() {
 			ctx, cancel := p.call(r)
 			defer cancel()
-			d.Twinnings = p.publicTwinnings(ctx, r, &twinningv1.ListTwinningsRequest{PracticeId: pr.GetId()}, 10)
+			d.Twinnings = p.twinningsWhere(ctx, r, &twinningv1.ListTwinningsRequest{PracticeId: pr.GetId()}, 10, notDraft)
 		},
 		func() {
 			ctx, cancel := p.call(r)

@@ -183,6 +183,18 @@ const publicTwinningsPages = 3
 // publicTwinnings lists up to n twinnings that public pages show, newest
 // first, with the request's filters.
 func (p *Portal) publicTwinnings(ctx context.Context, r *http.Request, req *twinningv1.ListTwinningsRequest, n int) section[[]*twinningv1.Twinning] {
+	return p.twinningsWhere(ctx, r, req, n, isPublic)
+}
+
+// notDraft keeps every twinning but drafts: a practice's page lists its
+// cancelled twinnings too (with their status), as its adoption figures
+// count them (their transfers count as dropped).
+func notDraft(tw *twinningv1.Twinning) bool {
+	return tw.GetStatus() != twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT
+}
+
+// twinningsWhere reads up to n twinnings of req that keep keeps.
+func (p *Portal) twinningsWhere(ctx context.Context, r *http.Request, req *twinningv1.ListTwinningsRequest, n int, keep func(*twinningv1.Twinning) bool) section[[]*twinningv1.Twinning] {
 	var out section[[]*twinningv1.Twinning]
 	req.PageSize = int32(min(max(n, 20), 100))
 	for range publicTwinningsPages {
@@ -192,7 +204,7 @@ func (p *Portal) publicTwinnings(ctx context.Context, r *http.Request, req *twin
 			return out
 		}
 		for _, tw := range resp.GetTwinnings() {
-			if isPublic(tw) && len(out.Items) < n {
+			if keep(tw) && len(out.Items) < n {
 				out.Items = append(out.Items, tw)
 			}
 		}
