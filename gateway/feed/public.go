@@ -88,6 +88,9 @@ func public(env *eventsv1.Envelope) (Event, bool) {
 		if !unpack(env, &t) {
 			return ev, false
 		}
+		if t.GetFrom() != twinningv1.TransferStatus_TRANSFER_STATUS_UNSPECIFIED && t.GetFrom() == t.GetTo() {
+			return ev, false // a proposal announcing its transfers: the proposal is the news
+		}
 		tr := t.GetTransfer()
 		ev.TwinningID, ev.PracticeID, ev.Title = t.GetTwinningId(), tr.GetPracticeId(), t.GetTwinningTitle()
 		ev.Summary = fmt.Sprintf("%s %s: %s", tr.GetPracticeTitle(), tr.GetModelCode(), statusWord(t.GetTo()))

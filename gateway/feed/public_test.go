@@ -94,3 +94,19 @@ func TestATransferEventNamesItsModelAndStatus(t *testing.T) {
 		t.Fatalf("%v %+v", ok, ev)
 	}
 }
+
+// A proposal announcing its transfers (from = to) is not news of its own:
+// the proposal is.
+func TestATransferAnnouncementIsNotInTheFeed(t *testing.T) {
+	env, err := events.NewEnvelope("twinning.transfer.status_changed", "m-ed", "twinning", "tw1", 4, &eventsv1.TransferStatusChanged{
+		TwinningId: "tw1", TwinningStatus: twinningv1.TwinningStatus_TWINNING_STATUS_PROPOSED,
+		From: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED, To: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED,
+		Transfer: &eventsv1.TransferRef{PracticeId: "p1", ModelCode: "A"},
+	}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := public(env); ok {
+		t.Fatalf("an announcement is public: %+v", ev)
+	}
+}

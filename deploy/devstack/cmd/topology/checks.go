@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gemella/gemella/proto/gemella/events/v1"
+	"github.com/gemella/gemella/services/platform/events"
 )
 
 // convergeWithin bounds the wait for the relays and the consumers: a
@@ -185,6 +186,12 @@ func (t *topology) indexEvents(ctx context.Context) (*eventIndex, error) {
 		for _, e := range envs {
 			ids[e.GetEventId()]++
 			vkey := fmt.Sprintf("%s %s %s v%d", e.GetType(), e.GetAggregateType(), e.GetAggregateId(), e.GetAggregateVersion())
+			// One write may move (or, proposing, announce) several
+			// transfers: each is its own event of that version.
+			var tr eventsv1.TransferStatusChanged
+			if e.GetType() == "twinning.transfer.status_changed" && events.Unpack(e, &tr) == nil {
+				vkey += " transfer " + tr.GetTransfer().GetId()
+			}
 			versions[vkey]++
 			ix.has[e.GetAggregateId()+" "+e.GetType()] = true
 			ix.types[e.GetType()]++

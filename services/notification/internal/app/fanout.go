@@ -359,6 +359,9 @@ func (a *App) twinningChanged(ctx context.Context, env *eventsv1.Envelope) error
 		return nil // a draft is its parties' own business for now
 	}
 	reason, detail := ReasonTwinningState, statusWord(tw.GetStatus().String(), "TWINNING_STATUS_")
+	if env.GetType() == SubjectTransferChanged && isAnnouncement(env) {
+		return nil // the proposal's own notification says it
+	}
 	if env.GetType() == SubjectTransferChanged {
 		reason, detail = ReasonTransferStatus, a.transferDetail(env, tw)
 	} else {
@@ -376,6 +379,16 @@ func (a *App) twinningChanged(ctx context.Context, env *eventsv1.Envelope) error
 		r.drop(env.GetActor())
 	}
 	return a.notify(ctx, env, r, about{kind: KindTwinning, id: tw.GetId(), title: tw.GetTitle(), link: "/twinnings/" + tw.GetId(), detail: detail})
+}
+
+// isAnnouncement reports a transfer event whose status did not change:
+// a proposed twinning announces its transfers to the catalogue so.
+func isAnnouncement(env *eventsv1.Envelope) bool {
+	var ev eventsv1.TransferStatusChanged
+	if err := events.Unpack(env, &ev); err != nil {
+		return false
+	}
+	return ev.GetFrom() != twinningv1.TransferStatus_TRANSFER_STATUS_UNSPECIFIED && ev.GetFrom() == ev.GetTo()
 }
 
 // transferDetail is the transfer's new status, from the event's change

@@ -148,6 +148,13 @@ func TestWhoHearsOfWhat(t *testing.T) {
 	expect("an edit of the details", told(event(t, "twinning.twinning.updated", "m-mover", "twinning", "tw1",
 		&eventsv1.TwinningUpdated{Twinning: &eventsv1.TwinningRef{Id: "tw1", Status: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}})), map[string]string{})
 	expect("a draft's move", told(event(t, "twinning.twinning.proposed", "m-mover", "twinning", "draft", &eventsv1.TwinningChanged{})), map[string]string{})
+	expect("a transfer's outcome", told(event(t, "twinning.transfer.status_changed", "m-mover", "twinning", "tw1",
+		&eventsv1.TransferStatusChanged{From: twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS, To: twinningv1.TransferStatus_TRANSFER_STATUS_ADOPTED})),
+		map[string]string{"m-follower": ReasonTransferStatus, "m-editor": ReasonTransferStatus})
+	// A proposal announcing its transfers to the catalogue (from = to)
+	// tells nobody: the proposal's own event does.
+	expect("a transfer announced", told(event(t, "twinning.transfer.status_changed", "m-mover", "twinning", "tw1",
+		&eventsv1.TransferStatusChanged{From: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED, To: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED})), map[string]string{})
 	expect("a publication", told(event(t, "catalog.practice.published", "system:x", "practice", "p1", &eventsv1.PracticePublished{})),
 		map[string]string{"m-editor": ReasonPracticePublished, "m-fan": ReasonNewPractice})
 	expect("a practice nobody may see", told(event(t, "catalog.practice.published", "m-editor", "practice", "hidden", &eventsv1.PracticePublished{})), map[string]string{})

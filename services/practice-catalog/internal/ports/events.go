@@ -56,6 +56,11 @@ func (c *TwinningEvents) Handle(ctx context.Context, env *eventsv1.Envelope) err
 	if err := events.Unpack(env, &msg); err != nil {
 		return events.Permanent(err)
 	}
+	if msg.GetTwinningStatus() == twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT {
+		// A draft's transfers are not counted: the draft is private and
+		// may be deleted. Proposing it announces them (from = to).
+		return nil
+	}
 	status, ok := transferStatuses[msg.GetTo()]
 	if !ok {
 		return events.Permanent(fmt.Errorf("event %s: transfer status %s is not one the catalogue counts", env.GetEventId(), msg.GetTo()))

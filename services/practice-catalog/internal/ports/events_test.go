@@ -55,3 +55,40 @@ func TestTwinningEvents(t *testing.T) {
 		}
 	}
 }
+
+// A draft's transfers are not counted: the draft is private and may be
+// deleted. Its proposal announces them, and then they count.
+func TestADraftsTransfersAreNotCounted(t *testing.T) {
+	ctx := context.Background()
+	repo := adapters.NewPracticeMemoryRepository()
+	p, err := practice.New("p1", practice.Content{Title: "Tos.Ca.", OwnerOrganizationIDs: []string{"o1"}, Models: []practice.Model{{Code: "A", Title: "Trio"}}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	h := ports.NewTwinningEvents(app.New(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: repo}), nil)
+	event := func(tw twinningv1.TwinningStatus, from twinningv1.TransferStatus, version int64) *eventsv1.Envelope {
+		env, err := events.NewEnvelope(ports.TransferStatusChanged, "anonymous", "twinning", "tw-1", version, &eventsv1.TransferStatusChanged{
+			TwinningId: "tw-1", TwinningStatus: tw, From: from, To: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED,
+			Transfer: &eventsv1.TransferRef{Id: "tr-1", PracticeId: "p1", ModelCode: "A", ToOrganizationId: "o2"},
+		}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	if err := h.Handle(ctx, event(twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT, twinningv1.TransferStatus_TRANSFER_STATUS_UNSPECIFIED, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := repo.Get(ctx, "p1"); got.Adoption.Twinnings != 0 {
+		t.Fatalf("a draft's transfer was counted: %+v", got.Adoption)
+	}
+	if err := h.Handle(ctx, event(twinningv1.TwinningStatus_TWINNING_STATUS_PROPOSED, twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := repo.Get(ctx, "p1"); got.Adoption.Twinnings != 1 || got.Models[0].Adoption.Twinnings != 1 {
+		t.Fatalf("the proposal's announcement was not counted: %+v", got.Adoption)
+	}
+}

@@ -382,6 +382,15 @@ func (t *Twinning) Move(m Move, actor, reason string, now time.Time) error {
 	t.Status = to
 	t.UpdatedAt = now
 	t.record(Change{Type: moveEvent[m], Actor: actor, At: now, StatusChange: change})
+	if m == MovePropose {
+		// The catalogue counts no transfer of a draft (a draft is its
+		// parties' own, and may be deleted): proposing announces each
+		// transfer as it stands, an event whose from and to are equal.
+		for i := range t.Transfers {
+			tr := &t.Transfers[i]
+			t.record(Change{Type: EventTransferStatusChanged, Actor: actor, At: now, TransferID: tr.ID, TransferFrom: tr.Status, TransferTo: tr.Status})
+		}
+	}
 	if m == MoveCancel {
 		for i := range t.Transfers {
 			if tr := &t.Transfers[i]; !tr.Status.IsFinal() {

@@ -405,3 +405,37 @@ func TestEtag(t *testing.T) {
 		t.Fatalf("stale etag: %v", err)
 	}
 }
+
+// Proposing a draft announces each of its transfers as it stands (from
+// and to equal): the catalogue counts no draft's transfers, and learns
+// them so once the twinning is out of draft.
+func TestProposingAnnouncesTheTransfers(t *testing.T) {
+	tw := mustNew(t)
+	for _, id := range []string{"tr-a", "tr-b"} {
+		if _, err := tw.AddTransfer(NewTransfer{ID: id, PracticeID: "p1", ModelCode: "A", FromOrganizationID: "toscana", ToOrganizationID: "calabria"}, "ed", now); err != nil {
+			if _, err := tw.AddTransfer(NewTransfer{ID: id, PracticeID: "p1", ModelCode: "B", FromOrganizationID: "toscana", ToOrganizationID: "calabria"}, "ed", now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tw.Changes()
+	if err := tw.Move(MovePropose, "coord", "", now); err != nil {
+		t.Fatal(err)
+	}
+	c := tw.Changes()
+	if len(c) != 3 || c[0].Type != EventProposed {
+		t.Fatalf("changes = %+v", c)
+	}
+	for i, tr := range []string{"tr-a", "tr-b"} {
+		if ch := c[i+1]; ch.Type != EventTransferStatusChanged || ch.TransferID != tr || ch.TransferFrom != Planned || ch.TransferTo != Planned {
+			t.Errorf("announcement %d = %+v", i, ch)
+		}
+	}
+	// Later moves announce nothing.
+	if err := tw.Move(MoveApprove, "coord", "", now); err != nil {
+		t.Fatal(err)
+	}
+	if c := tw.Changes(); len(c) != 1 {
+		t.Fatalf("approving: %+v", c)
+	}
+}
