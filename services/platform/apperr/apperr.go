@@ -67,8 +67,10 @@ type Error struct {
 	Kind       Kind
 	Message    string
 	Violations []FieldViolation
-	Err        error
-	Reason     Reason
+	// Unlisted counts the violations past MaxViolations, not listed.
+	Unlisted int
+	Err      error
+	Reason   Reason
 	// Metadata adds facts to the reason for programs (ErrorInfo metadata),
 	// e.g. the current state of a resource.
 	Metadata map[string]string
@@ -149,6 +151,9 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Message)
 	for i, v := range e.Violations {
+		if i == messageViolations {
+			break
+		}
 		if i == 0 {
 			b.WriteString(": ")
 		} else {
@@ -157,6 +162,9 @@ func (e *Error) Error() string {
 		b.WriteString(v.Field)
 		b.WriteString(" ")
 		b.WriteString(v.Rule)
+	}
+	if more := len(e.Violations) + e.Unlisted - messageViolations; more > 0 {
+		fmt.Fprintf(&b, "; and %d more", more)
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
@@ -227,16 +235,36 @@ func KindOf(err error) Kind {
 // reports all of them at once.
 type Violations struct {
 	list []FieldViolation
+	// unlisted counts the violations past MaxViolations.
+	unlisted int
+}
+
+// MaxViolations bounds the violations one error lists; the rest are only
+// counted. A body of a few hundred kilobytes with a hundred thousand bad
+// list entries answered megabytes, and past the gRPC trailer's size the
+// call failed as an internal error.
+const MaxViolations = 50
+
+// messageViolations are the violations an error's message names; the
+// details list up to MaxViolations.
+const messageViolations = 3
+
+func (v *Violations) add(f FieldViolation) {
+	if len(v.list) >= MaxViolations {
+		v.unlisted++
+		return
+	}
+	v.list = append(v.list, f)
 }
 
 // Add records that field breaks rule.
 func (v *Violations) Add(field, rule string) {
-	v.list = append(v.list, FieldViolation{Field: field, Rule: rule})
+	v.add(FieldViolation{Field: field, Rule: rule})
 }
 
 // AddReason records a violation with an explicit stable reason.
 func (v *Violations) AddReason(field string, reason Reason, rule string) {
-	v.list = append(v.list, FieldViolation{Field: field, Rule: rule, Reason: reason})
+	v.add(FieldViolation{Field: field, Rule: rule, Reason: reason})
 }
 
 // Addf records a rule built from a format.
@@ -248,17 +276,18 @@ func (v *Violations) Addf(field, format string, args ...any) {
 func (v *Violations) Merge(prefix string, other *Violations) {
 	for _, f := range other.list {
 		f.Field = prefix + f.Field
-		v.list = append(v.list, f)
+		v.add(f)
 	}
+	v.unlisted += other.unlisted
 }
 
 // Len is the number of violations so far.
-func (v *Violations) Len() int { return len(v.list) }
+func (v *Violations) Len() int { return len(v.list) + v.unlisted }
 
 // Err returns nil when nothing was added, else one InvalidArgument error.
 func (v *Violations) Err() error {
-	if len(v.list) == 0 {
+	if v.Len() == 0 {
 		return nil
 	}
-	return &Error{Kind: KindInvalidArgument, Message: "invalid request", Violations: append([]FieldViolation(nil), v.list...)}
+	return &Error{Kind: KindInvalidArgument, Message: "invalid request", Violations: append([]FieldViolation(nil), v.list...), Unlisted: v.unlisted}
 }

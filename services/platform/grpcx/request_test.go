@@ -20,6 +20,14 @@ func TestEtagPrefersTheMessageThenIfMatch(t *testing.T) {
 	if got := Etag(context.Background(), ""); got != "" {
 		t.Fatalf("none: %q", got)
 	}
+	// If-Match: * is whatever the current version is: no condition.
+	star := metadata.NewIncomingContext(context.Background(), metadata.Pairs("if-match", "*"))
+	if got := Etag(star, ""); got != "" {
+		t.Fatalf("If-Match *: %q", got)
+	}
+	if got := Etag(context.Background(), "*"); got != "" {
+		t.Fatalf("etag *: %q", got)
+	}
 	if apperr.KindOf(Required(false, "practice")) != apperr.KindInvalidArgument || Required(true, "x") != nil {
 		t.Fatal("Required")
 	}

@@ -3,6 +3,7 @@ package grpcx
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +80,12 @@ func detailsOf(ae *apperr.Error, code codes.Code) []protoadapt.MessageV1 {
 			info.Metadata = map[string]string{}
 		}
 		info.Metadata[k] = v
+	}
+	if ae.Unlisted > 0 {
+		if info.Metadata == nil {
+			info.Metadata = map[string]string{}
+		}
+		info.Metadata["unlisted_violations"] = strconv.Itoa(ae.Unlisted)
 	}
 	out := []protoadapt.MessageV1{info}
 	if len(ae.Violations) > 0 {

@@ -285,8 +285,18 @@ func (c *Content) validateInto(v *apperr.Violations) {
 	validate.Text(v, "contact.name", c.Contact.Name, false, 200)
 	validate.Email(v, "contact.email", c.Contact.Email)
 	validate.Text(v, "contact.phone", c.Contact.Phone, false, 40)
+	if len(c.Languages) > maxLanguages {
+		v.Addf("languages", "must have at most %d entries", maxLanguages)
+	}
+	seenLanguage := map[string]bool{}
 	for i, l := range c.Languages {
-		validate.Language(v, validate.Index("languages", i), l)
+		f := validate.Index("languages", i)
+		if seenLanguage[strings.ToLower(l)] {
+			v.Add(f, "is a duplicate")
+			continue
+		}
+		seenLanguage[strings.ToLower(l)] = true
+		validate.Language(v, f, l)
 	}
 	if len(c.Attachments) > 50 {
 		v.Add("attachments", "must have at most 50 entries")
@@ -366,6 +376,9 @@ func (p *Practice) Etag() string { return organization.Etag(p.Version) }
 func (p *Practice) CheckEtag(etag string) error {
 	return organization.CheckEtag("practice", p.ID, p.Version, etag)
 }
+
+// maxLanguages bounds the languages a practice is documented in.
+const maxLanguages = 24
 
 // Edit replaces the content of a draft or submitted practice; a submitted
 // one goes back to draft, since what was submitted is no longer what it is.

@@ -194,3 +194,19 @@ func TestEtag(t *testing.T) {
 		t.Fatal("no etag means no check")
 	}
 }
+
+// Languages are bounded and each named once (a trial stored 150,000).
+func TestLanguagesAreFewAndDistinct(t *testing.T) {
+	many := make([]string, 30)
+	for i := range many {
+		many[i] = "it"
+	}
+	_, err := New("p", Content{Title: "x", OwnerOrganizationIDs: []string{"o1"}, Languages: many}, now)
+	got := violations(err)
+	if got["languages"] == "" || got["languages[1]"] != "is a duplicate" {
+		t.Fatalf("30 copies of it: %v", got)
+	}
+	if _, err := New("p", Content{Title: "x", OwnerOrganizationIDs: []string{"o1"}, Languages: []string{"it", "en", "fr"}}, now); err != nil {
+		t.Fatalf("three languages: %v", err)
+	}
+}
