@@ -18,17 +18,7 @@ func TestTheLiveFeedSaysAReportWasApproved(t *testing.T) {
 		English: {"twinning.report": "Report approved", "twinning.report.quarterly": "Quarterly report approved",
 			"twinning.report.final": "Final report approved", "twinning.report.open": "open the report"},
 	}
-	for lang, labels := range want {
-		var got map[string]string
-		if err := json.Unmarshal([]byte(newLocale(lang, time.Now).LiveLabels()), &got); err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range labels {
-			if got[k] != v {
-				t.Errorf("%s: label %s is %q, want %q", lang, k, got[k], v)
-			}
-		}
-	}
+	checkLiveLabels(t, want)
 	js, err := os.ReadFile("static/portal.js")
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +40,12 @@ func TestTheLiveFeedSaysATransfersStatusInWords(t *testing.T) {
 		Italian: {"twinning.transfer.model": "modello", "twinning.transfer.TRANSFER_STATUS_ADOPTED": "adottato", "twinning.transfer.TRANSFER_STATUS_IN_PROGRESS": "in corso"},
 		English: {"twinning.transfer.model": "model", "twinning.transfer.TRANSFER_STATUS_ADOPTED": "adopted", "twinning.transfer.TRANSFER_STATUS_DROPPED": "dropped"},
 	}
+	checkLiveLabels(t, want)
+}
+
+// checkLiveLabels compares the live feed's labels of each language with want.
+func checkLiveLabels(t *testing.T, want map[Lang]map[string]string) {
+	t.Helper()
 	for lang, labels := range want {
 		var got map[string]string
 		if err := json.Unmarshal([]byte(newLocale(lang, time.Now).LiveLabels()), &got); err != nil {

@@ -16,15 +16,7 @@ import (
 
 func TestTwinningEvents(t *testing.T) {
 	ctx := context.Background()
-	repo := adapters.NewPracticeMemoryRepository()
-	p, err := practice.New("p1", practice.Content{Title: "Tos.Ca.", OwnerOrganizationIDs: []string{"o1"}, Models: []practice.Model{{Code: "A", Title: "Trio"}}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := repo.Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	h := ports.NewTwinningEvents(app.New(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: repo}), nil)
+	h, repo := newTwinningEvents(t)
 	event := func(practiceID string, to twinningv1.TransferStatus, version int64) *eventsv1.Envelope {
 		env, err := events.NewEnvelope(ports.TransferStatusChanged, "anonymous", "twinning", "tw-1", version, &eventsv1.TransferStatusChanged{
 			TwinningId: "tw-1", Transfer: &eventsv1.TransferRef{Id: "tr-1", PracticeId: practiceID, ModelCode: "A", ToOrganizationId: "o2"}, To: to,
@@ -60,15 +52,7 @@ func TestTwinningEvents(t *testing.T) {
 // deleted. Its proposal announces them, and then they count.
 func TestADraftsTransfersAreNotCounted(t *testing.T) {
 	ctx := context.Background()
-	repo := adapters.NewPracticeMemoryRepository()
-	p, err := practice.New("p1", practice.Content{Title: "Tos.Ca.", OwnerOrganizationIDs: []string{"o1"}, Models: []practice.Model{{Code: "A", Title: "Trio"}}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := repo.Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	h := ports.NewTwinningEvents(app.New(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: repo}), nil)
+	h, repo := newTwinningEvents(t)
 	event := func(tw twinningv1.TwinningStatus, from twinningv1.TransferStatus, version int64) *eventsv1.Envelope {
 		env, err := events.NewEnvelope(ports.TransferStatusChanged, "anonymous", "twinning", "tw-1", version, &eventsv1.TransferStatusChanged{
 			TwinningId: "tw-1", TwinningStatus: tw, From: from, To: twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED,
@@ -91,4 +75,19 @@ func TestADraftsTransfersAreNotCounted(t *testing.T) {
 	if got, _ := repo.Get(ctx, "p1"); got.Adoption.Twinnings != 1 || got.Models[0].Adoption.Twinnings != 1 {
 		t.Fatalf("the proposal's announcement was not counted: %+v", got.Adoption)
 	}
+}
+
+// newTwinningEvents is the port on an application whose catalogue holds
+// practice p1 with model A.
+func newTwinningEvents(t *testing.T) (*ports.TwinningEvents, *adapters.PracticeMemoryRepository) {
+	t.Helper()
+	repo := adapters.NewPracticeMemoryRepository()
+	p, err := practice.New("p1", practice.Content{Title: "Tos.Ca.", OwnerOrganizationIDs: []string{"o1"}, Models: []practice.Model{{Code: "A", Title: "Trio"}}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return ports.NewTwinningEvents(app.New(app.Deps{Organizations: adapters.NewOrganizationMemoryRepository(), Practices: repo}), nil), repo
 }
