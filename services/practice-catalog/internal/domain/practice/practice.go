@@ -259,7 +259,7 @@ func (c *Content) validateInto(v *apperr.Violations) {
 	validate.Text(v, "summary", c.Summary, false, 1000)
 	validate.Text(v, "description", c.Description, false, 20000)
 	if len(c.OwnerOrganizationIDs) == 0 {
-		v.Add("owner_organization_ids", "must name at least one organisation")
+		v.Add("owner_organization_ids", "is required")
 	}
 	owners := map[string]bool{}
 	for i, id := range c.OwnerOrganizationIDs {
