@@ -184,6 +184,10 @@ func completeOperation(op docObject, rt *route) {
 	if write && hasEtag(rt) {
 		params = append(params, ref("parameters", "IfMatch"))
 	}
+	if write && hasUpdateMask(rt) {
+		params = append(params, docObject{"name": "update_mask", "in": "query", "required": false, "type": "string",
+			"description": "The fields to change, comma-separated as the JSON names them (e.g. summary,themes); without it every field of the body is written."})
+	}
 	if !write {
 		params = append(params, ref("parameters", "IfNoneMatch"))
 	}
@@ -228,6 +232,13 @@ func hasEtag(rt *route) bool {
 		return true
 	}
 	return false
+}
+
+// hasUpdateMask reports a write whose body is the resource and whose
+// request names the fields to change (update_mask, a query parameter).
+func hasUpdateMask(rt *route) bool {
+	fd := rt.rpc.Input().Fields().ByName("update_mask")
+	return fd != nil && rt.body != "" && rt.body != "*" && fd.Message() != nil && fd.Message().FullName() == "google.protobuf.FieldMask"
 }
 
 var errorResponseName = map[string]string{
