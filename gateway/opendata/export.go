@@ -480,12 +480,16 @@ func (t *tableDef[T]) records(item proto.Message) ([][]string, error) {
 	return out, err
 }
 
-// etag is the table's entity tag: its columns, and its source's summary.
-// Weak, because the writing pass reads the pages again and a change
-// between the two passes may show in the body.
-func etag(t *TableInfo, s summary) string {
+// etag is the entity tag of a table in one format: its columns, the
+// format (a CSV and the JSON Lines of one table are different bodies, and
+// an If-None-Match of one must not answer 304 for the other), and its
+// source's summary. Weak, because the writing pass reads the pages again
+// and a change between the two passes may show in the body.
+func etag(t *TableInfo, f Format, s summary) string {
 	h := sha256.New()
 	h.Write([]byte(t.Name))
+	h.Write([]byte{0})
+	h.Write([]byte(f))
 	for _, c := range t.Columns {
 		h.Write([]byte{0})
 		h.Write([]byte(c.Name))

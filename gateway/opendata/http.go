@@ -110,7 +110,7 @@ func (s *Service) serveTable(w http.ResponseWriter, r *http.Request, t table, f 
 	}
 	h := w.Header()
 	setMeta := func(sum summary) {
-		h.Set("ETag", etag(info, sum))
+		h.Set("ETag", etag(info, f, sum))
 		if !sum.modified.IsZero() {
 			h.Set("Last-Modified", sum.modified.UTC().Format(http.TimeFormat))
 		} else {

@@ -110,6 +110,12 @@ func TestConditionalRequests(t *testing.T) {
 	if r := get(t, "GET", url, map[string]string{"If-Modified-Since": modified}); r.status != http.StatusNotModified {
 		t.Errorf("If-Modified-Since the Last-Modified: %d, want 304", r.status)
 	}
+	// The JSON Lines of the same table is another body: the CSV's ETag
+	// does not validate it.
+	jsonl := base + "/opendata/practices.jsonl"
+	if r := get(t, "GET", jsonl, map[string]string{"If-None-Match": tag}); r.status != http.StatusOK || r.header.Get("ETag") == tag {
+		t.Errorf("the CSV's ETag on the JSON Lines: %d, ETag %s (the CSV's %s)", r.status, r.header.Get("ETag"), tag)
+	}
 	if r := get(t, "GET", url, map[string]string{"If-Modified-Since": "Mon, 01 Jan 2024 11:28:59 GMT"}); r.status != 200 {
 		t.Errorf("If-Modified-Since before the last change: %d, want 200", r.status)
 	}
