@@ -300,7 +300,12 @@ func newWorld() *world {
 		{"D", "Servizi territoriali integrati", "firenze", "vibo"},
 		{"E", "Servizi per la prima infanzia", "firenze", "vibo"},
 	} {
-		tosca.Models = append(tosca.Models, &catalogv1.Model{Code: m.code, Title: m.title, OwnerOrganizationId: m.from})
+		model := &catalogv1.Model{Code: m.code, Title: m.title, OwnerOrganizationId: m.from}
+		if m.code == "D" {
+			// One twinning tried model D and dropped it.
+			model.Adoption = &catalogv1.AdoptionFigures{Twinnings: 1, Dropped: 1}
+		}
+		tosca.Models = append(tosca.Models, model)
 		transfers = append(transfers, &twinningv1.Transfer{
 			Id: "tr-" + m.code, PracticeId: "p-tosca", ModelCode: m.code, ModelTitle: m.title,
 			FromOrganizationId: m.from, ToOrganizationId: m.to,

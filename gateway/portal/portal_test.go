@@ -159,7 +159,7 @@ var pageCases = []struct {
 	// A practice lists its cancelled twinnings, marked so, as its figures
 	// count them; never drafts.
 	{path: "/practices/tos-ca", status: 200, want: []string{"Modelli trasferibili", "Libretto formativo del Cittadino", "priorità 1, 4, 10", "Diffusione",
-		`href="/twinnings/t-cancelled">Un gemellaggio annullato</a>`}, not: []string{"Una bozza di gemellaggio"}},
+		`href="/twinnings/t-cancelled">Un gemellaggio annullato</a>`, "1 gemellaggio, 1 abbandonato"}, not: []string{"Una bozza di gemellaggio"}},
 	{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"},
 		not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio", "TWINNING_STATUS_DRAFT"}},
 	{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
