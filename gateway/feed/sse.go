@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"sort"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -32,10 +29,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
-	if field, reason, msg := badQuery(r.URL.RawQuery); field != "" {
-		writeProblem(w, r, http.StatusBadRequest, codes.InvalidArgument, reason, field, msg)
 		return
 	}
 	filter := Filter{TwinningID: r.URL.Query().Get("twinning_id"), PracticeID: r.URL.Query().Get("practice_id")}
@@ -118,37 +111,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-// feedParameters are the query parameters of the feed.
-var feedParameters = map[string]bool{"twinning_id": true, "practice_id": true, "last_event_id": true}
-
-// badQuery names the first query parameter the feed refuses, as the rest
-// of the API does: unknown, repeated, badly escaped or not UTF-8.
-func badQuery(raw string) (field, reason, msg string) {
-	q, err := url.ParseQuery(raw)
-	if err != nil {
-		return "query", "FIELD_INVALID", "the query string is not well formed: " + err.Error()
-	}
-	names := make([]string, 0, len(q))
-	for name := range q {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		values := q[name]
-		switch {
-		case !utf8.ValidString(name):
-			return "query", "FIELD_INVALID_UTF8", "a query parameter's name is not valid UTF-8"
-		case !feedParameters[name]:
-			return name, "FIELD_UNKNOWN", name + " is not a parameter of the live feed; it takes twinning_id, practice_id and last_event_id"
-		case len(values) > 1:
-			return name, "FIELD_DUPLICATE", name + " is given more than once"
-		case !utf8.ValidString(values[0]):
-			return name, "FIELD_INVALID_UTF8", name + " is not valid UTF-8"
-		}
-	}
-	return "", "", ""
 }
 
 // lastEventID reads where a reconnecting client stopped; "0" asks for

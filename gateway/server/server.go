@@ -164,6 +164,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	}
 	if s.feed != nil {
 		if err := s.handlePath(mux, http.MethodGet, feedPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+			if v := checkPlainQuery(r.URL.RawQuery, "twinning_id", "practice_id", "last_event_id"); len(v) > 0 {
+				s.writeViolations(w, r, v)
+				return
+			}
 			s.feed.ServeHTTP(w, r)
 		}); err != nil {
 			return nil, errors.Join(fmt.Errorf("route %s: %w", feedPath, err), s.Close())

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,6 +161,47 @@ func checkQuery(rt *route, rawQuery string, v *violations) {
 		seen[name] = true
 		checkQueryValue(fd, value, name, v)
 	}
+}
+
+// checkPlainQuery checks the query of a route that is not a gRPC method
+// (the live feed) as checkQuery does those: each parameter one of allowed,
+// given once, well escaped, and text.
+func checkPlainQuery(rawQuery string, allowed ...string) violations {
+	var v violations
+	seen := map[string]bool{}
+	for _, pair := range strings.Split(rawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			v.add("query", apperr.ReasonFieldInvalid, "parameter %q has a malformed percent-escape", rawKey)
+			continue
+		}
+		if reason, _ := textProblem(key); reason != "" {
+			v.add("query", reason, "has a parameter name that is not valid text")
+			continue
+		}
+		if !slices.Contains(allowed, key) {
+			v.add(key, apperr.ReasonFieldUnknown, "is not a parameter here (%s)", strings.Join(allowed, ", "))
+			continue
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			v.add(key, apperr.ReasonFieldInvalid, "has a malformed percent-escape (write %%25 for a literal %%)")
+			continue
+		}
+		if seen[key] {
+			v.add(key, apperr.ReasonFieldDuplicate, "is given more than once")
+			continue
+		}
+		seen[key] = true
+		if reason, rule := textProblem(value); reason != "" {
+			v.add(key, reason, "%s", rule)
+		}
+	}
+	return v
 }
 
 // resolveQueryField finds the field a query parameter names (proto or JSON
