@@ -147,17 +147,21 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior i
 	if err != nil {
 		return p, err
 	}
-	setupEvents := p.Transfers
 	if shared && prior > p.Transfers {
 		extra := prior - p.Transfers
 		progress("(d) recording %d more transfers of the practice from the stream", extra)
 		if err := pl.priorTransfers(ctx, seed, extra); err != nil {
 			return p, err
 		}
-		setupEvents += extra
 	}
-	// Every added transfer is a status change to planned: the window
-	// starts with the consumer idle.
+	// The window starts with the consumer idle: every status change the
+	// set-up put on the stream (a transfer added to a draft, the same
+	// transfer announced when the twinning is proposed, the prior ones)
+	// has been handled.
+	setupEvents, err := pl.subjectMessages(ctx, transferStatusChanged)
+	if err != nil {
+		return p, err
+	}
 	if n, err := obs.waitFor(ctx, setupEvents, 3*eventDrainTimeout); err != nil {
 		return p, err
 	} else if n < setupEvents {

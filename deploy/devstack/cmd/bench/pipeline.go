@@ -453,3 +453,27 @@ func (p *pipeline) priorTransfers(ctx context.Context, s seeded, n int) error {
 	}
 	return nil
 }
+
+// subjectMessages counts the messages the stream of subject holds on it.
+func (p *pipeline) subjectMessages(ctx context.Context, subject string) (int, error) {
+	nc, js, err := events.Connect(ctx, p.nats.URL(), "bench-count", slog.New(slog.DiscardHandler))
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(ctx, callDeadline)
+	defer cancel()
+	name, err := js.StreamNameBySubject(ctx, subject)
+	if err != nil {
+		return 0, fmt.Errorf("stream of %s: %w", subject, err)
+	}
+	stream, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", name, err)
+	}
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", name, err)
+	}
+	return int(info.State.Subjects[subject]), nil
+}
