@@ -250,8 +250,11 @@ type StoreOptions struct {
 	Notify func()
 	// NotifyDocument, when set, is called instead of Notify with the
 	// collection and _id of the document written, so that the relay reads
-	// that one document rather than sweeping (outbox.Relay.NotifyDocument).
-	NotifyDocument func(collection, id string)
+	// that one document rather than sweeping (outbox.Relay.NotifyDocument),
+	// and with its pending_events as the write left them when the store
+	// knows them, so that the relay need not read at all
+	// (outbox.Relay.NotifyPending); nil pending when it does not.
+	NotifyDocument func(collection, id string, pending []bson.Raw)
 	// Locks serialise the writes to one document, held around the single
 	// update call only: on the embedded FerretDB the kit's doclock.New
 	// (lease mode, across processes) or doclock.InProcess (process mode),
@@ -265,12 +268,13 @@ type StoreOptions struct {
 const defaultMaxAttempts = 8
 
 // Written tells the relay that a write left events events on the document
-// id of collection: NotifyDocument if set, else Notify.
-func (o StoreOptions) Written(collection, id string, events int) {
+// id of collection, whose pending_events are pending (nil: not known):
+// NotifyDocument if set, else Notify.
+func (o StoreOptions) Written(collection, id string, events int, pending []bson.Raw) {
 	switch {
 	case events == 0:
 	case o.NotifyDocument != nil:
-		o.NotifyDocument(collection, id)
+		o.NotifyDocument(collection, id, pending)
 	case o.Notify != nil:
 		o.Notify()
 	}

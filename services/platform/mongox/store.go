@@ -21,9 +21,13 @@ import (
 // them. Its Create, Get and Update have the shape of a domain repository's,
 // so a repository embeds the store and adds its queries.
 //
-// An update writes only what changed hands: $set of the document's fields
-// (without _id), $unset of those it no longer has, version+1, and the new
-// events appended. It never rewrites the outbox fields.
+// On MongoDB an update writes only what changed hands: $set of the
+// document's fields (without _id), $unset of those it no longer has,
+// version+1, and the new events appended, in one update conditioned on the
+// version read; it never rewrites the outbox fields. On the embedded
+// FerretDB (StoreOptions.Locks set) it replaces the document under its
+// lock instead (replaceLocked). Either way the relay is handed the
+// document's pending events as the write left them.
 type AggregateStore[A, D any] struct {
 	coll *mongo.Collection
 	agg  Aggregate[A, D]
@@ -65,7 +69,12 @@ func (s *AggregateStore[A, D]) insert(ctx context.Context, a *A) (idTaken bool, 
 		}
 		return false, fmt.Errorf("insert %s %s: %w", s.agg.Name, doc.id, err)
 	}
-	s.notify(doc.id, recs)
+	// A new document's outbox holds exactly its first records.
+	raws, err := outbox.RawRecords(recs)
+	if err != nil {
+		raws = nil // the relay reads them
+	}
+	s.notify(doc.id, len(recs), raws)
 	return false, nil
 }
 
@@ -144,74 +153,161 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 	*version = read + 1
 	recs, err := s.agg.records(ctx, id, a)
 	if err != nil {
-		return false, err
-	}
-	update, err := changeOf(*stored, s.agg.ToDoc(a))
-	if err != nil {
-		return false, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
-	}
-	_, pending := pendingWrite(s.agg.Events.Encode != nil, recs)
-	update = append(update, pending...)
-
-	unlock, err := s.opts.Locks.Acquire(ctx, s.coll.Name(), id)
-	if err != nil {
-		*version = read
-		return false, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
-	}
-	filter, current, err := s.versioned(ctx, id, read)
-	if err != nil || !current {
-		unlock()
 		*version = read
 		return false, err
 	}
-	res, err := s.coll.UpdateOne(ctx, filter, update)
-	unlock()
-	if err != nil {
-		if IsDuplicateKey(err) {
-			return false, s.agg.conflict(id, a)
-		}
-		return false, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
+	var written bool
+	var pending []bson.Raw
+	if s.opts.Locks != nil {
+		written, pending, err = s.replaceLocked(ctx, id, read, a, recs)
+	} else {
+		written, pending, err = s.updateVersioned(ctx, id, read, stored, a, recs)
 	}
-	if res.MatchedCount == 0 {
+	if err != nil || !written {
 		*version = read
-		return false, nil
+		return false, err
 	}
-	s.notify(id, recs)
+	s.notify(id, len(recs), pending)
 	return true, nil
 }
 
-// versioned is the filter of a write that must find the document at
-// version read. On MongoDB (no Locks) that is the filter {_id, version},
-// atomic by itself and served by the _id index. The embedded FerretDB
-// (Locks set, and held by the caller) hands its SQLite backend only a
-// filter on _id alone; any other condition scans the whole collection and
-// decodes every document, which made a versioned write cost as much as
-// the collection is large. There the version is checked on a read by _id,
-// which the lock every writer of the document holds keeps true until the
-// update by _id that follows. current false: another write came first.
-func (s *AggregateStore[A, D]) versioned(ctx context.Context, id string, read int64) (filter bson.D, current bool, err error) {
-	return VersionedFilter(ctx, s.coll, s.opts.Locks != nil, id, read)
+// updateVersioned is write on MongoDB: one update filtered on _id and the
+// version read, atomic by itself, that $sets what changed and appends the
+// records; with records, it returns the document's pending_events as the
+// update left them, so that the relay publishes them without reading.
+func (s *AggregateStore[A, D]) updateVersioned(ctx context.Context, id string, read int64, stored *D, a *A, recs []outbox.Record) (bool, []bson.Raw, error) {
+	update, err := changeOf(*stored, s.agg.ToDoc(a))
+	if err != nil {
+		return false, nil, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
+	}
+	_, ops := pendingWrite(s.agg.Events.Encode != nil, recs)
+	update = append(update, ops...)
+	filter := bson.D{{Key: IDField, Value: id}, {Key: outbox.VersionField, Value: read}}
+	if len(recs) == 0 {
+		res, err := s.coll.UpdateOne(ctx, filter, update)
+		if err != nil {
+			return false, nil, s.saveError(id, a, err)
+		}
+		return res.MatchedCount == 1, nil, nil
+	}
+	var after struct {
+		Pending []bson.Raw `bson:"pending_events"`
+	}
+	// No projection: FerretDB v1 refuses one on findAndModify, and the
+	// document is small (bounded, see ARCHITECTURE.md, "Storage").
+	err = s.coll.FindOneAndUpdate(ctx, filter, update, options.FindOneAndUpdate().
+		SetReturnDocument(options.After)).Decode(&after)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, s.saveError(id, a, err)
+	}
+	if after.Pending == nil {
+		after.Pending = []bson.Raw{}
+	}
+	return true, after.Pending, nil
 }
 
-// VersionedFilter is AggregateStore's version-conditioned filter for other
-// writers of a collection: locked says the caller holds the document's
-// lock (the embedded FerretDB), and then the version is read by _id first.
-func VersionedFilter(ctx context.Context, coll *mongo.Collection, locked bool, id string, read int64) (filter bson.D, current bool, err error) {
+// replaceLocked is write on the embedded FerretDB, which applies an update
+// by reading the document and writing it whole, and serves only filters
+// on _id alone (any other condition scans the collection). Under the
+// document's lock, which every writer of the document and the relay's
+// clears hold too, it reads the document by _id, checks the version, and
+// replaces it: a's fields, the fields its type does not know as they are
+// (another writer's), and the outbox with recs appended
+// (outbox.ReplaceFields). One read and one plain replace, about half of
+// what a version read and an update with operators cost there; and the
+// relay is handed the pending records.
+func (s *AggregateStore[A, D]) replaceLocked(ctx context.Context, id string, read int64, a *A, recs []outbox.Record) (bool, []bson.Raw, error) {
+	unlock, err := s.opts.Locks.Acquire(ctx, s.coll.Name(), id)
+	if err != nil {
+		return false, nil, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
+	}
+	defer unlock()
 	byID := bson.D{{Key: IDField, Value: id}}
-	if !locked {
-		return append(byID, bson.E{Key: outbox.VersionField, Value: read}), true, nil
+	var current bson.Raw
+	err = s.coll.FindOne(ctx, byID).Decode(&current)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil, nil // deleted: the next round says so
 	}
-	var doc struct {
-		Version int64 `bson:"version"`
+	if err != nil {
+		return false, nil, fmt.Errorf("save %s %s: read it: %w", s.agg.Name, id, err)
 	}
-	err = coll.FindOne(ctx, byID, options.FindOne().SetProjection(bson.D{{Key: outbox.VersionField, Value: 1}})).Decode(&doc)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return nil, false, nil
-	case err != nil:
-		return nil, false, fmt.Errorf("read version of %s: %w", id, err)
+	if v, ok := current.Lookup(outbox.VersionField).AsInt64OK(); !ok || v != read {
+		return false, nil, nil // another write came first
 	}
-	return byID, doc.Version == read, nil
+	doc, pending, err := s.replacement(current, a, recs)
+	if err != nil {
+		return false, nil, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
+	}
+	res, err := s.coll.ReplaceOne(ctx, byID, doc)
+	if err != nil {
+		return false, nil, s.saveError(id, a, err)
+	}
+	return res.MatchedCount == 1, pending, nil
+}
+
+// replacement is the document that replaces current with a: _id, the
+// fields of current that a's document type does not know, a's fields, and
+// the outbox (when the aggregate publishes) with recs appended.
+func (s *AggregateStore[A, D]) replacement(current bson.Raw, a *A, recs []outbox.Record) (bson.D, []bson.Raw, error) {
+	var was D
+	if err := bson.Unmarshal(current, &was); err != nil {
+		return nil, nil, fmt.Errorf("decode the stored document: %w", err)
+	}
+	known, err := documentFields(was)
+	if err != nil {
+		return nil, nil, err
+	}
+	next, err := documentFields(s.agg.ToDoc(a))
+	if err != nil {
+		return nil, nil, err
+	}
+	isKnown := make(map[string]bool, len(known)+len(next))
+	for _, e := range known {
+		isKnown[e.Key] = true
+	}
+	for _, e := range next {
+		isKnown[e.Key] = true
+	}
+	elems, err := current.Elements()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the stored document: %w", err)
+	}
+	doc := make(bson.D, 0, len(next)+4)
+	doc = append(doc, bson.E{Key: IDField, Value: current.Lookup(IDField)})
+	for _, e := range elems {
+		if k := e.Key(); k != IDField && !isKnown[k] && !outbox.IsField(k) {
+			doc = append(doc, bson.E{Key: k, Value: e.Value()})
+		}
+	}
+	for _, e := range next {
+		if e.Key != IDField {
+			doc = append(doc, e)
+		}
+	}
+	if s.agg.Events.Encode == nil {
+		// Nothing of the outbox is this store's to write; keep what is there.
+		for _, e := range elems {
+			if outbox.IsField(e.Key()) {
+				doc = append(doc, bson.E{Key: e.Key(), Value: e.Value()})
+			}
+		}
+		return doc, nil, nil
+	}
+	fields, pending, err := outbox.ReplaceFields(current, recs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(doc, fields...), pending, nil
+}
+
+func (s *AggregateStore[A, D]) saveError(id string, a *A, err error) error {
+	if IsDuplicateKey(err) {
+		return s.agg.conflict(id, a)
+	}
+	return fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
 }
 
 // Delete removes the aggregate's document, pending events and all; an id
@@ -261,8 +357,8 @@ func (s *AggregateStore[A, D]) Find(ctx context.Context, filter bson.D, page Pag
 	return out, nil
 }
 
-func (s *AggregateStore[A, D]) notify(id string, recs []outbox.Record) {
-	s.opts.Written(s.coll.Name(), id, len(recs))
+func (s *AggregateStore[A, D]) notify(id string, events int, pending []bson.Raw) {
+	s.opts.Written(s.coll.Name(), id, events, pending)
 }
 
 // exclude is the projection that leaves out the outbox fields and omit.

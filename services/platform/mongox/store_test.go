@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/config"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
@@ -93,9 +94,32 @@ type harness struct {
 	// named is the last document the store named to the relay
 	// (NotifyDocument), as "collection/id"; nil in memory.
 	named func() string
+	// handed is how many pending records the store handed the relay with
+	// its last notice, -1 for none (the relay is to read them).
+	handed func() int
 }
 
 func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testing.T) harness {
+	return harnessesOn(t, opts, mongoxtest.Servers(t))
+}
+
+// unlockedServers are the FerretDB of the tests without document locks,
+// which is how the stores write on MongoDB (one version-conditioned update
+// each, no read under a lock): for the tests that write from one goroutine,
+// as FerretDB applies updates without atomicity.
+func unlockedServers(t *testing.T) []mongoxtest.Server {
+	var out []mongoxtest.Server
+	for _, s := range mongoxtest.Servers(t) {
+		if s.Config.DocLocks.On() {
+			s.Name += "-as-mongodb"
+			s.Config.DocLocks = config.DocLocksOff
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func harnessesOn(t *testing.T, opts mongox.StoreOptions, servers []mongoxtest.Server) map[string]func(t *testing.T) harness {
 	out := map[string]func(t *testing.T) harness{
 		"memory": func(t *testing.T) harness {
 			notified := &atomic.Int64{}
@@ -115,7 +139,7 @@ func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testin
 			}
 		},
 	}
-	for _, server := range mongoxtest.Servers(t) {
+	for _, server := range servers {
 		out[server.Name] = func(t *testing.T) harness {
 			ctx := context.Background()
 			db, cfg := server.Database(t)
@@ -131,7 +155,15 @@ func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testin
 			named.Store("")
 			o := opts
 			o.Notify = func() { t.Error("the store swept (Notify) where it could name the document") }
-			o.NotifyDocument = func(coll, id string) { named.Store(coll + "/" + id); notified.Add(1) }
+			var handed atomic.Int64
+			o.NotifyDocument = func(coll, id string, pending []bson.Raw) {
+				named.Store(coll + "/" + id)
+				handed.Store(-1)
+				if pending != nil {
+					handed.Store(int64(len(pending)))
+				}
+				notified.Add(1)
+			}
 			o.Locks = replicaLocks(cfg, db)
 			s := mongox.NewAggregateStore(coll, items, o)
 			return harness{
@@ -170,6 +202,7 @@ func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testin
 				},
 				notified: notified,
 				named:    func() string { return named.Load().(string) },
+				handed:   func() int { return int(handed.Load()) },
 			}
 		}
 	}
@@ -185,6 +218,13 @@ func TestAggregateStoreContract(t *testing.T) {
 			t.Run("concurrent updates", func(t *testing.T) { concurrentUpdates(t, build(t)) })
 			t.Run("upsert and delete", func(t *testing.T) { upsertAndDelete(t, build(t)) })
 			t.Run("pages", func(t *testing.T) { pages(t, build(t)) })
+		})
+	}
+	for name, build := range harnessesOn(t, mongox.StoreOptions{}, unlockedServers(t)) {
+		t.Run(name, func(t *testing.T) {
+			t.Run("create and get", func(t *testing.T) { createAndGet(t, build(t)) })
+			t.Run("update", func(t *testing.T) { update(t, build(t)) })
+			t.Run("update keeps what others wrote", func(t *testing.T) { relayClearKept(t, build(t)) })
 		})
 	}
 	// Few attempts, so that contention ends in Aborted quickly.
@@ -222,6 +262,7 @@ func createAndGet(t *testing.T, h harness) {
 	if h.named != nil && h.named() != "items/i1" {
 		t.Fatalf("the store named %q to the relay, want items/i1", h.named())
 	}
+	assertHanded(t, h, 1)
 	byName, err := h.byName("alpha")
 	if err != nil || byName.ID != "i1" {
 		t.Fatalf("by name: %v %v", byName, err)
@@ -280,6 +321,7 @@ func update(t *testing.T, h harness) {
 	if n := h.pending("i1"); n != 2 {
 		t.Fatalf("outbox holds %d events, want created and changed", n)
 	}
+	assertHanded(t, h, 2)
 	if _, err := h.Update(ctx, "missing", func(*item) error { return nil }); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Fatalf("update of unknown: %v", err)
 	}
@@ -307,6 +349,7 @@ func relayClearKept(t *testing.T, h harness) {
 	if n := h.pending("i1"); n != 1 {
 		t.Fatalf("outbox holds %d events, want only the new one", n)
 	}
+	assertHanded(t, h, 1)
 	// Nor does a write touch a field its document type does not know.
 	h.foreign("i1", true)
 	if _, err := h.Update(ctx, "i1", func(i *item) error { i.Note = "again"; return nil }); err != nil {
@@ -314,6 +357,16 @@ func relayClearKept(t *testing.T, h harness) {
 	}
 	if got := h.foreign("i1", false); got != int64(7) {
 		t.Fatalf("another writer's field after an update: %v, want 7", got)
+	}
+}
+
+// assertHanded checks that the last write handed the relay its document's
+// pending records, as many as the outbox holds: the relay publishes them
+// without reading the document.
+func assertHanded(t *testing.T, h harness, want int) {
+	t.Helper()
+	if h.handed != nil && h.handed() != want {
+		t.Fatalf("the store handed the relay %d pending records (-1: none, read them), want %d", h.handed(), want)
 	}
 }
 

@@ -61,3 +61,30 @@ func TestRelayPublishesANamedDocumentWithoutSweeping(t *testing.T) {
 func sameIDs(a, b []string) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(id string) bool { return !slices.Contains(b, id) })
 }
+
+// A writer that knows what the outbox holds after its write hands the
+// records over (NotifyPending): the relay publishes exactly them, in
+// order, and clears the document as if it had read it (the array empty,
+// pending_since gone), so that no sweep finds it again.
+func TestRelayPublishesHandedRecordsAndClearsThem(t *testing.T) {
+	w := newWorld(t)
+	practices := w.things(t, "practices")
+	relay := outbox.NewRelay(outbox.RelayConfig{SweepInterval: time.Hour, Logger: quiet, Locks: w.locks}, w.pub, practices)
+	runRelay(t, relay)
+	time.Sleep(200 * time.Millisecond) // the first pass, a sweep, finds nothing
+
+	recs := []outbox.Record{thingRecord(t, "thing-01", 1), thingRecord(t, "thing-01", 1)}
+	if err := insertThing(testContext(t), practices, "thing-01", recs...); err != nil {
+		t.Fatal(err)
+	}
+	raws, err := outbox.RawRecords(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay.NotifyPending("practices", "thing-01", raws)
+	eventually(t, "the handed records", func() bool { return pendingDocs(t, practices) == 0 })
+	assertExactlyOnce(t, w.stream, []string{recs[0].ID, recs[1].ID})
+	if doc := readOutbox(t, practices, "thing-01"); len(doc.Pending) != 0 || doc.Since != nil {
+		t.Fatalf("the document is not cleared: %+v", doc)
+	}
+}

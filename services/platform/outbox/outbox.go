@@ -30,6 +30,14 @@
 //     {$push: {pending_events: {$each: recs}}, $min: {pending_since: now}};
 //   - on read, it may leave both fields out with ExcludeFields().
 //
+// One exception, on the embedded FerretDB only: a writer that holds the
+// document's lock (RelayConfig.Locks, which the relay's clears take too)
+// from its read of the whole document to its write may replace the
+// document, outbox included, with ReplaceFields: under that lock the
+// records it read are the ones still pending. FerretDB applies an update
+// with operators by reading and rewriting the document anyway, at about
+// twice the cost of a plain replace.
+//
 // No write of either side has a condition on the other: the relay's clears
 // leave "version" alone, and an aggregate write never has to retry because
 // the relay cleared something. Call Prepare for each outbox collection at
@@ -240,6 +248,65 @@ func UpdateOps(recs []Record) bson.D {
 		{Key: "$push", Value: bson.D{{Key: Field, Value: bson.D{{Key: "$each", Value: recs}}}}},
 		{Key: "$min", Value: bson.D{{Key: SinceField, Value: now()}}},
 	}
+}
+
+// RawRecords are recs as the store keeps them in pending_events, for a
+// writer that hands the relay what it wrote (Relay.NotifyPending).
+func RawRecords(recs []Record) ([]bson.Raw, error) {
+	out := make([]bson.Raw, 0, len(recs))
+	for _, rec := range recs {
+		raw, err := bson.Marshal(rec)
+		if err != nil {
+			return nil, fmt.Errorf("encode outbox record %s: %w", rec.ID, err)
+		}
+		out = append(out, raw)
+	}
+	return out, nil
+}
+
+// ReplaceFields are the outbox fields of a replacement of the whole
+// document current, which appends recs: the records current still has
+// pending, then recs, and pending_since kept, or set if recs are the first.
+// pending is the array written. Only a writer that holds the document's
+// lock from its read of current to its replace, which the relay's clears
+// take too (the embedded FerretDB, RelayConfig.Locks), may replace: there
+// current's records are the ones the store still has.
+// pending is nil when current holds something in its array that is not a
+// record (the relay then reads it, and dead-letters what it cannot use).
+func ReplaceFields(current bson.Raw, recs []Record) (fields bson.D, pending []bson.Raw, err error) {
+	array := bson.A{}
+	pending = []bson.Raw{}
+	if arr, ok := current.Lookup(Field).ArrayOK(); ok {
+		values, err := arr.Values()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", Field, err)
+		}
+		for _, v := range values {
+			array = append(array, v) // kept as it is, whatever it is
+			if doc, ok := v.DocumentOK(); ok && pending != nil {
+				pending = append(pending, doc)
+			} else {
+				pending = nil
+			}
+		}
+	}
+	added, err := RawRecords(recs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, raw := range added {
+		array = append(array, raw)
+	}
+	if pending != nil {
+		pending = append(pending, added...)
+	}
+	fields = bson.D{{Key: Field, Value: array}}
+	if since, ok := current.Lookup(SinceField).TimeOK(); ok {
+		fields = append(fields, bson.E{Key: SinceField, Value: since.UTC()})
+	} else if len(array) > 0 {
+		fields = append(fields, bson.E{Key: SinceField, Value: now()})
+	}
+	return fields, pending, nil
 }
 
 // Insert is doc, an aggregate's fields as written on create, with the outbox

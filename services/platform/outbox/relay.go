@@ -144,10 +144,12 @@ type Relay struct {
 	lastCount map[string]time.Time // last backlog count, by collection
 
 	// The documents this process's writers just gave events, by
-	// collection (NotifyDocument), and whether a writer asked for a
-	// whole sweep (Notify) or more documents were named than are kept.
+	// collection, each with its pending records as the write left them
+	// (NotifyPending) or nil to read them (NotifyDocument), and whether a
+	// writer asked for a whole sweep (Notify) or more documents were named
+	// than are kept.
 	hintMu      sync.Mutex
-	hints       map[string]map[string]struct{}
+	hints       map[string]map[string][]bson.Raw
 	hinted      int
 	sweepWanted bool
 
@@ -177,7 +179,7 @@ func NewRelay(cfg RelayConfig, pub events.Publisher, collections ...*mongo.Colle
 		attempts:  map[string]*attempt{},
 		lastCount: map[string]time.Time{},
 		byName:    map[string]*mongo.Collection{},
-		hints:     map[string]map[string]struct{}{},
+		hints:     map[string]map[string][]bson.Raw{},
 	}
 	for _, c := range collections {
 		if c != nil {
@@ -213,6 +215,17 @@ const maxHints = 10000
 // crashed writer or another replica left. A collection the relay does not
 // serve falls back to Notify. It never blocks.
 func (r *Relay) NotifyDocument(collection, id string) {
+	r.NotifyPending(collection, id, nil)
+}
+
+// NotifyPending is NotifyDocument from a writer that knows what the
+// document's outbox holds after its write: pending, its pending_events
+// array as stored, oldest first. The relay publishes those records and
+// clears them without reading the document (one read less on every write
+// with events). nil pending is NotifyDocument. Of two notices about one
+// document before the relay gets to it, the later counts: its write saw
+// everything the earlier one left that the relay had not cleared.
+func (r *Relay) NotifyPending(collection, id string, pending []bson.Raw) {
 	if _, ok := r.byName[collection]; !ok {
 		r.Notify()
 		return
@@ -223,13 +236,13 @@ func (r *Relay) NotifyDocument(collection, id string) {
 	} else {
 		ids := r.hints[collection]
 		if ids == nil {
-			ids = map[string]struct{}{}
+			ids = map[string][]bson.Raw{}
 			r.hints[collection] = ids
 		}
 		if _, ok := ids[id]; !ok {
-			ids[id] = struct{}{}
 			r.hinted++
 		}
+		ids[id] = pending
 	}
 	r.hintMu.Unlock()
 	r.wake1()
@@ -244,11 +257,11 @@ func (r *Relay) wake1() {
 
 // takeHints returns the documents named since the last call and whether
 // a sweep is wanted, and forgets both.
-func (r *Relay) takeHints() (map[string]map[string]struct{}, bool) {
+func (r *Relay) takeHints() (map[string]map[string][]bson.Raw, bool) {
 	r.hintMu.Lock()
 	defer r.hintMu.Unlock()
 	hints, sweep := r.hints, r.sweepWanted
-	r.hints, r.hinted, r.sweepWanted = map[string]map[string]struct{}{}, 0, false
+	r.hints, r.hinted, r.sweepWanted = map[string]map[string][]bson.Raw{}, 0, false
 	return hints, sweep
 }
 
@@ -312,8 +325,9 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 // relayNamed publishes the pending events of the documents named by
-// NotifyDocument, each read by its _id.
-func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string]struct{}) error {
+// NotifyDocument, each read by its _id, and those NotifyPending handed
+// over.
+func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string][]bson.Raw) error {
 	if len(hints) == 0 {
 		return nil
 	}
@@ -322,8 +336,8 @@ func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string]stru
 	var errs []error
 	for name, ids := range hints {
 		coll := r.byName[name]
-		for id := range ids {
-			doc, found, err := r.findByID(ctx, coll, id)
+		for id, pending := range ids {
+			doc, found, err := r.handedOrRead(ctx, coll, id, pending)
 			if err == nil && found && len(doc.Pending) > 0 {
 				_, err = r.relayDocument(ctx, coll, doc)
 			}
@@ -342,6 +356,19 @@ func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string]stru
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// handedOrRead is the document's pending records as a writer handed them
+// over, or, without them, as the store has them.
+func (r *Relay) handedOrRead(ctx context.Context, coll *mongo.Collection, id string, pending []bson.Raw) (pendingDoc, bool, error) {
+	if pending == nil {
+		return r.findByID(ctx, coll, id)
+	}
+	t, data, err := bson.MarshalValue(id)
+	if err != nil {
+		return pendingDoc{}, false, fmt.Errorf("document id %q: %w", id, err)
+	}
+	return pendingDoc{ID: bson.RawValue{Type: t, Value: data}, Pending: pending}, true, nil
 }
 
 // findByID reads the pending events of one document.
@@ -722,7 +749,7 @@ func (r *Relay) clearLocked(ctx context.Context, coll *mongo.Collection, id bson
 	}
 	remaining := 0
 	for _, raw := range cur.Pending {
-		if !slices.ContainsFunc(done, func(d bson.Raw) bool { return bytes.Equal(d, raw) }) {
+		if !slices.ContainsFunc(done, func(d bson.Raw) bool { return sameRecord(d, raw) }) {
 			remaining++
 		}
 	}
@@ -737,6 +764,18 @@ func (r *Relay) clearLocked(ctx context.Context, coll *mongo.Collection, id bson
 		return fmt.Errorf("clear %d published events of %v: %w", len(done), id, err)
 	}
 	return nil
+}
+
+// sameRecord tells whether two pending records are the same event: the
+// same bytes, or the same event id (a record a writer handed over and
+// the one the store gives back).
+func sameRecord(a, b bson.Raw) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	ida, oka := a.Lookup("id").StringValueOK()
+	idb, okb := b.Lookup("id").StringValueOK()
+	return oka && okb && ida != "" && ida == idb
 }
 
 // updateBacklog sets the backlog gauge of coll. A batch that was not full

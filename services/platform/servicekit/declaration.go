@@ -25,6 +25,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/grpc"
 
@@ -106,8 +107,9 @@ type Ports struct {
 	// it never blocks, and does nothing in memory.
 	Notify func()
 	// NotifyDocument wakes the relay for one document just written with
-	// events: it reads that document alone instead of sweeping.
-	NotifyDocument func(collection, id string)
+	// events: it publishes the pending records handed over, or reads that
+	// document alone (pending nil), instead of sweeping.
+	NotifyDocument func(collection, id string, pending []bson.Raw)
 	// Locks serialise the writes of one document among the repositories,
 	// the idempotency keys and the relay, across the service's replicas,
 	// which the embedded FerretDB needs (see doclock); nil on MongoDB.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/gemella/gemella/services/platform/doclock"
@@ -89,10 +90,11 @@ func (s *Service) notify() {
 	}
 }
 
-// notifyDocument names the document written; before the relay exists,
-// its first sweep finds it.
-func (s *Service) notifyDocument(collection, id string) {
+// notifyDocument names the document written, with its pending records
+// when the writer knows them; before the relay exists, its first sweep
+// finds it.
+func (s *Service) notifyDocument(collection, id string, pending []bson.Raw) {
 	if r := s.relay.Load(); r != nil {
-		r.NotifyDocument(collection, id)
+		r.NotifyPending(collection, id, pending)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -24,6 +25,7 @@ import (
 	"github.com/gemella/gemella/services/platform/embedded"
 	"github.com/gemella/gemella/services/platform/events"
 	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/outbox"
 	catalog "github.com/gemella/gemella/services/practice-catalog/service"
 	twinning "github.com/gemella/gemella/services/twinning/service"
 )
@@ -454,8 +456,25 @@ func (p *pipeline) priorTransfers(ctx context.Context, s seeded, n int) error {
 	return nil
 }
 
-// subjectMessages counts the messages the stream of subject holds on it.
+// subjectMessages counts the messages the stream of subject holds on it
+// once the twinning service's relay has published everything its
+// documents hold.
 func (p *pipeline) subjectMessages(ctx context.Context, subject string) (int, error) {
+	twinnings := p.mongo.Database(twinningDatabase).Collection("twinnings")
+	for {
+		n, err := twinnings.CountDocuments(ctx, bson.D{{Key: outbox.SinceField, Value: bson.D{{Key: "$exists", Value: true}}}})
+		if err != nil {
+			return 0, fmt.Errorf("count twinnings with pending events: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	nc, js, err := events.Connect(ctx, p.nats.URL(), "bench-count", slog.New(slog.DiscardHandler))
 	if err != nil {
 		return 0, err

@@ -142,14 +142,20 @@ func (r *PracticeMongoRepository) RecordTransfer(ctx context.Context, practiceID
 		return false, err
 	}
 	update := append(bson.D{{Key: "$inc", Value: inc}}, outbox.UpdateOps([]outbox.Record{ev})...)
-	res, err := r.Collection().UpdateOne(ctx, bson.D{{Key: mongox.IDField, Value: practiceID}}, update)
+	// The practice as the update left it tells the relay what to publish,
+	// so that it need not read the practice again.
+	var after struct {
+		Pending []bson.Raw `bson:"pending_events"`
+	}
+	err = r.Collection().FindOneAndUpdate(ctx, bson.D{{Key: mongox.IDField, Value: practiceID}}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, practice.ErrNotFound(practiceID)
+	}
 	if err != nil {
 		return false, fmt.Errorf("count transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
 	}
-	if res.MatchedCount == 0 {
-		return false, practice.ErrNotFound(practiceID)
-	}
-	r.opts.Written(r.Collection().Name(), practiceID, 1)
+	r.opts.Written(r.Collection().Name(), practiceID, 1, after.Pending)
 	return true, nil
 }
 
