@@ -164,7 +164,9 @@ func build(cfg Config, p servicekit.Ports) (servicekit.Parts, error) {
 	workers := []servicekit.Worker{{Name: "idempotency-sweep", Run: func(ctx context.Context, rt servicekit.Runtime) error {
 		return keys.Run(ctx, rt.Logger)
 	}}}
-	src := searchindex.Source{Twinnings: twinnings, Catalog: catalogClient, Today: application.Today, Logger: p.Logger}
+	// The index asks the catalogue for the themes and party names of a
+	// twinning on each of its events; a minute's answers serve a burst.
+	src := searchindex.Source{Twinnings: twinnings, Catalog: searchindex.RecentCatalog(catalogClient, time.Minute), Today: application.Today, Logger: p.Logger}
 	// The index of public twinnings, kept current from the twinning
 	// stream.
 	idx, worker, err := searchkit.Open(searchkit.Index{
