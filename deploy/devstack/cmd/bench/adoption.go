@@ -95,6 +95,12 @@ type adoptionPair struct {
 	// Latency is handled-at in the catalog minus the event's occurred-at,
 	// for the moves of the window.
 	Latency latencySummary `json:"latency"`
+	// ToStream is the part of Latency until the event was on the stream
+	// (the twinning's write, its relay, the publish), FromStream the rest
+	// (delivery and the catalogue's handling); a plain NATS subscriber on
+	// the subject sees each event as the stream takes it.
+	ToStream   latencySummary `json:"occurred_to_stream"`
+	FromStream latencySummary `json:"stream_to_handled"`
 	// CatchUpSeconds is how long after the end of the window the catalog
 	// handled the last of its events: near the latency when the pipeline
 	// keeps up with the rate, growing with the window when it does not.
@@ -180,6 +186,11 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior i
 	if err != nil {
 		return p, err
 	}
+	tap, err := pl.tapSubject(transferStatusChanged)
+	if err != nil {
+		return p, err
+	}
+	defer tap.close()
 	d, err := drive(editorCtx, pl.twinning, plan(seed), s.EventRate, s.EventDuration, writes, counter)
 	if err != nil {
 		return p, err
@@ -194,6 +205,8 @@ func benchAdoption(ctx context.Context, s settings, logger *slog.Logger, prior i
 	lags, last := obs.lagsOf(d.window)
 	p.Missing = len(d.window) - d.errorsInWindow - len(lags)
 	p.Latency = summarise(lags)
+	toStream, fromStream := obs.splitAt(d.window, tap.seen())
+	p.ToStream, p.FromStream = summarise(toStream), summarise(fromStream)
 	p.CatchUpSeconds = last.Sub(d.windowEnd).Seconds()
 	p.Commands = counter.report(len(d.window))
 
@@ -342,8 +355,10 @@ func newLagObserver() *lagObserver {
 // handled is when the catalog was done with an event, and how long after
 // the change it reports.
 type handled struct {
-	at  time.Time
-	lag time.Duration
+	at       time.Time
+	lag      time.Duration
+	eventID  string
+	occurred time.Time
 }
 
 // observe is the catalog's EventObserver; it runs on the consumer's
@@ -362,7 +377,7 @@ func (o *lagObserver) observe(env *eventsv1.Envelope, handledAt time.Time) {
 	if !o.seen[env.GetEventId()] {
 		// A redelivered event is the same change, handled twice.
 		o.seen[env.GetEventId()] = true
-		o.lags[key] = handled{at: handledAt, lag: lag}
+		o.lags[key] = handled{at: handledAt, lag: lag, eventID: env.GetEventId(), occurred: env.GetOccurredAt().AsTime()}
 	}
 	o.mu.Unlock()
 	select {
@@ -408,6 +423,27 @@ func (o *lagObserver) lagsOf(moves []transferMove) (lags []time.Duration, last t
 		}
 	}
 	return lags, last
+}
+
+// splitAt splits the latency of the events of moves at the moment each
+// was on the stream (onStream, by event id); events the tap missed are
+// left out.
+func (o *lagObserver) splitAt(moves []transferMove, onStream map[string]time.Time) (toStream, fromStream []time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range moves {
+		h, ok := o.lags[m]
+		if !ok {
+			continue
+		}
+		at, ok := onStream[h.eventID]
+		if !ok {
+			continue
+		}
+		toStream = append(toStream, at.Sub(h.occurred))
+		fromStream = append(fromStream, h.at.Sub(at))
+	}
+	return toStream, fromStream
 }
 
 // scratchWrites replaces copies of a real twinning document and of the

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
@@ -496,3 +498,43 @@ func (p *pipeline) subjectMessages(ctx context.Context, subject string) (int, er
 	}
 	return int(info.State.Subjects[subject]), nil
 }
+
+// subjectTap notes when each event of a subject is published, as a plain
+// NATS subscriber sees it: the moment the stream took it.
+type subjectTap struct {
+	nc *nats.Conn
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (p *pipeline) tapSubject(subject string) (*subjectTap, error) {
+	nc, err := nats.Connect(p.nats.URL(), nats.Name("bench-tap"))
+	if err != nil {
+		return nil, fmt.Errorf("tap %s: %w", subject, err)
+	}
+	t := &subjectTap{nc: nc, at: map[string]time.Time{}}
+	if _, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		now := time.Now()
+		var env eventsv1.Envelope
+		if proto.Unmarshal(m.Data, &env) != nil {
+			return
+		}
+		t.mu.Lock()
+		if _, ok := t.at[env.GetEventId()]; !ok {
+			t.at[env.GetEventId()] = now
+		}
+		t.mu.Unlock()
+	}); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("tap %s: %w", subject, err)
+	}
+	return t, nc.Flush()
+}
+
+func (t *subjectTap) seen() map[string]time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.at)
+}
+
+func (t *subjectTap) close() { t.nc.Close() }

@@ -226,6 +226,8 @@ func (d adoptionPair) print(w io.Writer) {
 		d.EventsPerSec, d.Seconds, d.WarmupSeconds, d.Twinnings, d.Transfers/max(1, d.Twinnings), of, d.SetupSeconds, d.DocLocks)
 	fmt.Fprintf(w, "    %-34s %s   (%d events, %d missing; the last handled %.2fs after the window)\n",
 		"event latency, occurred -> handled:", latencyLine(d.Latency), d.Latency.Count, d.Missing, d.CatchUpSeconds)
+	fmt.Fprintf(w, "    %-34s %s   (the twinning's write, its relay, the publish)\n", "  occurred -> on the stream:", latencyLine(d.ToStream))
+	fmt.Fprintf(w, "    %-34s %s   (delivery, the catalogue's handling)\n", "  on the stream -> handled:", latencyLine(d.FromStream))
 	fmt.Fprintf(w, "    %-34s %s   (%d calls, %d errors)\n", "UpdateTransfer call:", latencyLine(d.UpdateCall), d.Moves, d.MoveErrors)
 	fmt.Fprintf(w, "    %-34s %s   (%d pairs)\n", "two store writes, interleaved:", latencyLine(d.TwoWrites), d.TwoWrites.Count)
 	fmt.Fprintf(w, "    %-34s %s   (%s B document)\n", "  versioned replace, twinning:", latencyLine(d.TwinningWrite), thousands(float64(d.TwinningDocBytes)))
