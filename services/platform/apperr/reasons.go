@@ -85,6 +85,7 @@ const (
 	ReasonBadCredentials         Reason = "BAD_CREDENTIALS"
 	ReasonSessionEnded           Reason = "SESSION_ENDED"
 	ReasonSessionExpired         Reason = "SESSION_EXPIRED"
+	ReasonTokenInvalid           Reason = "TOKEN_INVALID"
 	ReasonRateLimited            Reason = "RATE_LIMITED"
 	ReasonLoginThrottled         Reason = "LOGIN_THROTTLED"
 	ReasonResetThrottled         Reason = "RESET_THROTTLED"
@@ -176,6 +177,7 @@ var registry = []ReasonInfo{
 	{ReasonBadCredentials, 401, "Wrong e-mail address or password."},
 	{ReasonSessionEnded, 401, "The session was logged out: log in again."},
 	{ReasonSessionExpired, 401, "The session is unknown, expired or older than the maximum age: log in again."},
+	{ReasonTokenInvalid, 401, "The bearer token is damaged or was not issued by this platform (malformed, bad signature, unknown key): log in again for a new one."},
 
 	{ReasonRateLimited, 429, "Too many requests: retry after the time in Retry-After (and the RetryInfo detail)."},
 	{ReasonLoginThrottled, 429, "Too many failed log-ins for this account: retry later."},

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
 )
 
@@ -362,14 +364,18 @@ func TestInterceptorsOverGRPC(t *testing.T) {
 		md    []string
 		code  codes.Code
 		inMsg string
+		// reason is the ErrorInfo reason of a refusal.
+		reason apperr.Reason
 	}{
-		{"no token is anonymous", nil, codes.NotFound, "caller=anonymous"},
-		{"valid token", []string{"authorization", "Bearer " + good}, codes.NotFound, "caller=m-1"},
-		{"scheme is case-insensitive", []string{"authorization", "bearer " + good}, codes.NotFound, "caller=m-1"},
-		{"expired token", []string{"authorization", "Bearer " + expired}, codes.Unauthenticated, "expired"},
-		{"another key", []string{"authorization", "Bearer " + foreign}, codes.Unauthenticated, "unknown key"},
-		{"basic auth", []string{"authorization", "Basic dXNlcjpwYXNz"}, codes.Unauthenticated, "Bearer"},
-		{"two values", []string{"authorization", "Bearer " + good, "authorization", "Bearer " + good}, codes.Unauthenticated, "one"},
+		{"no token is anonymous", nil, codes.NotFound, "caller=anonymous", ""},
+		{"valid token", []string{"authorization", "Bearer " + good}, codes.NotFound, "caller=m-1", ""},
+		{"scheme is case-insensitive", []string{"authorization", "bearer " + good}, codes.NotFound, "caller=m-1", ""},
+		{"expired token", []string{"authorization", "Bearer " + expired}, codes.Unauthenticated, "expired", apperr.ReasonSessionExpired},
+		{"another key", []string{"authorization", "Bearer " + foreign}, codes.Unauthenticated, "unknown key", apperr.ReasonTokenInvalid},
+		{"malformed token", []string{"authorization", "Bearer not-a-token"}, codes.Unauthenticated, "malformed", apperr.ReasonTokenInvalid},
+		{"tampered token", []string{"authorization", "Bearer " + good[:len(good)-2] + "xx"}, codes.Unauthenticated, "signature", apperr.ReasonTokenInvalid},
+		{"basic auth", []string{"authorization", "Basic dXNlcjpwYXNz"}, codes.Unauthenticated, "Bearer", apperr.ReasonAuthenticationRequired},
+		{"two values", []string{"authorization", "Bearer " + good, "authorization", "Bearer " + good}, codes.Unauthenticated, "one", apperr.ReasonAuthenticationRequired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,6 +387,9 @@ func TestInterceptorsOverGRPC(t *testing.T) {
 			_, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
 			if st := status.Convert(err); st.Code() != tt.code || !strings.Contains(st.Message(), tt.inMsg) {
 				t.Errorf("unary: %v, want %s mentioning %q", err, tt.code, tt.inMsg)
+			}
+			if got := refusalReasonOf(err); got != tt.reason {
+				t.Errorf("unary: reason %q, want %q", got, tt.reason)
 			}
 			stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{})
 			if err == nil {
@@ -514,4 +523,14 @@ func writeFile(t *testing.T, text string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// refusalReasonOf is the ErrorInfo reason of a refused call, "" for none.
+func refusalReasonOf(err error) apperr.Reason {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return apperr.Reason(info.GetReason())
+		}
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -41,15 +42,25 @@ func CallerFromMetadata(ctx context.Context, v *Verifier) (Caller, error) {
 	token := strings.TrimSpace(value[len(bearerPrefix):])
 	claims, err := v.Verify(token)
 	if err != nil {
-		// The reason (expired, unknown key, bad signature) helps a client
-		// developer and tells an attacker nothing the token did not.
-		reason := apperr.ReasonSessionExpired
-		if errors.Is(err, ErrSessionEnded) {
-			reason = apperr.ReasonSessionEnded
-		}
-		return Anonymous, unauthenticated(err.Error(), reason)
+		// The reason (ended, expired, or not a token of ours: malformed,
+		// unknown key, bad signature) helps a client developer and tells
+		// an attacker nothing the token did not.
+		return Anonymous, unauthenticated(err.Error(), refusalReason(err))
 	}
 	return claims.Caller(), nil
+}
+
+// refusalReason tells a logged-out session from an expired token and
+// from one that is not a valid token of this platform at all.
+func refusalReason(err error) apperr.Reason {
+	switch {
+	case errors.Is(err, ErrSessionEnded):
+		return apperr.ReasonSessionEnded
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return apperr.ReasonSessionExpired
+	default:
+		return apperr.ReasonTokenInvalid
+	}
 }
 
 // unauthenticated is the status of a refused token, with its reason (a
