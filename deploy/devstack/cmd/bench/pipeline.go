@@ -463,8 +463,10 @@ func (p *pipeline) priorTransfers(ctx context.Context, s seeded, n int) error {
 // documents hold.
 func (p *pipeline) subjectMessages(ctx context.Context, subject string) (int, error) {
 	twinnings := p.mongo.Database(twinningDatabase).Collection("twinnings")
+	drainCtx, cancelDrain := context.WithTimeout(ctx, eventDrainTimeout)
+	defer cancelDrain()
 	for {
-		n, err := twinnings.CountDocuments(ctx, bson.D{{Key: outbox.SinceField, Value: bson.D{{Key: "$exists", Value: true}}}})
+		n, err := twinnings.CountDocuments(drainCtx, bson.D{{Key: outbox.SinceField, Value: bson.D{{Key: "$exists", Value: true}}}})
 		if err != nil {
 			return 0, fmt.Errorf("count twinnings with pending events: %w", err)
 		}
@@ -472,8 +474,8 @@ func (p *pipeline) subjectMessages(ctx context.Context, subject string) (int, er
 			break
 		}
 		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
+		case <-drainCtx.Done():
+			return 0, fmt.Errorf("%d twinnings still had events to publish after %s: %w", n, eventDrainTimeout, drainCtx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
