@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/gemella/gemella/services/platform/outbox"
 )
 
@@ -87,4 +89,32 @@ func TestRelayPublishesHandedRecordsAndClearsThem(t *testing.T) {
 	if doc := readOutbox(t, practices, "thing-01"); len(doc.Pending) != 0 || doc.Since != nil {
 		t.Fatalf("the document is not cleared: %+v", doc)
 	}
+}
+
+// A handed record may be encoded otherwise than the store keeps it (its
+// fields in another order): the relay still clears the stored one, so
+// that nothing stays in the array unseen by the sweep, to be published
+// again once the stream's duplicate window has passed.
+func TestRelayClearsHandedRecordsEncodedOtherwise(t *testing.T) {
+	w := newWorld(t)
+	practices := w.things(t, "practices")
+	relay := outbox.NewRelay(outbox.RelayConfig{SweepInterval: time.Hour, Logger: quiet, Locks: w.locks}, w.pub, practices)
+	runRelay(t, relay)
+	time.Sleep(200 * time.Millisecond) // the first pass, a sweep, finds nothing
+
+	rec := thingRecord(t, "thing-01", 1)
+	if err := insertThing(testContext(t), practices, "thing-01", rec); err != nil {
+		t.Fatal(err)
+	}
+	reordered, err := bson.Marshal(bson.D{{Key: "subject", Value: rec.Subject}, {Key: "data", Value: rec.Data}, {Key: "id", Value: rec.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay.NotifyPending("practices", "thing-01", []bson.Raw{reordered})
+	eventually(t, "the handed record", func() bool { return relay.Stats().Published >= 1 })
+	eventually(t, "the document cleared", func() bool {
+		doc := readOutbox(t, practices, "thing-01")
+		return len(doc.Pending) == 0 && doc.Since == nil
+	})
+	assertExactlyOnce(t, w.stream, []string{rec.ID})
 }

@@ -747,15 +747,22 @@ func (r *Relay) clearLocked(ctx context.Context, coll *mongo.Collection, id bson
 	if err != nil {
 		return fmt.Errorf("read pending events of %v: %w", id, err)
 	}
-	remaining := 0
+	// $pullAll removes only elements equal to those given, so it is given
+	// the stored ones: a record a writer handed over may be encoded
+	// otherwise than the store keeps it.
+	var pull []bson.Raw
 	for _, raw := range cur.Pending {
-		if !slices.ContainsFunc(done, func(d bson.Raw) bool { return sameRecord(d, raw) }) {
-			remaining++
+		if slices.ContainsFunc(done, func(d bson.Raw) bool { return sameRecord(d, raw) }) {
+			pull = append(pull, raw)
 		}
 	}
+	remaining := len(cur.Pending) - len(pull)
 	update := bson.D{}
-	if len(done) > 0 {
-		update = append(update, bson.E{Key: "$pullAll", Value: bson.D{{Key: Field, Value: done}}})
+	if len(pull) > 0 {
+		update = append(update, bson.E{Key: "$pullAll", Value: bson.D{{Key: Field, Value: pull}}})
+	}
+	if len(update) == 0 && remaining > 0 {
+		return nil // nothing of ours is there any more
 	}
 	if remaining == 0 {
 		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: SinceField, Value: ""}}})
