@@ -37,6 +37,8 @@ type FerretDB struct {
 	uri    string
 	cancel context.CancelFunc
 	done   chan struct{}
+	// indexing is closed when keepIDLookups has returned.
+	indexing chan struct{}
 }
 
 // StartFerretDB starts FerretDB and returns once it accepts TCP connections.
@@ -72,7 +74,7 @@ func StartFerretDB(ctx context.Context, opts FerretDBOptions) (*FerretDB, error)
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	db := &FerretDB{cancel: cancel, done: make(chan struct{})}
+	db := &FerretDB{cancel: cancel, done: make(chan struct{}), indexing: make(chan struct{})}
 	go func() {
 		defer close(db.done)
 		if err := f.Run(runCtx); err != nil {
@@ -87,9 +89,20 @@ func StartFerretDB(ctx context.Context, opts FerretDBOptions) (*FerretDB, error)
 	}
 	db.uri, err = waitForFerretDB(ctx, f)
 	if err != nil {
+		close(db.indexing)
 		db.Stop()
 		return nil, fmt.Errorf("start ferretdb on %s: %w", opts.Addr, err)
 	}
+	// Lookups by _id use an index only with the one keepIDLookups adds
+	// (see idlookup.go).
+	warn := opts.Logger
+	if warn == nil {
+		warn = slog.Default()
+	}
+	go func() {
+		defer close(db.indexing)
+		keepIDLookups(runCtx, dir, warn)
+	}()
 	return db, nil
 }
 
@@ -132,4 +145,5 @@ func (f *FerretDB) URI() string { return f.uri }
 func (f *FerretDB) Stop() {
 	f.cancel()
 	<-f.done
+	<-f.indexing
 }
