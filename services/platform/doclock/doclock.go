@@ -78,7 +78,9 @@
 // In either locked mode the writers filter each write by exact _id and
 // check its conditions (a version, a rev, "no pending events") on a read
 // by _id under the lock: FerretDB v1 uses an index only for a filter that
-// is exactly {_id: value} and scans the whole collection for any other,
+// is exactly {_id: value} (and that index only because the embedded
+// FerretDB adds it: platform/embedded, idlookup.go) and scans the whole
+// collection for any other,
 // so a conditional filter would cost as much as the collection is large.
 // The locks are held around the single database call that writes (with
 // the read that decides it), never across the domain's decision: the

@@ -35,6 +35,7 @@ type FerretDBOptions struct {
 // ARCHITECTURE.md, "Storage".
 type FerretDB struct {
 	uri    string
+	dir    string
 	cancel context.CancelFunc
 	done   chan struct{}
 	// indexing is closed when keepIDLookups has returned.
@@ -74,7 +75,7 @@ func StartFerretDB(ctx context.Context, opts FerretDBOptions) (*FerretDB, error)
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	db := &FerretDB{cancel: cancel, done: make(chan struct{}), indexing: make(chan struct{})}
+	db := &FerretDB{dir: dir, cancel: cancel, done: make(chan struct{}), indexing: make(chan struct{})}
 	go func() {
 		defer close(db.done)
 		if err := f.Run(runCtx); err != nil {
@@ -139,6 +140,14 @@ func waitForFerretDB(ctx context.Context, f *ferretdb.FerretDB) (string, error) 
 
 // URI is the MongoDB connection string, e.g. mongodb://127.0.0.1:40123/.
 func (f *FerretDB) URI() string { return f.uri }
+
+// IndexLookups gives the collections made so far the index that lookups
+// by _id need (see idlookup.go) now, rather than within the second that
+// FerretDB's own check takes; it returns how many it added. For a caller
+// that measures or loads a collection right after making it.
+func (f *FerretDB) IndexLookups(ctx context.Context) (int, error) {
+	return ensureIDLookups(ctx, f.dir)
+}
 
 // Stop shuts FerretDB down and waits until its listener and backend are
 // closed. Calling it twice is harmless.

@@ -41,6 +41,15 @@ func TestFerretDBLooksUpByIDThroughAnIndex(t *testing.T) {
 		if _, err := coll.InsertMany(ctx, docs); err != nil {
 			t.Fatalf("round %d: insert into %s: %v", round, name, err)
 		}
+		if round == 2 {
+			// Asked for at once, rather than left to the next check.
+			if _, err := f.IndexLookups(ctx); err != nil {
+				t.Fatalf("index lookups: %v", err)
+			}
+			if n, err := f.IndexLookups(ctx); err != nil || n != 0 {
+				t.Fatalf("index lookups again = %d, %v; want nothing left to add", n, err)
+			}
+		}
 		plan := waitForPlan(ctx, t, db, name, "-id-lookup")
 		if !strings.Contains(plan, "SEARCH") {
 			t.Fatalf("round %d: a find by _id on %s is planned as %q, want an index SEARCH", round, name, plan)
