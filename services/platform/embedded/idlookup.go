@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -90,34 +92,59 @@ func ensureIDLookups(ctx context.Context, dir string) (int, error) {
 	return added, errors.Join(errs...)
 }
 
-// ensureIDLookupsIn is ensureIDLookups for one database file. It opens the
-// file only if it exists (mode=rw: a database dropped meanwhile is not
-// created again) and closes it before returning, so that it holds no
-// snapshot that would keep SQLite from checkpointing FerretDB's writes.
+// ensureIDLookupsIn is ensureIDLookups for one database file. It looks
+// for tables without the index on a read-only connection, and opens the
+// file for writing only when there are some. Neither creates the file
+// (mode=ro, mode=rw: a database dropped meanwhile is not made again), and
+// both are closed before it returns: they hold no snapshot that would
+// keep SQLite from checkpointing FerretDB's writes, and a read-only
+// connection never checkpoints or removes the write-ahead log on closing.
+// A file gone meanwhile (its database dropped) is no error.
 func ensureIDLookupsIn(ctx context.Context, file string) (int, error) {
-	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout%2810000%29")
+	tables, err := withSQLite(file, "ro", func(db *sql.DB) ([]string, error) { return tablesWithoutIDLookup(ctx, db) })
+	if err != nil || len(tables) == 0 {
+		return 0, gone(file, err)
+	}
+	added, err := withSQLite(file, "rw", func(db *sql.DB) (int, error) {
+		var added int
+		for _, t := range tables {
+			stmt := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (_ferretdb_sjson->'$._id')`,
+				quoteIdent(t+idLookupSuffix), quoteIdent(t))
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				if strings.Contains(err.Error(), "no such table") {
+					continue // dropped since it was listed
+				}
+				return added, fmt.Errorf("index %s: %w", t, err)
+			}
+			added++
+		}
+		return added, nil
+	})
+	return added, gone(file, err)
+}
+
+// withSQLite opens file in mode (ro or rw), lets fn use it on one
+// connection, and closes it.
+func withSQLite[T any](file, mode string, fn func(*sql.DB) (T, error)) (T, error) {
+	var zero T
+	db, err := sql.Open("sqlite", "file:"+file+"?mode="+mode+"&_pragma=busy_timeout%2810000%29")
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	tables, err := tablesWithoutIDLookup(ctx, db)
-	if err != nil || len(tables) == 0 {
-		return 0, err
+	return fn(db)
+}
+
+// gone is err, or nil when file no longer exists.
+func gone(file string, err error) error {
+	if err == nil {
+		return nil
 	}
-	var added int
-	for _, t := range tables {
-		stmt := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (_ferretdb_sjson->'$._id')`,
-			quoteIdent(t+idLookupSuffix), quoteIdent(t))
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			if strings.Contains(err.Error(), "no such table") {
-				continue // dropped since it was listed
-			}
-			return added, fmt.Errorf("index %s: %w", t, err)
-		}
-		added++
+	if _, statErr := os.Stat(file); errors.Is(statErr, fs.ErrNotExist) {
+		return nil
 	}
-	return added, nil
+	return err
 }
 
 // tablesWithoutIDLookup lists the tables of FerretDB's collections (its
