@@ -172,14 +172,18 @@ func appendCounts(inc bson.D, prefix string, d practice.AdoptionDelta) bson.D {
 }
 
 // record stores rec as its transfer's record if it is newer than the
-// stored one, which it returns (nil: none). On MongoDB the replace is
-// conditioned on the version it read; on the embedded FerretDB, which
-// serves only filters on _id alone, under the practice's lock that the
-// caller holds.
+// stored one, which it returns (nil: none). On MongoDB (no locks) in one
+// conditioned findAndModify (recordIfNewer); on the embedded FerretDB,
+// which serves only filters on _id alone and applies a conditioned write
+// non-atomically, as a read and a replace by _id under the practice's
+// lock that the caller holds.
 func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string, rec practice.TransferRecord) (previous *practice.TransferRecord, applied bool, err error) {
 	doc := toAdoptionRecordDoc(practiceID, rec)
 	byID := bson.D{{Key: mongox.IDField, Value: rec.TransferID}}
-	for attempt := 0; attempt < 8; attempt++ {
+	if r.opts.Locks == nil {
+		return r.recordIfNewer(ctx, rec, doc, byID)
+	}
+	for attempt := 0; attempt < maxRecordAttempts; attempt++ {
 		done, prev, applied, err := func() (bool, *practice.TransferRecord, bool, error) {
 			var known adoptionRecordDoc
 			err = r.adoptions.FindOne(ctx, byID).Decode(&known)
@@ -198,12 +202,7 @@ func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string,
 			if !rec.Newer(&prev) {
 				return true, &prev, false, nil
 			}
-			filter := byID
-			if r.opts.Locks == nil {
-				filter = append(bson.D{}, byID...)
-				filter = append(filter, bson.E{Key: "version", Value: known.Version})
-			}
-			res, err := r.adoptions.ReplaceOne(ctx, filter, doc)
+			res, err := r.adoptions.ReplaceOne(ctx, byID, doc)
 			if err != nil {
 				return true, nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
 			}
@@ -213,7 +212,52 @@ func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string,
 			return prev, applied, err
 		}
 	}
-	return nil, false, apperr.Aborted("the record of transfer %s is being changed by others right now: retry", rec.TransferID)
+	return nil, false, recordContention(rec)
+}
+
+// maxRecordAttempts bounds the rounds of record against other writers of
+// one transfer's record.
+const maxRecordAttempts = 8
+
+func recordContention(rec practice.TransferRecord) error {
+	return apperr.Aborted("the record of transfer %s is being changed by others right now: retry", rec.TransferID)
+}
+
+// recordIfNewer is record on MongoDB, in one round trip for a record that
+// is new or newer than the stored one: a findAndModify that replaces the
+// record only if its version is older than rec's, or inserts it, and
+// returns what it replaced. A record as new as rec or newer (an event
+// delivered twice, or late) makes the upsert's insert a duplicate key;
+// only then is the record read, to tell that from another replica's
+// insert of an older record in between, which the next round replaces.
+func (r *PracticeMongoRepository) recordIfNewer(ctx context.Context, rec practice.TransferRecord, doc adoptionRecordDoc, byID bson.D) (*practice.TransferRecord, bool, error) {
+	older := bson.D{{Key: mongox.IDField, Value: rec.TransferID}, {Key: "version", Value: bson.D{{Key: "$lt", Value: rec.Version}}}}
+	opts := options.FindOneAndReplace().SetUpsert(true).SetReturnDocument(options.Before)
+	for attempt := 0; attempt < maxRecordAttempts; attempt++ {
+		var was adoptionRecordDoc
+		err := r.adoptions.FindOneAndReplace(ctx, older, doc, opts).Decode(&was)
+		switch {
+		case err == nil:
+			prev := was.toDomain()
+			return &prev, true, nil
+		case errors.Is(err, mongo.ErrNoDocuments):
+			return nil, true, nil // none before: inserted
+		case !mongox.IsDuplicateKey(err):
+			return nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
+		}
+		var known adoptionRecordDoc
+		err = r.adoptions.FindOne(ctx, byID).Decode(&known)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("read record of transfer %s: %w", rec.TransferID, err)
+		}
+		if prev := known.toDomain(); !rec.Newer(&prev) {
+			return &prev, false, nil
+		}
+	}
+	return nil, false, recordContention(rec)
 }
 
 // join inserts the parties rec names, in one round trip; a party already
