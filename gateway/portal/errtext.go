@@ -417,7 +417,8 @@ var refusalWords = []pattern{
 	{rx(`only moderators see \w+ stories`), msg("perm.stories")},
 	{rx(`only the catalog's consumer of twinning events may do this|unknown move.*`), msg("perm.platform")},
 	// Sessions.
-	{rx(`log in first: .*|session \S+ is unknown or expired: log in again|the session is older than the maximum session age: log in again|` +
+	{rx(`log in first: .*`), msg("form.log_in_first")},
+	{rx(`session \S+ is unknown or expired: log in again|the session is older than the maximum session age: log in again|` +
 		`the session was logged out: log in again|this token was not issued by a log-in: there is no session to refresh`), msg("form.log_in")},
 	{rx(`wrong e-mail or password`), msg("login.wrong")},
 	// The operator's bootstrap command: shown on a page only if ever exposed.

@@ -308,7 +308,8 @@ func (w wording) describe(st *status.Status) (string, []fieldWords) {
 	case codes.PermissionDenied:
 		return w.refusal(st, "form.denied"), nil
 	case codes.Unauthenticated:
-		return l.T("form.log_in"), nil
+		// A wrong password, a first log-in, an ended session: each in its words.
+		return w.refusal(st, "form.log_in"), nil
 	case codes.ResourceExhausted:
 		msg := w.refusal(st, "form.too_many")
 		for _, d := range st.Details() {

@@ -171,6 +171,7 @@ var english = messages{
 	"form.internal":       "Something went wrong. Nothing was saved.",
 	"form.invalid":        "The data sent is not valid: check it and try again.",
 	"form.log_in":         "Log in again to continue.",
+	"form.log_in_first":   "Log in to continue.",
 	"form.not_now":        "This cannot be done at the moment.",
 	"form.save":           "Save",
 	"form.stale":          "Someone changed this data in the meantime: reload the page and try again.",

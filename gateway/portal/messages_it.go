@@ -171,6 +171,7 @@ var italian = messages{
 	"form.internal":       "Si è verificato un errore. I dati non sono stati salvati.",
 	"form.invalid":        "I dati inviati non sono validi: controllali e riprova.",
 	"form.log_in":         "Accedi di nuovo per continuare.",
+	"form.log_in_first":   "Accedi per continuare.",
 	"form.not_now":        "Questa operazione non è possibile in questo momento.",
 	"form.save":           "Salva",
 	"form.stale":          "Nel frattempo qualcuno ha modificato questi dati: ricarica la pagina e riprova.",
