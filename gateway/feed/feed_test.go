@@ -213,10 +213,15 @@ func TestFilterByTwinningAndHiddenPostsNeverReplayed(t *testing.T) {
 	w := newWorld(t, Config{})
 	c := connect(t, w.srv.URL+"?twinning_id=tw1", 0)
 	w.publish(t, "twinning.twinning.approved", "tw2", twinningEvent("tw2", twinningv1.TwinningStatus_TWINNING_STATUS_APPROVED))
-	w.publish(t, "discussion.post.added", "post1", &eventsv1.PostAdded{Scope: discussionv1.Scope_SCOPE_TWINNING, ScopeId: "tw1", Post: &discussionv1.Post{Id: "post1", ThreadId: "th1", Body: "secret body"}})
+	w.publish(t, "discussion.post.added", "post1", &eventsv1.PostAdded{Scope: discussionv1.Scope_SCOPE_TWINNING, ScopeId: "tw1",
+		Post: &discussionv1.Post{Id: "post1", ThreadId: "th1", Body: "secret body", AuthorName: "Lucia"}, ThreadTitle: "Modello B"})
 	ev := c.next(t)
 	if ev.TwinningID != "tw1" || ev.Type != "discussion.post.added" {
 		t.Fatalf("filtered feed got %+v", ev)
+	}
+	// The line names the author and the thread it was written in.
+	if ev.Title != "Lucia" || ev.Summary != "Modello B" || ev.Link != "/v1/threads/th1/posts" {
+		t.Fatalf("post line: title %q, summary %q, link %q; want the author, the thread's title, the thread", ev.Title, ev.Summary, ev.Link)
 	}
 	raw, _ := json.Marshal(ev)
 	if strings.Contains(string(raw), "secret body") {

@@ -141,7 +141,9 @@ func public(env *eventsv1.Envelope) (Event, bool) {
 		}
 		scope(&ev, p.GetScope().String(), p.GetScopeId())
 		ev.postID = p.GetPost().GetId()
-		ev.Title, ev.Link = p.GetPost().GetAuthorName(), "/v1/threads/"+p.GetPost().GetThreadId()+"/posts"
+		// The author, and the thread it was written in (earlier events
+		// have no title).
+		ev.Title, ev.Summary, ev.Link = p.GetPost().GetAuthorName(), p.GetThreadTitle(), "/v1/threads/"+p.GetPost().GetThreadId()+"/posts"
 		return ev, true
 	case "discussion.story.published":
 		var s eventsv1.StoryPublished

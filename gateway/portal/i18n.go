@@ -384,6 +384,8 @@ func (l *locale) LiveLabels() string {
 	for kind, id := range liveCategories {
 		labels[kind] = l.T(id)
 	}
+	// A post's line names the thread it was written in.
+	labels["discussion.post.in"] = l.T("live.post.in")
 	// A transfer's line says its model and new status in words.
 	labels["twinning.transfer.model"] = l.T("live.transfer.model")
 	for _, s := range []twinningv1.TransferStatus{twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED, twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS,

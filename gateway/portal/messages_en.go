@@ -203,6 +203,7 @@ var english = messages{
 	"live.activity":       "Activity",
 	"live.member":         "New member",
 	"live.post":           "New post by",
+	"live.post.in":        "in the discussion",
 	"live.practice":       "Good practice",
 	"live.seekoffer":      "Seek / offer",
 	"live.story":          "New story",

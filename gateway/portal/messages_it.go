@@ -203,6 +203,7 @@ var italian = messages{
 	"live.activity":       "Attività",
 	"live.member":         "Nuova iscrizione",
 	"live.post":           "Nuovo messaggio di",
+	"live.post.in":        "nella discussione",
 	"live.practice":       "Buona pratica",
 	"live.seekoffer":      "Cerco / offro",
 	"live.story":          "Nuova storia",

@@ -45,3 +45,40 @@ func TestTheLiveFeedSaysWhatBecameOfATransfer(t *testing.T) {
 	}
 	tb.screenshot("live-transfer")
 }
+
+// A post's line in the live feed names its author and links the thread it
+// was written in by the thread's title, not the author's name.
+func TestTheLiveFeedNamesThePostsThread(t *testing.T) {
+	tb := newTab(t)
+	tb.visit("/")
+	tb.waitFor("the live feed to connect", `document.getElementById("live-feed").getAttribute("data-live") === "open"`)
+
+	member := apiLogIn(t, "member@demo.gemella.test", demo.AccountPassword)
+	var tw struct {
+		ID string `json:"id"`
+	}
+	api(t, "GET", "/v1/twinnings/"+demo.TosCaCode, "", nil, &tw)
+	var threads struct {
+		Threads []struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		} `json:"threads"`
+	}
+	api(t, "GET", "/v1/threads?twinning_id="+tw.ID, "", nil, &threads)
+	if len(threads.Threads) == 0 || threads.Threads[0].Title == "" {
+		tb.fatalf("the Tos.Ca. twinning has no titled discussion: %+v", threads.Threads)
+	}
+	thread := threads.Threads[0]
+	api(t, "POST", "/v1/threads/"+thread.ID+"/posts", member.Token, map[string]any{"body": "Una domanda sul modello B."}, nil)
+
+	tb.waitFor("the post in the live feed", `(document.getElementById("live-events").textContent || "").includes("nella discussione")`)
+	line := tb.text("#live-events li")
+	if !strings.Contains(line, "Nuovo messaggio di") || !strings.Contains(line, "nella discussione "+thread.Title) {
+		tb.errorf("the live line reads %q, want the author and the thread %q", line, thread.Title)
+	}
+	link := eval[string](tb, `(document.querySelector("#live-events li a") || {}).textContent || ""`)
+	if link != thread.Title {
+		tb.errorf("the line links %q, want the thread's title %q", link, thread.Title)
+	}
+	tb.screenshot("live-post")
+}

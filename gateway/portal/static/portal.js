@@ -59,10 +59,20 @@
     label.textContent = ((isReport && labels[kind + "." + ev.summary]) || labels[kind] || kind) + " ";
     li.appendChild(label);
     var href = portalLink(ev.link);
-    var title = document.createElement(href ? "a" : "span");
-    if (href) title.setAttribute("href", href);
+    // A post's line names its author, then links the thread by its title
+    // (the event's summary; older events have none and link the author).
+    var inThread = kind === "discussion.post" && ev.summary;
+    var title = document.createElement(href && !inThread ? "a" : "span");
+    if (href && !inThread) title.setAttribute("href", href);
     title.textContent = ev.title || (isReport ? labels["twinning.report.open"] || "" : "");
     li.appendChild(title);
+    if (inThread) {
+      li.appendChild(document.createTextNode(" " + (labels["discussion.post.in"] || "") + " "));
+      var thread = document.createElement(href ? "a" : "span");
+      if (href) thread.setAttribute("href", href);
+      thread.textContent = ev.summary;
+      li.appendChild(thread);
+    }
     // A transfer says which model and what became of it, in words.
     if (kind === "twinning.transfer" && ev.model_code) {
       var what = " \u2014 " + (labels["twinning.transfer.model"] || "") + " " + ev.model_code;

@@ -173,10 +173,13 @@ func (x *ThreadOpened) GetThread() *v1.Thread {
 
 // discussion.post.added
 type PostAdded struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Post          *v1.Post               `protobuf:"bytes,1,opt,name=post,proto3" json:"post,omitempty"`
-	Scope         v1.Scope               `protobuf:"varint,2,opt,name=scope,proto3,enum=gemella.discussion.v1.Scope" json:"scope,omitempty"`
-	ScopeId       string                 `protobuf:"bytes,3,opt,name=scope_id,json=scopeId,proto3" json:"scope_id,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Post    *v1.Post               `protobuf:"bytes,1,opt,name=post,proto3" json:"post,omitempty"`
+	Scope   v1.Scope               `protobuf:"varint,2,opt,name=scope,proto3,enum=gemella.discussion.v1.Scope" json:"scope,omitempty"`
+	ScopeId string                 `protobuf:"bytes,3,opt,name=scope_id,json=scopeId,proto3" json:"scope_id,omitempty"`
+	// The thread's title when the post was written, for the lines that name
+	// where it was written (the live feed).
+	ThreadTitle   string `protobuf:"bytes,4,opt,name=thread_title,json=threadTitle,proto3" json:"thread_title,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,6 +231,13 @@ func (x *PostAdded) GetScope() v1.Scope {
 func (x *PostAdded) GetScopeId() string {
 	if x != nil {
 		return x.ScopeId
+	}
+	return ""
+}
+
+func (x *PostAdded) GetThreadTitle() string {
+	if x != nil {
+		return x.ThreadTitle
 	}
 	return ""
 }
@@ -358,11 +368,12 @@ const file_gemella_events_v1_discussion_proto_rawDesc = "" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
 	"\bverified\x18\x02 \x01(\bR\bverified\"E\n" +
 	"\fThreadOpened\x125\n" +
-	"\x06thread\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.ThreadR\x06thread\"\x8b\x01\n" +
+	"\x06thread\x18\x01 \x01(\v2\x1d.gemella.discussion.v1.ThreadR\x06thread\"\xae\x01\n" +
 	"\tPostAdded\x12/\n" +
 	"\x04post\x18\x01 \x01(\v2\x1b.gemella.discussion.v1.PostR\x04post\x122\n" +
 	"\x05scope\x18\x02 \x01(\x0e2\x1c.gemella.discussion.v1.ScopeR\x05scope\x12\x19\n" +
-	"\bscope_id\x18\x03 \x01(\tR\ascopeId\"m\n" +
+	"\bscope_id\x18\x03 \x01(\tR\ascopeId\x12!\n" +
+	"\fthread_title\x18\x04 \x01(\tR\vthreadTitle\"m\n" +
 	"\rPostModerated\x12\x17\n" +
 	"\apost_id\x18\x01 \x01(\tR\x06postId\x12\x1b\n" +
 	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x16\n" +

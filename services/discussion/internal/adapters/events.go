@@ -36,7 +36,7 @@ func EncodePostEvent(ctx context.Context, p *post.Post, c post.Change) (outbox.R
 	var payload proto.Message
 	switch c.Type {
 	case post.EventAdded:
-		payload = &eventsv1.PostAdded{Post: protoconv.Post(p.Redacted()), Scope: protoconv.ScopeToProto(p.Scope), ScopeId: p.ScopeID}
+		payload = &eventsv1.PostAdded{Post: protoconv.Post(p.Redacted()), Scope: protoconv.ScopeToProto(p.Scope), ScopeId: p.ScopeID, ThreadTitle: c.ThreadTitle}
 	default:
 		payload = &eventsv1.PostModerated{PostId: p.ID, ThreadId: p.ThreadID, Reason: c.Reason, By: c.By}
 	}

@@ -110,6 +110,9 @@ type Change struct {
 	Reason string
 	// By is the moderator id, or HiddenByReports.
 	By string
+	// ThreadTitle is the thread's title when the post was written
+	// (EventAdded only).
+	ThreadTitle string
 }
 
 func validateBody(body string) error {
@@ -133,7 +136,7 @@ func New(id string, t *thread.Thread, parentID, authorID, authorName, body strin
 		ID: id, ThreadID: t.ID, ParentID: parentID, Scope: t.Scope, ScopeID: t.ScopeID,
 		AuthorID: authorID, AuthorName: authorName, Body: body, State: Visible, CreatedAt: now,
 	}
-	p.record(Change{Type: EventAdded, Actor: authorID, At: now})
+	p.record(Change{Type: EventAdded, Actor: authorID, At: now, ThreadTitle: t.Title})
 	return p, nil
 }
 
