@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -11,6 +12,9 @@ import (
 
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/grpcx"
+	"github.com/gemella/gemella/services/platform/validate"
 )
 
 type accountData struct {
@@ -38,20 +42,27 @@ func (p *Portal) register(w http.ResponseWriter, r *http.Request) {
 	f := newForm(formValues(r)).withLabels(memberLabels)
 	orgs := p.organizations(r)
 	l := visitOf(r).L
-	complete := f.require(l, "display_name", "email")
-	if r.PostFormValue("password") == "" {
-		f.require(l, "password")
-		complete = false
-	}
 	if f.Val("privacy_consent") == "" {
+		// Nothing personal goes to the community service before the
+		// consent: the portal checks what it can with the rules it shares
+		// with that service (platform/validate), so that every problem
+		// shows at once, then asks for the consent.
+		var v apperr.Violations
+		if strings.TrimSpace(f.Val("display_name")) == "" {
+			v.Add("display_name", "is required")
+		}
+		validate.MemberEmail(&v, "email", strings.ToLower(strings.TrimSpace(f.Val("email"))))
+		validate.Password(&v, "password", r.PostFormValue("password"))
+		if err := v.Err(); err != nil {
+			p.explain(r, f, grpcx.ToStatus(err))
+		}
 		f.fieldError(l, "privacy_consent", l.T("register.privacy_required"))
-		f.Message, complete = l.T("form.fix_fields"), false
-	}
-	if !complete {
+		f.Message = l.T("form.fix_fields")
 		f.Values.Del("password")
 		p.render(w, r, http.StatusBadRequest, "register", "register.title", accountData{Form: f, Organizations: orgs})
 		return
 	}
+	// With the consent, the community service checks every field at once.
 	m := &discussionv1.Member{
 		DisplayName:      f.Val("display_name"),
 		Email:            f.Val("email"),

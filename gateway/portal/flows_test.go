@@ -229,6 +229,27 @@ func TestCatalogueCountsSortsAndPages(t *testing.T) {
 	mustContain(t, b.get("/practices?q=competenze"), "25 buone pratiche trovate", `<option value="relevance" selected>pertinenza</option>`)
 }
 
+// Without the consent, every problem the portal can see shows at once
+// (the name, the e-mail, the password and the consent), without asking
+// the community service: the fake has no RegisterMember, so a call would
+// fail the test.
+func TestSignUpWithoutConsentShowsEveryProblemAtOnce(t *testing.T) {
+	w := newWorld()
+	b := startPortal(t, w)
+	form := url.Values{csrfField: {b.token("/register")}, "email": {"non-valida"}, "password": {"123"}}
+	a := b.post("/register", form)
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("sign-up = %d, want 400", a.status)
+	}
+	mustContain(t, a, "Indica un indirizzo e-mail valido", "Scrivi almeno 12 caratteri.",
+		"Per registrarti serve il consenso all&#39;informativa sulla privacy.", `id="f-display_name"`)
+	for _, field := range []string{"display_name", "email", "password", "privacy_consent"} {
+		if !strings.Contains(a.body, `href="#f-`+field+`"`) {
+			t.Errorf("the error summary does not link %s", field)
+		}
+	}
+}
+
 // Signing up needs the consent to the privacy notice, checked before the
 // community service is asked; the footer links the AgID pages.
 func TestSignUpNeedsThePrivacyConsent(t *testing.T) {

@@ -142,6 +142,50 @@ func Email(v *apperr.Violations, field, value string) {
 	}
 }
 
+// MaxEmailLength bounds a member's e-mail address (RFC 5321's path limit).
+const MaxEmailLength = 254
+
+// MemberEmail checks the required e-mail address a member signs up and
+// logs in with: stricter than Email (a domain with a dot), so that a typo
+// such as nome@example is caught before a link is mailed to it. The
+// community service and the portal's sign-up share it.
+func MemberEmail(v *apperr.Violations, field, value string) {
+	if value == "" {
+		v.Add(field, "is required")
+		return
+	}
+	if len(value) > MaxEmailLength {
+		v.Addf(field, "must be at most %d characters", MaxEmailLength)
+		return
+	}
+	a, err := mail.ParseAddress(value)
+	if err != nil || a.Address != value || !strings.Contains(value[strings.LastIndex(value, "@")+1:], ".") {
+		v.Add(field, "must be an e-mail address such as nome@example.it")
+	}
+}
+
+// Password rules. The upper bound keeps a request from making the server
+// hash megabytes.
+const (
+	MinPasswordLength = 12
+	MaxPasswordBytes  = 1024
+)
+
+// Password checks a new password: the community service when it stores
+// one, and the portal before it sends a sign-up it may not send yet.
+func Password(v *apperr.Violations, field, password string) {
+	switch {
+	case password == "":
+		v.Add(field, "is required")
+	case len(password) > MaxPasswordBytes:
+		v.Addf(field, "must be at most %d bytes", MaxPasswordBytes)
+	case utf8.RuneCountInString(password) < MinPasswordLength:
+		v.Addf(field, "must be at least %d characters", MinPasswordLength)
+	case strings.TrimSpace(password) == "":
+		v.Add(field, "must not be blank")
+	}
+}
+
 // Language checks an ISO 639-1 code.
 func Language(v *apperr.Violations, field, value string) {
 	if !languageCode.MatchString(value) {

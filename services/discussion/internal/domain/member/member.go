@@ -14,6 +14,7 @@ import (
 	"github.com/gemella/gemella/services/discussion/internal/domain/validate"
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/paging"
+	pvalidate "github.com/gemella/gemella/services/platform/validate"
 )
 
 // Role is what a member may do beyond writing. The names are those of the
@@ -184,25 +185,15 @@ type Change struct {
 	Verified       bool
 }
 
-// Password rules. The upper bound keeps a request from making the server
-// hash megabytes.
+// Password rules, shared with the portal (platform/validate).
 const (
-	MinPasswordLength = 12
-	MaxPasswordBytes  = 1024
+	MinPasswordLength = pvalidate.MinPasswordLength
+	MaxPasswordBytes  = pvalidate.MaxPasswordBytes
 )
 
-// ValidatePassword checks a new password.
+// ValidatePassword checks a new password (validate.Password).
 func ValidatePassword(v *apperr.Violations, field, password string) {
-	switch {
-	case password == "":
-		v.Add(field, "is required")
-	case len(password) > MaxPasswordBytes:
-		v.Addf(field, "must be at most %d bytes", MaxPasswordBytes)
-	case utf8.RuneCountInString(password) < MinPasswordLength:
-		v.Addf(field, "must be at least %d characters", MinPasswordLength)
-	case strings.TrimSpace(password) == "":
-		v.Add(field, "must not be blank")
-	}
+	pvalidate.Password(v, field, password)
 }
 
 // NormalizeEmail is the form an address is stored and looked up in.

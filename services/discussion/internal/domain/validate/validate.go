@@ -4,7 +4,6 @@
 package validate
 
 import (
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	pvalidate "github.com/gemella/gemella/services/platform/validate"
 )
 
 var identifier = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -64,23 +64,11 @@ func ID(v *apperr.Violations, field, value string, required bool) {
 }
 
 // MaxEmailLength is the longest address SMTP can carry (RFC 5321).
-const MaxEmailLength = 254
+const MaxEmailLength = pvalidate.MaxEmailLength
 
-// Email checks an address that has been normalised (trimmed, lower case).
-func Email(v *apperr.Violations, field, value string) {
-	if value == "" {
-		v.Add(field, "is required")
-		return
-	}
-	if len(value) > MaxEmailLength {
-		v.Addf(field, "must be at most %d characters", MaxEmailLength)
-		return
-	}
-	a, err := mail.ParseAddress(value)
-	if err != nil || a.Address != value || !strings.Contains(value[strings.LastIndex(value, "@")+1:], ".") {
-		v.Add(field, "must be an e-mail address such as nome@example.it")
-	}
-}
+// Email checks an address that has been normalised (trimmed, lower case):
+// platform/validate.MemberEmail, which the portal's sign-up shares.
+func Email(v *apperr.Violations, field, value string) { pvalidate.MemberEmail(v, field, value) }
 
 // Index names the element of a list field, e.g. affiliations[2].
 func Index(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
