@@ -237,19 +237,6 @@ func (l *locale) Date(v any) string {
 	return fmt.Sprintf("%d %s %d", t.Day(), l.months[t.Month()-1], t.Year())
 }
 
-// ShortDate writes a day briefly: "16/05/2015" in Italian as the seed page
-// does; English readers get the unambiguous "16 May 2015".
-func (l *locale) ShortDate(v any) string {
-	t, ok := toTime(v)
-	if !ok {
-		return l.Date(v)
-	}
-	if l.Lang == English {
-		return fmt.Sprintf("%d %s %d", t.Day(), l.months[t.Month()-1][:3], t.Year())
-	}
-	return t.Format("02/01/2006")
-}
-
 // DateTime writes a moment: "16 maggio 2015, 09:30".
 func (l *locale) DateTime(v any) string {
 	t, ok := toTime(v)
