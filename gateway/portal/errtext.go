@@ -415,7 +415,7 @@ var refusalWords = []pattern{
 	{rx(`a twinning's general thread is opened by the platform when the twinning is approved`), msg("perm.general_thread")},
 	{rx(`only the author may (?:change|edit|delete) post \S+`), msg("perm.author")},
 	{rx(`only moderators see \w+ stories`), msg("perm.stories")},
-	{rx(`only the catalog's consumer of twinning events may do this|unknown move.*`), msg("perm.platform")},
+	{rx(`only the catalog's consumer of twinning events may do this|only the service itself marks an address verified without its link|unknown move.*`), msg("perm.platform")},
 	// Sessions.
 	{rx(`log in first: .*`), msg("form.log_in_first")},
 	{rx(`session \S+ is unknown or expired: log in again|the session is older than the maximum session age: log in again|` +

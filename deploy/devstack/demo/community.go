@@ -19,6 +19,19 @@ import (
 // discussion with posts and replies about its five models; one published
 // story. The demo members log in with DemoPassword.
 
+// Emails are the addresses of every demo account and demo member: the
+// devstack's own, which it marks verified (no confirmation banner).
+func Emails() []string {
+	out := make([]string, 0, len(Accounts)+len(demoMembers))
+	for _, a := range Accounts {
+		out = append(out, a.Email)
+	}
+	for _, m := range demoMembers {
+		out = append(out, m.email)
+	}
+	return out
+}
+
 // DemoPassword is the password of every demo member, for trying the portal.
 const DemoPassword = "gemella-demo-2015"
 

@@ -415,8 +415,9 @@ func checkDemoAccounts(ctx context.Context, t *testing.T, gatewayURL string) {
 		}
 		var session struct {
 			Member struct {
-				Roles        []string `json:"roles"`
-				Affiliations []struct {
+				EmailVerified bool     `json:"email_verified"`
+				Roles         []string `json:"roles"`
+				Affiliations  []struct {
 					OrganizationID string `json:"organization_id"`
 					Status         string `json:"status"`
 				} `json:"affiliations"`
@@ -426,6 +427,9 @@ func checkDemoAccounts(ctx context.Context, t *testing.T, gatewayURL string) {
 		_ = resp.Body.Close()
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("log in as %s: %d %v", a.Email, resp.StatusCode, err)
+		}
+		if !session.Member.EmailVerified {
+			t.Errorf("%s: the demo address is not verified: the portal asks to confirm it", a.Email)
 		}
 		var verified []string
 		for _, af := range session.Member.Affiliations {

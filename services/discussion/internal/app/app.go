@@ -103,6 +103,7 @@ type Application struct {
 	RequestAffiliation      RequestAffiliationHandler
 	DecideAffiliation       DecideAffiliationHandler
 	GrantRoles              GrantRolesHandler
+	MarkEmailVerified       MarkEmailVerifiedHandler
 	RevokeRoles             RevokeRolesHandler
 	BlockMember             BlockMemberHandler
 	ListAffiliationRequests ListAffiliationRequestsHandler
@@ -176,6 +177,7 @@ func New(d Deps) Application {
 		RequestAffiliation:      RequestAffiliationHandler{d},
 		DecideAffiliation:       DecideAffiliationHandler{d},
 		GrantRoles:              GrantRolesHandler{d},
+		MarkEmailVerified:       MarkEmailVerifiedHandler{d},
 		RevokeRoles:             RevokeRolesHandler{d},
 		BlockMember:             BlockMemberHandler{d},
 		ListAffiliationRequests: ListAffiliationRequestsHandler{d},
