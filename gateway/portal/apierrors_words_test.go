@@ -52,3 +52,16 @@ func TestGatewayFieldRulesAreSaidByReason(t *testing.T) {
 		}
 	}
 }
+
+// A malformed If-Match is said as such, in Italian too.
+func TestAMalformedIfMatchIsSaidInWords(t *testing.T) {
+	st, err := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "If-Match", Description: `header must be "*" or an entity tag such as "3"`, Reason: "FIELD_INVALID"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, fields := LocalizedError(st, Italian); len(fields) != 1 || !strings.Contains(fields[0].GetMessage(), "etag della versione") {
+		t.Errorf("If-Match in Italian: %v", fields)
+	}
+}

@@ -223,6 +223,14 @@ func TestGatewayErrors(t *testing.T) {
 		{name: "If-Match stale", method: "PATCH", path: "/v1/practices/p1", body: `{"title":"t"}`,
 			header:     map[string]string{"If-Match": `"v1"`},
 			wantStatus: 412, wantCode: "ABORTED", wantMessage: `"v1"`},
+		// Not an entity tag: a 400 naming the header, not "changed by
+		// someone else".
+		{name: "If-Match malformed", method: "PATCH", path: "/v1/practices/p1", body: `{"title":"t"}`,
+			header:     map[string]string{"If-Match": `garbage`},
+			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantMessage: `If-Match header must be "*" or an entity tag`},
+		{name: "If-Match a bare version", method: "PATCH", path: "/v1/practices/p1", body: `{"title":"t"}`,
+			header:     map[string]string{"If-Match": `7`},
+			wantStatus: 412, wantCode: "ABORTED"},
 		{name: "body over the limit, length announced", method: "POST", path: "/v1/practices", body: bigPractice,
 			wantStatus: 413, wantCode: "INVALID_ARGUMENT", wantMessage: "1048576 bytes"},
 		{name: "body over the limit, chunked", method: "POST", path: "/v1/practices", body: bigPractice, chunked: true,

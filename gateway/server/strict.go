@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -319,16 +320,45 @@ func checkQueryValue(fd protoreflect.FieldDescriptor, value, name string, v *vio
 }
 
 // checkHeaders checks the headers that reach the services as gRPC
-// metadata, whose values must be visible ASCII.
+// metadata, whose values must be visible ASCII, and that If-Match is "*"
+// or entity tags (RFC 9110; a bare version number is taken too, as the
+// services do), not words a stale-etag answer would misread.
 func checkHeaders(h http.Header, v *violations) {
-	for _, name := range []string{"If-Match", "Authorization"} {
-		for _, value := range h.Values(name) {
-			for i := 0; i < len(value); i++ {
-				if c := value[i]; c < 0x20 || c > 0x7e {
-					v.add(name, apperr.ReasonFieldInvalid, "header must be printable ASCII")
-					break
-				}
+	printable := func(value string) bool {
+		for i := 0; i < len(value); i++ {
+			if c := value[i]; c < 0x20 || c > 0x7e {
+				return false
 			}
 		}
+		return true
 	}
+	for _, name := range []string{"If-Match", "Authorization"} {
+		for _, value := range h.Values(name) {
+			switch {
+			case !printable(value):
+				v.add(name, apperr.ReasonFieldInvalid, "header must be printable ASCII")
+			case name == "If-Match" && !isIfMatch(value):
+				v.add(name, apperr.ReasonFieldInvalid, `header must be "*" or an entity tag such as "3"`)
+			default:
+				continue
+			}
+			break
+		}
+	}
+}
+
+var entityTag = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7e]*"$|^[0-9]+$`)
+
+// isIfMatch reports an If-Match value of RFC 9110: "*", or entity tags
+// separated by commas.
+func isIfMatch(value string) bool {
+	if strings.TrimSpace(value) == "*" {
+		return true
+	}
+	for _, tag := range strings.Split(value, ",") {
+		if !entityTag.MatchString(strings.TrimSpace(tag)) {
+			return false
+		}
+	}
+	return true
 }
