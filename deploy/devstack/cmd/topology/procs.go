@@ -155,14 +155,45 @@ func (ps *procs) killAll() {
 	wg.Wait()
 }
 
-// freePort reserves a free TCP port on host and releases it.
+// freePort reserves a free TCP port on host and releases it. The kernel
+// may hand a released port out again at once, so a port freePort gave
+// before in this run is never given again: a NATS server once got the
+// same port for its clients and its routes, failed to bind the second,
+// and the cluster ran with two nodes (CI, 2026-12-03).
 func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
+	for attempt := 0; attempt < 100; attempt++ {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		if err := l.Close(); err != nil {
+			return 0, err
+		}
+		if handedOut.reserve(port) {
+			return port, nil
+		}
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
+	return 0, errors.New("no free port that this run has not handed out already")
+}
+
+// handedOut are the ports freePort gave in this run.
+var handedOut = portSet{ports: map[int]bool{}}
+
+type portSet struct {
+	mu    sync.Mutex
+	ports map[int]bool
+}
+
+// reserve reports whether port was not handed out yet, and marks it.
+func (s *portSet) reserve(port int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ports[port] {
+		return false
+	}
+	s.ports[port] = true
+	return true
 }
 
 // freePortOn finds one port free on every host: the replicas of a service
