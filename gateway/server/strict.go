@@ -324,27 +324,27 @@ func checkQueryValue(fd protoreflect.FieldDescriptor, value, name string, v *vio
 // or entity tags (RFC 9110; a bare version number is taken too, as the
 // services do), not words a stale-etag answer would misread.
 func checkHeaders(h http.Header, v *violations) {
-	printable := func(value string) bool {
-		for i := 0; i < len(value); i++ {
-			if c := value[i]; c < 0x20 || c > 0x7e {
-				return false
-			}
-		}
-		return true
-	}
 	for _, name := range []string{"If-Match", "Authorization"} {
 		for _, value := range h.Values(name) {
-			switch {
-			case !printable(value):
-				v.add(name, apperr.ReasonFieldInvalid, "header must be printable ASCII")
-			case name == "If-Match" && !isIfMatch(value):
-				v.add(name, apperr.ReasonFieldInvalid, `header must be "*" or an entity tag such as "3"`)
-			default:
-				continue
+			if rule := headerRule(name, value); rule != "" {
+				v.add(name, apperr.ReasonFieldInvalid, rule)
+				break // one violation per header
 			}
-			break
 		}
 	}
+}
+
+// headerRule is the rule value of header name breaks, or "".
+func headerRule(name, value string) string {
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 || c > 0x7e {
+			return "header must be printable ASCII"
+		}
+	}
+	if name == "If-Match" && !isIfMatch(value) {
+		return `header must be "*" or an entity tag such as "3"`
+	}
+	return ""
 }
 
 var entityTag = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7e]*"$|^[0-9]+$`)
