@@ -327,7 +327,7 @@ func checkHeaders(h http.Header, v *violations) {
 	for _, name := range []string{"If-Match", "Authorization"} {
 		for _, value := range h.Values(name) {
 			if rule := headerRule(name, value); rule != "" {
-				v.add(name, apperr.ReasonFieldInvalid, rule)
+				v.add(name, apperr.ReasonFieldInvalid, "%s", rule)
 				break // one violation per header
 			}
 		}
