@@ -12,9 +12,7 @@ import (
 // editor starts the planned model C of Tos.Ca. from the API while the
 // page is open.
 func TestTheLiveFeedSaysWhatBecameOfATransfer(t *testing.T) {
-	tb := newTab(t)
-	tb.visit("/")
-	tb.waitFor("the live feed to connect", `document.getElementById("live-feed").getAttribute("data-live") === "open"`)
+	tb := openLiveFeed(t)
 
 	editor := apiLogIn(t, "editor.calabria@demo.gemella.test", demo.AccountPassword)
 	var tw struct {
@@ -49,26 +47,9 @@ func TestTheLiveFeedSaysWhatBecameOfATransfer(t *testing.T) {
 // A post's line in the live feed names its author and links the thread it
 // was written in by the thread's title, not the author's name.
 func TestTheLiveFeedNamesThePostsThread(t *testing.T) {
-	tb := newTab(t)
-	tb.visit("/")
-	tb.waitFor("the live feed to connect", `document.getElementById("live-feed").getAttribute("data-live") === "open"`)
-
+	tb := openLiveFeed(t)
 	member := apiLogIn(t, "member@demo.gemella.test", demo.AccountPassword)
-	var tw struct {
-		ID string `json:"id"`
-	}
-	api(t, "GET", "/v1/twinnings/"+demo.TosCaCode, "", nil, &tw)
-	var threads struct {
-		Threads []struct {
-			ID    string `json:"id"`
-			Title string `json:"title"`
-		} `json:"threads"`
-	}
-	api(t, "GET", "/v1/threads?twinning_id="+tw.ID, "", nil, &threads)
-	if len(threads.Threads) == 0 || threads.Threads[0].Title == "" {
-		tb.fatalf("the Tos.Ca. twinning has no titled discussion: %+v", threads.Threads)
-	}
-	thread := threads.Threads[0]
+	thread := tosCaThread(tb)
 	api(t, "POST", "/v1/threads/"+thread.ID+"/posts", member.Token, map[string]any{"body": "Una domanda sul modello B."}, nil)
 
 	tb.waitFor("the post in the live feed", `(document.getElementById("live-events").textContent || "").includes("nella discussione")`)
@@ -81,4 +62,35 @@ func TestTheLiveFeedNamesThePostsThread(t *testing.T) {
 		tb.errorf("the line links %q, want the thread's title %q", link, thread.Title)
 	}
 	tb.screenshot("live-post")
+}
+
+// openLiveFeed opens the home page and waits until its live feed is
+// connected.
+func openLiveFeed(t *testing.T) *tab {
+	tb := newTab(t)
+	tb.visit("/")
+	tb.waitFor("the live feed to connect", `document.getElementById("live-feed").getAttribute("data-live") === "open"`)
+	return tb
+}
+
+// discussion is a thread as the API lists it.
+type discussion struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// tosCaThread is the first discussion of the Tos.Ca. twinning.
+func tosCaThread(tb *tab) discussion {
+	var tw struct {
+		ID string `json:"id"`
+	}
+	api(tb.t, "GET", "/v1/twinnings/"+demo.TosCaCode, "", nil, &tw)
+	var threads struct {
+		Threads []discussion `json:"threads"`
+	}
+	api(tb.t, "GET", "/v1/threads?twinning_id="+tw.ID, "", nil, &threads)
+	if len(threads.Threads) == 0 || threads.Threads[0].Title == "" {
+		tb.fatalf("the Tos.Ca. twinning has no titled discussion: %+v", threads.Threads)
+	}
+	return threads.Threads[0]
 }

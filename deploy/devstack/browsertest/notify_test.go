@@ -25,20 +25,7 @@ func TestTheBellCountsNewNotificationsLive(t *testing.T) {
 
 	a := apiLogIn(t, "member@demo.gemella.test", demo.AccountPassword)
 	b := apiLogIn(t, "editor.calabria@demo.gemella.test", demo.AccountPassword)
-	var tw struct {
-		ID string `json:"id"`
-	}
-	api(t, "GET", "/v1/twinnings/"+demo.TosCaCode, "", nil, &tw)
-	var threads struct {
-		Threads []struct {
-			ID string `json:"id"`
-		} `json:"threads"`
-	}
-	api(t, "GET", "/v1/threads?twinning_id="+tw.ID, "", nil, &threads)
-	if len(threads.Threads) == 0 {
-		tb.fatalf("the Tos.Ca. twinning has no discussion")
-	}
-	thread := threads.Threads[0].ID
+	thread := tosCaThread(tb).ID
 	var post struct {
 		ID string `json:"id"`
 	}

@@ -270,7 +270,8 @@ func (s *Stack) loadDemo(ctx context.Context, conns map[string]*grpc.ClientConn)
 		return fmt.Errorf("find the Tos.Ca. twinning: %w", err)
 	}
 	community := discussionv1.NewDiscussionServiceClient(conns["discussion"])
-	grant := s.services["discussion"].(*discussion.Service).GrantRoles
+	discussionSvc := s.services["discussion"].(*discussion.Service)
+	grant := discussionSvc.GrantRoles
 	// The community's members write as themselves: ctx carries no token.
 	if err := demo.LoadCommunity(ctx, community, grant, logger, demo.WithTosCaTwinning(tosCa.GetId(), 30*time.Second)); err != nil {
 		return fmt.Errorf("load demo community: %w", err)
@@ -280,7 +281,7 @@ func (s *Stack) loadDemo(ctx context.Context, conns map[string]*grpc.ClientConn)
 	}
 	// Their addresses are the devstack's own: no banner asks to confirm them.
 	for _, email := range demo.Emails() {
-		if err := s.services["discussion"].(*discussion.Service).MarkEmailVerified(ctx, email); err != nil {
+		if err := discussionSvc.MarkEmailVerified(ctx, email); err != nil {
 			return fmt.Errorf("mark the demo address %s verified: %w", email, err)
 		}
 	}
