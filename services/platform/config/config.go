@@ -150,7 +150,9 @@ type Mongo struct {
 	// shared by several processes (the topology test). With process or
 	// lease every write is filtered by exact _id and its conditions are
 	// checked on a read under the lock, which FerretDB serves through its
-	// _id index rather than a scan of the collection.
+	// _id index rather than a scan of the collection; with process, an
+	// update uses the document it read to decide instead when nobody held
+	// the document's lock since, which saves that read.
 	DocLocks DocLockMode `env:"MONGO_DOC_LOCKS" envDefault:"off"`
 	// Monitor, when set, sees every command the service's client sends:
 	// the bench counts what one event costs the store. Not read from the

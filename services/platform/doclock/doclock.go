@@ -87,6 +87,19 @@
 // aggregate stores (mongox), the idempotency keys and the outbox relay's
 // clear of one database share one set. The zero Locks is the in-process
 // half only, for tests and tools of a single process.
+//
+// # Stamps: the read before the lock
+//
+// An aggregate's update reads the document to decide, then writes under
+// the lock. With the in-process locks, whose holders are every writer of
+// the database, the write may rely on that first read instead of reading
+// again: Stamp, taken before the read, and Unchanged, asked under the
+// lock, tell whether any holder released the document's lock in between.
+// Every writer holds the lock and releases it only after its write
+// returned, so no release in between means no write the read missed.
+// Releases are counted per stripe: another document's writer makes the
+// stamp stale, which costs a read, never a lost update. A lease's stamp is
+// never unchanged (other processes' writes are not counted).
 package doclock
 
 import (
@@ -101,6 +114,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -144,6 +158,8 @@ type Options struct {
 type Locks struct {
 	initOnce sync.Once
 	sem      [stripes]chan struct{}
+	// released counts the releases of each stripe's lock (Stamp).
+	released [stripes]atomic.Uint64
 
 	// leases is nil for the zero value: no lease, in-process only.
 	leases *mongo.Collection
@@ -233,13 +249,17 @@ func (l *Locks) Acquire(ctx context.Context, collection, id string) (release fun
 		return func() {}, nil
 	}
 	key := Key(collection, id)
-	sem := l.stripe(key)
+	i := l.stripeOf(key)
+	sem := l.sem[i]
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("lock %s: %w", key, ctx.Err())
 	}
-	unlock := func() { <-sem }
+	unlock := func() {
+		l.released[i].Add(1)
+		<-sem
+	}
 	if l.leases == nil {
 		return unlock, nil
 	}
@@ -272,9 +292,12 @@ func (l *Locks) Lock(collection, id string) (unlock func()) {
 		return release
 	}
 	l.logger().Warn("document lock: holding only this process's lock", slog.String("key", Key(collection, id)), slog.Any("error", err))
-	sem := l.stripe(Key(collection, id))
-	sem <- struct{}{}
-	return func() { <-sem }
+	i := l.stripeOf(Key(collection, id))
+	l.sem[i] <- struct{}{}
+	return func() {
+		l.released[i].Add(1)
+		<-l.sem[i]
+	}
 }
 
 // lease inserts the key's lease, waiting while another holds it and taking
@@ -349,7 +372,8 @@ func (l *Locks) release(key, token string) {
 	}
 }
 
-func (l *Locks) stripe(key string) chan struct{} {
+// stripeOf is the index of key's stripe, its semaphore ready.
+func (l *Locks) stripeOf(key string) uint32 {
 	l.initOnce.Do(func() {
 		for i := range l.sem {
 			l.sem[i] = make(chan struct{}, 1)
@@ -357,7 +381,41 @@ func (l *Locks) stripe(key string) chan struct{} {
 	})
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
-	return l.sem[h.Sum32()%stripes]
+	return h.Sum32() % stripes
+}
+
+// A Stamp marks a moment in the life of one document's lock, so that a
+// later holder of the lock can tell whether anyone held it in between
+// (Unchanged). The zero Stamp tells nothing.
+type Stamp struct {
+	stripe   uint32
+	released uint64
+	known    bool
+}
+
+// Stamp is taken before a read of document id of collection that a later
+// write under its lock wants to rely on: when Unchanged(stamp) holds under
+// that lock, no writer of the document released its lock since, so the
+// read saw the document as it still is, and the write need not read it
+// again. It is known only for the in-process locks (InProcess, the zero
+// Locks), whose holders are every writer there is; the leases of New
+// cannot tell what other processes did, and their stamps are never
+// Unchanged. Releases count by stripe, so another key's writer can make a
+// stamp stale: a read again, never a wrong answer.
+func (l *Locks) Stamp(collection, id string) Stamp {
+	if l == nil || l.leases != nil {
+		return Stamp{}
+	}
+	i := l.stripeOf(Key(collection, id))
+	return Stamp{stripe: i, released: l.released[i].Load(), known: true}
+}
+
+// Unchanged reports whether the lock that s stamped was not released
+// since s was taken; call it holding that lock. A writer's release comes
+// after its write has returned, and the read after the stamp, so a
+// release not counted yet when s was taken belongs to a write the read saw.
+func (l *Locks) Unchanged(s Stamp) bool {
+	return l != nil && s.known && l.leases == nil && l.released[s.stripe].Load() == s.released
 }
 
 func (l *Locks) leaseTTL() time.Duration {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // Writers of one document take turns: a read-modify-write under the lock
@@ -60,4 +62,45 @@ func TestInProcessSharesLocksByDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	release2()
+}
+
+// A stamp stays unchanged until a holder of its document's lock releases
+// it, whichever way the lock was taken; a lease's never is (other
+// processes' writes are not counted), nor a nil Locks'.
+func TestStampChangesWithEveryRelease(t *testing.T) {
+	ctx := context.Background()
+	var locks Locks
+	s := locks.Stamp("items", "i1")
+	release, err := locks.Acquire(ctx, "items", "i1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !locks.Unchanged(s) {
+		t.Fatal("a stamp changed before anyone released the lock")
+	}
+	release()
+	if locks.Unchanged(s) {
+		t.Fatal("a stamp is unchanged after a release by Acquire's holder")
+	}
+	s = locks.Stamp("items", "i1")
+	locks.Lock("items", "i1")()
+	if locks.Unchanged(s) {
+		t.Fatal("a stamp is unchanged after a release by Lock's holder")
+	}
+	s = locks.Stamp("items", "i1")
+	if !locks.Unchanged(s) {
+		t.Fatal("a fresh stamp is not unchanged")
+	}
+	var zero Stamp
+	if locks.Unchanged(zero) {
+		t.Fatal("the zero stamp says unchanged")
+	}
+	var none *Locks
+	if none.Unchanged(none.Stamp("items", "i1")) {
+		t.Fatal("a nil Locks' stamp says unchanged")
+	}
+	leased := &Locks{leases: &mongo.Collection{}}
+	if leased.Unchanged(leased.Stamp("items", "i1")) {
+		t.Fatal("a lease's stamp says unchanged")
+	}
 }

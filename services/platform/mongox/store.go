@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/outbox"
 )
 
@@ -137,17 +138,50 @@ func (s *AggregateStore[A, D]) Upsert(ctx context.Context, id string, fresh func
 
 func (s *AggregateStore[A, D]) update(ctx context.Context, id string, fresh func() *A, fn func(*A) error) (*A, error) {
 	return s.agg.rounds(ctx, s.opts.MaxAttempts, id, fresh, fn, s.insert, func() (*A, func(*A) (bool, error), error) {
+		if s.opts.Locks != nil {
+			read, err := s.loadWhole(ctx, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			return s.agg.ToDomain(&read.doc), func(a *A) (bool, error) { return s.write(ctx, id, &read.doc, &read, a) }, nil
+		}
 		stored, err := s.load(ctx, bson.D{{Key: IDField, Value: id}})
 		if err != nil {
 			return nil, nil, err
 		}
-		return s.agg.ToDomain(stored), func(a *A) (bool, error) { return s.write(ctx, id, stored, a) }, nil
+		return s.agg.ToDomain(stored), func(a *A) (bool, error) { return s.write(ctx, id, stored, nil, a) }, nil
 	})
 }
 
+// wholeRead is a document read whole, outbox fields and all, for a write
+// under its lock: the stamp tells that write whether the document is
+// still as read (doclock.Locks.Stamp).
+type wholeRead[D any] struct {
+	doc   D
+	raw   bson.Raw
+	stamp doclock.Stamp
+}
+
+// loadWhole is load for the embedded FerretDB: by _id, the whole document.
+func (s *AggregateStore[A, D]) loadWhole(ctx context.Context, id string) (wholeRead[D], error) {
+	r := wholeRead[D]{stamp: s.opts.Locks.Stamp(s.coll.Name(), id)}
+	err := s.coll.FindOne(ctx, bson.D{{Key: IDField, Value: id}}).Decode(&r.raw)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return r, errNoDocument
+	}
+	if err == nil {
+		err = bson.Unmarshal(r.raw, &r.doc)
+	}
+	if err != nil {
+		return r, fmt.Errorf("load %s: %w", s.agg.Name, err)
+	}
+	return r, nil
+}
+
 // write stores a, changed from stored, if the document still has stored's
-// version; false when another write got there first.
-func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, a *A) (bool, error) {
+// version; false when another write got there first. whole is the read
+// of stored under locks, nil without.
+func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, whole *wholeRead[D], a *A) (bool, error) {
 	version := s.agg.Version(a)
 	read := *version
 	*version = read + 1
@@ -159,7 +193,7 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 	var written bool
 	var pending []bson.Raw
 	if s.opts.Locks != nil {
-		written, pending, err = s.replaceLocked(ctx, id, read, a, recs)
+		written, pending, err = s.replaceLocked(ctx, id, read, whole, a, recs)
 	} else {
 		written, pending, err = s.updateVersioned(ctx, id, read, stored, a, recs)
 	}
@@ -213,13 +247,15 @@ func (s *AggregateStore[A, D]) updateVersioned(ctx context.Context, id string, r
 // by reading the document and writing it whole, and serves only filters
 // on _id alone (any other condition scans the collection). Under the
 // document's lock, which every writer of the document and the relay's
-// clears hold too, it reads the document by _id, checks the version, and
+// clears hold too, it checks the version of the document as it is, and
 // replaces it: a's fields, the fields its type does not know as they are
 // (another writer's), and the outbox with recs appended
-// (outbox.ReplaceFields). One read and one plain replace, about half of
-// what a version read and an update with operators cost there; and the
-// relay is handed the pending records.
-func (s *AggregateStore[A, D]) replaceLocked(ctx context.Context, id string, read int64, a *A, recs []outbox.Record) (bool, []bson.Raw, error) {
+// (outbox.ReplaceFields). The document as it is, is the one loaded for the
+// decision when nobody held its lock since (whole's stamp; in-process
+// locks only), else a read by _id under the lock; then one plain replace,
+// cheaper there than an update with operators; and the relay is handed
+// the pending records.
+func (s *AggregateStore[A, D]) replaceLocked(ctx context.Context, id string, read int64, whole *wholeRead[D], a *A, recs []outbox.Record) (bool, []bson.Raw, error) {
 	unlock, err := s.opts.Locks.Acquire(ctx, s.coll.Name(), id)
 	if err != nil {
 		return false, nil, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
@@ -227,12 +263,16 @@ func (s *AggregateStore[A, D]) replaceLocked(ctx context.Context, id string, rea
 	defer unlock()
 	byID := bson.D{{Key: IDField, Value: id}}
 	var current bson.Raw
-	err = s.coll.FindOne(ctx, byID).Decode(&current)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil, nil // deleted: the next round says so
-	}
-	if err != nil {
-		return false, nil, fmt.Errorf("save %s %s: read it: %w", s.agg.Name, id, err)
+	if whole != nil && s.opts.Locks.Unchanged(whole.stamp) {
+		current = whole.raw
+	} else {
+		err = s.coll.FindOne(ctx, byID).Decode(&current)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return false, nil, nil // deleted: the next round says so
+		}
+		if err != nil {
+			return false, nil, fmt.Errorf("save %s %s: read it: %w", s.agg.Name, id, err)
+		}
 	}
 	if v, ok := current.Lookup(outbox.VersionField).AsInt64OK(); !ok || v != read {
 		return false, nil, nil // another write came first

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -100,7 +101,23 @@ type harness struct {
 }
 
 func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testing.T) harness {
-	return harnessesOn(t, opts, mongoxtest.Servers(t))
+	return harnessesOn(t, opts, append(mongoxtest.Servers(t), processLockedServers(t)...))
+}
+
+// processLockedServers are the FerretDB of the tests with the in-process
+// locks of make run (process mode) instead of leases: there a write may
+// use the document it loaded for the decision when nobody held its lock
+// since (doclock.Locks.Stamp), which the leases never allow.
+func processLockedServers(t *testing.T) []mongoxtest.Server {
+	var out []mongoxtest.Server
+	for _, s := range mongoxtest.Servers(t) {
+		if s.Config.DocLocks.Leases() {
+			s.Name += "-process-locks"
+			s.Config.DocLocks = config.DocLocksProcess
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // unlockedServers are the FerretDB of the tests without document locks,
@@ -504,5 +521,56 @@ func pages(t *testing.T, h harness) {
 	all, err := h.category("odd", mongox.Page{Ascending: true, Omit: []string{"tags"}})
 	if err != nil || names(all) != "[alpha charlie]" {
 		t.Fatalf("no limit: %s %v", names(all), err)
+	}
+}
+
+// With the in-process locks, an update that nobody interferes with reads
+// the document once, to decide, and writes it once; the write under the
+// lock reads it again only when another writer held the lock in between
+// (relayClearKept checks that case). With leases, which cannot tell what
+// other processes did, it always reads again under the lock.
+func TestLockedUpdateReadsOnceWhenNobodyWroteInBetween(t *testing.T) {
+	for _, server := range append(mongoxtest.Servers(t), processLockedServers(t)...) {
+		if !server.Config.DocLocks.On() {
+			continue
+		}
+		t.Run(server.Name, func(t *testing.T) {
+			ctx := context.Background()
+			var finds, replaces atomic.Int64
+			monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+				switch e.CommandName {
+				case "find":
+					finds.Add(1)
+				case "update":
+					replaces.Add(1)
+				}
+			}}
+			_, cfg := server.Database(t)
+			client, err := mongo.Connect(options.Client().ApplyURI(cfg.URI).SetMonitor(monitor))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = client.Disconnect(ctx) })
+			db := client.Database(cfg.Database)
+			s := mongox.NewAggregateStore(db.Collection("items"), items, mongox.StoreOptions{Locks: replicaLocks(cfg, db)})
+			if err := s.Create(ctx, newItem("i1", "alpha", "c")); err != nil {
+				t.Fatal(err)
+			}
+			finds.Store(0)
+			replaces.Store(0)
+			if _, err := s.Update(ctx, "i1", func(i *item) error { i.Note = "n"; i.record("noted"); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			want := int64(1)
+			if cfg.DocLocks.Leases() {
+				want = 2
+			}
+			if finds.Load() != want || replaces.Load() != 1 {
+				t.Fatalf("an update read the document %d times and wrote it %d times, want %d and 1", finds.Load(), replaces.Load(), want)
+			}
+			if got, _ := s.Get(ctx, "i1"); got.Note != "n" || got.Version != 2 {
+				t.Fatalf("after the update: %+v", got)
+			}
+		})
 	}
 }
