@@ -173,46 +173,40 @@ func appendCounts(inc bson.D, prefix string, d practice.AdoptionDelta) bson.D {
 
 // record stores rec as its transfer's record if it is newer than the
 // stored one, which it returns (nil: none). On MongoDB (no locks) in one
-// conditioned findAndModify (recordIfNewer); on the embedded FerretDB,
+// conditioned findAndModify (recordIfNewer). On the embedded FerretDB,
 // which serves only filters on _id alone and applies a conditioned write
-// non-atomically, as a read and a replace by _id under the practice's
-// lock that the caller holds.
+// non-atomically, under the practice's lock that the caller holds, which
+// every writer of the practice's records takes: one findAndModify by _id
+// that puts rec in place and returns what was there, and, only when that
+// was as new as rec or newer (an event delivered again, or late), a
+// replace that puts it back. A crash between the two leaves the older
+// record until the transfer's next event, which then counts its change
+// from it; the window is one round trip, for a late event only.
 func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string, rec practice.TransferRecord) (previous *practice.TransferRecord, applied bool, err error) {
 	doc := toAdoptionRecordDoc(practiceID, rec)
 	byID := bson.D{{Key: mongox.IDField, Value: rec.TransferID}}
 	if r.opts.Locks == nil {
 		return r.recordIfNewer(ctx, rec, doc, byID)
 	}
-	for attempt := 0; attempt < maxRecordAttempts; attempt++ {
-		done, prev, applied, err := func() (bool, *practice.TransferRecord, bool, error) {
-			var known adoptionRecordDoc
-			err = r.adoptions.FindOne(ctx, byID).Decode(&known)
-			if errors.Is(err, mongo.ErrNoDocuments) {
-				if _, err := r.adoptions.InsertOne(ctx, doc); mongox.IsDuplicateKey(err) {
-					return false, nil, false, nil // another replica came first
-				} else if err != nil {
-					return true, nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
-				}
-				return true, nil, true, nil
-			}
-			if err != nil {
-				return true, nil, false, fmt.Errorf("read record of transfer %s: %w", rec.TransferID, err)
-			}
-			prev := known.toDomain()
-			if !rec.Newer(&prev) {
-				return true, &prev, false, nil
-			}
-			res, err := r.adoptions.ReplaceOne(ctx, byID, doc)
-			if err != nil {
-				return true, nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
-			}
-			return res.MatchedCount == 1, &prev, res.MatchedCount == 1, nil
-		}()
-		if done {
-			return prev, applied, err
+	var was adoptionRecordDoc
+	err = r.adoptions.FindOneAndReplace(ctx, byID, doc,
+		options.FindOneAndReplace().SetUpsert(true).SetReturnDocument(options.Before)).Decode(&was)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, true, nil // the transfer's first record
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
+	}
+	prev := was.toDomain()
+	if rec.Newer(&prev) {
+		return &prev, true, nil
+	}
+	if was.Version != doc.Version || was.Status != doc.Status {
+		if _, err := r.adoptions.ReplaceOne(ctx, byID, was); err != nil {
+			return nil, false, fmt.Errorf("put back the record of transfer %s: %w", rec.TransferID, err)
 		}
 	}
-	return nil, false, recordContention(rec)
+	return &prev, false, nil
 }
 
 // maxRecordAttempts bounds the rounds of record against other writers of
