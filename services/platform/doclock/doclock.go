@@ -384,6 +384,11 @@ func (l *Locks) stripeOf(key string) uint32 {
 	return h.Sum32() % stripes
 }
 
+// Shared reports whether the locks hold across processes (New's leases):
+// other processes may write the database, and what this one knows of a
+// document it did not just read may be out of date.
+func (l *Locks) Shared() bool { return l != nil && l.leases != nil }
+
 // A Stamp marks a moment in the life of one document's lock, so that a
 // later holder of the lock can tell whether anyone held it in between
 // (Unchanged). The zero Stamp tells nothing.

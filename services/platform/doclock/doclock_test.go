@@ -103,4 +103,7 @@ func TestStampChangesWithEveryRelease(t *testing.T) {
 	if leased.Unchanged(leased.Stamp("items", "i1")) {
 		t.Fatal("a lease's stamp says unchanged")
 	}
+	if locks.Shared() || none.Shared() || !leased.Shared() {
+		t.Fatalf("Shared: in-process %v, nil %v, leases %v; want only the leases", locks.Shared(), none.Shared(), leased.Shared())
+	}
 }

@@ -176,20 +176,36 @@ func appendCounts(inc bson.D, prefix string, d practice.AdoptionDelta) bson.D {
 // conditioned findAndModify (recordIfNewer). On the embedded FerretDB,
 // which serves only filters on _id alone and applies a conditioned write
 // non-atomically, under the practice's lock that the caller holds, which
-// every writer of the practice's records takes: one findAndModify by _id
-// that puts rec in place and returns what was there, and, only when that
-// was as new as rec or newer (an event delivered again, or late), a
-// replace that puts it back. A crash between the two leaves the older
-// record until the transfer's next event, which then counts its change
-// from it; the window is one round trip, for a late event only.
+// every writer of the practice's records takes: with the in-process locks
+// (one process writes the database, and takes the events of one transfer
+// in the order they were published) one findAndModify that puts rec in
+// place and returns what was there (recordOver); with leases (several
+// processes, whose events of one transfer may cross) a read and a replace
+// (recordAfterRead).
 func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string, rec practice.TransferRecord) (previous *practice.TransferRecord, applied bool, err error) {
 	doc := toAdoptionRecordDoc(practiceID, rec)
 	byID := bson.D{{Key: mongox.IDField, Value: rec.TransferID}}
-	if r.opts.Locks == nil {
+	switch {
+	case r.opts.Locks == nil:
 		return r.recordIfNewer(ctx, rec, doc, byID)
+	case r.opts.Locks.Shared():
+		return r.recordAfterRead(ctx, rec, doc, byID)
 	}
+	return r.recordOver(ctx, rec, doc, byID)
+}
+
+// recordOver is record under in-process locks: one findAndModify by _id
+// that puts rec in place and returns the record it replaced. When that was
+// as new as rec or newer (an event delivered again, or late), a replace
+// puts it back; for an event delivered again (the same version and
+// status) nothing is written. A crash between the two leaves the older
+// record until the transfer's next event, which then counts its change
+// from it: the window is one round trip, and opens only for a late event,
+// which one process taking its events in order sees only when the
+// twinning's relay published events again after a crash of its own.
+func (r *PracticeMongoRepository) recordOver(ctx context.Context, rec practice.TransferRecord, doc adoptionRecordDoc, byID bson.D) (*practice.TransferRecord, bool, error) {
 	var was adoptionRecordDoc
-	err = r.adoptions.FindOneAndReplace(ctx, byID, doc,
+	err := r.adoptions.FindOneAndReplace(ctx, byID, doc,
 		options.FindOneAndReplace().SetUpsert(true).SetReturnDocument(options.Before)).Decode(&was)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, true, nil // the transfer's first record
@@ -207,6 +223,39 @@ func (r *PracticeMongoRepository) record(ctx context.Context, practiceID string,
 		}
 	}
 	return &prev, false, nil
+}
+
+// recordAfterRead is record under leases: a read, and a replace or an
+// insert only when rec is newer, so that a late event never overwrites
+// the record, not even for a moment.
+func (r *PracticeMongoRepository) recordAfterRead(ctx context.Context, rec practice.TransferRecord, doc adoptionRecordDoc, byID bson.D) (*practice.TransferRecord, bool, error) {
+	for attempt := 0; attempt < maxRecordAttempts; attempt++ {
+		var known adoptionRecordDoc
+		err := r.adoptions.FindOne(ctx, byID).Decode(&known)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			if _, err := r.adoptions.InsertOne(ctx, doc); mongox.IsDuplicateKey(err) {
+				continue // another writer came first: compare with it
+			} else if err != nil {
+				return nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
+			}
+			return nil, true, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("read record of transfer %s: %w", rec.TransferID, err)
+		}
+		prev := known.toDomain()
+		if !rec.Newer(&prev) {
+			return &prev, false, nil
+		}
+		res, err := r.adoptions.ReplaceOne(ctx, byID, doc)
+		if err != nil {
+			return nil, false, fmt.Errorf("record transfer %s: %w", rec.TransferID, err)
+		}
+		if res.MatchedCount == 1 {
+			return &prev, true, nil
+		}
+	}
+	return nil, false, recordContention(rec)
 }
 
 // maxRecordAttempts bounds the rounds of record against other writers of

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
@@ -68,33 +69,56 @@ func implementations(t *testing.T) map[string]func(t *testing.T) repos {
 		},
 	}
 	for _, server := range mongoxtest.Servers(t) {
-		impls[server.Name] = storedRepos(server, true)
+		impls[server.Name] = storedRepos(server, locksConfigured)
+		if server.Config.DocLocks.Leases() {
+			// The locks of several processes on one store (the topology
+			// test), where the repositories trust nothing they did not
+			// just read.
+			impls[server.Name+withLeases] = storedRepos(server, locksLeases)
+		}
 		if server.Config.DocLocks != "" {
 			// The MongoDB code paths (no locks), on the embedded FerretDB:
 			// right there for one writer at a time (sequentialOnly).
-			impls[server.Name+sequentialOnly] = storedRepos(server, false)
+			impls[server.Name+sequentialOnly] = storedRepos(server, locksNone)
 		}
 	}
 	return impls
 }
+
+// withLeases ends the name of an implementation with doclock's leases
+// instead of the in-process locks; the heavy scenarios do not run on it.
+const withLeases = "-leases"
 
 // sequentialOnly ends the name of an implementation whose store applies
 // conditioned writes atomically only for one writer at a time: the
 // scenarios with concurrent writers do not run on it.
 const sequentialOnly = "-as-mongodb"
 
+// Which document locks storedRepos gives the repositories.
+const (
+	// locksConfigured: those the server's configuration asks for, in one
+	// process (the embedded FerretDB needs them; MongoDB none).
+	locksConfigured = iota
+	// locksLeases: the leases of several processes (doclock.New).
+	locksLeases
+	// locksNone: none, as on MongoDB.
+	locksNone
+)
+
 // storedRepos builds the MongoDB repositories on server, with the
-// document locks its configuration asks for (the embedded FerretDB needs
-// them; MongoDB none) or, locks false, without any.
-func storedRepos(server mongoxtest.Server, locks bool) func(t *testing.T) repos {
+// document locks locks says.
+func storedRepos(server mongoxtest.Server, locks int) func(t *testing.T) repos {
 	return func(t *testing.T) repos {
 		db, cfg := server.Database(t)
 		if err := EnsureIndexes(context.Background(), db); err != nil {
 			t.Fatal(err)
 		}
 		opts := mongox.StoreOptions{}
-		if locks {
+		switch locks {
+		case locksConfigured:
 			opts.Locks = mongox.DocLocks(cfg)
+		case locksLeases:
+			opts.Locks = doclock.New(db, doclock.Options{})
 		}
 		m := NewMongoRepositories(db, opts)
 		return repos{
@@ -128,6 +152,8 @@ func TestRepositoryContract(t *testing.T) {
 		run  func(t *testing.T, r repos)
 		// concurrent scenarios run several writers of one document at once.
 		concurrent bool
+		// heavy scenarios run on the first set of locks of each store only.
+		heavy bool
 	}{
 		{name: "practice round trip", run: practiceRoundTrip},
 		{name: "practice duplicates", run: practiceDuplicates},
@@ -136,7 +162,7 @@ func TestRepositoryContract(t *testing.T) {
 		{name: "practice list", run: practiceList},
 		{name: "practice adoption records", run: practiceAdoptionRecords},
 		{name: "practice revisions apart", run: practiceRevisions},
-		{name: "practice stays small after 1,000 transfers", run: practiceStaysSmall, concurrent: true},
+		{name: "practice stays small after 1,000 transfers", run: practiceStaysSmall, concurrent: true, heavy: true},
 		{name: "organisations", run: organizations},
 		{name: "need round trip and outbox", run: needRoundTrip},
 		{name: "need list", run: needList},
@@ -145,7 +171,7 @@ func TestRepositoryContract(t *testing.T) {
 	for name, build := range implementations(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, s := range scenarios {
-				if s.concurrent && strings.HasSuffix(name, sequentialOnly) {
+				if s.concurrent && strings.HasSuffix(name, sequentialOnly) || s.heavy && strings.HasSuffix(name, withLeases) {
 					continue
 				}
 				t.Run(s.name, func(t *testing.T) { s.run(t, build(t)) })
