@@ -415,6 +415,17 @@ func (l *Locks) Stamp(collection, id string) Stamp {
 	return Stamp{stripe: i, released: l.released[i].Load(), known: true}
 }
 
+// Held is Stamp for the holder of the lock of document id of collection,
+// about to release it: the stamp of the moment it does, so that a later
+// holder can tell whether the document is still as this one left it.
+func (l *Locks) Held(collection, id string) Stamp {
+	s := l.Stamp(collection, id)
+	if s.known {
+		s.released++ // this holder's own release, which no other can precede
+	}
+	return s
+}
+
 // Unchanged reports whether the lock that s stamped was not released
 // since s was taken; call it holding that lock. A writer's release comes
 // after its write has returned, and the read after the stamp, so a

@@ -253,8 +253,11 @@ type StoreOptions struct {
 	// that one document rather than sweeping (outbox.Relay.NotifyDocument),
 	// and with its pending_events as the write left them when the store
 	// knows them, so that the relay need not read at all
-	// (outbox.Relay.NotifyPending); nil pending when it does not.
-	NotifyDocument func(collection, id string, pending []bson.Raw)
+	// (outbox.Relay.NotifyPending); nil pending when it does not. written
+	// is the stamp of the writer's release of the document's lock
+	// (doclock.Locks.Held), by which the relay's clear knows, under the
+	// lock, that nobody wrote the document since; the zero Stamp without.
+	NotifyDocument func(collection, id string, pending []bson.Raw, written doclock.Stamp)
 	// Locks serialise the writes to one document, held around the single
 	// update call only: on the embedded FerretDB the kit's doclock.New
 	// (lease mode, across processes) or doclock.InProcess (process mode),
@@ -268,13 +271,14 @@ type StoreOptions struct {
 const defaultMaxAttempts = 8
 
 // Written tells the relay that a write left events events on the document
-// id of collection, whose pending_events are pending (nil: not known):
-// NotifyDocument if set, else Notify.
-func (o StoreOptions) Written(collection, id string, events int, pending []bson.Raw) {
+// id of collection, whose pending_events are pending (nil: not known), the
+// writer's release of its lock stamped written: NotifyDocument if set,
+// else Notify.
+func (o StoreOptions) Written(collection, id string, events int, pending []bson.Raw, written doclock.Stamp) {
 	switch {
 	case events == 0:
 	case o.NotifyDocument != nil:
-		o.NotifyDocument(collection, id, pending)
+		o.NotifyDocument(collection, id, pending, written)
 	case o.Notify != nil:
 		o.Notify()
 	}

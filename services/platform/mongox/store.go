@@ -75,7 +75,7 @@ func (s *AggregateStore[A, D]) insert(ctx context.Context, a *A) (idTaken bool, 
 	if err != nil {
 		raws = nil // the relay reads them
 	}
-	s.notify(doc.id, len(recs), raws)
+	s.notify(doc.id, len(recs), raws, doclock.Stamp{})
 	return false, nil
 }
 
@@ -192,8 +192,9 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 	}
 	var written bool
 	var pending []bson.Raw
+	var stamp doclock.Stamp
 	if s.opts.Locks != nil {
-		written, pending, err = s.replaceLocked(ctx, id, read, whole, a, recs)
+		written, pending, stamp, err = s.replaceLocked(ctx, id, read, whole, a, recs)
 	} else {
 		written, pending, err = s.updateVersioned(ctx, id, read, stored, a, recs)
 	}
@@ -201,7 +202,7 @@ func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, 
 		*version = read
 		return false, err
 	}
-	s.notify(id, len(recs), pending)
+	s.notify(id, len(recs), pending, stamp)
 	return true, nil
 }
 
@@ -255,10 +256,10 @@ func (s *AggregateStore[A, D]) updateVersioned(ctx context.Context, id string, r
 // locks only), else a read by _id under the lock; then one plain replace,
 // cheaper there than an update with operators; and the relay is handed
 // the pending records.
-func (s *AggregateStore[A, D]) replaceLocked(ctx context.Context, id string, read int64, whole *wholeRead[D], a *A, recs []outbox.Record) (bool, []bson.Raw, error) {
+func (s *AggregateStore[A, D]) replaceLocked(ctx context.Context, id string, read int64, whole *wholeRead[D], a *A, recs []outbox.Record) (bool, []bson.Raw, doclock.Stamp, error) {
 	unlock, err := s.opts.Locks.Acquire(ctx, s.coll.Name(), id)
 	if err != nil {
-		return false, nil, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
+		return false, nil, doclock.Stamp{}, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
 	}
 	defer unlock()
 	byID := bson.D{{Key: IDField, Value: id}}
@@ -268,24 +269,24 @@ func (s *AggregateStore[A, D]) replaceLocked(ctx context.Context, id string, rea
 	} else {
 		err = s.coll.FindOne(ctx, byID).Decode(&current)
 		if errors.Is(err, mongo.ErrNoDocuments) {
-			return false, nil, nil // deleted: the next round says so
+			return false, nil, doclock.Stamp{}, nil // deleted: the next round says so
 		}
 		if err != nil {
-			return false, nil, fmt.Errorf("save %s %s: read it: %w", s.agg.Name, id, err)
+			return false, nil, doclock.Stamp{}, fmt.Errorf("save %s %s: read it: %w", s.agg.Name, id, err)
 		}
 	}
 	if v, ok := current.Lookup(outbox.VersionField).AsInt64OK(); !ok || v != read {
-		return false, nil, nil // another write came first
+		return false, nil, doclock.Stamp{}, nil // another write came first
 	}
 	doc, pending, err := s.replacement(current, a, recs)
 	if err != nil {
-		return false, nil, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
+		return false, nil, doclock.Stamp{}, fmt.Errorf("save %s %s: %w", s.agg.Name, id, err)
 	}
 	res, err := s.coll.ReplaceOne(ctx, byID, doc)
 	if err != nil {
-		return false, nil, s.saveError(id, a, err)
+		return false, nil, doclock.Stamp{}, s.saveError(id, a, err)
 	}
-	return res.MatchedCount == 1, pending, nil
+	return res.MatchedCount == 1, pending, s.opts.Locks.Held(s.coll.Name(), id), nil
 }
 
 // replacement is the document that replaces current with a: _id, the
@@ -397,8 +398,8 @@ func (s *AggregateStore[A, D]) Find(ctx context.Context, filter bson.D, page Pag
 	return out, nil
 }
 
-func (s *AggregateStore[A, D]) notify(id string, events int, pending []bson.Raw) {
-	s.opts.Written(s.coll.Name(), id, events, pending)
+func (s *AggregateStore[A, D]) notify(id string, events int, pending []bson.Raw, written doclock.Stamp) {
+	s.opts.Written(s.coll.Name(), id, events, pending, written)
 }
 
 // exclude is the projection that leaves out the outbox fields and omit.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/config"
+	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/mongox"
 	"github.com/gemella/gemella/services/platform/mongox/mongoxtest"
 	"github.com/gemella/gemella/services/platform/outbox"
@@ -173,7 +174,7 @@ func harnessesOn(t *testing.T, opts mongox.StoreOptions, servers []mongoxtest.Se
 			o := opts
 			o.Notify = func() { t.Error("the store swept (Notify) where it could name the document") }
 			var handed atomic.Int64
-			o.NotifyDocument = func(coll, id string, pending []bson.Raw) {
+			o.NotifyDocument = func(coll, id string, pending []bson.Raw, _ doclock.Stamp) {
 				named.Store(coll + "/" + id)
 				handed.Store(-1)
 				if pending != nil {

@@ -80,6 +80,8 @@ type world struct {
 	pub    events.Publisher
 	stream jetstream.Stream
 	dead   jetstream.Stream
+	// ferretURI reaches the world's FerretDB, for a client of the test's own.
+	ferretURI string
 }
 
 func newWorld(t testing.TB) world {
@@ -107,7 +109,7 @@ func newWorldOn(t testing.TB, url string) world {
 	}
 	db := connectDB(t, ferret.URI(), "outbox")
 	st := store{db: db, locks: doclock.New(db, doclock.Options{Logger: quiet})}
-	return world{store: st, js: js, pub: events.NewJetStreamPublisher(js), stream: stream, dead: dead}
+	return world{store: st, js: js, pub: events.NewJetStreamPublisher(js), stream: stream, dead: dead, ferretURI: ferret.URI()}
 }
 
 // natsWithMaxPayload runs a NATS server with JetStream whose max_payload is

@@ -1,12 +1,18 @@
 package outbox_test
 
 import (
+	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/gemella/gemella/services/platform/doclock"
 	"github.com/gemella/gemella/services/platform/outbox"
 )
 
@@ -117,4 +123,107 @@ func TestRelayClearsHandedRecordsEncodedOtherwise(t *testing.T) {
 		return len(doc.Pending) == 0 && doc.Since == nil
 	})
 	assertExactlyOnce(t, w.stream, []string{rec.ID})
+}
+
+// With the in-process locks, a writer stamps its release of the
+// document's lock (doclock.Locks.Held) when it hands the records over:
+// when nobody held the lock since, the relay clears the outbox without
+// reading the document first, one update and no find.
+func TestRelayClearsAWrittenDocumentWithoutReadingIt(t *testing.T) {
+	w := newWorld(t)
+	w.things(t, "practices")
+	var finds, updates atomic.Int64
+	client, err := mongo.Connect(options.Client().ApplyURI(w.ferretURI).SetMonitor(&event.CommandMonitor{
+		Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			switch e.CommandName {
+			case "find":
+				finds.Add(1)
+			case "update":
+				updates.Add(1)
+			}
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	practices := client.Database(w.db.Name()).Collection("practices")
+	locks := &doclock.Locks{}
+	relay := outbox.NewRelay(outbox.RelayConfig{SweepInterval: time.Hour, Logger: quiet, Locks: locks}, w.pub, practices)
+	runRelay(t, relay)
+	time.Sleep(200 * time.Millisecond) // the first pass, a sweep, finds nothing
+
+	rec, written := writeLocked(t, locks, practices, "thing-01")
+	finds.Store(0)
+	updates.Store(0)
+	relay.NotifyWritten("practices", "thing-01", rec, written)
+	eventually(t, "the document cleared", func() bool {
+		doc := readOutbox(t, w.things(t, "practices"), "thing-01")
+		return len(doc.Pending) == 0 && doc.Since == nil
+	})
+	if finds.Load() != 0 || updates.Load() != 1 {
+		t.Fatalf("the relay read the document %d times and updated it %d times, want 0 and 1", finds.Load(), updates.Load())
+	}
+	assertExactlyOnce(t, w.stream, []string{recordID(t, rec[0])})
+}
+
+// When another writer held the document's lock after the handoff (and
+// appended an event), the writer's stamp is stale: the relay reads the
+// document, clears only what it published, and the other event stays
+// pending for the relay to find.
+func TestRelayReadsAWrittenDocumentChangedSince(t *testing.T) {
+	w := newWorld(t)
+	practices := w.things(t, "practices")
+	locks := &doclock.Locks{}
+	relay := outbox.NewRelay(outbox.RelayConfig{SweepInterval: time.Hour, Logger: quiet, Locks: locks}, w.pub, practices)
+	runRelay(t, relay)
+	time.Sleep(200 * time.Millisecond) // the first pass, a sweep, finds nothing
+
+	handed, written := writeLocked(t, locks, practices, "thing-01")
+	later := thingRecord(t, "thing-01", 2)
+	release, err := locks.Acquire(testContext(t), "practices", "thing-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := practices.UpdateOne(testContext(t), bson.D{{Key: "_id", Value: "thing-01"}},
+		bson.D{{Key: "$push", Value: bson.D{{Key: outbox.Field, Value: later}}}}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	relay.NotifyWritten("practices", "thing-01", handed, written)
+	eventually(t, "the handed record published", func() bool { return relay.Stats().Published >= 1 })
+	eventually(t, "the handed record cleared", func() bool { return len(readOutbox(t, practices, "thing-01").Pending) == 1 })
+	doc := readOutbox(t, practices, "thing-01")
+	if got := doc.Pending[0].ID; got != later.ID || doc.Since == nil {
+		t.Fatalf("after the clear the outbox holds %s (pending_since %v), want the later event %s still pending", got, doc.Since, later.ID)
+	}
+}
+
+// writeLocked inserts a thing with one pending record under its lock, as
+// a store's write does, and returns the record as stored and the stamp of
+// the lock's release.
+func writeLocked(t *testing.T, locks *doclock.Locks, coll *mongo.Collection, id string) ([]bson.Raw, doclock.Stamp) {
+	t.Helper()
+	rec := thingRecord(t, id, 1)
+	release, err := locks.Acquire(testContext(t), coll.Name(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if err := insertThing(testContext(t), coll, id, rec); err != nil {
+		t.Fatal(err)
+	}
+	raws, err := outbox.RawRecords([]outbox.Record{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raws, locks.Held(coll.Name(), id)
+}
+
+func recordID(t *testing.T, raw bson.Raw) string {
+	t.Helper()
+	id, ok := raw.Lookup("id").StringValueOK()
+	if !ok {
+		t.Fatalf("a pending record without an id: %v", raw)
+	}
+	return id
 }

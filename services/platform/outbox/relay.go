@@ -149,7 +149,7 @@ type Relay struct {
 	// writer asked for a whole sweep (Notify) or more documents were named
 	// than are kept.
 	hintMu      sync.Mutex
-	hints       map[string]map[string][]bson.Raw
+	hints       map[string]map[string]handoff
 	hinted      int
 	sweepWanted bool
 
@@ -179,7 +179,7 @@ func NewRelay(cfg RelayConfig, pub events.Publisher, collections ...*mongo.Colle
 		attempts:  map[string]*attempt{},
 		lastCount: map[string]time.Time{},
 		byName:    map[string]*mongo.Collection{},
-		hints:     map[string]map[string][]bson.Raw{},
+		hints:     map[string]map[string]handoff{},
 	}
 	for _, c := range collections {
 		if c != nil {
@@ -226,6 +226,14 @@ func (r *Relay) NotifyDocument(collection, id string) {
 // document before the relay gets to it, the later counts: its write saw
 // everything the earlier one left that the relay had not cleared.
 func (r *Relay) NotifyPending(collection, id string, pending []bson.Raw) {
+	r.NotifyWritten(collection, id, pending, doclock.Stamp{})
+}
+
+// NotifyWritten is NotifyPending from a writer that also stamped its
+// release of the document's lock (doclock.Locks.Held): when nobody held
+// that lock since, the relay's clear knows the document's outbox holds
+// exactly pending, and clears it without reading it first.
+func (r *Relay) NotifyWritten(collection, id string, pending []bson.Raw, written doclock.Stamp) {
 	if _, ok := r.byName[collection]; !ok {
 		r.Notify()
 		return
@@ -236,13 +244,13 @@ func (r *Relay) NotifyPending(collection, id string, pending []bson.Raw) {
 	} else {
 		ids := r.hints[collection]
 		if ids == nil {
-			ids = map[string][]bson.Raw{}
+			ids = map[string]handoff{}
 			r.hints[collection] = ids
 		}
 		if _, ok := ids[id]; !ok {
 			r.hinted++
 		}
-		ids[id] = pending
+		ids[id] = handoff{pending: pending, written: written}
 	}
 	r.hintMu.Unlock()
 	r.wake1()
@@ -257,11 +265,11 @@ func (r *Relay) wake1() {
 
 // takeHints returns the documents named since the last call and whether
 // a sweep is wanted, and forgets both.
-func (r *Relay) takeHints() (map[string]map[string][]bson.Raw, bool) {
+func (r *Relay) takeHints() (map[string]map[string]handoff, bool) {
 	r.hintMu.Lock()
 	defer r.hintMu.Unlock()
 	hints, sweep := r.hints, r.sweepWanted
-	r.hints, r.hinted, r.sweepWanted = map[string]map[string][]bson.Raw{}, 0, false
+	r.hints, r.hinted, r.sweepWanted = map[string]map[string]handoff{}, 0, false
 	return hints, sweep
 }
 
@@ -327,7 +335,7 @@ func (r *Relay) Run(ctx context.Context) error {
 // relayNamed publishes the pending events of the documents named by
 // NotifyDocument, each read by its _id, and those NotifyPending handed
 // over.
-func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string][]bson.Raw) error {
+func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string]handoff) error {
 	if len(hints) == 0 {
 		return nil
 	}
@@ -336,8 +344,8 @@ func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string][]bs
 	var errs []error
 	for name, ids := range hints {
 		coll := r.byName[name]
-		for id, pending := range ids {
-			doc, found, err := r.handedOrRead(ctx, coll, id, pending)
+		for id, handed := range ids {
+			doc, found, err := r.handedOrRead(ctx, coll, id, handed)
 			if err == nil && found && len(doc.Pending) > 0 {
 				_, err = r.relayDocument(ctx, coll, doc)
 			}
@@ -358,17 +366,25 @@ func (r *Relay) relayNamed(ctx context.Context, hints map[string]map[string][]bs
 	return errors.Join(errs...)
 }
 
+// handoff is what a writer told the relay of a document it wrote.
+type handoff struct {
+	// pending are its pending records as the write left them; nil: read them.
+	pending []bson.Raw
+	// written stamps the writer's release of the document's lock.
+	written doclock.Stamp
+}
+
 // handedOrRead is the document's pending records as a writer handed them
 // over, or, without them, as the store has them.
-func (r *Relay) handedOrRead(ctx context.Context, coll *mongo.Collection, id string, pending []bson.Raw) (pendingDoc, bool, error) {
-	if pending == nil {
+func (r *Relay) handedOrRead(ctx context.Context, coll *mongo.Collection, id string, handed handoff) (pendingDoc, bool, error) {
+	if handed.pending == nil {
 		return r.findByID(ctx, coll, id)
 	}
 	t, data, err := bson.MarshalValue(id)
 	if err != nil {
 		return pendingDoc{}, false, fmt.Errorf("document id %q: %w", id, err)
 	}
-	return pendingDoc{ID: bson.RawValue{Type: t, Value: data}, Pending: pending}, true, nil
+	return pendingDoc{ID: bson.RawValue{Type: t, Value: data}, Pending: handed.pending, written: handed.written}, true, nil
 }
 
 // findByID reads the pending events of one document.
@@ -483,6 +499,9 @@ func (r *Relay) pass(ctx context.Context) (passResult, error) {
 type pendingDoc struct {
 	ID      bson.RawValue `bson:"_id"`
 	Pending []bson.Raw    `bson:"pending_events"`
+	// written stamps the release of the document's lock by the writer
+	// that handed Pending over; the zero Stamp for a document read.
+	written doclock.Stamp
 }
 
 func (r *Relay) relayCollection(ctx context.Context, coll *mongo.Collection) (passResult, error) {
@@ -595,7 +614,7 @@ func (r *Relay) relayDocument(ctx context.Context, coll *mongo.Collection, doc p
 	}
 
 	remaining := len(doc.Pending) - len(done)
-	if err := r.clear(ctx, coll, doc.ID, done, remaining == 0); err != nil {
+	if err := r.clear(ctx, coll, doc, done, remaining == 0); err != nil {
 		return out, errors.Join(stop, err)
 	}
 	for _, id := range doneIDs {
@@ -699,10 +718,11 @@ func (r *Relay) findPending(ctx context.Context, coll *mongo.Collection, filter 
 // pending_since, but only if the array is still empty, so that a concurrent
 // append is not hidden from the sweep. On MongoDB each of the two updates is
 // atomic by itself and the condition is in the filter.
-func (r *Relay) clear(ctx context.Context, coll *mongo.Collection, id bson.RawValue, done []bson.Raw, nothingLeft bool) error {
+func (r *Relay) clear(ctx context.Context, coll *mongo.Collection, doc pendingDoc, done []bson.Raw, nothingLeft bool) error {
 	if len(done) == 0 && !nothingLeft {
 		return nil
 	}
+	id := doc.ID
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.QueryTimeout)
 	defer cancel()
 	if r.cfg.Locks != nil {
@@ -711,6 +731,9 @@ func (r *Relay) clear(ctx context.Context, coll *mongo.Collection, id bson.RawVa
 			return fmt.Errorf("clear published events of %v: %w", id, err)
 		}
 		defer unlock()
+		if r.cfg.Locks.Unchanged(doc.written) {
+			return r.clearAsHanded(ctx, coll, doc, done)
+		}
 		return r.clearLocked(ctx, coll, id, done)
 	}
 	if len(done) > 0 {
@@ -769,6 +792,29 @@ func (r *Relay) clearLocked(ctx context.Context, coll *mongo.Collection, id bson
 	}
 	if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update); err != nil {
 		return fmt.Errorf("clear %d published events of %v: %w", len(done), id, err)
+	}
+	return nil
+}
+
+// clearAsHanded is clearLocked when nobody held the document's lock since
+// the writer who handed its pending records over released it: the outbox
+// holds exactly those, so it is set to the ones not done, with no read.
+func (r *Relay) clearAsHanded(ctx context.Context, coll *mongo.Collection, doc pendingDoc, done []bson.Raw) error {
+	left := make([]bson.Raw, 0, len(doc.Pending))
+	for _, raw := range doc.Pending {
+		if !slices.ContainsFunc(done, func(d bson.Raw) bool { return sameRecord(d, raw) }) {
+			left = append(left, raw)
+		}
+	}
+	if len(left) == len(doc.Pending) {
+		return nil // nothing of ours to clear
+	}
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: Field, Value: left}}}}
+	if len(left) == 0 {
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: SinceField, Value: ""}}})
+	}
+	if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, update); err != nil {
+		return fmt.Errorf("clear %d published events of %v: %w", len(done), doc.ID, err)
 	}
 	return nil
 }

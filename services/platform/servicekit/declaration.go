@@ -108,8 +108,9 @@ type Ports struct {
 	Notify func()
 	// NotifyDocument wakes the relay for one document just written with
 	// events: it publishes the pending records handed over, or reads that
-	// document alone (pending nil), instead of sweeping.
-	NotifyDocument func(collection, id string, pending []bson.Raw)
+	// document alone (pending nil), instead of sweeping; written stamps
+	// the writer's release of the document's lock (mongox.StoreOptions).
+	NotifyDocument func(collection, id string, pending []bson.Raw, written doclock.Stamp)
 	// Locks serialise the writes of one document among the repositories,
 	// the idempotency keys and the relay, across the service's replicas,
 	// which the embedded FerretDB needs (see doclock); nil on MongoDB.

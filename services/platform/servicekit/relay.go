@@ -93,8 +93,8 @@ func (s *Service) notify() {
 // notifyDocument names the document written, with its pending records
 // when the writer knows them; before the relay exists, its first sweep
 // finds it.
-func (s *Service) notifyDocument(collection, id string, pending []bson.Raw) {
+func (s *Service) notifyDocument(collection, id string, pending []bson.Raw, written doclock.Stamp) {
 	if r := s.relay.Load(); r != nil {
-		r.NotifyPending(collection, id, pending)
+		r.NotifyWritten(collection, id, pending, written)
 	}
 }

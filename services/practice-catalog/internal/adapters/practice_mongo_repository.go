@@ -155,7 +155,7 @@ func (r *PracticeMongoRepository) RecordTransfer(ctx context.Context, practiceID
 	if err != nil {
 		return false, fmt.Errorf("count transfer %s on practice %s: %w", rec.TransferID, practiceID, err)
 	}
-	r.opts.Written(r.Collection().Name(), practiceID, 1, after.Pending)
+	r.opts.Written(r.Collection().Name(), practiceID, 1, after.Pending, r.opts.Locks.Held(PracticesCollection, practiceID))
 	return true, nil
 }
 
