@@ -110,15 +110,7 @@ func harnesses(t *testing.T, opts mongox.StoreOptions) map[string]func(t *testin
 // use the document it loaded for the decision when nobody held its lock
 // since (doclock.Locks.Stamp), which the leases never allow.
 func processLockedServers(t *testing.T) []mongoxtest.Server {
-	var out []mongoxtest.Server
-	for _, s := range mongoxtest.Servers(t) {
-		if s.Config.DocLocks.Leases() {
-			s.Name += "-process-locks"
-			s.Config.DocLocks = config.DocLocksProcess
-			out = append(out, s)
-		}
-	}
-	return out
+	return serversAs(t, "-process-locks", config.DocLocksProcess, config.DocLockMode.Leases)
 }
 
 // unlockedServers are the FerretDB of the tests without document locks,
@@ -126,11 +118,17 @@ func processLockedServers(t *testing.T) []mongoxtest.Server {
 // each, no read under a lock): for the tests that write from one goroutine,
 // as FerretDB applies updates without atomicity.
 func unlockedServers(t *testing.T) []mongoxtest.Server {
+	return serversAs(t, "-as-mongodb", config.DocLocksOff, config.DocLockMode.On)
+}
+
+// serversAs are the test servers whose lock mode has, renamed with suffix
+// and set to mode.
+func serversAs(t *testing.T, suffix string, mode config.DocLockMode, has func(config.DocLockMode) bool) []mongoxtest.Server {
 	var out []mongoxtest.Server
 	for _, s := range mongoxtest.Servers(t) {
-		if s.Config.DocLocks.On() {
-			s.Name += "-as-mongodb"
-			s.Config.DocLocks = config.DocLocksOff
+		if has(s.Config.DocLocks) {
+			s.Name += suffix
+			s.Config.DocLocks = mode
 			out = append(out, s)
 		}
 	}
