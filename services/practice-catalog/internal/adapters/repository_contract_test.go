@@ -36,6 +36,10 @@ type repos struct {
 	// docBytes is the size of a practice's stored document, without the
 	// events waiting for the relay (they leave once published).
 	docBytes func(id string) int
+	// publish takes the events out of a document's outbox, as the relay
+	// would after publishing them, and returns how many there were; nil in
+	// memory, where nothing piles up in the document.
+	publish func(collection, id string) int
 	// adoptionEvents: a recorded transfer leaves an event in the
 	// practice's outbox (the stored repositories; in memory the search
 	// index is written through).
@@ -131,6 +135,23 @@ func storedRepos(server mongoxtest.Server, locks int) func(t *testing.T) repos {
 					t.Fatal(err)
 				}
 				return len(doc.Pending)
+			},
+			publish: func(collection, id string) int {
+				ctx := context.Background()
+				unlock, err := opts.Locks.Acquire(ctx, collection, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unlock()
+				var before struct {
+					Pending []bson.Raw `bson:"pending_events"`
+				}
+				err = db.Collection(collection).FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
+					bson.D{{Key: "$set", Value: bson.D{{Key: outbox.Field, Value: bson.A{}}}}}).Decode(&before)
+				if err != nil {
+					t.Error(err)
+				}
+				return len(before.Pending)
 			},
 			docBytes: func(id string) int {
 				raw, err := db.Collection(PracticesCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}},
