@@ -138,7 +138,7 @@ func (s *AggregateStore[A, D]) Upsert(ctx context.Context, id string, fresh func
 
 func (s *AggregateStore[A, D]) update(ctx context.Context, id string, fresh func() *A, fn func(*A) error) (*A, error) {
 	return s.agg.rounds(ctx, s.opts.MaxAttempts, id, fresh, fn, s.insert, func() (*A, func(*A) (bool, error), error) {
-		if s.opts.Locks != nil {
+		if s.opts.Locks != nil && !s.opts.Locks.Shared() {
 			read, err := s.loadWhole(ctx, id)
 			if err != nil {
 				return nil, nil, err
@@ -162,7 +162,8 @@ type wholeRead[D any] struct {
 	stamp doclock.Stamp
 }
 
-// loadWhole is load for the embedded FerretDB: by _id, the whole document.
+// loadWhole is load for the embedded FerretDB under in-process locks, the
+// only ones whose stamps can hold: by _id, the whole document.
 func (s *AggregateStore[A, D]) loadWhole(ctx context.Context, id string) (wholeRead[D], error) {
 	r := wholeRead[D]{stamp: s.opts.Locks.Stamp(s.coll.Name(), id)}
 	err := s.coll.FindOne(ctx, bson.D{{Key: IDField, Value: id}}).Decode(&r.raw)
@@ -180,7 +181,7 @@ func (s *AggregateStore[A, D]) loadWhole(ctx context.Context, id string) (wholeR
 
 // write stores a, changed from stored, if the document still has stored's
 // version; false when another write got there first. whole is the read
-// of stored under locks, nil without.
+// of stored under in-process locks, nil otherwise.
 func (s *AggregateStore[A, D]) write(ctx context.Context, id string, stored *D, whole *wholeRead[D], a *A) (bool, error) {
 	version := s.agg.Version(a)
 	read := *version
