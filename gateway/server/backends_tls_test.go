@@ -71,6 +71,12 @@ func TestBackendsOverMutualTLS(t *testing.T) {
 // startGatewayWith is startGateway with a whole configuration.
 func startGatewayWith(t *testing.T, cfg Config) string {
 	t.Helper()
+	return "http://" + runGateway(t, cfg).Addr()
+}
+
+// runGateway builds, listens and runs a gateway until the test ends.
+func runGateway(t *testing.T, cfg Config) *Server {
+	t.Helper()
 	srv, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -90,5 +96,5 @@ func startGatewayWith(t *testing.T, cfg Config) string {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return "http://" + srv.Addr()
+	return srv
 }

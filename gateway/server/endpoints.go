@@ -33,15 +33,35 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request, _ map[stri
 // answers 503 by itself. With ?verbose it also asks every backend's gRPC
 // health service, concurrently, and lists their states for operators,
 // still answering 200.
+//
+// While a hold (HoldReadiness) is on, it answers 503 with the status
+// "starting" instead.
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	body := struct {
 		Status   string            `json:"status"`
 		Backends map[string]string `json:"backends,omitempty"`
 	}{Status: "ready"}
+	code := http.StatusOK
+	if s.holds.Load() > 0 {
+		body.Status, code = "starting", http.StatusServiceUnavailable
+	}
 	if _, verbose := r.URL.Query()["verbose"]; verbose {
 		body.Backends = s.backendStates(r.Context())
 	}
-	s.writeJSON(w, r, http.StatusOK, body)
+	s.writeJSON(w, r, code, body)
+}
+
+// HoldReadiness makes /readyz answer 503 "starting" until release is
+// called (once or more; only the first counts), for a process that
+// serves the gateway but has work of its own to finish before it takes
+// traffic: the devstack loads its demo data through the services while
+// the gateway already listens, and a client that logged in at the first
+// 200 would find no demo account yet. Holds add up: readiness returns
+// when every one is released.
+func (s *Server) HoldReadiness() (release func()) {
+	s.holds.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { s.holds.Add(-1) }) }
 }
 
 // backendStates is each backend's health status, by backend name.

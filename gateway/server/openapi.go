@@ -333,7 +333,7 @@ func gatewayPaths() docObject {
 	}
 	return docObject{
 		"/healthz": plain("The gateway process is up (it checks nothing else).", "Gateway_Healthz", "Up.", "200", "500"),
-		"/readyz":  plain("Every backend answers its gRPC health check with SERVING.", "Gateway_Readyz", "Ready.", "200", "503"),
+		"/readyz":  plain("The gateway takes traffic (503 while it is still starting). It does not depend on the backends: a call to one that is down answers 503 by itself; ?verbose lists each backend's gRPC health.", "Gateway_Readyz", "Ready.", "200", "503"),
 		"/openapi.json": docObject{"get": docObject{
 			"summary": "This document.", "operationId": "Gateway_OpenAPI", "tags": []any{"Gateway"}, "security": []any{},
 			"produces": []any{"application/json"},

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -80,6 +81,8 @@ type Server struct {
 	// publicCache keeps anonymous API answers for a moment; nil when
 	// GEMELLA_GATEWAY_PUBLIC_CACHE_TTL is 0.
 	publicCache *publicCache
+	// holds counts the HoldReadiness calls not yet released.
+	holds atomic.Int32
 }
 
 // feedPath is the live event feed; a stream, so no request deadline.

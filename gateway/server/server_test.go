@@ -549,3 +549,29 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestReadinessHeldUntilReleased(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.CatalogAddr, cfg.TwinningAddr, cfg.DiscussionAddr, cfg.NotificationAddr, cfg.NATSURL = BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled, BackendDisabled
+	srv := runGateway(t, cfg)
+	base := "http://" + srv.Addr()
+	expect := func(step string, status int, body string) {
+		t.Helper()
+		r := do(t, http.MethodGet, base+"/readyz", nil, nil)
+		if r.status != status || strings.TrimSpace(string(r.body)) != body {
+			t.Errorf("%s: /readyz = %d %s, want %d %s", step, r.status, r.body, status, body)
+		}
+		if h := do(t, http.MethodGet, base+"/healthz", nil, nil); h.status != http.StatusOK {
+			t.Errorf("%s: /healthz = %d, want 200 whatever the holds", step, h.status)
+		}
+	}
+	expect("no hold", 200, `{"status":"ready"}`)
+	first, second := srv.HoldReadiness(), srv.HoldReadiness()
+	expect("two holds", 503, `{"status":"starting"}`)
+	first()
+	first() // a second release of the same hold counts for nothing
+	expect("one hold left", 503, `{"status":"starting"}`)
+	second()
+	expect("every hold released", 200, `{"status":"ready"}`)
+}

@@ -90,6 +90,8 @@ type Stack struct {
 	addrs       map[string]string
 	services    map[string]grpcService
 	gatewayAddr string
+	// releaseReady ends the gateway's readiness hold taken at its start.
+	releaseReady func()
 	// keyFile signs session tokens; loader mints the demo loader's.
 	keyFile string
 	loader  *loader
@@ -229,6 +231,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
+	s.releaseReady()
 	s.logger.Info("devstack ready", "gateway", s.GatewayURL())
 	return s, nil
 }
@@ -315,6 +318,8 @@ func (s *Stack) startGateway(ctx context.Context, cfg gateway.Config) error {
 		return errors.Join(fmt.Errorf("start gateway: %w", err), gw.Close())
 	}
 	s.gatewayAddr = gw.Addr()
+	// Not ready until the demo data is loaded (Start releases it).
+	s.releaseReady = gw.HoldReadiness()
 	s.launch("gateway", func(ctx context.Context) error {
 		return errors.Join(gw.Run(ctx), gw.Close())
 	})

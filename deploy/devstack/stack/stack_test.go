@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -30,7 +31,16 @@ func TestStackServesDemoDataAndKeepsItAcrossRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 
-	st := startForTest(ctx, t, dataDir, true)
+	// The gateway listens before the demo data is loaded: a script that
+	// logs in at /readyz's first 200 must find the demo accounts.
+	addr := pickedAddr(t)
+	firstReady := loginAtFirstReady(ctx, "http://"+addr)
+	st := startOn(ctx, t, dataDir, true, addr)
+	if starting, login, err := firstReady(); err != nil || login != http.StatusOK {
+		t.Errorf("log in at /readyz's first 200 (after %d answers 503): status %d, %v; want 200", starting, login, err)
+	} else {
+		t.Logf("/readyz answered 503 %d times while the demo data loaded", starting)
+	}
 
 	practices := listPracticesOverHTTP(ctx, t, st.GatewayURL())
 	tosCa := findPractice(t, practices, demo.TosCaSlug)
@@ -153,9 +163,15 @@ func waitForCatalogEvents(ctx context.Context, t *testing.T, natsURL string) {
 
 func startForTest(ctx context.Context, t *testing.T, dataDir string, loadDemo bool) *Stack {
 	t.Helper()
+	return startOn(ctx, t, dataDir, loadDemo, "127.0.0.1:0")
+}
+
+// startOn is startForTest with the gateway on httpAddr.
+func startOn(ctx context.Context, t *testing.T, dataDir string, loadDemo bool, httpAddr string) *Stack {
+	t.Helper()
 	st, err := Start(ctx, Options{
 		DataDir:        dataDir,
-		HTTPAddr:       "127.0.0.1:0",
+		HTTPAddr:       httpAddr,
 		CatalogAddr:    "127.0.0.1:0",
 		TwinningAddr:   "127.0.0.1:0",
 		DiscussionAddr: "127.0.0.1:0",
@@ -511,5 +527,59 @@ func checkSearch(ctx context.Context, t *testing.T, gatewayURL string) {
 	getJSON(ctx, t, gatewayURL+"/v1/needs/"+needs.Needs[0].ID+"/matches", &matches)
 	if len(matches.Matches) == 0 || len(matches.Matches[0].Reasons.MatchedTerms)+len(matches.Matches[0].Reasons.SharedThemes) == 0 {
 		t.Errorf("a demo need has no match with reasons: %+v", matches)
+	}
+}
+
+// pickedAddr is a loopback address with a port free a moment ago.
+func pickedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// loginAtFirstReady asks the gateway's /readyz every 10 ms and, at its
+// first 200, logs in with a demo account, as a script waiting for the
+// stack would. The returned wait reports how many 503 answers came
+// before, and the login's status (0: no 200 came before ctx ended).
+func loginAtFirstReady(ctx context.Context, gatewayURL string) (wait func() (starting, login int, err error)) {
+	type result struct {
+		starting, login int
+		err             error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() { done <- r }()
+		for ctx.Err() == nil {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gatewayURL+"/readyz", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				_ = resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusServiceUnavailable:
+					r.starting++
+				case http.StatusOK:
+					body := strings.NewReader(`{"email":"` + demo.Accounts[0].Email + `","password":"` + demo.AccountPassword + `"}`)
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gatewayURL+"/v1/sessions", body)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						r.err = err
+						return
+					}
+					_ = resp.Body.Close()
+					r.login = resp.StatusCode
+					return
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return func() (int, int, error) {
+		r := <-done
+		return r.starting, r.login, r.err
 	}
 }
