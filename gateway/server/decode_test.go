@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -187,6 +188,50 @@ func TestRouteLookupByPattern(t *testing.T) {
 		r, _ := http.NewRequest(method, "/", nil)
 		if routes.lookup(r, template) == nil {
 			t.Errorf("%s %s: no route", method, template)
+		}
+	}
+}
+
+// A path variable the body carries too must agree with the path, at any
+// depth and by either JSON spelling; left out or empty, the path fills it.
+func TestBodyMustNameThePathsResource(t *testing.T) {
+	routes, err := loadRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const template = "/v1/twinnings/{twinning_id=*}/transfers/{transfer.id=*}"
+	r, _ := http.NewRequest(http.MethodPatch, "/", nil)
+	rt := routes.lookup(r, template)
+	if rt == nil {
+		t.Fatalf("PATCH %s: no route", template)
+	}
+	params := map[string]string{"twinning_id": "t1", "transfer.id": "x1"}
+	for body, want := range map[string][]string{
+		`{"status":"TRANSFER_STATUS_ADOPTED"}`:                        nil,
+		`{"twinning_id":"t1","transfer":{"id":"x1"}}`:                 nil,
+		`{"twinningId":"","transfer":{"id":""}}`:                      nil,
+		`{"twinning_id":"t2","transfer":{"id":"x1"}}`:                 {"twinning_id"},
+		`{"twinningId":"t2"}`:                                         {"twinning_id"},
+		`{"transfer":{"id":"x2","status":"TRANSFER_STATUS_ADOPTED"}}`: {"transfer.id"},
+		`{"twinning_id":"t9","transfer":{"id":"x9"}}`:                 {"transfer.id", "twinning_id"},
+		`{"transfer":"not an object"}`:                                nil, // the type check says what is wrong
+	} {
+		root, err := parseJSON([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		var v violations
+		checkPathInBody(rt, rt.bodyMessage(), params, root, &v)
+		var got []string
+		for _, fv := range v {
+			got = append(got, fv.field)
+			if fv.reason != apperr.ReasonFieldInvalid || !strings.Contains(fv.rule, "in the path") {
+				t.Errorf("%s: violation %+v", body, fv)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: violations on %v, want %v", body, got, want)
 		}
 	}
 }

@@ -71,6 +71,11 @@ func TestErrorsAreSaidInTheLanguageAsked(t *testing.T) {
 			t.Errorf("field %s has no Italian words: %+v", fv.Field, fv.LocalizedMessage)
 		}
 	}
+	// The gateway's own rules have their words too.
+	if _, fields := read("it", "PATCH", "/v1/practices/p1", `{"id":"p2"}`); len(fields) != 1 || len(fields[0].FieldViolations) != 1 ||
+		fields[0].FieldViolations[0].LocalizedMessage == nil || !strings.Contains(fields[0].FieldViolations[0].LocalizedMessage.Message, "indirizzo della richiesta") {
+		t.Errorf("Italian words for a body id other than the path's: %+v", fields)
+	}
 	if top, _ := read("en-GB", "GET", "/v1/practices/denied", ""); top == nil || top.Locale != "en" || !strings.Contains(top.Message, "not allowed") {
 		t.Errorf("English message: %+v", top)
 	}

@@ -228,6 +228,11 @@ func TestGatewayErrors(t *testing.T) {
 		{name: "If-Match malformed", method: "PATCH", path: "/v1/practices/p1", body: `{"title":"t"}`,
 			header:     map[string]string{"If-Match": `garbage`},
 			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantMessage: `If-Match header must be "*" or an entity tag`},
+		// The path names the resource: a body naming another is refused,
+		// not applied to the path's.
+		{name: "body id other than the path's", method: "PATCH", path: "/v1/practices/p1", body: `{"id":"p2","title":"t"}`,
+			header:     map[string]string{"If-Match": currentEtag},
+			wantStatus: 400, wantCode: "INVALID_ARGUMENT", wantMessage: `id is "p2" in the body but "p1" in the path`},
 		{name: "If-Match a bare version", method: "PATCH", path: "/v1/practices/p1", body: `{"title":"t"}`,
 			header:     map[string]string{"If-Match": `7`},
 			wantStatus: 412, wantCode: "ABORTED"},
@@ -317,6 +322,11 @@ func TestGatewaySuccess(t *testing.T) {
 					t.Errorf("practice = %v", p)
 				}
 			},
+		},
+		{
+			name: "body id the same as the path's", method: "PATCH", path: "/v1/practices/p1", body: `{"id":"p1","title":"t"}`,
+			header: map[string]string{"If-Match": currentEtag}, wantStatus: 200,
+			check: func(*testing.T, response) {},
 		},
 		{
 			name: "If-Match current", method: "PATCH", path: "/v1/practices/p1", body: `{"title":"t"}`,

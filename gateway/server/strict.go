@@ -64,6 +64,7 @@ func (s *Server) strictInput(next runtime.HandlerFunc) runtime.HandlerFunc {
 					v.add(field, apperr.ReasonMalformedJSON, "is not valid JSON: the body %s", err.Error())
 				} else {
 					c.message(md, root, "")
+					checkPathInBody(rt, md, pathParams, root, &v)
 				}
 			}
 			r.Body = io.NopCloser(bytes.NewReader(raw))
@@ -96,6 +97,53 @@ func checkPath(rt *route, params map[string]string, v *violations) {
 			v.add(apiParamName(field), reason, "%s", rule)
 		}
 	}
+}
+
+// checkPathInBody refuses a body that names a resource other than the
+// path's: grpc-gateway fills the path's variables over the body's, so a
+// PATCH /v1/practices/p1 whose body says "id": "p2" would change p1
+// without a word. An id left out, empty, or the same as the path's is
+// fine (AIP-134: the path names the resource).
+func checkPathInBody(rt *route, md protoreflect.MessageDescriptor, params map[string]string, root *jsonValue, v *violations) {
+	for _, field := range rt.pathFields {
+		names := strings.Split(field, ".")
+		if rt.body != "*" {
+			if names[0] != rt.body {
+				continue
+			}
+			names = names[1:]
+		}
+		got := memberAt(md, root, names)
+		if got == nil || got.kind != jsonString || got.text == "" {
+			continue
+		}
+		if want, ok := params[field]; ok && got.text != want {
+			v.add(strings.Join(names, "."), apperr.ReasonFieldInvalid, "is %q in the body but %q in the path: leave it out of the body, or give the same", got.text, want)
+		}
+	}
+}
+
+// memberAt is the body's value of the field at names (proto names, from
+// the body's message md), its keys matched by proto or JSON name; nil
+// when absent.
+func memberAt(md protoreflect.MessageDescriptor, v *jsonValue, names []string) *jsonValue {
+	for _, name := range names {
+		if md == nil || v == nil || v.kind != jsonObject {
+			return nil
+		}
+		fd := md.Fields().ByName(protoreflect.Name(name))
+		if fd == nil {
+			return nil
+		}
+		var next *jsonValue
+		for _, m := range v.members {
+			if m.key == string(fd.Name()) || m.key == fd.JSONName() {
+				next = m.value
+			}
+		}
+		v, md = next, fd.Message()
+	}
+	return v
 }
 
 // outsideBody says where the request fields that the body does not carry
