@@ -177,6 +177,7 @@ var ruleWords = []pattern{
 	{rx(`must be an e-mail address.*`), msg("rule.email")},
 	{rx(`header must be "\*" or an entity tag.*`), msg("rule.if_match")},
 	{rx(`is "[^"]*" in the body but "[^"]*" in the path: .*`), msg("rule.path_mismatch")},
+	{rx(`is .* but the If-Match header says .*: send the etag once, or the same in both`), msg("rule.if_match_differs")},
 	{rx(`must be an ISTAT code \(digits\) or a NUTS code such as ITI1`), msg("rule.territory_code")},
 	{rx(`must be an ISO 639-1 code of two lower-case letters, e\.g\. it`), msg("rule.language")},
 	{rx(`must be valid UTF-8|must not contain control characters`), msg("rule.characters")},

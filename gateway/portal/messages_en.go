@@ -552,6 +552,7 @@ var english = messages{
 	"rule.url":                        "Enter a web address starting with http:// or https://.",
 	"rule.email":                      "Enter a valid e-mail address, such as name@example.org.",
 	"rule.path_mismatch":              "It differs from the one in the request's address: leave it out of the body, or give the same one.",
+	"rule.if_match_differs":           "It names another version than the If-Match header: send the etag once, or the same in both.",
 	"rule.if_match":                   "Give the etag of the version you read, for example \"3\", or *.",
 	"rule.territory_code":             "Enter an ISTAT code (digits only) or a NUTS code, such as ITI1.",
 	"rule.language":                   "Give languages by their two-letter lower-case code, such as en.",

@@ -552,6 +552,7 @@ var italian = messages{
 	"rule.url":                        "Indica un indirizzo web che inizia con http:// o https://.",
 	"rule.email":                      "Indica un indirizzo e-mail valido, per esempio nome@esempio.it.",
 	"rule.path_mismatch":              "Non corrisponde a quello nell'indirizzo della richiesta: toglilo dal corpo o indica lo stesso.",
+	"rule.if_match_differs":           "Indica una versione diversa da quella dell'intestazione If-Match: manda l'etag una volta sola, o lo stesso in tutti e due.",
 	"rule.if_match":                   "Indica l'etag della versione che hai letto, per esempio \"3\", oppure *.",
 	"rule.territory_code":             "Indica un codice ISTAT (solo cifre) o NUTS, per esempio ITI1.",
 	"rule.language":                   "Indica le lingue con il loro codice di due lettere minuscole, per esempio it.",

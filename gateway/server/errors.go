@@ -186,7 +186,44 @@ func (s *Server) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime
 			clearSessionCookies(w, req)
 		}
 	}
-	s.writeStatus(w, r, httpStatus, st)
+	s.writeStatus(w, r, httpStatus, restFieldNames(s.routeOf(r), st))
+}
+
+// restFieldNames names a service's field violations as the REST body
+// does: on a route whose body is one field of the request (PATCH
+// /v1/practices/{id} takes the practice itself), the service's
+// "practice.title" is the body's "title". The status is otherwise the
+// same.
+func restFieldNames(rt *route, st *status.Status) *status.Status {
+	if rt == nil || rt.body == "" || rt.body == "*" {
+		return st
+	}
+	prefix := rt.body + "."
+	p := st.Proto()
+	renamed := false
+	for i, d := range p.GetDetails() {
+		var br errdetails.BadRequest
+		if d.MessageIs(&br) {
+			if err := d.UnmarshalTo(&br); err != nil {
+				continue
+			}
+			changed := false
+			for _, fv := range br.GetFieldViolations() {
+				if name, ok := strings.CutPrefix(fv.GetField(), prefix); ok && name != "" {
+					fv.Field, changed = name, true
+				}
+			}
+			if changed {
+				if a, err := anypb.New(&br); err == nil {
+					p.Details[i], renamed = a, true
+				}
+			}
+		}
+	}
+	if !renamed {
+		return st
+	}
+	return status.FromProto(p)
 }
 
 // handleRoutingError answers requests that match no route (404) or match a

@@ -25,16 +25,7 @@ import (
 // message can hold and the gRPC client can send.
 func (s *Server) strictInput(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
-		template := ""
-		if st := stateFrom(r.Context()); st != nil && st.pattern != "" {
-			template = st.pattern // recordRoute's
-		} else if pattern, ok := runtime.HTTPPattern(r.Context()); ok {
-			template = pattern.String()
-		} else {
-			next(w, r, pathParams)
-			return
-		}
-		rt := s.routes.lookup(r, template)
+		rt := s.routeOf(r)
 		if rt == nil {
 			next(w, r, pathParams) // the gateway's own endpoints
 			return
@@ -97,6 +88,20 @@ func checkPath(rt *route, params map[string]string, v *violations) {
 			v.add(apiParamName(field), reason, "%s", rule)
 		}
 	}
+}
+
+// routeOf is the API route r matched; nil for the gateway's own
+// endpoints and before routing.
+func (s *Server) routeOf(r *http.Request) *route {
+	template := ""
+	if st := stateFrom(r.Context()); st != nil && st.pattern != "" {
+		template = st.pattern // recordRoute's
+	} else if pattern, ok := runtime.HTTPPattern(r.Context()); ok {
+		template = pattern.String()
+	} else {
+		return nil
+	}
+	return s.routes.lookup(r, template)
 }
 
 // checkPathInBody refuses a body that names a resource other than the

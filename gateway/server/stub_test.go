@@ -72,7 +72,9 @@ func (stubCatalog) CreatePractice(_ context.Context, req *catalogv1.CreatePracti
 	p := req.GetPractice()
 	if p.GetTitle() == "" {
 		st, err := status.New(codes.InvalidArgument, "the practice is not valid").WithDetails(&errdetails.BadRequest{
-			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "title", Description: "is required"}},
+			// As the services name it: the request's field path. The
+			// REST body is the practice itself, so the API says "title".
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "practice.title", Description: "is required"}},
 		})
 		if err != nil {
 			return nil, status.Error(codes.Internal, err.Error())

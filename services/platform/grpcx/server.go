@@ -93,6 +93,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		defaultDeadlineUnary(opts.Config.DefaultDeadline),
 		retryPushbackUnary(),
 		errorMappingUnary(logger),
+		etagAgreementUnary(),
 	}
 	unary = append(unary, opts.Unary...)
 	stream := []grpc.StreamServerInterceptor{
