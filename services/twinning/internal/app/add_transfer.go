@@ -35,6 +35,13 @@ func (h AddTransferHandler) Handle(ctx context.Context, cmd AddTransfer) (*twinn
 	if err := validateRequestID(cmd.RequestID); err != nil {
 		return nil, err
 	}
+	// The body's own rules first, as for every create: without them an
+	// editor who left out from_organization_id was told they may not add
+	// the transfer (an editor of no party) rather than what to fill in.
+	// They depend on nothing stored, so they tell nothing of the twinning.
+	if err := cmd.Transfer.Validate(); err != nil {
+		return nil, err
+	}
 	t, err := h.d.get(ctx, cmd.TwinningID)
 	if err != nil {
 		return nil, err

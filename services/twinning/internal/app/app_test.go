@@ -198,6 +198,20 @@ func TestAddTransferIsCheckedAgainstTheCatalogue(t *testing.T) {
 	}
 }
 
+// An editor who leaves out the parties is told which fields to fill in,
+// not that they may not add the transfer.
+func TestAddTransferNamesTheMissingFieldsBeforeTheRight(t *testing.T) {
+	f := newFixture()
+	tw := f.activeTwinning(t)
+	editor := auth.WithCaller(context.Background(), auth.Caller{MemberID: "ed-toscana", Roles: []string{auth.RoleMember, auth.RoleEditor}, Organizations: []string{"toscana"}})
+	_, err := f.app.AddTransfer.Handle(editor, app.AddTransfer{TwinningID: tw.ID, Actor: "ed-toscana",
+		Transfer: twinning.NewTransfer{PracticeID: "nope", ModelCode: "Z"}})
+	got := fields(err)
+	if apperr.KindOf(err) != apperr.KindInvalidArgument || got["from_organization_id"] == "" || got["to_organization_id"] == "" {
+		t.Fatalf("err = %v (fields %v), want INVALID_ARGUMENT naming from_organization_id and to_organization_id", err, got)
+	}
+}
+
 func TestAddTransfer(t *testing.T) {
 	f := newFixture()
 	ctx := staff
