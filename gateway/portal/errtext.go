@@ -96,7 +96,13 @@ func (w wording) list(items []string) string {
 	case 1:
 		return items[0]
 	}
-	return w.l.T("words.list", strings.Join(items[:len(items)-1], ", "), items[len(items)-1])
+	last := items[len(items)-1]
+	id := "words.list"
+	if strings.HasPrefix(last, "e") || strings.HasPrefix(last, "è") {
+		// Italian joins "e" to a word that begins with e as "ed".
+		id = "words.list_before_e"
+	}
+	return w.l.T(id, strings.Join(items[:len(items)-1], ", "), last)
 }
 
 // moves writes the services' list of moves ("edit, submit", "none").

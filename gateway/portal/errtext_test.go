@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
@@ -220,9 +221,9 @@ func TestServiceErrorsInWords(t *testing.T) {
 		{refusalWords, "twinning TOSCA-2012 is completed: log_activity is not allowed (allowed from completed: none)",
 			"Il gemellaggio è «concluso»: non si può registrare attività. In questo stato non si può fare altro.",
 			"The twinning is “completed”: you cannot log activities. Nothing else can be done in this state.", ""},
-		{refusalWords, "practice p-1 is draft: publish is not allowed (allowed from draft: edit, submit)",
-			"La buona pratica è «bozza»: non si può validarla e pubblicarla. In questo stato si può: modificarla e inviarla per la validazione.",
-			"The practice is “draft”: you cannot validate and publish it. In this state you can: edit it and send it for validation.", ""},
+		{refusalWords, "practice p-1 is draft: publish is not allowed (allowed from draft: update, submit, delete)",
+			"La buona pratica è «bozza»: non si può validarla e pubblicarla. In questo stato si può: modificarla, inviarla per la validazione ed eliminarla.",
+			"The practice is “draft”: you cannot validate and publish it. In this state you can: edit it, send it for validation and delete it.", ""},
 		{refusalWords, "too many failed log-ins: try again in 2s", "Troppi accessi non riusciti: riprova tra 2 secondi.", "Too many failed log-ins: try again in 2 seconds.", ""},
 		{refusalWords, "too many failed log-ins: try again in 1s", "Troppi accessi non riusciti: riprova tra 1 secondo.", "Too many failed log-ins: try again in 1 second.", ""},
 		{refusalWords, "twinning TOSCA-2012: only a coordinator may cancel it", "Solo chi coordina può annullarlo.", "Only a coordinator can cancel it.", ""},
@@ -261,5 +262,96 @@ func TestReasonsComeFirstAndUnknownErrorsStayInTheLanguage(t *testing.T) {
 	v.Description = "must rhyme"
 	if got := w.fieldSentence(v); got != "Il titolo deve fare rima." {
 		t.Errorf("a localized message in the page's language = %q", got)
+	}
+}
+
+// serviceMoves reads every move the services can name in a refused state
+// move, by kind ("practice", "twinning", "report", …): the constants of
+// type Move in their domain packages, and the moves named by a literal in
+// apperr's WithMove (the kind is its subject's collection, "offers/…").
+func serviceMoves(t *testing.T) map[string][]string {
+	t.Helper()
+	root := filepath.Join("..", "..", "services")
+	out := map[string][]string{}
+	seen := map[string]bool{}
+	add := func(kind, move string) {
+		if kind == "" || move == "" || seen[kind+"."+move] {
+			return
+		}
+		seen[kind+"."+move] = true
+		out[kind] = append(out[kind], move)
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") ||
+			!strings.Contains(path, string(filepath.Separator)+"domain"+string(filepath.Separator)) {
+			return err
+		}
+		f, err := parser.ParseFile(gotoken.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ValueSpec:
+				if id, ok := n.Type.(*ast.Ident); ok && id.Name == "Move" {
+					for _, v := range n.Values {
+						add(f.Name.Name, literal(v))
+					}
+				}
+			case *ast.CallExpr:
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "WithMove" && len(n.Args) >= 3 {
+					if bin, ok := n.Args[0].(*ast.BinaryExpr); ok {
+						collection := strings.TrimSuffix(literal(bin.X), "/")
+						add(strings.TrimSuffix(collection, "s"), literal(n.Args[2]))
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Every move a service can name, allowed or refused, has its own verb in
+// both languages, never the fallback "farlo" / "do that": a refused move
+// and the list of allowed ones say what each move does.
+func TestEveryMoveHasAVerb(t *testing.T) {
+	moves := serviceMoves(t)
+	for _, kind := range []string{"practice", "twinning", "report", "offer"} {
+		if len(moves[kind]) == 0 {
+			t.Fatalf("found no moves of %s in the services; the walk is broken (%v)", kind, moves)
+		}
+	}
+	// How each kind's refusal is worded (see ErrIllegalMove of each
+	// domain package), and the policies that name a move.
+	formats := map[string][]string{
+		"practice": {"practice p-1 is draft: %[1]s is not allowed (allowed from draft: %[2]s)"},
+		"twinning": {"twinning TOSCA-2012 is draft: %[1]s is not allowed (allowed from draft: %[2]s)",
+			"twinning TOSCA-2012: only a coordinator may %[1]s it",
+			"twinning TOSCA-2012: only a coordinator or an editor of an offering party may %[1]s it"},
+		"report": {"the report is draft: %[1]s is not allowed (allowed from draft: %[2]s)",
+			"only a coordinator may %[1]s a report"},
+	}
+	for _, lang := range []Lang{Italian, English} {
+		w := wording{l: newLocale(lang, time.Now)}
+		fallback := w.l.T("verb.other")
+		for kind, ms := range moves {
+			for _, m := range ms {
+				if got := w.verb(kind, m); got == fallback {
+					t.Errorf("%s: the %s move %q has no verb: it says %q", lang, kind, m, got)
+				}
+				for _, format := range formats[kind] {
+					text := fmt.Sprintf(format, m, m)
+					got, _ := w.say(refusalWords, text)
+					if strings.Contains(got, fallback) {
+						t.Errorf("%s: %q says %q", lang, text, got)
+					}
+				}
+			}
+		}
 	}
 }
