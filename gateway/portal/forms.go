@@ -318,7 +318,11 @@ func (w wording) describe(st *status.Status) (string, []fieldWords) {
 			}
 		}
 		return msg, nil
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Unimplemented, codes.Canceled:
+	case codes.Unimplemented:
+		// A method or custom verb the path does not have (the gateway's
+		// 405, reason METHOD_NOT_ALLOWED) is not an outage.
+		return w.refusal(st, "form.unavailable"), nil
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
 		return l.T("form.unavailable"), nil
 	default:
 		return l.T("form.internal"), nil

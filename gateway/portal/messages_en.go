@@ -606,6 +606,7 @@ var english = messages{
 	"rule.privacy_consent":            "To sign up, confirm that you have read the privacy notice.",
 	"rule.technical":                  "The request is not valid: reload the page and try again.",
 	"rule.generic":                    "This value is not accepted: check it and try again.",
+	"reason.METHOD_NOT_ALLOWED":       "The HTTP method or operation asked for does not exist at this address: the ones that do are listed in the response's Allow header.",
 	"reason.MALFORMED_JSON":           "The request body is not valid JSON: check its quotes, commas and brackets.",
 	"reason.FIELD_TYPE_MISMATCH":      "The value has the wrong type, for example a number where text or a list is needed.",
 	"reason.FIELD_UNKNOWN":            "There is no such field: remove it or check its spelling.",

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -85,6 +86,89 @@ func TestErrorsAreSaidInTheLanguageAsked(t *testing.T) {
 	for _, lang := range []string{"", "de-DE", "not a header;;"} {
 		if top, _ := read(lang, "GET", "/v1/practices/denied", ""); top != nil {
 			t.Errorf("Accept-Language %q: a localized message %+v", lang, top)
+		}
+	}
+}
+
+// saidError is an error body as a client that asked for a language reads
+// it: the status, the top LocalizedMessage and each field violation.
+type saidError struct {
+	status  int
+	code    int
+	message string
+	allow   string
+	words   string
+	fields  []saidField
+}
+
+type saidField struct {
+	field, description, words string
+}
+
+// askIn sends a request with Accept-Language lang (and header) and reads
+// the error's words.
+func askIn(t *testing.T, lang, method, url string, header map[string]string, body string) saidError {
+	t.Helper()
+	h := map[string]string{"Accept-Language": lang}
+	for k, v := range header {
+		h[k] = v
+	}
+	r := do(t, method, url, h, strings.NewReader(body))
+	var st struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Details []struct {
+			Type            string `json:"@type"`
+			Message         string `json:"message"`
+			FieldViolations []struct {
+				Field            string `json:"field"`
+				Description      string `json:"description"`
+				LocalizedMessage *struct {
+					Message string `json:"message"`
+				} `json:"localized_message"`
+			} `json:"field_violations"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal(r.body, &st); err != nil {
+		t.Fatalf("%s %s: %s: %v", method, url, r.body, err)
+	}
+	out := saidError{status: r.status, code: st.Code, message: st.Message, allow: r.header.Get("Allow")}
+	for _, d := range st.Details {
+		switch {
+		case strings.HasSuffix(d.Type, "LocalizedMessage"):
+			out.words = d.Message
+		case strings.HasSuffix(d.Type, "BadRequest"):
+			for _, fv := range d.FieldViolations {
+				f := saidField{field: fv.Field, description: fv.Description}
+				if fv.LocalizedMessage != nil {
+					f.words = fv.LocalizedMessage.Message
+				}
+				out.fields = append(out.fields, f)
+			}
+		}
+	}
+	return out
+}
+
+// A method or custom verb a path does not have is not an outage: the
+// words say that it does not exist at this address, the Allow header
+// lists what does; the code stays UNIMPLEMENTED and the status 405.
+func TestAWrongMethodIsSaidAsSuch(t *testing.T) {
+	backend, _ := startBackend(t)
+	base := startGateway(t, backend)
+	for _, tc := range []struct{ method, path string }{
+		{"PUT", "/v1/practices"},
+		{"POST", "/v1/practices/p1:bogus"},
+		{"GET", "/v1/practices/p1:publish"},
+	} {
+		for lang, want := range map[string]string{"it": "non esiste a questo indirizzo", "en": "does not exist at this address"} {
+			got := askIn(t, lang, tc.method, base+tc.path, nil, "{}")
+			if got.status != http.StatusMethodNotAllowed || got.code != 12 {
+				t.Errorf("%s %s: %d code %d, want 405 code 12 (UNIMPLEMENTED)", tc.method, tc.path, got.status, got.code)
+			}
+			if !strings.Contains(got.words, want) || !strings.Contains(got.words, "Allow") {
+				t.Errorf("%s %s in %s: %q, want it to say %q and point to Allow (%q)", tc.method, tc.path, lang, got.words, want, got.allow)
+			}
 		}
 	}
 }
