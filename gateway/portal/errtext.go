@@ -222,6 +222,18 @@ var ruleWords = []pattern{
 	{rx(`must be between 1 and (\d+) twinnings at once, got -?\d+`), func(w wording, m []string) string {
 		return w.l.T("rule.capacity", num(m, 1))
 	}},
+	{rx(`must be between (-?\d+) and (-?\d+)(?:, got .*)?|must be a whole number from (-?\d+) to (-?\d+)`), func(w wording, m []string) string {
+		if m[1] == "" {
+			return w.l.T("rule.between", num(m, 3), num(m, 4))
+		}
+		return w.l.T("rule.between", num(m, 1), num(m, 2))
+	}},
+	{rx(`must not be negative`), msg("rule.not_negative")},
+	{rx(`names unknown or read-only field "[^"]*"`), msg("rule.mask_unknown_field")},
+	{rx(`name at least one notification, or set all`), msg("rule.mark_read_none")},
+	{rx(`must be empty when all is true`), msg("rule.mark_read_both")},
+	{rx(`at most (\d+) at a time`), func(w wording, m []string) string { return w.l.N("rule.max_at_once", num(m, 1)) }},
+	{rx(`"[^"]*" was already sent by this caller with a different request: .*`), msg("rule.request_id_reused")},
 	{rx(`is for milestones only: set milestone or leave it empty`), msg("rule.milestone_only")},
 	{rx(`must be empty for a twinning by direct agreement`), msg("rule.direct_no_origin")},
 	{rx(`must be empty for the general board`), msg("rule.general_board")},
@@ -257,10 +269,10 @@ var ruleWords = []pattern{
 	}},
 	// What only a wrong request from the portal itself would get: the
 	// visitor can do nothing but try again.
-	{rx(`must be submit, publish or archive|must be one of propose, .*|names unknown or read-only field "[^"]*"|` +
-		`needs a positive maximum age|needs an id and a member|name the member by id|must not be negative|` +
-		`does not match the twinning_id or practice_id filter|must be empty when all is true|name at least one notification, or set all|` +
-		`at most 100 at a time|must not be empty|must be html or pdf|must be it or en|is not a section of a report|names a section twice|is not a cursor this service issued|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
+	{rx(`must be submit, publish or archive|must be one of propose, .*|` +
+		`needs a positive maximum age|needs an id and a member|name the member by id|` +
+		`does not match the twinning_id or practice_id filter|` +
+		`must not be empty|must be html or pdf|must be it or en|is not a section of a report|names a section twice|is not a cursor this service issued|is not a known (?:need|offer|practice|story|twinning) status`), msg("rule.technical")},
 }
 
 // refusalWords are the messages of the other errors: refusals of state
@@ -361,7 +373,8 @@ var refusalWords = []pattern{
 	{rx(`you have already reported post \S+`), msg("flash.already_reported")},
 	{rx(`twinning \S+ has a report for (\S+) already: edit it`), func(w wording, m []string) string { return w.l.T("exists.quarter_report", m[1]) }},
 	{rx(`twinning \S+ has a final report already: edit it`), msg("exists.final_report")},
-	{rx(`request id "[^"]*" was used for .*|(?:member|need|offer|organisation|post|practice|session|story|thread|twinning) \S+ already exists`), msg("exists.request")},
+	{rx(`request_id already used(?:: .*)?|request id "[^"]*" was used for .*`), msg("exists.request_id")},
+	{rx(`(?:member|need|offer|organisation|post|practice|session|story|thread|twinning) \S+ already exists`), msg("exists.request")},
 	// The aggregate store's own words, when a repository adds none.
 	{rx(`\S+ \S+ already exists`), msg("exists.request")},
 	{rx(`\S+ \S+ conflicts with another one`), msg("exists.conflict")},

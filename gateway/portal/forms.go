@@ -285,20 +285,14 @@ func (w wording) describe(st *status.Status) (string, []fieldWords) {
 	l := w.l
 	switch st.Code() {
 	case codes.InvalidArgument, codes.OutOfRange:
-		var fields []fieldWords
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok {
-				for _, v := range br.GetFieldViolations() {
-					fields = append(fields, fieldWords{v.GetField(), w.fieldSentence(v)})
-				}
-			}
-		}
+		fields := w.fields(st)
 		if len(fields) == 0 {
 			return w.refusal(st, "form.invalid"), nil
 		}
 		return l.T("form.fix_fields"), fields
 	case codes.AlreadyExists:
-		return w.refusal(st, "form.already_exists"), nil
+		// A request_id sent again with another body names the field too.
+		return w.refusal(st, "form.already_exists"), w.fields(st)
 	case codes.FailedPrecondition:
 		return w.refusal(st, "form.not_now"), nil
 	case codes.Aborted:
@@ -327,6 +321,19 @@ func (w wording) describe(st *status.Status) (string, []fieldWords) {
 	default:
 		return l.T("form.internal"), nil
 	}
+}
+
+// fields says each field violation of st's BadRequest, in their order.
+func (w wording) fields(st *status.Status) []fieldWords {
+	var fields []fieldWords
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, fieldWords{v.GetField(), w.fieldSentence(v)})
+			}
+		}
+	}
+	return fields
 }
 
 // fail shows the page for a backend error that stops a whole page (not a
