@@ -615,6 +615,7 @@ var english = messages{
 	"rule.technical":                  "The request is not valid: reload the page and try again.",
 	"rule.generic":                    "This value is not accepted: check it and try again.",
 	"reason.METHOD_NOT_ALLOWED":       "The HTTP method or operation asked for does not exist at this address: the ones that do are listed in the response's Allow header.",
+	"reason.CSRF_TOKEN_MISSING":       "The request's anti-forgery token is missing or does not match: reload the page and try again. From an application, repeat the value of the gemella_csrf cookie in the X-CSRF-Token header.",
 	"reason.MALFORMED_JSON":           "The request body is not valid JSON: check its quotes, commas and brackets.",
 	"reason.FIELD_TYPE_MISMATCH":      "The value has the wrong type, for example a number where text or a list is needed.",
 	"reason.FIELD_UNKNOWN":            "There is no such field: remove it or check its spelling.",

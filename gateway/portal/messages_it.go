@@ -615,6 +615,7 @@ var italian = messages{
 	"rule.technical":                  "La richiesta non è valida: ricarica la pagina e riprova.",
 	"rule.generic":                    "Valore non accettato: controllalo e riprova.",
 	"reason.METHOD_NOT_ALLOWED":       "Il metodo HTTP o l'operazione richiesta non esiste a questo indirizzo: quelli che esistono sono elencati nell'intestazione Allow della risposta.",
+	"reason.CSRF_TOKEN_MISSING":       "Manca il codice anti-contraffazione della richiesta, o non corrisponde: ricarica la pagina e riprova. Da un'applicazione, ripeti il valore del cookie gemella_csrf nell'intestazione X-CSRF-Token.",
 	"reason.MALFORMED_JSON":           "Il corpo della richiesta non è JSON valido: controlla virgolette, virgole e parentesi.",
 	"reason.FIELD_TYPE_MISMATCH":      "Il valore è del tipo sbagliato, per esempio un numero dove serve un testo o un elenco.",
 	"reason.FIELD_UNKNOWN":            "Questo campo non esiste: toglilo o controlla come è scritto.",

@@ -2,9 +2,12 @@ package server
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A client that sends Accept-Language gets the error in words of that
@@ -168,6 +171,49 @@ func TestAWrongMethodIsSaidAsSuch(t *testing.T) {
 			}
 			if !strings.Contains(got.words, want) || !strings.Contains(got.words, "Allow") {
 				t.Errorf("%s %s in %s: %q, want it to say %q and point to Allow (%q)", tc.method, tc.path, lang, got.words, want, got.allow)
+			}
+		}
+	}
+}
+
+// A cookie-authenticated write without the anti-forgery header is said as
+// such, not as a missing permission: reload the page, or send the header.
+func TestAMissingCSRFHeaderIsSaidAsSuch(t *testing.T) {
+	_, base := startSessionGateway(t, nil)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	logIn(t, browser, base, "ok@example.it")
+	for lang, want := range map[string][]string{"it": {"ricarica la pagina", "X-CSRF-Token"}, "en": {"reload the page", "X-CSRF-Token"}} {
+		req, _ := http.NewRequest(http.MethodPatch, base+"/v1/me", strings.NewReader(`{"display_name":"Chiara"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept-Language", lang)
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s: %d %s, want 403", lang, resp.StatusCode, raw)
+		}
+		var st struct {
+			Details []struct {
+				Type    string `json:"@type"`
+				Message string `json:"message"`
+			} `json:"details"`
+		}
+		if err := json.Unmarshal(raw, &st); err != nil {
+			t.Fatal(err)
+		}
+		words := ""
+		for _, d := range st.Details {
+			if strings.HasSuffix(d.Type, "LocalizedMessage") {
+				words = d.Message
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(words, w) {
+				t.Errorf("%s: %q, want words with %q", lang, words, w)
 			}
 		}
 	}
