@@ -512,6 +512,29 @@ func (w wording) fieldSentence(v *errdetails.BadRequest_FieldViolation) string {
 	return w.l.T("rule.generic")
 }
 
+// valueWords are the rules of an item of a list ("languages[1]") said
+// with the item the visitor wrote, the first group of the match.
+var valueWords = []pattern{
+	{rx(`must be an ISO 639-1 code of two lower-case letters, e\.g\. it`), msg("rule.language_value")},
+	{rx(`must be an ISTAT code \(digits\) or a NUTS code such as ITI1`), msg("rule.territory_code_value")},
+	{rx(`is a duplicate`), msg("rule.duplicate_value")},
+}
+
+// aboutValue is a field violation of one item of a list, naming the item
+// (value, as the visitor wrote it): the rule's own sentence for an item,
+// or its sentence after the item.
+func (w wording) aboutValue(f fieldWords, value string) string {
+	if r := []rune(value); len(r) > 40 {
+		value = string(r[:39]) + "…"
+	}
+	for _, p := range valueWords {
+		if p.re.MatchString(f.rule) {
+			return strings.ReplaceAll(p.say(w, nil), "{value}", w.quoted(value))
+		}
+	}
+	return w.l.T("words.about_value", w.quoted(value), f.sentence)
+}
+
 // refusal is the sentence for an error that is not about one field, or
 // fallback (a message id) when nothing in it is known.
 func (w wording) refusal(st *status.Status, fallback string) string {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,7 +118,7 @@ func (f *form) Has(name, value string) bool {
 }
 
 // Err is the error text of a field, "" when it has none.
-func (f *form) Err(name string) string { return strings.Join(f.errs[name], "; ") }
+func (f *form) Err(name string) string { return sentences(f.errs[name]) }
 
 // ErrUnder is the error text of a field and of every field under it, for
 // one input that edits a list ("expected_results" for
@@ -129,13 +130,62 @@ func (f *form) ErrUnder(name string) string {
 			out = append(out, e.Message)
 		}
 	}
-	return strings.Join(out, "; ")
+	return sentences(out)
+}
+
+// sentences writes messages one after the other, each once: they are
+// sentences of their own, with their own full stops.
+func sentences(msgs []string) string {
+	var out []string
+	for _, m := range msgs {
+		if m = strings.TrimSpace(m); m != "" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// listInputs are the fields a form edits as one text input holding a list
+// ("it, en"), which the services check item by item ("languages[1]").
+var listInputs = map[string]bool{
+	"languages": true, "themes": true, "sectors": true, "programme.priorities": true, "territory_codes": true,
+}
+
+// listItem is, for a service's field naming an item of a list input
+// ("languages[1]"), the input and the item as the visitor wrote it.
+func (f *form) listItem(field string) (input, value string, ok bool) {
+	m := indexed.FindStringSubmatch(field)
+	if m == nil || m[3] != "" || !listInputs[m[1]] || len(f.Values[m[1]]) != 1 {
+		return "", "", false
+	}
+	i, _ := strconv.Atoi(m[2])
+	items := splitList(f.Val(m[1]))
+	if i >= len(items) {
+		return "", "", false
+	}
+	return m[1], items[i], true
+}
+
+// leftEmpty reports a field the form sent with no value.
+func (f *form) leftEmpty(field string) bool {
+	vals, sent := f.Values[field]
+	return sent && len(nonBlank(vals)) == 0
+}
+
+// shapeRule is a rule about the form of a value ("must be a date",
+// "must be an http or https URL"): broken by an empty value, it means the
+// field is required.
+func shapeRule(rule string) bool {
+	return strings.HasPrefix(rule, "must be a ") || strings.HasPrefix(rule, "must be an ") || strings.HasPrefix(rule, "must be one of ")
 }
 
 // Failed reports whether the form has any error.
 func (f *form) Failed() bool { return f.Message != "" || len(f.Summary) > 0 }
 
 func (f *form) fieldError(l *locale, field, msg string) {
+	if slices.Contains(f.errs[field], msg) {
+		return // said once
+	}
 	f.errs[field] = append(f.errs[field], msg)
 	f.Summary = append(f.Summary, fieldError{Field: field, Label: f.label(l, field), Message: msg})
 }
@@ -250,7 +300,14 @@ func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 	switch st.Code() {
 	case codes.InvalidArgument, codes.OutOfRange:
 		for _, fv := range fields {
-			f.fieldError(l, formFieldName(fv.field), fv.sentence)
+			name, sentence := formFieldName(fv.field), fv.sentence
+			if input, value, ok := f.listItem(name); ok {
+				// One item of a list typed in one input: name the item.
+				name, sentence = input, w.aboutValue(fv, value)
+			} else if f.leftEmpty(name) && shapeRule(fv.rule) {
+				sentence = l.T("rule.required")
+			}
+			f.fieldError(l, name, sentence)
 		}
 		if len(f.Summary) > 0 {
 			f.Message = l.T("form.fix_fields")
@@ -275,8 +332,8 @@ func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 	}
 }
 
-// fieldWords is a field violation in words.
-type fieldWords struct{ field, sentence string }
+// fieldWords is a field violation in words; rule is the service's.
+type fieldWords struct{ field, sentence, rule string }
 
 // describe says st in w's language: the sentence for the whole error,
 // and one per field violation of its BadRequest, in their order. A
@@ -329,7 +386,7 @@ func (w wording) fields(st *status.Status) []fieldWords {
 	for _, d := range st.Details() {
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, fieldWords{v.GetField(), w.fieldSentence(v)})
+				fields = append(fields, fieldWords{v.GetField(), w.fieldSentence(v), v.GetDescription()})
 			}
 		}
 	}

@@ -973,3 +973,45 @@ func TestAdoptionFiguresAgreeWithTheirNumbers(t *testing.T) {
 		mustContain(t, b.get("/practices/tos-ca"), want...)
 	}
 }
+
+// The practice form with Lingue = "italiano, EN" and a model with a title
+// but no code: each wrong language is named by its value, each message is
+// shown once, the sentences under a field are joined as sentences, and the
+// empty code is said to be required, not to have the wrong shape.
+func TestPerValueAndEmptyFieldErrorsOnThePracticeForm(t *testing.T) {
+	const iso = "must be an ISO 639-1 code of two lower-case letters, e.g. it"
+	w := newWorld()
+	st, _ := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: "practice.languages[0]", Description: iso},
+		{Field: "practice.languages[1]", Description: iso},
+		{Field: "practice.languages[1]", Description: iso},
+		{Field: "practice.models[0].code", Description: "must be a capital letter followed by up to two capital letters or digits, e.g. A"},
+	}})
+	w.catalog.createErr = st.Err()
+	b := startPortal(t, w)
+	b.logIn("editor")
+	a := b.post("/manage/practices/new", url.Values{
+		csrfField:                {b.token("/manage/practices/new")},
+		"title":                  {"Sportello"},
+		"owner_organization_ids": {"toscana"},
+		"languages":              {"italiano, EN"},
+		"models[0].code":         {""},
+		"models[0].title":        {"Modello senza codice"},
+	})
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400; body %.1500s", a.status, a.body)
+	}
+	mustContain(t, a,
+		`<a href="#f-languages">Lingue: «italiano» non è un codice di lingua`,
+		`<a href="#f-languages">Lingue: «EN» non è un codice di lingua`,
+		`data-field="languages">«italiano» non è un codice di lingua: usa due lettere minuscole, per esempio it. «EN» non è un codice di lingua`,
+		`<a href="#f-models-0-code">Modello n. 1 – Codice del modello: Campo obbligatorio.`)
+	if n := strings.Count(a.body, `Lingue: «EN»`); n != 1 {
+		t.Errorf("the summary names «EN» %d times, want once", n)
+	}
+	for _, bad := range []string{".;", "Usa una lettera maiuscola", "Lingue: Indica le lingue"} {
+		if strings.Contains(a.body, bad) {
+			t.Errorf("the page says %q", bad)
+		}
+	}
+}
