@@ -268,20 +268,6 @@ func (l *locale) Ago(v any) string {
 	return l.T("time.ago", span)
 }
 
-// Since says for how long something has been true: "2 mesi", "2 months",
-// as in "Iscritto da 2 mesi".
-func (l *locale) Since(v any) string {
-	t, ok := toTime(v)
-	if !ok {
-		return ""
-	}
-	span, ok := l.span(t)
-	if !ok {
-		return l.N("time.minutes", 1)
-	}
-	return span
-}
-
 // span is the time from t to now in the largest whole calendar unit, or
 // false when it is under a minute (or t lies in the future).
 func (l *locale) span(t time.Time) (string, bool) {

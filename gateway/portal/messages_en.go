@@ -324,7 +324,6 @@ var english = messages{
 	"manage.twinning.new":           "New twinning",
 	"manage.view_public":            "See the public page",
 
-	"member.joined":     "Joined %s ago.",
 	"member.last_login": "Last login: %s",
 
 	"members.title": "Members",

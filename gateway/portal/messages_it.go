@@ -324,7 +324,6 @@ var italian = messages{
 	"manage.twinning.new":           "Nuovo gemellaggio",
 	"manage.view_public":            "Vedi la pagina pubblica",
 
-	"member.joined":     "Nella community da %s.",
 	"member.last_login": "Ultimo accesso: %s",
 
 	"members.title": "Le persone iscritte",
