@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gemella/gemella/deploy/devstack/stack"
+	gateway "github.com/gemella/gemella/gateway/server"
 )
 
 // One stack and one Chromium serve every test: starting FerretDB, the
@@ -112,6 +113,13 @@ func setUp() (func(), error) {
 		NATSPort:       0,
 		Logger:         logger,
 		LoadDemo:       true,
+		// The suite logs in and writes faster than a person, from one
+		// address: the limits a person meets would refuse it part-way.
+		Gateway: func(c *gateway.Config) {
+			c.LoginPerMinute, c.LoginBurst = 10000, 10000
+			c.RegisterPerMinute, c.RegisterBurst = 10000, 10000
+			c.WritePerMinute, c.WriteBurst = 10000, 10000
+		},
 	})
 	if err != nil {
 		return cleanup, fmt.Errorf("start the devstack: %w", err)

@@ -33,7 +33,7 @@ func TestHomeLeadsToTheTosCaTwinning(t *testing.T) {
 	}
 	tb.screenshot("home")
 	tb.checkAccessibility("home")
-	if got := tb.text("[data-testid=latest-members]"); !strings.Contains(got, "Nella community da") || !strings.Contains(got, "Ultimo accesso") {
+	if got := tb.text("[data-testid=latest-members]"); !strings.Contains(got, "Iscrizione:") || !strings.Contains(got, "Ultimo accesso") {
 		tb.errorf("the latest members show no organisation, role, joined and last log-in (needs the discussion service in the stack): %q", got)
 	}
 
@@ -287,6 +287,6 @@ func logIn(tb *tab, email, password string) {
 	tb.fill(map[string]string{"#f-email": email, "#f-password": password})
 	tb.click(`[data-testid=login-form] button[type=submit]`)
 	if eval[int](tb, `document.querySelectorAll('form[action="/logout"]').length`) == 0 {
-		tb.fatalf("logging in as %s did not work", email)
+		tb.fatalf("logging in as %s did not work; at %s the page says %q", email, eval[string](tb, `location.href`), eval[string](tb, `document.body ? document.body.innerText.slice(0, 600) : ""`))
 	}
 }

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -28,13 +29,13 @@ func TestConfigHonoursEveryAddressVariable(t *testing.T) {
 	want := Options{DataDir: "/data", HTTPAddr: "127.0.0.1:18080", CatalogAddr: "127.0.0.1:19091", TwinningAddr: "127.0.0.1:19092",
 		DiscussionAddr: "127.0.0.1:19093", NotificationAddr: "127.0.0.1:19094", SMTPAddr: "127.0.0.1:12525", MailboxAddr: "127.0.0.1:18025",
 		NATSPort: 14222, MongoAddr: "127.0.0.1:37017"}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("options = %+v\nwant      %+v", got, want)
 	}
 }
 
 func TestConfigDefaultsAndFreePorts(t *testing.T) {
-	if got, want := (Config{}).Options("d"), DefaultOptions("d"); got != want || got.HTTPAddr != DefaultHTTPAddr || got.NATSPort != DefaultNATSPort {
+	if got, want := (Config{}).Options("d"), DefaultOptions("d"); !reflect.DeepEqual(got, want) || got.HTTPAddr != DefaultHTTPAddr || got.NATSPort != DefaultNATSPort {
 		t.Fatalf("no variable set: %+v, want the well-known ports %+v", got, want)
 	}
 	zero := 0
@@ -50,7 +51,7 @@ func TestConfigDefaultsAndFreePorts(t *testing.T) {
 			Options{DataDir: "d", HTTPAddr: DefaultHTTPAddr, CatalogAddr: DefaultCatalogAddr, TwinningAddr: DefaultTwinningAddr, DiscussionAddr: DefaultDiscussionAddr,
 				NotificationAddr: DefaultNotificationAddr, SMTPAddr: DefaultSMTPAddr, MailboxAddr: DefaultMailboxAddr, NATSPort: 0}},
 	} {
-		if got := tc.cfg.Options("d"); got != tc.want {
+		if got := tc.cfg.Options("d"); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: %+v\nwant %+v", name, got, tc.want)
 		}
 	}

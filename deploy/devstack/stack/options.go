@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	gateway "github.com/gemella/gemella/gateway/server"
 )
 
 // The addresses a developer's tools expect, as in the services' own defaults.
@@ -67,6 +69,10 @@ type Options struct {
 	// LoadDemo loads the demo organisations and practices (package demo)
 	// once the services answer. Loading is idempotent.
 	LoadDemo bool
+	// Gateway, when set, adjusts the gateway's configuration before it
+	// starts: the browser tests, which log in a few dozen times a minute
+	// from one address, raise its rate limits.
+	Gateway func(*gateway.Config) `json:"-"`
 }
 
 // DefaultOptions is what `make run` uses with no variable set: the

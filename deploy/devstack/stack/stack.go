@@ -207,6 +207,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		spec.toGateway(&gatewayCfg, dialable(addr))
 	}
+	if opts.Gateway != nil {
+		opts.Gateway(&gatewayCfg)
+	}
 	if err := s.startGateway(ctx, gatewayCfg); err != nil {
 		return nil, err
 	}
