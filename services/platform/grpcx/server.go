@@ -29,6 +29,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/config"
 )
 
@@ -265,6 +266,13 @@ func retryPushbackUnary() grpc.UnaryServerInterceptor {
 	}
 }
 
+// clientGone reports an error caused by the call's own context being
+// canceled, which is how a server learns that its client went away (a
+// browser closing a live stream, a page left while it loaded).
+func clientGone(ctx context.Context, err error) bool {
+	return errors.Is(ctx.Err(), context.Canceled) && (errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled)
+}
+
 func errorMappingUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
@@ -286,6 +294,13 @@ func errorMappingStream(logger *slog.Logger) grpc.StreamServerInterceptor {
 }
 
 func mapAndLog(ctx context.Context, logger *slog.Logger, method string, err error) error {
+	if clientGone(ctx, err) {
+		// Nobody waits for the answer: no failure of the service, whatever
+		// the error that the cancellation caused calls itself (a store's
+		// network error, another service "unavailable").
+		logger.DebugContext(ctx, "call ended: the client went away", "method", method, "err", err)
+		return withReason(codes.Canceled, "request canceled", apperr.ReasonRequestCancelled)
+	}
 	mapped := ToStatus(err)
 	if st, _ := status.FromError(mapped); st.Code() == codes.Internal || st.Code() == codes.Unavailable {
 		logger.ErrorContext(ctx, "call failed", "method", method, "err", err)

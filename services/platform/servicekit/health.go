@@ -268,13 +268,22 @@ func (h *health) storeGate(service string) error {
 }
 
 // afterCall turns a handler's error that says the store is gone into
-// Unavailable (not Internal) and has the store checked at once.
-func (h *health) afterCall(err error) error {
-	if err == nil || !isStoreOutage(err) {
+// Unavailable (not Internal) and has the store checked at once. A call
+// whose client went away (a browser closing a live stream) sees its store
+// operation end with a network error that wraps context.Canceled: that
+// is the client's doing, not an outage, and stays as it is (Canceled).
+func (h *health) afterCall(ctx context.Context, err error) error {
+	if err == nil || !isStoreOutage(err) || clientGone(ctx, err) {
 		return err
 	}
 	h.suspect()
 	return apperr.Unavailable(err, "the database is unreachable; retry later")
+}
+
+// clientGone reports an error caused by the call's own context being
+// canceled: its client went away.
+func clientGone(ctx context.Context, err error) bool {
+	return errors.Is(ctx.Err(), context.Canceled) && errors.Is(err, context.Canceled)
 }
 
 // unaryGate refuses calls fast while the store is down, rather than
@@ -288,7 +297,7 @@ func (h *health) unaryGate(service string) grpc.UnaryServerInterceptor {
 			return nil, err
 		}
 		resp, err := handler(ctx, req)
-		return resp, h.afterCall(err)
+		return resp, h.afterCall(ctx, err)
 	}
 }
 
@@ -301,6 +310,6 @@ func (h *health) streamGate(service string) grpc.StreamServerInterceptor {
 		if err := h.storeGate(service); err != nil {
 			return err
 		}
-		return h.afterCall(handler(srv, ss))
+		return h.afterCall(ss.Context(), handler(srv, ss))
 	}
 }
