@@ -393,6 +393,10 @@ var refusalWords = []pattern{
 	{rx(`member \S+ has not asked to speak for (\S+)`), func(w wording, m []string) string {
 		return w.l.T("refusal.no_affiliation", w.org(m[1]))
 	}},
+	{rx(`(twinning|practice|thread|organization) "[^"]*" does not exist or is not visible to you: there is nothing to follow`), func(w wording, m []string) string {
+		return w.l.T(map[string]string{"twinning": "refusal.follow_twinning", "practice": "refusal.follow_practice",
+			"thread": "refusal.follow_thread", "organization": "refusal.follow_organization"}[m[1]])
+	}},
 	{rx(`twinning \S+ has no (?:transfer|activity) "[^"]*"|(?:member|need|offer|organisation|post|practice|report|story|thread|twinning|moderation log entry) "[^"]*" not found|no member has this e-mail address`), msg("form.gone")},
 	{rx(`(?:notification|fan-out) \S+ not found|member \S+ is not known here|you do not follow this`), msg("form.gone")},
 	{rx(`the unsubscribe link is not valid: .*`), msg("refusal.unsubscribe_link")},

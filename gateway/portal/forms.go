@@ -355,7 +355,9 @@ func (w wording) describe(st *status.Status) (string, []fieldWords) {
 	case codes.Aborted:
 		return w.refusal(st, "form.stale"), nil
 	case codes.NotFound:
-		return l.T("form.gone"), nil
+		// What was not found, when the service says it in words the
+		// portal knows (following a twinning that does not exist).
+		return w.refusal(st, "form.gone"), nil
 	case codes.PermissionDenied:
 		return w.refusal(st, "form.denied"), nil
 	case codes.Unauthenticated:

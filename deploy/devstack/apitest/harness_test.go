@@ -34,6 +34,9 @@ type api struct {
 	// admin is a bearer token with every role, editor of the organisation.
 	admin string
 	ids   map[string]string
+	// pub verifies the session tokens; addrs are the three services'.
+	pub   ed25519.PublicKey
+	addrs map[string]string
 
 	catalog    catalogv1.CatalogServiceClient
 	twinning   twinningv1.TwinningServiceClient
@@ -122,6 +125,26 @@ func startAPI(t *testing.T) *api {
 	gcfg.WritePerMinute, gcfg.WriteBurst = 100000, 100000
 	gcfg.RegisterPerMinute, gcfg.RegisterBurst = 100000, 100000
 	gcfg.LoginPerMinute, gcfg.LoginBurst = 100000, 100000
+	a := &api{
+		base: serveGateway(t, gcfg, quiet), issuer: issuer, ids: map[string]string{}, pub: pub,
+		addrs:      map[string]string{"catalog": catAddr, "twinning": twAddr, "discussion": discAddr},
+		catalog:    catalogv1.NewCatalogServiceClient(dial(t, catAddr)),
+		twinning:   twinningv1.NewTwinningServiceClient(dial(t, twAddr)),
+		reports:    twinningv1.NewReportServiceClient(dial(t, twAddr)),
+		discussion: discussionv1.NewDiscussionServiceClient(dial(t, discAddr)),
+	}
+	a.seed(t, disc.GrantRoles)
+	// The demo moderator follows Tos.Ca., so that reading that follow
+	// answers 200.
+	if r := a.send(t, http.MethodPut, "/v1/me/follows/twinning/"+a.ids["twinning"], "{}", map[string]string{"Authorization": "Bearer " + a.memberToken(t)}); r.status != http.StatusOK {
+		t.Fatalf("follow Tos.Ca.: %d %s", r.status, r.body)
+	}
+	return a
+}
+
+// serveGateway runs a gateway until the test ends and returns its URL.
+func serveGateway(t *testing.T, gcfg gateway.Config, quiet *slog.Logger) string {
+	t.Helper()
 	gw, err := gateway.New(context.Background(), gcfg, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -139,21 +162,7 @@ func startAPI(t *testing.T) *api {
 		}
 		_ = gw.Close()
 	})
-
-	a := &api{
-		base: "http://" + gw.Addr(), issuer: issuer, ids: map[string]string{},
-		catalog:    catalogv1.NewCatalogServiceClient(dial(t, catAddr)),
-		twinning:   twinningv1.NewTwinningServiceClient(dial(t, twAddr)),
-		reports:    twinningv1.NewReportServiceClient(dial(t, twAddr)),
-		discussion: discussionv1.NewDiscussionServiceClient(dial(t, discAddr)),
-	}
-	a.seed(t, disc.GrantRoles)
-	// The demo moderator follows Tos.Ca., so that reading that follow
-	// answers 200.
-	if r := a.send(t, http.MethodPut, "/v1/me/follows/twinning/"+a.ids["twinning"], "{}", map[string]string{"Authorization": "Bearer " + a.memberToken(t)}); r.status != http.StatusOK {
-		t.Fatalf("follow Tos.Ca.: %d %s", r.status, r.body)
-	}
-	return a
+	return "http://" + gw.Addr()
 }
 
 // token signs a token of a member with every role, editor of orgIDs.

@@ -164,8 +164,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// PutFollow follows kind/id for the caller; again, nothing changes (an
-// automatic follow becomes the member's own).
+// PutFollow follows kind/id for the caller, once its owning service says
+// it exists; again, nothing changes (an automatic follow becomes the
+// member's own).
 func (a *App) PutFollow(ctx context.Context, kind, id string) (*store.Follow, error) {
 	if err := requireMember(ctx); err != nil {
 		return nil, err
@@ -175,6 +176,11 @@ func (a *App) PutFollow(ctx context.Context, kind, id string) (*store.Follow, er
 	}
 	m, err := a.member(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// Only what exists, and the member may see, can be followed; nothing
+	// is stored otherwise.
+	if id, err = a.peers.target(ctx, kind, id); err != nil {
 		return nil, err
 	}
 	return a.follow(ctx, m.ID, kind, id, false, a.now())

@@ -11,6 +11,8 @@ import (
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
+	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/grpcx"
 )
 
 // Peers are the other services, asked for what an event does not carry.
@@ -94,4 +96,55 @@ func (p Peers) twinning(ctx context.Context, id string) (*twinningv1.Twinning, e
 
 func (p Peers) organization(ctx context.Context, id string) (*catalogv1.Organization, error) {
 	return visible(p.Catalog.GetOrganization(ctx, &catalogv1.GetOrganizationRequest{Id: id}))
+}
+
+// target finds what a member asks to follow, as the member sees it (the
+// call carries their token on): its id, or NotFound when there is no such
+// thing or the member may not see it, or Unavailable when its service
+// does not answer now. Asking the owning service, rather than keeping a
+// copy of the ids here, is right on every replica at once, and for what
+// was created a moment ago.
+func (p Peers) target(ctx context.Context, kind, id string) (string, error) {
+	var got interface{ GetId() string }
+	var err error
+	switch kind {
+	case KindTwinning:
+		got, err = p.Twinning.GetTwinning(ctx, &twinningv1.GetTwinningRequest{Id: id})
+	case KindPractice:
+		got, err = p.Catalog.GetPractice(ctx, &catalogv1.GetPracticeRequest{Id: id})
+	case KindThread:
+		got, err = p.Discussion.GetThread(ctx, &discussionv1.GetThreadRequest{Id: id})
+	case KindOrganization:
+		got, err = p.Catalog.GetOrganization(ctx, &catalogv1.GetOrganizationRequest{Id: id})
+	default:
+		return "", apperr.Invalid("kind", "must be one of twinning, practice, thread, organization")
+	}
+	switch status.Code(err) {
+	case codes.OK:
+		if got.GetId() != "" {
+			return got.GetId(), nil // a twinning named by its code is followed by its id
+		}
+		return id, nil
+	case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
+		// A malformed id names nothing either.
+		return "", unknownTarget(kind, id)
+	}
+	return "", grpcx.FromStatus(err, "the "+kind+" service")
+}
+
+// unknownTarget is the answer to following what does not exist.
+func unknownTarget(kind, id string) error {
+	switch kind {
+	case KindTwinning:
+		return apperr.NotFound("twinning %q does not exist or is not visible to you: there is nothing to follow", id).
+			WithReason(apperr.ReasonTwinningNotFound)
+	case KindPractice:
+		return apperr.NotFound("practice %q does not exist or is not visible to you: there is nothing to follow", id).
+			WithReason(apperr.ReasonPracticeNotFound)
+	case KindThread:
+		return apperr.NotFound("thread %q does not exist or is not visible to you: there is nothing to follow", id).
+			WithReason(apperr.ReasonThreadNotFound)
+	}
+	return apperr.NotFound("organization %q does not exist or is not visible to you: there is nothing to follow", id).
+		WithReason(apperr.ReasonOrganizationNotFound)
 }
