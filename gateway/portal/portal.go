@@ -22,6 +22,8 @@ import (
 	"runtime/debug"
 	"time"
 	"unicode/utf8"
+
+	"google.golang.org/grpc/metadata"
 )
 
 // Config is the portal's part of the gateway configuration; the gateway
@@ -466,8 +468,17 @@ const callTimeout = 5 * time.Second
 // call is the context of one backend call on behalf of the visitor.
 func (p *Portal) call(r *http.Request) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+	// The page's language goes with every call, as Accept-Language does
+	// through the REST API: what a service writes for the reader (the
+	// notifications' sentences) is in the language of the page.
+	ctx = metadata.AppendToOutgoingContext(ctx, languageKey, string(visitOf(r).L.Lang))
 	return withToken(ctx, visitOf(r).token), cancel
 }
+
+// languageKey is the metadata that tells the services the reader's
+// language (the REST API's Accept-Language, which the gateway passes on
+// under the same name).
+const languageKey = "accept-language"
 
 // parallel runs the page's backend calls at once and waits for them all.
 // A panic in one of them is raised again in the caller's goroutine, where

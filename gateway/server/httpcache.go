@@ -123,7 +123,7 @@ func (s *Server) httpCaching(next http.Handler) http.Handler {
 // Vary, or 304 when If-None-Match matches.
 func (s *Server) finishGET(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
-	h.Add("Vary", "Authorization, Cookie")
+	h.Add("Vary", "Authorization, Cookie, Accept-Language")
 	if status != 0 && status != http.StatusOK {
 		w.WriteHeader(status)
 		_, _ = w.Write(body)

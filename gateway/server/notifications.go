@@ -51,11 +51,15 @@ func (s *Server) notificationRoutes(mux *runtime.ServeMux, conn *grpc.ClientConn
 	)
 }
 
-// withAuthorization passes the request's session token on to the call.
+// withAuthorization passes the request's session token on to the call,
+// and its Accept-Language, as the JSON routes do (forwardedHeader).
 func withAuthorization(r *http.Request) context.Context {
 	ctx := r.Context()
 	if a := r.Header.Get("Authorization"); a != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", a)
+	}
+	if l := r.Header.Get("Accept-Language"); l != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "accept-language", l)
 	}
 	return ctx
 }

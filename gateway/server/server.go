@@ -321,7 +321,8 @@ func (s *Server) Close() error {
 }
 
 // forwardedHeader chooses the HTTP headers that reach the backends as gRPC
-// metadata. Authorization is not listed because grpc-gateway always forwards
+// metadata: Accept-Language says which language the reader reads (the
+// notification service writes its sentences in it). Authorization is not listed because grpc-gateway always forwards
 // it as "authorization"; listing it would send it twice.
 // clientAddressMetadata tells the services the client's address, which the
 // limits middleware put in ClientAddressHeader.
@@ -334,7 +335,7 @@ func clientAddressMetadata(_ context.Context, r *http.Request) metadata.MD {
 
 func forwardedHeader(key string) (string, bool) {
 	switch k := strings.ToLower(key); k {
-	case "if-match", "x-request-id":
+	case "if-match", "x-request-id", "accept-language":
 		return k, true
 	}
 	return "", false

@@ -118,8 +118,9 @@ type sseEvent struct {
 
 type liveStream struct{ events chan sseEvent }
 
-// live opens A's notification stream; the test's end closes it.
-func (c client) live(t *testing.T, lastID string) liveStream {
+// live opens A's notification stream, with the headers given; the
+// test's end closes it.
+func (c client) live(t *testing.T, lastID string, header ...string) liveStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -127,6 +128,9 @@ func (c client) live(t *testing.T, lastID string) liveStream {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

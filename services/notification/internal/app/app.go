@@ -279,7 +279,8 @@ func (a *App) ListFollows(ctx context.Context, size int32, token string) (Page[s
 		func(f *store.Follow) (string, string) { return f.SortKey, f.ID })
 }
 
-// Notifications is a page of notifications in the member's language.
+// Notifications is a page of notifications; Language is the member's
+// preference (their e-mails'), for a reader who says none of their own.
 type Notifications struct {
 	Page[store.Notification]
 	Unread   int

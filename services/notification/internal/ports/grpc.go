@@ -7,6 +7,8 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/text/language"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -62,6 +64,37 @@ func Notification(n *store.Notification, lang string) *notificationv1.Notificati
 	}
 }
 
+// LanguageKey is the metadata that says which language the reader reads:
+// the gateway passes the REST client's Accept-Language on under it, the
+// portal the language of its page.
+const LanguageKey = "accept-language"
+
+// readerLanguages matches app.Languages, in their order.
+var readerLanguages = func() language.Matcher {
+	var tags []language.Tag
+	for _, l := range app.Languages {
+		tags = append(tags, language.Make(l))
+	}
+	return language.NewMatcher(tags)
+}()
+
+// readerLanguage is the language a notification's text is said in to
+// the caller: the one they read in (LanguageKey), else fallback, the
+// member's preference, which is also their e-mails' language.
+func readerLanguage(ctx context.Context, fallback string) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get(LanguageKey) {
+		tags, _, err := language.ParseAcceptLanguage(v)
+		if err != nil || len(tags) == 0 {
+			continue
+		}
+		if _, i, conf := readerLanguages.Match(tags...); conf != language.No {
+			return app.Languages[i]
+		}
+	}
+	return fallback
+}
+
 // ListFollows implements notificationv1.NotificationServiceServer.
 func (s *GRPCServer) ListFollows(ctx context.Context, req *notificationv1.ListFollowsRequest) (*notificationv1.ListFollowsResponse, error) {
 	p, err := s.app.ListFollows(ctx, req.GetPageSize(), req.GetPageToken())
@@ -108,8 +141,9 @@ func (s *GRPCServer) ListNotifications(ctx context.Context, req *notificationv1.
 		return nil, err
 	}
 	res := &notificationv1.ListNotificationsResponse{NextPageToken: p.Next, UnreadCount: int32(p.Unread)}
+	lang := readerLanguage(ctx, p.Language)
 	for _, n := range p.Items {
-		res.Notifications = append(res.Notifications, Notification(n, p.Language))
+		res.Notifications = append(res.Notifications, Notification(n, lang))
 	}
 	return res, nil
 }
@@ -132,6 +166,7 @@ func (s *GRPCServer) WatchNotifications(req *notificationv1.WatchNotificationsRe
 	if err != nil {
 		return err
 	}
+	lang := readerLanguage(ctx, w.Language)
 	lastUnread, lastSent := -1, time.Now()
 	t := time.NewTicker(WatchPoll)
 	defer t.Stop()
@@ -141,7 +176,7 @@ func (s *GRPCServer) WatchNotifications(req *notificationv1.WatchNotificationsRe
 			return err
 		}
 		for i := range ns {
-			if err := stream.Send(&notificationv1.WatchNotificationsResponse{Notification: Notification(&ns[i], w.Language), UnreadCount: int32(unread)}); err != nil {
+			if err := stream.Send(&notificationv1.WatchNotificationsResponse{Notification: Notification(&ns[i], lang), UnreadCount: int32(unread)}); err != nil {
 				return err
 			}
 			lastUnread, lastSent = unread, time.Now()
