@@ -787,7 +787,7 @@ func TestMessageCatalogueIsComplete(t *testing.T) {
 	for _, id := range liveCategories {
 		used[id] = true
 	}
-	for _, status := range []string{"400", "403", "404", "500", "503"} {
+	for _, status := range []string{"400", "403", "404", "429", "500", "503"} {
 		used["error.title."+status] = true
 	}
 	for _, move := range []string{"submit", "publish", "archive"} {

@@ -9,12 +9,14 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -252,13 +254,27 @@ func (p *Portal) renderError(w http.ResponseWriter, r *http.Request, status int,
 
 func statusClass(status int) string {
 	switch status {
-	case http.StatusNotFound, http.StatusForbidden, http.StatusServiceUnavailable:
+	case http.StatusNotFound, http.StatusForbidden, http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		return fmt.Sprint(status)
 	}
 	if status >= 500 {
 		return "500"
 	}
 	return "400"
+}
+
+// TooManyRequests answers a portal request that the gateway's rate limit
+// refused: the error page, 429, in the visitor's language, saying how
+// long to wait (the caller sets Retry-After). A person who sent a form
+// too often reads what to do, never the API's JSON.
+func (p *Portal) TooManyRequests(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	seconds := max(1, int(math.Ceil(wait.Seconds())))
+	securityHeaders(p.begin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := visitOf(r)
+		p.render(w, r, http.StatusTooManyRequests, "error", "error.title.429", errorData{
+			Status: http.StatusTooManyRequests, Message: v.L.N("error.too_many_requests", seconds), RequestID: v.requestID,
+		})
+	}))).ServeHTTP(w, r)
 }
 
 const flashCookie = "gemella_flash"

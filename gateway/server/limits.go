@@ -169,6 +169,11 @@ func (l *limits) middleware(s *Server) middleware {
 			setRateLimitHeaders(w.Header(), name, set, left)
 			if !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				if s.site != nil && !isAPIPath(r.URL.Path) {
+					// A person's form: a page in their language, not JSON.
+					s.site.TooManyRequests(w, r, wait)
+					return
+				}
 				s.writeRetryable(w, r, http.StatusTooManyRequests, codes.ResourceExhausted, apperr.ReasonRateLimited, "too many requests: retry after the time in Retry-After", wait)
 				return
 			}

@@ -116,3 +116,33 @@ func TestRateAndCORSConfigIsValidated(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+// A person who sends the log-in form too often reads a page in their
+// language that says how long to wait, not the API's JSON.
+func TestALimitedFormIsAPageInTheVisitorsLanguage(t *testing.T) {
+	h := limitedHandler(t, func(c *Config) { c.LoginBurst, c.LoginPerMinute = 1, 1 })
+	send(h, "POST", "/login", "203.0.113.8:4000", "Content-Type", "application/x-www-form-urlencoded")
+	for _, tc := range []struct {
+		cookie, want, not string
+	}{
+		{"", "troppe richieste", "Too many"},
+		{"gemella_lang=en", "too many requests", "troppe"},
+	} {
+		rec := send(h, "POST", "/login", "203.0.113.8:4000", "Content-Type", "application/x-www-form-urlencoded", "Cookie", tc.cookie)
+		body := rec.Body.String()
+		if rec.Code != http.StatusTooManyRequests || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+			t.Fatalf("cookie %q: %d %s, want a 429 page", tc.cookie, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		if ra, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("cookie %q: Retry-After %q", tc.cookie, rec.Header().Get("Retry-After"))
+		}
+		if !strings.Contains(strings.ToLower(body), tc.want) || strings.Contains(body, tc.not) || strings.Contains(body, "RATE_LIMITED") {
+			t.Errorf("cookie %q: the page does not say %q in its language: %.600s", tc.cookie, tc.want, body)
+		}
+	}
+	// The API keeps its JSON.
+	send(h, "POST", "/v1/sessions", "203.0.113.9:4000")
+	if rec := send(h, "POST", "/v1/sessions", "203.0.113.9:4000"); rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), `"RATE_LIMITED"`) {
+		t.Errorf("API: %d %.300s", rec.Code, rec.Body)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gemella/gemella/gateway/feed"
+	"github.com/gemella/gemella/gateway/portal"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	notificationv1 "github.com/gemella/gemella/proto/gemella/notification/v1"
@@ -81,6 +82,9 @@ type Server struct {
 	// publicCache keeps anonymous API answers for a moment; nil when
 	// GEMELLA_GATEWAY_PUBLIC_CACHE_TTL is 0.
 	publicCache *publicCache
+	// site is the portal, for the pages the gateway's own middleware
+	// answers (a rate limit reached on a form).
+	site *portal.Portal
 	// holds counts the HoldReadiness calls not yet released.
 	holds atomic.Int32
 }
@@ -192,6 +196,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
+	s.site = site
 	open, err := s.newOpenData()
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
