@@ -129,6 +129,10 @@ func NewHub(ctx context.Context, cfg Config) (*Hub, error) {
 	return h, nil
 }
 
+// Conn is the hub's NATS connection, for the gateway's other uses of
+// NATS (the replicas' presence).
+func (h *Hub) Conn() *nats.Conn { return h.nc }
+
 func (h *Hub) ensureStream(ctx context.Context) error {
 	sc := jetstream.StreamConfig{
 		Name:        h.cfg.Stream,

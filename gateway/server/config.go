@@ -48,7 +48,10 @@ type Config struct {
 	// Rate limits per client address, in requests per minute with a burst;
 	// writes are limited per session at these figures and per address at
 	// five times them (many members may share an office address). Over a
-	// limit the answer is 429 with Retry-After.
+	// limit the answer is 429 with Retry-After (an HTML page on the
+	// portal). They are the whole deployment's: the gateway replicas on
+	// one NATS count each other (subject gemella.gateway.presence) and
+	// each keeps 1/n of every figure.
 	LoginPerMinute    int `env:"GEMELLA_RATE_LOGIN_PER_MINUTE" envDefault:"20"`
 	LoginBurst        int `env:"GEMELLA_RATE_LOGIN_BURST" envDefault:"10"`
 	RegisterPerMinute int `env:"GEMELLA_RATE_REGISTER_PER_MINUTE" envDefault:"30"`

@@ -52,11 +52,18 @@ func classify(r *http.Request) requestClass {
 
 // limiterSet keeps one token bucket per key, forgetting idle keys so that a
 // flood of addresses cannot grow it without bound.
+//
+// Its figures are the whole deployment's: with n gateway replicas sharing
+// the load (shareAmong), each keeps 1/n of the rate and of the burst, so
+// that a client spread over the replicas by the load balancer meets the
+// configured limit, not n times it.
 type limiterSet struct {
-	limit   rate.Limit
-	burst   int
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	baseLimit rate.Limit
+	baseBurst int
+	mu        sync.Mutex
+	limit     rate.Limit
+	burst     int
+	buckets   map[string]*bucket
 }
 
 type bucket struct {
@@ -67,7 +74,23 @@ type bucket struct {
 const maxBuckets = 100_000
 
 func newLimiterSet(perMinute, burst int) *limiterSet {
-	return &limiterSet{limit: rate.Limit(float64(perMinute) / 60), burst: burst, buckets: map[string]*bucket{}}
+	l := rate.Limit(float64(perMinute) / 60)
+	return &limiterSet{baseLimit: l, baseBurst: burst, limit: l, burst: burst, buckets: map[string]*bucket{}}
+}
+
+// shareAmong gives this replica its share of the limits when n replicas
+// (n >= 1) serve together; the buckets already made take the new
+// figures at once.
+func (l *limiterSet) shareAmong(n int) {
+	n = max(n, 1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.limit = l.baseLimit / rate.Limit(n)
+	l.burst = max(1, int(math.Ceil(float64(l.baseBurst)/float64(n))))
+	for _, b := range l.buckets {
+		b.lim.SetLimit(l.limit)
+		b.lim.SetBurst(l.burst)
+	}
 }
 
 // budget is what a limiter says about a key after a request: the tokens
@@ -110,6 +133,8 @@ func (l *limiterSet) take(key string, now time.Time) (bool, time.Duration, budge
 // policy is the limiter's quota and window for RateLimit-Policy: a burst
 // of q requests, refilled over w seconds.
 func (l *limiterSet) policy() (quota, windowSeconds int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return l.burst, int(math.Ceil(float64(l.burst) / float64(l.limit)))
 }
 
@@ -130,6 +155,14 @@ type limits struct {
 	byIP         map[requestClass]*limiterSet
 	byCredential *limiterSet
 	trustProxy   bool
+}
+
+// shareAmong divides every limit among n replicas.
+func (l *limits) shareAmong(n int) {
+	for _, set := range l.byIP {
+		set.shareAmong(n)
+	}
+	l.byCredential.shareAmong(n)
 }
 
 func newLimits(cfg Config) *limits {

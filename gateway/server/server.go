@@ -85,6 +85,10 @@ type Server struct {
 	// site is the portal, for the pages the gateway's own middleware
 	// answers (a rate limit reached on a form).
 	site *portal.Portal
+	// limits are the rate limits, shared among the replicas that
+	// presence counts (replicas.go).
+	limits   *limits
+	presence *presence
 	// holds counts the HoldReadiness calls not yet released.
 	holds atomic.Int32
 }
@@ -197,6 +201,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		return nil, errors.Join(err, s.Close())
 	}
 	s.site = site
+	s.limits = newLimits(cfg)
+	s.presence = newPresence(s.limits.shareAmong, logger)
 	open, err := s.newOpenData()
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
@@ -212,7 +218,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		s.recoverPanics,
 		compress,
 		withCORS(cfg.CORSOrigins),
-		newLimits(cfg).middleware(s),
+		s.limits.middleware(s),
 		withTimeout(cfg.RequestTimeout),
 		s.limitBody,
 		s.sessionCookies,
@@ -284,6 +290,14 @@ func (s *Server) Run(ctx context.Context) error {
 				s.logger.Error("live feed stopped", slog.Any("err", err))
 			}
 		}()
+		presenceDone := make(chan struct{})
+		go func() {
+			defer close(presenceDone)
+			if err := s.presence.run(feedCtx, s.feed.Conn()); err != nil {
+				s.logger.Error("gateway replicas are not counted: each applies the whole rate limits", slog.Any("err", err))
+			}
+		}()
+		defer func() { <-presenceDone }()
 		defer func() { stopFeed(); <-feedDone }()
 	} else {
 		close(feedDone)
