@@ -74,6 +74,17 @@ func TestOnlyWhatExistsCanBeFollowed(t *testing.T) {
 	if got["nonexistent"] || got["é😀"] || got[demo.TosCaCode] || len(list.Follows) != 4 {
 		t.Errorf("the follows list what does not exist: %s", r.body)
 	}
+	// By its code, as PUT took it, the follow is read and ended too.
+	byCode := "/v1/me/follows/twinning/" + demo.TosCaCode
+	if r := a.send(t, http.MethodGet, byCode, "", map[string]string{"Authorization": auth}); r.status != http.StatusOK || !strings.Contains(string(r.body), a.ids["twinning"]) {
+		t.Errorf("GET the follow by the code: %d %s, want the follow of %s", r.status, r.body, a.ids["twinning"])
+	}
+	if r := a.send(t, http.MethodDelete, byCode, "", map[string]string{"Authorization": auth}); r.status != http.StatusOK {
+		t.Errorf("DELETE the follow by the code: %d %s", r.status, r.body)
+	}
+	if r := a.send(t, http.MethodGet, "/v1/me/follows/twinning/"+a.ids["twinning"], "", map[string]string{"Authorization": auth}); r.status != http.StatusNotFound {
+		t.Errorf("after DELETE by the code the follow is still there: %d %s", r.status, r.body)
+	}
 	// Unfollowing what does not exist stays no error.
 	if r := a.send(t, http.MethodDelete, "/v1/me/follows/twinning/nonexistent", "", map[string]string{"Authorization": auth}); r.status != http.StatusOK {
 		t.Errorf("unfollow what does not exist: %d %s", r.status, r.body)

@@ -222,7 +222,14 @@ func (a *App) GetFollow(ctx context.Context, kind, id string) (*store.Follow, er
 	if err != nil {
 		return nil, err
 	}
-	return a.store.Follows.Get(ctx, store.FollowID(m.ID, kind, id))
+	f, err := a.store.Follows.Get(ctx, store.FollowID(m.ID, kind, id))
+	if apperr.KindOf(err) == apperr.KindNotFound && kind == KindTwinning {
+		// PUT takes a twinning's code and follows its id: so does GET.
+		if known, rerr := a.peers.target(ctx, kind, id); rerr == nil && known != id {
+			return a.store.Follows.Get(ctx, store.FollowID(m.ID, kind, known))
+		}
+	}
+	return f, err
 }
 
 // DeleteFollow stops following.
@@ -237,7 +244,18 @@ func (a *App) DeleteFollow(ctx context.Context, kind, id string) error {
 	if err != nil {
 		return err
 	}
-	return a.store.DeleteFollow(ctx, m.ID, kind, id)
+	if err := a.store.DeleteFollow(ctx, m.ID, kind, id); err != nil {
+		return err
+	}
+	if kind == KindTwinning {
+		// PUT takes a twinning's code and follows its id: so does DELETE.
+		// The code is looked up only to find that id; when the twinning
+		// service does not answer, what was named is unfollowed all the same.
+		if known, err := a.peers.target(ctx, kind, id); err == nil && known != id {
+			return a.store.DeleteFollow(ctx, m.ID, kind, known)
+		}
+	}
+	return nil
 }
 
 // Page is one page of a list.
