@@ -566,7 +566,9 @@ type Notification struct {
 	SubjectKind string `protobuf:"bytes,4,opt,name=subject_kind,json=subjectKind,proto3" json:"subject_kind,omitempty"`
 	SubjectId   string `protobuf:"bytes,5,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	Title       string `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
-	// A sentence in the member's language.
+	// A sentence in the reader's language: the accept-language metadata
+	// (the gateway sends the portal's page language, or the API client's
+	// Accept-Language), else the member's preferred language.
 	Text string `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
 	// A path on the portal, e.g. /twinnings/tos-ca.
 	Link string `protobuf:"bytes,8,opt,name=link,proto3" json:"link,omitempty"`

@@ -53,10 +53,14 @@ type NotificationServiceClient interface {
 	ListFollows(ctx context.Context, in *ListFollowsRequest, opts ...grpc.CallOption) (*ListFollowsResponse, error)
 	// Gets one follow of the caller; NOT_FOUND when they do not follow it.
 	GetFollow(ctx context.Context, in *GetFollowRequest, opts ...grpc.CallOption) (*Follow, error)
-	// Follows a twinning, practice, thread or organisation; following it
-	// again changes nothing.
+	// Follows a twinning (by id or code), practice, thread or organisation;
+	// following it again changes nothing. The owning service is asked first:
+	// what does not exist, or the caller may not see, is NOT_FOUND (with the
+	// kind's reason, e.g. TWINNING_NOT_FOUND) and nothing is stored; while
+	// that service does not answer, UNAVAILABLE.
 	PutFollow(ctx context.Context, in *PutFollowRequest, opts ...grpc.CallOption) (*Follow, error)
-	// Stops following; a follow that does not exist is no error.
+	// Stops following (a twinning by id or code); a follow that does not
+	// exist is no error.
 	DeleteFollow(ctx context.Context, in *DeleteFollowRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Lists the caller's notifications: unread first, newest first within.
 	ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error)
@@ -210,10 +214,14 @@ type NotificationServiceServer interface {
 	ListFollows(context.Context, *ListFollowsRequest) (*ListFollowsResponse, error)
 	// Gets one follow of the caller; NOT_FOUND when they do not follow it.
 	GetFollow(context.Context, *GetFollowRequest) (*Follow, error)
-	// Follows a twinning, practice, thread or organisation; following it
-	// again changes nothing.
+	// Follows a twinning (by id or code), practice, thread or organisation;
+	// following it again changes nothing. The owning service is asked first:
+	// what does not exist, or the caller may not see, is NOT_FOUND (with the
+	// kind's reason, e.g. TWINNING_NOT_FOUND) and nothing is stored; while
+	// that service does not answer, UNAVAILABLE.
 	PutFollow(context.Context, *PutFollowRequest) (*Follow, error)
-	// Stops following; a follow that does not exist is no error.
+	// Stops following (a twinning by id or code); a follow that does not
+	// exist is no error.
 	DeleteFollow(context.Context, *DeleteFollowRequest) (*emptypb.Empty, error)
 	// Lists the caller's notifications: unread first, newest first within.
 	ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error)
