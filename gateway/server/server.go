@@ -249,6 +249,22 @@ func (s *Server) Listen() error {
 	return nil
 }
 
+// ListenOn is Listen on a listener the caller has bound (and hands over:
+// Close closes it), for a caller that must know the address before the
+// gateway is built (the devstack's e-mails link to it).
+func (s *Server) ListenOn(ln net.Listener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener != nil {
+		return errors.Join(errors.New("the gateway listens already"), ln.Close())
+	}
+	if err := s.listenMetrics(); err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	s.listener = ln
+	return nil
+}
+
 // Addr is the bound address once Listen (or Run) has bound it, else "".
 func (s *Server) Addr() string {
 	s.mu.Lock()

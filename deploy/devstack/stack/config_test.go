@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -123,4 +124,21 @@ func TestTwoStacksSideBySideOnFreePorts(t *testing.T) {
 		nc.Close()
 	}
 	t.Logf("stack 1: %s\nstack 2: %s", a, b)
+}
+
+// The gateway's free port is held from the moment it is chosen: nobody
+// else can bind it before the gateway takes the listener over.
+func TestReservePortHoldsTheFreePort(t *testing.T) {
+	addr, ln, err := reservePort("127.0.0.1:0")
+	if err != nil || ln == nil {
+		t.Fatalf("reservePort: %v, listener %v", err, ln)
+	}
+	defer ln.Close()
+	if other, err := net.Listen("tcp", addr); err == nil {
+		other.Close()
+		t.Fatalf("%s could be bound by another while reserved", addr)
+	}
+	if got, ln, err := reservePort("127.0.0.1:8181"); err != nil || ln != nil || got != "127.0.0.1:8181" {
+		t.Errorf("a given port: %q, %v, %v; want it unchanged and nothing bound", got, ln, err)
+	}
 }

@@ -90,6 +90,9 @@ type Stack struct {
 	addrs       map[string]string
 	services    map[string]grpcService
 	gatewayAddr string
+	// gatewayListener holds the gateway's free port from the moment it is
+	// chosen (the e-mails link to it) until the gateway takes it over.
+	gatewayListener net.Listener
 	// releaseReady ends the gateway's readiness hold taken at its start.
 	releaseReady func()
 	// keyFile signs session tokens; loader mints the demo loader's.
@@ -183,8 +186,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	// The e-mails link to the portal: a free port for the gateway is
-	// chosen now, before the notification service starts.
-	if opts.HTTPAddr, err = pickPort(opts.HTTPAddr); err != nil {
+	// chosen, and held, now, before the notification service starts.
+	if opts.HTTPAddr, s.gatewayListener, err = reservePort(opts.HTTPAddr); err != nil {
 		return nil, err
 	}
 	if err := s.startMailbox(filepath.Join(dataDir, "mail"), opts.SMTPAddr, opts.MailboxAddr); err != nil {
@@ -317,7 +320,12 @@ func (s *Stack) startGateway(ctx context.Context, cfg gateway.Config) error {
 	if err != nil {
 		return fmt.Errorf("start gateway: %w", err)
 	}
-	if err := gw.Listen(); err != nil {
+	listen := gw.Listen
+	if ln := s.gatewayListener; ln != nil {
+		s.gatewayListener = nil // the gateway's now, closed with it
+		listen = func() error { return gw.ListenOn(ln) }
+	}
+	if err := listen(); err != nil {
 		return errors.Join(fmt.Errorf("start gateway: %w", err), gw.Close())
 	}
 	s.gatewayAddr = gw.Addr()
@@ -451,6 +459,10 @@ func (s *Stack) Stop() error {
 // shutdown stops whatever has been started, in reverse order.
 func (s *Stack) shutdown() error {
 	var errs []error
+	if s.gatewayListener != nil { // reserved, and the gateway never started
+		_ = s.gatewayListener.Close()
+		s.gatewayListener = nil
+	}
 	for i := len(s.running) - 1; i >= 0; i-- {
 		c := s.running[i]
 		c.cancel()
@@ -578,18 +590,20 @@ func unsubscribeKey(key ed25519.PrivateKey) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// pickPort turns a host:0 address into one with a port that was free a
-// moment ago.
-func pickPort(addr string) (string, error) {
+// reservePort binds a host:0 address now and returns the port chosen with
+// the listener that holds it (nil for an address with its port given).
+// Picking a free port and binding it again later let another process take
+// it in between: a CI run saw "address already in use" from the gateway
+// while other test packages started servers.
+func reservePort(addr string) (string, net.Listener, error) {
 	if _, port, err := net.SplitHostPort(addr); err != nil || port != "0" {
-		return addr, nil
+		return addr, nil, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("pick a port for %s: %w", addr, err)
+		return "", nil, fmt.Errorf("pick a port for %s: %w", addr, err)
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return ln.Addr().String(), ln, nil
 }
 
 // UnsubscribeKey signs the unsubscribe links of the devstack's e-mail.
