@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gemella/gemella/deploy/devstack/demo"
+	gateway "github.com/gemella/gemella/gateway/server"
 	catalogv1 "github.com/gemella/gemella/proto/gemella/catalog/v1"
 	discussionv1 "github.com/gemella/gemella/proto/gemella/discussion/v1"
 	"github.com/gemella/gemella/services/platform/grpcx"
@@ -33,9 +33,10 @@ func TestStackServesDemoDataAndKeepsItAcrossRestart(t *testing.T) {
 
 	// The gateway listens before the demo data is loaded: a script that
 	// logs in at /readyz's first 200 must find the demo accounts.
-	addr := pickedAddr(t)
-	firstReady := loginAtFirstReady(ctx, "http://"+addr)
-	st := startOn(ctx, t, dataDir, true, addr)
+	// The hook runs once the gateway's port is chosen (and held), before
+	// the gateway starts.
+	var firstReady func() (int, int, error)
+	st := startWith(ctx, t, dataDir, true, func(c *gateway.Config) { firstReady = loginAtFirstReady(ctx, "http://"+c.HTTPAddr) })
 	if starting, login, err := firstReady(); err != nil || login != http.StatusOK {
 		t.Errorf("log in at /readyz's first 200 (after %d answers 503): status %d, %v; want 200", starting, login, err)
 	} else {
@@ -163,21 +164,22 @@ func waitForCatalogEvents(ctx context.Context, t *testing.T, natsURL string) {
 
 func startForTest(ctx context.Context, t *testing.T, dataDir string, loadDemo bool) *Stack {
 	t.Helper()
-	return startOn(ctx, t, dataDir, loadDemo, "127.0.0.1:0")
+	return startWith(ctx, t, dataDir, loadDemo, nil)
 }
 
-// startOn is startForTest with the gateway on httpAddr.
-func startOn(ctx context.Context, t *testing.T, dataDir string, loadDemo bool, httpAddr string) *Stack {
+// startWith is startForTest with a hook on the gateway's configuration.
+func startWith(ctx context.Context, t *testing.T, dataDir string, loadDemo bool, hook func(*gateway.Config)) *Stack {
 	t.Helper()
 	st, err := Start(ctx, Options{
 		DataDir:        dataDir,
-		HTTPAddr:       httpAddr,
+		HTTPAddr:       "127.0.0.1:0",
 		CatalogAddr:    "127.0.0.1:0",
 		TwinningAddr:   "127.0.0.1:0",
 		DiscussionAddr: "127.0.0.1:0",
 		NATSPort:       0,
 		Logger:         testLogger(),
 		LoadDemo:       loadDemo,
+		Gateway:        hook,
 	})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
@@ -528,17 +530,6 @@ func checkSearch(ctx context.Context, t *testing.T, gatewayURL string) {
 	if len(matches.Matches) == 0 || len(matches.Matches[0].Reasons.MatchedTerms)+len(matches.Matches[0].Reasons.SharedThemes) == 0 {
 		t.Errorf("a demo need has no match with reasons: %+v", matches)
 	}
-}
-
-// pickedAddr is a loopback address with a port free a moment ago.
-func pickedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // loginAtFirstReady asks the gateway's /readyz every 10 ms and, at its
