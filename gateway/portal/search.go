@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gemella/gemella/gateway/sitesearch"
@@ -11,6 +12,9 @@ import (
 type searchData struct {
 	Q, Kind, Territory, Theme string
 	Kinds                     []string
+	// Territories are the territories of the organisations, for the
+	// territory filter: people choose a place by its name, not its code.
+	Territories []territory
 	// Asked is false before anything was searched: the page shows the
 	// form alone.
 	Asked   bool
@@ -51,6 +55,12 @@ func (p *Portal) search(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := p.call(r)
 		defer cancel()
 		d.Results = sitesearch.Search(ctx, sitesearch.Backends{Catalog: p.b.Catalog, Twinning: p.b.Twinning, Discussion: p.b.Discussion}, query)
+	}
+	d.Territories = territories(p.organizations(r))
+	if d.Territory != "" && !slices.ContainsFunc(d.Territories, func(t territory) bool { return t.Code == d.Territory }) {
+		// A code no organisation lies in (a link, a NUTS region) stays
+		// chosen, shown as it is.
+		d.Territories = append(d.Territories, territory{Code: d.Territory, Name: d.Territory})
 	}
 	p.render(w, r, status, "search", "search.title", d)
 }
