@@ -266,9 +266,11 @@ func reused(requestID string) error {
 	return &apperr.Error{
 		Kind:    apperr.KindAlreadyExists,
 		Message: "request_id already used",
+		Reason:  apperr.ReasonRequestIDReused,
 		Violations: []apperr.FieldViolation{{
-			Field: "request_id",
-			Rule:  fmt.Sprintf("%q was already sent by this caller with a different request: a new request needs a new request_id", requestID),
+			Field:  "request_id",
+			Reason: apperr.ReasonRequestIDReused,
+			Rule:   fmt.Sprintf("%q was already sent by this caller with a different request: a new request needs a new request_id", requestID),
 		}},
 	}
 }

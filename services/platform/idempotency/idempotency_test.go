@@ -171,6 +171,9 @@ func otherBody(t *testing.T, f *fixture) {
 	if apperr.KindOf(err) != apperr.KindAlreadyExists || !errors.As(err, &ae) || len(ae.Violations) != 1 || ae.Violations[0].Field != "request_id" {
 		t.Fatalf("same key, other body: %v, want AlreadyExists naming request_id", err)
 	}
+	if ae.Reason != apperr.ReasonRequestIDReused || ae.Violations[0].Reason != apperr.ReasonRequestIDReused {
+		t.Errorf("same key, other body: reasons %q / %q, want %s (the registry's reason for exactly this)", ae.Reason, ae.Violations[0].Reason, apperr.ReasonRequestIDReused)
+	}
 	if f.notes.count() != 1 {
 		t.Fatalf("%d notes, want 1", f.notes.count())
 	}
