@@ -321,7 +321,7 @@ func (p *Portal) showTwinningForm(w http.ResponseWriter, r *http.Request, code i
 func twinningMoves(s twinningv1.TwinningStatus) []string {
 	switch s {
 	case twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT:
-		return []string{"propose", "cancel"}
+		return []string{"propose"} // a draft is deleted, not cancelled
 	case twinningv1.TwinningStatus_TWINNING_STATUS_PROPOSED:
 		return []string{"approve", "cancel"}
 	case twinningv1.TwinningStatus_TWINNING_STATUS_APPROVED:

@@ -64,7 +64,7 @@ func TestWhoMayMoveATwinning(t *testing.T) {
 		{twinning.MoveSuspend, twinning.Active, []string{unauth, denied, denied, denied, denied, ok, denied, ok}},
 		{twinning.MoveResume, twinning.Suspended, []string{unauth, denied, denied, denied, denied, ok, denied, ok}},
 		{twinning.MoveComplete, twinning.Active, []string{unauth, denied, denied, denied, denied, denied, denied, ok}},
-		{twinning.MoveCancel, twinning.Draft, []string{unauth, hidden, hidden, hidden, hidden, denied, denied, ok}},
+		{twinning.MoveCancel, twinning.Proposed, []string{unauth, denied, denied, denied, denied, denied, denied, ok}},
 	}
 	path := map[twinning.Status][]twinning.Move{
 		twinning.Draft:     nil,

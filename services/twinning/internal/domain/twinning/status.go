@@ -65,9 +65,12 @@ var StateMoves = []Move{MovePropose, MoveApprove, MoveActivate, MoveSuspend, Mov
 
 // allowed is the state machine: which moves each status accepts. Transfers
 // change status only while the twinning is active; a suspended twinning
-// keeps them as they are. Completed and cancelled are final.
+// keeps them as they are. Completed and cancelled are final. A draft is
+// deleted, not cancelled: a cancelled twinning is public (its history,
+// its dropped transfers counted in the practices' figures), and one never
+// proposed was never meant to be.
 var allowed = map[Status][]Move{
-	Draft:     {MoveUpdate, MoveAddTransfer, MoveLogActivity, MovePropose, MoveCancel, MoveDelete},
+	Draft:     {MoveUpdate, MoveAddTransfer, MoveLogActivity, MovePropose, MoveDelete},
 	Proposed:  {MoveUpdate, MoveAddTransfer, MoveLogActivity, MoveApprove, MoveCancel},
 	Approved:  {MoveUpdate, MoveAddTransfer, MoveLogActivity, MoveActivate, MoveCancel},
 	Active:    {MoveUpdate, MoveAddTransfer, MoveUpdateTransfer, MoveLogActivity, MoveSuspend, MoveComplete, MoveCancel},

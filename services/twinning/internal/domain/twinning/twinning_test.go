@@ -99,14 +99,14 @@ var path = map[Status][]Move{
 	Active:    {MovePropose, MoveApprove, MoveActivate},
 	Suspended: {MovePropose, MoveApprove, MoveActivate, MoveSuspend},
 	Completed: {MovePropose, MoveApprove, MoveActivate, MoveComplete},
-	Cancelled: {MoveCancel},
+	Cancelled: {MovePropose, MoveCancel},
 }
 
 // legal is the lifecycle of the issue: draft → proposed → approved →
-// active → completed; cancelled from any state before completed; active ↔
-// suspended.
+// active → completed; cancelled from any state after the draft and before
+// completed (a draft is deleted: cancelled is public); active ↔ suspended.
 var legal = map[Status]map[Move]Status{
-	Draft:     {MovePropose: Proposed, MoveCancel: Cancelled},
+	Draft:     {MovePropose: Proposed},
 	Proposed:  {MoveApprove: Approved, MoveCancel: Cancelled},
 	Approved:  {MoveActivate: Active, MoveCancel: Cancelled},
 	Active:    {MoveSuspend: Suspended, MoveComplete: Completed, MoveCancel: Cancelled},
@@ -171,6 +171,9 @@ func TestStateMachineEveryMoveFromEveryState(t *testing.T) {
 
 func TestMovesThatNeedMore(t *testing.T) {
 	tw := mustNew(t)
+	if err := tw.Move(MovePropose, "ed", "", now); err != nil {
+		t.Fatal(err)
+	}
 	if err := tw.Move(MoveCancel, "coord", "", now); violations(err)["reason"] == "" {
 		t.Fatalf("cancel without a reason: %v", err)
 	}
@@ -181,7 +184,7 @@ func TestMovesThatNeedMore(t *testing.T) {
 			t.Errorf("propose an incomplete draft: no violation for %s; got %v", f, got)
 		}
 	}
-	for _, m := range []Move{MovePropose, MoveApprove, MoveActivate} {
+	for _, m := range []Move{MoveApprove, MoveActivate} {
 		if err := tw.Move(m, "coord", "", now); err != nil {
 			t.Fatal(err)
 		}
