@@ -288,12 +288,16 @@ var refusalWords = []pattern{
 		return w.l.T("refusal.twinning_move", w.quoted(w.state("twinning", m[1])), w.verb("twinning", m[2])) + " " +
 			w.moves("twinning", m[3], "refusal.allowed_none")
 	}},
-	{rx(`transfer (\S+) is (\w+): it cannot become (\w+) \(allowed from \w+: (.*)\)`), func(w wording, m []string) string {
-		s := w.l.T("refusal.transfer_move", w.name(m[1], "?"), w.quoted(w.state("transfer", m[2])), w.quoted(w.state("transfer", m[3])))
-		if m[4] == "none" {
+	{rx(`transfer (\S+)(?: of model (\S+))? is (\w+): it cannot become (\w+) \(allowed from \w+: (.*)\)`), func(w wording, m []string) string {
+		// The model names the transfer; a page may know a better name.
+		s := w.l.T("refusal.transfer_move", w.name(m[1], m[2]), w.quoted(w.state("transfer", m[3])), w.quoted(w.state("transfer", m[4])))
+		if m[2] == "" && w.name(m[1], "") == "" {
+			s = w.l.T("refusal.transfer_move_unnamed", w.quoted(w.state("transfer", m[3])), w.quoted(w.state("transfer", m[4])))
+		}
+		if m[5] == "none" {
 			return s + " " + w.l.T("refusal.transfer_final")
 		}
-		return s + " " + w.l.T("refusal.transfer_allowed", w.states("transfer", m[4]))
+		return s + " " + w.l.T("refusal.transfer_allowed", w.states("transfer", m[5]))
 	}},
 	{rx(`twinning \S+ cannot be completed while transfers have no outcome \((.*)\): .*`), func(w wording, m []string) string {
 		var open []string

@@ -218,6 +218,13 @@ func TestServiceErrorsInWords(t *testing.T) {
 		{refusalWords, "transfer fdd2477b-9a0c is planned: it cannot become partially_adopted (allowed from planned: in_progress, dropped)",
 			"Il modello C è «pianificato»: non può diventare «adottato in parte». Da qui può diventare «in corso» e «abbandonato».",
 			"Model C is “planned”: it cannot become “partially adopted”. From here it can become “in progress” and “dropped”.", ""},
+		// Through the API no page names the transfer: the service's message does.
+		{refusalWords, "transfer 0000-unknown of model B is planned: it cannot become adopted (allowed from planned: in_progress, dropped)",
+			"Il modello B è «pianificato»: non può diventare «adottato». Da qui può diventare «in corso» e «abbandonato».",
+			"Model B is “planned”: it cannot become “adopted”. From here it can become “in progress” and “dropped”.", ""},
+		{refusalWords, "transfer 0000-unknown is planned: it cannot become adopted (allowed from planned: in_progress, dropped)",
+			"Il trasferimento è «pianificato»: non può diventare «adottato». Da qui può diventare «in corso» e «abbandonato».",
+			"The transfer is “planned”: it cannot become “adopted”. From here it can become “in progress” and “dropped”.", ""},
 		{refusalWords, "twinning TOSCA-2012 is completed: log_activity is not allowed (allowed from completed: none)",
 			"Il gemellaggio è «concluso»: non si può registrare attività. In questo stato non si può fare altro.",
 			"The twinning is “completed”: you cannot log activities. Nothing else can be done in this state.", ""},

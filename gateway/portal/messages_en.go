@@ -632,6 +632,7 @@ var english = messages{
 	"refusal.practice_move":           "The practice is %s: you cannot %s.",
 	"refusal.twinning_move":           "The twinning is %s: you cannot %s.",
 	"refusal.transfer_move":           "Model %s is %s: it cannot become %s.",
+	"refusal.transfer_move_unnamed":   "The transfer is %s: it cannot become %s.",
 	"refusal.transfer_allowed":        "From here it can become %s.",
 	"refusal.transfer_final":          "Its transfer is over.",
 	"refusal.open_transfer":           "model %s to %s is %s",

@@ -632,6 +632,7 @@ var italian = messages{
 	"refusal.practice_move":           "La buona pratica è %s: non si può %s.",
 	"refusal.twinning_move":           "Il gemellaggio è %s: non si può %s.",
 	"refusal.transfer_move":           "Il modello %s è %s: non può diventare %s.",
+	"refusal.transfer_move_unnamed":   "Il trasferimento è %s: non può diventare %s.",
 	"refusal.transfer_allowed":        "Da qui può diventare %s.",
 	"refusal.transfer_final":          "Il suo trasferimento è concluso.",
 	"refusal.open_transfer":           "il modello %s verso %s è %s",

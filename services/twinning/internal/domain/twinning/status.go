@@ -191,8 +191,9 @@ func (s TransferStatus) allows(to TransferStatus) bool {
 }
 
 // ErrIllegalTransferMove is the FailedPrecondition error for a transfer
-// status the current one cannot move to.
-func ErrIllegalTransferMove(id string, from, to TransferStatus) error {
+// status the current one cannot move to; it names the transfer's model,
+// which is how people tell the transfers of a twinning apart.
+func ErrIllegalTransferMove(id, modelCode string, from, to TransferStatus) error {
 	var names []string
 	for _, n := range transferNext[from] {
 		names = append(names, n.String())
@@ -201,7 +202,7 @@ func ErrIllegalTransferMove(id string, from, to TransferStatus) error {
 	if len(names) > 0 {
 		allowedText = strings.Join(names, ", ")
 	}
-	return apperr.FailedPrecondition("transfer %s is %s: it cannot become %s (allowed from %s: %s)", id, from, to, from, allowedText).
+	return apperr.FailedPrecondition("transfer %s of model %s is %s: it cannot become %s (allowed from %s: %s)", id, modelCode, from, to, from, allowedText).
 		WithMove("transfers/"+id, from.String(), to.String(), names...)
 }
 

@@ -164,7 +164,7 @@ func (t *Twinning) UpdateTransfer(id string, p TransferPatch, actor string, now 
 		return nil, false, ErrIllegalMove(t.Code, t.Status, MoveUpdateTransfer)
 	}
 	if moves && !tr.Status.allows(p.Status) {
-		return nil, false, ErrIllegalTransferMove(tr.ID, tr.Status, p.Status)
+		return nil, false, ErrIllegalTransferMove(tr.ID, tr.ModelCode, tr.Status, p.Status)
 	}
 	next := *tr
 	if p.StartDate != nil {
