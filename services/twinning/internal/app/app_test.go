@@ -212,6 +212,23 @@ func TestAddTransferNamesTheMissingFieldsBeforeTheRight(t *testing.T) {
 	}
 }
 
+// An editor who names no parties is told to name them; one who names
+// parties they do not edit is refused.
+func TestCreateTwinningNamesTheMissingPartiesBeforeTheRight(t *testing.T) {
+	f := newFixture()
+	editor := auth.WithCaller(context.Background(), auth.Caller{MemberID: "ed-toscana", Roles: []string{auth.RoleMember, auth.RoleEditor}, Organizations: []string{"toscana"}})
+	_, err := f.app.CreateTwinning.Handle(editor, app.CreateTwinning{Details: twinning.Details{Code: "X-9", Title: "t"}, Actor: "ed-toscana"})
+	got := fields(err)
+	if apperr.KindOf(err) != apperr.KindInvalidArgument || got["offering_organization_ids"] == "" || got["receiving_organization_ids"] == "" {
+		t.Fatalf("no parties: %v (fields %v), want INVALID_ARGUMENT naming both party lists", err, got)
+	}
+	_, err = f.app.CreateTwinning.Handle(editor, app.CreateTwinning{Details: twinning.Details{Code: "X-9", Title: "t",
+		OfferingOrganizationIDs: []string{"firenze"}, ReceivingOrganizationIDs: []string{"vibo"}}, Actor: "ed-toscana"})
+	if apperr.KindOf(err) != apperr.KindPermissionDenied {
+		t.Fatalf("parties the editor does not edit: %v, want PERMISSION_DENIED", err)
+	}
+}
+
 func TestAddTransfer(t *testing.T) {
 	f := newFixture()
 	ctx := staff

@@ -103,6 +103,14 @@ func mayCreate(c auth.Caller, d twinning.Details) error {
 		return err
 	}
 	parties := append(slices.Clone(d.OfferingOrganizationIDs), d.ReceivingOrganizationIDs...)
+	if len(parties) == 0 && !isCoordinator(c) {
+		// Who may create depends on the parties: an editor who named none
+		// is told what to fill in, not that they may not.
+		var v apperr.Violations
+		v.Add("offering_organization_ids", "is required: name the administrations of the twinning, one of which you are an editor of")
+		v.Add("receiving_organization_ids", "is required: name the administrations of the twinning, one of which you are an editor of")
+		return v.Err()
+	}
 	if !isCoordinator(c) && !editsAnyOf(c, parties) {
 		return apperr.PermissionDenied("only an editor of one of its parties, or a coordinator, may create a twinning").WithReason(apperr.ReasonNotAnEditor)
 	}
