@@ -95,6 +95,8 @@ func (r *recipients) drop(memberID string) {
 // about is what the notifications of one event say.
 type about struct {
 	kind, id, title, link, actorName, detail, sourceID string
+	// modelCode and modelTitle name a transfer's model.
+	modelCode, modelTitle string
 }
 
 // HandleEvent is the consumers' port: it follows, notifies or takes
@@ -362,8 +364,10 @@ func (a *App) twinningChanged(ctx context.Context, env *eventsv1.Envelope) error
 	if env.GetType() == SubjectTransferChanged && isAnnouncement(env) {
 		return nil // the proposal's own notification says it
 	}
+	var model TransferModel
 	if env.GetType() == SubjectTransferChanged {
 		reason, detail = ReasonTransferStatus, a.transferDetail(env, tw)
+		model = transferModel(env, tw)
 	} else {
 		var ev eventsv1.TwinningChanged
 		if err := events.Unpack(env, &ev); err == nil && ev.GetChange().GetTo() != twinningv1.TwinningStatus_TWINNING_STATUS_UNSPECIFIED {
@@ -378,7 +382,30 @@ func (a *App) twinningChanged(ctx context.Context, env *eventsv1.Envelope) error
 	if isMember(env.GetActor()) {
 		r.drop(env.GetActor())
 	}
-	return a.notify(ctx, env, r, about{kind: KindTwinning, id: tw.GetId(), title: tw.GetTitle(), link: "/twinnings/" + tw.GetId(), detail: detail})
+	return a.notify(ctx, env, r, about{kind: KindTwinning, id: tw.GetId(), title: tw.GetTitle(), link: "/twinnings/" + tw.GetId(), detail: detail,
+		modelCode: model.Code, modelTitle: model.Title})
+}
+
+// TransferModel is the model a transfer event is about.
+type TransferModel struct{ Code, Title string }
+
+// transferModel names the event's transfer by its model: the event says
+// it (TransferRef), or else the twinning's own copy of the transfer.
+func transferModel(env *eventsv1.Envelope, tw *twinningv1.Twinning) TransferModel {
+	var ev eventsv1.TransferStatusChanged
+	if err := events.Unpack(env, &ev); err != nil {
+		return TransferModel{}
+	}
+	ref := ev.GetTransfer()
+	if ref.GetModelCode() != "" {
+		return TransferModel{Code: ref.GetModelCode(), Title: ref.GetModelTitle()}
+	}
+	for _, t := range tw.GetTransfers() {
+		if t.GetId() == ref.GetId() && t.GetId() != "" {
+			return TransferModel{Code: t.GetModelCode(), Title: t.GetModelTitle()}
+		}
+	}
+	return TransferModel{}
 }
 
 // isAnnouncement reports a transfer event whose status did not change:
@@ -419,7 +446,7 @@ func statusWord(s, prefix string) string { return strings.ToLower(strings.TrimPr
 func (a *App) notify(ctx context.Context, env *eventsv1.Envelope, r recipients, ab about) error {
 	now := a.now()
 	tpl := store.Template{EventID: env.GetEventId(), EventType: env.GetType(), SubjectKind: ab.kind, SubjectID: ab.id, SourceID: ab.sourceID,
-		Title: ab.title, ActorName: ab.actorName, Detail: ab.detail, Link: ab.link}
+		Title: ab.title, ActorName: ab.actorName, Detail: ab.detail, Link: ab.link, ModelCode: ab.modelCode, ModelTitle: ab.modelTitle}
 	batch := make([]store.Notification, 0, len(r.reason))
 	for _, memberID := range r.order {
 		if reason, ok := r.reason[memberID]; ok {
@@ -454,6 +481,6 @@ func (a *App) notification(tpl store.Template, memberID, reason string, now time
 	return store.Notification{
 		ID: id, MemberID: memberID, Reason: reason, EventID: tpl.EventID, EventType: tpl.EventType,
 		SubjectKind: tpl.SubjectKind, SubjectID: tpl.SubjectID, SourceID: tpl.SourceID, Title: tpl.Title, ActorName: tpl.ActorName,
-		Detail: tpl.Detail, Link: tpl.Link, CreatedAt: now, Seq: seq, SortKey: store.SortKeyOf(false, seq), Email: email,
+		Detail: tpl.Detail, Link: tpl.Link, ModelCode: tpl.ModelCode, ModelTitle: tpl.ModelTitle, CreatedAt: now, Seq: seq, SortKey: store.SortKeyOf(false, seq), Email: email,
 	}
 }

@@ -148,9 +148,18 @@ func TestWhoHearsOfWhat(t *testing.T) {
 	expect("an edit of the details", told(event(t, "twinning.twinning.updated", "m-mover", "twinning", "tw1",
 		&eventsv1.TwinningUpdated{Twinning: &eventsv1.TwinningRef{Id: "tw1", Status: twinningv1.TwinningStatus_TWINNING_STATUS_ACTIVE}})), map[string]string{})
 	expect("a draft's move", told(event(t, "twinning.twinning.proposed", "m-mover", "twinning", "draft", &eventsv1.TwinningChanged{})), map[string]string{})
-	expect("a transfer's outcome", told(event(t, "twinning.transfer.status_changed", "m-mover", "twinning", "tw1",
-		&eventsv1.TransferStatusChanged{From: twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS, To: twinningv1.TransferStatus_TRANSFER_STATUS_ADOPTED})),
+	outcome := event(t, "twinning.transfer.status_changed", "m-mover", "twinning", "tw1",
+		&eventsv1.TransferStatusChanged{From: twinningv1.TransferStatus_TRANSFER_STATUS_IN_PROGRESS, To: twinningv1.TransferStatus_TRANSFER_STATUS_ADOPTED,
+			Transfer: &eventsv1.TransferRef{Id: "tr-b", ModelCode: "B", ModelTitle: "Libretto formativo"}})
+	expect("a transfer's outcome", told(outcome),
 		map[string]string{"m-follower": ReasonTransferStatus, "m-editor": ReasonTransferStatus})
+	// Which transfer: its model, as people tell a twinning's transfers apart.
+	if n, err := st.Notifications.Get(ctx, store.NotificationID(outcome.GetEventId(), "m-follower")); err != nil {
+		t.Fatal(err)
+	} else if it, en := Text(n, "it"), Text(n, "en"); it != "Il modello B «Libretto formativo» del gemellaggio «Tos.Ca.» è ora adottato" ||
+		en != "Model B “Libretto formativo” of twinning “Tos.Ca.” is now adopted" {
+		t.Errorf("a transfer's text: %q / %q", it, en)
+	}
 	// A proposal announcing its transfers to the catalogue (from = to)
 	// tells nobody: the proposal's own event does.
 	expect("a transfer announced", told(event(t, "twinning.transfer.status_changed", "m-mover", "twinning", "tw1",

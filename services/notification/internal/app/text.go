@@ -29,6 +29,13 @@ func Text(n *store.Notification, lang string) string {
 	case ReasonTwinningState:
 		return fmt.Sprintf(pick("Il gemellaggio «%s» è ora %s", "Twinning “%s” is now %s"), n.Title, statusText(n.Detail, it))
 	case ReasonTransferStatus:
+		if n.ModelCode != "" && n.Detail != "" {
+			model := n.ModelCode
+			if n.ModelTitle != "" {
+				model += fmt.Sprintf(pick(" «%s»", " “%s”"), n.ModelTitle)
+			}
+			return fmt.Sprintf(pick("Il modello %s del gemellaggio «%s» è ora %s", "Model %s of twinning “%s” is now %s"), model, n.Title, statusText(n.Detail, it))
+		}
 		if n.Detail == "" {
 			return fmt.Sprintf(pick("Un trasferimento del gemellaggio «%s» è cambiato", "A transfer of twinning “%s” moved"), n.Title)
 		}

@@ -42,6 +42,10 @@ type Template struct {
 	ActorName   string `bson:"actor_name,omitempty"`
 	Detail      string `bson:"detail,omitempty"`
 	Link        string `bson:"link"`
+	// ModelCode and ModelTitle name the model a transfer's notification
+	// is about (empty for the others, and for those stored before).
+	ModelCode  string `bson:"model_code,omitempty"`
+	ModelTitle string `bson:"model_title,omitempty"`
 }
 
 // Source is one follower set an event reaches.
@@ -114,13 +118,16 @@ type Notification struct {
 	SubjectID   string `bson:"subject_id"`
 	// SourceID is the post that caused it, if any: hiding the post takes
 	// its notifications back.
-	SourceID  string    `bson:"source_id,omitempty"`
-	Title     string    `bson:"title"`
-	ActorName string    `bson:"actor_name,omitempty"`
-	Detail    string    `bson:"detail,omitempty"`
-	Link      string    `bson:"link"`
-	Read      bool      `bson:"read"`
-	CreatedAt time.Time `bson:"created_at"`
+	SourceID  string `bson:"source_id,omitempty"`
+	Title     string `bson:"title"`
+	ActorName string `bson:"actor_name,omitempty"`
+	Detail    string `bson:"detail,omitempty"`
+	Link      string `bson:"link"`
+	// ModelCode and ModelTitle: as in Template.
+	ModelCode  string    `bson:"model_code,omitempty"`
+	ModelTitle string    `bson:"model_title,omitempty"`
+	Read       bool      `bson:"read"`
+	CreatedAt  time.Time `bson:"created_at"`
 	// Seq orders a member's notifications as they were stored (the
 	// cursor of WatchNotifications); SortKey lists unread first.
 	Seq     string `bson:"seq"`
