@@ -257,6 +257,9 @@ var ruleWords = []pattern{
 	{rx(`email cannot be changed: it identifies the account`), msg("rule.email_frozen")},
 	{rx(`is not a post of this thread`), msg("rule.not_in_thread")},
 	{rx(`must be one of twinning, practice, thread, organization|must be EMAIL_FREQUENCY_IMMEDIATE, _DAILY, _WEEKLY or _NEVER|must be it or en`), msg("rule.choose")},
+	// The gateway's check of an enum value: the API's own values, which a
+	// caller sends as they are.
+	{rx(`must be one of ([A-Z][A-Z0-9_]*(?:, [A-Z][A-Z0-9_]*)*)`), func(w wording, m []string) string { return w.l.T("rule.one_of", m[1]) }},
 	{rx(`is not a token this service issued|was issued for other filters; repeat the filters of the first page`), msg("rule.page")},
 	{rx(`name at least one role to grant|"[^"]*" is not a role: .*|"[^"]*" is not granted: .*`), msg("rule.roles")},
 	{rx(`name at least one role to revoke|"[^"]*" is not revoked: .*`), msg("rule.roles_revoke")},

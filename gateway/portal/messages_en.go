@@ -556,6 +556,7 @@ var english = messages{
 	"rule.end_before_start":           "The end date cannot come before the start date.",
 	"rule.url":                        "Enter a web address starting with http:// or https://.",
 	"rule.email":                      "Enter a valid e-mail address, such as name@example.org.",
+	"rule.one_of":                     "Use one of these values: %s.",
 	"rule.path_mismatch":              "It differs from the one in the request's address: leave it out of the body, or give the same one.",
 	"rule.if_match_differs":           "It names another version than the If-Match header: send the etag once, or the same in both.",
 	"rule.if_match":                   "Give the etag of the version you read, for example \"3\", or *.",

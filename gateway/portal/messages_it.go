@@ -556,6 +556,7 @@ var italian = messages{
 	"rule.end_before_start":           "La data di fine non può precedere la data di inizio.",
 	"rule.url":                        "Indica un indirizzo web che inizia con http:// o https://.",
 	"rule.email":                      "Indica un indirizzo e-mail valido, per esempio nome@esempio.it.",
+	"rule.one_of":                     "Usa uno di questi valori: %s.",
 	"rule.path_mismatch":              "Non corrisponde a quello nell'indirizzo della richiesta: toglilo dal corpo o indica lo stesso.",
 	"rule.if_match_differs":           "Indica una versione diversa da quella dell'intestazione If-Match: manda l'etag una volta sola, o lo stesso in tutti e due.",
 	"rule.if_match":                   "Indica l'etag della versione che hai letto, per esempio \"3\", oppure *.",

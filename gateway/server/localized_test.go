@@ -75,6 +75,11 @@ func TestErrorsAreSaidInTheLanguageAsked(t *testing.T) {
 			t.Errorf("field %s has no Italian words: %+v", fv.Field, fv.LocalizedMessage)
 		}
 	}
+	// An enum value the API does not know: the values it takes, in words.
+	if _, fields := read("it", "POST", "/v1/organizations", `{"name":"x","kind":"ORGANIZATION_KIND_MARTE"}`); len(fields) != 1 || len(fields[0].FieldViolations) != 1 ||
+		fields[0].FieldViolations[0].LocalizedMessage == nil || !strings.HasPrefix(fields[0].FieldViolations[0].LocalizedMessage.Message, "Usa uno di questi valori: ") {
+		t.Errorf("Italian words for an unknown enum value: %+v", fields)
+	}
 	// The gateway's own rules have their words too.
 	if _, fields := read("it", "PATCH", "/v1/practices/p1", `{"id":"p2"}`); len(fields) != 1 || len(fields[0].FieldViolations) != 1 ||
 		fields[0].FieldViolations[0].LocalizedMessage == nil || !strings.Contains(fields[0].FieldViolations[0].LocalizedMessage.Message, "indirizzo della richiesta") {
