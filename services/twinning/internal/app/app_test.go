@@ -324,6 +324,13 @@ func TestCreateChecksPartiesAndTakesTheirTerritories(t *testing.T) {
 	if _, err := f.app.UpdateTwinning.Handle(ctx, app.UpdateTwinning{ID: tw.ID, Etag: `"1"`, Patch: func(*twinning.Details) {}, Actor: "ed"}); apperr.KindOf(err) != apperr.KindAborted {
 		t.Fatalf("stale etag: %v", err)
 	}
+	// An update that changes nothing (a body of output-only fields) makes
+	// no new version and no event.
+	events := len(f.repo.Events())
+	same, err := f.app.UpdateTwinning.Handle(ctx, app.UpdateTwinning{ID: tw.ID, Etag: updated.Etag(), Patch: func(*twinning.Details) {}, Actor: "ed"})
+	if err != nil || same.Version != updated.Version || len(f.repo.Events()) != events {
+		t.Fatalf("an update that changes nothing: %v, version %d → %v, %d new events", err, updated.Version, same, len(f.repo.Events())-events)
+	}
 }
 
 func TestLifecycleEventsAndRetries(t *testing.T) {

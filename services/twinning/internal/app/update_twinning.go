@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/gemella/gemella/services/platform/apperr"
 	"github.com/gemella/gemella/services/platform/auth"
@@ -68,6 +69,11 @@ func (h UpdateTwinningHandler) Handle(ctx context.Context, cmd UpdateTwinning) (
 		}
 		if deriveTerritories {
 			d.TerritoryCodes = codes
+		}
+		if reflect.DeepEqual(d, cloneDetails(t.Details)) {
+			// Nothing to change (a body of output-only fields, such as a
+			// status, which moves change): no new version, no event.
+			return errUnchanged
 		}
 		return t.Edit(d, cmd.Actor, h.d.Now())
 	})
