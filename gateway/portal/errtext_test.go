@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	gotoken "go/token"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -359,6 +360,20 @@ func TestEveryMoveHasAVerb(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// An ended session or a missing right is the visitor's, not an operator's
+// error: a log-out followed by a page no longer logs errors.
+func TestBackendFailuresAreLoggedByWhoseTheyAre(t *testing.T) {
+	for code, want := range map[codes.Code]slog.Level{
+		codes.Unauthenticated: slog.LevelInfo, codes.PermissionDenied: slog.LevelInfo, codes.NotFound: slog.LevelInfo,
+		codes.InvalidArgument: slog.LevelInfo, codes.Unavailable: slog.LevelWarn, codes.DeadlineExceeded: slog.LevelWarn,
+		codes.Internal: slog.LevelError, codes.Unknown: slog.LevelError,
+	} {
+		if got := backendLogLevel(status.Error(code, "x")); got != want {
+			t.Errorf("%s: logged at %s, want %s", code, got, want)
 		}
 	}
 }

@@ -416,15 +416,26 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (p *Portal) logBackend(r *http.Request, err error) {
-	level := slog.LevelWarn
-	if c := status.Code(err); c != codes.Unavailable && c != codes.DeadlineExceeded && c != codes.Canceled {
-		level = slog.LevelError
-	}
-	p.logger.Log(r.Context(), level, "portal: backend call failed",
+	p.logger.Log(r.Context(), backendLogLevel(err), "portal: backend call failed",
 		slog.String("request_id", visitOf(r).requestID),
 		slog.String("path", r.URL.Path),
 		slog.String("grpc_code", status.Code(err).String()),
 		slog.String("error", err.Error()))
+}
+
+// backendLogLevel is how loud a failed backend call is for an operator:
+// an outage is a warning, a fault of the system an error, and what the
+// visitor brought (an ended session, a right they lack, something that is
+// not there, a form to correct) is only information.
+func backendLogLevel(err error) slog.Level {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		return slog.LevelWarn
+	case codes.Unauthenticated, codes.PermissionDenied, codes.NotFound, codes.InvalidArgument,
+		codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted, codes.ResourceExhausted, codes.OutOfRange:
+		return slog.LevelInfo
+	}
+	return slog.LevelError
 }
 
 // section is a part of a page filled by one backend call: when the call
