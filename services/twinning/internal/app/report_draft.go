@@ -52,6 +52,14 @@ func day(d string) string {
 
 func inPeriod(d, from, to string) bool { return d != "" && d >= from && d <= to }
 
+// count writes n with the word's singular or plural: "1 tappa", "2 tappe".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // draft writes the sections of a report of t for the days from..to.
 func (h *Reports) draft(ctx context.Context, t *twinning.Twinning, from, to string) ([]report.Section, report.Discussion, error) {
 	activities, err := h.d.Twinnings.Activities(ctx, t, nil, 0)
@@ -89,8 +97,8 @@ func (h *Reports) draft(ctx context.Context, t *twinning.Twinning, from, to stri
 	// Summary.
 	var b strings.Builder
 	fmt.Fprintf(&b, "Il presente rapporto riguarda il gemellaggio **%s** (%s) nel periodo dal %s al %s.\n\n", md(t.Title), md(t.Code), day(from), day(to))
-	fmt.Fprintf(&b, "Stato del gemellaggio alla redazione: %s. Nel periodo sono state svolte %d attività e %d tappe ricadono nel periodo; i trasferimenti di modelli sono %d.\n",
-		twinningStatusWords[t.Status.String()], len(done), len(milestones), len(t.Transfers))
+	fmt.Fprintf(&b, "Stato del gemellaggio alla redazione: %s. Nel periodo: %s; %s da riportare (svolte, in scadenza o in ritardo). Trasferimenti di modelli in tutto: %d.\n",
+		twinningStatusWords[t.Status.String()], count(len(done), "attività svolta", "attività svolte"), count(len(milestones), "tappa", "tappe"), len(t.Transfers))
 	history, err := h.d.Twinnings.History(ctx, t, nil, 0)
 	if err != nil {
 		return nil, report.Discussion{}, err
@@ -211,7 +219,7 @@ func (h *Reports) draft(ctx context.Context, t *twinning.Twinning, from, to stri
 	if len(t.Transfers) == 0 {
 		b.WriteString("_Nessun modello da adottare._")
 	} else {
-		fmt.Fprintf(&b, "Su %d modelli: %d adottati, %d adottati in parte, %d abbandonati, %d ancora in corso o pianificati.\n\n", len(t.Transfers), adopted, partial, dropped, running)
+		fmt.Fprintf(&b, "Su %s: adottati %d, adottati in parte %d, abbandonati %d, ancora in corso o pianificati %d.\n\n", count(len(t.Transfers), "modello", "modelli"), adopted, partial, dropped, running)
 		b.WriteString(outcomes.String())
 	}
 	add(report.SectionAdoption, &b)
@@ -229,7 +237,9 @@ func (h *Reports) draft(ctx context.Context, t *twinning.Twinning, from, to stri
 		b.WriteString("_Non è stato possibile leggere i dati della discussione: completare a mano._")
 	} else {
 		figures = report.Discussion{Threads: period.Threads, Posts: period.Posts, Participants: period.Participants, Stories: period.Stories}
-		fmt.Fprintf(&b, "Nel periodo: %d messaggi in %d discussioni, con %d partecipanti; %d storie pubblicate.\n", period.Posts, period.Threads, period.Participants, period.Stories)
+		fmt.Fprintf(&b, "Nel periodo: %s in %s, con %s; %s.\n", count(period.Posts, "messaggio", "messaggi"),
+			count(period.Threads, "discussione attiva", "discussioni attive"), count(period.Participants, "partecipante", "partecipanti"),
+			count(period.Stories, "storia pubblicata", "storie pubblicate"))
 		if len(period.ThreadTitles) > 0 {
 			b.WriteString("\nDiscussioni attive:\n\n")
 			for _, title := range period.ThreadTitles {
@@ -260,8 +270,8 @@ func (h *Reports) draft(ctx context.Context, t *twinning.Twinning, from, to stri
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "**Quanto avvenuto nel periodo:** %d attività svolte, %d tappe, %d modelli adottati (%d in parte) su %d. _Descrivere qui come le attività e le adozioni contribuiscono agli obiettivi._",
-		len(done), len(milestones), adopted, partial, len(t.Transfers))
+	fmt.Fprintf(&b, "**Quanto avvenuto nel periodo:** %s, %s da riportare; modelli adottati %d, adottati in parte %d, su %d in tutto. _Descrivere qui come le attività e le adozioni contribuiscono agli obiettivi._",
+		count(len(done), "attività svolta", "attività svolte"), count(len(milestones), "tappa", "tappe"), adopted, partial, len(t.Transfers))
 	add(report.SectionObjectives, &b)
 	return sections, figures, nil
 }

@@ -77,9 +77,10 @@ func TestReportsAreDraftedFromWhatHappened(t *testing.T) {
 		report.SectionActivities: {"**10/05/2024** – Workshop di maggio (workshop). Partecipanti: Regione Calabria"},
 		report.SectionMilestones: {"Piano operativo – **in ritardo**: scadenza 15/04/2024"},
 		report.SectionTransfers:  {"### Modello A – Trio", "da Regione Toscana a Regione Calabria", "**adottato**", "01/05/2024: avviato", "01/05/2024: adottato", "nota: Trio adottato con delibera."},
-		report.SectionAdoption:   {"Su 1 modelli: 1 adottati", "Modello A (Trio) presso Regione Calabria: **adottato** il 01/05/2024"},
-		report.SectionDiscussion: {"7 messaggi in 1 discussioni, con 3 partecipanti; 1 storie pubblicate", "- Discussione generale", "- La nostra visita"},
-		report.SectionObjectives: {"**Obiettivo regionale.** o", "1 attività svolte"},
+		report.SectionAdoption:   {"Su 1 modello: adottati 1, adottati in parte 0", "Modello A (Trio) presso Regione Calabria: **adottato** il 01/05/2024"},
+		report.SectionDiscussion: {"7 messaggi in 1 discussione attiva, con 3 partecipanti; 1 storia pubblicata", "- Discussione generale", "- La nostra visita"},
+		report.SectionObjectives: {"**Obiettivo regionale.** o", "1 attività svolta, 1 tappa da riportare; modelli adottati 1, adottati in parte 0, su 1 in tutto."},
+		report.SectionSummary:    {"Nel periodo: 1 attività svolta; 1 tappa da riportare (svolte, in scadenza o in ritardo)."},
 	} {
 		for _, w := range want {
 			if got := section(r, key); !strings.Contains(got, w) {
