@@ -4,18 +4,12 @@ import (
 	"context"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/gemella/gemella/deploy/devstack/demo"
-	"github.com/gemella/gemella/deploy/devstack/stack"
 	"github.com/gemella/gemella/gateway/portal"
 )
 
@@ -31,29 +25,8 @@ func TestANotificationIsInTheLanguageOfItsReader(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	opts := stack.Config{FreePorts: true}.Options(t.TempDir())
-	opts.LoadDemo = true
-	opts.MailDelay = time.Second
-	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := stack.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	st, js := demoStack(ctx, t, time.Second)
 	base := st.GatewayURL()
-	nc, err := nats.Connect(st.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	settled(t, js)
 
 	member := login(t, base, "member@demo.gemella.test")

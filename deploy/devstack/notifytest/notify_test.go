@@ -213,31 +213,11 @@ func TestFollowReplyMentionAndMail(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	opts := stack.Config{FreePorts: true}.Options(t.TempDir())
-	opts.LoadDemo = true
 	// Long enough that the reply and the mention, written one after the
 	// other, are mailed together even on a loaded machine.
-	opts.MailDelay = 6 * time.Second
-	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := stack.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	const mailDelay = 6 * time.Second
+	st, js := demoStack(ctx, t, mailDelay)
 	base := st.GatewayURL()
-	nc, err := nats.Connect(st.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	settled(t, js) // the demo data's events are behind us
 
 	a := login(t, base, "member@demo.gemella.test")
@@ -336,7 +316,7 @@ func TestFollowReplyMentionAndMail(t *testing.T) {
 	for len(mailTo(box, "member@demo.gemella.test")) == 0 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	time.Sleep(opts.MailDelay + 2*time.Second) // anything more would have come by now
+	time.Sleep(mailDelay + 2*time.Second) // anything more would have come by now
 	msgs := mailTo(box, "member@demo.gemella.test")
 	if len(msgs) != 1 {
 		var subjects []string
@@ -391,4 +371,34 @@ func TestFollowReplyMentionAndMail(t *testing.T) {
 	if code, _ := b.call(http.MethodPost, "/v1/me/notifications:markRead", map[string]any{"ids": []string{list[1]["id"].(string)}}); code != http.StatusNotFound {
 		t.Errorf("B marking A's notification: %d, want 404", code)
 	}
+}
+
+// demoStack starts the devstack with the demo data on free ports, mailing
+// after mailDelay, and a JetStream client on its NATS; both end with the
+// test.
+func demoStack(ctx context.Context, t *testing.T, mailDelay time.Duration) (*stack.Stack, jetstream.JetStream) {
+	t.Helper()
+	opts := stack.Config{FreePorts: true}.Options(t.TempDir())
+	opts.LoadDemo = true
+	opts.MailDelay = mailDelay
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := stack.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	nc, err := nats.Connect(st.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, js
 }
