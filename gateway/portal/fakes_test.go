@@ -124,6 +124,19 @@ type fakeTwinning struct {
 	twinnings []*twinningv1.Twinning
 	created   *twinningv1.CreateTwinningRequest
 	createErr error
+	logged    *twinningv1.LogActivityRequest
+	logErr    error
+}
+
+func (f *fakeTwinning) LogActivity(ctx context.Context, req *twinningv1.LogActivityRequest, _ ...grpc.CallOption) (*twinningv1.Activity, error) {
+	f.rec.note(ctx)
+	f.logged = req
+	if f.logErr != nil {
+		return nil, f.logErr
+	}
+	a := req.GetActivity()
+	a.Id = "a-new"
+	return a, nil
 }
 
 func (f *fakeTwinning) CreateTwinning(ctx context.Context, req *twinningv1.CreateTwinningRequest, _ ...grpc.CallOption) (*twinningv1.Twinning, error) {

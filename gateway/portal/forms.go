@@ -35,6 +35,12 @@ type form struct {
 	// names are ids the form's errors may name and the page knows by
 	// another name, e.g. a transfer id → its model code.
 	names map[string]string
+	// formats are, for an input that holds a list written in a format
+	// ("links": one "title | address" a line), the message id that says
+	// how to write it: a service's item missing a part or of the wrong
+	// shape ("links[0].url") is that input written wrongly, not a field
+	// the visitor left empty.
+	formats map[string]string
 }
 
 type fieldError struct {
@@ -55,6 +61,30 @@ func newForm(values url.Values) *form {
 func (f *form) withLabels(labels map[string]string) *form {
 	f.labels = labels
 	return f
+}
+
+// withFormat says how the list input is written (a message id), see formats.
+func (f *form) withFormat(input, id string) *form {
+	if f.formats == nil {
+		f.formats = map[string]string{}
+	}
+	f.formats[input] = id
+	return f
+}
+
+// misWritten is, for a service's field naming a part of an item of a
+// list input written in a format ("links[0].url"), the input and how to
+// write it, when the rule broken is a missing part or a wrong shape.
+func (f *form) misWritten(l *locale, field, rule string) (input, sentence string, ok bool) {
+	m := indexed.FindStringSubmatch(field)
+	if m == nil {
+		return "", "", false
+	}
+	id, known := f.formats[m[1]]
+	if !known || !(shapeRule(rule) || strings.HasPrefix(rule, "is required") || rule == "must not be blank") {
+		return "", "", false
+	}
+	return m[1], l.T(id), true
 }
 
 var indexed = regexp.MustCompile(`^([a-z_.]+)\[(\d+)\](.*)$`)
@@ -301,7 +331,10 @@ func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 	case codes.InvalidArgument, codes.OutOfRange:
 		for _, fv := range fields {
 			name, sentence := formFieldName(fv.field), fv.sentence
-			if input, value, ok := f.listItem(name); ok {
+			if input, how, ok := f.misWritten(l, name, fv.rule); ok {
+				// An item of a list written in a format: say the format.
+				name, sentence = input, how
+			} else if input, value, ok := f.listItem(name); ok {
 				// One item of a list typed in one input: name the item.
 				name, sentence = input, w.aboutValue(fv, value)
 			} else if f.leftEmpty(name) && shapeRule(fv.rule) {

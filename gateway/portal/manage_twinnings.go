@@ -551,12 +551,12 @@ func (p *Portal) logActivity(w http.ResponseWriter, r *http.Request) {
 	if !p.requireRole(w, r, (*user).CanEdit) {
 		return
 	}
-	f := newForm(formValues(r)).withLabels(activityLabels)
+	// No check of the portal's own stops the form first: the twinning
+	// service names every problem of an activity at once (a missing
+	// title, a milestone without its due date, a link not written as
+	// "title | address"), so that the member fixes them in one go.
+	f := newForm(formValues(r)).withLabels(activityLabels).withFormat("links", "rule.links_format")
 	id := r.PathValue("id")
-	if !f.require(visitOf(r).L, "kind", "title") {
-		p.twinningFailed(w, r, twinningFormData{Activity: f}, f, nil)
-		return
-	}
 	a := &twinningv1.Activity{
 		Kind:         twinningv1.ActivityKind(twinningv1.ActivityKind_value[f.Val("kind")]),
 		Title:        f.Val("title"),

@@ -554,6 +554,7 @@ var english = messages{
 	"rule.max_entries":                forms{"Give at most %d entry.", "Give at most %d entries."},
 	"rule.date":                       "Enter a valid date: day, month and year.",
 	"rule.end_before_start":           "The end date cannot come before the start date.",
+	"rule.links_format":               "Write one link per line, like this: title | https://address.",
 	"rule.url":                        "Enter a web address starting with http:// or https://.",
 	"rule.email":                      "Enter a valid e-mail address, such as name@example.org.",
 	"rule.one_of":                     "Use one of these values: %s.",

@@ -554,6 +554,7 @@ var italian = messages{
 	"rule.max_entries":                forms{"Indica al massimo %d voce.", "Indica al massimo %d voci."},
 	"rule.date":                       "Indica una data valida: giorno, mese e anno.",
 	"rule.end_before_start":           "La data di fine non può precedere la data di inizio.",
+	"rule.links_format":               "Scrivi un collegamento per riga, così: titolo | https://indirizzo.",
 	"rule.url":                        "Indica un indirizzo web che inizia con http:// o https://.",
 	"rule.email":                      "Indica un indirizzo e-mail valido, per esempio nome@esempio.it.",
 	"rule.one_of":                     "Usa uno di questi valori: %s.",

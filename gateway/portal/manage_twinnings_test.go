@@ -1,0 +1,64 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// withLang puts the language cookie in the browser's jar.
+func (b *browser) withLang(lang Lang) {
+	u, _ := url.Parse(b.base)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: langCookie, Value: string(lang), Path: "/"}})
+}
+
+// An activity form with several problems lists them all in one answer, in
+// the page's language; a link not written as the form asks says how to
+// write one, not that the filled field is required.
+func TestActivityFormListsEveryProblemAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		lang      Lang
+		want, not []string
+	}{
+		{Italian, []string{"Titolo: Campo obbligatorio.", "Indica la data.",
+			"Collegamenti: Scrivi un collegamento per riga, così: titolo | https://indirizzo."},
+			[]string{"Collegamenti: Campo obbligatorio.", "This field", "Enter a"}},
+		{English, []string{"Title: This field is required.", "Enter the date.",
+			"Links: Write one link per line, like this: title | https://address."},
+			[]string{"Links: This field is required.", "Campo obbligatorio"}},
+	} {
+		w := newWorld()
+		// What the twinning service answers for this input: every field at once.
+		st, _ := status.New(codes.InvalidArgument, "invalid activity").WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			{Field: "activity.title", Description: "is required"},
+			{Field: "activity.due_date", Description: "is required (YYYY-MM-DD)"},
+			{Field: "activity.links[0].title", Description: "is required"},
+			{Field: "activity.links[0].url", Description: "must be an http or https URL"},
+		}})
+		w.twinning.logErr = st.Err()
+		b := startPortal(t, w)
+		b.withLang(tc.lang)
+		b.logIn("editor")
+		a := b.post("/manage/twinnings/t-tosca/activities", url.Values{
+			csrfField: {b.token("/manage/twinnings/t-tosca")}, "request_id": {"r1"},
+			"kind": {"ACTIVITY_KIND_WORKSHOP"}, "title": {""}, "links": {"non è un link"}, "milestone": {"on"}, "due_date": {""},
+		})
+		if a.status != http.StatusBadRequest {
+			t.Fatalf("%s: status %d, want 400; body %.800s", tc.lang, a.status, a.body)
+		}
+		if w.twinning.logged == nil {
+			t.Errorf("%s: the form was not sent, so the service could not name every problem", tc.lang)
+		}
+		mustContain(t, a, tc.want...)
+		for _, s := range tc.not {
+			if strings.Contains(a.body, s) {
+				t.Errorf("%s: the page says %q", tc.lang, s)
+			}
+		}
+	}
+}
