@@ -62,3 +62,45 @@ func TestActivityFormListsEveryProblemAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// Italian pages say milestones, workshops and the live section in
+// Italian, as the generated reports do ("tappe"); English pages keep
+// their words.
+func TestTwinningPagesSpeakOneLanguage(t *testing.T) {
+	for id, text := range italian {
+		s, ok := text.(string)
+		if !ok {
+			continue
+		}
+		for _, english := range []string{"milestone", "workshop", "live streaming"} {
+			if strings.Contains(strings.ToLower(s), english) {
+				t.Errorf("Italian message %s says %q: %q", id, english, s)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		lang      Lang
+		path      string
+		want, not []string
+	}{
+		{Italian, "/twinnings/t-tosca", []string{">In diretta</h2>", "<h3>Tappe</h3>", "(laboratorio)"}, []string{"Live streaming", ">Milestone"}},
+		{Italian, "/manage/twinnings/t-tosca", []string{"Registra un&#39;attività o pianifica una tappa", "È una tappa pianificata", "Scadenza della tappa", "(tappa)"},
+			[]string{"una milestone", "della milestone", "(milestone)", "(workshop)"}},
+		{English, "/twinnings/t-tosca", []string{">Live streaming</h2>", "<h3>Milestones</h3>", "(workshop)"}, []string{"In diretta", "Tappe"}},
+		{English, "/manage/twinnings/t-tosca", []string{"Log an activity or plan a milestone", "It is a planned milestone", "Milestone due date"}, []string{"tappa"}},
+	} {
+		b := startPortal(t, newWorld())
+		b.withLang(tc.lang)
+		b.logIn("editor")
+		a := b.get(tc.path)
+		if a.status != http.StatusOK {
+			t.Fatalf("%s %s = %d", tc.lang, tc.path, a.status)
+		}
+		mustContain(t, a, tc.want...)
+		for _, s := range tc.not {
+			if strings.Contains(a.body, s) {
+				t.Errorf("%s %s says %q", tc.lang, tc.path, s)
+			}
+		}
+	}
+}

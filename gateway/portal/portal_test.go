@@ -166,7 +166,7 @@ var pageCases = []struct {
 	{path: "/twinnings", status: 200, want: []string{"Tutti i gemellaggi", "Regione Toscana, Comune di Firenze → Regione Calabria, Comune di Vibo Valentia"},
 		not: []string{"Un gemellaggio annullato", "Una bozza di gemellaggio", "TWINNING_STATUS_DRAFT"}},
 	{path: "/twinnings/t-tosca", status: 200, want: []string{"I modelli trasferiti", "5 modelli", "Comune di Vibo Valentia", "Obiettivi", "Risultati attesi",
-		"AGIRE POR 2007-2013", "Live streaming", "Discussioni nel gemellaggio", "16 maggio 2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
+		"AGIRE POR 2007-2013", "In diretta", "Discussioni nel gemellaggio", "16 maggio 2015</time> – 0 partecipanti", "Vai alla discussione", "Workshop di avvio", "Libretto attivo"}},
 	{path: "/twinnings/TOSCA-2012", status: 200, want: []string{"I modelli trasferiti"}},
 	{path: "/threads/th-general", status: 200, want: []string{"Isabella Tisci", "<p>Il libretto <strong>funziona</strong>.</p>", "Accedi o registrati"},
 		not: []string{`data-testid="reports"`, "Maico Centis"}},

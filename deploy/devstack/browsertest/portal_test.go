@@ -59,7 +59,7 @@ func TestHomeLeadsToTheTosCaTwinning(t *testing.T) {
 	if !slices.Equal(models, []string{"A", "B", "C", "D", "E"}) {
 		tb.errorf("the models table shows models %v, want A to E", models)
 	}
-	for _, section := range []string{"Obiettivi", "Risultati attesi", "Programma e priorità", "Attività", "Live streaming"} {
+	for _, section := range []string{"Obiettivi", "Risultati attesi", "Programma e priorità", "Attività", "In diretta"} {
 		if !strings.Contains(tb.text("main"), section) {
 			tb.errorf("the twinning page has no %q section", section)
 		}
