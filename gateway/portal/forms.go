@@ -346,7 +346,16 @@ func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 			f.Message = l.T("form.fix_fields")
 		}
 		return failure{status: http.StatusBadRequest}
-	case codes.AlreadyExists, codes.FailedPrecondition, codes.Aborted:
+	case codes.AlreadyExists:
+		// A code or slug another one has is the field's fault: mark it.
+		if name, ok := takenField(st); ok {
+			if _, sent := f.Values[name]; sent {
+				f.fieldError(l, name, msg)
+				f.Message = l.T("form.fix_fields")
+			}
+		}
+		return failure{status: http.StatusConflict}
+	case codes.FailedPrecondition, codes.Aborted:
 		return failure{status: http.StatusConflict}
 	case codes.NotFound:
 		return failure{status: http.StatusNotFound, notFound: true}
@@ -363,6 +372,25 @@ func (p *Portal) explain(r *http.Request, f *form, err error) failure {
 		p.logBackend(r, err)
 		return failure{status: http.StatusInternalServerError, unexpected: true}
 	}
+}
+
+// takenFields are the form fields that ErrorInfo reasons of an
+// AlreadyExists say are taken by another resource.
+var takenFields = map[string]string{
+	"TWINNING_CODE_TAKEN": "code",
+	"PRACTICE_SLUG_TAKEN": "slug",
+}
+
+// takenField is the form field st says another resource already has.
+func takenField(st *status.Status) (string, bool) {
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok {
+			if name, ok := takenFields[ei.GetReason()]; ok {
+				return name, true
+			}
+		}
+	}
+	return "", false
 }
 
 // fieldWords is a field violation in words; rule is the service's.

@@ -104,3 +104,37 @@ func TestTwinningPagesSpeakOneLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A twinning code or a practice slug another one has is marked on its
+// field, with the sentence that says to choose another, as every field
+// error is.
+func TestTakenCodeAndSlugAreMarkedOnTheirFields(t *testing.T) {
+	taken := func(reason, msg string) error {
+		st, _ := status.New(codes.AlreadyExists, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "gemella"})
+		return st.Err()
+	}
+	w := newWorld()
+	w.twinning.createErr = taken("TWINNING_CODE_TAKEN", `a twinning with code "TOSCA-2012" already exists`)
+	w.catalog.createErr = taken("PRACTICE_SLUG_TAKEN", `a practice with slug "tos-ca" already exists`)
+	b := startPortal(t, w)
+	b.logIn("editor")
+
+	a := b.post("/manage/twinnings/new", url.Values{
+		csrfField: {b.token("/manage/twinnings/new")}, "request_id": {"r1"}, "code": {"TOSCA-2012"}, "title": {"Un altro"},
+		"offering_organization_ids": {"toscana"}, "receiving_organization_ids": {"calabria"},
+	})
+	if a.status != http.StatusConflict {
+		t.Fatalf("taken code = %d, want 409; body %.800s", a.status, a.body)
+	}
+	mustContain(t, a, `aria-invalid="true"`,
+		`<div id="f-code-error" class="invalid-feedback d-block" data-field="code">Esiste già un gemellaggio con il codice «TOSCA-2012»: scegline un altro.</div>`,
+		`<a href="#f-code">Codice: Esiste già un gemellaggio con il codice «TOSCA-2012»`)
+
+	a = b.post("/manage/practices/new", url.Values{
+		csrfField: {b.token("/manage/practices/new")}, "request_id": {"r2"}, "title": {"Tos.Ca."}, "slug": {"tos-ca"}, "owner_organization_ids": {"toscana"},
+	})
+	if a.status != http.StatusConflict {
+		t.Fatalf("taken slug = %d, want 409; body %.800s", a.status, a.body)
+	}
+	mustContain(t, a, `<div id="f-slug-error" class="invalid-feedback d-block" data-field="slug">Esiste già una buona pratica con l&#39;indirizzo «tos-ca»: scegline un altro.</div>`)
+}
