@@ -126,6 +126,15 @@ type fakeTwinning struct {
 	createErr error
 	logged    *twinningv1.LogActivityRequest
 	logErr    error
+	added     *twinningv1.AddTransferRequest
+}
+
+func (f *fakeTwinning) AddTransfer(ctx context.Context, req *twinningv1.AddTransferRequest, _ ...grpc.CallOption) (*twinningv1.Transfer, error) {
+	f.rec.note(ctx)
+	f.added = req
+	tr := req.GetTransfer()
+	tr.Id, tr.Status = "tr-new", twinningv1.TransferStatus_TRANSFER_STATUS_PLANNED
+	return tr, nil
 }
 
 func (f *fakeTwinning) LogActivity(ctx context.Context, req *twinningv1.LogActivityRequest, _ ...grpc.CallOption) (*twinningv1.Activity, error) {

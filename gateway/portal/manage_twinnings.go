@@ -515,7 +515,7 @@ func (p *Portal) addTransfer(w http.ResponseWriter, r *http.Request) {
 		p.twinningFailed(w, r, twinningFormData{Transfer: f}, f, err)
 		return
 	}
-	p.redirect(w, r, "/manage/twinnings/"+url.PathEscape(id)+"#transfers", "flash.transfer_saved")
+	p.redirect(w, r, "/manage/twinnings/"+url.PathEscape(id)+"#transfers", "flash.transfer_added")
 }
 
 // updateTransfer moves a transfer's status and/or adds a progress note.

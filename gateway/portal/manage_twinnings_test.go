@@ -138,3 +138,21 @@ func TestTakenCodeAndSlugAreMarkedOnTheirFields(t *testing.T) {
 	}
 	mustContain(t, a, `<div id="f-slug-error" class="invalid-feedback d-block" data-field="slug">Esiste già una buona pratica con l&#39;indirizzo «tos-ca»: scegline un altro.</div>`)
 }
+
+// Adding a transfer says it was added, not updated, in both languages.
+func TestAddedTransferIsSaidAdded(t *testing.T) {
+	for lang, want := range map[Lang]string{Italian: "Trasferimento aggiunto.", English: "Transfer added."} {
+		w := newWorld()
+		b := startPortal(t, w)
+		b.withLang(lang)
+		b.logIn("editor")
+		a := b.post("/manage/twinnings/t-tosca/transfers", url.Values{
+			csrfField: {b.token("/manage/twinnings/t-tosca")}, "request_id": {"r1"}, "practice_id": {"p-tosca"}, "model_code": {"A"},
+			"from_organization_id": {"toscana"}, "to_organization_id": {"vibo"},
+		})
+		if a.status != http.StatusSeeOther || w.twinning.added == nil {
+			t.Fatalf("%s: add a transfer = %d (sent: %v); body %.800s", lang, a.status, w.twinning.added != nil, a.body)
+		}
+		mustContain(t, b.get(a.header.Get("Location")), want)
+	}
+}

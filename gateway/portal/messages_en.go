@@ -160,6 +160,7 @@ var english = messages{
 	"flash.story_rejected":          "Story rejected.",
 	"flash.story_submitted":         "Thank you: the story will be published once the moderators have checked it.",
 	"flash.thread_opened":           "Discussion opened.",
+	"flash.transfer_added":          "Transfer added.",
 	"flash.transfer_saved":          "Transfer updated.",
 	"flash.twinning_moved":          "Status of the twinning updated.",
 	"flash.twinning_saved":          "Twinning saved.",

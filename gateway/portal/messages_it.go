@@ -160,6 +160,7 @@ var italian = messages{
 	"flash.story_rejected":          "Storia rifiutata.",
 	"flash.story_submitted":         "Grazie: la storia sarà pubblicata dopo la verifica di chi modera.",
 	"flash.thread_opened":           "Discussione aperta.",
+	"flash.transfer_added":          "Trasferimento aggiunto.",
 	"flash.transfer_saved":          "Trasferimento aggiornato.",
 	"flash.twinning_moved":          "Stato del gemellaggio aggiornato.",
 	"flash.twinning_saved":          "Gemellaggio salvato.",
