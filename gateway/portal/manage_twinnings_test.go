@@ -9,6 +9,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	twinningv1 "github.com/gemella/gemella/proto/gemella/twinning/v1"
 )
 
 // withLang puts the language cookie in the browser's jar.
@@ -155,4 +157,18 @@ func TestAddedTransferIsSaidAdded(t *testing.T) {
 		}
 		mustContain(t, b.get(a.header.Get("Location")), want)
 	}
+}
+
+// Two twinnings with one title are told apart in /manage by their codes.
+func TestManageListShowsEachTwinningsCode(t *testing.T) {
+	w := newWorld()
+	w.twinning.twinnings = append(w.twinning.twinnings, &twinningv1.Twinning{
+		Id: "t-tosca-2", Code: "TOSCA-2013", Title: "Tos.Ca. – Valorizzare le competenze dei cittadini", Status: twinningv1.TwinningStatus_TWINNING_STATUS_DRAFT,
+	})
+	b := startPortal(t, w)
+	b.logIn("editor")
+	a := b.get("/manage")
+	mustContain(t, a,
+		`<a href="/manage/twinnings/t-tosca">Tos.Ca. – Valorizzare le competenze dei cittadini</a> <span class="portal-code"><span class="visually-hidden">Codice: </span>TOSCA-2012</span>`,
+		`<a href="/manage/twinnings/t-tosca-2">Tos.Ca. – Valorizzare le competenze dei cittadini</a> <span class="portal-code"><span class="visually-hidden">Codice: </span>TOSCA-2013</span>`)
 }
