@@ -20,10 +20,8 @@ import (
 func Etag(ctx context.Context, fromMessage string) string {
 	etag := fromMessage
 	if etag == "" {
-		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if v := md.Get("if-match"); len(v) > 0 {
-				etag = strings.TrimSpace(v[0])
-			}
+		if v := metadata.ValueFromIncomingContext(ctx, "if-match"); len(v) > 0 {
+			etag = strings.TrimSpace(v[0])
 		}
 	}
 	if etag == "*" {

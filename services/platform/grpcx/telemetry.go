@@ -37,10 +37,8 @@ func RequestID(ctx context.Context) string {
 	if id, ok := ctx.Value(requestIDContextKey{}).(string); ok {
 		return id
 	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(RequestIDKey); len(v) > 0 && saneRequestID(v[0]) {
-			return v[0]
-		}
+	if v := metadata.ValueFromIncomingContext(ctx, RequestIDKey); len(v) > 0 && saneRequestID(v[0]) {
+		return v[0]
 	}
 	return ""
 }
