@@ -63,6 +63,8 @@ type fakeCatalog struct {
 	createErr error
 	created   *catalogv1.CreatePracticeRequest
 	so        *seekOffer
+	// updated are the practices UpdatePractice saved (stale_test.go).
+	updated []*catalogv1.Practice
 }
 
 func (f *fakeCatalog) ListOrganizations(ctx context.Context, _ *catalogv1.ListOrganizationsRequest, _ ...grpc.CallOption) (*catalogv1.ListOrganizationsResponse, error) {
@@ -127,6 +129,8 @@ type fakeTwinning struct {
 	logged    *twinningv1.LogActivityRequest
 	logErr    error
 	added     *twinningv1.AddTransferRequest
+	// updated are the twinnings UpdateTwinning saved (stale_test.go).
+	updated []*twinningv1.Twinning
 }
 
 func (f *fakeTwinning) AddTransfer(ctx context.Context, req *twinningv1.AddTransferRequest, _ ...grpc.CallOption) (*twinningv1.Transfer, error) {

@@ -27,6 +27,10 @@ type form struct {
 	Summary []fieldError
 	// Message is the form-level error, already translated.
 	Message string
+	// typed says the form holds what the member wrote (an edit, not a
+	// button): refused because someone saved in between, it is kept for a
+	// deliberate second save (keepAfterStale).
+	typed bool
 	// labels are the message ids of the fields' labels, as the form shows
 	// them, for the error summary: "title", or "models[].code" for the
 	// field of every row and "models[]" for the row itself (its label
@@ -497,6 +501,20 @@ func backendLogLevel(err error) slog.Level {
 		return slog.LevelInfo
 	}
 	return slog.LevelError
+}
+
+// keepAfterStale readies a typed form refused for a stale etag (someone
+// saved the same thing in between) for a deliberate second save: its
+// etag becomes the current version's, and the message says that saving
+// again replaces the other person's changes with the member's, and that
+// reloading shows theirs but loses what was typed. Without it the member
+// could only save and fail again, or reload and lose the typing.
+func keepAfterStale(l *locale, f *form, err error, currentEtag string) {
+	if !f.typed || status.Code(err) != codes.Aborted || currentEtag == "" {
+		return
+	}
+	f.Values.Set("etag", currentEtag)
+	f.Message = l.T("form.stale_kept")
 }
 
 // section is a part of a page filled by one backend call: when the call

@@ -240,6 +240,7 @@ func (p *Portal) savePractice(w http.ResponseWriter, r *http.Request) {
 	}
 	changed := practiceFromForm(f)
 	changed.Id, changed.Etag = current.GetId(), f.Val("etag")
+	f.typed = true
 	mask := &fieldmaskpb.FieldMask{Paths: practiceFormPaths}
 	if changed.GetSlug() == "" {
 		mask.Paths = practiceFormPathsWithoutSlug
@@ -296,6 +297,7 @@ func (p *Portal) practiceFormFailed(w http.ResponseWriter, r *http.Request, f *f
 		p.fail(w, r, err)
 		return
 	}
+	keepAfterStale(visitOf(r).L, f, err, pr.GetEtag())
 	p.showPracticeForm(w, r, fl.status, f, pr)
 }
 

@@ -443,6 +443,7 @@ func (p *Portal) saveTwinning(w http.ResponseWriter, r *http.Request) {
 	}
 	changed := twinningFromForm(f)
 	changed.Id, changed.Etag = r.PathValue("id"), f.Val("etag")
+	f.typed = true
 	ctx, cancel := p.call(r)
 	defer cancel()
 	_, err := p.b.Twinning.UpdateTwinning(ctx, &twinningv1.UpdateTwinningRequest{Twinning: changed, UpdateMask: &fieldmaskpb.FieldMask{Paths: twinningFormPaths}})
@@ -626,6 +627,7 @@ func (p *Portal) twinningFailed(w http.ResponseWriter, r *http.Request, d twinni
 			return
 		}
 		d.Twinning = tw
+		keepAfterStale(visitOf(r).L, f, err, tw.GetEtag())
 	}
 	p.showTwinningForm(w, r, fl.status, d)
 }

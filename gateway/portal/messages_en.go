@@ -178,6 +178,7 @@ var english = messages{
 	"form.not_now":        "This cannot be done at the moment.",
 	"form.save":           "Save",
 	"form.stale":          "Someone changed this data in the meantime: reload the page and try again.",
+	"form.stale_kept":     "Someone changed this data in the meantime. What you wrote is still below: save again to replace their changes with yours, or reload the page to see theirs (what you wrote will be lost).",
 	"form.too_many":       "Too many attempts: try again shortly.",
 	"form.unavailable":    "The service does not answer right now. Nothing was saved: try again shortly.",
 

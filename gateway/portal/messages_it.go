@@ -178,6 +178,7 @@ var italian = messages{
 	"form.not_now":        "Questa operazione non è possibile in questo momento.",
 	"form.save":           "Salva",
 	"form.stale":          "Nel frattempo qualcuno ha modificato questi dati: ricarica la pagina e riprova.",
+	"form.stale_kept":     "Nel frattempo qualcuno ha modificato questi dati. Qui sotto c'è ancora quello che hai scritto: salva di nuovo per sostituire le sue modifiche con le tue, oppure ricarica la pagina per vedere le sue (quello che hai scritto andrà perso).",
 	"form.too_many":       "Troppi tentativi: riprova tra poco.",
 	"form.unavailable":    "Il servizio non risponde in questo momento. I dati non sono stati salvati: riprova tra poco.",
 
