@@ -266,10 +266,10 @@ func retryPushbackUnary() grpc.UnaryServerInterceptor {
 	}
 }
 
-// clientGone reports an error caused by the call's own context being
+// ClientGone reports an error caused by the call's own context being
 // canceled, which is how a server learns that its client went away (a
 // browser closing a live stream, a page left while it loaded).
-func clientGone(ctx context.Context, err error) bool {
+func ClientGone(ctx context.Context, err error) bool {
 	return errors.Is(ctx.Err(), context.Canceled) && (errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled)
 }
 
@@ -294,7 +294,7 @@ func errorMappingStream(logger *slog.Logger) grpc.StreamServerInterceptor {
 }
 
 func mapAndLog(ctx context.Context, logger *slog.Logger, method string, err error) error {
-	if clientGone(ctx, err) {
+	if ClientGone(ctx, err) {
 		// Nobody waits for the answer: no failure of the service, whatever
 		// the error that the cancellation caused calls itself (a store's
 		// network error, another service "unavailable").

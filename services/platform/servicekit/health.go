@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/gemella/gemella/services/platform/apperr"
+	"github.com/gemella/gemella/services/platform/grpcx"
 )
 
 // The dependencies the kit itself watches, by the names health logs and
@@ -273,17 +274,11 @@ func (h *health) storeGate(service string) error {
 // operation end with a network error that wraps context.Canceled: that
 // is the client's doing, not an outage, and stays as it is (Canceled).
 func (h *health) afterCall(ctx context.Context, err error) error {
-	if err == nil || !isStoreOutage(err) || clientGone(ctx, err) {
+	if err == nil || !isStoreOutage(err) || grpcx.ClientGone(ctx, err) {
 		return err
 	}
 	h.suspect()
 	return apperr.Unavailable(err, "the database is unreachable; retry later")
-}
-
-// clientGone reports an error caused by the call's own context being
-// canceled: its client went away.
-func clientGone(ctx context.Context, err error) bool {
-	return errors.Is(ctx.Err(), context.Canceled) && errors.Is(err, context.Canceled)
 }
 
 // unaryGate refuses calls fast while the store is down, rather than
