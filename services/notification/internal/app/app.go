@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"github.com/google/uuid"
 	"log/slog"
 	"slices"
 	"strings"
@@ -223,7 +224,7 @@ func (a *App) GetFollow(ctx context.Context, kind, id string) (*store.Follow, er
 		return nil, err
 	}
 	f, err := a.store.Follows.Get(ctx, store.FollowID(m.ID, kind, id))
-	if apperr.KindOf(err) == apperr.KindNotFound && kind == KindTwinning {
+	if apperr.KindOf(err) == apperr.KindNotFound && byCode(kind, id) {
 		// PUT takes a twinning's code and follows its id: so does GET.
 		if known, rerr := a.peers.target(ctx, kind, id); rerr == nil && known != id {
 			return a.store.Follows.Get(ctx, store.FollowID(m.ID, kind, known))
@@ -247,7 +248,7 @@ func (a *App) DeleteFollow(ctx context.Context, kind, id string) error {
 	if err := a.store.DeleteFollow(ctx, m.ID, kind, id); err != nil {
 		return err
 	}
-	if kind == KindTwinning {
+	if byCode(kind, id) {
 		// PUT takes a twinning's code and follows its id: so does DELETE.
 		// The code is looked up only to find that id; when the twinning
 		// service does not answer, what was named is unfollowed all the same.
@@ -256,6 +257,15 @@ func (a *App) DeleteFollow(ctx context.Context, kind, id string) error {
 		}
 	}
 	return nil
+}
+
+// byCode reports a twinning named by its code, not its id (ids are
+// UUIDs): only then do GET and DELETE ask the twinning service which id
+// it is, so that a page asking whether its member follows a twinning by
+// id costs no call to that service.
+func byCode(kind, id string) bool {
+	_, err := uuid.Parse(id)
+	return kind == KindTwinning && err != nil
 }
 
 // Page is one page of a list.

@@ -33,3 +33,20 @@ func TestRecipientsKeepTheFirstReason(t *testing.T) {
 		t.Fatalf("recipients = %v, want a: reply only", r.reason)
 	}
 }
+
+// Only a twinning named by its code is looked up on GET and DELETE of a
+// follow: a page asking about a twinning by its id costs no call.
+func TestOnlyATwinningCodeIsLookedUp(t *testing.T) {
+	for _, tc := range []struct {
+		kind, id string
+		want     bool
+	}{
+		{KindTwinning, "TOSCA-2012", true},
+		{KindTwinning, "01a23ed1-9357-7c3c-9a47-4cc225b6aa8a", false},
+		{KindPractice, "tos-ca", false},
+	} {
+		if got := byCode(tc.kind, tc.id); got != tc.want {
+			t.Errorf("byCode(%s, %s) = %v, want %v", tc.kind, tc.id, got, tc.want)
+		}
+	}
+}
